@@ -1,0 +1,157 @@
+package metadata
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Date and time layouts of the storage and JSON forms.
+const (
+	DateLayout     = "2006-01-02"
+	DateTimeLayout = "2006-01-02T15:04:05.000Z07:00"
+)
+
+// asString accepts a string value.
+func asString(v any) (string, error) {
+	switch x := v.(type) {
+	case string:
+		return x, nil
+	case []byte:
+		return string(x), nil
+	}
+	return "", fmt.Errorf("expected text, got %s", describe(v))
+}
+
+// asInt64 accepts whole numbers in any numeric form, and numeric strings.
+func asInt64(v any) (int64, error) {
+	switch x := v.(type) {
+	case int:
+		return int64(x), nil
+	case int32:
+		return int64(x), nil
+	case int64:
+		return x, nil
+	case float64:
+		if x != math.Trunc(x) || math.Abs(x) > 1<<53 {
+			return 0, fmt.Errorf("expected a whole number, got %v", x)
+		}
+		return int64(x), nil
+	case json.Number:
+		return strconv.ParseInt(string(x), 10, 64)
+	case []byte:
+		return strconv.ParseInt(string(x), 10, 64)
+	case string:
+		i, err := strconv.ParseInt(strings.TrimSpace(x), 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("expected a whole number, got %q", x)
+		}
+		return i, nil
+	}
+	return 0, fmt.Errorf("expected a whole number, got %s", describe(v))
+}
+
+// asFloat accepts any number, and numeric strings.
+func asFloat(v any) (float64, error) {
+	switch x := v.(type) {
+	case int:
+		return float64(x), nil
+	case int64:
+		return float64(x), nil
+	case float64:
+		return x, nil
+	case float32:
+		return float64(x), nil
+	case json.Number:
+		return x.Float64()
+	case []byte:
+		return strconv.ParseFloat(string(x), 64)
+	case string:
+		f, err := strconv.ParseFloat(strings.TrimSpace(x), 64)
+		if err != nil {
+			return 0, fmt.Errorf("expected a number, got %q", x)
+		}
+		return f, nil
+	}
+	return 0, fmt.Errorf("expected a number, got %s", describe(v))
+}
+
+// asBool accepts booleans, and 0/1 as databases return them.
+func asBool(v any) (bool, error) {
+	switch x := v.(type) {
+	case bool:
+		return x, nil
+	case int64:
+		return x != 0, nil
+	case int:
+		return x != 0, nil
+	case []byte:
+		return strconv.ParseBool(string(x))
+	case string:
+		b, err := strconv.ParseBool(x)
+		if err != nil {
+			return false, fmt.Errorf("expected true or false, got %q", x)
+		}
+		return b, nil
+	}
+	return false, fmt.Errorf("expected true or false, got %s", describe(v))
+}
+
+// asTime accepts time.Time and RFC 3339 or SQL-style strings.
+func asTime(v any) (time.Time, error) {
+	switch x := v.(type) {
+	case time.Time:
+		return x, nil
+	case []byte:
+		return asTime(string(x))
+	case string:
+		for _, layout := range []string{time.RFC3339Nano, "2006-01-02 15:04:05.999999999Z07:00", "2006-01-02 15:04:05.999999999", "2006-01-02T15:04:05", DateLayout} {
+			if t, err := time.Parse(layout, x); err == nil {
+				return t, nil
+			}
+		}
+		return time.Time{}, fmt.Errorf("expected a date and time (RFC 3339), got %q", x)
+	}
+	return time.Time{}, fmt.Errorf("expected a date and time, got %s", describe(v))
+}
+
+// describe names the JSON type of v for error messages.
+func describe(v any) string {
+	switch v.(type) {
+	case nil:
+		return "null"
+	case string:
+		return "text"
+	case bool:
+		return "a boolean"
+	case json.Number, int, int64, float64:
+		return "a number"
+	case []any, []string:
+		return "a list"
+	case map[string]any:
+		return "an object"
+	}
+	return fmt.Sprintf("%T", v)
+}
+
+// checkRange applies a field's min and max to a number.
+func checkRange(f *Field, x float64) error {
+	if f.Min != nil && x < *f.Min {
+		return fmt.Errorf("must be at least %v", *f.Min)
+	}
+	if f.Max != nil && x > *f.Max {
+		return fmt.Errorf("must be at most %v", *f.Max)
+	}
+	return nil
+}
+
+// sqlType picks the column type of a dialect.
+func sqlType(dialect, sqlite, pg string) string {
+	if dialect == DialectPostgres {
+		return pg
+	}
+	return sqlite
+}

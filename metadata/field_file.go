@@ -1,0 +1,128 @@
+package metadata
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+)
+
+// fileType implements file and image attachments. The file's bytes live in
+// the engine's file store; the column holds a JSON reference
+// {"id","name","size","content_type"}.
+type fileType struct {
+	name   string
+	accept []string
+}
+
+// FileRef is the JSON form of an attachment.
+type FileRef struct {
+	ID          string `json:"id"`
+	Name        string `json:"name"`
+	Size        int64  `json:"size"`
+	ContentType string `json:"content_type"`
+}
+
+// DefaultMaxFileSize is the upload limit of a file field without max_size.
+const DefaultMaxFileSize = 10 << 20
+
+func init() {
+	RegisterFieldType(fileType{name: "file"})
+	RegisterFieldType(fileType{name: "image", accept: []string{"image/png", "image/jpeg", "image/gif", "image/webp"}})
+}
+
+func (t fileType) Name() string { return t.name }
+func (fileType) Kind() Kind     { return KindFile }
+func (fileType) Column(dialect string, f *Field) string {
+	return "TEXT"
+}
+
+func (t fileType) Check(f *Field) []Problem {
+	var ps []Problem
+	if f.MaxSize < 0 {
+		ps = append(ps, problemf("/max_size", "must not be negative"))
+	}
+	for i, a := range f.Accept {
+		if !strings.Contains(a, "/") {
+			ps = append(ps, problemf(pointer("accept", i), "%q is not a content type", a))
+		}
+	}
+	if f.Unique {
+		ps = append(ps, problemf("/unique", "a %s cannot be unique", t.name))
+	}
+	return ps
+}
+
+// Accepts reports whether a content type may be stored in field f.
+func (t fileType) Accepts(f *Field, contentType string) bool {
+	accept := f.Accept
+	if len(accept) == 0 {
+		accept = t.accept
+	}
+	if len(accept) == 0 {
+		return true
+	}
+	for _, a := range accept {
+		if a == contentType || strings.HasSuffix(a, "/*") && strings.HasPrefix(contentType, strings.TrimSuffix(a, "*")) {
+			return true
+		}
+	}
+	return false
+}
+
+// MaxSizeOf returns the upload limit of a file field.
+func MaxSizeOf(f *Field) int64 {
+	if f.MaxSize > 0 {
+		return f.MaxSize
+	}
+	return DefaultMaxFileSize
+}
+
+// AcceptsContent reports whether field f (a file or image) accepts content
+// of the given type.
+func AcceptsContent(f *Field, contentType string) bool {
+	t, ok := TypeOf(f).(fileType)
+	return ok && t.Accepts(f, contentType)
+}
+
+// Normalize accepts a FileRef as a JSON object or its encoded string.
+func (fileType) Normalize(f *Field, v any) (any, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var ref FileRef
+	switch x := v.(type) {
+	case FileRef:
+		ref = x
+	case map[string]any:
+		b, _ := json.Marshal(x)
+		if err := json.Unmarshal(b, &ref); err != nil {
+			return nil, fmt.Errorf("expected a file reference: %w", err)
+		}
+	case string:
+		if err := json.Unmarshal([]byte(x), &ref); err != nil {
+			return nil, fmt.Errorf("expected a file reference, got %q", x)
+		}
+	default:
+		return nil, fmt.Errorf("expected a file reference, got %s", describe(v))
+	}
+	if !ValidID(ref.ID) {
+		return nil, fmt.Errorf("file reference has no valid id; upload the file first")
+	}
+	b, _ := json.Marshal(ref)
+	return string(b), nil
+}
+
+func (fileType) Output(f *Field, v any) (any, error) {
+	if v == nil {
+		return nil, nil
+	}
+	s, err := asString(v)
+	if err != nil {
+		return nil, err
+	}
+	var ref FileRef
+	if err := json.Unmarshal([]byte(s), &ref); err != nil {
+		return nil, fmt.Errorf("stored file reference is broken: %w", err)
+	}
+	return ref, nil
+}

@@ -1,0 +1,159 @@
+package metadata
+
+import (
+	"fmt"
+)
+
+// lookupType is a many-to-one reference: a TEXT column holding the id of a
+// record of the target object, with an index and, where the dialect allows,
+// a foreign key.
+type lookupType struct{}
+
+// manyToManyType links records through a link table; it has no column. Its
+// JSON form is the list of linked ids.
+type manyToManyType struct{}
+
+// On-delete behaviours of a lookup.
+const (
+	OnDeleteRestrict = "restrict"
+	OnDeleteSetNull  = "set_null"
+	OnDeleteCascade  = "cascade"
+)
+
+func init() {
+	RegisterFieldType(lookupType{})
+	RegisterFieldType(manyToManyType{})
+}
+
+func (lookupType) Name() string { return "lookup" }
+func (lookupType) Kind() Kind   { return KindRef }
+func (lookupType) Column(dialect string, f *Field) string {
+	return "TEXT"
+}
+
+func (lookupType) Check(f *Field) []Problem {
+	var ps []Problem
+	if f.Target == "" {
+		ps = append(ps, problemf("/target", "a lookup needs a target object"))
+	}
+	switch f.OnDelete {
+	case "", OnDeleteRestrict, OnDeleteSetNull, OnDeleteCascade:
+	default:
+		ps = append(ps, problemf("/on_delete", "must be restrict, set_null or cascade, not %q", f.OnDelete))
+	}
+	if f.OnDelete == OnDeleteSetNull && f.Required {
+		ps = append(ps, problemf("/on_delete", "a required lookup cannot be set to null on delete"))
+	}
+	return ps
+}
+
+// OnDeleteOf returns the effective on-delete behaviour of a lookup.
+func OnDeleteOf(f *Field) string {
+	if f.OnDelete == "" {
+		return OnDeleteRestrict
+	}
+	return f.OnDelete
+}
+
+func (lookupType) Normalize(f *Field, v any) (any, error) {
+	if v == nil {
+		return nil, nil
+	}
+	s, err := asString(v)
+	if err != nil {
+		return nil, fmt.Errorf("expected a record id, got %s", describe(v))
+	}
+	if s == "" {
+		return nil, nil
+	}
+	if !ValidID(s) {
+		return nil, fmt.Errorf("%q is not a record id", s)
+	}
+	return s, nil
+}
+
+func (lookupType) Output(f *Field, v any) (any, error) {
+	if v == nil {
+		return nil, nil
+	}
+	return asString(v)
+}
+
+func (manyToManyType) Name() string { return "many_to_many" }
+func (manyToManyType) Kind() Kind   { return KindRefList }
+func (manyToManyType) Column(dialect string, f *Field) string {
+	return ""
+}
+
+func (manyToManyType) Check(f *Field) []Problem {
+	var ps []Problem
+	if f.Target == "" {
+		ps = append(ps, problemf("/target", "a many_to_many needs a target object"))
+	}
+	if f.Unique {
+		ps = append(ps, problemf("/unique", "a many_to_many cannot be unique"))
+	}
+	return ps
+}
+
+// Normalize accepts a list of ids; the storage form is []string.
+func (manyToManyType) Normalize(f *Field, v any) (any, error) {
+	if v == nil {
+		return []string{}, nil
+	}
+	var in []any
+	switch x := v.(type) {
+	case []any:
+		in = x
+	case []string:
+		for _, s := range x {
+			in = append(in, s)
+		}
+	default:
+		return nil, fmt.Errorf("expected a list of record ids, got %s", describe(v))
+	}
+	out := make([]string, 0, len(in))
+	seen := map[string]bool{}
+	for _, e := range in {
+		s, err := asString(e)
+		if err != nil || !ValidID(s) {
+			return nil, fmt.Errorf("%v is not a record id", e)
+		}
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}
+
+func (manyToManyType) Output(f *Field, v any) (any, error) {
+	if v == nil {
+		return []string{}, nil
+	}
+	ids, ok := v.([]string)
+	if !ok {
+		return nil, fmt.Errorf("expected a list of ids, got %T", v)
+	}
+	return ids, nil
+}
+
+// ValidID reports whether s has the shape of a record id (a UUID).
+func ValidID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i, c := range s {
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+				return false
+			}
+		}
+	}
+	return true
+}

@@ -1,0 +1,97 @@
+package metadata
+
+import (
+	"fmt"
+	"math"
+)
+
+// integerType stores whole numbers as BIGINT.
+type integerType struct{}
+
+// floatType implements decimal and percent, stored as double precision:
+// they are measures, not money (see currency for exact amounts).
+type floatType struct{ name string }
+
+func init() {
+	RegisterFieldType(integerType{})
+	RegisterFieldType(floatType{name: "decimal"})
+	RegisterFieldType(floatType{name: "percent"})
+}
+
+func (integerType) Name() string { return "integer" }
+func (integerType) Kind() Kind   { return KindInt }
+func (integerType) Column(dialect string, f *Field) string {
+	return sqlType(dialect, "INTEGER", "BIGINT")
+}
+func (integerType) Check(f *Field) []Problem { return checkMinMax(f) }
+
+func (integerType) Normalize(f *Field, v any) (any, error) {
+	if v == nil {
+		return nil, nil
+	}
+	i, err := asInt64(v)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkRange(f, float64(i)); err != nil {
+		return nil, err
+	}
+	return i, nil
+}
+
+func (integerType) Output(f *Field, v any) (any, error) {
+	if v == nil {
+		return nil, nil
+	}
+	return asInt64(v)
+}
+
+func (t floatType) Name() string { return t.name }
+func (floatType) Kind() Kind     { return KindFloat }
+func (floatType) Column(dialect string, f *Field) string {
+	return sqlType(dialect, "REAL", "DOUBLE PRECISION")
+}
+
+func (floatType) Check(f *Field) []Problem {
+	ps := checkMinMax(f)
+	if f.Scale != nil && (*f.Scale < 0 || *f.Scale > 10) {
+		ps = append(ps, problemf("/scale", "must be between 0 and 10"))
+	}
+	return ps
+}
+
+func (floatType) Normalize(f *Field, v any) (any, error) {
+	if v == nil {
+		return nil, nil
+	}
+	x, err := asFloat(v)
+	if err != nil {
+		return nil, err
+	}
+	if math.IsNaN(x) || math.IsInf(x, 0) {
+		return nil, fmt.Errorf("must be a finite number")
+	}
+	if f.Scale != nil {
+		p := math.Pow10(*f.Scale)
+		x = math.Round(x*p) / p
+	}
+	if err := checkRange(f, x); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+func (floatType) Output(f *Field, v any) (any, error) {
+	if v == nil {
+		return nil, nil
+	}
+	return asFloat(v)
+}
+
+// checkMinMax checks that min is not above max.
+func checkMinMax(f *Field) []Problem {
+	if f.Min != nil && f.Max != nil && *f.Min > *f.Max {
+		return []Problem{problemf("/min", "min %v is greater than max %v", *f.Min, *f.Max)}
+	}
+	return nil
+}

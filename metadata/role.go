@@ -1,0 +1,54 @@
+package metadata
+
+// Record-level access scopes of a role on an object.
+const (
+	ScopeOwn          = "own"
+	ScopeSubordinates = "subordinates"
+	ScopeTeam         = "team"
+	ScopeAll          = "all"
+)
+
+// Field access levels of a role on a field.
+const (
+	FieldHidden   = "hidden"
+	FieldReadOnly = "read_only"
+	FieldEditable = "editable"
+)
+
+// Object actions a role may be granted.
+const (
+	ActionCreate = "create"
+	ActionRead   = "read"
+	ActionUpdate = "update"
+	ActionDelete = "delete"
+)
+
+// Role is a named set of rights. Parent is the role above it in the role
+// hierarchy.
+type Role struct {
+	Name         string             `json:"name"`
+	Label        Label              `json:"label,omitempty"`
+	Parent       string             `json:"parent,omitempty"`
+	Description  string             `json:"description,omitempty"`
+	Permissions  []ObjectPermission `json:"permissions,omitempty"`
+	SharingRules []SharingRule      `json:"sharing_rules,omitempty"`
+}
+
+// ObjectPermission grants a role actions on an object ("*" for every
+// object), the record scope those actions reach, and per-field access
+// (fields not named are editable).
+type ObjectPermission struct {
+	Object  string            `json:"object"`
+	Actions []string          `json:"actions"`
+	Records string            `json:"records,omitempty"`
+	Fields  map[string]string `json:"fields,omitempty"`
+}
+
+// SharingRule grants a role read or edit access to the records of an
+// object that match a condition (a filter expression).
+type SharingRule struct {
+	Name      string `json:"name"`
+	Object    string `json:"object"`
+	Condition string `json:"condition"`
+	Access    string `json:"access"`
+}

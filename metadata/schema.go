@@ -1,0 +1,145 @@
+package metadata
+
+import (
+	"bytes"
+	_ "embed"
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+
+	"github.com/santhosh-tekuri/jsonschema/v5"
+	"gopkg.in/yaml.v3"
+)
+
+//go:embed schema/metadata.schema.json
+var schemaJSON []byte
+
+// Document kinds, each checked by its own part of the embedded JSON Schema.
+const (
+	DocObject   = "object"
+	DocRole     = "role"
+	DocTemplate = "template"
+)
+
+var docSchemas = compileSchemas()
+
+// compileSchemas compiles the embedded schema once; the loader refuses any
+// reference that was not added as a resource, so nothing is fetched.
+func compileSchemas() map[string]*jsonschema.Schema {
+	c := jsonschema.NewCompiler()
+	c.Draft = jsonschema.Draft2020
+	c.LoadURL = func(url string) (io.ReadCloser, error) {
+		return nil, fmt.Errorf("metadata: schema reference %q is not allowed", url)
+	}
+	if err := c.AddResource("crm://metadata.schema.json", bytes.NewReader(schemaJSON)); err != nil {
+		panic(err)
+	}
+	out := map[string]*jsonschema.Schema{}
+	for _, kind := range []string{DocObject, DocRole, DocTemplate} {
+		out[kind] = c.MustCompile("crm://metadata.schema.json#/$defs/" + kind)
+	}
+	return out
+}
+
+// DecodeDocument parses YAML or JSON (JSON is YAML) into plain values with
+// string keys, ready for schema validation.
+func DecodeDocument(data []byte) (any, error) {
+	var v any
+	if err := yaml.Unmarshal(data, &v); err != nil {
+		return nil, fmt.Errorf("not valid YAML or JSON: %w", err)
+	}
+	// A round trip through JSON turns YAML's values into JSON's (numbers as
+	// float64 or int, maps with string keys) as the schema validator wants.
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("cannot be represented as JSON: %w", err)
+	}
+	var out any
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.UseNumber()
+	if err := d.Decode(&out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// CheckDocument validates a decoded document of the given kind against the
+// embedded JSON Schema and returns one problem per failing value, with its
+// JSON pointer.
+func CheckDocument(kind string, doc any) Problems {
+	sch, ok := docSchemas[kind]
+	if !ok {
+		return Problems{problemf("", "unknown document kind %q", kind)}
+	}
+	err := sch.Validate(doc)
+	if err == nil {
+		return nil
+	}
+	ve, ok := err.(*jsonschema.ValidationError)
+	if !ok {
+		return Problems{problemf("", "%v", err)}
+	}
+	var ps Problems
+	seen := map[string]bool{}
+	for _, e := range leaves(ve) {
+		msg := e.Message
+		if strings.Contains(e.KeywordLocation, "/additionalProperties") && strings.HasPrefix(msg, "additionalProperties") {
+			msg = strings.Replace(msg, "additionalProperties", "unknown key(s)", 1)
+			msg = strings.Replace(msg, " not allowed", "", 1)
+		}
+		key := e.InstanceLocation + "\x00" + msg
+		if seen[key] {
+			continue
+		}
+		seen[key] = true
+		ps = append(ps, Problem{Path: e.InstanceLocation, Message: msg})
+	}
+	sort.SliceStable(ps, func(i, j int) bool { return ps[i].Path < ps[j].Path })
+	return ps
+}
+
+// leaves returns the innermost errors of a validation error tree: the ones
+// that say what is wrong rather than which branch failed. Where a oneOf
+// failed, only its least deep branch is kept, so "label" errors read as one.
+func leaves(e *jsonschema.ValidationError) []*jsonschema.ValidationError {
+	if len(e.Causes) == 0 {
+		return []*jsonschema.ValidationError{e}
+	}
+	if strings.HasSuffix(e.KeywordLocation, "/oneOf") || strings.HasSuffix(e.KeywordLocation, "/anyOf") {
+		return []*jsonschema.ValidationError{{
+			KeywordLocation:  e.KeywordLocation,
+			InstanceLocation: e.InstanceLocation,
+			Message:          oneOfMessage(e),
+		}}
+	}
+	var out []*jsonschema.ValidationError
+	for _, c := range e.Causes {
+		out = append(out, leaves(c)...)
+	}
+	return out
+}
+
+// oneOfMessage summarises the failures of the branches of a oneOf.
+func oneOfMessage(e *jsonschema.ValidationError) string {
+	var parts []string
+	for _, c := range e.Causes {
+		for _, l := range leaves(c) {
+			parts = append(parts, l.Message)
+		}
+	}
+	return "matches none of the allowed forms: " + strings.Join(parts, "; or ")
+}
+
+// decodeInto decodes a schema-checked document into a Go value, refusing
+// unknown keys the schema let through.
+func decodeInto(doc any, out any) error {
+	b, err := json.Marshal(doc)
+	if err != nil {
+		return err
+	}
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.DisallowUnknownFields()
+	return d.Decode(out)
+}

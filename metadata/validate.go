@@ -1,0 +1,256 @@
+package metadata
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+)
+
+// identPattern is the strict shape of every name that becomes a SQL
+// identifier; names are also always quoted when used in SQL.
+var identPattern = regexp.MustCompile(`^[a-z][a-z0-9_]{0,39}$`)
+
+// SystemFields are the columns every object has; no field may use their
+// names.
+var SystemFields = []string{"id", "created_at", "created_by", "updated_at", "updated_by", "owner_id", "version"}
+
+// reservedNames are SQL keywords and names the engine uses, refused as
+// object or field names so generated SQL and APIs stay unambiguous.
+var reservedNames = map[string]bool{}
+
+func init() {
+	for _, w := range strings.Fields(`all alter and any array as asc between by case cast check collate column
+		constraint create cross current_date current_time current_timestamp default delete desc distinct drop else end
+		except exists false fetch for foreign from full grant group having in index inner insert intersect into is join
+		key left like limit not null offset on or order outer primary references right rowid oid select set some table then
+		to true union unique update user using values when where with meta records auth api files history shares actions
+		nil`) {
+		reservedNames[w] = true
+	}
+	for _, s := range SystemFields {
+		reservedNames[s] = true
+	}
+}
+
+// ValidIdentifier reports whether name may be used as an object, field or
+// role name, and says why not.
+func ValidIdentifier(name string) error {
+	switch {
+	case !identPattern.MatchString(name):
+		return fmt.Errorf("%q is not a valid name: use 1 to 40 lowercase letters, digits and underscores, starting with a letter", name)
+	case strings.Contains(name, "__"):
+		return fmt.Errorf("%q is not a valid name: a double underscore is reserved", name)
+	case strings.HasPrefix(name, "crm_"):
+		return fmt.Errorf("%q is not a valid name: the prefix crm_ is reserved for system tables", name)
+	case reservedNames[name]:
+		return fmt.Errorf("%q is a reserved word", name)
+	}
+	return nil
+}
+
+// IsSystemField reports whether name is a system column.
+func IsSystemField(name string) bool {
+	for _, s := range SystemFields {
+		if s == name {
+			return true
+		}
+	}
+	return false
+}
+
+// Validate runs the semantic checks of a whole schema: names, references
+// between objects and fields, and each field type's own checks. Problems
+// carry the file each object or role came from (see Schema.Sources) and a
+// JSON pointer relative to that document.
+func Validate(s *Schema) Problems {
+	var ps Problems
+	objects := map[string]bool{}
+	for i, o := range s.Objects {
+		file := s.source(DocObject, o.Name, i)
+		add := func(p Problem) {
+			p.File = file
+			ps = append(ps, p)
+		}
+		if err := ValidIdentifier(o.Name); err != nil {
+			add(problemf("/name", "%v", err))
+		}
+		if objects[o.Name] {
+			add(problemf("/name", "object %q is defined twice", o.Name))
+		}
+		objects[o.Name] = true
+		for _, p := range validateObject(s, o) {
+			add(p)
+		}
+	}
+	roles := map[string]*Role{}
+	for i, r := range s.Roles {
+		file := s.source(DocRole, r.Name, i)
+		if err := ValidIdentifier(r.Name); err != nil {
+			ps = append(ps, Problem{File: file, Path: "/name", Message: err.Error()})
+		}
+		if roles[r.Name] != nil {
+			ps = append(ps, Problem{File: file, Path: "/name", Message: fmt.Sprintf("role %q is defined twice", r.Name)})
+		}
+		roles[r.Name] = r
+	}
+	for i, r := range s.Roles {
+		for _, p := range validateRole(s, r, roles) {
+			p.File = s.source(DocRole, r.Name, i)
+			ps = append(ps, p)
+		}
+	}
+	return ps
+}
+
+// validateObject checks one object against the schema it belongs to.
+func validateObject(s *Schema, o *Object) []Problem {
+	var ps []Problem
+	names := map[string]bool{}
+	for i, f := range o.Fields {
+		at := func(p Problem) Problem {
+			p.Path = pointer("fields", i) + p.Path
+			return p
+		}
+		if err := ValidIdentifier(f.Name); err != nil {
+			if IsSystemField(f.Name) {
+				err = fmt.Errorf("%q is a system field every object already has", f.Name)
+			}
+			ps = append(ps, at(problemf("/name", "%v", err)))
+		}
+		if names[f.Name] {
+			ps = append(ps, at(problemf("/name", "field %q is defined twice", f.Name)))
+		}
+		names[f.Name] = true
+		t, ok := LookupFieldType(f.Type)
+		if !ok {
+			ps = append(ps, at(problemf("/type", "unknown field type %q (known: %s)", f.Type, strings.Join(FieldTypeNames(), ", "))))
+			continue
+		}
+		for _, p := range t.Check(f) {
+			ps = append(ps, at(p))
+		}
+		ps = append(ps, checkFieldRefs(s, o, f, t, at)...)
+	}
+	if o.TitleField != "" {
+		if _, ok := o.Field(o.TitleField); !ok {
+			ps = append(ps, problemf("/title_field", "no field %q in object %q", o.TitleField, o.Name))
+		}
+	}
+	rules := map[string]bool{}
+	for i, r := range o.ValidationRules {
+		if rules[r.Name] {
+			ps = append(ps, problemf(pointer("validation_rules", i, "name"), "rule %q is defined twice", r.Name))
+		}
+		rules[r.Name] = true
+		if r.Field != "" {
+			if _, ok := o.Field(r.Field); !ok {
+				ps = append(ps, problemf(pointer("validation_rules", i, "field"), "no field %q in object %q", r.Field, o.Name))
+			}
+		}
+	}
+	return ps
+}
+
+// checkFieldRefs checks what a field says about other objects and fields:
+// lookup targets, picklist cascades and the default value.
+func checkFieldRefs(s *Schema, o *Object, f *Field, t FieldType, at func(Problem) Problem) []Problem {
+	var ps []Problem
+	if f.Target != "" {
+		if t.Kind() != KindRef && t.Kind() != KindRefList {
+			ps = append(ps, at(problemf("/target", "only lookup and many_to_many fields have a target")))
+		} else if _, ok := s.Object(f.Target); !ok {
+			ps = append(ps, at(problemf("/target", "unknown target object %q", f.Target)))
+		}
+	}
+	if f.DependsOn != "" {
+		ctrl, ok := o.Field(f.DependsOn)
+		switch {
+		case f.Type != "picklist" && f.Type != "multi_picklist":
+			ps = append(ps, at(problemf("/depends_on", "only picklists can depend on another field")))
+		case !ok:
+			ps = append(ps, at(problemf("/depends_on", "no field %q in object %q", f.DependsOn, o.Name)))
+		case ctrl.Type != "picklist" && ctrl.Type != "boolean":
+			ps = append(ps, at(problemf("/depends_on", "controlling field %q must be a picklist or boolean, not %s", ctrl.Name, ctrl.Type)))
+		case ctrl.Name == f.Name:
+			ps = append(ps, at(problemf("/depends_on", "a field cannot depend on itself")))
+		default:
+			for i, opt := range f.Options {
+				for j, w := range opt.When {
+					if !controllingValue(ctrl, w) {
+						ps = append(ps, at(problemf(pointer("options", i, "when", j), "%q is not a value of controlling field %q", w, ctrl.Name)))
+					}
+				}
+			}
+		}
+	} else {
+		for i, opt := range f.Options {
+			if len(opt.When) > 0 {
+				ps = append(ps, at(problemf(pointer("options", i, "when"), "when needs depends_on on the field")))
+			}
+		}
+	}
+	if f.Default != nil {
+		if _, err := t.Normalize(f, f.Default); err != nil {
+			ps = append(ps, at(problemf("/default", "default value: %v", err)))
+		}
+	}
+	if f.Formula != "" && f.DefaultFormula != "" {
+		ps = append(ps, at(problemf("/default_formula", "a computed field cannot also have a default formula")))
+	}
+	if f.Formula != "" && (t.Kind() == KindRefList || t.Kind() == KindFile || f.Type == "auto_number") {
+		ps = append(ps, at(problemf("/formula", "a %s field cannot be computed", f.Type)))
+	}
+	return ps
+}
+
+// controllingValue reports whether v is a value of the controlling field.
+func controllingValue(ctrl *Field, v string) bool {
+	if ctrl.Type == "boolean" {
+		return v == "true" || v == "false"
+	}
+	_, ok := ctrl.Option(v)
+	return ok
+}
+
+// validateRole checks a role's references to objects, fields and roles.
+func validateRole(s *Schema, r *Role, roles map[string]*Role) []Problem {
+	var ps []Problem
+	if r.Parent != "" {
+		if roles[r.Parent] == nil {
+			ps = append(ps, problemf("/parent", "unknown role %q", r.Parent))
+		} else {
+			seen := map[string]bool{r.Name: true}
+			for p := roles[r.Parent]; p != nil; p = roles[p.Parent] {
+				if seen[p.Name] {
+					ps = append(ps, problemf("/parent", "role hierarchy has a cycle through %q", p.Name))
+					break
+				}
+				seen[p.Name] = true
+			}
+		}
+	}
+	for i, perm := range r.Permissions {
+		if perm.Object == "*" {
+			if len(perm.Fields) > 0 {
+				ps = append(ps, problemf(pointer("permissions", i, "fields"), "field rights need a named object"))
+			}
+			continue
+		}
+		o, ok := s.Object(perm.Object)
+		if !ok {
+			ps = append(ps, problemf(pointer("permissions", i, "object"), "unknown object %q", perm.Object))
+			continue
+		}
+		for name := range perm.Fields {
+			if _, ok := o.Field(name); !ok {
+				ps = append(ps, problemf(pointer("permissions", i, "fields", name), "no field %q in object %q", name, o.Name))
+			}
+		}
+	}
+	for i, sr := range r.SharingRules {
+		if _, ok := s.Object(sr.Object); !ok {
+			ps = append(ps, problemf(pointer("sharing_rules", i, "object"), "unknown object %q", sr.Object))
+		}
+	}
+	return ps
+}
