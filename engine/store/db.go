@@ -1,0 +1,98 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/crmplatform/crm/metadata"
+	_ "github.com/jackc/pgx/v5/stdlib" // PostgreSQL driver "pgx"
+	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect/pgdialect"
+	"github.com/uptrace/bun/dialect/sqlitedialect"
+	_ "modernc.org/sqlite" // pure Go SQLite driver "sqlite"
+)
+
+// DB is an open database with the name of its dialect.
+type DB struct {
+	*bun.DB
+	// Dialect is metadata.DialectSQLite or metadata.DialectPostgres.
+	Dialect string
+}
+
+// Open connects to dsn: a postgres:// (or postgresql://) URL for
+// PostgreSQL, anything else is a SQLite file path (its folder is created).
+// SQLite runs in WAL mode with a busy timeout and foreign keys on.
+func Open(ctx context.Context, dsn string) (*DB, error) {
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		sqldb, err := sql.Open("pgx", dsn)
+		if err != nil {
+			return nil, fmt.Errorf("store: open postgres: %w", err)
+		}
+		sqldb.SetMaxOpenConns(20)
+		db := &DB{DB: bun.NewDB(sqldb, pgdialect.New()), Dialect: metadata.DialectPostgres}
+		if err := db.PingContext(ctx); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("store: connect postgres: %w", err)
+		}
+		return db, nil
+	}
+	if dir := filepath.Dir(dsn); dsn != ":memory:" && dir != "." {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, fmt.Errorf("store: create folder for %s: %w", dsn, err)
+		}
+	}
+	q := "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+	sqldb, err := sql.Open("sqlite", "file:"+dsn+q)
+	if err != nil {
+		return nil, fmt.Errorf("store: open sqlite %s: %w", dsn, err)
+	}
+	// One writer at a time is SQLite's model; a small pool lets readers run
+	// beside it in WAL mode while immediate transactions queue on the lock.
+	sqldb.SetMaxOpenConns(4)
+	db := &DB{DB: bun.NewDB(sqldb, sqlitedialect.New()), Dialect: metadata.DialectSQLite}
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("store: open sqlite %s: %w", dsn, err)
+	}
+	return db, nil
+}
+
+// Ident quotes an identifier that came from validated metadata. Double
+// quotes are standard SQL and work in both dialects.
+func Ident(name string) string {
+	return `"` + strings.ReplaceAll(name, `"`, `""`) + `"`
+}
+
+// Rebind turns the "?" placeholders of a query into the dialect's form
+// ($1, $2 … for PostgreSQL). Queries built by the engine never carry
+// literal values, so every "?" is a placeholder.
+func Rebind(dialect, query string) string {
+	if dialect != metadata.DialectPostgres || !strings.Contains(query, "?") {
+		return query
+	}
+	var b strings.Builder
+	b.Grow(len(query) + 16)
+	n := 0
+	for i := 0; i < len(query); i++ {
+		if query[i] == '?' {
+			n++
+			fmt.Fprintf(&b, "$%d", n)
+			continue
+		}
+		b.WriteByte(query[i])
+	}
+	return b.String()
+}
+
+// Args converts storage values into driver arguments for the dialect.
+func Args(dialect string, args []any) []any {
+	out := make([]any, len(args))
+	for i, a := range args {
+		out[i] = metadata.DBValue(dialect, a)
+	}
+	return out
+}
