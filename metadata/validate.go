@@ -8,7 +8,7 @@ import (
 
 // identPattern is the strict shape of every name that becomes a SQL
 // identifier; names are also always quoted when used in SQL.
-var identPattern = regexp.MustCompile(`^[a-z][a-z0-9_]{0,39}$`)
+var identPattern = regexp.MustCompile(`^[a-z][a-z0-9_]{0,29}$`)
 
 // SystemFields are the columns every object has; no field may use their
 // names.
@@ -37,7 +37,7 @@ func init() {
 func ValidIdentifier(name string) error {
 	switch {
 	case !identPattern.MatchString(name):
-		return fmt.Errorf("%q is not a valid name: use 1 to 40 lowercase letters, digits and underscores, starting with a letter", name)
+		return fmt.Errorf("%q is not a valid name: use 1 to 30 lowercase letters, digits and underscores, starting with a letter", name)
 	case strings.Contains(name, "__"):
 		return fmt.Errorf("%q is not a valid name: a double underscore is reserved", name)
 	case strings.HasPrefix(name, "crm_"):

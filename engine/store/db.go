@@ -96,3 +96,16 @@ func Args(dialect string, args []any) []any {
 	}
 	return out
 }
+
+// Querier runs parameterised SQL: *sql.DB and *sql.Tx satisfy it. The
+// engine's record queries go through database/sql directly, with real
+// placeholders, rather than through bun's formatter, which inlines values.
+type Querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// SQL returns the database/sql handle beneath bun, for parameterised
+// queries.
+func (db *DB) SQL() *sql.DB { return db.DB.DB }

@@ -1,0 +1,73 @@
+package store
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/crmplatform/crm/metadata"
+)
+
+// systemTables are the engine's own tables, created by Migrate. Types are
+// chosen per dialect by col().
+func (db *DB) systemTables() []string {
+	ts := db.col("TIMESTAMPTZ", "TEXT")
+	blob := db.col("BYTEA", "BLOB")
+	big := db.col("BIGINT", "INTEGER")
+	return []string{
+		`CREATE TABLE IF NOT EXISTS crm_meta_versions (
+			version ` + big + ` PRIMARY KEY,
+			author TEXT NOT NULL,
+			created_at ` + ts + ` NOT NULL,
+			comment TEXT NOT NULL DEFAULT '',
+			schema_json TEXT NOT NULL
+		)`,
+		`CREATE TABLE IF NOT EXISTS crm_history (
+			id TEXT PRIMARY KEY,
+			object TEXT NOT NULL,
+			record_id TEXT NOT NULL,
+			field TEXT NOT NULL,
+			old_value TEXT,
+			new_value TEXT,
+			changed_by TEXT,
+			changed_at ` + ts + ` NOT NULL,
+			record_version ` + big + ` NOT NULL
+		)`,
+		`CREATE INDEX IF NOT EXISTS ix_crm_history_record ON crm_history (object, record_id, changed_at)`,
+		`CREATE TABLE IF NOT EXISTS crm_sequences (
+			object TEXT NOT NULL,
+			field TEXT NOT NULL,
+			prefix TEXT NOT NULL,
+			value ` + big + ` NOT NULL,
+			PRIMARY KEY (object, field, prefix)
+		)`,
+		`CREATE TABLE IF NOT EXISTS crm_files (
+			id TEXT PRIMARY KEY,
+			object TEXT NOT NULL,
+			field TEXT NOT NULL,
+			name TEXT NOT NULL,
+			content_type TEXT NOT NULL,
+			size ` + big + ` NOT NULL,
+			data ` + blob + ` NOT NULL,
+			created_by TEXT,
+			created_at ` + ts + ` NOT NULL
+		)`,
+	}
+}
+
+// col picks a column type by dialect.
+func (db *DB) col(pg, sqlite string) string {
+	if db.Dialect == metadata.DialectPostgres {
+		return pg
+	}
+	return sqlite
+}
+
+// Migrate creates the system tables if they do not exist yet.
+func (db *DB) Migrate(ctx context.Context) error {
+	for _, stmt := range db.systemTables() {
+		if _, err := db.SQL().ExecContext(ctx, stmt); err != nil {
+			return fmt.Errorf("store: create system tables: %w", err)
+		}
+	}
+	return nil
+}

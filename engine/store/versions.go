@@ -1,0 +1,136 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/crmplatform/crm/metadata"
+)
+
+// ErrVersionConflict means another change was applied first; reload and
+// try again.
+var ErrVersionConflict = errors.New("store: metadata version conflict")
+
+// Version is one applied metadata change: the whole schema as it stood
+// after it.
+type Version struct {
+	Version   int64            `json:"version"`
+	Author    string           `json:"author"`
+	CreatedAt time.Time        `json:"created_at"`
+	Comment   string           `json:"comment,omitempty"`
+	Schema    *metadata.Schema `json:"-"`
+}
+
+// LatestVersion returns the number of the newest metadata version, 0 when
+// none was applied yet.
+func (db *DB) LatestVersion(ctx context.Context, q Querier) (int64, error) {
+	var v sql.NullInt64
+	if err := q.QueryRowContext(ctx, "SELECT MAX(version) FROM crm_meta_versions").Scan(&v); err != nil {
+		return 0, fmt.Errorf("store: latest metadata version: %w", err)
+	}
+	return v.Int64, nil
+}
+
+// LoadVersion reads metadata version v (the newest when v is 0). It
+// returns nil and no error when there is none.
+func (db *DB) LoadVersion(ctx context.Context, q Querier, v int64) (*Version, error) {
+	query := "SELECT version, author, created_at, comment, schema_json FROM crm_meta_versions WHERE version = ?"
+	args := []any{v}
+	if v == 0 {
+		query, args = "SELECT version, author, created_at, comment, schema_json FROM crm_meta_versions ORDER BY version DESC LIMIT 1", nil
+	}
+	var out Version
+	var created any
+	var doc string
+	err := q.QueryRowContext(ctx, Rebind(db.Dialect, query), args...).Scan(&out.Version, &out.Author, &created, &out.Comment, &doc)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: load metadata version: %w", err)
+	}
+	out.CreatedAt = scanTime(created)
+	out.Schema = &metadata.Schema{}
+	if err := json.Unmarshal([]byte(doc), out.Schema); err != nil {
+		return nil, fmt.Errorf("store: metadata version %d is unreadable: %w", out.Version, err)
+	}
+	return &out, nil
+}
+
+// ListVersions returns the applied versions, newest first, without their
+// schemas.
+func (db *DB) ListVersions(ctx context.Context, q Querier, limit int) ([]Version, error) {
+	rows, err := q.QueryContext(ctx, Rebind(db.Dialect, "SELECT version, author, created_at, comment FROM crm_meta_versions ORDER BY version DESC LIMIT ?"), limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: list metadata versions: %w", err)
+	}
+	defer rows.Close()
+	var out []Version
+	for rows.Next() {
+		var v Version
+		var created any
+		if err := rows.Scan(&v.Version, &v.Author, &created, &v.Comment); err != nil {
+			return nil, err
+		}
+		v.CreatedAt = scanTime(created)
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+// SaveVersion stores v in tx. Two writers racing for the same number get
+// ErrVersionConflict for the loser.
+func (db *DB) SaveVersion(ctx context.Context, tx Querier, v *Version) error {
+	doc, err := json.Marshal(v.Schema)
+	if err != nil {
+		return fmt.Errorf("store: encode metadata: %w", err)
+	}
+	_, err = tx.ExecContext(ctx, Rebind(db.Dialect, "INSERT INTO crm_meta_versions (version, author, created_at, comment, schema_json) VALUES (?, ?, ?, ?, ?)"),
+		v.Version, v.Author, metadata.DBValue(db.Dialect, v.CreatedAt.UTC()), v.Comment, string(doc))
+	if err != nil {
+		if IsUniqueViolation(err) {
+			return ErrVersionConflict
+		}
+		return fmt.Errorf("store: save metadata version %d: %w", v.Version, err)
+	}
+	return nil
+}
+
+// IsUniqueViolation reports whether err is a unique or primary key
+// violation in either dialect.
+func IsUniqueViolation(err error) bool {
+	if err == nil {
+		return false
+	}
+	s := err.Error()
+	return strings.Contains(s, "UNIQUE constraint failed") || strings.Contains(s, "SQLSTATE 23505") || strings.Contains(s, "duplicate key value")
+}
+
+// IsForeignKeyViolation reports whether err is a foreign key violation.
+func IsForeignKeyViolation(err error) bool {
+	if err == nil {
+		return false
+	}
+	s := err.Error()
+	return strings.Contains(s, "FOREIGN KEY constraint failed") || strings.Contains(s, "SQLSTATE 23503")
+}
+
+// scanTime reads a timestamp as either driver returns it.
+func scanTime(v any) time.Time {
+	switch x := v.(type) {
+	case time.Time:
+		return x.UTC()
+	case string:
+		t, _ := time.Parse(metadata.DateTimeLayout, x)
+		return t
+	case []byte:
+		t, _ := time.Parse(metadata.DateTimeLayout, string(x))
+		return t
+	}
+	return time.Time{}
+}
