@@ -1,0 +1,93 @@
+package formulas
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/ast"
+	"github.com/expr-lang/expr/types"
+)
+
+// MaxNodes is the largest expression, in syntax-tree nodes, the compiler
+// accepts.
+const MaxNodes = 1000
+
+// MemoryBudget bounds what one evaluation may allocate, in expr's units
+// (roughly elements of the lists and maps it builds).
+const MemoryBudget = 100_000
+
+// Names of the hidden environment variables the clock functions read, so
+// that one evaluation sees one "now". They start with an underscore, which
+// no field name can.
+const (
+	envNow   = "_now"
+	envToday = "_today"
+)
+
+// clockPatcher rewrites now() and today() into reads of the evaluation's
+// clock, and next_birthday(t) into next_birthday(t, today()).
+type clockPatcher struct{}
+
+// Visit rewrites one node.
+func (clockPatcher) Visit(node *ast.Node) {
+	call, ok := (*node).(*ast.CallNode)
+	if !ok {
+		return
+	}
+	id, ok := call.Callee.(*ast.IdentifierNode)
+	if !ok {
+		return
+	}
+	switch {
+	case id.Value == "now" && len(call.Arguments) == 0:
+		ast.Patch(node, &ast.IdentifierNode{Value: envNow})
+	case id.Value == "today" && len(call.Arguments) == 0:
+		ast.Patch(node, &ast.IdentifierNode{Value: envToday})
+	case id.Value == "next_birthday" && len(call.Arguments) == 1:
+		today := &ast.IdentifierNode{Value: envToday}
+		today.SetLocation(call.Location())
+		callee := &ast.IdentifierNode{Value: id.Value}
+		callee.SetLocation(id.Location())
+		ast.Patch(node, &ast.CallNode{Callee: callee, Arguments: []ast.Node{call.Arguments[0], today}})
+	}
+}
+
+// clockTypes are the types of the clock variables.
+func clockTypes() types.Map {
+	return types.Map{envNow: types.TypeOf(time.Time{}), envToday: types.TypeOf(time.Time{})}
+}
+
+// clockValues sets the clock variables of env for now.
+func clockValues(env map[string]any, now time.Time) {
+	now = now.UTC()
+	env[envNow] = now
+	env[envToday] = truncDay(now)
+}
+
+// EvalConst evaluates an expression that reads no field, such as
+// start_of_month(today()) or add_days(now(), -7), with the function
+// library and the current time. Filters use it for their constant parts.
+func EvalConst(src string) (any, error) {
+	return EvalConstAt(src, time.Now())
+}
+
+// EvalConstAt is EvalConst with now as the current time.
+func EvalConstAt(src string, now time.Time) (any, error) {
+	opts := append(Functions(),
+		expr.Env(clockTypes()),
+		expr.Patch(clockPatcher{}),
+		expr.MaxNodes(MaxNodes),
+	)
+	prog, err := expr.Compile(src, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("formulas: %w", err)
+	}
+	env := make(map[string]any, 2)
+	clockValues(env, now)
+	out, err := run(prog, env)
+	if err != nil {
+		return nil, fmt.Errorf("formulas: %w", err)
+	}
+	return out, nil
+}
