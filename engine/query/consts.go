@@ -1,0 +1,180 @@
+package query
+
+import (
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/ast"
+)
+
+// isConst reports whether node names no field: such a sub-expression is
+// evaluated once at compile time.
+func isConst(node ast.Node) bool {
+	switch n := node.(type) {
+	case *ast.NilNode, *ast.IntegerNode, *ast.FloatNode, *ast.BoolNode, *ast.StringNode, *ast.ConstantNode:
+		return true
+	case *ast.UnaryNode:
+		return isConst(n.Node)
+	case *ast.BinaryNode:
+		return isConst(n.Left) && isConst(n.Right)
+	case *ast.ArrayNode:
+		for _, e := range n.Nodes {
+			if !isConst(e) {
+				return false
+			}
+		}
+		return true
+	case *ast.CallNode:
+		if _, ok := n.Callee.(*ast.IdentifierNode); !ok {
+			return false
+		}
+		for _, a := range n.Arguments {
+			if !isConst(a) {
+				return false
+			}
+		}
+		return true
+	case *ast.BuiltinNode:
+		for _, a := range n.Arguments {
+			if !isConst(a) {
+				return false
+			}
+		}
+		return true
+	case *ast.ConditionalNode:
+		return isConst(n.Cond) && isConst(n.Exp1) && isConst(n.Exp2)
+	}
+	return false
+}
+
+// eval computes a constant sub-expression. Literals are read straight from
+// the tree; anything else (function calls, arithmetic) runs once through
+// expr with the formula function library, now() and today() fixed at the
+// request's time.
+func (c *compiler) eval(node ast.Node) (any, error) {
+	switch n := node.(type) {
+	case *ast.NilNode:
+		return nil, nil
+	case *ast.IntegerNode:
+		return int64(n.Value), nil
+	case *ast.FloatNode:
+		return n.Value, nil
+	case *ast.BoolNode:
+		return n.Value, nil
+	case *ast.StringNode:
+		return n.Value, nil
+	case *ast.ConstantNode:
+		return n.Value, nil
+	case *ast.UnaryNode:
+		if n.Operator == "-" {
+			switch x := n.Node.(type) {
+			case *ast.IntegerNode:
+				return -int64(x.Value), nil
+			case *ast.FloatNode:
+				return -x.Value, nil
+			}
+		}
+	case *ast.ArrayNode:
+		out := make([]any, len(n.Nodes))
+		for i, e := range n.Nodes {
+			v, err := c.eval(e)
+			if err != nil {
+				return nil, err
+			}
+			out[i] = v
+		}
+		return out, nil
+	}
+	if c.evals++; c.evals > maxEvals {
+		return nil, errorf(pos(node), "", "too many computed values in one filter (at most %d)", maxEvals)
+	}
+	src := node.String()
+	opts := append(constFunctions(c.now), expr.Env(map[string]any{}), expr.MaxNodes(MaxFilterNodes))
+	prog, err := expr.Compile(src, opts...)
+	if err != nil {
+		return nil, errorf(pos(node), "", "cannot compute %s: %s", src, firstLine(err.Error()))
+	}
+	v, err := expr.Run(prog, map[string]any{})
+	if err != nil {
+		return nil, errorf(pos(node), "", "cannot compute %s: %s", src, firstLine(err.Error()))
+	}
+	return normalizeConst(v), nil
+}
+
+// maxEvals bounds the expr compilations one filter may cause.
+const maxEvals = 32
+
+// normalizeConst turns the result of expr into the few types literal
+// handles: int64, float64, string, bool, time.Time, []any, nil.
+func normalizeConst(v any) any {
+	switch x := v.(type) {
+	case int:
+		return int64(x)
+	case int32:
+		return int64(x)
+	case float32:
+		return float64(x)
+	case float64:
+		if x == math.Trunc(x) && math.Abs(x) < 1<<53 {
+			return x
+		}
+	case []string:
+		out := make([]any, len(x))
+		for i, s := range x {
+			out[i] = s
+		}
+		return out
+	case []int:
+		out := make([]any, len(x))
+		for i, s := range x {
+			out[i] = int64(s)
+		}
+		return out
+	case []any:
+		for i, e := range x {
+			x[i] = normalizeConst(e)
+		}
+	}
+	return v
+}
+
+// firstLine returns the first line of an expr error (the rest is a snippet
+// of our generated source, not the user's).
+func firstLine(s string) string {
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\n' {
+			return s[:i]
+		}
+	}
+	return s
+}
+
+// constFunctions returns the functions constant sub-expressions may call,
+// with now() and today() fixed at now.
+func constFunctions(now time.Time) []expr.Option {
+	today := midnight(now)
+	return append(formulaFunctions(),
+		expr.Function("now", func(...any) (any, error) { return now, nil }, new(func() time.Time)),
+		expr.Function("today", func(...any) (any, error) { return today, nil }, new(func() time.Time)),
+	)
+}
+
+// formulaFunctions is the formula function library (to be replaced by
+// formulas.Functions()).
+func formulaFunctions() []expr.Option {
+	return []expr.Option{
+		expr.Function("add_days", func(p ...any) (any, error) {
+			t, ok := p[0].(time.Time)
+			if !ok {
+				return nil, fmt.Errorf("add_days needs a date")
+			}
+			return t.AddDate(0, 0, p[1].(int)), nil
+		}, new(func(time.Time, int) time.Time)),
+		expr.Function("start_of_month", func(p ...any) (any, error) {
+			t := p[0].(time.Time)
+			return time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, t.Location()), nil
+		}, new(func(time.Time) time.Time)),
+	}
+}

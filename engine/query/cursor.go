@@ -1,0 +1,233 @@
+package query
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/crmplatform/crm/metadata"
+)
+
+// cursorData is the decoded form of a cursor: the sort it was made for and
+// the sort values of the last row of the page.
+type cursorData struct {
+	Sort   string `json:"s"`
+	Values []any  `json:"v"`
+}
+
+// EncodeCursor returns the cursor that continues after row, the last item
+// of a page sorted by keys. row holds the storage values of at least the
+// sort fields, as the driver returned them or as normalized (int64 or
+// []byte numbers, 0/1 or bool booleans, time.Time or text datetimes):
+// After converts them back through the field types. The cursor is opaque
+// to clients (URL-safe base64 of JSON) but not secret: it holds only
+// values of fields the sort already names.
+func EncodeCursor(keys []SortKey, row map[string]any) (string, error) {
+	d := cursorData{Sort: spec(keys), Values: make([]any, len(keys))}
+	for i, k := range keys {
+		v, ok := row[k.Field]
+		if !ok {
+			return "", fmt.Errorf("query: encode cursor: the row has no %q", k.Field)
+		}
+		switch x := v.(type) {
+		case []byte:
+			v = string(x)
+		case *string:
+			if x == nil {
+				v = nil
+			} else {
+				v = *x
+			}
+		case float64:
+			if math.IsNaN(x) || math.IsInf(x, 0) {
+				return "", fmt.Errorf("query: encode cursor: %s is %v", k.Field, x)
+			}
+		case time.Time:
+			v = x.UTC().Format(time.RFC3339Nano)
+		}
+		d.Values[i] = v
+	}
+	b, err := json.Marshal(d)
+	if err != nil {
+		return "", fmt.Errorf("query: encode cursor: %w", err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+// After returns the keyset predicate selecting the rows that come after
+// the cursor in the order of keys (which must be the sort the cursor was
+// made with): for keys k1, k2 … and cursor values c1, c2 …,
+// k1 after c1 OR (k1 = c1 AND (k2 after c2 OR …)), where "after" follows
+// each key's direction with NULLs last and "=" matches NULL with NULL.
+// An empty cursor gives an empty Predicate. A cursor that does not decode
+// or was made for another sort is an *Error.
+func After(keys []SortKey, cursor string, obj *metadata.Object, opt Options) (Predicate, error) {
+	if cursor == "" {
+		return Predicate{}, nil
+	}
+	bad := func(format string, args ...any) (Predicate, error) {
+		return Predicate{}, &Error{Message: "bad cursor: " + fmt.Sprintf(format, args...)}
+	}
+	if len(cursor) > MaxCursorLength {
+		return bad("too long")
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(cursor)
+	if err != nil {
+		return bad("not a cursor of this list")
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var d cursorData
+	if err := dec.Decode(&d); err != nil {
+		return bad("not a cursor of this list")
+	}
+	if d.Sort != spec(keys) || len(d.Values) != len(keys) {
+		return bad("it was made for another sort order; start again without a cursor")
+	}
+	cols := make([]string, len(keys))
+	vals := make([]any, len(keys))
+	for i, k := range keys {
+		f, ok := obj.FieldOrSystem(k.Field)
+		if !ok {
+			return Predicate{}, &Error{Field: k.Field, Message: fmt.Sprintf("unknown sort field %q on %s", k.Field, obj.Name)}
+		}
+		if err := opt.check(obj.Name, k.Field); err != nil {
+			return Predicate{}, err
+		}
+		v, err := cursorValue(f, d.Values[i])
+		if err != nil {
+			return bad("%s: %v", k.Field, err)
+		}
+		cols[i] = column(obj, k.Field)
+		vals[i] = metadata.DBValue(opt.Dialect, v)
+	}
+	// Build from the last key outwards: p_i = after_i OR (eq_i AND p_i+1).
+	var sql string
+	var args []any
+	for i := len(keys) - 1; i >= 0; i-- {
+		col, v := cols[i], vals[i]
+		var after, eq string
+		var afterArgs, eqArgs []any
+		if v == nil {
+			// NULLs come last: nothing is after NULL in this key.
+			eq = col + " IS NULL"
+		} else {
+			op := " > ?"
+			if keys[i].Desc {
+				op = " < ?"
+			}
+			after, afterArgs = "("+col+op+" OR "+col+" IS NULL)", []any{v}
+			if keys[i].Field == "id" {
+				after = col + op // never NULL
+			}
+			eq, eqArgs = col+" = ?", []any{v}
+		}
+		switch {
+		case sql == "":
+			// Last key: equal is not after.
+			if after == "" {
+				sql, args = "1=0", nil
+			} else {
+				sql, args = after, afterArgs
+			}
+		case after == "":
+			sql, args = eq+" AND "+paren(sql), append(eqArgs, args...)
+		default:
+			inner := eq + " AND " + paren(sql)
+			sql = "(" + after + " OR (" + inner + "))"
+			args = append(append(afterArgs, eqArgs...), args...)
+		}
+	}
+	return Predicate{SQL: paren(sql), Args: args}, nil
+}
+
+// paren wraps s in parentheses unless it is already a single group.
+func paren(s string) string {
+	if strings.HasPrefix(s, "(") && strings.HasSuffix(s, ")") && balanced(s[1:len(s)-1]) {
+		return s
+	}
+	return "(" + s + ")"
+}
+
+// balanced reports whether the parentheses of s pair up without closing
+// below depth zero.
+func balanced(s string) bool {
+	depth := 0
+	for _, r := range s {
+		switch r {
+		case '(':
+			depth++
+		case ')':
+			depth--
+			if depth < 0 {
+				return false
+			}
+		}
+	}
+	return depth == 0
+}
+
+// cursorValue converts a decoded cursor value into the storage form of f.
+func cursorValue(f *metadata.Field, v any) (any, error) {
+	if v == nil {
+		return nil, nil
+	}
+	switch metadata.TypeOf(f).Kind() {
+	case metadata.KindString, metadata.KindRef, metadata.KindStringList:
+		if s, ok := v.(string); ok {
+			return s, nil
+		}
+	case metadata.KindInt, metadata.KindMoney:
+		switch x := v.(type) {
+		case json.Number:
+			if n, err := x.Int64(); err == nil {
+				return n, nil
+			}
+			if fl, err := x.Float64(); err == nil && fl == math.Trunc(fl) && math.Abs(fl) < 1<<53 {
+				return int64(fl), nil
+			}
+		case string:
+			if n, err := strconv.ParseInt(strings.TrimSpace(x), 10, 64); err == nil {
+				return n, nil
+			}
+		}
+	case metadata.KindFloat:
+		switch x := v.(type) {
+		case json.Number:
+			if fl, err := x.Float64(); err == nil {
+				return fl, nil
+			}
+		case string:
+			if fl, err := strconv.ParseFloat(strings.TrimSpace(x), 64); err == nil {
+				return fl, nil
+			}
+		}
+	case metadata.KindBool:
+		switch x := v.(type) {
+		case bool:
+			return x, nil
+		case json.Number:
+			return x.String() != "0", nil
+		}
+	case metadata.KindDate:
+		if s, ok := v.(string); ok && len(s) >= len(metadata.DateLayout) {
+			if t, err := time.Parse(metadata.DateLayout, s[:len(metadata.DateLayout)]); err == nil {
+				return t.Format(metadata.DateLayout), nil
+			}
+		}
+	case metadata.KindDateTime:
+		if s, ok := v.(string); ok {
+			for _, layout := range []string{time.RFC3339Nano, "2006-01-02 15:04:05.999999999Z07:00", "2006-01-02 15:04:05.999999999"} {
+				if t, err := time.Parse(layout, s); err == nil {
+					return t.UTC(), nil
+				}
+			}
+		}
+	}
+	return nil, fmt.Errorf("unexpected value %v", v)
+}

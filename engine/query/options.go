@@ -1,0 +1,72 @@
+package query
+
+import (
+	"time"
+
+	"github.com/crmplatform/crm/metadata"
+)
+
+// Limits on what a client may send.
+const (
+	// MaxFilterLength is the longest filter source accepted, in bytes.
+	MaxFilterLength = 8 << 10
+	// MaxFilterNodes is the largest filter accepted, in expr AST nodes.
+	MaxFilterNodes = 1000
+	// MaxInList is the longest list accepted on the right of "in".
+	MaxInList = 1000
+	// MaxPathDepth is the number of lookups a filter may traverse in one
+	// path (account.parent.industry is two).
+	MaxPathDepth = 3
+	// MaxSortKeys is the number of sort fields accepted, before the id.
+	MaxSortKeys = 8
+	// MaxCursorLength is the longest cursor accepted, in bytes.
+	MaxCursorLength = 4 << 10
+)
+
+// Options is the per-request context of a compilation.
+type Options struct {
+	// Dialect is metadata.DialectSQLite or metadata.DialectPostgres; it
+	// decides the form of some arguments (datetimes) and functions.
+	Dialect string
+	// Now is the time today(), now() and the date ranges (this_week(x) …)
+	// are computed from, once per request; its location is the user's time
+	// zone for day boundaries. The zero value means time.Now().
+	Now time.Time
+	// Schema resolves lookup targets for paths such as account.industry;
+	// without it only the object's own fields can be named.
+	Schema *metadata.Schema
+	// CheckField is called for every field a filter or sort names, on the
+	// object that holds it (object, field); a non-nil error (a field hidden
+	// from this user) makes the compilation fail with exactly that error.
+	// Nil allows every field.
+	CheckField func(object, field string) error
+}
+
+// now returns the reference time of the request.
+func (o *Options) now() time.Time {
+	if o.Now.IsZero() {
+		return time.Now()
+	}
+	return o.Now
+}
+
+// check calls CheckField if it is set.
+func (o *Options) check(object, field string) error {
+	if o.CheckField == nil {
+		return nil
+	}
+	return o.CheckField(object, field)
+}
+
+// Predicate is a SQL boolean expression with "?" placeholders (turn them
+// into the dialect's form with store.Rebind) and its arguments, already in
+// driver form for the dialect. Columns are quoted with store.Ident and
+// qualified by the table name, so the predicate expects the object's table
+// under its own name (no alias) in the FROM clause.
+type Predicate struct {
+	SQL  string
+	Args []any
+}
+
+// Empty reports whether the predicate has no condition (an empty filter).
+func (p Predicate) Empty() bool { return p.SQL == "" }
