@@ -89,11 +89,6 @@ func Diff(old, new *Schema) []Change {
 		prev, ok := old.Object(o.Name)
 		if !ok {
 			out = append(out, Change{Kind: AddObject, Object: o.Name})
-			for _, f := range o.Fields {
-				if f.Type == "many_to_many" {
-					out = append(out, Change{Kind: AddField, Object: o.Name, Field: f.Name, New: f})
-				}
-			}
 			continue
 		}
 		out = append(out, diffObject(prev, o)...)

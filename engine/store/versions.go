@@ -54,7 +54,7 @@ func (db *DB) LoadVersion(ctx context.Context, q Querier, v int64) (*Version, er
 	if err != nil {
 		return nil, fmt.Errorf("store: load metadata version: %w", err)
 	}
-	out.CreatedAt = scanTime(created)
+	out.CreatedAt = ScanTime(created)
 	out.Schema = &metadata.Schema{}
 	if err := json.Unmarshal([]byte(doc), out.Schema); err != nil {
 		return nil, fmt.Errorf("store: metadata version %d is unreadable: %w", out.Version, err)
@@ -77,7 +77,7 @@ func (db *DB) ListVersions(ctx context.Context, q Querier, limit int) ([]Version
 		if err := rows.Scan(&v.Version, &v.Author, &created, &v.Comment); err != nil {
 			return nil, err
 		}
-		v.CreatedAt = scanTime(created)
+		v.CreatedAt = ScanTime(created)
 		out = append(out, v)
 	}
 	return out, rows.Err()
@@ -120,8 +120,8 @@ func IsForeignKeyViolation(err error) bool {
 	return strings.Contains(s, "FOREIGN KEY constraint failed") || strings.Contains(s, "SQLSTATE 23503")
 }
 
-// scanTime reads a timestamp as either driver returns it.
-func scanTime(v any) time.Time {
+// ScanTime reads a timestamp as either driver returns it.
+func ScanTime(v any) time.Time {
 	switch x := v.(type) {
 	case time.Time:
 		return x.UTC()

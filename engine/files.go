@@ -1,0 +1,100 @@
+package engine
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/crmplatform/crm/engine/store"
+	"github.com/crmplatform/crm/metadata"
+	"github.com/google/uuid"
+)
+
+// Upload stores the content of a file or image field before the record
+// that uses it is written; the returned reference goes into the record.
+// The content type is sniffed from the bytes, not taken from the client.
+func (e *Engine) Upload(ctx context.Context, object, field, name string, data []byte) (*metadata.FileRef, error) {
+	r, err := e.begin(ctx, object, metadata.ActionRead)
+	if err != nil {
+		return nil, err
+	}
+	if e.guard.CanObject(ctx, r.p, object, metadata.ActionCreate) != nil && e.guard.CanObject(ctx, r.p, object, metadata.ActionUpdate) != nil {
+		return nil, fmt.Errorf("%w: you may not write %s records", ErrForbidden, object)
+	}
+	f, ok := r.obj.Field(field)
+	if !ok || (f.Type != "file" && f.Type != "image") || r.levels[field] == metadata.FieldHidden {
+		return nil, notFound("%s has no file field %q", object, field)
+	}
+	if r.levels[field] != metadata.FieldEditable {
+		return nil, fmt.Errorf("%w: field %s.%s is read-only for you", ErrForbidden, object, field)
+	}
+	if int64(len(data)) > metadata.MaxSizeOf(f) {
+		return nil, fmt.Errorf("%w: %s.%s takes files up to %d bytes, this one has %d", ErrTooLarge, object, field, metadata.MaxSizeOf(f), len(data))
+	}
+	if len(data) == 0 {
+		return nil, &ValidationError{Object: object, Errors: []FieldError{{Field: field, Code: "empty", Message: "the file is empty"}}}
+	}
+	ct, _, _ := strings.Cut(http.DetectContentType(data), ";")
+	if !metadata.AcceptsContent(f, ct) {
+		return nil, &ValidationError{Object: object, Errors: []FieldError{{Field: field, Code: "content_type", Message: fmt.Sprintf("%s does not accept %s content", field, ct)}}}
+	}
+	ref := &metadata.FileRef{ID: uuid.Must(uuid.NewV7()).String(), Name: name, Size: int64(len(data)), ContentType: ct}
+	q := store.Rebind(e.db.Dialect, "INSERT INTO crm_files (id, object, field, name, content_type, size, data, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
+	if _, err := e.db.SQL().ExecContext(ctx, q, ref.ID, object, field, name, ct, ref.Size, data, r.p.UserID, metadata.DBValue(e.db.Dialect, e.now().UTC())); err != nil {
+		return nil, fmt.Errorf("engine: store file: %w", err)
+	}
+	return ref, nil
+}
+
+// checkFile makes sure a file reference written to a record names a file
+// uploaded for that field, and fills its details from the file store.
+func (e *Engine) checkFile(ctx context.Context, tx *sql.Tx, r *request, f *metadata.Field, rec map[string]any, verr *ValidationError) error {
+	v, _ := metadata.TypeOf(f).Output(f, rec[f.Name])
+	ref, _ := v.(metadata.FileRef)
+	var stored metadata.FileRef
+	q := store.Rebind(e.db.Dialect, "SELECT id, name, size, content_type FROM crm_files WHERE id = ? AND object = ? AND field = ?")
+	err := tx.QueryRowContext(ctx, q, ref.ID, r.obj.Name, f.Name).Scan(&stored.ID, &stored.Name, &stored.Size, &stored.ContentType)
+	if errors.Is(err, sql.ErrNoRows) {
+		verr.add(f.Name, "not_found", "no uploaded file %s for %s", ref.ID, f.Name)
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("engine: check file %s: %w", ref.ID, err)
+	}
+	norm, err := metadata.TypeOf(f).Normalize(f, stored)
+	if err != nil {
+		return err
+	}
+	rec[f.Name] = norm
+	return nil
+}
+
+// File is a stored attachment with its bytes.
+type File struct {
+	metadata.FileRef
+	Data      []byte
+	CreatedAt time.Time
+}
+
+// Download returns the file held by a field of a record the principal
+// can read.
+func (e *Engine) Download(ctx context.Context, object, id, field string) (*File, error) {
+	rec, err := e.Get(ctx, object, id)
+	if err != nil {
+		return nil, err
+	}
+	ref, ok := rec[field].(metadata.FileRef)
+	if !ok {
+		return nil, notFound("%s %s has no file in %q", object, id, field)
+	}
+	out := &File{FileRef: ref}
+	q := store.Rebind(e.db.Dialect, "SELECT data FROM crm_files WHERE id = ?")
+	if err := e.db.SQL().QueryRowContext(ctx, q, ref.ID).Scan(&out.Data); err != nil {
+		return nil, fmt.Errorf("engine: read file %s: %w", ref.ID, err)
+	}
+	return out, nil
+}
