@@ -17,13 +17,19 @@ import (
 )
 
 // Guard is the one permission decision: engine/access implements it, and
-// every record path of the engine asks it.
+// every record path of the engine asks it, once per request, for the
+// Decision that holds at the current metadata and policy version.
 type Guard interface {
+	Decide(ctx context.Context, s *metadata.Schema) (Decision, error)
+}
+
+// Decision answers permission questions for one request.
+type Decision interface {
 	// CanObject reports whether p may perform action (create, read,
 	// update, delete) on object; the error wraps access.ErrDenied.
-	CanObject(ctx context.Context, p *access.Principal, object, action string) error
+	CanObject(p *access.Principal, object, action string) error
 	// FieldLevel returns hidden, read_only or editable for p on a field.
-	FieldLevel(ctx context.Context, p *access.Principal, object, field string) string
+	FieldLevel(p *access.Principal, object, field string) string
 	// RecordFilter returns a SQL predicate with "?" placeholders over the
 	// object's table (unqualified column names) that limits rows to those p
 	// may reach for action; "" means every row.

@@ -23,11 +23,13 @@ type ownerGuard struct {
 	hidden, readOnly map[string]bool
 }
 
-func (g ownerGuard) CanObject(ctx context.Context, p *access.Principal, object, action string) error {
+func (g ownerGuard) Decide(ctx context.Context, s *metadata.Schema) (Decision, error) { return g, nil }
+
+func (g ownerGuard) CanObject(p *access.Principal, object, action string) error {
 	return nil
 }
 
-func (g ownerGuard) FieldLevel(ctx context.Context, p *access.Principal, object, field string) string {
+func (g ownerGuard) FieldLevel(p *access.Principal, object, field string) string {
 	switch {
 	case g.hidden[object+"."+field]:
 		return metadata.FieldHidden

@@ -22,7 +22,7 @@ func (e *Engine) Upload(ctx context.Context, object, field, name string, data []
 	if err != nil {
 		return nil, err
 	}
-	if e.guard.CanObject(ctx, r.p, object, metadata.ActionCreate) != nil && e.guard.CanObject(ctx, r.p, object, metadata.ActionUpdate) != nil {
+	if r.d.CanObject(r.p, object, metadata.ActionCreate) != nil && r.d.CanObject(r.p, object, metadata.ActionUpdate) != nil {
 		return nil, fmt.Errorf("%w: you may not write %s records", ErrForbidden, object)
 	}
 	f, ok := r.obj.Field(field)

@@ -54,7 +54,7 @@ func (e *Engine) queryOptions(ctx context.Context, r *request) query.Options {
 				}
 				return nil
 			}
-			if e.guard.CanObject(ctx, r.p, object, metadata.ActionRead) != nil || e.guard.FieldLevel(ctx, r.p, object, field) == metadata.FieldHidden {
+			if r.d.CanObject(r.p, object, metadata.ActionRead) != nil || r.d.FieldLevel(r.p, object, field) == metadata.FieldHidden {
 				return fmt.Errorf("%s has no field %q", object, field)
 			}
 			return nil
@@ -122,7 +122,7 @@ func (e *Engine) List(ctx context.Context, object string, opt ListOptions) (*Lis
 
 // count counts the records the principal may read that match filter.
 func (e *Engine) count(ctx context.Context, r *request, filter query.Predicate) (int64, error) {
-	rule, ruleArgs, err := e.guard.RecordFilter(ctx, r.p, r.obj.Name, metadata.ActionRead)
+	rule, ruleArgs, err := r.d.RecordFilter(ctx, r.p, r.obj.Name, metadata.ActionRead)
 	if err != nil {
 		return 0, err
 	}

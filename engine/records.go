@@ -178,11 +178,11 @@ func (e *Engine) checkRefs(ctx context.Context, tx *sql.Tx, r *request, f *metad
 	if len(ids) == 0 {
 		return nil
 	}
-	filter, args, err := e.guard.RecordFilter(ctx, r.p, f.Target, "read")
+	filter, args, err := r.d.RecordFilter(ctx, r.p, f.Target, "read")
 	if err != nil {
 		return err
 	}
-	if e.guard.CanObject(ctx, r.p, f.Target, "read") != nil {
+	if r.d.CanObject(r.p, f.Target, "read") != nil {
 		filter, args = "1 = 0", nil
 	}
 	marks := strings.TrimSuffix(strings.Repeat("?, ", len(ids)), ", ")
@@ -388,7 +388,7 @@ func (e *Engine) Get(ctx context.Context, object, id string) (Record, error) {
 // rule of action plus an extra predicate; tail is appended (ORDER BY,
 // LIMIT, FOR UPDATE).
 func (e *Engine) selectRows(ctx context.Context, q store.Querier, r *request, cols []string, action, pred string, args []any, tail string) ([]map[string]any, error) {
-	rule, ruleArgs, err := e.guard.RecordFilter(ctx, r.p, r.obj.Name, action)
+	rule, ruleArgs, err := r.d.RecordFilter(ctx, r.p, r.obj.Name, action)
 	if err != nil {
 		return nil, err
 	}

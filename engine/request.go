@@ -23,6 +23,7 @@ type Record map[string]any
 // request is what one call needs, decided once: the snapshot, the object,
 // the principal and its field levels.
 type request struct {
+	d      Decision
 	snap   *Snapshot
 	obj    *metadata.Object
 	p      *access.Principal
@@ -41,12 +42,16 @@ func (e *Engine) begin(ctx context.Context, object, action string) (*request, er
 	if err != nil {
 		return nil, err
 	}
-	if err := e.guard.CanObject(ctx, p, object, action); err != nil {
+	d, err := e.guard.Decide(ctx, snap.Schema)
+	if err != nil {
+		return nil, fmt.Errorf("engine: permissions: %w", err)
+	}
+	if err := d.CanObject(p, object, action); err != nil {
 		return nil, err
 	}
-	r := &request{snap: snap, obj: obj, p: p, levels: make(map[string]string, len(obj.Fields))}
+	r := &request{d: d, snap: snap, obj: obj, p: p, levels: make(map[string]string, len(obj.Fields))}
 	for _, f := range obj.Fields {
-		r.levels[f.Name] = e.guard.FieldLevel(ctx, p, object, f.Name)
+		r.levels[f.Name] = d.FieldLevel(p, object, f.Name)
 	}
 	return r, nil
 }

@@ -45,7 +45,7 @@ func (e *Engine) lockRow(ctx context.Context, tx *sql.Tx, r *request, action, id
 	if err != nil {
 		return nil, err
 	}
-	if len(visible) == 1 && e.guard.CanObject(ctx, r.p, r.obj.Name, metadata.ActionRead) == nil {
+	if len(visible) == 1 && r.d.CanObject(r.p, r.obj.Name, metadata.ActionRead) == nil {
 		return nil, fmt.Errorf("%w: you may not %s this %s", ErrForbidden, action, r.obj.Name)
 	}
 	return nil, notFound("no %s with id %s", r.obj.Name, id)
@@ -328,7 +328,7 @@ func (e *Engine) applyOnDelete(ctx context.Context, tx *sql.Tx, r *request, ref 
 			return fmt.Errorf("engine: clear references to %s: %w", id, err)
 		}
 	case metadata.OnDeleteCascade:
-		child := &request{snap: r.snap, obj: ref.Object, p: r.p}
+		child := &request{d: r.d, snap: r.snap, obj: ref.Object, p: r.p}
 		rows, err := tx.QueryContext(ctx, store.Rebind(e.db.Dialect, "SELECT "+selectList(allColumns(e.db.Dialect, ref.Object))+" FROM "+table+" WHERE "+col+" = ?"), id)
 		if err != nil {
 			return fmt.Errorf("engine: find records of %s referring to %s: %w", ref.Object.Name, id, err)
