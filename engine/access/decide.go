@@ -1,0 +1,367 @@
+package access
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+
+	"github.com/casbin/casbin/v2"
+	"github.com/crmplatform/crm/metadata"
+)
+
+// Decider answers every permission question for one metadata schema and
+// one policy version. It is immutable apart from its internal memo tables
+// and safe for concurrent use. Get the current one from Service.Decide at
+// the start of each request; never keep one across requests.
+type Decider struct {
+	svc     *Service
+	schema  *metadata.Schema
+	version int64
+	enf     *casbin.SyncedEnforcer
+
+	decisions sync.Map // decisionKey → bool
+	levels    sync.Map // decisionKey{role, object, field} → string
+	grants    sync.Map // role → *roleGrants
+	sharing   map[string][]*sharingRule
+}
+
+// decisionKey is the memo key of a Casbin request; a struct key cannot
+// collide the way joined strings can.
+type decisionKey struct{ sub, obj, act string }
+
+// roleGrants is what a role may do, with its inherited roles resolved:
+// the record scopes per object and action ("*" for every object) and the
+// roles whose sharing rules apply.
+type roleGrants struct {
+	scopes map[string]map[string][]scopeGrant // object → action → scopes
+	roles  []string                           // the role and every role it inherits
+}
+
+// scopeGrant is one record scope and the policy that granted it.
+type scopeGrant struct {
+	scope  string
+	policy []string
+}
+
+// sharingRule is a role's sharing rule with its compiled condition.
+type sharingRule struct {
+	role   string
+	rule   metadata.SharingRule
+	sql    string
+	args   []any
+	err    error
+	object *metadata.Object
+}
+
+// Decide returns the Decider for schema s at the current policy version.
+// It reads the version row (at most once per WithPolicyCheckInterval) and
+// rebuilds the Decider only when the version or the schema changed, so a
+// permission change made by any server takes effect on the next request.
+// s must be the engine's immutable snapshot of the metadata.
+func (s *Service) Decide(ctx context.Context, sc *metadata.Schema) (*Decider, error) {
+	if sc == nil {
+		return nil, fmt.Errorf("access: decide: no schema")
+	}
+	cur := s.current.Load()
+	now := s.now().UnixNano()
+	if cur != nil && cur.schema == sc && s.checkEvery > 0 && now-s.lastCheck.Load() < int64(s.checkEvery) {
+		return cur, nil
+	}
+	v, err := s.PolicyVersion(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s.lastCheck.Store(now)
+	if cur != nil && cur.schema == sc && cur.version == v {
+		return cur, nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if cur = s.current.Load(); cur != nil && cur.schema == sc && cur.version == v {
+		return cur, nil
+	}
+	d, err := s.newDecider(ctx, sc, v)
+	if err != nil {
+		return nil, err
+	}
+	s.current.Store(d)
+	return d, nil
+}
+
+// newDecider loads the policies into a fresh enforcer and compiles the
+// sharing rules of sc.
+func (s *Service) newDecider(ctx context.Context, sc *metadata.Schema, version int64) (*Decider, error) {
+	m, err := newModel()
+	if err != nil {
+		return nil, err
+	}
+	enf, err := casbin.NewSyncedEnforcer(m, NewAdapter(ctx, s.db.DB, nil))
+	if err != nil {
+		return nil, fmt.Errorf("access: load policies: %w", err)
+	}
+	enf.EnableLog(false)
+	d := &Decider{svc: s, schema: sc, version: version, enf: enf, sharing: map[string][]*sharingRule{}}
+	for _, r := range sc.Roles {
+		for _, sr := range r.SharingRules {
+			c := &sharingRule{role: r.Name, rule: sr}
+			obj, ok := sc.Object(sr.Object)
+			switch {
+			case !ok:
+				c.err = fmt.Errorf("unknown object %q", sr.Object)
+			case sr.Condition == "":
+				c.sql, c.object = "1=1", obj
+			case s.compiler == nil:
+				c.err = fmt.Errorf("no condition compiler configured")
+			default:
+				c.object = obj
+				c.sql, c.args, c.err = s.compiler(sr.Condition, obj)
+			}
+			d.sharing[sr.Object] = append(d.sharing[sr.Object], c)
+		}
+	}
+	return d, nil
+}
+
+// Version returns the policy version the Decider was built at.
+func (d *Decider) Version() int64 { return d.version }
+
+// Schema returns the metadata the Decider was built for.
+func (d *Decider) Schema() *metadata.Schema { return d.schema }
+
+// enforce asks Casbin, memoising the answer for the Decider's lifetime.
+func (d *Decider) enforce(sub, obj, act string) bool {
+	k := decisionKey{sub, obj, act}
+	if v, ok := d.decisions.Load(k); ok {
+		return v.(bool)
+	}
+	ok, err := d.enf.Enforce(sub, obj, act)
+	ok = ok && err == nil
+	d.decisions.Store(k, ok)
+	return ok
+}
+
+// CanObject returns nil when one of p's roles may do action (create, read,
+// update, delete) on object, and otherwise an error wrapping ErrDenied
+// that names the object and action. A nil principal, an unknown object
+// and an unknown action are denied.
+func (d *Decider) CanObject(p *Principal, object, action string) error {
+	if p == nil {
+		return fmt.Errorf("%w: no user may %s %s", ErrDenied, action, object)
+	}
+	if _, ok := d.schema.Object(object); !ok {
+		return fmt.Errorf("%w: %s %s: unknown object", ErrDenied, action, object)
+	}
+	if !slices.Contains(validActions, action) {
+		return fmt.Errorf("%w: %s %s: unknown action", ErrDenied, action, object)
+	}
+	for _, r := range p.Roles {
+		if d.enforce(r, object, action) {
+			return nil
+		}
+	}
+	return fmt.Errorf("%w: %s may not %s %s", ErrDenied, p.Username, action, object)
+}
+
+// can reports whether CanObject allows.
+func (d *Decider) can(p *Principal, object, action string) bool {
+	return d.CanObject(p, object, action) == nil
+}
+
+// levelRank orders field levels from least to most access.
+func levelRank(l string) int {
+	switch l {
+	case metadata.FieldEditable:
+		return 2
+	case metadata.FieldReadOnly:
+		return 1
+	}
+	return 0
+}
+
+// roleLevel is the field level one role has (with inheritance).
+func (d *Decider) roleLevel(role, object, field string) string {
+	k := decisionKey{role, object, field}
+	if v, ok := d.levels.Load(k); ok {
+		return v.(string)
+	}
+	obj := object + "." + field
+	level := metadata.FieldHidden
+	if d.enforce(role, obj, metadata.FieldEditable) {
+		level = metadata.FieldEditable
+	} else if d.enforce(role, obj, metadata.FieldReadOnly) {
+		level = metadata.FieldReadOnly
+	}
+	d.levels.Store(k, level)
+	return level
+}
+
+// FieldLevel returns what p may do with a field of object: hidden,
+// read_only or editable, the most any of p's roles allows. A field of an
+// object p may not read is hidden; a field of an object p may neither
+// create nor update is at most read_only. System fields (id, owner_id …)
+// are read_only for anyone who may read the object: the engine sets them.
+// An unknown object or field is hidden.
+func (d *Decider) FieldLevel(p *Principal, object, field string) string {
+	obj, ok := d.schema.Object(object)
+	if !ok || p == nil || !d.can(p, object, metadata.ActionRead) {
+		return metadata.FieldHidden
+	}
+	if metadata.IsSystemField(field) {
+		return metadata.FieldReadOnly
+	}
+	if _, ok := obj.Field(field); !ok {
+		return metadata.FieldHidden
+	}
+	best := metadata.FieldHidden
+	for _, r := range p.Roles {
+		if l := d.roleLevel(r, object, field); levelRank(l) > levelRank(best) {
+			best = l
+			if best == metadata.FieldEditable {
+				break
+			}
+		}
+	}
+	if best == metadata.FieldEditable && !d.can(p, object, metadata.ActionUpdate) && !d.can(p, object, metadata.ActionCreate) {
+		best = metadata.FieldReadOnly
+	}
+	return best
+}
+
+// FieldLevels returns the level of every field of object for p, system
+// fields included, keyed by field name: one call per request builds the
+// response mask and the SELECT list.
+func (d *Decider) FieldLevels(p *Principal, object string) map[string]string {
+	obj, ok := d.schema.Object(object)
+	if !ok {
+		return map[string]string{}
+	}
+	out := make(map[string]string, len(obj.Fields)+len(metadata.SystemFields))
+	for _, f := range metadata.SystemFields {
+		out[f] = d.FieldLevel(p, object, f)
+	}
+	for _, f := range obj.Fields {
+		out[f.Name] = d.FieldLevel(p, object, f.Name)
+	}
+	return out
+}
+
+// ReadableFields returns the names of the fields of object p may see,
+// system fields first, then the object's fields in their order: the
+// SELECT list of a read, list, export or report.
+func (d *Decider) ReadableFields(p *Principal, object string) []string {
+	obj, ok := d.schema.Object(object)
+	if !ok || !d.can(p, object, metadata.ActionRead) {
+		return nil
+	}
+	out := append([]string(nil), metadata.SystemFields...)
+	for _, f := range obj.Fields {
+		if d.FieldLevel(p, object, f.Name) != metadata.FieldHidden {
+			out = append(out, f.Name)
+		}
+	}
+	return out
+}
+
+// FieldError is the error of a write to a field the principal may not
+// write, or of a filter or sort on a field it may not see. It wraps
+// ErrDenied and names the field.
+type FieldError struct {
+	Object string
+	Field  string
+	// Level is the principal's level on the field (hidden or read_only).
+	Level string
+	// Op says what was refused: "write", "filter" or "sort".
+	Op string
+}
+
+// Error says which field of which object was refused.
+func (e *FieldError) Error() string {
+	if e.Level == metadata.FieldHidden {
+		return fmt.Sprintf("access: denied: cannot %s field %q of %s", e.Op, e.Field, e.Object)
+	}
+	return fmt.Sprintf("access: denied: cannot %s field %q of %s: it is %s", e.Op, e.Field, e.Object, e.Level)
+}
+
+// Unwrap makes errors.Is(err, ErrDenied) true.
+func (e *FieldError) Unwrap() error { return ErrDenied }
+
+// CheckWrite returns a *FieldError for the first of fields (in the order
+// given) that p may not write on object: hidden, read-only and system
+// fields are refused, never silently dropped. It does not check the
+// object action; call CanObject for that.
+func (d *Decider) CheckWrite(p *Principal, object string, fields []string) error {
+	for _, f := range fields {
+		if l := d.FieldLevel(p, object, f); l != metadata.FieldEditable {
+			return &FieldError{Object: object, Field: f, Level: l, Op: "write"}
+		}
+	}
+	return nil
+}
+
+// CheckRead returns a *FieldError for the first of fields p may not see on
+// object; op ("filter", "sort", "read") is put in the error. Filters and
+// sorts on hidden fields must be refused with it, so they cannot be used
+// to probe values.
+func (d *Decider) CheckRead(p *Principal, object, op string, fields []string) error {
+	for _, f := range fields {
+		if l := d.FieldLevel(p, object, f); l == metadata.FieldHidden {
+			return &FieldError{Object: object, Field: f, Level: l, Op: op}
+		}
+	}
+	return nil
+}
+
+// Mask deletes from rec the fields p may not see on object and returns it.
+func (d *Decider) Mask(p *Principal, object string, rec map[string]any) map[string]any {
+	for k := range rec {
+		if d.FieldLevel(p, object, k) == metadata.FieldHidden {
+			delete(rec, k)
+		}
+	}
+	return rec
+}
+
+// grantsOf returns the resolved grants of a role, memoised.
+func (d *Decider) grantsOf(role string) *roleGrants {
+	if v, ok := d.grants.Load(role); ok {
+		return v.(*roleGrants)
+	}
+	g := &roleGrants{scopes: map[string]map[string][]scopeGrant{}}
+	perms, err := d.enf.GetImplicitPermissionsForUser(role)
+	if err == nil {
+		for _, pol := range perms {
+			if len(pol) < 4 || pol[3] == "" {
+				continue // a field level
+			}
+			obj, act := pol[1], pol[2]
+			if g.scopes[obj] == nil {
+				g.scopes[obj] = map[string][]scopeGrant{}
+			}
+			g.scopes[obj][act] = append(g.scopes[obj][act], scopeGrant{scope: pol[3], policy: append([]string{"p"}, pol...)})
+		}
+	}
+	g.roles = []string{role}
+	if inh, err := d.enf.GetImplicitRolesForUser(role); err == nil {
+		for _, r := range inh {
+			if !slices.Contains(g.roles, r) {
+				g.roles = append(g.roles, r)
+			}
+		}
+	}
+	d.grants.Store(role, g)
+	return g
+}
+
+// EffectiveRoles returns p's roles and every role they inherit.
+func (d *Decider) EffectiveRoles(p *Principal) []string {
+	var out []string
+	for _, r := range p.Roles {
+		for _, x := range d.grantsOf(r).roles {
+			if !slices.Contains(out, x) {
+				out = append(out, x)
+			}
+		}
+	}
+	return out
+}

@@ -1,0 +1,139 @@
+package access
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/crmplatform/crm/metadata"
+)
+
+// Predicates RecordFilter returns besides real conditions.
+const (
+	// MatchAll is the predicate of a principal who may reach every record.
+	MatchAll = "1=1"
+	// MatchNone is the predicate returned with an error: it matches no
+	// record, so a caller that ignores the error still leaks nothing.
+	MatchNone = "1=0"
+)
+
+// part is one reason a record may be reached, as SQL over the object's
+// table, with what granted it.
+type part struct {
+	source string // "scope", "sharing_rule", "share"
+	reason string
+	sql    string
+	args   []any
+}
+
+// subordinatesSQL selects the ids of a user and everyone below them in the
+// manager hierarchy. UNION (not UNION ALL) ends the recursion even if the
+// hierarchy had a cycle.
+const subordinatesSQL = `WITH RECURSIVE crm_sub(id) AS (SELECT u.id FROM crm_users u WHERE u.id = ? UNION SELECT u.id FROM crm_users u JOIN crm_sub ON u.manager_id = crm_sub.id) SELECT crm_sub.id FROM crm_sub`
+
+// RecordFilter returns the SQL predicate (with "?" placeholders, over the
+// unqualified columns of object's table: id, owner_id and the fields a
+// sharing rule names) that selects the records p may act on with action.
+// It is the one record-level decision: lists, counts, reports, exports,
+// lookup searches and single-record reads (with "AND id = ?") add it to
+// their WHERE clause.
+//
+// The predicate is the OR of the record scopes of p's roles and the roles
+// they inherit (own: owner_id = the user; subordinates: owner in the
+// user's manager subtree; team: owner in the user's department; all:
+// MatchAll), of the sharing rules of those roles (read rules for read,
+// edit rules for read and update), and of the records shared with the user
+// (read shares for read, edit shares for read and update). Sharing never
+// grants delete. When CanObject denies, it returns MatchNone and an error
+// wrapping ErrDenied. For create it returns MatchAll: there is no record
+// yet.
+func (d *Decider) RecordFilter(ctx context.Context, p *Principal, object, action string) (string, []any, error) {
+	if err := d.CanObject(p, object, action); err != nil {
+		return MatchNone, nil, err
+	}
+	if action == metadata.ActionCreate {
+		return MatchAll, nil, nil
+	}
+	parts := d.recordParts(p, object, action)
+	if len(parts) == 0 {
+		return MatchNone, nil, fmt.Errorf("%w: %s may not %s any %s record", ErrDenied, p.Username, action, object)
+	}
+	var b strings.Builder
+	var args []any
+	for i, pt := range parts {
+		if pt.sql == MatchAll {
+			return MatchAll, nil, nil
+		}
+		if i > 0 {
+			b.WriteString(" OR ")
+		}
+		b.WriteString("(" + pt.sql + ")")
+		args = append(args, pt.args...)
+	}
+	if len(parts) == 1 {
+		return parts[0].sql, parts[0].args, nil
+	}
+	return "(" + b.String() + ")", args, nil
+}
+
+// recordParts lists every grant of record access of p on object for
+// action (not create), the scope grants first.
+func (d *Decider) recordParts(p *Principal, object, action string) []part {
+	scopes := map[string]string{} // scope → reason
+	for _, r := range p.Roles {
+		g := d.grantsOf(r)
+		for _, obj := range []string{object, "*"} {
+			for _, sg := range g.scopes[obj][action] {
+				if _, ok := scopes[sg.scope]; !ok {
+					scopes[sg.scope] = fmt.Sprintf("record scope %s of role %s (policy %s)", sg.scope, sg.policy[1], strings.Join(sg.policy, ", "))
+				}
+			}
+		}
+	}
+	if why, ok := scopes[metadata.ScopeAll]; ok {
+		return []part{{source: "scope", reason: why, sql: MatchAll}}
+	}
+	var parts []part
+	whySub, hasSub := scopes[metadata.ScopeSubordinates]
+	whyTeam, hasTeam := scopes[metadata.ScopeTeam]
+	whyOwn, hasOwn := scopes[metadata.ScopeOwn]
+	if hasSub {
+		parts = append(parts, part{source: "scope", reason: whySub, sql: "owner_id IN (" + subordinatesSQL + ")", args: []any{p.UserID}})
+	}
+	teamPart := hasTeam && p.Department != ""
+	if teamPart {
+		parts = append(parts, part{source: "scope", reason: whyTeam,
+			sql: "owner_id IN (SELECT u.id FROM crm_users u WHERE u.department = ?)", args: []any{p.Department}})
+	}
+	// Both the subtree and the department include the user, so own records
+	// need their own part only when neither applies. A user without a
+	// department reaches only their own records through a team scope.
+	if !hasSub && !teamPart && (hasOwn || hasTeam) {
+		if !hasOwn {
+			whyOwn = whyTeam + "; the user has no department, so only own records"
+		}
+		parts = append(parts, part{source: "scope", reason: whyOwn, sql: "owner_id = ?", args: []any{p.UserID}})
+	}
+	if action == metadata.ActionDelete {
+		return parts
+	}
+	for _, role := range d.EffectiveRoles(p) {
+		for _, sr := range d.sharing[object] {
+			if sr.role != role || sr.err != nil {
+				continue
+			}
+			if action == metadata.ActionUpdate && sr.rule.Access != ShareEdit {
+				continue
+			}
+			parts = append(parts, part{source: "sharing_rule",
+				reason: fmt.Sprintf("sharing rule %s of role %s (%s: %s)", sr.rule.Name, sr.role, sr.rule.Access, sr.rule.Condition),
+				sql:    sr.sql, args: sr.args})
+		}
+	}
+	shareSQL := "id IN (SELECT s.record_id FROM crm_shares s WHERE s.object = ? AND s.user_id = ?)"
+	if action == metadata.ActionUpdate {
+		shareSQL = "id IN (SELECT s.record_id FROM crm_shares s WHERE s.object = ? AND s.user_id = ? AND s.access = 'edit')"
+	}
+	parts = append(parts, part{source: "share", reason: "record shared with the user", sql: shareSQL, args: []any{object, p.UserID}})
+	return parts
+}

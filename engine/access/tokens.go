@@ -1,0 +1,236 @@
+package access
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/uptrace/bun"
+	"golang.org/x/crypto/bcrypt"
+)
+
+// Token kinds.
+const (
+	TokenSession = "session"
+	TokenAPI     = "api"
+)
+
+// lastUsedEvery is how stale last_used_at may get before Authenticate
+// writes it again: one write per token per minute, not per request.
+const lastUsedEvery = time.Minute
+
+// Token describes an issued token; the secret itself is only returned once,
+// when it is created.
+type Token struct {
+	ID         string     `json:"id"`
+	UserID     string     `json:"user_id"`
+	Kind       string     `json:"kind"`
+	Name       string     `json:"name,omitempty"`
+	ExpiresAt  *time.Time `json:"expires_at,omitempty"`
+	RevokedAt  *time.Time `json:"revoked_at,omitempty"`
+	CreatedAt  time.Time  `json:"created_at"`
+	LastUsedAt *time.Time `json:"last_used_at,omitempty"`
+}
+
+// Login checks username and password and issues a session token that
+// expires after the session TTL. A wrong password, an unknown user and an
+// inactive user all give ErrInvalidCredentials and take the same time (an
+// unknown user is compared against a dummy hash).
+func (s *Service) Login(ctx context.Context, username, password string) (string, *Principal, error) {
+	row := new(userRow)
+	err := s.db.NewSelect().Model(row).Where("username = ?", normalizeUsername(username)).Limit(1).Scan(ctx)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return "", nil, fmt.Errorf("access: login: %w", err)
+	}
+	if err != nil {
+		_ = bcrypt.CompareHashAndPassword(s.dummy(), []byte(password))
+		return "", nil, ErrInvalidCredentials
+	}
+	if bcrypt.CompareHashAndPassword([]byte(row.PasswordHash), []byte(password)) != nil || !row.Active {
+		return "", nil, ErrInvalidCredentials
+	}
+	tok, id, err := s.issue(ctx, s.db.DB, row.ID, TokenSession, "login", s.sessionTTL)
+	if err != nil {
+		return "", nil, err
+	}
+	p := rowToUser(row).Principal()
+	p.TokenID = id
+	return tok, p, nil
+}
+
+// CreateAPIToken issues a named API token for the user; ttl 0 means it
+// never expires (it can still be revoked). The token is returned once and
+// only its hash is stored.
+func (s *Service) CreateAPIToken(ctx context.Context, userRef, name string, ttl time.Duration) (string, *Token, error) {
+	row, err := findUser(ctx, s.db.DB, userRef)
+	if err != nil {
+		return "", nil, err
+	}
+	if !row.Active {
+		return "", nil, fmt.Errorf("%w: user %q is inactive", ErrInvalid, row.Username)
+	}
+	tok, id, err := s.issue(ctx, s.db.DB, row.ID, TokenAPI, strings.TrimSpace(name), ttl)
+	if err != nil {
+		return "", nil, err
+	}
+	t, err := s.getToken(ctx, id)
+	return tok, t, err
+}
+
+// RevokeToken revokes the token with the given id. Revoking a revoked
+// token is not an error.
+func (s *Service) RevokeToken(ctx context.Context, tokenID string) error {
+	res, err := s.db.NewUpdate().Model((*tokenRow)(nil)).Set("revoked_at = ?", s.now().UTC()).
+		Where("id = ?", tokenID).Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("access: revoke token: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("%w: %q", ErrTokenNotFound, tokenID)
+	}
+	return nil
+}
+
+// ListTokens returns the tokens of a user, newest first.
+func (s *Service) ListTokens(ctx context.Context, userRef string) ([]*Token, error) {
+	u, err := findUser(ctx, s.db.DB, userRef)
+	if err != nil {
+		return nil, err
+	}
+	var rows []tokenRow
+	if err := s.db.NewSelect().Model(&rows).Where("user_id = ?", u.ID).Order("created_at DESC").Scan(ctx); err != nil {
+		return nil, fmt.Errorf("access: list tokens: %w", err)
+	}
+	out := make([]*Token, len(rows))
+	for i := range rows {
+		out[i] = rowToToken(&rows[i])
+	}
+	return out, nil
+}
+
+// Authenticate returns the principal of a bearer token (with or without
+// the "Bearer " prefix). A missing, unknown, expired or revoked token, or
+// one whose user is inactive, gives ErrUnauthenticated.
+func (s *Service) Authenticate(ctx context.Context, bearer string) (*Principal, error) {
+	tok := strings.TrimSpace(bearer)
+	if len(tok) > 7 && strings.EqualFold(tok[:7], "bearer ") {
+		tok = strings.TrimSpace(tok[7:])
+	}
+	if tok == "" {
+		return nil, ErrUnauthenticated
+	}
+	var t tokenRow
+	err := s.db.NewSelect().Model(&t).Where("hash = ?", hashToken(tok)).Limit(1).Scan(ctx)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrUnauthenticated
+	}
+	if err != nil {
+		return nil, fmt.Errorf("access: authenticate: %w", err)
+	}
+	now := s.now().UTC()
+	if !t.RevokedAt.IsZero() {
+		return nil, fmt.Errorf("%w: token revoked", ErrUnauthenticated)
+	}
+	if !t.ExpiresAt.IsZero() && !now.Before(t.ExpiresAt) {
+		return nil, fmt.Errorf("%w: token expired", ErrUnauthenticated)
+	}
+	var u userRow
+	err = s.db.NewSelect().Model(&u).Where("id = ?", t.UserID).Limit(1).Scan(ctx)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrUnauthenticated
+	}
+	if err != nil {
+		return nil, fmt.Errorf("access: authenticate: %w", err)
+	}
+	if !u.Active {
+		return nil, fmt.Errorf("%w: user inactive", ErrUnauthenticated)
+	}
+	if t.LastUsedAt.IsZero() || now.Sub(t.LastUsedAt) > lastUsedEvery {
+		_, _ = s.db.NewUpdate().Model((*tokenRow)(nil)).Set("last_used_at = ?", now).Where("id = ?", t.ID).Exec(ctx)
+	}
+	p := rowToUser(&u).Principal()
+	p.TokenID = t.ID
+	return p, nil
+}
+
+// issue stores a new token for userID and returns it with its id.
+func (s *Service) issue(ctx context.Context, db bun.IDB, userID, kind, name string, ttl time.Duration) (string, string, error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", "", fmt.Errorf("access: token: %w", err)
+	}
+	prefix := "crms_"
+	if kind == TokenAPI {
+		prefix = "crma_"
+	}
+	tok := prefix + base64.RawURLEncoding.EncodeToString(b)
+	now := s.now().UTC()
+	row := &tokenRow{ID: uuid.NewString(), UserID: userID, Hash: hashToken(tok), Kind: kind, Name: name, CreatedAt: now}
+	if ttl > 0 {
+		row.ExpiresAt = now.Add(ttl)
+	}
+	if _, err := db.NewInsert().Model(row).Exec(ctx); err != nil {
+		return "", "", fmt.Errorf("access: store token: %w", err)
+	}
+	return tok, row.ID, nil
+}
+
+// getToken loads a token row by id.
+func (s *Service) getToken(ctx context.Context, id string) (*Token, error) {
+	var t tokenRow
+	if err := s.db.NewSelect().Model(&t).Where("id = ?", id).Scan(ctx); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, fmt.Errorf("%w: %q", ErrTokenNotFound, id)
+		}
+		return nil, fmt.Errorf("access: get token: %w", err)
+	}
+	return rowToToken(&t), nil
+}
+
+// revokeAll revokes every live token of userID of kind ("" for all kinds).
+func revokeAll(ctx context.Context, db bun.IDB, userID, kind string, now time.Time) error {
+	q := db.NewUpdate().Model((*tokenRow)(nil)).Set("revoked_at = ?", now).Where("user_id = ?", userID).Where("revoked_at IS NULL")
+	if kind != "" {
+		q = q.Where("kind = ?", kind)
+	}
+	if _, err := q.Exec(ctx); err != nil {
+		return fmt.Errorf("access: revoke tokens: %w", err)
+	}
+	return nil
+}
+
+// rowToToken converts a row.
+func rowToToken(r *tokenRow) *Token {
+	t := &Token{ID: r.ID, UserID: r.UserID, Kind: r.Kind, Name: r.Name, CreatedAt: r.CreatedAt}
+	opt := func(v time.Time) *time.Time {
+		if v.IsZero() {
+			return nil
+		}
+		return &v
+	}
+	t.ExpiresAt, t.RevokedAt, t.LastUsedAt = opt(r.ExpiresAt), opt(r.RevokedAt), opt(r.LastUsedAt)
+	return t
+}
+
+// hashToken returns the hex SHA-256 of a token, the form stored.
+func hashToken(tok string) string {
+	h := sha256.Sum256([]byte(tok))
+	return hex.EncodeToString(h[:])
+}
+
+// dummy returns a bcrypt hash at the service's cost to compare against
+// when the user does not exist, so timing does not reveal usernames.
+func (s *Service) dummy() []byte {
+	s.dummyOnce.Do(func() {
+		s.dummyHash, _ = bcrypt.GenerateFromPassword([]byte("crm-dummy-password"), s.bcryptCost)
+	})
+	return s.dummyHash
+}
