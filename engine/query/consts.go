@@ -1,11 +1,11 @@
 package query
 
 import (
-	"fmt"
 	"math"
+	"strings"
 	"time"
 
-	"github.com/expr-lang/expr"
+	"github.com/crmplatform/crm/formulas"
 	"github.com/expr-lang/expr/ast"
 )
 
@@ -51,8 +51,7 @@ func isConst(node ast.Node) bool {
 
 // eval computes a constant sub-expression. Literals are read straight from
 // the tree; anything else (function calls, arithmetic) runs once through
-// expr with the formula function library, now() and today() fixed at the
-// request's time.
+// formulas.EvalConstAt with the request's time.
 func (c *compiler) eval(node ast.Node) (any, error) {
 	switch n := node.(type) {
 	case *ast.NilNode:
@@ -91,14 +90,10 @@ func (c *compiler) eval(node ast.Node) (any, error) {
 		return nil, errorf(pos(node), "", "too many computed values in one filter (at most %d)", maxEvals)
 	}
 	src := node.String()
-	opts := append(constFunctions(c.now), expr.Env(map[string]any{}), expr.MaxNodes(MaxFilterNodes))
-	prog, err := expr.Compile(src, opts...)
+	v, err := formulas.EvalConstAt(src, c.now)
 	if err != nil {
-		return nil, errorf(pos(node), "", "cannot compute %s: %s", src, firstLine(err.Error()))
-	}
-	v, err := expr.Run(prog, map[string]any{})
-	if err != nil {
-		return nil, errorf(pos(node), "", "cannot compute %s: %s", src, firstLine(err.Error()))
+		msg := strings.TrimPrefix(firstLine(err.Error()), "formulas: ")
+		return nil, errorf(pos(node), "", "cannot compute %s: %s", src, msg)
 	}
 	return normalizeConst(v), nil
 }
@@ -132,6 +127,10 @@ func normalizeConst(v any) any {
 			out[i] = int64(s)
 		}
 		return out
+	case time.Time:
+		if x.IsZero() {
+			return nil // the formula language's empty date
+		}
 	case []any:
 		for i, e := range x {
 			x[i] = normalizeConst(e)
@@ -149,32 +148,4 @@ func firstLine(s string) string {
 		}
 	}
 	return s
-}
-
-// constFunctions returns the functions constant sub-expressions may call,
-// with now() and today() fixed at now.
-func constFunctions(now time.Time) []expr.Option {
-	today := midnight(now)
-	return append(formulaFunctions(),
-		expr.Function("now", func(...any) (any, error) { return now, nil }, new(func() time.Time)),
-		expr.Function("today", func(...any) (any, error) { return today, nil }, new(func() time.Time)),
-	)
-}
-
-// formulaFunctions is the formula function library (to be replaced by
-// formulas.Functions()).
-func formulaFunctions() []expr.Option {
-	return []expr.Option{
-		expr.Function("add_days", func(p ...any) (any, error) {
-			t, ok := p[0].(time.Time)
-			if !ok {
-				return nil, fmt.Errorf("add_days needs a date")
-			}
-			return t.AddDate(0, 0, p[1].(int)), nil
-		}, new(func(time.Time, int) time.Time)),
-		expr.Function("start_of_month", func(p ...any) (any, error) {
-			t := p[0].(time.Time)
-			return time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, t.Location()), nil
-		}, new(func(time.Time) time.Time)),
-	}
 }

@@ -5,13 +5,17 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/crmplatform/crm/engine/store"
+	"github.com/crmplatform/crm/formulas"
 	"github.com/crmplatform/crm/metadata"
 	"github.com/expr-lang/expr/ast"
+	"github.com/expr-lang/expr/conf"
 	"github.com/expr-lang/expr/file"
 	"github.com/expr-lang/expr/parser"
+	"github.com/expr-lang/expr/types"
 )
 
 // CompileFilter compiles a filter expression on obj into a SQL predicate.
@@ -27,10 +31,13 @@ func CompileFilter(src string, obj *metadata.Object, opt Options) (Predicate, er
 	if len(src) > MaxFilterLength {
 		return Predicate{}, errorf(0, "", "the filter is too long (at most %d bytes)", MaxFilterLength)
 	}
-	tree, err := parser.Parse(src)
+	tree, err := parser.ParseWithConfig(src, parseConfig())
 	if err != nil {
 		var fe *file.Error
 		if errors.As(err, &fe) {
+			if strings.Contains(fe.Message, "maximum allowed nodes") {
+				return Predicate{}, errorf(0, "", "the filter is too large (at most %d parts)", MaxFilterNodes)
+			}
 			return Predicate{}, errorf(fe.From, "", "syntax error: %s", fe.Message)
 		}
 		return Predicate{}, errorf(0, "", "syntax error: %v", err)
@@ -202,9 +209,9 @@ func (c *compiler) leaf(node ast.Node) (cond, error) {
 // ref is a field named by a filter: a field of the root object, or of an
 // object reached through lookups (account.industry).
 type ref struct {
-	hops  []hop             // lookups from the root, outermost first
-	obj   *metadata.Object  // object holding field
-	field *metadata.Field   // the field
+	hops  []hop            // lookups from the root, outermost first
+	obj   *metadata.Object // object holding field
+	field *metadata.Field  // the field
 	typ   metadata.FieldType
 	pos   int
 }
@@ -647,3 +654,18 @@ func (c *compiler) call(n ast.Node, name string, args []ast.Node) (cond, error) 
 
 // String describes a predicate for debugging.
 func (p Predicate) String() string { return fmt.Sprintf("%s %v", p.SQL, p.Args) }
+
+// parseConfig makes the parser read the filter as the formula language
+// does: registered functions are calls (not expr builtins) and "if" is a
+// function, not a statement.
+var parseConfig = sync.OnceValue(func() *conf.Config {
+	c := conf.CreateNew()
+	// An empty typed map as the environment keeps the parser's lookups
+	// read-only, so one config serves concurrent parses.
+	c.WithEnv(types.Map{})
+	for _, o := range formulas.Functions() {
+		o(c)
+	}
+	c.MaxNodes = MaxFilterNodes
+	return c
+})

@@ -11,7 +11,7 @@ const (
 	// MaxFilterLength is the longest filter source accepted, in bytes.
 	MaxFilterLength = 8 << 10
 	// MaxFilterNodes is the largest filter accepted, in expr AST nodes.
-	MaxFilterNodes = 1000
+	MaxFilterNodes = 2000
 	// MaxInList is the longest list accepted on the right of "in".
 	MaxInList = 1000
 	// MaxPathDepth is the number of lookups a filter may traverse in one
