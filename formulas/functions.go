@@ -559,7 +559,7 @@ func roundDecimal(x float64, places int) (float64, error) {
 	if math.Abs(x) >= 1e15 {
 		return math.Round(x), nil
 	}
-	units, err := metadata.MinorUnits(strconv.FormatFloat(x, 'f', -1, 64), places)
+	units, err := metadata.MinorUnits(decimalString(x), places)
 	if err != nil {
 		return 0, fmt.Errorf("round: %w", err)
 	}

@@ -1,0 +1,459 @@
+package formulas
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/crmplatform/crm/metadata"
+)
+
+// Resolver reads what formulas need beyond the record itself. The engine
+// implements it over the database, in the caller's transaction; both
+// methods take many ids at once so a batch of records costs one query per
+// lookup path and roll-up, not one per record.
+type Resolver interface {
+	// Lookup returns the given fields, in storage form, of the records of
+	// object with the given ids, keyed by id; ids that do not exist are
+	// left out. object is UserObject for users (fields from UserFields;
+	// manager is the manager's user id).
+	Lookup(ctx context.Context, object string, ids []string, fields []string) (map[string]map[string]any, error)
+	// Rollup runs the aggregate spec for each parent id and returns its
+	// value per id, as SQL gives it over the storage form: count as an
+	// integer, sum and avg over the stored numbers (minor units for
+	// currency), min and max as stored values; a parent without matching
+	// children may be left out or map to nil.
+	Rollup(ctx context.Context, spec *RollupSpec, parentIDs []string) (map[string]any, error)
+}
+
+// ErrEval is matched (with errors.Is) by every error of a formula that
+// failed at run time.
+var ErrEval = errors.New("formulas: evaluation failed")
+
+// EvalError is a formula that failed at run time (a division of integers
+// by zero, a result the field refuses, a budget exceeded …). It names the
+// object and the field or rule; the engine should refuse the write with
+// it (422), not crash.
+type EvalError struct {
+	Object string
+	Field  string // the computed or defaulted field, if any
+	Rule   string // the validation rule, if any
+	Err    error
+}
+
+// Error says what failed and why.
+func (e *EvalError) Error() string {
+	what := "field " + e.Field
+	if e.Rule != "" {
+		what = "validation rule " + e.Rule
+	}
+	return fmt.Sprintf("formulas: %s.%s: %v", e.Object, what, e.Err)
+}
+
+// Unwrap returns the cause.
+func (e *EvalError) Unwrap() error { return e.Err }
+
+// Is makes errors.Is(err, ErrEval) true.
+func (e *EvalError) Is(target error) bool { return target == ErrEval }
+
+// RuleFailure is a validation rule whose condition was false.
+type RuleFailure struct {
+	Rule    string         `json:"rule"`
+	Field   string         `json:"field,omitempty"`
+	Message metadata.Label `json:"message"`
+}
+
+type nowKey struct{}
+
+// WithNow returns a context in which formulas evaluate now() and today()
+// at t, so that a whole write (or a test) sees one time.
+func WithNow(ctx context.Context, t time.Time) context.Context {
+	return context.WithValue(ctx, nowKey{}, t)
+}
+
+// nowOf returns the time of ctx, or the current time.
+func nowOf(ctx context.Context) time.Time {
+	if t, ok := ctx.Value(nowKey{}).(time.Time); ok {
+		return t
+	}
+	return time.Now()
+}
+
+// Defaults fills the fields of rec that have a default formula and no
+// value (missing or nil) with the formula's value in storage form, in the
+// order of the fields. Default formulas read only rec itself.
+func (op *ObjectProgram) Defaults(rec map[string]any, now time.Time) error {
+	if op == nil || len(op.defaults) == 0 {
+		return nil
+	}
+	env := make(map[string]any, 8)
+	clockValues(env, now)
+	for _, p := range op.defaults {
+		if v, ok := rec[p.field.Name]; ok && v != nil {
+			continue
+		}
+		for f := range p.reads.fields {
+			fd, ok := op.object.FieldOrSystem(f)
+			if !ok {
+				continue
+			}
+			v, err := toExpr(fd, rec[f])
+			if err != nil {
+				return &EvalError{Object: op.object.Name, Field: p.field.Name, Err: fmt.Errorf("reading %s: %w", f, err)}
+			}
+			env[f] = v
+		}
+		out, err := run(p.prog, env)
+		if err != nil {
+			return &EvalError{Object: op.object.Name, Field: p.field.Name, Err: positioned(err)}
+		}
+		v, err := toStorage(p.field, out)
+		if err != nil {
+			return &EvalError{Object: op.object.Name, Field: p.field.Name, Err: err}
+		}
+		rec[p.field.Name] = v
+	}
+	return nil
+}
+
+// Compute evaluates the computed fields of rec (storage form, including
+// its id) in dependency order and writes their values into rec in storage
+// form, amounts rounded to the field's scale. Related records and roll-ups
+// come from r.
+func (op *ObjectProgram) Compute(ctx context.Context, rec map[string]any, r Resolver) error {
+	return op.ComputeBatch(ctx, []map[string]any{rec}, r)
+}
+
+// ComputeBatch is Compute for many records of the object at once, with one
+// Resolver call per lookup path and roll-up for the whole batch.
+func (op *ObjectProgram) ComputeBatch(ctx context.Context, recs []map[string]any, r Resolver) error {
+	if op == nil || len(op.computed) == 0 || len(recs) == 0 {
+		return nil
+	}
+	envs, err := op.envs(ctx, recs, op.reads, r)
+	if err != nil {
+		return err
+	}
+	for i, rec := range recs {
+		env := envs[i]
+		for _, p := range op.computed {
+			out, err := run(p.prog, env)
+			if err != nil {
+				return &EvalError{Object: op.object.Name, Field: p.field.Name, Err: positioned(err)}
+			}
+			v, err := toStorage(p.field, out)
+			if err != nil {
+				return &EvalError{Object: op.object.Name, Field: p.field.Name, Err: err}
+			}
+			rec[p.field.Name] = v
+			if _, isVar := env[p.field.Name]; isVar && kindOf(p.field) != metadata.KindRef {
+				if env[p.field.Name], err = toExpr(p.field, v); err != nil {
+					return &EvalError{Object: op.object.Name, Field: p.field.Name, Err: err}
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// Validate checks every validation rule of the object against rec
+// (storage form, after Compute) and returns all the rules that fail, in
+// their order. A rule that cannot be evaluated is an *EvalError.
+func (op *ObjectProgram) Validate(ctx context.Context, rec map[string]any, r Resolver) ([]RuleFailure, error) {
+	if op == nil || len(op.rules) == 0 {
+		return nil, nil
+	}
+	envs, err := op.envs(ctx, []map[string]any{rec}, op.reads, r)
+	if err != nil {
+		return nil, err
+	}
+	var out []RuleFailure
+	for _, p := range op.rules {
+		v, err := run(p.prog, envs[0])
+		if err != nil {
+			return nil, &EvalError{Object: op.object.Name, Rule: p.rule.Name, Err: positioned(err)}
+		}
+		if ok, _ := v.(bool); !ok {
+			out = append(out, RuleFailure{Rule: p.rule.Name, Field: p.rule.Field, Message: p.rule.Message})
+		}
+	}
+	return out, nil
+}
+
+// Matches reports whether a child record (storage form) meets the
+// roll-up's condition; it is true when there is none. The engine can use
+// it to skip recomputing parents for children that match neither before
+// nor after a change.
+func (s *RollupSpec) Matches(child map[string]any, childObject *metadata.Object) (bool, error) {
+	if s.cond == nil {
+		return true, nil
+	}
+	env := make(map[string]any, len(s.creds.fields)+2)
+	clockValues(env, time.Now())
+	for f := range s.creds.fields {
+		fd, ok := childObject.FieldOrSystem(f)
+		if !ok {
+			continue
+		}
+		v, err := toExpr(fd, child[f])
+		if err != nil {
+			return false, err
+		}
+		env[f] = v
+	}
+	out, err := run(s.cond, env)
+	if err != nil {
+		return false, &EvalError{Object: s.Object, Field: s.Field, Rule: s.Rule, Err: positioned(err)}
+	}
+	b, _ := out.(bool)
+	return b, nil
+}
+
+// slot is a map of an environment waiting for the record a lookup points
+// to.
+type slot struct {
+	m  map[string]any
+	id string
+}
+
+// envs builds the environments of a batch of records for what rd reads.
+func (op *ObjectProgram) envs(ctx context.Context, recs []map[string]any, rd *reads, r Resolver) ([]map[string]any, error) {
+	now := nowOf(ctx)
+	envs := make([]map[string]any, len(recs))
+	pending := map[*pathNode][]slot{}
+	for i, rec := range recs {
+		env := make(map[string]any, len(rd.fields)+len(rd.options)+len(rd.labels)+len(rd.rollups)+2)
+		clockValues(env, now)
+		if err := assign(env, op.object.Name, rec, rd.fields, rd.paths, pending, op.fieldDef); err != nil {
+			return nil, &EvalError{Object: op.object.Name, Err: err}
+		}
+		for k := range rd.options {
+			ov := op.options[k]
+			v, _ := rec[ov.field].(string)
+			if m, ok := ov.values[v]; ok {
+				env[k] = m
+			} else {
+				env[k] = ov.zero
+			}
+		}
+		for k := range rd.labels {
+			lv := op.labels[k]
+			v, _ := rec[lv.field].(string)
+			env[k] = lv.labels[v]
+		}
+		envs[i] = env
+	}
+	if err := op.resolve(ctx, r, pending); err != nil {
+		return nil, err
+	}
+	if err := op.rollupValues(ctx, r, recs, envs, rd.rollups); err != nil {
+		return nil, err
+	}
+	return envs, nil
+}
+
+// fieldDef returns the definition of a field of object (or of a user).
+func (op *ObjectProgram) fieldDef(object, name string) (*metadata.Field, bool) {
+	if object == UserObject {
+		return userField(name), true
+	}
+	if object == op.object.Name {
+		return op.object.FieldOrSystem(name)
+	}
+	return nil, false
+}
+
+// assign sets in m the values of fields of row (a record of object) and
+// queues the lookups followed further.
+func assign(m map[string]any, object string, row map[string]any, fields map[string]bool, next map[string]*pathNode, pending map[*pathNode][]slot, def func(object, name string) (*metadata.Field, bool)) error {
+	for f := range fields {
+		fd, ok := def(object, f)
+		if !ok {
+			continue
+		}
+		raw := row[f]
+		if f == "owner_id" {
+			id, _ := raw.(string)
+			if _, own := def(object, OwnerField); !own {
+				um := map[string]any{"id": id}
+				m[OwnerField] = um
+				if n := next[OwnerField]; n != nil {
+					pending[n] = append(pending[n], slot{m: um, id: id})
+				}
+			}
+		}
+		if kindOf(fd) == metadata.KindRef {
+			id, _ := raw.(string)
+			lm := map[string]any{"id": id}
+			m[f] = lm
+			if n := next[f]; n != nil {
+				pending[n] = append(pending[n], slot{m: lm, id: id})
+			}
+			continue
+		}
+		v, err := toExpr(fd, raw)
+		if err != nil {
+			return fmt.Errorf("reading %s.%s: %w", object, f, err)
+		}
+		m[f] = v
+	}
+	return nil
+}
+
+// resolve fetches the records lookups point to, one Resolver call per path
+// node, level by level.
+func (op *ObjectProgram) resolve(ctx context.Context, r Resolver, pending map[*pathNode][]slot) error {
+	for len(pending) > 0 {
+		nextLevel := map[*pathNode][]slot{}
+		for node, slots := range pending {
+			seen := map[string]bool{}
+			var ids []string
+			for _, s := range slots {
+				if s.id != "" && !seen[s.id] {
+					seen[s.id] = true
+					ids = append(ids, s.id)
+				}
+			}
+			sort.Strings(ids)
+			fields := sortedKeys(node.fields)
+			var rows map[string]map[string]any
+			if len(ids) > 0 {
+				if r == nil {
+					return fmt.Errorf("formulas: %s reads %s records but no resolver was given", op.object.Name, node.object)
+				}
+				var err error
+				rows, err = r.Lookup(ctx, node.object, ids, fields)
+				if err != nil {
+					return fmt.Errorf("formulas: read %s for %s: %w", node.object, op.object.Name, err)
+				}
+			}
+			def := op.schemaFieldDef
+			for _, s := range slots {
+				row := rows[s.id]
+				if err := assign(s.m, node.object, row, node.fields, node.next, nextLevel, def); err != nil {
+					return &EvalError{Object: op.object.Name, Err: err}
+				}
+			}
+		}
+		pending = nextLevel
+	}
+	return nil
+}
+
+// schemaFieldDef returns the definition of a field of any object of the
+// schema, or of a user.
+func (op *ObjectProgram) schemaFieldDef(object, name string) (*metadata.Field, bool) {
+	if object == UserObject {
+		return userField(name), true
+	}
+	if op.schema == nil {
+		return nil, false
+	}
+	o, ok := op.schema.Object(object)
+	if !ok {
+		return nil, false
+	}
+	if name == OwnerField && !hasOwnField(o, OwnerField) {
+		return nil, false
+	}
+	return o.FieldOrSystem(name)
+}
+
+// rollupValues asks the resolver for each roll-up of the batch and sets
+// the variables.
+func (op *ObjectProgram) rollupValues(ctx context.Context, r Resolver, recs []map[string]any, envs []map[string]any, specs []*RollupSpec) error {
+	if len(specs) == 0 {
+		return nil
+	}
+	var ids []string
+	for _, rec := range recs {
+		if id, _ := rec["id"].(string); id != "" {
+			ids = append(ids, id)
+		}
+	}
+	for _, s := range specs {
+		var res map[string]any
+		if len(ids) > 0 {
+			if r == nil {
+				return fmt.Errorf("formulas: %s has roll-ups but no resolver was given", op.object.Name)
+			}
+			var err error
+			if res, err = r.Rollup(ctx, s, ids); err != nil {
+				return fmt.Errorf("formulas: roll-up %s of %s.%s: %w", s.Func, s.Object, s.Field, err)
+			}
+		}
+		for i, rec := range recs {
+			id, _ := rec["id"].(string)
+			v, err := s.value2expr(res[id])
+			if err != nil {
+				return &EvalError{Object: op.object.Name, Field: s.Field, Rule: s.Rule, Err: fmt.Errorf("roll-up %s(%s): %w", s.Func, s.Child, err)}
+			}
+			envs[i][s.key] = v
+		}
+	}
+	return nil
+}
+
+// value2expr converts an aggregate from the database into the value the
+// formula reads: count and sums of integers as int, sums and averages as
+// float64 (amounts in major units), min and max as the field reads; no
+// children give 0 (or an empty date).
+func (s *RollupSpec) value2expr(v any) (any, error) {
+	if s.Func == "count" {
+		if v == nil {
+			return 0, nil
+		}
+		f, err := anyNumber(v)
+		return int(f), err
+	}
+	k := kindOf(s.value)
+	if s.Func == "min" || s.Func == "max" {
+		if v == nil {
+			return zeroValue(k), nil
+		}
+		if k == metadata.KindMoney || k == metadata.KindInt {
+			f, err := anyNumber(v)
+			if err != nil {
+				return nil, err
+			}
+			v = int64(math.Round(f))
+		}
+		return toExpr(s.value, v)
+	}
+	if v == nil {
+		if s.Func == "sum" && k == metadata.KindInt {
+			return 0, nil
+		}
+		return 0.0, nil
+	}
+	f, err := anyNumber(v)
+	if err != nil {
+		return nil, err
+	}
+	if k == metadata.KindMoney {
+		scale := s.value.ScaleOr(metadata.DefaultCurrencyScale)
+		if s.Func == "sum" {
+			return minorToFloat(int64(math.Round(f)), scale), nil
+		}
+		return f / math.Pow10(scale), nil
+	}
+	if s.Func == "sum" && k == metadata.KindInt {
+		return int(f), nil
+	}
+	return f, nil
+}
+
+// anyNumber reads a number as a driver may return it.
+func anyNumber(v any) (float64, error) {
+	switch x := v.(type) {
+	case []byte:
+		return strconv.ParseFloat(string(x), 64)
+	case string:
+		return strconv.ParseFloat(x, 64)
+	}
+	return toFloat(v)
+}
