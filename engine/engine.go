@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -14,6 +13,7 @@ import (
 	"github.com/crmplatform/crm/engine/access"
 	"github.com/crmplatform/crm/engine/store"
 	"github.com/crmplatform/crm/metadata"
+	"github.com/uptrace/bun"
 )
 
 // Guard is the one permission decision: engine/access implements it, and
@@ -43,7 +43,7 @@ type Compiler func(s *metadata.Schema) (any, metadata.Problems)
 
 // SchemaHook runs inside the transaction that applies a metadata change
 // (syncing role policies, say).
-type SchemaHook func(ctx context.Context, tx *sql.Tx, s *metadata.Schema) error
+type SchemaHook func(ctx context.Context, tx bun.Tx, s *metadata.Schema) error
 
 // Snapshot is an immutable view of one metadata version with everything
 // derived from it.
@@ -248,11 +248,12 @@ func (e *Engine) ApplySchema(ctx context.Context, s *metadata.Schema, opt ApplyO
 	}
 	e.applyMu.Lock()
 	defer e.applyMu.Unlock()
-	tx, err := e.db.SQL().BeginTx(ctx, nil)
+	btx, err := e.db.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, 0, fmt.Errorf("engine: apply metadata: %w", err)
 	}
-	defer tx.Rollback()
+	defer btx.Rollback()
+	tx := btx.Tx
 	current, err := e.db.LoadVersion(ctx, tx, 0)
 	if err != nil {
 		return nil, 0, err
@@ -282,7 +283,7 @@ func (e *Engine) ApplySchema(ctx context.Context, s *metadata.Schema, opt ApplyO
 	hooks := e.schemaFns
 	e.mu.RUnlock()
 	for _, h := range hooks {
-		if err := h(ctx, tx, s); err != nil {
+		if err := h(ctx, btx, s); err != nil {
 			return plan, 0, err
 		}
 	}

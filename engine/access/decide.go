@@ -115,7 +115,7 @@ func (s *Service) newDecider(ctx context.Context, sc *metadata.Schema, version i
 				c.err = fmt.Errorf("no condition compiler configured")
 			default:
 				c.object = obj
-				c.sql, c.args, c.err = s.compiler(sr.Condition, obj)
+				c.sql, c.args, c.err = s.compiler(sr.Condition, obj, sc)
 			}
 			d.sharing[sr.Object] = append(d.sharing[sr.Object], c)
 		}

@@ -152,7 +152,7 @@ func CompilePolicies(s *metadata.Schema, compile ConditionCompiler) ([]Rule, err
 				bad("%s: access %q must be read or edit", where, sr.Access)
 			}
 			if compile != nil && strings.TrimSpace(sr.Condition) != "" {
-				if _, _, err := compile(sr.Condition, obj); err != nil {
+				if _, _, err := compile(sr.Condition, obj, s); err != nil {
 					bad("%s: condition: %v", where, err)
 				}
 			}

@@ -5,16 +5,17 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/crmplatform/crm/engine/query"
 	"github.com/crmplatform/crm/engine/store"
 	"github.com/crmplatform/crm/metadata"
 	"golang.org/x/crypto/bcrypt"
 )
 
 // ConditionCompiler turns the condition of a sharing rule (a filter
-// expression over the fields of obj) into a SQL predicate over the
-// object's table with "?" placeholders. The engine wires
-// engine/query.CompileFilter through it.
-type ConditionCompiler func(condition string, obj *metadata.Object) (sql string, args []any, err error)
+// expression over the fields of obj, in schema sc) into a SQL predicate
+// over the object's table with "?" placeholders and driver-form
+// arguments. The default compiles with engine/query.CompileFilter.
+type ConditionCompiler func(condition string, obj *metadata.Object, sc *metadata.Schema) (sql string, args []any, err error)
 
 // Service keeps users, tokens, roles, policies and manual shares in the
 // database and makes every permission decision through Decide. It is safe
@@ -56,9 +57,9 @@ func WithMinPasswordLength(n int) Option { return func(s *Service) { s.minPasswo
 // call, so a change is seen on the very next request.
 func WithPolicyCheckInterval(d time.Duration) Option { return func(s *Service) { s.checkEvery = d } }
 
-// WithConditionCompiler sets the compiler of sharing-rule conditions.
-// Without one, a sharing rule with a condition is refused by SyncRoles and
-// grants nothing in a Decider.
+// WithConditionCompiler replaces the compiler of sharing-rule conditions
+// (engine/query.CompileFilter by default). A nil compiler makes a sharing
+// rule with a condition grant nothing.
 func WithConditionCompiler(c ConditionCompiler) Option { return func(s *Service) { s.compiler = c } }
 
 // WithTableName sets how an object name maps to its table name (the object
@@ -77,6 +78,10 @@ func New(db *store.DB, opts ...Option) *Service {
 		minPassword: 8,
 		tableName:   func(object string) string { return object },
 		now:         time.Now,
+	}
+	s.compiler = func(cond string, obj *metadata.Object, sc *metadata.Schema) (string, []any, error) {
+		p, err := query.CompileFilter(cond, obj, query.Options{Dialect: db.Dialect, Schema: sc})
+		return p.SQL, p.Args, err
 	}
 	for _, o := range opts {
 		o(s)

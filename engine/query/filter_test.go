@@ -314,7 +314,7 @@ func TestFilterSQL(t *testing.T) {
 	item, _ := s.Object("item")
 	cases := []struct {
 		dialect, filter, sql string
-		args               []any
+		args                 []any
 	}{
 		{metadata.DialectSQLite, ``, ``, nil},
 		{metadata.DialectSQLite, `price >= 100`, `"item"."price" >= ?`, []any{int64(10000)}},

@@ -489,3 +489,42 @@ func jsonValue(v any) any {
 	}
 	return v
 }
+
+// Purge drops archived columns and tables for good and returns the
+// statements; with dryRun it only lists them.
+func (db *DB) Purge(ctx context.Context, dryRun bool) ([]string, error) {
+	tables, err := db.Tables(ctx, db.SQL())
+	if err != nil {
+		return nil, err
+	}
+	var stmts []string
+	for _, t := range tables {
+		if strings.HasPrefix(t, ArchivePrefix) {
+			stmts = append(stmts, "DROP TABLE "+Ident(t))
+			continue
+		}
+		cols, err := db.Columns(ctx, db.SQL(), t)
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range cols {
+			if strings.HasPrefix(c, ArchivePrefix) {
+				stmts = append(stmts, "ALTER TABLE "+Ident(t)+" DROP COLUMN "+Ident(c))
+			}
+		}
+	}
+	if dryRun || len(stmts) == 0 {
+		return stmts, nil
+	}
+	tx, err := db.SQL().BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	for _, s := range stmts {
+		if _, err := tx.ExecContext(ctx, s); err != nil {
+			return nil, fmt.Errorf("store: purge: %s: %w", s, err)
+		}
+	}
+	return stmts, tx.Commit()
+}

@@ -1,0 +1,62 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/crmplatform/crm/engine/api"
+)
+
+// serve starts the HTTP server: it installs the template and the first
+// admin on a fresh database, then serves until ctx ends.
+func serve(ctx context.Context, args []string, stdout io.Writer, log *slog.Logger) error {
+	fl := flag.NewFlagSet("serve", flag.ContinueOnError)
+	addr := fl.String("addr", env("CRM_ADDR", defaultAddr), "listen address (CRM_ADDR)")
+	dsn := fl.String("db", env("CRM_DB", defaultDB), "SQLite file or postgres:// URL (CRM_DB)")
+	tpl := fl.String("template", env("CRM_TEMPLATE", defaultTemplate), "built-in template installed on first start (CRM_TEMPLATE)")
+	if err := fl.Parse(args); err != nil {
+		return usageError{err.Error()}
+	}
+	a, err := open(ctx, *dsn, log)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	fsys, err := templateFS("", *tpl)
+	if err != nil {
+		return err
+	}
+	installed, err := a.engine.InstallTemplate(ctx, fsys, "crm serve")
+	if err != nil {
+		return err
+	}
+	if installed {
+		log.Info("template installed", "template", *tpl)
+	}
+	generated, created, err := a.access.EnsureAdmin(ctx, os.Getenv("CRM_ADMIN_PASSWORD"))
+	if err != nil {
+		return err
+	}
+	if created && generated != "" {
+		fmt.Fprintf(stdout, "created user admin with password: %s\n(shown once: set CRM_ADMIN_PASSWORD to choose it yourself)\n", generated)
+	} else if created {
+		fmt.Fprintln(stdout, "created user admin with the password from CRM_ADMIN_PASSWORD")
+	}
+	go a.engine.Watch(ctx, 2*time.Second)
+	srv := api.New(api.Config{Engine: a.engine, Access: a.access, Logger: log})
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Listen(*addr) }()
+	fmt.Fprintf(stdout, "CRM listening on http://%s (database %s)\n", *addr, *dsn)
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+		log.Info("shutting down")
+		return srv.ShutdownWithTimeout(10 * time.Second)
+	}
+}

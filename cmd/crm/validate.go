@@ -1,0 +1,33 @@
+package main
+
+import (
+	"fmt"
+	"io"
+
+	"github.com/crmplatform/crm/metadata"
+)
+
+// validate checks a folder of metadata and prints every problem with its
+// file, JSON pointer and reason.
+func validate(args []string, stdout io.Writer) error {
+	if len(args) != 1 {
+		return usageError{"give one folder: crm validate DIR"}
+	}
+	fsys, err := templateFS(args[0], "")
+	if err != nil {
+		return err
+	}
+	tpl, s, ps := metadata.LoadFS(fsys)
+	if len(ps) == 0 {
+		ps = checkSchema(s)
+	}
+	if len(ps) > 0 {
+		for _, p := range ps {
+			fmt.Fprintln(stdout, p.String())
+		}
+		fmt.Fprintf(stdout, "%d problem(s) in %s\n", len(ps), args[0])
+		return errReported
+	}
+	fmt.Fprintf(stdout, "%s: template %s with %d objects and %d roles is valid\n", args[0], tpl.Name, len(s.Objects), len(s.Roles))
+	return nil
+}

@@ -1,0 +1,294 @@
+package access_test
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/crmplatform/crm/engine/access"
+	"github.com/crmplatform/crm/engine/store"
+	"github.com/crmplatform/crm/engine/store/storetest"
+	"github.com/crmplatform/crm/metadata"
+)
+
+// world is a small company on one database: a manager hierarchy, accounts
+// owned by its people, shares and a sharing rule.
+type world struct {
+	svc   *access.Service
+	db    *store.DB
+	sc    *metadata.Schema
+	users map[string]*access.User
+}
+
+// recordSchema is the standard template plus a team-scoped role and a
+// sharing rule giving sales reps read access to tech accounts.
+func recordSchema(t testing.TB) *metadata.Schema {
+	sc := standard(t).Clone()
+	for _, r := range sc.Roles {
+		if r.Name == "sales_rep" {
+			r.SharingRules = append(r.SharingRules, metadata.SharingRule{Name: "tech_accounts", Object: "account", Condition: `industry == "tech"`, Access: access.ShareRead})
+		}
+	}
+	sc.Roles = append(sc.Roles, &metadata.Role{Name: "team_lead", Permissions: []metadata.ObjectPermission{
+		{Object: "account", Actions: []string{"read", "update"}, Records: metadata.ScopeTeam},
+	}})
+	return sc
+}
+
+// newWorld builds the world; the account table has the columns the
+// record filter and the sharing rule use.
+func newWorld(t testing.TB, db *store.DB) *world {
+	t.Helper()
+	ctx := context.Background()
+	sc := recordSchema(t)
+	w := &world{svc: setup(t, db, sc), db: db, sc: sc, users: map[string]*access.User{}}
+	for _, nu := range []access.NewUser{
+		{Username: "boss", Roles: []string{"sales_manager"}, Department: "north"},
+		{Username: "mgr", Roles: []string{"sales_manager"}, Manager: "boss", Department: "north"},
+		{Username: "rep1", Roles: []string{"sales_rep"}, Manager: "mgr", Department: "north"},
+		{Username: "rep2", Roles: []string{"sales_rep"}, Manager: "mgr", Department: "south"},
+		{Username: "solo", Roles: []string{"sales_rep"}, Department: "south"},
+		{Username: "mkt", Roles: []string{"marketing"}},
+		{Username: "agent", Roles: []string{"service_agent"}},
+		{Username: "tl", Roles: []string{"team_lead"}, Department: "south"},
+		{Username: "tl0", Roles: []string{"team_lead"}},
+	} {
+		w.users[nu.Username] = mustUser(t, w.svc, nu)
+	}
+	if _, err := db.ExecContext(ctx, `CREATE TABLE account (id VARCHAR(36) PRIMARY KEY, owner_id VARCHAR(36), name TEXT, industry TEXT)`); err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range []struct{ id, owner, industry string }{
+		{"a1", "boss", "retail"}, {"a2", "mgr", "retail"}, {"a3", "rep1", "retail"}, {"a4", "rep2", "tech"},
+		{"a5", "solo", "retail"}, {"a6", "solo", "retail"}, {"a7", "mkt", "retail"},
+	} {
+		if _, err := db.ExecContext(ctx, `INSERT INTO account (id, owner_id, name, industry) VALUES (?, ?, ?, ?)`, a.id, w.users[a.owner].ID, "Account "+a.id, a.industry); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := w.svc.ShareRecord(ctx, "account", "a6", "rep1", access.ShareRead, w.users["solo"].ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.svc.ShareRecord(ctx, "account", "a7", "rep1", access.ShareEdit, w.users["mkt"].ID); err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+// principal returns the principal of a user of the world.
+func (w *world) principal(name string) *access.Principal { return w.users[name].Principal() }
+
+// visible runs the record filter of user for action over the account
+// table and returns the ids it selects, sorted.
+func (w *world) visible(t testing.TB, d *access.Decider, p *access.Principal, action string) ([]string, error) {
+	t.Helper()
+	pred, args, err := d.RecordFilter(context.Background(), p, "account", action)
+	if err != nil {
+		return nil, err
+	}
+	q := store.Rebind(w.db.Dialect, "SELECT id FROM account WHERE "+pred+" ORDER BY id")
+	rows, err := w.db.DB.DB.QueryContext(context.Background(), q, store.Args(w.db.Dialect, args)...)
+	if err != nil {
+		t.Fatalf("%s: %v", pred, err)
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
+
+func TestRecordFilter(t *testing.T) {
+	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		w := newWorld(t, db)
+		d, err := w.svc.Decide(ctx, w.sc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all := "a1 a2 a3 a4 a5 a6 a7"
+		cases := []struct {
+			user, action, want string
+			denied             bool
+		}{
+			{user: "boss", action: "read", want: "a1 a2 a3 a4"},  // subordinates: whole tree below
+			{user: "boss", action: "delete", want: "a1 a2 a3 a4"}, // same scope for delete
+			{user: "mgr", action: "read", want: "a2 a3 a4"},
+			{user: "mgr", action: "update", want: "a2 a3 a4"},
+			{user: "rep1", action: "read", want: "a3 a4 a6 a7"}, // own, tech rule, read share, edit share
+			{user: "rep1", action: "update", want: "a3 a7"},     // own and the edit share only
+			{user: "rep1", action: "delete", denied: true},      // reps may not delete accounts
+			{user: "rep2", action: "read", want: "a4"},
+			{user: "solo", action: "read", want: "a4 a5 a6"},
+			{user: "solo", action: "update", want: "a5 a6"},
+			{user: "mkt", action: "read", want: all},
+			{user: "mkt", action: "update", denied: true},
+			{user: "agent", action: "read", want: all},
+			{user: "agent", action: "delete", denied: true},
+			{user: "tl", action: "read", want: "a4 a5 a6"}, // department south: rep2, solo, tl
+			{user: "tl0", action: "read", want: ""},        // team scope without a department: own only
+		}
+		for _, c := range cases {
+			t.Run(c.user+"/"+c.action, func(t *testing.T) {
+				ids, err := w.visible(t, d, w.principal(c.user), c.action)
+				if c.denied {
+					if !errors.Is(err, access.ErrDenied) {
+						t.Fatalf("got %v %v, want ErrDenied", ids, err)
+					}
+					return
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := strings.Join(ids, " "); got != c.want {
+					t.Fatalf("got %q, want %q", got, c.want)
+				}
+			})
+		}
+		// Several roles: the union of their records.
+		p := w.principal("rep2")
+		p.Roles = append(p.Roles, "team_lead")
+		ids, err := w.visible(t, d, p, "read")
+		if err != nil || strings.Join(ids, " ") != "a4 a5 a6" {
+			t.Fatalf("union: %v %v", ids, err)
+		}
+		// Create has no record predicate; denial returns the no-match predicate.
+		pred, _, err := d.RecordFilter(ctx, w.principal("rep1"), "account", "create")
+		if err != nil || pred != access.MatchAll {
+			t.Fatalf("create: %q %v", pred, err)
+		}
+		pred, _, err = d.RecordFilter(ctx, w.principal("agent"), "opportunity", "read")
+		if !errors.Is(err, access.ErrDenied) || pred != access.MatchNone {
+			t.Fatalf("denied: %q %v", pred, err)
+		}
+		// By id and by count: another user's record is out of reach.
+		pred, args, _ := d.RecordFilter(ctx, w.principal("rep2"), "account", "read")
+		var n int
+		q := store.Rebind(db.Dialect, "SELECT COUNT(*) FROM account WHERE id = ? AND "+pred)
+		if err := db.DB.DB.QueryRowContext(ctx, q, append([]any{"a3"}, args...)...).Scan(&n); err != nil || n != 0 {
+			t.Fatalf("rep2 reached a3 by id: %v %d", err, n)
+		}
+		q = store.Rebind(db.Dialect, "SELECT COUNT(*) FROM account WHERE industry = ? AND "+pred)
+		if err := db.DB.DB.QueryRowContext(ctx, q, append([]any{"retail"}, args...)...).Scan(&n); err != nil || n != 0 {
+			t.Fatalf("rep2 counts retail accounts: %v %d", err, n)
+		}
+		// Unsharing and moving people take effect on the next request.
+		if err := w.svc.UnshareRecord(ctx, "account", "a6", "rep1"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.svc.UpdateUser(ctx, "rep1", access.UserUpdate{Manager: ptr("")}); err != nil {
+			t.Fatal(err)
+		}
+		d, err = w.svc.Decide(ctx, w.sc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ids, _ := w.visible(t, d, w.principal("rep1"), "read"); strings.Join(ids, " ") != "a3 a4 a7" {
+			t.Fatalf("after unshare: %v", ids)
+		}
+		if ids, _ := w.visible(t, d, w.principal("mgr"), "read"); strings.Join(ids, " ") != "a2 a4" {
+			t.Fatalf("after rep1 left mgr: %v", ids)
+		}
+		shares, err := w.svc.ListShares(ctx, "account", "a7")
+		if err != nil || len(shares) != 1 || shares[0].Username != "rep1" || shares[0].Access != "edit" {
+			t.Fatalf("shares: %v %+v", err, shares)
+		}
+		if _, err := w.svc.ShareRecord(ctx, "account", "a7", "ghost", "read", ""); !errors.Is(err, access.ErrUserNotFound) {
+			t.Fatalf("share with ghost: %v", err)
+		}
+		if _, err := w.svc.ShareRecord(ctx, "account", "a7", "rep1", "own", ""); !errors.Is(err, access.ErrInvalid) {
+			t.Fatalf("bad share access: %v", err)
+		}
+		if err := w.svc.DeleteShares(ctx, nil, "account", "a7"); err != nil {
+			t.Fatal(err)
+		}
+		if shares, _ := w.svc.ListShares(ctx, "account", "a7"); len(shares) != 0 {
+			t.Fatalf("shares after delete: %+v", shares)
+		}
+	})
+}
+
+func TestSharingRuleConditionRefused(t *testing.T) {
+	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
+		sc := recordSchema(t)
+		svc := setup(t, db, sc)
+		bad := sc.Clone()
+		for _, r := range bad.Roles {
+			if r.Name == "sales_rep" {
+				r.SharingRules[0].Condition = `no_such_field == 1`
+			}
+		}
+		err := svc.SyncRoles(context.Background(), nil, bad)
+		if !errors.Is(err, access.ErrInvalid) || !strings.Contains(err.Error(), "tech_accounts") {
+			t.Fatalf("got %v", err)
+		}
+	})
+}
+
+func TestExplain(t *testing.T) {
+	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		w := newWorld(t, db)
+		d, err := w.svc.Decide(ctx, w.sc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cases := []struct {
+			user, record, field string
+			read, edit          bool
+			readWhy, editWhy    string
+		}{
+			{"rep1", "a3", "", true, true, "record scope own of role sales_rep", "record scope own"},
+			{"rep1", "a6", "", true, false, "record shared with the user", "deny by default"},
+			{"rep1", "a7", "", true, true, "record shared", "record shared"},
+			{"rep1", "a4", "", true, false, "sharing rule tech_accounts of role sales_rep", "deny by default"},
+			{"rep1", "a1", "", false, false, "deny by default", "deny by default"},
+			{"rep1", "a3", "credit_limit", true, false, "read_only", "read_only"},
+			{"rep1", "a3", "name", true, true, "editable", "editable"},
+			{"boss", "a3", "", true, true, "record scope subordinates of role sales_manager", "subordinates"},
+			{"mkt", "a3", "credit_limit", false, false, "hidden", "no policy lets roles [marketing] update account"},
+			{"agent", "a3", "", true, false, "record scope all", "no policy lets roles [service_agent] update account"},
+			{"rep1", "zz", "", false, false, "does not exist", "does not exist"},
+		}
+		for _, c := range cases {
+			t.Run(c.user+"/"+c.record+"/"+c.field, func(t *testing.T) {
+				ex, err := d.Explain(ctx, c.user, "account", c.record, c.field)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if ex.Read.Allowed != c.read || ex.Edit.Allowed != c.edit {
+					t.Fatalf("read %v edit %v, want %v %v: %+v", ex.Read.Allowed, ex.Edit.Allowed, c.read, c.edit, ex)
+				}
+				if r := strings.Join(ex.Read.Reasons, "; "); !strings.Contains(r, c.readWhy) {
+					t.Errorf("read reasons %q lack %q", r, c.readWhy)
+				}
+				if r := strings.Join(ex.Edit.Reasons, "; "); !strings.Contains(r, c.editWhy) {
+					t.Errorf("edit reasons %q lack %q", r, c.editWhy)
+				}
+			})
+		}
+		ex, err := d.Explain(ctx, "boss", "account", "", "")
+		if err != nil || !slices.Contains(ex.EffectiveRoles, "sales_rep") || !ex.Read.Allowed {
+			t.Fatalf("boss: %v %+v", err, ex)
+		}
+		if _, err := d.Explain(ctx, "ghost", "account", "", ""); !errors.Is(err, access.ErrUserNotFound) {
+			t.Fatalf("ghost: %v", err)
+		}
+		if _, err := d.Explain(ctx, "rep1", "account", "", "ghost"); !errors.Is(err, access.ErrInvalid) {
+			t.Fatalf("ghost field: %v", err)
+		}
+		roles := d.EffectiveRoles(w.principal("boss"))
+		sort.Strings(roles)
+		if strings.Join(roles, ",") != "sales_manager,sales_rep" {
+			t.Fatalf("effective roles %v", roles)
+		}
+	})
+}

@@ -1,0 +1,133 @@
+package api
+
+import (
+	"errors"
+	"log/slog"
+
+	"github.com/crmplatform/crm/engine"
+	"github.com/crmplatform/crm/engine/access"
+	"github.com/crmplatform/crm/engine/query"
+	"github.com/crmplatform/crm/metadata"
+	"github.com/gofiber/fiber/v2"
+)
+
+// Detail is one item of an error's details: a field or a path, and why.
+type Detail struct {
+	Field    string `json:"field,omitempty"`
+	Path     string `json:"path,omitempty"`
+	File     string `json:"file,omitempty"`
+	Code     string `json:"code,omitempty"`
+	Position int    `json:"position,omitempty"`
+	Message  string `json:"message"`
+}
+
+// ErrorBody is the JSON form of every error answer.
+type ErrorBody struct {
+	Error struct {
+		Code    string   `json:"code"`
+		Message string   `json:"message"`
+		Details []Detail `json:"details,omitempty"`
+	} `json:"error"`
+}
+
+// apiError is an error with its status already decided by a handler.
+type apiError struct {
+	status  int
+	code    string
+	message string
+	details []Detail
+}
+
+func (e *apiError) Error() string { return e.message }
+
+// badRequest builds a 400 answer.
+func badRequest(code, message string, details ...Detail) error {
+	return &apiError{status: fiber.StatusBadRequest, code: code, message: message, details: details}
+}
+
+// classify maps an error to status, code and details. It is the only place
+// that knows which engine error is which HTTP status.
+func classify(err error) (int, string, []Detail) {
+	var ae *apiError
+	var ve *engine.ValidationError
+	var re *engine.RequestError
+	var qe *query.Error
+	var ps metadata.Problems
+	var fe *fiber.Error
+	switch {
+	case errors.As(err, &ae):
+		return ae.status, ae.code, ae.details
+	case errors.As(err, &ve):
+		ds := make([]Detail, len(ve.Errors))
+		for i, e := range ve.Errors {
+			ds[i] = Detail{Field: e.Field, Code: e.Code, Message: e.Message}
+		}
+		return fiber.StatusUnprocessableEntity, "invalid_record", ds
+	case errors.As(err, &re):
+		ds := make([]Detail, len(re.Details))
+		for i, e := range re.Details {
+			ds[i] = Detail{Field: e.Field, Code: e.Code, Message: e.Message}
+		}
+		return fiber.StatusBadRequest, "bad_request", ds
+	case errors.As(err, &qe):
+		return fiber.StatusBadRequest, "bad_query", []Detail{{Field: qe.Field, Position: qe.Pos, Message: qe.Message}}
+	case errors.As(err, &ps):
+		ds := make([]Detail, len(ps))
+		for i, p := range ps {
+			ds[i] = Detail{Path: p.Path, File: p.File, Message: p.Message}
+		}
+		return fiber.StatusUnprocessableEntity, "invalid_metadata", ds
+	case errors.As(err, &fe):
+		return fe.Code, statusCode(fe.Code), nil
+	case errors.Is(err, engine.ErrUnauthenticated), errors.Is(err, access.ErrUnauthenticated), errors.Is(err, access.ErrInvalidCredentials):
+		return fiber.StatusUnauthorized, "unauthenticated", nil
+	case errors.Is(err, engine.ErrForbidden), errors.Is(err, access.ErrDenied):
+		return fiber.StatusForbidden, "forbidden", nil
+	case errors.Is(err, engine.ErrNotFound), errors.Is(err, access.ErrUserNotFound), errors.Is(err, access.ErrTokenNotFound):
+		return fiber.StatusNotFound, "not_found", nil
+	case errors.Is(err, engine.ErrConflict), errors.Is(err, access.ErrUserExists):
+		return fiber.StatusConflict, "conflict", nil
+	case errors.Is(err, engine.ErrTooLarge):
+		return fiber.StatusRequestEntityTooLarge, "too_large", nil
+	case errors.Is(err, engine.ErrBadRequest):
+		return fiber.StatusBadRequest, "bad_request", nil
+	case errors.Is(err, access.ErrInvalid), errors.Is(err, access.ErrUnknownRole), errors.Is(err, access.ErrWeakPassword):
+		return fiber.StatusUnprocessableEntity, "invalid", nil
+	}
+	return fiber.StatusInternalServerError, "internal", nil
+}
+
+// statusCode names a plain HTTP status for the code key.
+func statusCode(status int) string {
+	switch status {
+	case fiber.StatusBadRequest:
+		return "bad_request"
+	case fiber.StatusUnauthorized:
+		return "unauthenticated"
+	case fiber.StatusForbidden:
+		return "forbidden"
+	case fiber.StatusNotFound:
+		return "not_found"
+	case fiber.StatusMethodNotAllowed:
+		return "method_not_allowed"
+	case fiber.StatusRequestEntityTooLarge:
+		return "too_large"
+	}
+	return "error"
+}
+
+// errorHandler writes every error as ErrorBody with its status; internal
+// errors are logged and their text not shown.
+func errorHandler(log *slog.Logger) fiber.ErrorHandler {
+	return func(c *fiber.Ctx, err error) error {
+		status, code, details := classify(err)
+		var body ErrorBody
+		body.Error.Code, body.Error.Details = code, details
+		body.Error.Message = err.Error()
+		if status == fiber.StatusInternalServerError {
+			log.Error("request failed", "method", c.Method(), "path", c.Path(), "request_id", c.GetRespHeader(fiber.HeaderXRequestID), "err", err)
+			body.Error.Message = "internal error; see the server log for request " + c.GetRespHeader(fiber.HeaderXRequestID)
+		}
+		return c.Status(status).JSON(body)
+	}
+}

@@ -1,0 +1,252 @@
+package api
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/crmplatform/crm/engine"
+	"github.com/crmplatform/crm/metadata"
+	"github.com/gofiber/fiber/v2"
+)
+
+// AdminRole is the role allowed to change metadata.
+const AdminRole = "admin"
+
+// metaRoutes registers /api/meta.
+func (s *Server) metaRoutes(r fiber.Router) {
+	r.Get("/objects", s.listObjects)
+	r.Get("/objects/:name", s.getObject)
+	r.Get("/versions", s.listVersions)
+	r.Get("/field-types", s.fieldTypes)
+	r.Post("/objects", s.requireAdmin, s.createObject)
+	r.Put("/objects/:name", s.requireAdmin, s.replaceObject)
+	r.Delete("/objects/:name", s.requireAdmin, s.deleteObject)
+	r.Post("/objects/:name/fields", s.requireAdmin, s.addField)
+	r.Put("/objects/:name/fields/:field", s.requireAdmin, s.replaceField)
+	r.Delete("/objects/:name/fields/:field", s.requireAdmin, s.deleteField)
+}
+
+// requireAdmin lets only holders of the admin role change metadata.
+func (s *Server) requireAdmin(c *fiber.Ctx) error {
+	if !principal(c).HasRole(AdminRole) {
+		return &apiError{status: fiber.StatusForbidden, code: "forbidden", message: "only the admin role may change metadata"}
+	}
+	return c.Next()
+}
+
+// listObjects returns every object definition.
+func (s *Server) listObjects(c *fiber.Ctx) error {
+	snap := s.eng.Snapshot()
+	return c.JSON(fiber.Map{"version": snap.Version, "items": snap.Schema.Objects})
+}
+
+// getObject returns one object definition.
+func (s *Server) getObject(c *fiber.Ctx) error {
+	o, err := s.eng.Snapshot().Object(c.Params("name"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(o)
+}
+
+// listVersions returns the applied metadata versions, newest first.
+func (s *Server) listVersions(c *fiber.Ctx) error {
+	vs, err := s.eng.DB().ListVersions(c.UserContext(), s.eng.DB().SQL(), 100)
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"items": vs})
+}
+
+// fieldTypes lists the registered field types.
+func (s *Server) fieldTypes(c *fiber.Ctx) error {
+	return c.JSON(fiber.Map{"items": metadata.FieldTypeNames()})
+}
+
+// parseObject reads an object definition from the body through the same
+// JSON Schema as template files.
+func parseObject(c *fiber.Ctx) (*metadata.Object, error) {
+	if len(c.Body()) > MaxJSONBody {
+		return nil, &apiError{status: fiber.StatusRequestEntityTooLarge, code: "too_large", message: "the definition is too large"}
+	}
+	if !json.Valid(c.Body()) {
+		return nil, badRequest("malformed_body", "the body is not valid JSON")
+	}
+	o, ps := metadata.ParseObject("request body", c.Body())
+	if len(ps) > 0 {
+		return nil, ps
+	}
+	return o, nil
+}
+
+// parseField reads a field definition from the body by wrapping it in an
+// object document, so it passes the same schema.
+func parseField(c *fiber.Ctx) (*metadata.Field, error) {
+	if !json.Valid(c.Body()) {
+		return nil, badRequest("malformed_body", "the body is not valid JSON")
+	}
+	doc := []byte(`{"name":"x","fields":[` + string(c.Body()) + `]}`)
+	o, ps := metadata.ParseObject("request body", doc)
+	if len(ps) > 0 {
+		for i := range ps {
+			ps[i].Path = trimFieldPrefix(ps[i].Path)
+		}
+		return nil, ps
+	}
+	if len(o.Fields) != 1 {
+		return nil, badRequest("malformed_body", "send one field definition")
+	}
+	return o.Fields[0], nil
+}
+
+// trimFieldPrefix turns /fields/0/x into /x.
+func trimFieldPrefix(p string) string {
+	const prefix = "/fields/0"
+	if len(p) >= len(prefix) && p[:len(prefix)] == prefix {
+		return p[len(prefix):]
+	}
+	return p
+}
+
+// change applies an edited copy of the current schema and answers with
+// the new version and the plan; ?dry_run=true only plans, ?force=true
+// allows changes that lose data.
+func (s *Server) change(c *fiber.Ctx, status int, comment string, edit func(*metadata.Schema) error) error {
+	next := s.eng.Snapshot().Schema.Clone()
+	if err := edit(next); err != nil {
+		return err
+	}
+	plan, version, err := s.eng.ApplySchema(c.UserContext(), next, engine.ApplyOptions{
+		Author: principal(c).Username, Comment: comment,
+		Force: c.QueryBool("force"), DryRun: c.QueryBool("dry_run"),
+	})
+	if err != nil {
+		return err
+	}
+	if c.QueryBool("dry_run") {
+		status = fiber.StatusOK
+	}
+	return c.Status(status).JSON(fiber.Map{"version": version, "dry_run": c.QueryBool("dry_run"), "changes": plan.Changes, "sql": plan.SQL()})
+}
+
+// createObject adds an object.
+func (s *Server) createObject(c *fiber.Ctx) error {
+	o, err := parseObject(c)
+	if err != nil {
+		return err
+	}
+	return s.change(c, fiber.StatusCreated, "create object "+o.Name, func(sc *metadata.Schema) error {
+		if _, ok := sc.Object(o.Name); ok {
+			return &apiError{status: fiber.StatusConflict, code: "conflict", message: fmt.Sprintf("object %q exists; use PUT to change it", o.Name)}
+		}
+		sc.Objects = append(sc.Objects, o)
+		return nil
+	})
+}
+
+// replaceObject replaces an object's definition.
+func (s *Server) replaceObject(c *fiber.Ctx) error {
+	o, err := parseObject(c)
+	if err != nil {
+		return err
+	}
+	name := c.Params("name")
+	if o.Name != name {
+		return badRequest("bad_request", fmt.Sprintf("the body defines %q but the path names %q; objects cannot be renamed", o.Name, name), Detail{Path: "/name", Message: "must be " + name})
+	}
+	return s.change(c, fiber.StatusOK, "update object "+name, func(sc *metadata.Schema) error {
+		for i, cur := range sc.Objects {
+			if cur.Name == name {
+				sc.Objects[i] = o
+				return nil
+			}
+		}
+		return &apiError{status: fiber.StatusNotFound, code: "not_found", message: "no object " + name}
+	})
+}
+
+// deleteObject removes an object (its table is archived).
+func (s *Server) deleteObject(c *fiber.Ctx) error {
+	name := c.Params("name")
+	return s.change(c, fiber.StatusOK, "delete object "+name, func(sc *metadata.Schema) error {
+		for i, cur := range sc.Objects {
+			if cur.Name == name {
+				sc.Objects = append(sc.Objects[:i], sc.Objects[i+1:]...)
+				return nil
+			}
+		}
+		return &apiError{status: fiber.StatusNotFound, code: "not_found", message: "no object " + name}
+	})
+}
+
+// editObject finds an object in a schema being edited.
+func editObject(sc *metadata.Schema, name string) (*metadata.Object, error) {
+	o, ok := sc.Object(name)
+	if !ok {
+		return nil, &apiError{status: fiber.StatusNotFound, code: "not_found", message: "no object " + name}
+	}
+	return o, nil
+}
+
+// addField adds a field to an object.
+func (s *Server) addField(c *fiber.Ctx) error {
+	f, err := parseField(c)
+	if err != nil {
+		return err
+	}
+	name := c.Params("name")
+	return s.change(c, fiber.StatusCreated, "add field "+name+"."+f.Name, func(sc *metadata.Schema) error {
+		o, err := editObject(sc, name)
+		if err != nil {
+			return err
+		}
+		if _, ok := o.Field(f.Name); ok {
+			return &apiError{status: fiber.StatusConflict, code: "conflict", message: fmt.Sprintf("%s already has a field %q; use PUT to change it", name, f.Name)}
+		}
+		o.Fields = append(o.Fields, f)
+		return nil
+	})
+}
+
+// replaceField changes a field's definition.
+func (s *Server) replaceField(c *fiber.Ctx) error {
+	f, err := parseField(c)
+	if err != nil {
+		return err
+	}
+	name, field := c.Params("name"), c.Params("field")
+	if f.Name != field {
+		return badRequest("bad_request", fmt.Sprintf("the body defines %q but the path names %q; remove and add to rename", f.Name, field), Detail{Path: "/name", Message: "must be " + field})
+	}
+	return s.change(c, fiber.StatusOK, "update field "+name+"."+field, func(sc *metadata.Schema) error {
+		o, err := editObject(sc, name)
+		if err != nil {
+			return err
+		}
+		for i, cur := range o.Fields {
+			if cur.Name == field {
+				o.Fields[i] = f
+				return nil
+			}
+		}
+		return &apiError{status: fiber.StatusNotFound, code: "not_found", message: fmt.Sprintf("%s has no field %q", name, field)}
+	})
+}
+
+// deleteField removes a field (its column is archived).
+func (s *Server) deleteField(c *fiber.Ctx) error {
+	name, field := c.Params("name"), c.Params("field")
+	return s.change(c, fiber.StatusOK, "delete field "+name+"."+field, func(sc *metadata.Schema) error {
+		o, err := editObject(sc, name)
+		if err != nil {
+			return err
+		}
+		for i, cur := range o.Fields {
+			if cur.Name == field {
+				o.Fields = append(o.Fields[:i], o.Fields[i+1:]...)
+				return nil
+			}
+		}
+		return &apiError{status: fiber.StatusNotFound, code: "not_found", message: fmt.Sprintf("%s has no field %q", name, field)}
+	})
+}

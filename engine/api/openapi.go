@@ -1,0 +1,145 @@
+package api
+
+import (
+	"strconv"
+
+	"github.com/crmplatform/crm/engine"
+	"github.com/crmplatform/crm/metadata"
+	"github.com/gofiber/fiber/v2"
+)
+
+// jsonSchemaOf describes a field's JSON form for OpenAPI.
+func jsonSchemaOf(f *metadata.Field) fiber.Map {
+	m := fiber.Map{}
+	switch metadata.TypeOf(f).Kind() {
+	case metadata.KindInt:
+		m["type"] = "integer"
+	case metadata.KindFloat:
+		m["type"] = "number"
+	case metadata.KindMoney:
+		m["type"], m["format"] = "number", "decimal"
+	case metadata.KindBool:
+		m["type"] = "boolean"
+	case metadata.KindDate:
+		m["type"], m["format"] = "string", "date"
+	case metadata.KindDateTime:
+		m["type"], m["format"] = "string", "date-time"
+	case metadata.KindStringList, metadata.KindRefList:
+		m["type"], m["items"] = "array", fiber.Map{"type": "string"}
+	case metadata.KindFile:
+		m["type"] = "object"
+		m["properties"] = fiber.Map{"id": fiber.Map{"type": "string"}, "name": fiber.Map{"type": "string"}, "size": fiber.Map{"type": "integer"}, "content_type": fiber.Map{"type": "string"}}
+	default:
+		m["type"] = "string"
+	}
+	if len(f.Options) > 0 {
+		vals := make([]string, len(f.Options))
+		for i, o := range f.Options {
+			vals[i] = o.Value
+		}
+		if f.Type == "multi_picklist" {
+			m["items"] = fiber.Map{"type": "string", "enum": vals}
+		} else {
+			m["enum"] = vals
+		}
+	}
+	if f.MaxLength > 0 {
+		m["maxLength"] = f.MaxLength
+	}
+	if f.Min != nil {
+		m["minimum"] = *f.Min
+	}
+	if f.Max != nil {
+		m["maximum"] = *f.Max
+	}
+	if t := f.Label.Get("en"); t != "" {
+		m["title"] = t
+	}
+	if f.Formula != "" || f.Type == "auto_number" || metadata.IsSystemField(f.Name) {
+		m["readOnly"] = true
+	}
+	return m
+}
+
+// openapi answers GET /api/openapi.json: an OpenAPI 3 document generated
+// from the current metadata, showing only the objects and fields the
+// principal may read.
+func (s *Server) openapi(c *fiber.Ctx) error {
+	p := principal(c)
+	snap := s.eng.Snapshot()
+	d, err := s.eng.Guard().Decide(c.UserContext(), snap.Schema)
+	if err != nil {
+		return err
+	}
+	schemas := fiber.Map{"Error": errorSchema()}
+	paths := fiber.Map{}
+	errRef := fiber.Map{"description": "error", "content": fiber.Map{"application/json": fiber.Map{"schema": fiber.Map{"$ref": "#/components/schemas/Error"}}}}
+	for _, o := range snap.Schema.Objects {
+		if d.CanObject(p, o.Name, metadata.ActionRead) != nil {
+			continue
+		}
+		props := fiber.Map{}
+		for _, name := range metadata.SystemFields {
+			f, _ := metadata.SystemField(name)
+			props[name] = jsonSchemaOf(f)
+		}
+		var required []string
+		for _, f := range o.Fields {
+			if d.FieldLevel(p, o.Name, f.Name) == metadata.FieldHidden {
+				continue
+			}
+			props[f.Name] = jsonSchemaOf(f)
+			if f.Required && f.Formula == "" && f.Type != "auto_number" {
+				required = append(required, f.Name)
+			}
+		}
+		sch := fiber.Map{"type": "object", "title": o.Title("en"), "properties": props}
+		if len(required) > 0 {
+			sch["required"] = required
+		}
+		schemas[o.Name] = sch
+		ref := fiber.Map{"$ref": "#/components/schemas/" + o.Name}
+		one := fiber.Map{"description": o.Title("en"), "content": fiber.Map{"application/json": fiber.Map{"schema": ref}}}
+		body := fiber.Map{"required": true, "content": fiber.Map{"application/json": fiber.Map{"schema": ref}}}
+		idParam := fiber.Map{"name": "id", "in": "path", "required": true, "schema": fiber.Map{"type": "string"}}
+		list := fiber.Map{"description": "a page of records", "content": fiber.Map{"application/json": fiber.Map{"schema": fiber.Map{
+			"type": "object", "properties": fiber.Map{"items": fiber.Map{"type": "array", "items": ref}, "next_cursor": fiber.Map{"type": "string"}, "total": fiber.Map{"type": "integer"}},
+		}}}}
+		q := func(name, desc string, typ string) fiber.Map {
+			return fiber.Map{"name": name, "in": "query", "description": desc, "schema": fiber.Map{"type": typ}}
+		}
+		paths["/api/records/"+o.Name] = fiber.Map{
+			"get": fiber.Map{"summary": "List " + o.Title("en"), "operationId": "list_" + o.Name, "parameters": []fiber.Map{
+				q("filter", "boolean expression over the fields", "string"), q("sort", "fields, comma-separated, - for descending", "string"),
+				q("limit", "page size, 1 to 500", "integer"), q("cursor", "next_cursor of the previous page", "string"), q("total", "also count the matches", "boolean"),
+			}, "responses": fiber.Map{"200": list, "400": errRef, "403": errRef}},
+			"post": fiber.Map{"summary": "Create " + o.Title("en"), "operationId": "create_" + o.Name, "requestBody": body, "responses": fiber.Map{"201": one, "400": errRef, "403": errRef, "422": errRef}},
+		}
+		paths["/api/records/"+o.Name+"/{id}"] = fiber.Map{
+			"parameters": []fiber.Map{idParam},
+			"get":        fiber.Map{"operationId": "get_" + o.Name, "responses": fiber.Map{"200": one, "404": errRef}},
+			"patch":      fiber.Map{"operationId": "update_" + o.Name, "description": "send the version you read; a stale version answers 409", "requestBody": body, "responses": fiber.Map{"200": one, "404": errRef, "409": errRef, "422": errRef}},
+			"delete":     fiber.Map{"operationId": "delete_" + o.Name, "responses": fiber.Map{"204": fiber.Map{"description": "deleted"}, "404": errRef, "409": errRef}},
+		}
+	}
+	return c.JSON(fiber.Map{
+		"openapi":    "3.0.3",
+		"info":       fiber.Map{"title": "CRM API", "version": versionString(snap)},
+		"paths":      paths,
+		"components": fiber.Map{"schemas": schemas, "securitySchemes": fiber.Map{"bearer": fiber.Map{"type": "http", "scheme": "bearer"}}},
+		"security":   []fiber.Map{{"bearer": []string{}}},
+	})
+}
+
+// versionString names the metadata version in the document.
+func versionString(s *engine.Snapshot) string {
+	return "metadata-" + strconv.FormatInt(s.Version, 10)
+}
+
+// errorSchema describes ErrorBody.
+func errorSchema() fiber.Map {
+	return fiber.Map{"type": "object", "properties": fiber.Map{"error": fiber.Map{"type": "object", "properties": fiber.Map{
+		"code": fiber.Map{"type": "string"}, "message": fiber.Map{"type": "string"},
+		"details": fiber.Map{"type": "array", "items": fiber.Map{"type": "object"}},
+	}}}}
+}

@@ -1,0 +1,163 @@
+package api
+
+import (
+	"io"
+	"strconv"
+
+	"github.com/crmplatform/crm/engine"
+	"github.com/gofiber/fiber/v2"
+)
+
+// recordRoutes registers /api/records.
+func (s *Server) recordRoutes(r fiber.Router) {
+	r.Get("/:object", s.listRecords)
+	r.Post("/:object", s.createRecord)
+	r.Get("/:object/:id", s.getRecord)
+	r.Patch("/:object/:id", s.updateRecord)
+	r.Put("/:object/:id", s.updateRecord)
+	r.Delete("/:object/:id", s.deleteRecord)
+	r.Get("/:object/:id/history", s.history)
+	r.Get("/:object/:id/files/:field", s.download)
+	r.Post("/:object/:id/actions/:action", s.action)
+}
+
+// listRecords answers GET /api/records/{object}?filter&sort&limit&cursor&total.
+func (s *Server) listRecords(c *fiber.Ctx) error {
+	opt := engine.ListOptions{Filter: c.Query("filter"), Sort: c.Query("sort"), Cursor: c.Query("cursor")}
+	if l := c.Query("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 1 {
+			return badRequest("bad_query", "limit must be a positive whole number", Detail{Field: "limit", Message: "not a positive whole number: " + l})
+		}
+		opt.Limit = n
+	}
+	switch t := c.Query("total"); t {
+	case "", "false", "0":
+	case "true", "1":
+		opt.Total = true
+	default:
+		return badRequest("bad_query", "total must be true or false", Detail{Field: "total", Message: "not true or false: " + t})
+	}
+	res, err := s.eng.List(c.UserContext(), c.Params("object"), opt)
+	if err != nil {
+		return err
+	}
+	if res.Items == nil {
+		res.Items = []engine.Record{}
+	}
+	return c.JSON(res)
+}
+
+// createRecord answers POST /api/records/{object}.
+func (s *Server) createRecord(c *fiber.Ctx) error {
+	data, err := decodeRecord(c)
+	if err != nil {
+		return err
+	}
+	rec, err := s.eng.Create(c.UserContext(), c.Params("object"), data)
+	if err != nil {
+		return err
+	}
+	return c.Status(fiber.StatusCreated).JSON(rec)
+}
+
+// getRecord answers GET /api/records/{object}/{id}.
+func (s *Server) getRecord(c *fiber.Ctx) error {
+	rec, err := s.eng.Get(c.UserContext(), c.Params("object"), c.Params("id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(rec)
+}
+
+// updateRecord answers PATCH (and PUT) /api/records/{object}/{id}.
+func (s *Server) updateRecord(c *fiber.Ctx) error {
+	data, err := decodeRecord(c)
+	if err != nil {
+		return err
+	}
+	rec, err := s.eng.Update(c.UserContext(), c.Params("object"), c.Params("id"), data)
+	if err != nil {
+		return err
+	}
+	return c.JSON(rec)
+}
+
+// deleteRecord answers DELETE /api/records/{object}/{id}.
+func (s *Server) deleteRecord(c *fiber.Ctx) error {
+	if err := s.eng.Delete(c.UserContext(), c.Params("object"), c.Params("id")); err != nil {
+		return err
+	}
+	return c.SendStatus(fiber.StatusNoContent)
+}
+
+// history answers GET /api/records/{object}/{id}/history.
+func (s *Server) history(c *fiber.Ctx) error {
+	h, err := s.eng.History(c.UserContext(), c.Params("object"), c.Params("id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"items": h})
+}
+
+// action answers POST /api/records/{object}/{id}/actions/{action}.
+func (s *Server) action(c *fiber.Ctx) error {
+	input := map[string]any{}
+	if len(c.Body()) > 0 {
+		var err error
+		if input, err = decodeRecord(c); err != nil {
+			return err
+		}
+	}
+	out, err := s.eng.RunAction(c.UserContext(), c.Params("object"), c.Params("id"), c.Params("action"), input)
+	if err != nil {
+		return err
+	}
+	return c.JSON(out)
+}
+
+// upload answers POST /api/files/{object}/{field} with a multipart "file".
+func (s *Server) upload(c *fiber.Ctx) error {
+	fh, err := c.FormFile("file")
+	if err != nil {
+		return badRequest("malformed_body", "send the file as multipart/form-data in a part named \"file\"")
+	}
+	f, err := fh.Open()
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxUploadBody))
+	if err != nil {
+		return err
+	}
+	ref, err := s.eng.Upload(c.UserContext(), c.Params("object"), c.Params("field"), fh.Filename, data)
+	if err != nil {
+		return err
+	}
+	return c.Status(fiber.StatusCreated).JSON(ref)
+}
+
+// download answers GET /api/records/{object}/{id}/files/{field}.
+func (s *Server) download(c *fiber.Ctx) error {
+	f, err := s.eng.Download(c.UserContext(), c.Params("object"), c.Params("id"), c.Params("field"))
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderContentType, f.ContentType)
+	c.Set(fiber.HeaderContentDisposition, "attachment; filename=\""+sanitizeFilename(f.Name)+"\"")
+	c.Set("X-Content-Type-Options", "nosniff")
+	return c.Send(f.Data)
+}
+
+// sanitizeFilename keeps a file name safe inside a header.
+func sanitizeFilename(s string) string {
+	out := make([]rune, 0, len(s))
+	for _, r := range s {
+		if r < 32 || r == '"' || r == '\\' || r == '/' {
+			r = '_'
+		}
+		out = append(out, r)
+	}
+	return string(out)
+}

@@ -1,0 +1,166 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/crmplatform/crm/engine"
+	"github.com/crmplatform/crm/engine/access"
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/recover"
+	"github.com/gofiber/fiber/v2/middleware/requestid"
+)
+
+// Limits of request bodies.
+const (
+	// MaxJSONBody is the largest JSON body accepted.
+	MaxJSONBody = 1 << 20
+	// MaxUploadBody is the largest request body (file uploads).
+	MaxUploadBody = 32 << 20
+)
+
+// Config wires the API.
+type Config struct {
+	Engine *engine.Engine
+	Access *access.Service
+	Logger *slog.Logger
+}
+
+// Server holds the routes' dependencies.
+type Server struct {
+	eng    *engine.Engine
+	access *access.Service
+	log    *slog.Logger
+}
+
+// New builds the fiber application with every route.
+func New(cfg Config) *fiber.App {
+	s := &Server{eng: cfg.Engine, access: cfg.Access, log: cfg.Logger}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	app := fiber.New(fiber.Config{
+		Immutable:             true,
+		BodyLimit:             MaxUploadBody,
+		ReadTimeout:           30 * time.Second,
+		WriteTimeout:          60 * time.Second,
+		IdleTimeout:           120 * time.Second,
+		DisableStartupMessage: true,
+		ErrorHandler:          errorHandler(s.log),
+	})
+	app.Use(recover.New(), requestid.New())
+	api := app.Group("/api")
+	api.Get("/health", s.health)
+	api.Post("/auth/login", s.login)
+	api.Use(s.authenticate)
+	api.Post("/auth/logout", s.logout)
+	api.Get("/auth/me", s.me)
+	api.Get("/openapi.json", s.openapi)
+	s.metaRoutes(api.Group("/meta"))
+	s.recordRoutes(api.Group("/records"))
+	api.Post("/files/:object/:field", s.upload)
+	app.Use(func(c *fiber.Ctx) error {
+		return &apiError{status: fiber.StatusNotFound, code: "not_found", message: "no route " + c.Method() + " " + c.Path()}
+	})
+	return app
+}
+
+// health answers without authentication.
+func (s *Server) health(c *fiber.Ctx) error {
+	return c.JSON(fiber.Map{"status": "ok", "metadata_version": s.eng.Snapshot().Version})
+}
+
+// authenticate turns the bearer token into a principal in the request
+// context, or answers 401.
+func (s *Server) authenticate(c *fiber.Ctx) error {
+	h := c.Get(fiber.HeaderAuthorization)
+	token, ok := strings.CutPrefix(h, "Bearer ")
+	if !ok || token == "" {
+		return &apiError{status: fiber.StatusUnauthorized, code: "unauthenticated", message: "send Authorization: Bearer <token>; get a token from POST /api/auth/login"}
+	}
+	p, err := s.access.Authenticate(c.UserContext(), token)
+	if err != nil {
+		return &apiError{status: fiber.StatusUnauthorized, code: "unauthenticated", message: "the token is unknown, expired or revoked"}
+	}
+	c.SetUserContext(access.WithPrincipal(c.UserContext(), p))
+	return c.Next()
+}
+
+// principal returns the request's principal.
+func principal(c *fiber.Ctx) *access.Principal {
+	p, _ := access.FromContext(c.UserContext())
+	return p
+}
+
+// decodeStrict decodes a JSON body into out, refusing unknown keys,
+// trailing data and bodies over MaxJSONBody.
+func decodeStrict(c *fiber.Ctx, out any) error {
+	body := c.Body()
+	if len(body) > MaxJSONBody {
+		return &apiError{status: fiber.StatusRequestEntityTooLarge, code: "too_large", message: fmt.Sprintf("the body has %d bytes; at most %d are accepted", len(body), MaxJSONBody)}
+	}
+	d := json.NewDecoder(bytes.NewReader(body))
+	d.DisallowUnknownFields()
+	d.UseNumber()
+	if err := d.Decode(out); err != nil {
+		return badRequest("malformed_body", "the body is not valid JSON of the expected shape: "+err.Error())
+	}
+	if _, err := d.Token(); !errors.Is(err, io.EOF) {
+		return badRequest("malformed_body", "the body has data after the JSON value")
+	}
+	return nil
+}
+
+// decodeRecord decodes a record body: a JSON object.
+func decodeRecord(c *fiber.Ctx) (map[string]any, error) {
+	var m map[string]any
+	if err := decodeStrict(c, &m); err != nil {
+		return nil, err
+	}
+	if m == nil {
+		return nil, badRequest("malformed_body", "the body must be a JSON object")
+	}
+	return m, nil
+}
+
+type loginBody struct {
+	Username string `json:"username"`
+	Password string `json:"password"`
+}
+
+// login exchanges a username and password for a session token.
+func (s *Server) login(c *fiber.Ctx) error {
+	var b loginBody
+	if err := decodeStrict(c, &b); err != nil {
+		return err
+	}
+	if b.Username == "" || b.Password == "" {
+		return &apiError{status: fiber.StatusUnprocessableEntity, code: "invalid", message: "username and password are required",
+			details: []Detail{{Field: "username", Message: "required"}, {Field: "password", Message: "required"}}}
+	}
+	token, p, err := s.access.Login(c.UserContext(), b.Username, b.Password)
+	if err != nil {
+		if errors.Is(err, access.ErrInvalidCredentials) {
+			return &apiError{status: fiber.StatusUnauthorized, code: "invalid_credentials", message: "unknown username or wrong password"}
+		}
+		return err
+	}
+	return c.JSON(fiber.Map{"token": token, "user": p})
+}
+
+// logout revokes the token the request came with.
+func (s *Server) logout(c *fiber.Ctx) error {
+	if err := s.access.RevokeToken(c.UserContext(), principal(c).TokenID); err != nil {
+		return err
+	}
+	return c.SendStatus(fiber.StatusNoContent)
+}
+
+// me returns the signed-in user.
+func (s *Server) me(c *fiber.Ctx) error { return c.JSON(principal(c)) }
