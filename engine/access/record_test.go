@@ -119,7 +119,7 @@ func TestRecordFilter(t *testing.T) {
 			user, action, want string
 			denied             bool
 		}{
-			{user: "boss", action: "read", want: "a1 a2 a3 a4"},  // subordinates: whole tree below
+			{user: "boss", action: "read", want: "a1 a2 a3 a4"},   // subordinates: whole tree below
 			{user: "boss", action: "delete", want: "a1 a2 a3 a4"}, // same scope for delete
 			{user: "mgr", action: "read", want: "a2 a3 a4"},
 			{user: "mgr", action: "update", want: "a2 a3 a4"},
