@@ -61,6 +61,7 @@ type compiler struct {
 	root  *metadata.Object
 	now   time.Time
 	evals int
+	rules map[string]Predicate // RecordRule results by object
 }
 
 // frag is a piece of SQL with its arguments, in placeholder order.
@@ -216,11 +217,13 @@ type ref struct {
 	pos   int
 }
 
-// hop is one lookup of a path: field of obj pointing at target.
+// hop is one lookup of a path: field of obj pointing at target, whose
+// records are restricted by rule.
 type hop struct {
 	obj    *metadata.Object
 	field  *metadata.Field
 	target *metadata.Object
+	rule   Predicate
 }
 
 func (r ref) kind() metadata.Kind { return r.typ.Kind() }
@@ -252,11 +255,16 @@ func (r ref) wrap(k cond) cond {
 	for i := len(r.hops) - 1; i >= 0; i-- {
 		h := r.hops[i]
 		lk := column(h.obj, h.field.Name)
-		sub := lk + " IN (SELECT " + column(h.target, "id") + " FROM " + store.Ident(h.target.Name) + " WHERE " + k.sql + ")"
+		where, args := k.sql, k.args
+		if !h.rule.Empty() {
+			where = "(" + h.rule.SQL + ") AND " + where
+			args = append(append([]any(nil), h.rule.Args...), args...)
+		}
+		sub := lk + " IN (SELECT " + column(h.target, "id") + " FROM " + store.Ident(h.target.Name) + " WHERE " + where + ")"
 		if k.matchesNull {
-			k = cond{sql: "(" + lk + " IS NULL OR " + sub + ")", args: k.args, matchesNull: true}
+			k = cond{sql: "(" + lk + " IS NULL OR " + sub + ")", args: args, matchesNull: true}
 		} else {
-			k = cond{sql: sub, args: k.args, nullable: []string{lk}}
+			k = cond{sql: sub, args: args, nullable: []string{lk}}
 		}
 	}
 	return k
@@ -320,10 +328,34 @@ func (c *compiler) ref(node ast.Node) (ref, error) {
 		if target == nil {
 			return ref{}, errorf(poss[i], name, "the target %q of lookup %s is not known", f.Target, name)
 		}
-		r.hops = append(r.hops, hop{obj: r.obj, field: f, target: target})
+		rule, err := c.rule(target.Name)
+		if err != nil {
+			return ref{}, err
+		}
+		r.hops = append(r.hops, hop{obj: r.obj, field: f, target: target, rule: rule})
 		r.obj = target
 	}
 	return r, nil
+}
+
+// rule returns the record-level predicate of object, asking RecordRule
+// once per compilation.
+func (c *compiler) rule(object string) (Predicate, error) {
+	if c.opt.RecordRule == nil {
+		return Predicate{}, nil
+	}
+	if p, ok := c.rules[object]; ok {
+		return p, nil
+	}
+	p, err := c.opt.RecordRule(object)
+	if err != nil {
+		return Predicate{}, err
+	}
+	if c.rules == nil {
+		c.rules = map[string]Predicate{}
+	}
+	c.rules[object] = p
+	return p, nil
 }
 
 // flip mirrors a comparison operator for swapped operands.

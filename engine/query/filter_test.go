@@ -373,3 +373,52 @@ func TestFilterNoInjection(t *testing.T) {
 		}
 	}
 }
+
+// TestFilterRecordRule checks that a lookup path only sees target records
+// the record rule lets through (here: tech accounts only).
+func TestFilterRecordRule(t *testing.T) {
+	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
+		s := testSchema(t)
+		seedItems(t, db, s)
+		item, _ := s.Object("item")
+		opt := testOptions(s, db.Dialect)
+		calls := 0
+		opt.RecordRule = func(object string) (Predicate, error) {
+			calls++
+			if object != "account" {
+				t.Errorf("rule asked for %s", object)
+			}
+			return Predicate{SQL: `"account"."industry" = ?`, Args: []any{"tech"}}, nil
+		}
+		for _, tc := range []struct {
+			filter string
+			want   []int
+		}{
+			{`account.industry == "bank"`, nil},
+			{`account.name startsWith "tech"`, []int{2}},
+			{`is_empty(account.industry)`, []int{5, 6}},
+			{`account.parent.industry == "bank"`, nil},
+			{`kind == "drill" || account.name startsWith "tech" && qty == 10`, []int{2, 3}},
+			// a2's parent a1 is hidden: it matches no condition on its fields.
+			{`qty == 10 && account.parent.name == nil && kind == "mill"`, nil},
+			{`qty == 10 && account.parent.name != nil && kind == "mill"`, []int{2}},
+		} {
+			calls = 0
+			p, err := CompileFilter(tc.filter, item, opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if calls > 1 {
+				t.Errorf("%s: RecordRule called %d times", tc.filter, calls)
+			}
+			got := short(ids(t, db, item, "", p))
+			if len(got) != len(tc.want) || len(got) > 0 && !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("%s: got %v, want %v\nSQL: %s", tc.filter, got, tc.want, p)
+			}
+		}
+		opt.RecordRule = func(string) (Predicate, error) { return Predicate{}, errHidden }
+		if _, err := CompileFilter(`account.name == "x"`, item, opt); !errors.Is(err, errHidden) {
+			t.Errorf("rule error: got %v", err)
+		}
+	})
+}

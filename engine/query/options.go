@@ -40,6 +40,15 @@ type Options struct {
 	// from this user) makes the compilation fail with exactly that error.
 	// Nil allows every field.
 	CheckField func(object, field string) error
+	// RecordRule, when set, returns the record-level access predicate of
+	// an object that a filter reaches through a lookup (the account of
+	// account.industry), with columns unqualified or qualified by that
+	// object's table name. The lookup's subquery then only considers
+	// target records the user may read, so a filter cannot probe fields of
+	// records hidden from them. An empty Predicate allows all records; an
+	// error fails the compilation with that error. It is called once per
+	// object and compilation.
+	RecordRule func(object string) (Predicate, error)
 }
 
 // now returns the reference time of the request.
