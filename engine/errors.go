@@ -47,6 +47,16 @@ func (e *ValidationError) add(field, code, format string, args ...any) {
 	e.Errors = append(e.Errors, FieldError{Field: field, Code: code, Message: fmt.Sprintf(format, args...)})
 }
 
+// has reports whether a problem with field is recorded.
+func (e *ValidationError) has(field string) bool {
+	for _, fe := range e.Errors {
+		if fe.Field == field {
+			return true
+		}
+	}
+	return false
+}
+
 // err returns e when it holds problems.
 func (e *ValidationError) err() error {
 	if len(e.Errors) == 0 {

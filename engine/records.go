@@ -13,13 +13,14 @@ import (
 	"github.com/google/uuid"
 )
 
-// write is a decoded record write: storage values by column and the
-// many-to-many links sent.
+// write is a decoded record write: storage values by column, the
+// many-to-many links sent, and the problems found so far (reported with
+// those of the merged record, all in one ValidationError).
 type write struct {
 	vals    map[string]any
 	links   map[string][]string
 	version int64
-	owner   bool
+	verr    *ValidationError
 }
 
 // decode checks a request body against the object and the principal's
@@ -27,8 +28,8 @@ type write struct {
 // fields are a RequestError, fields the principal may not write are
 // ErrForbidden naming the field, bad values a ValidationError.
 func (e *Engine) decode(r *request, data map[string]any, op string) (*write, error) {
-	w := &write{vals: map[string]any{}, links: map[string][]string{}}
 	verr := &ValidationError{Object: r.obj.Name}
+	w := &write{vals: map[string]any{}, links: map[string][]string{}, verr: verr}
 	var unknown []FieldError
 	for key, v := range data {
 		if key == "version" && op == OpUpdate {
@@ -48,7 +49,6 @@ func (e *Engine) decode(r *request, data map[string]any, op string) (*write, err
 				continue
 			}
 			w.vals["owner_id"] = s
-			w.owner = true
 			continue
 		}
 		if metadata.IsSystemField(key) {
@@ -88,15 +88,19 @@ func (e *Engine) decode(r *request, data map[string]any, op string) (*write, err
 	}
 	if op == OpUpdate && w.version == 0 && len(verr.Errors) == 0 {
 		verr.add("version", "required", "send the version you read, for optimistic locking")
+		return nil, verr
 	}
-	return w, verr.err()
+	return w, nil
 }
 
 // validate checks a merged record (storage form): required fields,
 // picklist cascades and the references it makes.
 func (e *Engine) validate(ctx context.Context, tx *sql.Tx, r *request, rec map[string]any, w *write) error {
-	verr := &ValidationError{Object: r.obj.Name}
+	verr := w.verr
 	for _, f := range r.obj.Fields {
+		if verr.has(f.Name) {
+			continue
+		}
 		v := rec[f.Name]
 		if f.Required && f.Formula == "" && f.Type != "auto_number" {
 			if f.Type == "many_to_many" {

@@ -6,15 +6,10 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
-	"time"
 
 	"github.com/crmplatform/crm/defaults"
-	"github.com/crmplatform/crm/engine"
-	"github.com/crmplatform/crm/engine/access"
-	"github.com/crmplatform/crm/engine/query"
 	"github.com/crmplatform/crm/engine/store"
-	"github.com/crmplatform/crm/metadata"
-	"github.com/uptrace/bun"
+	"github.com/crmplatform/crm/internal/platform"
 )
 
 // Defaults of the flags.
@@ -24,37 +19,25 @@ const (
 	defaultTemplate = "standard"
 )
 
-// app is the wired platform: database, access service and engine.
+// app is the wired platform over an open database.
 type app struct {
-	db     *store.DB
-	access *access.Service
-	engine *engine.Engine
+	*platform.Platform
+	db *store.DB
 }
 
-// open connects to dsn and wires the access service and the engine the
-// same way for every command.
+// open connects to dsn and wires the platform the same way for every
+// command.
 func open(ctx context.Context, dsn string, log *slog.Logger) (*app, error) {
 	db, err := store.Open(ctx, dsn)
 	if err != nil {
 		return nil, err
 	}
-	svc := access.New(db, access.WithConditionCompiler(func(cond string, obj *metadata.Object, sc *metadata.Schema) (string, []any, error) {
-		p, err := query.CompileFilter(cond, obj, query.Options{Dialect: db.Dialect, Now: time.Now(), Schema: sc})
-		return p.SQL, p.Args, err
-	}))
-	if err := svc.Migrate(ctx); err != nil {
-		db.Close()
-		return nil, err
-	}
-	eng, err := engine.New(ctx, engine.Config{DB: db, Guard: engine.AccessGuard{Service: svc}, Logger: log})
+	p, err := platform.New(ctx, db, log)
 	if err != nil {
 		db.Close()
 		return nil, err
 	}
-	eng.OnSchemaApplied(func(ctx context.Context, tx bun.Tx, s *metadata.Schema) error {
-		return svc.SyncRoles(ctx, tx, s)
-	})
-	return &app{db: db, access: svc, engine: eng}, nil
+	return &app{Platform: p, db: db}, nil
 }
 
 // Close closes the database.

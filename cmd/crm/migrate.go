@@ -51,7 +51,7 @@ func migrate(ctx context.Context, args []string, stdout io.Writer, log *slog.Log
 		}
 		return errReported
 	}
-	p, version, err := a.engine.ApplySchema(ctx, s, engine.ApplyOptions{Author: "crm migrate", Comment: "crm migrate", Force: *force, DryRun: *plan})
+	p, version, err := a.Engine.ApplySchema(ctx, s, engine.ApplyOptions{Author: "crm migrate", Comment: "crm migrate", Force: *force, DryRun: *plan})
 	if p != nil && len(p.Refused) > 0 {
 		for _, r := range p.Refused {
 			fmt.Fprintln(stdout, "refused: "+r.String())

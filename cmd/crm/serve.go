@@ -31,14 +31,14 @@ func serve(ctx context.Context, args []string, stdout io.Writer, log *slog.Logge
 	if err != nil {
 		return err
 	}
-	installed, err := a.engine.InstallTemplate(ctx, fsys, "crm serve")
+	installed, err := a.Engine.InstallTemplate(ctx, fsys, "crm serve")
 	if err != nil {
 		return err
 	}
 	if installed {
 		log.Info("template installed", "template", *tpl)
 	}
-	generated, created, err := a.access.EnsureAdmin(ctx, os.Getenv("CRM_ADMIN_PASSWORD"))
+	generated, created, err := a.Access.EnsureAdmin(ctx, os.Getenv("CRM_ADMIN_PASSWORD"))
 	if err != nil {
 		return err
 	}
@@ -47,8 +47,8 @@ func serve(ctx context.Context, args []string, stdout io.Writer, log *slog.Logge
 	} else if created {
 		fmt.Fprintln(stdout, "created user admin with the password from CRM_ADMIN_PASSWORD")
 	}
-	go a.engine.Watch(ctx, 2*time.Second)
-	srv := api.New(api.Config{Engine: a.engine, Access: a.access, Logger: log})
+	go a.Engine.Watch(ctx, 2*time.Second)
+	srv := api.New(api.Config{Engine: a.Engine, Access: a.Access, Logger: log})
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Listen(*addr) }()
 	fmt.Fprintf(stdout, "CRM listening on http://%s (database %s)\n", *addr, *dsn)

@@ -35,7 +35,7 @@ func user(ctx context.Context, args []string, stdout io.Writer, log *slog.Logger
 		return err
 	}
 	defer a.Close()
-	u, err := a.access.CreateUser(ctx, access.NewUser{Username: *username, Password: *password, DisplayName: *name, Roles: strings.Split(*roles, ","), Manager: *manager, Department: *dept})
+	u, err := a.Access.CreateUser(ctx, access.NewUser{Username: *username, Password: *password, DisplayName: *name, Roles: strings.Split(*roles, ","), Manager: *manager, Department: *dept})
 	if err != nil {
 		return err
 	}

@@ -40,8 +40,8 @@ type Verdict struct {
 
 // Explain explains the decisions for the user named username on object,
 // and, when given, on the record recordID and the field. It reads the
-// record table (through the WithTableName mapping) to find which record
-// rule matched.
+// object's table (named like the object) to find which record rule
+// matched.
 func (d *Decider) Explain(ctx context.Context, username, object, recordID, field string) (*Explanation, error) {
 	row, err := findUser(ctx, d.svc.db.DB, username)
 	if err != nil {
@@ -114,7 +114,7 @@ func (d *Decider) explainAction(ctx context.Context, v *Verdict, p *Principal, a
 		v.Allowed = true
 		return nil
 	}
-	table := store.Ident(d.svc.tableName(obj.Name))
+	table := store.Ident(obj.Name)
 	db := d.svc.db
 	var n int
 	err := db.DB.DB.QueryRowContext(ctx, store.Rebind(db.Dialect, "SELECT COUNT(*) FROM "+table+" WHERE id = ?"), recordID).Scan(&n)

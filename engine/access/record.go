@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/crmplatform/crm/engine/store"
 	"github.com/crmplatform/crm/metadata"
 )
 
@@ -31,9 +32,11 @@ type part struct {
 // hierarchy had a cycle.
 const subordinatesSQL = `WITH RECURSIVE crm_sub(id) AS (SELECT u.id FROM crm_users u WHERE u.id = ? UNION SELECT u.id FROM crm_users u JOIN crm_sub ON u.manager_id = crm_sub.id) SELECT crm_sub.id FROM crm_sub`
 
-// RecordFilter returns the SQL predicate (with "?" placeholders, over the
-// unqualified columns of object's table: id, owner_id and the fields a
-// sharing rule names) that selects the records p may act on with action.
+// RecordFilter returns the SQL predicate (with "?" placeholders) that
+// selects the records p may act on with action. Its columns (id, owner_id
+// and the fields a sharing rule names) are qualified with the object's
+// table name, as engine/query qualifies filters, so the query must have
+// the table under its own name (no alias) in its FROM clause.
 // It is the one record-level decision: lists, counts, reports, exports,
 // lookup searches and single-record reads (with "AND id = ?") add it to
 // their WHERE clause.
@@ -98,12 +101,12 @@ func (d *Decider) recordParts(p *Principal, object, action string) []part {
 	whyTeam, hasTeam := scopes[metadata.ScopeTeam]
 	whyOwn, hasOwn := scopes[metadata.ScopeOwn]
 	if hasSub {
-		parts = append(parts, part{source: "scope", reason: whySub, sql: "owner_id IN (" + subordinatesSQL + ")", args: []any{p.UserID}})
+		parts = append(parts, part{source: "scope", reason: whySub, sql: col(object, "owner_id") + " IN (" + subordinatesSQL + ")", args: []any{p.UserID}})
 	}
 	teamPart := hasTeam && p.Department != ""
 	if teamPart {
 		parts = append(parts, part{source: "scope", reason: whyTeam,
-			sql: "owner_id IN (SELECT u.id FROM crm_users u WHERE u.department = ?)", args: []any{p.Department}})
+			sql: col(object, "owner_id") + " IN (SELECT u.id FROM crm_users u WHERE u.department = ?)", args: []any{p.Department}})
 	}
 	// Both the subtree and the department include the user, so own records
 	// need their own part only when neither applies. A user without a
@@ -112,7 +115,7 @@ func (d *Decider) recordParts(p *Principal, object, action string) []part {
 		if !hasOwn {
 			whyOwn = whyTeam + "; the user has no department, so only own records"
 		}
-		parts = append(parts, part{source: "scope", reason: whyOwn, sql: "owner_id = ?", args: []any{p.UserID}})
+		parts = append(parts, part{source: "scope", reason: whyOwn, sql: col(object, "owner_id") + " = ?", args: []any{p.UserID}})
 	}
 	if action == metadata.ActionDelete {
 		return parts
@@ -130,10 +133,15 @@ func (d *Decider) recordParts(p *Principal, object, action string) []part {
 				sql:    sr.sql, args: sr.args})
 		}
 	}
-	shareSQL := "id IN (SELECT s.record_id FROM crm_shares s WHERE s.object = ? AND s.user_id = ?)"
+	shareSQL := col(object, "id") + " IN (SELECT s.record_id FROM crm_shares s WHERE s.object = ? AND s.user_id = ?)"
 	if action == metadata.ActionUpdate {
-		shareSQL = "id IN (SELECT s.record_id FROM crm_shares s WHERE s.object = ? AND s.user_id = ? AND s.access = 'edit')"
+		shareSQL = col(object, "id") + " IN (SELECT s.record_id FROM crm_shares s WHERE s.object = ? AND s.user_id = ? AND s.access = 'edit')"
 	}
 	parts = append(parts, part{source: "share", reason: "record shared with the user", sql: shareSQL, args: []any{object, p.UserID}})
 	return parts
+}
+
+// col quotes the column of the object's table, qualified by the table.
+func col(object, column string) string {
+	return store.Ident(object) + "." + store.Ident(column)
 }

@@ -28,7 +28,6 @@ type Service struct {
 	minPassword int
 	checkEvery  time.Duration
 	compiler    ConditionCompiler
-	tableName   func(object string) string
 	now         func() time.Time
 
 	dummyOnce sync.Once
@@ -62,10 +61,6 @@ func WithPolicyCheckInterval(d time.Duration) Option { return func(s *Service) {
 // rule with a condition grant nothing.
 func WithConditionCompiler(c ConditionCompiler) Option { return func(s *Service) { s.compiler = c } }
 
-// WithTableName sets how an object name maps to its table name (the object
-// name itself by default). Only Explain queries record tables.
-func WithTableName(f func(object string) string) Option { return func(s *Service) { s.tableName = f } }
-
 // WithClock sets the clock used for token expiry (time.Now by default).
 func WithClock(now func() time.Time) Option { return func(s *Service) { s.now = now } }
 
@@ -76,7 +71,6 @@ func New(db *store.DB, opts ...Option) *Service {
 		sessionTTL:  12 * time.Hour,
 		bcryptCost:  bcrypt.DefaultCost,
 		minPassword: 8,
-		tableName:   func(object string) string { return object },
 		now:         time.Now,
 	}
 	s.compiler = func(cond string, obj *metadata.Object, sc *metadata.Schema) (string, []any, error) {

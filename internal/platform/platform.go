@@ -1,0 +1,45 @@
+// Package platform wires the parts of the CRM together (database, access
+// service, engine and their hooks) the same way for the binary and for
+// end-to-end tests. It holds no logic of its own.
+package platform
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/crmplatform/crm/engine"
+	"github.com/crmplatform/crm/engine/access"
+	"github.com/crmplatform/crm/engine/query"
+	"github.com/crmplatform/crm/engine/store"
+	"github.com/crmplatform/crm/metadata"
+	"github.com/uptrace/bun"
+)
+
+// Platform is the wired platform.
+type Platform struct {
+	DB     *store.DB
+	Access *access.Service
+	Engine *engine.Engine
+}
+
+// New wires an access service and an engine over db and creates their
+// system tables. Options pass through to the access service.
+func New(ctx context.Context, db *store.DB, log *slog.Logger, opts ...access.Option) (*Platform, error) {
+	opts = append([]access.Option{access.WithConditionCompiler(func(cond string, obj *metadata.Object, sc *metadata.Schema) (string, []any, error) {
+		p, err := query.CompileFilter(cond, obj, query.Options{Dialect: db.Dialect, Now: time.Now(), Schema: sc})
+		return p.SQL, p.Args, err
+	})}, opts...)
+	svc := access.New(db, opts...)
+	if err := svc.Migrate(ctx); err != nil {
+		return nil, err
+	}
+	eng, err := engine.New(ctx, engine.Config{DB: db, Guard: engine.AccessGuard{Service: svc}, Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	eng.OnSchemaApplied(func(ctx context.Context, tx bun.Tx, s *metadata.Schema) error {
+		return svc.SyncRoles(ctx, tx, s)
+	})
+	return &Platform{DB: db, Access: svc, Engine: eng}, nil
+}
