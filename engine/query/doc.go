@@ -19,7 +19,7 @@
 //	name startsWith "Ac"                  startsWith, endsWith, contains: text, case-insensitive
 //	tags contains "vip"                   a value of a multi-picklist ("vip" in tags too)
 //	competitors contains "<id>"           a linked record of a many-to-many field
-//	amount == nil, is_empty(name)         empty: NULL, and for text also ""
+//	amount == nil, is_empty(name)         empty: NULL, and for text also "" (is_not_empty too)
 //	account.industry == "bank"            through lookups, up to MaxPathDepth
 //	price > cost                          two fields of the same record and kind
 //	this_week(close_date)                 date ranges, below

@@ -407,7 +407,9 @@ func (c *compiler) compare(n *ast.BinaryNode) (cond, error) {
 	}
 	k := r.kind()
 	switch {
-	case k == metadata.KindStringList || k == metadata.KindRefList || k == metadata.KindFile:
+	case k == metadata.KindFile:
+		return cond{}, errorf(pos(n), r.field.Name, "%s is a %s field: only is_empty can test it", r.name(), r.field.Type)
+	case k == metadata.KindStringList || k == metadata.KindRefList:
 		return cond{}, errorf(pos(n), r.field.Name, "%s is a %s field: use contains or is_empty", r.name(), r.field.Type)
 	case op != "==" && !orderable(k):
 		return cond{}, errorf(pos(n), r.field.Name, "%s is a %s field and cannot be compared with %s", r.name(), r.field.Type, op)
@@ -521,12 +523,17 @@ func (c *compiler) in(n *ast.BinaryNode) (cond, error) {
 	}
 	var args []any
 	hasNil := false
-	for _, e := range list {
+	arr, _ := n.Right.(*ast.ArrayNode)
+	for i, e := range list {
 		if e == nil {
 			hasNil = true
 			continue
 		}
-		arg, ok, err := c.literal(r.field, e, "==", pos(n.Right))
+		at := pos(n.Right)
+		if arr != nil && len(arr.Nodes) == len(list) {
+			at = pos(arr.Nodes[i])
+		}
+		arg, ok, err := c.literal(r.field, e, "==", at)
 		if err != nil {
 			return cond{}, err
 		}

@@ -162,6 +162,13 @@ var filterCases = []struct {
 	{`1 == 2`, nil},
 	{`!(1 == 2) && kind == "mill"`, []int{2, 5}},
 	{`if(true, kind == "mill", false)`, nil},
+	{`qty in 1..3`, []int{1, 4}},
+	{`is_not_empty(tags)`, []int{1, 2, 4}},
+	{`is_not_empty(account.industry)`, []int{1, 2, 4}},
+	{`close_date > today() - 30 && close_date <= today()`, []int{1, 2, 6}},
+	{`close_date > date(2026, 11, 17)`, []int{4, 6}},
+	{`price >= 99.99 and price <= 100`, []int{2, 3, 6}},
+	{`price == -0`, []int{5}},
 }
 
 func TestFilterOnDatabase(t *testing.T) {
@@ -235,7 +242,7 @@ func TestFilterErrors(t *testing.T) {
 		{`tags in ["vip"]`, 5, "tags", "use contains"},
 		{`competitors > 1`, 12, "competitors", "use contains"},
 		{`active > true`, 7, "active", "cannot be compared with >"},
-		{`kind in [1, 2]`, 8, "kind", "cannot be compared with a number"},
+		{`kind in ["lathe", 2]`, 18, "kind", "cannot be compared with a number"},
 		{`kind in "lathe"`, 8, "kind", "must be a list"},
 		{`kind in tags`, 8, "", "must be a list of values"},
 		{`close_date == "tomorrow"`, 14, "close_date", "needs a date"},

@@ -1,0 +1,106 @@
+package metadata
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+)
+
+func ptr[T any](v T) *T { return &v }
+
+func TestNormalize(t *testing.T) {
+	picks := []Option{{Value: "a"}, {Value: "b"}}
+	cases := []struct {
+		name  string
+		field Field
+		in    any
+		want  any
+		fail  bool
+	}{
+		{"text", Field{Type: "text"}, "hello", "hello", false},
+		{"text empty is null", Field{Type: "text"}, "", nil, false},
+		{"text too long", Field{Type: "text", MaxLength: 3}, "abcd", nil, true},
+		{"text pattern", Field{Type: "text", Pattern: "^[A-Z]+$"}, "abc", nil, true},
+		{"long text", Field{Type: "long_text"}, "x", "x", false},
+		{"integer", Field{Type: "integer"}, json.Number("42"), int64(42), false},
+		{"integer from float", Field{Type: "integer"}, 1.5, nil, true},
+		{"integer min", Field{Type: "integer", Min: ptr(0.0)}, json.Number("-1"), nil, true},
+		{"decimal", Field{Type: "decimal", Scale: ptr(2)}, json.Number("1.005"), 1.0, false},
+		{"percent", Field{Type: "percent", Max: ptr(100.0)}, json.Number("101"), nil, true},
+		{"currency exact", Field{Type: "currency"}, json.Number("0.1"), int64(10), false},
+		{"currency rounds half away", Field{Type: "currency"}, "-2.345", int64(-235), false},
+		{"currency scale 0", Field{Type: "currency", Scale: ptr(0)}, json.Number("19.5"), int64(20), false},
+		{"currency not a number", Field{Type: "currency"}, "ten", nil, true},
+		{"boolean", Field{Type: "boolean"}, true, true, false},
+		{"boolean from text", Field{Type: "boolean"}, "yes", nil, true},
+		{"date", Field{Type: "date"}, "2026-02-28", "2026-02-28", false},
+		{"date invalid", Field{Type: "date"}, "2026-02-30", nil, true},
+		{"datetime", Field{Type: "datetime"}, "2026-01-02T03:04:05+08:00", time.Date(2026, 1, 1, 19, 4, 5, 0, time.UTC), false},
+		{"email", Field{Type: "email"}, "a@b.cn", "a@b.cn", false},
+		{"email bad", Field{Type: "email"}, "not mail", nil, true},
+		{"phone", Field{Type: "phone"}, "+86 571 1234-5678", "+86 571 1234-5678", false},
+		{"phone bad", Field{Type: "phone"}, "call me", nil, true},
+		{"url", Field{Type: "url"}, "https://example.com/x", "https://example.com/x", false},
+		{"url bad", Field{Type: "url"}, "javascript:alert(1)", nil, true},
+		{"picklist", Field{Type: "picklist", Options: picks}, "a", "a", false},
+		{"picklist unknown", Field{Type: "picklist", Options: picks}, "c", nil, true},
+		{"multi picklist sorted unique", Field{Type: "multi_picklist", Options: picks}, []any{"b", "a", "b"}, `["a","b"]`, false},
+		{"multi picklist unknown", Field{Type: "multi_picklist", Options: picks}, []any{"z"}, nil, true},
+		{"lookup", Field{Type: "lookup", Target: "x"}, "01234567-89ab-7def-8123-456789abcdef", "01234567-89ab-7def-8123-456789abcdef", false},
+		{"lookup bad id", Field{Type: "lookup", Target: "x"}, "1 OR 1=1", nil, true},
+		{"many to many", Field{Type: "many_to_many", Target: "x"}, []any{"01234567-89ab-7def-8123-456789abcdef"}, []string{"01234567-89ab-7def-8123-456789abcdef"}, false},
+		{"file needs uploaded id", Field{Type: "file"}, map[string]any{"id": "nope"}, nil, true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			f := c.field
+			got, err := TypeOf(&f).Normalize(&f, c.in)
+			if c.fail {
+				if err == nil {
+					t.Fatalf("want an error, got %v", got)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			gj, _ := json.Marshal(got)
+			wj, _ := json.Marshal(c.want)
+			if string(gj) != string(wj) {
+				t.Fatalf("got %s, want %s", gj, wj)
+			}
+		})
+	}
+}
+
+func TestMinorUnits(t *testing.T) {
+	cases := []struct {
+		in    string
+		scale int
+		units int64
+		out   string
+	}{
+		{"1234.56", 2, 123456, "1234.56"},
+		{"0.005", 2, 1, "0.01"},
+		{"-0.005", 2, -1, "-0.01"},
+		{"7", 3, 7000, "7.000"},
+		{"99999999999.99", 2, 9999999999999, "99999999999.99"},
+	}
+	for _, c := range cases {
+		u, err := MinorUnits(c.in, c.scale)
+		if err != nil || u != c.units {
+			t.Errorf("MinorUnits(%s, %d) = %d, %v; want %d", c.in, c.scale, u, err, c.units)
+		}
+		if s := FormatMinorUnits(u, c.scale); s != c.out {
+			t.Errorf("FormatMinorUnits(%d, %d) = %s, want %s", u, c.scale, s, c.out)
+		}
+	}
+}
+
+func TestAutoNumber(t *testing.T) {
+	at := time.Date(2026, 3, 9, 0, 0, 0, 0, time.UTC)
+	p := AutoNumberPrefix("CT-{YYYY}{MM}-{0000}", at)
+	if got := RenderAutoNumber(p, 42); got != "CT-202603-0042" {
+		t.Fatalf("got %s", got)
+	}
+}
