@@ -165,7 +165,7 @@ var filterCases = []struct {
 	{`qty in 1..3`, []int{1, 4}},
 	{`is_not_empty(tags)`, []int{1, 2, 4}},
 	{`is_not_empty(account.industry)`, []int{1, 2, 4}},
-	{`close_date > today() - 30 && close_date <= today()`, []int{1, 2, 6}},
+	{`close_date > today() - 30 && close_date <= today()`, []int{1, 2, 3, 6}},
 	{`close_date > date(2026, 11, 17)`, []int{4, 6}},
 	{`price >= 99.99 and price <= 100`, []int{2, 3, 6}},
 	{`price == -0`, []int{5}},
