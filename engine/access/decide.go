@@ -365,3 +365,42 @@ func (d *Decider) EffectiveRoles(p *Principal) []string {
 	}
 	return out
 }
+
+// CanAdminister returns nil when p may manage users, roles, policies and
+// metadata: when one of p's roles (with inheritance) holds every action
+// on every object ("*") with record scope all, as the standard admin role
+// does. There is no check by role name: take those rights away from a
+// role and its holders stop being administrators. Otherwise it returns an
+// error wrapping ErrDenied.
+func (d *Decider) CanAdminister(p *Principal) error {
+	if p != nil {
+		for _, r := range p.Roles {
+			if d.isAdminRole(r) {
+				return nil
+			}
+		}
+	}
+	name := "nobody"
+	if p != nil {
+		name = p.Username
+	}
+	return fmt.Errorf("%w: %s may not administer: no role of theirs has every right on every object", ErrDenied, name)
+}
+
+// isAdminRole reports whether role holds all actions on "*" with scope all.
+func (d *Decider) isAdminRole(role string) bool {
+	g := d.grantsOf(role)
+	for _, a := range validActions {
+		if !d.enforce(role, "*", a) {
+			return false
+		}
+		all := false
+		for _, sg := range g.scopes["*"][a] {
+			all = all || sg.scope == metadata.ScopeAll
+		}
+		if !all {
+			return false
+		}
+	}
+	return true
+}

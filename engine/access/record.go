@@ -2,6 +2,8 @@ package access
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -144,4 +146,26 @@ func (d *Decider) recordParts(p *Principal, object, action string) []part {
 // col quotes the column of the object's table, qualified by the table.
 func col(object, column string) string {
 	return store.Ident(object) + "." + store.Ident(column)
+}
+
+// CanRecord returns nil when p may do action on the record id of object:
+// CanObject and the record filter, checked against the database. A record
+// that does not exist and one out of reach give the same error wrapping
+// ErrDenied, so existence does not leak.
+func (d *Decider) CanRecord(ctx context.Context, p *Principal, object, action, id string) error {
+	pred, args, err := d.RecordFilter(ctx, p, object, action)
+	if err != nil {
+		return err
+	}
+	db := d.svc.db
+	q := store.Rebind(db.Dialect, "SELECT 1 FROM "+store.Ident(object)+" WHERE "+col(object, "id")+" = ? AND ("+pred+")")
+	var one int
+	err = db.DB.DB.QueryRowContext(ctx, q, store.Args(db.Dialect, append([]any{id}, args...))...).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("%w: %s may not %s %s %s", ErrDenied, p.Username, action, object, id)
+	}
+	if err != nil {
+		return fmt.Errorf("access: check record: %w", err)
+	}
+	return nil
 }

@@ -292,3 +292,45 @@ func TestExplain(t *testing.T) {
 		}
 	})
 }
+
+func TestCanRecordAndAdminister(t *testing.T) {
+	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		w := newWorld(t, db)
+		d, err := w.svc.Decide(ctx, w.sc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cases := []struct {
+			user, action, id string
+			ok               bool
+		}{
+			{"rep1", "read", "a3", true},
+			{"rep1", "read", "a6", true},
+			{"rep1", "update", "a6", false},
+			{"rep1", "update", "a7", true},
+			{"rep1", "read", "a1", false},
+			{"rep1", "read", "nope", false},
+			{"boss", "delete", "a3", true},
+			{"boss", "delete", "a5", false},
+		}
+		for _, c := range cases {
+			err := d.CanRecord(ctx, w.principal(c.user), "account", c.action, c.id)
+			if c.ok != (err == nil) || (err != nil && !errors.Is(err, access.ErrDenied)) {
+				t.Errorf("%s %s %s: %v", c.user, c.action, c.id, err)
+			}
+		}
+		admin := &access.Principal{UserID: "x", Roles: []string{"admin"}}
+		if err := d.CanAdminister(admin); err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range []string{"sales_manager", "sales_rep", "marketing", "service_agent", "team_lead", "ghost"} {
+			if err := d.CanAdminister(&access.Principal{UserID: "x", Roles: []string{r}}); !errors.Is(err, access.ErrDenied) {
+				t.Errorf("%s administers: %v", r, err)
+			}
+		}
+		if err := d.CanAdminister(nil); !errors.Is(err, access.ErrDenied) {
+			t.Error("nil administers")
+		}
+	})
+}

@@ -183,6 +183,11 @@ func (s *Service) issue(ctx context.Context, db bun.IDB, userID, kind, name stri
 	return tok, row.ID, nil
 }
 
+// GetToken returns the token with the given id (never its secret).
+func (s *Service) GetToken(ctx context.Context, id string) (*Token, error) {
+	return s.getToken(ctx, id)
+}
+
 // getToken loads a token row by id.
 func (s *Service) getToken(ctx context.Context, id string) (*Token, error) {
 	var t tokenRow
