@@ -405,7 +405,7 @@ func baseConfig(env types.Map) *conf.Config {
 // object op. field is the field a computed or default formula fills.
 func (cc *schemaCompiler) compile(op *ObjectProgram, kind exprKind, src string, field *metadata.Field) (*program, error) {
 	o := op.object
-	env := cc.envOf(o, kind)
+	env := cc.envOf(o)
 	cfg := baseConfig(env)
 	tree, err := parser.ParseWithConfig(src, cfg)
 	if err != nil {
@@ -442,6 +442,9 @@ func (cc *schemaCompiler) compile(op *ObjectProgram, kind exprKind, src string, 
 	}
 	for k := range rw.labels {
 		rd.labels[k] = true
+	}
+	for k := range rw.fields {
+		rd.fields[k] = true
 	}
 	rd.clock = true
 	if kind == exprDefault && (len(rd.paths) > 0 || len(rd.rollups) > 0) {
@@ -480,16 +483,13 @@ func describeKind(k metadata.Kind) string {
 	return k.String()
 }
 
-// envOf returns the typed environment of an expression on o: its fields
-// (with lookups followed MaxLookupDepth times, except in default formulas
-// and roll-up conditions, which read only the record itself) and the
-// clock. The map is a fresh copy the rewriter may add variables to.
-func (cc *schemaCompiler) envOf(o *metadata.Object, kind exprKind) types.Map {
-	depth := MaxLookupDepth
-	if kind == exprDefault || kind == exprRollupCondition {
-		depth = 0
-	}
-	base := cc.typer.object(o, depth)
+// envOf returns the typed environment of an expression on o: its fields,
+// with lookups followed MaxLookupDepth times, and the clock. (Default
+// formulas and roll-up conditions get the same environment so that reading
+// a related record is refused with a clear message after the check.) The
+// map is a fresh copy the rewriter may add variables to.
+func (cc *schemaCompiler) envOf(o *metadata.Object) types.Map {
+	base := cc.typer.object(o, MaxLookupDepth)
 	env := make(types.Map, len(base)+4)
 	for k, v := range base {
 		env[k] = v
@@ -513,6 +513,7 @@ type rewriter struct {
 	rollups []*RollupSpec
 	options map[string]bool
 	labels  map[string]bool
+	fields  map[string]bool // picklist fields read through option() and label()
 }
 
 // Visit rewrites one node; the first error stops the rewriting.
@@ -566,6 +567,10 @@ func (rw *rewriter) picklistHelper(node *ast.Node, call *ast.CallNode, name stri
 		rw.fail(call.Arguments[0], "%s takes a picklist field of %s", name, o.Name)
 		return
 	}
+	if rw.fields == nil {
+		rw.fields = map[string]bool{}
+	}
+	rw.fields[f.Name] = true
 	if name == "option" {
 		key := "_opt_" + f.Name
 		ov, t := optionVarOf(f)
@@ -838,7 +843,7 @@ func (rw *rewriter) what() string {
 // condition compiles the condition of a roll-up against the child object:
 // a boolean over the child's own fields.
 func (cc *schemaCompiler) condition(child *metadata.Object, src string, n ast.Node) (*program, error) {
-	env := cc.envOf(child, exprRollupCondition)
+	env := cc.envOf(child)
 	cfg := baseConfig(env)
 	cfg.Expect, cfg.ExpectAny = reflect.Bool, true
 	cfg.Check()

@@ -272,6 +272,11 @@ func minorToFloat(units int64, scale int) float64 {
 	if scale == 0 {
 		return float64(units)
 	}
+	if units < 1<<53 && units > -(1<<53) && scale < len(pow10) {
+		// Both are exact doubles, and IEEE division rounds correctly, so
+		// this is the double nearest to the decimal amount.
+		return float64(units) / pow10[scale]
+	}
 	f, err := strconv.ParseFloat(metadata.FormatMinorUnits(units, scale), 64)
 	if err != nil {
 		return float64(units) / math.Pow10(scale)
@@ -304,6 +309,9 @@ func toStorage(f *metadata.Field, v any) (any, error) {
 			}
 		}
 		if k == metadata.KindMoney {
+			if units, ok := fastMinorUnits(f, x); ok {
+				return units, nil
+			}
 			// 15 significant digits drop the error binary arithmetic adds
 			// (617283.95 * 0.9 is 555555.5549999…), so amounts round as
 			// decimal arithmetic would.
@@ -339,6 +347,29 @@ func toStorage(f *metadata.Field, v any) (any, error) {
 		return nil, err
 	}
 	return out, nil
+}
+
+// pow10 are the exact powers of ten as doubles.
+var pow10 = [...]float64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15}
+
+// fastMinorUnits converts an amount into minor units without going through
+// decimal text, when that gives the same result: the scaled amount is far
+// from a half (where binary error could flip the rounding) and the field
+// has no range to check.
+func fastMinorUnits(f *metadata.Field, x float64) (int64, bool) {
+	scale := f.ScaleOr(metadata.DefaultCurrencyScale)
+	if f.Min != nil || f.Max != nil || scale >= len(pow10) {
+		return 0, false
+	}
+	y := x * pow10[scale]
+	if math.Abs(y) >= 1e15 {
+		return 0, false
+	}
+	frac := math.Abs(y - math.Trunc(y))
+	if math.Abs(frac-0.5) < 1e-6 {
+		return 0, false
+	}
+	return int64(math.Round(y)), true
 }
 
 // decimalString formats x with 15 significant digits, the precision a

@@ -150,6 +150,9 @@ func (op *ObjectProgram) ComputeBatch(ctx context.Context, recs []map[string]any
 				return &EvalError{Object: op.object.Name, Field: p.field.Name, Err: err}
 			}
 			rec[p.field.Name] = v
+			if p.field.Type == "picklist" {
+				op.refreshPicklistVars(env, p.field.Name, v)
+			}
 			if _, isVar := env[p.field.Name]; isVar && kindOf(p.field) != metadata.KindRef {
 				if env[p.field.Name], err = toExpr(p.field, v); err != nil {
 					return &EvalError{Object: op.object.Name, Field: p.field.Name, Err: err}
@@ -158,6 +161,26 @@ func (op *ObjectProgram) ComputeBatch(ctx context.Context, recs []map[string]any
 		}
 	}
 	return nil
+}
+
+// refreshPicklistVars updates the option() and label() variables of a
+// picklist field that was just computed.
+func (op *ObjectProgram) refreshPicklistVars(env map[string]any, field string, v any) {
+	s, _ := v.(string)
+	for k, ov := range op.options {
+		if _, used := env[k]; used && ov.field == field {
+			if m, ok := ov.values[s]; ok {
+				env[k] = m
+			} else {
+				env[k] = ov.zero
+			}
+		}
+	}
+	for k, lv := range op.labels {
+		if _, used := env[k]; used && lv.field == field {
+			env[k] = lv.labels[s]
+		}
+	}
 }
 
 // Validate checks every validation rule of the object against rec

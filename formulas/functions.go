@@ -559,6 +559,12 @@ func roundDecimal(x float64, places int) (float64, error) {
 	if math.Abs(x) >= 1e15 {
 		return math.Round(x), nil
 	}
+	if places < len(pow10) {
+		y := x * pow10[places]
+		if frac := math.Abs(y - math.Trunc(y)); math.Abs(y) < 1e15 && math.Abs(frac-0.5) >= 1e-6 {
+			return math.Round(y) / pow10[places], nil
+		}
+	}
 	units, err := metadata.MinorUnits(decimalString(x), places)
 	if err != nil {
 		return 0, fmt.Errorf("round: %w", err)

@@ -1,0 +1,393 @@
+package formulas
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/crmplatform/crm/metadata"
+)
+
+// fixture is the testdata schema with an account tree, two users and
+// three opportunities.
+type fixture struct {
+	schema *metadata.Schema
+	c      *Compiled
+	r      *memResolver
+	ctx    context.Context
+}
+
+func newFixture(t testing.TB) *fixture {
+	s := loadSchema(t)
+	f := &fixture{schema: s, c: mustCompile(t, s), r: newMemResolver(s)}
+	f.ctx = WithNow(context.Background(), testNow)
+	f.r.put("account", map[string]any{"id": idParent, "name": "Parent Co"})
+	f.r.put("account", map[string]any{"id": idAcc1, "name": "Acme", "industry": "retail", "parent": idParent, "credit_limit": int64(500000000)})
+	f.r.put("account", map[string]any{"id": idAcc2, "name": "Solo", "industry": "finance"})
+	f.r.put(UserObject, map[string]any{"id": idUser1, "name": "Rep", "manager": idUser2})
+	f.r.put(UserObject, map[string]any{"id": idUser2, "name": "Boss"})
+	return f
+}
+
+func opp(id, account, stage string, amount any) map[string]any {
+	return map[string]any{"id": id, "name": "deal " + id[len(id)-1:], "account": account, "stage": stage, "amount": amount,
+		"created_at": time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC), "owner_id": idUser1}
+}
+
+func TestCompute(t *testing.T) {
+	f := newFixture(t)
+	rec := opp(idOpp1, idAcc1, "proposal", int64(123456789))
+	rec["name"] = "big deal"
+	rec["discount"] = 10.0
+	rec["tags"] = `["a","b"]`
+	if err := f.c.Object("opportunity").Compute(f.ctx, rec, f.r); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]any{
+		"weighted":       int64(61728395), // 1234567.89 * 50 / 100 = 617283.945 → 617283.95
+		"net":            int64(55555556), // 617283.95 * 0.9 = 555555.555 → 555555.56
+		"stage_label":    "Proposal",
+		"stage_label_zh": "方案报价",
+		"is_big":         true,
+		"days_open":      int64(22),
+		"industry":       "retail",
+		"parent_name":    "Parent Co",
+		"manager_name":   "Boss",
+		"tag_count":      int64(2),
+		"summary":        "BIG-Proposal (big)",
+	}
+	for k, v := range want {
+		if !reflect.DeepEqual(rec[k], v) {
+			t.Errorf("%s = %#v, want %#v", k, rec[k], v)
+		}
+	}
+}
+
+func TestComputeEmptyValues(t *testing.T) {
+	f := newFixture(t)
+	rec := map[string]any{"id": idOpp1, "name": "x", "account": nil, "stage": nil}
+	if err := f.c.Object("opportunity").Compute(f.ctx, rec, f.r); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]any{"weighted": int64(0), "net": int64(0), "stage_label": nil, "is_big": false,
+		"days_open": int64(0), "industry": nil, "parent_name": nil, "manager_name": nil, "tag_count": int64(0), "summary": "X-"}
+	for k, v := range want {
+		if !reflect.DeepEqual(rec[k], v) {
+			t.Errorf("%s = %#v, want %#v", k, rec[k], v)
+		}
+	}
+	if len(f.r.calls) != 0 {
+		t.Errorf("no lookup should be made without ids: %v", f.r.calls)
+	}
+}
+
+func TestCurrencyRounding(t *testing.T) {
+	f := newFixture(t)
+	tests := []struct {
+		amount any
+		stage  string
+		want   int64
+	}{
+		{int64(5), "proposal", 3},         // 0.05 * 50% = 0.025 → 0.03
+		{int64(-5), "proposal", -3},       // half away from zero
+		{int64(1), "qualify", 0},          // 0.001 → 0.00
+		{int64(15), "qualify", 2},         // 0.015 → 0.02
+		{int64(100), "won", 100},          // exact
+		{int64(33333), "proposal", 16667}, // 166.665 → 166.67
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("%v %s", tt.amount, tt.stage), func(t *testing.T) {
+			rec := opp(idOpp1, idAcc1, tt.stage, tt.amount)
+			if err := f.c.Object("opportunity").Compute(f.ctx, rec, f.r); err != nil {
+				t.Fatal(err)
+			}
+			if rec["weighted"] != tt.want {
+				t.Fatalf("weighted = %#v, want %d", rec["weighted"], tt.want)
+			}
+		})
+	}
+}
+
+func TestCurrencyScale(t *testing.T) {
+	s := schemaOf(t, `
+name: invoice
+fields:
+  - {name: total, type: currency, scale: 3}
+  - {name: third, type: currency, scale: 0, formula: "total / 3"}
+  - {name: fine, type: currency, scale: 3, formula: "total / 3"}
+  - {name: ratio, type: decimal, scale: 2, formula: "total / 3"}
+`)
+	c := mustCompile(t, s)
+	rec := map[string]any{"id": idOpp1, "total": int64(1000)} // 1.000
+	if err := c.Object("invoice").Compute(context.Background(), rec, nil); err != nil {
+		t.Fatal(err)
+	}
+	if rec["third"] != int64(0) || rec["fine"] != int64(333) || rec["ratio"] != 0.33 {
+		t.Fatalf("got third=%#v fine=%#v ratio=%#v", rec["third"], rec["fine"], rec["ratio"])
+	}
+}
+
+func TestComputeBatchOneQueryPerPath(t *testing.T) {
+	f := newFixture(t)
+	recs := []map[string]any{
+		opp(idOpp1, idAcc1, "won", int64(1000)),
+		opp(idOpp2, idAcc2, "qualify", int64(2000)),
+		opp(idOpp3, idAcc1, "lost", nil),
+	}
+	if err := f.c.Object("opportunity").ComputeBatch(f.ctx, recs, f.r); err != nil {
+		t.Fatal(err)
+	}
+	if len(f.r.calls) != 4 {
+		t.Fatalf("want 4 lookups (account, account.parent, owner, owner.manager) for the batch, got %d: %v", len(f.r.calls), f.r.calls)
+	}
+	if recs[1]["industry"] != "finance" || recs[1]["parent_name"] != nil || recs[2]["parent_name"] != "Parent Co" {
+		t.Fatalf("got %v / %v", recs[1], recs[2])
+	}
+}
+
+func TestRollups(t *testing.T) {
+	f := newFixture(t)
+	op := f.c.Object("opportunity")
+	o1 := opp(idOpp1, idAcc1, "won", int64(150000))
+	o1["close_date"] = "2026-12-01"
+	o2 := opp(idOpp2, idAcc1, "won", int64(50001))
+	o2["close_date"] = "2027-01-15"
+	o3 := opp(idOpp3, idAcc1, "qualify", int64(999))
+	for _, o := range []map[string]any{o1, o2, o3} {
+		if err := op.Compute(f.ctx, o, f.r); err != nil {
+			t.Fatal(err)
+		}
+		f.r.put("opportunity", o)
+	}
+	acc := f.r.records["account"][idAcc1]
+	accOp := f.c.Object("account")
+	if err := accOp.Compute(f.ctx, acc, f.r); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]any{
+		"total_won":         int64(200001),
+		"open_count":        int64(1),
+		"opportunity_count": int64(3),
+		"biggest":           int64(150000),
+		"average":           float64(150000+50001+999) / 3 / 100,
+		"last_close":        "2027-01-15",
+		"headroom":          int64(500000000 - 200001),
+	}
+	for k, v := range want {
+		got := acc[k]
+		if fv, ok := v.(float64); ok {
+			if g, _ := got.(float64); !approx(g, fv) {
+				t.Errorf("%s = %#v, want %v", k, got, v)
+			}
+			continue
+		}
+		if !reflect.DeepEqual(got, v) {
+			t.Errorf("%s = %#v, want %#v", k, got, v)
+		}
+	}
+	// An account without children.
+	solo := f.r.records["account"][idAcc2]
+	if err := accOp.Compute(f.ctx, solo, f.r); err != nil {
+		t.Fatal(err)
+	}
+	if solo["total_won"] != int64(0) || solo["opportunity_count"] != int64(0) || solo["biggest"] != int64(0) || solo["last_close"] != nil {
+		t.Fatalf("empty roll-ups: %v", solo)
+	}
+}
+
+// TestRecomputeTriggers checks what the engine is told to recompute for
+// each kind of change.
+func TestRecomputeTriggers(t *testing.T) {
+	f := newFixture(t)
+	t.Run("same record", func(t *testing.T) {
+		op := f.c.Object("opportunity")
+		if got := op.Reads("weighted"); !reflect.DeepEqual(got, []string{"amount", "stage"}) {
+			t.Fatalf("weighted reads %v", got)
+		}
+		if got := op.Reads("net"); !reflect.DeepEqual(got, []string{"discount", "weighted"}) {
+			t.Fatalf("net reads %v", got)
+		}
+		if got := op.Reads("rule:credit"); !reflect.DeepEqual(got, []string{"account", "amount"}) {
+			t.Fatalf("rule reads %v", got)
+		}
+	})
+	t.Run("lookup target change", func(t *testing.T) {
+		deps := f.c.LookupDependents("account")
+		want := []LookupDependency{
+			{Object: "opportunity", Path: []string{"account"}, Target: "account", Fields: []string{"credit_limit", "industry", "parent"}, Computed: []string{"industry", "parent_name"}, Rules: []string{"credit"}},
+			{Object: "opportunity", Path: []string{"account", "parent"}, Target: "account", Fields: []string{"name"}, Computed: []string{"parent_name"}},
+		}
+		if !reflect.DeepEqual(deps, want) {
+			t.Fatalf("got %+v\nwant %+v", deps, want)
+		}
+		users := f.c.LookupDependents(UserObject)
+		if len(users) != 2 || users[1].Fields[0] != "name" || !reflect.DeepEqual(users[1].Path, []string{"owner", "manager"}) {
+			t.Fatalf("user deps %+v", users)
+		}
+	})
+	t.Run("child create, update, delete, re-parent", func(t *testing.T) {
+		specs := f.c.RollupsOnChild("opportunity")
+		if len(specs) != 6 {
+			t.Fatalf("want 6 roll-ups on opportunity, got %d", len(specs))
+		}
+		s := specs[0]
+		if s.Object != "account" || s.Field != "total_won" || s.Via != "account" || s.Func != "sum" || s.ValueField != "amount" || s.Condition != `stage == "won"` ||
+			!reflect.DeepEqual(s.Reads, []string{"account", "amount", "stage"}) {
+			t.Fatalf("spec %+v", s)
+		}
+		child, _ := f.schema.Object("opportunity")
+		for stage, want := range map[string]bool{"won": true, "lost": false} {
+			ok, err := s.Matches(map[string]any{"stage": stage}, child)
+			if err != nil || ok != want {
+				t.Fatalf("Matches(%s) = %v, %v", stage, ok, err)
+			}
+		}
+		if len(f.c.RollupsOnChild("account")) != 0 {
+			t.Fatal("no roll-up aggregates accounts")
+		}
+	})
+}
+
+func TestValidateRulesFailTogether(t *testing.T) {
+	f := newFixture(t)
+	op := f.c.Object("opportunity")
+	rec := opp(idOpp1, idAcc1, "won", nil)
+	rec["name"] = "a name that is far too long"
+	rec["amount"] = int64(0)
+	fails, err := op.Validate(f.ctx, rec, f.r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(fails) != 2 || fails[0].Rule != "won_needs_amount" || fails[0].Field != "amount" || fails[0].Message.Get("zh") != "赢单必须填写金额" ||
+		fails[1].Rule != "short_name" || fails[1].Field != "name" {
+		t.Fatalf("got %+v", fails)
+	}
+	rec["amount"] = int64(600000000) // over the credit limit too
+	fails, _ = op.Validate(f.ctx, rec, f.r)
+	if len(fails) != 2 || fails[1].Rule != "credit" {
+		// won_needs_amount passes now; short_name and credit fail
+		t.Fatalf("got %+v", fails)
+	}
+	rec["name"] = "ok"
+	rec["amount"] = int64(100)
+	if fails, _ = op.Validate(f.ctx, rec, f.r); len(fails) != 0 {
+		t.Fatalf("got %+v", fails)
+	}
+}
+
+func TestDefaults(t *testing.T) {
+	f := newFixture(t)
+	op := f.c.Object("opportunity")
+	rec := map[string]any{"name": "x"}
+	if err := op.Defaults(rec, testNow); err != nil {
+		t.Fatal(err)
+	}
+	if rec["close_date"] != "2026-12-23" {
+		t.Fatalf("close_date = %#v", rec["close_date"])
+	}
+	rec = map[string]any{"close_date": "2027-01-01"}
+	_ = op.Defaults(rec, testNow)
+	if rec["close_date"] != "2027-01-01" {
+		t.Fatal("a given value was overwritten")
+	}
+}
+
+func TestRuntimeErrors(t *testing.T) {
+	s := schemaOf(t, `
+name: thing
+fields:
+  - {name: n, type: integer}
+  - {name: zero, type: integer}
+  - {name: mod, type: integer, formula: "n % zero"}
+`, `
+name: big
+fields:
+  - {name: n, type: integer}
+  - {name: huge, type: integer, formula: "len(1..n | map(# * 2))"}
+`, `
+name: pick
+fields:
+  - {name: s, type: text}
+  - {name: p, type: picklist, options: [{value: a}], formula: "s"}
+validation_rules:
+  - {name: r, condition: "int(s) > 0", message: m}
+`)
+	c := mustCompile(t, s)
+	ctx := context.Background()
+	tests := []struct {
+		object string
+		rec    map[string]any
+		want   string
+	}{
+		{"thing", map[string]any{"n": int64(1), "zero": int64(0)}, "formulas: thing.field mod: "},
+		{"big", map[string]any{"n": int64(10_000_000)}, "memory budget exceeded"},
+		{"pick", map[string]any{"s": "zzz"}, `formulas: pick.field p: "zzz" is not one of the options`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.object, func(t *testing.T) {
+			err := c.Object(tt.object).Compute(ctx, tt.rec, nil)
+			var ee *EvalError
+			if err == nil || !errors.Is(err, ErrEval) || !errors.As(err, &ee) || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("got %v, want an EvalError containing %q", err, tt.want)
+			}
+		})
+	}
+	_, err := c.Object("pick").Validate(ctx, map[string]any{"s": "a"}, nil)
+	if err == nil || !errors.Is(err, ErrEval) || !strings.Contains(err.Error(), "validation rule r") {
+		t.Fatalf("rule error: %v", err)
+	}
+}
+
+func TestChangedComputed(t *testing.T) {
+	s := loadSchema(t)
+	old := mustCompile(t, s)
+	if got := ChangedComputed(old, old); len(got) != 0 {
+		t.Fatalf("nothing changed, got %v", got)
+	}
+	s2 := s.Clone()
+	o, _ := s2.Object("opportunity")
+	w, _ := o.Field("weighted")
+	w.Formula = "amount * option(stage).probability / 100 * 2"
+	got := ChangedComputed(old, mustCompile(t, s2))
+	if !reflect.DeepEqual(got, map[string][]string{"opportunity": {"weighted", "net"}}) {
+		t.Fatalf("got %v", got)
+	}
+	all := ChangedComputed(nil, old)
+	if len(all["account"]) != 7 || len(all["opportunity"]) != 11 {
+		t.Fatalf("from nothing: %v", all)
+	}
+}
+
+func TestConcurrentUse(t *testing.T) {
+	f := newFixture(t)
+	op := f.c.Object("opportunity")
+	var wg sync.WaitGroup
+	errs := make(chan error, 16)
+	for i := 0; i < 16; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			for j := 0; j < 50; j++ {
+				rec := opp(idOpp1, idAcc1, "proposal", int64(i*100+j))
+				if err := op.Compute(f.ctx, rec, f.r); err != nil {
+					errs <- err
+					return
+				}
+				if want := int64((i*100 + j + 1) / 2); rec["weighted"] != want && rec["weighted"] != want-1 {
+					errs <- fmt.Errorf("weighted %v for %d", rec["weighted"], i*100+j)
+					return
+				}
+			}
+		}(i)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+}
