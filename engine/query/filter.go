@@ -147,7 +147,8 @@ func (c *compiler) bool(node ast.Node, neg bool) (frag, error) {
 			if and {
 				op = " AND "
 			}
-			return frag{"(" + l.sql + op + r.sql + ")", append(l.args, r.args...)}, nil
+			args := make([]any, 0, len(l.args)+len(r.args))
+			return frag{"(" + l.sql + op + r.sql + ")", append(append(args, l.args...), r.args...)}, nil
 		}
 	case *ast.ChainNode:
 		return c.bool(n.Node, neg)
@@ -480,7 +481,7 @@ func (c *compiler) empty(r ref) cond {
 	case metadata.KindStringList:
 		return cond{sql: "(" + col + " IS NULL OR " + col + " = '' OR " + col + " = '[]')", matchesNull: true}
 	case metadata.KindRefList:
-		link := store.Ident(r.obj.Name + "__" + r.field.Name)
+		link := store.Ident(store.LinkTable(r.obj.Name, r.field.Name))
 		return cond{sql: "(NOT EXISTS (SELECT 1 FROM " + link + " WHERE " + link + "." + store.Ident("source_id") + " = " + column(r.obj, "id") + "))", matchesNull: true}
 	}
 	return cond{sql: "(" + col + " IS NULL)", matchesNull: true}
@@ -620,7 +621,7 @@ func (c *compiler) listContains(n *ast.BinaryNode, r ref, valueNode ast.Node) (c
 		if !metadata.ValidID(s) {
 			return cond{}, errorf(pos(valueNode), r.field.Name, "%q is not a record id", s)
 		}
-		link := store.Ident(r.obj.Name + "__" + r.field.Name)
+		link := store.Ident(store.LinkTable(r.obj.Name, r.field.Name))
 		sql := "EXISTS (SELECT 1 FROM " + link + " WHERE " + link + "." + store.Ident("source_id") + " = " + column(r.obj, "id") +
 			" AND " + link + "." + store.Ident("target_id") + " = ?)"
 		return r.wrap(cond{sql: sql, args: []any{s}}), nil

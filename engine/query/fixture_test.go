@@ -70,7 +70,7 @@ func createTable(t testing.TB, db *store.DB, obj *metadata.Object) {
 	for _, f := range obj.Fields {
 		c := metadata.TypeOf(f).Column(db.Dialect, f)
 		if c == "" {
-			link := store.Ident(obj.Name + "__" + f.Name)
+			link := store.Ident(store.LinkTable(obj.Name, f.Name))
 			if _, err := db.DB.DB.ExecContext(ctx, "CREATE TABLE "+link+` ("source_id" TEXT NOT NULL, "target_id" TEXT NOT NULL, PRIMARY KEY ("source_id", "target_id"))`); err != nil {
 				t.Fatal(err)
 			}
@@ -99,7 +99,7 @@ func insert(t testing.TB, db *store.DB, obj *metadata.Object, id string, values 
 			t.Fatalf("no field %s", name)
 		}
 		if f.Type == "many_to_many" {
-			link := store.Ident(obj.Name + "__" + name)
+			link := store.Ident(store.LinkTable(obj.Name, name))
 			for _, target := range v.([]string) {
 				if _, err := db.DB.DB.ExecContext(ctx, store.Rebind(db.Dialect, "INSERT INTO "+link+" (source_id, target_id) VALUES (?, ?)"), id, target); err != nil {
 					t.Fatal(err)
