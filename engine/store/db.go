@@ -28,6 +28,17 @@ type DB struct {
 // SQLite runs in WAL mode with a busy timeout and foreign keys on.
 func Open(ctx context.Context, dsn string) (*DB, error) {
 	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		// Statements are not cached per connection: an online schema change
+		// (made by this server or another) would otherwise break cached plans
+		// ("cached plan must not change result type"). Parameters are still
+		// sent apart from the SQL.
+		if !strings.Contains(dsn, "default_query_exec_mode=") {
+			sep := "?"
+			if strings.Contains(dsn, "?") {
+				sep = "&"
+			}
+			dsn += sep + "default_query_exec_mode=exec"
+		}
 		sqldb, err := sql.Open("pgx", dsn)
 		if err != nil {
 			return nil, fmt.Errorf("store: open postgres: %w", err)

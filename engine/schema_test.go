@@ -1,0 +1,198 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/crmplatform/crm/engine/store"
+	"github.com/crmplatform/crm/engine/store/storetest"
+	"github.com/crmplatform/crm/metadata"
+)
+
+// editSchema applies an edit of the current schema.
+func editSchema(e *Engine, force bool, edit func(s *metadata.Schema)) (*store.Plan, error) {
+	s := e.Snapshot().Schema.Clone()
+	edit(s)
+	plan, _, err := e.ApplySchema(context.Background(), s, ApplyOptions{Author: "test", Force: force})
+	return plan, err
+}
+
+// field returns a field of an object in a schema being edited.
+func field(s *metadata.Schema, object, name string) *metadata.Field {
+	o, _ := s.Object(object)
+	f, _ := o.Field(name)
+	return f
+}
+
+// removeField drops a field from an object in a schema being edited.
+func removeField(s *metadata.Schema, object, name string) {
+	o, _ := s.Object(object)
+	for i, f := range o.Fields {
+		if f.Name == name {
+			o.Fields = append(o.Fields[:i], o.Fields[i+1:]...)
+			return
+		}
+	}
+}
+
+func TestOnlineSchemaChanges(t *testing.T) {
+	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
+		e := newEngine(t, db, ownerGuard{})
+		ctx := as("u1")
+		var ids []string
+		for i, ind := range []string{"retail", "finance", "retail"} {
+			r, err := e.Create(ctx, "account", map[string]any{"name": fmt.Sprint("A", i), "industry": ind, "employees": int64(10 + i), "city": "Hangzhou"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids, r["id"].(string))
+		}
+		get := func(id string) Record {
+			t.Helper()
+			r, err := e.Get(ctx, "account", id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return r
+		}
+		steps := []struct {
+			name   string
+			force  bool
+			edit   func(s *metadata.Schema)
+			refuse string // part of the refusal message, "" when it must apply
+			check  func(t *testing.T)
+		}{
+			{name: "add field with default fills existing rows", edit: func(s *metadata.Schema) {
+				o, _ := s.Object("account")
+				o.Fields = append(o.Fields, &metadata.Field{Name: "vip", Type: "boolean", Default: false})
+			}, check: func(t *testing.T) {
+				if get(ids[0])["vip"] != false {
+					t.Errorf("vip not filled: %v", get(ids[0])["vip"])
+				}
+			}},
+			{name: "relabel and add option change no table", edit: func(s *metadata.Schema) {
+				f := field(s, "account", "industry")
+				f.Label = metadata.Label{"en": "Sector", "zh": "行业"}
+				f.Options = append(f.Options, metadata.Option{Value: "energy"})
+			}, check: func(t *testing.T) {
+				if get(ids[0])["industry"] != "retail" {
+					t.Error("industry lost")
+				}
+			}},
+			{name: "remove option in use is refused", edit: func(s *metadata.Schema) {
+				f := field(s, "account", "industry")
+				for i, o := range f.Options {
+					if o.Value == "finance" {
+						f.Options = append(f.Options[:i], f.Options[i+1:]...)
+						break
+					}
+				}
+			}, refuse: "1 records would lose"},
+			{name: "remove unused option", edit: func(s *metadata.Schema) {
+				f := field(s, "account", "industry")
+				f.Options = f.Options[:len(f.Options)-1]
+			}},
+			{name: "remove field keeps data archived", edit: func(s *metadata.Schema) { removeField(s, "account", "city") }, check: func(t *testing.T) {
+				if _, ok := get(ids[0])["city"]; ok {
+					t.Error("removed field still returned")
+				}
+			}},
+			{name: "re-adding the field restores its data", edit: func(s *metadata.Schema) {
+				o, _ := s.Object("account")
+				o.Fields = append(o.Fields, &metadata.Field{Name: "city", Type: "text"})
+			}, check: func(t *testing.T) {
+				if get(ids[1])["city"] != "Hangzhou" {
+					t.Errorf("city not restored: %v", get(ids[1])["city"])
+				}
+			}},
+			{name: "widen integer to decimal", edit: func(s *metadata.Schema) { field(s, "account", "employees").Type = "decimal" }, check: func(t *testing.T) {
+				if get(ids[2])["employees"] != 12.0 {
+					t.Errorf("employees after widening: %v", get(ids[2])["employees"])
+				}
+			}},
+			{name: "narrow decimal to integer is refused", edit: func(s *metadata.Schema) { field(s, "account", "employees").Type = "integer" }, refuse: "can lose"},
+			{name: "narrow when forced converts", force: true, edit: func(s *metadata.Schema) { field(s, "account", "employees").Type = "integer" }, check: func(t *testing.T) {
+				if get(ids[2])["employees"] != int64(12) {
+					t.Errorf("employees after narrowing: %v", get(ids[2])["employees"])
+				}
+			}},
+			{name: "unique with duplicates is refused", edit: func(s *metadata.Schema) { field(s, "account", "industry").Unique = true }, refuse: "more than once (retail)"},
+			{name: "required with empty values needs a default", edit: func(s *metadata.Schema) { field(s, "account", "phone").Required = true }, refuse: "3 records have no value"},
+			{name: "required with a default fills them", edit: func(s *metadata.Schema) {
+				f := field(s, "account", "phone")
+				f.Required, f.Default = true, "+86 000"
+			}, check: func(t *testing.T) {
+				if get(ids[0])["phone"] != "+86 000" {
+					t.Errorf("phone: %v", get(ids[0])["phone"])
+				}
+			}},
+			{name: "shorter max length than the data is refused", edit: func(s *metadata.Schema) { field(s, "account", "name").MaxLength = 1 }, refuse: "3 records"},
+		}
+		for _, st := range steps {
+			t.Run(st.name, func(t *testing.T) {
+				before := e.Snapshot().Version
+				plan, err := editSchema(e, st.force, st.edit)
+				if st.refuse != "" {
+					var ps metadata.Problems
+					if !errors.As(err, &ps) || !strings.Contains(ps.Error(), st.refuse) {
+						t.Fatalf("want refusal containing %q, got %v", st.refuse, err)
+					}
+					if e.Snapshot().Version != before {
+						t.Fatal("a refused change made a new version")
+					}
+					return
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				if e.Snapshot().Version != before+1 {
+					t.Fatalf("version %d after %d", e.Snapshot().Version, before)
+				}
+				_ = plan
+				if st.check != nil {
+					st.check(t)
+				}
+			})
+		}
+		// Versions are stored with their author.
+		vs, err := db.ListVersions(context.Background(), db.SQL(), 100)
+		if err != nil || len(vs) < 5 || vs[0].Author != "test" {
+			t.Fatalf("versions: %v %v", vs, err)
+		}
+		// Purge drops the archived columns.
+		dropped, err := db.Purge(context.Background(), false)
+		if err != nil || len(dropped) == 0 {
+			t.Fatalf("purge: %v %v", dropped, err)
+		}
+		if again, _ := db.Purge(context.Background(), true); len(again) != 0 {
+			t.Fatalf("archives left after purge: %v", again)
+		}
+		if get(ids[0])["name"] != "A0" {
+			t.Error("purge touched live data")
+		}
+	})
+}
+
+func TestReloadSeesOtherServersChange(t *testing.T) {
+	db := storetest.SQLite(t)
+	a := newEngine(t, db, ownerGuard{})
+	b, err := New(context.Background(), Config{DB: db, Guard: ownerGuard{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := editSchema(a, false, func(s *metadata.Schema) {
+		o, _ := s.Object("lead")
+		o.Fields = append(o.Fields, &metadata.Field{Name: "score", Type: "integer"})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if changed, err := b.Reload(context.Background()); err != nil || !changed {
+		t.Fatalf("reload: %v %v", changed, err)
+	}
+	if _, err := b.Create(as("u"), "lead", map[string]any{"person": "P", "score": int64(5)}); err != nil {
+		t.Fatal(err)
+	}
+}
