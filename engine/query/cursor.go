@@ -96,7 +96,7 @@ func After(keys []SortKey, cursor string, obj *metadata.Object, opt Options) (Pr
 		if !ok {
 			return Predicate{}, &Error{Field: k.Field, Message: fmt.Sprintf("unknown sort field %q on %s", k.Field, obj.Name)}
 		}
-		if err := opt.check(obj.Name, k.Field); err != nil {
+		if err := opt.check(obj.Name, k.Field, 0); err != nil {
 			return Predicate{}, err
 		}
 		v, err := cursorValue(f, d.Values[i])

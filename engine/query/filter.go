@@ -312,7 +312,7 @@ func (c *compiler) ref(node ast.Node) (ref, error) {
 		if !ok {
 			return ref{}, errorf(poss[i], name, "unknown field %q on %s", name, r.obj.Name)
 		}
-		if err := c.opt.check(r.obj.Name, name); err != nil {
+		if err := c.opt.check(r.obj.Name, name, poss[i]); err != nil {
 			return ref{}, err
 		}
 		if i == len(names)-1 {

@@ -429,3 +429,29 @@ func TestFilterRecordRule(t *testing.T) {
 		}
 	})
 }
+
+// TestCheckFieldQueryError checks that an *Error from CheckField gets the
+// position and field of the name.
+func TestCheckFieldQueryError(t *testing.T) {
+	s := testSchema(t)
+	item, _ := s.Object("item")
+	opt := testOptions(s, metadata.DialectSQLite)
+	opt.CheckField = func(object, field string) error {
+		if field == "secret" || field == "industry" {
+			return &Error{Message: fmt.Sprintf("unknown field %q on %s", field, object)}
+		}
+		return nil
+	}
+	for src, pos := range map[string]int{`kind == "x" || secret == "x"`: 15, `account.industry == nil`: 8} {
+		_, err := CompileFilter(src, item, opt)
+		var qe *Error
+		if !errors.As(err, &qe) || qe.Pos != pos || qe.Field == "" || !strings.Contains(qe.Message, "unknown field") {
+			t.Errorf("%s: got %#v", src, err)
+		}
+	}
+	_, err := ParseSort("name,-secret", item, opt)
+	var qe *Error
+	if !errors.As(err, &qe) || qe.Pos != 5 || qe.Field != "secret" {
+		t.Errorf("sort: got %#v", err)
+	}
+}

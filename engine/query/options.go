@@ -37,8 +37,10 @@ type Options struct {
 	Schema *metadata.Schema
 	// CheckField is called for every field a filter or sort names, on the
 	// object that holds it (object, field); a non-nil error (a field hidden
-	// from this user) makes the compilation fail with exactly that error.
-	// Nil allows every field.
+	// from this user) makes the compilation fail with that error. Answer
+	// with an *Error without Pos and Field (say, "unknown field") to have
+	// them filled in from the source and the refusal reported as a 400
+	// like any other mistake. Nil allows every field.
 	CheckField func(object, field string) error
 	// RecordRule, when set, returns the record-level access predicate of
 	// an object that a filter reaches through a lookup (the account of
@@ -59,12 +61,19 @@ func (o *Options) now() time.Time {
 	return o.Now
 }
 
-// check calls CheckField if it is set.
-func (o *Options) check(object, field string) error {
+// check calls CheckField if it is set. When CheckField answers with an
+// *Error, the position and field of the name in the source are filled in
+// (on a copy) if it left them unset, so a hidden field can be reported
+// exactly like an unknown one.
+func (o *Options) check(object, field string, pos int) error {
 	if o.CheckField == nil {
 		return nil
 	}
-	return o.CheckField(object, field)
+	err := o.CheckField(object, field)
+	if qe, ok := err.(*Error); ok && qe.Pos == 0 && qe.Field == "" {
+		return &Error{Pos: pos, Field: field, Message: qe.Message}
+	}
+	return err
 }
 
 // Predicate is a SQL boolean expression with "?" placeholders (turn them

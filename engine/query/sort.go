@@ -75,7 +75,7 @@ func ParseSort(src string, obj *metadata.Object, opt Options) ([]SortKey, error)
 		if !ok {
 			return nil, errorf(at, name, "unknown field %q on %s", name, obj.Name)
 		}
-		if err := opt.check(obj.Name, name); err != nil {
+		if err := opt.check(obj.Name, name, at); err != nil {
 			return nil, err
 		}
 		if !sortable(f) {
