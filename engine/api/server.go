@@ -64,6 +64,7 @@ func New(cfg Config) *fiber.App {
 	api.Get("/openapi.json", s.openapi)
 	s.metaRoutes(api.Group("/meta"))
 	s.recordRoutes(api.Group("/records"))
+	s.accessRoutes(api)
 	api.Post("/files/:object/:field", s.upload)
 	app.Use(func(c *fiber.Ctx) error {
 		return &apiError{status: fiber.StatusNotFound, code: "not_found", message: "no route " + c.Method() + " " + c.Path()}
