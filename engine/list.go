@@ -38,11 +38,16 @@ type ListResult struct {
 }
 
 // queryOptions builds the filter compiler's options for a request: a
-// field the principal cannot read cannot be filtered or sorted on.
+// field the principal cannot read cannot be filtered or sorted on (it
+// answers like a field that does not exist), and a path through a lookup
+// only reaches records the principal may read.
 func (e *Engine) queryOptions(ctx context.Context, r *request) query.Options {
+	unknown := func(object, field string) error {
+		return &query.Error{Field: field, Message: fmt.Sprintf("unknown field %q on %s", field, object)}
+	}
 	return query.Options{
 		Dialect: e.db.Dialect,
-		Now:     e.now(),
+		Now:     e.now().UTC(),
 		Schema:  r.snap.Schema,
 		CheckField: func(object, field string) error {
 			if metadata.IsSystemField(field) {
@@ -50,14 +55,21 @@ func (e *Engine) queryOptions(ctx context.Context, r *request) query.Options {
 			}
 			if object == r.obj.Name {
 				if !r.readable(field) {
-					return fmt.Errorf("%s has no field %q", object, field)
+					return unknown(object, field)
 				}
 				return nil
 			}
 			if r.d.CanObject(r.p, object, metadata.ActionRead) != nil || r.d.FieldLevel(r.p, object, field) == metadata.FieldHidden {
-				return fmt.Errorf("%s has no field %q", object, field)
+				return unknown(object, field)
 			}
 			return nil
+		},
+		RecordRule: func(object string) (query.Predicate, error) {
+			if r.d.CanObject(r.p, object, metadata.ActionRead) != nil {
+				return query.Predicate{SQL: "1 = 0"}, nil
+			}
+			sql, args, err := r.d.RecordFilter(ctx, r.p, object, metadata.ActionRead)
+			return query.Predicate{SQL: sql, Args: args}, err
 		},
 	}
 }

@@ -1,0 +1,78 @@
+package api
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/crmplatform/crm/engine/store"
+	"github.com/crmplatform/crm/engine/store/storetest"
+)
+
+// TestNoLeaks checks that rep2 cannot learn anything about rep1's account
+// "Secret": not by id, filter, sort order, lookup path, count, history or
+// by pointing a lookup at it.
+func TestNoLeaks(t *testing.T) {
+	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
+		f := newFixture(t, db)
+		id := func(user string) string {
+			_, me := f.do("GET", "/api/auth/me", user, "")
+			return me["user_id"].(string)
+		}
+		rep1, rep2 := id("rep1"), id("rep2")
+		secret := f.create("admin", "account", fmt.Sprintf(`{"name": "Secret", "industry": "finance", "annual_revenue": 999, "owner_id": %q}`, rep1))
+		mine := f.create("admin", "account", fmt.Sprintf(`{"name": "Mine", "industry": "retail", "owner_id": %q}`, rep2))
+		// An opportunity of rep2's that (through an admin) points at rep1's account.
+		f.create("admin", "opportunity", fmt.Sprintf(`{"name": "Mixed", "account": %q, "owner_id": %q}`, secret, rep2))
+		f.create("admin", "opportunity", fmt.Sprintf(`{"name": "Clean", "account": %q, "owner_id": %q}`, mine, rep2))
+
+		count := func(path string) (int, json.Number) {
+			status, m := f.do("GET", path, "rep2", "")
+			if status != 200 {
+				t.Fatalf("%s: %d %v", path, status, m)
+			}
+			return len(m["items"].([]any)), m["total"].(json.Number)
+		}
+		cases := []struct {
+			name string
+			path string
+			want int
+		}{
+			{"list", "/api/records/account?total=true", 1},
+			{"filter on name", "/api/records/account?total=true&filter=" + urlq(`name == "Secret"`), 0},
+			{"filter on industry", "/api/records/account?total=true&filter=" + urlq(`industry == "finance"`), 0},
+			{"sort cannot surface it", "/api/records/account?total=true&sort=-annual_revenue", 1},
+			{"lookup path equality", "/api/records/opportunity?total=true&filter=" + urlq(`account.name == "Secret"`), 0},
+			{"lookup path prefix probe", "/api/records/opportunity?total=true&filter=" + urlq(`account.name startsWith "S"`), 0},
+			{"lookup path on own account", "/api/records/opportunity?total=true&filter=" + urlq(`account.name == "Mine"`), 1},
+		}
+		for _, c := range cases {
+			t.Run(c.name, func(t *testing.T) {
+				n, total := count(c.path)
+				if n != c.want || total.String() != fmt.Sprint(c.want) {
+					t.Fatalf("rep2 sees %d items, total %s; want %d", n, total, c.want)
+				}
+			})
+		}
+		for _, path := range []string{"/api/records/account/" + secret, "/api/records/account/" + secret + "/history"} {
+			if status, m := f.do("GET", path, "rep2", ""); status != 404 || strings.Contains(fmt.Sprint(m), "Secret") {
+				t.Errorf("%s: %d %v", path, status, m)
+			}
+		}
+		// Pointing a new record at the hidden account answers as if it did not exist.
+		status, m := f.do("POST", "/api/records/contact", "rep2", fmt.Sprintf(`{"name": "Spy", "account": %q}`, secret))
+		if status != 422 || !strings.Contains(fmt.Sprint(m), "no account with id") {
+			t.Errorf("lookup to a hidden record: %d %v", status, m)
+		}
+		// A hidden field cannot be filtered on: it answers like an unknown field.
+		status, m = f.do("GET", "/api/records/campaign?filter="+urlq(`budget > 0`), "rep2", "")
+		if status != 400 || !strings.Contains(fmt.Sprint(m), "unknown field") {
+			t.Errorf("filter on hidden field: %d %v", status, m)
+		}
+		status, m = f.do("GET", "/api/records/campaign?sort=budget", "rep2", "")
+		if status != 400 {
+			t.Errorf("sort on hidden field: %d %v", status, m)
+		}
+	})
+}
