@@ -5,6 +5,7 @@
 //	crm validate DIR
 //	crm migrate [--plan] [--force] [--purge] [--dir DIR | --template NAME] [--db …]
 //	crm user add --username U --password P --role R [--manager M] [--db …]
+//	crm role list | show NAME | grant|revoke --username U --role R | explain --user U --object O [--record ID] [--field F]
 package main
 
 import (
@@ -26,6 +27,7 @@ commands:
   validate   check a folder of metadata: crm validate DIR
   migrate    apply metadata files to the database (--plan prints the DDL only)
   user       manage users: crm user add --username U --password P --role R [--manager M]
+  role       roles: crm role list | show NAME | grant|revoke --username U --role R | explain --user U --object O
 
 Flags have environment equivalents: CRM_ADDR, CRM_DB, CRM_TEMPLATE; the first
 admin's password comes from CRM_ADMIN_PASSWORD (or is generated and printed once).
@@ -54,6 +56,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = migrate(ctx, args[1:], stdout, log)
 	case "user":
 		err = user(ctx, args[1:], stdout, log)
+	case "role":
+		err = role(ctx, args[1:], stdout, log)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

@@ -101,7 +101,7 @@ func (d *Decider) explainAction(ctx context.Context, v *Verdict, p *Principal, a
 	for _, r := range p.Roles {
 		ok, rule, err := d.enf.EnforceEx(r, obj.Name, action)
 		if err == nil && ok {
-			allowedBy = fmt.Sprintf("role %s may %s %s (policy p, %s)", r, action, obj.Name, strings.Join(rule, ", "))
+			allowedBy = fmt.Sprintf("role %s may %s %s (policy p, %s)", r, action, obj.Name, joinRule(rule))
 			break
 		}
 	}
@@ -157,10 +157,10 @@ func (d *Decider) fieldReason(p *Principal, object, field, level string) string 
 				continue
 			}
 			if l == level {
-				return fmt.Sprintf("field %s is %s for role %s (policy p, %s)", field, l, r, strings.Join(rule, ", "))
+				return fmt.Sprintf("field %s is %s for role %s (policy p, %s)", field, l, r, joinRule(rule))
 			}
 			if l == metadata.FieldHidden {
-				hidden = append(hidden, fmt.Sprintf("p, %s", strings.Join(rule, ", ")))
+				hidden = append(hidden, "p, "+joinRule(rule))
 			}
 			break
 		}
@@ -172,4 +172,12 @@ func (d *Decider) fieldReason(p *Principal, object, field, level string) string 
 		return fmt.Sprintf("field %s is hidden (policy %s)", field, strings.Join(hidden, "; "))
 	}
 	return fmt.Sprintf("field %s is hidden: no policy grants it (deny by default)", field)
+}
+
+// joinRule formats a policy rule without its trailing empty values.
+func joinRule(rule []string) string {
+	for len(rule) > 0 && rule[len(rule)-1] == "" {
+		rule = rule[:len(rule)-1]
+	}
+	return strings.Join(rule, ", ")
 }

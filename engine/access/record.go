@@ -90,7 +90,7 @@ func (d *Decider) recordParts(p *Principal, object, action string) []part {
 		for _, obj := range []string{object, "*"} {
 			for _, sg := range g.scopes[obj][action] {
 				if _, ok := scopes[sg.scope]; !ok {
-					scopes[sg.scope] = fmt.Sprintf("record scope %s of role %s (policy %s)", sg.scope, sg.policy[1], strings.Join(sg.policy, ", "))
+					scopes[sg.scope] = fmt.Sprintf("record scope %s of role %s (policy %s)", sg.scope, sg.policy[1], joinRule(sg.policy))
 				}
 			}
 		}
