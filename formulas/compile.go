@@ -168,14 +168,14 @@ func (p *pathNode) merge(o *pathNode) {
 // optionVar is the variable option(field) becomes: the attributes of the
 // selected option.
 type optionVar struct {
-	field  string
+	path   []string // the picklist: a field, or lookups then a field
 	values map[string]map[string]any // option value → attributes
 	zero   map[string]any
 }
 
 // labelVar is the variable label(field[, lang]) becomes.
 type labelVar struct {
-	field  string
+	path   []string
 	labels map[string]string // option value → label
 }
 
@@ -443,8 +443,8 @@ func (cc *schemaCompiler) compile(op *ObjectProgram, kind exprKind, src string, 
 	for k := range rw.labels {
 		rd.labels[k] = true
 	}
-	for k := range rw.fields {
-		rd.fields[k] = true
+	for _, ch := range rw.chains {
+		rd.addChain(cc.schema, o, ch)
 	}
 	rd.clock = true
 	if kind == exprDefault && (len(rd.paths) > 0 || len(rd.rollups) > 0) {
@@ -513,7 +513,7 @@ type rewriter struct {
 	rollups []*RollupSpec
 	options map[string]bool
 	labels  map[string]bool
-	fields  map[string]bool // picklist fields read through option() and label()
+	chains  [][]string // picklists read through option() and label()
 }
 
 // Visit rewrites one node; the first error stops the rewriting.
@@ -558,22 +558,20 @@ func (rw *rewriter) picklistHelper(node *ast.Node, call *ast.CallNode, name stri
 		rw.fail(call, "%s takes a picklist field of %s%s", name, o.Name, map[bool]string{true: " and optionally a language code such as \"zh\"", false: ""}[name == "label"])
 		return
 	}
-	arg, ok := call.Arguments[0].(*ast.IdentifierNode)
+	chain, ok := memberChain(call.Arguments[0])
 	var f *metadata.Field
 	if ok {
-		f, ok = o.Field(arg.Value)
+		f, ok = rw.cc.resolveChain(o, chain)
 	}
 	if !ok || f.Type != "picklist" {
-		rw.fail(call.Arguments[0], "%s takes a picklist field of %s", name, o.Name)
+		rw.fail(call.Arguments[0], "%s takes a picklist field of %s (or of a record a lookup points to)", name, o.Name)
 		return
 	}
-	if rw.fields == nil {
-		rw.fields = map[string]bool{}
-	}
-	rw.fields[f.Name] = true
+	rw.chains = append(rw.chains, chain)
+	varName := strings.Join(chain, "__")
 	if name == "option" {
-		key := "_opt_" + f.Name
-		ov, t := optionVarOf(f)
+		key := "_opt_" + varName
+		ov, t := optionVarOf(f, chain)
 		rw.env[key] = t
 		if rw.op.options[key] == nil {
 			rw.op.options[key] = ov
@@ -594,10 +592,10 @@ func (rw *rewriter) picklistHelper(node *ast.Node, call *ast.CallNode, name stri
 		}
 		lang = s.Value
 	}
-	key := "_lbl_" + lang + "_" + f.Name
+	key := "_lbl_" + lang + "_" + varName
 	rw.env[key] = types.String
 	if rw.op.labels[key] == nil {
-		lv := &labelVar{field: f.Name, labels: map[string]string{}}
+		lv := &labelVar{path: chain, labels: map[string]string{}}
 		for _, opt := range f.Options {
 			l := opt.Label.Get(lang)
 			if l == "" {
@@ -618,7 +616,7 @@ func (rw *rewriter) picklistHelper(node *ast.Node, call *ast.CallNode, name stri
 // label and every free attribute of the options, typed by the values the
 // options give (an attribute with whole and fractional numbers is a
 // number; one some options lack reads as its zero value there).
-func optionVarOf(f *metadata.Field) (*optionVar, types.Map) {
+func optionVarOf(f *metadata.Field, path []string) (*optionVar, types.Map) {
 	kinds := map[string]string{}
 	for _, opt := range f.Options {
 		for k, v := range opt.Attrs {
@@ -664,7 +662,7 @@ func optionVarOf(f *metadata.Field) (*optionVar, types.Map) {
 			t[k], zero[k] = types.Any, nil
 		}
 	}
-	ov := &optionVar{field: f.Name, values: map[string]map[string]any{}, zero: zero}
+	ov := &optionVar{path: path, values: map[string]map[string]any{}, zero: zero}
 	for _, opt := range f.Options {
 		m := make(map[string]any, len(zero))
 		for k, z := range zero {
@@ -870,66 +868,103 @@ func (cc *schemaCompiler) condition(child *metadata.Object, src string, n ast.No
 // fields, and chains of lookups such as account.parent.name.
 func collectReads(s *metadata.Schema, o *metadata.Object, root ast.Node) *reads {
 	rd := newReads()
-	own := map[string]*metadata.Field{}
-	for _, f := range fieldsOf(o) {
-		own[f.Name] = f
-	}
 	ast.Walk(&root, visitorFunc(func(n *ast.Node) {
-		chain, ok := memberChain(*n)
-		if !ok || len(chain) == 0 {
-			return
-		}
-		f, isField := own[chain[0]]
-		if !isField && chain[0] == OwnerField {
-			f, isField = &metadata.Field{Name: OwnerField, Type: "lookup", Target: UserObject}, true
-		}
-		if !isField {
-			return
-		}
-		if f.Name == OwnerField && f.Target == UserObject {
-			rd.fields["owner_id"] = true
-		} else {
-			rd.fields[f.Name] = true
-		}
-		if kindOf(f) != metadata.KindRef || len(chain) == 1 {
-			return
-		}
-		node := rd.paths[chain[0]]
-		if node == nil {
-			node = newPathNode(f.Target)
-			rd.paths[chain[0]] = node
-		}
-		for i := 1; i < len(chain); i++ {
-			name := chain[i]
-			var tf *metadata.Field
-			if node.object == UserObject {
-				tf = userField(name)
-			} else if to, ok := s.Object(node.object); ok {
-				if tf, ok = to.FieldOrSystem(name); !ok {
-					if name == OwnerField {
-						tf = &metadata.Field{Name: OwnerField, Type: "lookup", Target: UserObject}
-					} else {
-						return
-					}
-				}
-			}
-			if tf.Name == OwnerField && tf.Target == UserObject {
-				node.fields["owner_id"] = true
-			} else {
-				node.fields[name] = true
-			}
-			if kindOf(tf) != metadata.KindRef || i == len(chain)-1 {
-				return
-			}
-			next := node.next[name]
-			if next == nil {
-				next = newPathNode(tf.Target)
-				node.next[name] = next
-			}
-			node = next
+		if chain, ok := memberChain(*n); ok {
+			rd.addChain(s, o, chain)
 		}
 	}))
 	return rd
+}
+
+// fieldOf returns a field formulas can read on object (a user for
+// UserObject): its own fields, the system fields, and owner.
+func fieldOf(s *metadata.Schema, object, name string) (*metadata.Field, bool) {
+	if object == UserObject {
+		for _, n := range UserFields {
+			if n == name {
+				return userField(name), true
+			}
+		}
+		return nil, false
+	}
+	o, ok := s.Object(object)
+	if !ok {
+		return nil, false
+	}
+	if f, ok := o.FieldOrSystem(name); ok {
+		return f, true
+	}
+	if name == OwnerField {
+		return &metadata.Field{Name: OwnerField, Type: "lookup", Target: UserObject}, true
+	}
+	return nil, false
+}
+
+// resolveChain returns the field a chain such as account.industry ends on,
+// starting from o and following at most MaxLookupDepth lookups.
+func (cc *schemaCompiler) resolveChain(o *metadata.Object, chain []string) (*metadata.Field, bool) {
+	if len(chain) == 0 || len(chain) > MaxLookupDepth+1 {
+		return nil, false
+	}
+	object := o.Name
+	var f *metadata.Field
+	for i, name := range chain {
+		var ok bool
+		if f, ok = fieldOf(cc.schema, object, name); !ok {
+			return nil, false
+		}
+		if i < len(chain)-1 {
+			if kindOf(f) != metadata.KindRef {
+				return nil, false
+			}
+			object = f.Target
+		}
+	}
+	return f, true
+}
+
+// addChain records that an expression on o reads a.b.c: the own field a
+// and, when a is a lookup, the fields along the path. Chains that do not
+// start with a field of o (let variables, option() values) are ignored.
+func (rd *reads) addChain(s *metadata.Schema, o *metadata.Object, chain []string) {
+	if len(chain) == 0 {
+		return
+	}
+	f, ok := fieldOf(s, o.Name, chain[0])
+	if !ok {
+		return
+	}
+	col := func(f *metadata.Field) string {
+		if f.Name == OwnerField && f.Target == UserObject {
+			return "owner_id"
+		}
+		return f.Name
+	}
+	rd.fields[col(f)] = true
+	if kindOf(f) != metadata.KindRef || len(chain) == 1 {
+		return
+	}
+	node := rd.paths[chain[0]]
+	if node == nil {
+		node = newPathNode(f.Target)
+		rd.paths[chain[0]] = node
+	}
+	for i := 1; i < len(chain); i++ {
+		tf, ok := fieldOf(s, node.object, chain[i])
+		if !ok {
+			return
+		}
+		node.fields[col(tf)] = true
+		if kindOf(tf) != metadata.KindRef || i == len(chain)-1 {
+			return
+		}
+		next := node.next[chain[i]]
+		if next == nil {
+			next = newPathNode(tf.Target)
+			node.next[chain[i]] = next
+		}
+		node = next
+	}
 }
 
 // memberChain returns the names of a.b.c (or a?.b, a["b"]) from its root

@@ -107,6 +107,7 @@ func (op *ObjectProgram) Defaults(rec map[string]any, now time.Time) error {
 			}
 			env[f] = v
 		}
+		op.setPicklistVars(env, p.reads)
 		out, err := run(p.prog, env)
 		if err != nil {
 			return &EvalError{Object: op.object.Name, Field: p.field.Name, Err: positioned(err)}
@@ -168,7 +169,7 @@ func (op *ObjectProgram) ComputeBatch(ctx context.Context, recs []map[string]any
 func (op *ObjectProgram) refreshPicklistVars(env map[string]any, field string, v any) {
 	s, _ := v.(string)
 	for k, ov := range op.options {
-		if _, used := env[k]; used && ov.field == field {
+		if _, used := env[k]; used && len(ov.path) == 1 && ov.path[0] == field {
 			if m, ok := ov.values[s]; ok {
 				env[k] = m
 			} else {
@@ -177,7 +178,7 @@ func (op *ObjectProgram) refreshPicklistVars(env map[string]any, field string, v
 		}
 	}
 	for k, lv := range op.labels {
-		if _, used := env[k]; used && lv.field == field {
+		if _, used := env[k]; used && len(lv.path) == 1 && lv.path[0] == field {
 			env[k] = lv.labels[s]
 		}
 	}
@@ -254,29 +255,50 @@ func (op *ObjectProgram) envs(ctx context.Context, recs []map[string]any, rd *re
 		if err := assign(env, op.object.Name, rec, rd.fields, rd.paths, pending, op.fieldDef); err != nil {
 			return nil, &EvalError{Object: op.object.Name, Err: err}
 		}
-		for k := range rd.options {
-			ov := op.options[k]
-			v, _ := rec[ov.field].(string)
-			if m, ok := ov.values[v]; ok {
-				env[k] = m
-			} else {
-				env[k] = ov.zero
-			}
-		}
-		for k := range rd.labels {
-			lv := op.labels[k]
-			v, _ := rec[lv.field].(string)
-			env[k] = lv.labels[v]
-		}
 		envs[i] = env
 	}
 	if err := op.resolve(ctx, r, pending); err != nil {
 		return nil, err
 	}
+	for _, env := range envs {
+		op.setPicklistVars(env, rd)
+	}
 	if err := op.rollupValues(ctx, r, recs, envs, rd.rollups); err != nil {
 		return nil, err
 	}
 	return envs, nil
+}
+
+// setPicklistVars sets the option() and label() variables rd reads from
+// the values already in env.
+func (op *ObjectProgram) setPicklistVars(env map[string]any, rd *reads) {
+	for k := range rd.options {
+		ov := op.options[k]
+		v, _ := pathValue(env, ov.path).(string)
+		if m, ok := ov.values[v]; ok {
+			env[k] = m
+		} else {
+			env[k] = ov.zero
+		}
+	}
+	for k := range rd.labels {
+		lv := op.labels[k]
+		v, _ := pathValue(env, lv.path).(string)
+		env[k] = lv.labels[v]
+	}
+}
+
+// pathValue reads a.b.c from an environment.
+func pathValue(env map[string]any, path []string) any {
+	var v any = env
+	for _, p := range path {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil
+		}
+		v = m[p]
+	}
+	return v
 }
 
 // fieldDef returns the definition of a field of object (or of a user).

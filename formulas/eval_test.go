@@ -56,6 +56,7 @@ func TestCompute(t *testing.T) {
 		"is_big":         true,
 		"days_open":      int64(22),
 		"industry":       "retail",
+		"industry_label": "零售",
 		"parent_name":    "Parent Co",
 		"manager_name":   "Boss",
 		"tag_count":      int64(2),
@@ -219,7 +220,7 @@ func TestRecomputeTriggers(t *testing.T) {
 	t.Run("lookup target change", func(t *testing.T) {
 		deps := f.c.LookupDependents("account")
 		want := []LookupDependency{
-			{Object: "opportunity", Path: []string{"account"}, Target: "account", Fields: []string{"credit_limit", "industry", "parent"}, Computed: []string{"industry", "parent_name"}, Rules: []string{"credit"}},
+			{Object: "opportunity", Path: []string{"account"}, Target: "account", Fields: []string{"credit_limit", "industry", "parent"}, Computed: []string{"industry", "industry_label", "parent_name"}, Rules: []string{"credit"}},
 			{Object: "opportunity", Path: []string{"account", "parent"}, Target: "account", Fields: []string{"name"}, Computed: []string{"parent_name"}},
 		}
 		if !reflect.DeepEqual(deps, want) {
@@ -283,12 +284,12 @@ func TestValidateRulesFailTogether(t *testing.T) {
 func TestDefaults(t *testing.T) {
 	f := newFixture(t)
 	op := f.c.Object("opportunity")
-	rec := map[string]any{"name": "x"}
+	rec := map[string]any{"name": "x", "stage": "proposal"}
 	if err := op.Defaults(rec, testNow); err != nil {
 		t.Fatal(err)
 	}
-	if rec["close_date"] != "2026-12-23" {
-		t.Fatalf("close_date = %#v", rec["close_date"])
+	if rec["close_date"] != "2026-12-23" || rec["first_probability"] != int64(50) {
+		t.Fatalf("defaults: %#v", rec)
 	}
 	rec = map[string]any{"close_date": "2027-01-01"}
 	_ = op.Defaults(rec, testNow)
@@ -358,7 +359,7 @@ func TestChangedComputed(t *testing.T) {
 		t.Fatalf("got %v", got)
 	}
 	all := ChangedComputed(nil, old)
-	if len(all["account"]) != 7 || len(all["opportunity"]) != 11 {
+	if len(all["account"]) != 7 || len(all["opportunity"]) != 12 {
 		t.Fatalf("from nothing: %v", all)
 	}
 }

@@ -1,0 +1,683 @@
+package engine
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"reflect"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/crmplatform/crm/engine/query"
+	"github.com/crmplatform/crm/engine/store"
+	"github.com/crmplatform/crm/formulas"
+	"github.com/crmplatform/crm/metadata"
+	"github.com/google/uuid"
+	"github.com/uptrace/bun"
+)
+
+// FormulasCompiler is the name of the compiler UseFormulas registers:
+// Snapshot.Compiled(FormulasCompiler) is the snapshot's *formulas.Compiled.
+const FormulasCompiler = "formulas"
+
+// formulaBatch is how many records one recompute step reads and writes.
+const formulaBatch = 200
+
+// tableFormulaJobs holds the recomputations of stored values that metadata
+// changes queued, with their progress, so an interrupted run resumes.
+const tableFormulaJobs = "crm_formula_jobs"
+
+// UseFormulas makes the engine evaluate the formulas of the metadata:
+//   - every metadata version is compiled with formulas.CompileSchema, and
+//     one that does not compile is refused (ApplySchema, Check, Reload);
+//   - on create, default formulas fill the fields left empty; on create and
+//     update, computed fields are computed and the validation rules
+//     checked, all failing rules reported together in one ValidationError;
+//   - after a write, the computed fields that depend on the written record
+//     are recomputed in the same transaction: roll-ups of its parents
+//     (child created, updated, deleted or re-parented) and formulas of the
+//     records that read it through lookups, and so on transitively;
+//   - a metadata change that adds or changes computed fields queues a
+//     recomputation of the stored values, run by RunFormulaJobs.
+//
+// Call it once, at wiring time, before serving.
+func (e *Engine) UseFormulas(ctx context.Context) error {
+	e.RegisterCompiler(FormulasCompiler, func(s *metadata.Schema) (any, metadata.Problems) {
+		c, ps := formulas.CompileSchema(s)
+		if len(ps) > 0 {
+			return nil, ps
+		}
+		return c, nil
+	})
+	if snap := e.Snapshot(); snap != nil && snap.Schema != nil && len(snap.Schema.Objects) > 0 {
+		ns, ps := e.build(snap.Version, snap.Schema)
+		if len(ps) > 0 {
+			return fmt.Errorf("engine: formulas of metadata version %d: %w", snap.Version, ps)
+		}
+		e.snap.Store(ns)
+	}
+	if _, err := e.db.SQL().ExecContext(ctx, `CREATE TABLE IF NOT EXISTS `+store.Ident(tableFormulaJobs)+` (
+		"id" VARCHAR(36) PRIMARY KEY,
+		"object" TEXT NOT NULL,
+		"fields" TEXT NOT NULL,
+		"version" BIGINT NOT NULL,
+		"last_id" TEXT NOT NULL,
+		"done" BIGINT NOT NULL,
+		"total" BIGINT NOT NULL,
+		"finished" BOOLEAN NOT NULL,
+		"created_at" TEXT NOT NULL)`); err != nil {
+		return fmt.Errorf("engine: create %s: %w", tableFormulaJobs, err)
+	}
+	e.OnBefore(OpCreate, "*", e.formulasBefore)
+	e.OnBefore(OpUpdate, "*", e.formulasBefore)
+	e.OnAfter(OpCreate, "*", e.formulasAfter)
+	e.OnAfter(OpUpdate, "*", e.formulasAfter)
+	e.OnAfter(OpDelete, "*", e.formulasAfter)
+	e.OnSchemaApplied(e.queueFormulaJobs)
+	return nil
+}
+
+// compiledFormulas returns the formulas of a snapshot, or nil.
+func compiledFormulas(s *Snapshot) *formulas.Compiled {
+	if s == nil {
+		return nil
+	}
+	c, _ := s.Compiled(FormulasCompiler).(*formulas.Compiled)
+	return c
+}
+
+// formulasBefore fills defaults (on create), computes the computed fields
+// and checks the validation rules of the record being written.
+func (e *Engine) formulasBefore(ctx context.Context, ev *Event) error {
+	op := compiledFormulas(ev.Snapshot).Object(ev.Object.Name)
+	if !op.HasFormulas() {
+		return nil
+	}
+	now := e.now()
+	ctx = formulas.WithNow(ctx, now)
+	res := &formulaResolver{e: e, q: ev.Tx, snap: ev.Snapshot, now: now}
+	if ev.Op == OpCreate {
+		if err := op.Defaults(ev.New, now); err != nil {
+			return formulaWriteError(ev.Object.Name, err)
+		}
+	}
+	if err := op.Compute(ctx, ev.New, res); err != nil {
+		return formulaWriteError(ev.Object.Name, err)
+	}
+	fails, err := op.Validate(ctx, ev.New, res)
+	if err != nil {
+		return formulaWriteError(ev.Object.Name, err)
+	}
+	if len(fails) == 0 {
+		return nil
+	}
+	verr := &ValidationError{Object: ev.Object.Name}
+	for _, f := range fails {
+		verr.Errors = append(verr.Errors, FieldError{Field: f.Field, Code: "rule." + f.Rule, Message: f.Message.Get("en")})
+	}
+	return verr
+}
+
+// formulaWriteError turns a formula that failed at run time into a
+// ValidationError naming the field (422); other errors pass through.
+func formulaWriteError(object string, err error) error {
+	var ee *formulas.EvalError
+	if errors.As(err, &ee) {
+		code := "formula"
+		if ee.Rule != "" {
+			code = "rule." + ee.Rule
+		}
+		return &ValidationError{Object: object, Errors: []FieldError{{Field: ee.Field, Code: code, Message: ee.Error()}}}
+	}
+	return err
+}
+
+// formulasAfter recomputes, in the write's transaction, what depends on
+// the record just written.
+func (e *Engine) formulasAfter(ctx context.Context, ev *Event) error {
+	c := compiledFormulas(ev.Snapshot)
+	if c == nil {
+		return nil
+	}
+	now := e.now()
+	p := &propagator{e: e, c: c, tx: ev.Tx, snap: ev.Snapshot, now: now}
+	return p.propagate(formulas.WithNow(ctx, now), ev.Object.Name, []recordChange{{old: ev.Old, new: ev.New}}, 0)
+}
+
+// recordChange is one record before and after a write (old is nil for a
+// create, new for a delete).
+type recordChange struct {
+	old, new map[string]any
+}
+
+// changedFields lists the fields that differ between old and new.
+func (rc recordChange) changedFields() map[string]bool {
+	out := map[string]bool{}
+	for k, v := range rc.new {
+		if rc.old == nil || !reflect.DeepEqual(rc.old[k], v) {
+			out[k] = true
+		}
+	}
+	for k := range rc.old {
+		if _, ok := rc.new[k]; !ok || rc.new == nil {
+			out[k] = true
+		}
+	}
+	return out
+}
+
+// propagator recomputes stored computed fields after writes.
+type propagator struct {
+	e    *Engine
+	c    *formulas.Compiled
+	tx   store.Querier
+	snap *Snapshot
+	now  time.Time
+}
+
+// propagate finds the records whose computed fields depend on the changed
+// records of object and recomputes them, then what depends on those.
+func (p *propagator) propagate(ctx context.Context, object string, changes []recordChange, depth int) error {
+	if len(changes) == 0 {
+		return nil
+	}
+	if depth > maxCascade {
+		return conflict("recomputing formulas after a change of %s goes more than %d levels deep", object, maxCascade)
+	}
+	targets := map[string]map[string]bool{} // object → ids to recompute
+	add := func(obj, id string) {
+		if id == "" {
+			return
+		}
+		if targets[obj] == nil {
+			targets[obj] = map[string]bool{}
+		}
+		targets[obj][id] = true
+	}
+	specs := p.c.RollupsOnChild(object)
+	deps := p.c.LookupDependents(object)
+	for _, ch := range changes {
+		changed := ch.changedFields()
+		for _, s := range specs {
+			if !anyOf(changed, s.Reads) {
+				continue
+			}
+			for _, rec := range []map[string]any{ch.old, ch.new} {
+				if rec != nil {
+					id, _ := rec[s.Via].(string)
+					add(s.Object, id)
+				}
+			}
+		}
+		if ch.old == nil || ch.new == nil {
+			continue // nothing reads a record through a lookup before it exists
+		}
+		id, _ := ch.new["id"].(string)
+		for _, d := range deps {
+			if len(d.Computed) == 0 || !anyOf(changed, d.Fields) {
+				continue
+			}
+			ids, err := p.reach(ctx, d, id)
+			if err != nil {
+				return err
+			}
+			for _, rid := range ids {
+				add(d.Object, rid)
+			}
+		}
+	}
+	objects := make([]string, 0, len(targets))
+	for o := range targets {
+		objects = append(objects, o)
+	}
+	sort.Strings(objects)
+	for _, o := range objects {
+		ids := make([]string, 0, len(targets[o]))
+		for id := range targets[o] {
+			ids = append(ids, id)
+		}
+		sort.Strings(ids)
+		for start := 0; start < len(ids); start += formulaBatch {
+			end := min(start+formulaBatch, len(ids))
+			more, err := p.recompute(ctx, o, "\"id\" IN ("+marks(end-start)+")", anySlice(ids[start:end]))
+			if err != nil {
+				return err
+			}
+			if err := p.propagate(ctx, o, more, depth+1); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// anyOf reports whether any of names is in set.
+func anyOf(set map[string]bool, names []string) bool {
+	for _, n := range names {
+		if set[n] {
+			return true
+		}
+	}
+	return false
+}
+
+// marks returns n comma-separated placeholders.
+func marks(n int) string { return strings.TrimSuffix(strings.Repeat("?, ", n), ", ") }
+
+// reach returns the ids of the records of d.Object that reach the record
+// id of d.Target through d.Path, following the path backwards one query
+// per lookup.
+func (p *propagator) reach(ctx context.Context, d formulas.LookupDependency, id string) ([]string, error) {
+	if d.Target == formulas.UserObject {
+		return nil, nil
+	}
+	objs := []*metadata.Object{}
+	obj, err := p.snap.Object(d.Object)
+	if err != nil {
+		return nil, err
+	}
+	for _, name := range d.Path {
+		objs = append(objs, obj)
+		f, ok := obj.Field(name)
+		if !ok || f.Type != "lookup" {
+			return nil, nil
+		}
+		if obj, err = p.snap.Object(f.Target); err != nil {
+			return nil, err
+		}
+	}
+	ids := []string{id}
+	for k := len(d.Path) - 1; k >= 0 && len(ids) > 0; k-- {
+		var next []string
+		for start := 0; start < len(ids); start += 500 {
+			end := min(start+500, len(ids))
+			q := "SELECT \"id\" FROM " + store.Ident(objs[k].Name) + " WHERE " + store.Ident(d.Path[k]) + " IN (" + marks(end-start) + ")"
+			rows, err := p.tx.QueryContext(ctx, store.Rebind(p.e.db.Dialect, q), anySlice(ids[start:end])...)
+			if err != nil {
+				return nil, fmt.Errorf("engine: records of %s reading %s: %w", objs[k].Name, d.Target, err)
+			}
+			for rows.Next() {
+				var s string
+				if err := rows.Scan(&s); err != nil {
+					rows.Close()
+					return nil, err
+				}
+				next = append(next, s)
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return nil, err
+			}
+		}
+		ids = next
+	}
+	return ids, nil
+}
+
+// recompute reads the records of object matching pred, computes their
+// computed fields and writes those that changed (without a new version:
+// a computed value is not an edit, and must not make a user's open copy
+// stale). It returns the changes, for propagation.
+func (p *propagator) recompute(ctx context.Context, object, pred string, args []any) ([]recordChange, error) {
+	obj, err := p.snap.Object(object)
+	if err != nil {
+		return nil, err
+	}
+	op := p.c.Object(object)
+	if op == nil || len(op.ComputedFields()) == 0 {
+		return nil, nil
+	}
+	q := "SELECT " + selectList(allColumns(p.e.db.Dialect, obj)) + " FROM " + store.Ident(object) + " WHERE " + pred
+	rows, err := p.tx.QueryContext(ctx, store.Rebind(p.e.db.Dialect, q), store.Args(p.e.db.Dialect, args)...)
+	if err != nil {
+		return nil, fmt.Errorf("engine: read %s to recompute formulas: %w", object, err)
+	}
+	raws, err := scanRows(rows)
+	if err != nil {
+		return nil, err
+	}
+	olds := make([]map[string]any, len(raws))
+	recs := make([]map[string]any, len(raws))
+	for i, raw := range raws {
+		if olds[i], err = toStorage(obj, raw); err != nil {
+			return nil, err
+		}
+		recs[i] = make(map[string]any, len(olds[i]))
+		for k, v := range olds[i] {
+			recs[i][k] = v
+		}
+	}
+	res := &formulaResolver{e: p.e, q: p.tx, snap: p.snap, now: p.now}
+	if err := op.ComputeBatch(ctx, recs, res); err != nil {
+		return nil, formulaWriteError(object, err)
+	}
+	var changes []recordChange
+	computed := op.ComputedFields()
+	for i, rec := range recs {
+		var sets []string
+		var vals []any
+		for _, f := range computed {
+			if !reflect.DeepEqual(olds[i][f], rec[f]) {
+				sets = append(sets, store.Ident(f)+" = ?")
+				vals = append(vals, rec[f])
+			}
+		}
+		if len(sets) == 0 {
+			continue
+		}
+		vals = append(vals, rec["id"])
+		uq := "UPDATE " + store.Ident(object) + " SET " + strings.Join(sets, ", ") + " WHERE \"id\" = ?"
+		if _, err := p.tx.ExecContext(ctx, store.Rebind(p.e.db.Dialect, uq), store.Args(p.e.db.Dialect, vals)...); err != nil {
+			return nil, p.e.writeError(obj, err)
+		}
+		changes = append(changes, recordChange{old: olds[i], new: rec})
+	}
+	return changes, nil
+}
+
+// formulaResolver reads related records and roll-ups for formulas, in the
+// write's transaction.
+type formulaResolver struct {
+	e    *Engine
+	q    store.Querier
+	snap *Snapshot
+	now  time.Time
+}
+
+var _ formulas.Resolver = (*formulaResolver)(nil)
+
+// userColumns maps the fields of a user in formulas to crm_users columns.
+var userColumns = map[string]string{"id": `"id"`, "name": `"display_name"`, "username": `"username"`, "email": `NULL`, "manager": `"manager_id"`}
+
+// Lookup reads fields of records of object by id.
+func (r *formulaResolver) Lookup(ctx context.Context, object string, ids []string, fields []string) (map[string]map[string]any, error) {
+	out := make(map[string]map[string]any, len(ids))
+	var obj *metadata.Object
+	var table string
+	var exprs []string
+	cols := append([]string{"id"}, fields...)
+	if object == formulas.UserObject {
+		table = "crm_users"
+		for _, f := range cols {
+			c, ok := userColumns[f]
+			if !ok {
+				return nil, fmt.Errorf("engine: users have no field %q", f)
+			}
+			exprs = append(exprs, c+" AS "+store.Ident(f))
+		}
+	} else {
+		var err error
+		if obj, err = r.snap.Object(object); err != nil {
+			return nil, err
+		}
+		table = object
+		for _, f := range cols {
+			if fieldDef(obj, f) == nil {
+				return nil, fmt.Errorf("engine: %s has no field %q", object, f)
+			}
+			exprs = append(exprs, store.Ident(f))
+		}
+	}
+	for start := 0; start < len(ids); start += 500 {
+		end := min(start+500, len(ids))
+		q := "SELECT " + strings.Join(exprs, ", ") + " FROM " + store.Ident(table) + " WHERE \"id\" IN (" + marks(end-start) + ")"
+		rows, err := r.q.QueryContext(ctx, store.Rebind(r.e.db.Dialect, q), anySlice(ids[start:end])...)
+		if err != nil {
+			return nil, fmt.Errorf("engine: read %s for formulas: %w", object, err)
+		}
+		raws, err := scanRows(rows)
+		if err != nil {
+			return nil, err
+		}
+		for _, raw := range raws {
+			row := raw
+			if obj != nil {
+				if row, err = toStorage(obj, raw); err != nil {
+					return nil, err
+				}
+			} else {
+				for k, v := range row {
+					if b, ok := v.([]byte); ok {
+						row[k] = string(b)
+					}
+				}
+			}
+			id, _ := row["id"].(string)
+			out[id] = row
+		}
+	}
+	return out, nil
+}
+
+// Rollup runs an aggregate over child records in SQL, grouped by parent.
+func (r *formulaResolver) Rollup(ctx context.Context, spec *formulas.RollupSpec, parentIDs []string) (map[string]any, error) {
+	child, err := r.snap.Object(spec.Child)
+	if err != nil {
+		return nil, err
+	}
+	agg := "COUNT(*)"
+	if spec.Func != "count" {
+		agg = strings.ToUpper(spec.Func) + "(" + store.Ident(spec.ValueField) + ")"
+	}
+	var cond string
+	var condArgs []any
+	if spec.Condition != "" {
+		pred, err := query.CompileFilter(spec.Condition, child, query.Options{Dialect: r.e.db.Dialect, Now: r.now, Schema: r.snap.Schema})
+		if err != nil {
+			return nil, fmt.Errorf("engine: condition of roll-up %s.%s: %w", spec.Object, spec.Field, err)
+		}
+		cond, condArgs = pred.SQL, pred.Args
+	}
+	out := make(map[string]any, len(parentIDs))
+	via := store.Ident(spec.Via)
+	for start := 0; start < len(parentIDs); start += 500 {
+		end := min(start+500, len(parentIDs))
+		q := "SELECT " + via + ", " + agg + " FROM " + store.Ident(child.Name) +
+			where(via+" IN ("+marks(end-start)+")", cond) + " GROUP BY " + via
+		args := append(anySlice(parentIDs[start:end]), condArgs...)
+		rows, err := r.q.QueryContext(ctx, store.Rebind(r.e.db.Dialect, q), store.Args(r.e.db.Dialect, args)...)
+		if err != nil {
+			return nil, fmt.Errorf("engine: roll-up %s of %s: %w", spec.Func, child.Name, err)
+		}
+		for rows.Next() {
+			var parent string
+			var v any
+			if err := rows.Scan(&parent, &v); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			out[parent] = v
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// FormulaJob is a recomputation of the stored computed fields of one
+// object that a metadata change queued.
+type FormulaJob struct {
+	ID       string   `json:"id"`
+	Object   string   `json:"object"`
+	Fields   []string `json:"fields"`
+	Version  int64    `json:"version"`
+	Done     int64    `json:"done"`
+	Total    int64    `json:"total"`
+	Finished bool     `json:"finished"`
+}
+
+// queueFormulaJobs runs in the transaction of a metadata change: it queues
+// a recomputation for every object whose computed fields are new or
+// changed (or depend on ones that are).
+func (e *Engine) queueFormulaJobs(ctx context.Context, tx bun.Tx, s *metadata.Schema) error {
+	next, ps := formulas.CompileSchema(s)
+	if len(ps) > 0 {
+		return ps
+	}
+	changed := formulas.ChangedComputed(compiledFormulas(e.Snapshot()), next)
+	version, err := e.db.LatestVersion(ctx, tx)
+	if err != nil {
+		return err
+	}
+	now := e.now().UTC().Format(metadata.DateTimeLayout)
+	for _, o := range s.Objects {
+		fields := changed[o.Name]
+		if len(fields) == 0 {
+			continue
+		}
+		fj, _ := json.Marshal(fields)
+		q := store.Rebind(e.db.Dialect, `INSERT INTO `+store.Ident(tableFormulaJobs)+` ("id", "object", "fields", "version", "last_id", "done", "total", "finished", "created_at") VALUES (?, ?, ?, ?, '', 0, -1, ?, ?)`)
+		if _, err := tx.ExecContext(ctx, q, uuid.Must(uuid.NewV7()).String(), o.Name, string(fj), version, false, now); err != nil {
+			return fmt.Errorf("engine: queue recomputation of %s: %w", o.Name, err)
+		}
+	}
+	return nil
+}
+
+// FormulaJobs lists the queued recomputations, unfinished first, oldest
+// first.
+func (e *Engine) FormulaJobs(ctx context.Context) ([]FormulaJob, error) {
+	rows, err := e.db.SQL().QueryContext(ctx, `SELECT "id", "object", "fields", "version", "done", "total", "finished" FROM `+store.Ident(tableFormulaJobs)+` ORDER BY "finished", "created_at", "id"`)
+	if err != nil {
+		return nil, fmt.Errorf("engine: formula jobs: %w", err)
+	}
+	defer rows.Close()
+	var out []FormulaJob
+	for rows.Next() {
+		var j FormulaJob
+		var fields string
+		if err := rows.Scan(&j.ID, &j.Object, &fields, &j.Version, &j.Done, &j.Total, &j.Finished); err != nil {
+			return nil, err
+		}
+		_ = json.Unmarshal([]byte(fields), &j.Fields)
+		out = append(out, j)
+	}
+	return out, rows.Err()
+}
+
+// RunFormulaJobs works through the queued recomputations: each batch of
+// batchSize records (by id) is read, recomputed and written in its own
+// transaction together with the job's progress, so a run that stops
+// resumes where it was. Records that depend on the recomputed ones (parents
+// with roll-ups, records reading them through lookups) are updated too.
+// progress, if not nil, is called after every batch. Several processes may
+// run it at once: on PostgreSQL a job's row is locked while a batch runs.
+func (e *Engine) RunFormulaJobs(ctx context.Context, batchSize int, progress func(FormulaJob)) error {
+	if batchSize <= 0 {
+		batchSize = formulaBatch
+	}
+	jobs, err := e.FormulaJobs(ctx)
+	if err != nil {
+		return err
+	}
+	for _, j := range jobs {
+		if j.Finished {
+			continue
+		}
+		for {
+			done, err := e.formulaJobStep(ctx, j.ID, batchSize, progress)
+			if err != nil {
+				return err
+			}
+			if done {
+				break
+			}
+		}
+	}
+	return nil
+}
+
+// formulaJobStep runs one batch of a job; it reports whether the job is
+// finished (or taken by another process).
+func (e *Engine) formulaJobStep(ctx context.Context, id string, batchSize int, progress func(FormulaJob)) (bool, error) {
+	tx, err := e.beginTx(ctx)
+	if err != nil {
+		return false, err
+	}
+	defer tx.Rollback()
+	lock := ""
+	if e.db.Dialect == metadata.DialectPostgres {
+		lock = " FOR UPDATE SKIP LOCKED"
+	}
+	var j FormulaJob
+	var fields, lastID string
+	err = tx.QueryRowContext(ctx, store.Rebind(e.db.Dialect, `SELECT "id", "object", "fields", "version", "last_id", "done", "total", "finished" FROM `+store.Ident(tableFormulaJobs)+` WHERE "id" = ?`+lock), id).
+		Scan(&j.ID, &j.Object, &fields, &j.Version, &lastID, &j.Done, &j.Total, &j.Finished)
+	if errors.Is(err, sql.ErrNoRows) {
+		return true, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("engine: formula job %s: %w", id, err)
+	}
+	_ = json.Unmarshal([]byte(fields), &j.Fields)
+	if j.Finished {
+		return true, nil
+	}
+	snap := e.Snapshot()
+	c := compiledFormulas(snap)
+	obj, oerr := snap.Object(j.Object)
+	finish := func() (bool, error) {
+		j.Finished = true
+		if _, err := tx.ExecContext(ctx, store.Rebind(e.db.Dialect, `UPDATE `+store.Ident(tableFormulaJobs)+` SET "finished" = ?, "done" = ?, "total" = ? WHERE "id" = ?`), true, j.Done, j.Total, j.ID); err != nil {
+			return false, err
+		}
+		if err := tx.Commit(); err != nil {
+			return false, err
+		}
+		if progress != nil {
+			progress(j)
+		}
+		return true, nil
+	}
+	if c == nil || oerr != nil || c.Object(j.Object) == nil {
+		return finish() // the object or its formulas are gone
+	}
+	if j.Total < 0 {
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM `+store.Ident(obj.Name)).Scan(&j.Total); err != nil {
+			return false, fmt.Errorf("engine: count %s: %w", obj.Name, err)
+		}
+	}
+	rows, err := tx.QueryContext(ctx, store.Rebind(e.db.Dialect, `SELECT "id" FROM `+store.Ident(obj.Name)+` WHERE "id" > ? ORDER BY "id" LIMIT ?`), lastID, batchSize)
+	if err != nil {
+		return false, fmt.Errorf("engine: recompute %s: %w", obj.Name, err)
+	}
+	var ids []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			rows.Close()
+			return false, err
+		}
+		ids = append(ids, s)
+	}
+	rows.Close()
+	if len(ids) == 0 {
+		return finish()
+	}
+	now := e.now()
+	p := &propagator{e: e, c: c, tx: tx, snap: snap, now: now}
+	pctx := formulas.WithNow(ctx, now)
+	changes, err := p.recompute(pctx, obj.Name, "\"id\" IN ("+marks(len(ids))+")", anySlice(ids))
+	if err != nil {
+		return false, err
+	}
+	if err := p.propagate(pctx, obj.Name, changes, 0); err != nil {
+		return false, err
+	}
+	j.Done += int64(len(ids))
+	if _, err := tx.ExecContext(ctx, store.Rebind(e.db.Dialect, `UPDATE `+store.Ident(tableFormulaJobs)+` SET "last_id" = ?, "done" = ?, "total" = ? WHERE "id" = ?`), ids[len(ids)-1], j.Done, j.Total, j.ID); err != nil {
+		return false, fmt.Errorf("engine: progress of formula job %s: %w", j.ID, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return false, fmt.Errorf("engine: commit formula job %s: %w", j.ID, err)
+	}
+	if progress != nil {
+		progress(j)
+	}
+	return false, nil
+}

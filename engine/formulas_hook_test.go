@@ -1,0 +1,202 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/crmplatform/crm/engine/store"
+	"github.com/crmplatform/crm/engine/store/storetest"
+	"github.com/crmplatform/crm/metadata"
+)
+
+// withFormulas installs the standard template with formulas added:
+// computed fields, a roll-up, a lookup read, a default formula and rules.
+func withFormulas(t *testing.T, db *store.DB) *Engine {
+	t.Helper()
+	ctx := context.Background()
+	e := newEngine(t, db, ownerGuard{})
+	if err := e.UseFormulas(ctx); err != nil {
+		t.Fatal(err)
+	}
+	s := e.Snapshot().Schema.Clone()
+	opp, _ := s.Object("opportunity")
+	opp.Fields = append(opp.Fields,
+		&metadata.Field{Name: "weighted", Type: "currency", Formula: "amount * option(stage).probability / 100"},
+		&metadata.Field{Name: "account_industry", Type: "text", Formula: "label(account.industry)"},
+		&metadata.Field{Name: "follow_up", Type: "date", DefaultFormula: "today() + 7"},
+	)
+	opp.ValidationRules = append(opp.ValidationRules,
+		metadata.ValidationRule{Name: "won_needs_amount", Condition: `stage != "won" || amount > 0`, Message: metadata.Label{"en": "A won opportunity needs an amount"}, Field: "amount"},
+		metadata.ValidationRule{Name: "short_name", Condition: `len(name) <= 40`, Message: metadata.Label{"en": "The name is too long"}, Field: "name"},
+	)
+	acc, _ := s.Object("account")
+	acc.Fields = append(acc.Fields,
+		&metadata.Field{Name: "total_won", Type: "currency", Formula: `sum(opportunity, amount, stage == "won")`},
+		&metadata.Field{Name: "open_deals", Type: "integer", Formula: `count(opportunity, stage not in ["won", "lost"])`},
+		&metadata.Field{Name: "headroom", Type: "currency", Formula: "credit_limit - total_won"},
+	)
+	if _, _, err := e.ApplySchema(ctx, s, ApplyOptions{Author: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+func TestFormulasOnWrites(t *testing.T) {
+	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
+		e := withFormulas(t, db)
+		ctx := as("u1")
+		get := func(object, id string) Record {
+			t.Helper()
+			r, err := e.Get(ctx, object, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return r
+		}
+		a, err := e.Create(ctx, "account", body(t, `{"name": "Acme", "industry": "retail", "credit_limit": 10000}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := e.Create(ctx, "account", body(t, `{"name": "Beta"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		aid, bid := a["id"].(string), b["id"].(string)
+		if a["headroom"] != json.Number("10000.00") || a["open_deals"] != int64(0) {
+			t.Fatalf("new account: %v", a)
+		}
+
+		// Create: computed fields, a lookup read, a default formula; the
+		// parent's roll-up follows.
+		o1, err := e.Create(ctx, "opportunity", body(t, `{"name": "Lathes", "account": "`+aid+`", "stage": "proposal", "amount": "500.01"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		today := time.Now().UTC()
+		if o1["weighted"] != json.Number("250.01") || o1["account_industry"] != "Retail" || o1["follow_up"] != today.AddDate(0, 0, 7).Format(metadata.DateLayout) {
+			t.Fatalf("created opportunity: %v", o1)
+		}
+		if got := get("account", aid); got["open_deals"] != int64(1) || got["total_won"] != json.Number("0.00") {
+			t.Fatalf("account after create: %v", got)
+		}
+
+		// Update of the child: the roll-up and what reads it.
+		o1id := o1["id"].(string)
+		if _, err := e.Update(ctx, "opportunity", o1id, body(t, `{"version": 1, "stage": "won"}`)); err != nil {
+			t.Fatal(err)
+		}
+		if got := get("account", aid); got["total_won"] != json.Number("500.01") || got["open_deals"] != int64(0) || got["headroom"] != json.Number("9499.99") || got["version"] != int64(1) {
+			t.Fatalf("account after update: %v", got)
+		}
+
+		// Lookup target change: the opportunity reading account.industry.
+		if _, err := e.Update(ctx, "account", aid, body(t, `{"version": 1, "industry": "finance"}`)); err != nil {
+			t.Fatal(err)
+		}
+		if got := get("opportunity", o1id); got["account_industry"] != "Finance" {
+			t.Fatalf("opportunity after account change: %v", got)
+		}
+
+		// A second child, then re-parented.
+		o2, err := e.Create(ctx, "opportunity", body(t, `{"name": "Mills", "account": "`+aid+`", "stage": "won", "amount": 200}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := get("account", aid); got["total_won"] != json.Number("700.01") {
+			t.Fatalf("account after second child: %v", got)
+		}
+		if _, err := e.Update(ctx, "opportunity", o2["id"].(string), body(t, `{"version": 1, "account": "`+bid+`"}`)); err != nil {
+			t.Fatal(err)
+		}
+		if ga, gb := get("account", aid), get("account", bid); ga["total_won"] != json.Number("500.01") || gb["total_won"] != json.Number("200.00") || gb["account_industry"] != nil {
+			t.Fatalf("after re-parent: %v / %v", ga, gb)
+		}
+
+		// Delete of a child.
+		if err := e.Delete(ctx, "opportunity", o1id); err != nil {
+			t.Fatal(err)
+		}
+		if got := get("account", aid); got["total_won"] != json.Number("0.00") || got["headroom"] != json.Number("10000.00") {
+			t.Fatalf("account after delete: %v", got)
+		}
+
+		// Rules fail together, in one ValidationError.
+		_, err = e.Create(ctx, "opportunity", body(t, `{"name": "A name that is much too long for this rule set", "account": "`+aid+`", "stage": "won", "amount": 0}`))
+		var verr *ValidationError
+		if !errors.As(err, &verr) || len(verr.Errors) != 2 || verr.Errors[0].Code != "rule.won_needs_amount" || verr.Errors[0].Field != "amount" ||
+			verr.Errors[1].Code != "rule.short_name" || verr.Errors[0].Message != "A won opportunity needs an amount" {
+			t.Fatalf("want both rules to fail, got %v", err)
+		}
+	})
+}
+
+func TestFormulaProblemsRefuseMetadata(t *testing.T) {
+	db := storetest.SQLite(t)
+	e := withFormulas(t, db)
+	s := e.Snapshot().Schema.Clone()
+	opp, _ := s.Object("opportunity")
+	w, _ := opp.Field("weighted")
+	w.Formula = "amount * probability"
+	_, _, err := e.ApplySchema(context.Background(), s, ApplyOptions{Author: "test"})
+	var ps metadata.Problems
+	if !errors.As(err, &ps) || !errors.Is(err, metadata.ErrInvalid) || len(ps) != 1 || ps[0].Message != "line 1, column 10: unknown name probability" {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func TestFormulaJobsRecomputeStoredValues(t *testing.T) {
+	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
+		e := withFormulas(t, db)
+		ctx := as("u1")
+		if err := e.RunFormulaJobs(ctx, 10, nil); err != nil { // the install's own jobs
+			t.Fatal(err)
+		}
+		a, err := e.Create(ctx, "account", body(t, `{"name": "Acme"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for _, amount := range []string{"100", "200", "300"} {
+			o, err := e.Create(ctx, "opportunity", body(t, `{"name": "D", "account": "`+a["id"].(string)+`", "stage": "won", "amount": `+amount+`}`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids, o["id"].(string))
+		}
+		s := e.Snapshot().Schema.Clone()
+		opp, _ := s.Object("opportunity")
+		w, _ := opp.Field("weighted")
+		w.Formula = "amount * option(stage).probability / 100 / 2"
+		if _, _, err := e.ApplySchema(context.Background(), s, ApplyOptions{Author: "test"}); err != nil {
+			t.Fatal(err)
+		}
+		jobs, err := e.FormulaJobs(ctx)
+		if err != nil || len(jobs) == 0 || jobs[0].Finished || jobs[0].Object != "opportunity" || jobs[0].Fields[0] != "weighted" {
+			t.Fatalf("jobs %+v, %v", jobs, err)
+		}
+		// One step, as if interrupted after it, then the rest.
+		if _, err := e.formulaJobStep(ctx, jobs[0].ID, 2, nil); err != nil {
+			t.Fatal(err)
+		}
+		var seen []FormulaJob
+		if err := e.RunFormulaJobs(ctx, 2, func(j FormulaJob) { seen = append(seen, j) }); err != nil {
+			t.Fatal(err)
+		}
+		if len(seen) == 0 || !seen[len(seen)-1].Finished || seen[len(seen)-1].Done != 3 || seen[len(seen)-1].Total != 3 {
+			t.Fatalf("progress %+v", seen)
+		}
+		for i, id := range ids {
+			o, err := e.Get(ctx, "opportunity", id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := json.Number([]string{"50.00", "100.00", "150.00"}[i])
+			if o["weighted"] != want {
+				t.Fatalf("opportunity %d weighted %v, want %v", i, o["weighted"], want)
+			}
+		}
+	})
+}
