@@ -168,7 +168,7 @@ func (p *pathNode) merge(o *pathNode) {
 // optionVar is the variable option(field) becomes: the attributes of the
 // selected option.
 type optionVar struct {
-	path   []string // the picklist: a field, or lookups then a field
+	path   []string                  // the picklist: a field, or lookups then a field
 	values map[string]map[string]any // option value → attributes
 	zero   map[string]any
 }
