@@ -291,7 +291,7 @@ func (e *Engine) Create(ctx context.Context, object string, data map[string]any)
 	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("engine: commit create %s: %w", object, err)
 	}
-	out, err := e.Get(ctx, object, id)
+	out, err := e.reread(ctx, r, id)
 	if isNotVisible(err) {
 		// Created, but not readable by its creator (create-only rights).
 		return Record{"id": id}, nil
@@ -374,12 +374,26 @@ func (e *Engine) Get(ctx context.Context, object, id string) (Record, error) {
 	if err != nil {
 		return nil, err
 	}
+	return e.getWith(ctx, r, id)
+}
+
+// reread reads a record just written within the same request's decision;
+// a principal without read rights on the object gets ErrForbidden.
+func (e *Engine) reread(ctx context.Context, r *request, id string) (Record, error) {
+	if err := r.d.CanObject(r.p, r.obj.Name, metadata.ActionRead); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrForbidden, err)
+	}
+	return e.getWith(ctx, r, id)
+}
+
+// getWith reads one record for an authorised request.
+func (e *Engine) getWith(ctx context.Context, r *request, id string) (Record, error) {
 	rows, err := e.selectRows(ctx, e.db.SQL(), r, r.columns(e.db.Dialect), metadata.ActionRead, "\"id\" = ?", []any{id}, "")
 	if err != nil {
 		return nil, err
 	}
 	if len(rows) == 0 {
-		return nil, notFound("no %s with id %s", object, id)
+		return nil, notFound("no %s with id %s", r.obj.Name, id)
 	}
 	recs, err := e.outputRows(ctx, e.db.SQL(), r, rows)
 	if err != nil {

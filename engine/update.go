@@ -113,7 +113,13 @@ func (e *Engine) Update(ctx context.Context, object, id string, data map[string]
 	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("engine: commit update %s: %w", object, err)
 	}
-	return e.Get(ctx, object, id)
+	out, err := e.reread(ctx, r, id)
+	if isNotVisible(err) {
+		// Updated, but out of the principal's read reach now (it gave the
+		// record away, say).
+		return Record{"id": id}, nil
+	}
+	return out, err
 }
 
 // updateRow writes the changed columns of a row, guarded by its version.

@@ -57,7 +57,7 @@ func parseDoc(file, kind string, data []byte, out any) Problems {
 
 // LoadFS reads a template folder: template.yaml, objects/*.yaml and
 // roles/*.yaml (or .yml, .json), checks every document against the schema
-// and the whole against Validate, and returns every problem found.
+// and those that pass against Validate, and returns every problem found.
 func LoadFS(fsys fs.FS) (*Template, *Schema, Problems) {
 	var ps Problems
 	tpl := &Template{}
@@ -93,9 +93,9 @@ func LoadFS(fsys fs.FS) (*Template, *Schema, Problems) {
 			s.SetSource(DocRole, r.Name, file)
 		}
 	}
-	if len(ps) == 0 {
-		ps = append(ps, Validate(s)...)
-	}
+	// Semantic checks run on every document that parsed, so one run reports
+	// every problem.
+	ps = append(ps, Validate(s)...)
 	return tpl, s, ps
 }
 

@@ -1,0 +1,205 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// runCmd runs a command line in-process and returns its exit code and
+// standard output.
+func runCmd(t *testing.T, args ...string) (int, string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code := run(context.Background(), args, &out, &errOut)
+	return code, out.String() + errOut.String()
+}
+
+func TestValidate(t *testing.T) {
+	dir := t.TempDir()
+	must := func(name, body string) {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	must("template.yaml", "name: shop\n")
+	must("objects/item.yaml", "name: item\nfields:\n  - {name: size, type: huge}\n  - {name: maker, type: lookup, target: maker}\n")
+	must("objects/order.yaml", "name: order\nfields: []\n")
+	code, out := runCmd(t, "validate", dir)
+	if code != 1 {
+		t.Fatalf("exit %d, want 1:\n%s", code, out)
+	}
+	for _, want := range []string{"objects/item.yaml: /fields/0/type:", "objects/order.yaml: /name:", "reserved word"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	code, out = runCmd(t, "validate", "../../defaults/standard")
+	if code != 0 || !strings.Contains(out, "is valid") {
+		t.Fatalf("standard template: exit %d\n%s", code, out)
+	}
+	if code, _ := runCmd(t, "validate"); code != 2 {
+		t.Errorf("no folder: exit %d, want 2", code)
+	}
+}
+
+func TestMigratePlanThenApply(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "crm.db")
+	code, out := runCmd(t, "migrate", "--plan", "--db", db)
+	if code != 0 || !strings.Contains(out, `CREATE TABLE "account"`) || !strings.Contains(out, "plan only") {
+		t.Fatalf("plan: exit %d\n%s", code, out)
+	}
+	code, out = runCmd(t, "migrate", "--plan", "--db", db)
+	if code != 0 || !strings.Contains(out, `CREATE TABLE "account"`) {
+		t.Fatalf("a plan must change nothing, the second plan should still create tables: exit %d\n%s", code, out)
+	}
+	if code, out = runCmd(t, "migrate", "--db", db); code != 0 || !strings.Contains(out, "applied as metadata version 1") {
+		t.Fatalf("apply: exit %d\n%s", code, out)
+	}
+	if code, out = runCmd(t, "migrate", "--plan", "--db", db); code != 0 || !strings.Contains(out, "already matches") {
+		t.Fatalf("after apply: exit %d\n%s", code, out)
+	}
+	if code, out = runCmd(t, "migrate", "--purge", "--plan", "--db", db); code != 0 || !strings.Contains(out, "0 archived") {
+		t.Fatalf("purge plan: exit %d\n%s", code, out)
+	}
+}
+
+// freeAddr finds a free loopback port.
+func freeAddr(t *testing.T) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// startServer runs crm serve until the returned stop is called.
+func startServer(t *testing.T, db, addr string) (stop func() string) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	var out syncBuffer
+	done := make(chan int)
+	go func() { done <- run(ctx, []string{"serve", "--db", db, "--addr", addr}, &out, &out) }()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		resp, err := http.Get("http://" + addr + "/api/health")
+		if err == nil {
+			resp.Body.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			cancel()
+			t.Fatalf("server did not start:\n%s", out.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return func() string {
+		cancel()
+		if code := <-done; code != 0 {
+			t.Errorf("serve exited %d:\n%s", code, out.String())
+		}
+		return out.String()
+	}
+}
+
+// syncBuffer is a buffer safe for the server goroutine and the test.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// call sends a JSON request and decodes the answer.
+func call(t *testing.T, method, url, token, body string) (int, map[string]any) {
+	t.Helper()
+	req, _ := http.NewRequest(method, url, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var m map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&m)
+	return resp.StatusCode, m
+}
+
+func TestServeFirstStartAndRestart(t *testing.T) {
+	t.Setenv("CRM_ADMIN_PASSWORD", "first-admin-pw")
+	db := filepath.Join(t.TempDir(), "data", "crm.db")
+	addr := freeAddr(t)
+	stop := startServer(t, db, addr)
+	base := "http://" + addr
+	status, login := call(t, "POST", base+"/api/auth/login", "", `{"username": "admin", "password": "first-admin-pw"}`)
+	if status != 200 {
+		t.Fatalf("login: %d %v", status, login)
+	}
+	token := login["token"].(string)
+	status, acc := call(t, "POST", base+"/api/records/account", token, `{"name": "Kept"}`)
+	if status != 201 {
+		t.Fatalf("create: %d %v", status, acc)
+	}
+	out := stop()
+	if !strings.Contains(out, "CRM listening on http://"+addr) || !strings.Contains(out, "created user admin") {
+		t.Errorf("first start output:\n%s", out)
+	}
+	// Second start: same database, nothing reinstalled, nothing lost.
+	t.Setenv("CRM_ADMIN_PASSWORD", "")
+	stop = startServer(t, db, addr)
+	defer stop()
+	status, login = call(t, "POST", base+"/api/auth/login", "", `{"username": "admin", "password": "first-admin-pw"}`)
+	if status != 200 {
+		t.Fatalf("login after restart: %d %v", status, login)
+	}
+	status, got := call(t, "GET", fmt.Sprintf("%s/api/records/account/%s", base, acc["id"]), login["token"].(string), "")
+	if status != 200 || got["name"] != "Kept" {
+		t.Fatalf("record after restart: %d %v", status, got)
+	}
+	status, health := call(t, "GET", base+"/api/health", "", "")
+	if status != 200 || health["metadata_version"] != float64(1) {
+		t.Fatalf("template reinstalled? %v", health)
+	}
+}
+
+func TestServeGeneratesPassword(t *testing.T) {
+	t.Setenv("CRM_ADMIN_PASSWORD", "")
+	addr := freeAddr(t)
+	stop := startServer(t, filepath.Join(t.TempDir(), "crm.db"), addr)
+	out := stop()
+	i := strings.Index(out, "password: ")
+	if i < 0 {
+		t.Fatalf("no generated password printed:\n%s", out)
+	}
+	pw := strings.Fields(out[i+len("password: "):])[0]
+	if len(pw) < 12 {
+		t.Fatalf("generated password %q is short", pw)
+	}
+}
