@@ -532,7 +532,7 @@ func (e *Engine) queueFormulaJobs(ctx context.Context, tx bun.Tx, s *metadata.Sc
 		}
 		fj, _ := json.Marshal(fields)
 		q := store.Rebind(e.db.Dialect, `INSERT INTO `+store.Ident(tableFormulaJobs)+` ("id", "object", "fields", "version", "last_id", "done", "total", "finished", "created_at") VALUES (?, ?, ?, ?, '', 0, -1, ?, ?)`)
-		if _, err := tx.ExecContext(ctx, q, uuid.Must(uuid.NewV7()).String(), o.Name, string(fj), version, false, now); err != nil {
+		if _, err := tx.Tx.ExecContext(ctx, q, uuid.Must(uuid.NewV7()).String(), o.Name, string(fj), version, false, now); err != nil {
 			return fmt.Errorf("engine: queue recomputation of %s: %w", o.Name, err)
 		}
 	}
