@@ -114,7 +114,7 @@ func (s *Service) Migrate(ctx context.Context) error {
 			{(*userRow)(nil), "crm_users_manager_idx", []string{"manager_id"}},
 			{(*userRow)(nil), "crm_users_department_idx", []string{"department"}},
 			{(*tokenRow)(nil), "crm_tokens_user_idx", []string{"user_id"}},
-			{(*shareRow)(nil), "crm_shares_user_idx", []string{"user_id", "object"}},
+			{(*shareRow)(nil), "crm_shares_user_object_idx", []string{"user_id", "object", "record_id"}},
 			{(*ruleRow)(nil), "crm_casbin_rule_ptype_idx", []string{"ptype", "v0"}},
 		}
 		for _, ix := range indexes {
