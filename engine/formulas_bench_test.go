@@ -98,7 +98,7 @@ func BenchmarkWriteOverheadFormulas(b *testing.B) {
 		n := float64(b.N)
 		b.ReportMetric(float64(plain.Nanoseconds())/n, "ns/write-plain")
 		b.ReportMetric(float64(computed.Nanoseconds())/n, "ns/write-10-computed")
-		b.ReportMetric(float64((computed - plain).Nanoseconds())/n/10, "ns/computed-field")
+		b.ReportMetric(float64((computed-plain).Nanoseconds())/n/10, "ns/computed-field")
 		b.ReportMetric(float64(computed)/float64(plain), "ratio")
 	}
 	b.Run("sqlite", func(b *testing.B) { run(b, storetest.SQLite(b)) })
