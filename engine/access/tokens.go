@@ -66,6 +66,21 @@ func (s *Service) Login(ctx context.Context, username, password string) (string,
 	return tok, p, nil
 }
 
+// VerifyPassword checks the password of the active user ref (id or
+// username) without issuing a token, as a password change by the user
+// needs; it fails with ErrInvalidCredentials like Login, in the same time.
+func (s *Service) VerifyPassword(ctx context.Context, ref, password string) error {
+	row, err := findUser(ctx, s.db.DB, ref)
+	if err != nil {
+		_ = bcrypt.CompareHashAndPassword(s.dummy(), []byte(password))
+		return ErrInvalidCredentials
+	}
+	if bcrypt.CompareHashAndPassword([]byte(row.PasswordHash), []byte(password)) != nil || !row.Active {
+		return ErrInvalidCredentials
+	}
+	return nil
+}
+
 // CreateAPIToken issues a named API token for the user; ttl 0 means it
 // never expires (it can still be revoked). The token is returned once and
 // only its hash is stored.

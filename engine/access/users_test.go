@@ -172,6 +172,14 @@ func TestLoginAndTokens(t *testing.T) {
 		if _, _, err := svc.Login(ctx, "rep", "correct horse"); !errors.Is(err, access.ErrInvalidCredentials) {
 			t.Fatalf("old password: %v", err)
 		}
+		if err := svc.VerifyPassword(ctx, "rep", "battery staple"); err != nil {
+			t.Fatalf("verify: %v", err)
+		}
+		for _, c := range [][2]string{{"rep", "correct horse"}, {"ghost", "battery staple"}} {
+			if err := svc.VerifyPassword(ctx, c[0], c[1]); !errors.Is(err, access.ErrInvalidCredentials) {
+				t.Fatalf("verify %v: %v", c, err)
+			}
+		}
 		if err := svc.DeactivateUser(ctx, "rep"); err != nil {
 			t.Fatal(err)
 		}

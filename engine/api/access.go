@@ -144,7 +144,7 @@ func (s *Server) setPassword(c *fiber.Ctx) error {
 	}
 	ctx := c.UserContext()
 	if !s.isAdmin(c) {
-		if _, _, err := s.access.Login(ctx, principal(c).Username, b.CurrentPassword); err != nil {
+		if err := s.access.VerifyPassword(ctx, principal(c).UserID, b.CurrentPassword); err != nil {
 			return &apiError{status: fiber.StatusForbidden, code: "forbidden", message: "current_password is wrong",
 				details: []Detail{{Field: "current_password", Message: "wrong password"}}}
 		}

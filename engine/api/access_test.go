@@ -34,6 +34,7 @@ func TestAPIUsersAndTokens(t *testing.T) {
 		})
 		// API tokens: created by their owner, usable, revocable.
 		f.tokens["manager"] = loginToken(t, f, "manager", "manager-password")
+		f.tokens["agent"] = loginToken(t, f, "agent", "agent-password")
 		status, m := f.do("POST", "/api/users/manager/tokens", "manager", `{"name": "ci", "ttl_seconds": 3600}`)
 		if status != 201 {
 			t.Fatalf("create token: %d %v", status, m)
@@ -43,7 +44,9 @@ func TestAPIUsersAndTokens(t *testing.T) {
 		f.run(t, []scenario{
 			{name: "api token works", method: "GET", path: "/api/auth/me", user: "ci", status: 200, contains: []string{`"username":"manager"`}},
 			{name: "token list hides secrets", method: "GET", path: "/api/users/manager/tokens", user: "manager", status: 200, contains: []string{`"kind":"api"`}, notContain: []string{f.tokens["ci"]}},
-			{name: "others cannot revoke it", method: "DELETE", path: "/api/tokens/" + id, user: "rep2", status: 401},
+			{name: "others cannot revoke it", method: "DELETE", path: "/api/tokens/" + id, user: "agent", status: 404, code: "not_found"},
+			{name: "others cannot list them", method: "GET", path: "/api/users/manager/tokens", user: "agent", status: 403},
+			{name: "unknown token", method: "DELETE", path: "/api/tokens/nope", user: "admin", status: 404},
 			{name: "owner revokes it", method: "DELETE", path: "/api/tokens/" + id, user: "manager", status: 204},
 			{name: "revoked token refused", method: "GET", path: "/api/auth/me", user: "ci", status: 401, code: "unauthenticated"},
 			{name: "deactivate manager", method: "DELETE", path: "/api/users/manager", user: "admin", status: 204},
