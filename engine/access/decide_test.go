@@ -279,3 +279,38 @@ func TestPolicyChangeSeenByOtherService(t *testing.T) {
 		}
 	})
 }
+
+func TestDeciderConcurrent(t *testing.T) {
+	ctx := context.Background()
+	db := storetest.SQLite(t)
+	sc := recordSchema(t)
+	svc := setup(t, db, sc)
+	d, err := svc.Decide(ctx, sc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error)
+	for i := 0; i < 8; i++ {
+		go func(i int) {
+			role := sc.Roles[i%len(sc.Roles)].Name
+			p := &access.Principal{UserID: "u", Roles: []string{role, "sales_rep"}}
+			for _, obj := range sc.Objects {
+				_ = d.CanObject(p, obj.Name, "read")
+				_ = d.FieldLevels(p, obj.Name)
+				if _, _, err := d.RecordFilter(ctx, p, obj.Name, "read"); err != nil && !errors.Is(err, access.ErrDenied) {
+					done <- err
+					return
+				}
+				_ = d.EffectiveRoles(p)
+				_ = d.CanAdminister(p)
+			}
+			_, err := svc.Decide(ctx, sc)
+			done <- err
+		}(i)
+	}
+	for i := 0; i < 8; i++ {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
