@@ -13,7 +13,6 @@ import (
 	"github.com/expr-lang/expr/compiler"
 	"github.com/expr-lang/expr/conf"
 	"github.com/expr-lang/expr/file"
-	"github.com/expr-lang/expr/optimizer"
 	"github.com/expr-lang/expr/parser"
 	"github.com/expr-lang/expr/types"
 	"github.com/expr-lang/expr/vm"
@@ -407,27 +406,28 @@ func (cc *schemaCompiler) compile(op *ObjectProgram, kind exprKind, src string, 
 	o := op.object
 	env := cc.envOf(o)
 	cfg := baseConfig(env)
-	tree, err := parser.ParseWithConfig(src, cfg)
-	if err != nil {
-		return nil, positioned(err)
-	}
-	rw := &rewriter{cc: cc, op: op, kind: kind, src: src, env: env, field: field}
-	ast.Walk(&tree.Node, rw)
-	if rw.err != nil {
-		return nil, rw.err
-	}
-	cfg.WithEnv(env)
 	if kind == exprRule {
 		cfg.Expect, cfg.ExpectAny = reflect.Bool, true
 	}
-	cfg.Check()
-	t, err := new(checker.Checker).PatchAndCheck(tree, cfg)
+	var rw *rewriter
+	prog, tree, t, err := compileChecked(cfg, src, func(tree *parser.Tree) error {
+		rw = &rewriter{cc: cc, op: op, kind: kind, src: src, env: env, field: field}
+		ast.Walk(&tree.Node, rw)
+		if rw.err != nil {
+			return rw.err
+		}
+		cfg.WithEnv(env)
+		return nil
+	})
 	if err != nil {
 		var fe *file.Error
-		if errors.As(err, &fe) {
+		if errors.As(err, &fe) || tree == nil {
 			return nil, positioned(err)
 		}
-		return nil, formulaError(src, tree.Node.Location(), "%v", strings.Replace(err.Error(), "expected bool, but got", "a condition must be true or false, not", 1))
+		if strings.HasPrefix(err.Error(), "expected bool") {
+			return nil, formulaError(src, tree.Node.Location(), "%v", strings.Replace(err.Error(), "expected bool, but got", "a condition must be true or false, not", 1))
+		}
+		return nil, fmt.Errorf("compile: %v", err)
 	}
 	if field != nil && kind != exprRule {
 		k := kindOf(field)
@@ -449,15 +449,6 @@ func (cc *schemaCompiler) compile(op *ObjectProgram, kind exprKind, src string, 
 	rd.clock = true
 	if kind == exprDefault && (len(rd.paths) > 0 || len(rd.rollups) > 0) {
 		return nil, formulaError(src, file.Location{}, "a default formula can read only fields of the record itself, not related records")
-	}
-	if cfg.Optimize {
-		if err := optimizer.Optimize(&tree.Node, cfg); err != nil {
-			return nil, positioned(err)
-		}
-	}
-	prog, err := compiler.Compile(tree, cfg)
-	if err != nil {
-		return nil, fmt.Errorf("compile: %v", err)
 	}
 	return &program{source: src, prog: prog, reads: rd}, nil
 }
@@ -841,6 +832,9 @@ func (rw *rewriter) what() string {
 // condition compiles the condition of a roll-up against the child object:
 // a boolean over the child's own fields.
 func (cc *schemaCompiler) condition(child *metadata.Object, src string, n ast.Node) (*program, error) {
+	if err := guard(src, n); err != nil {
+		return nil, err
+	}
 	env := cc.envOf(child)
 	cfg := baseConfig(env)
 	cfg.Expect, cfg.ExpectAny = reflect.Bool, true

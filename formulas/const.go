@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/ast"
 	"github.com/expr-lang/expr/types"
 )
@@ -74,12 +73,7 @@ func EvalConst(src string) (any, error) {
 
 // EvalConstAt is EvalConst with now as the current time.
 func EvalConstAt(src string, now time.Time) (any, error) {
-	opts := append(Functions(),
-		expr.Env(clockTypes()),
-		expr.Patch(clockPatcher{}),
-		expr.MaxNodes(MaxNodes),
-	)
-	prog, err := expr.Compile(src, opts...)
+	prog, _, _, err := compileChecked(baseConfig(clockTypes()), src, nil)
 	if err != nil {
 		return nil, fmt.Errorf("formulas: %w", err)
 	}

@@ -309,7 +309,7 @@ fields:
 name: big
 fields:
   - {name: n, type: integer}
-  - {name: huge, type: integer, formula: "len(1..n | map(# * 2))"}
+  - {name: huge, type: integer, formula: "len(repeat('x', n))"}
 `, `
 name: pick
 fields:

@@ -120,7 +120,11 @@ func TestFunctionErrors(t *testing.T) {
 		{`format("%999999d", 1)`, "too large"},
 		{`case(1, 2, 3)`, "case"},
 		{`unknown_fn(1)`, "unknown name unknown_fn"},
-		{`len(1..100000 | map(# * 2))`, "memory budget exceeded"},
+		{`len(repeat("x", 100000000))`, "memory budget exceeded"},
+		{`len(map(split(repeat("x", 90000), ""), # + #))`, "memory budget exceeded"},
+		{`reduce(1..100000, #acc + #, 0)`, "line 1, column 9: ranges (a..b) are not available"},
+		{`all(["a"], any(["b"], # == "b"))`, "a loop inside another loop (all) is not available"},
+		{`$env["_now"]`, "line 1, column 1: $env is not available"},
 		{`if(1, 2, 3)`, "non-bool"},
 	}
 	for _, tt := range tests {
