@@ -81,6 +81,8 @@ func TestFunctions(t *testing.T) {
 		{`sum(1, 2.5)`, 3.5},
 		{`avg(1, 2, 4, 5)`, 3.0},
 		{`count(["a", "b"])`, 2},
+		{`reduce(1..100, #acc + #, 0)`, 5050},
+		{`2 in -3..3`, true},
 		// Logic.
 		{`if(1 < 2, "yes", "no")`, "yes"},
 		{`if(1 > 2, "yes", "no")`, "no"},
@@ -122,7 +124,7 @@ func TestFunctionErrors(t *testing.T) {
 		{`unknown_fn(1)`, "unknown name unknown_fn"},
 		{`len(repeat("x", 100000000))`, "memory budget exceeded"},
 		{`len(map(split(repeat("x", 90000), ""), # + #))`, "memory budget exceeded"},
-		{`reduce(1..100000, #acc + #, 0)`, "line 1, column 9: ranges (a..b) are not available"},
+		{`reduce(1..100000, #acc + #, 0)`, "line 1, column 9: a range (a..b) needs whole-number literals at most 10000 apart"},
 		{`all(["a"], any(["b"], # == "b"))`, "a loop inside another loop (all) is not available"},
 		{`$env["_now"]`, "line 1, column 1: $env is not available"},
 		{`if(1, 2, 3)`, "non-bool"},

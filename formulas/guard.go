@@ -1,6 +1,7 @@
 package formulas
 
 import (
+	"fmt"
 	"reflect"
 
 	"github.com/expr-lang/expr/ast"
@@ -13,8 +14,8 @@ import (
 )
 
 // guard refuses the constructs that could make one evaluation expensive
-// without allocating (which MemoryBudget bounds): ranges (1..1000000),
-// loops inside loops (a predicate such as all, map or reduce inside
+// without allocating (which MemoryBudget bounds): large or computed ranges
+// (1..1000000000), loops inside loops (a predicate such as all, map or reduce inside
 // another) and $env, which would also hide what a formula reads from the
 // dependency graph.
 func guard(src string, root ast.Node) error {
@@ -28,7 +29,11 @@ func guard(src string, root ast.Node) error {
 		switch x := (*n).(type) {
 		case *ast.BinaryNode:
 			if x.Operator == ".." {
-				fail(x, "ranges (a..b) are not available in formulas")
+				lo, ok1 := intLiteral(x.Left)
+				hi, ok2 := intLiteral(x.Right)
+				if !ok1 || !ok2 || hi-lo > MaxRange {
+					fail(x, fmt.Sprintf("a range (a..b) needs whole-number literals at most %d apart", MaxRange))
+				}
 			}
 		case *ast.IdentifierNode:
 			if x.Value == "$env" {
@@ -47,6 +52,22 @@ func guard(src string, root ast.Node) error {
 		}
 	}))
 	return err
+}
+
+// MaxRange is the largest range (a..b) a formula may write.
+const MaxRange = 10_000
+
+// intLiteral returns the value of an integer literal such as 3 or -3.
+func intLiteral(n ast.Node) (int, bool) {
+	switch x := n.(type) {
+	case *ast.IntegerNode:
+		return x.Value, true
+	case *ast.UnaryNode:
+		if v, ok := intLiteral(x.Node); ok && x.Operator == "-" {
+			return -v, true
+		}
+	}
+	return 0, false
 }
 
 // isLoop reports whether n is a builtin that runs a predicate (all, map,
