@@ -182,3 +182,21 @@ func benchList(b *testing.B, db *store.DB) {
 		b.Run("count/"+c.name, func(b *testing.B) { run(b, c.p, true) })
 	}
 }
+
+// BenchmarkAuthenticate measures turning a bearer token into a principal,
+// which every request does.
+func BenchmarkAuthenticate(b *testing.B) {
+	ctx := context.Background()
+	db := storetest.SQLite(b)
+	svc := setup(b, db, recordSchema(b))
+	mustUser(b, svc, access.NewUser{Username: "rep", Password: "rep-password", Roles: []string{"sales_rep"}})
+	tok, _, err := svc.Login(ctx, "rep", "rep-password")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if _, err := svc.Authenticate(ctx, tok); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -142,8 +142,12 @@ func (s *Service) Authenticate(ctx context.Context, bearer string) (*Principal, 
 	if tok == "" {
 		return nil, ErrUnauthenticated
 	}
-	var t tokenRow
-	err := s.db.NewSelect().Model(&t).Where("hash = ?", hashToken(tok)).Limit(1).Scan(ctx)
+	// One query for the token and its user: this runs on every request.
+	var t authRow
+	err := s.db.NewSelect().TableExpr("crm_tokens AS t").Join("JOIN crm_users AS u ON u.id = t.user_id").
+		ColumnExpr("t.id AS token_id, t.expires_at, t.revoked_at, t.last_used_at").
+		ColumnExpr("u.id, u.username, u.display_name, u.active, u.manager_id, u.department, u.roles").
+		Where("t.hash = ?", hashToken(tok)).Limit(1).Scan(ctx, &t)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrUnauthenticated
 	}
@@ -157,23 +161,31 @@ func (s *Service) Authenticate(ctx context.Context, bearer string) (*Principal, 
 	if !t.ExpiresAt.IsZero() && !now.Before(t.ExpiresAt) {
 		return nil, fmt.Errorf("%w: token expired", ErrUnauthenticated)
 	}
-	var u userRow
-	err = s.db.NewSelect().Model(&u).Where("id = ?", t.UserID).Limit(1).Scan(ctx)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, ErrUnauthenticated
-	}
-	if err != nil {
-		return nil, fmt.Errorf("access: authenticate: %w", err)
-	}
-	if !u.Active {
+	if !t.Active {
 		return nil, fmt.Errorf("%w: user inactive", ErrUnauthenticated)
 	}
 	if t.LastUsedAt.IsZero() || now.Sub(t.LastUsedAt) > lastUsedEvery {
-		_, _ = s.db.NewUpdate().Model((*tokenRow)(nil)).Set("last_used_at = ?", now).Where("id = ?", t.ID).Exec(ctx)
+		_, _ = s.db.NewUpdate().Model((*tokenRow)(nil)).Set("last_used_at = ?", now).Where("id = ?", t.TokenID).Exec(ctx)
 	}
+	u := userRow{ID: t.ID, Username: t.Username, DisplayName: t.DisplayName, Active: t.Active, ManagerID: t.ManagerID, Department: t.Department, Roles: t.Roles}
 	p := rowToUser(&u).Principal()
-	p.TokenID = t.ID
+	p.TokenID = t.TokenID
 	return p, nil
+}
+
+// authRow is a token joined with its user, as Authenticate reads it.
+type authRow struct {
+	TokenID     string    `bun:"token_id"`
+	ExpiresAt   time.Time `bun:"expires_at,nullzero"`
+	RevokedAt   time.Time `bun:"revoked_at,nullzero"`
+	LastUsedAt  time.Time `bun:"last_used_at,nullzero"`
+	ID          string    `bun:"id"`
+	Username    string    `bun:"username"`
+	DisplayName string    `bun:"display_name"`
+	Active      bool      `bun:"active"`
+	ManagerID   string    `bun:"manager_id,nullzero"`
+	Department  string    `bun:"department"`
+	Roles       string    `bun:"roles"`
 }
 
 // issue stores a new token for userID and returns it with its id.
