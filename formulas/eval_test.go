@@ -359,7 +359,7 @@ func TestChangedComputed(t *testing.T) {
 		t.Fatalf("got %v", got)
 	}
 	all := ChangedComputed(nil, old)
-	if len(all["account"]) != 7 || len(all["opportunity"]) != 12 {
+	if len(all["account"]) != 7 || len(all["opportunity"]) != 13 {
 		t.Fatalf("from nothing: %v", all)
 	}
 }
@@ -390,5 +390,35 @@ func TestConcurrentUse(t *testing.T) {
 	close(errs)
 	for err := range errs {
 		t.Fatal(err)
+	}
+}
+
+// TestCommission computes a tiered sales commission, the kind of
+// configurable algorithm seed CRMs ship.
+func TestCommission(t *testing.T) {
+	f := newFixture(t)
+	op := f.c.Object("opportunity")
+	for _, tt := range []struct{ amount, want int64 }{
+		{800000, 40000},   // 8,000.00 at 5%
+		{1000000, 50000},  // 10,000.00 at 5%
+		{2000000, 130000}, // 500 + 10,000 at 8%
+		{6000000, 470000}, // 3,700 + 10,000 at 10%
+		{1234567, 68765},  // 500 + 2,345.67 at 8% = 687.6536 → 687.65
+	} {
+		rec := opp(idOpp1, idAcc1, "won", tt.amount)
+		if err := op.Compute(f.ctx, rec, f.r); err != nil {
+			t.Fatal(err)
+		}
+		if rec["commission"] != tt.want {
+			t.Errorf("commission of %d = %v, want %d", tt.amount, rec["commission"], tt.want)
+		}
+	}
+}
+
+func TestPanickingFunctionIsAnError(t *testing.T) {
+	RegisterFunc(Func{Name: "test_boom", Doc: "test_boom() panics.", Fn: func(...any) (any, error) { panic("boom") }, Types: []any{new(func() int)}})
+	_, err := EvalConst("test_boom() + 1")
+	if err == nil || !strings.Contains(err.Error(), "boom") {
+		t.Fatalf("got %v", err)
 	}
 }
