@@ -13,6 +13,7 @@ import (
 	"github.com/crmplatform/crm/engine/access"
 	"github.com/crmplatform/crm/engine/store"
 	"github.com/crmplatform/crm/metadata"
+	"github.com/santhosh-tekuri/jsonschema/v5"
 	"github.com/uptrace/bun"
 )
 
@@ -108,7 +109,7 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 	if cfg.DB == nil || cfg.Guard == nil {
 		return nil, errors.New("engine: a database and a guard are required")
 	}
-	e := &Engine{db: cfg.DB, guard: cfg.Guard, log: cfg.Logger, now: cfg.Now, compilers: map[string]Compiler{}, actions: map[string]Action{}}
+	e := &Engine{db: cfg.DB, guard: cfg.Guard, log: cfg.Logger, now: cfg.Now, compilers: map[string]Compiler{recordSchemas: compileRecordSchemas}, actions: map[string]Action{}}
 	if e.log == nil {
 		e.log = slog.Default()
 	}
@@ -175,6 +176,30 @@ func (e *Engine) build(version int64, s *metadata.Schema) (*Snapshot, metadata.P
 		snap.compiled[name] = v
 	}
 	return snap, ps
+}
+
+// recordSchemas names the compiled JSON Schemas of records in a snapshot.
+const recordSchemas = "engine.record_schemas"
+
+// compileRecordSchemas compiles the JSON Schema of every object's records.
+func compileRecordSchemas(s *metadata.Schema) (any, metadata.Problems) {
+	out := make(map[string]*jsonschema.Schema, len(s.Objects))
+	var ps metadata.Problems
+	for _, o := range s.Objects {
+		sch, err := metadata.CompileRecordSchema(o)
+		if err != nil {
+			ps = append(ps, metadata.Problem{Path: "/objects/" + o.Name, Message: err.Error()})
+			continue
+		}
+		out[o.Name] = sch
+	}
+	return out, ps
+}
+
+// recordSchema returns the compiled JSON Schema of an object's records.
+func (s *Snapshot) recordSchema(object string) *jsonschema.Schema {
+	m, _ := s.compiled[recordSchemas].(map[string]*jsonschema.Schema)
+	return m[object]
 }
 
 // Reload loads the newest metadata version if it is newer than the

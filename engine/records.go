@@ -30,6 +30,10 @@ type write struct {
 func (e *Engine) decode(r *request, data map[string]any, op string) (*write, error) {
 	verr := &ValidationError{Object: r.obj.Name}
 	w := &write{vals: map[string]any{}, links: map[string][]string{}, verr: verr}
+	var shapeErrs map[string]string
+	if sch := r.snap.recordSchema(r.obj.Name); sch != nil {
+		shapeErrs = metadata.RecordErrors(sch, data)
+	}
 	var unknown []FieldError
 	for key, v := range data {
 		if key == "version" && op == OpUpdate {
@@ -70,6 +74,10 @@ func (e *Engine) decode(r *request, data map[string]any, op string) (*write, err
 		}
 		if f.Formula != "" || f.Type == "auto_number" {
 			verr.add(key, "read_only", "%s is computed by the system and cannot be written", key)
+			continue
+		}
+		if msg, bad := shapeErrs[key]; bad {
+			verr.add(key, "invalid", "%s", msg)
 			continue
 		}
 		val, err := metadata.TypeOf(f).Normalize(f, v)

@@ -8,59 +8,6 @@ import (
 	"github.com/gofiber/fiber/v2"
 )
 
-// jsonSchemaOf describes a field's JSON form for OpenAPI.
-func jsonSchemaOf(f *metadata.Field) fiber.Map {
-	m := fiber.Map{}
-	switch metadata.TypeOf(f).Kind() {
-	case metadata.KindInt:
-		m["type"] = "integer"
-	case metadata.KindFloat:
-		m["type"] = "number"
-	case metadata.KindMoney:
-		m["type"], m["format"] = "number", "decimal"
-	case metadata.KindBool:
-		m["type"] = "boolean"
-	case metadata.KindDate:
-		m["type"], m["format"] = "string", "date"
-	case metadata.KindDateTime:
-		m["type"], m["format"] = "string", "date-time"
-	case metadata.KindStringList, metadata.KindRefList:
-		m["type"], m["items"] = "array", fiber.Map{"type": "string"}
-	case metadata.KindFile:
-		m["type"] = "object"
-		m["properties"] = fiber.Map{"id": fiber.Map{"type": "string"}, "name": fiber.Map{"type": "string"}, "size": fiber.Map{"type": "integer"}, "content_type": fiber.Map{"type": "string"}}
-	default:
-		m["type"] = "string"
-	}
-	if len(f.Options) > 0 {
-		vals := make([]string, len(f.Options))
-		for i, o := range f.Options {
-			vals[i] = o.Value
-		}
-		if f.Type == "multi_picklist" {
-			m["items"] = fiber.Map{"type": "string", "enum": vals}
-		} else {
-			m["enum"] = vals
-		}
-	}
-	if f.MaxLength > 0 {
-		m["maxLength"] = f.MaxLength
-	}
-	if f.Min != nil {
-		m["minimum"] = *f.Min
-	}
-	if f.Max != nil {
-		m["maximum"] = *f.Max
-	}
-	if t := f.Label.Get("en"); t != "" {
-		m["title"] = t
-	}
-	if f.Formula != "" || f.Type == "auto_number" || metadata.IsSystemField(f.Name) {
-		m["readOnly"] = true
-	}
-	return m
-}
-
 // openapi answers GET /api/openapi.json: an OpenAPI 3 document generated
 // from the current metadata, showing only the objects and fields the
 // principal may read.
@@ -78,22 +25,13 @@ func (s *Server) openapi(c *fiber.Ctx) error {
 		if d.CanObject(p, o.Name, metadata.ActionRead) != nil {
 			continue
 		}
-		props := fiber.Map{}
-		for _, name := range metadata.SystemFields {
-			f, _ := metadata.SystemField(name)
-			props[name] = jsonSchemaOf(f)
-		}
+		sch := metadata.RecordSchema(o, func(field string) bool { return d.FieldLevel(p, o.Name, field) != metadata.FieldHidden })
 		var required []string
 		for _, f := range o.Fields {
-			if d.FieldLevel(p, o.Name, f.Name) == metadata.FieldHidden {
-				continue
-			}
-			props[f.Name] = jsonSchemaOf(f)
-			if f.Required && f.Formula == "" && f.Type != "auto_number" {
+			if f.Required && f.Formula == "" && f.Type != "auto_number" && d.FieldLevel(p, o.Name, f.Name) != metadata.FieldHidden {
 				required = append(required, f.Name)
 			}
 		}
-		sch := fiber.Map{"type": "object", "title": o.Title("en"), "properties": props}
 		if len(required) > 0 {
 			sch["required"] = required
 		}
@@ -123,7 +61,7 @@ func (s *Server) openapi(c *fiber.Ctx) error {
 		}
 	}
 	return c.JSON(fiber.Map{
-		"openapi":    "3.0.3",
+		"openapi":    "3.1.0",
 		"info":       fiber.Map{"title": "CRM API", "version": versionString(snap)},
 		"paths":      paths,
 		"components": fiber.Map{"schemas": schemas, "securitySchemes": fiber.Map{"bearer": fiber.Map{"type": "http", "scheme": "bearer"}}},
