@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/crmplatform/crm/engine/access"
 	"github.com/crmplatform/crm/engine/store"
 	"github.com/crmplatform/crm/metadata"
 	"github.com/google/uuid"
@@ -64,13 +65,8 @@ func (e *Engine) decode(r *request, data map[string]any, op string) (*write, err
 			unknown = append(unknown, FieldError{Field: key, Code: "unknown_field", Message: fmt.Sprintf("%s has no field %q", r.obj.Name, key)})
 			continue
 		}
-		switch r.levels[key] {
-		case metadata.FieldHidden:
-			// Hidden fields answer like unknown ones, so a write cannot
-			// probe what exists.
-			return nil, fmt.Errorf("%w: you may not write field %s.%s", ErrForbidden, r.obj.Name, key)
-		case metadata.FieldReadOnly:
-			return nil, fmt.Errorf("%w: field %s.%s is read-only for you", ErrForbidden, r.obj.Name, key)
+		if lvl := r.levels[key]; lvl != metadata.FieldEditable {
+			return nil, &access.FieldError{Object: r.obj.Name, Field: key, Level: lvl, Op: "write"}
 		}
 		if f.Formula != "" || f.Type == "auto_number" {
 			verr.add(key, "read_only", "%s is computed by the system and cannot be written", key)

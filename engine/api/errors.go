@@ -54,7 +54,10 @@ func classify(err error) (int, string, []Detail) {
 	var qe *query.Error
 	var ps metadata.Problems
 	var fe *fiber.Error
+	var afe *access.FieldError
 	switch {
+	case errors.As(err, &afe):
+		return fiber.StatusForbidden, "forbidden", []Detail{{Field: afe.Field, Code: afe.Level, Message: afe.Error()}}
 	case errors.As(err, &ae):
 		return ae.status, ae.code, ae.details
 	case errors.As(err, &ve):

@@ -9,29 +9,18 @@ import (
 	"github.com/gofiber/fiber/v2"
 )
 
-// AdminRole is the role allowed to change metadata.
-const AdminRole = "admin"
-
 // metaRoutes registers /api/meta.
 func (s *Server) metaRoutes(r fiber.Router) {
 	r.Get("/objects", s.listObjects)
 	r.Get("/objects/:name", s.getObject)
 	r.Get("/versions", s.listVersions)
 	r.Get("/field-types", s.fieldTypes)
-	r.Post("/objects", s.requireAdmin, s.createObject)
-	r.Put("/objects/:name", s.requireAdmin, s.replaceObject)
-	r.Delete("/objects/:name", s.requireAdmin, s.deleteObject)
-	r.Post("/objects/:name/fields", s.requireAdmin, s.addField)
-	r.Put("/objects/:name/fields/:field", s.requireAdmin, s.replaceField)
-	r.Delete("/objects/:name/fields/:field", s.requireAdmin, s.deleteField)
-}
-
-// requireAdmin lets only holders of the admin role change metadata.
-func (s *Server) requireAdmin(c *fiber.Ctx) error {
-	if !principal(c).HasRole(AdminRole) {
-		return &apiError{status: fiber.StatusForbidden, code: "forbidden", message: "only the admin role may change metadata"}
-	}
-	return c.Next()
+	r.Post("/objects", s.requireAdminister, s.createObject)
+	r.Put("/objects/:name", s.requireAdminister, s.replaceObject)
+	r.Delete("/objects/:name", s.requireAdminister, s.deleteObject)
+	r.Post("/objects/:name/fields", s.requireAdminister, s.addField)
+	r.Put("/objects/:name/fields/:field", s.requireAdminister, s.replaceField)
+	r.Delete("/objects/:name/fields/:field", s.requireAdminister, s.deleteField)
 }
 
 // listObjects returns every object definition.

@@ -6,11 +6,9 @@ package platform
 import (
 	"context"
 	"log/slog"
-	"time"
 
 	"github.com/crmplatform/crm/engine"
 	"github.com/crmplatform/crm/engine/access"
-	"github.com/crmplatform/crm/engine/query"
 	"github.com/crmplatform/crm/engine/store"
 	"github.com/crmplatform/crm/metadata"
 	"github.com/uptrace/bun"
@@ -26,10 +24,6 @@ type Platform struct {
 // New wires an access service and an engine over db and creates their
 // system tables. Options pass through to the access service.
 func New(ctx context.Context, db *store.DB, log *slog.Logger, opts ...access.Option) (*Platform, error) {
-	opts = append([]access.Option{access.WithConditionCompiler(func(cond string, obj *metadata.Object, sc *metadata.Schema) (string, []any, error) {
-		p, err := query.CompileFilter(cond, obj, query.Options{Dialect: db.Dialect, Now: time.Now(), Schema: sc})
-		return p.SQL, p.Args, err
-	})}, opts...)
 	svc := access.New(db, opts...)
 	if err := svc.Migrate(ctx); err != nil {
 		return nil, err
@@ -40,6 +34,10 @@ func New(ctx context.Context, db *store.DB, log *slog.Logger, opts ...access.Opt
 	}
 	eng.OnSchemaApplied(func(ctx context.Context, tx bun.Tx, s *metadata.Schema) error {
 		return svc.SyncRoles(ctx, tx, s)
+	})
+	// Manual shares go with the record they share.
+	eng.OnAfter(engine.OpDelete, "*", func(ctx context.Context, ev *engine.Event) error {
+		return svc.DeleteShares(ctx, ev.Tx, ev.Object.Name, ev.ID)
 	})
 	return &Platform{DB: db, Access: svc, Engine: eng}, nil
 }
