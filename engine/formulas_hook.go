@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/crmplatform/crm/engine/query"
@@ -75,6 +76,7 @@ func (e *Engine) UseFormulas(ctx context.Context) error {
 	e.OnBefore(OpUpdate, "*", e.formulasBefore)
 	e.OnAfter(OpCreate, "*", e.formulasAfter)
 	e.OnAfter(OpUpdate, "*", e.formulasAfter)
+	e.OnBefore(OpDelete, "*", e.formulasBeforeDelete)
 	e.OnAfter(OpDelete, "*", e.formulasAfter)
 	e.OnSchemaApplied(e.queueFormulaJobs)
 	return nil
@@ -143,8 +145,75 @@ func (e *Engine) formulasAfter(ctx context.Context, ev *Event) error {
 		return nil
 	}
 	now := e.now()
+	ctx = formulas.WithNow(ctx, now)
 	p := &propagator{e: e, c: c, tx: ev.Tx, snap: ev.Snapshot, now: now}
-	return p.propagate(formulas.WithNow(ctx, now), ev.Object.Name, []recordChange{{old: ev.Old, new: ev.New}}, 0)
+	if err := p.propagate(ctx, ev.Object.Name, []recordChange{{old: ev.Old, new: ev.New}}, 0); err != nil {
+		return err
+	}
+	if ev.Op != OpDelete {
+		return nil
+	}
+	// The records that read the deleted one through lookups (found before
+	// the delete cleared or removed them) read an empty record now.
+	deps, ok := pendingDeletes.take(ev)
+	if !ok {
+		return nil
+	}
+	return p.recomputeAll(ctx, deps, 0)
+}
+
+// pendingDeletes carries the dependents found before a delete to the
+// after-hook of the same delete. Entries of deletes that failed between
+// the two hooks are dropped after a minute.
+var pendingDeletes = &deleteDeps{m: map[*Event]deleteEntry{}}
+
+type deleteEntry struct {
+	targets map[string]map[string]bool
+	at      time.Time
+}
+
+type deleteDeps struct {
+	mu sync.Mutex
+	m  map[*Event]deleteEntry
+}
+
+func (d *deleteDeps) put(ev *Event, targets map[string]map[string]bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	now := time.Now()
+	for k, v := range d.m {
+		if now.Sub(v.at) > time.Minute {
+			delete(d.m, k)
+		}
+	}
+	d.m[ev] = deleteEntry{targets: targets, at: now}
+}
+
+func (d *deleteDeps) take(ev *Event) (map[string]map[string]bool, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	e, ok := d.m[ev]
+	delete(d.m, ev)
+	return e.targets, ok
+}
+
+// formulasBeforeDelete notes the records whose computed fields read the
+// record being deleted through lookups, while the lookups still point at
+// it; formulasAfter recomputes them once on_delete has run.
+func (e *Engine) formulasBeforeDelete(ctx context.Context, ev *Event) error {
+	c := compiledFormulas(ev.Snapshot)
+	if c == nil || len(c.LookupDependents(ev.Object.Name)) == 0 {
+		return nil
+	}
+	p := &propagator{e: e, c: c, tx: ev.Tx, snap: ev.Snapshot, now: e.now()}
+	deps, err := p.dependents(ctx, ev.Object.Name, ev.ID, nil)
+	if err != nil {
+		return err
+	}
+	if len(deps) > 0 {
+		pendingDeletes.put(ev, toTargets(deps))
+	}
+	return nil
 }
 
 // recordChange is one record before and after a write (old is nil for a
@@ -198,7 +267,6 @@ func (p *propagator) propagate(ctx context.Context, object string, changes []rec
 		targets[obj][id] = true
 	}
 	specs := p.c.RollupsOnChild(object)
-	deps := p.c.LookupDependents(object)
 	for _, ch := range changes {
 		changed := ch.changedFields()
 		for _, s := range specs {
@@ -213,22 +281,117 @@ func (p *propagator) propagate(ctx context.Context, object string, changes []rec
 			}
 		}
 		if ch.old == nil || ch.new == nil {
-			continue // nothing reads a record through a lookup before it exists
+			continue // a new record has no dependents yet; see formulasBeforeDelete
 		}
 		id, _ := ch.new["id"].(string)
-		for _, d := range deps {
-			if len(d.Computed) == 0 || !anyOf(changed, d.Fields) {
-				continue
-			}
-			ids, err := p.reach(ctx, d, id)
-			if err != nil {
-				return err
-			}
+		deps, err := p.dependents(ctx, object, id, changed)
+		if err != nil {
+			return err
+		}
+		for o, ids := range deps {
 			for _, rid := range ids {
-				add(d.Object, rid)
+				add(o, rid)
 			}
 		}
 	}
+	return p.recomputeAll(ctx, targets, depth)
+}
+
+// anyOf reports whether any of names is in set.
+func anyOf(set map[string]bool, names []string) bool {
+	for _, n := range names {
+		if set[n] {
+			return true
+		}
+	}
+	return false
+}
+
+// marks returns n comma-separated placeholders.
+func marks(n int) string { return strings.TrimSuffix(strings.Repeat("?, ", n), ", ") }
+
+// reach returns the ids of the records of d.Object that reach the record
+// id of d.Target through d.Path, following the path backwards one query
+// per lookup. Paths may go through owner (the owner_id column) and, among
+// users, manager (crm_users.manager_id).
+func (p *propagator) reach(ctx context.Context, d formulas.LookupDependency, id string) ([]string, error) {
+	type hop struct{ table, column string }
+	hops := make([]hop, 0, len(d.Path))
+	object := d.Object
+	for _, name := range d.Path {
+		if object == formulas.UserObject {
+			if name != "manager" {
+				return nil, nil
+			}
+			hops = append(hops, hop{"crm_users", "manager_id"})
+			continue
+		}
+		obj, err := p.snap.Object(object)
+		if err != nil {
+			return nil, err
+		}
+		if f, ok := obj.Field(name); ok {
+			if f.Type != "lookup" {
+				return nil, nil
+			}
+			hops = append(hops, hop{obj.Name, f.Name})
+			object = f.Target
+			continue
+		}
+		if name != formulas.OwnerField {
+			return nil, nil
+		}
+		hops = append(hops, hop{obj.Name, "owner_id"})
+		object = formulas.UserObject
+	}
+	ids := []string{id}
+	for k := len(hops) - 1; k >= 0 && len(ids) > 0; k-- {
+		var next []string
+		for start := 0; start < len(ids); start += 500 {
+			end := min(start+500, len(ids))
+			q := "SELECT \"id\" FROM " + store.Ident(hops[k].table) + " WHERE " + store.Ident(hops[k].column) + " IN (" + marks(end-start) + ")"
+			rows, err := p.tx.QueryContext(ctx, store.Rebind(p.e.db.Dialect, q), anySlice(ids[start:end])...)
+			if err != nil {
+				return nil, fmt.Errorf("engine: records of %s reading %s: %w", hops[k].table, d.Target, err)
+			}
+			for rows.Next() {
+				var s string
+				if err := rows.Scan(&s); err != nil {
+					rows.Close()
+					return nil, err
+				}
+				next = append(next, s)
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return nil, err
+			}
+		}
+		ids = next
+	}
+	return ids, nil
+}
+
+// dependents returns, per object, the records whose computed fields read
+// the record id of object (through lookups) in one of changed (all fields
+// when changed is nil).
+func (p *propagator) dependents(ctx context.Context, object, id string, changed map[string]bool) (map[string][]string, error) {
+	out := map[string][]string{}
+	for _, d := range p.c.LookupDependents(object) {
+		if len(d.Computed) == 0 || (changed != nil && !anyOf(changed, d.Fields)) {
+			continue
+		}
+		ids, err := p.reach(ctx, d, id)
+		if err != nil {
+			return nil, err
+		}
+		out[d.Object] = append(out[d.Object], ids...)
+	}
+	return out, nil
+}
+
+// recomputeAll recomputes the given records per object and propagates.
+func (p *propagator) recomputeAll(ctx context.Context, targets map[string]map[string]bool, depth int) error {
 	objects := make([]string, 0, len(targets))
 	for o := range targets {
 		objects = append(objects, o)
@@ -254,67 +417,47 @@ func (p *propagator) propagate(ctx context.Context, object string, changes []rec
 	return nil
 }
 
-// anyOf reports whether any of names is in set.
-func anyOf(set map[string]bool, names []string) bool {
-	for _, n := range names {
-		if set[n] {
-			return true
+// RecomputeDependents recomputes, in tx, the stored computed fields that
+// read record id of object through lookups, after a change of the fields
+// named in changed (nil: any) made outside the engine's write path: object
+// is formulas.UserObject after a user's name, username or manager changed
+// (owner.name, owner.manager.name), or any object after a bulk update.
+// Roll-ups and lookups that depend on the recomputed records follow.
+func (e *Engine) RecomputeDependents(ctx context.Context, tx *sql.Tx, object, id string, changed []string) error {
+	snap := e.Snapshot()
+	c := compiledFormulas(snap)
+	if c == nil {
+		return nil
+	}
+	var set map[string]bool
+	if changed != nil {
+		set = map[string]bool{}
+		for _, f := range changed {
+			set[f] = true
 		}
 	}
-	return false
+	now := e.now()
+	ctx = formulas.WithNow(ctx, now)
+	p := &propagator{e: e, c: c, tx: tx, snap: snap, now: now}
+	deps, err := p.dependents(ctx, object, id, set)
+	if err != nil {
+		return err
+	}
+	return p.recomputeAll(ctx, toTargets(deps), 0)
 }
 
-// marks returns n comma-separated placeholders.
-func marks(n int) string { return strings.TrimSuffix(strings.Repeat("?, ", n), ", ") }
-
-// reach returns the ids of the records of d.Object that reach the record
-// id of d.Target through d.Path, following the path backwards one query
-// per lookup.
-func (p *propagator) reach(ctx context.Context, d formulas.LookupDependency, id string) ([]string, error) {
-	if d.Target == formulas.UserObject {
-		return nil, nil
-	}
-	objs := []*metadata.Object{}
-	obj, err := p.snap.Object(d.Object)
-	if err != nil {
-		return nil, err
-	}
-	for _, name := range d.Path {
-		objs = append(objs, obj)
-		f, ok := obj.Field(name)
-		if !ok || f.Type != "lookup" {
-			return nil, nil
-		}
-		if obj, err = p.snap.Object(f.Target); err != nil {
-			return nil, err
+// toTargets turns lists of ids into sets.
+func toTargets(deps map[string][]string) map[string]map[string]bool {
+	out := map[string]map[string]bool{}
+	for o, ids := range deps {
+		for _, id := range ids {
+			if out[o] == nil {
+				out[o] = map[string]bool{}
+			}
+			out[o][id] = true
 		}
 	}
-	ids := []string{id}
-	for k := len(d.Path) - 1; k >= 0 && len(ids) > 0; k-- {
-		var next []string
-		for start := 0; start < len(ids); start += 500 {
-			end := min(start+500, len(ids))
-			q := "SELECT \"id\" FROM " + store.Ident(objs[k].Name) + " WHERE " + store.Ident(d.Path[k]) + " IN (" + marks(end-start) + ")"
-			rows, err := p.tx.QueryContext(ctx, store.Rebind(p.e.db.Dialect, q), anySlice(ids[start:end])...)
-			if err != nil {
-				return nil, fmt.Errorf("engine: records of %s reading %s: %w", objs[k].Name, d.Target, err)
-			}
-			for rows.Next() {
-				var s string
-				if err := rows.Scan(&s); err != nil {
-					rows.Close()
-					return nil, err
-				}
-				next = append(next, s)
-			}
-			rows.Close()
-			if err := rows.Err(); err != nil {
-				return nil, err
-			}
-		}
-		ids = next
-	}
-	return ids, nil
+	return out
 }
 
 // recompute reads the records of object matching pred, computes their

@@ -200,3 +200,73 @@ func TestFormulaJobsRecomputeStoredValues(t *testing.T) {
 		}
 	})
 }
+
+func TestFormulasAfterDeleteAndUserChange(t *testing.T) {
+	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
+		e := withFormulas(t, db)
+		bg := context.Background()
+		// The users table belongs to engine/access; a minimal one will do.
+		for _, q := range []string{
+			`CREATE TABLE IF NOT EXISTS "crm_users" ("id" VARCHAR(36) PRIMARY KEY, "username" TEXT NOT NULL, "display_name" TEXT NOT NULL, "manager_id" VARCHAR(36))`,
+			`INSERT INTO "crm_users" ("id", "username", "display_name", "manager_id") VALUES ('u1', 'ann', 'Ann', 'm1')`,
+			`INSERT INTO "crm_users" ("id", "username", "display_name", "manager_id") VALUES ('m1', 'boss', 'Boss', NULL)`,
+		} {
+			if _, err := db.SQL().ExecContext(bg, q); err != nil {
+				t.Fatal(err)
+			}
+		}
+		s := e.Snapshot().Schema.Clone()
+		acc, _ := s.Object("account")
+		acc.Fields = append(acc.Fields, &metadata.Field{Name: "parent_name", Type: "text", Formula: "parent.name"})
+		opp, _ := s.Object("opportunity")
+		opp.Fields = append(opp.Fields,
+			&metadata.Field{Name: "owner_name", Type: "text", Formula: "owner.name"},
+			&metadata.Field{Name: "manager_name", Type: "text", Formula: "owner.manager.name"},
+		)
+		if _, _, err := e.ApplySchema(bg, s, ApplyOptions{Author: "test"}); err != nil {
+			t.Fatal(err)
+		}
+		ctx := as("u1")
+		parent, err := e.Create(ctx, "account", body(t, `{"name": "Holding"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		child, err := e.Create(ctx, "account", body(t, `{"name": "Sub", "parent": "`+parent["id"].(string)+`"}`))
+		if err != nil || child["parent_name"] != "Holding" {
+			t.Fatalf("child %v, %v", child, err)
+		}
+		o, err := e.Create(ctx, "opportunity", body(t, `{"name": "D", "account": "`+child["id"].(string)+`", "amount": 1}`))
+		if err != nil || o["owner_name"] != "Ann" || o["manager_name"] != "Boss" {
+			t.Fatalf("opportunity %v, %v", o, err)
+		}
+
+		// Deleting the parent sets the child's lookup to null (on_delete:
+		// set_null); its formula reads an empty record now.
+		if err := e.Delete(ctx, "account", parent["id"].(string)); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := e.Get(ctx, "account", child["id"].(string)); got["parent_name"] != nil || got["parent"] != nil {
+			t.Fatalf("child after parent delete: %v", got)
+		}
+
+		// A user renamed outside the engine's write path.
+		for _, c := range []struct{ id, name, field string }{{"u1", "Anna", "owner_name"}, {"m1", "Chief", "manager_name"}} {
+			tx, err := db.SQL().BeginTx(bg, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := tx.ExecContext(bg, store.Rebind(db.Dialect, `UPDATE "crm_users" SET "display_name" = ? WHERE "id" = ?`), c.name, c.id); err != nil {
+				t.Fatal(err)
+			}
+			if err := e.RecomputeDependents(bg, tx, "user", c.id, []string{"name"}); err != nil {
+				t.Fatal(err)
+			}
+			if err := tx.Commit(); err != nil {
+				t.Fatal(err)
+			}
+			if got, _ := e.Get(ctx, "opportunity", o["id"].(string)); got[c.field] != c.name {
+				t.Fatalf("%s after renaming %s: %v", c.field, c.id, got)
+			}
+		}
+	})
+}
