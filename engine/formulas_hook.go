@@ -98,7 +98,7 @@ func (e *Engine) formulasBefore(ctx context.Context, ev *Event) error {
 	if !op.HasFormulas() {
 		return nil
 	}
-	now := e.now()
+	now := e.now().UTC()
 	ctx = formulas.WithNow(ctx, now)
 	res := &formulaResolver{e: e, q: ev.Tx, snap: ev.Snapshot, now: now}
 	if ev.Op == OpCreate {
@@ -144,7 +144,7 @@ func (e *Engine) formulasAfter(ctx context.Context, ev *Event) error {
 	if c == nil {
 		return nil
 	}
-	now := e.now()
+	now := e.now().UTC()
 	ctx = formulas.WithNow(ctx, now)
 	p := &propagator{e: e, c: c, tx: ev.Tx, snap: ev.Snapshot, now: now}
 	if err := p.propagate(ctx, ev.Object.Name, []recordChange{{old: ev.Old, new: ev.New}}, 0); err != nil {
@@ -205,7 +205,7 @@ func (e *Engine) formulasBeforeDelete(ctx context.Context, ev *Event) error {
 	if c == nil || len(c.LookupDependents(ev.Object.Name)) == 0 {
 		return nil
 	}
-	p := &propagator{e: e, c: c, tx: ev.Tx, snap: ev.Snapshot, now: e.now()}
+	p := &propagator{e: e, c: c, tx: ev.Tx, snap: ev.Snapshot, now: e.now().UTC()}
 	deps, err := p.dependents(ctx, ev.Object.Name, ev.ID, nil)
 	if err != nil {
 		return err
@@ -436,7 +436,7 @@ func (e *Engine) RecomputeDependents(ctx context.Context, tx *sql.Tx, object, id
 			set[f] = true
 		}
 	}
-	now := e.now()
+	now := e.now().UTC()
 	ctx = formulas.WithNow(ctx, now)
 	p := &propagator{e: e, c: c, tx: tx, snap: snap, now: now}
 	deps, err := p.dependents(ctx, object, id, set)
@@ -802,7 +802,7 @@ func (e *Engine) formulaJobStep(ctx context.Context, id string, batchSize int, p
 	if len(ids) == 0 {
 		return finish()
 	}
-	now := e.now()
+	now := e.now().UTC()
 	p := &propagator{e: e, c: c, tx: tx, snap: snap, now: now}
 	pctx := formulas.WithNow(ctx, now)
 	changes, err := p.recompute(pctx, obj.Name, "\"id\" IN ("+marks(len(ids))+")", anySlice(ids))

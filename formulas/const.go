@@ -57,21 +57,26 @@ func clockTypes() types.Map {
 	return types.Map{envNow: types.TypeOf(time.Time{}), envToday: types.TypeOf(time.Time{})}
 }
 
-// clockValues sets the clock variables of env for now.
+// clockValues sets the clock variables of env for now: now() is now, in
+// its time zone, and today() the calendar day of now in that zone, as a
+// date (midnight UTC, like date fields).
 func clockValues(env map[string]any, now time.Time) {
-	now = now.UTC()
 	env[envNow] = now
 	env[envToday] = truncDay(now)
 }
 
 // EvalConst evaluates an expression that reads no field, such as
 // start_of_month(today()) or add_days(now(), -7), with the function
-// library and the current time. Filters use it for their constant parts.
+// library and the current time in UTC. Filters use it for their constant
+// parts.
 func EvalConst(src string) (any, error) {
-	return EvalConstAt(src, time.Now())
+	return EvalConstAt(src, time.Now().UTC())
 }
 
-// EvalConstAt is EvalConst with now as the current time.
+// EvalConstAt is EvalConst with now as the current time. Its time zone
+// sets the calendar day of today() and the parts of now() (a user in
+// UTC+8 at 07:00 on 1 December local time gets start_of_month(today()) =
+// December 1 even though it is still November in UTC).
 func EvalConstAt(src string, now time.Time) (any, error) {
 	prog, _, _, err := compileChecked(baseConfig(clockTypes()), src, nil)
 	if err != nil {

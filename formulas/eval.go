@@ -70,7 +70,8 @@ type RuleFailure struct {
 type nowKey struct{}
 
 // WithNow returns a context in which formulas evaluate now() and today()
-// at t, so that a whole write (or a test) sees one time.
+// at t, so that a whole write (or a test) sees one time. t's time zone sets
+// the calendar day of today(); stored formulas should use UTC.
 func WithNow(ctx context.Context, t time.Time) context.Context {
 	return context.WithValue(ctx, nowKey{}, t)
 }
@@ -80,7 +81,7 @@ func nowOf(ctx context.Context) time.Time {
 	if t, ok := ctx.Value(nowKey{}).(time.Time); ok {
 		return t
 	}
-	return time.Now()
+	return time.Now().UTC()
 }
 
 // Defaults fills the fields of rec that have a default formula and no

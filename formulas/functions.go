@@ -144,7 +144,7 @@ func init() {
 		// Dates. A date is a time.Time at midnight UTC; a datetime any
 		// time.Time. An empty date is the zero time and stays empty.
 		{Name: "today", Doc: "today() is the current date (midnight UTC).",
-			Fn: func(...any) (any, error) { return truncDay(time.Now()), nil }, Types: []any{new(func() time.Time)}},
+			Fn: func(...any) (any, error) { return truncDay(time.Now().UTC()), nil }, Types: []any{new(func() time.Time)}},
 		{Name: "now", Doc: "now() is the current date and time.",
 			Fn: func(...any) (any, error) { return time.Now().UTC(), nil }, Types: []any{new(func() time.Time)}},
 		{Name: "date", Doc: `date(y, m, d) or date("2024-12-31") is a date.`, Fn: fnDate,
@@ -223,9 +223,9 @@ func init() {
 	}
 }
 
-// truncDay returns the UTC calendar day of t at midnight.
+// truncDay returns the calendar day of t, in t's own time zone, as a date
+// (midnight UTC).
 func truncDay(t time.Time) time.Time {
-	t = t.UTC()
 	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
 }
 
@@ -320,7 +320,7 @@ func fnNextBirthday(params ...any) (any, error) {
 	if b.IsZero() || from.IsZero() {
 		return time.Time{}, nil
 	}
-	b = b.UTC()
+	b = truncDay(b)
 	years := from.Year() - b.Year()
 	next := truncDay(addMonths(b, 12*years))
 	if next.Before(from) {
@@ -341,7 +341,7 @@ func timeFn(f func(time.Time) time.Time) func(...any) (any, error) {
 		if t.IsZero() {
 			return time.Time{}, nil
 		}
-		return f(t.UTC()), nil
+		return f(t), nil
 	}
 }
 
@@ -357,7 +357,7 @@ func timePartFn(f func(time.Time) int) func(...any) (any, error) {
 		if t.IsZero() {
 			return 0, nil
 		}
-		return f(t.UTC()), nil
+		return f(t), nil
 	}
 }
 

@@ -156,3 +156,22 @@ func TestFuncNamesDocumented(t *testing.T) {
 		}
 	}
 }
+
+func TestTodayFollowsTheTimeZoneOfNow(t *testing.T) {
+	shanghai := time.FixedZone("UTC+8", 8*3600)
+	now := time.Date(2026, 12, 1, 7, 0, 0, 0, shanghai) // still 30 November in UTC
+	for src, want := range map[string]time.Time{
+		"today()":                 day(2026, 12, 1),
+		"start_of_month(today())": day(2026, 12, 1),
+		"start_of_month(now())":   day(2026, 12, 1),
+	} {
+		got, err := EvalConstAt(src, now)
+		if err != nil || !got.(time.Time).Equal(want) {
+			t.Errorf("%s = %v, %v; want %v", src, got, err, want)
+		}
+	}
+	got, _ := EvalConstAt("today()", now.UTC())
+	if !got.(time.Time).Equal(day(2026, 11, 30)) {
+		t.Errorf("today() in UTC = %v", got)
+	}
+}
