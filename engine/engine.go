@@ -90,17 +90,20 @@ type Config struct {
 
 // Engine interprets metadata over the database.
 type Engine struct {
-	db        *store.DB
-	guard     Guard
-	log       *slog.Logger
-	now       func() time.Time
-	snap      atomic.Pointer[Snapshot]
-	applyMu   sync.Mutex
-	mu        sync.RWMutex
-	compilers map[string]Compiler
-	schemaFns []SchemaHook
-	hooks     hookSet
-	actions   map[string]Action
+	db    *store.DB
+	guard Guard
+	log   *slog.Logger
+	now   func() time.Time
+	snap  atomic.Pointer[Snapshot]
+	// policySeen is the policy version of the last decision, to notice
+	// another server's role changes.
+	policySeen atomic.Int64
+	applyMu    sync.Mutex
+	mu         sync.RWMutex
+	compilers  map[string]Compiler
+	schemaFns  []SchemaHook
+	hooks      hookSet
+	actions    map[string]Action
 }
 
 // New opens the engine on db: it creates the system tables and loads the

@@ -46,6 +46,24 @@ func (e *Engine) begin(ctx context.Context, object, action string) (*request, er
 	if err != nil {
 		return nil, fmt.Errorf("engine: permissions: %w", err)
 	}
+	if v, ok := d.(versioned); ok && v.Version() != e.policySeen.Load() {
+		// Role changes are metadata changes that also move the policy
+		// version: when another server moved it, load its metadata now
+		// rather than at the next poll, so the change holds for this
+		// request.
+		e.policySeen.Store(v.Version())
+		if changed, err := e.Reload(ctx); err != nil {
+			return nil, err
+		} else if changed {
+			snap = e.Snapshot()
+			if obj, err = snap.Object(object); err != nil {
+				return nil, err
+			}
+			if d, err = e.guard.Decide(ctx, snap.Schema); err != nil {
+				return nil, fmt.Errorf("engine: permissions: %w", err)
+			}
+		}
+	}
 	if err := d.CanObject(p, object, action); err != nil {
 		return nil, err
 	}
@@ -55,6 +73,10 @@ func (e *Engine) begin(ctx context.Context, object, action string) (*request, er
 	}
 	return r, nil
 }
+
+// versioned is the optional ability of a Decision to name the policy
+// version it was built at.
+type versioned interface{ Version() int64 }
 
 // readable reports whether the principal may see field name.
 func (r *request) readable(name string) bool {

@@ -1,0 +1,62 @@
+package api
+
+import (
+	"context"
+	"testing"
+
+	"github.com/crmplatform/crm/engine"
+	"github.com/crmplatform/crm/engine/access"
+	"github.com/crmplatform/crm/engine/store"
+	"github.com/crmplatform/crm/engine/store/storetest"
+	"github.com/crmplatform/crm/internal/platform"
+	"github.com/crmplatform/crm/metadata"
+)
+
+// TestPermissionChangeNextRequestOnEveryServer changes roles and objects on one
+// server and expects the very next request on a second server sharing the
+// database to obey it, without waiting for the metadata poll.
+func TestPermissionChangeNextRequestOnEveryServer(t *testing.T) {
+	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
+		a := newFixture(t, db)
+		pb, err := platform.New(context.Background(), db, nil, access.WithBcryptCost(4))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := &fixture{t: t, app: New(Config{Engine: pb.Engine, Access: pb.Access}), tokens: a.tokens}
+		acc := a.create("rep1", "account", `{"name": "Acme", "phone": "+86 1"}`)
+		if status, m := b.do("GET", "/api/records/account/"+acc, "rep1", ""); status != 200 || m["phone"] != "+86 1" {
+			t.Fatalf("before: %d %v", status, m)
+		}
+		// Server A hides account.phone from sales reps.
+		p, err := platform.New(context.Background(), db, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := p.Engine.Snapshot().Schema.Clone()
+		s.Objects = append(s.Objects, &metadata.Object{Name: "visit_report", Fields: []*metadata.Field{{Name: "summary", Type: "text"}}})
+		for _, r := range s.Roles {
+			if r.Name == "sales_rep" {
+				r.Permissions = append(r.Permissions, metadata.ObjectPermission{Object: "visit_report", Actions: []string{"create", "read"}, Records: "own"})
+				for i := range r.Permissions {
+					if r.Permissions[i].Object == "account" {
+						r.Permissions[i].Fields["phone"] = metadata.FieldHidden
+					}
+				}
+			}
+		}
+		if _, _, err := p.Engine.ApplySchema(context.Background(), s, engine.ApplyOptions{Author: "test"}); err != nil {
+			t.Fatal(err)
+		}
+		status, m := b.do("GET", "/api/records/account/"+acc, "rep1", "")
+		if _, leaked := m["phone"]; status != 200 || leaked {
+			t.Fatalf("server B still shows the hidden field: %d %v", status, m)
+		}
+		if status, _ := b.do("GET", "/api/records/account?filter="+urlq(`phone == "+86 1"`), "rep1", ""); status != 400 {
+			t.Fatalf("server B still filters on the hidden field: %d", status)
+		}
+		// The new object and the rep's right on it hold on server B at once.
+		if status, m := b.do("POST", "/api/records/visit_report", "rep1", `{"summary": "met the buyer"}`); status != 201 {
+			t.Fatalf("server B does not know the new object yet: %d %v", status, m)
+		}
+	})
+}
