@@ -311,7 +311,6 @@ const (
 	exprComputed exprKind = iota
 	exprDefault
 	exprRule
-	exprRollupCondition
 )
 
 // object compiles the formulas of one object.
