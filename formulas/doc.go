@@ -53,7 +53,9 @@
 // later or earlier (`today() + 30`). if(c, a, b) and case(x, v1, r1, …,
 // default) evaluate only the chosen branch; expr's `c ? a : b` works too
 // (expr's `if … {} else {}` statement is disabled so that if can be a
-// function). Functions are added in one place, the registry
+// function). today() is the calendar day of the evaluation's time in that
+// time's zone (UTC for stored formulas, the user's zone for filters, see
+// EvalConstAt and WithNow). Functions are added in one place, the registry
 // (RegisterFunc), and Functions turns it into expr options.
 //
 // Picklists: option(stage) is the selected option with its free
@@ -86,7 +88,11 @@
 // # Safety
 //
 // Expressions are limited to MaxNodes syntax nodes and MemoryBudget of
-// allocation per evaluation, see only the record and the function library,
-// and any run-time error or panic comes back as an *EvalError naming the
-// object and the field or rule (errors.Is(err, ErrEval)).
+// allocation per evaluation; ranges need literal bounds at most MaxRange
+// apart, a loop (all, map, reduce …) cannot hold another loop, and $env is
+// refused, so the cost of an evaluation stays bounded. Formulas see only
+// the record, what it reaches through lookups and roll-ups, and the
+// function library; any run-time error or panic comes back as an
+// *EvalError naming the object and the field or rule
+// (errors.Is(err, ErrEval)).
 package formulas
