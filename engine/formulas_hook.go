@@ -94,33 +94,62 @@ func compiledFormulas(s *Snapshot) *formulas.Compiled {
 // formulasBefore fills defaults (on create), computes the computed fields
 // and checks the validation rules of the record being written.
 func (e *Engine) formulasBefore(ctx context.Context, ev *Event) error {
-	op := compiledFormulas(ev.Snapshot).Object(ev.Object.Name)
-	if !op.HasFormulas() {
+	if ev.Op == OpCreate {
+		if err := e.formulaDefaults(ev.Snapshot, ev.Object, ev.New); err != nil {
+			return err
+		}
+	}
+	fails, err := e.formulaCompute(ctx, ev.Tx, ev.Snapshot, ev.Object, ev.New)
+	if err != nil {
+		return err
+	}
+	if len(fails) > 0 {
+		return &ValidationError{Object: ev.Object.Name, Errors: fails}
+	}
+	return nil
+}
+
+// formulaDefaults fills the fields of rec (storage form) that have a
+// default formula and no value. The write path can call it before its own
+// checks, so that a required field with a default formula is filled before
+// it is found missing.
+func (e *Engine) formulaDefaults(snap *Snapshot, obj *metadata.Object, rec map[string]any) error {
+	op := compiledFormulas(snap).Object(obj.Name)
+	if op == nil {
 		return nil
+	}
+	if err := op.Defaults(rec, e.now().UTC()); err != nil {
+		return formulaWriteError(obj.Name, err)
+	}
+	return nil
+}
+
+// formulaCompute computes the computed fields of rec (storage form) in tx
+// and checks the validation rules, returning the failing rules as field
+// errors (code "rule.NAME", English message), so the write path can report
+// them together with its other problems in one ValidationError. A formula
+// that fails at run time is a ValidationError; a database error is
+// returned as is.
+func (e *Engine) formulaCompute(ctx context.Context, tx store.Querier, snap *Snapshot, obj *metadata.Object, rec map[string]any) ([]FieldError, error) {
+	op := compiledFormulas(snap).Object(obj.Name)
+	if !op.HasFormulas() {
+		return nil, nil
 	}
 	now := e.now().UTC()
 	ctx = formulas.WithNow(ctx, now)
-	res := &formulaResolver{e: e, q: ev.Tx, snap: ev.Snapshot, now: now}
-	if ev.Op == OpCreate {
-		if err := op.Defaults(ev.New, now); err != nil {
-			return formulaWriteError(ev.Object.Name, err)
-		}
+	res := &formulaResolver{e: e, q: tx, snap: snap, now: now}
+	if err := op.Compute(ctx, rec, res); err != nil {
+		return nil, formulaWriteError(obj.Name, err)
 	}
-	if err := op.Compute(ctx, ev.New, res); err != nil {
-		return formulaWriteError(ev.Object.Name, err)
-	}
-	fails, err := op.Validate(ctx, ev.New, res)
+	fails, err := op.Validate(ctx, rec, res)
 	if err != nil {
-		return formulaWriteError(ev.Object.Name, err)
+		return nil, formulaWriteError(obj.Name, err)
 	}
-	if len(fails) == 0 {
-		return nil
-	}
-	verr := &ValidationError{Object: ev.Object.Name}
+	out := make([]FieldError, 0, len(fails))
 	for _, f := range fails {
-		verr.Errors = append(verr.Errors, FieldError{Field: f.Field, Code: "rule." + f.Rule, Message: f.Message.Get("en")})
+		out = append(out, FieldError{Field: f.Field, Code: "rule." + f.Rule, Message: f.Message.Get("en")})
 	}
-	return verr
+	return out, nil
 }
 
 // formulaWriteError turns a formula that failed at run time into a
