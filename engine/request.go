@@ -167,7 +167,7 @@ func toStorage(obj *metadata.Object, raw map[string]any) (map[string]any, error)
 		if err != nil {
 			return nil, fmt.Errorf("read %s.%s: %w", obj.Name, col, err)
 		}
-		s, err := metadata.TypeOf(f).Normalize(f, jsonInput(j))
+		s, err := metadata.TypeOf(f).Normalize(f, metadata.InputOf(j))
 		if err != nil {
 			// Stored values that no longer pass today's rules (an option
 			// since removed) are kept as read.
@@ -196,19 +196,4 @@ func (r *request) output(raw map[string]any) (Record, error) {
 		rec[col] = out
 	}
 	return rec, nil
-}
-
-// jsonInput turns an Output value into a Normalize input.
-func jsonInput(v any) any {
-	switch x := v.(type) {
-	case []string:
-		out := make([]any, len(x))
-		for i, s := range x {
-			out[i] = s
-		}
-		return out
-	case metadata.FileRef:
-		return map[string]any{"id": x.ID, "name": x.Name, "size": x.Size, "content_type": x.ContentType}
-	}
-	return v
 }

@@ -155,3 +155,20 @@ func sqlType(dialect, sqlite, pg string) string {
 	}
 	return sqlite
 }
+
+// InputOf turns a value in JSON form (what Output returns) back into a
+// form Normalize accepts: lists of strings as []any, file references as
+// maps.
+func InputOf(v any) any {
+	switch x := v.(type) {
+	case []string:
+		out := make([]any, len(x))
+		for i, s := range x {
+			out[i] = s
+		}
+		return out
+	case FileRef:
+		return map[string]any{"id": x.ID, "name": x.Name, "size": x.Size, "content_type": x.ContentType}
+	}
+	return v
+}

@@ -280,7 +280,7 @@ func (db *DB) convertColumn(ctx context.Context, tx Querier, table, from string,
 		if err != nil {
 			continue
 		}
-		if v, err := metadata.TypeOf(new).Normalize(new, jsonValue(out)); err == nil && v != nil {
+		if v, err := metadata.TypeOf(new).Normalize(new, metadata.InputOf(out)); err == nil && v != nil {
 			todo = append(todo, pair{id, v})
 		}
 	}
@@ -392,21 +392,11 @@ func (db *DB) Columns(ctx context.Context, q Querier, table string) ([]string, e
 	} else {
 		query = "SELECT name FROM pragma_table_info(" + quoteString(table) + ")"
 	}
-	rows, err := q.QueryContext(ctx, query, args...)
+	out, err := strings1(ctx, q, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: columns of %s: %w", table, err)
 	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
-			return nil, err
-		}
-		out = append(out, n)
-	}
-	sort.Strings(out)
-	return out, rows.Err()
+	return out, nil
 }
 
 // Tables lists the tables of the database.
@@ -415,9 +405,18 @@ func (db *DB) Tables(ctx context.Context, q Querier) ([]string, error) {
 	if db.Dialect == metadata.DialectPostgres {
 		query = "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
 	}
-	rows, err := q.QueryContext(ctx, query)
+	out, err := strings1(ctx, q, query)
 	if err != nil {
 		return nil, fmt.Errorf("store: list tables: %w", err)
+	}
+	return out, nil
+}
+
+// strings1 runs a query of one text column and returns its values sorted.
+func strings1(ctx context.Context, q Querier, query string, args ...any) ([]string, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
 	}
 	defer rows.Close()
 	var out []string
@@ -473,21 +472,6 @@ func newestArchive(names []string, name string) string {
 		}
 	}
 	return best
-}
-
-// jsonValue turns an Output value into what Normalize accepts.
-func jsonValue(v any) any {
-	switch x := v.(type) {
-	case []string:
-		out := make([]any, len(x))
-		for i, s := range x {
-			out[i] = s
-		}
-		return out
-	case metadata.FileRef:
-		return map[string]any{"id": x.ID, "name": x.Name, "size": x.Size, "content_type": x.ContentType}
-	}
-	return v
 }
 
 // Purge drops archived columns and tables for good and returns the
