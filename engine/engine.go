@@ -32,8 +32,9 @@ type Decision interface {
 	// FieldLevel returns hidden, read_only or editable for p on a field.
 	FieldLevel(p *access.Principal, object, field string) string
 	// RecordFilter returns a SQL predicate with "?" placeholders over the
-	// object's table (unqualified column names) that limits rows to those p
-	// may reach for action; "" means every row.
+	// object's table (columns qualified by the table's own name, so queries
+	// use no alias) that limits rows to those p may reach for action; ""
+	// means every row.
 	RecordFilter(ctx context.Context, p *access.Principal, object, action string) (string, []any, error)
 }
 
