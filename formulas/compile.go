@@ -409,16 +409,25 @@ func (cc *schemaCompiler) compile(op *ObjectProgram, kind exprKind, src string, 
 		cfg.Expect, cfg.ExpectAny = reflect.Bool, true
 	}
 	var rw *rewriter
-	prog, tree, t, err := compileChecked(cfg, src, func(tree *parser.Tree) error {
-		rw = &rewriter{cc: cc, op: op, kind: kind, src: src, env: env, field: field}
+	marked, where := markWhere(src)
+	prog, tree, t, err := compileChecked(cfg, marked, func(tree *parser.Tree) error {
+		rw = &rewriter{cc: cc, op: op, kind: kind, src: src, env: env, field: field, where: where}
 		ast.Walk(&tree.Node, rw)
 		if rw.err != nil {
 			return rw.err
+		}
+		if len(rw.where) > 0 {
+			return formulaError(src, file.Location{From: rw.where[0], To: rw.where[0] + 5},
+				"where belongs after the child of a roll-up, as in sum(opportunities where stage == \"won\", amount)")
 		}
 		cfg.WithEnv(env)
 		return nil
 	})
 	if err != nil {
+		if len(where) > 0 && strings.Contains(err.Error(), `unexpected token Operator(",")`) {
+			return nil, formulaError(src, file.Location{From: where[0], To: where[0] + 5},
+				"where belongs after the child of a roll-up, as in sum(opportunities where stage == \"won\", amount)")
+		}
 		var fe *file.Error
 		if errors.As(err, &fe) || tree == nil {
 			return nil, positioned(err)
@@ -504,6 +513,7 @@ type rewriter struct {
 	options map[string]bool
 	labels  map[string]bool
 	chains  [][]string // picklists read through option() and label()
+	where   []int      // offsets of where keywords not yet used by a roll-up
 }
 
 // Visit rewrites one node; the first error stops the rewriting.
@@ -691,7 +701,7 @@ func (rw *rewriter) isChildRef(n ast.Node) bool {
 		if _, own := rw.env[x.Value]; own {
 			return false
 		}
-		_, ok := rw.cc.schema.Object(x.Value)
+		_, ok := childObject(rw.cc.schema, x.Value)
 		return ok
 	case *ast.MemberNode:
 		return rw.isChildRef(x.Node)
@@ -720,7 +730,7 @@ func (rw *rewriter) rollup(node *ast.Node, call *ast.CallNode, fn string) {
 		}
 		childName, via = id.Value, prop.Value
 	}
-	child, _ := rw.cc.schema.Object(childName)
+	child, _ := childObject(rw.cc.schema, childName)
 	if via == "" {
 		var candidates []string
 		for _, f := range child.Fields {
@@ -743,6 +753,10 @@ func (rw *rewriter) rollup(node *ast.Node, call *ast.CallNode, fn string) {
 		return
 	}
 	args := call.Arguments[1:]
+	if len(args) > 0 && rw.consumeWhere(call.Arguments[0], args[0]) {
+		// sum(children where condition, field): move the condition last.
+		args = append(append([]ast.Node{}, args[1:]...), args[0])
+	}
 	spec := &RollupSpec{Object: o.Name, Func: fn, Child: child.Name, Via: via}
 	if rw.field != nil {
 		spec.Field = rw.field.Name
@@ -818,6 +832,19 @@ func (rw *rewriter) rollup(node *ast.Node, call *ast.CallNode, fn string) {
 	rw.env[spec.key] = t
 	rw.rollups = append(rw.rollups, spec)
 	ast.Patch(node, &ast.IdentifierNode{Value: spec.key})
+}
+
+// consumeWhere reports whether a where keyword stands between the child
+// and the next argument, and marks it as used.
+func (rw *rewriter) consumeWhere(child, next ast.Node) bool {
+	from, to := child.Location().From, next.Location().From
+	for i, at := range rw.where {
+		if at > from && at < to {
+			rw.where = append(rw.where[:i], rw.where[i+1:]...)
+			return true
+		}
+	}
+	return false
 }
 
 // what names the expression being compiled, for variable names.

@@ -107,6 +107,8 @@ func TestRollupErrors(t *testing.T) {
 		{"condition unknown field", `count(deal, stag == "won")`, "line 1, column 13: unknown name stag"},
 		{"too many arguments", `count(deal, stage == "won", 1)`, "count takes the child and optionally a condition"},
 		{"no value field", `sum(deal)`, "sum takes the child, a field of it"},
+		{"where outside a roll-up", `credit_limit where 1`, "line 1, column 14: where belongs after the child of a roll-up"},
+		{"where with a bad condition", `sum(deals where stag == 1, amount)`, "line 1, column 17: unknown name stag"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -180,5 +182,14 @@ func TestStandardTemplateCompiles(t *testing.T) {
 	}
 	if got := strings.Join(c.Object("account").ComputedFields(), ","); !strings.HasSuffix(got, "headroom") {
 		t.Fatalf("account order: %s", got)
+	}
+}
+
+func TestWhereInsideTextStaysText(t *testing.T) {
+	acc := docAccount + "  - {name: x, type: integer, formula: 'count(deals where name == \" where \")'}\n"
+	c := mustCompile(t, schemaOf(t, acc, docDeal("")))
+	specs := c.RollupsOnChild("deal")
+	if len(specs) != 1 || specs[0].Condition != `name == " where "` {
+		t.Fatalf("got %+v", specs)
 	}
 }

@@ -67,9 +67,11 @@
 // Roll-ups aggregate child records, those of another object whose lookup
 // points to this record: count(opportunity), count(opportunity, stage ==
 // "won"), sum(opportunity, amount), sum(opportunity, amount, stage ==
-// "won"), and avg, min and max alike. Name the child as object.lookup when
-// it has several lookups to this object. The condition is a filter over
-// the child's own fields. Roll-ups may be parts of larger expressions
+// "won"), and avg, min and max alike; the condition may also follow the
+// child after where, and the child may be named by its plural:
+// sum(opportunities where stage == "won", amount). Name the child as
+// object.lookup when it has several lookups to this object. The condition
+// is a filter over the child's own fields. Roll-ups may be parts of larger expressions
 // (`credit_limit - sum(opportunity, amount)`); the engine runs each in SQL
 // through Resolver.Rollup.
 //

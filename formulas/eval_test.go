@@ -171,13 +171,15 @@ func TestRollups(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := map[string]any{
-		"total_won":         int64(200001),
-		"open_count":        int64(1),
-		"opportunity_count": int64(3),
-		"biggest":           int64(150000),
-		"average":           float64(150000+50001+999) / 3 / 100,
-		"last_close":        "2027-01-15",
-		"headroom":          int64(500000000 - 200001),
+		"total_won":                int64(200001),
+		"total_won_issue_spelling": int64(200001),
+		"lost_count":               int64(0),
+		"open_count":               int64(1),
+		"opportunity_count":        int64(3),
+		"biggest":                  int64(150000),
+		"average":                  float64(150000+50001+999) / 3 / 100,
+		"last_close":               "2027-01-15",
+		"headroom":                 int64(500000000 - 200001),
 	}
 	for k, v := range want {
 		got := acc[k]
@@ -233,8 +235,8 @@ func TestRecomputeTriggers(t *testing.T) {
 	})
 	t.Run("child create, update, delete, re-parent", func(t *testing.T) {
 		specs := f.c.RollupsOnChild("opportunity")
-		if len(specs) != 6 {
-			t.Fatalf("want 6 roll-ups on opportunity, got %d", len(specs))
+		if len(specs) != 8 {
+			t.Fatalf("want 8 roll-ups on opportunity, got %d", len(specs))
 		}
 		s := specs[0]
 		if s.Object != "account" || s.Field != "total_won" || s.Via != "account" || s.Func != "sum" || s.ValueField != "amount" || s.Condition != `stage == "won"` ||
@@ -359,7 +361,7 @@ func TestChangedComputed(t *testing.T) {
 		t.Fatalf("got %v", got)
 	}
 	all := ChangedComputed(nil, old)
-	if len(all["account"]) != 7 || len(all["opportunity"]) != 13 {
+	if len(all["account"]) != 9 || len(all["opportunity"]) != 13 {
 		t.Fatalf("from nothing: %v", all)
 	}
 }
