@@ -9,7 +9,6 @@ import (
 	"reflect"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/crmplatform/crm/engine/query"
@@ -35,8 +34,10 @@ const tableFormulaJobs = "crm_formula_jobs"
 //   - every metadata version is compiled with formulas.CompileSchema, and
 //     one that does not compile is refused (ApplySchema, Check, Reload);
 //   - on create, default formulas fill the fields left empty; on create and
-//     update, computed fields are computed and the validation rules
-//     checked, all failing rules reported together in one ValidationError;
+//     update, after the before-hooks, computed fields are computed and the
+//     validation rules checked, all failing rules reported together with
+//     the record's other problems in one ValidationError (the write path
+//     calls formulaDefaults and formulaCompute);
 //   - after a write, the computed fields that depend on the written record
 //     are recomputed in the same transaction: roll-ups of its parents
 //     (child created, updated, deleted or re-parented) and formulas of the
@@ -72,8 +73,6 @@ func (e *Engine) UseFormulas(ctx context.Context) error {
 		"created_at" TEXT NOT NULL)`); err != nil {
 		return fmt.Errorf("engine: create %s: %w", tableFormulaJobs, err)
 	}
-	e.OnBefore(OpCreate, "*", e.formulasBefore)
-	e.OnBefore(OpUpdate, "*", e.formulasBefore)
 	e.OnAfter(OpCreate, "*", e.formulasAfter)
 	e.OnAfter(OpUpdate, "*", e.formulasAfter)
 	e.OnBefore(OpDelete, "*", e.formulasBeforeDelete)
@@ -89,24 +88,6 @@ func compiledFormulas(s *Snapshot) *formulas.Compiled {
 	}
 	c, _ := s.Compiled(FormulasCompiler).(*formulas.Compiled)
 	return c
-}
-
-// formulasBefore fills defaults (on create), computes the computed fields
-// and checks the validation rules of the record being written.
-func (e *Engine) formulasBefore(ctx context.Context, ev *Event) error {
-	if ev.Op == OpCreate {
-		if err := e.formulaDefaults(ev.Snapshot, ev.Object, ev.New); err != nil {
-			return err
-		}
-	}
-	fails, err := e.formulaCompute(ctx, ev.Tx, ev.Snapshot, ev.Object, ev.New)
-	if err != nil {
-		return err
-	}
-	if len(fails) > 0 {
-		return &ValidationError{Object: ev.Object.Name, Errors: fails}
-	}
-	return nil
 }
 
 // formulaDefaults fills the fields of rec (storage form) that have a
@@ -184,47 +165,16 @@ func (e *Engine) formulasAfter(ctx context.Context, ev *Event) error {
 	}
 	// The records that read the deleted one through lookups (found before
 	// the delete cleared or removed them) read an empty record now.
-	deps, ok := pendingDeletes.take(ev)
+	deps, ok := ev.Values[deleteDependents].(map[string]map[string]bool)
 	if !ok {
 		return nil
 	}
 	return p.recomputeAll(ctx, deps, 0)
 }
 
-// pendingDeletes carries the dependents found before a delete to the
-// after-hook of the same delete. Entries of deletes that failed between
-// the two hooks are dropped after a minute.
-var pendingDeletes = &deleteDeps{m: map[*Event]deleteEntry{}}
-
-type deleteEntry struct {
-	targets map[string]map[string]bool
-	at      time.Time
-}
-
-type deleteDeps struct {
-	mu sync.Mutex
-	m  map[*Event]deleteEntry
-}
-
-func (d *deleteDeps) put(ev *Event, targets map[string]map[string]bool) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	now := time.Now()
-	for k, v := range d.m {
-		if now.Sub(v.at) > time.Minute {
-			delete(d.m, k)
-		}
-	}
-	d.m[ev] = deleteEntry{targets: targets, at: now}
-}
-
-func (d *deleteDeps) take(ev *Event) (map[string]map[string]bool, bool) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	e, ok := d.m[ev]
-	delete(d.m, ev)
-	return e.targets, ok
-}
+// deleteDependents is the Event value under which formulasBeforeDelete
+// leaves the dependents of a deleted record for formulasAfter.
+const deleteDependents = "formulas.delete_dependents"
 
 // formulasBeforeDelete notes the records whose computed fields read the
 // record being deleted through lookups, while the lookups still point at
@@ -240,7 +190,7 @@ func (e *Engine) formulasBeforeDelete(ctx context.Context, ev *Event) error {
 		return err
 	}
 	if len(deps) > 0 {
-		pendingDeletes.put(ev, toTargets(deps))
+		ev.Set(deleteDependents, toTargets(deps))
 	}
 	return nil
 }

@@ -270,3 +270,55 @@ func TestFormulasAfterDeleteAndUserChange(t *testing.T) {
 		}
 	})
 }
+
+// TestFormulaWriteOrder checks the order of the write path: default
+// formulas fill required fields before they are found missing, a
+// before-hook's change feeds the computed fields, and field problems and
+// failing rules come back in one ValidationError.
+func TestFormulaWriteOrder(t *testing.T) {
+	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
+		e := withFormulas(t, db)
+		s := e.Snapshot().Schema.Clone()
+		opp, _ := s.Object("opportunity")
+		for _, f := range opp.Fields {
+			if f.Name == "follow_up" {
+				f.Required = true
+			}
+		}
+		if _, _, err := e.ApplySchema(context.Background(), s, ApplyOptions{Author: "test"}); err != nil {
+			t.Fatal(err)
+		}
+		e.OnBefore(OpCreate, "opportunity", func(ctx context.Context, ev *Event) error {
+			if ev.New["name"] == "Doubled" {
+				ev.New["amount"] = ev.New["amount"].(int64) * 2
+			}
+			return nil
+		})
+		ctx := as("u1")
+		acc, err := e.Create(ctx, "account", map[string]any{"name": "Acme"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		o, err := e.Create(ctx, "opportunity", body(t, `{"name": "Doubled", "account": "`+acc["id"].(string)+`", "stage": "proposal", "amount": 100}`))
+		if err != nil {
+			t.Fatalf("required field with a default formula: %v", err)
+		}
+		if o["amount"] != json.Number("200.00") || o["weighted"] != json.Number("100.00") {
+			t.Fatalf("computed fields must see the before-hook's change: %v", o)
+		}
+		_, err = e.Create(ctx, "opportunity", body(t, `{"name": "A name that is much too long for this rule set", "stage": "won", "amount": 0, "close_date": "someday"}`))
+		var verr *ValidationError
+		if !errors.As(err, &verr) {
+			t.Fatalf("want a ValidationError, got %v", err)
+		}
+		codes := map[string]string{}
+		for _, fe := range verr.Errors {
+			codes[fe.Field+":"+fe.Code] = fe.Message
+		}
+		for _, want := range []string{"close_date:invalid", "account:required", "amount:rule.won_needs_amount", "name:rule.short_name"} {
+			if _, ok := codes[want]; !ok {
+				t.Errorf("missing %s in %v", want, verr.Errors)
+			}
+		}
+	})
+}

@@ -29,6 +29,17 @@ type Event struct {
 	Principal *access.Principal
 	Tx        *sql.Tx
 	Snapshot  *Snapshot
+	// Values is scratch space a before-hook shares with the after-hook of
+	// the same write.
+	Values map[string]any
+}
+
+// Set stores a value for a later hook of the same write.
+func (ev *Event) Set(key string, v any) {
+	if ev.Values == nil {
+		ev.Values = map[string]any{}
+	}
+	ev.Values[key] = v
 }
 
 // Hook reacts to a record write.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -98,7 +99,8 @@ func (e *Engine) decode(r *request, data map[string]any, op string) (*write, err
 }
 
 // validate checks a merged record (storage form): required fields,
-// picklist cascades and the references it makes.
+// picklist cascades and the references it makes. Problems go into
+// w.verr; the error is for failures of the database.
 func (e *Engine) validate(ctx context.Context, tx *sql.Tx, r *request, rec map[string]any, w *write) error {
 	verr := w.verr
 	for _, f := range r.obj.Fields {
@@ -142,6 +144,28 @@ func (e *Engine) validate(ctx context.Context, tx *sql.Tx, r *request, rec map[s
 			}
 		}
 	}
+	return nil
+}
+
+// prepare finishes a record before it is written: when its fields are
+// valid the before-hooks run (automations' field updates); then computed
+// fields are computed and the validation rules checked. Every problem of
+// the record, field or rule, comes back in one ValidationError.
+func (e *Engine) prepare(ctx context.Context, tx *sql.Tx, r *request, ev *Event, verr *ValidationError) error {
+	if len(verr.Errors) == 0 {
+		if err := e.hooks.run(ctx, true, ev); err != nil {
+			return err
+		}
+	}
+	fails, err := e.formulaCompute(ctx, tx, r.snap, r.obj, ev.New)
+	var ve *ValidationError
+	switch {
+	case errors.As(err, &ve):
+		verr.Errors = append(verr.Errors, ve.Errors...)
+	case err != nil:
+		return err
+	}
+	verr.Errors = append(verr.Errors, fails...)
 	return verr.err()
 }
 
@@ -266,6 +290,9 @@ func (e *Engine) Create(ctx context.Context, object string, data map[string]any)
 	for k, v := range w.vals {
 		rec[k] = v
 	}
+	if err := e.formulaDefaults(r.snap, r.obj, rec); err != nil {
+		return nil, err
+	}
 	tx, err := e.beginTx(ctx)
 	if err != nil {
 		return nil, err
@@ -274,11 +301,11 @@ func (e *Engine) Create(ctx context.Context, object string, data map[string]any)
 	if err := e.validate(ctx, tx, r, rec, w); err != nil {
 		return nil, err
 	}
-	if err := e.assignNumbers(ctx, tx, r.obj, rec, now); err != nil {
+	ev := &Event{Op: OpCreate, Object: r.obj, ID: id, New: rec, Principal: r.p, Tx: tx, Snapshot: r.snap}
+	if err := e.prepare(ctx, tx, r, ev, w.verr); err != nil {
 		return nil, err
 	}
-	ev := &Event{Op: OpCreate, Object: r.obj, ID: id, New: rec, Principal: r.p, Tx: tx, Snapshot: r.snap}
-	if err := e.hooks.run(ctx, true, ev); err != nil {
+	if err := e.assignNumbers(ctx, tx, r.obj, rec, now); err != nil {
 		return nil, err
 	}
 	if err := e.insert(ctx, tx, r.obj, ev.New); err != nil {

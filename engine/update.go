@@ -87,7 +87,7 @@ func (e *Engine) Update(ctx context.Context, object, id string, data map[string]
 		return nil, err
 	}
 	ev := &Event{Op: OpUpdate, Object: r.obj, ID: id, New: rec, Old: old, Principal: r.p, Tx: tx, Snapshot: r.snap}
-	if err := e.hooks.run(ctx, true, ev); err != nil {
+	if err := e.prepare(ctx, tx, r, ev, w.verr); err != nil {
 		return nil, err
 	}
 	if err := e.updateRow(ctx, tx, r.obj, id, w.version, old, ev.New); err != nil {

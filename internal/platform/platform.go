@@ -32,6 +32,9 @@ func New(ctx context.Context, db *store.DB, log *slog.Logger, opts ...access.Opt
 	if err != nil {
 		return nil, err
 	}
+	if err := eng.UseFormulas(ctx); err != nil {
+		return nil, err
+	}
 	eng.OnSchemaApplied(func(ctx context.Context, tx bun.Tx, s *metadata.Schema) error {
 		return svc.SyncRoles(ctx, tx, s)
 	})
