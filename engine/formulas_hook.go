@@ -803,3 +803,18 @@ func (e *Engine) formulaJobStep(ctx context.Context, id string, batchSize int, p
 	}
 	return false, nil
 }
+
+// UserChanged recomputes the stored formulas that read a user's fields
+// (owner.name, owner.manager.name …) after the user changed, in a
+// transaction of its own.
+func (e *Engine) UserChanged(ctx context.Context, userID string, fields []string) error {
+	tx, err := e.beginTx(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if err := e.RecomputeDependents(ctx, tx, formulas.UserObject, userID, fields); err != nil {
+		return fmt.Errorf("engine: recompute after user %s changed: %w", userID, err)
+	}
+	return tx.Commit()
+}

@@ -115,6 +115,19 @@ func (s *Server) updateUser(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	// Formulas may read the user's name or manager (owner.manager.name).
+	var changed []string
+	if up.DisplayName != nil {
+		changed = append(changed, "name")
+	}
+	if up.Manager != nil {
+		changed = append(changed, "manager")
+	}
+	if len(changed) > 0 {
+		if err := s.eng.UserChanged(c.UserContext(), u.ID, changed); err != nil {
+			return err
+		}
+	}
 	return c.JSON(u)
 }
 
