@@ -4,6 +4,7 @@
 //	crm serve [--addr 127.0.0.1:8080] [--db ./data/crm.db] [--template standard]
 //	crm validate DIR
 //	crm migrate [--plan] [--force] [--purge] [--dir DIR | --template NAME] [--db …]
+//	crm recompute [--db …] [--batch 200]
 //	crm user add --username U --password P --role R [--manager M] [--db …]
 //	crm role list | show NAME | grant|revoke --username U --role R | explain --user U --object O [--record ID] [--field F]
 package main
@@ -26,6 +27,7 @@ commands:
   serve      start the server (flags: --addr, --db, --template)
   validate   check a folder of metadata: crm validate DIR
   migrate    apply metadata files to the database (--plan prints the DDL only)
+  recompute  recompute stored formula values after a formula changed (resumes if interrupted)
   user       manage users: crm user add --username U --password P --role R [--manager M]
   role       roles: crm role list | show NAME | grant|revoke --username U --role R | explain --user U --object O
 
@@ -54,6 +56,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = validate(args[1:], stdout)
 	case "migrate":
 		err = migrate(ctx, args[1:], stdout, log)
+	case "recompute":
+		err = recompute(ctx, args[1:], stdout, log)
 	case "user":
 		err = user(ctx, args[1:], stdout, log)
 	case "role":

@@ -71,8 +71,8 @@ func migrate(ctx context.Context, args []string, stdout io.Writer, log *slog.Log
 	fmt.Fprint(stdout, p.SQL())
 	if *plan {
 		fmt.Fprintf(stdout, "-- plan only: run without --plan to apply as version %d\n", version)
-	} else {
-		fmt.Fprintf(stdout, "-- applied as metadata version %d\n", version)
+		return nil
 	}
-	return nil
+	fmt.Fprintf(stdout, "-- applied as metadata version %d\n", version)
+	return runJobs(ctx, a.Engine, 200, stdout)
 }

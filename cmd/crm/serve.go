@@ -9,6 +9,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/crmplatform/crm/engine"
 	"github.com/crmplatform/crm/engine/api"
 )
 
@@ -48,6 +49,7 @@ func serve(ctx context.Context, args []string, stdout io.Writer, log *slog.Logge
 		fmt.Fprintln(stdout, "created user admin with the password from CRM_ADMIN_PASSWORD")
 	}
 	go a.Engine.Watch(ctx, 2*time.Second)
+	go recomputeLoop(ctx, a, log)
 	srv := api.New(api.Config{Engine: a.Engine, Access: a.Access, Logger: log})
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Listen(*addr) }()
@@ -58,5 +60,26 @@ func serve(ctx context.Context, args []string, stdout io.Writer, log *slog.Logge
 	case <-ctx.Done():
 		log.Info("shutting down")
 		return srv.ShutdownWithTimeout(10 * time.Second)
+	}
+}
+
+// recomputeLoop runs queued formula recomputations in the background (they
+// are queued by metadata changes; several servers share them through row
+// locks) and logs their progress.
+func recomputeLoop(ctx context.Context, a *app, log *slog.Logger) {
+	t := time.NewTicker(2 * time.Second)
+	defer t.Stop()
+	for {
+		err := a.Engine.RunFormulaJobs(ctx, 200, func(j engine.FormulaJob) {
+			log.Info("recompute", "object", j.Object, "fields", j.Fields, "done", j.Done, "total", j.Total)
+		})
+		if err != nil && ctx.Err() == nil {
+			log.Warn("recompute failed; retrying", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
 	}
 }
