@@ -18,7 +18,11 @@ type Decider struct {
 	svc     *Service
 	schema  *metadata.Schema
 	version int64
-	enf     *casbin.SyncedEnforcer
+	// day is the UTC date the sharing-rule conditions were compiled on:
+	// relative dates in them (today(), this_week()) hold for that day, so a
+	// new day builds a new Decider.
+	day string
+	enf *casbin.SyncedEnforcer
 
 	decisions sync.Map // decisionKey → bool
 	levels    sync.Map // decisionKey{role, object, field} → string
@@ -65,6 +69,10 @@ func (s *Service) Decide(ctx context.Context, sc *metadata.Schema) (*Decider, er
 	}
 	cur := s.current.Load()
 	now := s.now().UnixNano()
+	day := s.now().UTC().Format(metadata.DateLayout)
+	if cur != nil && cur.day != day {
+		cur = nil
+	}
 	if cur != nil && cur.schema == sc && s.checkEvery > 0 && now-s.lastCheck.Load() < int64(s.checkEvery) {
 		return cur, nil
 	}
@@ -78,7 +86,7 @@ func (s *Service) Decide(ctx context.Context, sc *metadata.Schema) (*Decider, er
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if cur = s.current.Load(); cur != nil && cur.schema == sc && cur.version == v {
+	if cur = s.current.Load(); cur != nil && cur.schema == sc && cur.version == v && cur.day == day {
 		return cur, nil
 	}
 	d, err := s.newDecider(ctx, sc, v)
@@ -101,7 +109,7 @@ func (s *Service) newDecider(ctx context.Context, sc *metadata.Schema, version i
 		return nil, fmt.Errorf("access: load policies: %w", err)
 	}
 	enf.EnableLog(false)
-	d := &Decider{svc: s, schema: sc, version: version, enf: enf, sharing: map[string][]*sharingRule{}}
+	d := &Decider{svc: s, schema: sc, version: version, day: s.now().UTC().Format(metadata.DateLayout), enf: enf, sharing: map[string][]*sharingRule{}}
 	for _, r := range sc.Roles {
 		for _, sr := range r.SharingRules {
 			c := &sharingRule{role: r.Name, rule: sr}

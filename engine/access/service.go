@@ -74,7 +74,7 @@ func New(db *store.DB, opts ...Option) *Service {
 		now:         time.Now,
 	}
 	s.compiler = func(cond string, obj *metadata.Object, sc *metadata.Schema) (string, []any, error) {
-		p, err := query.CompileFilter(cond, obj, query.Options{Dialect: db.Dialect, Schema: sc})
+		p, err := query.CompileFilter(cond, obj, query.Options{Dialect: db.Dialect, Schema: sc, Now: s.now().UTC()})
 		return p.SQL, p.Args, err
 	}
 	for _, o := range opts {
