@@ -521,11 +521,7 @@ func (rw *rewriter) Visit(node *ast.Node) {
 	if rw.err != nil {
 		return
 	}
-	call, ok := (*node).(*ast.CallNode)
-	if !ok {
-		return
-	}
-	id, ok := call.Callee.(*ast.IdentifierNode)
+	call, id, ok := namedCall(*node)
 	if !ok {
 		return
 	}

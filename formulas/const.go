@@ -30,11 +30,7 @@ type clockPatcher struct{}
 
 // Visit rewrites one node.
 func (clockPatcher) Visit(node *ast.Node) {
-	call, ok := (*node).(*ast.CallNode)
-	if !ok {
-		return
-	}
-	id, ok := call.Callee.(*ast.IdentifierNode)
+	call, id, ok := namedCall(*node)
 	if !ok {
 		return
 	}

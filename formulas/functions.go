@@ -103,11 +103,7 @@ type conditionalPatcher struct{}
 
 // Visit rewrites one node.
 func (conditionalPatcher) Visit(node *ast.Node) {
-	call, ok := (*node).(*ast.CallNode)
-	if !ok {
-		return
-	}
-	id, ok := call.Callee.(*ast.IdentifierNode)
+	call, id, ok := namedCall(*node)
 	if !ok {
 		return
 	}
@@ -790,4 +786,14 @@ func toTime(v any) (time.Time, error) {
 		return time.Time{}, nil
 	}
 	return time.Time{}, fmt.Errorf("expected a date, got %T", v)
+}
+
+// namedCall returns node as a call of a function named by an identifier.
+func namedCall(node ast.Node) (*ast.CallNode, *ast.IdentifierNode, bool) {
+	call, ok := node.(*ast.CallNode)
+	if !ok {
+		return nil, nil, false
+	}
+	id, ok := call.Callee.(*ast.IdentifierNode)
+	return call, id, ok
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io/fs"
 	"log/slog"
@@ -53,4 +54,10 @@ func templateFS(dir, name string) (fs.FS, error) {
 		return os.DirFS(dir), nil
 	}
 	return defaults.FS(name)
+}
+
+// dbFlag adds the --db flag (CRM_DB) every command that opens the
+// database takes.
+func dbFlag(fl *flag.FlagSet) *string {
+	return fl.String("db", env("CRM_DB", defaultDB), "SQLite file or postgres:// URL (CRM_DB)")
 }

@@ -15,7 +15,7 @@ import (
 // the DDL it would run.
 func migrate(ctx context.Context, args []string, stdout io.Writer, log *slog.Logger) error {
 	fl := flag.NewFlagSet("migrate", flag.ContinueOnError)
-	dsn := fl.String("db", env("CRM_DB", defaultDB), "SQLite file or postgres:// URL (CRM_DB)")
+	dsn := dbFlag(fl)
 	dir := fl.String("dir", "", "folder of metadata (template.yaml, objects/, roles/)")
 	tpl := fl.String("template", env("CRM_TEMPLATE", defaultTemplate), "built-in template, when --dir is not given")
 	plan := fl.Bool("plan", false, "print the schema changes without making them")

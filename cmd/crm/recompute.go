@@ -15,7 +15,7 @@ import (
 // resumes where it stopped.
 func recompute(ctx context.Context, args []string, stdout io.Writer, log *slog.Logger) error {
 	fl := flag.NewFlagSet("recompute", flag.ContinueOnError)
-	dsn := fl.String("db", env("CRM_DB", defaultDB), "SQLite file or postgres:// URL (CRM_DB)")
+	dsn := dbFlag(fl)
 	batch := fl.Int("batch", 200, "records per transaction")
 	if err := fl.Parse(args); err != nil {
 		return usageError{err.Error()}

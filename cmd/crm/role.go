@@ -33,7 +33,7 @@ func role(ctx context.Context, args []string, stdout io.Writer, log *slog.Logger
 	}
 	fl := flag.NewFlagSet("role "+args[0], flag.ContinueOnError)
 	fl.SetOutput(io.Discard)
-	dsn := fl.String("db", env("CRM_DB", defaultDB), "SQLite file or postgres:// URL (CRM_DB)")
+	dsn := dbFlag(fl)
 	username := fl.String("username", "", "user")
 	roleName := fl.String("role", "", "role")
 	userRef := fl.String("user", "", "user to explain")

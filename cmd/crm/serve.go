@@ -18,7 +18,7 @@ import (
 func serve(ctx context.Context, args []string, stdout io.Writer, log *slog.Logger) error {
 	fl := flag.NewFlagSet("serve", flag.ContinueOnError)
 	addr := fl.String("addr", env("CRM_ADDR", defaultAddr), "listen address (CRM_ADDR)")
-	dsn := fl.String("db", env("CRM_DB", defaultDB), "SQLite file or postgres:// URL (CRM_DB)")
+	dsn := dbFlag(fl)
 	tpl := fl.String("template", env("CRM_TEMPLATE", defaultTemplate), "built-in template installed on first start (CRM_TEMPLATE)")
 	if err := fl.Parse(args); err != nil {
 		return usageError{err.Error()}

@@ -17,7 +17,7 @@ func user(ctx context.Context, args []string, stdout io.Writer, log *slog.Logger
 		return usageError{"usage: crm user add --username U --password P --role R [--manager M]"}
 	}
 	fl := flag.NewFlagSet("user add", flag.ContinueOnError)
-	dsn := fl.String("db", env("CRM_DB", defaultDB), "SQLite file or postgres:// URL (CRM_DB)")
+	dsn := dbFlag(fl)
 	username := fl.String("username", "", "login name")
 	password := fl.String("password", "", "password")
 	roles := fl.String("role", "", "role, or several separated by commas")
