@@ -1,0 +1,64 @@
+package store
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/crmplatform/crm/metadata"
+)
+
+func TestRebind(t *testing.T) {
+	cases := []struct{ dialect, in, want string }{
+		{metadata.DialectSQLite, `a = ? AND b IN (?, ?)`, `a = ? AND b IN (?, ?)`},
+		{metadata.DialectPostgres, `a = ? AND b IN (?, ?)`, `a = $1 AND b IN ($2, $3)`},
+		{metadata.DialectPostgres, `SELECT 1`, `SELECT 1`},
+	}
+	for _, c := range cases {
+		if got := Rebind(c.dialect, c.in); got != c.want {
+			t.Errorf("Rebind(%s, %q) = %q, want %q", c.dialect, c.in, got, c.want)
+		}
+	}
+}
+
+func TestIdentifiers(t *testing.T) {
+	if got := Ident(`we"ird`); got != `"we""ird"` {
+		t.Errorf("Ident: %s", got)
+	}
+	long := indexName("ux", strings.Repeat("a", 30), strings.Repeat("b", 30)+"_"+strings.Repeat("c", 10))
+	if len(long) > 63 || !strings.HasPrefix(long, "ux_") {
+		t.Errorf("index name %q exceeds PostgreSQL's limit", long)
+	}
+	if indexName("ux", "a", "b") == indexName("ux", "a", "c") {
+		t.Error("index names collide")
+	}
+	if got := newestArchive([]string{"__arch_x_text_v2", "__arch_x_text_v10", "__arch_x_integer_v11", "x"}, "x_text"); got != "__arch_x_text_v10" {
+		t.Errorf("newest archive: %s", got)
+	}
+}
+
+func TestVersionsRoundTrip(t *testing.T) {
+	ctx := context.Background()
+	db, err := Open(ctx, t.TempDir()+"/v.db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := db.LoadVersion(ctx, db.SQL(), 0); err != nil || v != nil {
+		t.Fatalf("empty database: %v %v", v, err)
+	}
+	s := &metadata.Schema{Objects: []*metadata.Object{{Name: "thing", Fields: []*metadata.Field{{Name: "n", Type: "text"}}}}}
+	if err := db.SaveVersion(ctx, db.SQL(), &Version{Version: 1, Author: "me", Schema: s}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.SaveVersion(ctx, db.SQL(), &Version{Version: 1, Author: "other", Schema: s}); err != ErrVersionConflict {
+		t.Fatalf("second version 1: want ErrVersionConflict, got %v", err)
+	}
+	v, err := db.LoadVersion(ctx, db.SQL(), 0)
+	if err != nil || v.Version != 1 || v.Author != "me" || v.Schema.Objects[0].Name != "thing" {
+		t.Fatalf("load: %+v %v", v, err)
+	}
+}
