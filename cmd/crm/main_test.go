@@ -203,3 +203,16 @@ func TestServeGeneratesPassword(t *testing.T) {
 		t.Fatalf("generated password %q is short", pw)
 	}
 }
+
+func TestRedact(t *testing.T) {
+	cases := map[string]string{
+		"postgres://crm:s3cret@db:5432/crm?sslmode=disable": "postgres://crm:xxxxx@db:5432/crm?sslmode=disable",
+		"postgres://crm@db/crm":                             "postgres://crm@db/crm",
+		"./data/crm.db":                                     "./data/crm.db",
+	}
+	for in, want := range cases {
+		if got := redact(in); got != want {
+			t.Errorf("redact(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

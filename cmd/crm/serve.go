@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"os"
 	"time"
 
@@ -53,7 +54,7 @@ func serve(ctx context.Context, args []string, stdout io.Writer, log *slog.Logge
 	srv := api.New(api.Config{Engine: a.Engine, Access: a.Access, Logger: log})
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Listen(*addr) }()
-	fmt.Fprintf(stdout, "CRM listening on http://%s (database %s)\n", *addr, *dsn)
+	fmt.Fprintf(stdout, "CRM listening on http://%s (database %s)\n", *addr, redact(*dsn))
 	select {
 	case err := <-errc:
 		return err
@@ -82,4 +83,16 @@ func recomputeLoop(ctx context.Context, a *app, log *slog.Logger) {
 		case <-t.C:
 		}
 	}
+}
+
+// redact hides the password of a database URL before it is printed.
+func redact(dsn string) string {
+	u, err := url.Parse(dsn)
+	if err != nil || u.User == nil {
+		return dsn
+	}
+	if _, has := u.User.Password(); has {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	return u.String()
 }
