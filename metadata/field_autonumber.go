@@ -21,12 +21,18 @@ var (
 
 func init() { RegisterFieldType(autoNumberType{}) }
 
+// Name implements FieldType.
 func (autoNumberType) Name() string { return "auto_number" }
-func (autoNumberType) Kind() Kind   { return KindString }
+
+// Kind implements FieldType.
+func (autoNumberType) Kind() Kind { return KindString }
+
+// Column implements FieldType.
 func (autoNumberType) Column(dialect string, f *Field) string {
 	return "TEXT"
 }
 
+// Check implements FieldType.
 func (autoNumberType) Check(f *Field) []Problem {
 	if f.Format == "" {
 		return []Problem{problemf("/format", `an auto_number needs a format such as "CT-{YYYY}-{0000}"`)}
@@ -43,6 +49,7 @@ func (autoNumberType) Check(f *Field) []Problem {
 	return nil
 }
 
+// Normalize implements FieldType.
 func (autoNumberType) Normalize(f *Field, v any) (any, error) {
 	if v == nil {
 		return nil, nil
@@ -50,6 +57,7 @@ func (autoNumberType) Normalize(f *Field, v any) (any, error) {
 	return asString(v)
 }
 
+// Output implements FieldType.
 func (autoNumberType) Output(f *Field, v any) (any, error) {
 	if v == nil {
 		return nil, nil
@@ -71,3 +79,6 @@ func RenderAutoNumber(prefix string, n int64) string {
 		return fmt.Sprintf("%0*d", len(tok)-2, n)
 	})
 }
+
+// Compile-time check that the type implements FieldType.
+var _ FieldType = autoNumberType{}

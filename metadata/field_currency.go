@@ -20,12 +20,18 @@ func init() { RegisterFieldType(currencyType{}) }
 // without a scale.
 const DefaultCurrencyScale = 2
 
+// Name implements FieldType.
 func (currencyType) Name() string { return "currency" }
-func (currencyType) Kind() Kind   { return KindMoney }
+
+// Kind implements FieldType.
+func (currencyType) Kind() Kind { return KindMoney }
+
+// Column implements FieldType.
 func (currencyType) Column(dialect string, f *Field) string {
 	return sqlType(dialect, "INTEGER", "BIGINT")
 }
 
+// Check implements FieldType.
 func (currencyType) Check(f *Field) []Problem {
 	ps := checkMinMax(f)
 	if f.Scale != nil && (*f.Scale < 0 || *f.Scale > 6) {
@@ -69,6 +75,7 @@ func (currencyType) Normalize(f *Field, v any) (any, error) {
 	return units, nil
 }
 
+// Output implements FieldType.
 func (currencyType) Output(f *Field, v any) (any, error) {
 	if v == nil {
 		return nil, nil
@@ -120,3 +127,6 @@ func FormatMinorUnits(units int64, scale int) string {
 	}
 	return out
 }
+
+// Compile-time check that the type implements FieldType.
+var _ FieldType = currencyType{}

@@ -20,13 +20,21 @@ func init() {
 	RegisterFieldType(dateTimeType{})
 }
 
+// Name implements FieldType.
 func (dateType) Name() string { return "date" }
-func (dateType) Kind() Kind   { return KindDate }
+
+// Kind implements FieldType.
+func (dateType) Kind() Kind { return KindDate }
+
+// Column implements FieldType.
 func (dateType) Column(dialect string, f *Field) string {
 	return sqlType(dialect, "TEXT", "DATE")
 }
+
+// Check implements FieldType.
 func (dateType) Check(f *Field) []Problem { return nil }
 
+// Normalize implements FieldType.
 func (dateType) Normalize(f *Field, v any) (any, error) {
 	if v == nil {
 		return nil, nil
@@ -48,6 +56,7 @@ func (dateType) Normalize(f *Field, v any) (any, error) {
 	return t.Format(DateLayout), nil
 }
 
+// Output implements FieldType.
 func (dateType) Output(f *Field, v any) (any, error) {
 	switch x := v.(type) {
 	case nil:
@@ -65,13 +74,21 @@ func (dateType) Output(f *Field, v any) (any, error) {
 	return s, nil
 }
 
+// Name implements FieldType.
 func (dateTimeType) Name() string { return "datetime" }
-func (dateTimeType) Kind() Kind   { return KindDateTime }
+
+// Kind implements FieldType.
+func (dateTimeType) Kind() Kind { return KindDateTime }
+
+// Column implements FieldType.
 func (dateTimeType) Column(dialect string, f *Field) string {
 	return sqlType(dialect, "TEXT", "TIMESTAMPTZ")
 }
+
+// Check implements FieldType.
 func (dateTimeType) Check(f *Field) []Problem { return nil }
 
+// Normalize implements FieldType.
 func (dateTimeType) Normalize(f *Field, v any) (any, error) {
 	if v == nil {
 		return nil, nil
@@ -86,6 +103,7 @@ func (dateTimeType) Normalize(f *Field, v any) (any, error) {
 	return t.UTC().Truncate(time.Millisecond), nil
 }
 
+// Output implements FieldType.
 func (dateTimeType) Output(f *Field, v any) (any, error) {
 	if v == nil {
 		return nil, nil
@@ -96,3 +114,7 @@ func (dateTimeType) Output(f *Field, v any) (any, error) {
 	}
 	return t.UTC().Format(DateTimeLayout), nil
 }
+
+// Compile-time checks that the types implement FieldType.
+var _ FieldType = dateTimeType{}
+var _ FieldType = dateType{}

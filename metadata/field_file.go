@@ -30,12 +30,18 @@ func init() {
 	RegisterFieldType(fileType{name: "image", accept: []string{"image/png", "image/jpeg", "image/gif", "image/webp"}})
 }
 
+// Name implements FieldType.
 func (t fileType) Name() string { return t.name }
-func (fileType) Kind() Kind     { return KindFile }
+
+// Kind implements FieldType.
+func (fileType) Kind() Kind { return KindFile }
+
+// Column implements FieldType.
 func (fileType) Column(dialect string, f *Field) string {
 	return "TEXT"
 }
 
+// Check implements FieldType.
 func (t fileType) Check(f *Field) []Problem {
 	var ps []Problem
 	if f.MaxSize < 0 {
@@ -112,6 +118,7 @@ func (fileType) Normalize(f *Field, v any) (any, error) {
 	return string(b), nil
 }
 
+// Output implements FieldType.
 func (fileType) Output(f *Field, v any) (any, error) {
 	if v == nil {
 		return nil, nil
@@ -126,3 +133,6 @@ func (fileType) Output(f *Field, v any) (any, error) {
 	}
 	return ref, nil
 }
+
+// Compile-time check that the type implements FieldType.
+var _ FieldType = fileType{}

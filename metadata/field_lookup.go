@@ -25,12 +25,18 @@ func init() {
 	RegisterFieldType(manyToManyType{})
 }
 
+// Name implements FieldType.
 func (lookupType) Name() string { return "lookup" }
-func (lookupType) Kind() Kind   { return KindRef }
+
+// Kind implements FieldType.
+func (lookupType) Kind() Kind { return KindRef }
+
+// Column implements FieldType.
 func (lookupType) Column(dialect string, f *Field) string {
 	return "TEXT"
 }
 
+// Check implements FieldType.
 func (lookupType) Check(f *Field) []Problem {
 	var ps []Problem
 	if f.Target == "" {
@@ -55,6 +61,7 @@ func OnDeleteOf(f *Field) string {
 	return f.OnDelete
 }
 
+// Normalize implements FieldType.
 func (lookupType) Normalize(f *Field, v any) (any, error) {
 	if v == nil {
 		return nil, nil
@@ -72,6 +79,7 @@ func (lookupType) Normalize(f *Field, v any) (any, error) {
 	return s, nil
 }
 
+// Output implements FieldType.
 func (lookupType) Output(f *Field, v any) (any, error) {
 	if v == nil {
 		return nil, nil
@@ -79,12 +87,18 @@ func (lookupType) Output(f *Field, v any) (any, error) {
 	return asString(v)
 }
 
+// Name implements FieldType.
 func (manyToManyType) Name() string { return "many_to_many" }
-func (manyToManyType) Kind() Kind   { return KindRefList }
+
+// Kind implements FieldType.
+func (manyToManyType) Kind() Kind { return KindRefList }
+
+// Column implements FieldType.
 func (manyToManyType) Column(dialect string, f *Field) string {
 	return ""
 }
 
+// Check implements FieldType.
 func (manyToManyType) Check(f *Field) []Problem {
 	var ps []Problem
 	if f.Target == "" {
@@ -127,6 +141,7 @@ func (manyToManyType) Normalize(f *Field, v any) (any, error) {
 	return out, nil
 }
 
+// Output implements FieldType.
 func (manyToManyType) Output(f *Field, v any) (any, error) {
 	if v == nil {
 		return []string{}, nil
@@ -157,3 +172,7 @@ func ValidID(s string) bool {
 	}
 	return true
 }
+
+// Compile-time checks that the types implement FieldType.
+var _ FieldType = lookupType{}
+var _ FieldType = manyToManyType{}

@@ -18,13 +18,21 @@ func init() {
 	RegisterFieldType(floatType{name: "percent"})
 }
 
+// Name implements FieldType.
 func (integerType) Name() string { return "integer" }
-func (integerType) Kind() Kind   { return KindInt }
+
+// Kind implements FieldType.
+func (integerType) Kind() Kind { return KindInt }
+
+// Column implements FieldType.
 func (integerType) Column(dialect string, f *Field) string {
 	return sqlType(dialect, "INTEGER", "BIGINT")
 }
+
+// Check implements FieldType.
 func (integerType) Check(f *Field) []Problem { return checkMinMax(f) }
 
+// Normalize implements FieldType.
 func (integerType) Normalize(f *Field, v any) (any, error) {
 	if v == nil {
 		return nil, nil
@@ -39,6 +47,7 @@ func (integerType) Normalize(f *Field, v any) (any, error) {
 	return i, nil
 }
 
+// Output implements FieldType.
 func (integerType) Output(f *Field, v any) (any, error) {
 	if v == nil {
 		return nil, nil
@@ -46,12 +55,18 @@ func (integerType) Output(f *Field, v any) (any, error) {
 	return asInt64(v)
 }
 
+// Name implements FieldType.
 func (t floatType) Name() string { return t.name }
-func (floatType) Kind() Kind     { return KindFloat }
+
+// Kind implements FieldType.
+func (floatType) Kind() Kind { return KindFloat }
+
+// Column implements FieldType.
 func (floatType) Column(dialect string, f *Field) string {
 	return sqlType(dialect, "REAL", "DOUBLE PRECISION")
 }
 
+// Check implements FieldType.
 func (floatType) Check(f *Field) []Problem {
 	ps := checkMinMax(f)
 	if f.Scale != nil && (*f.Scale < 0 || *f.Scale > 10) {
@@ -60,6 +75,7 @@ func (floatType) Check(f *Field) []Problem {
 	return ps
 }
 
+// Normalize implements FieldType.
 func (floatType) Normalize(f *Field, v any) (any, error) {
 	if v == nil {
 		return nil, nil
@@ -81,6 +97,7 @@ func (floatType) Normalize(f *Field, v any) (any, error) {
 	return x, nil
 }
 
+// Output implements FieldType.
 func (floatType) Output(f *Field, v any) (any, error) {
 	if v == nil {
 		return nil, nil
@@ -95,3 +112,7 @@ func checkMinMax(f *Field) []Problem {
 	}
 	return nil
 }
+
+// Compile-time checks that the types implement FieldType.
+var _ FieldType = floatType{}
+var _ FieldType = integerType{}

@@ -18,13 +18,21 @@ func init() {
 	RegisterFieldType(multiPicklistType{})
 }
 
+// Name implements FieldType.
 func (picklistType) Name() string { return "picklist" }
-func (picklistType) Kind() Kind   { return KindString }
+
+// Kind implements FieldType.
+func (picklistType) Kind() Kind { return KindString }
+
+// Column implements FieldType.
 func (picklistType) Column(dialect string, f *Field) string {
 	return "TEXT"
 }
+
+// Check implements FieldType.
 func (picklistType) Check(f *Field) []Problem { return checkOptions(f) }
 
+// Normalize implements FieldType.
 func (picklistType) Normalize(f *Field, v any) (any, error) {
 	if v == nil {
 		return nil, nil
@@ -42,6 +50,7 @@ func (picklistType) Normalize(f *Field, v any) (any, error) {
 	return s, nil
 }
 
+// Output implements FieldType.
 func (picklistType) Output(f *Field, v any) (any, error) {
 	if v == nil {
 		return nil, nil
@@ -49,11 +58,18 @@ func (picklistType) Output(f *Field, v any) (any, error) {
 	return asString(v)
 }
 
+// Name implements FieldType.
 func (multiPicklistType) Name() string { return "multi_picklist" }
-func (multiPicklistType) Kind() Kind   { return KindStringList }
+
+// Kind implements FieldType.
+func (multiPicklistType) Kind() Kind { return KindStringList }
+
+// Column implements FieldType.
 func (multiPicklistType) Column(dialect string, f *Field) string {
 	return "TEXT"
 }
+
+// Check implements FieldType.
 func (multiPicklistType) Check(f *Field) []Problem { return checkOptions(f) }
 
 // Normalize accepts a list of option values and stores it as sorted JSON.
@@ -97,6 +113,7 @@ func (multiPicklistType) Normalize(f *Field, v any) (any, error) {
 	return string(b), nil
 }
 
+// Output implements FieldType.
 func (multiPicklistType) Output(f *Field, v any) (any, error) {
 	if v == nil {
 		return nil, nil
@@ -130,3 +147,7 @@ func checkOptions(f *Field) []Problem {
 	}
 	return ps
 }
+
+// Compile-time checks that the types implement FieldType.
+var _ FieldType = multiPicklistType{}
+var _ FieldType = picklistType{}

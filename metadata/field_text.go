@@ -59,12 +59,18 @@ func compiledPattern(p string) (*regexp.Regexp, error) {
 	return re, nil
 }
 
+// Name implements FieldType.
 func (t *textType) Name() string { return t.name }
-func (t *textType) Kind() Kind   { return KindString }
+
+// Kind implements FieldType.
+func (t *textType) Kind() Kind { return KindString }
+
+// Column implements FieldType.
 func (t *textType) Column(dialect string, f *Field) string {
 	return "TEXT"
 }
 
+// Check implements FieldType.
 func (t *textType) Check(f *Field) []Problem {
 	var ps []Problem
 	if f.Pattern != "" {
@@ -86,6 +92,7 @@ func (t *textType) limit(f *Field) int {
 	return t.maxLength
 }
 
+// Normalize implements FieldType.
 func (t *textType) Normalize(f *Field, v any) (any, error) {
 	if v == nil {
 		return nil, nil
@@ -117,9 +124,13 @@ func (t *textType) Normalize(f *Field, v any) (any, error) {
 	return s, nil
 }
 
+// Output implements FieldType.
 func (t *textType) Output(f *Field, v any) (any, error) {
 	if v == nil {
 		return nil, nil
 	}
 	return asString(v)
 }
+
+// Compile-time check that the type implements FieldType.
+var _ FieldType = (*textType)(nil)

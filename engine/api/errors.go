@@ -38,6 +38,7 @@ type apiError struct {
 	details []Detail
 }
 
+// Error returns the message.
 func (e *apiError) Error() string { return e.message }
 
 // badRequest builds a 400 answer.
