@@ -373,11 +373,9 @@ func (e *Engine) assignNumbers(ctx context.Context, tx *sql.Tx, obj *metadata.Ob
 			continue
 		}
 		prefix := metadata.AutoNumberPrefix(f.Format, now)
-		var n int64
-		q := store.Rebind(e.db.Dialect, `INSERT INTO crm_sequences (object, field, prefix, value) VALUES (?, ?, ?, 1)
-			ON CONFLICT (object, field, prefix) DO UPDATE SET value = crm_sequences.value + 1 RETURNING value`)
-		if err := tx.QueryRowContext(ctx, q, obj.Name, f.Name, prefix).Scan(&n); err != nil {
-			return fmt.Errorf("engine: next number of %s.%s: %w", obj.Name, f.Name, err)
+		n, err := e.db.NextNumber(ctx, tx, obj.Name, f.Name, prefix)
+		if err != nil {
+			return err
 		}
 		rec[f.Name] = metadata.RenderAutoNumber(prefix, n)
 	}

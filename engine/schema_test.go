@@ -129,7 +129,21 @@ func TestOnlineSchemaChanges(t *testing.T) {
 					t.Errorf("phone: %v", get(ids[0])["phone"])
 				}
 			}},
-			{name: "shorter max length than the data is refused", edit: func(s *metadata.Schema) { field(s, "account", "name").MaxLength = 1 }, refuse: "3 records"},
+			{name: "a new auto-number numbers existing records", edit: func(s *metadata.Schema) {
+				o, _ := s.Object("account")
+				o.Fields = append(o.Fields, &metadata.Field{Name: "code", Type: "auto_number", Format: "AC-{0000}"})
+			}, check: func(t *testing.T) {
+				for i, id := range ids {
+					if want := fmt.Sprintf("AC-%04d", i+1); get(id)["code"] != want {
+						t.Errorf("account %d code %v, want %s", i, get(id)["code"], want)
+					}
+				}
+				r, err := e.Create(ctx, "account", map[string]any{"name": "Next", "phone": "+86 1"})
+				if err != nil || r["code"] != "AC-0004" {
+					t.Errorf("next number after the back-fill: %v %v", r["code"], err)
+				}
+			}},
+			{name: "shorter max length than the data is refused", edit: func(s *metadata.Schema) { field(s, "account", "name").MaxLength = 1 }, refuse: "4 records"},
 		}
 		for _, st := range steps {
 			t.Run(st.name, func(t *testing.T) {

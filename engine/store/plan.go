@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/crmplatform/crm/metadata"
 )
@@ -163,6 +164,14 @@ func (db *DB) planAddField(ctx context.Context, q Querier, p *Plan, o *metadata.
 	for _, s := range db.foreignKey(o, f) {
 		*fks = append(*fks, Step{SQL: s})
 	}
+	if f.Type == "auto_number" && archived == "" {
+		p.Steps = append(p.Steps, Step{
+			Note: fmt.Sprintf("number the existing %s records in %s in order of creation", o.Name, f.Name),
+			run: func(ctx context.Context, tx Querier) error {
+				return db.numberExisting(ctx, tx, o.Name, f)
+			},
+		})
+	}
 	if f.Default != nil {
 		v, err := metadata.TypeOf(f).Normalize(f, f.Default)
 		if err != nil {
@@ -182,6 +191,47 @@ func (db *DB) planAddField(ctx context.Context, q Querier, p *Plan, o *metadata.
 		}
 		if n > 0 && archived == "" {
 			p.Refused = append(p.Refused, metadata.Problem{Path: "/objects/" + o.Name + "/fields/" + f.Name, Message: fmt.Sprintf("a new required field needs a default: %d existing records would have no value", n)})
+		}
+	}
+	return nil
+}
+
+// numberExisting gives every record without a number the next number of
+// an auto-number field, oldest first, each with the date placeholders of
+// its own creation.
+func (db *DB) numberExisting(ctx context.Context, tx Querier, table string, f *metadata.Field) error {
+	rows, err := tx.QueryContext(ctx, fmt.Sprintf(`SELECT "id", "created_at" FROM %s WHERE %s IS NULL ORDER BY "created_at", "id"`, Ident(table), Ident(f.Name)))
+	if err != nil {
+		return err
+	}
+	type rec struct {
+		id      string
+		created time.Time
+	}
+	var todo []rec
+	for rows.Next() {
+		var r rec
+		var created any
+		if err := rows.Scan(&r.id, &created); err != nil {
+			rows.Close()
+			return err
+		}
+		r.created = ScanTime(created)
+		todo = append(todo, r)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	update := Rebind(db.Dialect, fmt.Sprintf(`UPDATE %s SET %s = ? WHERE "id" = ?`, Ident(table), Ident(f.Name)))
+	for _, r := range todo {
+		prefix := metadata.AutoNumberPrefix(f.Format, r.created)
+		n, err := db.NextNumber(ctx, tx, table, f.Name, prefix)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, update, metadata.RenderAutoNumber(prefix, n), r.id); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -71,3 +71,17 @@ func (db *DB) Migrate(ctx context.Context) error {
 	}
 	return nil
 }
+
+// NextNumber takes the next value of the gap-free counter of an
+// auto-number field for a rendered prefix, in the caller's transaction:
+// concurrent writers queue on the counter row, and a rollback gives the
+// number back.
+func (db *DB) NextNumber(ctx context.Context, tx Querier, object, field, prefix string) (int64, error) {
+	var n int64
+	q := Rebind(db.Dialect, `INSERT INTO crm_sequences (object, field, prefix, value) VALUES (?, ?, ?, 1)
+		ON CONFLICT (object, field, prefix) DO UPDATE SET value = crm_sequences.value + 1 RETURNING value`)
+	if err := tx.QueryRowContext(ctx, q, object, field, prefix).Scan(&n); err != nil {
+		return 0, fmt.Errorf("store: next number of %s.%s: %w", object, field, err)
+	}
+	return n, nil
+}
