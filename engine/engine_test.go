@@ -137,3 +137,38 @@ func TestRecordLifecycle(t *testing.T) {
 		_ = time.Now
 	})
 }
+
+// TestCreateAnswersLikeGet checks that the answer of a create is the
+// record as a read returns it.
+func TestCreateAnswersLikeGet(t *testing.T) {
+	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
+		e := newEngine(t, db, ownerGuard{hidden: map[string]bool{"account.credit_limit": true}})
+		ctx := as("u1")
+		acc, err := e.Create(ctx, "account", body(t, `{"name": "Acme", "annual_revenue": "12.5", "first_deal_date": "2026-01-02"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, leaked := acc["credit_limit"]; leaked {
+			t.Error("hidden field in the create answer")
+		}
+		comp, err := e.Create(ctx, "competitor", body(t, `{"name": "Rival"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		opp, err := e.Create(ctx, "opportunity", body(t, `{"name": "D", "account": "`+acc["id"].(string)+`", "competitors": ["`+comp["id"].(string)+`"]}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for object, created := range map[string]Record{"account": acc, "opportunity": opp, "competitor": comp} {
+			read, err := e.Get(ctx, object, created["id"].(string))
+			if err != nil {
+				t.Fatal(err)
+			}
+			cj, _ := json.Marshal(created)
+			rj, _ := json.Marshal(read)
+			if string(cj) != string(rj) {
+				t.Fatalf("%s: create answered\n%s\nread gives\n%s", object, cj, rj)
+			}
+		}
+	})
+}

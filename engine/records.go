@@ -322,12 +322,41 @@ func (e *Engine) Create(ctx context.Context, object string, data map[string]any)
 	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("engine: commit create %s: %w", object, err)
 	}
+	if ev.New["owner_id"] == r.p.UserID && r.d.CanObject(r.p, object, metadata.ActionRead) == nil {
+		// Every record scope reaches one's own records: answer from what
+		// was written instead of reading it back.
+		return e.written(r, ev.New, w.links)
+	}
 	out, err := e.reread(ctx, r, id)
 	if isNotVisible(err) {
-		// Created, but not readable by its creator (create-only rights).
+		// Created, but not readable by its creator (create-only rights, or
+		// given to another owner).
 		return Record{"id": id}, nil
 	}
 	return out, err
+}
+
+// written turns a record just written (storage form) and its links into
+// the JSON form the principal may read.
+func (e *Engine) written(r *request, rec map[string]any, links map[string][]string) (Record, error) {
+	full := make(map[string]any, len(rec))
+	for _, c := range r.columns(e.db.Dialect) {
+		full[c] = rec[c]
+	}
+	out, err := r.output(full)
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range r.obj.Fields {
+		if f.Type == "many_to_many" && r.readable(f.Name) {
+			ids := links[f.Name]
+			if ids == nil {
+				ids = []string{}
+			}
+			out[f.Name] = ids
+		}
+	}
+	return out, nil
 }
 
 // insert writes a row in storage form.
