@@ -51,19 +51,27 @@ func (e *Engine) Upload(ctx context.Context, object, field, name string, data []
 }
 
 // checkFile makes sure a file reference written to a record names a file
-// uploaded for that field, and fills its details from the file store.
+// uploaded for that field, by the principal and not yet attached
+// elsewhere (or already attached to this record), fills its details from
+// the file store and attaches it to the record, in the write's
+// transaction.
 func (e *Engine) checkFile(ctx context.Context, tx *sql.Tx, r *request, f *metadata.Field, rec map[string]any, verr *ValidationError) error {
 	v, _ := metadata.TypeOf(f).Output(f, rec[f.Name])
 	ref, _ := v.(metadata.FileRef)
+	id := rec["id"]
 	var stored metadata.FileRef
-	q := store.Rebind(e.db.Dialect, "SELECT id, name, size, content_type FROM crm_files WHERE id = ? AND object = ? AND field = ?")
-	err := tx.QueryRowContext(ctx, q, ref.ID, r.obj.Name, f.Name).Scan(&stored.ID, &stored.Name, &stored.Size, &stored.ContentType)
+	q := store.Rebind(e.db.Dialect, `SELECT id, name, size, content_type FROM crm_files
+		WHERE id = ? AND object = ? AND field = ? AND (record_id = ? OR (record_id IS NULL AND created_by = ?))`)
+	err := tx.QueryRowContext(ctx, q, ref.ID, r.obj.Name, f.Name, id, r.p.UserID).Scan(&stored.ID, &stored.Name, &stored.Size, &stored.ContentType)
 	if errors.Is(err, sql.ErrNoRows) {
-		verr.add(f.Name, "not_found", "no uploaded file %s for %s", ref.ID, f.Name)
+		verr.add(f.Name, "not_found", "no file %s uploaded by you for %s", ref.ID, f.Name)
 		return nil
 	}
 	if err != nil {
 		return fmt.Errorf("engine: check file %s: %w", ref.ID, err)
+	}
+	if _, err := tx.ExecContext(ctx, store.Rebind(e.db.Dialect, "UPDATE crm_files SET record_id = ? WHERE id = ?"), id, ref.ID); err != nil {
+		return fmt.Errorf("engine: attach file %s: %w", ref.ID, err)
 	}
 	norm, err := metadata.TypeOf(f).Normalize(f, stored)
 	if err != nil {
@@ -71,6 +79,35 @@ func (e *Engine) checkFile(ctx context.Context, tx *sql.Tx, r *request, f *metad
 	}
 	rec[f.Name] = norm
 	return nil
+}
+
+// releaseFiles deletes the stored files a write replaced or cleared.
+func (e *Engine) releaseFiles(ctx context.Context, tx *sql.Tx, obj *metadata.Object, id string, old, rec map[string]any) error {
+	for _, f := range obj.Fields {
+		if f.Type != "file" && f.Type != "image" || old[f.Name] == nil || old[f.Name] == rec[f.Name] {
+			continue
+		}
+		v, err := metadata.TypeOf(f).Output(f, old[f.Name])
+		if err != nil {
+			return err
+		}
+		q := store.Rebind(e.db.Dialect, "DELETE FROM crm_files WHERE id = ? AND record_id = ?")
+		if _, err := tx.ExecContext(ctx, q, v.(metadata.FileRef).ID, id); err != nil {
+			return fmt.Errorf("engine: release file of %s.%s: %w", obj.Name, f.Name, err)
+		}
+	}
+	return nil
+}
+
+// PurgeUnattachedFiles deletes uploads older than age that no record took
+// (an upload whose record was never written) and returns how many.
+func (e *Engine) PurgeUnattachedFiles(ctx context.Context, age time.Duration) (int64, error) {
+	q := store.Rebind(e.db.Dialect, "DELETE FROM crm_files WHERE record_id IS NULL AND created_at < ?")
+	res, err := e.db.SQL().ExecContext(ctx, q, metadata.DBValue(e.db.Dialect, e.now().UTC().Add(-age)))
+	if err != nil {
+		return 0, fmt.Errorf("engine: purge unattached files: %w", err)
+	}
+	return res.RowsAffected()
 }
 
 // File is a stored attachment with its bytes.

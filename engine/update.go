@@ -93,6 +93,9 @@ func (e *Engine) Update(ctx context.Context, object, id string, data map[string]
 	if err := e.updateRow(ctx, tx, r.obj, id, w.version, old, ev.New); err != nil {
 		return nil, err
 	}
+	if err := e.releaseFiles(ctx, tx, r.obj, id, old, ev.New); err != nil {
+		return nil, err
+	}
 	oldLinks := map[string][]string{}
 	for name, ids := range w.links {
 		links, err := e.loadLinks(ctx, tx, object, name, []string{id})
@@ -306,6 +309,9 @@ func (e *Engine) deleteRow(ctx context.Context, tx *sql.Tx, r *request, old map[
 			}
 		}
 	}
+	if err := e.releaseFiles(ctx, tx, r.obj, id, old, map[string]any{}); err != nil {
+		return err
+	}
 	if _, err := tx.ExecContext(ctx, store.Rebind(e.db.Dialect, "DELETE FROM "+store.Ident(r.obj.Name)+" WHERE \"id\" = ?"), id); err != nil {
 		if store.IsForeignKeyViolation(err) {
 			return conflict("%s %s is still referenced by other records", r.obj.Name, id)
@@ -326,7 +332,7 @@ func (e *Engine) applyOnDelete(ctx context.Context, tx *sql.Tx, r *request, ref 
 			return fmt.Errorf("engine: check references to %s: %w", id, err)
 		}
 		if n > 0 {
-			return conflict("cannot delete this %s: %d %s record(s) refer to it through %s", r.obj.Name, n, ref.Object.Name, ref.Field.Name)
+			return conflict("cannot delete this %s: %s records refer to it through %s", r.obj.Name, ref.Object.Name, ref.Field.Name)
 		}
 	case metadata.OnDeleteSetNull:
 		q := "UPDATE " + table + " SET " + col + " = NULL, \"version\" = \"version\" + 1 WHERE " + col + " = ?"

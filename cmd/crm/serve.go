@@ -50,7 +50,7 @@ func serve(ctx context.Context, args []string, stdout io.Writer, log *slog.Logge
 		fmt.Fprintln(stdout, "created user admin with the password from CRM_ADMIN_PASSWORD")
 	}
 	go a.Engine.Watch(ctx, 2*time.Second)
-	go recomputeLoop(ctx, a, log)
+	go background(ctx, a, log)
 	srv := api.New(api.Config{Engine: a.Engine, Access: a.Access, Logger: log})
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Listen(*addr) }()
@@ -64,18 +64,28 @@ func serve(ctx context.Context, args []string, stdout io.Writer, log *slog.Logge
 	}
 }
 
-// recomputeLoop runs queued formula recomputations in the background (they
-// are queued by metadata changes; several servers share them through row
-// locks) and logs their progress.
-func recomputeLoop(ctx context.Context, a *app, log *slog.Logger) {
+// background runs queued formula recomputations (queued by metadata
+// changes; several servers share them through row locks) every two
+// seconds, and every ten minutes deletes uploads no record took within a
+// day.
+func background(ctx context.Context, a *app, log *slog.Logger) {
 	t := time.NewTicker(2 * time.Second)
 	defer t.Stop()
+	lastPurge := time.Time{}
 	for {
 		err := a.Engine.RunFormulaJobs(ctx, 200, func(j engine.FormulaJob) {
 			log.Info("recompute", "object", j.Object, "fields", j.Fields, "done", j.Done, "total", j.Total)
 		})
 		if err != nil && ctx.Err() == nil {
 			log.Warn("recompute failed; retrying", "err", err)
+		}
+		if time.Since(lastPurge) > 10*time.Minute {
+			lastPurge = time.Now()
+			if n, err := a.Engine.PurgeUnattachedFiles(ctx, 24*time.Hour); err != nil && ctx.Err() == nil {
+				log.Warn("purge of unattached files failed", "err", err)
+			} else if n > 0 {
+				log.Info("unattached uploads deleted", "files", n)
+			}
 		}
 		select {
 		case <-ctx.Done():

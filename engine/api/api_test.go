@@ -11,8 +11,10 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/crmplatform/crm/defaults"
+	"github.com/crmplatform/crm/engine"
 	"github.com/crmplatform/crm/engine/access"
 	"github.com/crmplatform/crm/engine/store"
 	"github.com/crmplatform/crm/engine/store/storetest"
@@ -26,6 +28,8 @@ type fixture struct {
 	t      *testing.T
 	app    *fiber.App
 	tokens map[string]string
+	db     *store.DB
+	eng    *engine.Engine
 }
 
 func newFixture(t *testing.T, db *store.DB) *fixture {
@@ -52,7 +56,7 @@ func newFixture(t *testing.T, db *store.DB) *fixture {
 			t.Fatal(err)
 		}
 	}
-	f := &fixture{t: t, app: New(Config{Engine: p.Engine, Access: p.Access}), tokens: map[string]string{}}
+	f := &fixture{t: t, app: New(Config{Engine: p.Engine, Access: p.Access}), tokens: map[string]string{}, db: db, eng: p.Engine}
 	for _, u := range []string{"admin", "manager", "rep1", "rep2"} {
 		status, body := f.do("POST", "/api/auth/login", "", fmt.Sprintf(`{"username": %q, "password": %q}`, u, u+"-password"))
 		if status != 200 {
@@ -274,6 +278,40 @@ func TestAPIFiles(t *testing.T) {
 	}
 	if status, _ := f.raw("GET", "/api/records/account/"+id+"/files/logo", "rep2", "", nil); status != http.StatusNotFound {
 		t.Errorf("rep2 downloads rep1's file: %d", status)
+	}
+	// Another user cannot attach rep1's upload, nor one already attached.
+	_, ref2 := upload("rep1", "logo", png)
+	ref2JSON, _ := json.Marshal(ref2)
+	if status, m := f.do("POST", "/api/records/account", "rep2", `{"name": "Thief", "logo": `+string(ref2JSON)+`}`); status != 422 {
+		t.Errorf("rep2 attaches rep1's upload: %d %v", status, m)
+	}
+	if status, m := f.do("POST", "/api/records/account", "rep1", `{"name": "Twice", "logo": `+string(refJSON)+`}`); status != 422 {
+		t.Errorf("an attached file reused by another record: %d %v", status, m)
+	}
+	// Replacing the logo deletes the old file; deleting the record deletes its file.
+	if status, m := f.do("PATCH", "/api/records/account/"+id, "rep1", `{"version": 1, "logo": `+string(ref2JSON)+`}`); status != 200 {
+		t.Fatalf("replace logo: %d %v", status, m)
+	}
+	files := func() int {
+		var n int
+		if err := f.db.SQL().QueryRow("SELECT COUNT(*) FROM crm_files").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if n := files(); n != 1 {
+		t.Errorf("after replacing: %d stored files, want 1", n)
+	}
+	if status, _ := f.do("DELETE", "/api/records/account/"+id, "manager", ""); status != 204 {
+		t.Fatalf("delete: %d", status)
+	}
+	if n := files(); n != 0 {
+		t.Errorf("after deleting the record: %d stored files, want 0", n)
+	}
+	// An upload no record takes is purged after its grace period.
+	upload("rep1", "logo", png)
+	if n, err := f.eng.PurgeUnattachedFiles(context.Background(), -time.Second); err != nil || n != 1 || files() != 0 {
+		t.Errorf("purge: %d %v, %d left", n, err, files())
 	}
 }
 

@@ -48,9 +48,11 @@ func (db *DB) systemTables() []string {
 			content_type TEXT NOT NULL,
 			size ` + big + ` NOT NULL,
 			data ` + blob + ` NOT NULL,
+			record_id TEXT,
 			created_by TEXT,
 			created_at ` + ts + ` NOT NULL
 		)`,
+		`CREATE INDEX IF NOT EXISTS ix_crm_files_record ON crm_files (object, record_id)`,
 	}
 }
 
