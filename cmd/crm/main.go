@@ -28,7 +28,7 @@ commands:
   validate   check a folder of metadata: crm validate DIR
   migrate    apply metadata files to the database (--plan prints the DDL only)
   recompute  recompute stored formula values after a formula changed (resumes if interrupted)
-  user       manage users: crm user add --username U --password P --role R [--manager M]
+  user       manage users: crm user add|list|passwd|deactivate
   role       roles: crm role list | show NAME | grant|revoke --username U --role R | explain --user U --object O
 
 Flags have environment equivalents: CRM_ADDR, CRM_DB, CRM_TEMPLATE; the first

@@ -216,3 +216,34 @@ func TestRedact(t *testing.T) {
 		}
 	}
 }
+
+func TestUserCommands(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "crm.db")
+	if code, out := runCmd(t, "migrate", "--db", db); code != 0 {
+		t.Fatal(out)
+	}
+	steps := []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"user", "add", "--db", db, "--username", "boss", "--password", "boss-password", "--role", "sales_manager", "--department", "north"}, 0, "created user boss"},
+		{[]string{"user", "add", "--db", db, "--username", "rep", "--password", "rep-password", "--role", "sales_rep", "--manager", "boss"}, 0, "created user rep"},
+		{[]string{"user", "add", "--db", db, "--username", "x", "--password", "x-password", "--role", "astronaut"}, 1, "unknown role"},
+		{[]string{"user", "add", "--db", db, "--username", "y"}, 2, "--password is required"},
+		{[]string{"user", "list", "--db", db}, 0, "rep"},
+		{[]string{"user", "passwd", "--db", db, "--username", "rep", "--password", "new-password-1"}, 0, "password of rep changed"},
+		{[]string{"user", "deactivate", "--db", db, "--username", "rep"}, 0, "deactivated"},
+		{[]string{"user", "fly", "--db", db}, 2, "usage"},
+	}
+	for _, s := range steps {
+		code, out := runCmd(t, s.args...)
+		if code != s.code || !strings.Contains(out, s.want) {
+			t.Errorf("%v: exit %d (want %d)\n%s", s.args, code, s.code, out)
+		}
+	}
+	_, out := runCmd(t, "user", "list", "--db", db)
+	if !strings.Contains(out, "boss") || !strings.Contains(out, "sales_rep") || !strings.Contains(out, "false") {
+		t.Errorf("list after changes:\n%s", out)
+	}
+}
