@@ -128,7 +128,7 @@ func (e *Engine) formulaCompute(ctx context.Context, tx store.Querier, snap *Sna
 	}
 	out := make([]FieldError, 0, len(fails))
 	for _, f := range fails {
-		out = append(out, FieldError{Field: f.Field, Code: "rule." + f.Rule, Message: f.Message.Get("en")})
+		out = append(out, FieldError{Field: f.Field, Code: "rule." + f.Rule, Message: f.Message.Get(Language(ctx))})
 	}
 	return out, nil
 }

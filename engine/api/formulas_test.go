@@ -1,7 +1,10 @@
 package api
 
 import (
+	"encoding/json"
 	"fmt"
+	"io"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -39,5 +42,38 @@ func TestFormulasThroughAPI(t *testing.T) {
 	}
 	if _, got := f.do("GET", "/api/records/opportunity/"+opp["id"].(string), "rep1", ""); got["owner_name"] != "Rep One" {
 		t.Fatalf("owner.name not recomputed after the user's rename: %v", got["owner_name"])
+	}
+}
+
+// TestRuleMessageInUserLanguage adds a validation rule with English and
+// Chinese messages and writes a failing record with each Accept-Language.
+func TestRuleMessageInUserLanguage(t *testing.T) {
+	f := newFixture(t, storetest.SQLite(t))
+	status, obj := f.do("GET", "/api/meta/objects/campaign", "admin", "")
+	if status != 200 {
+		t.Fatal(obj)
+	}
+	obj["validation_rules"] = []any{map[string]any{"name": "budget_positive", "condition": "budget > 0",
+		"message": map[string]any{"en": "A campaign needs a budget", "zh": "营销活动必须有预算"}, "field": "budget"}}
+	doc, _ := json.Marshal(obj)
+	if status, m := f.do("PUT", "/api/meta/objects/campaign", "admin", string(doc)); status != 200 {
+		t.Fatalf("add rule: %d %v", status, m)
+	}
+	for lang, want := range map[string]string{"zh-CN,zh;q=0.9": "营销活动必须有预算", "en-US": "A campaign needs a budget", "": "A campaign needs a budget"} {
+		req := httptest.NewRequest("POST", "/api/records/campaign", strings.NewReader(`{"name": "Spring"}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+f.tokens["admin"])
+		if lang != "" {
+			req.Header.Set("Accept-Language", lang)
+		}
+		resp, err := f.app.Test(req, -1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 422 || !strings.Contains(string(body), want) || !strings.Contains(string(body), "rule.budget_positive") {
+			t.Errorf("Accept-Language %q: %d %s", lang, resp.StatusCode, body)
+		}
 	}
 }

@@ -54,7 +54,7 @@ func New(cfg Config) *fiber.App {
 		DisableStartupMessage: true,
 		ErrorHandler:          errorHandler(s.log),
 	})
-	app.Use(recover.New(), requestid.New())
+	app.Use(recover.New(), requestid.New(), language)
 	api := app.Group("/api")
 	api.Get("/health", s.health)
 	api.Post("/auth/login", s.login)
@@ -70,6 +70,15 @@ func New(cfg Config) *fiber.App {
 		return &apiError{status: fiber.StatusNotFound, code: "not_found", message: "no route " + c.Method() + " " + c.Path()}
 	})
 	return app
+}
+
+// language carries the request's Accept-Language into its context, so
+// rule messages come in the user's language.
+func language(c *fiber.Ctx) error {
+	if lang := engine.ParseAcceptLanguage(c.Get(fiber.HeaderAcceptLanguage)); lang != "" {
+		c.SetUserContext(engine.WithLanguage(c.UserContext(), lang))
+	}
+	return c.Next()
 }
 
 // health answers without authentication.

@@ -1,0 +1,39 @@
+package engine
+
+import (
+	"context"
+	"strings"
+)
+
+// DefaultLanguage is the language of messages when a request names none.
+const DefaultLanguage = "en"
+
+type languageKey struct{}
+
+// WithLanguage returns a context whose user-facing messages (validation
+// rule messages, labels) are in lang, a language code such as "zh".
+func WithLanguage(ctx context.Context, lang string) context.Context {
+	return context.WithValue(ctx, languageKey{}, lang)
+}
+
+// Language returns the language of ctx's messages.
+func Language(ctx context.Context) string {
+	if l, ok := ctx.Value(languageKey{}).(string); ok && l != "" {
+		return l
+	}
+	return DefaultLanguage
+}
+
+// ParseAcceptLanguage picks the first language of an Accept-Language
+// header among those labels are written in ("en", "zh"), or "".
+func ParseAcceptLanguage(h string) string {
+	for _, part := range strings.Split(h, ",") {
+		tag, _, _ := strings.Cut(strings.TrimSpace(part), ";")
+		base, _, _ := strings.Cut(strings.ToLower(tag), "-")
+		switch base {
+		case "en", "zh":
+			return base
+		}
+	}
+	return ""
+}
