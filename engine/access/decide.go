@@ -119,8 +119,6 @@ func (s *Service) newDecider(ctx context.Context, sc *metadata.Schema, version i
 				c.err = fmt.Errorf("unknown object %q", sr.Object)
 			case sr.Condition == "":
 				c.sql, c.object = "1=1", obj
-			case s.compiler == nil:
-				c.err = fmt.Errorf("no condition compiler configured")
 			default:
 				c.object = obj
 				c.sql, c.args, c.err = s.compiler(sr.Condition, obj, sc)

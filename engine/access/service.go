@@ -22,13 +22,12 @@ type ConditionCompiler func(condition string, obj *metadata.Object, sc *metadata
 // for concurrent use and keeps no state another server needs: every change
 // bumps a version row that each server checks on its next request.
 type Service struct {
-	db          *store.DB
-	sessionTTL  time.Duration
-	bcryptCost  int
-	minPassword int
-	checkEvery  time.Duration
-	compiler    ConditionCompiler
-	now         func() time.Time
+	db         *store.DB
+	sessionTTL time.Duration
+	bcryptCost int
+	checkEvery time.Duration
+	compiler   ConditionCompiler
+	now        func() time.Time
 
 	dummyOnce sync.Once
 	dummyHash []byte
@@ -48,18 +47,10 @@ func WithSessionTTL(d time.Duration) Option { return func(s *Service) { s.sessio
 // by default; tests use bcrypt.MinCost).
 func WithBcryptCost(cost int) Option { return func(s *Service) { s.bcryptCost = cost } }
 
-// WithMinPasswordLength sets the shortest accepted password (8 by default).
-func WithMinPasswordLength(n int) Option { return func(s *Service) { s.minPassword = n } }
-
 // WithPolicyCheckInterval makes Decide check the policy version at most
 // once per d instead of on every call. Zero (the default) checks on every
 // call, so a change is seen on the very next request.
 func WithPolicyCheckInterval(d time.Duration) Option { return func(s *Service) { s.checkEvery = d } }
-
-// WithConditionCompiler replaces the compiler of sharing-rule conditions
-// (engine/query.CompileFilter by default). A nil compiler makes a sharing
-// rule with a condition grant nothing.
-func WithConditionCompiler(c ConditionCompiler) Option { return func(s *Service) { s.compiler = c } }
 
 // WithClock sets the clock used for token expiry (time.Now by default).
 func WithClock(now func() time.Time) Option { return func(s *Service) { s.now = now } }
@@ -67,11 +58,10 @@ func WithClock(now func() time.Time) Option { return func(s *Service) { s.now = 
 // New returns a Service over db. Call Migrate once before use.
 func New(db *store.DB, opts ...Option) *Service {
 	s := &Service{
-		db:          db,
-		sessionTTL:  12 * time.Hour,
-		bcryptCost:  bcrypt.DefaultCost,
-		minPassword: 8,
-		now:         time.Now,
+		db:         db,
+		sessionTTL: 12 * time.Hour,
+		bcryptCost: bcrypt.DefaultCost,
+		now:        time.Now,
 	}
 	s.compiler = func(cond string, obj *metadata.Object, sc *metadata.Schema) (string, []any, error) {
 		p, err := query.CompileFilter(cond, obj, query.Options{Dialect: db.Dialect, Schema: sc, Now: s.now().UTC()})

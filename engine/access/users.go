@@ -75,6 +75,9 @@ type UserUpdate struct {
 	Active      *bool     `json:"active,omitempty"`
 }
 
+// MinPasswordLength is the shortest accepted password, in characters.
+const MinPasswordLength = 8
+
 // CreateUser creates an active user. It refuses a bad or taken username, a
 // short password, an unknown role and an unknown manager, each with an
 // error wrapping the matching sentinel.
@@ -287,8 +290,8 @@ func (s *Service) EnsureAdmin(ctx context.Context, password string) (generated s
 
 // checkPassword refuses a password shorter than the minimum length.
 func (s *Service) checkPassword(pw string) error {
-	if len([]rune(pw)) < s.minPassword {
-		return fmt.Errorf("%w: at least %d characters", ErrWeakPassword, s.minPassword)
+	if len([]rune(pw)) < MinPasswordLength {
+		return fmt.Errorf("%w: at least %d characters", ErrWeakPassword, MinPasswordLength)
 	}
 	if len(pw) > 72 {
 		return fmt.Errorf("%w: password longer than 72 bytes", ErrInvalid)
