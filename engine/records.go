@@ -121,6 +121,11 @@ func (e *Engine) validate(ctx context.Context, tx *sql.Tx, r *request, rec map[s
 			e.checkCascade(verr, r.obj, f, v, rec[f.DependsOn])
 		}
 	}
+	if owner, ok := w.vals["owner_id"].(string); ok {
+		if err := e.checkOwner(ctx, r, owner, verr); err != nil {
+			return err
+		}
+	}
 	for name, v := range w.vals {
 		f, ok := r.obj.Field(name)
 		if !ok || f.Type != "lookup" || v == nil {
@@ -167,6 +172,28 @@ func (e *Engine) prepare(ctx context.Context, tx *sql.Tx, r *request, ev *Event,
 	}
 	verr.Errors = append(verr.Errors, fails...)
 	return verr.err()
+}
+
+// userChecker is the optional ability of a Decision to say whether an id
+// is an active user.
+type userChecker interface {
+	ActiveUser(ctx context.Context, id string) (bool, error)
+}
+
+// checkOwner makes sure a record is given to an active user.
+func (e *Engine) checkOwner(ctx context.Context, r *request, owner string, verr *ValidationError) error {
+	uc, ok := r.d.(userChecker)
+	if !ok {
+		return nil
+	}
+	active, err := uc.ActiveUser(ctx, owner)
+	if err != nil {
+		return fmt.Errorf("engine: check owner: %w", err)
+	}
+	if !active {
+		verr.add("owner_id", "not_found", "no active user with id %s", owner)
+	}
+	return nil
 }
 
 // checkCascade checks a dependent picklist's value against its

@@ -2,6 +2,7 @@ package access
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -409,4 +410,17 @@ func (d *Decider) isAdminRole(role string) bool {
 		}
 	}
 	return true
+}
+
+// ActiveUser reports whether id is the id of an active user, so records
+// can only be given to someone who can sign in.
+func (d *Decider) ActiveUser(ctx context.Context, id string) (bool, error) {
+	row, err := findUser(ctx, d.svc.db.DB, id)
+	if errors.Is(err, ErrUserNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return row.ID == id && row.Active, nil
 }
