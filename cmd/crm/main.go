@@ -5,6 +5,7 @@
 //	crm validate DIR
 //	crm migrate [--plan] [--force] [--purge] [--dir DIR | --template NAME] [--db …]
 //	crm recompute [--db …] [--batch 200]
+//	crm bench [--db EMPTY_DB] [-n 500]
 //	crm user add --username U --password P --role R [--manager M] [--db …]
 //	crm role list | show NAME | grant|revoke --username U --role R | explain --user U --object O [--record ID] [--field F]
 package main
@@ -27,6 +28,7 @@ commands:
   serve      start the server (flags: --addr, --db, --template)
   validate   check a folder of metadata: crm validate DIR
   migrate    apply metadata files to the database (--plan prints the DDL only)
+  bench      measure the engine against plain SQL on an empty database (--db, -n)
   recompute  recompute stored formula values after a formula changed (resumes if interrupted)
   user       manage users: crm user add|list|passwd|deactivate
   role       roles: crm role list | show NAME | grant|revoke --username U --role R | explain --user U --object O
@@ -56,6 +58,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = validate(args[1:], stdout)
 	case "migrate":
 		err = migrate(ctx, args[1:], stdout, log)
+	case "bench":
+		err = benchCmd(ctx, args[1:], stdout, log)
 	case "recompute":
 		err = recompute(ctx, args[1:], stdout, log)
 	case "user":

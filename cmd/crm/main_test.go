@@ -247,3 +247,17 @@ func TestUserCommands(t *testing.T) {
 		t.Errorf("list after changes:\n%s", out)
 	}
 }
+
+func TestBenchCommand(t *testing.T) {
+	code, out := runCmd(t, "bench", "-n", "3")
+	if code != 0 || !strings.Contains(out, "create") || !strings.Contains(out, "list") || !strings.Contains(out, "ratio") {
+		t.Fatalf("exit %d\n%s", code, out)
+	}
+	db := filepath.Join(t.TempDir(), "used.db")
+	if code, _ := runCmd(t, "migrate", "--db", db); code != 0 {
+		t.Fatal("migrate")
+	}
+	if code, out := runCmd(t, "bench", "--db", db, "-n", "1"); code != 1 || !strings.Contains(out, "empty database") {
+		t.Fatalf("bench on a database with data must refuse: exit %d\n%s", code, out)
+	}
+}
