@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -230,8 +231,11 @@ func (e *Engine) Reload(ctx context.Context) (bool, error) {
 }
 
 // Watch reloads metadata every interval until ctx ends, so several
-// servers sharing one database see each other's changes.
+// servers sharing one database see each other's changes. On PostgreSQL it
+// also listens for the notification every metadata change sends, and
+// reloads at once.
 func (e *Engine) Watch(ctx context.Context, interval time.Duration) {
+	go e.listen(ctx, interval)
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -242,6 +246,28 @@ func (e *Engine) Watch(ctx context.Context, interval time.Duration) {
 			if _, err := e.Reload(ctx); err != nil && ctx.Err() == nil {
 				e.log.Warn("metadata reload failed", "err", err)
 			}
+		}
+	}
+}
+
+// listen reloads metadata whenever another server announces a change,
+// listening again after a lost connection.
+func (e *Engine) listen(ctx context.Context, retry time.Duration) {
+	for ctx.Err() == nil {
+		err := e.db.Listen(ctx, store.MetadataChannel, func(string) {
+			if _, err := e.Reload(ctx); err != nil && ctx.Err() == nil {
+				e.log.Warn("metadata reload failed", "err", err)
+			}
+		})
+		if errors.Is(err, store.ErrNoNotifications) {
+			return
+		}
+		if err != nil && ctx.Err() == nil {
+			e.log.Warn("metadata notifications lost; polling until they are back", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(retry):
 		}
 	}
 }
@@ -315,6 +341,9 @@ func (e *Engine) ApplySchema(ctx context.Context, s *metadata.Schema, opt ApplyO
 		if err := h(ctx, btx, s); err != nil {
 			return plan, 0, err
 		}
+	}
+	if err := e.db.Notify(ctx, tx, store.MetadataChannel, strconv.FormatInt(version, 10)); err != nil {
+		return plan, 0, err
 	}
 	if err := tx.Commit(); err != nil {
 		return plan, 0, fmt.Errorf("engine: commit metadata version %d: %w", version, err)
