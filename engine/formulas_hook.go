@@ -512,7 +512,7 @@ type formulaResolver struct {
 var _ formulas.Resolver = (*formulaResolver)(nil)
 
 // userColumns maps the fields of a user in formulas to crm_users columns.
-var userColumns = map[string]string{"id": `"id"`, "name": `"display_name"`, "username": `"username"`, "email": `NULL`, "manager": `"manager_id"`}
+var userColumns = map[string]string{"id": `"id"`, "name": `"display_name"`, "username": `"username"`, "email": `"email"`, "manager": `"manager_id"`}
 
 // Lookup reads fields of records of object by id.
 func (r *formulaResolver) Lookup(ctx context.Context, object string, ids []string, fields []string) (map[string]map[string]any, error) {

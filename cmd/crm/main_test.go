@@ -227,7 +227,8 @@ func TestUserCommands(t *testing.T) {
 		code int
 		want string
 	}{
-		{[]string{"user", "add", "--db", db, "--username", "boss", "--password", "boss-password", "--role", "sales_manager", "--department", "north"}, 0, "created user boss"},
+		{[]string{"user", "add", "--db", db, "--username", "boss", "--password", "boss-password", "--role", "sales_manager", "--department", "north", "--email", "boss@example.cn"}, 0, "created user boss"},
+		{[]string{"user", "add", "--db", db, "--username", "z", "--password", "z-password", "--role", "sales_rep", "--email", "not mail"}, 1, "not an e-mail address"},
 		{[]string{"user", "add", "--db", db, "--username", "rep", "--password", "rep-password", "--role", "sales_rep", "--manager", "boss"}, 0, "created user rep"},
 		{[]string{"user", "add", "--db", db, "--username", "x", "--password", "x-password", "--role", "astronaut"}, 1, "unknown role"},
 		{[]string{"user", "add", "--db", db, "--username", "y"}, 2, "--password is required"},
@@ -243,7 +244,7 @@ func TestUserCommands(t *testing.T) {
 		}
 	}
 	_, out := runCmd(t, "user", "list", "--db", db)
-	if !strings.Contains(out, "boss") || !strings.Contains(out, "sales_rep") || !strings.Contains(out, "false") {
+	if !strings.Contains(out, "boss@example.cn") || !strings.Contains(out, "sales_rep") || !strings.Contains(out, "false") {
 		t.Errorf("list after changes:\n%s", out)
 	}
 }

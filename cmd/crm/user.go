@@ -31,6 +31,7 @@ func user(ctx context.Context, args []string, stdout io.Writer, log *slog.Logger
 	manager := fl.String("manager", "", "username of the user's manager")
 	name := fl.String("name", "", "display name")
 	dept := fl.String("department", "", "department (team)")
+	email := fl.String("email", "", "e-mail address")
 	if err := fl.Parse(args[1:]); err != nil {
 		return usageError{err.Error()}
 	}
@@ -52,7 +53,7 @@ func user(ctx context.Context, args []string, stdout io.Writer, log *slog.Logger
 	defer a.Close()
 	switch args[0] {
 	case "add":
-		u, err := a.Access.CreateUser(ctx, access.NewUser{Username: *username, Password: *password, DisplayName: *name, Roles: strings.Split(*roles, ","), Manager: *manager, Department: *dept})
+		u, err := a.Access.CreateUser(ctx, access.NewUser{Username: *username, Password: *password, DisplayName: *name, Email: *email, Roles: strings.Split(*roles, ","), Manager: *manager, Department: *dept})
 		if err != nil {
 			return err
 		}
@@ -63,9 +64,9 @@ func user(ctx context.Context, args []string, stdout io.Writer, log *slog.Logger
 			return err
 		}
 		w := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
-		fmt.Fprintln(w, "USERNAME\tNAME\tROLES\tMANAGER\tDEPARTMENT\tACTIVE")
+		fmt.Fprintln(w, "USERNAME\tNAME\tEMAIL\tROLES\tMANAGER\tDEPARTMENT\tACTIVE")
 		for _, u := range users {
-			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%v\n", u.Username, u.DisplayName, strings.Join(u.Roles, ","), u.Manager, u.Department, u.Active)
+			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%v\n", u.Username, u.DisplayName, u.Email, strings.Join(u.Roles, ","), u.Manager, u.Department, u.Active)
 		}
 		return w.Flush()
 	case "passwd":

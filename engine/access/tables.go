@@ -25,6 +25,7 @@ type userRow struct {
 	ID           string    `bun:"id,pk,type:varchar(36)"`
 	Username     string    `bun:"username,notnull,unique,type:varchar(64)"`
 	DisplayName  string    `bun:"display_name,notnull"`
+	Email        string    `bun:"email,notnull,default:''"`
 	PasswordHash string    `bun:"password_hash,notnull"`
 	Active       bool      `bun:"active,notnull"`
 	ManagerID    string    `bun:"manager_id,nullzero,type:varchar(36)"`

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/mail"
 	"regexp"
 	"sort"
 	"strings"
@@ -32,6 +33,7 @@ type User struct {
 	ID          string `json:"id"`
 	Username    string `json:"username"`
 	DisplayName string `json:"display_name"`
+	Email       string `json:"email,omitempty"`
 	Active      bool   `json:"active"`
 	// ManagerID is the id of the user's manager; Manager its username.
 	ManagerID  string    `json:"manager_id,omitempty"`
@@ -60,6 +62,7 @@ type NewUser struct {
 	Username    string   `json:"username"`
 	Password    string   `json:"password"`
 	DisplayName string   `json:"display_name,omitempty"`
+	Email       string   `json:"email,omitempty"`
 	Roles       []string `json:"roles"`
 	Manager     string   `json:"manager,omitempty"`
 	Department  string   `json:"department,omitempty"`
@@ -69,10 +72,23 @@ type NewUser struct {
 // are. Manager is a username or id; an empty string removes the manager.
 type UserUpdate struct {
 	DisplayName *string   `json:"display_name,omitempty"`
+	Email       *string   `json:"email,omitempty"`
 	Roles       *[]string `json:"roles,omitempty"`
 	Manager     *string   `json:"manager,omitempty"`
 	Department  *string   `json:"department,omitempty"`
 	Active      *bool     `json:"active,omitempty"`
+}
+
+// checkEmail accepts an empty address or a plain e-mail address.
+func checkEmail(addr string) error {
+	addr = strings.TrimSpace(addr)
+	if addr == "" {
+		return nil
+	}
+	if a, err := mail.ParseAddress(addr); err != nil || a.Address != addr {
+		return fmt.Errorf("%w: %q is not an e-mail address", ErrInvalid, addr)
+	}
+	return nil
 }
 
 // MinPasswordLength is the shortest accepted password, in characters.
@@ -89,6 +105,9 @@ func (s *Service) CreateUser(ctx context.Context, nu NewUser) (*User, error) {
 	if err := s.checkPassword(nu.Password); err != nil {
 		return nil, err
 	}
+	if err := checkEmail(nu.Email); err != nil {
+		return nil, err
+	}
 	hash, err := bcrypt.GenerateFromPassword([]byte(nu.Password), s.bcryptCost)
 	if err != nil {
 		return nil, fmt.Errorf("access: hash password: %w", err)
@@ -98,6 +117,7 @@ func (s *Service) CreateUser(ctx context.Context, nu NewUser) (*User, error) {
 		ID:           uuid.NewString(),
 		Username:     username,
 		DisplayName:  strings.TrimSpace(nu.DisplayName),
+		Email:        strings.TrimSpace(nu.Email),
 		PasswordHash: string(hash),
 		Active:       true,
 		Department:   strings.TrimSpace(nu.Department),
@@ -169,6 +189,12 @@ func (s *Service) UpdateUser(ctx context.Context, ref string, u UserUpdate) (*Us
 		}
 		if u.Department != nil {
 			q = q.Set("department = ?", strings.TrimSpace(*u.Department))
+		}
+		if u.Email != nil {
+			if err := checkEmail(*u.Email); err != nil {
+				return err
+			}
+			q = q.Set("email = ?", strings.TrimSpace(*u.Email))
 		}
 		if u.Manager != nil {
 			if *u.Manager == "" {
@@ -319,6 +345,7 @@ func rowToUser(r *userRow) *User {
 		ID:          r.ID,
 		Username:    r.Username,
 		DisplayName: r.DisplayName,
+		Email:       r.Email,
 		Active:      r.Active,
 		ManagerID:   r.ManagerID,
 		Department:  r.Department,

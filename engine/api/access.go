@@ -123,6 +123,9 @@ func (s *Server) updateUser(c *fiber.Ctx) error {
 	if up.Manager != nil {
 		changed = append(changed, "manager")
 	}
+	if up.Email != nil {
+		changed = append(changed, "email")
+	}
 	if len(changed) > 0 {
 		if err := s.eng.UserChanged(c.UserContext(), u.ID, changed); err != nil {
 			return err

@@ -18,6 +18,7 @@ func TestFormulasThroughAPI(t *testing.T) {
 	steps := []struct{ path, body string }{
 		{"/api/meta/objects/opportunity/fields", `{"name": "weighted", "type": "currency", "formula": "amount * option(stage).probability / 100"}`},
 		{"/api/meta/objects/opportunity/fields", `{"name": "owner_name", "type": "text", "formula": "owner.name"}`},
+		{"/api/meta/objects/opportunity/fields", `{"name": "owner_email", "type": "text", "formula": "owner.email"}`},
 	}
 	for _, s := range steps {
 		if status, m := f.do("POST", s.path, "admin", s.body); status != 201 {
@@ -37,11 +38,14 @@ func TestFormulasThroughAPI(t *testing.T) {
 		t.Fatalf("writing a computed field: %d %v", status, m)
 	}
 	_, me := f.do("GET", "/api/auth/me", "rep1", "")
-	if status, m := f.do("PATCH", "/api/users/"+me["user_id"].(string), "admin", `{"display_name": "Rep One"}`); status != 200 {
+	if status, m := f.do("PATCH", "/api/users/"+me["user_id"].(string), "admin", `{"display_name": "Rep One", "email": "rep1@example.cn"}`); status != 200 {
 		t.Fatalf("rename user: %d %v", status, m)
 	}
-	if _, got := f.do("GET", "/api/records/opportunity/"+opp["id"].(string), "rep1", ""); got["owner_name"] != "Rep One" {
-		t.Fatalf("owner.name not recomputed after the user's rename: %v", got["owner_name"])
+	if _, got := f.do("GET", "/api/records/opportunity/"+opp["id"].(string), "rep1", ""); got["owner_name"] != "Rep One" || got["owner_email"] != "rep1@example.cn" {
+		t.Fatalf("owner fields not recomputed after the user changed: %v %v", got["owner_name"], got["owner_email"])
+	}
+	if status, _ := f.do("PATCH", "/api/users/"+me["user_id"].(string), "admin", `{"email": "not mail"}`); status != 422 {
+		t.Fatalf("a bad e-mail address: %d", status)
 	}
 }
 
