@@ -273,12 +273,17 @@ func (s *Schema) Clone() *Schema {
 	return &c
 }
 
-// source names the file an object or role came from, for problem reports.
+// source names the file an object or role came from, for problem reports;
+// a definition that came through the API is named by where its file would
+// be in a template (objects/NAME, roles/NAME).
 func (s *Schema) source(kind, name string, index int) string {
 	if f, ok := s.Sources[kind+":"+name]; ok {
 		return f
 	}
-	return ""
+	if name == "" {
+		return fmt.Sprintf("%ss[%d]", kind, index)
+	}
+	return kind + "s/" + name
 }
 
 // SetSource records the file a document of kind (DocObject, DocRole) named

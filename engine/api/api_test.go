@@ -188,6 +188,8 @@ func TestAPIErrorShapes(t *testing.T) {
 			{name: "array body", method: "POST", path: "/api/records/account", user: "rep1", body: `[]`, status: 400, code: "malformed_body"},
 			{name: "metadata change needs admin", method: "POST", path: "/api/meta/objects/account/fields", user: "rep1", body: `{"name": "vip", "type": "boolean"}`, status: 403, code: "forbidden"},
 			{name: "bad field definition", method: "POST", path: "/api/meta/objects/account/fields", user: "admin", body: `{"name": "Bad Name", "type": "colour"}`, status: 422, code: "invalid_metadata", contains: []string{`"path":"/name"`, `"path":"/type"`}},
+			{name: "removing a field a role names is refused, naming the role", method: "DELETE", path: "/api/meta/objects/account/fields/credit_limit", user: "admin", status: 422, code: "invalid_metadata",
+				contains: []string{`"file":"roles/sales_rep"`, `"path":"/permissions/0/fields/credit_limit"`}},
 			{name: "unknown route", method: "GET", path: "/api/nothing", user: "admin", status: 404, code: "not_found"},
 		})
 	})
