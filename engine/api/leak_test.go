@@ -60,6 +60,20 @@ func TestNoLeaks(t *testing.T) {
 				t.Errorf("%s: %d %v", path, status, m)
 			}
 		}
+		// Expanding the lookup shows the own account and nothing of the hidden one.
+		status, exp := f.do("GET", "/api/records/opportunity?expand=account&sort=name", "rep2", "")
+		if status != 200 {
+			t.Fatalf("expand: %d %v", status, exp)
+		}
+		items := exp["items"].([]any)
+		clean := items[0].(map[string]any)["_expand"].(map[string]any)["account"]
+		mixed := items[1].(map[string]any)["_expand"].(map[string]any)["account"]
+		if clean == nil || clean.(map[string]any)["name"] != "Mine" || mixed != nil || strings.Contains(fmt.Sprint(exp), "Secret") {
+			t.Errorf("lookup expansion: %v", exp)
+		}
+		if status, _ := f.do("GET", "/api/records/opportunity?expand=name", "rep2", ""); status != 400 {
+			t.Errorf("expanding a non-lookup: %d", status)
+		}
 		// Pointing a new record at the hidden account answers as if it did not exist.
 		status, m := f.do("POST", "/api/records/contact", "rep2", fmt.Sprintf(`{"name": "Spy", "account": %q}`, secret))
 		if status != 422 || !strings.Contains(fmt.Sprint(m), "no account with id") {
@@ -75,4 +89,35 @@ func TestNoLeaks(t *testing.T) {
 			t.Errorf("sort on hidden field: %d %v", status, m)
 		}
 	})
+}
+
+// TestExpandMasksTargets expands lookups for a service agent: a target
+// object the role cannot read expands to null, and hidden fields of a
+// readable target stay hidden.
+func TestExpandMasksTargets(t *testing.T) {
+	f := newFixture(t, storetest.SQLite(t))
+	if status, m := f.do("POST", "/api/users", "admin", `{"username": "agent", "password": "agent-password", "roles": ["service_agent"]}`); status != 201 {
+		t.Fatal(m)
+	}
+	_, login := f.do("POST", "/api/auth/login", "", `{"username": "agent", "password": "agent-password"}`)
+	f.tokens["agent"] = login["token"].(string)
+	_, me := f.do("GET", "/api/auth/me", "agent", "")
+	acc := f.create("admin", "account", `{"name": "Acme", "annual_revenue": 5000000}`)
+	opp := f.create("admin", "opportunity", fmt.Sprintf(`{"name": "Big deal", "account": %q}`, acc))
+	act := f.create("admin", "activity", fmt.Sprintf(`{"subject": "Call", "account": %q, "opportunity": %q, "owner_id": %q}`, acc, opp, me["user_id"]))
+	status, got := f.do("GET", "/api/records/activity/"+act+"?expand=account,opportunity", "agent", "")
+	if status != 200 {
+		t.Fatalf("%d %v", status, got)
+	}
+	exp := got["_expand"].(map[string]any)
+	account, ok := exp["account"].(map[string]any)
+	if !ok || account["name"] != "Acme" {
+		t.Fatalf("account not expanded: %v", exp)
+	}
+	if _, leaked := account["annual_revenue"]; leaked {
+		t.Error("hidden field annual_revenue in the expanded account")
+	}
+	if exp["opportunity"] != nil || strings.Contains(fmt.Sprint(got), "Big deal") {
+		t.Errorf("a service agent cannot read opportunities, yet expansion shows %v", exp["opportunity"])
+	}
 }

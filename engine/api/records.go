@@ -3,6 +3,7 @@ package api
 import (
 	"io"
 	"strconv"
+	"strings"
 
 	"github.com/crmplatform/crm/engine"
 	"github.com/gofiber/fiber/v2"
@@ -45,7 +46,21 @@ func (s *Server) listRecords(c *fiber.Ctx) error {
 	if res.Items == nil {
 		res.Items = []engine.Record{}
 	}
+	if err := s.eng.Expand(c.UserContext(), c.Params("object"), res.Items, expandParam(c)); err != nil {
+		return err
+	}
 	return c.JSON(res)
+}
+
+// expandParam reads ?expand=account,contact.
+func expandParam(c *fiber.Ctx) []string {
+	var out []string
+	for _, f := range strings.Split(c.Query("expand"), ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 // createRecord answers POST /api/records/{object}.
@@ -65,6 +80,9 @@ func (s *Server) createRecord(c *fiber.Ctx) error {
 func (s *Server) getRecord(c *fiber.Ctx) error {
 	rec, err := s.eng.Get(c.UserContext(), c.Params("object"), c.Params("id"))
 	if err != nil {
+		return err
+	}
+	if err := s.eng.Expand(c.UserContext(), c.Params("object"), []engine.Record{rec}, expandParam(c)); err != nil {
 		return err
 	}
 	return c.JSON(rec)
