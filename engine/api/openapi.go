@@ -50,12 +50,13 @@ func (s *Server) openapi(c *fiber.Ctx) error {
 			"get": fiber.Map{"summary": "List " + o.Title("en"), "operationId": "list_" + o.Name, "parameters": []fiber.Map{
 				q("filter", "boolean expression over the fields", "string"), q("sort", "fields, comma-separated, - for descending", "string"),
 				q("limit", "page size, 1 to 500", "integer"), q("cursor", "next_cursor of the previous page", "string"), q("total", "also count the matches", "boolean"),
+				q("expand", "lookups to expand under _expand, comma-separated", "string"),
 			}, "responses": fiber.Map{"200": list, "400": errRef, "403": errRef}},
 			"post": fiber.Map{"summary": "Create " + o.Title("en"), "operationId": "create_" + o.Name, "requestBody": body, "responses": fiber.Map{"201": one, "400": errRef, "403": errRef, "422": errRef}},
 		}
 		paths["/api/records/"+o.Name+"/{id}"] = fiber.Map{
 			"parameters": []fiber.Map{idParam},
-			"get":        fiber.Map{"operationId": "get_" + o.Name, "responses": fiber.Map{"200": one, "404": errRef}},
+			"get":        fiber.Map{"operationId": "get_" + o.Name, "parameters": []fiber.Map{q("expand", "lookups to expand under _expand, comma-separated", "string")}, "responses": fiber.Map{"200": one, "404": errRef}},
 			"patch":      fiber.Map{"operationId": "update_" + o.Name, "description": "send the version you read; a stale version answers 409", "requestBody": body, "responses": fiber.Map{"200": one, "404": errRef, "409": errRef, "422": errRef}},
 			"delete":     fiber.Map{"operationId": "delete_" + o.Name, "responses": fiber.Map{"204": fiber.Map{"description": "deleted"}, "404": errRef, "409": errRef}},
 		}
