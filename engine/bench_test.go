@@ -27,7 +27,7 @@ func benchDialects(b *testing.B, fn func(b *testing.B, db *store.DB)) {
 func runCase(b *testing.B, name string) {
 	benchDialects(b, func(b *testing.B, db *store.DB) {
 		ctx := context.Background()
-		p, err := platform.New(ctx, db, nil, access.WithBcryptCost(4))
+		p, err := platform.New(ctx, platform.Config{DB: db, Access: []access.Option{access.WithBcryptCost(4)}})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -88,6 +88,9 @@ type Config struct {
 	Logger *slog.Logger
 	// Now returns the current time; tests may fix it.
 	Now func() time.Time
+	// Location is the time zone of the calendar in filters (today, this
+	// week …) when a request names none; UTC when nil.
+	Location *time.Location
 }
 
 // Engine interprets metadata over the database.
@@ -96,6 +99,7 @@ type Engine struct {
 	guard Guard
 	log   *slog.Logger
 	now   func() time.Time
+	loc   *time.Location
 	snap  atomic.Pointer[Snapshot]
 	// policySeen is the policy version of the last decision, to notice
 	// another server's role changes.
@@ -114,12 +118,15 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 	if cfg.DB == nil || cfg.Guard == nil {
 		return nil, errors.New("engine: a database and a guard are required")
 	}
-	e := &Engine{db: cfg.DB, guard: cfg.Guard, log: cfg.Logger, now: cfg.Now, compilers: map[string]Compiler{recordSchemas: compileRecordSchemas}, actions: map[string]Action{}}
+	e := &Engine{db: cfg.DB, guard: cfg.Guard, log: cfg.Logger, now: cfg.Now, loc: cfg.Location, compilers: map[string]Compiler{recordSchemas: compileRecordSchemas}, actions: map[string]Action{}}
 	if e.log == nil {
 		e.log = slog.Default()
 	}
 	if e.now == nil {
 		e.now = time.Now
+	}
+	if e.loc == nil {
+		e.loc = time.UTC
 	}
 	if err := cfg.DB.Migrate(ctx); err != nil {
 		return nil, err

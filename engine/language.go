@@ -3,12 +3,15 @@ package engine
 import (
 	"context"
 	"strings"
+	"time"
 )
 
 // DefaultLanguage is the language of messages when a request names none.
 const DefaultLanguage = "en"
 
 type languageKey struct{}
+
+type locationKey struct{}
 
 // WithLanguage returns a context whose user-facing messages (validation
 // rule messages, labels) are in lang, a language code such as "zh".
@@ -22,6 +25,20 @@ func Language(ctx context.Context) string {
 		return l
 	}
 	return DefaultLanguage
+}
+
+// WithLocation returns a context whose calendar (today, this week, last
+// month in filters) is that of loc.
+func WithLocation(ctx context.Context, loc *time.Location) context.Context {
+	return context.WithValue(ctx, locationKey{}, loc)
+}
+
+// location returns the time zone of ctx, or the engine's.
+func (e *Engine) location(ctx context.Context) *time.Location {
+	if l, ok := ctx.Value(locationKey{}).(*time.Location); ok && l != nil {
+		return l
+	}
+	return e.loc
 }
 
 // ParseAcceptLanguage picks the first language of an Accept-Language

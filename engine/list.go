@@ -47,7 +47,7 @@ func (e *Engine) queryOptions(ctx context.Context, r *request) query.Options {
 	}
 	return query.Options{
 		Dialect: e.db.Dialect,
-		Now:     e.now().UTC(),
+		Now:     e.now().In(e.location(ctx)),
 		Schema:  r.snap.Schema,
 		CheckField: func(object, field string) error {
 			if metadata.IsSystemField(field) {

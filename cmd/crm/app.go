@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
+	"time"
 
 	"github.com/crmplatform/crm/defaults"
 	"github.com/crmplatform/crm/engine/store"
@@ -27,13 +28,18 @@ type app struct {
 }
 
 // open connects to dsn and wires the platform the same way for every
-// command.
+// command; the calendar's time zone comes from CRM_TIMEZONE (the
+// machine's zone by default).
 func open(ctx context.Context, dsn string, log *slog.Logger) (*app, error) {
+	loc, err := timezone()
+	if err != nil {
+		return nil, err
+	}
 	db, err := store.Open(ctx, dsn)
 	if err != nil {
 		return nil, err
 	}
-	p, err := platform.New(ctx, db, log)
+	p, err := platform.New(ctx, platform.Config{DB: db, Logger: log, Location: loc})
 	if err != nil {
 		db.Close()
 		return nil, err
@@ -60,4 +66,18 @@ func templateFS(dir, name string) (fs.FS, error) {
 // database takes.
 func dbFlag(fl *flag.FlagSet) *string {
 	return fl.String("db", env("CRM_DB", defaultDB), "SQLite file or postgres:// URL (CRM_DB)")
+}
+
+// timezone reads CRM_TIMEZONE (an IANA name such as Asia/Shanghai); the
+// machine's zone when unset.
+func timezone() (*time.Location, error) {
+	name := os.Getenv("CRM_TIMEZONE")
+	if name == "" {
+		return time.Local, nil
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		return nil, fmt.Errorf("CRM_TIMEZONE: %w", err)
+	}
+	return loc, nil
 }

@@ -19,6 +19,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	_ "time/tzdata" // time zones for CRM_TIMEZONE and X-Timezone without system files
 )
 
 // usage is printed for an unknown or missing command.
@@ -33,7 +34,8 @@ commands:
   user       manage users: crm user add|list|passwd|deactivate
   role       roles: crm role list | show NAME | grant|revoke --username U --role R | explain --user U --object O
 
-Flags have environment equivalents: CRM_ADDR, CRM_DB, CRM_TEMPLATE; the first
+Flags have environment equivalents: CRM_ADDR, CRM_DB, CRM_TEMPLATE; CRM_TIMEZONE
+sets the calendar of filters (this week, today …; the machine's zone by default); the first
 admin's password comes from CRM_ADMIN_PASSWORD (or is generated and printed once).
 `
 

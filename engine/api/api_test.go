@@ -35,7 +35,7 @@ type fixture struct {
 func newFixture(t *testing.T, db *store.DB) *fixture {
 	t.Helper()
 	ctx := context.Background()
-	p, err := platform.New(ctx, db, nil, access.WithBcryptCost(4))
+	p, err := platform.New(ctx, platform.Config{DB: db, Access: []access.Option{access.WithBcryptCost(4)}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +85,16 @@ func (f *fixture) do(method, path, user, body string) (int, map[string]any) {
 // raw sends a request and returns the status and body bytes.
 func (f *fixture) raw(method, path, user, contentType string, body io.Reader) (int, []byte) {
 	f.t.Helper()
+	return f.rawWith(method, path, user, contentType, body, nil)
+}
+
+// rawWith sends a request with extra headers.
+func (f *fixture) rawWith(method, path, user, contentType string, body io.Reader, header map[string]string) (int, []byte) {
+	f.t.Helper()
 	req := httptest.NewRequest(method, path, body)
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
 	req.Header.Set("Content-Type", contentType)
 	if user != "" {
 		tok := f.tokens[user]
@@ -124,12 +133,13 @@ type scenario struct {
 	code       string   // error.code expected, if any
 	contains   []string // substrings the answer must have
 	notContain []string // substrings it must not have
+	header     map[string]string
 }
 
 func (f *fixture) run(t *testing.T, scs []scenario) {
 	for _, sc := range scs {
 		t.Run(sc.name, func(t *testing.T) {
-			status, raw := f.raw(sc.method, sc.path, sc.user, "application/json", strings.NewReader(sc.body))
+			status, raw := f.rawWith(sc.method, sc.path, sc.user, "application/json", strings.NewReader(sc.body), sc.header)
 			if status != sc.status {
 				t.Fatalf("status %d, want %d: %s", status, sc.status, raw)
 			}
@@ -185,6 +195,8 @@ func TestAPIErrorShapes(t *testing.T) {
 			{name: "garbage cursor", method: "GET", path: "/api/records/account?cursor=not-a-cursor", user: "rep1", status: 400, code: "bad_query"},
 			{name: "sort on unknown field", method: "GET", path: "/api/records/account?sort=-colour", user: "rep1", status: 400, code: "bad_query", contains: []string{"colour"}},
 			{name: "injection stays a value", method: "GET", path: "/api/records/account?total=true&filter=" + urlq(`name == "x' OR 1=1 --"`), user: "rep1", status: 200, contains: []string{`"total":0`}},
+			{name: "bad time zone", method: "GET", path: "/api/records/account", user: "rep1", status: 400, code: "bad_request", header: map[string]string{"X-Timezone": "Mars/Olympus"}},
+			{name: "time zone", method: "GET", path: "/api/records/account?filter=this_week(created_at)", user: "rep1", status: 200, header: map[string]string{"X-Timezone": "Asia/Shanghai"}},
 			{name: "array body", method: "POST", path: "/api/records/account", user: "rep1", body: `[]`, status: 400, code: "malformed_body"},
 			{name: "metadata change needs admin", method: "POST", path: "/api/meta/objects/account/fields", user: "rep1", body: `{"name": "vip", "type": "boolean"}`, status: 403, code: "forbidden"},
 			{name: "bad field definition", method: "POST", path: "/api/meta/objects/account/fields", user: "admin", body: `{"name": "Bad Name", "type": "colour"}`, status: 422, code: "invalid_metadata", contains: []string{`"path":"/name"`, `"path":"/type"`}},

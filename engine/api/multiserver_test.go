@@ -18,7 +18,7 @@ import (
 func TestPermissionChangeNextRequestOnEveryServer(t *testing.T) {
 	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
 		a := newFixture(t, db)
-		pb, err := platform.New(context.Background(), db, nil, access.WithBcryptCost(4))
+		pb, err := platform.New(context.Background(), platform.Config{DB: db, Access: []access.Option{access.WithBcryptCost(4)}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -28,7 +28,7 @@ func TestPermissionChangeNextRequestOnEveryServer(t *testing.T) {
 			t.Fatalf("before: %d %v", status, m)
 		}
 		// Server A hides account.phone from sales reps.
-		p, err := platform.New(context.Background(), db, nil)
+		p, err := platform.New(context.Background(), platform.Config{DB: db})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -73,10 +73,18 @@ func New(cfg Config) *fiber.App {
 }
 
 // language carries the request's Accept-Language into its context, so
-// rule messages come in the user's language.
+// rule messages come in the user's language, and its X-Timezone (an IANA
+// name), so "today" and "this week" in filters are the user's.
 func language(c *fiber.Ctx) error {
 	if lang := engine.ParseAcceptLanguage(c.Get(fiber.HeaderAcceptLanguage)); lang != "" {
 		c.SetUserContext(engine.WithLanguage(c.UserContext(), lang))
+	}
+	if tz := c.Get("X-Timezone"); tz != "" {
+		loc, err := time.LoadLocation(tz)
+		if err != nil || tz == "Local" {
+			return badRequest("bad_request", "X-Timezone must be an IANA time zone such as Asia/Shanghai", Detail{Field: "X-Timezone", Message: tz})
+		}
+		c.SetUserContext(engine.WithLocation(c.UserContext(), loc))
 	}
 	return c.Next()
 }

@@ -6,6 +6,7 @@ package platform
 import (
 	"context"
 	"log/slog"
+	"time"
 
 	"github.com/crmplatform/crm/engine"
 	"github.com/crmplatform/crm/engine/access"
@@ -21,14 +22,25 @@ type Platform struct {
 	Engine *engine.Engine
 }
 
-// New wires an access service and an engine over db and creates their
-// system tables. Options pass through to the access service.
-func New(ctx context.Context, db *store.DB, log *slog.Logger, opts ...access.Option) (*Platform, error) {
-	svc := access.New(db, opts...)
+// Config wires the platform over an open database.
+type Config struct {
+	DB     *store.DB
+	Logger *slog.Logger
+	// Location is the default time zone of filters' calendar (UTC when nil).
+	Location *time.Location
+	// Access passes options to the access service.
+	Access []access.Option
+}
+
+// New wires an access service and an engine over the database and creates
+// their system tables.
+func New(ctx context.Context, cfg Config) (*Platform, error) {
+	db, log := cfg.DB, cfg.Logger
+	svc := access.New(db, cfg.Access...)
 	if err := svc.Migrate(ctx); err != nil {
 		return nil, err
 	}
-	eng, err := engine.New(ctx, engine.Config{DB: db, Guard: engine.AccessGuard{Service: svc}, Logger: log})
+	eng, err := engine.New(ctx, engine.Config{DB: db, Guard: engine.AccessGuard{Service: svc}, Logger: log, Location: cfg.Location})
 	if err != nil {
 		return nil, err
 	}
