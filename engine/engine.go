@@ -287,7 +287,15 @@ type ApplyOptions struct {
 	Force   bool
 	// DryRun plans without applying.
 	DryRun bool
+	// Base, when above zero, is the version the new schema was edited
+	// from: if another change was applied since, ApplySchema refuses with
+	// ErrStale instead of undoing it.
+	Base int64
 }
+
+// ErrStale means metadata changed since the version a schema was edited
+// from; edit the new version and apply again.
+var ErrStale = fmt.Errorf("%w: metadata changed meanwhile", ErrConflict)
 
 // Check validates a schema: the JSON-level checks happened when it was
 // parsed; this runs the semantic checks and every compiler.
@@ -316,6 +324,9 @@ func (e *Engine) ApplySchema(ctx context.Context, s *metadata.Schema, opt ApplyO
 	}
 	defer btx.Rollback()
 	tx := btx.Tx
+	if err := e.db.LockMetadata(ctx, tx); err != nil {
+		return nil, 0, err
+	}
 	current, err := e.db.LoadVersion(ctx, tx, 0)
 	if err != nil {
 		return nil, 0, err
@@ -324,6 +335,9 @@ func (e *Engine) ApplySchema(ctx context.Context, s *metadata.Schema, opt ApplyO
 	var version int64 = 1
 	if current != nil {
 		old, version = current.Schema, current.Version+1
+	}
+	if opt.Base > 0 && version-1 != opt.Base {
+		return nil, 0, fmt.Errorf("%w: edited from version %d, now at %d", ErrStale, opt.Base, version-1)
 	}
 	plan, err := e.db.Plan(ctx, tx, old, s, version, opt.Force)
 	if err != nil {

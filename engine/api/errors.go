@@ -7,6 +7,7 @@ import (
 	"github.com/crmplatform/crm/engine"
 	"github.com/crmplatform/crm/engine/access"
 	"github.com/crmplatform/crm/engine/query"
+	"github.com/crmplatform/crm/engine/store"
 	"github.com/crmplatform/crm/metadata"
 	"github.com/gofiber/fiber/v2"
 )
@@ -89,7 +90,7 @@ func classify(err error) (int, string, []Detail) {
 		return fiber.StatusForbidden, "forbidden", nil
 	case errors.Is(err, engine.ErrNotFound), errors.Is(err, access.ErrUserNotFound), errors.Is(err, access.ErrTokenNotFound):
 		return fiber.StatusNotFound, "not_found", nil
-	case errors.Is(err, engine.ErrConflict), errors.Is(err, access.ErrUserExists):
+	case errors.Is(err, engine.ErrConflict), errors.Is(err, access.ErrUserExists), errors.Is(err, store.ErrVersionConflict):
 		return fiber.StatusConflict, "conflict", nil
 	case errors.Is(err, engine.ErrTooLarge):
 		return fiber.StatusRequestEntityTooLarge, "too_large", nil

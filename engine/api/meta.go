@@ -2,9 +2,11 @@ package api
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/crmplatform/crm/engine"
+	"github.com/crmplatform/crm/engine/store"
 	"github.com/crmplatform/crm/metadata"
 	"github.com/gofiber/fiber/v2"
 )
@@ -23,15 +25,32 @@ func (s *Server) metaRoutes(r fiber.Router) {
 	r.Delete("/objects/:name/fields/:field", s.requireAdminister, s.deleteField)
 }
 
+// current returns the newest metadata snapshot, loading a version another
+// server applied if there is one (one indexed query: the metadata routes
+// are not a hot path).
+func (s *Server) current(c *fiber.Ctx) (*engine.Snapshot, error) {
+	if _, err := s.eng.Reload(c.UserContext()); err != nil {
+		return nil, err
+	}
+	return s.eng.Snapshot(), nil
+}
+
 // listObjects returns every object definition.
 func (s *Server) listObjects(c *fiber.Ctx) error {
-	snap := s.eng.Snapshot()
+	snap, err := s.current(c)
+	if err != nil {
+		return err
+	}
 	return c.JSON(fiber.Map{"version": snap.Version, "items": snap.Schema.Objects})
 }
 
 // getObject returns one object definition.
 func (s *Server) getObject(c *fiber.Ctx) error {
-	o, err := s.eng.Snapshot().Object(c.Params("name"))
+	snap, err := s.current(c)
+	if err != nil {
+		return err
+	}
+	o, err := snap.Object(c.Params("name"))
 	if err != nil {
 		return err
 	}
@@ -101,16 +120,31 @@ func trimFieldPrefix(p string) string {
 // the new version and the plan; ?dry_run=true only plans, ?force=true
 // allows changes that lose data.
 func (s *Server) change(c *fiber.Ctx, status int, comment string, edit func(*metadata.Schema) error) error {
-	next := s.eng.Snapshot().Schema.Clone()
-	if err := edit(next); err != nil {
-		return err
-	}
-	plan, version, err := s.eng.ApplySchema(c.UserContext(), next, engine.ApplyOptions{
-		Author: principal(c).Username, Comment: comment,
-		Force: c.QueryBool("force"), DryRun: c.QueryBool("dry_run"),
-	})
-	if err != nil {
-		return err
+	var plan *store.Plan
+	var version int64
+	// The edit applies to the newest version: when another server changed
+	// metadata meanwhile, reload and edit again rather than undo its change.
+	for attempt := 0; ; attempt++ {
+		snap := s.eng.Snapshot()
+		next := snap.Schema.Clone()
+		if err := edit(next); err != nil {
+			return err
+		}
+		var err error
+		plan, version, err = s.eng.ApplySchema(c.UserContext(), next, engine.ApplyOptions{
+			Author: principal(c).Username, Comment: comment, Base: snap.Version,
+			Force: c.QueryBool("force"), DryRun: c.QueryBool("dry_run"),
+		})
+		if errors.Is(err, engine.ErrStale) && attempt < 3 {
+			if _, err := s.eng.Reload(c.UserContext()); err != nil {
+				return err
+			}
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		break
 	}
 	if c.QueryBool("dry_run") {
 		status = fiber.StatusOK

@@ -60,3 +60,34 @@ func TestPermissionChangeNextRequestOnEveryServer(t *testing.T) {
 		}
 	})
 }
+
+// TestConcurrentMetadataEditsOnTwoServers adds one field through each of
+// two servers whose second has not seen the first's change: both fields
+// must survive, neither change undoing the other.
+func TestConcurrentMetadataEditsOnTwoServers(t *testing.T) {
+	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
+		a := newFixture(t, db)
+		pb, err := platform.New(context.Background(), platform.Config{DB: db, Access: []access.Option{access.WithBcryptCost(4)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := &fixture{t: t, app: New(Config{Engine: pb.Engine, Access: pb.Access}), tokens: a.tokens}
+		if status, m := a.do("POST", "/api/meta/objects/lead/fields", "admin", `{"name": "score", "type": "integer"}`); status != 201 {
+			t.Fatalf("server A: %d %v", status, m)
+		}
+		if status, m := b.do("POST", "/api/meta/objects/lead/fields", "admin", `{"name": "grade", "type": "text"}`); status != 201 {
+			t.Fatalf("server B: %d %v", status, m)
+		}
+		_, lead := a.do("GET", "/api/meta/objects/lead", "admin", "")
+		names := map[string]bool{}
+		for _, f := range lead["fields"].([]any) {
+			names[f.(map[string]any)["name"].(string)] = true
+		}
+		if !names["score"] || !names["grade"] {
+			t.Fatalf("a change was lost: score %v, grade %v", names["score"], names["grade"])
+		}
+		if status, m := b.do("POST", "/api/records/lead", "admin", `{"person": "P", "score": 5, "grade": "A"}`); status != 201 {
+			t.Fatalf("both fields usable: %d %v", status, m)
+		}
+	})
+}

@@ -26,6 +26,23 @@ type Version struct {
 	Schema    *metadata.Schema `json:"-"`
 }
 
+// metadataLock is the PostgreSQL advisory lock key that serialises
+// metadata changes across servers ("crm meta" in ASCII).
+const metadataLock = 0x63726d5f6d657461
+
+// LockMetadata makes tx the only one changing metadata until it ends, on
+// every server: an advisory transaction lock in PostgreSQL; SQLite's
+// immediate transactions already admit one writer.
+func (db *DB) LockMetadata(ctx context.Context, tx Querier) error {
+	if db.Dialect != metadata.DialectPostgres {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock($1)", int64(metadataLock)); err != nil {
+		return fmt.Errorf("store: lock metadata: %w", err)
+	}
+	return nil
+}
+
 // LatestVersion returns the number of the newest metadata version, 0 when
 // none was applied yet.
 func (db *DB) LatestVersion(ctx context.Context, q Querier) (int64, error) {
