@@ -232,9 +232,26 @@ func (e *Engine) Reload(ctx context.Context) (bool, error) {
 	if len(ps) > 0 {
 		return false, fmt.Errorf("engine: metadata version %d does not compile: %w", v.Version, ps)
 	}
-	e.snap.Store(snap)
+	if !e.install(snap) {
+		return false, nil
+	}
 	e.log.Info("metadata loaded", "version", v.Version, "objects", len(v.Schema.Objects))
 	return true, nil
+}
+
+// install makes snap current unless a newer version already is (a reload
+// that read an older version must not undo a change applied meanwhile),
+// and reports whether it did.
+func (e *Engine) install(snap *Snapshot) bool {
+	for {
+		cur := e.snap.Load()
+		if cur != nil && cur.Version >= snap.Version {
+			return false
+		}
+		if e.snap.CompareAndSwap(cur, snap) {
+			return true
+		}
+	}
 }
 
 // Watch reloads metadata every interval until ctx ends, so several
@@ -370,7 +387,7 @@ func (e *Engine) ApplySchema(ctx context.Context, s *metadata.Schema, opt ApplyO
 		return plan, 0, fmt.Errorf("engine: commit metadata version %d: %w", version, err)
 	}
 	snap, _ := e.build(version, s)
-	e.snap.Store(snap)
+	e.install(snap)
 	e.log.Info("metadata applied", "version", version, "author", opt.Author, "changes", len(plan.Changes))
 	return plan, version, nil
 }
