@@ -156,7 +156,7 @@ func (e *Engine) formulasAfter(ctx context.Context, ev *Event) error {
 	}
 	now := e.now().UTC()
 	ctx = formulas.WithNow(ctx, now)
-	p := &propagator{e: e, c: c, tx: ev.Tx, snap: ev.Snapshot, now: now}
+	p := &propagator{e: e, c: c, tx: ev.Tx, snap: ev.Snapshot, now: now, by: principalID(ev)}
 	if err := p.propagate(ctx, ev.Object.Name, []recordChange{{old: ev.Old, new: ev.New}}, 0); err != nil {
 		return err
 	}
@@ -184,7 +184,7 @@ func (e *Engine) formulasBeforeDelete(ctx context.Context, ev *Event) error {
 	if c == nil || len(c.LookupDependents(ev.Object.Name)) == 0 {
 		return nil
 	}
-	p := &propagator{e: e, c: c, tx: ev.Tx, snap: ev.Snapshot, now: e.now().UTC()}
+	p := &propagator{e: e, c: c, tx: ev.Tx, snap: ev.Snapshot, now: e.now().UTC(), by: principalID(ev)}
 	deps, err := p.dependents(ctx, ev.Object.Name, ev.ID, nil)
 	if err != nil {
 		return err
@@ -224,6 +224,9 @@ type propagator struct {
 	tx   store.Querier
 	snap *Snapshot
 	now  time.Time
+	// by is the user whose write caused the recomputation, for the history
+	// of tracked computed fields ("" for the system).
+	by string
 }
 
 // propagate finds the records whose computed fields depend on the changed
@@ -495,9 +498,20 @@ func (p *propagator) recompute(ctx context.Context, object, pred string, args []
 		if _, err := p.tx.ExecContext(ctx, store.Rebind(p.e.db.Dialect, uq), store.Args(p.e.db.Dialect, vals)...); err != nil {
 			return nil, p.e.writeError(obj, err)
 		}
+		if err := p.e.recordHistory(ctx, p.tx, obj, rec["id"].(string), p.by, olds[i], rec, nil, nil, p.now); err != nil {
+			return nil, err
+		}
 		changes = append(changes, recordChange{old: olds[i], new: rec})
 	}
 	return changes, nil
+}
+
+// principalID is the id of the user behind a write, "" for none.
+func principalID(ev *Event) string {
+	if ev.Principal == nil {
+		return ""
+	}
+	return ev.Principal.UserID
 }
 
 // formulaResolver reads related records and roll-ups for formulas, in the

@@ -327,3 +327,37 @@ func TestFormulaWriteOrder(t *testing.T) {
 		}
 	})
 }
+
+// TestTrackedRollupHistory tracks a roll-up: when a child's change moves
+// it, the parent's history shows the new total and who caused it.
+func TestTrackedRollupHistory(t *testing.T) {
+	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
+		e := withFormulas(t, db)
+		s := e.Snapshot().Schema.Clone()
+		acc, _ := s.Object("account")
+		f, _ := acc.Field("total_won")
+		f.Tracked = true
+		if _, _, err := e.ApplySchema(context.Background(), s, ApplyOptions{Author: "test"}); err != nil {
+			t.Fatal(err)
+		}
+		ctx := as("u1")
+		a, err := e.Create(ctx, "account", map[string]any{"name": "Acme"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		o, err := e.Create(ctx, "opportunity", body(t, `{"name": "D", "account": "`+a["id"].(string)+`", "stage": "proposal", "amount": 300}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.Update(ctx, "opportunity", o["id"].(string), body(t, `{"version": 1, "stage": "won"}`)); err != nil {
+			t.Fatal(err)
+		}
+		hist, err := e.History(ctx, "account", a["id"].(string))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(hist) != 1 || hist[0].Field != "total_won" || hist[0].NewValue != json.Number("300.00") || hist[0].OldValue != json.Number("0.00") || hist[0].ChangedBy != "u1" {
+			t.Fatalf("history of the roll-up: %+v", hist)
+		}
+	})
+}

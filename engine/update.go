@@ -107,7 +107,7 @@ func (e *Engine) Update(ctx context.Context, object, id string, data map[string]
 			return nil, err
 		}
 	}
-	if err := e.recordHistory(ctx, tx, r, id, old, ev.New, oldLinks, w.links, now); err != nil {
+	if err := e.recordHistory(ctx, tx, r.obj, id, r.p.UserID, old, ev.New, oldLinks, w.links, now); err != nil {
 		return nil, err
 	}
 	if err := e.hooks.run(ctx, false, ev); err != nil {
@@ -148,9 +148,10 @@ func (e *Engine) updateRow(ctx context.Context, tx *sql.Tx, obj *metadata.Object
 	return nil
 }
 
-// recordHistory writes one history row per changed tracked field.
-func (e *Engine) recordHistory(ctx context.Context, tx *sql.Tx, r *request, id string, old, rec map[string]any, oldLinks, newLinks map[string][]string, now time.Time) error {
-	for _, f := range r.obj.Fields {
+// recordHistory writes one history row per changed tracked field, as
+// changed by user by.
+func (e *Engine) recordHistory(ctx context.Context, tx store.Querier, obj *metadata.Object, id, by string, old, rec map[string]any, oldLinks, newLinks map[string][]string, now time.Time) error {
+	for _, f := range obj.Fields {
 		if !f.Tracked {
 			continue
 		}
@@ -179,8 +180,8 @@ func (e *Engine) recordHistory(ctx context.Context, tx *sql.Tx, r *request, id s
 			continue
 		}
 		q := store.Rebind(e.db.Dialect, "INSERT INTO crm_history (id, object, record_id, field, old_value, new_value, changed_by, changed_at, record_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
-		if _, err := tx.ExecContext(ctx, q, uuid.Must(uuid.NewV7()).String(), r.obj.Name, id, f.Name, string(bj), string(aj), r.p.UserID, metadata.DBValue(e.db.Dialect, now), rec["version"]); err != nil {
-			return fmt.Errorf("engine: history of %s %s: %w", r.obj.Name, id, err)
+		if _, err := tx.ExecContext(ctx, q, uuid.Must(uuid.NewV7()).String(), obj.Name, id, f.Name, string(bj), string(aj), by, metadata.DBValue(e.db.Dialect, now), rec["version"]); err != nil {
+			return fmt.Errorf("engine: history of %s %s: %w", obj.Name, id, err)
 		}
 	}
 	return nil
@@ -195,6 +196,18 @@ func outputValue(f *metadata.Field, v any) (any, error) {
 		return t.UTC().Format(metadata.DateTimeLayout), nil
 	}
 	return metadata.TypeOf(f).Output(f, v)
+}
+
+// decodeHistory reads a stored history value, keeping numbers exact
+// (amounts keep their decimals).
+func decodeHistory(s string) any {
+	d := json.NewDecoder(strings.NewReader(s))
+	d.UseNumber()
+	var v any
+	if err := d.Decode(&v); err != nil {
+		return nil
+	}
+	return v
 }
 
 // HistoryEntry is one change of one tracked field.
@@ -238,8 +251,7 @@ func (e *Engine) History(ctx context.Context, object, id string) ([]HistoryEntry
 		if !r.readable(h.Field) {
 			continue
 		}
-		_ = json.Unmarshal([]byte(oldV.String), &h.OldValue)
-		_ = json.Unmarshal([]byte(newV.String), &h.NewValue)
+		h.OldValue, h.NewValue = decodeHistory(oldV.String), decodeHistory(newV.String)
 		h.ChangedBy = by.String
 		h.ChangedAt = store.ScanTime(at)
 		out = append(out, h)
