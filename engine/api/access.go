@@ -286,8 +286,8 @@ func (s *Server) replaceRole(c *fiber.Ctx) error {
 		return err
 	}
 	name := c.Params("role")
-	if r.Name != name {
-		return badRequest("bad_request", fmt.Sprintf("the body defines %q but the path names %q; roles cannot be renamed", r.Name, name), Detail{Path: "/name", Message: "must be " + name})
+	if err := sameName("roles", r.Name, name); err != nil {
+		return err
 	}
 	return s.change(c, fiber.StatusOK, "update role "+name, func(sc *metadata.Schema) error {
 		i, _, err := findRole(sc, name)

@@ -202,6 +202,7 @@ func TestAPIErrorShapes(t *testing.T) {
 			{name: "bad field definition", method: "POST", path: "/api/meta/objects/account/fields", user: "admin", body: `{"name": "Bad Name", "type": "colour"}`, status: 422, code: "invalid_metadata", contains: []string{`"path":"/name"`, `"path":"/type"`}},
 			{name: "removing a field a role names is refused, naming the role", method: "DELETE", path: "/api/meta/objects/account/fields/credit_limit", user: "admin", status: 422, code: "invalid_metadata",
 				contains: []string{`"file":"roles/sales_rep"`, `"path":"/permissions/0/fields/credit_limit"`}},
+			{name: "a definition cannot be renamed by PUT", method: "PUT", path: "/api/meta/objects/account/fields/phone", user: "admin", body: `{"name": "telephone", "type": "phone"}`, status: 400, code: "bad_request", contains: []string{`"path":"/name"`, "cannot be renamed"}},
 			{name: "unknown route", method: "GET", path: "/api/nothing", user: "admin", status: 404, code: "not_found"},
 		})
 	})

@@ -174,8 +174,8 @@ func (s *Server) replaceObject(c *fiber.Ctx) error {
 		return err
 	}
 	name := c.Params("name")
-	if o.Name != name {
-		return badRequest("bad_request", fmt.Sprintf("the body defines %q but the path names %q; objects cannot be renamed", o.Name, name), Detail{Path: "/name", Message: "must be " + name})
+	if err := sameName("objects", o.Name, name); err != nil {
+		return err
 	}
 	return s.change(c, fiber.StatusOK, "update object "+name, func(sc *metadata.Schema) error {
 		for i, cur := range sc.Objects {
@@ -200,6 +200,16 @@ func (s *Server) deleteObject(c *fiber.Ctx) error {
 		}
 		return &apiError{status: fiber.StatusNotFound, code: "not_found", message: "no object " + name}
 	})
+}
+
+// sameName refuses a replacement whose body names another definition than
+// the path: definitions of kind (objects, fields, roles) are not renamed.
+func sameName(kind, body, path string) error {
+	if body == path {
+		return nil
+	}
+	return badRequest("bad_request", fmt.Sprintf("the body defines %q but the path names %q; %s cannot be renamed (remove and add instead)", body, path, kind),
+		Detail{Path: "/name", Message: "must be " + path})
 }
 
 // editObject finds an object in a schema being edited.
@@ -238,8 +248,8 @@ func (s *Server) replaceField(c *fiber.Ctx) error {
 		return err
 	}
 	name, field := c.Params("name"), c.Params("field")
-	if f.Name != field {
-		return badRequest("bad_request", fmt.Sprintf("the body defines %q but the path names %q; remove and add to rename", f.Name, field), Detail{Path: "/name", Message: "must be " + field})
+	if err := sameName("fields", f.Name, field); err != nil {
+		return err
 	}
 	return s.change(c, fiber.StatusOK, "update field "+name+"."+field, func(sc *metadata.Schema) error {
 		o, err := editObject(sc, name)
