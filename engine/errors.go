@@ -13,6 +13,9 @@ var (
 	ErrBadRequest      = errors.New("engine: bad request")
 	ErrUnauthenticated = errors.New("engine: not signed in")
 	ErrTooLarge        = errors.New("engine: too large")
+	// ErrForbidden is returned when the principal may not do what it
+	// asked; the message names the object, field or action.
+	ErrForbidden = errors.New("engine: forbidden")
 )
 
 // FieldError is one problem with one field of a record.

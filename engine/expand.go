@@ -4,9 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 
-	"github.com/crmplatform/crm/engine/access"
+	"github.com/crmplatform/crm/engine/store"
 	"github.com/crmplatform/crm/metadata"
 )
 
@@ -29,7 +28,7 @@ func (e *Engine) Expand(ctx context.Context, object string, recs []Record, field
 	if len(fields) > MaxExpand {
 		return &RequestError{Message: fmt.Sprintf("at most %d lookups can be expanded", MaxExpand), Details: []FieldError{{Field: "expand", Code: "too_many", Message: fmt.Sprintf("%d given", len(fields))}}}
 	}
-	r, err := e.begin(ctx, object, metadata.ActionRead)
+	s, err := e.scope(ctx, object, metadata.ActionRead)
 	if err != nil {
 		return err
 	}
@@ -37,11 +36,15 @@ func (e *Engine) Expand(ctx context.Context, object string, recs []Record, field
 		rec[ExpandKey] = map[string]any{}
 	}
 	for _, name := range fields {
-		f, ok := r.obj.Field(name)
-		if !ok || f.Type != "lookup" || !r.readable(name) {
+		f, ok := s.obj.Field(name)
+		target, isLookup := "", false
+		if ok {
+			target, isLookup = metadata.LookupTarget(f)
+		}
+		if !isLookup || !s.Readable(name) {
 			return &RequestError{Message: fmt.Sprintf("%s has no lookup field %q to expand", object, name), Details: []FieldError{{Field: "expand", Code: "unknown_field", Message: name}}}
 		}
-		targets, err := e.readTargets(ctx, f.Target, recs, name)
+		targets, err := e.readTargets(ctx, s.r, target, recs, name)
 		if err != nil {
 			return err
 		}
@@ -59,10 +62,10 @@ func (e *Engine) Expand(ctx context.Context, object string, recs []Record, field
 
 // readTargets reads the records of target that recs point to through
 // field, as the principal may see them, by id.
-func (e *Engine) readTargets(ctx context.Context, target string, recs []Record, field string) (map[string]Record, error) {
+func (e *Engine) readTargets(ctx context.Context, r *Rights, target string, recs []Record, field string) (map[string]Record, error) {
 	out := map[string]Record{}
 	seen := map[string]bool{}
-	var ids []any
+	var ids []string
 	for _, rec := range recs {
 		if id, ok := rec[field].(string); ok && !seen[id] {
 			seen[id] = true
@@ -72,24 +75,25 @@ func (e *Engine) readTargets(ctx context.Context, target string, recs []Record, 
 	if len(ids) == 0 {
 		return out, nil
 	}
-	tr, err := e.begin(ctx, target, metadata.ActionRead)
-	if errors.Is(err, ErrForbidden) || errors.Is(err, access.ErrDenied) {
+	ts, err := r.ScopeFor(target, metadata.ActionRead)
+	if errors.Is(err, ErrForbidden) {
 		return out, nil
 	}
 	if err != nil {
 		return nil, err
 	}
-	marks := strings.TrimSuffix(strings.Repeat("?, ", len(ids)), ", ")
-	rows, err := e.selectRows(ctx, e.db.SQL(), tr, tr.columns(e.db.Dialect), metadata.ActionRead, `"id" IN (`+marks+`)`, ids, "")
-	if err != nil {
-		return nil, err
-	}
-	got, err := e.outputRows(ctx, e.db.SQL(), tr, rows)
-	if err != nil {
-		return nil, err
-	}
-	for _, t := range got {
-		out[t["id"].(string)] = t
+	for _, chunk := range store.Chunks(ids) {
+		rows, err := e.selectRows(ctx, e.db.SQL(), ts, ts.columns(e.db.Dialect), metadata.ActionRead, `"id" IN (`+store.Marks(len(chunk))+`)`, anySlice(chunk), "")
+		if err != nil {
+			return nil, err
+		}
+		got, err := e.outputRows(ctx, e.db.SQL(), ts, rows)
+		if err != nil {
+			return nil, err
+		}
+		for _, t := range got {
+			out[t["id"].(string)] = t
+		}
 	}
 	return out, nil
 }

@@ -18,18 +18,18 @@ import (
 // that uses it is written; the returned reference goes into the record.
 // The content type is sniffed from the bytes, not taken from the client.
 func (e *Engine) Upload(ctx context.Context, object, field, name string, data []byte) (*metadata.FileRef, error) {
-	r, err := e.begin(ctx, object, metadata.ActionRead)
+	s, err := e.scope(ctx, object, metadata.ActionRead)
 	if err != nil {
 		return nil, err
 	}
-	if r.d.CanObject(r.p, object, metadata.ActionCreate) != nil && r.d.CanObject(r.p, object, metadata.ActionUpdate) != nil {
+	if s.Can(metadata.ActionCreate) != nil && s.Can(metadata.ActionUpdate) != nil {
 		return nil, fmt.Errorf("%w: you may not write %s records", ErrForbidden, object)
 	}
-	f, ok := r.obj.Field(field)
-	if !ok || (f.Type != "file" && f.Type != "image") || r.levels[field] == metadata.FieldHidden {
+	f, ok := s.obj.Field(field)
+	if !ok || !metadata.IsFile(f) || !s.Readable(field) {
 		return nil, notFound("%s has no file field %q", object, field)
 	}
-	if r.levels[field] != metadata.FieldEditable {
+	if !s.Editable(field) {
 		return nil, fmt.Errorf("%w: field %s.%s is read-only for you", ErrForbidden, object, field)
 	}
 	if int64(len(data)) > metadata.MaxSizeOf(f) {
@@ -44,7 +44,7 @@ func (e *Engine) Upload(ctx context.Context, object, field, name string, data []
 	}
 	ref := &metadata.FileRef{ID: uuid.Must(uuid.NewV7()).String(), Name: name, Size: int64(len(data)), ContentType: ct}
 	q := store.Rebind(e.db.Dialect, "INSERT INTO crm_files (id, object, field, name, content_type, size, data, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
-	if _, err := e.db.SQL().ExecContext(ctx, q, ref.ID, object, field, name, ct, ref.Size, data, r.p.UserID, metadata.DBValue(e.db.Dialect, e.now().UTC())); err != nil {
+	if _, err := e.db.SQL().ExecContext(ctx, q, ref.ID, object, field, name, ct, ref.Size, data, s.r.p.UserID, metadata.DBValue(e.db.Dialect, e.now().UTC())); err != nil {
 		return nil, fmt.Errorf("engine: store file: %w", err)
 	}
 	return ref, nil
@@ -55,14 +55,14 @@ func (e *Engine) Upload(ctx context.Context, object, field, name string, data []
 // elsewhere (or already attached to this record), fills its details from
 // the file store and attaches it to the record, in the write's
 // transaction.
-func (e *Engine) checkFile(ctx context.Context, tx *sql.Tx, r *request, f *metadata.Field, rec map[string]any, verr *ValidationError) error {
+func (e *Engine) checkFile(ctx context.Context, w *Writer, s *Scope, f *metadata.Field, rec map[string]any, verr *ValidationError) error {
 	v, _ := metadata.TypeOf(f).Output(f, rec[f.Name])
 	ref, _ := v.(metadata.FileRef)
 	id := rec["id"]
 	var stored metadata.FileRef
 	q := store.Rebind(e.db.Dialect, `SELECT id, name, size, content_type FROM crm_files
 		WHERE id = ? AND object = ? AND field = ? AND (record_id = ? OR (record_id IS NULL AND created_by = ?))`)
-	err := tx.QueryRowContext(ctx, q, ref.ID, r.obj.Name, f.Name, id, r.p.UserID).Scan(&stored.ID, &stored.Name, &stored.Size, &stored.ContentType)
+	err := w.tx.QueryRowContext(ctx, q, ref.ID, s.obj.Name, f.Name, id, s.r.p.UserID).Scan(&stored.ID, &stored.Name, &stored.Size, &stored.ContentType)
 	if errors.Is(err, sql.ErrNoRows) {
 		verr.add(f.Name, "not_found", "no file %s uploaded by you for %s", ref.ID, f.Name)
 		return nil
@@ -70,7 +70,7 @@ func (e *Engine) checkFile(ctx context.Context, tx *sql.Tx, r *request, f *metad
 	if err != nil {
 		return fmt.Errorf("engine: check file %s: %w", ref.ID, err)
 	}
-	if _, err := tx.ExecContext(ctx, store.Rebind(e.db.Dialect, "UPDATE crm_files SET record_id = ? WHERE id = ?"), id, ref.ID); err != nil {
+	if _, err := w.tx.ExecContext(ctx, store.Rebind(e.db.Dialect, "UPDATE crm_files SET record_id = ? WHERE id = ?"), id, ref.ID); err != nil {
 		return fmt.Errorf("engine: attach file %s: %w", ref.ID, err)
 	}
 	norm, err := metadata.TypeOf(f).Normalize(f, stored)
@@ -82,9 +82,9 @@ func (e *Engine) checkFile(ctx context.Context, tx *sql.Tx, r *request, f *metad
 }
 
 // releaseFiles deletes the stored files a write replaced or cleared.
-func (e *Engine) releaseFiles(ctx context.Context, tx *sql.Tx, obj *metadata.Object, id string, old, rec map[string]any) error {
+func (e *Engine) releaseFiles(ctx context.Context, w *Writer, obj *metadata.Object, id string, old, rec map[string]any) error {
 	for _, f := range obj.Fields {
-		if f.Type != "file" && f.Type != "image" || old[f.Name] == nil || old[f.Name] == rec[f.Name] {
+		if !metadata.IsFile(f) || old[f.Name] == nil || old[f.Name] == rec[f.Name] {
 			continue
 		}
 		v, err := metadata.TypeOf(f).Output(f, old[f.Name])
@@ -92,7 +92,7 @@ func (e *Engine) releaseFiles(ctx context.Context, tx *sql.Tx, obj *metadata.Obj
 			return err
 		}
 		q := store.Rebind(e.db.Dialect, "DELETE FROM crm_files WHERE id = ? AND record_id = ?")
-		if _, err := tx.ExecContext(ctx, q, v.(metadata.FileRef).ID, id); err != nil {
+		if _, err := w.tx.ExecContext(ctx, q, v.(metadata.FileRef).ID, id); err != nil {
 			return fmt.Errorf("engine: release file of %s.%s: %w", obj.Name, f.Name, err)
 		}
 	}

@@ -498,7 +498,7 @@ func (p *propagator) recompute(ctx context.Context, object, pred string, args []
 		if _, err := p.tx.ExecContext(ctx, store.Rebind(p.e.db.Dialect, uq), store.Args(p.e.db.Dialect, vals)...); err != nil {
 			return nil, p.e.writeError(obj, err)
 		}
-		if err := p.e.recordHistory(ctx, p.tx, obj, rec["id"].(string), p.by, olds[i], rec, nil, nil, p.now); err != nil {
+		if err := p.e.writeHistory(ctx, p.tx, obj, rec["id"].(string), p.by, true, olds[i], rec, nil, nil, p.now); err != nil {
 			return nil, err
 		}
 		changes = append(changes, recordChange{old: olds[i], new: rec})

@@ -37,51 +37,30 @@ type ListResult struct {
 	Total      *int64   `json:"total,omitempty"`
 }
 
-// queryOptions builds the filter compiler's options for a request: a
-// field the principal cannot read cannot be filtered or sorted on (it
-// answers like a field that does not exist), and a path through a lookup
-// only reaches records the principal may read.
-func (e *Engine) queryOptions(ctx context.Context, r *request) query.Options {
-	unknown := func(object, field string) error {
-		return &query.Error{Field: field, Message: fmt.Sprintf("unknown field %q on %s", field, object)}
-	}
-	return query.Options{
-		Dialect: e.db.Dialect,
-		Now:     e.now().In(e.location(ctx)),
-		Schema:  r.snap.Schema,
-		CheckField: func(object, field string) error {
-			if metadata.IsSystemField(field) {
-				return nil
-			}
-			if object == r.obj.Name {
-				if !r.readable(field) {
-					return unknown(object, field)
-				}
-				return nil
-			}
-			if r.d.CanObject(r.p, object, metadata.ActionRead) != nil || r.d.FieldLevel(r.p, object, field) == metadata.FieldHidden {
-				return unknown(object, field)
-			}
-			return nil
-		},
-		RecordRule: func(object string) (query.Predicate, error) {
-			if r.d.CanObject(r.p, object, metadata.ActionRead) != nil {
-				return query.Predicate{SQL: "1 = 0"}, nil
-			}
-			sql, args, err := r.d.RecordFilter(ctx, r.p, object, metadata.ActionRead)
-			return query.Predicate{SQL: sql, Args: args}, err
-		},
-	}
-}
-
-// List returns a page of the records of object that the principal may
-// read and that match the filter, in the order asked, after the cursor.
-// The record rule, the filter and the cursor all become one WHERE clause.
+// List returns a page of the records of object that the principal of ctx
+// may read and that match the filter, in the order asked, after the
+// cursor. The record predicate, the filter and the cursor all become one
+// WHERE clause.
 func (e *Engine) List(ctx context.Context, object string, opt ListOptions) (*ListResult, error) {
-	r, err := e.begin(ctx, object, metadata.ActionRead)
+	s, err := e.scope(ctx, object, metadata.ActionRead)
 	if err != nil {
 		return nil, err
 	}
+	return e.list(ctx, e.db.SQL(), s, opt)
+}
+
+// List returns a page of records inside the unit of work, as its
+// principal may see them.
+func (w *Writer) List(ctx context.Context, object string, opt ListOptions) (*ListResult, error) {
+	s, err := w.rights.ScopeFor(object, metadata.ActionRead)
+	if err != nil {
+		return nil, err
+	}
+	return w.e.list(ctx, w.tx, s, opt)
+}
+
+// list reads a page for a scope on q.
+func (e *Engine) list(ctx context.Context, q store.Querier, s *Scope, opt ListOptions) (*ListResult, error) {
 	limit := opt.Limit
 	if limit <= 0 {
 		limit = DefaultLimit
@@ -89,25 +68,26 @@ func (e *Engine) List(ctx context.Context, object string, opt ListOptions) (*Lis
 	if limit > MaxLimit {
 		return nil, &RequestError{Message: fmt.Sprintf("limit %d is above the maximum of %d", limit, MaxLimit), Details: []FieldError{{Field: "limit", Code: "too_large", Message: "at most " + strconv.Itoa(MaxLimit)}}}
 	}
-	qo := e.queryOptions(ctx, r)
+	qo := s.QueryOptions(ctx)
 	var filter query.Predicate
+	var err error
 	if opt.Filter != "" {
-		if filter, err = query.CompileFilter(opt.Filter, r.obj, qo); err != nil {
+		if filter, err = query.CompileFilter(opt.Filter, s.obj, qo); err != nil {
 			return nil, err
 		}
 	}
-	keys, err := query.ParseSort(opt.Sort, r.obj, qo)
+	keys, err := query.ParseSort(opt.Sort, s.obj, qo)
 	if err != nil {
 		return nil, err
 	}
 	var after query.Predicate
 	if opt.Cursor != "" {
-		if after, err = query.After(keys, opt.Cursor, r.obj, qo); err != nil {
+		if after, err = query.After(keys, opt.Cursor, s.obj, qo); err != nil {
 			return nil, err
 		}
 	}
 	pred, args := andPredicates(filter, after)
-	rows, err := e.selectRows(ctx, e.db.SQL(), r, r.columns(e.db.Dialect), metadata.ActionRead, pred, args,
+	rows, err := e.selectRows(ctx, q, s, s.columns(e.db.Dialect), metadata.ActionRead, pred, args,
 		" ORDER BY "+query.OrderBy(keys)+" LIMIT "+strconv.Itoa(limit+1))
 	if err != nil {
 		return nil, err
@@ -119,11 +99,11 @@ func (e *Engine) List(ctx context.Context, object string, opt ListOptions) (*Lis
 			return nil, err
 		}
 	}
-	if res.Items, err = e.outputRows(ctx, e.db.SQL(), r, rows); err != nil {
+	if res.Items, err = e.outputRows(ctx, q, s, rows); err != nil {
 		return nil, err
 	}
 	if opt.Total {
-		n, err := e.count(ctx, r, filter)
+		n, err := e.count(ctx, q, s, filter)
 		if err != nil {
 			return nil, err
 		}
@@ -133,16 +113,16 @@ func (e *Engine) List(ctx context.Context, object string, opt ListOptions) (*Lis
 }
 
 // count counts the records the principal may read that match filter.
-func (e *Engine) count(ctx context.Context, r *request, filter query.Predicate) (int64, error) {
-	rule, ruleArgs, err := r.d.RecordFilter(ctx, r.p, r.obj.Name, metadata.ActionRead)
+func (e *Engine) count(ctx context.Context, q store.Querier, s *Scope, filter query.Predicate) (int64, error) {
+	rule, err := s.Predicate(ctx, metadata.ActionRead)
 	if err != nil {
 		return 0, err
 	}
-	q := "SELECT COUNT(*) FROM " + store.Ident(r.obj.Name) + where(rule, filter.SQL)
-	args := append(append([]any(nil), ruleArgs...), filter.Args...)
+	stmt := "SELECT COUNT(*) FROM " + store.Ident(s.obj.Name) + where(rule.SQL, filter.SQL)
+	args := append(append([]any(nil), rule.Args...), filter.Args...)
 	var n int64
-	if err := e.db.SQL().QueryRowContext(ctx, store.Rebind(e.db.Dialect, q), store.Args(e.db.Dialect, args)...).Scan(&n); err != nil {
-		return 0, fmt.Errorf("engine: count %s: %w", r.obj.Name, err)
+	if err := q.QueryRowContext(ctx, store.Rebind(e.db.Dialect, stmt), store.Args(e.db.Dialect, args)...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("engine: count %s: %w", s.obj.Name, err)
 	}
 	return n, nil
 }

@@ -288,6 +288,50 @@ func (op *ObjectProgram) Reads(name string) []string {
 	return nil
 }
 
+// FieldRead names a field (or system column) of an object that a formula
+// reads: its own object's, or one reached through lookups (Object is
+// UserObject for a user's fields reached through owner).
+type FieldRead struct {
+	Object string
+	Field  string
+}
+
+// Inputs is what one computed field reads directly: fields of its own
+// record and of records reached through lookups, and the roll-ups it
+// aggregates. Computed fields among them have inputs of their own.
+type Inputs struct {
+	Fields  []FieldRead
+	Rollups []*RollupSpec
+}
+
+// Inputs returns what computed field name reads; the zero Inputs for a
+// field that is not computed.
+func (op *ObjectProgram) Inputs(name string) Inputs {
+	var in Inputs
+	for _, p := range op.computed {
+		if p.field.Name != name {
+			continue
+		}
+		for _, f := range sortedKeys(p.reads.fields) {
+			in.Fields = append(in.Fields, FieldRead{Object: op.object.Name, Field: f})
+		}
+		var walk func(n *pathNode)
+		walk = func(n *pathNode) {
+			for _, f := range sortedKeys(n.fields) {
+				in.Fields = append(in.Fields, FieldRead{Object: n.object, Field: f})
+			}
+			for _, k := range sortedPathKeys(n.next) {
+				walk(n.next[k])
+			}
+		}
+		for _, k := range sortedPathKeys(p.reads.paths) {
+			walk(p.reads.paths[k])
+		}
+		in.Rollups = p.reads.rollups
+	}
+	return in
+}
+
 func sortedKeys(m map[string]bool) []string {
 	out := make([]string, 0, len(m))
 	for k := range m {

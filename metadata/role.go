@@ -15,12 +15,27 @@ const (
 	FieldEditable = "editable"
 )
 
-// Object actions a role may be granted.
+// Object actions a role may be granted: the four record operations and
+// the named actions the platform defines. Extensions register more with
+// RegisterAction.
 const (
 	ActionCreate = "create"
 	ActionRead   = "read"
 	ActionUpdate = "update"
 	ActionDelete = "delete"
+	// ActionTransfer changes a record's owner and manages its shares.
+	ActionTransfer = "transfer"
+	// ActionConvert converts a record into others (a lead into an
+	// account, a contact and an opportunity).
+	ActionConvert = "convert"
+	// ActionSubmit submits a record for approval.
+	ActionSubmit = "submit"
+	// ActionApprove approves or rejects a record submitted for approval.
+	ActionApprove = "approve"
+	// ActionImport imports records from a file.
+	ActionImport = "import"
+	// ActionExport exports records to a file.
+	ActionExport = "export"
 )
 
 // Role is a named set of rights. Parent is the role above it in the role

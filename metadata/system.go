@@ -2,6 +2,11 @@ package metadata
 
 import "time"
 
+// OwnerField is the system field holding the id of a record's owner; role
+// metadata may make it read_only for a role, and changing it needs the
+// transfer right.
+const OwnerField = "owner_id"
+
 // systemFields are the definitions of the columns every object has, so
 // filters, sorts and formulas can treat them like any other field. User
 // references (created_by, updated_by, owner_id) hold user ids as text.

@@ -161,7 +161,16 @@ type Field struct {
 	MaxSize int64 `json:"max_size,omitempty"`
 	// Accept lists the content types a file or image field accepts.
 	Accept []string `json:"accept,omitempty"`
+	// Visibility "all" makes a computed field readable by everyone who may
+	// read the record, even users who may not read what it is computed
+	// from; by default (empty) it is readable only by users who may read
+	// every field it reads (and, for a roll-up, every child record).
+	Visibility string `json:"visibility,omitempty"`
 }
+
+// VisibilityAll is the Visibility that shows a computed field to every
+// reader of its record.
+const VisibilityAll = "all"
 
 // Title returns the field's label in lang, or its name.
 func (f *Field) Title(lang string) string {

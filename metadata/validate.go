@@ -230,6 +230,11 @@ func validateRole(s *Schema, r *Role, roles map[string]*Role) []Problem {
 		}
 	}
 	for i, perm := range r.Permissions {
+		for j, a := range perm.Actions {
+			if !IsAction(a) {
+				ps = append(ps, problemf(pointer("permissions", i, "actions", j), "unknown action %q (one of %s)", a, strings.Join(Actions(), ", ")))
+			}
+		}
 		if perm.Object == "*" {
 			if len(perm.Fields) > 0 {
 				ps = append(ps, problemf(pointer("permissions", i, "fields"), "field rights need a named object"))
@@ -241,7 +246,13 @@ func validateRole(s *Schema, r *Role, roles map[string]*Role) []Problem {
 			ps = append(ps, problemf(pointer("permissions", i, "object"), "unknown object %q", perm.Object))
 			continue
 		}
-		for name := range perm.Fields {
+		for name, level := range perm.Fields {
+			if name == OwnerField {
+				if level == FieldHidden {
+					ps = append(ps, problemf(pointer("permissions", i, "fields", name), "%s can be read_only or editable, not hidden", OwnerField))
+				}
+				continue
+			}
 			if _, ok := o.Field(name); !ok {
 				ps = append(ps, problemf(pointer("permissions", i, "fields", name), "no field %q in object %q", name, o.Name))
 			}

@@ -134,7 +134,7 @@ func benchList(b *testing.B, db *store.DB) {
 	}
 	rep, mgr := users[1], users[0]
 	for i := 0; i < 20; i++ {
-		if _, err := svc.ShareRecord(ctx, "account", fmt.Sprintf("acc%06d", i*7), rep.Username, access.ShareRead, mgr.ID); err != nil {
+		if _, err := svc.ShareRecord(ctx, nil, "account", fmt.Sprintf("acc%06d", i*7), rep.Username, access.ShareRead, mgr.ID); err != nil {
 			b.Fatal(err)
 		}
 	}

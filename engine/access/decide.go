@@ -11,14 +11,17 @@ import (
 	"github.com/crmplatform/crm/metadata"
 )
 
-// Decider answers every permission question for one metadata schema and
-// one policy version. It is immutable apart from its internal memo tables
-// and safe for concurrent use. Get the current one from Service.Decide at
-// the start of each request; never keep one across requests.
+// Decider answers every permission question for one metadata schema. Its
+// policies are compiled from the roles of that schema (the same rules
+// SyncRoles stores), so it needs no database read: a role change is a
+// metadata change, and every server sees it when it loads that metadata
+// version (at once through PostgreSQL's NOTIFY, or at the next poll). It is
+// immutable apart from its internal memo tables and safe for concurrent
+// use. Get the current one from Service.Decide once per request; never keep
+// one across requests.
 type Decider struct {
-	svc     *Service
-	schema  *metadata.Schema
-	version int64
+	svc    *Service
+	schema *metadata.Schema
 	// day is the UTC date the sharing-rule conditions were compiled on:
 	// relative dates in them (today(), this_week()) hold for that day, so a
 	// new day builds a new Decider.
@@ -28,6 +31,7 @@ type Decider struct {
 	decisions sync.Map // decisionKey → bool
 	levels    sync.Map // decisionKey{role, object, field} → string
 	grants    sync.Map // role → *roleGrants
+	admins    sync.Map // role → bool
 	sharing   map[string][]*sharingRule
 }
 
@@ -59,38 +63,23 @@ type sharingRule struct {
 	object *metadata.Object
 }
 
-// Decide returns the Decider for schema s at the current policy version.
-// It reads the version row (at most once per WithPolicyCheckInterval) and
-// rebuilds the Decider only when the version or the schema changed, so a
-// permission change made by any server takes effect on the next request.
-// s must be the engine's immutable snapshot of the metadata.
+// Decide returns the Decider for schema s, building it when s (the
+// engine's immutable snapshot of a metadata version) or the day changed.
+// It reads nothing from the database.
 func (s *Service) Decide(ctx context.Context, sc *metadata.Schema) (*Decider, error) {
 	if sc == nil {
 		return nil, fmt.Errorf("access: decide: no schema")
 	}
-	cur := s.current.Load()
-	now := s.now().UnixNano()
 	day := s.now().UTC().Format(metadata.DateLayout)
-	if cur != nil && cur.day != day {
-		cur = nil
-	}
-	if cur != nil && cur.schema == sc && s.checkEvery > 0 && now-s.lastCheck.Load() < int64(s.checkEvery) {
-		return cur, nil
-	}
-	v, err := s.PolicyVersion(ctx)
-	if err != nil {
-		return nil, err
-	}
-	s.lastCheck.Store(now)
-	if cur != nil && cur.schema == sc && cur.version == v {
+	if cur := s.current.Load(); cur != nil && cur.schema == sc && cur.day == day {
 		return cur, nil
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if cur = s.current.Load(); cur != nil && cur.schema == sc && cur.version == v && cur.day == day {
+	if cur := s.current.Load(); cur != nil && cur.schema == sc && cur.day == day {
 		return cur, nil
 	}
-	d, err := s.newDecider(ctx, sc, v)
+	d, err := s.newDecider(sc, day)
 	if err != nil {
 		return nil, err
 	}
@@ -98,19 +87,22 @@ func (s *Service) Decide(ctx context.Context, sc *metadata.Schema) (*Decider, er
 	return d, nil
 }
 
-// newDecider loads the policies into a fresh enforcer and compiles the
-// sharing rules of sc.
-func (s *Service) newDecider(ctx context.Context, sc *metadata.Schema, version int64) (*Decider, error) {
-	m, err := newModel()
+// newDecider compiles the policies of sc into a fresh enforcer and
+// compiles its sharing rules.
+func (s *Service) newDecider(sc *metadata.Schema, day string) (*Decider, error) {
+	m, err := s.policyModel(sc)
 	if err != nil {
 		return nil, err
 	}
-	enf, err := casbin.NewSyncedEnforcer(m, NewAdapter(ctx, s.db.DB, nil))
+	enf, err := casbin.NewSyncedEnforcer(m)
 	if err != nil {
 		return nil, fmt.Errorf("access: load policies: %w", err)
 	}
 	enf.EnableLog(false)
-	d := &Decider{svc: s, schema: sc, version: version, day: s.now().UTC().Format(metadata.DateLayout), enf: enf, sharing: map[string][]*sharingRule{}}
+	if err := enf.BuildRoleLinks(); err != nil {
+		return nil, fmt.Errorf("access: role hierarchy: %w", err)
+	}
+	d := &Decider{svc: s, schema: sc, day: day, enf: enf, sharing: map[string][]*sharingRule{}}
 	for _, r := range sc.Roles {
 		for _, sr := range r.SharingRules {
 			c := &sharingRule{role: r.Name, rule: sr}
@@ -130,9 +122,6 @@ func (s *Service) newDecider(ctx context.Context, sc *metadata.Schema, version i
 	return d, nil
 }
 
-// Version returns the policy version the Decider was built at.
-func (d *Decider) Version() int64 { return d.version }
-
 // Schema returns the metadata the Decider was built for.
 func (d *Decider) Schema() *metadata.Schema { return d.schema }
 
@@ -148,10 +137,15 @@ func (d *Decider) enforce(sub, obj, act string) bool {
 	return ok
 }
 
-// CanObject returns nil when one of p's roles may do action (create, read,
-// update, delete) on object, and otherwise an error wrapping ErrDenied
-// that names the object and action. A nil principal, an unknown object
-// and an unknown action are denied.
+// CanObject returns nil when one of p's roles may do action on object,
+// and otherwise an error wrapping ErrDenied that names the object and
+// action. action is a record operation (create, read, update, delete) or
+// a named action (transfer, convert, submit …, see metadata.Actions):
+// administrators may run every named action, and a user may transfer the
+// records they may update through a record scope (the owner, the owner's
+// manager) even without the transfer right. The system principal may do
+// everything. A nil principal, an unknown object and an unknown action are
+// denied.
 func (d *Decider) CanObject(p *Principal, object, action string) error {
 	if p == nil {
 		return fmt.Errorf("%w: no user may %s %s", ErrDenied, action, object)
@@ -159,11 +153,20 @@ func (d *Decider) CanObject(p *Principal, object, action string) error {
 	if _, ok := d.schema.Object(object); !ok {
 		return fmt.Errorf("%w: %s %s: unknown object", ErrDenied, action, object)
 	}
-	if !slices.Contains(validActions, action) {
+	if !metadata.IsAction(action) {
 		return fmt.Errorf("%w: %s %s: unknown action", ErrDenied, action, object)
+	}
+	if p.System {
+		return nil
 	}
 	for _, r := range p.Roles {
 		if d.enforce(r, object, action) {
+			return nil
+		}
+		if !metadata.IsRecordOperation(action) && d.isAdminRole(r) {
+			return nil
+		}
+		if action == metadata.ActionTransfer && d.enforce(r, object, metadata.ActionUpdate) {
 			return nil
 		}
 	}
@@ -206,19 +209,24 @@ func (d *Decider) roleLevel(role, object, field string) string {
 // FieldLevel returns what p may do with a field of object: hidden,
 // read_only or editable, the most any of p's roles allows. A field of an
 // object p may not read is hidden; a field of an object p may neither
-// create nor update is at most read_only. System fields (id, owner_id …)
-// are read_only for anyone who may read the object: the engine sets them.
-// An unknown object or field is hidden.
+// create nor update is at most read_only. System fields (id, created_at …)
+// are read_only for anyone who may read the object: the engine sets them;
+// owner_id is editable unless role metadata makes it read_only, and
+// changing it also needs the transfer right on the record. The system
+// principal may edit every field. An unknown object or field is hidden.
 func (d *Decider) FieldLevel(p *Principal, object, field string) string {
 	obj, ok := d.schema.Object(object)
 	if !ok || p == nil || !d.can(p, object, metadata.ActionRead) {
 		return metadata.FieldHidden
 	}
-	if metadata.IsSystemField(field) {
+	if metadata.IsSystemField(field) && field != metadata.OwnerField {
 		return metadata.FieldReadOnly
 	}
-	if _, ok := obj.Field(field); !ok {
+	if _, ok := obj.Field(field); !ok && field != metadata.OwnerField {
 		return metadata.FieldHidden
+	}
+	if p.System {
+		return metadata.FieldEditable
 	}
 	best := metadata.FieldHidden
 	for _, r := range p.Roles {
@@ -229,7 +237,12 @@ func (d *Decider) FieldLevel(p *Principal, object, field string) string {
 			}
 		}
 	}
-	if best == metadata.FieldEditable && !d.can(p, object, metadata.ActionUpdate) && !d.can(p, object, metadata.ActionCreate) {
+	if field == metadata.OwnerField && best == metadata.FieldHidden {
+		best = metadata.FieldReadOnly
+	}
+	writes := d.can(p, object, metadata.ActionUpdate) || d.can(p, object, metadata.ActionCreate) ||
+		(field == metadata.OwnerField && d.can(p, object, metadata.ActionTransfer))
+	if best == metadata.FieldEditable && !writes {
 		best = metadata.FieldReadOnly
 	}
 	return best
@@ -394,22 +407,23 @@ func (d *Decider) CanAdminister(p *Principal) error {
 	return fmt.Errorf("%w: %s may not administer: no role of theirs has every right on every object", ErrDenied, name)
 }
 
-// isAdminRole reports whether role holds all actions on "*" with scope all.
+// isAdminRole reports whether role holds all record operations on "*"
+// with scope all.
 func (d *Decider) isAdminRole(role string) bool {
+	if v, ok := d.admins.Load(role); ok {
+		return v.(bool)
+	}
+	admin := true
 	g := d.grantsOf(role)
-	for _, a := range validActions {
-		if !d.enforce(role, "*", a) {
-			return false
-		}
+	for _, a := range []string{metadata.ActionCreate, metadata.ActionRead, metadata.ActionUpdate, metadata.ActionDelete} {
 		all := false
 		for _, sg := range g.scopes["*"][a] {
 			all = all || sg.scope == metadata.ScopeAll
 		}
-		if !all {
-			return false
-		}
+		admin = admin && all && d.enforce(role, "*", a)
 	}
-	return true
+	d.admins.Store(role, admin)
+	return admin
 }
 
 // ActiveUser reports whether id is the id of an active user, so records

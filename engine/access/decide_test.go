@@ -72,7 +72,9 @@ func TestCanObjectMatrix(t *testing.T) {
 			{&access.Principal{UserID: "x"}, "account", "read"},
 			{&access.Principal{UserID: "x", Roles: []string{"ghost"}}, "account", "read"},
 			{&access.Principal{UserID: "x", Roles: []string{"admin"}}, "nothing", "read"},
-			{&access.Principal{UserID: "x", Roles: []string{"admin"}}, "account", "approve"},
+			{&access.Principal{UserID: "x", Roles: []string{"admin"}}, "account", "fly"},
+			{&access.Principal{UserID: "x", Roles: []string{"sales_rep"}}, "account", "approve"},
+			{&access.Principal{UserID: "x", Roles: []string{"service_agent"}}, "account", "transfer"},
 		} {
 			if err := d.CanObject(c.p, c.obj, c.action); !errors.Is(err, access.ErrDenied) {
 				t.Errorf("%+v %s %s: got %v", c.p, c.obj, c.action, err)
@@ -86,18 +88,33 @@ func TestCanObjectMatrix(t *testing.T) {
 		if err := d.CanObject(p, "lead", "delete"); err != nil {
 			t.Errorf("union: %v", err)
 		}
+		// Named actions: an administrator may run every one; whoever may
+		// update may transfer; the system may do everything.
+		for _, c := range []struct {
+			p           *access.Principal
+			obj, action string
+		}{
+			{&access.Principal{UserID: "x", Roles: []string{"admin"}}, "account", "approve"},
+			{&access.Principal{UserID: "x", Roles: []string{"sales_rep"}}, "account", "transfer"},
+			{access.System(&access.Principal{UserID: "x", Roles: []string{"service_agent"}}), "opportunity", "delete"},
+			{access.System(nil), "account", "convert"},
+		} {
+			if err := d.CanObject(c.p, c.obj, c.action); err != nil {
+				t.Errorf("%+v %s %s: %v", c.p, c.obj, c.action, err)
+			}
+		}
 	})
 }
 
 // wantFields are field levels by role, object.field; fields not listed
 // for a role follow wantDefault.
 var wantFields = map[string]map[string]string{
-	"admin": {"account.credit_limit": "editable", "campaign.budget": "editable", "opportunity.amount": "editable", "account.id": "read_only", "account.owner_id": "read_only"},
+	"admin": {"account.credit_limit": "editable", "campaign.budget": "editable", "opportunity.amount": "editable", "account.id": "read_only", "account.owner_id": "editable"},
 	"sales_manager": {"account.credit_limit": "editable", "account.name": "editable", "campaign.budget": "read_only", "campaign.name": "read_only",
-		"competitor.name": "editable", "account.owner_id": "read_only"},
+		"competitor.name": "editable", "account.owner_id": "editable"},
 	"sales_rep": {"account.credit_limit": "read_only", "account.annual_revenue": "read_only", "account.name": "editable",
 		"campaign.budget": "hidden", "campaign.actual_cost": "hidden", "campaign.name": "read_only", "opportunity.amount": "editable",
-		"competitor.name": "read_only", "account.version": "read_only", "account.no_such_field": "hidden"},
+		"competitor.name": "read_only", "account.version": "read_only", "account.no_such_field": "hidden", "campaign.owner_id": "read_only"},
 	"marketing": {"account.credit_limit": "hidden", "account.annual_revenue": "hidden", "account.name": "read_only",
 		"contact.mobile": "hidden", "contact.birthday": "hidden", "contact.email": "read_only", "lead.email": "editable",
 		"opportunity.amount": "hidden", "opportunity.id": "hidden", "campaign.budget": "editable"},
@@ -127,7 +144,8 @@ func TestFieldLevelMatrix(t *testing.T) {
 		}
 		// Every field class of every role × object: hidden when the object
 		// is unreadable, never editable without create or update, system
-		// fields read-only when readable.
+		// fields read-only when readable (owner_id: editable with a write
+		// right unless a role makes it read-only).
 		for _, role := range sc.Roles {
 			p := &access.Principal{UserID: "u", Roles: []string{role.Name}}
 			for _, obj := range sc.Objects {
@@ -137,7 +155,9 @@ func TestFieldLevelMatrix(t *testing.T) {
 					switch {
 					case !strings.Contains(crud, "r") && lvl != metadata.FieldHidden:
 						t.Errorf("%s %s.%s = %s without read", role.Name, obj.Name, name, lvl)
-					case strings.Contains(crud, "r") && metadata.IsSystemField(name) && lvl != metadata.FieldReadOnly:
+					case strings.Contains(crud, "r") && metadata.IsSystemField(name) && name != metadata.OwnerField && lvl != metadata.FieldReadOnly:
+						t.Errorf("%s system %s.%s = %s", role.Name, obj.Name, name, lvl)
+					case name == metadata.OwnerField && strings.ContainsAny(crud, "cu") && lvl != metadata.FieldEditable:
 						t.Errorf("%s system %s.%s = %s", role.Name, obj.Name, name, lvl)
 					case !strings.ContainsAny(crud, "cu") && lvl == metadata.FieldEditable:
 						t.Errorf("%s %s.%s editable without write", role.Name, obj.Name, name)
@@ -152,7 +172,7 @@ func TestFieldLevelMatrix(t *testing.T) {
 		if !errors.As(err, &fe) || fe.Field != "credit_limit" || fe.Level != "read_only" || !errors.Is(err, access.ErrDenied) {
 			t.Fatalf("check write: %v", err)
 		}
-		if err := d.CheckWrite(rep, "account", []string{"name", "owner_id"}); !errors.As(err, &fe) || fe.Field != "owner_id" {
+		if err := d.CheckWrite(rep, "account", []string{"name", "created_by"}); !errors.As(err, &fe) || fe.Field != "created_by" {
 			t.Fatalf("system field write: %v", err)
 		}
 		if err := d.CheckWrite(rep, "account", []string{"name", "industry"}); err != nil {
@@ -188,8 +208,8 @@ func TestSyncRolesRefusesBadPolicies(t *testing.T) {
 			{"unknown field", `no field "ghost"`, func(s *metadata.Schema) {
 				s.Roles[0].Permissions = append(s.Roles[0].Permissions, metadata.ObjectPermission{Object: "account", Actions: []string{"read"}, Fields: map[string]string{"ghost": "hidden"}})
 			}},
-			{"unknown action", `unknown action "approve"`, func(s *metadata.Schema) {
-				s.Roles[0].Permissions = append(s.Roles[0].Permissions, metadata.ObjectPermission{Object: "account", Actions: []string{"approve"}})
+			{"unknown action", `unknown action "fly"`, func(s *metadata.Schema) {
+				s.Roles[0].Permissions = append(s.Roles[0].Permissions, metadata.ObjectPermission{Object: "account", Actions: []string{"fly"}})
 			}},
 			{"unknown scope", `unknown record scope "galaxy"`, func(s *metadata.Schema) {
 				s.Roles[0].Permissions = append(s.Roles[0].Permissions, metadata.ObjectPermission{Object: "account", Actions: []string{"read"}, Records: "galaxy"})

@@ -29,4 +29,7 @@ var (
 	// ErrTokenNotFound is returned when revoking a token that does not
 	// exist.
 	ErrTokenNotFound = errors.New("access: token not found")
+	// ErrRoleInUse is returned when a metadata change would remove a role
+	// a user still holds.
+	ErrRoleInUse = errors.New("access: role in use")
 )

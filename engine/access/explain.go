@@ -56,10 +56,14 @@ func (d *Decider) Explain(ctx context.Context, username, object, recordID, field
 			return nil, fmt.Errorf("%w: no field %q in object %q", ErrInvalid, field, object)
 		}
 	}
+	version, err := d.svc.PolicyVersion(ctx)
+	if err != nil {
+		return nil, err
+	}
 	u := rowToUser(row)
 	p := u.Principal()
 	ex := &Explanation{User: u.Username, UserID: u.ID, Active: u.Active, Roles: u.Roles, EffectiveRoles: d.EffectiveRoles(p),
-		Object: object, RecordID: recordID, Field: field, PolicyVersion: d.version}
+		Object: object, RecordID: recordID, Field: field, PolicyVersion: version}
 	if ex.EffectiveRoles == nil {
 		ex.EffectiveRoles = []string{}
 	}

@@ -17,6 +17,28 @@ type Principal struct {
 	// TokenID is the id of the token the request authenticated with, so a
 	// logout can revoke it.
 	TokenID string `json:"-"`
+	// System marks the platform acting on its own (a workflow setting a
+	// status users may only read, a reminder marking itself sent) on behalf
+	// of the user named by the other fields: every right on every record
+	// and field is granted, and history records the write as the system's
+	// on behalf of that user.
+	System bool `json:"system,omitempty"`
+}
+
+// System returns the principal of the platform acting on behalf of p (nil
+// for an anonymous cause such as a web form): it keeps p's identity, so
+// records it creates belong to p and history names p, and it may do
+// everything.
+func System(onBehalfOf *Principal) *Principal {
+	s := &Principal{Username: "system"}
+	if onBehalfOf != nil {
+		c := *onBehalfOf
+		c.Roles = append([]string(nil), onBehalfOf.Roles...)
+		s = &c
+	}
+	s.System = true
+	s.TokenID = ""
+	return s
 }
 
 // HasRole reports whether the principal was given role directly.

@@ -44,19 +44,23 @@ const subordinatesSQL = `WITH RECURSIVE crm_sub(id) AS (SELECT u.id FROM crm_use
 // their WHERE clause.
 //
 // The predicate is the OR of the record scopes of p's roles and the roles
-// they inherit (own: owner_id = the user; subordinates: owner in the
-// user's manager subtree; team: owner in the user's department; all:
-// MatchAll), of the sharing rules of those roles (read rules for read,
-// edit rules for read and update), and of the records shared with the user
-// (read shares for read, edit shares for read and update). Sharing never
-// grants delete. When CanObject denies, it returns MatchNone and an error
-// wrapping ErrDenied. For create it returns MatchAll: there is no record
-// yet.
+// they inherit for action (own: owner_id = the user; subordinates: owner in
+// the user's manager subtree; team: owner in the user's department; all:
+// MatchAll), and, for read and update only, of the sharing rules of those
+// roles (read rules for read, edit rules for read and update) and of the
+// records shared with the user (read shares for read, edit shares for read
+// and update). Sharing never grants delete or a named action: transfer
+// (changing the owner, managing shares) reaches the records the user may
+// update through a record scope, plus those of a transfer right; other
+// named actions reach the records of their right's scope (every record
+// for an administrator). When CanObject denies, it returns MatchNone and an
+// error wrapping ErrDenied. For create it returns MatchAll: there is no
+// record yet. The system principal reaches every record.
 func (d *Decider) RecordFilter(ctx context.Context, p *Principal, object, action string) (string, []any, error) {
 	if err := d.CanObject(p, object, action); err != nil {
 		return MatchNone, nil, err
 	}
-	if action == metadata.ActionCreate {
+	if action == metadata.ActionCreate || p.System {
 		return MatchAll, nil, nil
 	}
 	parts := d.recordParts(p, object, action)
@@ -81,16 +85,31 @@ func (d *Decider) RecordFilter(ctx context.Context, p *Principal, object, action
 	return "(" + b.String() + ")", args, nil
 }
 
+// scopeActions lists the actions whose record scopes reach the records of
+// action: transfer reaches what update reaches through a scope, too.
+func scopeActions(action string) []string {
+	if action == metadata.ActionTransfer {
+		return []string{metadata.ActionTransfer, metadata.ActionUpdate}
+	}
+	return []string{action}
+}
+
 // recordParts lists every grant of record access of p on object for
 // action (not create), the scope grants first.
 func (d *Decider) recordParts(p *Principal, object, action string) []part {
 	scopes := map[string]string{} // scope → reason
 	for _, r := range p.Roles {
+		if !metadata.IsRecordOperation(action) && d.isAdminRole(r) {
+			scopes[metadata.ScopeAll] = fmt.Sprintf("role %s administers: every named action on every record", r)
+			break
+		}
 		g := d.grantsOf(r)
-		for _, obj := range []string{object, "*"} {
-			for _, sg := range g.scopes[obj][action] {
-				if _, ok := scopes[sg.scope]; !ok {
-					scopes[sg.scope] = fmt.Sprintf("record scope %s of role %s (policy %s)", sg.scope, sg.policy[1], joinRule(sg.policy))
+		for _, act := range scopeActions(action) {
+			for _, obj := range []string{object, "*"} {
+				for _, sg := range g.scopes[obj][act] {
+					if _, ok := scopes[sg.scope]; !ok {
+						scopes[sg.scope] = fmt.Sprintf("record scope %s of role %s (policy %s)", sg.scope, sg.policy[1], joinRule(sg.policy))
+					}
 				}
 			}
 		}
@@ -119,7 +138,7 @@ func (d *Decider) recordParts(p *Principal, object, action string) []part {
 		}
 		parts = append(parts, part{source: "scope", reason: whyOwn, sql: col(object, "owner_id") + " = ?", args: []any{p.UserID}})
 	}
-	if action == metadata.ActionDelete {
+	if action != metadata.ActionRead && action != metadata.ActionUpdate {
 		return parts
 	}
 	for _, role := range d.EffectiveRoles(p) {

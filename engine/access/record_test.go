@@ -69,10 +69,10 @@ func newWorld(t testing.TB, db *store.DB) *world {
 			t.Fatal(err)
 		}
 	}
-	if _, err := w.svc.ShareRecord(ctx, "account", "a6", "rep1", access.ShareRead, w.users["solo"].ID); err != nil {
+	if _, err := w.svc.ShareRecord(ctx, nil, "account", "a6", "rep1", access.ShareRead, w.users["solo"].ID); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := w.svc.ShareRecord(ctx, "account", "a7", "rep1", access.ShareEdit, w.users["mkt"].ID); err != nil {
+	if _, err := w.svc.ShareRecord(ctx, nil, "account", "a7", "rep1", access.ShareEdit, w.users["mkt"].ID); err != nil {
 		t.Fatal(err)
 	}
 	return w
@@ -135,6 +135,14 @@ func TestRecordFilter(t *testing.T) {
 			{user: "agent", action: "delete", denied: true},
 			{user: "tl", action: "read", want: "a4 a5 a6"}, // department south: rep2, solo, tl
 			{user: "tl0", action: "read", want: ""},        // team scope without a department: own only
+			// Transfer (owner change, shares) never comes from sharing: the
+			// edit share of a7 lets rep1 edit it but not take it over.
+			{user: "rep1", action: "transfer", want: "a3"},
+			{user: "mgr", action: "transfer", want: "a2 a3 a4"}, // the owner's manager
+			{user: "solo", action: "transfer", want: "a5 a6"},
+			{user: "agent", action: "transfer", denied: true},
+			// Named actions reach the scope of their own right only.
+			{user: "rep1", action: "convert", denied: true},
 		}
 		for _, c := range cases {
 			t.Run(c.user+"/"+c.action, func(t *testing.T) {
@@ -181,7 +189,7 @@ func TestRecordFilter(t *testing.T) {
 			t.Fatalf("rep2 counts retail accounts: %v %d", err, n)
 		}
 		// Unsharing and moving people take effect on the next request.
-		if err := w.svc.UnshareRecord(ctx, "account", "a6", "rep1"); err != nil {
+		if err := w.svc.UnshareRecord(ctx, nil, "account", "a6", "rep1"); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := w.svc.UpdateUser(ctx, "rep1", access.UserUpdate{Manager: ptr("")}); err != nil {
@@ -197,20 +205,20 @@ func TestRecordFilter(t *testing.T) {
 		if ids, _ := w.visible(t, d, w.principal("mgr"), "read"); strings.Join(ids, " ") != "a2 a4" {
 			t.Fatalf("after rep1 left mgr: %v", ids)
 		}
-		shares, err := w.svc.ListShares(ctx, "account", "a7")
+		shares, err := w.svc.ListShares(ctx, nil, "account", "a7")
 		if err != nil || len(shares) != 1 || shares[0].Username != "rep1" || shares[0].Access != "edit" {
 			t.Fatalf("shares: %v %+v", err, shares)
 		}
-		if _, err := w.svc.ShareRecord(ctx, "account", "a7", "ghost", "read", ""); !errors.Is(err, access.ErrUserNotFound) {
+		if _, err := w.svc.ShareRecord(ctx, nil, "account", "a7", "ghost", "read", ""); !errors.Is(err, access.ErrUserNotFound) {
 			t.Fatalf("share with ghost: %v", err)
 		}
-		if _, err := w.svc.ShareRecord(ctx, "account", "a7", "rep1", "own", ""); !errors.Is(err, access.ErrInvalid) {
+		if _, err := w.svc.ShareRecord(ctx, nil, "account", "a7", "rep1", "own", ""); !errors.Is(err, access.ErrInvalid) {
 			t.Fatalf("bad share access: %v", err)
 		}
 		if err := w.svc.DeleteShares(ctx, nil, "account", "a7"); err != nil {
 			t.Fatal(err)
 		}
-		if shares, _ := w.svc.ListShares(ctx, "account", "a7"); len(shares) != 0 {
+		if shares, _ := w.svc.ListShares(ctx, nil, "account", "a7"); len(shares) != 0 {
 			t.Fatalf("shares after delete: %+v", shares)
 		}
 	})

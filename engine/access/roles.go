@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/casbin/casbin/v2/model"
 	"github.com/casbin/casbin/v2/persist"
 	"github.com/crmplatform/crm/metadata"
 	"github.com/uptrace/bun"
@@ -40,7 +41,6 @@ type RoleInfo struct {
 }
 
 var (
-	validActions = []string{metadata.ActionCreate, metadata.ActionRead, metadata.ActionUpdate, metadata.ActionDelete}
 	validScopes  = []string{metadata.ScopeOwn, metadata.ScopeSubordinates, metadata.ScopeTeam, metadata.ScopeAll}
 	validLevels  = []string{metadata.FieldHidden, metadata.FieldReadOnly, metadata.FieldEditable}
 )
@@ -96,8 +96,8 @@ func CompilePolicies(s *metadata.Schema, compile ConditionCompiler) ([]Rule, err
 			}
 			writes := false
 			for _, a := range perm.Actions {
-				if !slices.Contains(validActions, a) {
-					bad("%s: unknown action %q (one of %s)", where, a, strings.Join(validActions, ", "))
+				if !metadata.IsAction(a) {
+					bad("%s: unknown action %q (one of %s)", where, a, strings.Join(metadata.Actions(), ", "))
 				}
 				writes = writes || a == metadata.ActionCreate || a == metadata.ActionUpdate
 			}
@@ -124,21 +124,21 @@ func CompilePolicies(s *metadata.Schema, compile ConditionCompiler) ([]Rule, err
 				add("p", r.Name, obj.Name, a, scope)
 			}
 			for name, level := range perm.Fields {
-				if _, ok := obj.Field(name); !ok {
+				if _, ok := obj.Field(name); !ok && name != metadata.OwnerField {
 					bad("%s: no field %q in object %q", where, name, obj.Name)
 				}
 				if !slices.Contains(validLevels, level) {
 					bad("%s: field %q: unknown level %q (one of %s)", where, name, level, strings.Join(validLevels, ", "))
 				}
 			}
-			for _, f := range obj.Fields {
-				level, ok := perm.Fields[f.Name]
+			for _, name := range append(fieldNames(obj), metadata.OwnerField) {
+				level, ok := perm.Fields[name]
 				if !ok {
 					level = def
 				} else if level == metadata.FieldEditable && !writes {
 					level = metadata.FieldReadOnly
 				}
-				add("p", r.Name, obj.Name+"."+f.Name, level, "")
+				add("p", r.Name, obj.Name+"."+name, level, "")
 			}
 		}
 		for i, sr := range r.SharingRules {
@@ -164,6 +164,47 @@ func CompilePolicies(s *metadata.Schema, compile ConditionCompiler) ([]Rule, err
 	return rules, nil
 }
 
+// rolesHeld refuses a schema that drops a role some user still holds,
+// read in the transaction that applies it, so no user is left with a role
+// that no longer exists.
+func rolesHeld(ctx context.Context, db *bun.DB, conn bun.IConn, sc *metadata.Schema) error {
+	defined := map[string]bool{}
+	for _, r := range sc.Roles {
+		defined[r.Name] = true
+	}
+	var users []userRow
+	if err := db.NewSelect().Conn(conn).Model(&users).Column("username", "roles").Scan(ctx); err != nil {
+		return fmt.Errorf("access: roles held: %w", err)
+	}
+	for _, u := range users {
+		for _, r := range decodeRoles(u.Roles) {
+			if !defined[r] {
+				return fmt.Errorf("%w: user %q holds role %q; change their roles first", ErrRoleInUse, u.Username, r)
+			}
+		}
+	}
+	return nil
+}
+
+// policyModel is the Casbin model holding the policies compiled from the
+// roles of sc.
+func (s *Service) policyModel(sc *metadata.Schema) (model.Model, error) {
+	rules, err := CompilePolicies(sc, s.compiler)
+	if err != nil {
+		return nil, err
+	}
+	m, err := newModel()
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range rules {
+		if err := persist.LoadPolicyArray(append([]string{r.Ptype}, r.Values...), m); err != nil {
+			return nil, fmt.Errorf("access: policies: %w", err)
+		}
+	}
+	return m, nil
+}
+
 // SyncRoles replaces the stored policies and role list with those compiled
 // from the roles of sc (see CompilePolicies), through the Casbin adapter on
 // conn, and bumps the policy version. Call it inside the transaction that
@@ -176,18 +217,12 @@ func (s *Service) SyncRoles(ctx context.Context, conn bun.IConn, sc *metadata.Sc
 		return fmt.Errorf("access: sync roles: no schema")
 	}
 	db := s.db.DB
-	rules, err := CompilePolicies(sc, s.compiler)
+	m, err := s.policyModel(sc)
 	if err != nil {
 		return fmt.Errorf("access: sync roles: %w", err)
 	}
-	m, err := newModel()
-	if err != nil {
+	if err := rolesHeld(ctx, db, conn, sc); err != nil {
 		return err
-	}
-	for _, r := range rules {
-		if err := persist.LoadPolicyArray(append([]string{r.Ptype}, r.Values...), m); err != nil {
-			return fmt.Errorf("access: sync roles: %w", err)
-		}
 	}
 	if err := NewAdapter(ctx, db, conn).SavePolicy(m); err != nil {
 		return err
@@ -250,4 +285,13 @@ func (s *Service) StoredRules(ctx context.Context, role string) ([]Rule, error) 
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Ptype > out[j].Ptype })
 	return out, nil
+}
+
+// fieldNames lists the names of the fields of obj.
+func fieldNames(obj *metadata.Object) []string {
+	out := make([]string, len(obj.Fields))
+	for i, f := range obj.Fields {
+		out[i] = f.Name
+	}
+	return out
 }

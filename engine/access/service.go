@@ -25,16 +25,14 @@ type Service struct {
 	db         *store.DB
 	sessionTTL time.Duration
 	bcryptCost int
-	checkEvery time.Duration
 	compiler   ConditionCompiler
 	now        func() time.Time
 
 	dummyOnce sync.Once
 	dummyHash []byte
 
-	mu        sync.Mutex // serialises building deciders
-	current   atomic.Pointer[Decider]
-	lastCheck atomic.Int64 // unix nanos of the last version check
+	mu      sync.Mutex // serialises building deciders
+	current atomic.Pointer[Decider]
 }
 
 // Option configures a Service.
@@ -46,11 +44,6 @@ func WithSessionTTL(d time.Duration) Option { return func(s *Service) { s.sessio
 // WithBcryptCost sets the bcrypt cost of password hashes (bcrypt.DefaultCost
 // by default; tests use bcrypt.MinCost).
 func WithBcryptCost(cost int) Option { return func(s *Service) { s.bcryptCost = cost } }
-
-// WithPolicyCheckInterval makes Decide check the policy version at most
-// once per d instead of on every call. Zero (the default) checks on every
-// call, so a change is seen on the very next request.
-func WithPolicyCheckInterval(d time.Duration) Option { return func(s *Service) { s.checkEvery = d } }
 
 // WithClock sets the clock used for token expiry (time.Now by default).
 func WithClock(now func() time.Time) Option { return func(s *Service) { s.now = now } }

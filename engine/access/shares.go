@@ -22,11 +22,12 @@ type Share struct {
 }
 
 // ShareRecord shares a record of object with the user userRef (id or
-// username) for read or edit, replacing an earlier share with that user.
-// by is the id of the user sharing. It refuses an unknown user, an
-// inactive user and a bad access level. Whether by may share the record
-// (edit access to it, by RecordFilter) is the caller's check.
-func (s *Service) ShareRecord(ctx context.Context, object, recordID, userRef, accessLevel, by string) (*Share, error) {
+// username) for read or edit, replacing an earlier share with that user,
+// on conn (a transaction; nil for the database). by is the id of the user
+// sharing. It refuses an unknown user, an inactive user and a bad access
+// level. Whether by may share the record (the transfer right on it) is
+// the caller's check: the engine's Share makes it.
+func (s *Service) ShareRecord(ctx context.Context, conn bun.IConn, object, recordID, userRef, accessLevel, by string) (*Share, error) {
 	if accessLevel != ShareRead && accessLevel != ShareEdit {
 		return nil, fmt.Errorf("%w: share access %q must be read or edit", ErrInvalid, accessLevel)
 	}
@@ -45,7 +46,7 @@ func (s *Service) ShareRecord(ctx context.Context, object, recordID, userRef, ac
 		return nil, fmt.Errorf("%w: user %q is inactive", ErrInvalid, u.Username)
 	}
 	row := &shareRow{Object: object, RecordID: recordID, UserID: u.ID, Access: accessLevel, CreatedBy: by, CreatedAt: s.now().UTC()}
-	_, err = s.db.NewInsert().Model(row).
+	_, err = s.db.NewInsert().Conn(conn).Model(row).
 		On("CONFLICT (object, record_id, user_id) DO UPDATE").
 		Set("access = EXCLUDED.access, created_by = EXCLUDED.created_by, created_at = EXCLUDED.created_at").
 		Exec(ctx)
@@ -57,14 +58,15 @@ func (s *Service) ShareRecord(ctx context.Context, object, recordID, userRef, ac
 	return sh, nil
 }
 
-// UnshareRecord removes the share of a record with a user; removing a
-// share that does not exist is not an error.
-func (s *Service) UnshareRecord(ctx context.Context, object, recordID, userRef string) error {
+// UnshareRecord removes the share of a record with a user on conn (nil
+// for the database); removing a share that does not exist is not an
+// error.
+func (s *Service) UnshareRecord(ctx context.Context, conn bun.IConn, object, recordID, userRef string) error {
 	u, err := findUser(ctx, s.db.DB, userRef)
 	if err != nil {
 		return err
 	}
-	_, err = s.db.NewDelete().Model((*shareRow)(nil)).
+	_, err = s.db.NewDelete().Conn(conn).Model((*shareRow)(nil)).
 		Where("object = ?", object).Where("record_id = ?", recordID).Where("user_id = ?", u.ID).Exec(ctx)
 	if err != nil {
 		return fmt.Errorf("access: unshare record: %w", err)
@@ -72,13 +74,14 @@ func (s *Service) UnshareRecord(ctx context.Context, object, recordID, userRef s
 	return nil
 }
 
-// ListShares returns the shares of a record, by username.
-func (s *Service) ListShares(ctx context.Context, object, recordID string) ([]*Share, error) {
+// ListShares returns the shares of a record, by username, read on conn
+// (nil for the database).
+func (s *Service) ListShares(ctx context.Context, conn bun.IConn, object, recordID string) ([]*Share, error) {
 	var rows []struct {
 		shareRow `bun:",extend"`
 		Username string `bun:"username"`
 	}
-	err := s.db.NewSelect().TableExpr("crm_shares AS s").
+	err := s.db.NewSelect().Conn(conn).TableExpr("crm_shares AS s").
 		ColumnExpr("s.*, u.username").
 		Join("JOIN crm_users AS u ON u.id = s.user_id").
 		Where("s.object = ?", object).Where("s.record_id = ?", recordID).
@@ -109,3 +112,4 @@ func rowToShare(r *shareRow) *Share {
 	return &Share{Object: r.Object, RecordID: r.RecordID, UserID: r.UserID, Access: r.Access,
 		CreatedBy: r.CreatedBy, CreatedAt: r.CreatedAt}
 }
+

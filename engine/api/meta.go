@@ -2,7 +2,6 @@ package api
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 
 	"github.com/crmplatform/crm/engine"
@@ -35,16 +34,32 @@ func (s *Server) current(c *fiber.Ctx) (*engine.Snapshot, error) {
 	return s.eng.Snapshot(), nil
 }
 
-// listObjects returns every object definition.
+// listObjects returns the object definitions: every one, whole, to an
+// administrator; to anyone else the objects they may read, with only the
+// fields they may see and their access to each (engine.ObjectView).
 func (s *Server) listObjects(c *fiber.Ctx) error {
 	snap, err := s.current(c)
 	if err != nil {
 		return err
 	}
-	return c.JSON(fiber.Map{"version": snap.Version, "items": snap.Schema.Objects})
+	if s.isAdmin(c) {
+		return c.JSON(fiber.Map{"version": snap.Version, "items": snap.Schema.Objects})
+	}
+	rights, err := s.eng.Rights(c.UserContext(), principal(c))
+	if err != nil {
+		return err
+	}
+	items := []*engine.ObjectView{}
+	for _, o := range rights.Snapshot().Schema.Objects {
+		if sc, err := rights.ScopeFor(o.Name, metadata.ActionRead); err == nil {
+			items = append(items, sc.Describe())
+		}
+	}
+	return c.JSON(fiber.Map{"version": rights.Snapshot().Version, "items": items})
 }
 
-// getObject returns one object definition.
+// getObject returns one object definition, as listObjects shows it; an
+// object the user may not read is not found.
 func (s *Server) getObject(c *fiber.Ctx) error {
 	snap, err := s.current(c)
 	if err != nil {
@@ -54,7 +69,18 @@ func (s *Server) getObject(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(o)
+	if s.isAdmin(c) {
+		return c.JSON(o)
+	}
+	rights, err := s.eng.Rights(c.UserContext(), principal(c))
+	if err != nil {
+		return err
+	}
+	sc, err := rights.ScopeFor(o.Name, metadata.ActionRead)
+	if err != nil {
+		return &apiError{status: fiber.StatusNotFound, code: "not_found", message: "no object " + o.Name}
+	}
+	return c.JSON(sc.Describe())
 }
 
 // listVersions returns the applied metadata versions, newest first.
@@ -116,40 +142,22 @@ func trimFieldPrefix(p string) string {
 	return p
 }
 
-// change applies an edited copy of the current schema and answers with
-// the new version and the plan; ?dry_run=true only plans, ?force=true
-// allows changes that lose data.
+// change applies an edit of the newest metadata version (engine.Change:
+// under the metadata lock of every server, so concurrent independent edits
+// all apply) and answers with the new version and the plan; ?dry_run=true
+// only plans, ?force=true allows changes that lose data.
 func (s *Server) change(c *fiber.Ctx, status int, comment string, edit func(*metadata.Schema) error) error {
-	var plan *store.Plan
-	var version int64
-	// The edit applies to the newest version: when another server changed
-	// metadata meanwhile, reload and edit again rather than undo its change.
-	for attempt := 0; ; attempt++ {
-		snap := s.eng.Snapshot()
-		next := snap.Schema.Clone()
-		if err := edit(next); err != nil {
-			return err
-		}
-		var err error
-		plan, version, err = s.eng.ApplySchema(c.UserContext(), next, engine.ApplyOptions{
-			Author: principal(c).Username, Comment: comment, Base: snap.Version,
-			Force: c.QueryBool("force"), DryRun: c.QueryBool("dry_run"),
-		})
-		if errors.Is(err, engine.ErrStale) && attempt < 3 {
-			if _, err := s.eng.Reload(c.UserContext()); err != nil {
-				return err
-			}
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		break
+	dry := c.QueryBool("dry_run")
+	plan, version, err := s.eng.Change(c.UserContext(), edit, engine.ApplyOptions{
+		Author: principal(c).Username, Comment: comment, Force: c.QueryBool("force"), DryRun: dry,
+	})
+	if err != nil {
+		return err
 	}
-	if c.QueryBool("dry_run") {
+	if dry {
 		status = fiber.StatusOK
 	}
-	return c.Status(status).JSON(fiber.Map{"version": version, "dry_run": c.QueryBool("dry_run"), "changes": plan.Changes, "sql": plan.SQL()})
+	return c.Status(status).JSON(fiber.Map{"version": version, "dry_run": dry, "changes": plan.Changes, "sql": plan.SQL()})
 }
 
 // createObject adds an object.

@@ -106,7 +106,7 @@ func (s *Server) authenticate(c *fiber.Ctx) error {
 	if err != nil {
 		return &apiError{status: fiber.StatusUnauthorized, code: "unauthenticated", message: "the token is unknown, expired or revoked"}
 	}
-	c.SetUserContext(access.WithPrincipal(c.UserContext(), p))
+	c.SetUserContext(engine.WithRequest(access.WithPrincipal(c.UserContext(), p)))
 	return c.Next()
 }
 

@@ -29,6 +29,7 @@ func (db *DB) systemTables() []string {
 			old_value TEXT,
 			new_value TEXT,
 			changed_by TEXT,
+			by_system BOOLEAN NOT NULL DEFAULT FALSE,
 			changed_at ` + ts + ` NOT NULL,
 			record_version ` + big + ` NOT NULL
 		)`,
@@ -64,14 +65,46 @@ func (db *DB) col(pg, sqlite string) string {
 	return sqlite
 }
 
-// Migrate creates the system tables if they do not exist yet.
+// addedColumns are columns added to system tables after they were first
+// created, with their definitions: Migrate adds them to older databases.
+var addedColumns = []struct{ table, column, def string }{
+	{"crm_history", "by_system", "BOOLEAN NOT NULL DEFAULT FALSE"},
+}
+
+// Migrate creates the system tables if they do not exist yet, and adds
+// the columns later versions added to them.
 func (db *DB) Migrate(ctx context.Context) error {
 	for _, stmt := range db.systemTables() {
 		if _, err := db.SQL().ExecContext(ctx, stmt); err != nil {
 			return fmt.Errorf("store: create system tables: %w", err)
 		}
 	}
+	for _, c := range addedColumns {
+		has, err := db.hasColumn(ctx, c.table, c.column)
+		if err != nil {
+			return err
+		}
+		if has {
+			continue
+		}
+		if _, err := db.SQL().ExecContext(ctx, "ALTER TABLE "+Ident(c.table)+" ADD COLUMN "+Ident(c.column)+" "+c.def); err != nil {
+			return fmt.Errorf("store: add %s.%s: %w", c.table, c.column, err)
+		}
+	}
 	return nil
+}
+
+// hasColumn reports whether a table has a column.
+func (db *DB) hasColumn(ctx context.Context, table, column string) (bool, error) {
+	q := "SELECT COUNT(*) FROM pragma_table_info(?) WHERE name = ?"
+	if db.Dialect == metadata.DialectPostgres {
+		q = "SELECT COUNT(*) FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1 AND column_name = $2"
+	}
+	var n int
+	if err := db.SQL().QueryRowContext(ctx, q, table, column).Scan(&n); err != nil {
+		return false, fmt.Errorf("store: columns of %s: %w", table, err)
+	}
+	return n > 0, nil
 }
 
 // NextNumber takes the next value of the gap-free counter of an

@@ -151,3 +151,17 @@ func ScanTime(v any) time.Time {
 	}
 	return time.Time{}
 }
+
+// LockMetadataShared keeps metadata from changing until tx ends, while
+// other record writes go on: a shared advisory transaction lock in
+// PostgreSQL (LockMetadata takes it exclusively). In SQLite the immediate
+// transaction already holds the one write lock.
+func (db *DB) LockMetadataShared(ctx context.Context, tx Querier) error {
+	if db.Dialect != metadata.DialectPostgres {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock_shared($1)", int64(metadataLock)); err != nil {
+		return fmt.Errorf("store: lock metadata (shared): %w", err)
+	}
+	return nil
+}

@@ -40,7 +40,7 @@ func New(ctx context.Context, cfg Config) (*Platform, error) {
 	if err := svc.Migrate(ctx); err != nil {
 		return nil, err
 	}
-	eng, err := engine.New(ctx, engine.Config{DB: db, Guard: engine.AccessGuard{Service: svc}, Logger: log, Location: cfg.Location})
+	eng, err := engine.New(ctx, engine.Config{DB: db, Guard: engine.AccessGuard{Service: svc}, Shares: svc, Logger: log, Location: cfg.Location})
 	if err != nil {
 		return nil, err
 	}

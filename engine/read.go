@@ -1,0 +1,223 @@
+package engine
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+
+	"github.com/crmplatform/crm/engine/store"
+	"github.com/crmplatform/crm/metadata"
+)
+
+// Record is a record in its JSON form: system fields and the fields the
+// principal may read.
+type Record map[string]any
+
+// Get reads one record as the principal of ctx may see it; a record out
+// of its reach is not found.
+func (e *Engine) Get(ctx context.Context, object, id string) (Record, error) {
+	s, err := e.scope(ctx, object, metadata.ActionRead)
+	if err != nil {
+		return nil, err
+	}
+	return e.getWith(ctx, e.db.SQL(), s, id)
+}
+
+// Get reads one record inside the unit of work, as its principal may see
+// it.
+func (w *Writer) Get(ctx context.Context, object, id string) (Record, error) {
+	s, err := w.rights.ScopeFor(object, metadata.ActionRead)
+	if err != nil {
+		return nil, err
+	}
+	return w.e.getWith(ctx, w.tx, s, id)
+}
+
+// getWith reads one record for a scope on q.
+func (e *Engine) getWith(ctx context.Context, q store.Querier, s *Scope, id string) (Record, error) {
+	rows, err := e.selectRows(ctx, q, s, s.columns(e.db.Dialect), metadata.ActionRead, "\"id\" = ?", []any{id}, "")
+	if err != nil {
+		return nil, err
+	}
+	if len(rows) == 0 {
+		return nil, notFound("no %s with id %s", s.obj.Name, id)
+	}
+	recs, err := e.outputRows(ctx, q, s, rows)
+	if err != nil {
+		return nil, err
+	}
+	return recs[0], nil
+}
+
+// selectRows runs a SELECT of cols limited by the record predicate of
+// action plus an extra predicate; tail is appended (ORDER BY, LIMIT, FOR
+// UPDATE).
+func (e *Engine) selectRows(ctx context.Context, q store.Querier, s *Scope, cols []string, action, pred string, args []any, tail string) ([]map[string]any, error) {
+	rule, err := s.Predicate(ctx, action)
+	if err != nil {
+		return nil, err
+	}
+	query := "SELECT " + selectList(cols) + " FROM " + store.Ident(s.obj.Name) + where(rule.SQL, pred) + tail
+	all := append(append(make([]any, 0, len(rule.Args)+len(args)), rule.Args...), args...)
+	rows, err := q.QueryContext(ctx, store.Rebind(e.db.Dialect, query), store.Args(e.db.Dialect, all)...)
+	if err != nil {
+		return nil, fmt.Errorf("engine: read %s: %w", s.obj.Name, err)
+	}
+	return scanRows(rows)
+}
+
+// outputRows converts rows to records and adds their many-to-many links.
+func (e *Engine) outputRows(ctx context.Context, q store.Querier, s *Scope, rows []map[string]any) ([]Record, error) {
+	recs := make([]Record, len(rows))
+	ids := make([]string, len(rows))
+	for i, raw := range rows {
+		rec, err := s.output(raw)
+		if err != nil {
+			return nil, err
+		}
+		recs[i] = rec
+		ids[i], _ = raw["id"].(string)
+	}
+	for _, f := range s.obj.Fields {
+		if !metadata.Linked(f) || !s.Readable(f.Name) || len(ids) == 0 {
+			continue
+		}
+		links, err := e.loadLinks(ctx, q, s.obj.Name, f.Name, ids)
+		if err != nil {
+			return nil, err
+		}
+		for i, id := range ids {
+			l := links[id]
+			if l == nil {
+				l = []string{}
+			}
+			recs[i][f.Name] = l
+		}
+	}
+	return recs, nil
+}
+
+// loadLinks reads the links of a many-to-many field for a page of records.
+func (e *Engine) loadLinks(ctx context.Context, q store.Querier, object, field string, ids []string) (map[string][]string, error) {
+	out := map[string][]string{}
+	for _, chunk := range store.Chunks(ids) {
+		query := "SELECT \"source_id\", \"target_id\" FROM " + store.Ident(store.LinkTable(object, field)) + " WHERE \"source_id\" IN (" + store.Marks(len(chunk)) + ") ORDER BY \"source_id\", \"target_id\""
+		rows, err := q.QueryContext(ctx, store.Rebind(e.db.Dialect, query), anySlice(chunk)...)
+		if err != nil {
+			return nil, fmt.Errorf("engine: links of %s.%s: %w", object, field, err)
+		}
+		for rows.Next() {
+			var s, t string
+			if err := rows.Scan(&s, &t); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			out[s] = append(out[s], t)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// selectList quotes columns for a SELECT.
+func selectList(cols []string) string {
+	q := make([]string, len(cols))
+	for i, c := range cols {
+		q[i] = store.Ident(c)
+	}
+	return strings.Join(q, ", ")
+}
+
+// where joins predicates with AND, skipping empty ones.
+func where(preds ...string) string {
+	var parts []string
+	for _, p := range preds {
+		if p != "" {
+			parts = append(parts, "("+p+")")
+		}
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return " WHERE " + strings.Join(parts, " AND ")
+}
+
+// scanRows reads rows into maps of driver values by column.
+func scanRows(rows *sql.Rows) ([]map[string]any, error) {
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		return nil, err
+	}
+	var out []map[string]any
+	for rows.Next() {
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			return nil, err
+		}
+		m := make(map[string]any, len(cols))
+		for i, c := range cols {
+			m[c] = vals[i]
+		}
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}
+
+// fieldDef returns the definition of a column: a field or a system field.
+func fieldDef(obj *metadata.Object, col string) *metadata.Field {
+	f, _ := obj.FieldOrSystem(col)
+	return f
+}
+
+// toStorage turns a driver row into storage form, field by field.
+func toStorage(obj *metadata.Object, raw map[string]any) (map[string]any, error) {
+	out := make(map[string]any, len(raw))
+	for col, v := range raw {
+		f := fieldDef(obj, col)
+		if f == nil || v == nil {
+			out[col] = v
+			continue
+		}
+		j, err := metadata.TypeOf(f).Output(f, v)
+		if err != nil {
+			return nil, fmt.Errorf("read %s.%s: %w", obj.Name, col, err)
+		}
+		s, err := metadata.TypeOf(f).Normalize(f, metadata.InputOf(j))
+		if err != nil {
+			// Stored values that no longer pass today's rules (an option
+			// since removed) are kept as read.
+			s = v
+		}
+		out[col] = s
+	}
+	return out, nil
+}
+
+// output turns a driver row into the JSON form the principal may see.
+func (s *Scope) output(raw map[string]any) (Record, error) {
+	rec := make(Record, len(raw))
+	for col, v := range raw {
+		if !s.Readable(col) {
+			continue
+		}
+		f := fieldDef(s.obj, col)
+		if f == nil {
+			continue
+		}
+		out, err := metadata.TypeOf(f).Output(f, v)
+		if err != nil {
+			return nil, fmt.Errorf("read %s.%s: %w", s.obj.Name, col, err)
+		}
+		rec[col] = out
+	}
+	return rec, nil
+}

@@ -1,0 +1,350 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/crmplatform/crm/engine/access"
+	"github.com/crmplatform/crm/engine/query"
+	"github.com/crmplatform/crm/formulas"
+	"github.com/crmplatform/crm/metadata"
+)
+
+// Rights is the permission decision of one principal at one metadata
+// snapshot, made once per request: every reader (lists, reports, exports,
+// expand, forms, reminders) and every write takes its Scope of an object
+// from it, so nothing decides twice and nothing decides differently.
+// It is safe for concurrent use.
+type Rights struct {
+	e    *Engine
+	snap *Snapshot
+	d    Decision
+	p    *access.Principal
+
+	mu     sync.Mutex
+	scopes map[string]*Scope
+	levels map[fieldKey]string
+}
+
+// fieldKey names a field of an object.
+type fieldKey struct{ object, field string }
+
+// Scope is what one principal may do with one object: the object rights
+// (record operations and named actions), the record predicate of each
+// action, and the level of every field (hidden, read_only or editable) with
+// the rule for computed fields applied (docs/permissions.md).
+type Scope struct {
+	r      *Rights
+	obj    *metadata.Object
+	levels map[string]string
+}
+
+// Rights returns the permission decision of p at the current metadata
+// snapshot.
+func (e *Engine) Rights(ctx context.Context, p *access.Principal) (*Rights, error) {
+	if p == nil {
+		return nil, ErrUnauthenticated
+	}
+	return e.rightsAt(ctx, e.Snapshot(), p)
+}
+
+// rightsAt decides for p at snapshot snap.
+func (e *Engine) rightsAt(ctx context.Context, snap *Snapshot, p *access.Principal) (*Rights, error) {
+	d, err := e.guard.Decide(ctx, snap.Schema)
+	if err != nil {
+		return nil, fmt.Errorf("engine: permissions: %w", err)
+	}
+	return (&Rights{e: e, snap: snap, d: d}).with(p), nil
+}
+
+// with returns the decision for another principal at the same snapshot.
+func (r *Rights) with(p *access.Principal) *Rights {
+	return &Rights{e: r.e, snap: r.snap, d: r.d, p: p, scopes: map[string]*Scope{}, levels: map[fieldKey]string{}}
+}
+
+// requestKey marks a context as one request (WithRequest).
+type requestKey struct{}
+
+// requestMemo holds the decision of one request.
+type requestMemo struct {
+	mu sync.Mutex
+	r  *Rights
+}
+
+// WithRequest returns a context for one request: every engine call made
+// with it (and with contexts derived from it) reuses one permission
+// decision for the request's principal, made at its first call, and sees
+// one metadata snapshot. engine/api wraps each request's context with it.
+func WithRequest(ctx context.Context) context.Context {
+	return context.WithValue(ctx, requestKey{}, &requestMemo{})
+}
+
+// requestRights returns the Rights of the principal of ctx, the request's
+// own when ctx comes from WithRequest.
+func (e *Engine) requestRights(ctx context.Context) (*Rights, error) {
+	p, ok := access.FromContext(ctx)
+	if !ok {
+		return nil, ErrUnauthenticated
+	}
+	m, ok := ctx.Value(requestKey{}).(*requestMemo)
+	if !ok {
+		return e.Rights(ctx, p)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.r != nil && m.r.p == p {
+		return m.r, nil
+	}
+	r, err := e.Rights(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	m.r = r
+	return r, nil
+}
+
+// scope returns the Scope of object for the principal of ctx after
+// checking that it may do action on the object.
+func (e *Engine) scope(ctx context.Context, object, action string) (*Scope, error) {
+	r, err := e.requestRights(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return r.ScopeFor(object, action)
+}
+
+// Principal returns the principal decided for.
+func (r *Rights) Principal() *access.Principal { return r.p }
+
+// Snapshot returns the metadata snapshot decided at.
+func (r *Rights) Snapshot() *Snapshot { return r.snap }
+
+// Scope returns what the principal may do with object, whatever its
+// rights on it (check them with Scope.Can); an unknown object is
+// ErrNotFound.
+func (r *Rights) Scope(object string) (*Scope, error) {
+	obj, err := r.snap.Object(object)
+	if err != nil {
+		return nil, err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if s, ok := r.scopes[object]; ok {
+		return s, nil
+	}
+	s := &Scope{r: r, obj: obj, levels: make(map[string]string, len(obj.Fields)+len(metadata.SystemFields))}
+	for _, f := range metadata.SystemFields {
+		s.levels[f] = r.levelLocked(object, f)
+	}
+	for _, f := range obj.Fields {
+		s.levels[f.Name] = r.levelLocked(object, f.Name)
+	}
+	r.scopes[object] = s
+	return s, nil
+}
+
+// ScopeFor returns the Scope of object after checking that the principal
+// may do action on it (ErrForbidden naming both otherwise).
+func (r *Rights) ScopeFor(object, action string) (*Scope, error) {
+	s, err := r.Scope(object)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Can(action); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// levelLocked returns the principal's level on a field with the rule for
+// computed fields applied: a computed field is readable only by a user who
+// may read every field it reads (through lookups too), and a roll-up only
+// by one who may read the aggregated child fields and every child record
+// (record scope all), unless the field declares visibility: all. r.mu is
+// held.
+func (r *Rights) levelLocked(object, field string) string {
+	k := fieldKey{object, field}
+	if l, ok := r.levels[k]; ok {
+		return l
+	}
+	if r.p.System {
+		l := metadata.FieldEditable
+		if metadata.IsSystemField(field) && field != metadata.OwnerField {
+			l = metadata.FieldReadOnly
+		}
+		r.levels[k] = l
+		return l
+	}
+	l := r.d.FieldLevel(r.p, object, field)
+	r.levels[k] = l // formulas have no cycles; this also guards against one
+	if l != metadata.FieldHidden && r.hidesInputs(object, field) {
+		l = metadata.FieldHidden
+	}
+	r.levels[k] = l
+	return l
+}
+
+// hidesInputs reports whether a computed field reads something the
+// principal may not read. r.mu is held.
+func (r *Rights) hidesInputs(object, field string) bool {
+	obj, ok := r.snap.Schema.Object(object)
+	if !ok {
+		return false
+	}
+	f, ok := obj.Field(field)
+	if !ok || f.Formula == "" || f.Visibility == metadata.VisibilityAll {
+		return false
+	}
+	op := compiledFormulas(r.snap).Object(object)
+	if op == nil {
+		return false
+	}
+	in := op.Inputs(field)
+	for _, fr := range in.Fields {
+		if fr.Object != formulas.UserObject && r.levelLocked(fr.Object, fr.Field) == metadata.FieldHidden {
+			return true
+		}
+	}
+	for _, ru := range in.Rollups {
+		pred, _, err := r.d.RecordFilter(context.Background(), r.p, ru.Child, metadata.ActionRead)
+		if err != nil || pred != access.MatchAll {
+			return true
+		}
+		for _, name := range ru.Reads {
+			if r.levelLocked(ru.Child, name) == metadata.FieldHidden {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// Object returns the object of the scope.
+func (s *Scope) Object() *metadata.Object { return s.obj }
+
+// Principal returns the principal of the scope.
+func (s *Scope) Principal() *access.Principal { return s.r.p }
+
+// Snapshot returns the metadata snapshot of the scope.
+func (s *Scope) Snapshot() *Snapshot { return s.r.snap }
+
+// Rights returns the decision the scope belongs to.
+func (s *Scope) Rights() *Rights { return s.r }
+
+// Can returns nil when the principal may do action (a record operation or
+// a named action) on the object, and otherwise an error wrapping
+// ErrForbidden and access.ErrDenied that names both.
+func (s *Scope) Can(action string) error {
+	if s.r.p.System && metadata.IsAction(action) {
+		return nil
+	}
+	if err := s.r.d.CanObject(s.r.p, s.obj.Name, action); err != nil {
+		return fmt.Errorf("%w: %w", ErrForbidden, err)
+	}
+	return nil
+}
+
+// Level returns the principal's level on a field: hidden, read_only or
+// editable; unknown fields are hidden.
+func (s *Scope) Level(field string) string {
+	if l, ok := s.levels[field]; ok {
+		return l
+	}
+	return metadata.FieldHidden
+}
+
+// Readable reports whether the principal may see field name.
+func (s *Scope) Readable(name string) bool { return s.Level(name) != metadata.FieldHidden }
+
+// Editable reports whether the principal may write field name.
+func (s *Scope) Editable(name string) bool { return s.Level(name) == metadata.FieldEditable }
+
+// ReadableFields lists the fields the principal may see: the system
+// fields, then the object's fields in their order.
+func (s *Scope) ReadableFields() []string {
+	out := make([]string, 0, len(s.levels))
+	for _, f := range metadata.SystemFields {
+		if s.Readable(f) {
+			out = append(out, f)
+		}
+	}
+	for _, f := range s.obj.Fields {
+		if s.Readable(f.Name) {
+			out = append(out, f.Name)
+		}
+	}
+	return out
+}
+
+// columns lists the columns a read selects: system columns and every
+// readable field that has a column.
+func (s *Scope) columns(dialect string) []string {
+	cols := append(make([]string, 0, len(s.levels)), metadata.SystemFields...)
+	for _, f := range s.obj.Fields {
+		if s.Readable(f.Name) && metadata.TypeOf(f).Column(dialect, f) != "" {
+			cols = append(cols, f.Name)
+		}
+	}
+	return cols
+}
+
+// Predicate returns the SQL predicate over the object's table (columns
+// qualified by the table's name, "?" placeholders) selecting the records
+// the principal may reach for action; an empty SQL means every record. A
+// principal without the right gets an error wrapping ErrForbidden.
+func (s *Scope) Predicate(ctx context.Context, action string) (query.Predicate, error) {
+	if s.r.p.System {
+		return query.Predicate{}, nil
+	}
+	sql, args, err := s.r.d.RecordFilter(ctx, s.r.p, s.obj.Name, action)
+	if err != nil {
+		if errors.Is(err, access.ErrDenied) {
+			return query.Predicate{SQL: access.MatchNone}, fmt.Errorf("%w: %w", ErrForbidden, err)
+		}
+		return query.Predicate{SQL: access.MatchNone}, err
+	}
+	if sql == access.MatchAll {
+		sql = ""
+	}
+	return query.Predicate{SQL: sql, Args: args}, nil
+}
+
+// QueryOptions returns the filter compiler's options for the principal: a
+// field it cannot read (computed fields included, by the same rule as
+// reads) cannot be filtered or sorted on (it answers like a field that
+// does not exist), and a path through a lookup only reaches records it may
+// read.
+func (s *Scope) QueryOptions(ctx context.Context) query.Options {
+	e := s.r.e
+	unknown := func(object, field string) error {
+		return &query.Error{Field: field, Message: fmt.Sprintf("unknown field %q on %s", field, object)}
+	}
+	return query.Options{
+		Dialect: e.db.Dialect,
+		Now:     e.now().In(e.location(ctx)),
+		Schema:  s.r.snap.Schema,
+		CheckField: func(object, field string) error {
+			if metadata.IsSystemField(field) {
+				return nil
+			}
+			other, err := s.r.Scope(object)
+			if err != nil || !other.Readable(field) {
+				return unknown(object, field)
+			}
+			return nil
+		},
+		RecordRule: func(object string) (query.Predicate, error) {
+			other, err := s.r.Scope(object)
+			if err != nil {
+				return query.Predicate{}, err
+			}
+			p, err := other.Predicate(ctx, metadata.ActionRead)
+			if errors.Is(err, ErrForbidden) {
+				return query.Predicate{SQL: access.MatchNone}, nil
+			}
+			return p, err
+		},
+	}
+}

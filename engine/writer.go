@@ -1,0 +1,141 @@
+package engine
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/crmplatform/crm/engine/access"
+)
+
+// maxTxAttempts bounds how often a unit of work restarts because the
+// metadata changed while it ran.
+const maxTxAttempts = 3
+
+// Writer is a unit of work: several reads and writes of records in one
+// database transaction, each with every check of a single API call
+// (rights, validation, formulas, history, hooks). Lead conversion,
+// approvals and automations use it, as do the engine's own Create, Update
+// and Delete. A Writer is used by one goroutine and only inside the
+// function given to Engine.Tx.
+type Writer struct {
+	e      *Engine
+	tx     *sql.Tx
+	rights *Rights
+	// depth counts nested writes made by hooks, to bound chains of them.
+	depth int
+}
+
+// ErrMetadataChanged is returned by Tx when the metadata changed more
+// often than it could restart the work on the newest version.
+var ErrMetadataChanged = fmt.Errorf("%w: metadata changed while writing; try again", ErrConflict)
+
+// Tx runs fn as one unit of work for principal p (access.System(p) for a
+// write the platform makes on its own on behalf of p): everything fn
+// writes through w commits together, or nothing does when fn returns an
+// error. Every write is checked against the metadata version current when
+// the transaction commits: writes lock metadata changes out (shared, on
+// PostgreSQL; SQLite admits one writer), and when a change landed since
+// the snapshot was taken, fn runs again on the newest version. fn may thus
+// run more than once and must not have effects outside w.
+func (e *Engine) Tx(ctx context.Context, p *access.Principal, fn func(w *Writer) error) error {
+	if p == nil {
+		return ErrUnauthenticated
+	}
+	var rights *Rights
+	if rp, ok := access.FromContext(ctx); ok && rp == p {
+		r, err := e.requestRights(ctx)
+		if err != nil {
+			return err
+		}
+		rights = r
+	}
+	for attempt := 1; ; attempt++ {
+		if rights == nil || rights.snap != e.Snapshot() {
+			r, err := e.Rights(ctx, p)
+			if err != nil {
+				return err
+			}
+			rights = r
+		}
+		err := e.runTx(ctx, rights, fn)
+		if !errors.Is(err, errStaleSnapshot) {
+			return err
+		}
+		if attempt == maxTxAttempts {
+			return ErrMetadataChanged
+		}
+		if _, err := e.Reload(ctx); err != nil {
+			return err
+		}
+		rights = nil
+	}
+}
+
+// errStaleSnapshot means the metadata changed after the snapshot a unit of
+// work started from.
+var errStaleSnapshot = errors.New("engine: stale metadata snapshot")
+
+// runTx runs fn in one transaction at the metadata version of rights.
+func (e *Engine) runTx(ctx context.Context, rights *Rights, fn func(w *Writer) error) error {
+	tx, err := e.db.SQL().BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("engine: begin: %w", err)
+	}
+	defer tx.Rollback()
+	if err := e.db.LockMetadataShared(ctx, tx); err != nil {
+		return err
+	}
+	latest, err := e.db.LatestVersion(ctx, tx)
+	if err != nil {
+		return err
+	}
+	if latest != rights.snap.Version {
+		return errStaleSnapshot
+	}
+	if err := fn(&Writer{e: e, tx: tx, rights: rights}); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("engine: commit: %w", err)
+	}
+	return nil
+}
+
+// Principal returns the principal the unit of work writes as.
+func (w *Writer) Principal() *access.Principal { return w.rights.p }
+
+// Snapshot returns the metadata snapshot the unit of work runs at.
+func (w *Writer) Snapshot() *Snapshot { return w.rights.snap }
+
+// Rights returns the permission decision of the unit of work's principal.
+func (w *Writer) Rights() *Rights { return w.rights }
+
+// SQL returns the transaction, for hooks that keep their own tables in
+// step with records (shares, reminders, an outbox).
+func (w *Writer) SQL() *sql.Tx { return w.tx }
+
+// AsSystem returns a Writer on the same transaction that writes as the
+// system on behalf of w's principal: every right is granted, and history
+// names the user with the mark of the system. Use it for what the platform
+// does by itself (a workflow setting a status users may only read), never
+// to reach records the user could not.
+func (w *Writer) AsSystem() *Writer {
+	if w.rights.p.System {
+		return w
+	}
+	sys := w.rights.with(access.System(w.rights.p))
+	return &Writer{e: w.e, tx: w.tx, rights: sys, depth: w.depth}
+}
+
+// beginTx starts a transaction for the engine's own maintenance writes
+// (recomputing stored formula values), which run outside any principal's
+// unit of work.
+func (e *Engine) beginTx(ctx context.Context) (*sql.Tx, error) {
+	tx, err := e.db.SQL().BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("engine: begin: %w", err)
+	}
+	return tx, nil
+}
