@@ -41,8 +41,8 @@ func (e *Engine) decode(r *request, data map[string]any, op string) (*write, err
 		if key == "version" && op == OpUpdate {
 			vf := fieldDef(r.obj, "version")
 			n, err := metadata.TypeOf(vf).Normalize(vf, v)
-			if err != nil || n == nil {
-				verr.add("version", "invalid", "version must be the record's current version number")
+			if err != nil || n == nil || n.(int64) < 1 {
+				verr.add("version", "invalid", "version must be the record's current version number, a positive whole number such as 3")
 				continue
 			}
 			w.version = n.(int64)
@@ -90,6 +90,11 @@ func (e *Engine) decode(r *request, data map[string]any, op string) (*write, err
 	}
 	if len(unknown) > 0 {
 		return nil, &RequestError{Message: "the body has fields that cannot be written", Details: unknown}
+	}
+	if op == OpUpdate && verr.has("version") {
+		// Without a usable version the write cannot be checked against
+		// the stored one: say so rather than report a conflict.
+		return nil, verr
 	}
 	if op == OpUpdate && w.version == 0 && len(verr.Errors) == 0 {
 		verr.add("version", "required", "send the version you read, for optimistic locking")

@@ -9,6 +9,7 @@ import (
 
 	"github.com/casbin/casbin/v2"
 	"github.com/crmplatform/crm/metadata"
+	"github.com/uptrace/bun"
 )
 
 // Decider answers every permission question for one metadata schema and
@@ -101,15 +102,10 @@ func (s *Service) Decide(ctx context.Context, sc *metadata.Schema) (*Decider, er
 // newDecider loads the policies into a fresh enforcer and compiles the
 // sharing rules of sc.
 func (s *Service) newDecider(ctx context.Context, sc *metadata.Schema, version int64) (*Decider, error) {
-	m, err := newModel()
+	enf, err := s.loadEnforcer(ctx, nil)
 	if err != nil {
 		return nil, err
 	}
-	enf, err := casbin.NewSyncedEnforcer(m, NewAdapter(ctx, s.db.DB, nil))
-	if err != nil {
-		return nil, fmt.Errorf("access: load policies: %w", err)
-	}
-	enf.EnableLog(false)
 	d := &Decider{svc: s, schema: sc, version: version, day: s.now().UTC().Format(metadata.DateLayout), enf: enf, sharing: map[string][]*sharingRule{}}
 	for _, r := range sc.Roles {
 		for _, sr := range r.SharingRules {
@@ -128,6 +124,21 @@ func (s *Service) newDecider(ctx context.Context, sc *metadata.Schema, version i
 		}
 	}
 	return d, nil
+}
+
+// loadEnforcer loads the stored policies, read on conn (the database
+// when nil), into a fresh Casbin enforcer.
+func (s *Service) loadEnforcer(ctx context.Context, conn bun.IConn) (*casbin.SyncedEnforcer, error) {
+	m, err := newModel()
+	if err != nil {
+		return nil, err
+	}
+	enf, err := casbin.NewSyncedEnforcer(m, NewAdapter(ctx, s.db.DB, conn))
+	if err != nil {
+		return nil, fmt.Errorf("access: load policies: %w", err)
+	}
+	enf.EnableLog(false)
+	return enf, nil
 }
 
 // Version returns the policy version the Decider was built at.

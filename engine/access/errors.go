@@ -29,4 +29,7 @@ var (
 	// ErrTokenNotFound is returned when revoking a token that does not
 	// exist.
 	ErrTokenNotFound = errors.New("access: token not found")
+	// ErrLastAdmin is returned when a change of roles or a deactivation
+	// would leave no active user who may administer.
+	ErrLastAdmin = errors.New("access: last administrator")
 )

@@ -38,9 +38,9 @@ func CompileFilter(src string, obj *metadata.Object, opt Options) (Predicate, er
 			if strings.Contains(fe.Message, "maximum allowed nodes") {
 				return Predicate{}, errorf(0, "", "the filter is too large (at most %d parts)", MaxFilterNodes)
 			}
-			return Predicate{}, errorf(fe.From, "", "syntax error: %s", fe.Message)
+			return Predicate{}, errorf(fe.From, "", "syntax error: %s", plainSyntax(fe.Message))
 		}
-		return Predicate{}, errorf(0, "", "syntax error: %v", err)
+		return Predicate{}, errorf(0, "", "syntax error: %s", plainSyntax(err.Error()))
 	}
 	n := 0
 	ast.Find(tree.Node, func(ast.Node) bool { n++; return false })
@@ -709,3 +709,12 @@ var parseConfig = sync.OnceValue(func() *conf.Config {
 	c.MaxNodes = MaxFilterNodes
 	return c
 })
+
+// plainSyntax keeps the parser's own words and drops the Go detail some of
+// its messages carry ("invalid integer literal: strconv.ParseInt: …").
+func plainSyntax(msg string) string {
+	if i := strings.Index(msg, ": strconv."); i >= 0 {
+		return msg[:i] + " (too large or malformed)"
+	}
+	return msg
+}
