@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -14,7 +12,6 @@ import (
 	"github.com/crmplatform/crm/engine/access"
 	"github.com/crmplatform/crm/engine/store"
 	"github.com/crmplatform/crm/metadata"
-	"github.com/santhosh-tekuri/jsonschema/v5"
 	"github.com/uptrace/bun"
 )
 
@@ -65,11 +62,11 @@ type Config struct {
 
 // Engine interprets metadata over the database.
 type Engine struct {
-	db    *store.DB
-	guard Guard
-	log   *slog.Logger
-	now   func() time.Time
-	loc   *time.Location
+	db     *store.DB
+	guard  Guard
+	log    *slog.Logger
+	now    func() time.Time
+	loc    *time.Location
 	snap   atomic.Pointer[Snapshot]
 	shares ShareStore
 
@@ -221,4 +218,3 @@ func (e *Engine) listen(ctx context.Context, retry time.Duration) {
 		}
 	}
 }
-

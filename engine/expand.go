@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/crmplatform/crm/engine/store"
 	"github.com/crmplatform/crm/metadata"
@@ -82,7 +83,7 @@ func (e *Engine) readTargets(ctx context.Context, r *Rights, target string, recs
 	if err != nil {
 		return nil, err
 	}
-	for _, chunk := range store.Chunks(ids) {
+	for chunk := range slices.Chunk(ids, store.MaxInList) {
 		rows, err := e.selectRows(ctx, e.db.SQL(), ts, ts.columns(e.db.Dialect), metadata.ActionRead, `"id" IN (`+store.Marks(len(chunk))+`)`, anySlice(chunk), "")
 		if err != nil {
 			return nil, err

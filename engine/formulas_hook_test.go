@@ -32,10 +32,12 @@ func withFormulas(t *testing.T, db *store.DB) *Engine {
 		metadata.ValidationRule{Name: "won_needs_amount", Condition: `stage != "won" || amount > 0`, Message: metadata.Label{"en": "A won opportunity needs an amount"}, Field: "amount"},
 		metadata.ValidationRule{Name: "short_name", Condition: `len(name) <= 40`, Message: metadata.Label{"en": "The name is too long"}, Field: "name"},
 	)
+	// The owner guard gives every user the own record scope, under which a
+	// roll-up over all children is hidden unless declared visible to all.
 	acc, _ := s.Object("account")
 	acc.Fields = append(acc.Fields,
-		&metadata.Field{Name: "total_won", Type: "currency", Formula: `sum(opportunity, amount, stage == "won")`},
-		&metadata.Field{Name: "open_deals", Type: "integer", Formula: `count(opportunity, stage not in ["won", "lost"])`},
+		&metadata.Field{Name: "total_won", Type: "currency", Formula: `sum(opportunity, amount, stage == "won")`, Visibility: metadata.VisibilityAll},
+		&metadata.Field{Name: "open_deals", Type: "integer", Formula: `count(opportunity, stage not in ["won", "lost"])`, Visibility: metadata.VisibilityAll},
 		&metadata.Field{Name: "headroom", Type: "currency", Formula: "credit_limit - total_won"},
 	)
 	if _, _, err := e.ApplySchema(ctx, s, ApplyOptions{Author: "test"}); err != nil {

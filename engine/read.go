@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/crmplatform/crm/engine/store"
@@ -101,7 +102,7 @@ func (e *Engine) outputRows(ctx context.Context, q store.Querier, s *Scope, rows
 // loadLinks reads the links of a many-to-many field for a page of records.
 func (e *Engine) loadLinks(ctx context.Context, q store.Querier, object, field string, ids []string) (map[string][]string, error) {
 	out := map[string][]string{}
-	for _, chunk := range store.Chunks(ids) {
+	for chunk := range slices.Chunk(ids, store.MaxInList) {
 		query := "SELECT \"source_id\", \"target_id\" FROM " + store.Ident(store.LinkTable(object, field)) + " WHERE \"source_id\" IN (" + store.Marks(len(chunk)) + ") ORDER BY \"source_id\", \"target_id\""
 		rows, err := q.QueryContext(ctx, store.Rebind(e.db.Dialect, query), anySlice(chunk)...)
 		if err != nil {

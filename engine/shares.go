@@ -78,4 +78,3 @@ func (e *Engine) manageShares(ctx context.Context, object, id string, fn func(w 
 		return fn(w)
 	})
 }
-

@@ -82,4 +82,3 @@ func (s *Snapshot) recordSchema(object string) *jsonschema.Schema {
 	m, _ := s.compiled[recordSchemas].(map[string]*jsonschema.Schema)
 	return m[object]
 }
-

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/crmplatform/crm/engine/access"
 	"github.com/crmplatform/crm/engine/store"
@@ -302,7 +303,7 @@ func (e *Engine) checkRefs(ctx context.Context, wr *Writer, s *Scope, f *metadat
 		return err
 	}
 	found := map[string]bool{}
-	for _, chunk := range store.Chunks(ids) {
+	for chunk := range slices.Chunk(ids, store.MaxInList) {
 		rows, err := e.selectRows(ctx, wr.tx, target, []string{"id"}, metadata.ActionRead, `"id" IN (`+store.Marks(len(chunk))+`)`, anySlice(chunk), "")
 		if errors.Is(err, ErrForbidden) {
 			break

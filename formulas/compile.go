@@ -603,7 +603,7 @@ func (rw *rewriter) picklistHelper(node *ast.Node, call *ast.CallNode, name stri
 	if ok {
 		f, ok = rw.cc.resolveChain(o, chain)
 	}
-	if !ok || f.Type != "picklist" {
+	if !ok || !metadata.SingleOption(f) {
 		rw.fail(call.Arguments[0], "%s takes a picklist field of %s (or of a record a lookup points to)", name, o.Name)
 		return
 	}

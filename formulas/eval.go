@@ -152,7 +152,7 @@ func (op *ObjectProgram) ComputeBatch(ctx context.Context, recs []map[string]any
 				return &EvalError{Object: op.object.Name, Field: p.field.Name, Err: err}
 			}
 			rec[p.field.Name] = v
-			if p.field.Type == "picklist" {
+			if metadata.SingleOption(p.field) {
 				op.refreshPicklistVars(env, p.field.Name, v)
 			}
 			if _, isVar := env[p.field.Name]; isVar && kindOf(p.field) != metadata.KindRef {

@@ -2,6 +2,7 @@ package metadata
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -41,17 +42,39 @@ func asInt64(v any) (int64, error) {
 		}
 		return int64(x), nil
 	case json.Number:
-		return strconv.ParseInt(string(x), 10, 64)
+		return parseWhole(string(x))
 	case []byte:
-		return strconv.ParseInt(string(x), 10, 64)
+		return parseWhole(string(x))
 	case string:
-		i, err := strconv.ParseInt(strings.TrimSpace(x), 10, 64)
-		if err != nil {
-			return 0, fmt.Errorf("expected a whole number, got %q", x)
-		}
-		return i, nil
+		return parseWhole(strings.TrimSpace(x))
 	}
 	return 0, fmt.Errorf("expected a whole number, got %s", describe(v))
+}
+
+// parseWhole parses a whole number in decimal, with a message for people
+// (not strconv's) when it is not one or does not fit in 64 bits.
+func parseWhole(s string) (int64, error) {
+	i, err := strconv.ParseInt(s, 10, 64)
+	if errors.Is(err, strconv.ErrRange) {
+		return 0, fmt.Errorf("%.40s is too large: whole numbers go from %d to %d", s, int64(math.MinInt64), int64(math.MaxInt64))
+	}
+	if err != nil {
+		return 0, fmt.Errorf("expected a whole number, got %.40q", s)
+	}
+	return i, nil
+}
+
+// parseNumber parses a decimal number, with a message for people when it
+// is not one or is too large for a number.
+func parseNumber(s string) (float64, error) {
+	f, err := strconv.ParseFloat(s, 64)
+	if errors.Is(err, strconv.ErrRange) {
+		return 0, fmt.Errorf("%.40s is too large for a number", s)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("expected a number, got %.40q", s)
+	}
+	return f, nil
 }
 
 // asFloat accepts any number, and numeric strings.
@@ -66,15 +89,11 @@ func asFloat(v any) (float64, error) {
 	case float32:
 		return float64(x), nil
 	case json.Number:
-		return x.Float64()
+		return parseNumber(string(x))
 	case []byte:
-		return strconv.ParseFloat(string(x), 64)
+		return parseNumber(string(x))
 	case string:
-		f, err := strconv.ParseFloat(strings.TrimSpace(x), 64)
-		if err != nil {
-			return 0, fmt.Errorf("expected a number, got %q", x)
-		}
-		return f, nil
+		return parseNumber(strings.TrimSpace(x))
 	}
 	return 0, fmt.Errorf("expected a number, got %s", describe(v))
 }
@@ -89,7 +108,7 @@ func asBool(v any) (bool, error) {
 	case int:
 		return x != 0, nil
 	case []byte:
-		return strconv.ParseBool(string(x))
+		return asBool(string(x))
 	case string:
 		b, err := strconv.ParseBool(x)
 		if err != nil {

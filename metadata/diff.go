@@ -54,30 +54,6 @@ func (c Change) String() string {
 	return s
 }
 
-// widenings lists the type changes that keep every value: from → to.
-var widenings = map[string][]string{
-	"text":        {"long_text"},
-	"email":       {"text", "long_text"},
-	"phone":       {"text", "long_text"},
-	"url":         {"text", "long_text"},
-	"picklist":    {"text", "long_text"},
-	"auto_number": {"text", "long_text"},
-	"integer":     {"decimal", "percent"},
-	"decimal":     {"percent"},
-	"percent":     {"decimal"},
-}
-
-// Widens reports whether changing a field from type from to type to keeps
-// every value.
-func Widens(from, to string) bool {
-	for _, t := range widenings[from] {
-		if t == to {
-			return true
-		}
-	}
-	return false
-}
-
 // Diff compares two schemas and lists the changes that turn old into new,
 // objects and fields in the order of new. A nil old is an empty schema.
 func Diff(old, new *Schema) []Change {

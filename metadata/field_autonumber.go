@@ -65,6 +65,20 @@ func (autoNumberType) Output(f *Field, v any) (any, error) {
 	return asString(v)
 }
 
+// Assign implements Assigner: the format rendered at the record's
+// creation with the next number of the counter of its rendered prefix.
+func (autoNumberType) Assign(f *Field, created time.Time, next func(key string) (int64, error)) (any, error) {
+	prefix := AutoNumberPrefix(f.Format, created)
+	n, err := next(prefix)
+	if err != nil {
+		return nil, err
+	}
+	return RenderAutoNumber(prefix, n), nil
+}
+
+// WidensTo implements Widener: numbers are text.
+func (autoNumberType) WidensTo(to string) bool { return to == "text" || to == "long_text" }
+
 // AutoNumberPrefix renders the date placeholders of an auto-number format
 // at t and returns the result with the counter left as "{n}" for
 // RenderAutoNumber; the rendered prefix is the counter's key.
@@ -80,5 +94,10 @@ func RenderAutoNumber(prefix string, n int64) string {
 	})
 }
 
-// Compile-time check that the type implements FieldType.
-var _ FieldType = autoNumberType{}
+// Compile-time checks that the type implements FieldType and its optional
+// abilities.
+var (
+	_ FieldType = autoNumberType{}
+	_ Assigner  = autoNumberType{}
+	_ Widener   = autoNumberType{}
+)

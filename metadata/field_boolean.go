@@ -1,5 +1,7 @@
 package metadata
 
+import "strconv"
+
 // booleanType stores true/false (SQLite keeps it as 0/1).
 type booleanType struct{}
 
@@ -35,5 +37,22 @@ func (booleanType) Output(f *Field, v any) (any, error) {
 	return asBool(v)
 }
 
-// Compile-time check that the type implements FieldType.
-var _ FieldType = booleanType{}
+// ControlValues implements Controller: a dependent picklist names the
+// values true and false.
+func (booleanType) ControlValues(f *Field) []string { return []string{"true", "false"} }
+
+// ControlValue implements Controller.
+func (booleanType) ControlValue(f *Field, v any) string {
+	b, err := asBool(v)
+	if v == nil || err != nil {
+		return ""
+	}
+	return strconv.FormatBool(b)
+}
+
+// Compile-time checks that the type implements FieldType and its optional
+// abilities.
+var (
+	_ FieldType  = booleanType{}
+	_ Controller = booleanType{}
+)

@@ -115,6 +115,70 @@ func (dateTimeType) Output(f *Field, v any) (any, error) {
 	return t.UTC().Format(DateTimeLayout), nil
 }
 
-// Compile-time checks that the types implement FieldType.
-var _ FieldType = dateTimeType{}
-var _ FieldType = dateType{}
+// dateBuckets are the report buckets of dates and datetimes.
+var dateBuckets = []Bucket{BucketDay, BucketWeek, BucketMonth, BucketQuarter, BucketYear}
+
+// Buckets implements Grouper.
+func (dateType) Buckets(f *Field) []Bucket { return dateBuckets }
+
+// GroupSQL implements Grouper. A calendar day has no time zone: offset is
+// not used.
+func (dateType) GroupSQL(dialect string, f *Field, col string, b Bucket, offset time.Duration) (string, error) {
+	if dialect == DialectPostgres {
+		return bucketSQL(dialect, "("+col+")::timestamp", "", b)
+	}
+	return bucketSQL(dialect, col, "", b)
+}
+
+// Buckets implements Grouper.
+func (dateTimeType) Buckets(f *Field) []Bucket { return dateBuckets }
+
+// GroupSQL implements Grouper: the instant is moved by offset (whole
+// minutes) before it is bucketed.
+func (dateTimeType) GroupSQL(dialect string, f *Field, col string, b Bucket, offset time.Duration) (string, error) {
+	mins := int64(offset / time.Minute)
+	if dialect == DialectPostgres {
+		return bucketSQL(dialect, fmt.Sprintf("((%s AT TIME ZONE 'UTC') + INTERVAL '%d minutes')", col, mins), "", b)
+	}
+	return bucketSQL(dialect, col, fmt.Sprintf(", '%+d minutes'", mins), b)
+}
+
+// bucketSQL returns the text key of bucket b of the time expression x. In
+// PostgreSQL x is a timestamp without time zone; in SQLite it is a time
+// value and mods are the modifiers that take it to local time.
+func bucketSQL(dialect, x, mods string, b Bucket) (string, error) {
+	var pattern string
+	if dialect == DialectPostgres {
+		pattern = map[Bucket]string{
+			BucketDay:     `to_char(%[1]s, 'YYYY-MM-DD')`,
+			BucketWeek:    `to_char(date_trunc('week', %[1]s), 'YYYY-MM-DD')`,
+			BucketMonth:   `to_char(%[1]s, 'YYYY-MM')`,
+			BucketQuarter: `to_char(%[1]s, 'YYYY-"Q"Q')`,
+			BucketYear:    `to_char(%[1]s, 'YYYY')`,
+		}[b]
+	} else {
+		pattern = map[Bucket]string{
+			BucketDay:     `strftime('%%Y-%%m-%%d', %[1]s%[2]s)`,
+			BucketWeek:    `date(%[1]s%[2]s, '-6 days', 'weekday 1')`,
+			BucketMonth:   `strftime('%%Y-%%m', %[1]s%[2]s)`,
+			BucketQuarter: `(strftime('%%Y', %[1]s%[2]s) || '-Q' || ((CAST(strftime('%%m', %[1]s%[2]s) AS INTEGER) + 2) / 3))`,
+			BucketYear:    `strftime('%%Y', %[1]s%[2]s)`,
+		}[b]
+	}
+	if pattern == "" {
+		return "", fmt.Errorf("%w: unknown date bucket %q", ErrUnsupported, b)
+	}
+	if dialect == DialectPostgres {
+		return fmt.Sprintf(pattern, x), nil
+	}
+	return fmt.Sprintf(pattern, x, mods), nil
+}
+
+// Compile-time checks that the types implement FieldType and their
+// optional abilities.
+var (
+	_ FieldType = dateType{}
+	_ Grouper   = dateType{}
+	_ FieldType = dateTimeType{}
+	_ Grouper   = dateTimeType{}
+)

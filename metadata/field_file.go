@@ -58,12 +58,17 @@ func (t fileType) Check(f *Field) []Problem {
 	return ps
 }
 
-// Accepts reports whether a content type may be stored in field f.
-func (t fileType) Accepts(f *Field, contentType string) bool {
-	accept := f.Accept
-	if len(accept) == 0 {
-		accept = t.accept
+// accepted lists the content types f accepts: its own, or the type's.
+func (t fileType) accepted(f *Field) []string {
+	if len(f.Accept) > 0 {
+		return f.Accept
 	}
+	return t.accept
+}
+
+// Accepts implements Filer.
+func (t fileType) Accepts(f *Field, contentType string) bool {
+	accept := t.accepted(f)
 	if len(accept) == 0 {
 		return true
 	}
@@ -75,20 +80,26 @@ func (t fileType) Accepts(f *Field, contentType string) bool {
 	return false
 }
 
-// MaxSizeOf returns the upload limit of a file field.
-func MaxSizeOf(f *Field) int64 {
+// MaxSize implements Filer.
+func (fileType) MaxSize(f *Field) int64 {
 	if f.MaxSize > 0 {
 		return f.MaxSize
 	}
 	return DefaultMaxFileSize
 }
 
-// AcceptsContent reports whether field f (a file or image) accepts content
-// of the given type.
-func AcceptsContent(f *Field, contentType string) bool {
-	t, ok := TypeOf(f).(fileType)
-	return ok && t.Accepts(f, contentType)
+// FileRef implements Filer.
+func (t fileType) FileRef(f *Field, v any) (FileRef, error) {
+	out, err := t.Output(f, v)
+	if err != nil {
+		return FileRef{}, err
+	}
+	ref, _ := out.(FileRef)
+	return ref, nil
 }
+
+// Input implements Inputter.
+func (t fileType) Input(f *Field) Input { return Input{Kind: InputFile, Accept: t.accepted(f)} }
 
 // Normalize accepts a FileRef as a JSON object or its encoded string.
 func (fileType) Normalize(f *Field, v any) (any, error) {
@@ -134,5 +145,10 @@ func (fileType) Output(f *Field, v any) (any, error) {
 	return ref, nil
 }
 
-// Compile-time check that the type implements FieldType.
-var _ FieldType = fileType{}
+// Compile-time checks that the type implements FieldType and its optional
+// abilities.
+var (
+	_ FieldType = fileType{}
+	_ Filer     = fileType{}
+	_ Inputter  = fileType{}
+)

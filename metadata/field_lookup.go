@@ -87,6 +87,9 @@ func (lookupType) Output(f *Field, v any) (any, error) {
 	return asString(v)
 }
 
+// References implements Referencer.
+func (lookupType) References(f *Field) string { return f.Target }
+
 // Name implements FieldType.
 func (manyToManyType) Name() string { return "many_to_many" }
 
@@ -153,6 +156,12 @@ func (manyToManyType) Output(f *Field, v any) (any, error) {
 	return ids, nil
 }
 
+// References implements Referencer.
+func (manyToManyType) References(f *Field) string { return f.Target }
+
+// InLinkTable implements Linker.
+func (manyToManyType) InLinkTable(f *Field) bool { return true }
+
 // ValidID reports whether s has the shape of a record id (a UUID).
 func ValidID(s string) bool {
 	if len(s) != 36 {
@@ -173,6 +182,11 @@ func ValidID(s string) bool {
 	return true
 }
 
-// Compile-time checks that the types implement FieldType.
-var _ FieldType = lookupType{}
-var _ FieldType = manyToManyType{}
+// Compile-time checks that the types implement FieldType and their
+// optional abilities.
+var (
+	_ FieldType  = lookupType{}
+	_ Referencer = lookupType{}
+	_ FieldType  = manyToManyType{}
+	_ Linker     = manyToManyType{}
+)

@@ -10,12 +10,16 @@ type integerType struct{}
 
 // floatType implements decimal and percent, stored as double precision:
 // they are measures, not money (see currency for exact amounts).
-type floatType struct{ name string }
+// A decimal and a percent widen to each other.
+type floatType struct {
+	name   string
+	widens string
+}
 
 func init() {
 	RegisterFieldType(integerType{})
-	RegisterFieldType(floatType{name: "decimal"})
-	RegisterFieldType(floatType{name: "percent"})
+	RegisterFieldType(floatType{name: "decimal", widens: "percent"})
+	RegisterFieldType(floatType{name: "percent", widens: "decimal"})
 }
 
 // Name implements FieldType.
@@ -55,8 +59,14 @@ func (integerType) Output(f *Field, v any) (any, error) {
 	return asInt64(v)
 }
 
+// WidensTo implements Widener: every whole number is a decimal.
+func (integerType) WidensTo(to string) bool { return to == "decimal" || to == "percent" }
+
 // Name implements FieldType.
 func (t floatType) Name() string { return t.name }
+
+// WidensTo implements Widener.
+func (t floatType) WidensTo(to string) bool { return to == t.widens }
 
 // Kind implements FieldType.
 func (floatType) Kind() Kind { return KindFloat }
@@ -113,6 +123,11 @@ func checkMinMax(f *Field) []Problem {
 	return nil
 }
 
-// Compile-time checks that the types implement FieldType.
-var _ FieldType = floatType{}
-var _ FieldType = integerType{}
+// Compile-time checks that the types implement FieldType and their
+// optional abilities.
+var (
+	_ FieldType = floatType{}
+	_ Widener   = floatType{}
+	_ FieldType = integerType{}
+	_ Widener   = integerType{}
+)

@@ -3,6 +3,7 @@ package metadata
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 )
 
@@ -57,6 +58,38 @@ func (picklistType) Output(f *Field, v any) (any, error) {
 	}
 	return asString(v)
 }
+
+// OptionsFor implements Cascader.
+func (picklistType) OptionsFor(f *Field, controllingValue string) []Option {
+	return optionsFor(f, controllingValue)
+}
+
+// CheckRecord implements RecordChecker: the cascade check.
+func (picklistType) CheckRecord(o *Object, f *Field, v any, rec map[string]any) []Violation {
+	s, _ := v.(string)
+	return checkCascade(o, f, []string{s}, rec)
+}
+
+// ControlValues implements Controller: the option values.
+func (picklistType) ControlValues(f *Field) []string {
+	out := make([]string, len(f.Options))
+	for i, o := range f.Options {
+		out[i] = o.Value
+	}
+	return out
+}
+
+// ControlValue implements Controller.
+func (picklistType) ControlValue(f *Field, v any) string {
+	s, _ := asString(v)
+	return s
+}
+
+// Input implements Inputter: a select of the options.
+func (picklistType) Input(f *Field) Input { return Input{Kind: InputSelect, Options: f.Options} }
+
+// WidensTo implements Widener: an option value is text.
+func (picklistType) WidensTo(to string) bool { return to == "text" || to == "long_text" }
 
 // Name implements FieldType.
 func (multiPicklistType) Name() string { return "multi_picklist" }
@@ -129,6 +162,75 @@ func (multiPicklistType) Output(f *Field, v any) (any, error) {
 	return values, nil
 }
 
+// OptionsFor implements Cascader.
+func (multiPicklistType) OptionsFor(f *Field, controllingValue string) []Option {
+	return optionsFor(f, controllingValue)
+}
+
+// CheckRecord implements RecordChecker: the cascade check of every value.
+func (multiPicklistType) CheckRecord(o *Object, f *Field, v any, rec map[string]any) []Violation {
+	var values []string
+	if s, ok := v.(string); ok {
+		_ = json.Unmarshal([]byte(s), &values)
+	}
+	return checkCascade(o, f, values, rec)
+}
+
+// ContainsSQL implements Container: the JSON-quoted value is searched in
+// the stored array, case-sensitive and without wildcards.
+func (multiPicklistType) ContainsSQL(dialect, col, value string) (string, any) {
+	q, _ := json.Marshal(value)
+	return sqlType(dialect, "instr", "strpos") + "(" + col + ", ?) > 0", string(q)
+}
+
+// optionAllowed reports whether option o may be chosen while the
+// controlling field has the value cv.
+func optionAllowed(o *Option, cv string) bool {
+	return len(o.When) == 0 || slices.Contains(o.When, cv)
+}
+
+// optionsFor returns the options of f allowed while its controlling field
+// has the value cv.
+func optionsFor(f *Field, cv string) []Option {
+	if f.DependsOn == "" {
+		return f.Options
+	}
+	var out []Option
+	for i := range f.Options {
+		if optionAllowed(&f.Options[i], cv) {
+			out = append(out, f.Options[i])
+		}
+	}
+	return out
+}
+
+// checkCascade checks the chosen option values of a dependent picklist
+// against the value its controlling field has in rec.
+func checkCascade(o *Object, f *Field, values []string, rec map[string]any) []Violation {
+	if f.DependsOn == "" {
+		return nil
+	}
+	cv := ""
+	if ctrl, ok := o.Field(f.DependsOn); ok {
+		if c, ok := TypeOf(ctrl).(Controller); ok {
+			cv = c.ControlValue(ctrl, rec[ctrl.Name])
+		}
+	}
+	var out []Violation
+	for _, val := range values {
+		opt, ok := f.Option(val)
+		if !ok || optionAllowed(opt, cv) {
+			continue
+		}
+		if cv == "" {
+			out = append(out, Violation{Code: "cascade", Message: fmt.Sprintf("%q needs %s to be set first", val, f.DependsOn)})
+		} else {
+			out = append(out, Violation{Code: "cascade", Message: fmt.Sprintf("%q is not allowed when %s is %q", val, f.DependsOn, cv)})
+		}
+	}
+	return out
+}
+
 // checkOptions requires at least one option and unique values.
 func checkOptions(f *Field) []Problem {
 	if len(f.Options) == 0 {
@@ -148,6 +250,17 @@ func checkOptions(f *Field) []Problem {
 	return ps
 }
 
-// Compile-time checks that the types implement FieldType.
-var _ FieldType = multiPicklistType{}
-var _ FieldType = picklistType{}
+// Compile-time checks that the types implement FieldType and their
+// optional abilities.
+var (
+	_ FieldType     = picklistType{}
+	_ Cascader      = picklistType{}
+	_ RecordChecker = picklistType{}
+	_ Controller    = picklistType{}
+	_ Inputter      = picklistType{}
+	_ Widener       = picklistType{}
+	_ FieldType     = multiPicklistType{}
+	_ Cascader      = multiPicklistType{}
+	_ RecordChecker = multiPicklistType{}
+	_ Container     = multiPicklistType{}
+)

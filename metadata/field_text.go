@@ -5,37 +5,42 @@ import (
 	"net/mail"
 	"net/url"
 	"regexp"
+	"slices"
 	"sync"
 	"unicode/utf8"
 )
 
 // textType implements text, long_text, email, phone and url: all stored as
-// TEXT, differing in their default length and format check.
+// TEXT, differing in their default length, format check, form input and
+// the types they widen to.
 type textType struct {
 	name      string
 	maxLength int
 	check     func(string) error
+	input     InputKind
+	widens    []string
 }
 
 var phonePattern = regexp.MustCompile(`^\+?[0-9 ()\-.]{3,30}(\s*(x|ext\.?)\s*[0-9]{1,6})?$`)
 
 func init() {
-	RegisterFieldType(&textType{name: "text", maxLength: 255})
-	RegisterFieldType(&textType{name: "long_text", maxLength: 100000})
-	RegisterFieldType(&textType{name: "email", maxLength: 254, check: func(s string) error {
+	toText := []string{"text", "long_text"}
+	RegisterFieldType(&textType{name: "text", maxLength: 255, input: InputText, widens: []string{"long_text"}})
+	RegisterFieldType(&textType{name: "long_text", maxLength: 100000, input: InputTextarea})
+	RegisterFieldType(&textType{name: "email", maxLength: 254, input: InputEmail, widens: toText, check: func(s string) error {
 		a, err := mail.ParseAddress(s)
 		if err != nil || a.Address != s {
 			return fmt.Errorf("%q is not an e-mail address", s)
 		}
 		return nil
 	}})
-	RegisterFieldType(&textType{name: "phone", maxLength: 40, check: func(s string) error {
+	RegisterFieldType(&textType{name: "phone", maxLength: 40, input: InputTel, widens: toText, check: func(s string) error {
 		if !phonePattern.MatchString(s) {
 			return fmt.Errorf("%q is not a phone number", s)
 		}
 		return nil
 	}})
-	RegisterFieldType(&textType{name: "url", maxLength: 2048, check: func(s string) error {
+	RegisterFieldType(&textType{name: "url", maxLength: 2048, input: InputURL, widens: toText, check: func(s string) error {
 		u, err := url.Parse(s)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			return fmt.Errorf("%q is not an http(s) URL", s)
@@ -132,5 +137,16 @@ func (t *textType) Output(f *Field, v any) (any, error) {
 	return asString(v)
 }
 
-// Compile-time check that the type implements FieldType.
-var _ FieldType = (*textType)(nil)
+// WidensTo implements Widener.
+func (t *textType) WidensTo(to string) bool { return slices.Contains(t.widens, to) }
+
+// Input implements Inputter.
+func (t *textType) Input(f *Field) Input { return Input{Kind: t.input, MaxLength: t.limit(f)} }
+
+// Compile-time checks that the type implements FieldType and its optional
+// abilities.
+var (
+	_ FieldType = (*textType)(nil)
+	_ Widener   = (*textType)(nil)
+	_ Inputter  = (*textType)(nil)
+)

@@ -1,6 +1,7 @@
 package metadata
 
 import (
+	"encoding/json"
 	"fmt"
 	"sort"
 	"sync"
@@ -116,4 +117,28 @@ func TypeOf(f *Field) FieldType {
 		panic("metadata: unknown field type " + f.Type)
 	}
 	return t
+}
+
+// withFieldTypes returns the metadata JSON Schema with the registered field
+// types as the enum of a field's type, so a document naming an unknown type
+// is refused with its other mistakes, and a type registered by another
+// package is accepted.
+func withFieldTypes(schema []byte) []byte {
+	var doc map[string]any
+	if err := json.Unmarshal(schema, &doc); err != nil {
+		panic("metadata: embedded schema: " + err.Error())
+	}
+	defs, _ := doc["$defs"].(map[string]any)
+	field, _ := defs["field"].(map[string]any)
+	props, _ := field["properties"].(map[string]any)
+	typ, _ := props["type"].(map[string]any)
+	if typ == nil {
+		panic("metadata: embedded schema has no field type")
+	}
+	typ["enum"] = FieldTypeNames()
+	out, err := json.Marshal(doc)
+	if err != nil {
+		panic("metadata: embedded schema: " + err.Error())
+	}
+	return out
 }

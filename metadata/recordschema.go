@@ -14,7 +14,8 @@ import (
 // whether a field is required is checked on the merged record.
 func FieldSchema(f *Field) map[string]any {
 	m := map[string]any{}
-	switch TypeOf(f).Kind() {
+	kind := TypeOf(f).Kind()
+	switch kind {
 	case KindInt:
 		m["type"] = []string{"integer", "null"}
 	case KindFloat:
@@ -43,7 +44,7 @@ func FieldSchema(f *Field) map[string]any {
 		for _, o := range f.Options {
 			vals = append(vals, o.Value)
 		}
-		if f.Type == "multi_picklist" {
+		if kind == KindStringList {
 			m["items"] = map[string]any{"type": "string", "enum": vals}
 		} else {
 			m["enum"] = append(vals, nil)
@@ -55,7 +56,7 @@ func FieldSchema(f *Field) map[string]any {
 	if d := f.Help.Get("en"); d != "" {
 		m["description"] = d
 	}
-	if f.Formula != "" || f.Type == "auto_number" || IsSystemField(f.Name) {
+	if Computed(f) || IsSystemField(f.Name) {
 		m["readOnly"] = true
 	}
 	return m

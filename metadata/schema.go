@@ -8,6 +8,7 @@ import (
 	"io"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/santhosh-tekuri/jsonschema/v5"
 	"gopkg.in/yaml.v3"
@@ -23,15 +24,33 @@ const (
 	DocTemplate = "template"
 )
 
-var docSchemas = compileSchemas()
+// docSchemas are the compiled document schemas, compiled again when field
+// types were registered since (their names are the enum of a field's type).
+var docSchemas struct {
+	sync.Mutex
+	types  int
+	byKind map[string]*jsonschema.Schema
+}
 
-// compileSchemas compiles the embedded schema once; the loader refuses any
+// documentSchema returns the compiled schema of a document kind.
+func documentSchema(kind string) (*jsonschema.Schema, bool) {
+	docSchemas.Lock()
+	defer docSchemas.Unlock()
+	if n := len(FieldTypeNames()); docSchemas.byKind == nil || n != docSchemas.types {
+		docSchemas.byKind, docSchemas.types = compileSchemas(), n
+	}
+	sch, ok := docSchemas.byKind[kind]
+	return sch, ok
+}
+
+// compileSchemas compiles the embedded schema, with the registered field
+// types as the values a field's type may take; the loader refuses any
 // reference that was not added as a resource, so nothing is fetched.
 func compileSchemas() map[string]*jsonschema.Schema {
 	c := jsonschema.NewCompiler()
 	c.Draft = jsonschema.Draft2020
 	c.LoadURL = refuseURL
-	if err := c.AddResource("crm://metadata.schema.json", bytes.NewReader(schemaJSON)); err != nil {
+	if err := c.AddResource("crm://metadata.schema.json", bytes.NewReader(withFieldTypes(schemaJSON))); err != nil {
 		panic(err)
 	}
 	out := map[string]*jsonschema.Schema{}
@@ -73,7 +92,7 @@ func DecodeDocument(data []byte) (any, error) {
 // embedded JSON Schema and returns one problem per failing value, with its
 // JSON pointer.
 func CheckDocument(kind string, doc any) Problems {
-	sch, ok := docSchemas[kind]
+	sch, ok := documentSchema(kind)
 	if !ok {
 		return Problems{problemf("", "unknown document kind %q", kind)}
 	}

@@ -3,6 +3,7 @@ package metadata
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -156,7 +157,7 @@ func validateObject(s *Schema, o *Object) []Problem {
 func checkFieldRefs(s *Schema, o *Object, f *Field, t FieldType, at func(Problem) Problem) []Problem {
 	var ps []Problem
 	if f.Target != "" {
-		if t.Kind() != KindRef && t.Kind() != KindRefList {
+		if _, ok := t.(Referencer); !ok {
 			ps = append(ps, at(problemf("/target", "only lookup and many_to_many fields have a target")))
 		} else if _, ok := s.Object(f.Target); !ok {
 			ps = append(ps, at(problemf("/target", "unknown target object %q", f.Target)))
@@ -164,19 +165,25 @@ func checkFieldRefs(s *Schema, o *Object, f *Field, t FieldType, at func(Problem
 	}
 	if f.DependsOn != "" {
 		ctrl, ok := o.Field(f.DependsOn)
+		_, cascades := t.(Cascader)
+		var controller Controller
+		if ok {
+			ct, _ := LookupFieldType(ctrl.Type)
+			controller, _ = ct.(Controller)
+		}
 		switch {
-		case f.Type != "picklist" && f.Type != "multi_picklist":
+		case !cascades:
 			ps = append(ps, at(problemf("/depends_on", "only picklists can depend on another field")))
 		case !ok:
 			ps = append(ps, at(problemf("/depends_on", "no field %q in object %q", f.DependsOn, o.Name)))
-		case ctrl.Type != "picklist" && ctrl.Type != "boolean":
+		case controller == nil:
 			ps = append(ps, at(problemf("/depends_on", "controlling field %q must be a picklist or boolean, not %s", ctrl.Name, ctrl.Type)))
 		case ctrl.Name == f.Name:
 			ps = append(ps, at(problemf("/depends_on", "a field cannot depend on itself")))
 		default:
 			for i, opt := range f.Options {
 				for j, w := range opt.When {
-					if !controllingValue(ctrl, w) {
+					if !slices.Contains(controller.ControlValues(ctrl), w) {
 						ps = append(ps, at(problemf(pointer("options", i, "when", j), "%q is not a value of controlling field %q", w, ctrl.Name)))
 					}
 				}
@@ -197,19 +204,10 @@ func checkFieldRefs(s *Schema, o *Object, f *Field, t FieldType, at func(Problem
 	if f.Formula != "" && f.DefaultFormula != "" {
 		ps = append(ps, at(problemf("/default_formula", "a computed field cannot also have a default formula")))
 	}
-	if f.Formula != "" && (t.Kind() == KindRefList || t.Kind() == KindFile || f.Type == "auto_number") {
+	if _, assigned := t.(Assigner); f.Formula != "" && (assigned || Linked(f) || IsFile(f)) {
 		ps = append(ps, at(problemf("/formula", "a %s field cannot be computed", f.Type)))
 	}
 	return ps
-}
-
-// controllingValue reports whether v is a value of the controlling field.
-func controllingValue(ctrl *Field, v string) bool {
-	if ctrl.Type == "boolean" {
-		return v == "true" || v == "false"
-	}
-	_, ok := ctrl.Option(v)
-	return ok
 }
 
 // validateRole checks a role's references to objects, fields and roles.

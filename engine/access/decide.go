@@ -9,6 +9,7 @@ import (
 
 	"github.com/casbin/casbin/v2"
 	"github.com/crmplatform/crm/metadata"
+	"github.com/uptrace/bun"
 )
 
 // Decider answers every permission question for one metadata schema. Its
@@ -437,4 +438,19 @@ func (d *Decider) ActiveUser(ctx context.Context, id string) (bool, error) {
 		return false, err
 	}
 	return row.ID == id && row.Active, nil
+}
+
+// loadEnforcer loads the stored policies, read on conn (the database
+// when nil), into a fresh Casbin enforcer.
+func (s *Service) loadEnforcer(ctx context.Context, conn bun.IConn) (*casbin.SyncedEnforcer, error) {
+	m, err := newModel()
+	if err != nil {
+		return nil, err
+	}
+	enf, err := casbin.NewSyncedEnforcer(m, NewAdapter(ctx, s.db.DB, conn))
+	if err != nil {
+		return nil, fmt.Errorf("access: load policies: %w", err)
+	}
+	enf.EnableLog(false)
+	return enf, nil
 }

@@ -32,4 +32,7 @@ var (
 	// ErrRoleInUse is returned when a metadata change would remove a role
 	// a user still holds.
 	ErrRoleInUse = errors.New("access: role in use")
+	// ErrLastAdmin is returned when a change of roles or a deactivation
+	// would leave no active user who may administer.
+	ErrLastAdmin = errors.New("access: last administrator")
 )

@@ -41,8 +41,8 @@ type RoleInfo struct {
 }
 
 var (
-	validScopes  = []string{metadata.ScopeOwn, metadata.ScopeSubordinates, metadata.ScopeTeam, metadata.ScopeAll}
-	validLevels  = []string{metadata.FieldHidden, metadata.FieldReadOnly, metadata.FieldEditable}
+	validScopes = []string{metadata.ScopeOwn, metadata.ScopeSubordinates, metadata.ScopeTeam, metadata.ScopeAll}
+	validLevels = []string{metadata.FieldHidden, metadata.FieldReadOnly, metadata.FieldEditable}
 )
 
 // CompilePolicies turns the roles of s into Casbin rules: for every

@@ -112,4 +112,3 @@ func rowToShare(r *shareRow) *Share {
 	return &Share{Object: r.Object, RecordID: r.RecordID, UserID: r.UserID, Access: r.Access,
 		CreatedBy: r.CreatedBy, CreatedAt: r.CreatedAt}
 }
-

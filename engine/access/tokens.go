@@ -23,6 +23,10 @@ const (
 	TokenAPI     = "api"
 )
 
+// MaxTokenTTL is the longest lifetime an API token may be given: ten
+// years. A token that should never expire is created with ttl 0.
+const MaxTokenTTL = 10 * 365 * 24 * time.Hour
+
 // lastUsedEvery is how stale last_used_at may get before Authenticate
 // writes it again: one write per token per minute, not per request.
 const lastUsedEvery = time.Minute
@@ -43,8 +47,12 @@ type Token struct {
 // Login checks username and password and issues a session token that
 // expires after the session TTL. A wrong password, an unknown user and an
 // inactive user all give ErrInvalidCredentials and take the same time (an
-// unknown user is compared against a dummy hash).
+// unknown user is compared against a dummy hash). A password longer than
+// MaxPasswordBytes is refused with ErrInvalid before any comparison.
 func (s *Service) Login(ctx context.Context, username, password string) (string, *Principal, error) {
+	if err := checkPasswordBytes(password); err != nil {
+		return "", nil, err
+	}
 	row := new(userRow)
 	err := s.db.NewSelect().Model(row).Where("username = ?", normalizeUsername(username)).Limit(1).Scan(ctx)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
@@ -70,6 +78,9 @@ func (s *Service) Login(ctx context.Context, username, password string) (string,
 // username) without issuing a token, as a password change by the user
 // needs; it fails with ErrInvalidCredentials like Login, in the same time.
 func (s *Service) VerifyPassword(ctx context.Context, ref, password string) error {
+	if err := checkPasswordBytes(password); err != nil {
+		return err
+	}
 	row, err := findUser(ctx, s.db.DB, ref)
 	if err != nil {
 		_ = bcrypt.CompareHashAndPassword(s.dummy(), []byte(password))
@@ -82,9 +93,13 @@ func (s *Service) VerifyPassword(ctx context.Context, ref, password string) erro
 }
 
 // CreateAPIToken issues a named API token for the user; ttl 0 means it
-// never expires (it can still be revoked). The token is returned once and
-// only its hash is stored.
+// never expires (it can still be revoked); a ttl below 0 or above
+// MaxTokenTTL is ErrInvalid. The token is returned once and only its hash
+// is stored.
 func (s *Service) CreateAPIToken(ctx context.Context, userRef, name string, ttl time.Duration) (string, *Token, error) {
+	if ttl < 0 || ttl > MaxTokenTTL {
+		return "", nil, fmt.Errorf("%w: a token lives between 0 (no expiry) and %d seconds", ErrInvalid, int64(MaxTokenTTL/time.Second))
+	}
 	row, err := findUser(ctx, s.db.DB, userRef)
 	if err != nil {
 		return "", nil, err

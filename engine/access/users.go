@@ -94,6 +94,12 @@ func checkEmail(addr string) error {
 // MinPasswordLength is the shortest accepted password, in characters.
 const MinPasswordLength = 8
 
+// MaxPasswordBytes is the longest accepted password, in bytes: bcrypt
+// compares only the first 72 bytes, so a longer password is refused when
+// it is set and when it is presented (otherwise every password sharing
+// its first 72 bytes would match).
+const MaxPasswordBytes = 72
+
 // CreateUser creates an active user. It refuses a bad or taken username, a
 // short password, an unknown role and an unknown manager, each with an
 // error wrapping the matching sentinel.
@@ -221,7 +227,15 @@ func (s *Service) UpdateUser(ctx context.Context, ref string, u UserUpdate) (*Us
 		if _, err := q.Exec(ctx); err != nil {
 			return err
 		}
-		return bumpVersion(ctx, s.db.DB, tx)
+		// The version row is locked from here to the commit, so concurrent
+		// user changes queue and the check below sees the ones before.
+		if err := bumpVersion(ctx, s.db.DB, tx); err != nil {
+			return err
+		}
+		if u.Roles == nil && u.Active == nil {
+			return nil
+		}
+		return s.keepAdministrator(ctx, tx, row)
 	})
 	if err != nil {
 		return nil, wrapOp("update user", err)
@@ -319,8 +333,13 @@ func (s *Service) checkPassword(pw string) error {
 	if len([]rune(pw)) < MinPasswordLength {
 		return fmt.Errorf("%w: at least %d characters", ErrWeakPassword, MinPasswordLength)
 	}
-	if len(pw) > 72 {
-		return fmt.Errorf("%w: password longer than 72 bytes", ErrInvalid)
+	return checkPasswordBytes(pw)
+}
+
+// checkPasswordBytes refuses a password longer than MaxPasswordBytes.
+func checkPasswordBytes(pw string) error {
+	if len(pw) > MaxPasswordBytes {
+		return fmt.Errorf("%w: the password has %d bytes; at most %d are accepted", ErrInvalid, len(pw), MaxPasswordBytes)
 	}
 	return nil
 }
@@ -459,7 +478,7 @@ func wrapOp(op string, err error) error {
 	if err == nil {
 		return nil
 	}
-	for _, e := range []error{ErrInvalid, ErrUserExists, ErrUserNotFound, ErrUnknownRole, ErrWeakPassword, ErrDenied} {
+	for _, e := range []error{ErrInvalid, ErrUserExists, ErrUserNotFound, ErrUnknownRole, ErrWeakPassword, ErrDenied, ErrLastAdmin} {
 		if errors.Is(err, e) {
 			return err
 		}

@@ -68,10 +68,14 @@ func (s *Server) requireSelfOrAdmin(c *fiber.Ctx) error {
 	return s.requireAdminister(c)
 }
 
-// isAdmin reports whether the request's principal may administer.
-func (s *Server) isAdmin(c *fiber.Ctx) bool {
+// isAdmin reports whether the request's principal may administer; the
+// error is a failure to decide (the database), never a refusal.
+func (s *Server) isAdmin(c *fiber.Ctx) (bool, error) {
 	d, err := s.decider(c)
-	return err == nil && d.CanAdminister(principal(c)) == nil
+	if err != nil {
+		return false, err
+	}
+	return d.CanAdminister(principal(c)) == nil, nil
 }
 
 // listUsers returns every user.
@@ -159,10 +163,16 @@ func (s *Server) setPassword(c *fiber.Ctx) error {
 		return err
 	}
 	ctx := c.UserContext()
-	if !s.isAdmin(c) {
-		if err := s.access.VerifyPassword(ctx, principal(c).UserID, b.CurrentPassword); err != nil {
+	admin, err := s.isAdmin(c)
+	if err != nil {
+		return err
+	}
+	if !admin {
+		if err := s.access.VerifyPassword(ctx, principal(c).UserID, b.CurrentPassword); errors.Is(err, access.ErrInvalidCredentials) {
 			return &apiError{status: fiber.StatusForbidden, code: "forbidden", message: "current_password is wrong",
 				details: []Detail{{Field: "current_password", Message: "wrong password"}}}
+		} else if err != nil {
+			return err
 		}
 	}
 	if err := s.access.SetPassword(ctx, c.Params("id"), b.Password); err != nil {
@@ -191,8 +201,9 @@ func (s *Server) createToken(c *fiber.Ctx) error {
 	if err := decodeStrict(c, &b); err != nil {
 		return err
 	}
-	if b.TTLSeconds < 0 {
-		return badRequest("bad_request", "ttl_seconds must be 0 (no expiry) or positive", Detail{Field: "ttl_seconds", Message: "must not be negative"})
+	if maxTTL := int64(access.MaxTokenTTL / time.Second); b.TTLSeconds < 0 || b.TTLSeconds > maxTTL {
+		return badRequest("bad_request", fmt.Sprintf("ttl_seconds must be 0 (no expiry) or between 1 and %d (ten years)", maxTTL),
+			Detail{Field: "ttl_seconds", Message: fmt.Sprintf("must be between 0 and %d", maxTTL)})
 	}
 	tok, info, err := s.access.CreateAPIToken(c.UserContext(), c.Params("id"), b.Name, time.Duration(b.TTLSeconds)*time.Second)
 	if err != nil {
@@ -209,8 +220,14 @@ func (s *Server) revokeToken(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if t.UserID != principal(c).UserID && !s.isAdmin(c) {
-		return &apiError{status: fiber.StatusNotFound, code: "not_found", message: "no token " + c.Params("id")}
+	if t.UserID != principal(c).UserID {
+		admin, err := s.isAdmin(c)
+		if err != nil {
+			return err
+		}
+		if !admin {
+			return &apiError{status: fiber.StatusNotFound, code: "not_found", message: "no token " + c.Params("id")}
+		}
 	}
 	if err := s.access.RevokeToken(ctx, t.ID); err != nil {
 		return err

@@ -90,7 +90,7 @@ func classify(err error) (int, string, []Detail) {
 		return fiber.StatusForbidden, "forbidden", nil
 	case errors.Is(err, engine.ErrNotFound), errors.Is(err, access.ErrUserNotFound), errors.Is(err, access.ErrTokenNotFound):
 		return fiber.StatusNotFound, "not_found", nil
-	case errors.Is(err, engine.ErrConflict), errors.Is(err, access.ErrUserExists), errors.Is(err, store.ErrVersionConflict), errors.Is(err, access.ErrRoleInUse):
+	case errors.Is(err, engine.ErrConflict), errors.Is(err, access.ErrUserExists), errors.Is(err, store.ErrVersionConflict), errors.Is(err, access.ErrRoleInUse), errors.Is(err, access.ErrLastAdmin):
 		return fiber.StatusConflict, "conflict", nil
 	case errors.Is(err, engine.ErrTooLarge):
 		return fiber.StatusRequestEntityTooLarge, "too_large", nil

@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	"github.com/crmplatform/crm/engine"
-	"github.com/crmplatform/crm/engine/store"
 	"github.com/crmplatform/crm/metadata"
 	"github.com/gofiber/fiber/v2"
 )
@@ -42,7 +41,9 @@ func (s *Server) listObjects(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if s.isAdmin(c) {
+	if admin, err := s.isAdmin(c); err != nil {
+		return err
+	} else if admin {
 		return c.JSON(fiber.Map{"version": snap.Version, "items": snap.Schema.Objects})
 	}
 	rights, err := s.eng.Rights(c.UserContext(), principal(c))
@@ -69,7 +70,9 @@ func (s *Server) getObject(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if s.isAdmin(c) {
+	if admin, err := s.isAdmin(c); err != nil {
+		return err
+	} else if admin {
 		return c.JSON(o)
 	}
 	rights, err := s.eng.Rights(c.UserContext(), principal(c))

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"reflect"
 	"strings"
 	"time"
 
@@ -127,12 +128,61 @@ func decodeStrict(c *fiber.Ctx, out any) error {
 	d.DisallowUnknownFields()
 	d.UseNumber()
 	if err := d.Decode(out); err != nil {
-		return badRequest("malformed_body", "the body is not valid JSON of the expected shape: "+err.Error())
+		return decodeError(err)
 	}
 	if _, err := d.Token(); !errors.Is(err, io.EOF) {
 		return badRequest("malformed_body", "the body has data after the JSON value")
 	}
 	return nil
+}
+
+// decodeError turns an error of encoding/json into an answer in the
+// client's terms: the key and the kind of value expected, never Go types.
+func decodeError(err error) error {
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &te) && te.Field != "":
+		return badRequest("malformed_body", fmt.Sprintf("%s must be %s", te.Field, jsonKind(te.Type)),
+			Detail{Field: te.Field, Message: "must be " + jsonKind(te.Type)})
+	case errors.As(err, &te):
+		return badRequest("malformed_body", "the body must be "+jsonKind(te.Type))
+	case errors.As(err, &se):
+		return badRequest("malformed_body", fmt.Sprintf("the body is not valid JSON: %s (at byte %d)", strings.TrimPrefix(se.Error(), "json: "), se.Offset))
+	case errors.Is(err, io.EOF):
+		return badRequest("malformed_body", "the body is empty: send a JSON value")
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return badRequest("malformed_body", "the body ends inside its JSON value")
+	}
+	if key, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+		key = strings.Trim(key, `"`)
+		return badRequest("malformed_body", fmt.Sprintf("unknown key %q", key), Detail{Field: key, Code: "unknown_field", Message: "unknown key"})
+	}
+	return badRequest("malformed_body", "the body is not JSON of the expected shape")
+}
+
+// jsonKind names the JSON value a Go type is decoded from.
+func jsonKind(t reflect.Type) string {
+	if t == nil {
+		return "another kind of value"
+	}
+	switch t.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64, reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "a whole number"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.String:
+		return "text"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Slice, reflect.Array:
+		return "a list"
+	case reflect.Map, reflect.Struct:
+		return "an object"
+	case reflect.Pointer:
+		return jsonKind(t.Elem())
+	}
+	return "another kind of value"
 }
 
 // decodeRecord decodes a record body: a JSON object.

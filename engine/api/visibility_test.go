@@ -36,11 +36,11 @@ func TestComputedFieldsFollowTheirInputs(t *testing.T) {
 		rec := "/api/records/account/" + acc
 		f.run(t, []scenario{
 			{name: "admin reads every computed value", method: "GET", path: rec, user: "admin", status: 200,
-				contains: []string{`"top_deal":"70000.00"`, `"headroom":"20000.00"`, `"limit_twice":"180000.00"`, `"deals_total":"71000.00"`}},
+				contains: []string{`"top_deal":70000.00`, `"headroom":20000.00`, `"limit_twice":180000.00`, `"deals_total":71000.00`}},
 			// rep1 reads credit_limit but only their own opportunities: the
 			// maximum over rep2's deal and what is built on it are hidden.
 			{name: "rep reads what is built from readable fields", method: "GET", path: rec, user: "rep1", status: 200,
-				contains: []string{`"limit_twice":"180000.00"`, `"deals_total":"71000.00"`}, notContain: []string{"top_deal", "headroom", "70000"}},
+				contains: []string{`"limit_twice":180000.00`, `"deals_total":71000.00`}, notContain: []string{"top_deal", "headroom", "70000"}},
 			// marketing may not read credit_limit nor opportunities.
 			{name: "marketing sees neither", method: "GET", path: rec, user: "mkt", status: 200,
 				contains: []string{`"deals_total"`}, notContain: []string{"top_deal", "headroom", "limit_twice", "credit_limit"}},
@@ -67,7 +67,7 @@ func TestMetadataDescribesOnlyWhatTheUserMaySee(t *testing.T) {
 			{name: "admin gets every object whole", method: "GET", path: "/api/meta/objects", user: "admin", status: 200,
 				contains: []string{`"name":"opportunity"`, `"name":"credit_limit"`}, notContain: []string{`"access"`}},
 			{name: "an agent gets only readable objects", method: "GET", path: "/api/meta/objects", user: "agent", status: 200,
-				contains: []string{`"name":"account"`, `"name":"contact"`}, notContain: []string{`"name":"opportunity"`, `"name":"lead"`, `"name":"credit_limit"`, `"name":"annual_revenue"`}},
+				contains: []string{`"plural_label":{"en":"Accounts"`, `"plural_label":{"en":"Contacts"`}, notContain: []string{`"plural_label":{"en":"Opportunities"`, `"plural_label":{"en":"Leads"`, `"name":"credit_limit"`, `"name":"annual_revenue"`}},
 			{name: "with their access on each field", method: "GET", path: "/api/meta/objects/contact", user: "agent", status: 200,
 				contains: []string{`"name":"email","type":"email"`, `"access":"edit"`, `"access":"read"`, `"actions":["read","update","transfer"]`}},
 			{name: "an unreadable object is not found", method: "GET", path: "/api/meta/objects/opportunity", user: "agent", status: 404},

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/crmplatform/crm/formulas"
+	"github.com/crmplatform/crm/metadata"
 	"github.com/expr-lang/expr/ast"
 )
 
@@ -63,7 +64,7 @@ func (c *compiler) eval(node ast.Node) (any, error) {
 	case *ast.BoolNode:
 		return n.Value, nil
 	case *ast.StringNode:
-		return n.Value, nil
+		return checkText(node, n.Value)
 	case *ast.ConstantNode:
 		return n.Value, nil
 	case *ast.UnaryNode:
@@ -95,7 +96,25 @@ func (c *compiler) eval(node ast.Node) (any, error) {
 		msg := strings.TrimPrefix(firstLine(err.Error()), "formulas: ")
 		return nil, errorf(pos(node), "", "cannot compute %s: %s", src, msg)
 	}
-	return normalizeConst(v), nil
+	return checkText(node, normalizeConst(v))
+}
+
+// checkText refuses a constant that is, or is a list holding, text the
+// databases cannot compare alike (metadata.TextProblem).
+func checkText(node ast.Node, v any) (any, error) {
+	switch x := v.(type) {
+	case string:
+		if p := metadata.TextProblem(x); p != "" {
+			return nil, errorf(pos(node), "", "the text value %s", p)
+		}
+	case []any:
+		for _, e := range x {
+			if _, err := checkText(node, e); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return v, nil
 }
 
 // maxEvals bounds the expr compilations one filter may cause.

@@ -180,6 +180,9 @@ func cursorValue(f *metadata.Field, v any) (any, error) {
 	switch metadata.TypeOf(f).Kind() {
 	case metadata.KindString, metadata.KindRef, metadata.KindStringList:
 		if s, ok := v.(string); ok {
+			if p := metadata.TextProblem(s); p != "" {
+				return nil, fmt.Errorf("the value %s", p)
+			}
 			return s, nil
 		}
 	case metadata.KindInt, metadata.KindMoney:

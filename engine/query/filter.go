@@ -1,7 +1,6 @@
 package query
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -38,9 +37,9 @@ func CompileFilter(src string, obj *metadata.Object, opt Options) (Predicate, er
 			if strings.Contains(fe.Message, "maximum allowed nodes") {
 				return Predicate{}, errorf(0, "", "the filter is too large (at most %d parts)", MaxFilterNodes)
 			}
-			return Predicate{}, errorf(fe.From, "", "syntax error: %s", fe.Message)
+			return Predicate{}, errorf(fe.From, "", "syntax error: %s", plainSyntax(fe.Message))
 		}
-		return Predicate{}, errorf(0, "", "syntax error: %v", err)
+		return Predicate{}, errorf(0, "", "syntax error: %s", plainSyntax(err.Error()))
 	}
 	n := 0
 	ast.Find(tree.Node, func(ast.Node) bool { n++; return false })
@@ -319,15 +318,16 @@ func (c *compiler) ref(node ast.Node) (ref, error) {
 			r.field, r.typ = f, metadata.TypeOf(f)
 			break
 		}
-		if f.Type != "lookup" {
+		targetName, lookup := metadata.LookupTarget(f)
+		if !lookup {
 			return ref{}, errorf(poss[i], name, "%s is a %s field: only a lookup can be followed by a dot", name, f.Type)
 		}
 		var target *metadata.Object
 		if c.opt.Schema != nil {
-			target, ok = c.opt.Schema.Object(f.Target)
+			target, ok = c.opt.Schema.Object(targetName)
 		}
 		if target == nil {
-			return ref{}, errorf(poss[i], name, "the target %q of lookup %s is not known", f.Target, name)
+			return ref{}, errorf(poss[i], name, "the target %q of lookup %s is not known", targetName, name)
 		}
 		rule, err := c.rule(target.Name)
 		if err != nil {
@@ -362,13 +362,21 @@ func (c *compiler) rule(object string) (Predicate, error) {
 // flip mirrors a comparison operator for swapped operands.
 var flip = map[string]string{"==": "==", "!=": "!=", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
 
-// orderable reports whether a kind supports <, <=, >, >=.
-func orderable(k metadata.Kind) bool {
-	switch k {
-	case metadata.KindString, metadata.KindInt, metadata.KindFloat, metadata.KindMoney, metadata.KindDate, metadata.KindDateTime:
-		return true
+// supports reports whether the field of r takes the operator family op.
+func (r ref) supports(op metadata.FilterOp) bool { return metadata.SupportsFilter(r.field, op) }
+
+// refuse explains why the field of r does not take op, from what it does
+// take.
+func (r ref) refuse(at int, op string) error {
+	switch {
+	case r.supports(metadata.FilterEqual):
+		return errorf(at, r.field.Name, "%s is a %s field and cannot be compared with %s", r.name(), r.field.Type, op)
+	case r.supports(metadata.FilterContains):
+		return errorf(at, r.field.Name, "%s is a %s field: use contains or is_empty", r.name(), r.field.Type)
+	case r.supports(metadata.FilterEmpty):
+		return errorf(at, r.field.Name, "%s is a %s field: only is_empty can test it", r.name(), r.field.Type)
 	}
-	return false
+	return errorf(at, r.field.Name, "%s is a %s field and cannot be filtered on", r.name(), r.field.Type)
 }
 
 // compare compiles ==, !=, <, <=, >, >=.
@@ -404,16 +412,10 @@ func (c *compiler) compare(n *ast.BinaryNode) (cond, error) {
 		if op != "==" {
 			return cond{}, errorf(pos(n), r.field.Name, "%s cannot be compared with nil using %s: use == nil or != nil", r.name(), op)
 		}
-		return r.wrap(c.empty(r)), nil
+		return c.wrappedEmpty(r, pos(n))
 	}
-	k := r.kind()
-	switch {
-	case k == metadata.KindFile:
-		return cond{}, errorf(pos(n), r.field.Name, "%s is a %s field: only is_empty can test it", r.name(), r.field.Type)
-	case k == metadata.KindStringList || k == metadata.KindRefList:
-		return cond{}, errorf(pos(n), r.field.Name, "%s is a %s field: use contains or is_empty", r.name(), r.field.Type)
-	case op != "==" && !orderable(k):
-		return cond{}, errorf(pos(n), r.field.Name, "%s is a %s field and cannot be compared with %s", r.name(), r.field.Type, op)
+	if !r.supports(metadata.FilterEqual) || op != "==" && !r.supports(metadata.FilterOrder) {
+		return cond{}, r.refuse(pos(n), op)
 	}
 	arg, ok, err := c.literal(r.field, v, op, pos(right))
 	if err != nil {
@@ -457,10 +459,10 @@ func (c *compiler) compareFields(n *ast.BinaryNode, l ref, op string, right ast.
 		l.field.ScaleOr(metadata.DefaultCurrencyScale) != r.field.ScaleOr(metadata.DefaultCurrencyScale) {
 		same = false
 	}
-	if !same || lk == metadata.KindStringList || lk == metadata.KindRefList || lk == metadata.KindFile {
+	if !same || !l.supports(metadata.FilterEqual) || !r.supports(metadata.FilterEqual) {
 		return cond{}, errorf(pos(n), l.field.Name, "%s (%s) cannot be compared with %s (%s)", l.name(), l.field.Type, r.name(), r.field.Type)
 	}
-	if op != "==" && !orderable(lk) {
+	if op != "==" && (!l.supports(metadata.FilterOrder) || !r.supports(metadata.FilterOrder)) {
 		return cond{}, errorf(pos(n), l.field.Name, "%s is a %s field and cannot be compared with %s", l.name(), l.field.Type, op)
 	}
 	sqlOp := op
@@ -470,21 +472,37 @@ func (c *compiler) compareFields(n *ast.BinaryNode, l ref, op string, right ast.
 	return cond{sql: l.col() + " " + sqlOp + " " + r.col(), nullable: []string{l.col(), r.col()}}, nil
 }
 
-// empty is the condition "the field has no value": NULL, and for text
-// also the empty string (and an empty list for a multi-picklist). It never
-// yields NULL.
-func (c *compiler) empty(r ref) cond {
-	col := r.col()
-	switch r.kind() {
-	case metadata.KindString, metadata.KindRef, metadata.KindFile:
-		return cond{sql: "(" + col + " IS NULL OR " + col + " = '')", matchesNull: true}
-	case metadata.KindStringList:
-		return cond{sql: "(" + col + " IS NULL OR " + col + " = '' OR " + col + " = '[]')", matchesNull: true}
-	case metadata.KindRefList:
-		link := store.Ident(store.LinkTable(r.obj.Name, r.field.Name))
-		return cond{sql: "(NOT EXISTS (SELECT 1 FROM " + link + " WHERE " + link + "." + store.Ident("source_id") + " = " + column(r.obj, "id") + "))", matchesNull: true}
+// wrappedEmpty is empty lifted to the root table.
+func (c *compiler) wrappedEmpty(r ref, at int) (cond, error) {
+	k, err := c.empty(r, at)
+	if err != nil {
+		return cond{}, err
 	}
-	return cond{sql: "(" + col + " IS NULL)", matchesNull: true}
+	return r.wrap(k), nil
+}
+
+// empty is the condition "the field has no value": NULL, and for text
+// also the empty string (and an empty list for a multi-picklist); for a
+// field kept in a link table, no link. It never yields NULL.
+func (c *compiler) empty(r ref, at int) (cond, error) {
+	if !r.supports(metadata.FilterEmpty) {
+		return cond{}, errorf(at, r.field.Name, "%s is a %s field and cannot be tested for emptiness", r.name(), r.field.Type)
+	}
+	col := r.col()
+	var k cond
+	switch {
+	case metadata.Linked(r.field):
+		link := store.Ident(store.LinkTable(r.obj.Name, r.field.Name))
+		k = cond{sql: "(NOT EXISTS (SELECT 1 FROM " + link + " WHERE " + link + "." + store.Ident("source_id") + " = " + column(r.obj, "id") + "))"}
+	case r.kind() == metadata.KindString, r.kind() == metadata.KindRef, r.kind() == metadata.KindFile:
+		k = cond{sql: "(" + col + " IS NULL OR " + col + " = '')"}
+	case r.kind() == metadata.KindStringList:
+		k = cond{sql: "(" + col + " IS NULL OR " + col + " = '' OR " + col + " = '[]')"}
+	default:
+		k = cond{sql: "(" + col + " IS NULL)"}
+	}
+	k.matchesNull = true
+	return k, nil
 }
 
 // in compiles "x in [a, b]" (and, through negation, "x not in [...]"),
@@ -518,9 +536,11 @@ func (c *compiler) in(n *ast.BinaryNode) (cond, error) {
 	if len(list) > MaxInList {
 		return cond{}, errorf(pos(n.Right), r.field.Name, "the list has %d values, at most %d are allowed", len(list), MaxInList)
 	}
-	switch r.kind() {
-	case metadata.KindStringList, metadata.KindRefList, metadata.KindFile:
-		return cond{}, errorf(pos(n), r.field.Name, "%s is a %s field: use contains", r.name(), r.field.Type)
+	if !r.supports(metadata.FilterEqual) {
+		if r.supports(metadata.FilterContains) {
+			return cond{}, errorf(pos(n), r.field.Name, "%s is a %s field: use contains", r.name(), r.field.Type)
+		}
+		return cond{}, r.refuse(pos(n), "in")
 	}
 	var args []any
 	hasNil := false
@@ -542,17 +562,18 @@ func (c *compiler) in(n *ast.BinaryNode) (cond, error) {
 			args = append(args, arg)
 		}
 	}
-	var k cond
 	switch {
 	case len(args) == 0 && hasNil:
-		return r.wrap(c.empty(r)), nil
+		return c.wrappedEmpty(r, pos(n))
 	case len(args) == 0:
 		return r.wrap(condFalse), nil
-	default:
-		k = cond{sql: r.col() + " IN (?" + strings.Repeat(", ?", len(args)-1) + ")", args: args, nullable: []string{r.col()}}
 	}
+	k := cond{sql: store.In(r.col(), len(args)), args: args, nullable: []string{r.col()}}
 	if hasNil {
-		e := c.empty(r)
+		e, err := c.empty(r, pos(n))
+		if err != nil {
+			return cond{}, err
+		}
 		k = cond{sql: "(" + e.sql + " OR " + k.sql + ")", args: k.args, matchesNull: true}
 	}
 	return r.wrap(k), nil
@@ -567,14 +588,13 @@ func (c *compiler) text(n *ast.BinaryNode) (cond, error) {
 	if !isConst(n.Right) {
 		return cond{}, errorf(pos(n.Right), r.field.Name, "the right side of %s must be a value", n.Operator)
 	}
-	switch r.kind() {
-	case metadata.KindStringList, metadata.KindRefList:
+	switch {
+	case r.supports(metadata.FilterContains):
 		if n.Operator != "contains" {
 			return cond{}, errorf(pos(n), r.field.Name, "%s is a %s field: use contains", r.name(), r.field.Type)
 		}
 		return c.listContains(n, r, n.Right)
-	case metadata.KindString:
-	default:
+	case !r.supports(metadata.FilterText):
 		return cond{}, errorf(pos(n), r.field.Name, "%s is a %s field: %s works on text", r.name(), r.field.Type, n.Operator)
 	}
 	v, err := c.eval(n.Right)
@@ -597,9 +617,9 @@ func (c *compiler) text(n *ast.BinaryNode) (cond, error) {
 	return r.wrap(cond{sql: "LOWER(" + r.col() + ") LIKE LOWER(?) ESCAPE '\\'", args: []any{pat}, nullable: []string{r.col()}}), nil
 }
 
-// listContains compiles "tags contains value" on a multi-picklist (a
-// search for the JSON-quoted value in the stored array) or a many-to-many
-// field (a lookup in the link table).
+// listContains compiles "tags contains value" on a field kept in a link
+// table (a many-to-many: a lookup in the link table) or one whose column
+// holds a list (a multi-picklist: the type's metadata.Container search).
 func (c *compiler) listContains(n *ast.BinaryNode, r ref, valueNode ast.Node) (cond, error) {
 	v, err := c.eval(valueNode)
 	if err != nil {
@@ -609,24 +629,22 @@ func (c *compiler) listContains(n *ast.BinaryNode, r ref, valueNode ast.Node) (c
 	if !ok {
 		return cond{}, errorf(pos(valueNode), r.field.Name, "%s holds text values, not %s", r.name(), describe(v))
 	}
-	switch r.kind() {
-	case metadata.KindStringList:
-		q, _ := json.Marshal(s)
-		fn := "instr(" + r.col() + ", ?) > 0" // case-sensitive, no wildcards
-		if c.opt.Dialect == metadata.DialectPostgres {
-			fn = "strpos(" + r.col() + ", ?) > 0"
-		}
-		return r.wrap(cond{sql: fn, args: []any{string(q)}, nullable: []string{r.col()}}), nil
-	case metadata.KindRefList:
-		if !metadata.ValidID(s) {
-			return cond{}, errorf(pos(valueNode), r.field.Name, "%q is not a record id", s)
-		}
-		link := store.Ident(store.LinkTable(r.obj.Name, r.field.Name))
-		sql := "EXISTS (SELECT 1 FROM " + link + " WHERE " + link + "." + store.Ident("source_id") + " = " + column(r.obj, "id") +
-			" AND " + link + "." + store.Ident("target_id") + " = ?)"
-		return r.wrap(cond{sql: sql, args: []any{s}}), nil
+	list, isList := r.typ.(metadata.Container)
+	linked := metadata.Linked(r.field)
+	if !r.supports(metadata.FilterContains) || !isList && !linked {
+		return cond{}, errorf(pos(n), r.field.Name, "%s is a %s field, not a list", r.name(), r.field.Type)
 	}
-	return cond{}, errorf(pos(n), r.field.Name, "%s is a %s field, not a list", r.name(), r.field.Type)
+	if !linked {
+		sql, arg := list.ContainsSQL(c.opt.Dialect, r.col(), s)
+		return r.wrap(cond{sql: sql, args: []any{arg}, nullable: []string{r.col()}}), nil
+	}
+	if !metadata.ValidID(s) {
+		return cond{}, errorf(pos(valueNode), r.field.Name, "%q is not a record id", s)
+	}
+	link := store.Ident(store.LinkTable(r.obj.Name, r.field.Name))
+	sql := "EXISTS (SELECT 1 FROM " + link + " WHERE " + link + "." + store.Ident("source_id") + " = " + column(r.obj, "id") +
+		" AND " + link + "." + store.Ident("target_id") + " = ?)"
+	return r.wrap(cond{sql: sql, args: []any{s}}), nil
 }
 
 // call compiles is_empty(x) and the date ranges (this_week(x) …).
@@ -639,7 +657,10 @@ func (c *compiler) call(n ast.Node, name string, args []ast.Node) (cond, error) 
 		if err != nil {
 			return cond{}, c.notField(args[0], err)
 		}
-		k := r.wrap(c.empty(r))
+		k, err := c.wrappedEmpty(r, pos(args[0]))
+		if err != nil {
+			return cond{}, err
+		}
 		if name == "is_not_empty" {
 			k = k.not()
 		}
@@ -663,7 +684,7 @@ func (c *compiler) call(n ast.Node, name string, args []ast.Node) (cond, error) 
 	if err != nil {
 		return cond{}, c.notField(args[0], err)
 	}
-	if k := r.kind(); k != metadata.KindDate && k != metadata.KindDateTime {
+	if !r.supports(metadata.FilterDateRange) {
 		return cond{}, errorf(pos(args[0]), r.field.Name, "%s is a %s field: %s needs a date or datetime", r.name(), r.field.Type, name)
 	}
 	days := 0
@@ -709,3 +730,12 @@ var parseConfig = sync.OnceValue(func() *conf.Config {
 	c.MaxNodes = MaxFilterNodes
 	return c
 })
+
+// plainSyntax keeps the parser's own words and drops the Go detail some of
+// its messages carry ("invalid integer literal: strconv.ParseInt: …").
+func plainSyntax(msg string) string {
+	if i := strings.Index(msg, ": strconv."); i >= 0 {
+		return msg[:i] + " (too large or malformed)"
+	}
+	return msg
+}

@@ -270,6 +270,9 @@ func TestFilterErrors(t *testing.T) {
 		{long, 8, "kind", "at most 1000"},
 		{big, 0, "", "too large"},
 		{strings.Repeat(" ", MaxFilterLength) + "true", 0, "", "too long"},
+		{`name == "a\u0000b"`, 8, "", "NUL character"},
+		{`name in ["a", "\x00"]`, 14, "", "NUL character"},
+		{`name == "a" + "\x00"`, 12, "", "NUL character"},
 	}
 	for _, tc := range cases {
 		name := tc.filter

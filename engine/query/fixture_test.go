@@ -119,7 +119,7 @@ func insert(t testing.TB, db *store.DB, obj *metadata.Object, id string, values 
 		cols = append(cols, store.Ident(name))
 		args = append(args, sv)
 	}
-	q := "INSERT INTO " + store.Ident(obj.Name) + " (" + strings.Join(cols, ", ") + ") VALUES (?" + strings.Repeat(", ?", len(cols)-1) + ")"
+	q := "INSERT INTO " + store.Ident(obj.Name) + " (" + strings.Join(cols, ", ") + ") VALUES (" + store.Marks(len(cols)) + ")"
 	if _, err := db.DB.DB.ExecContext(ctx, store.Rebind(db.Dialect, q), store.Args(db.Dialect, args)...); err != nil {
 		t.Fatalf("%s: %v", q, err)
 	}

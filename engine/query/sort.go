@@ -30,15 +30,6 @@ func spec(keys []SortKey) string {
 	return b.String()
 }
 
-// sortable reports whether a field can be sorted on.
-func sortable(f *metadata.Field) bool {
-	switch metadata.TypeOf(f).Kind() {
-	case metadata.KindRefList, metadata.KindFile:
-		return false
-	}
-	return true
-}
-
 // ParseSort reads a sort parameter: field names separated by commas, each
 // optionally prefixed with "-" for descending ("+" for ascending is also
 // accepted), such as "-amount,name". The id is appended as the final
@@ -78,7 +69,7 @@ func ParseSort(src string, obj *metadata.Object, opt Options) ([]SortKey, error)
 		if err := opt.check(obj.Name, name, at); err != nil {
 			return nil, err
 		}
-		if !sortable(f) {
+		if !metadata.Sortable(f) {
 			return nil, errorf(at, name, "%s is a %s field and cannot be sorted on", name, f.Type)
 		}
 		if seen[name] {

@@ -234,6 +234,7 @@ func TestCursorErrors(t *testing.T) {
 		"too long":     strings.Repeat("a", MaxCursorLength+1),
 		"wrong values": mustCursor(t, `{"s":"-price,name,id","v":["x",null,"y"]}`),
 		"short":        mustCursor(t, `{"s":"-price,name,id","v":[1]}`),
+		"NUL in text":  mustCursor(t, `{"s":"-price,name,id","v":[1,"a\u0000",null]}`),
 	} {
 		k := keys
 		if name == "other sort" {

@@ -50,7 +50,7 @@ func (db *DB) createTable(o *metadata.Object) []string {
 		`"version" ` + db.col("BIGINT", "INTEGER") + ` NOT NULL DEFAULT 1`,
 	}
 	for _, f := range o.Fields {
-		if metadata.TypeOf(f).Column(db.Dialect, f) != "" {
+		if !metadata.Linked(f) {
 			cols = append(cols, db.columnDef(o, f))
 		}
 	}
@@ -66,11 +66,13 @@ func (db *DB) createTable(o *metadata.Object) []string {
 }
 
 // fieldExtras returns the indexes and link table a field needs beyond its
-// column.
+// column: a link table for a field kept in one, a unique index for a
+// unique field, an index for a lookup.
 func (db *DB) fieldExtras(o *metadata.Object, f *metadata.Field) []string {
 	var out []string
+	_, lookup := metadata.LookupTarget(f)
 	switch {
-	case f.Type == "many_to_many":
+	case metadata.Linked(f):
 		lt := LinkTable(o.Name, f.Name)
 		out = append(out,
 			fmt.Sprintf("CREATE TABLE %s (\n\t\"source_id\" TEXT NOT NULL,\n\t\"target_id\" TEXT NOT NULL,\n\tPRIMARY KEY (\"source_id\", \"target_id\")\n)", Ident(lt)),
@@ -78,7 +80,7 @@ func (db *DB) fieldExtras(o *metadata.Object, f *metadata.Field) []string {
 		return out
 	case f.Unique:
 		out = append(out, db.uniqueIndex(o.Name, f.Name))
-	case f.Type == "lookup":
+	case lookup:
 		out = append(out, fmt.Sprintf("CREATE INDEX %s ON %s (%s)", Ident(indexName("ix", o.Name, f.Name)), Ident(o.Name), Ident(f.Name)))
 	}
 	return out
@@ -101,12 +103,13 @@ func (db *DB) dropFieldIndexes(table, column string) []string {
 // cannot add constraints to existing tables, so there the engine's own
 // on-delete handling is the only guard).
 func (db *DB) foreignKey(o *metadata.Object, f *metadata.Field) []string {
-	if db.Dialect != metadata.DialectPostgres || f.Type != "lookup" {
+	target, lookup := metadata.LookupTarget(f)
+	if db.Dialect != metadata.DialectPostgres || !lookup {
 		return nil
 	}
 	action := map[string]string{metadata.OnDeleteRestrict: "RESTRICT", metadata.OnDeleteSetNull: "SET NULL", metadata.OnDeleteCascade: "CASCADE"}[metadata.OnDeleteOf(f)]
 	return []string{fmt.Sprintf("ALTER TABLE %s ADD CONSTRAINT %s FOREIGN KEY (%s) REFERENCES %s (\"id\") ON DELETE %s DEFERRABLE INITIALLY DEFERRED",
-		Ident(o.Name), Ident(fkName(o.Name, f.Name)), Ident(f.Name), Ident(f.Target), action)}
+		Ident(o.Name), Ident(fkName(o.Name, f.Name)), Ident(f.Name), Ident(target), action)}
 }
 
 // dropForeignKey removes a lookup's constraint in PostgreSQL.

@@ -84,7 +84,7 @@ func (db *DB) Plan(ctx context.Context, q Querier, old, new *metadata.Schema, ve
 			err = db.planUnique(ctx, q, p, c)
 		case metadata.DropUnique:
 			p.Steps = append(p.Steps, Step{SQL: fmt.Sprintf("DROP INDEX IF EXISTS %s", Ident(indexName("ux", c.Object, c.Field)))})
-			if c.New.Type == "lookup" {
+			if _, lookup := metadata.LookupTarget(c.New); lookup {
 				p.Steps = append(p.Steps, Step{SQL: fmt.Sprintf("CREATE INDEX %s ON %s (%s)", Ident(indexName("ix", c.Object, c.Field)), Ident(c.Object), Ident(c.Field))})
 			}
 		case metadata.AddRequired:
@@ -135,7 +135,7 @@ func (db *DB) Apply(ctx context.Context, tx Querier, p *Plan) error {
 // same name and type if there is one, and fills the default into existing
 // rows.
 func (db *DB) planAddField(ctx context.Context, q Querier, p *Plan, o *metadata.Object, f *metadata.Field, fks *[]Step) error {
-	if metadata.TypeOf(f).Column(db.Dialect, f) == "" {
+	if metadata.Linked(f) {
 		archived, err := db.archivedTable(ctx, q, LinkTable(o.Name, f.Name))
 		if err != nil {
 			return err
@@ -164,11 +164,11 @@ func (db *DB) planAddField(ctx context.Context, q Querier, p *Plan, o *metadata.
 	for _, s := range db.foreignKey(o, f) {
 		*fks = append(*fks, Step{SQL: s})
 	}
-	if f.Type == "auto_number" && archived == "" {
+	if a, ok := metadata.TypeOf(f).(metadata.Assigner); ok && archived == "" {
 		p.Steps = append(p.Steps, Step{
 			Note: fmt.Sprintf("number the existing %s records in %s in order of creation", o.Name, f.Name),
 			run: func(ctx context.Context, tx Querier) error {
-				return db.numberExisting(ctx, tx, o.Name, f)
+				return db.assignExisting(ctx, tx, o.Name, f, a)
 			},
 		})
 	}
@@ -196,10 +196,10 @@ func (db *DB) planAddField(ctx context.Context, q Querier, p *Plan, o *metadata.
 	return nil
 }
 
-// numberExisting gives every record without a number the next number of
-// an auto-number field, oldest first, each with the date placeholders of
+// assignExisting gives every record without a value the value a field the
+// system assigns (an auto number) would have had, oldest first, each as of
 // its own creation.
-func (db *DB) numberExisting(ctx context.Context, tx Querier, table string, f *metadata.Field) error {
+func (db *DB) assignExisting(ctx context.Context, tx Querier, table string, f *metadata.Field, a metadata.Assigner) error {
 	rows, err := tx.QueryContext(ctx, fmt.Sprintf(`SELECT "id", "created_at" FROM %s WHERE %s IS NULL ORDER BY "created_at", "id"`, Ident(table), Ident(f.Name)))
 	if err != nil {
 		return err
@@ -224,13 +224,13 @@ func (db *DB) numberExisting(ctx context.Context, tx Querier, table string, f *m
 		return err
 	}
 	update := Rebind(db.Dialect, fmt.Sprintf(`UPDATE %s SET %s = ? WHERE "id" = ?`, Ident(table), Ident(f.Name)))
+	next := func(key string) (int64, error) { return db.NextNumber(ctx, tx, table, f.Name, key) }
 	for _, r := range todo {
-		prefix := metadata.AutoNumberPrefix(f.Format, r.created)
-		n, err := db.NextNumber(ctx, tx, table, f.Name, prefix)
+		v, err := a.Assign(f, r.created, next)
 		if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, update, metadata.RenderAutoNumber(prefix, n), r.id); err != nil {
+		if _, err := tx.ExecContext(ctx, update, metadata.DBValue(db.Dialect, v), r.id); err != nil {
 			return err
 		}
 	}
@@ -240,7 +240,7 @@ func (db *DB) numberExisting(ctx context.Context, tx Querier, table string, f *m
 // archiveField renames a removed field's column (or link table) out of the
 // way; its data stays until purged.
 func (db *DB) archiveField(table string, f *metadata.Field, version int64) []Step {
-	if f.Type == "many_to_many" {
+	if metadata.Linked(f) {
 		lt := LinkTable(table, f.Name)
 		return []Step{{SQL: fmt.Sprintf("ALTER TABLE %s RENAME TO %s", Ident(lt), Ident(archiveName(lt, version)))}}
 	}
@@ -255,7 +255,7 @@ func (db *DB) archiveField(table string, f *metadata.Field, version int64) []Ste
 func (db *DB) archiveObject(o *metadata.Object, version int64) []Step {
 	var steps []Step
 	for _, f := range o.Fields {
-		if f.Type == "many_to_many" {
+		if metadata.Linked(f) {
 			steps = append(steps, db.archiveField(o.Name, f, version)...)
 		}
 		for _, s := range db.dropForeignKey(o.Name, f.Name) {
@@ -281,7 +281,7 @@ func (db *DB) planConvert(p *Plan, o *metadata.Object, old, new *metadata.Field,
 		return
 	}
 	p.Steps = append(p.Steps, db.archiveField(o.Name, old, version)...)
-	if newCol == "" || oldCol == "" {
+	if metadata.Linked(new) || metadata.Linked(old) {
 		for _, s := range db.fieldExtras(o, new) {
 			p.Steps = append(p.Steps, Step{SQL: s})
 		}
@@ -400,14 +400,17 @@ func (db *DB) planRequired(ctx context.Context, q Querier, p *Plan, c metadata.C
 }
 
 // planDropOptions refuses removing picklist options still in use unless
-// forced (forced, the stored values stay as they are).
+// forced (forced, the stored values stay as they are). A field holding
+// several values (see metadata.Container) is searched for each option.
 func (db *DB) planDropOptions(ctx context.Context, q Querier, p *Plan, c metadata.Change, force bool) error {
 	var conds []string
 	var args []any
+	list, isList := metadata.TypeOf(c.New).(metadata.Container)
 	for _, v := range c.Options {
-		if c.New.Type == "multi_picklist" {
-			conds = append(conds, Ident(c.Field)+" LIKE ?")
-			args = append(args, `%"`+v+`"%`)
+		if isList {
+			cond, arg := list.ContainsSQL(db.Dialect, Ident(c.Field), v)
+			conds = append(conds, cond)
+			args = append(args, arg)
 		} else {
 			conds = append(conds, Ident(c.Field)+" = ?")
 			args = append(args, v)

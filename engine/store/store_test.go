@@ -62,3 +62,18 @@ func TestVersionsRoundTrip(t *testing.T) {
 		t.Fatalf("load: %+v %v", v, err)
 	}
 }
+
+func TestMarks(t *testing.T) {
+	cases := []struct {
+		n    int
+		want string
+	}{{0, ""}, {1, "?"}, {3, "?, ?, ?"}}
+	for _, c := range cases {
+		if got := Marks(c.n); got != c.want {
+			t.Errorf("Marks(%d) = %q, want %q", c.n, got, c.want)
+		}
+	}
+	if got := In(`"id"`, 2); got != `"id" IN (?, ?)` {
+		t.Errorf("In = %q", got)
+	}
+}
