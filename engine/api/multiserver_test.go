@@ -1,9 +1,9 @@
 package api
 
 import (
-	"time"
 	"context"
 	"testing"
+	"time"
 
 	"github.com/crmplatform/crm/engine"
 	"github.com/crmplatform/crm/engine/access"
