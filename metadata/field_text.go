@@ -1,10 +1,12 @@
 package metadata
 
 import (
+	"errors"
 	"fmt"
 	"net/mail"
 	"net/url"
 	"regexp"
+	"regexp/syntax"
 	"slices"
 	"sync"
 	"unicode/utf8"
@@ -80,7 +82,12 @@ func (t *textType) Check(f *Field) []Problem {
 	var ps []Problem
 	if f.Pattern != "" {
 		if _, err := regexp.Compile(f.Pattern); err != nil {
-			ps = append(ps, problemf("/pattern", "not a valid regular expression: %v", err))
+			var se *syntax.Error
+			if errors.As(err, &se) {
+				ps = append(ps, problemf("/pattern", "not a valid regular expression: %s in `%s`", se.Code, se.Expr))
+			} else {
+				ps = append(ps, problemf("/pattern", "not a valid regular expression"))
+			}
 		}
 	}
 	if f.MaxLength < 0 {

@@ -112,6 +112,7 @@ func CheckDocument(kind string, doc any) Problems {
 			msg = strings.Replace(msg, "additionalProperties", "unknown key(s)", 1)
 			msg = strings.Replace(msg, " not allowed", "", 1)
 		}
+		msg = plainPattern(msg)
 		key := e.InstanceLocation + "\x00" + msg
 		if seen[key] {
 			continue
@@ -121,6 +122,26 @@ func CheckDocument(kind string, doc any) Problems {
 	}
 	sort.SliceStable(ps, func(i, j int) bool { return ps[i].Path < ps[j].Path })
 	return ps
+}
+
+// patternWords says in words what the patterns of the embedded schemas
+// ask for, so a problem never shows a regular expression.
+var patternWords = map[string]string{
+	"^[a-z][a-z0-9_]*$":           "must start with a lowercase letter and hold only lowercase letters, digits and _",
+	"^[a-z]{2}(-[A-Za-z]{2,4})?$": "must be a language code such as en or zh-CN",
+}
+
+// plainPattern replaces jsonschema's "does not match pattern '…'" with
+// what the pattern asks for.
+func plainPattern(msg string) string {
+	p, ok := strings.CutPrefix(msg, "does not match pattern ")
+	if !ok {
+		return msg
+	}
+	if w, ok := patternWords[strings.Trim(p, "'")]; ok {
+		return w
+	}
+	return "is not in the expected form"
 }
 
 // leaves returns the innermost errors of a validation error tree: the ones
@@ -149,7 +170,7 @@ func oneOfMessage(e *jsonschema.ValidationError) string {
 	var parts []string
 	for _, c := range e.Causes {
 		for _, l := range leaves(c) {
-			parts = append(parts, l.Message)
+			parts = append(parts, plainPattern(l.Message))
 		}
 	}
 	return "matches none of the allowed forms: " + strings.Join(parts, "; or ")

@@ -134,12 +134,18 @@ type scenario struct {
 	contains   []string // substrings the answer must have
 	notContain []string // substrings it must not have
 	header     map[string]string
+	// contentType is sent as Content-Type (application/json when empty).
+	contentType string
 }
 
 func (f *fixture) run(t *testing.T, scs []scenario) {
 	for _, sc := range scs {
 		t.Run(sc.name, func(t *testing.T) {
-			status, raw := f.rawWith(sc.method, sc.path, sc.user, "application/json", strings.NewReader(sc.body), sc.header)
+			ct := sc.contentType
+			if ct == "" {
+				ct = "application/json"
+			}
+			status, raw := f.rawWith(sc.method, sc.path, sc.user, ct, strings.NewReader(sc.body), sc.header)
 			if status != sc.status {
 				t.Fatalf("status %d, want %d: %s", status, sc.status, raw)
 			}
@@ -148,6 +154,9 @@ func (f *fixture) run(t *testing.T, scs []scenario) {
 				if err := json.Unmarshal(raw, &eb); err != nil || eb.Error.Code != sc.code || eb.Error.Message == "" {
 					t.Fatalf("want error code %q with a message, got %s", sc.code, raw)
 				}
+			}
+			if status >= 400 {
+				checkDocumentedError(t, raw)
 			}
 			for _, s := range sc.contains {
 				if !bytes.Contains(raw, []byte(s)) {

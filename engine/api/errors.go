@@ -2,7 +2,9 @@ package api
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
+	"net/http"
 
 	"github.com/crmplatform/crm/engine"
 	"github.com/crmplatform/crm/engine/access"
@@ -102,7 +104,9 @@ func classify(err error) (int, string, []Detail) {
 	return fiber.StatusInternalServerError, "internal", nil
 }
 
-// statusCode names a plain HTTP status for the code key.
+// statusCode names the code of an answer that has only an HTTP status
+// (fiber's own errors: a request line too long, a body over the limit).
+// Every code it returns is listed in docs/api.md.
 func statusCode(status int) string {
 	switch status {
 	case fiber.StatusBadRequest:
@@ -115,8 +119,38 @@ func statusCode(status int) string {
 		return "not_found"
 	case fiber.StatusMethodNotAllowed:
 		return "method_not_allowed"
-	case fiber.StatusRequestEntityTooLarge:
+	case fiber.StatusRequestTimeout, fiber.StatusGatewayTimeout:
+		return "timeout"
+	case fiber.StatusRequestEntityTooLarge, fiber.StatusRequestHeaderFieldsTooLarge:
 		return "too_large"
+	case fiber.StatusUnsupportedMediaType:
+		return "unsupported_media_type"
+	case fiber.StatusTooManyRequests:
+		return "throttled"
+	case fiber.StatusServiceUnavailable:
+		return "unavailable"
+	}
+	if status < fiber.StatusInternalServerError {
+		return "bad_request"
+	}
+	return "internal"
+}
+
+// statusMessage is the message of an answer that has only an HTTP status:
+// fiber's own texts can carry the inner workings of the HTTP server.
+func statusMessage(status int) string {
+	switch status {
+	case fiber.StatusRequestHeaderFieldsTooLarge:
+		return fmt.Sprintf("the request line and headers are over %d bytes: send a long list query as POST /api/records/{object}/query", MaxHeaderBytes)
+	case fiber.StatusRequestEntityTooLarge:
+		return fmt.Sprintf("the body is over %d bytes", MaxUploadBody)
+	case fiber.StatusRequestTimeout:
+		return "the request did not arrive in time"
+	case fiber.StatusBadRequest:
+		return "the request is not valid HTTP"
+	}
+	if t := http.StatusText(status); t != "" {
+		return t
 	}
 	return "error"
 }
@@ -129,9 +163,14 @@ func errorHandler(log *slog.Logger) fiber.ErrorHandler {
 		var body ErrorBody
 		body.Error.Code, body.Error.Details = code, details
 		body.Error.Message = err.Error()
-		if status == fiber.StatusInternalServerError {
+		var fe *fiber.Error
+		switch {
+		case status == fiber.StatusInternalServerError:
 			log.Error("request failed", "method", c.Method(), "path", c.Path(), "request_id", c.GetRespHeader(fiber.HeaderXRequestID), "err", err)
 			body.Error.Message = "internal error; see the server log for request " + c.GetRespHeader(fiber.HeaderXRequestID)
+		case errors.As(err, &fe):
+			log.Debug("request refused", "method", c.Method(), "path", c.Path(), "status", status, "err", err)
+			body.Error.Message = statusMessage(status)
 		}
 		return c.Status(status).JSON(body)
 	}

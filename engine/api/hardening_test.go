@@ -91,6 +91,9 @@ func TestAPIMessagesHideGoInternals(t *testing.T) {
 			{name: "a wrong type in a known key", method: "POST", path: "/api/users/rep1/tokens", user: "rep1", body: `{"name": 5}`, status: 400, code: "malformed_body", contains: []string{`"field":"name"`, "must be text"}, notContain: goInternals},
 			{name: "an unknown key", method: "POST", path: "/api/auth/login", body: `{"username": "a", "password": "b", "otp": 1}`, status: 400, code: "malformed_body", contains: []string{`"field":"otp"`}, notContain: goInternals},
 			{name: "broken JSON", method: "POST", path: "/api/users/rep1/tokens", user: "rep1", body: `{"name": x}`, status: 400, code: "malformed_body", contains: []string{"byte"}, notContain: goInternals},
+			{name: "a bad name in a definition", method: "POST", path: "/api/meta/objects/account/fields", user: "admin", body: `{"name": "Bad Name", "type": "text"}`, status: 422, code: "invalid_metadata", contains: []string{`"path":"/name"`, "lowercase letter"}, notContain: append([]string{"^[", "pattern"}, goInternals...)},
+			{name: "a bad language code", method: "POST", path: "/api/meta/objects/account/fields", user: "admin", body: `{"name": "vip", "type": "boolean", "label": {"english": "VIP"}}`, status: 422, code: "invalid_metadata", contains: []string{"language code"}, notContain: []string{"^["}},
+			{name: "a broken regular expression", method: "POST", path: "/api/meta/objects/account/fields", user: "admin", body: `{"name": "code", "type": "text", "pattern": "("}`, status: 422, code: "invalid_metadata", contains: []string{"missing closing )"}, notContain: append([]string{"error parsing"}, goInternals[:4]...)},
 			{name: "a filter integer out of range", method: "GET", path: "/api/records/account?filter=employees%20%3E%2099999999999999999999999", user: "rep1", status: 400, code: "bad_query", notContain: goInternals},
 		})
 	})

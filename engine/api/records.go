@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/crmplatform/crm/engine"
+	"github.com/crmplatform/crm/metadata"
 	"github.com/gofiber/fiber/v2"
 )
 
@@ -13,6 +14,7 @@ import (
 func (s *Server) recordRoutes(r fiber.Router) {
 	r.Get("/:object", s.listRecords)
 	r.Post("/:object", s.createRecord)
+	r.Post("/:object/query", s.queryRecords)
 	r.Get("/:object/:id", s.getRecord)
 	r.Patch("/:object/:id", s.updateRecord)
 	r.Put("/:object/:id", s.updateRecord)
@@ -22,23 +24,56 @@ func (s *Server) recordRoutes(r fiber.Router) {
 	r.Post("/:object/:id/actions/:action", s.action)
 }
 
-// listRecords answers GET /api/records/{object}?filter&sort&limit&cursor&total.
+// listRecords answers GET /api/records/{object}?filter&sort&limit&cursor&total&expand.
 func (s *Server) listRecords(c *fiber.Ctx) error {
-	opt := engine.ListOptions{Filter: c.Query("filter"), Sort: c.Query("sort"), Cursor: c.Query("cursor")}
+	q := listQuery{Filter: c.Query("filter"), Sort: c.Query("sort"), Cursor: c.Query("cursor"), Expand: expandParam(c)}
 	if l := c.Query("limit"); l != "" {
 		n, err := strconv.Atoi(l)
 		if err != nil || n < 1 {
 			return badRequest("bad_query", "limit must be a positive whole number", Detail{Field: "limit", Message: "not a positive whole number: " + l})
 		}
-		opt.Limit = n
+		q.Limit = n
 	}
 	switch t := c.Query("total"); t {
 	case "", "false", "0":
 	case "true", "1":
-		opt.Total = true
+		q.Total = true
 	default:
 		return badRequest("bad_query", "total must be true or false", Detail{Field: "total", Message: "not true or false: " + t})
 	}
+	return s.list(c, q)
+}
+
+// listQuery is a list request: the query parameters of GET
+// /api/records/{object}, or the body of POST /api/records/{object}/query
+// for filters too long for a URL.
+type listQuery struct {
+	Filter string   `json:"filter,omitempty"`
+	Sort   string   `json:"sort,omitempty"`
+	Limit  int      `json:"limit,omitempty"`
+	Cursor string   `json:"cursor,omitempty"`
+	Total  bool     `json:"total,omitempty"`
+	Expand []string `json:"expand,omitempty"`
+}
+
+// queryRecords answers POST /api/records/{object}/query: a list whose
+// query comes as a JSON body, with the answer of GET.
+func (s *Server) queryRecords(c *fiber.Ctx) error {
+	var q listQuery
+	if len(c.Body()) > 0 {
+		if err := decodeStrict(c, &q); err != nil {
+			return err
+		}
+	}
+	if q.Limit < 0 {
+		return badRequest("bad_query", "limit must be a positive whole number", Detail{Field: "limit", Message: "must be positive"})
+	}
+	return s.list(c, q)
+}
+
+// list runs a list request and answers with its page.
+func (s *Server) list(c *fiber.Ctx, q listQuery) error {
+	opt := engine.ListOptions{Filter: q.Filter, Sort: q.Sort, Cursor: q.Cursor, Limit: q.Limit, Total: q.Total}
 	res, err := s.eng.List(c.UserContext(), c.Params("object"), opt)
 	if err != nil {
 		return err
@@ -46,7 +81,7 @@ func (s *Server) listRecords(c *fiber.Ctx) error {
 	if res.Items == nil {
 		res.Items = []engine.Record{}
 	}
-	if err := s.eng.Expand(c.UserContext(), c.Params("object"), res.Items, expandParam(c)); err != nil {
+	if err := s.eng.Expand(c.UserContext(), c.Params("object"), res.Items, q.Expand); err != nil {
 		return err
 	}
 	return c.JSON(res)
@@ -139,6 +174,9 @@ func (s *Server) upload(c *fiber.Ctx) error {
 	fh, err := c.FormFile("file")
 	if err != nil {
 		return badRequest("malformed_body", "send the file as multipart/form-data in a part named \"file\"")
+	}
+	if msg := metadata.TextProblem(fh.Filename); msg != "" {
+		return badRequest("bad_request", "the file name "+msg, Detail{Field: "file", Message: "the file name " + msg})
 	}
 	f, err := fh.Open()
 	if err != nil {

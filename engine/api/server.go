@@ -1,13 +1,8 @@
 package api
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
-	"fmt"
-	"io"
 	"log/slog"
-	"reflect"
 	"strings"
 	"time"
 
@@ -18,12 +13,15 @@ import (
 	"github.com/gofiber/fiber/v2/middleware/requestid"
 )
 
-// Limits of request bodies.
+// Limits of requests.
 const (
 	// MaxJSONBody is the largest JSON body accepted.
 	MaxJSONBody = 1 << 20
 	// MaxUploadBody is the largest request body (file uploads).
 	MaxUploadBody = 32 << 20
+	// MaxHeaderBytes is the largest request line and headers together
+	// (431 above): room for a URL with a filter of about 700 record ids.
+	MaxHeaderBytes = 32 << 10
 )
 
 // Config wires the API.
@@ -49,24 +47,26 @@ func New(cfg Config) *fiber.App {
 	app := fiber.New(fiber.Config{
 		Immutable:             true,
 		BodyLimit:             MaxUploadBody,
+		ReadBufferSize:        MaxHeaderBytes,
 		ReadTimeout:           30 * time.Second,
 		WriteTimeout:          60 * time.Second,
 		IdleTimeout:           120 * time.Second,
 		DisableStartupMessage: true,
 		ErrorHandler:          errorHandler(s.log),
 	})
-	app.Use(recover.New(), requestid.New(), language)
+	app.Use(recover.New(), requestid.New(), checkURL, language)
 	api := app.Group("/api")
 	api.Get("/health", s.health)
-	api.Post("/auth/login", s.login)
+	api.Post("/auth/login", s.RequireJSON, s.login)
 	api.Use(s.authenticate)
+	api.Post("/files/:object/:field", s.upload) // multipart/form-data
+	api.Use(s.RequireJSON)                      // every route below takes JSON bodies
 	api.Post("/auth/logout", s.logout)
 	api.Get("/auth/me", s.me)
 	api.Get("/openapi.json", s.openapi)
 	s.metaRoutes(api.Group("/meta"))
 	s.recordRoutes(api.Group("/records"))
 	s.accessRoutes(api)
-	api.Post("/files/:object/:field", s.upload)
 	app.Use(func(c *fiber.Ctx) error {
 		return &apiError{status: fiber.StatusNotFound, code: "not_found", message: "no route " + c.Method() + " " + c.Path()}
 	})
@@ -115,86 +115,6 @@ func (s *Server) authenticate(c *fiber.Ctx) error {
 func principal(c *fiber.Ctx) *access.Principal {
 	p, _ := access.FromContext(c.UserContext())
 	return p
-}
-
-// decodeStrict decodes a JSON body into out, refusing unknown keys,
-// trailing data and bodies over MaxJSONBody.
-func decodeStrict(c *fiber.Ctx, out any) error {
-	body := c.Body()
-	if len(body) > MaxJSONBody {
-		return &apiError{status: fiber.StatusRequestEntityTooLarge, code: "too_large", message: fmt.Sprintf("the body has %d bytes; at most %d are accepted", len(body), MaxJSONBody)}
-	}
-	d := json.NewDecoder(bytes.NewReader(body))
-	d.DisallowUnknownFields()
-	d.UseNumber()
-	if err := d.Decode(out); err != nil {
-		return decodeError(err)
-	}
-	if _, err := d.Token(); !errors.Is(err, io.EOF) {
-		return badRequest("malformed_body", "the body has data after the JSON value")
-	}
-	return nil
-}
-
-// decodeError turns an error of encoding/json into an answer in the
-// client's terms: the key and the kind of value expected, never Go types.
-func decodeError(err error) error {
-	var se *json.SyntaxError
-	var te *json.UnmarshalTypeError
-	switch {
-	case errors.As(err, &te) && te.Field != "":
-		return badRequest("malformed_body", fmt.Sprintf("%s must be %s", te.Field, jsonKind(te.Type)),
-			Detail{Field: te.Field, Message: "must be " + jsonKind(te.Type)})
-	case errors.As(err, &te):
-		return badRequest("malformed_body", "the body must be "+jsonKind(te.Type))
-	case errors.As(err, &se):
-		return badRequest("malformed_body", fmt.Sprintf("the body is not valid JSON: %s (at byte %d)", strings.TrimPrefix(se.Error(), "json: "), se.Offset))
-	case errors.Is(err, io.EOF):
-		return badRequest("malformed_body", "the body is empty: send a JSON value")
-	case errors.Is(err, io.ErrUnexpectedEOF):
-		return badRequest("malformed_body", "the body ends inside its JSON value")
-	}
-	if key, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
-		key = strings.Trim(key, `"`)
-		return badRequest("malformed_body", fmt.Sprintf("unknown key %q", key), Detail{Field: key, Code: "unknown_field", Message: "unknown key"})
-	}
-	return badRequest("malformed_body", "the body is not JSON of the expected shape")
-}
-
-// jsonKind names the JSON value a Go type is decoded from.
-func jsonKind(t reflect.Type) string {
-	if t == nil {
-		return "another kind of value"
-	}
-	switch t.Kind() {
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64, reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		return "a whole number"
-	case reflect.Float32, reflect.Float64:
-		return "a number"
-	case reflect.String:
-		return "text"
-	case reflect.Bool:
-		return "true or false"
-	case reflect.Slice, reflect.Array:
-		return "a list"
-	case reflect.Map, reflect.Struct:
-		return "an object"
-	case reflect.Pointer:
-		return jsonKind(t.Elem())
-	}
-	return "another kind of value"
-}
-
-// decodeRecord decodes a record body: a JSON object.
-func decodeRecord(c *fiber.Ctx) (map[string]any, error) {
-	var m map[string]any
-	if err := decodeStrict(c, &m); err != nil {
-		return nil, err
-	}
-	if m == nil {
-		return nil, badRequest("malformed_body", "the body must be a JSON object")
-	}
-	return m, nil
 }
 
 type loginBody struct {

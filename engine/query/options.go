@@ -9,7 +9,7 @@ import (
 // Limits on what a client may send.
 const (
 	// MaxFilterLength is the longest filter source accepted, in bytes.
-	MaxFilterLength = 8 << 10
+	MaxFilterLength = 64 << 10
 	// MaxFilterNodes is the largest filter accepted, in expr AST nodes.
 	MaxFilterNodes = 2000
 	// MaxInList is the longest list accepted on the right of "in".
