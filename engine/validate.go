@@ -125,10 +125,11 @@ func (e *Engine) checkKept(ctx context.Context, wr *Writer, s *Scope, id string,
 			if err != nil {
 				return err
 			}
-			stored = links[id]
-			if stored == nil {
-				stored = []string{}
+			ids := links[id]
+			if ids == nil {
+				ids = []string{}
 			}
+			stored = ids
 		} else {
 			var err error
 			if stored, err = outputValue(f, old[key]); err != nil {

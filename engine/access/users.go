@@ -431,7 +431,7 @@ func checkRoles(ctx context.Context, db bun.IDB, roles []string) ([]string, erro
 		return out, nil
 	}
 	var known []string
-	if err := db.NewSelect().Model((*roleRow)(nil)).Column("name").Where("name IN (?)", bun.In(out)).Scan(ctx, &known); err != nil {
+	if err := db.NewSelect().Model((*roleRow)(nil)).Column("name").Where("name IN (?)", bun.List(out)).Scan(ctx, &known); err != nil {
 		return nil, fmt.Errorf("access: check roles: %w", err)
 	}
 	have := map[string]bool{}
