@@ -103,11 +103,7 @@ func role(ctx context.Context, args []string, stdout io.Writer, log *slog.Logger
 		if *userRef == "" || *object == "" {
 			return usageError{"usage: crm role explain --user U --object O [--record ID] [--field F]"}
 		}
-		d, err := a.Access.Decide(ctx, sc)
-		if err != nil {
-			return err
-		}
-		ex, err := d.Explain(ctx, *userRef, *object, *record, *field)
+		ex, err := a.Engine.Explain(ctx, *userRef, *object, *record, *field)
 		if err != nil {
 			return err
 		}

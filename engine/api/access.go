@@ -467,11 +467,7 @@ func (s *Server) explain(c *fiber.Ctx) error {
 	if user == "" || object == "" {
 		return badRequest("bad_request", "user and object are required", Detail{Field: "user", Message: "required"}, Detail{Field: "object", Message: "required"})
 	}
-	d, err := s.decider(c)
-	if err != nil {
-		return err
-	}
-	ex, err := d.Explain(c.UserContext(), user, object, c.Query("record"), c.Query("field"))
+	ex, err := s.eng.Explain(c.UserContext(), user, object, c.Query("record"), c.Query("field"))
 	if err != nil {
 		return err
 	}

@@ -49,6 +49,10 @@ func TestComputedFieldsFollowTheirInputs(t *testing.T) {
 			{name: "nor reached through a lookup", method: "GET", path: "/api/records/opportunity?filter=" + urlq("account.top_deal > 5"), user: "rep1", status: 400, code: "bad_query"},
 			{name: "nor expanded", method: "GET", path: "/api/records/opportunity?expand=account", user: "rep1", status: 200, contains: []string{"Acme"}, notContain: []string{"top_deal", "headroom"}},
 			{name: "a readable computed field filters", method: "GET", path: "/api/records/account?total=true&filter=" + urlq("limit_twice > 100000"), user: "rep1", status: 200, contains: []string{`"total":1`}},
+			{name: "explain says why", method: "GET", path: "/api/access/explain?user=mkt&object=account&field=headroom", user: "admin", status: 200,
+				contains: []string{`"field_level":"hidden"`, "computed from account.credit_limit", `"actions":["read"]`}},
+			{name: "explain a visible-to-all roll-up", method: "GET", path: "/api/access/explain?user=rep1&object=account&field=deals_total", user: "admin", status: 200,
+				contains: []string{"visibility: all", `"actions":["create","read","update","transfer"]`}},
 			{name: "the meta description leaves them out", method: "GET", path: "/api/meta/objects/account", user: "rep1", status: 200,
 				contains: []string{`"name":"limit_twice"`, `"access":"read"`}, notContain: []string{`"name":"top_deal"`, `"name":"headroom"`}},
 		})
