@@ -1,7 +1,6 @@
 package store
 
 import (
-	"context"
 	"strings"
 	"testing"
 
@@ -34,32 +33,6 @@ func TestIdentifiers(t *testing.T) {
 	}
 	if got := newestArchive([]string{"__arch_x_text_v2", "__arch_x_text_v10", "__arch_x_integer_v11", "x"}, "x_text"); got != "__arch_x_text_v10" {
 		t.Errorf("newest archive: %s", got)
-	}
-}
-
-func TestVersionsRoundTrip(t *testing.T) {
-	ctx := context.Background()
-	db, err := Open(ctx, t.TempDir()+"/v.db")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if v, err := db.LoadVersion(ctx, db.SQL(), 0); err != nil || v != nil {
-		t.Fatalf("empty database: %v %v", v, err)
-	}
-	s := &metadata.Schema{Objects: []*metadata.Object{{Name: "thing", Fields: []*metadata.Field{{Name: "n", Type: "text"}}}}}
-	if err := db.SaveVersion(ctx, db.SQL(), &Version{Version: 1, Author: "me", Schema: s}); err != nil {
-		t.Fatal(err)
-	}
-	if err := db.SaveVersion(ctx, db.SQL(), &Version{Version: 1, Author: "other", Schema: s}); err != ErrVersionConflict {
-		t.Fatalf("second version 1: want ErrVersionConflict, got %v", err)
-	}
-	v, err := db.LoadVersion(ctx, db.SQL(), 0)
-	if err != nil || v.Version != 1 || v.Author != "me" || v.Schema.Objects[0].Name != "thing" {
-		t.Fatalf("load: %+v %v", v, err)
 	}
 }
 

@@ -1,0 +1,115 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+
+	"github.com/crmplatform/crm/engine/store"
+	"github.com/crmplatform/crm/engine/store/storetest"
+	"github.com/crmplatform/crm/metadata"
+)
+
+// The storage tests run on a fresh SQLite database and, when
+// CRM_TEST_POSTGRES is set, on a fresh PostgreSQL database.
+
+func TestVersionsRoundTrip(t *testing.T) {
+	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		if err := db.Migrate(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if v, err := db.LoadVersion(ctx, db.SQL(), 0); err != nil || v != nil {
+			t.Fatalf("empty database: %v %v", v, err)
+		}
+		if n, err := db.LatestVersion(ctx, db.SQL()); err != nil || n != 0 {
+			t.Fatalf("latest of none: %d %v", n, err)
+		}
+		s := &metadata.Schema{Objects: []*metadata.Object{{Name: "thing", Fields: []*metadata.Field{{Name: "n", Type: "text"}}}}}
+		if err := db.SaveVersion(ctx, db.SQL(), &store.Version{Version: 1, Author: "me", Schema: s}); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.SaveVersion(ctx, db.SQL(), &store.Version{Version: 1, Author: "other", Schema: s}); !errors.Is(err, store.ErrVersionConflict) {
+			t.Fatalf("second version 1: want ErrVersionConflict, got %v", err)
+		}
+		v, err := db.LoadVersion(ctx, db.SQL(), 0)
+		if err != nil || v.Version != 1 || v.Author != "me" || v.Schema.Objects[0].Name != "thing" {
+			t.Fatalf("load: %+v %v", v, err)
+		}
+		if n, err := db.LatestVersion(ctx, db.SQL()); err != nil || n != 1 {
+			t.Fatalf("latest: %d %v", n, err)
+		}
+	})
+}
+
+// TestMigrateAddsLaterColumns runs Migrate on a database whose history
+// table predates the by_system column, twice: the column is added once.
+func TestMigrateAddsLaterColumns(t *testing.T) {
+	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		if _, err := db.SQL().ExecContext(ctx, `CREATE TABLE crm_history (id TEXT PRIMARY KEY, object TEXT NOT NULL, record_id TEXT NOT NULL,
+			field TEXT NOT NULL, old_value TEXT, new_value TEXT, changed_by TEXT, changed_at TEXT NOT NULL, record_version BIGINT NOT NULL)`); err != nil {
+			t.Fatal(err)
+		}
+		for range 2 {
+			if err := db.Migrate(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var n int
+		if err := db.SQL().QueryRowContext(ctx, `SELECT COUNT(*) FROM crm_history WHERE by_system = FALSE`).Scan(&n); err != nil {
+			t.Fatalf("by_system was not added: %v", err)
+		}
+	})
+}
+
+// TestNextNumberIsGapFree takes numbers from many goroutines, each in its
+// own transaction, some rolled back: the committed ones are 1..n without
+// a gap or a repeat.
+func TestNextNumberIsGapFree(t *testing.T) {
+	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		if err := db.Migrate(ctx); err != nil {
+			t.Fatal(err)
+		}
+		var mu sync.Mutex
+		var got []int64
+		var wg sync.WaitGroup
+		for i := range 20 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				tx, err := db.SQL().BeginTx(ctx, nil)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				defer tx.Rollback()
+				n, err := db.NextNumber(ctx, tx, "thing", "no", "T-")
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if i%4 == 0 {
+					return // rolled back: the number is given back
+				}
+				if err := tx.Commit(); err != nil {
+					t.Error(err)
+					return
+				}
+				mu.Lock()
+				got = append(got, n)
+				mu.Unlock()
+			}()
+		}
+		wg.Wait()
+		seen := map[int64]bool{}
+		for _, n := range got {
+			if seen[n] || n < 1 || n > int64(len(got)) {
+				t.Fatalf("numbers %v are not 1..%d once each", got, len(got))
+			}
+			seen[n] = true
+		}
+	})
+}
