@@ -87,6 +87,9 @@ func (w *Writer) Create(ctx context.Context, object string, data map[string]any)
 	if err := e.hooks.run(ctx, false, ev); err != nil {
 		return nil, err
 	}
+	if err := w.publishWrite(ctx, ev); err != nil {
+		return nil, err
+	}
 	if ev.New[metadata.OwnerField] == p.UserID && s.Can(metadata.ActionRead) == nil {
 		// Every record scope reaches one's own records: answer from what
 		// was written instead of reading it back.

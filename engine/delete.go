@@ -81,7 +81,10 @@ func (e *Engine) deleteRow(ctx context.Context, w *Writer, s *Scope, old map[str
 		}
 		return fmt.Errorf("engine: delete %s %s: %w", s.obj.Name, id, err)
 	}
-	return e.hooks.run(ctx, false, ev)
+	if err := e.hooks.run(ctx, false, ev); err != nil {
+		return err
+	}
+	return w.publishWrite(ctx, ev)
 }
 
 // applyOnDelete handles the records of one lookup that point at a record

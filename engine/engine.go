@@ -76,6 +76,8 @@ type Engine struct {
 	schemaFns []SchemaHook
 	hooks     hookSet
 	actions   map[string]*Action
+	// subscribers receive the domain events of every unit of work.
+	subscribers []Subscriber
 }
 
 // New opens the engine on db: it creates the system tables and loads the

@@ -110,6 +110,9 @@ func (w *Writer) update(ctx context.Context, object, id string, data map[string]
 	if err := e.hooks.run(ctx, false, ev); err != nil {
 		return nil, err
 	}
+	if err := w.publishWrite(ctx, ev); err != nil {
+		return nil, err
+	}
 	// Updated, but maybe out of the principal's read reach now (it gave
 	// the record away, say): then only the id.
 	return w.readBack(ctx, s, id)

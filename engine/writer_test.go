@@ -3,6 +3,8 @@ package engine
 import (
 	"context"
 	"errors"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/crmplatform/crm/engine/access"
@@ -158,6 +160,46 @@ func TestWritesUseTheCommittingMetadataVersion(t *testing.T) {
 		}
 		if tier == nil || *tier != "basic" {
 			t.Fatalf("tier = %v, want the default", tier)
+		}
+	})
+}
+
+func TestDomainEventsInTheUnitOfWork(t *testing.T) {
+	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
+		e := newEngine(t, db, ownerGuard{})
+		ctx := as("u1")
+		var got []string
+		e.Subscribe(func(ctx context.Context, w *Writer, ev DomainEvent) error {
+			if ev.Object != "account" {
+				return nil
+			}
+			got = append(got, ev.Name+" "+strings.Join(ev.Changed, ",")+" by "+ev.By.UserID)
+			if ev.Name == EventRecordUpdated && slices.Contains(ev.Changed, "city") {
+				return errors.New("the outbox is full")
+			}
+			return nil
+		})
+		acc, err := e.Create(ctx, "account", map[string]any{"name": "Acme"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		id := acc["id"].(string)
+		if _, err := e.Update(ctx, "account", id, map[string]any{"version": int64(1), "phone": "+86 1"}); err != nil {
+			t.Fatal(err)
+		}
+		// A subscriber's error aborts the write that published the event.
+		if _, err := e.Update(ctx, "account", id, map[string]any{"version": int64(2), "city": "Hangzhou"}); err == nil || !strings.Contains(err.Error(), "outbox is full") {
+			t.Fatalf("want the subscriber's error, got %v", err)
+		}
+		if rec, _ := e.Get(ctx, "account", id); rec["city"] != nil {
+			t.Fatalf("the refused update was written: %v", rec)
+		}
+		if err := e.Delete(ctx, "account", id); err != nil {
+			t.Fatal(err)
+		}
+		want := []string{"record.created  by u1", "record.updated phone by u1", "record.updated city by u1", "record.deleted  by u1"}
+		if !slices.Equal(got, want) {
+			t.Fatalf("events %q, want %q", got, want)
 		}
 	})
 }
