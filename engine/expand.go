@@ -84,7 +84,7 @@ func (e *Engine) readTargets(ctx context.Context, r *Rights, target string, recs
 		return nil, err
 	}
 	for chunk := range slices.Chunk(ids, store.MaxInList) {
-		rows, err := e.selectRows(ctx, e.db.SQL(), ts, ts.columns(e.db.Dialect), metadata.ActionRead, `"id" IN (`+store.Marks(len(chunk))+`)`, anySlice(chunk), "")
+		rows, err := e.selectRows(ctx, e.db.SQL(), ts, ts.columns(e.db.Dialect), metadata.ActionRead, store.In(`"id"`, len(chunk)), anySlice(chunk), "")
 		if err != nil {
 			return nil, err
 		}

@@ -56,8 +56,7 @@ func (e *Engine) Upload(ctx context.Context, object, field, name string, data []
 // the file store and attaches it to the record, in the write's
 // transaction.
 func (e *Engine) checkFile(ctx context.Context, w *Writer, s *Scope, f *metadata.Field, rec map[string]any, verr *ValidationError) error {
-	v, _ := metadata.TypeOf(f).Output(f, rec[f.Name])
-	ref, _ := v.(metadata.FileRef)
+	ref, _ := metadata.TypeOf(f).(metadata.Filer).FileRef(f, rec[f.Name])
 	id := rec["id"]
 	var stored metadata.FileRef
 	q := store.Rebind(e.db.Dialect, `SELECT id, name, size, content_type FROM crm_files
@@ -84,15 +83,16 @@ func (e *Engine) checkFile(ctx context.Context, w *Writer, s *Scope, f *metadata
 // releaseFiles deletes the stored files a write replaced or cleared.
 func (e *Engine) releaseFiles(ctx context.Context, w *Writer, obj *metadata.Object, id string, old, rec map[string]any) error {
 	for _, f := range obj.Fields {
-		if !metadata.IsFile(f) || old[f.Name] == nil || old[f.Name] == rec[f.Name] {
+		fl, ok := metadata.TypeOf(f).(metadata.Filer)
+		if !ok || old[f.Name] == nil || old[f.Name] == rec[f.Name] {
 			continue
 		}
-		v, err := metadata.TypeOf(f).Output(f, old[f.Name])
+		ref, err := fl.FileRef(f, old[f.Name])
 		if err != nil {
 			return err
 		}
 		q := store.Rebind(e.db.Dialect, "DELETE FROM crm_files WHERE id = ? AND record_id = ?")
-		if _, err := w.tx.ExecContext(ctx, q, v.(metadata.FileRef).ID, id); err != nil {
+		if _, err := w.tx.ExecContext(ctx, q, ref.ID, id); err != nil {
 			return fmt.Errorf("engine: release file of %s.%s: %w", obj.Name, f.Name, err)
 		}
 	}

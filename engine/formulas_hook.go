@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -289,9 +290,6 @@ func anyOf(set map[string]bool, names []string) bool {
 	return false
 }
 
-// marks returns n comma-separated placeholders.
-func marks(n int) string { return strings.TrimSuffix(strings.Repeat("?, ", n), ", ") }
-
 // reach returns the ids of the records of d.Object that reach the record
 // id of d.Target through d.Path, following the path backwards one query
 // per lookup. Paths may go through owner (the owner_id column) and, among
@@ -313,11 +311,12 @@ func (p *propagator) reach(ctx context.Context, d formulas.LookupDependency, id 
 			return nil, err
 		}
 		if f, ok := obj.Field(name); ok {
-			if f.Type != "lookup" {
+			target, lookup := metadata.LookupTarget(f)
+			if !lookup {
 				return nil, nil
 			}
 			hops = append(hops, hop{obj.Name, f.Name})
-			object = f.Target
+			object = target
 			continue
 		}
 		if name != formulas.OwnerField {
@@ -329,10 +328,9 @@ func (p *propagator) reach(ctx context.Context, d formulas.LookupDependency, id 
 	ids := []string{id}
 	for k := len(hops) - 1; k >= 0 && len(ids) > 0; k-- {
 		var next []string
-		for start := 0; start < len(ids); start += 500 {
-			end := min(start+500, len(ids))
-			q := "SELECT \"id\" FROM " + store.Ident(hops[k].table) + " WHERE " + store.Ident(hops[k].column) + " IN (" + marks(end-start) + ")"
-			rows, err := p.tx.QueryContext(ctx, store.Rebind(p.e.db.Dialect, q), anySlice(ids[start:end])...)
+		for batch := range slices.Chunk(ids, store.MaxInList) {
+			q := "SELECT \"id\" FROM " + store.Ident(hops[k].table) + " WHERE " + store.In(store.Ident(hops[k].column), len(batch))
+			rows, err := p.tx.QueryContext(ctx, store.Rebind(p.e.db.Dialect, q), anySlice(batch)...)
 			if err != nil {
 				return nil, fmt.Errorf("engine: records of %s reading %s: %w", hops[k].table, d.Target, err)
 			}
@@ -385,9 +383,8 @@ func (p *propagator) recomputeAll(ctx context.Context, targets map[string]map[st
 			ids = append(ids, id)
 		}
 		sort.Strings(ids)
-		for start := 0; start < len(ids); start += formulaBatch {
-			end := min(start+formulaBatch, len(ids))
-			more, err := p.recompute(ctx, o, "\"id\" IN ("+marks(end-start)+")", anySlice(ids[start:end]))
+		for batch := range slices.Chunk(ids, formulaBatch) {
+			more, err := p.recompute(ctx, o, store.In(`"id"`, len(batch)), anySlice(batch))
 			if err != nil {
 				return err
 			}
@@ -557,10 +554,9 @@ func (r *formulaResolver) Lookup(ctx context.Context, object string, ids []strin
 			exprs = append(exprs, store.Ident(f))
 		}
 	}
-	for start := 0; start < len(ids); start += 500 {
-		end := min(start+500, len(ids))
-		q := "SELECT " + strings.Join(exprs, ", ") + " FROM " + store.Ident(table) + " WHERE \"id\" IN (" + marks(end-start) + ")"
-		rows, err := r.q.QueryContext(ctx, store.Rebind(r.e.db.Dialect, q), anySlice(ids[start:end])...)
+	for batch := range slices.Chunk(ids, store.MaxInList) {
+		q := "SELECT " + strings.Join(exprs, ", ") + " FROM " + store.Ident(table) + " WHERE " + store.In(`"id"`, len(batch))
+		rows, err := r.q.QueryContext(ctx, store.Rebind(r.e.db.Dialect, q), anySlice(batch)...)
 		if err != nil {
 			return nil, fmt.Errorf("engine: read %s for formulas: %w", object, err)
 		}
@@ -609,11 +605,10 @@ func (r *formulaResolver) Rollup(ctx context.Context, spec *formulas.RollupSpec,
 	}
 	out := make(map[string]any, len(parentIDs))
 	via := store.Ident(spec.Via)
-	for start := 0; start < len(parentIDs); start += 500 {
-		end := min(start+500, len(parentIDs))
+	for batch := range slices.Chunk(parentIDs, store.MaxInList) {
 		q := "SELECT " + via + ", " + agg + " FROM " + store.Ident(child.Name) +
-			where(via+" IN ("+marks(end-start)+")", cond) + " GROUP BY " + via
-		args := append(anySlice(parentIDs[start:end]), condArgs...)
+			where(store.In(via, len(batch)), cond) + " GROUP BY " + via
+		args := append(anySlice(batch), condArgs...)
 		rows, err := r.q.QueryContext(ctx, store.Rebind(r.e.db.Dialect, q), store.Args(r.e.db.Dialect, args)...)
 		if err != nil {
 			return nil, fmt.Errorf("engine: roll-up %s of %s: %w", spec.Func, child.Name, err)
@@ -798,7 +793,7 @@ func (e *Engine) formulaJobStep(ctx context.Context, id string, batchSize int, p
 	now := e.now().UTC()
 	p := &propagator{e: e, c: c, tx: tx, snap: snap, now: now}
 	pctx := formulas.WithNow(ctx, now)
-	changes, err := p.recompute(pctx, obj.Name, "\"id\" IN ("+marks(len(ids))+")", anySlice(ids))
+	changes, err := p.recompute(pctx, obj.Name, store.In(`"id"`, len(ids)), anySlice(ids))
 	if err != nil {
 		return false, err
 	}

@@ -82,9 +82,6 @@ func outputValue(f *metadata.Field, v any) (any, error) {
 	if v == nil {
 		return nil, nil
 	}
-	if t, ok := v.(time.Time); ok && f.Type == "datetime" {
-		return t.UTC().Format(metadata.DateTimeLayout), nil
-	}
 	return metadata.TypeOf(f).Output(f, v)
 }
 

@@ -103,7 +103,7 @@ func (e *Engine) outputRows(ctx context.Context, q store.Querier, s *Scope, rows
 func (e *Engine) loadLinks(ctx context.Context, q store.Querier, object, field string, ids []string) (map[string][]string, error) {
 	out := map[string][]string{}
 	for chunk := range slices.Chunk(ids, store.MaxInList) {
-		query := "SELECT \"source_id\", \"target_id\" FROM " + store.Ident(store.LinkTable(object, field)) + " WHERE \"source_id\" IN (" + store.Marks(len(chunk)) + ") ORDER BY \"source_id\", \"target_id\""
+		query := "SELECT \"source_id\", \"target_id\" FROM " + store.Ident(store.LinkTable(object, field)) + " WHERE " + store.In(`"source_id"`, len(chunk)) + " ORDER BY \"source_id\", \"target_id\""
 		rows, err := q.QueryContext(ctx, store.Rebind(e.db.Dialect, query), anySlice(chunk)...)
 		if err != nil {
 			return nil, fmt.Errorf("engine: links of %s.%s: %w", object, field, err)

@@ -43,8 +43,8 @@ func (e *Engine) build(version int64, s *metadata.Schema) (*Snapshot, metadata.P
 	snap := &Snapshot{Version: version, Schema: s, refs: map[string][]fieldRef{}, compiled: map[string]any{}}
 	for _, o := range s.Objects {
 		for _, f := range o.Fields {
-			if f.Type == "lookup" {
-				snap.refs[f.Target] = append(snap.refs[f.Target], fieldRef{o, f})
+			if target, lookup := metadata.LookupTarget(f); lookup {
+				snap.refs[target] = append(snap.refs[target], fieldRef{o, f})
 			}
 		}
 	}

@@ -305,7 +305,7 @@ func (e *Engine) checkRefs(ctx context.Context, wr *Writer, s *Scope, f *metadat
 	}
 	found := map[string]bool{}
 	for chunk := range slices.Chunk(ids, store.MaxInList) {
-		rows, err := e.selectRows(ctx, wr.tx, target, []string{"id"}, metadata.ActionRead, `"id" IN (`+store.Marks(len(chunk))+`)`, anySlice(chunk), "")
+		rows, err := e.selectRows(ctx, wr.tx, target, []string{"id"}, metadata.ActionRead, store.In(`"id"`, len(chunk)), anySlice(chunk), "")
 		if errors.Is(err, ErrForbidden) {
 			break
 		}

@@ -28,7 +28,7 @@ func (s *Server) openapi(c *fiber.Ctx) error {
 		sch := metadata.RecordSchema(o, func(field string) bool { return d.FieldLevel(p, o.Name, field) != metadata.FieldHidden })
 		var required []string
 		for _, f := range o.Fields {
-			if f.Required && f.Formula == "" && f.Type != "auto_number" && d.FieldLevel(p, o.Name, f.Name) != metadata.FieldHidden {
+			if f.Required && !metadata.Computed(f) && d.FieldLevel(p, o.Name, f.Name) != metadata.FieldHidden {
 				required = append(required, f.Name)
 			}
 		}
