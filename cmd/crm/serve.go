@@ -51,7 +51,11 @@ func serve(ctx context.Context, args []string, stdout io.Writer, log *slog.Logge
 	}
 	go a.Engine.Watch(ctx, 2*time.Second)
 	go background(ctx, a, log)
-	srv := api.New(api.Config{Engine: a.Engine, Access: a.Access, Logger: log})
+	timeout, err := envDuration("CRM_REQUEST_TIMEOUT", api.DefaultRequestTimeout)
+	if err != nil {
+		return err
+	}
+	srv := api.New(api.Config{Engine: a.Engine, Access: a.Access, Logger: log, RequestTimeout: timeout})
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Listen(*addr) }()
 	fmt.Fprintf(stdout, "CRM listening on http://%s (database %s)\n", *addr, redact(*dsn))
@@ -105,4 +109,18 @@ func redact(dsn string) string {
 		u.User = url.UserPassword(u.User.Username(), "xxxxx")
 	}
 	return u.String()
+}
+
+// envDuration reads a duration (such as 10s) from an environment
+// variable, def when it is unset.
+func envDuration(name string, def time.Duration) (time.Duration, error) {
+	v := os.Getenv(name)
+	if v == "" {
+		return def, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		return 0, usageError{fmt.Sprintf("%s=%q is not a positive duration such as 10s", name, v)}
+	}
+	return d, nil
 }

@@ -34,8 +34,18 @@ type fixture struct {
 
 func newFixture(t *testing.T, db *store.DB) *fixture {
 	t.Helper()
+	return newFixtureWith(t, db, platform.Config{}, Config{})
+}
+
+// newFixtureWith is newFixture with the platform wired by pc (its DB set
+// to db) and the API configured by cfg (its engine and access service set
+// to the platform's).
+func newFixtureWith(t *testing.T, db *store.DB, pc platform.Config, cfg Config) *fixture {
+	t.Helper()
 	ctx := context.Background()
-	p, err := platform.New(ctx, platform.Config{DB: db, Access: []access.Option{access.WithBcryptCost(4)}})
+	pc.DB = db
+	pc.Access = append([]access.Option{access.WithBcryptCost(4)}, pc.Access...)
+	p, err := platform.New(ctx, pc)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,7 +66,8 @@ func newFixture(t *testing.T, db *store.DB) *fixture {
 			t.Fatal(err)
 		}
 	}
-	f := &fixture{t: t, app: New(Config{Engine: p.Engine, Access: p.Access}), tokens: map[string]string{}, db: db, eng: p.Engine}
+	cfg.Engine, cfg.Access = p.Engine, p.Access
+	f := &fixture{t: t, app: New(cfg), tokens: map[string]string{}, db: db, eng: p.Engine}
 	for _, u := range []string{"admin", "manager", "rep1", "rep2"} {
 		status, body := f.do("POST", "/api/auth/login", "", fmt.Sprintf(`{"username": %q, "password": %q}`, u, u+"-password"))
 		if status != 200 {

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -60,10 +61,16 @@ func classify(err error) (int, string, []Detail) {
 	var fe *fiber.Error
 	var afe *access.FieldError
 	switch {
-	case errors.As(err, &afe):
-		return fiber.StatusForbidden, "forbidden", []Detail{{Field: afe.Field, Code: afe.Level, Message: afe.Error()}}
 	case errors.As(err, &ae):
 		return ae.status, ae.code, ae.details
+	case store.Unavailable(err):
+		return fiber.StatusServiceUnavailable, "unavailable", nil
+	case errors.Is(err, context.DeadlineExceeded):
+		return fiber.StatusGatewayTimeout, "timeout", nil
+	case errors.Is(err, context.Canceled):
+		return fiber.StatusRequestTimeout, "timeout", nil
+	case errors.As(err, &afe):
+		return fiber.StatusForbidden, "forbidden", []Detail{{Field: afe.Field, Code: afe.Level, Message: afe.Error()}}
 	case errors.As(err, &ve):
 		ds := make([]Detail, len(ve.Errors))
 		for i, e := range ve.Errors {
@@ -164,10 +171,20 @@ func errorHandler(log *slog.Logger) fiber.ErrorHandler {
 		body.Error.Code, body.Error.Details = code, details
 		body.Error.Message = err.Error()
 		var fe *fiber.Error
+		var ae *apiError
+		id := c.GetRespHeader(fiber.HeaderXRequestID)
 		switch {
+		case errors.As(err, &ae):
 		case status == fiber.StatusInternalServerError:
-			log.Error("request failed", "method", c.Method(), "path", c.Path(), "request_id", c.GetRespHeader(fiber.HeaderXRequestID), "err", err)
-			body.Error.Message = "internal error; see the server log for request " + c.GetRespHeader(fiber.HeaderXRequestID)
+			log.Error("request failed", "method", c.Method(), "path", c.Path(), "request_id", id, "err", err)
+			body.Error.Message = "internal error; see the server log for request " + id
+		case status == fiber.StatusServiceUnavailable:
+			log.Warn("database unavailable", "method", c.Method(), "path", c.Path(), "request_id", id, "err", err)
+			body.Error.Message = "the database cannot be reached; try again shortly"
+			c.Set(fiber.HeaderRetryAfter, "5")
+		case status == fiber.StatusGatewayTimeout || status == fiber.StatusRequestTimeout && !errors.As(err, &fe):
+			log.Warn("request ended before its answer", "method", c.Method(), "path", c.Path(), "request_id", id, "err", err)
+			body.Error.Message = "the request was not done within its time limit, or its client left"
 		case errors.As(err, &fe):
 			log.Debug("request refused", "method", c.Method(), "path", c.Path(), "status", status, "err", err)
 			body.Error.Message = statusMessage(status)

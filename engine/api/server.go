@@ -29,20 +29,35 @@ type Config struct {
 	Engine *engine.Engine
 	Access *access.Service
 	Logger *slog.Logger
+	// RequestTimeout bounds the work of one request: its context ends
+	// then, and a handler still waiting on the database answers 504
+	// (DefaultRequestTimeout when zero).
+	RequestTimeout time.Duration
+	// Registrars mount other parts of the server (the UI, web forms,
+	// workflows) before the fallback answer for unknown routes.
+	Registrars []Registrar
 }
+
+// DefaultRequestTimeout is the request deadline when Config names none.
+const DefaultRequestTimeout = 30 * time.Second
 
 // Server holds the routes' dependencies.
 type Server struct {
-	eng    *engine.Engine
-	access *access.Service
-	log    *slog.Logger
+	eng     *engine.Engine
+	access  *access.Service
+	log     *slog.Logger
+	timeout time.Duration
 }
 
-// New builds the fiber application with every route.
+// New builds the fiber application with every route: the API's own,
+// then those of cfg.Registrars, then the 404 answer for any other route.
 func New(cfg Config) *fiber.App {
-	s := &Server{eng: cfg.Engine, access: cfg.Access, log: cfg.Logger}
+	s := &Server{eng: cfg.Engine, access: cfg.Access, log: cfg.Logger, timeout: cfg.RequestTimeout}
 	if s.log == nil {
 		s.log = slog.Default()
+	}
+	if s.timeout <= 0 {
+		s.timeout = DefaultRequestTimeout
 	}
 	app := fiber.New(fiber.Config{
 		Immutable:             true,
@@ -54,11 +69,15 @@ func New(cfg Config) *fiber.App {
 		DisableStartupMessage: true,
 		ErrorHandler:          errorHandler(s.log),
 	})
-	app.Use(recover.New(), requestid.New(), checkURL, language)
+	app.Use(recover.New(), requestid.New(), s.requestContext, checkURL, language)
+	// Registrars come first, so the routes they mount under /api choose
+	// their own middleware (probes are public).
+	for _, reg := range append([]Registrar{probes}, cfg.Registrars...) {
+		reg(app, s)
+	}
 	api := app.Group("/api")
-	api.Get("/health", s.health)
 	api.Post("/auth/login", s.RequireJSON, s.login)
-	api.Use(s.authenticate)
+	api.Use(s.Authenticate)
 	api.Post("/files/:object/:field", s.upload) // multipart/form-data
 	api.Use(s.RequireJSON)                      // every route below takes JSON bodies
 	api.Post("/auth/logout", s.logout)
@@ -90,22 +109,23 @@ func language(c *fiber.Ctx) error {
 	return c.Next()
 }
 
-// health answers without authentication.
-func (s *Server) health(c *fiber.Ctx) error {
-	return c.JSON(fiber.Map{"status": "ok", "metadata_version": s.eng.Snapshot().Version})
-}
-
-// authenticate turns the bearer token into a principal in the request
-// context, or answers 401.
-func (s *Server) authenticate(c *fiber.Ctx) error {
+// Authenticate is the middleware of every route that needs a signed-in
+// user: it turns the bearer token into a principal in the request's
+// context (see access.FromContext), or answers 401 for a missing,
+// unknown, expired or revoked token, and 503 when the database that would
+// tell cannot be reached.
+func (s *Server) Authenticate(c *fiber.Ctx) error {
 	h := c.Get(fiber.HeaderAuthorization)
 	token, ok := strings.CutPrefix(h, "Bearer ")
 	if !ok || token == "" {
 		return &apiError{status: fiber.StatusUnauthorized, code: "unauthenticated", message: "send Authorization: Bearer <token>; get a token from POST /api/auth/login"}
 	}
 	p, err := s.access.Authenticate(c.UserContext(), token)
-	if err != nil {
+	if errors.Is(err, access.ErrUnauthenticated) {
 		return &apiError{status: fiber.StatusUnauthorized, code: "unauthenticated", message: "the token is unknown, expired or revoked"}
+	}
+	if err != nil {
+		return err
 	}
 	c.SetUserContext(engine.WithRequest(access.WithPrincipal(c.UserContext(), p)))
 	return c.Next()

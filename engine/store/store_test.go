@@ -1,8 +1,17 @@
 package store
 
 import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"fmt"
+	"io"
+	"net"
 	"strings"
+	"syscall"
 	"testing"
+
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/crmplatform/crm/metadata"
 )
@@ -48,5 +57,33 @@ func TestMarks(t *testing.T) {
 	}
 	if got := In(`"id"`, 2); got != `"id" IN (?, ?)` {
 		t.Errorf("In = %q", got)
+	}
+}
+
+func TestUnavailable(t *testing.T) {
+	cases := []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"nil", nil, false},
+		{"ping failure", fmt.Errorf("%w: timeout", ErrUnavailable), true},
+		{"connect refused", fmt.Errorf("login: %w", &pgconn.ConnectError{}), true},
+		{"admin shutdown", &pgconn.PgError{Code: "57P01"}, true},
+		{"connection exception", fmt.Errorf("x: %w", &pgconn.PgError{Code: "08006"}), true},
+		{"too many connections", &pgconn.PgError{Code: "53300"}, true},
+		{"bad connection", fmt.Errorf("q: %w", driver.ErrBadConn), true},
+		{"broken pipe", &net.OpError{Op: "write", Err: syscall.EPIPE}, true},
+		{"cut short", fmt.Errorf("read: %w", io.ErrUnexpectedEOF), true},
+		{"unique violation", &pgconn.PgError{Code: "23505"}, false},
+		{"syntax error", &pgconn.PgError{Code: "42601"}, false},
+		{"no rows", sql.ErrNoRows, false},
+		{"the request's deadline", fmt.Errorf("q: %w", context.DeadlineExceeded), false},
+		{"the request's end", context.Canceled, false},
+	}
+	for _, c := range cases {
+		if got := Unavailable(c.err); got != c.want {
+			t.Errorf("%s: Unavailable(%v) = %v", c.name, c.err, got)
+		}
 	}
 }

@@ -1,0 +1,46 @@
+package api
+
+import (
+	"context"
+	"testing"
+
+	"github.com/crmplatform/crm/engine/store"
+	"github.com/crmplatform/crm/engine/store/storetest"
+)
+
+// TestAPIDatabaseOutage stops a real PostgreSQL server under a running API:
+// while it is down every request that needs it answers 503 unavailable
+// (a valid token is not called unknown, a login is not a server error,
+// health and readiness say so), and once it is back the same token works
+// again without a restart.
+func TestAPIDatabaseOutage(t *testing.T) {
+	cluster := storetest.NewCluster(t)
+	db, err := store.Open(context.Background(), cluster.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	f := newFixture(t, db)
+	acc := f.create("rep1", "account", `{"name": "Acme"}`)
+	up := []scenario{
+		{name: "health", method: "GET", path: "/api/health", status: 200, contains: []string{`"status":"ok"`, `"database":"ok"`}},
+		{name: "ready", method: "GET", path: "/api/ready", status: 200, contains: []string{`"status":"ready"`}},
+		{name: "me", method: "GET", path: "/api/auth/me", user: "rep1", status: 200, contains: []string{`"username":"rep1"`}},
+		{name: "read", method: "GET", path: "/api/records/account/" + acc, user: "rep1", status: 200, contains: []string{"Acme"}},
+	}
+	t.Run("up", func(t *testing.T) { f.run(t, up) })
+	cluster.Stop(t)
+	t.Run("down", func(t *testing.T) {
+		f.run(t, []scenario{
+			{name: "health", method: "GET", path: "/api/health", status: 503, code: "unavailable"},
+			{name: "ready", method: "GET", path: "/api/ready", status: 503, code: "unavailable"},
+			{name: "a valid token is not unknown", method: "GET", path: "/api/auth/me", user: "rep1", status: 503, code: "unavailable", notContain: []string{"unknown"}},
+			{name: "a read", method: "GET", path: "/api/records/account/" + acc, user: "rep1", status: 503, code: "unavailable"},
+			{name: "a login", method: "POST", path: "/api/auth/login", body: `{"username": "rep1", "password": "rep1-password"}`, status: 503, code: "unavailable"},
+			{name: "a wrong password is not judged", method: "POST", path: "/api/auth/login", body: `{"username": "rep1", "password": "wrong"}`, status: 503, code: "unavailable"},
+			{name: "a bad token is not judged either", method: "GET", path: "/api/auth/me", user: "not-a-token", status: 503, code: "unavailable"},
+		})
+	})
+	cluster.Start(t)
+	t.Run("back", func(t *testing.T) { f.run(t, up) })
+}
