@@ -30,6 +30,7 @@ type fixture struct {
 	tokens map[string]string
 	db     *store.DB
 	eng    *engine.Engine
+	access *access.Service
 }
 
 func newFixture(t *testing.T, db *store.DB) *fixture {
@@ -67,7 +68,7 @@ func newFixtureWith(t *testing.T, db *store.DB, pc platform.Config, cfg Config) 
 		}
 	}
 	cfg.Engine, cfg.Access = p.Engine, p.Access
-	f := &fixture{t: t, app: New(cfg), tokens: map[string]string{}, db: db, eng: p.Engine}
+	f := &fixture{t: t, app: New(cfg), tokens: map[string]string{}, db: db, eng: p.Engine, access: p.Access}
 	for _, u := range []string{"admin", "manager", "rep1", "rep2"} {
 		status, body := f.do("POST", "/api/auth/login", "", fmt.Sprintf(`{"username": %q, "password": %q}`, u, u+"-password"))
 		if status != 200 {

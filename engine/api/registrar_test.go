@@ -60,7 +60,8 @@ func TestRequestContextDeadline(t *testing.T) {
 			return fmt.Errorf("waiting: %w", c.UserContext().Err())
 		})
 	}
-	f := newFixtureWith(t, storetest.SQLite(t), platform.Config{}, Config{RequestTimeout: 20 * time.Millisecond, Registrars: []Registrar{wait}})
+	f := newFixture(t, storetest.SQLite(t))
+	f.app = New(Config{Engine: f.eng, Access: f.access, RequestTimeout: 20 * time.Millisecond, Registrars: []Registrar{wait}})
 	f.run(t, []scenario{
 		{name: "the deadline ends the context", method: "GET", path: "/ext/wait", status: 504, code: "timeout", notContain: []string{"deadline exceeded"}},
 	})
