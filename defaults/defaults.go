@@ -1,7 +1,9 @@
 // Package defaults ships the built-in templates (metadata packages) as an
-// embedded file system: standard/ and, later, industry templates. Each is a
-// folder {template.yaml, objects/, roles/, …} that metadata.LoadFS reads.
-// It imports only metadata.
+// embedded file system: every folder of this package with a template.yaml
+// (standard/ and, later, industry templates). Each is a folder
+// {template.yaml, objects/, roles/, …} that metadata.LoadFS reads; a
+// template may extend another built-in one (extends: standard in its
+// template.yaml). It imports only metadata.
 package defaults
 
 import (
@@ -13,7 +15,9 @@ import (
 	"github.com/crmplatform/crm/metadata"
 )
 
-//go:embed all:standard
+// files holds every folder of the package: each is a template.
+//
+//go:embed */*
 var files embed.FS
 
 // Names lists the built-in templates.
@@ -21,7 +25,7 @@ func Names() []string {
 	entries, _ := fs.ReadDir(files, ".")
 	var out []string
 	for _, e := range entries {
-		if e.IsDir() {
+		if _, err := fs.Stat(files, e.Name()+"/template.yaml"); e.IsDir() && err == nil {
 			out = append(out, e.Name())
 		}
 	}
@@ -29,7 +33,8 @@ func Names() []string {
 	return out
 }
 
-// FS returns the files of the built-in template name.
+// FS returns the files of the built-in template name; they can find the
+// built-in template it extends (metadata.BaseFinder).
 func FS(name string) (fs.FS, error) {
 	sub, err := fs.Sub(files, name)
 	if err != nil {
@@ -38,8 +43,12 @@ func FS(name string) (fs.FS, error) {
 	if _, err := fs.Stat(sub, "template.yaml"); err != nil {
 		return nil, fmt.Errorf("defaults: no built-in template %q", name)
 	}
-	return sub, nil
+	return WithBases(sub), nil
 }
+
+// WithBases returns the files of a template (a folder on disk, say) able
+// to find the built-in templates it may extend.
+func WithBases(fsys fs.FS) fs.FS { return metadata.WithBases(fsys, FS) }
 
 // Load reads and checks the built-in template name.
 func Load(name string) (*metadata.Template, *metadata.Schema, error) {

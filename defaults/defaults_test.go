@@ -1,29 +1,41 @@
-package defaults
+package defaults_test
 
-import "testing"
+import (
+	"testing"
+	"testing/fstest"
 
-// TestTemplatesValid loads every shipped template through the same schema
-// and semantic checks as user metadata.
+	"github.com/crmplatform/crm/defaults"
+	"github.com/crmplatform/crm/internal/check"
+	"github.com/crmplatform/crm/metadata"
+)
+
+// TestTemplatesValid loads every shipped template through the same checks
+// as crm validate: the JSON Schema and semantic checks of every document
+// and every stage of check.Schema (formulas, policies, record schemas,
+// document kinds' compilers).
 func TestTemplatesValid(t *testing.T) {
-	names := Names()
+	names := defaults.Names()
 	if len(names) == 0 {
 		t.Fatal("no built-in templates")
 	}
 	for _, name := range names {
 		t.Run(name, func(t *testing.T) {
-			_, s, err := Load(name)
+			_, s, err := defaults.Load(name)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if len(s.Objects) == 0 {
 				t.Fatalf("template %s has no objects", name)
 			}
+			if _, ps := check.Schema(s); len(ps) > 0 {
+				t.Fatal(ps)
+			}
 		})
 	}
 }
 
 func TestStandardHasCoreObjects(t *testing.T) {
-	_, s, err := Load("standard")
+	_, s, err := defaults.Load("standard")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,5 +58,35 @@ func TestStandardHasCoreObjects(t *testing.T) {
 	won, ok := stage.Option("won")
 	if !ok || won.Attrs["probability"] != int64(100) {
 		t.Errorf("opportunity stage won should carry probability 100, got %v", won)
+	}
+}
+
+// TestExtendsBuiltIn overlays a small template on the built-in standard
+// one, as a folder on disk would through defaults.WithBases.
+func TestExtendsBuiltIn(t *testing.T) {
+	child := defaults.WithBases(fstest.MapFS{
+		"template.yaml":        {Data: []byte("name: machines\nextends: standard")},
+		"objects/lead.yaml":    {Data: []byte("name: lead\nlabel: {en: Prospect, zh: 潜在客户}\nfields:\n  - {name: last_name, type: text, required: true}\n  - {name: machine_count, type: integer}")},
+		"objects/machine.yaml": {Data: []byte("name: machine\nfields:\n  - {name: name, type: text}\n  - {name: account, type: lookup, target: account}")},
+	})
+	tpl, s, ps := metadata.LoadFS(child)
+	if len(ps) > 0 {
+		t.Fatal(ps)
+	}
+	if tpl.Name != "machines" {
+		t.Fatalf("manifest %+v", tpl)
+	}
+	lead, _ := s.Object("lead")
+	if lead.Title("en") != "Prospect" || len(lead.Fields) != 2 {
+		t.Fatalf("lead not replaced: %+v", lead)
+	}
+	if _, ok := s.Object("machine"); !ok {
+		t.Fatal("machine not added")
+	}
+	if _, ok := s.Object("opportunity"); !ok {
+		t.Fatal("standard's opportunity missing")
+	}
+	if _, ps := check.Schema(s); len(ps) > 0 {
+		t.Fatal(ps)
 	}
 }

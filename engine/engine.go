@@ -36,11 +36,6 @@ type Decision interface {
 	RecordFilter(ctx context.Context, p *access.Principal, object, action string) (string, []any, error)
 }
 
-// Compiler turns a schema into something the engine keeps with the
-// snapshot (compiled formulas, say), or reports problems with it; it runs
-// once per metadata version.
-type Compiler func(s *metadata.Schema) (any, metadata.Problems)
-
 // SchemaHook runs inside the transaction that applies a metadata change
 // (syncing role policies, say).
 type SchemaHook func(ctx context.Context, tx bun.Tx, s *metadata.Schema) error
@@ -72,7 +67,6 @@ type Engine struct {
 
 	applyMu   sync.Mutex
 	mu        sync.RWMutex
-	compilers map[string]Compiler
 	schemaFns []SchemaHook
 	hooks     hookSet
 	actions   map[string]*Action
@@ -87,7 +81,7 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 		return nil, errors.New("engine: a database and a guard are required")
 	}
 	e := &Engine{db: cfg.DB, guard: cfg.Guard, log: cfg.Logger, now: cfg.Now, loc: cfg.Location, shares: cfg.Shares,
-		compilers: map[string]Compiler{recordSchemas: compileRecordSchemas}, actions: map[string]*Action{}}
+		actions: map[string]*Action{}}
 	if e.log == nil {
 		e.log = slog.Default()
 	}
@@ -120,17 +114,6 @@ func (e *Engine) Now() time.Time { return e.now() }
 // Snapshot returns the current metadata snapshot.
 func (e *Engine) Snapshot() *Snapshot { return e.snap.Load() }
 
-// RegisterCompiler adds a per-version compiler; call it before Reload or
-// ApplySchema (at wiring time). It panics on a duplicate name.
-func (e *Engine) RegisterCompiler(name string, c Compiler) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if _, dup := e.compilers[name]; dup {
-		panic("engine: compiler registered twice: " + name)
-	}
-	e.compilers[name] = c
-}
-
 // OnSchemaApplied adds a hook run in the transaction of every metadata
 // change.
 func (e *Engine) OnSchemaApplied(h SchemaHook) {
@@ -153,7 +136,7 @@ func (e *Engine) Reload(ctx context.Context) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	snap, ps := e.build(v.Version, v.Schema)
+	snap, ps := build(v.Version, v.Schema)
 	if len(ps) > 0 {
 		return false, fmt.Errorf("engine: metadata version %d does not compile: %w", v.Version, ps)
 	}

@@ -20,7 +20,7 @@ import (
 	"github.com/uptrace/bun"
 )
 
-// FormulasCompiler is the name of the compiler UseFormulas registers:
+// FormulasCompiler names the compiled formulas in a snapshot:
 // Snapshot.Compiled(FormulasCompiler) is the snapshot's *formulas.Compiled.
 const FormulasCompiler = "formulas"
 
@@ -31,9 +31,9 @@ const formulaBatch = 200
 // changes queued, with their progress, so an interrupted run resumes.
 const tableFormulaJobs = "crm_formula_jobs"
 
-// UseFormulas makes the engine evaluate the formulas of the metadata:
-//   - every metadata version is compiled with formulas.CompileSchema, and
-//     one that does not compile is refused (ApplySchema, Check, Reload);
+// UseFormulas makes the engine evaluate the formulas of the metadata
+// (every metadata version is compiled by check.Schema, and one whose
+// formulas do not compile is refused by ApplySchema, Check and Reload):
 //   - on create, default formulas fill the fields left empty; on create and
 //     update, after the before-hooks, computed fields are computed and the
 //     validation rules checked, all failing rules reported together with
@@ -48,20 +48,6 @@ const tableFormulaJobs = "crm_formula_jobs"
 //
 // Call it once, at wiring time, before serving.
 func (e *Engine) UseFormulas(ctx context.Context) error {
-	e.RegisterCompiler(FormulasCompiler, func(s *metadata.Schema) (any, metadata.Problems) {
-		c, ps := formulas.CompileSchema(s)
-		if len(ps) > 0 {
-			return nil, ps
-		}
-		return c, nil
-	})
-	if snap := e.Snapshot(); snap != nil && snap.Schema != nil && len(snap.Schema.Objects) > 0 {
-		ns, ps := e.build(snap.Version, snap.Schema)
-		if len(ps) > 0 {
-			return fmt.Errorf("engine: formulas of metadata version %d: %w", snap.Version, ps)
-		}
-		e.snap.Store(ns)
-	}
 	if _, err := e.db.SQL().ExecContext(ctx, `CREATE TABLE IF NOT EXISTS `+store.Ident(tableFormulaJobs)+` (
 		"id" VARCHAR(36) PRIMARY KEY,
 		"object" TEXT NOT NULL,

@@ -28,25 +28,23 @@ type ApplyOptions struct {
 // from; edit the new version and apply again.
 var ErrStale = fmt.Errorf("%w: metadata changed meanwhile", ErrConflict)
 
-// Check validates a schema: the JSON-level checks happened when it was
-// parsed; this runs the semantic checks and every compiler.
+// Check validates a schema through check.Schema: the JSON-level checks
+// happened when it was parsed; this runs every database-free check
+// (semantics, formulas, policies, record schemas, document kinds'
+// compilers).
 func (e *Engine) Check(s *metadata.Schema) metadata.Problems {
-	if ps := metadata.Validate(s); len(ps) > 0 {
-		return ps
-	}
-	_, ps := e.build(0, s)
+	_, ps := build(0, s)
 	return ps
 }
 
 // ApplySchema makes s the current metadata: it checks it, plans the schema
 // changes against the database, and in one transaction applies them,
 // stores the new version and runs the schema hooks; then it swaps the
-// snapshot. With DryRun it only plans. Definition problems and refused
-// changes come back as metadata.Problems (wrapping metadata.ErrInvalid).
+// snapshot. With DryRun it only plans, after the same checks: definition
+// problems and the changes the data refuses (a new required field without
+// a default on a table with rows …) come back as metadata.Problems
+// (wrapping metadata.ErrInvalid) in both modes.
 func (e *Engine) ApplySchema(ctx context.Context, s *metadata.Schema, opt ApplyOptions) (*store.Plan, int64, error) {
-	if ps := e.Check(s); len(ps) > 0 {
-		return nil, 0, ps
-	}
 	return e.apply(ctx, opt, func(current *metadata.Schema, version int64) (*metadata.Schema, error) {
 		if opt.Base > 0 && version-1 != opt.Base {
 			return nil, fmt.Errorf("%w: edited from version %d, now at %d", ErrStale, opt.Base, version-1)
@@ -69,9 +67,6 @@ func (e *Engine) Change(ctx context.Context, edit func(*metadata.Schema) error, 
 		}
 		if err := edit(next); err != nil {
 			return nil, err
-		}
-		if ps := e.Check(next); len(ps) > 0 {
-			return nil, ps
 		}
 		return next, nil
 	})
@@ -105,15 +100,20 @@ func (e *Engine) apply(ctx context.Context, opt ApplyOptions, next func(current 
 	if err != nil {
 		return nil, 0, err
 	}
+	snap, ps := build(version, s)
+	if len(ps) > 0 {
+		return nil, 0, ps
+	}
 	plan, err := e.db.Plan(ctx, tx, old, s, version, opt.Force)
 	if err != nil {
 		return nil, 0, err
 	}
-	if opt.DryRun {
-		return plan, version, nil
-	}
+	// A dry run refuses what the change would refuse.
 	if len(plan.Refused) > 0 {
 		return plan, 0, plan.Refused
+	}
+	if opt.DryRun {
+		return plan, version, nil
 	}
 	if err := e.db.Apply(ctx, tx, plan); err != nil {
 		return plan, 0, err
@@ -135,7 +135,6 @@ func (e *Engine) apply(ctx context.Context, opt ApplyOptions, next func(current 
 	if err := tx.Commit(); err != nil {
 		return plan, 0, fmt.Errorf("engine: commit metadata version %d: %w", version, err)
 	}
-	snap, _ := e.build(version, s)
 	e.install(snap)
 	e.log.Info("metadata applied", "version", version, "author", opt.Author, "changes", len(plan.Changes))
 	return plan, version, nil

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"github.com/crmplatform/crm/internal/check"
 	"github.com/crmplatform/crm/metadata"
 	"github.com/santhosh-tekuri/jsonschema/v5"
 )
@@ -12,7 +13,9 @@ type Snapshot struct {
 	Schema  *metadata.Schema
 	// refs lists, per target object, the lookups that point at it.
 	refs map[string][]fieldRef
-	// compiled holds what each Compiler made of the schema, by name.
+	// compiled holds what the stages of check.Schema made of the schema:
+	// formulas, record schemas, and each document kind's compiled form by
+	// the kind's name.
 	compiled map[string]any
 }
 
@@ -34,12 +37,14 @@ func (s *Snapshot) Object(name string) (*metadata.Object, error) {
 	return o, nil
 }
 
-// Compiled returns what the compiler registered under name made of this
-// snapshot's schema.
+// Compiled returns what was compiled from this snapshot's schema under
+// name: FormulasCompiler for the formulas, or a document kind's name for
+// what its compiler made (nil for a kind without one).
 func (s *Snapshot) Compiled(name string) any { return s.compiled[name] }
 
-// build derives a snapshot from a schema, running every compiler.
-func (e *Engine) build(version int64, s *metadata.Schema) (*Snapshot, metadata.Problems) {
+// build derives a snapshot from a schema through every stage of
+// check.Schema, the one database-free check.
+func build(version int64, s *metadata.Schema) (*Snapshot, metadata.Problems) {
 	snap := &Snapshot{Version: version, Schema: s, refs: map[string][]fieldRef{}, compiled: map[string]any{}}
 	for _, o := range s.Objects {
 		for _, f := range o.Fields {
@@ -48,34 +53,17 @@ func (e *Engine) build(version int64, s *metadata.Schema) (*Snapshot, metadata.P
 			}
 		}
 	}
-	e.mu.RLock()
-	defer e.mu.RUnlock()
-	var ps metadata.Problems
-	for name, c := range e.compilers {
-		v, cps := c(s)
-		ps = append(ps, cps...)
+	res, ps := check.Schema(s)
+	for name, v := range res.Kinds {
 		snap.compiled[name] = v
 	}
+	snap.compiled[FormulasCompiler] = res.Formulas
+	snap.compiled[recordSchemas] = res.RecordSchemas
 	return snap, ps
 }
 
 // recordSchemas names the compiled JSON Schemas of records in a snapshot.
 const recordSchemas = "engine.record_schemas"
-
-// compileRecordSchemas compiles the JSON Schema of every object's records.
-func compileRecordSchemas(s *metadata.Schema) (any, metadata.Problems) {
-	out := make(map[string]*jsonschema.Schema, len(s.Objects))
-	var ps metadata.Problems
-	for _, o := range s.Objects {
-		sch, err := metadata.CompileRecordSchema(o)
-		if err != nil {
-			ps = append(ps, metadata.Problem{Path: "/objects/" + o.Name, Message: err.Error()})
-			continue
-		}
-		out[o.Name] = sch
-	}
-	return out, ps
-}
 
 // recordSchema returns the compiled JSON Schema of an object's records.
 func (s *Snapshot) recordSchema(object string) *jsonschema.Schema {

@@ -197,9 +197,8 @@ func CompileSchema(s *metadata.Schema) (*Compiled, metadata.Problems) {
 		ps = append(ps, ops...)
 		c.objects[o.Name] = op
 	}
-	if len(ps) > 0 {
-		return nil, ps
-	}
+	// Cycles among the formulas that compiled are reported with the other
+	// problems, so one run shows them all.
 	ps = append(ps, c.order()...)
 	if len(ps) > 0 {
 		return nil, ps

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"sort"
 )
 
 // ChangeKind names one kind of schema change.
@@ -25,6 +26,12 @@ const (
 	AlterField   ChangeKind = "alter_field"
 	AlterObject  ChangeKind = "alter_object"
 	ChangeRoles  ChangeKind = "change_roles"
+	// AddDocument, AlterDocument and DropDocument are changes to the
+	// documents of the kinds other than objects and roles; they change no
+	// table.
+	AddDocument   ChangeKind = "add_document"
+	AlterDocument ChangeKind = "alter_document"
+	DropDocument  ChangeKind = "drop_document"
 )
 
 // Change is one difference between two schemas. Lossy changes may destroy
@@ -40,11 +47,17 @@ type Change struct {
 	Options []string   `json:"options,omitempty"`
 	Lossy   bool       `json:"lossy,omitempty"`
 	Reason  string     `json:"reason,omitempty"`
+	// DocKind and Name name the document of a document change.
+	DocKind string `json:"doc_kind,omitempty"`
+	Name    string `json:"name,omitempty"`
 }
 
 // String describes the change in one line.
 func (c Change) String() string {
 	s := string(c.Kind) + " " + c.Object
+	if c.DocKind != "" {
+		s = string(c.Kind) + " " + c.DocKind + "/" + c.Name
+	}
 	if c.Field != "" {
 		s += "." + c.Field
 	}
@@ -76,6 +89,41 @@ func Diff(old, new *Schema) []Change {
 	}
 	if !jsonEqual(old.Roles, new.Roles) {
 		out = append(out, Change{Kind: ChangeRoles, Reason: "roles and their rights changed"})
+	}
+	return append(out, diffDocs(old, new)...)
+}
+
+// diffDocs compares the documents of the kinds other than objects and
+// roles, by kind and then by name.
+func diffDocs(old, new *Schema) []Change {
+	kinds := map[string]bool{}
+	for k := range old.Docs {
+		kinds[k] = true
+	}
+	for k := range new.Docs {
+		kinds[k] = true
+	}
+	names := make([]string, 0, len(kinds))
+	for k := range kinds {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	var out []Change
+	for _, kind := range names {
+		for _, d := range new.Docs[kind] {
+			prev, ok := old.Document(kind, d.Name)
+			switch {
+			case !ok:
+				out = append(out, Change{Kind: AddDocument, DocKind: kind, Name: d.Name})
+			case !jsonEqual(prev.Raw, d.Raw):
+				out = append(out, Change{Kind: AlterDocument, DocKind: kind, Name: d.Name})
+			}
+		}
+		for _, d := range old.Docs[kind] {
+			if _, ok := new.Document(kind, d.Name); !ok {
+				out = append(out, Change{Kind: DropDocument, DocKind: kind, Name: d.Name})
+			}
+		}
 	}
 	return out
 }

@@ -8,114 +8,214 @@ import (
 	"strings"
 )
 
-// Template describes a metadata package: its name, label and version.
+// Template describes a metadata package: its name, label and version, and
+// the template it extends, if any.
 type Template struct {
 	Name        string `json:"name"`
 	Label       Label  `json:"label,omitempty"`
 	Version     string `json:"version,omitempty"`
 	Description string `json:"description,omitempty"`
+	// Extends names the template this one builds on: its documents are
+	// loaded first and this template's documents overlay them (one of the
+	// same kind and name replaces, a new one adds).
+	Extends string `json:"extends,omitempty"`
 }
+
+// manifestFile is the file that describes a template.
+const manifestFile = "template.yaml"
 
 // ParseObject decodes and checks one object document (YAML or JSON). The
 // problems name file and the JSON pointer of each bad value; semantic checks
 // that need the other objects are left to Validate.
 func ParseObject(file string, data []byte) (*Object, Problems) {
-	var o Object
-	if ps := parseDoc(file, DocObject, data, &o); len(ps) > 0 {
+	d, ps := objectKind.Parse(file, data)
+	if len(ps) > 0 {
 		return nil, ps
 	}
-	return &o, nil
+	return d.Value.(*Object), nil
 }
 
 // ParseRole decodes and checks one role document.
 func ParseRole(file string, data []byte) (*Role, Problems) {
-	var r Role
-	if ps := parseDoc(file, DocRole, data, &r); len(ps) > 0 {
+	d, ps := roleKind.Parse(file, data)
+	if len(ps) > 0 {
 		return nil, ps
 	}
-	return &r, nil
+	return d.Value.(*Role), nil
 }
 
-// parseDoc decodes data, validates it against the schema of kind and
-// decodes it into out.
-func parseDoc(file, kind string, data []byte, out any) Problems {
-	doc, err := DecodeDocument(data)
-	if err != nil {
-		return Problems{{File: file, Message: err.Error()}}
-	}
-	if ps := CheckDocument(kind, doc); len(ps) > 0 {
-		for i := range ps {
-			ps[i].File = file
-		}
-		return ps
-	}
-	if err := decodeInto(doc, out); err != nil {
-		return Problems{{File: file, Message: err.Error()}}
-	}
-	return nil
+// BaseFinder is the optional ability of a template's files to find the
+// template its manifest extends, by name. The built-in templates have it
+// (package defaults); WithBases gives it to any file system.
+type BaseFinder interface {
+	FindBase(name string) (fs.FS, error)
 }
 
-// LoadFS reads a template folder: template.yaml, objects/*.yaml and
-// roles/*.yaml (or .yml, .json), checks every document against the schema
-// and those that pass against Validate, and returns every problem found.
+// WithBases returns fsys with the ability to find base templates through
+// find (see BaseFinder).
+func WithBases(fsys fs.FS, find func(name string) (fs.FS, error)) fs.FS {
+	return baseFS{FS: fsys, find: find}
+}
+
+// baseFS is a file system that can find base templates.
+type baseFS struct {
+	fs.FS
+	find func(name string) (fs.FS, error)
+}
+
+// FindBase returns the files of the template named name.
+func (b baseFS) FindBase(name string) (fs.FS, error) { return b.find(name) }
+
+// LoadFS reads a template folder: template.yaml and one folder per
+// document kind (objects/, roles/ and those of registered kinds), each
+// holding .yaml, .yml or .json documents. When the manifest extends
+// another template, that one (found through fsys's BaseFinder) is loaded
+// first and overlaid. Every document is checked against its kind's JSON
+// Schema, and the merged schema against Validate; every problem found is
+// returned, an unknown folder or file included. Entries whose name starts
+// with a dot are ignored.
 func LoadFS(fsys fs.FS) (*Template, *Schema, Problems) {
-	var ps Problems
-	tpl := &Template{}
-	if data, err := fs.ReadFile(fsys, "template.yaml"); err == nil {
-		ps = append(ps, parseDoc("template.yaml", DocTemplate, data, tpl)...)
-	} else {
-		ps = append(ps, Problem{File: "template.yaml", Message: fmt.Sprintf("cannot read: %v", err)})
-	}
-	s := &Schema{}
-	for _, file := range docFiles(fsys, "objects", &ps) {
-		data, err := fs.ReadFile(fsys, file)
-		if err != nil {
-			ps = append(ps, Problem{File: file, Message: err.Error()})
-			continue
-		}
-		o, ops := ParseObject(file, data)
-		ps = append(ps, ops...)
-		if o != nil {
-			s.Objects = append(s.Objects, o)
-			s.SetSource(DocObject, o.Name, file)
-		}
-	}
-	for _, file := range docFiles(fsys, "roles", &ps) {
-		data, err := fs.ReadFile(fsys, file)
-		if err != nil {
-			ps = append(ps, Problem{File: file, Message: err.Error()})
-			continue
-		}
-		r, rps := ParseRole(file, data)
-		ps = append(ps, rps...)
-		if r != nil {
-			s.Roles = append(s.Roles, r)
-			s.SetSource(DocRole, r.Name, file)
-		}
-	}
+	tpl, s, ps := loadLayer(fsys, "", nil)
 	// Semantic checks run on every document that parsed, so one run reports
 	// every problem.
 	ps = append(ps, Validate(s)...)
 	return tpl, s, ps
 }
 
+// loadLayer reads one template over the template it extends. prefix goes
+// before the file names of a base template in problems and sources;
+// chain lists the templates that extend this one, to find cycles.
+func loadLayer(fsys fs.FS, prefix string, chain []string) (*Template, *Schema, Problems) {
+	var ps Problems
+	tpl := &Template{}
+	if data, err := fs.ReadFile(fsys, manifestFile); err == nil {
+		ps = append(ps, parseManifest(prefix+manifestFile, data, tpl)...)
+	} else {
+		ps = append(ps, Problem{File: prefix + manifestFile, Message: fmt.Sprintf("cannot read: %v", err)})
+	}
+	s := &Schema{}
+	if tpl.Extends != "" {
+		bs, bps := loadBase(fsys, tpl, prefix, chain)
+		ps = append(ps, bps...)
+		if bs != nil {
+			s = bs
+		}
+	}
+	entries, err := fs.ReadDir(fsys, ".")
+	if err != nil {
+		return tpl, s, append(ps, Problem{File: prefix, Message: fmt.Sprintf("cannot read the template folder: %v", err)})
+	}
+	for _, e := range entries {
+		name := e.Name()
+		switch {
+		case strings.HasPrefix(name, "."), name == manifestFile:
+		case !e.IsDir():
+			ps = append(ps, Problem{File: prefix + name, Message: "not part of a template: documents go in the folder of their kind (" + strings.Join(kindFolders(), "/, ") + "/)"})
+		default:
+			k, ok := kindForFolder(name)
+			if !ok {
+				ps = append(ps, Problem{File: prefix + name + "/", Message: "unknown folder: a template has template.yaml and the folders " + strings.Join(kindFolders(), "/, ") + "/"})
+				continue
+			}
+			ps = append(ps, loadFolder(fsys, k, prefix, s)...)
+		}
+	}
+	return tpl, s, ps
+}
+
+// parseManifest decodes and checks template.yaml.
+func parseManifest(file string, data []byte, tpl *Template) Problems {
+	doc, err := DecodeDocument(data)
+	if err != nil {
+		return Problems{{File: file, Message: err.Error()}}
+	}
+	if ps := CheckDocument(DocTemplate, doc); len(ps) > 0 {
+		for i := range ps {
+			ps[i].File = file
+		}
+		return ps
+	}
+	if err := decodeInto(doc, tpl); err != nil {
+		return Problems{{File: file, Message: decodeMessage(err)}}
+	}
+	return nil
+}
+
+// loadBase loads the template tpl extends.
+func loadBase(fsys fs.FS, tpl *Template, prefix string, chain []string) (*Schema, Problems) {
+	file := prefix + manifestFile
+	for _, c := range append(chain, tpl.Name) {
+		if c == tpl.Extends {
+			return nil, Problems{{File: file, Path: "/extends", Message: fmt.Sprintf("template %q extends itself through %s", tpl.Extends, strings.Join(append(chain, tpl.Name, tpl.Extends), " → "))}}
+		}
+	}
+	finder, ok := fsys.(BaseFinder)
+	if !ok {
+		return nil, Problems{{File: file, Path: "/extends", Message: fmt.Sprintf("template %q cannot be found from here", tpl.Extends)}}
+	}
+	base, err := finder.FindBase(tpl.Extends)
+	if err != nil {
+		return nil, Problems{{File: file, Path: "/extends", Message: err.Error()}}
+	}
+	_, s, ps := loadLayer(base, prefix+tpl.Extends+"/", append(chain, tpl.Name))
+	return s, ps
+}
+
+// loadFolder parses the documents of one kind's folder into s; a
+// document replaces one of the same name from a base template, and two of
+// the same name in one template are a problem.
+func loadFolder(fsys fs.FS, k *DocKind, prefix string, s *Schema) Problems {
+	var ps Problems
+	seen := map[string]string{}
+	for _, file := range docFiles(fsys, k.folder, prefix, &ps) {
+		data, err := fs.ReadFile(fsys, file)
+		if err != nil {
+			ps = append(ps, Problem{File: prefix + file, Message: err.Error()})
+			continue
+		}
+		d, dps := k.Parse(prefix+file, data)
+		ps = append(ps, dps...)
+		if d == nil {
+			continue
+		}
+		if first, dup := seen[d.Name]; dup {
+			ps = append(ps, Problem{File: prefix + file, Path: "/name", Message: fmt.Sprintf("%s %q is already defined in %s", strings.TrimSuffix(k.name, "s"), d.Name, first)})
+			continue
+		}
+		seen[d.Name] = prefix + file
+		k.put(s, d)
+		s.SetSource(k.name, d.Name, prefix+file)
+	}
+	return ps
+}
+
+// kindFolders lists the folders of the registered kinds.
+func kindFolders() []string {
+	var out []string
+	for _, k := range DocKinds() {
+		out = append(out, k.folder)
+	}
+	return out
+}
+
 // docFiles lists the YAML and JSON files of a folder, sorted; a missing
-// folder is no problem.
-func docFiles(fsys fs.FS, dir string, ps *Problems) []string {
+// folder is no problem, anything else in it is (named with prefix).
+func docFiles(fsys fs.FS, dir, prefix string, ps *Problems) []string {
 	entries, err := fs.ReadDir(fsys, dir)
 	if err != nil {
 		return nil
 	}
 	var files []string
 	for _, e := range entries {
-		if e.IsDir() {
-			continue
-		}
-		switch strings.ToLower(path.Ext(e.Name())) {
-		case ".yaml", ".yml", ".json":
-			files = append(files, path.Join(dir, e.Name()))
+		p := path.Join(dir, e.Name())
+		switch {
+		case strings.HasPrefix(e.Name(), "."):
+		case e.IsDir():
+			*ps = append(*ps, Problem{File: prefix + p + "/", Message: "unknown folder: documents of " + dir + " are files directly in " + dir + "/"})
+		case strings.ToLower(path.Ext(e.Name())) == ".yaml", strings.ToLower(path.Ext(e.Name())) == ".yml", strings.ToLower(path.Ext(e.Name())) == ".json":
+			files = append(files, p)
 		default:
-			*ps = append(*ps, Problem{File: path.Join(dir, e.Name()), Message: "not a .yaml, .yml or .json document"})
+			*ps = append(*ps, Problem{File: prefix + p, Message: "not a .yaml, .yml or .json document"})
 		}
 	}
 	sort.Strings(files)

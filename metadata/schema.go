@@ -17,45 +17,59 @@ import (
 //go:embed schema/metadata.schema.json
 var schemaJSON []byte
 
-// Document kinds, each checked by its own part of the embedded JSON Schema.
+// Names of the built-in document kinds and of the template manifest, each
+// checked by its own part of the embedded JSON Schema. DocObject and
+// DocRole are also the names of their kinds in the registry (DocKinds).
 const (
-	DocObject   = "object"
-	DocRole     = "role"
+	DocObject   = "objects"
+	DocRole     = "roles"
 	DocTemplate = "template"
 )
 
-// docSchemas are the compiled document schemas, compiled again when field
-// types were registered since (their names are the enum of a field's type).
+// metadataSchemaURL names the embedded schema; kinds' schemas may refer to
+// its definitions.
+const metadataSchemaURL = "crm://metadata.schema.json"
+
+// docSchemas are the compiled definitions of objects, roles and the
+// template manifest, by their name in the embedded schema's $defs,
+// compiled again when field types were registered since (their names are
+// the enum of a field's type).
 var docSchemas struct {
 	sync.Mutex
-	types  int
-	byKind map[string]*jsonschema.Schema
+	types int
+	byDef map[string]*jsonschema.Schema
 }
 
-// documentSchema returns the compiled schema of a document kind.
-func documentSchema(kind string) (*jsonschema.Schema, bool) {
+// documentSchema returns the compiled definition def ("object", "role",
+// "template") of the embedded schema.
+func documentSchema(def string) *jsonschema.Schema {
 	docSchemas.Lock()
 	defer docSchemas.Unlock()
-	if n := len(FieldTypeNames()); docSchemas.byKind == nil || n != docSchemas.types {
-		docSchemas.byKind, docSchemas.types = compileSchemas(), n
+	if n := len(FieldTypeNames()); docSchemas.byDef == nil || n != docSchemas.types {
+		docSchemas.byDef, docSchemas.types = compileSchemas(), n
 	}
-	sch, ok := docSchemas.byKind[kind]
-	return sch, ok
+	return docSchemas.byDef[def]
 }
 
-// compileSchemas compiles the embedded schema, with the registered field
-// types as the values a field's type may take; the loader refuses any
-// reference that was not added as a resource, so nothing is fetched.
-func compileSchemas() map[string]*jsonschema.Schema {
+// newSchemaCompiler returns a JSON Schema compiler that knows the embedded
+// metadata schema (with the registered field types as the values a
+// field's type may take) and refuses to load anything else.
+func newSchemaCompiler() *jsonschema.Compiler {
 	c := jsonschema.NewCompiler()
 	c.Draft = jsonschema.Draft2020
 	c.LoadURL = refuseURL
-	if err := c.AddResource("crm://metadata.schema.json", bytes.NewReader(withFieldTypes(schemaJSON))); err != nil {
+	if err := c.AddResource(metadataSchemaURL, bytes.NewReader(withFieldTypes(schemaJSON))); err != nil {
 		panic(err)
 	}
+	return c
+}
+
+// compileSchemas compiles the definitions of the embedded schema.
+func compileSchemas() map[string]*jsonschema.Schema {
+	c := newSchemaCompiler()
 	out := map[string]*jsonschema.Schema{}
-	for _, kind := range []string{DocObject, DocRole, DocTemplate} {
-		out[kind] = c.MustCompile("crm://metadata.schema.json#/$defs/" + kind)
+	for _, def := range []string{"object", "role", "template"} {
+		out[def] = c.MustCompile(metadataSchemaURL + "#/$defs/" + def)
 	}
 	return out
 }
@@ -88,14 +102,24 @@ func DecodeDocument(data []byte) (any, error) {
 	return out, nil
 }
 
-// CheckDocument validates a decoded document of the given kind against the
-// embedded JSON Schema and returns one problem per failing value, with its
-// JSON pointer.
+// CheckDocument validates a decoded document of the given kind (a
+// registered kind's name, or DocTemplate) against its JSON Schema and
+// returns one problem per failing value, with its JSON pointer.
 func CheckDocument(kind string, doc any) Problems {
-	sch, ok := documentSchema(kind)
-	if !ok {
+	var sch *jsonschema.Schema
+	if kind == DocTemplate {
+		sch = documentSchema("template")
+	} else if k, ok := LookupKind(kind); ok {
+		sch = k.jsonSchema()
+	} else {
 		return Problems{problemf("", "unknown document kind %q", kind)}
 	}
+	return checkAgainst(sch, doc)
+}
+
+// checkAgainst validates a decoded document against a compiled schema and
+// returns one problem per failing value, with its JSON pointer.
+func checkAgainst(sch *jsonschema.Schema, doc any) Problems {
 	err := sch.Validate(doc)
 	if err == nil {
 		return nil

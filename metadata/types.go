@@ -250,11 +250,14 @@ func (o *Object) Clone() *Object {
 	return &c
 }
 
-// Schema is the whole set of objects (and later roles and workflows) a
-// database holds at one metadata version.
+// Schema is the whole metadata a database holds at one version: objects,
+// roles and the documents of every other registered kind.
 type Schema struct {
 	Objects []*Object `json:"objects"`
 	Roles   []*Role   `json:"roles,omitempty"`
+	// Docs holds the documents of the kinds other than objects and roles,
+	// by kind name, each list sorted by document name.
+	Docs map[string][]*Document `json:"docs,omitempty"`
 	// Sources maps "kind:name" to the file a document came from.
 	Sources map[string]string `json:"-"`
 }
@@ -282,21 +285,30 @@ func (s *Schema) Clone() *Schema {
 	return &c
 }
 
-// source names the file an object or role came from, for problem reports;
-// a definition that came through the API is named by where its file would
-// be in a template (objects/NAME, roles/NAME).
+// source names the file a document came from, for problem reports; a
+// definition that came through the API is named by where its file would
+// be in a template (objects/NAME, roles/NAME, reports/NAME).
 func (s *Schema) source(kind, name string, index int) string {
 	if f, ok := s.Sources[kind+":"+name]; ok {
 		return f
 	}
-	if name == "" {
-		return fmt.Sprintf("%ss[%d]", kind, index)
+	folder := kind
+	if k, ok := LookupKind(kind); ok {
+		folder = k.folder
 	}
-	return kind + "s/" + name
+	if name == "" {
+		return fmt.Sprintf("%s[%d]", folder, index)
+	}
+	return folder + "/" + name
 }
 
-// SetSource records the file a document of kind (DocObject, DocRole) named
-// name came from.
+// Source names the file the document of kind named name came from (or,
+// for one that came through the API, where its file would be in a
+// template), for the File of a problem.
+func (s *Schema) Source(kind, name string) string { return s.source(kind, name, 0) }
+
+// SetSource records the file a document of kind (DocObject, DocRole, a
+// registered kind's name) named name came from.
 func (s *Schema) SetSource(kind, name, file string) {
 	if s.Sources == nil {
 		s.Sources = map[string]string{}

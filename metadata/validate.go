@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"sort"
 	"strings"
 )
 
@@ -49,6 +50,30 @@ func ValidIdentifier(name string) error {
 	return nil
 }
 
+// MaxFields is the most fields one object may have. Each field is at most
+// one column, and the limit stays well under the column limits of the
+// databases (SQLite 2000 by default, PostgreSQL 1600 less its system
+// columns), with room for the system fields and archived columns.
+const MaxFields = 500
+
+// databasePrefixes start the names of the databases' own tables (SQLite's
+// sqlite_master, PostgreSQL's pg_class …), which no object may take.
+var databasePrefixes = []string{"sqlite_", "pg_"}
+
+// validObjectName says why name cannot be the name of an object (a
+// table), or returns nil.
+func validObjectName(name string) error {
+	if err := ValidIdentifier(name); err != nil {
+		return err
+	}
+	for _, p := range databasePrefixes {
+		if strings.HasPrefix(name, p) {
+			return fmt.Errorf("%q is not a valid object name: the prefix %s is reserved for the database's own tables", name, p)
+		}
+	}
+	return nil
+}
+
 // IsSystemField reports whether name is a system column.
 func IsSystemField(name string) bool {
 	for _, s := range SystemFields {
@@ -72,8 +97,11 @@ func Validate(s *Schema) Problems {
 			p.File = file
 			ps = append(ps, p)
 		}
-		if err := ValidIdentifier(o.Name); err != nil {
+		if err := validObjectName(o.Name); err != nil {
 			add(problemf("/name", "%v", err))
+		}
+		if len(o.Fields) > MaxFields {
+			add(problemf("/fields", "object %q has %d fields; at most %d are allowed", o.Name, len(o.Fields), MaxFields))
 		}
 		if objects[o.Name] {
 			add(problemf("/name", "object %q is defined twice", o.Name))
@@ -98,6 +126,55 @@ func Validate(s *Schema) Problems {
 		for _, p := range validateRole(s, r, roles) {
 			p.File = s.source(DocRole, r.Name, i)
 			ps = append(ps, p)
+		}
+	}
+	return append(ps, validateDocs(s)...)
+}
+
+// validateDocs checks the documents of the kinds other than objects and
+// roles: a known kind, the kind's JSON Schema, a valid and unique name,
+// and the kind's own semantic checks.
+func validateDocs(s *Schema) Problems {
+	var ps Problems
+	kinds := make([]string, 0, len(s.Docs))
+	for kind := range s.Docs {
+		kinds = append(kinds, kind)
+	}
+	sort.Strings(kinds)
+	for _, kind := range kinds {
+		k, known := LookupKind(kind)
+		for i, d := range s.Docs[kind] {
+			file := s.source(kind, d.Name, i)
+			add := func(more ...Problem) {
+				for _, p := range more {
+					p.File = file
+					ps = append(ps, p)
+				}
+			}
+			switch {
+			case !known || k.builtin:
+				add(problemf("", "unknown document kind %q", kind))
+				continue
+			case !identPattern.MatchString(d.Name):
+				add(problemf("/name", "%q is not a valid name: use 1 to 30 lowercase letters, digits and underscores, starting with a letter", d.Name))
+			case i > 0 && s.Docs[kind][i-1].Name == d.Name:
+				add(problemf("/name", "%s %q is defined twice", strings.TrimSuffix(kind, "s"), d.Name))
+			}
+			if cps := checkAgainst(k.jsonSchema(), any(d.Raw)); len(cps) > 0 {
+				add(cps...)
+				continue
+			}
+			v := d.Value
+			if v == nil {
+				var err error
+				if v, err = k.decode(d.Raw); err != nil {
+					add(problemf("", "%s", decodeMessage(err)))
+					continue
+				}
+			}
+			if k.check != nil {
+				add(k.check(s, v)...)
+			}
 		}
 	}
 	return ps

@@ -1,6 +1,7 @@
 package metadata
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -49,6 +50,11 @@ func TestDefinitionErrors(t *testing.T) {
 		{"auto number without counter", []string{"name: thing\nfields:\n  - {name: no, type: auto_number, format: \"CT-{YYYY}\"}"}, "objects/a.yaml", "/fields/0/format", "exactly one counter"},
 		{"bad label", []string{"name: thing\nlabel: {English: Thing}\nfields: []"}, "objects/a.yaml", "/label", ""},
 		{"not yaml", []string{"name: [unclosed"}, "objects/a.yaml", "", "not valid YAML"},
+		{"sqlite's table", []string{"name: sqlite_master\nfields: []"}, "objects/a.yaml", "/name", "reserved for the database's own tables"},
+		{"sqlite's statistics", []string{"name: sqlite_stat1\nfields: []"}, "objects/a.yaml", "/name", "prefix sqlite_"},
+		{"postgresql's catalog", []string{"name: pg_class\nfields: []"}, "objects/a.yaml", "/name", "prefix pg_"},
+		{"system table", []string{"name: crm_meta_versions\nfields: []"}, "objects/a.yaml", "/name", "reserved for system tables"},
+		{"too many fields", []string{manyFields(MaxFields + 1)}, "objects/a.yaml", "/fields", "at most 500"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -63,6 +69,26 @@ func TestDefinitionErrors(t *testing.T) {
 			}
 			t.Fatalf("want a problem at %s %s containing %q, got %v", c.file, c.path, c.msg, ps)
 		})
+	}
+}
+
+// manyFields is an object document with n text fields.
+func manyFields(n int) string {
+	var b strings.Builder
+	b.WriteString("name: wide\nfields:\n")
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(&b, "  - {name: f%d, type: text}\n", i)
+	}
+	return b.String()
+}
+
+func TestFieldLimit(t *testing.T) {
+	s, ps := parseSchema(t, manyFields(MaxFields))
+	if len(ps) > 0 {
+		t.Fatal(ps)
+	}
+	if ps := Validate(s); len(ps) > 0 {
+		t.Fatalf("%d fields are allowed: %v", MaxFields, ps)
 	}
 }
 

@@ -51,13 +51,14 @@ func open(ctx context.Context, dsn string, log *slog.Logger) (*app, error) {
 func (a *app) Close() error { return a.db.Close() }
 
 // templateFS returns the files of a template: a folder on disk when dir is
-// set, else the built-in template name.
+// set, else the built-in template name. Either may extend a built-in
+// template.
 func templateFS(dir, name string) (fs.FS, error) {
 	if dir != "" {
 		if _, err := os.Stat(dir); err != nil {
 			return nil, fmt.Errorf("metadata folder: %w", err)
 		}
-		return os.DirFS(dir), nil
+		return defaults.WithBases(os.DirFS(dir)), nil
 	}
 	return defaults.FS(name)
 }

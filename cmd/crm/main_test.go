@@ -262,3 +262,44 @@ func TestBenchCommand(t *testing.T) {
 		t.Fatalf("bench on a database with data must refuse: exit %d\n%s", code, out)
 	}
 }
+
+// TestValidateEveryStage checks that crm validate runs every database-free
+// stage and reports every problem of every stage in one run.
+func TestValidateEveryStage(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("template.yaml", "name: loops\n")
+	write("objects/deal.yaml", "name: deal\nfields:\n  - {name: a, type: integer, formula: \"b + 1\"}\n  - {name: b, type: integer, formula: \"a + 1\"}\n  - {name: c, type: integer, formula: \"nowhere * 2\"}\n  - {name: acc, type: lookup, target: account}\n")
+	write("roles/rep.yaml", "name: rep\nsharing_rules:\n  - {name: big, object: deal, condition: 'colour == \"red\"', access: read}\n")
+	write("workflows/approve.yaml", "name: approve\n")
+	code, out := runCmd(t, "validate", dir)
+	if code != 1 {
+		t.Fatalf("exit %d, want 1:\n%s", code, out)
+	}
+	for _, want := range []string{
+		"workflows/: /: unknown folder",
+		`objects/deal.yaml: /fields/3/target: unknown target object "account"`,
+		"cycle",
+		"objects/deal.yaml: /fields/2/formula:",
+		"roles/rep.yaml: /sharing_rules/0/condition:",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	// A folder that extends the built-in standard template.
+	dir = t.TempDir()
+	write("template.yaml", "name: machines\nextends: standard\n")
+	write("objects/machine.yaml", "name: machine\nfields:\n  - {name: name, type: text}\n  - {name: account, type: lookup, target: account}\n")
+	if code, out := runCmd(t, "validate", dir); code != 0 || !strings.Contains(out, "template machines with 8 objects") {
+		t.Fatalf("extending template: exit %d\n%s", code, out)
+	}
+}

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 
 	"github.com/crmplatform/crm/engine"
-	"github.com/crmplatform/crm/metadata"
 )
 
 // migrate applies metadata files to the database, or with --plan prints
@@ -44,7 +43,7 @@ func migrate(ctx context.Context, args []string, stdout io.Writer, log *slog.Log
 	if err != nil {
 		return err
 	}
-	_, s, ps := metadata.LoadFS(fsys)
+	_, s, ps := loadChecked(fsys)
 	if len(ps) > 0 {
 		for _, p := range ps {
 			fmt.Fprintln(stdout, p.String())

@@ -3,12 +3,11 @@ package main
 import (
 	"fmt"
 	"io"
-
-	"github.com/crmplatform/crm/metadata"
 )
 
-// validate checks a folder of metadata and prints every problem with its
-// file, JSON pointer and reason.
+// validate checks a folder of metadata through every check that needs no
+// database and prints every problem of every stage with its file, JSON
+// pointer and reason.
 func validate(args []string, stdout io.Writer) error {
 	if len(args) != 1 {
 		return usageError{"give one folder: crm validate DIR"}
@@ -17,10 +16,7 @@ func validate(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	tpl, s, ps := metadata.LoadFS(fsys)
-	if len(ps) == 0 {
-		ps = checkSchema(s)
-	}
+	tpl, s, ps := loadChecked(fsys)
 	if len(ps) > 0 {
 		for _, p := range ps {
 			fmt.Fprintln(stdout, p.String())
