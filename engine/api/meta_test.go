@@ -49,7 +49,7 @@ func TestDefinitionLimits(t *testing.T) {
 			scenario{name: "with a default the dry run passes", method: "POST", path: "/api/meta/objects/account/fields?dry_run=true", user: "admin",
 				body: `{"name": "tax_no", "type": "text", "required": true, "default": "none"}`, status: 200, contains: []string{`"dry_run":true`, "tax_no"}},
 			scenario{name: "a formula cycle is refused in a dry run", method: "POST", path: "/api/meta/objects?dry_run=true", user: "admin",
-				body: `{"name": "loop", "fields": [{"name": "a", "type": "integer", "formula": "b + 1"}, {"name": "b", "type": "integer", "formula": "a + 1"}]}`,
+				body:   `{"name": "loop", "fields": [{"name": "a", "type": "integer", "formula": "b + 1"}, {"name": "b", "type": "integer", "formula": "a + 1"}]}`,
 				status: 422, code: "invalid_metadata", contains: []string{"cycle"}},
 		)
 		f.run(t, scs)
