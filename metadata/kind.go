@@ -253,31 +253,29 @@ var (
 		name: DocObject, folder: "objects", def: "object", public: true, builtin: true,
 		decode: decodeAs[Object],
 		put: func(s *Schema, d *Document) {
-			o := d.Value.(*Object)
-			for i, cur := range s.Objects {
-				if cur.Name == o.Name {
-					s.Objects[i] = o
-					return
-				}
-			}
-			s.Objects = append(s.Objects, o)
+			s.Objects = putNamed(s.Objects, d.Value.(*Object), func(o *Object) string { return o.Name })
 		},
 	}
 	roleKind = &DocKind{
 		name: DocRole, folder: "roles", def: "role", builtin: true,
 		decode: decodeAs[Role],
 		put: func(s *Schema, d *Document) {
-			r := d.Value.(*Role)
-			for i, cur := range s.Roles {
-				if cur.Name == r.Name {
-					s.Roles[i] = r
-					return
-				}
-			}
-			s.Roles = append(s.Roles, r)
+			s.Roles = putNamed(s.Roles, d.Value.(*Role), func(r *Role) string { return r.Name })
 		},
 	}
 )
+
+// putNamed replaces the element of list with v's name in its place, or
+// appends v.
+func putNamed[T any](list []*T, v *T, name func(*T) string) []*T {
+	for i, cur := range list {
+		if name(cur) == name(v) {
+			list[i] = v
+			return list
+		}
+	}
+	return append(list, v)
+}
 
 func init() {
 	addKind(objectKind)

@@ -24,17 +24,21 @@ func runCmd(t *testing.T, args ...string) (int, string) {
 	return code, out.String() + errOut.String()
 }
 
+// writeFile writes a file under dir, making its folder.
+func writeFile(t *testing.T, dir, name, body string) {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestValidate(t *testing.T) {
 	dir := t.TempDir()
-	must := func(name, body string) {
-		p := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	must := func(name, body string) { writeFile(t, dir, name, body) }
 	must("template.yaml", "name: shop\n")
 	must("objects/item.yaml", "name: item\nfields:\n  - {name: size, type: huge}\n  - {name: maker, type: lookup, target: maker}\n")
 	must("objects/order.yaml", "name: order\nfields: []\n")
@@ -264,42 +268,47 @@ func TestBenchCommand(t *testing.T) {
 }
 
 // TestValidateEveryStage checks that crm validate runs every database-free
-// stage and reports every problem of every stage in one run.
+// stage and reports every problem of every stage in one run, and that a
+// folder may extend a built-in template.
 func TestValidateEveryStage(t *testing.T) {
-	dir := t.TempDir()
-	write := func(name, body string) {
-		p := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
+	cases := []struct {
+		name  string
+		files map[string]string
+		code  int
+		want  []string
+	}{
+		{"every stage", map[string]string{
+			"template.yaml":          "name: loops\n",
+			"objects/deal.yaml":      "name: deal\nfields:\n  - {name: a, type: integer, formula: \"b + 1\"}\n  - {name: b, type: integer, formula: \"a + 1\"}\n  - {name: c, type: integer, formula: \"nowhere * 2\"}\n  - {name: acc, type: lookup, target: account}\n",
+			"roles/rep.yaml":         "name: rep\nsharing_rules:\n  - {name: big, object: deal, condition: 'colour == \"red\"', access: read}\n",
+			"workflows/approve.yaml": "name: approve\n",
+		}, 1, []string{
+			"workflows/: /: unknown folder",
+			`objects/deal.yaml: /fields/3/target: unknown target object "account"`,
+			"cycle",
+			"objects/deal.yaml: /fields/2/formula:",
+			"roles/rep.yaml: /sharing_rules/0/condition:",
+		}},
+		{"extends standard", map[string]string{
+			"template.yaml":        "name: machines\nextends: standard\n",
+			"objects/machine.yaml": "name: machine\nfields:\n  - {name: name, type: text}\n  - {name: account, type: lookup, target: account}\n",
+		}, 0, []string{"template machines with 8 objects"}},
 	}
-	write("template.yaml", "name: loops\n")
-	write("objects/deal.yaml", "name: deal\nfields:\n  - {name: a, type: integer, formula: \"b + 1\"}\n  - {name: b, type: integer, formula: \"a + 1\"}\n  - {name: c, type: integer, formula: \"nowhere * 2\"}\n  - {name: acc, type: lookup, target: account}\n")
-	write("roles/rep.yaml", "name: rep\nsharing_rules:\n  - {name: big, object: deal, condition: 'colour == \"red\"', access: read}\n")
-	write("workflows/approve.yaml", "name: approve\n")
-	code, out := runCmd(t, "validate", dir)
-	if code != 1 {
-		t.Fatalf("exit %d, want 1:\n%s", code, out)
-	}
-	for _, want := range []string{
-		"workflows/: /: unknown folder",
-		`objects/deal.yaml: /fields/3/target: unknown target object "account"`,
-		"cycle",
-		"objects/deal.yaml: /fields/2/formula:",
-		"roles/rep.yaml: /sharing_rules/0/condition:",
-	} {
-		if !strings.Contains(out, want) {
-			t.Errorf("output lacks %q:\n%s", want, out)
-		}
-	}
-	// A folder that extends the built-in standard template.
-	dir = t.TempDir()
-	write("template.yaml", "name: machines\nextends: standard\n")
-	write("objects/machine.yaml", "name: machine\nfields:\n  - {name: name, type: text}\n  - {name: account, type: lookup, target: account}\n")
-	if code, out := runCmd(t, "validate", dir); code != 0 || !strings.Contains(out, "template machines with 8 objects") {
-		t.Fatalf("extending template: exit %d\n%s", code, out)
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			for name, body := range c.files {
+				writeFile(t, dir, name, body)
+			}
+			code, out := runCmd(t, "validate", dir)
+			if code != c.code {
+				t.Fatalf("exit %d, want %d:\n%s", code, c.code, out)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(out, w) {
+					t.Errorf("output lacks %q:\n%s", w, out)
+				}
+			}
+		})
 	}
 }
