@@ -12,6 +12,7 @@ import (
 
 	"github.com/crmplatform/crm/engine"
 	"github.com/crmplatform/crm/engine/api"
+	"github.com/crmplatform/crm/internal/server"
 )
 
 // serve starts the HTTP server: it installs the template and the first
@@ -55,7 +56,11 @@ func serve(ctx context.Context, args []string, stdout io.Writer, log *slog.Logge
 	if err != nil {
 		return err
 	}
-	srv := api.New(api.Config{Engine: a.Engine, Access: a.Access, Logger: log, RequestTimeout: timeout})
+	routes, err := server.Parts(ctx, a.Platform)
+	if err != nil {
+		return err
+	}
+	srv := api.New(api.Config{Engine: a.Engine, Access: a.Access, Logger: log, RequestTimeout: timeout, Registrars: routes})
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Listen(*addr) }()
 	fmt.Fprintf(stdout, "CRM listening on http://%s (database %s)\n", *addr, redact(*dsn))

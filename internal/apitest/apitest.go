@@ -1,0 +1,242 @@
+// Package apitest runs the whole server (platform, engine, API and every
+// part internal/server mounts) over a fresh database for end-to-end tests of
+// packages outside engine/api: sign in as a user of a small sales team,
+// send requests, check answers as scenario tables.
+package apitest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/crmplatform/crm/defaults"
+	"github.com/crmplatform/crm/engine/access"
+	"github.com/crmplatform/crm/engine/api"
+	"github.com/crmplatform/crm/engine/store"
+	"github.com/crmplatform/crm/internal/platform"
+	"github.com/crmplatform/crm/internal/server"
+	"github.com/gofiber/fiber/v2"
+)
+
+// Users are the users every Server has, each with the password
+// "<name>-password": admin; manager (sales_manager) with rep1 and rep2
+// (sales_rep) reporting to them; agent (service_agent); mkt (marketing).
+var Users = []access.NewUser{
+	{Username: "manager", Roles: []string{"sales_manager"}},
+	{Username: "rep1", Roles: []string{"sales_rep"}, Manager: "manager"},
+	{Username: "rep2", Roles: []string{"sales_rep"}, Manager: "manager"},
+	{Username: "agent", Roles: []string{"service_agent"}},
+	{Username: "mkt", Roles: []string{"marketing"}},
+}
+
+// Options change what New builds.
+type Options struct {
+	// Template is installed first; the built-in standard template when nil.
+	Template fs.FS
+	// Platform configures the platform (its DB is set by New).
+	Platform platform.Config
+	// API configures the API (its engine and access service are set by
+	// New; Registrars given here are mounted after those of
+	// internal/server).
+	API api.Config
+}
+
+// Server is a running API over a fresh database.
+type Server struct {
+	t        testing.TB
+	App      *fiber.App
+	Platform *platform.Platform
+	DB       *store.DB
+	tokens   map[string]string
+}
+
+// New wires the platform over db, installs the template, creates the users
+// and signs each in.
+func New(t testing.TB, db *store.DB, opt Options) *Server {
+	t.Helper()
+	ctx := context.Background()
+	pc := opt.Platform
+	pc.DB = db
+	pc.Access = append([]access.Option{access.WithBcryptCost(4)}, pc.Access...)
+	p, err := platform.New(ctx, pc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fsys := opt.Template
+	if fsys == nil {
+		if fsys, err = defaults.FS("standard"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := p.Engine.InstallTemplate(ctx, fsys, "test"); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := p.Access.EnsureAdmin(ctx, "admin-password"); err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range Users {
+		u.Password = u.Username + "-password"
+		if _, err := p.Access.CreateUser(ctx, u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	routes, err := server.Parts(ctx, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := opt.API
+	cfg.Engine, cfg.Access = p.Engine, p.Access
+	cfg.Registrars = append(routes, cfg.Registrars...)
+	s := &Server{t: t, App: api.New(cfg), Platform: p, DB: db, tokens: map[string]string{}}
+	s.Login("admin", "admin-password")
+	for _, u := range Users {
+		s.Login(u.Username, u.Username+"-password")
+	}
+	return s
+}
+
+// Login signs user in and keeps the token for later requests as user.
+func (s *Server) Login(user, password string) {
+	s.t.Helper()
+	status, m := s.Do("POST", "/api/auth/login", "", fmt.Sprintf(`{"username": %q, "password": %q}`, user, password))
+	if status != 200 {
+		s.t.Fatalf("login %s: %d %v", user, status, m)
+	}
+	s.tokens[user] = m["token"].(string)
+}
+
+// Token returns the token of a signed-in user.
+func (s *Server) Token(user string) string { return s.tokens[user] }
+
+// Raw sends a request as user (anonymous when "") and returns the status
+// and the body's bytes.
+func (s *Server) Raw(method, path, user, contentType string, body io.Reader, header map[string]string) (int, []byte) {
+	s.t.Helper()
+	req := httptest.NewRequest(method, path, body)
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	if user != "" {
+		req.Header.Set("Authorization", "Bearer "+s.tokens[user])
+	}
+	resp, err := s.App.Test(req, -1)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return resp.StatusCode, raw
+}
+
+// Do sends a JSON request as user and decodes the JSON answer (numbers as
+// json.Number).
+func (s *Server) Do(method, path, user, body string) (int, map[string]any) {
+	s.t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	status, raw := s.Raw(method, path, user, "application/json", rd, nil)
+	var m map[string]any
+	if len(raw) > 0 {
+		d := json.NewDecoder(bytes.NewReader(raw))
+		d.UseNumber()
+		if err := d.Decode(&m); err != nil {
+			s.t.Fatalf("%s %s: the answer is not a JSON object: %s", method, path, raw)
+		}
+	}
+	return status, m
+}
+
+// Create creates a record as user and returns its id.
+func (s *Server) Create(user, object, body string) string {
+	s.t.Helper()
+	status, m := s.Do("POST", "/api/records/"+object, user, body)
+	if status != 201 {
+		s.t.Fatalf("create %s as %s: %d %v", object, user, status, m)
+	}
+	return m["id"].(string)
+}
+
+// UserID returns the id of a signed-in user.
+func (s *Server) UserID(user string) string {
+	s.t.Helper()
+	status, me := s.Do("GET", "/api/auth/me", user, "")
+	if status != 200 {
+		s.t.Fatalf("me as %s: %d", user, status)
+	}
+	return me["user_id"].(string)
+}
+
+// Scenario is one request and what its answer must be.
+type Scenario struct {
+	Name   string
+	Method string
+	Path   string
+	User   string
+	Body   string
+	// ContentType is application/json when empty.
+	ContentType string
+	Header      map[string]string
+	Status      int
+	// Code is the error code the answer must carry, if any.
+	Code string
+	// Contains and NotContain are substrings the answer must and must not
+	// have.
+	Contains   []string
+	NotContain []string
+}
+
+// Run runs scenarios in order, each as a subtest.
+func (s *Server) Run(t *testing.T, scs []Scenario) {
+	for _, sc := range scs {
+		t.Run(sc.Name, func(t *testing.T) {
+			ct := sc.ContentType
+			if ct == "" {
+				ct = "application/json"
+			}
+			var body io.Reader
+			if sc.Body != "" {
+				body = strings.NewReader(sc.Body)
+			}
+			status, raw := s.Raw(sc.Method, sc.Path, sc.User, ct, body, sc.Header)
+			if status != sc.Status {
+				t.Fatalf("status %d, want %d: %s", status, sc.Status, raw)
+			}
+			if sc.Code != "" {
+				var eb api.ErrorBody
+				if err := json.Unmarshal(raw, &eb); err != nil || eb.Error.Code != sc.Code {
+					t.Fatalf("want error code %q, got %s", sc.Code, raw)
+				}
+			}
+			for _, c := range sc.Contains {
+				if !bytes.Contains(raw, []byte(c)) {
+					t.Errorf("the answer lacks %q: %s", c, raw)
+				}
+			}
+			for _, c := range sc.NotContain {
+				if bytes.Contains(raw, []byte(c)) {
+					t.Errorf("the answer must not contain %q: %s", c, raw)
+				}
+			}
+		})
+	}
+}
+
+// Query escapes a filter or other query parameter value for a URL.
+func Query(s string) string {
+	r := strings.NewReplacer("%", "%25", " ", "%20", `"`, "%22", "&", "%26", "=", "%3D", ">", "%3E", "<", "%3C", "|", "%7C", "+", "%2B", "#", "%23")
+	return r.Replace(s)
+}

