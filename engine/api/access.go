@@ -267,17 +267,12 @@ func (s *Server) getRole(c *fiber.Ctx) error {
 // parseRole reads a role definition through the same JSON Schema as
 // template files.
 func parseRole(body []byte) (*metadata.Role, error) {
-	if len(body) > MaxJSONBody {
-		return nil, &apiError{status: fiber.StatusRequestEntityTooLarge, code: "too_large", message: "the definition is too large"}
+	k, _ := metadata.LookupKind(metadata.DocRole)
+	d, err := parseDocument(body, k)
+	if err != nil {
+		return nil, err
 	}
-	if !json.Valid(body) {
-		return nil, badRequest("malformed_body", "the body is not valid JSON")
-	}
-	r, ps := metadata.ParseRole("request body", body)
-	if len(ps) > 0 {
-		return nil, ps
-	}
-	return r, nil
+	return d.Value.(*metadata.Role), nil
 }
 
 // createRole adds a role; its policies are written in the same

@@ -21,6 +21,7 @@ func (s *Server) metaRoutes(r fiber.Router) {
 	r.Post("/objects/:name/fields", s.requireAdminister, s.addField)
 	r.Put("/objects/:name/fields/:field", s.requireAdminister, s.replaceField)
 	r.Delete("/objects/:name/fields/:field", s.requireAdminister, s.deleteField)
+	s.kindRoutes(r)
 }
 
 // current returns the newest metadata snapshot, loading a version another
@@ -103,17 +104,12 @@ func (s *Server) fieldTypes(c *fiber.Ctx) error {
 // parseObject reads an object definition from the body through the same
 // JSON Schema as template files.
 func parseObject(c *fiber.Ctx) (*metadata.Object, error) {
-	if len(c.Body()) > MaxJSONBody {
-		return nil, &apiError{status: fiber.StatusRequestEntityTooLarge, code: "too_large", message: "the definition is too large"}
+	k, _ := metadata.LookupKind(metadata.DocObject)
+	d, err := parseDocument(c.Body(), k)
+	if err != nil {
+		return nil, err
 	}
-	if !json.Valid(c.Body()) {
-		return nil, badRequest("malformed_body", "the body is not valid JSON")
-	}
-	o, ps := metadata.ParseObject("request body", c.Body())
-	if len(ps) > 0 {
-		return nil, ps
-	}
-	return o, nil
+	return d.Value.(*metadata.Object), nil
 }
 
 // parseField reads a field definition from the body by wrapping it in an
