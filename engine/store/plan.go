@@ -281,17 +281,18 @@ func (db *DB) planConvert(p *Plan, o *metadata.Object, old, new *metadata.Field,
 		return
 	}
 	p.Steps = append(p.Steps, db.archiveField(o.Name, old, version)...)
-	if metadata.Linked(new) || metadata.Linked(old) {
-		for _, s := range db.fieldExtras(o, new) {
-			p.Steps = append(p.Steps, Step{SQL: s})
-		}
-		return
+	if !metadata.Linked(new) {
+		p.Steps = append(p.Steps, Step{SQL: fmt.Sprintf("ALTER TABLE %s ADD COLUMN %s", Ident(o.Name), db.columnDef(o, new))})
 	}
-	arch := archiveName(archiveKey(old), version)
-	p.Steps = append(p.Steps, Step{SQL: fmt.Sprintf("ALTER TABLE %s ADD COLUMN %s", Ident(o.Name), db.columnDef(o, new))})
 	for _, s := range db.fieldExtras(o, new) {
 		p.Steps = append(p.Steps, Step{SQL: s})
 	}
+	if metadata.Linked(new) || metadata.Linked(old) {
+		// Values do not move between a link table and a column; the
+		// archive keeps them.
+		return
+	}
+	arch := archiveName(archiveKey(old), version)
 	if old.Type == new.Type {
 		// A new lookup target: old references point at the wrong object.
 		for _, s := range db.foreignKey(o, new) {
