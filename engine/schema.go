@@ -91,11 +91,7 @@ func (e *Engine) apply(ctx context.Context, opt ApplyOptions, next func(current 
 	if err != nil {
 		return nil, 0, err
 	}
-	var old *metadata.Schema
-	var version int64 = 1
-	if current != nil {
-		old, version = current.Schema, current.Version+1
-	}
+	old, version := current.Next()
 	s, err := next(old, version)
 	if err != nil {
 		return nil, 0, err

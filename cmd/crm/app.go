@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io/fs"
 	"log/slog"
@@ -12,6 +11,8 @@ import (
 	"github.com/crmplatform/crm/defaults"
 	"github.com/crmplatform/crm/engine/store"
 	"github.com/crmplatform/crm/internal/platform"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 // Defaults of the flags.
@@ -63,10 +64,34 @@ func templateFS(dir, name string) (fs.FS, error) {
 	return defaults.FS(name)
 }
 
+// dbCommand builds a sub-command that checks its command line with check
+// (nil refuses positional arguments; a usageError is a bad command line), then opens the
+// database named by *dsn, wired as every command wires it, and runs run.
+func dbCommand(use, short string, dsn *string, log *slog.Logger, check func(args []string) error, run func(ctx context.Context, a *app, args []string) error) *cobra.Command {
+	return &cobra.Command{Use: use, Short: short, Args: cobra.ArbitraryArgs, RunE: func(c *cobra.Command, args []string) error {
+		verify := func(args []string) error { return noArgs(c, args) }
+		if check != nil {
+			verify = check
+		}
+		if err := verify(args); err != nil {
+			return err
+		}
+		a, err := open(c.Context(), *dsn, log)
+		if err != nil {
+			return err
+		}
+		defer a.Close()
+		return run(c.Context(), a, args)
+	}}
+}
+
+// dbUsage describes the --db flag.
+const dbUsage = "SQLite file or postgres:// URL (CRM_DB)"
+
 // dbFlag adds the --db flag (CRM_DB) every command that opens the
 // database takes.
-func dbFlag(fl *flag.FlagSet) *string {
-	return fl.String("db", env("CRM_DB", defaultDB), "SQLite file or postgres:// URL (CRM_DB)")
+func dbFlag(fl *pflag.FlagSet, dsn *string) {
+	fl.StringVar(dsn, "db", env("CRM_DB", defaultDB), dbUsage)
 }
 
 // timezone reads CRM_TIMEZONE (an IANA name such as Asia/Shanghai); the

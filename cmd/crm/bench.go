@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -10,19 +9,24 @@ import (
 	"path/filepath"
 
 	"github.com/crmplatform/crm/internal/bench"
+	"github.com/spf13/cobra"
 )
 
-// benchCmd runs the benchmark scenarios (engine against plain bun on the
+// benchCommand is crm bench: it runs the benchmark scenarios (engine against plain bun on the
 // same tables, alternately) on an empty database: a temporary SQLite file
 // by default, or the database given with --db (an empty PostgreSQL
 // database, say), and prints each with its ratio.
-func benchCmd(ctx context.Context, args []string, stdout io.Writer, log *slog.Logger) error {
-	fl := flag.NewFlagSet("bench", flag.ContinueOnError)
-	dsn := fl.String("db", "", "an empty database to run on (default: a temporary SQLite file)")
-	n := fl.Int("n", 500, "iterations of each scenario")
-	if err := fl.Parse(args); err != nil {
-		return usageError{err.Error()}
-	}
+func benchCommand(stdout io.Writer, log *slog.Logger) *cobra.Command {
+	c := &cobra.Command{Use: "bench", Short: "measure the engine against plain SQL on an empty database", Args: noArgs}
+	dsn := c.Flags().String("db", "", "an empty database to run on (default: a temporary SQLite file)")
+	n := c.Flags().IntP("n", "n", 500, "iterations of each scenario")
+	c.RunE = func(c *cobra.Command, _ []string) error { return runBench(c.Context(), dsn, n, stdout, log) }
+	return c
+}
+
+// runBench runs the scenarios n times each on the database dsn (a temporary
+// one when empty).
+func runBench(ctx context.Context, dsn *string, n *int, stdout io.Writer, log *slog.Logger) error {
 	if *n < 1 {
 		return usageError{"-n must be at least 1"}
 	}

@@ -2,30 +2,25 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 
 	"github.com/crmplatform/crm/engine"
+	"github.com/spf13/cobra"
 )
 
-// recompute runs the queued recomputations of stored formula values (a
+// recomputeCommand is crm recompute: it runs the queued recomputations of stored formula values (a
 // metadata change queues them), printing progress; an interrupted run
 // resumes where it stopped.
-func recompute(ctx context.Context, args []string, stdout io.Writer, log *slog.Logger) error {
-	fl := flag.NewFlagSet("recompute", flag.ContinueOnError)
-	dsn := dbFlag(fl)
-	batch := fl.Int("batch", 200, "records per transaction")
-	if err := fl.Parse(args); err != nil {
-		return usageError{err.Error()}
-	}
-	a, err := open(ctx, *dsn, log)
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	return runJobs(ctx, a.Engine, *batch, stdout)
+func recomputeCommand(stdout io.Writer, log *slog.Logger) *cobra.Command {
+	var dsn string
+	var batch int
+	c := dbCommand("recompute", "recompute stored formula values after a formula changed (resumes if interrupted)", &dsn, log, nil,
+		func(ctx context.Context, a *app, _ []string) error { return runJobs(ctx, a.Engine, batch, stdout) })
+	dbFlag(c.Flags(), &dsn)
+	c.Flags().IntVar(&batch, "batch", 200, "records per transaction")
+	return c
 }
 
 // runJobs works through the formula jobs, printing one line per batch.

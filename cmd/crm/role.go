@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/crmplatform/crm/engine/access"
 	"github.com/crmplatform/crm/metadata"
+	"github.com/spf13/cobra"
 )
 
 // roleUsage lists the role sub-commands.
@@ -26,44 +26,29 @@ const roleUsage = `usage:
 Roles are defined as metadata (roles/*.yaml in a template, or /api/roles);
 every command takes --db (CRM_DB).`
 
-// role runs crm role ….
-func role(ctx context.Context, args []string, stdout io.Writer, log *slog.Logger) error {
-	if len(args) == 0 || !slices.Contains([]string{"list", "show", "grant", "revoke", "explain"}, args[0]) {
-		return usageError{roleUsage}
-	}
-	fl := flag.NewFlagSet("role "+args[0], flag.ContinueOnError)
-	fl.SetOutput(io.Discard)
-	dsn := dbFlag(fl)
-	username := fl.String("username", "", "user")
-	roleName := fl.String("role", "", "role")
-	userRef := fl.String("user", "", "user to explain")
-	object := fl.String("object", "", "object to explain")
-	record := fl.String("record", "", "record id to explain")
-	field := fl.String("field", "", "field to explain")
-	if err := fl.Parse(args[1:]); err != nil {
-		return usageError{err.Error() + "\n" + roleUsage}
-	}
-	a, err := open(ctx, *dsn, log)
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	sc := a.Engine.Snapshot().Schema
-	switch args[0] {
-	case "list":
+// roleCommand is crm role: list, show, grant, revoke and explain.
+func roleCommand(stdout io.Writer, log *slog.Logger) *cobra.Command {
+	c := &cobra.Command{Use: "role", Short: "roles: list, show, grant, revoke, explain", Args: cobra.ArbitraryArgs,
+		RunE: func(*cobra.Command, []string) error { return usageError{roleUsage} }}
+	var dsn, username, roleName, userRef, object, record, field string
+	dbFlag(c.PersistentFlags(), &dsn)
+	list := dbCommand("list", "roles with their parent and label", &dsn, log, nil, func(ctx context.Context, a *app, _ []string) error {
 		w := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(w, "ROLE\tPARENT\tLABEL")
-		for _, r := range sc.Roles {
+		for _, r := range a.Engine.Snapshot().Schema.Roles {
 			fmt.Fprintf(w, "%s\t%s\t%s\n", r.Name, r.Parent, r.Label.Get("en"))
 		}
 		return w.Flush()
-	case "show":
-		if fl.NArg() != 1 {
+	})
+	show := dbCommand("show NAME", "a role's permissions and its stored policies", &dsn, log, func(args []string) error {
+		if len(args) != 1 {
 			return usageError{"usage: crm role show NAME"}
 		}
-		name := fl.Arg(0)
+		return nil
+	}, func(ctx context.Context, a *app, args []string) error {
+		name := args[0]
 		var def *metadata.Role
-		for _, r := range sc.Roles {
+		for _, r := range a.Engine.Snapshot().Schema.Roles {
 			if r.Name == name {
 				def = r
 			}
@@ -81,37 +66,53 @@ func role(ctx context.Context, args []string, stdout io.Writer, log *slog.Logger
 			fmt.Fprintf(stdout, "  %s, %s\n", r.Ptype, strings.Join(trimEmpty(r.Values), ", "))
 		}
 		return nil
-	case "grant", "revoke":
-		if *username == "" || *roleName == "" {
-			return usageError{"usage: crm role " + args[0] + " --username U --role R"}
-		}
-		u, err := a.Access.GetUser(ctx, *username)
-		if err != nil {
-			return err
-		}
-		roles := slices.DeleteFunc(slices.Clone(u.Roles), func(r string) bool { return r == *roleName })
-		if args[0] == "grant" {
-			roles = append(roles, *roleName)
-		}
-		u, err = a.Access.UpdateUser(ctx, u.ID, access.UserUpdate{Roles: &roles})
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(stdout, "%s now has roles: %s\n", u.Username, strings.Join(u.Roles, ", "))
-		return nil
-	case "explain":
-		if *userRef == "" || *object == "" {
+	})
+	grants := func(use, short string, grant bool) *cobra.Command {
+		g := dbCommand(use, short, &dsn, log, func(args []string) error {
+			if len(args) > 0 || username == "" || roleName == "" {
+				return usageError{"usage: crm role " + use + " --username U --role R"}
+			}
+			return nil
+		}, func(ctx context.Context, a *app, _ []string) error {
+			u, err := a.Access.GetUser(ctx, username)
+			if err != nil {
+				return err
+			}
+			roles := slices.DeleteFunc(slices.Clone(u.Roles), func(r string) bool { return r == roleName })
+			if grant {
+				roles = append(roles, roleName)
+			}
+			u, err = a.Access.UpdateUser(ctx, u.ID, access.UserUpdate{Roles: &roles})
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "%s now has roles: %s\n", u.Username, strings.Join(u.Roles, ", "))
+			return nil
+		})
+		g.Flags().StringVar(&username, "username", "", "user")
+		g.Flags().StringVar(&roleName, "role", "", "role")
+		return g
+	}
+	explain := dbCommand("explain", "why a user may or may not read and edit", &dsn, log, func(args []string) error {
+		if len(args) > 0 || userRef == "" || object == "" {
 			return usageError{"usage: crm role explain --user U --object O [--record ID] [--field F]"}
 		}
-		ex, err := a.Engine.Explain(ctx, *userRef, *object, *record, *field)
+		return nil
+	}, func(ctx context.Context, a *app, _ []string) error {
+		ex, err := a.Engine.Explain(ctx, userRef, object, record, field)
 		if err != nil {
 			return err
 		}
 		b, _ := json.MarshalIndent(ex, "", "  ")
 		fmt.Fprintf(stdout, "%s\n", b)
 		return nil
-	}
-	return usageError{roleUsage}
+	})
+	explain.Flags().StringVar(&userRef, "user", "", "user to explain")
+	explain.Flags().StringVar(&object, "object", "", "object to explain")
+	explain.Flags().StringVar(&record, "record", "", "record id to explain")
+	explain.Flags().StringVar(&field, "field", "", "field to explain")
+	c.AddCommand(list, show, grants("grant", "give a user a role", true), grants("revoke", "take a role from a user", false), explain)
+	return c
 }
 
 // trimEmpty drops trailing empty values of a policy rule.

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -13,24 +12,30 @@ import (
 	"github.com/crmplatform/crm/engine"
 	"github.com/crmplatform/crm/engine/api"
 	"github.com/crmplatform/crm/internal/server"
+	"github.com/spf13/cobra"
 )
+
+// serveCommand is crm serve.
+func serveCommand(stdout io.Writer, log *slog.Logger) *cobra.Command {
+	c := &cobra.Command{Use: "serve", Short: "start the server", Args: noArgs}
+	fl := c.Flags()
+	addr := fl.String("addr", env("CRM_ADDR", defaultAddr), "listen address (CRM_ADDR)")
+	var dsn string
+	dbFlag(fl, &dsn)
+	tpl := fl.String("template", env("CRM_TEMPLATE", defaultTemplate), "built-in template installed on first start (CRM_TEMPLATE)")
+	c.RunE = func(c *cobra.Command, _ []string) error { return serve(c.Context(), *addr, dsn, *tpl, stdout, log) }
+	return c
+}
 
 // serve starts the HTTP server: it installs the template and the first
 // admin on a fresh database, then serves until ctx ends.
-func serve(ctx context.Context, args []string, stdout io.Writer, log *slog.Logger) error {
-	fl := flag.NewFlagSet("serve", flag.ContinueOnError)
-	addr := fl.String("addr", env("CRM_ADDR", defaultAddr), "listen address (CRM_ADDR)")
-	dsn := dbFlag(fl)
-	tpl := fl.String("template", env("CRM_TEMPLATE", defaultTemplate), "built-in template installed on first start (CRM_TEMPLATE)")
-	if err := fl.Parse(args); err != nil {
-		return usageError{err.Error()}
-	}
-	a, err := open(ctx, *dsn, log)
+func serve(ctx context.Context, addr, dsn, tpl string, stdout io.Writer, log *slog.Logger) error {
+	a, err := open(ctx, dsn, log)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	fsys, err := templateFS("", *tpl)
+	fsys, err := templateFS("", tpl)
 	if err != nil {
 		return err
 	}
@@ -39,7 +44,7 @@ func serve(ctx context.Context, args []string, stdout io.Writer, log *slog.Logge
 		return err
 	}
 	if installed {
-		log.Info("template installed", "template", *tpl)
+		log.Info("template installed", "template", tpl)
 	}
 	generated, created, err := a.Access.EnsureAdmin(ctx, os.Getenv("CRM_ADMIN_PASSWORD"))
 	if err != nil {
@@ -62,8 +67,8 @@ func serve(ctx context.Context, args []string, stdout io.Writer, log *slog.Logge
 	}
 	srv := api.New(api.Config{Engine: a.Engine, Access: a.Access, Logger: log, RequestTimeout: timeout, Registrars: routes})
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Listen(*addr) }()
-	fmt.Fprintf(stdout, "CRM listening on http://%s (database %s)\n", *addr, redact(*dsn))
+	go func() { errc <- srv.Listen(addr) }()
+	fmt.Fprintf(stdout, "CRM listening on http://%s (database %s)\n", addr, redact(dsn))
 	select {
 	case err := <-errc:
 		return err

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -10,55 +9,57 @@ import (
 	"text/tabwriter"
 
 	"github.com/crmplatform/crm/engine/access"
+	"github.com/spf13/cobra"
 )
 
 // userUsage lists the user sub-commands.
-const userUsage = `usage: crm user add --username U --password P --role R [--manager M] [--name N] [--department D]
+const userUsage = `usage: crm user add --username U --password P --role R [--manager M] [--name N] [--department D] [--email E]
        crm user list
        crm user passwd --username U --password P
-       crm user deactivate --username U`
+       crm user deactivate --username U
+every command takes --db (CRM_DB).`
 
-// user manages users from the command line.
-func user(ctx context.Context, args []string, stdout io.Writer, log *slog.Logger) error {
-	if len(args) == 0 {
-		return usageError{userUsage}
-	}
-	fl := flag.NewFlagSet("user "+args[0], flag.ContinueOnError)
-	dsn := dbFlag(fl)
-	username := fl.String("username", "", "login name")
-	password := fl.String("password", "", "password")
-	roles := fl.String("role", "", "role, or several separated by commas")
-	manager := fl.String("manager", "", "username of the user's manager")
-	name := fl.String("name", "", "display name")
-	dept := fl.String("department", "", "department (team)")
-	email := fl.String("email", "", "e-mail address")
-	if err := fl.Parse(args[1:]); err != nil {
-		return usageError{err.Error()}
-	}
-	need := map[string][]string{"add": {"username", "password", "role"}, "list": nil, "passwd": {"username", "password"}, "deactivate": {"username"}}
-	required, ok := need[args[0]]
-	if !ok {
-		return usageError{userUsage}
-	}
-	values := map[string]string{"username": *username, "password": *password, "role": *roles}
-	for _, r := range required {
-		if values[r] == "" {
-			return usageError{fmt.Sprintf("--%s is required\n%s", r, userUsage)}
+// userFlags are the flags of the user sub-commands.
+type userFlags struct {
+	username, password, roles, manager, name, dept, email string
+}
+
+// userCommand is crm user: add, list, passwd and deactivate.
+func userCommand(stdout io.Writer, log *slog.Logger) *cobra.Command {
+	c := &cobra.Command{Use: "user", Short: "manage users", Args: cobra.ArbitraryArgs,
+		RunE: func(*cobra.Command, []string) error { return usageError{userUsage} }}
+	var dsn string
+	dbFlag(c.PersistentFlags(), &dsn)
+	var f userFlags
+	sub := func(use, short string, required []string, run func(ctx context.Context, a *app) error) *cobra.Command {
+		check := func(args []string) error {
+			if len(args) > 0 {
+				return usageError{userUsage}
+			}
+			values := map[string]string{"username": f.username, "password": f.password, "role": f.roles}
+			for _, r := range required {
+				if values[r] == "" {
+					return usageError{fmt.Sprintf("--%s is required\n%s", r, userUsage)}
+				}
+			}
+			return nil
 		}
+		return dbCommand(use, short, &dsn, log, check, func(ctx context.Context, a *app, _ []string) error { return run(ctx, a) })
 	}
-	a, err := open(ctx, *dsn, log)
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	switch args[0] {
-	case "add":
-		u, err := a.Access.CreateUser(ctx, access.NewUser{Username: *username, Password: *password, DisplayName: *name, Email: *email, Roles: strings.Split(*roles, ","), Manager: *manager, Department: *dept})
+	add := sub("add", "create a user", []string{"username", "password", "role"}, func(ctx context.Context, a *app) error {
+		u, err := a.Access.CreateUser(ctx, access.NewUser{Username: f.username, Password: f.password, DisplayName: f.name, Email: f.email, Roles: strings.Split(f.roles, ","), Manager: f.manager, Department: f.dept})
 		if err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "created user %s (%s)\n", u.Username, u.ID)
-	case "list":
+		return nil
+	})
+	add.Flags().StringVar(&f.roles, "role", "", "role, or several separated by commas")
+	add.Flags().StringVar(&f.manager, "manager", "", "username of the user's manager")
+	add.Flags().StringVar(&f.name, "name", "", "display name")
+	add.Flags().StringVar(&f.dept, "department", "", "department (team)")
+	add.Flags().StringVar(&f.email, "email", "", "e-mail address")
+	list := sub("list", "list users", nil, func(ctx context.Context, a *app) error {
 		users, err := a.Access.ListUsers(ctx)
 		if err != nil {
 			return err
@@ -69,16 +70,27 @@ func user(ctx context.Context, args []string, stdout io.Writer, log *slog.Logger
 			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%v\n", u.Username, u.DisplayName, u.Email, strings.Join(u.Roles, ","), u.Manager, u.Department, u.Active)
 		}
 		return w.Flush()
-	case "passwd":
-		if err := a.Access.SetPassword(ctx, *username, *password); err != nil {
+	})
+	passwd := sub("passwd", "set a user's password", []string{"username", "password"}, func(ctx context.Context, a *app) error {
+		if err := a.Access.SetPassword(ctx, f.username, f.password); err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "password of %s changed; their sessions ended\n", *username)
-	case "deactivate":
-		if err := a.Access.DeactivateUser(ctx, *username); err != nil {
+		fmt.Fprintf(stdout, "password of %s changed; their sessions ended\n", f.username)
+		return nil
+	})
+	deactivate := sub("deactivate", "deactivate a user and revoke their tokens", []string{"username"}, func(ctx context.Context, a *app) error {
+		if err := a.Access.DeactivateUser(ctx, f.username); err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "user %s deactivated; their tokens are revoked\n", *username)
+		fmt.Fprintf(stdout, "user %s deactivated; their tokens are revoked\n", f.username)
+		return nil
+	})
+	for _, s := range []*cobra.Command{add, passwd, deactivate} {
+		s.Flags().StringVar(&f.username, "username", "", "login name")
 	}
-	return nil
+	for _, s := range []*cobra.Command{add, passwd} {
+		s.Flags().StringVar(&f.password, "password", "", "password")
+	}
+	c.AddCommand(add, list, passwd, deactivate)
+	return c
 }

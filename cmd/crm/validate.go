@@ -3,7 +3,15 @@ package main
 import (
 	"fmt"
 	"io"
+
+	"github.com/spf13/cobra"
 )
+
+// validateCommand is crm validate DIR.
+func validateCommand(stdout io.Writer) *cobra.Command {
+	return &cobra.Command{Use: "validate DIR", Short: "check a folder of metadata", Args: cobra.ArbitraryArgs,
+		RunE: func(_ *cobra.Command, args []string) error { return validate(args, stdout) }}
+}
 
 // validate checks a folder of metadata through every check that needs no
 // database and prints every problem of every stage with its file, JSON

@@ -27,7 +27,7 @@ type DB struct {
 // PostgreSQL, anything else is a SQLite file path (its folder is created).
 // SQLite runs in WAL mode with a busy timeout and foreign keys on.
 func Open(ctx context.Context, dsn string) (*DB, error) {
-	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+	if IsPostgres(dsn) {
 		// Statements are not cached per connection: an online schema change
 		// (made by this server or another) would otherwise break cached plans
 		// ("cached plan must not change result type"). Parameters are still
@@ -70,6 +70,12 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 		return nil, fmt.Errorf("store: open sqlite %s: %w", dsn, err)
 	}
 	return db, nil
+}
+
+// IsPostgres reports whether dsn names a PostgreSQL database (a
+// postgres:// or postgresql:// URL) rather than a SQLite file.
+func IsPostgres(dsn string) bool {
+	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
 }
 
 // Ident quotes an identifier that came from validated metadata. Double

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -24,6 +25,15 @@ type Version struct {
 	CreatedAt time.Time        `json:"created_at"`
 	Comment   string           `json:"comment,omitempty"`
 	Schema    *metadata.Schema `json:"-"`
+}
+
+// Next returns the schema of v and the number of the version after it:
+// nil and 1 when v is nil (no version yet).
+func (v *Version) Next() (*metadata.Schema, int64) {
+	if v == nil {
+		return nil, 1
+	}
+	return v.Schema, v.Version + 1
 }
 
 // metadataLock is the PostgreSQL advisory lock key that serialises
@@ -77,6 +87,19 @@ func (db *DB) LoadVersion(ctx context.Context, q Querier, v int64) (*Version, er
 		return nil, fmt.Errorf("store: metadata version %d is unreadable: %w", out.Version, err)
 	}
 	return &out, nil
+}
+
+// CurrentVersion reads the newest metadata version, creating nothing: nil
+// when the database has no system tables yet or no version.
+func (db *DB) CurrentVersion(ctx context.Context, q Querier) (*Version, error) {
+	tables, err := db.Tables(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	if !slices.Contains(tables, "crm_meta_versions") {
+		return nil, nil
+	}
+	return db.LoadVersion(ctx, q, 0)
 }
 
 // ListVersions returns the applied versions, newest first, without their

@@ -49,6 +49,19 @@ func SQLite(t testing.TB) *store.DB {
 // CRM_TEST_POSTGRES, opens it and drops it when the test ends.
 func Postgres(t testing.TB) *store.DB {
 	t.Helper()
+	db, err := store.Open(context.Background(), PostgresURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// PostgresURL creates a fresh database on the server named by
+// CRM_TEST_POSTGRES and returns its URL (for a command that opens it
+// itself); the database is dropped when the test ends.
+func PostgresURL(t testing.TB) string {
+	t.Helper()
 	dsn := os.Getenv(EnvPostgres)
 	if dsn == "" {
 		t.Skip("PostgreSQL skipped: " + EnvPostgres + " is not set")
@@ -70,17 +83,12 @@ func Postgres(t testing.TB) *store.DB {
 		t.Fatal(err)
 	}
 	u.Path = "/" + name
-	db, err := store.Open(ctx, u.String())
-	if err != nil {
-		t.Fatal(err)
-	}
 	t.Cleanup(func() {
-		db.Close()
 		_, err := admin.ExecContext(ctx, fmt.Sprintf("DROP DATABASE IF EXISTS %s WITH (FORCE)", name))
 		if err != nil && !strings.Contains(err.Error(), "does not exist") {
 			t.Logf("drop %s: %v", name, err)
 		}
 		admin.Close()
 	})
-	return db
+	return u.String()
 }
