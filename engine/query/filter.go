@@ -324,7 +324,7 @@ func (c *compiler) ref(node ast.Node) (ref, error) {
 		}
 		var target *metadata.Object
 		if c.opt.Schema != nil {
-			target, ok = c.opt.Schema.Object(targetName)
+			target, _ = c.opt.Schema.Object(targetName)
 		}
 		if target == nil {
 			return ref{}, errorf(poss[i], name, "the target %q of lookup %s is not known", targetName, name)
