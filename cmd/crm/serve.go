@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/crmplatform/crm/engine"
@@ -65,7 +66,11 @@ func serve(ctx context.Context, addr, dsn, tpl string, stdout io.Writer, log *sl
 	if err != nil {
 		return err
 	}
-	srv := api.New(api.Config{Engine: a.Engine, Access: a.Access, Logger: log, RequestTimeout: timeout, Registrars: routes})
+	proxies, err := api.ParseTrustedProxies(strings.Split(os.Getenv("CRM_TRUSTED_PROXIES"), ","))
+	if err != nil {
+		return usageError{"CRM_TRUSTED_PROXIES: " + err.Error()}
+	}
+	srv := api.New(api.Config{Engine: a.Engine, Access: a.Access, Logger: log, RequestTimeout: timeout, Registrars: routes, TrustedProxies: proxies})
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Listen(addr) }()
 	fmt.Fprintf(stdout, "CRM listening on http://%s (database %s)\n", addr, redact(dsn))

@@ -168,7 +168,9 @@ func (s *Server) setPassword(c *fiber.Ctx) error {
 		return err
 	}
 	if !admin {
-		if err := s.access.VerifyPassword(ctx, principal(c).UserID, b.CurrentPassword); errors.Is(err, access.ErrInvalidCredentials) {
+		p := principal(c)
+		err := s.throttledCheck(c, p.Username, func() error { return s.access.VerifyPassword(ctx, p.UserID, b.CurrentPassword) })
+		if errors.Is(err, access.ErrInvalidCredentials) {
 			return &apiError{status: fiber.StatusForbidden, code: "forbidden", message: "current_password is wrong",
 				details: []Detail{{Field: "current_password", Message: "wrong password"}}}
 		} else if err != nil {

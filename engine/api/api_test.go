@@ -97,11 +97,12 @@ func (f *fixture) do(method, path, user, body string) (int, map[string]any) {
 // raw sends a request and returns the status and body bytes.
 func (f *fixture) raw(method, path, user, contentType string, body io.Reader) (int, []byte) {
 	f.t.Helper()
-	return f.rawWith(method, path, user, contentType, body, nil)
+	status, raw, _ := f.rawWith(method, path, user, contentType, body, nil)
+	return status, raw
 }
 
 // rawWith sends a request with extra headers.
-func (f *fixture) rawWith(method, path, user, contentType string, body io.Reader, header map[string]string) (int, []byte) {
+func (f *fixture) rawWith(method, path, user, contentType string, body io.Reader, header map[string]string) (int, []byte, http.Header) {
 	f.t.Helper()
 	req := httptest.NewRequest(method, path, body)
 	for k, v := range header {
@@ -121,7 +122,7 @@ func (f *fixture) rawWith(method, path, user, contentType string, body io.Reader
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, raw
+	return resp.StatusCode, raw, resp.Header
 }
 
 // create makes a record and returns its id.
@@ -148,6 +149,8 @@ type scenario struct {
 	header     map[string]string
 	// contentType is sent as Content-Type (application/json when empty).
 	contentType string
+	// respHeader lists headers the answer must carry, with their values.
+	respHeader map[string]string
 }
 
 func (f *fixture) run(t *testing.T, scs []scenario) {
@@ -157,7 +160,7 @@ func (f *fixture) run(t *testing.T, scs []scenario) {
 			if ct == "" {
 				ct = "application/json"
 			}
-			status, raw := f.rawWith(sc.method, sc.path, sc.user, ct, strings.NewReader(sc.body), sc.header)
+			status, raw, header := f.rawWith(sc.method, sc.path, sc.user, ct, strings.NewReader(sc.body), sc.header)
 			if status != sc.status {
 				t.Fatalf("status %d, want %d: %s", status, sc.status, raw)
 			}
@@ -169,6 +172,11 @@ func (f *fixture) run(t *testing.T, scs []scenario) {
 			}
 			if status >= 400 {
 				checkDocumentedError(t, raw)
+			}
+			for k, v := range sc.respHeader {
+				if got := header.Get(k); got != v {
+					t.Errorf("header %s: %q, want %q", k, got, v)
+				}
 			}
 			for _, s := range sc.contains {
 				if !bytes.Contains(raw, []byte(s)) {

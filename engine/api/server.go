@@ -3,6 +3,7 @@ package api
 import (
 	"errors"
 	"log/slog"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -36,6 +37,10 @@ type Config struct {
 	// Registrars mount other parts of the server (the UI, web forms,
 	// workflows) before the fallback answer for unknown routes.
 	Registrars []Registrar
+	// TrustedProxies are the proxies whose X-Forwarded-For header names
+	// the client (see ParseTrustedProxies); with none, the header is
+	// ignored and the client is the connection's peer.
+	TrustedProxies []netip.Prefix
 }
 
 // DefaultRequestTimeout is the request deadline when Config names none.
@@ -47,12 +52,14 @@ type Server struct {
 	access  *access.Service
 	log     *slog.Logger
 	timeout time.Duration
+	proxies []netip.Prefix
+	signIns *throttle
 }
 
 // New builds the fiber application with every route: the API's own,
 // then those of cfg.Registrars, then the 404 answer for any other route.
 func New(cfg Config) *fiber.App {
-	s := &Server{eng: cfg.Engine, access: cfg.Access, log: cfg.Logger, timeout: cfg.RequestTimeout}
+	s := &Server{eng: cfg.Engine, access: cfg.Access, log: cfg.Logger, timeout: cfg.RequestTimeout, proxies: cfg.TrustedProxies, signIns: newThrottle()}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -152,11 +159,16 @@ func (s *Server) login(c *fiber.Ctx) error {
 		return &apiError{status: fiber.StatusUnprocessableEntity, code: "invalid", message: "username and password are required",
 			details: []Detail{{Field: "username", Message: "required"}, {Field: "password", Message: "required"}}}
 	}
-	token, p, err := s.access.Login(c.UserContext(), b.Username, b.Password)
+	var token string
+	var p *access.Principal
+	err := s.throttledCheck(c, b.Username, func() (err error) {
+		token, p, err = s.access.Login(c.UserContext(), b.Username, b.Password)
+		return err
+	})
+	if errors.Is(err, access.ErrInvalidCredentials) {
+		return &apiError{status: fiber.StatusUnauthorized, code: "invalid_credentials", message: "unknown username or wrong password"}
+	}
 	if err != nil {
-		if errors.Is(err, access.ErrInvalidCredentials) {
-			return &apiError{status: fiber.StatusUnauthorized, code: "invalid_credentials", message: "unknown username or wrong password"}
-		}
 		return err
 	}
 	return c.JSON(fiber.Map{"token": token, "user": p})

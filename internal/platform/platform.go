@@ -30,17 +30,24 @@ type Config struct {
 	Location *time.Location
 	// Access passes options to the access service.
 	Access []access.Option
+	// Now is the clock of the engine and the access service (time.Now
+	// when nil); tests set it to move time without waiting.
+	Now func() time.Time
 }
 
 // New wires an access service and an engine over the database and creates
 // their system tables.
 func New(ctx context.Context, cfg Config) (*Platform, error) {
 	db, log := cfg.DB, cfg.Logger
-	svc := access.New(db, cfg.Access...)
+	opts := cfg.Access
+	if cfg.Now != nil {
+		opts = append([]access.Option{access.WithClock(cfg.Now)}, opts...)
+	}
+	svc := access.New(db, opts...)
 	if err := svc.Migrate(ctx); err != nil {
 		return nil, err
 	}
-	eng, err := engine.New(ctx, engine.Config{DB: db, Guard: engine.AccessGuard{Service: svc}, Shares: svc, Logger: log, Location: cfg.Location})
+	eng, err := engine.New(ctx, engine.Config{DB: db, Guard: engine.AccessGuard{Service: svc}, Shares: svc, Logger: log, Location: cfg.Location, Now: cfg.Now})
 	if err != nil {
 		return nil, err
 	}
