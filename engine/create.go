@@ -168,6 +168,18 @@ func (e *Engine) writeError(obj *metadata.Object, err error) error {
 				return &ValidationError{Object: obj.Name, Errors: []FieldError{{Field: f.Name, Code: "unique", Message: fmt.Sprintf("another %s already has this %s", obj.Name, f.Name)}}}
 			}
 		}
+		for _, ix := range obj.Indexes {
+			def := store.DeclaredIndex(obj.Name, ix)
+			cols := make([]string, len(def.Columns))
+			for i, c := range def.Columns {
+				cols[i] = obj.Name + "." + c.Name
+			}
+			// PostgreSQL names the index, SQLite its columns.
+			if ix.Unique && (strings.Contains(err.Error(), def.Name()) || strings.Contains(err.Error(), "failed: "+strings.Join(cols, ", ")+" (")) {
+				return &ValidationError{Object: obj.Name, Errors: []FieldError{{Field: def.Columns[0].Name, Code: "unique",
+					Message: fmt.Sprintf("another %s already has this %s", obj.Name, strings.Join(ix.Fields, " and "))}}}
+			}
+		}
 		return conflict("%s: a unique value is taken", obj.Name)
 	}
 	return fmt.Errorf("engine: write %s: %w", obj.Name, err)

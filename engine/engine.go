@@ -29,11 +29,11 @@ type Decision interface {
 	CanObject(p *access.Principal, object, action string) error
 	// FieldLevel returns hidden, read_only or editable for p on a field.
 	FieldLevel(p *access.Principal, object, field string) string
-	// RecordFilter returns a SQL predicate with "?" placeholders over the
-	// object's table (columns qualified by the table's own name, so queries
-	// use no alias) that limits rows to those p may reach for action; ""
-	// means every row.
-	RecordFilter(ctx context.Context, p *access.Principal, object, action string) (string, []any, error)
+	// RecordRule returns the grants through which p reaches records of
+	// object for action, as SQL over the object's table (columns qualified
+	// by the table's own name, so queries use no alias); the error wraps
+	// access.ErrDenied when p reaches none.
+	RecordRule(ctx context.Context, p *access.Principal, object, action string) (access.RecordRule, error)
 }
 
 // SchemaHook runs inside the transaction that applies a metadata change

@@ -39,8 +39,8 @@ func (g ownerGuard) FieldLevel(p *access.Principal, object, field string) string
 	return metadata.FieldEditable
 }
 
-func (g ownerGuard) RecordFilter(ctx context.Context, p *access.Principal, object, action string) (string, []any, error) {
-	return `"owner_id" = ?`, []any{p.UserID}, nil
+func (g ownerGuard) RecordRule(ctx context.Context, p *access.Principal, object, action string) (access.RecordRule, error) {
+	return access.RecordRule{Branches: []access.Branch{{Source: "scope", SQL: `"owner_id" = ?`, Args: []any{p.UserID}}}}, nil
 }
 
 // newEngine opens an engine on db with the standard template installed.

@@ -94,8 +94,8 @@ func (r *Rights) computedReason(object string, f *metadata.Field) string {
 	}
 	for _, ru := range in.Rollups {
 		reads = append(reads, ru.Func+" over "+ru.Child)
-		pred, _, err := r.d.RecordFilter(context.Background(), r.p, ru.Child, metadata.ActionRead)
-		if err != nil || pred != access.MatchAll {
+		rule, err := r.d.RecordRule(context.Background(), r.p, ru.Child, metadata.ActionRead)
+		if err != nil || !rule.All {
 			return fmt.Sprintf("%s is hidden: it aggregates every %s record, and the user may not read them all (record scope all)", f.Name, ru.Child)
 		}
 		for _, name := range ru.Reads {

@@ -14,6 +14,11 @@ import (
 const (
 	DefaultLimit = 50
 	MaxLimit     = 500
+	// TotalBound is where a list's total stops counting unless the exact
+	// count is asked for (ListOptions.ExactTotal): a larger total is
+	// reported as TotalBound with ListResult.TotalCapped set, so asking
+	// for a total never costs more than reading TotalBound index entries.
+	TotalBound = 1000
 )
 
 // ListOptions selects, orders and pages a list.
@@ -26,8 +31,12 @@ type ListOptions struct {
 	Limit int
 	// Cursor continues after the page that returned it.
 	Cursor string
-	// Total asks for the number of matching records.
+	// Total asks for the number of matching records, counted up to
+	// TotalBound.
 	Total bool
+	// ExactTotal asks for the exact number of matching records, however
+	// many (it implies Total).
+	ExactTotal bool
 }
 
 // ListResult is one page of records.
@@ -35,6 +44,9 @@ type ListResult struct {
 	Items      []Record `json:"items"`
 	NextCursor string   `json:"next_cursor,omitempty"`
 	Total      *int64   `json:"total,omitempty"`
+	// TotalCapped says that more than Total records match: the count
+	// stopped at TotalBound.
+	TotalCapped bool `json:"total_capped,omitempty"`
 }
 
 // List returns a page of the records of object that the principal of ctx
@@ -61,6 +73,54 @@ func (w *Writer) List(ctx context.Context, object string, opt ListOptions) (*Lis
 
 // list reads a page for a scope on q.
 func (e *Engine) list(ctx context.Context, q store.Querier, s *Scope, opt ListOptions) (*ListResult, error) {
+	lq, err := e.listQuery(ctx, s, opt)
+	if err != nil {
+		return nil, err
+	}
+	stmt, args := lq.page.SQL()
+	rows, err := q.QueryContext(ctx, store.Rebind(e.db.Dialect, stmt), store.Args(e.db.Dialect, args)...)
+	if err != nil {
+		return nil, fmt.Errorf("engine: list %s: %w", s.obj.Name, err)
+	}
+	raw, err := scanRows(rows)
+	if err != nil {
+		return nil, fmt.Errorf("engine: list %s: %w", s.obj.Name, err)
+	}
+	res := &ListResult{}
+	if limit := lq.page.Limit - 1; len(raw) > limit {
+		raw = raw[:limit]
+		if res.NextCursor, err = query.EncodeCursor(lq.page.Keys, raw[len(raw)-1]); err != nil {
+			return nil, err
+		}
+	}
+	if res.Items, err = e.outputRows(ctx, q, s, raw); err != nil {
+		return nil, err
+	}
+	if opt.Total || opt.ExactTotal {
+		bound := TotalBound
+		if opt.ExactTotal {
+			bound = 0
+		}
+		n, err := e.count(ctx, q, s.obj.Name, lq.page.Branches, lq.page.Where, bound)
+		if err != nil {
+			return nil, err
+		}
+		if bound > 0 && n > int64(bound) {
+			n, res.TotalCapped = int64(bound), true
+		}
+		res.Total = &n
+	}
+	return res, nil
+}
+
+// listQuery is a list request compiled for one scope.
+type listQuery struct {
+	page query.Page
+}
+
+// listQuery compiles a list request: the record rule of the scope as
+// disjoint branches, the filter, the sort and the cursor's segments.
+func (e *Engine) listQuery(ctx context.Context, s *Scope, opt ListOptions) (*listQuery, error) {
 	limit := opt.Limit
 	if limit <= 0 {
 		limit = DefaultLimit
@@ -80,65 +140,25 @@ func (e *Engine) list(ctx context.Context, q store.Querier, s *Scope, opt ListOp
 	if err != nil {
 		return nil, err
 	}
-	var after query.Predicate
-	if opt.Cursor != "" {
-		if after, err = query.After(keys, opt.Cursor, s.obj, qo); err != nil {
-			return nil, err
-		}
-	}
-	pred, args := andPredicates(filter, after)
-	rows, err := e.selectRows(ctx, q, s, s.columns(e.db.Dialect), metadata.ActionRead, pred, args,
-		" ORDER BY "+query.OrderBy(keys)+" LIMIT "+strconv.Itoa(limit+1))
+	segs, err := query.Segments(keys, opt.Cursor, s.obj, qo)
 	if err != nil {
 		return nil, err
 	}
-	res := &ListResult{}
-	if len(rows) > limit {
-		rows = rows[:limit]
-		if res.NextCursor, err = query.EncodeCursor(keys, rows[len(rows)-1]); err != nil {
-			return nil, err
-		}
-	}
-	if res.Items, err = e.outputRows(ctx, q, s, rows); err != nil {
+	branches, err := s.branches(ctx, metadata.ActionRead)
+	if err != nil {
 		return nil, err
 	}
-	if opt.Total {
-		n, err := e.count(ctx, q, s, filter)
-		if err != nil {
-			return nil, err
-		}
-		res.Total = &n
-	}
-	return res, nil
+	return &listQuery{page: query.Page{Table: s.obj.Name, Columns: s.columns(e.db.Dialect), Branches: branches,
+		Where: filter, Segments: segs, Keys: keys, Limit: limit + 1}}, nil
 }
 
-// count counts the records the principal may read that match filter.
-func (e *Engine) count(ctx context.Context, q store.Querier, s *Scope, filter query.Predicate) (int64, error) {
-	rule, err := s.Predicate(ctx, metadata.ActionRead)
-	if err != nil {
-		return 0, err
-	}
-	stmt := "SELECT COUNT(*) FROM " + store.Ident(s.obj.Name) + where(rule.SQL, filter.SQL)
-	args := append(append([]any(nil), rule.Args...), filter.Args...)
+// count counts the records of table in the branches that match filter,
+// up to bound+1 when bound is above zero.
+func (e *Engine) count(ctx context.Context, q store.Querier, table string, branches []query.Predicate, filter query.Predicate, bound int) (int64, error) {
+	stmt, args := query.Count(table, branches, filter, bound)
 	var n int64
 	if err := q.QueryRowContext(ctx, store.Rebind(e.db.Dialect, stmt), store.Args(e.db.Dialect, args)...).Scan(&n); err != nil {
-		return 0, fmt.Errorf("engine: count %s: %w", s.obj.Name, err)
+		return 0, fmt.Errorf("engine: count %s: %w", table, err)
 	}
 	return n, nil
-}
-
-// andPredicates joins predicates with AND.
-func andPredicates(ps ...query.Predicate) (string, []any) {
-	var sqls []string
-	var args []any
-	for _, p := range ps {
-		if p.SQL != "" {
-			sqls = append(sqls, p.SQL)
-			args = append(args, p.Args...)
-		}
-	}
-	if len(sqls) == 0 {
-		return "", nil
-	}
-	return where(sqls...)[len(" WHERE "):], args
 }

@@ -208,8 +208,8 @@ func (r *Rights) hidesInputs(object, field string) bool {
 		}
 	}
 	for _, ru := range in.Rollups {
-		pred, _, err := r.d.RecordFilter(context.Background(), r.p, ru.Child, metadata.ActionRead)
-		if err != nil || pred != access.MatchAll {
+		rule, err := r.d.RecordRule(context.Background(), r.p, ru.Child, metadata.ActionRead)
+		if err != nil || !rule.All {
 			return true
 		}
 		for _, name := range ru.Reads {
@@ -290,25 +290,53 @@ func (s *Scope) columns(dialect string) []string {
 	return cols
 }
 
+// Rule returns the record-level decision for action in its parts (the
+// grants, each a SQL condition over the object's table): the same
+// decision Predicate joins into one condition, for readers that read each
+// grant by its own index (lists). A principal without the right gets an
+// error wrapping ErrForbidden.
+func (s *Scope) Rule(ctx context.Context, action string) (access.RecordRule, error) {
+	if s.r.p.System {
+		return access.RecordRule{All: true}, nil
+	}
+	rule, err := s.r.d.RecordRule(ctx, s.r.p, s.obj.Name, action)
+	if errors.Is(err, access.ErrDenied) {
+		return access.RecordRule{}, fmt.Errorf("%w: %w", ErrForbidden, err)
+	}
+	return rule, err
+}
+
 // Predicate returns the SQL predicate over the object's table (columns
 // qualified by the table's name, "?" placeholders) selecting the records
-// the principal may reach for action; an empty SQL means every record. A
-// principal without the right gets an error wrapping ErrForbidden.
+// the principal may reach for action: Rule joined into one condition; an
+// empty SQL means every record. A principal without the right gets an
+// error wrapping ErrForbidden.
 func (s *Scope) Predicate(ctx context.Context, action string) (query.Predicate, error) {
-	if s.r.p.System {
-		return query.Predicate{}, nil
-	}
-	sql, args, err := s.r.d.RecordFilter(ctx, s.r.p, s.obj.Name, action)
+	rule, err := s.Rule(ctx, action)
 	if err != nil {
-		if errors.Is(err, access.ErrDenied) {
-			return query.Predicate{SQL: access.MatchNone}, fmt.Errorf("%w: %w", ErrForbidden, err)
-		}
 		return query.Predicate{SQL: access.MatchNone}, err
 	}
-	if sql == access.MatchAll {
-		sql = ""
+	if rule.All {
+		return query.Predicate{}, nil
 	}
+	sql, args := rule.Predicate()
 	return query.Predicate{SQL: sql, Args: args}, nil
+}
+
+// branches returns the record rule of action as disjoint conditions
+// (access.RecordRule.Disjoint), for readers that read each by its own
+// index; one empty condition means every record.
+func (s *Scope) branches(ctx context.Context, action string) ([]query.Predicate, error) {
+	rule, err := s.Rule(ctx, action)
+	if err != nil {
+		return nil, err
+	}
+	bs := rule.Disjoint()
+	out := make([]query.Predicate, len(bs))
+	for i, b := range bs {
+		out[i] = query.Predicate{SQL: b.SQL, Args: b.Args}
+	}
+	return out, nil
 }
 
 // QueryOptions returns the filter compiler's options for the principal: a

@@ -104,6 +104,9 @@ func (e *Engine) apply(ctx context.Context, opt ApplyOptions, next func(current 
 	if err != nil {
 		return nil, 0, err
 	}
+	if err := e.db.PlanIndexes(ctx, tx, plan, WantedIndexes(e.db.Dialect, s)); err != nil {
+		return nil, 0, err
+	}
 	// A dry run refuses what the change would refuse.
 	if len(plan.Refused) > 0 {
 		return plan, 0, plan.Refused
@@ -133,6 +136,9 @@ func (e *Engine) apply(ctx context.Context, opt ApplyOptions, next func(current 
 	}
 	e.install(snap)
 	e.log.Info("metadata applied", "version", version, "author", opt.Author, "changes", len(plan.Changes))
+	if err := e.db.ApplyOnline(ctx, plan); err != nil {
+		return plan, version, fmt.Errorf("engine: metadata version %d applied, but an index was not built (crm migrate retries it): %w", version, err)
+	}
 	return plan, version, nil
 }
 

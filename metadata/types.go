@@ -217,6 +217,9 @@ type Object struct {
 	TitleField      string           `json:"title_field,omitempty"`
 	Fields          []*Field         `json:"fields"`
 	ValidationRules []ValidationRule `json:"validation_rules,omitempty"`
+	// Indexes are the indexes the object declares on its table, besides
+	// those the engine makes by itself (docs/metadata.md).
+	Indexes []Index `json:"indexes,omitempty"`
 }
 
 // Field returns the field named name.

@@ -214,6 +214,7 @@ func validateObject(s *Schema, o *Object) []Problem {
 			ps = append(ps, problemf("/title_field", "no field %q in object %q", o.TitleField, o.Name))
 		}
 	}
+	ps = append(ps, validateIndexes(o)...)
 	rules := map[string]bool{}
 	for i, r := range o.ValidationRules {
 		if rules[r.Name] {

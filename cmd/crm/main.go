@@ -6,6 +6,7 @@
 //	crm migrate [--plan] [--force] [--purge] [--dir DIR | --template NAME] [--db …]
 //	crm recompute [--db …] [--batch 200]
 //	crm bench [--db EMPTY_DB] [-n 500]
+//	crm explain-list OBJECT --user U [--filter F] [--sort S] [--limit N] [--cursor C] [--total]
 //	crm user add --username U --password P --role R [--manager M] [--db …]
 //	crm role list | show NAME | grant|revoke --username U --role R | explain --user U --object O [--record ID] [--field F]
 package main
@@ -34,6 +35,7 @@ commands:
   validate   check a folder of metadata: crm validate DIR
   migrate    apply metadata files to the database (--plan prints the DDL only and changes nothing)
   bench      measure the engine against plain SQL on an empty database (--db, -n)
+  explain-list  the SQL and plan of a user's list: crm explain-list OBJECT --user U [--filter F] [--sort S]
   recompute  recompute stored formula values after a formula changed (resumes if interrupted)
   user       manage users: crm user add|list|passwd|deactivate
   role       roles: crm role list | show NAME | grant|revoke --username U --role R | explain --user U --object O
@@ -97,7 +99,7 @@ func rootCommand(stdout io.Writer, log *slog.Logger) *cobra.Command {
 		RunE: func(*cobra.Command, []string) error { return usageError{usage} },
 	}
 	root.CompletionOptions.DisableDefaultCmd = true
-	root.AddCommand(serveCommand(stdout, log), validateCommand(stdout), migrateCommand(stdout, log), benchCommand(stdout, log),
+	root.AddCommand(serveCommand(stdout, log), validateCommand(stdout), migrateCommand(stdout, log), benchCommand(stdout, log), explainListCommand(stdout, log),
 		recomputeCommand(stdout, log), userCommand(stdout, log), roleCommand(stdout, log))
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageError{fmt.Sprintf("%v\nusage: %s", err, c.UseLine())}

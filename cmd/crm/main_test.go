@@ -81,6 +81,34 @@ func TestMigratePlanThenApply(t *testing.T) {
 	}
 }
 
+func TestExplainList(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "crm.db")
+	code, out := runCmd(t, "migrate", "--plan", "--db", db)
+	if code != 0 || !strings.Contains(out, `CREATE INDEX IF NOT EXISTS "idx_opportunity_owner_id_id" ON "opportunity" ("owner_id", "id")`) {
+		t.Fatalf("the plan lacks the owner index: exit %d\n%s", code, out)
+	}
+	if code, out := runCmd(t, "migrate", "--db", db); code != 0 {
+		t.Fatalf("migrate: exit %d\n%s", code, out)
+	}
+	if code, out := runCmd(t, "user", "add", "--db", db, "--username", "rep", "--password", "rep-password-1", "--role", "sales_rep"); code != 0 {
+		t.Fatalf("user add: exit %d\n%s", code, out)
+	}
+	code, out = runCmd(t, "explain-list", "opportunity", "--db", db, "--user", "rep", "--filter", `stage == "won"`, "--sort=-amount", "--total")
+	for _, want := range []string{"-- page", `FROM "opportunity"`, "-- plan:", "idx_opportunity_owner_id_id", "-- total", "SELECT COUNT(*)"} {
+		if code != 0 || !strings.Contains(out, want) {
+			t.Fatalf("explain-list lacks %q: exit %d\n%s", want, code, out)
+		}
+	}
+	for _, bad := range [][]string{{"explain-list", "opportunity", "--db", db}, {"explain-list", "--user", "rep", "--db", db}} {
+		if code, out := runCmd(t, bad...); code != 2 {
+			t.Errorf("%v: exit %d, want 2\n%s", bad, code, out)
+		}
+	}
+	if code, out := runCmd(t, "explain-list", "nothing", "--db", db, "--user", "rep"); code != 1 || !strings.Contains(out, "nothing") {
+		t.Errorf("unknown object: exit %d\n%s", code, out)
+	}
+}
+
 // freeAddr finds a free loopback port.
 func freeAddr(t *testing.T) string {
 	l, err := net.Listen("tcp", "127.0.0.1:0")

@@ -89,7 +89,7 @@ func migrate(ctx context.Context, o migrateOptions, stdout io.Writer, log *slog.
 	if err != nil {
 		return err
 	}
-	if len(p.Changes) == 0 {
+	if len(p.Changes) == 0 && p.Empty() {
 		fmt.Fprintln(stdout, "-- the database already matches the metadata")
 		return nil
 	}
@@ -127,5 +127,11 @@ func planOnly(ctx context.Context, db *store.DB, s *metadata.Schema, force bool)
 	}
 	old, version := current.Next()
 	p, err := db.Plan(ctx, db.SQL(), old, s, version, force)
-	return p, version, err
+	if err != nil {
+		return nil, 0, err
+	}
+	if err := db.PlanIndexes(ctx, db.SQL(), p, engine.WantedIndexes(db.Dialect, s)); err != nil {
+		return nil, 0, err
+	}
+	return p, version, nil
 }

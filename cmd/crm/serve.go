@@ -47,6 +47,12 @@ func serve(ctx context.Context, addr, dsn, tpl string, stdout io.Writer, log *sl
 	if installed {
 		log.Info("template installed", "template", tpl)
 	}
+	if _, err := a.Engine.SyncIndexes(ctx, false); err != nil {
+		return err
+	}
+	if err := a.db.Optimize(ctx); err != nil {
+		return err
+	}
 	generated, created, err := a.Access.EnsureAdmin(ctx, os.Getenv("CRM_ADMIN_PASSWORD"))
 	if err != nil {
 		return err

@@ -130,18 +130,18 @@ func (d *Decider) explainAction(ctx context.Context, v *Verdict, p *Principal, a
 		return nil
 	}
 	for _, pt := range d.recordParts(p, obj.Name, action) {
-		q := "SELECT 1 FROM " + table + " WHERE id = ? AND (" + pt.sql + ")"
-		args := append([]any{recordID}, pt.args...)
+		q := "SELECT 1 FROM " + table + " WHERE id = ? AND (" + pt.SQL + ")"
+		args := append([]any{recordID}, pt.Args...)
 		var one int
 		err := db.DB.DB.QueryRowContext(ctx, store.Rebind(db.Dialect, q), store.Args(db.Dialect, args)...).Scan(&one)
 		if errors.Is(err, sql.ErrNoRows) {
 			continue
 		}
 		if err != nil {
-			return fmt.Errorf("access: explain %s: %w", pt.reason, err)
+			return fmt.Errorf("access: explain %s: %w", pt.Reason, err)
 		}
 		v.Allowed = true
-		v.Reasons = append(v.Reasons, "record reached by "+pt.reason)
+		v.Reasons = append(v.Reasons, "record reached by "+pt.Reason)
 		return nil
 	}
 	v.Reasons = append(v.Reasons, fmt.Sprintf("no record scope, sharing rule or share gives the user %s access to record %s (deny by default)", action, recordID))

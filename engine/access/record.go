@@ -20,13 +20,83 @@ const (
 	MatchNone = "1=0"
 )
 
-// part is one reason a record may be reached, as SQL over the object's
-// table, with what granted it.
-type part struct {
-	source string // "scope", "sharing_rule", "share"
-	reason string
-	sql    string
-	args   []any
+// Branch is one grant of record access as SQL over the object's table
+// (one way a record may be reached), with what granted it.
+type Branch struct {
+	// Source is what grants: "scope", "sharing_rule" or "share".
+	Source string
+	// Reason says which role, scope, rule or share grants, for
+	// explanations.
+	Reason string
+	// SQL is the condition with "?" placeholders; Args are its arguments.
+	SQL  string
+	Args []any
+}
+
+// RecordRule is the record-level decision for one principal, object and
+// action in its parts: every record (All), or the records that any of its
+// branches selects. Predicate joins it into the one SQL condition every
+// reader adds; Disjoint gives the same decision as branches that never
+// select a record twice, so a list can read each branch in the order of
+// its own index and merge the pages (a UNION ALL) instead of asking the
+// database to evaluate an OR it cannot walk in index order.
+type RecordRule struct {
+	All      bool
+	Branches []Branch
+}
+
+// Predicate returns the rule as one SQL condition: MatchAll for every
+// record, MatchNone for none, the branch itself for one branch, and the
+// OR of the branches otherwise.
+func (r RecordRule) Predicate() (string, []any) {
+	switch {
+	case r.All:
+		return MatchAll, nil
+	case len(r.Branches) == 0:
+		return MatchNone, nil
+	case len(r.Branches) == 1:
+		return r.Branches[0].SQL, r.Branches[0].Args
+	}
+	return orBranches(r.Branches)
+}
+
+// Disjoint returns the branches of the rule narrowed so that no record
+// matches two of them: each branch after the first adds "(earlier
+// branches) IS NOT TRUE" (a NULL in an earlier condition counts as not
+// matching, as in a WHERE clause). The union of the records they select
+// is the records Predicate selects. A rule of every record gives one
+// branch with an empty SQL.
+func (r RecordRule) Disjoint() []Branch {
+	if r.All {
+		return []Branch{{Source: "scope"}}
+	}
+	out := make([]Branch, len(r.Branches))
+	for i, b := range r.Branches {
+		out[i] = b
+		if i == 0 {
+			continue
+		}
+		prev, prevArgs := orBranches(r.Branches[:i])
+		out[i].SQL = "(" + b.SQL + ") AND " + prev + " IS NOT TRUE"
+		out[i].Args = append(append(make([]any, 0, len(b.Args)+len(prevArgs)), b.Args...), prevArgs...)
+	}
+	return out
+}
+
+// orBranches joins branches with OR, in parentheses.
+func orBranches(bs []Branch) (string, []any) {
+	var b strings.Builder
+	var args []any
+	b.WriteString("(")
+	for i, br := range bs {
+		if i > 0 {
+			b.WriteString(" OR ")
+		}
+		b.WriteString("(" + br.SQL + ")")
+		args = append(args, br.Args...)
+	}
+	b.WriteString(")")
+	return b.String(), args
 }
 
 // subordinatesSQL selects the ids of a user and everyone below them in the
@@ -35,54 +105,58 @@ type part struct {
 const subordinatesSQL = `WITH RECURSIVE crm_sub(id) AS (SELECT u.id FROM crm_users u WHERE u.id = ? UNION SELECT u.id FROM crm_users u JOIN crm_sub ON u.manager_id = crm_sub.id) SELECT crm_sub.id FROM crm_sub`
 
 // RecordFilter returns the SQL predicate (with "?" placeholders) that
-// selects the records p may act on with action. Its columns (id, owner_id
-// and the fields a sharing rule names) are qualified with the object's
-// table name, as engine/query qualifies filters, so the query must have
-// the table under its own name (no alias) in its FROM clause.
-// It is the one record-level decision: lists, counts, reports, exports,
-// lookup searches and single-record reads (with "AND id = ?") add it to
-// their WHERE clause.
-//
-// The predicate is the OR of the record scopes of p's roles and the roles
-// they inherit for action (own: owner_id = the user; subordinates: owner in
-// the user's manager subtree; team: owner in the user's department; all:
-// MatchAll), and, for read and update only, of the sharing rules of those
-// roles (read rules for read, edit rules for read and update) and of the
-// records shared with the user (read shares for read, edit shares for read
-// and update). Sharing never grants delete or a named action: transfer
-// (changing the owner, managing shares) reaches the records the user may
-// update through a record scope, plus those of a transfer right; other
-// named actions reach the records of their right's scope (every record
-// for an administrator). When CanObject denies, it returns MatchNone and an
-// error wrapping ErrDenied. For create it returns MatchAll: there is no
-// record yet. The system principal reaches every record.
+// selects the records p may act on with action: RecordRule joined into
+// one condition (RecordRule.Predicate). Its columns (id, owner_id and the
+// fields a sharing rule names) are qualified with the object's table
+// name, as engine/query qualifies filters, so the query must have the
+// table under its own name (no alias) in its FROM clause. When CanObject
+// denies, it returns MatchNone and an error wrapping ErrDenied.
 func (d *Decider) RecordFilter(ctx context.Context, p *Principal, object, action string) (string, []any, error) {
-	if err := d.CanObject(p, object, action); err != nil {
+	r, err := d.RecordRule(ctx, p, object, action)
+	if err != nil {
 		return MatchNone, nil, err
 	}
+	sql, args := r.Predicate()
+	return sql, args, nil
+}
+
+// RecordRule is the one record-level decision: the grants through which
+// p may act on the records of object with action. Lists, counts,
+// reports, exports, lookup searches and single-record reads (with "AND
+// id = ?") all take their condition from it, joined (Predicate) or as
+// disjoint branches (Disjoint).
+//
+// The branches are, in this order, the record scopes of p's roles and the
+// roles they inherit for action (own: owner_id = the user; subordinates:
+// owner in the user's manager subtree; team: owner in the user's
+// department; all: every record), and, for read and update only, the
+// sharing rules of those roles (read rules for read, edit rules for read
+// and update) and the records shared with the user (read shares for read,
+// edit shares for read and update). Sharing never grants delete or a
+// named action: transfer (changing the owner, managing shares) reaches
+// the records the user may update through a record scope, plus those of a
+// transfer right; other named actions reach the records of their right's
+// scope (every record for an administrator). When CanObject denies, or no
+// grant applies, it returns an error wrapping ErrDenied. For create it
+// returns every record: there is no record yet. The system principal
+// reaches every record.
+func (d *Decider) RecordRule(ctx context.Context, p *Principal, object, action string) (RecordRule, error) {
+	if err := d.CanObject(p, object, action); err != nil {
+		return RecordRule{}, err
+	}
 	if action == metadata.ActionCreate || p.System {
-		return MatchAll, nil, nil
+		return RecordRule{All: true}, nil
 	}
 	parts := d.recordParts(p, object, action)
 	if len(parts) == 0 {
-		return MatchNone, nil, fmt.Errorf("%w: %s may not %s any %s record", ErrDenied, p.Username, action, object)
+		return RecordRule{}, fmt.Errorf("%w: %s may not %s any %s record", ErrDenied, p.Username, action, object)
 	}
-	var b strings.Builder
-	var args []any
-	for i, pt := range parts {
-		if pt.sql == MatchAll {
-			return MatchAll, nil, nil
+	for _, pt := range parts {
+		if pt.SQL == MatchAll {
+			return RecordRule{All: true}, nil
 		}
-		if i > 0 {
-			b.WriteString(" OR ")
-		}
-		b.WriteString("(" + pt.sql + ")")
-		args = append(args, pt.args...)
 	}
-	if len(parts) == 1 {
-		return parts[0].sql, parts[0].args, nil
-	}
-	return "(" + b.String() + ")", args, nil
+	return RecordRule{Branches: parts}, nil
 }
 
 // scopeActions lists the actions whose record scopes reach the records of
@@ -96,7 +170,7 @@ func scopeActions(action string) []string {
 
 // recordParts lists every grant of record access of p on object for
 // action (not create), the scope grants first.
-func (d *Decider) recordParts(p *Principal, object, action string) []part {
+func (d *Decider) recordParts(p *Principal, object, action string) []Branch {
 	scopes := map[string]string{} // scope → reason
 	for _, r := range p.Roles {
 		if !metadata.IsRecordOperation(action) && d.isAdminRole(r) {
@@ -115,19 +189,19 @@ func (d *Decider) recordParts(p *Principal, object, action string) []part {
 		}
 	}
 	if why, ok := scopes[metadata.ScopeAll]; ok {
-		return []part{{source: "scope", reason: why, sql: MatchAll}}
+		return []Branch{{Source: "scope", Reason: why, SQL: MatchAll}}
 	}
-	var parts []part
+	var parts []Branch
 	whySub, hasSub := scopes[metadata.ScopeSubordinates]
 	whyTeam, hasTeam := scopes[metadata.ScopeTeam]
 	whyOwn, hasOwn := scopes[metadata.ScopeOwn]
 	if hasSub {
-		parts = append(parts, part{source: "scope", reason: whySub, sql: d.inSubquery(col(object, "owner_id"), subordinatesSQL), args: []any{p.UserID}})
+		parts = append(parts, Branch{Source: "scope", Reason: whySub, SQL: d.inSubquery(col(object, "owner_id"), subordinatesSQL), Args: []any{p.UserID}})
 	}
 	teamPart := hasTeam && p.Department != ""
 	if teamPart {
-		parts = append(parts, part{source: "scope", reason: whyTeam,
-			sql: d.inSubquery(col(object, "owner_id"), "SELECT u.id FROM crm_users u WHERE u.department = ?"), args: []any{p.Department}})
+		parts = append(parts, Branch{Source: "scope", Reason: whyTeam,
+			SQL: d.inSubquery(col(object, "owner_id"), "SELECT u.id FROM crm_users u WHERE u.department = ?"), Args: []any{p.Department}})
 	}
 	// Both the subtree and the department include the user, so own records
 	// need their own part only when neither applies. A user without a
@@ -136,7 +210,7 @@ func (d *Decider) recordParts(p *Principal, object, action string) []part {
 		if !hasOwn {
 			whyOwn = whyTeam + "; the user has no department, so only own records"
 		}
-		parts = append(parts, part{source: "scope", reason: whyOwn, sql: col(object, "owner_id") + " = ?", args: []any{p.UserID}})
+		parts = append(parts, Branch{Source: "scope", Reason: whyOwn, SQL: col(object, "owner_id") + " = ?", Args: []any{p.UserID}})
 	}
 	if action != metadata.ActionRead && action != metadata.ActionUpdate {
 		return parts
@@ -149,16 +223,16 @@ func (d *Decider) recordParts(p *Principal, object, action string) []part {
 			if action == metadata.ActionUpdate && sr.rule.Access != ShareEdit {
 				continue
 			}
-			parts = append(parts, part{source: "sharing_rule",
-				reason: fmt.Sprintf("sharing rule %s of role %s (%s: %s)", sr.rule.Name, sr.role, sr.rule.Access, sr.rule.Condition),
-				sql:    sr.sql, args: sr.args})
+			parts = append(parts, Branch{Source: "sharing_rule",
+				Reason: fmt.Sprintf("sharing rule %s of role %s (%s: %s)", sr.rule.Name, sr.role, sr.rule.Access, sr.rule.Condition),
+				SQL:    sr.sql, Args: sr.args})
 		}
 	}
 	shareSQL := d.inSubquery(col(object, "id"), "SELECT s.record_id FROM crm_shares s WHERE s.user_id = ? AND s.object = ?")
 	if action == metadata.ActionUpdate {
 		shareSQL = d.inSubquery(col(object, "id"), "SELECT s.record_id FROM crm_shares s WHERE s.user_id = ? AND s.object = ? AND s.access = 'edit'")
 	}
-	parts = append(parts, part{source: "share", reason: "record shared with the user", sql: shareSQL, args: []any{p.UserID, object}})
+	parts = append(parts, Branch{Source: "share", Reason: "record shared with the user", SQL: shareSQL, Args: []any{p.UserID, object}})
 	return parts
 }
 

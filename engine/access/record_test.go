@@ -82,17 +82,41 @@ func newWorld(t testing.TB, db *store.DB) *world {
 func (w *world) principal(name string) *access.Principal { return w.users[name].Principal() }
 
 // visible runs the record filter of user for action over the account
-// table and returns the ids it selects, sorted.
+// table and returns the ids it selects, sorted. It also reads the rule's
+// disjoint branches one by one and fails the test unless they select the
+// same records, none twice.
 func (w *world) visible(t testing.TB, d *access.Decider, p *access.Principal, action string) ([]string, error) {
 	t.Helper()
 	pred, args, err := d.RecordFilter(context.Background(), p, "account", action)
 	if err != nil {
 		return nil, err
 	}
-	q := store.Rebind(w.db.Dialect, "SELECT id FROM account WHERE "+pred+" ORDER BY id")
-	rows, err := w.db.DB.DB.QueryContext(context.Background(), q, store.Args(w.db.Dialect, args)...)
+	ids := w.ids(t, pred, args)
+	rule, err := d.RecordRule(context.Background(), p, "account", action)
 	if err != nil {
-		t.Fatalf("%s: %v", pred, err)
+		t.Fatal(err)
+	}
+	var union []string
+	for _, b := range rule.Disjoint() {
+		union = append(union, w.ids(t, b.SQL, b.Args)...)
+	}
+	sort.Strings(union)
+	if !slices.Equal(union, ids) {
+		t.Fatalf("the disjoint branches select %v, the predicate %v", union, ids)
+	}
+	return ids, nil
+}
+
+// ids returns the ids of the accounts a condition selects, sorted.
+func (w *world) ids(t testing.TB, cond string, args []any) []string {
+	t.Helper()
+	q := "SELECT id FROM account"
+	if cond != "" {
+		q += " WHERE " + cond
+	}
+	rows, err := w.db.DB.DB.QueryContext(context.Background(), store.Rebind(w.db.Dialect, q+" ORDER BY id"), store.Args(w.db.Dialect, args)...)
+	if err != nil {
+		t.Fatalf("%s: %v", cond, err)
 	}
 	defer rows.Close()
 	var ids []string
@@ -103,7 +127,10 @@ func (w *world) visible(t testing.TB, d *access.Decider, p *access.Principal, ac
 		}
 		ids = append(ids, id)
 	}
-	return ids, rows.Err()
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return ids
 }
 
 func TestRecordFilter(t *testing.T) {

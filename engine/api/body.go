@@ -245,7 +245,10 @@ func decodeStrict(c *fiber.Ctx, out any) error {
 func decodeError(err error) error {
 	var se *json.SyntaxError
 	var te *json.UnmarshalTypeError
+	var ae *apiError
 	switch {
+	case errors.As(err, &ae):
+		return ae // a value's own decoder said what is wrong
 	case errors.As(err, &te) && te.Field != "":
 		return badRequest("malformed_body", fmt.Sprintf("%s must be %s", te.Field, jsonKind(te.Type)),
 			Detail{Field: te.Field, Message: "must be " + jsonKind(te.Type)})

@@ -41,7 +41,7 @@ func (s *Server) openapi(c *fiber.Ctx) error {
 		body := fiber.Map{"required": true, "content": fiber.Map{"application/json": fiber.Map{"schema": ref}}}
 		idParam := fiber.Map{"name": "id", "in": "path", "required": true, "schema": fiber.Map{"type": "string"}}
 		list := fiber.Map{"description": "a page of records", "content": fiber.Map{"application/json": fiber.Map{"schema": fiber.Map{
-			"type": "object", "properties": fiber.Map{"items": fiber.Map{"type": "array", "items": ref}, "next_cursor": fiber.Map{"type": "string"}, "total": fiber.Map{"type": "integer"}},
+			"type": "object", "properties": fiber.Map{"items": fiber.Map{"type": "array", "items": ref}, "next_cursor": fiber.Map{"type": "string"}, "total": fiber.Map{"type": "integer"}, "total_capped": fiber.Map{"type": "boolean"}},
 		}}}}
 		q := func(name, desc string, typ string) fiber.Map {
 			return fiber.Map{"name": name, "in": "query", "description": desc, "schema": fiber.Map{"type": typ}}
@@ -49,7 +49,7 @@ func (s *Server) openapi(c *fiber.Ctx) error {
 		paths["/api/records/"+o.Name] = fiber.Map{
 			"get": fiber.Map{"summary": "List " + o.Title("en"), "operationId": "list_" + o.Name, "parameters": []fiber.Map{
 				q("filter", "boolean expression over the fields", "string"), q("sort", "fields, comma-separated, - for descending", "string"),
-				q("limit", "page size, 1 to 500", "integer"), q("cursor", "next_cursor of the previous page", "string"), q("total", "also count the matches", "boolean"),
+				q("limit", "page size, 1 to 500", "integer"), q("cursor", "next_cursor of the previous page", "string"), q("total", "also count the matches: true (up to 1,000), false or exact", "string"),
 				q("expand", "lookups to expand under _expand, comma-separated", "string"),
 			}, "responses": fiber.Map{"200": list, "400": errRef, "403": errRef}},
 			"post": fiber.Map{"summary": "Create " + o.Title("en"), "operationId": "create_" + o.Name, "requestBody": body, "responses": fiber.Map{"201": one, "400": errRef, "403": errRef, "422": errRef}},

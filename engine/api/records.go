@@ -34,12 +34,8 @@ func (s *Server) listRecords(c *fiber.Ctx) error {
 		}
 		q.Limit = n
 	}
-	switch t := c.Query("total"); t {
-	case "", "false", "0":
-	case "true", "1":
-		q.Total = true
-	default:
-		return badRequest("bad_query", "total must be true or false", Detail{Field: "total", Message: "not true or false: " + t})
+	if err := q.Total.parse(c.Query("total")); err != nil {
+		return err
 	}
 	return s.list(c, q)
 }
@@ -52,8 +48,36 @@ type listQuery struct {
 	Sort   string   `json:"sort,omitempty"`
 	Limit  int      `json:"limit,omitempty"`
 	Cursor string   `json:"cursor,omitempty"`
-	Total  bool     `json:"total,omitempty"`
-	Expand []string `json:"expand,omitempty"`
+	Total  totalMode `json:"total,omitempty"`
+	Expand []string  `json:"expand,omitempty"`
+}
+
+// totalMode is the total a list asks for: none, counted up to
+// engine.TotalBound (total=true), or exact (total=exact).
+type totalMode string
+
+// parse reads the total query parameter.
+func (m *totalMode) parse(v string) error {
+	switch v {
+	case "", "false", "0":
+		*m = ""
+	case "true", "1":
+		*m = "true"
+	case "exact":
+		*m = "exact"
+	default:
+		return badRequest("bad_query", "total must be true, false or exact", Detail{Field: "total", Message: "not true, false or exact: " + v})
+	}
+	return nil
+}
+
+// UnmarshalJSON reads true, false or "exact".
+func (m *totalMode) UnmarshalJSON(b []byte) error {
+	switch string(b) {
+	case "true", "false", `"exact"`:
+		return m.parse(strings.Trim(string(b), `"`))
+	}
+	return badRequest("bad_query", "total must be true, false or \"exact\"", Detail{Field: "total", Message: "not true, false or \"exact\": " + string(b)})
 }
 
 // queryRecords answers POST /api/records/{object}/query: a list whose
@@ -73,7 +97,7 @@ func (s *Server) queryRecords(c *fiber.Ctx) error {
 
 // list runs a list request and answers with its page.
 func (s *Server) list(c *fiber.Ctx, q listQuery) error {
-	opt := engine.ListOptions{Filter: q.Filter, Sort: q.Sort, Cursor: q.Cursor, Limit: q.Limit, Total: q.Total}
+	opt := engine.ListOptions{Filter: q.Filter, Sort: q.Sort, Cursor: q.Cursor, Limit: q.Limit, Total: q.Total != "", ExactTotal: q.Total == "exact"}
 	res, err := s.eng.List(c.UserContext(), c.Params("object"), opt)
 	if err != nil {
 		return err

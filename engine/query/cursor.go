@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/crmplatform/crm/engine/store"
 	"github.com/crmplatform/crm/metadata"
 )
 
@@ -65,13 +66,90 @@ func EncodeCursor(keys []SortKey, row map[string]any) (string, error) {
 // k1 after c1 OR (k1 = c1 AND (k2 after c2 OR …)), where "after" follows
 // each key's direction with NULLs last and "=" matches NULL with NULL.
 // An empty cursor gives an empty Predicate. A cursor that does not decode
-// or was made for another sort is an *Error.
+// or was made for another sort is an *Error. Segments gives the same rows
+// as conditions a database can answer from an index in sort order.
 func After(keys []SortKey, cursor string, obj *metadata.Object, opt Options) (Predicate, error) {
 	if cursor == "" {
 		return Predicate{}, nil
 	}
-	bad := func(format string, args ...any) (Predicate, error) {
-		return Predicate{}, &Error{Message: "bad cursor: " + fmt.Sprintf(format, args...)}
+	cols, vals, err := decodeCursor(keys, cursor, obj, opt)
+	if err != nil {
+		return Predicate{}, err
+	}
+	sql, args := afterSQL(keys, cols, vals)
+	return Predicate{SQL: paren(sql), Args: args}, nil
+}
+
+// Segments splits the rows of a sorted list that come after the cursor
+// (every row when the cursor is empty) into disjoint conditions, in sort
+// order, each of which an index on the sort's columns answers as one
+// range read in order, so that a page costs the same whatever its depth
+// and the size of the table. With first sort key k1 and cursor value c1:
+// the rest of c1's tie group (k1 = c1 and the following keys after
+// theirs), then the values after c1 (k1 < c1 descending, k1 > c1
+// ascending), then the empty values (k1 IS NULL), which come last; a
+// cursor in the empty values gives the rest of them. Without a cursor the
+// segments are every row, or, when the dialect's index order puts NULLs
+// first in the key's direction (SQLite ascending, PostgreSQL descending),
+// the set values then the empty ones. Read each segment with ORDER BY
+// OrderBy(keys) and merge (UNION ALL, then the same ORDER BY) or read them
+// in turn. A cursor that does not decode or was made for another sort is
+// an *Error, as with After.
+func Segments(keys []SortKey, cursor string, obj *metadata.Object, opt Options) ([]Predicate, error) {
+	k1 := keys[0]
+	c1 := column(obj, k1.Field)
+	nullable := !store.NotNullColumn(k1.Field)
+	if cursor == "" {
+		if nullable && nullsFirstInIndex(opt.Dialect, k1.Desc) {
+			return []Predicate{{SQL: c1 + " IS NOT NULL"}, {SQL: c1 + " IS NULL"}}, nil
+		}
+		return []Predicate{{}}, nil
+	}
+	cols, vals, err := decodeCursor(keys, cursor, obj, opt)
+	if err != nil {
+		return nil, err
+	}
+	var tail string
+	var tailArgs []any
+	if len(keys) > 1 {
+		tail, tailArgs = afterSQL(keys[1:], cols[1:], vals[1:])
+	}
+	if vals[0] == nil {
+		if tail == "" {
+			return []Predicate{}, nil
+		}
+		return []Predicate{{SQL: c1 + " IS NULL AND " + paren(tail), Args: tailArgs}}, nil
+	}
+	var segs []Predicate
+	if tail != "" {
+		segs = append(segs, Predicate{SQL: c1 + " = ? AND " + paren(tail), Args: append([]any{vals[0]}, tailArgs...)})
+	}
+	op := " > ?"
+	if k1.Desc {
+		op = " < ?"
+	}
+	segs = append(segs, Predicate{SQL: c1 + op, Args: []any{vals[0]}})
+	if nullable {
+		segs = append(segs, Predicate{SQL: c1 + " IS NULL"})
+	}
+	return segs, nil
+}
+
+// nullsFirstInIndex reports whether reading an index in the direction of
+// a key gives NULLs first: SQLite orders NULL below every value,
+// PostgreSQL above.
+func nullsFirstInIndex(dialect string, desc bool) bool {
+	if dialect == metadata.DialectPostgres {
+		return desc
+	}
+	return !desc
+}
+
+// decodeCursor checks a cursor against keys and returns the qualified
+// column and the storage value of each key.
+func decodeCursor(keys []SortKey, cursor string, obj *metadata.Object, opt Options) ([]string, []any, error) {
+	bad := func(format string, args ...any) ([]string, []any, error) {
+		return nil, nil, &Error{Message: "bad cursor: " + fmt.Sprintf(format, args...)}
 	}
 	if len(cursor) > MaxCursorLength {
 		return bad("too long")
@@ -94,10 +172,10 @@ func After(keys []SortKey, cursor string, obj *metadata.Object, opt Options) (Pr
 	for i, k := range keys {
 		f, ok := obj.FieldOrSystem(k.Field)
 		if !ok {
-			return Predicate{}, &Error{Field: k.Field, Message: fmt.Sprintf("unknown sort field %q on %s", k.Field, obj.Name)}
+			return nil, nil, &Error{Field: k.Field, Message: fmt.Sprintf("unknown sort field %q on %s", k.Field, obj.Name)}
 		}
 		if err := opt.check(obj.Name, k.Field, 0); err != nil {
-			return Predicate{}, err
+			return nil, nil, err
 		}
 		v, err := cursorValue(f, d.Values[i])
 		if err != nil {
@@ -106,7 +184,13 @@ func After(keys []SortKey, cursor string, obj *metadata.Object, opt Options) (Pr
 		cols[i] = column(obj, k.Field)
 		vals[i] = metadata.DBValue(opt.Dialect, v)
 	}
-	// Build from the last key outwards: p_i = after_i OR (eq_i AND p_i+1).
+	return cols, vals, nil
+}
+
+// afterSQL builds the keyset condition for keys with cursor values vals
+// on columns cols, from the last key outwards:
+// p_i = after_i OR (eq_i AND p_i+1).
+func afterSQL(keys []SortKey, cols []string, vals []any) (string, []any) {
 	var sql string
 	var args []any
 	for i := len(keys) - 1; i >= 0; i-- {
@@ -122,7 +206,7 @@ func After(keys []SortKey, cursor string, obj *metadata.Object, opt Options) (Pr
 				op = " < ?"
 			}
 			after, afterArgs = "("+col+op+" OR "+col+" IS NULL)", []any{v}
-			if keys[i].Field == "id" {
+			if store.NotNullColumn(keys[i].Field) {
 				after = col + op // never NULL
 			}
 			eq, eqArgs = col+" = ?", []any{v}
@@ -143,7 +227,7 @@ func After(keys []SortKey, cursor string, obj *metadata.Object, opt Options) (Pr
 			args = append(append(afterArgs, eqArgs...), args...)
 		}
 	}
-	return Predicate{SQL: paren(sql), Args: args}, nil
+	return sql, args
 }
 
 // paren wraps s in parentheses unless it is already a single group.

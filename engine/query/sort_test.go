@@ -176,11 +176,98 @@ func TestKeysetPagination(t *testing.T) {
 						if !reflect.DeepEqual(got, full) {
 							t.Errorf("pages give\n%v\nfull list is\n%v", short(got), short(full))
 						}
+						if got := pagesThroughSegments(t, db, item, keys, opt, pageSize, normalized); !reflect.DeepEqual(got, full) {
+							t.Errorf("pages read by segments and two branches give\n%v\nfull list is\n%v", short(got), short(full))
+						}
 					})
 				}
 			}
 		}
 	})
+}
+
+// pagesThroughSegments lists every item, page by page, as the engine
+// does: two disjoint branches (qty above 2, and the rest with empty qty)
+// times the cursor's segments, merged by Page.
+func pagesThroughSegments(t *testing.T, db *store.DB, item *metadata.Object, keys []SortKey, opt Options, pageSize int, normalized bool) []string {
+	t.Helper()
+	cols := []string{"id"}
+	for _, k := range keys {
+		if k.Field != "id" {
+			cols = append(cols, k.Field)
+		}
+	}
+	qty := `"item"."qty" > ?`
+	branches := []Predicate{{SQL: qty, Args: []any{2}}, {SQL: "(" + qty + ") IS NOT TRUE", Args: []any{2}}}
+	var got []string
+	cursor := ""
+	for page := 0; ; page++ {
+		if page > 100 {
+			t.Fatal("pagination does not end")
+		}
+		segs, err := Segments(keys, cursor, item, opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		q, args := Page{Table: "item", Columns: cols, Branches: branches, Segments: segs, Keys: keys, Limit: pageSize}.SQL()
+		rows := queryRows(t, db.DB.DB, db.Dialect, q, args...)
+		for _, r := range rows {
+			got = append(got, r["id"].(string))
+		}
+		if len(rows) < pageSize {
+			return got
+		}
+		last := rows[len(rows)-1]
+		if normalized {
+			last = storageForm(t, item, last)
+		}
+		if cursor, err = EncodeCursor(keys, last); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestSegmentsSQL(t *testing.T) {
+	s := testSchema(t)
+	item, _ := s.Object("item")
+	for _, tc := range []struct {
+		dialect, sort string
+		row           map[string]any
+		want          []string
+	}{
+		{metadata.DialectSQLite, "-price", nil, []string{""}},
+		{metadata.DialectSQLite, "price", nil, []string{`"item"."price" IS NOT NULL`, `"item"."price" IS NULL`}},
+		{metadata.DialectPostgres, "price", nil, []string{""}},
+		{metadata.DialectPostgres, "-price", nil, []string{`"item"."price" IS NOT NULL`, `"item"."price" IS NULL`}},
+		{metadata.DialectSQLite, "created_at", nil, []string{""}},
+		{metadata.DialectSQLite, "-price", map[string]any{"price": int64(100), "id": uid(1)},
+			[]string{`"item"."price" = ? AND ("item"."id" > ?)`, `"item"."price" < ?`, `"item"."price" IS NULL`}},
+		{metadata.DialectSQLite, "-price", map[string]any{"price": nil, "id": uid(1)}, []string{`"item"."price" IS NULL AND ("item"."id" > ?)`}},
+		{metadata.DialectSQLite, "-id", map[string]any{"id": uid(1)}, []string{`"item"."id" < ?`}},
+	} {
+		opt := testOptions(s, tc.dialect)
+		keys, err := ParseSort(tc.sort, item, opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cursor := ""
+		if tc.row != nil {
+			if cursor, err = EncodeCursor(keys, tc.row); err != nil {
+				t.Fatal(err)
+			}
+		}
+		segs, err := Segments(keys, cursor, item, opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, sg := range segs {
+			got = append(got, sg.SQL)
+		}
+		if !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("%s %q after %v:\ngot  %q\nwant %q", tc.dialect, tc.sort, tc.row, got, tc.want)
+		}
+	}
 }
 
 // checkNullsLast verifies that rows with an empty first sort key come last.

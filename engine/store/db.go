@@ -126,3 +126,30 @@ type Querier interface {
 // SQL returns the database/sql handle beneath bun, for parameterised
 // queries.
 func (db *DB) SQL() *sql.DB { return db.DB.DB }
+
+// Optimize keeps the query planner's statistics current: on SQLite it
+// runs PRAGMA optimize, which analyses the tables whose statistics are
+// missing or stale (within a bounded effort); on PostgreSQL autovacuum
+// does that, and Optimize does nothing. Run it at start and after large
+// writes.
+func (db *DB) Optimize(ctx context.Context) error {
+	if db.Dialect == metadata.DialectPostgres {
+		return nil
+	}
+	if _, err := db.SQL().ExecContext(ctx, "PRAGMA optimize=0x10002"); err != nil {
+		return fmt.Errorf("store: optimize: %w", err)
+	}
+	return nil
+}
+
+// Analyze gathers the planner's statistics of tables now, as a bulk load
+// should before the first queries (autovacuum would on PostgreSQL, but
+// later).
+func (db *DB) Analyze(ctx context.Context, tables ...string) error {
+	for _, t := range tables {
+		if _, err := db.SQL().ExecContext(ctx, "ANALYZE "+Ident(t)); err != nil {
+			return fmt.Errorf("store: analyze %s: %w", t, err)
+		}
+	}
+	return nil
+}

@@ -29,14 +29,25 @@ func indexName(prefix, table, column string) string {
 // fkName names the foreign key constraint of a lookup column.
 func fkName(table, column string) string { return indexName("fk", table, column) }
 
+// NotNullColumn reports whether the column of a field or system field is
+// created NOT NULL in every table (id, created_at, updated_at, version):
+// the only columns whose values are never empty, whatever the metadata.
+func NotNullColumn(name string) bool {
+	switch name {
+	case "id", "created_at", "updated_at", "version":
+		return true
+	}
+	return false
+}
+
 // columnDef is the column definition of a field (without constraints the
 // engine enforces itself, such as required).
 func (db *DB) columnDef(o *metadata.Object, f *metadata.Field) string {
 	return Ident(f.Name) + " " + metadata.TypeOf(f).Column(db.Dialect, f)
 }
 
-// createTable returns the statements creating an object's table, its
-// indexes and its many-to-many link tables; foreign keys of PostgreSQL come
+// createTable returns the statements creating an object's table, the
+// indexes of its fields and its many-to-many link tables; foreign keys of PostgreSQL come
 // from foreignKeys once every table exists.
 func (db *DB) createTable(o *metadata.Object) []string {
 	ts := db.col("TIMESTAMPTZ", "TEXT")
@@ -55,10 +66,9 @@ func (db *DB) createTable(o *metadata.Object) []string {
 		}
 	}
 	stmts := []string{fmt.Sprintf("CREATE TABLE %s (\n\t%s\n)", Ident(o.Name), strings.Join(cols, ",\n\t"))}
-	stmts = append(stmts,
-		fmt.Sprintf("CREATE INDEX %s ON %s (%s)", Ident(indexName("ix", o.Name, "owner_id")), Ident(o.Name), `"owner_id"`),
-		fmt.Sprintf("CREATE INDEX %s ON %s (%s)", Ident(indexName("ix", o.Name, "created_at")), Ident(o.Name), `"created_at"`),
-	)
+	// The owner index (OwnerIndex) and declared indexes come from
+	// PlanIndexes.
+	stmts = append(stmts, fmt.Sprintf("CREATE INDEX %s ON %s (%s)", Ident(indexName("ix", o.Name, "created_at")), Ident(o.Name), `"created_at"`))
 	for _, f := range o.Fields {
 		stmts = append(stmts, db.fieldExtras(o, f)...)
 	}

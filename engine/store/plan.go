@@ -25,25 +25,36 @@ type Step struct {
 type Plan struct {
 	Changes []metadata.Change
 	Steps   []Step
+	// Online are steps run after the transaction of Steps commits, on the
+	// database itself: index builds on PostgreSQL tables that exist
+	// already, made CONCURRENTLY so writes go on (ApplyOnline).
+	Online  []Step
 	Refused metadata.Problems
 }
 
 // SQL renders the plan as a SQL script; data steps appear as comments.
 func (p *Plan) SQL() string {
 	var b strings.Builder
-	for _, s := range p.Steps {
-		if s.Note != "" {
-			b.WriteString("-- " + s.Note + "\n")
+	write := func(steps []Step) {
+		for _, s := range steps {
+			if s.Note != "" {
+				b.WriteString("-- " + s.Note + "\n")
+			}
+			if s.SQL != "" {
+				b.WriteString(s.SQL + ";\n")
+			}
 		}
-		if s.SQL != "" {
-			b.WriteString(s.SQL + ";\n")
-		}
+	}
+	write(p.Steps)
+	if len(p.Online) > 0 {
+		b.WriteString("-- after the transaction commits, without blocking writes:\n")
+		write(p.Online)
 	}
 	return b.String()
 }
 
 // Empty reports whether the plan changes nothing in the database.
-func (p *Plan) Empty() bool { return len(p.Steps) == 0 }
+func (p *Plan) Empty() bool { return len(p.Steps) == 0 && len(p.Online) == 0 }
 
 // Plan works out the steps turning the tables of old into those of new.
 // It reads data through q to refuse changes the data forbids (an option

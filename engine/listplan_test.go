@@ -1,0 +1,190 @@
+package engine_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/crmplatform/crm/defaults"
+	"github.com/crmplatform/crm/engine"
+	"github.com/crmplatform/crm/engine/access"
+	"github.com/crmplatform/crm/engine/store"
+	"github.com/crmplatform/crm/engine/store/storetest"
+	"github.com/crmplatform/crm/internal/platform"
+	"github.com/crmplatform/crm/metadata"
+)
+
+// TestListPlanUsesIndex asserts through EXPLAIN that a sales rep's list
+// of their opportunities in one stage by amount reads the declared index
+// (owner_id, stage, -amount) in sort order on both databases, with and
+// without a cursor, and that the record shared with them is still listed.
+func TestListPlanUsesIndex(t *testing.T) {
+	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		p, err := platform.New(ctx, platform.Config{DB: db, Access: []access.Option{access.WithBcryptCost(4)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		fsys, _ := defaults.FS("standard")
+		if _, err := p.Engine.InstallTemplate(ctx, fsys, "test"); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := p.Engine.Change(ctx, func(s *metadata.Schema) error {
+			o, _ := s.Object("opportunity")
+			o.Indexes = append(o.Indexes, metadata.Index{Fields: []string{"owner_id", "stage", "-amount"}})
+			return nil
+		}, engine.ApplyOptions{Author: "test"}); err != nil {
+			t.Fatal(err)
+		}
+		rep, err := p.Access.CreateUser(ctx, access.NewUser{Username: "rep", Password: "rep-password", Roles: []string{"sales_rep"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		other, err := p.Access.CreateUser(ctx, access.NewUser{Username: "other", Password: "other-password", Roles: []string{"sales_rep"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		stages := []string{"qualify", "needs", "proposal", "negotiation", "won", "lost"}
+		var values []string
+		var args []any
+		for i := 0; i < 3000; i++ {
+			owner := other.ID
+			if i%3 == 0 {
+				owner = rep.ID
+			}
+			var amount any = int64(i*37%1000) * 100
+			if i%10 == 0 {
+				amount = nil
+			}
+			values = append(values, "(?, ?, ?, ?, ?, ?, 1)")
+			args = append(args, fmt.Sprintf("opp-%05d", i), "2026-01-01T00:00:00Z", "2026-01-01T00:00:00Z", owner, stages[i/7%len(stages)], amount)
+		}
+		for chunk := 0; chunk < len(values); chunk += 500 {
+			stmt := `INSERT INTO opportunity (id, created_at, updated_at, owner_id, stage, amount, version) VALUES ` + strings.Join(values[chunk:chunk+500], ", ")
+			if _, err := db.SQL().ExecContext(ctx, store.Rebind(db.Dialect, stmt), args[chunk*6:(chunk+500)*6]...); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := p.Access.ShareRecord(ctx, nil, "opportunity", "opp-02027", "rep", access.ShareRead, other.ID); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.Analyze(ctx, "opportunity", "crm_shares"); err != nil {
+			t.Fatal(err)
+		}
+		rctx := access.WithPrincipal(ctx, rep.Principal())
+		want := expectedIDs(t, db, rep.ID, "needs", 60)
+		opt := engine.ListOptions{Filter: `stage == "needs"`, Sort: "-amount", Limit: 20}
+		var got []string
+		for page := 0; page < 3; page++ {
+			plan, err := p.Engine.ExplainList(rctx, "opportunity", opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := indexOrdered(db.Dialect, plan.Plan, "idx_opportunity_owner_id_stage_amount_desc_id"); err != nil {
+				t.Fatalf("page %d: %v\n%s\n%s", page+1, err, plan.SQL, strings.Join(plan.Plan, "\n"))
+			}
+			res, err := p.Engine.List(rctx, "opportunity", opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range res.Items {
+				got = append(got, r["id"].(string))
+			}
+			opt.Cursor = res.NextCursor
+		}
+		if strings.Join(got, " ") != strings.Join(want, " ") {
+			t.Fatalf("pages list\n%v\nwant\n%v", got, want)
+		}
+		if !slices.Contains(got, "opp-02027") {
+			t.Fatal("the shared opportunity is missing")
+		}
+	})
+}
+
+// expectedIDs lists the first n opportunities of stage that user owns or
+// has been shared, by amount, with one plain query.
+func expectedIDs(t *testing.T, db *store.DB, user, stage string, n int) []string {
+	t.Helper()
+	q := store.Rebind(db.Dialect, `SELECT id FROM opportunity WHERE (owner_id = ? OR id IN (SELECT record_id FROM crm_shares WHERE user_id = ?)) AND stage = ?
+		ORDER BY amount DESC NULLS LAST, id LIMIT `+fmt.Sprint(n))
+	rows, err := db.SQL().QueryContext(context.Background(), q, user, user, stage)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	if len(ids) != n {
+		t.Fatalf("the fixture has %d rows, not %d", len(ids), n)
+	}
+	return ids
+}
+
+// indexOrdered checks a plan: the table is never scanned whole, the index
+// is searched on owner and stage, and every read of the index is in sort
+// order (no sort between it and the limit of its branch).
+func indexOrdered(dialect string, plan []string, index string) error {
+	type node struct {
+		depth  int
+		text   string
+		parent int
+	}
+	var nodes []node
+	for _, line := range plan {
+		text := strings.TrimLeft(line, " ")
+		depth := len(line) - len(text)
+		text = strings.TrimPrefix(text, "->  ")
+		parent := -1
+		for j := len(nodes) - 1; j >= 0; j-- {
+			if nodes[j].depth < depth {
+				parent = j
+				break
+			}
+		}
+		nodes = append(nodes, node{depth, text, parent})
+	}
+	branchTop, isSort, fullScan, byOwner := "CO-ROUTINE", "USE TEMP B-TREE", "SCAN opportunity", "(owner_id=? AND stage=?"
+	if dialect == metadata.DialectPostgres {
+		branchTop, isSort, fullScan, byOwner = "Limit", "Sort", "Seq Scan on opportunity", "Index Cond: ((owner_id = "
+	}
+	found := false
+	for i, n := range nodes {
+		if strings.HasPrefix(n.text, fullScan) {
+			return fmt.Errorf("the table is scanned: %s", n.text)
+		}
+		// The reads of the owner's records, where the index condition
+		// is the node itself (SQLite) or its child (PostgreSQL).
+		cond := n.text
+		if i+1 < len(nodes) && nodes[i+1].parent == i {
+			cond += " " + nodes[i+1].text
+		}
+		if !strings.Contains(n.text, index) || !strings.Contains(cond, byOwner) || !strings.Contains(cond, "stage") {
+			continue
+		}
+		found = true
+		top := i
+		for top >= 0 && !strings.HasPrefix(nodes[top].text, branchTop) {
+			top = nodes[top].parent
+		}
+		if top < 0 {
+			return fmt.Errorf("no %s above %s", branchTop, n.text)
+		}
+		for j := top + 1; j < len(nodes) && nodes[j].depth > nodes[top].depth; j++ {
+			if strings.Contains(nodes[j].text, isSort) {
+				return fmt.Errorf("the read of %s is sorted again: %s", index, nodes[j].text)
+			}
+		}
+	}
+	if !found {
+		return fmt.Errorf("%s is not searched by owner and stage", index)
+	}
+	return nil
+}

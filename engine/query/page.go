@@ -1,0 +1,120 @@
+package query
+
+import (
+	"strconv"
+	"strings"
+
+	"github.com/crmplatform/crm/engine/store"
+)
+
+// Page is one page of a sorted list of an object's records as one
+// statement. Each pair of a record branch and a segment is read on its own
+// (ordered by the sort and limited to the page), where an index on the
+// branch's and the filter's equality columns followed by the sort columns
+// answers it as one range read in order; the reads are merged with UNION
+// ALL and sorted again, which touches at most branches × segments × Limit
+// rows. One branch and one segment give a plain SELECT.
+type Page struct {
+	// Table is the object's table name; predicates qualify columns with it.
+	Table string
+	// Columns are the column names selected (unquoted).
+	Columns []string
+	// Branches are disjoint conditions whose union is every record the
+	// reader may see (access.RecordRule.Disjoint); none, or one with an
+	// empty SQL, means every record.
+	Branches []Predicate
+	// Where is the filter every row must match.
+	Where Predicate
+	// Segments are the disjoint parts of the sorted rows to read
+	// (Segments); none means every row.
+	Segments []Predicate
+	// Keys is the sort.
+	Keys []SortKey
+	// Limit is the number of rows read.
+	Limit int
+}
+
+// SQL returns the statement with "?" placeholders and its arguments.
+func (p Page) SQL() (string, []any) {
+	branches := p.Branches
+	if len(branches) == 0 {
+		branches = []Predicate{{}}
+	}
+	segs := p.Segments
+	if len(segs) == 0 {
+		segs = []Predicate{{}}
+	}
+	tail := " ORDER BY " + OrderBy(p.Keys) + " LIMIT " + strconv.Itoa(p.Limit)
+	cols := make([]string, len(p.Columns))
+	for i, c := range p.Columns {
+		cols[i] = store.Ident(c)
+	}
+	list := strings.Join(cols, ", ")
+	var parts []string
+	var args []any
+	for _, b := range branches {
+		for _, s := range segs {
+			w, a := And(b, p.Where, s)
+			args = append(args, a...)
+			parts = append(parts, "SELECT "+list+" FROM "+store.Ident(p.Table)+where(w)+tail)
+		}
+	}
+	if len(parts) == 1 {
+		return parts[0], args
+	}
+	var b strings.Builder
+	b.WriteString("SELECT " + list + " FROM (")
+	for i, part := range parts {
+		if i > 0 {
+			b.WriteString(" UNION ALL ")
+		}
+		b.WriteString("SELECT " + list + " FROM (" + part + ") AS " + store.Ident("p"+strconv.Itoa(i+1)))
+	}
+	b.WriteString(") AS " + store.Ident(p.Table) + tail)
+	return b.String(), args
+}
+
+// Count returns the statement counting the records of table that one of
+// the disjoint branches (none: every record) selects and the filter
+// matches, as the sum of one count per branch so each can use its own
+// index. With bound above zero each count stops after bound+1 rows: a
+// result above bound means "more than bound".
+func Count(table string, branches []Predicate, filter Predicate, bound int) (string, []any) {
+	if len(branches) == 0 {
+		branches = []Predicate{{}}
+	}
+	var parts []string
+	var args []any
+	for _, b := range branches {
+		w, a := And(b, filter)
+		args = append(args, a...)
+		if bound > 0 {
+			parts = append(parts, "(SELECT COUNT(*) FROM (SELECT 1 AS x FROM "+store.Ident(table)+where(w)+" LIMIT "+strconv.Itoa(bound+1)+") AS c)")
+		} else {
+			parts = append(parts, "(SELECT COUNT(*) FROM "+store.Ident(table)+where(w)+")")
+		}
+	}
+	return "SELECT " + strings.Join(parts, " + "), args
+}
+
+// And joins the non-empty predicates with AND; each is put in
+// parentheses.
+func And(ps ...Predicate) (string, []any) {
+	var sqls []string
+	var args []any
+	for _, p := range ps {
+		if p.SQL != "" {
+			sqls = append(sqls, "("+p.SQL+")")
+			args = append(args, p.Args...)
+		}
+	}
+	return strings.Join(sqls, " AND "), args
+}
+
+// where is " WHERE cond", or nothing for an empty condition.
+func where(cond string) string {
+	if cond == "" {
+		return ""
+	}
+	return " WHERE " + cond
+}
