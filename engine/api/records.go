@@ -44,10 +44,10 @@ func (s *Server) listRecords(c *fiber.Ctx) error {
 // /api/records/{object}, or the body of POST /api/records/{object}/query
 // for filters too long for a URL.
 type listQuery struct {
-	Filter string   `json:"filter,omitempty"`
-	Sort   string   `json:"sort,omitempty"`
-	Limit  int      `json:"limit,omitempty"`
-	Cursor string   `json:"cursor,omitempty"`
+	Filter string    `json:"filter,omitempty"`
+	Sort   string    `json:"sort,omitempty"`
+	Limit  int       `json:"limit,omitempty"`
+	Cursor string    `json:"cursor,omitempty"`
 	Total  totalMode `json:"total,omitempty"`
 	Expand []string  `json:"expand,omitempty"`
 }
