@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/crmplatform/crm/engine/access"
 	"github.com/crmplatform/crm/metadata"
@@ -63,6 +64,24 @@ func (e *Engine) RegisterAction(a Action) {
 	}
 	e.actions[a.Name] = &a
 }
+
+// ActionsOf lists, sorted by name, the registered actions that can run on
+// object (what the principal may run is Scope.Can of each action's right).
+func (e *Engine) ActionsOf(object string) []Action {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	var out []Action
+	for _, a := range e.actions {
+		if len(a.Objects) == 0 || slices.Contains(a.Objects, object) {
+			out = append(out, *a)
+		}
+	}
+	slices.SortFunc(out, func(a, b Action) int { return strings.Compare(a.Name, b.Name) })
+	return out
+}
+
+// RightOf returns the right a role must hold to run the action.
+func (a Action) RightOf() string { return a.right() }
 
 // RunAction runs the registered action name on record id of object as the
 // principal of ctx, in one unit of work.

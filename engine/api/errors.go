@@ -50,6 +50,12 @@ func badRequest(code, message string, details ...Detail) error {
 	return &apiError{status: fiber.StatusBadRequest, code: code, message: message, details: details}
 }
 
+// Classify returns the HTTP status, the documented error code and the
+// details the API answers an error with. Other parts of the server that
+// answer in another form (the web UI's pages) call it, so an error means
+// the same status everywhere.
+func Classify(err error) (status int, code string, details []Detail) { return classify(err) }
+
 // classify maps an error to status, code and details. It is the only place
 // that knows which engine error is which HTTP status.
 func classify(err error) (int, string, []Detail) {

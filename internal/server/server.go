@@ -9,6 +9,7 @@ import (
 	"context"
 
 	"github.com/crmplatform/crm/engine/api"
+	"github.com/crmplatform/crm/engine/ui"
 	"github.com/crmplatform/crm/internal/platform"
 )
 
@@ -16,5 +17,10 @@ import (
 // mount on the API (passed to api.Config.Registrars).
 func Parts(ctx context.Context, p *platform.Platform) ([]api.Registrar, error) {
 	var routes []api.Registrar
+	web, err := ui.New(ctx, ui.Config{Engine: p.Engine, Access: p.Access})
+	if err != nil {
+		return nil, err
+	}
+	routes = append(routes, web.Register)
 	return routes, nil
 }

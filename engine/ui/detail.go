@@ -1,0 +1,268 @@
+package ui
+
+import (
+	"errors"
+	"strconv"
+
+	"github.com/crmplatform/crm/engine"
+	"github.com/crmplatform/crm/metadata"
+	"github.com/gofiber/fiber/v2"
+)
+
+// relatedRows is how many records a related list shows.
+const relatedRows = 10
+
+// detailData is the content of a record's page.
+type detailData struct {
+	Object   *metadata.Object
+	Label    string
+	ID       string
+	Title    string
+	Sections []detailSection
+	Related  []relatedData
+	History  []historyRow
+	Actions  []actionView
+	CanEdit  bool
+	CanDel   bool
+	Users    []optionView
+}
+
+// detailSection is a titled group of values.
+type detailSection struct {
+	Label  string
+	Fields []detailField
+}
+
+// detailField is a label and its value.
+type detailField struct {
+	Name, Label string
+	Value       cell
+}
+
+// relatedData is a related list: records of another object pointing at
+// this one.
+type relatedData struct {
+	Label   string
+	Object  string
+	Columns []string
+	Rows    []listRow
+	More    string
+	New     string
+}
+
+// historyRow is one change in a record's history.
+type historyRow struct {
+	When, Field, Old, New, By string
+	BySystem                  bool
+}
+
+// actionView is a named action the user may run on the record.
+type actionView struct {
+	Name, Label string
+	// Input names the input the action needs ("owner" for transfer,
+	// "comment" for the approval actions), "" for none.
+	Input string
+}
+
+// detailPage answers GET /ui/o/{object}/{id}: the record as the user may
+// see it, in the layout's sections, with related lists, its history and
+// the actions the user may take.
+func (u *UI) detailPage(c *fiber.Ctx) error {
+	r, err := u.req(c)
+	if err != nil {
+		return u.fail(c, err)
+	}
+	object, id := c.Params("object"), c.Params("id")
+	s, err := r.scope(object, metadata.ActionRead)
+	if err != nil {
+		return u.fail(c, err)
+	}
+	rec, err := u.eng.Get(r.ctx, object, id)
+	if err != nil {
+		return u.fail(c, err)
+	}
+	obj := s.Object()
+	lay := u.layoutFor(r, obj)
+	shown := append(fieldNames(s.Describe()), metadata.OwnerField)
+	t, err := r.enrich(s, []engine.Record{rec}, shown)
+	if err != nil {
+		return u.fail(c, err)
+	}
+	d := detailData{Object: obj, Label: obj.Title(r.lang), ID: id, Title: titleOf(obj, rec),
+		CanEdit: s.Can(metadata.ActionUpdate) == nil, CanDel: s.Can(metadata.ActionDelete) == nil}
+	for _, sec := range lay.Sections {
+		ds := detailSection{Label: sec.Label.Get(r.lang)}
+		for _, name := range sec.Fields {
+			if !s.Readable(name) {
+				continue // hidden: absent
+			}
+			f, _ := fieldDef(obj, name)
+			ds.Fields = append(ds.Fields, detailField{Name: name, Label: f.Title(r.lang), Value: r.display(obj, name, rec, t)})
+		}
+		if len(ds.Fields) > 0 {
+			d.Sections = append(d.Sections, ds)
+		}
+	}
+	sys := detailSection{Label: tr(r.lang, "record_info")}
+	for _, name := range []string{metadata.OwnerField, "created_at", "created_by", "updated_at", "updated_by"} {
+		if f, ok := metadata.SystemField(name); ok && s.Readable(name) {
+			sys.Fields = append(sys.Fields, detailField{Name: name, Label: f.Title(r.lang), Value: r.display(obj, name, rec, t)})
+		}
+	}
+	d.Sections = append(d.Sections, sys)
+	for _, rl := range lay.Related {
+		rd, ok, err := u.related(r, rl, id)
+		if err != nil {
+			return u.fail(c, err)
+		}
+		if ok {
+			d.Related = append(d.Related, rd)
+		}
+	}
+	hist, err := u.eng.History(r.ctx, object, id)
+	if err != nil {
+		return u.fail(c, err)
+	}
+	for i := len(hist) - 1; i >= 0; i-- {
+		h := hist[i]
+		f, ok := fieldDef(obj, h.Field)
+		if !ok {
+			continue
+		}
+		row := historyRow{When: h.ChangedAt.In(r.loc).Format("2006-01-02 15:04"), Field: f.Title(r.lang), By: r.userName(h.ChangedBy), BySystem: h.BySystem}
+		if h.Field == metadata.OwnerField {
+			row.Old, row.New = r.userName(scalarString(h.OldValue)), r.userName(scalarString(h.NewValue))
+		} else {
+			row.Old, row.New = historyValue(r, obj, f, h.OldValue), historyValue(r, obj, f, h.NewValue)
+		}
+		d.History = append(d.History, row)
+	}
+	for _, a := range u.eng.ActionsOf(object) {
+		if s.Can(a.RightOf()) != nil {
+			continue
+		}
+		av := actionView{Name: a.Name, Label: actionLabel(r.lang, a.Name)}
+		if a.Name == metadata.ActionTransfer {
+			av.Input = "owner"
+			if d.Users == nil {
+				if d.Users, err = u.userChoices(r); err != nil {
+					return u.fail(c, err)
+				}
+			}
+		}
+		d.Actions = append(d.Actions, av)
+	}
+	p := u.newPage(c, d.Title)
+	p.Section, p.Data = object, d
+	return u.render(c, fiber.StatusOK, "detail", p)
+}
+
+// historyValue formats a value of a history entry.
+func historyValue(r *rq, obj *metadata.Object, f *metadata.Field, v any) string {
+	if v == nil {
+		return ""
+	}
+	if in := metadata.FormInput(f); in.Kind == metadata.InputLookup && !in.Multiple {
+		names, err := r.recordTitles(in.Target, []string{scalarString(v)})
+		if err == nil {
+			if n, ok := names[scalarString(v)]; ok {
+				return n
+			}
+		}
+	}
+	return formatValue(f, v, r.lang, r.loc)
+}
+
+// related reads one related list through engine.List as the user; a list
+// of an object or field the user may not read is left out (ok false).
+func (u *UI) related(r *rq, rl RelatedList, id string) (relatedData, bool, error) {
+	s, err := r.scope(rl.Object, metadata.ActionRead)
+	if errors.Is(err, engine.ErrForbidden) || err == nil && !s.Readable(rl.Field) {
+		return relatedData{}, false, nil
+	}
+	if err != nil {
+		return relatedData{}, false, err
+	}
+	obj := s.Object()
+	f, _ := obj.Field(rl.Field)
+	label := rl.Label.Get(r.lang)
+	if label == "" {
+		label = pluralTitle(obj, r.lang) + " (" + f.Title(r.lang) + ")"
+	}
+	filter := rl.Field + " == " + strconv.Quote(id)
+	d := relatedData{Label: label, Object: rl.Object, More: "/ui/o/" + rl.Object + "?filter=" + urlQuery(filter)}
+	if s.Can(metadata.ActionCreate) == nil && s.Editable(rl.Field) {
+		d.New = "/ui/o/" + rl.Object + "/new?" + rl.Field + "=" + urlQuery(id)
+	}
+	cols := visibleColumns(s, rl.Columns, nil)
+	for _, name := range cols {
+		cf, _ := fieldDef(obj, name)
+		d.Columns = append(d.Columns, cf.Title(r.lang))
+	}
+	res, err := u.eng.List(r.ctx, rl.Object, engine.ListOptions{Filter: filter, Limit: relatedRows, Sort: "-updated_at"})
+	if err != nil {
+		return relatedData{}, false, err
+	}
+	t, err := r.enrich(s, res.Items, cols)
+	if err != nil {
+		return relatedData{}, false, err
+	}
+	for _, rec := range res.Items {
+		rid, _ := rec[idField].(string)
+		row := listRow{ID: rid, Href: "/ui/o/" + rl.Object + "/" + rid}
+		for _, name := range cols {
+			row.Cells = append(row.Cells, r.display(obj, name, rec, t))
+		}
+		d.Rows = append(d.Rows, row)
+	}
+	return d, true, nil
+}
+
+// userChoices lists the active users a record can be given to.
+func (u *UI) userChoices(r *rq) ([]optionView, error) {
+	users, err := u.acc.ListUsers(r.ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []optionView
+	for _, usr := range users {
+		if !usr.Active {
+			continue
+		}
+		l := usr.Username
+		if usr.DisplayName != "" {
+			l = usr.DisplayName + " (" + usr.Username + ")"
+		}
+		out = append(out, optionView{Value: usr.ID, Label: l})
+	}
+	return out, nil
+}
+
+// runAction answers POST /ui/o/{object}/{id}/actions/{action}: the
+// engine's RunAction (read, right and record scope checked there) with
+// the form's input.
+func (u *UI) runAction(c *fiber.Ctx) error {
+	object, id, name := c.Params("object"), c.Params("id"), c.Params("action")
+	input := map[string]any{}
+	if v := c.FormValue("owner_id"); v != "" {
+		input[metadata.OwnerField] = v
+	}
+	if v := c.FormValue("comment"); v != "" {
+		input["comment"] = v
+	}
+	if _, err := u.eng.RunAction(c.UserContext(), object, id, name, input); err != nil {
+		return u.fail(c, err)
+	}
+	if _, err := u.eng.Get(c.UserContext(), object, id); err != nil {
+		return c.Redirect("/ui/o/"+object+"?flash=action_done", fiber.StatusSeeOther)
+	}
+	return c.Redirect("/ui/o/"+object+"/"+id+"?flash=action_done", fiber.StatusSeeOther)
+}
+
+// actionLabel names an action in lang.
+func actionLabel(lang, name string) string {
+	if hasMessage("action_" + name) {
+		return tr(lang, "action_"+name)
+	}
+	return name
+}

@@ -1,0 +1,106 @@
+package ui_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+)
+
+// TestBrowserRep: a sales rep signs in, fills the generated lead form
+// (the province narrows with the country, a missing name is shown next to
+// its field), saves, sees the record, its list and their own account; a
+// hidden field and another rep's record stay out of sight. Every main page
+// passes the accessibility check, fits 390 px and logs no browser error.
+func TestBrowserRep(t *testing.T) {
+	s, base := liveServer(t)
+	acc := s.Create("rep1", "account", `{"name": "Hangzhou Tea Co", "industry": "retail"}`)
+	other := s.Create("rep2", "account", `{"name": "Rep2 Secret Account"}`)
+	s.Create("rep1", "opportunity", `{"name": "Tea machines", "account": "`+acc+`", "amount": "48000", "stage": "proposal"}`)
+	camp := s.Create("admin", "campaign", `{"name": "Spring fair", "budget": "99999"}`)
+
+	b := newTab(t, base, "rep1")
+	b.open("/ui/login")
+	b.checkA11y("sign-in page")
+	b.shot("login")
+	b.noErrors("sign-in page")
+	b.login("rep1")
+	b.checkA11y("home page")
+	b.shot("home")
+	b.checkNarrow("home page", "home")
+	b.noErrors("home page")
+
+	// The generated form: cascade, validation error next to its field.
+	b.open("/ui/o/lead/new")
+	if n := eval[int](b, `document.querySelectorAll("#f_province option[value]:not([value=''])").length`); n != 0 {
+		t.Errorf("province offers %d options before a country is chosen", n)
+	}
+	b.setSelect("#f_country", "us")
+	b.do(chromedp.WaitReady(chromedp.CSS(`#f_province option[value="ca"]`)))
+	if b.has(`#f_province option[value="zj"]`) {
+		t.Error("province still offers Zhejiang for the United States")
+	}
+	b.setSelect("#f_country", "cn")
+	b.do(chromedp.WaitReady(chromedp.CSS(`#f_province option[value="zj"]`)))
+	if b.has(`#f_province option[value="ca"]`) {
+		t.Error("province still offers California for China")
+	}
+	b.setSelect("#f_province", "zj")
+	b.do(chromedp.SendKeys(chromedp.ID("f_company"), "West Lake Trading"))
+	b.checkA11y("new lead form")
+	b.shot("lead-form")
+	b.checkNarrow("new lead form", "lead-form")
+	b.submit(`form.record-form button[type=submit]`)
+	if !b.has("#f_person_error") || !strings.Contains(b.text("#w_person"), "required") {
+		t.Fatalf("no error next to the person field: %s", b.text("main"))
+	}
+	if eval[string](b, `document.getElementById("f_person").getAttribute("aria-invalid")`) != "true" {
+		t.Error("the person input is not marked invalid")
+	}
+	if v := eval[string](b, `document.getElementById("f_province").value`); v != "zj" {
+		t.Errorf("the province chosen was lost: %q", v)
+	}
+	b.shot("lead-form-error")
+	b.checkA11y("lead form with an error")
+	b.forgetErrors() // the refused form answers 422
+	b.do(chromedp.SendKeys(chromedp.ID("f_person"), "<script>alert(1)</script>"))
+	b.submit(`form.record-form button[type=submit]`)
+	if got := b.text("h1"); !strings.Contains(got, "<script>alert(1)</script>") {
+		t.Fatalf("detail title %q", got)
+	}
+	if !strings.Contains(b.text("main"), "Zhejiang") {
+		t.Error("the detail page lacks the province")
+	}
+	b.checkA11y("lead detail")
+	b.shot("lead-detail")
+	b.checkNarrow("lead detail", "lead-detail")
+	b.noErrors("lead detail")
+
+	// Lists and the account with its related opportunity.
+	b.open("/ui/o/account")
+	if body := b.text("main"); !strings.Contains(body, "Hangzhou Tea Co") || strings.Contains(body, "Rep2 Secret Account") {
+		t.Errorf("account list: %s", body)
+	}
+	b.checkA11y("account list")
+	b.shot("account-list")
+	b.checkNarrow("account list", "account-list")
+	b.open("/ui/o/account/" + acc)
+	if body := b.text("main"); !strings.Contains(body, "Tea machines") {
+		t.Errorf("account detail lacks its opportunity: %s", body)
+	}
+	b.shot("account-detail")
+	b.noErrors("accounts")
+
+	// A hidden field is absent; another rep's record is not found.
+	b.open("/ui/o/campaign/" + camp)
+	if body := b.text("main"); strings.Contains(body, "Budget") || strings.Contains(body, "99,999") {
+		t.Errorf("a hidden field shows: %s", body)
+	}
+	b.open("/ui/o/campaign/" + camp + "/edit")
+	b.forgetErrors()
+	b.open("/ui/o/account/" + other)
+	if body := b.text("main"); strings.Contains(body, "Rep2 Secret Account") || !strings.Contains(body, "Not found") {
+		t.Errorf("another rep's account: %s", body)
+	}
+	b.forgetErrors() // that page answers 404
+}

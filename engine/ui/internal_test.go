@@ -1,0 +1,80 @@
+package ui
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"io/fs"
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// TestVendoredChecksums: the vendored htmx is the file of the npm package
+// named in static/VENDORED.md, byte for byte.
+func TestVendoredChecksums(t *testing.T) {
+	want := map[string]string{"htmx-2.0.11.min.js": "d6fdc75f204e6bdefa99b69bf1e6d4ac69b8a364f77929f45c13476b4000f717"}
+	doc, err := staticFS.ReadFile("static/VENDORED.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, sum := range want {
+		b, err := staticFS.ReadFile("static/" + name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := sha256.Sum256(b)
+		if hex.EncodeToString(got[:]) != sum {
+			t.Errorf("%s: sha256 %x, want %s", name, got, sum)
+		}
+		if !strings.Contains(string(doc), sum) {
+			t.Errorf("VENDORED.md does not record %s", sum)
+		}
+	}
+}
+
+// TestMessages: every message has English and Chinese, and every message
+// the templates and handlers name exists.
+func TestMessages(t *testing.T) {
+	for k, m := range messages {
+		if strings.TrimSpace(m[0]) == "" || strings.TrimSpace(m[1]) == "" {
+			t.Errorf("message %q lacks a language: %q", k, m)
+		}
+		if strings.Count(m[0], "%") != strings.Count(m[1], "%") {
+			t.Errorf("message %q: the languages take different arguments: %q", k, m)
+		}
+	}
+	used := regexp.MustCompile(`\.T "([a-z_]+)"|tr\([a-z.()]+, "([a-z_]+)"[,)]`)
+	check := func(name, src string) {
+		for _, m := range used.FindAllStringSubmatch(src, -1) {
+			key := m[1] + m[2]
+			if !hasMessage(key) {
+				t.Errorf("%s names the unknown message %q", name, key)
+			}
+		}
+	}
+	err := fs.WalkDir(templateFS, "templates", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := templateFS.ReadFile(p)
+		check(p, string(b))
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"ui.go", "pages.go", "record.go", "detail.go", "list.go", "fields.go", "builder.go"} {
+		b, err := readSource(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		check(f, b)
+	}
+}
+
+// readSource reads a Go file of the package.
+func readSource(name string) (string, error) {
+	b, err := os.ReadFile(name)
+	return string(b), err
+}

@@ -1,0 +1,333 @@
+package ui
+
+import (
+	"net/url"
+	"slices"
+	"strings"
+
+	"github.com/crmplatform/crm/engine"
+	"github.com/crmplatform/crm/engine/api"
+	"github.com/crmplatform/crm/metadata"
+	"github.com/gofiber/fiber/v2"
+)
+
+// listPageSize is how many records a list page shows.
+const listPageSize = 50
+
+// listData is the content of a list page.
+type listData struct {
+	Object     *metadata.Object
+	Label      string
+	Columns    []column
+	Rows       []listRow
+	Conditions []conditionRow
+	// Fields are the fields the builder offers (readable ones).
+	Fields   []fieldChoice
+	Typed    string
+	Sort     string
+	Filter   string
+	Error    string
+	Next     string
+	Cursor   string
+	Total    int64
+	CanNew   bool
+	Views    []savedView
+	ViewID   string
+	Roles    []string
+	ColNames string
+	// Query is the list's query string without cursor, for links.
+	Query string
+}
+
+// column is a list column.
+type column struct {
+	Name, Label string
+	Sortable    bool
+	// Dir is "asc" or "desc" when the list is sorted on the column.
+	Dir string
+	// SortHref sorts on the column (the other way when sorted on it).
+	SortHref string
+}
+
+// listRow is one record of a list.
+type listRow struct {
+	ID    string
+	Href  string
+	Cells []cell
+}
+
+// fieldChoice is a field the filter builder offers.
+type fieldChoice struct {
+	Name, Label string
+}
+
+// conditionRow is one row of the filter builder as shown.
+type conditionRow struct {
+	Index  int
+	Field  string
+	Op     string
+	Value  string
+	Fields []fieldChoice
+	Ops    []opChoice
+	// Options are the values of a picklist or boolean field.
+	Options []optionView
+	Unary   bool
+	Object  string
+	Lang    string
+}
+
+// T returns a message in the row's language.
+func (row conditionRow) T(key string, args ...any) string { return tr(row.Lang, key, args...) }
+
+// opChoice is an operator the builder offers for a field.
+type opChoice struct {
+	Name, Label string
+}
+
+// listQuery is what a list request asks for.
+type listQuery struct {
+	conds   []condition
+	typed   string
+	sort    string
+	cursor  string
+	cols    []string
+	viewID  string
+	explict bool
+}
+
+// parseListQuery reads the list's query string: builder rows (ff, fo, fv
+// repeated), the typed filter, sort, cursor, columns and saved view.
+func parseListQuery(c *fiber.Ctx) listQuery {
+	args := c.Context().QueryArgs()
+	ff, fo, fv := args.PeekMulti("ff"), args.PeekMulti("fo"), args.PeekMulti("fv")
+	q := listQuery{typed: c.Query("filter"), sort: c.Query("sort"), cursor: c.Query("cursor"), viewID: c.Query("view")}
+	for i := range ff {
+		cd := condition{Field: string(ff[i])}
+		if i < len(fo) {
+			cd.Op = string(fo[i])
+		}
+		if i < len(fv) {
+			cd.Value = string(fv[i])
+		}
+		q.conds = append(q.conds, cd)
+	}
+	if cols := c.Query("cols"); cols != "" {
+		q.cols = strings.Split(cols, ",")
+	}
+	q.explict = len(ff) > 0 || q.typed != "" || q.sort != "" || q.cols != nil
+	return q
+}
+
+// values writes the query back as a query string (without cursor).
+func (q listQuery) values() url.Values {
+	v := url.Values{}
+	for _, cd := range q.conds {
+		v.Add("ff", cd.Field)
+		v.Add("fo", cd.Op)
+		v.Add("fv", cd.Value)
+	}
+	if q.typed != "" {
+		v.Set("filter", q.typed)
+	}
+	if q.sort != "" {
+		v.Set("sort", q.sort)
+	}
+	if len(q.cols) > 0 {
+		v.Set("cols", strings.Join(q.cols, ","))
+	}
+	if q.viewID != "" {
+		v.Set("view", q.viewID)
+	}
+	return v
+}
+
+// listPage answers GET /ui/o/{object}: a page of the records the user may
+// read (engine.List with the filter language), with columns, the filter
+// builder, sorting, keyset paging and saved views.
+func (u *UI) listPage(c *fiber.Ctx) error {
+	r, err := u.req(c)
+	if err != nil {
+		return u.fail(c, err)
+	}
+	object := c.Params("object")
+	s, err := r.scope(object, metadata.ActionRead)
+	if err != nil {
+		return u.fail(c, err)
+	}
+	obj := s.Object()
+	q := parseListQuery(c)
+	d := listData{Object: obj, Label: pluralTitle(obj, r.lang), CanNew: s.Can(metadata.ActionCreate) == nil, ViewID: q.viewID}
+	if d.Views, err = u.listViews(r.ctx, r.p, object); err != nil {
+		return u.fail(c, err)
+	}
+	if q.viewID != "" && !q.explict {
+		v, err := u.getView(r.ctx, r.p, object, q.viewID)
+		if err != nil {
+			return u.fail(c, err)
+		}
+		q.typed, q.sort, q.cols = v.Filter, v.Sort, v.Columns
+	}
+	d.Roles = roleNames(r.rights.Snapshot().Schema)
+	cols := visibleColumns(s, q.cols, u.layoutFor(r, obj).ListColumns)
+	d.ColNames = strings.Join(cols, ",")
+	d.Fields = fieldChoices(s, r.lang)
+	d.Typed, d.Sort, d.Cursor = q.typed, q.sort, q.cursor
+	for i, cd := range q.conds {
+		d.Conditions = append(d.Conditions, u.conditionRow(r, s, i, cd))
+	}
+	if len(d.Conditions) == 0 {
+		d.Conditions = append(d.Conditions, u.conditionRow(r, s, 0, condition{}))
+	}
+	base := q.values()
+	base.Del("cursor")
+	d.Query = base.Encode()
+	sortField, desc := strings.TrimPrefix(q.sort, "-"), strings.HasPrefix(q.sort, "-")
+	for _, name := range cols {
+		f, _ := fieldDef(obj, name)
+		col := column{Name: name, Label: f.Title(r.lang), Sortable: metadata.Sortable(f)}
+		next := name
+		if sortField == name {
+			col.Dir = map[bool]string{false: "asc", true: "desc"}[desc]
+			if !desc {
+				next = "-" + name
+			}
+		}
+		sv := q.values()
+		sv.Set("sort", next)
+		col.SortHref = "/ui/o/" + object + "?" + sv.Encode()
+		d.Columns = append(d.Columns, col)
+	}
+	status := fiber.StatusOK
+	filter, err := buildFilter(s, q.conds, q.typed, r.loc)
+	if err != nil {
+		d.Error, status = err.Error(), fiber.StatusBadRequest
+	} else {
+		d.Filter = filter
+		res, err := u.eng.List(r.ctx, object, engine.ListOptions{Filter: filter, Sort: q.sort, Cursor: q.cursor, Limit: listPageSize, Total: true})
+		if err != nil {
+			if st, _, _ := api.Classify(err); st != fiber.StatusBadRequest {
+				return u.fail(c, err)
+			}
+			d.Error, status = cleanMessage(err.Error()), fiber.StatusBadRequest
+		} else {
+			t, err := r.enrich(s, res.Items, cols)
+			if err != nil {
+				return u.fail(c, err)
+			}
+			for _, rec := range res.Items {
+				id, _ := rec[idField].(string)
+				row := listRow{ID: id, Href: "/ui/o/" + object + "/" + id}
+				for _, name := range cols {
+					row.Cells = append(row.Cells, r.display(obj, name, rec, t))
+				}
+				d.Rows = append(d.Rows, row)
+			}
+			if res.NextCursor != "" {
+				nv := q.values()
+				nv.Set("cursor", res.NextCursor)
+				d.Next = "/ui/o/" + object + "?" + nv.Encode()
+			}
+			if res.Total != nil {
+				d.Total = *res.Total
+			}
+		}
+	}
+	p := u.newPage(c, d.Label)
+	p.Section, p.Data = object, d
+	return u.render(c, status, "list", p)
+}
+
+// visibleColumns picks the list's columns: those asked for, else the
+// layout's, keeping only fields the principal may read (hidden fields are
+// never shown, whatever a saved view or a URL names).
+func visibleColumns(s *engine.Scope, asked, layout []string) []string {
+	src := asked
+	if len(src) == 0 {
+		src = layout
+	}
+	var out []string
+	for _, name := range src {
+		f, ok := fieldDef(s.Object(), name)
+		if ok && s.Readable(name) && !slices.Contains(out, name) && metadata.FormInput(f).Kind != metadata.InputTextarea {
+			out = append(out, name)
+		}
+	}
+	if len(out) == 0 {
+		for _, name := range defaultColumns(s.Object()) {
+			if s.Readable(name) {
+				out = append(out, name)
+			}
+		}
+	}
+	return out
+}
+
+// fieldChoices lists the fields the principal may read, for the filter
+// builder and the column chooser: the object's, then owner and times.
+func fieldChoices(s *engine.Scope, lang string) []fieldChoice {
+	var out []fieldChoice
+	for _, f := range s.Object().Fields {
+		if s.Readable(f.Name) && len(opsFor(f)) > 0 {
+			out = append(out, fieldChoice{Name: f.Name, Label: f.Title(lang)})
+		}
+	}
+	for _, name := range []string{metadata.OwnerField, "created_at", "updated_at"} {
+		if f, ok := metadata.SystemField(name); ok && s.Readable(name) {
+			out = append(out, fieldChoice{Name: name, Label: f.Title(lang)})
+		}
+	}
+	return out
+}
+
+// conditionRow builds one row of the filter builder.
+func (u *UI) conditionRow(r *rq, s *engine.Scope, i int, cd condition) conditionRow {
+	row := conditionRow{Index: i, Field: cd.Field, Op: cd.Op, Value: cd.Value, Fields: fieldChoices(s, r.lang), Object: s.Object().Name, Lang: r.lang}
+	f, ok := filterField(s, cd.Field)
+	if !ok {
+		return row
+	}
+	for _, op := range opsFor(f) {
+		row.Ops = append(row.Ops, opChoice{Name: op.Name, Label: tr(r.lang, "op_"+op.Name)})
+		if op.Name == cd.Op {
+			row.Unary = op.Unary
+		}
+	}
+	if cd.Op == "" && len(row.Ops) > 0 {
+		row.Op = row.Ops[0].Name
+	}
+	in := metadata.FormInput(f)
+	switch in.Kind {
+	case metadata.InputSelect, metadata.InputMultiSelect:
+		for _, o := range f.Options {
+			row.Options = append(row.Options, optionView{Value: o.Value, Label: o.Label.Get(r.lang), Selected: o.Value == cd.Value})
+		}
+	case metadata.InputCheckbox:
+		row.Options = []optionView{{Value: "true", Label: tr(r.lang, "yes"), Selected: cd.Value == "true"}, {Value: "false", Label: tr(r.lang, "no"), Selected: cd.Value == "false"}}
+	}
+	return row
+}
+
+// filterRow answers GET /ui/o/{object}/filter-row (htmx): one builder row
+// for the field chosen, with its operators and value input.
+func (u *UI) filterRow(c *fiber.Ctx) error {
+	r, err := u.req(c)
+	if err != nil {
+		return u.fail(c, err)
+	}
+	s, err := r.scope(c.Params("object"), metadata.ActionRead)
+	if err != nil {
+		return u.fail(c, err)
+	}
+	i := c.QueryInt("i")
+	cd := condition{Field: c.Query("ff"), Op: c.Query("fo"), Value: c.Query("fv")}
+	return u.fragment(c, "list", "condition_row", u.conditionRow(r, s, i, cd))
+}
+
+// roleNames lists the roles of a schema.
+func roleNames(sc *metadata.Schema) []string {
+	out := make([]string, 0, len(sc.Roles))
+	for _, r := range sc.Roles {
+		out = append(out, r.Name)
+	}
+	return out
+}

@@ -1,0 +1,176 @@
+package ui
+
+import (
+	"errors"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/crmplatform/crm/engine"
+	"github.com/crmplatform/crm/engine/access"
+	"github.com/crmplatform/crm/metadata"
+	"github.com/gofiber/fiber/v2"
+)
+
+// loginData is the content of the sign-in page.
+type loginData struct {
+	Next, Username, Error string
+}
+
+// loginPage answers GET /ui/login.
+func (u *UI) loginPage(c *fiber.Ctx) error {
+	p := u.newPage(c, tr(lang(c), "sign_in"))
+	p.Data = loginData{Next: safeNext(c.Query("next"))}
+	return u.render(c, fiber.StatusOK, "login", p)
+}
+
+// login answers POST /ui/login: the access service's Login issues a
+// session token, kept in an HttpOnly, SameSite=Lax cookie (Secure over
+// TLS).
+func (u *UI) login(c *fiber.Ctx) error {
+	username, password := c.FormValue("username"), c.FormValue("password")
+	next := safeNext(c.FormValue("next"))
+	tok, _, err := u.acc.Login(c.UserContext(), username, password)
+	if err != nil {
+		if !errors.Is(err, access.ErrInvalidCredentials) && !errors.Is(err, access.ErrInvalid) && !errors.Is(err, access.ErrWeakPassword) {
+			return u.fail(c, err)
+		}
+		p := u.newPage(c, tr(lang(c), "sign_in"))
+		p.Data = loginData{Next: next, Username: username, Error: tr(lang(c), "bad_login")}
+		return u.render(c, fiber.StatusUnauthorized, "login", p)
+	}
+	setCookie(c, sessionCookie, tok, sessionTTL, fiber.CookieSameSiteLaxMode)
+	setCookie(c, preCookie, "", -1, fiber.CookieSameSiteStrictMode)
+	return c.Redirect(next, fiber.StatusSeeOther)
+}
+
+// logout answers POST /ui/logout: the session's token is revoked and the
+// cookie cleared.
+func (u *UI) logout(c *fiber.Ctx) error {
+	if p, ok := access.FromContext(c.UserContext()); ok && p.TokenID != "" {
+		if err := u.acc.RevokeToken(c.UserContext(), p.TokenID); err != nil {
+			return u.fail(c, err)
+		}
+	}
+	setCookie(c, sessionCookie, "", -1, fiber.CookieSameSiteLaxMode)
+	return c.Redirect("/ui/login?flash=signed_out", fiber.StatusSeeOther)
+}
+
+// setLang answers POST /ui/lang: the language chosen is remembered in a
+// cookie for a year, and the page asked from is shown again.
+func (u *UI) setLang(c *fiber.Ctx) error {
+	l := c.FormValue("lang")
+	if !supported(l) {
+		return u.refuse(c, fiber.StatusBadRequest, "bad_language")
+	}
+	setCookie(c, langCookie, l, 365*24*time.Hour, fiber.CookieSameSiteLaxMode)
+	back := c.FormValue("back")
+	if back != "/ui/login" && !strings.HasPrefix(back, "/ui/login?") {
+		back = safeNext(back)
+	}
+	return c.Redirect(back, fiber.StatusSeeOther)
+}
+
+// homeData is the content of the home page.
+type homeData struct {
+	Tiles []tile
+}
+
+// tile is an object on the home page with the number of records the user
+// may read.
+type tile struct {
+	Name, Label string
+	Count       int64
+	CanNew      bool
+}
+
+// home answers GET /ui/: every object the user may read with how many
+// records they reach.
+func (u *UI) home(c *fiber.Ctx) error {
+	r, err := u.req(c)
+	if err != nil {
+		return u.fail(c, err)
+	}
+	var d homeData
+	for _, o := range r.rights.Snapshot().Schema.Objects {
+		s, err := r.scope(o.Name, metadata.ActionRead)
+		if errors.Is(err, engine.ErrForbidden) {
+			continue
+		}
+		if err != nil {
+			return u.fail(c, err)
+		}
+		res, err := u.eng.List(r.ctx, o.Name, engine.ListOptions{Limit: 1, Total: true})
+		if err != nil {
+			return u.fail(c, err)
+		}
+		t := tile{Name: o.Name, Label: pluralTitle(o, r.lang), CanNew: s.Can(metadata.ActionCreate) == nil}
+		if res.Total != nil {
+			t.Count = *res.Total
+		}
+		d.Tiles = append(d.Tiles, t)
+	}
+	p := u.newPage(c, tr(r.lang, "home"))
+	p.Section, p.Data = "home", d
+	return u.render(c, fiber.StatusOK, "home", p)
+}
+
+// saveView answers POST /ui/views/{object}: keeps the list's filter, sort
+// and columns under a name, shared with a role when one is chosen.
+func (u *UI) saveView(c *fiber.Ctx) error {
+	r, err := u.req(c)
+	if err != nil {
+		return u.fail(c, err)
+	}
+	object := c.Params("object")
+	s, err := r.scope(object, metadata.ActionRead)
+	if err != nil {
+		return u.fail(c, err)
+	}
+	v := savedView{Object: object, Name: strings.TrimSpace(c.FormValue("name")), Role: c.FormValue("role"),
+		Filter: c.FormValue("filter"), Sort: c.FormValue("sort")}
+	if cols := c.FormValue("cols"); cols != "" {
+		v.Columns = visibleColumns(s, strings.Split(cols, ","), nil)
+	}
+	switch {
+	case v.Name == "" || len([]rune(v.Name)) > maxViewName || metadata.TextProblem(v.Name) != "":
+		return u.fail(c, &engine.ValidationError{Object: "view", Errors: []engine.FieldError{{Field: "name", Code: "invalid", Message: tr(r.lang, "view_name_needed")}}})
+	case len(v.Filter) > maxViewFilter || metadata.TextProblem(v.Filter) != "":
+		return u.fail(c, &engine.ValidationError{Object: "view", Errors: []engine.FieldError{{Field: "filter", Code: "invalid", Message: "the filter is too long"}}})
+	case v.Role != "" && !contains(roleNames(r.rights.Snapshot().Schema), v.Role):
+		return u.fail(c, &engine.ValidationError{Object: "view", Errors: []engine.FieldError{{Field: "role", Code: "invalid", Message: "unknown role " + v.Role}}})
+	}
+	if v.Filter != "" { // checked as the list will run it
+		if _, err := u.eng.List(r.ctx, object, engine.ListOptions{Filter: v.Filter, Sort: v.Sort, Limit: 1}); err != nil {
+			return u.fail(c, err)
+		}
+	}
+	id, err := u.insertView(r.ctx, r.p, v)
+	if err != nil {
+		return u.fail(c, err)
+	}
+	return c.Redirect("/ui/o/"+object+"?view="+url.QueryEscape(id)+"&flash=view_saved", fiber.StatusSeeOther)
+}
+
+// deleteView answers POST /ui/views/{object}/{id}/delete.
+func (u *UI) deleteView(c *fiber.Ctx) error {
+	p, _ := access.FromContext(c.UserContext())
+	object := c.Params("object")
+	if err := u.removeView(c.UserContext(), p, object, c.Params("id")); err != nil {
+		return u.fail(c, err)
+	}
+	return c.Redirect("/ui/o/"+object+"?flash=view_deleted", fiber.StatusSeeOther)
+}
+
+// contains reports whether list holds s.
+func contains(list []string, s string) bool {
+	for _, e := range list {
+		if e == s {
+			return true
+		}
+	}
+	return false
+}
+
+// urlQuery escapes a query parameter value.
+func urlQuery(s string) string { return url.QueryEscape(s) }

@@ -1,0 +1,126 @@
+package ui_test
+
+import (
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/crmplatform/crm/engine/store"
+	"github.com/crmplatform/crm/engine/store/storetest"
+	"github.com/crmplatform/crm/internal/apitest"
+)
+
+func TestRecordPages(t *testing.T) {
+	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
+		s := apitest.New(t, db, apitest.Options{})
+		rep1, rep2 := signedIn(t, s, "rep1"), signedIn(t, s, "rep2")
+		// A lead named like a script is created through the form and shown as text.
+		st, body, resp := rep1.post("/ui/o/lead", url.Values{"person": {"<script>alert(1)</script>"}, "company": {"Acme & Co"},
+			"country": {"cn"}, "province": {"zj"}, "status": {"new"}, "email": {"li@example.com"}})
+		if st != 303 {
+			t.Fatalf("create: %d %s", st, body)
+		}
+		lead := createdID(t, resp)
+		acc := s.Create("rep1", "account", `{"name": "Rep1 Account"}`)
+		other := s.Create("rep2", "account", `{"name": "Rep2 Secret Account"}`)
+		s.Create("rep1", "opportunity", `{"name": "Big deal", "account": "`+acc+`", "amount": "1234567.5", "stage": "proposal"}`)
+		camp := s.Create("admin", "campaign", `{"name": "Spring fair", "budget": "99999.00"}`)
+		run(t, rep1, []pageCase{
+			{name: "detail escapes values", path: "/ui/o/lead/" + lead, status: 200,
+				contains:   []string{"&lt;script&gt;alert(1)&lt;/script&gt;", "Acme &amp; Co", "Zhejiang", "History"},
+				notContain: []string{"<script>alert(1)"}},
+			{name: "list shows own lead", path: "/ui/o/lead", status: 200, contains: []string{"&lt;script&gt;alert(1)&lt;/script&gt;", "1 records"}},
+			{name: "validation error next to its field", method: "POST", path: "/ui/o/lead", form: url.Values{"company": {"No person"}, "country": {"us"}, "province": {"zj"}},
+				status: 422, contains: []string{`id="f_person_error"`, `aria-invalid="true"`, `id="f_province_error"`, `value="No person"`}},
+			{name: "bad email next to its field", method: "POST", path: "/ui/o/lead", form: url.Values{"person": {"P"}, "email": {"not-an-email"}},
+				status: 422, contains: []string{`id="f_email_error"`}},
+			{name: "account detail with related opportunities", path: "/ui/o/account/" + acc, status: 200,
+				contains: []string{"Rep1 Account", "Big deal", "/ui/o/opportunity/new?account=" + acc}},
+			{name: "currency with scale in the list", path: "/ui/o/opportunity", status: 200, contains: []string{"1,234,567.50", "Rep1 Account"}},
+			{name: "currency input with its step", path: "/ui/o/opportunity/new?account=" + acc, status: 200,
+				contains: []string{`step="0.01"`, "Amount with 2 decimal places", `type="date"`, `value="` + acc + `" selected`}},
+			{name: "another rep's record is not found", path: "/ui/o/account/" + other, status: 404, notContain: []string{"Rep2 Secret Account"}},
+			{name: "another rep's record is not listed", path: "/ui/o/account", status: 200, contains: []string{"Rep1 Account"}, notContain: []string{"Rep2 Secret Account"}},
+			{name: "lookup search only finds readable records", path: "/ui/lookup/opportunity/account?_q=Account", status: 200,
+				contains: []string{"Rep1 Account"}, notContain: []string{"Rep2 Secret Account"}},
+			{name: "cascade narrows", path: "/ui/cascade/lead/province?country=us", status: 200,
+				contains: []string{"California", "New York"}, notContain: []string{"Zhejiang"}},
+			{name: "hidden fields are absent from the detail", path: "/ui/o/campaign/" + camp, status: 200,
+				contains: []string{"Spring fair"}, notContain: []string{"Budget", "99,999", "Actual cost"}},
+			{name: "hidden fields are absent from the filter builder", path: "/ui/o/campaign", status: 200, notContain: []string{`value="budget"`}},
+			{name: "filtering on a hidden field is refused", path: "/ui/o/campaign?filter=" + url.QueryEscape("budget > 1"), status: 400, notContain: []string{"Spring fair"}},
+			{name: "filter builder", path: "/ui/o/lead?ff=company&fo=contains&fv=acme", status: 200, contains: []string{"1 records", `company contains &#34;acme&#34;`}},
+			{name: "filter builder excludes", path: "/ui/o/lead?ff=company&fo=contains&fv=zzz", status: 200, contains: []string{"0 records"}},
+			{name: "a bad filter is explained", path: "/ui/o/lead?filter=" + url.QueryEscape("nope == 1"), status: 400, contains: []string{`role="alert"`, "nope"}},
+			{name: "sort link", path: "/ui/o/lead?sort=-person", status: 200, contains: []string{`aria-sort="descending"`}},
+		})
+		run(t, rep2, []pageCase{
+			{name: "rep2 sees no lead of rep1", path: "/ui/o/lead", status: 200, notContain: []string{"alert(1)"}},
+			{name: "rep2 cannot open it", path: "/ui/o/lead/" + lead, status: 404, notContain: []string{"alert(1)", "Acme"}},
+			{name: "rep2 cannot edit it", path: "/ui/o/lead/" + lead + "/edit", status: 404},
+		})
+		// Edit: the form holds the version; a stale version is a conflict explained.
+		st, body = rep1.get("/ui/o/lead/" + lead + "/edit")
+		if st != 200 || !strings.Contains(body, `name="version" value="1"`) {
+			t.Fatalf("edit form: %d %s", st, body)
+		}
+		form := url.Values{"person": {"Li Lei"}, "company": {"Acme & Co"}, "country": {"cn"}, "province": {"zj"}, "status": {"contacted"}, "version": {"1"}}
+		if st, body, _ := rep1.post("/ui/o/lead/"+lead, form); st != 303 {
+			t.Fatalf("update: %d %s", st, body)
+		}
+		form.Set("person", "Han Meimei")
+		st, body, _ = rep1.post("/ui/o/lead/"+lead, form)
+		if st != 409 || !strings.Contains(body, "changed by someone else") || !strings.Contains(body, "/ui/o/lead/"+lead+"/edit") {
+			t.Fatalf("stale update: %d %s", st, body)
+		}
+		run(t, rep1, []pageCase{
+			{name: "history shows the tracked change", path: "/ui/o/lead/" + lead, status: 200, contains: []string{"Li Lei", "Contacted"}},
+		})
+		// Chinese: from the browser, then chosen and remembered.
+		zh := signedIn(t, s, "rep1")
+		zh.Header["Accept-Language"] = "zh-CN,zh;q=0.9"
+		run(t, zh, []pageCase{
+			{name: "chinese from the browser", path: "/ui/o/lead/" + lead, status: 200, contains: []string{"线索", "浙江", "修改历史", `lang="zh-CN"`}},
+		})
+		delete(zh.Header, "Accept-Language")
+		if st, _, _ := zh.post("/ui/lang", url.Values{"lang": {"zh"}, "back": {"/ui/o/lead"}}); st != 303 {
+			t.Fatalf("language switch: %d", st)
+		}
+		run(t, zh, []pageCase{
+			{name: "chinese remembered", path: "/ui/o/lead", status: 200, contains: []string{"新建", "筛选"}},
+			{name: "chinese validation messages", method: "POST", path: "/ui/o/lead", form: url.Values{"company": {"x"}}, status: 422, contains: []string{`id="f_person_error"`}},
+		})
+	})
+}
+
+func TestSavedViews(t *testing.T) {
+	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
+		s := apitest.New(t, db, apitest.Options{})
+		s.Create("rep1", "lead", `{"person": "Wang", "company": "Big Co"}`)
+		s.Create("rep1", "lead", `{"person": "Zhao", "company": "Small Co"}`)
+		s.Create("rep2", "lead", `{"person": "Qian", "company": "Big Two"}`)
+		rep1, rep2 := signedIn(t, s, "rep1"), signedIn(t, s, "rep2")
+		rep1.get("/ui/o/lead")
+		st, body, resp := rep1.post("/ui/views/lead", url.Values{"name": {"Big ones"}, "filter": {`company contains "big"`}, "sort": {"person"}, "cols": {"person,company,budget"}, "role": {"sales_rep"}})
+		if st != 303 {
+			t.Fatalf("save view: %d %s", st, body)
+		}
+		loc := resp.Header.Get("Location")
+		run(t, rep1, []pageCase{
+			{name: "the view lists", path: loc, status: 200, contains: []string{"Big ones", "Wang", "1 records"}, notContain: []string{"Zhao", "Qian"}},
+			{name: "a bad filter is not saved", method: "POST", path: "/ui/views/lead", form: url.Values{"name": {"bad"}, "filter": {"nope > 1"}}, status: 400},
+			{name: "a view needs a name", method: "POST", path: "/ui/views/lead", form: url.Values{"name": {""}}, status: 422},
+		})
+		// Shared with the role: rep2 sees the view, and through it only their own leads.
+		run(t, rep2, []pageCase{
+			{name: "shared view", path: loc, status: 200, contains: []string{"Big ones", "Qian"}, notContain: []string{"Wang"}},
+		})
+		id := loc[strings.Index(loc, "view=")+5 : strings.Index(loc, "&")]
+		if st, _, _ := rep2.post("/ui/views/lead/"+id+"/delete", nil); st != 404 {
+			t.Fatalf("rep2 deleting rep1's view: %d", st)
+		}
+		if st, _, _ := rep1.post("/ui/views/lead/"+id+"/delete", nil); st != 303 {
+			t.Fatalf("deleting own view: %d", st)
+		}
+	})
+}
