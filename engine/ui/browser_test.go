@@ -190,7 +190,9 @@ func newTab(t *testing.T, base, name string) *tab {
 }
 
 // sanitize makes a test name a file name.
-func sanitize(s string) string { return regexp.MustCompile(`[^A-Za-z0-9_.-]+`).ReplaceAllString(s, "_") }
+func sanitize(s string) string {
+	return regexp.MustCompile(`[^A-Za-z0-9_.-]+`).ReplaceAllString(s, "_")
+}
 
 // do runs actions, failing the test on an error.
 func (b *tab) do(actions ...chromedp.Action[chromedp.Void]) {

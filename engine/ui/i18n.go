@@ -31,6 +31,7 @@ var messages = map[string][2]string{
 	"bad_language":         {"Unknown language.", "不支持的语言。"},
 	"welcome":              {"Welcome, %s", "欢迎，%s"},
 	"n_records":            {"%d records", "共 %d 条记录"},
+	"n_records_more":       {"More than %d records", "超过 %d 条记录"},
 	"new":                  {"New", "新建"},
 	"edit":                 {"Edit", "编辑"},
 	"delete":               {"Delete", "删除"},
@@ -157,8 +158,10 @@ type fieldCtx struct {
 
 // funcs are the template functions.
 var funcs = template.FuncMap{
-	"fieldCtx":  func(p *page, f formField) fieldCtx { return fieldCtx{P: p, F: f} },
-	"optionsOf": func(o []optionView, empty bool, lang string) optionsData { return optionsData{Options: o, Empty: empty, Lang: lang} },
+	"fieldCtx": func(p *page, f formField) fieldCtx { return fieldCtx{P: p, F: f} },
+	"optionsOf": func(o []optionView, empty bool, lang string) optionsData {
+		return optionsData{Options: o, Empty: empty, Lang: lang}
+	},
 	"inputType": func(k metadata.InputKind) string {
 		switch k {
 		case metadata.InputEmail, metadata.InputTel, metadata.InputURL:

@@ -30,6 +30,7 @@ type listData struct {
 	Next     string
 	Cursor   string
 	Total    int64
+	Capped   bool
 	CanNew   bool
 	Views    []savedView
 	ViewID   string
@@ -228,7 +229,7 @@ func (u *UI) listPage(c *fiber.Ctx) error {
 				d.Next = "/ui/o/" + object + "?" + nv.Encode()
 			}
 			if res.Total != nil {
-				d.Total = *res.Total
+				d.Total, d.Capped = *res.Total, res.TotalCapped
 			}
 		}
 	}

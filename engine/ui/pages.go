@@ -81,6 +81,7 @@ type homeData struct {
 type tile struct {
 	Name, Label string
 	Count       int64
+	Capped      bool
 	CanNew      bool
 }
 
@@ -106,7 +107,7 @@ func (u *UI) home(c *fiber.Ctx) error {
 		}
 		t := tile{Name: o.Name, Label: pluralTitle(o, r.lang), CanNew: s.Can(metadata.ActionCreate) == nil}
 		if res.Total != nil {
-			t.Count = *res.Total
+			t.Count, t.Capped = *res.Total, res.TotalCapped
 		}
 		d.Tiles = append(d.Tiles, t)
 	}

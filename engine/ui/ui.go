@@ -159,7 +159,7 @@ type page struct {
 	Flash   string
 	// Back is the page to come back to after switching language.
 	Back string
-	Data    any
+	Data any
 }
 
 // navItem is an entry of the navigation: an object the user may read.
