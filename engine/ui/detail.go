@@ -68,12 +68,8 @@ type actionView struct {
 // see it, in the layout's sections, with related lists, its history and
 // the actions the user may take.
 func (u *UI) detailPage(c *fiber.Ctx) error {
-	r, err := u.req(c)
-	if err != nil {
-		return u.fail(c, err)
-	}
 	object, id := c.Params("object"), c.Params("id")
-	s, err := r.scope(object, metadata.ActionRead)
+	r, s, err := u.scoped(c, metadata.ActionRead)
 	if err != nil {
 		return u.fail(c, err)
 	}

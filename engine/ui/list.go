@@ -146,12 +146,8 @@ func (q listQuery) values() url.Values {
 // read (engine.List with the filter language), with columns, the filter
 // builder, sorting, keyset paging and saved views.
 func (u *UI) listPage(c *fiber.Ctx) error {
-	r, err := u.req(c)
-	if err != nil {
-		return u.fail(c, err)
-	}
 	object := c.Params("object")
-	s, err := r.scope(object, metadata.ActionRead)
+	r, s, err := u.scoped(c, metadata.ActionRead)
 	if err != nil {
 		return u.fail(c, err)
 	}
@@ -311,11 +307,7 @@ func (u *UI) conditionRow(r *rq, s *engine.Scope, i int, cd condition) condition
 // filterRow answers GET /ui/o/{object}/filter-row (htmx): one builder row
 // for the field chosen, with its operators and value input.
 func (u *UI) filterRow(c *fiber.Ctx) error {
-	r, err := u.req(c)
-	if err != nil {
-		return u.fail(c, err)
-	}
-	s, err := r.scope(c.Params("object"), metadata.ActionRead)
+	r, s, err := u.scoped(c, metadata.ActionRead)
 	if err != nil {
 		return u.fail(c, err)
 	}

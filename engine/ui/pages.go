@@ -119,12 +119,8 @@ func (u *UI) home(c *fiber.Ctx) error {
 // saveView answers POST /ui/views/{object}: keeps the list's filter, sort
 // and columns under a name, shared with a role when one is chosen.
 func (u *UI) saveView(c *fiber.Ctx) error {
-	r, err := u.req(c)
-	if err != nil {
-		return u.fail(c, err)
-	}
 	object := c.Params("object")
-	s, err := r.scope(object, metadata.ActionRead)
+	r, s, err := u.scoped(c, metadata.ActionRead)
 	if err != nil {
 		return u.fail(c, err)
 	}

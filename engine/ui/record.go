@@ -253,11 +253,7 @@ func (r *rq) lookupChoices(target string, selected []string, search string) ([]o
 // newForm answers GET /ui/o/{object}/new: the create form, with defaults
 // and any values given in the query (a related list's "new").
 func (u *UI) newForm(c *fiber.Ctx) error {
-	r, err := u.req(c)
-	if err != nil {
-		return u.fail(c, err)
-	}
-	s, err := r.scope(c.Params("object"), metadata.ActionCreate)
+	r, s, err := u.scoped(c, metadata.ActionCreate)
 	if err != nil {
 		return u.fail(c, err)
 	}
@@ -418,12 +414,8 @@ func (u *UI) uploadPart(c *fiber.Ctx, r *rq, object string, f *metadata.Field) (
 // create answers POST /ui/o/{object}: engine.Create with the form's
 // values; problems are shown next to their fields.
 func (u *UI) create(c *fiber.Ctx) error {
-	r, err := u.req(c)
-	if err != nil {
-		return u.fail(c, err)
-	}
 	object := c.Params("object")
-	s, err := r.scope(object, metadata.ActionCreate)
+	r, s, err := u.scoped(c, metadata.ActionCreate)
 	if err != nil {
 		return u.fail(c, err)
 	}
@@ -461,12 +453,8 @@ func (u *UI) formProblem(c *fiber.Ctx, r *rq, s *engine.Scope, vals formValues, 
 
 // editForm answers GET /ui/o/{object}/{id}/edit.
 func (u *UI) editForm(c *fiber.Ctx) error {
-	r, err := u.req(c)
-	if err != nil {
-		return u.fail(c, err)
-	}
 	object, id := c.Params("object"), c.Params("id")
-	s, err := r.scope(object, metadata.ActionUpdate)
+	r, s, err := u.scoped(c, metadata.ActionUpdate)
 	if err != nil {
 		return u.fail(c, err)
 	}
@@ -482,12 +470,8 @@ func (u *UI) editForm(c *fiber.Ctx) error {
 // the user changed and the version the form was read at, so a record
 // changed meanwhile is a conflict (409) explained on the form.
 func (u *UI) update(c *fiber.Ctx) error {
-	r, err := u.req(c)
-	if err != nil {
-		return u.fail(c, err)
-	}
 	object, id := c.Params("object"), c.Params("id")
-	s, err := r.scope(object, metadata.ActionUpdate)
+	r, s, err := u.scoped(c, metadata.ActionUpdate)
 	if err != nil {
 		return u.fail(c, err)
 	}
@@ -554,11 +538,7 @@ func (u *UI) download(c *fiber.Ctx) error {
 // the user may read; the ids still selected (sent as the field's values)
 // stay first.
 func (u *UI) lookupOptions(c *fiber.Ctx) error {
-	r, err := u.req(c)
-	if err != nil {
-		return u.fail(c, err)
-	}
-	s, err := r.scope(c.Params("object"), metadata.ActionRead)
+	r, s, err := u.scoped(c, metadata.ActionRead)
 	if err != nil {
 		return u.fail(c, err)
 	}
@@ -598,11 +578,7 @@ func (d optionsData) T(key string, args ...any) string { return tr(d.Lang, key, 
 // value sent (Field.OptionsFor, the rule the engine's record check
 // applies), keeping the value chosen when it is still allowed.
 func (u *UI) cascadeOptions(c *fiber.Ctx) error {
-	r, err := u.req(c)
-	if err != nil {
-		return u.fail(c, err)
-	}
-	s, err := r.scope(c.Params("object"), metadata.ActionRead)
+	r, s, err := u.scoped(c, metadata.ActionRead)
 	if err != nil {
 		return u.fail(c, err)
 	}

@@ -39,6 +39,17 @@ func (u *UI) req(c *fiber.Ctx) (*rq, error) {
 	return &rq{u: u, c: c, ctx: ctx, lang: lang(c), loc: u.location(c), p: p, rights: rights, users: map[string]string{}}, nil
 }
 
+// scoped builds the request's rq and the principal's scope of the object
+// of the path for action.
+func (u *UI) scoped(c *fiber.Ctx, action string) (*rq, *engine.Scope, error) {
+	r, err := u.req(c)
+	if err != nil {
+		return nil, nil, err
+	}
+	s, err := r.scope(c.Params("object"), action)
+	return r, s, err
+}
+
 // scope returns the principal's scope of object for action.
 func (r *rq) scope(object, action string) (*engine.Scope, error) {
 	return r.rights.ScopeFor(object, action)
