@@ -68,6 +68,7 @@ type Engine struct {
 	applyMu   sync.Mutex
 	mu        sync.RWMutex
 	schemaFns []SchemaHook
+	changeFns []ChangeCheck
 	hooks     hookSet
 	actions   map[string]*Action
 	// subscribers receive the domain events of every unit of work.
@@ -120,6 +121,34 @@ func (e *Engine) OnSchemaApplied(h SchemaHook) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.schemaFns = append(e.schemaFns, h)
+}
+
+// ChangeCheck judges a metadata change against the version it replaces
+// (old is nil for the first version): rules that bind new and changed
+// definitions but not the versions already stored, such as the
+// operator's allow-list of webhook hosts, which may shrink after a webhook
+// was defined (reloading a stored version never runs them). Its problems
+// refuse the change, dry runs included.
+type ChangeCheck func(old, next *metadata.Schema) metadata.Problems
+
+// CheckChanges adds a change check run by every metadata change
+// (ApplySchema, Change, InstallTemplate); call it at wiring time.
+func (e *Engine) CheckChanges(c ChangeCheck) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.changeFns = append(e.changeFns, c)
+}
+
+// checkChange runs the change checks of a change from old to next.
+func (e *Engine) checkChange(old, next *metadata.Schema) metadata.Problems {
+	e.mu.RLock()
+	checks := e.changeFns
+	e.mu.RUnlock()
+	var ps metadata.Problems
+	for _, c := range checks {
+		ps = append(ps, c(old, next)...)
+	}
+	return ps
 }
 
 // Reload loads the newest metadata version if it is newer than the

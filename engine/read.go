@@ -35,6 +35,20 @@ func (w *Writer) Get(ctx context.Context, object, id string) (Record, error) {
 	return w.e.getWith(ctx, w.tx, s, id)
 }
 
+// GetWith reads one record inside the unit of work through s, a Scope of
+// another principal's Rights (Rights.For) at the unit of work's snapshot:
+// as that principal may see it, and not found when it is out of their
+// reach. What the unit of work wrote before is visible.
+func (w *Writer) GetWith(ctx context.Context, s *Scope, id string) (Record, error) {
+	if s.r.snap != w.rights.snap {
+		return nil, fmt.Errorf("engine: read %s %s: the scope belongs to metadata version %d, the unit of work to %d", s.obj.Name, id, s.r.snap.Version, w.rights.snap.Version)
+	}
+	if err := s.Can(metadata.ActionRead); err != nil {
+		return nil, err
+	}
+	return w.e.getWith(ctx, w.tx, s, id)
+}
+
 // getWith reads one record for a scope on q.
 func (e *Engine) getWith(ctx context.Context, q store.Querier, s *Scope, id string) (Record, error) {
 	rows, err := e.selectRows(ctx, q, s, s.columns(e.db.Dialect), metadata.ActionRead, "\"id\" = ?", []any{id}, "")

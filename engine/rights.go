@@ -59,6 +59,11 @@ func (e *Engine) rightsAt(ctx context.Context, snap *Snapshot, p *access.Princip
 	return (&Rights{e: e, snap: snap, d: d}).with(p), nil
 }
 
+// For returns the decision for another principal at the same snapshot: a
+// webhook's data read as its run-as user inside the unit of work that
+// caused the event. It grants nothing the other principal does not hold.
+func (r *Rights) For(p *access.Principal) *Rights { return r.with(p) }
+
 // with returns the decision for another principal at the same snapshot.
 func (r *Rights) with(p *access.Principal) *Rights {
 	return &Rights{e: r.e, snap: r.snap, d: r.d, p: p, scopes: map[string]*Scope{}, levels: map[fieldKey]string{}}

@@ -37,10 +37,10 @@ func (e *Engine) Check(s *metadata.Schema) metadata.Problems {
 	return ps
 }
 
-// ApplySchema makes s the current metadata: it checks it, plans the schema
-// changes against the database, and in one transaction applies them,
-// stores the new version and runs the schema hooks; then it swaps the
-// snapshot. With DryRun it only plans, after the same checks: definition
+// ApplySchema makes s the current metadata: it checks it (the change
+// checks of CheckChanges too), plans the schema changes against the
+// database, and in one transaction applies them, stores the new version
+// and runs the schema hooks; then it swaps the snapshot. With DryRun it only plans, after the same checks: definition
 // problems and the changes the data refuses (a new required field without
 // a default on a table with rows …) come back as metadata.Problems
 // (wrapping metadata.ErrInvalid) in both modes.
@@ -97,6 +97,9 @@ func (e *Engine) apply(ctx context.Context, opt ApplyOptions, next func(current 
 		return nil, 0, err
 	}
 	snap, ps := build(version, s)
+	if len(ps) == 0 {
+		ps = e.checkChange(old, s)
+	}
 	if len(ps) > 0 {
 		return nil, 0, ps
 	}

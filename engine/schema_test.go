@@ -210,3 +210,48 @@ func TestReloadSeesOtherServersChange(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestChangeChecksRefuseChangesNotStoredVersions registers a change check
+// that refuses objects named "forbidden": a change adding one is refused
+// (dry run too) and stores nothing, the check sees the version it
+// replaces, and reloading stored versions never runs it.
+func TestChangeChecksRefuseChangesNotStoredVersions(t *testing.T) {
+	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
+		e := newEngine(t, db, ownerGuard{})
+		var sawOld bool
+		e.CheckChanges(func(old, next *metadata.Schema) metadata.Problems {
+			if old != nil {
+				_, sawOld = old.Object("account")
+			}
+			if _, bad := next.Object("forbidden"); bad {
+				return metadata.Problems{{Path: "/objects/forbidden", Message: "not on this server"}}
+			}
+			return nil
+		})
+		add := func(s *metadata.Schema) error {
+			s.Objects = append(s.Objects, &metadata.Object{Name: "forbidden", Label: metadata.Label{"en": "Forbidden"},
+				Fields: []*metadata.Field{{Name: "name", Type: "text"}}})
+			return nil
+		}
+		before := e.Snapshot().Version
+		for _, dry := range []bool{true, false} {
+			_, _, err := e.Change(context.Background(), add, ApplyOptions{Author: "test", DryRun: dry})
+			var ps metadata.Problems
+			if !errors.As(err, &ps) || !strings.Contains(ps.Error(), "not on this server") {
+				t.Fatalf("dry run %v: %v, want the check's problem", dry, err)
+			}
+		}
+		if !sawOld {
+			t.Error("the check did not get the version the change replaces")
+		}
+		if e.Snapshot().Version != before {
+			t.Fatalf("a refused change moved the version from %d to %d", before, e.Snapshot().Version)
+		}
+		if _, _, err := e.Change(context.Background(), func(s *metadata.Schema) error {
+			s.Objects[0].Label = metadata.Label{"en": "Renamed"}
+			return nil
+		}, ApplyOptions{Author: "test"}); err != nil {
+			t.Fatalf("a change the check accepts: %v", err)
+		}
+	})
+}

@@ -203,3 +203,54 @@ func TestDomainEventsInTheUnitOfWork(t *testing.T) {
 		}
 	})
 }
+
+// TestGetWithReadsAsAnotherPrincipal reads, inside one unit of work, a
+// record through the Scope of another principal's Rights: it sees what
+// that principal may read (hidden fields left out), a record out of its
+// reach is not found, and a scope of another snapshot is refused.
+func TestGetWithReadsAsAnotherPrincipal(t *testing.T) {
+	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
+		e := newEngine(t, db, ownerGuard{hidden: map[string]bool{"account.phone": true}})
+		ctx := as("u1")
+		p, _ := access.FromContext(ctx)
+		other := &access.Principal{UserID: "u2", Username: "u2"}
+		err := e.Tx(ctx, p, func(w *Writer) error {
+			mine, err := w.AsSystem().Create(ctx, "account", map[string]any{"name": "Mine", "phone": "123"})
+			if err != nil {
+				return err
+			}
+			self, err := w.Rights().For(p).Scope("account")
+			if err != nil {
+				return err
+			}
+			got, err := w.GetWith(ctx, self, mine["id"].(string))
+			if err != nil {
+				t.Fatalf("own record through the own scope: %v", err)
+			}
+			if got["name"] != "Mine" {
+				t.Errorf("got %v", got)
+			}
+			if _, ok := got["phone"]; ok {
+				t.Errorf("a hidden field was read: %v", got)
+			}
+			theirs, err := w.Rights().For(other).Scope("account")
+			if err != nil {
+				return err
+			}
+			if _, err := w.GetWith(ctx, theirs, mine["id"].(string)); !errors.Is(err, ErrNotFound) {
+				t.Errorf("a record out of the other principal's reach: %v, want not found", err)
+			}
+			stale, err := (&Rights{e: e, snap: &Snapshot{Version: -1, Schema: w.Snapshot().Schema}, d: w.rights.d}).For(p).Scope("account")
+			if err != nil {
+				return err
+			}
+			if _, err := w.GetWith(ctx, stale, mine["id"].(string)); err == nil || errors.Is(err, ErrNotFound) {
+				t.Errorf("a scope of another snapshot: %v, want refused", err)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	})
+}

@@ -19,14 +19,30 @@ import (
 // errors answered as the API answers them (an engine error becomes its
 // status and documented code). Nothing more is implied: a route that
 // needs a signed-in user puts s.Authenticate in front of its handler, one
-// that takes a JSON body puts s.RequireJSON. A multipart or form body is
-// the registrar's to read and bound.
+// that takes a JSON body puts s.RequireJSON, one for administrators only
+// s.RequireAdmin. A multipart or form body is the registrar's to read and
+// bound.
 //
 //	api.Config{Registrars: []api.Registrar{func(r fiber.Router, s *api.Server) {
 //		r.Get("/ui", page)                        // public
 //		r.Post("/ui/notes", s.Authenticate, s.RequireJSON, saveNote)
 //	}}}
 type Registrar func(r fiber.Router, s *Server)
+
+// RequireAdmin is the middleware of routes only administrators may use
+// (put it after Authenticate): anyone else gets 403 forbidden. An
+// administrator is a user whose roles hold every right on every object
+// (access.Decider.CanAdminister).
+func (s *Server) RequireAdmin(c *fiber.Ctx) error {
+	admin, err := s.isAdmin(c)
+	if err != nil {
+		return err
+	}
+	if !admin {
+		return &apiError{status: fiber.StatusForbidden, code: "forbidden", message: "only an administrator may " + c.Method() + " " + c.Path()}
+	}
+	return c.Next()
+}
 
 // Engine returns the engine the routes work on.
 func (s *Server) Engine() *engine.Engine { return s.eng }

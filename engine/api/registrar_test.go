@@ -16,8 +16,9 @@ import (
 )
 
 // TestRegistrar mounts routes through a Registrar: a public one, one
-// behind the API's authentication and JSON check, and one whose handler
-// reports an engine error; unknown routes still answer 404.
+// behind the API's authentication and JSON check, one for administrators
+// only, and one whose handler reports an engine error; unknown routes
+// still answer 404.
 func TestRegistrar(t *testing.T) {
 	ext := func(r fiber.Router, s *Server) {
 		r.Get("/ext/hello", func(c *fiber.Ctx) error { return c.SendString("hello") })
@@ -29,6 +30,7 @@ func TestRegistrar(t *testing.T) {
 			}
 			return c.JSON(fiber.Map{"by": p.Username, "text": note.Text})
 		})
+		r.Get("/ext/admin", s.Authenticate, s.RequireAdmin, func(c *fiber.Ctx) error { return c.SendString("for administrators") })
 		r.Get("/ext/objects/:name", s.Authenticate, func(c *fiber.Ctx) error {
 			_, err := s.Engine().Snapshot().Object(c.Params("name"))
 			if err != nil {
@@ -43,6 +45,9 @@ func TestRegistrar(t *testing.T) {
 		{name: "an authenticated route without a token", method: "POST", path: "/ext/notes", body: `{"text": "x"}`, status: 401, code: "unauthenticated"},
 		{name: "an authenticated route", method: "POST", path: "/ext/notes", user: "rep1", body: `{"text": "call back"}`, status: 200, contains: []string{`"by":"rep1"`, "call back"}},
 		{name: "its JSON is checked", method: "POST", path: "/ext/notes", user: "rep1", body: `{"text": "a", "text": "b"}`, status: 400, code: "malformed_body"},
+		{name: "an administrators' route refuses others", method: "GET", path: "/ext/admin", user: "rep1", status: 403, code: "forbidden", notContain: []string{"for administrators"}},
+		{name: "an administrators' route without a token", method: "GET", path: "/ext/admin", status: 401, code: "unauthenticated"},
+		{name: "an administrators' route", method: "GET", path: "/ext/admin", user: "admin", status: 200, contains: []string{"for administrators"}},
 		{name: "an engine error keeps its status", method: "GET", path: "/ext/objects/spaceship", user: "rep1", status: 404, code: "not_found"},
 		{name: "the engine behind it", method: "GET", path: "/ext/objects/account", user: "rep1", status: 200, contains: []string{"exists"}},
 		{name: "the API is still there", method: "GET", path: "/api/auth/me", user: "rep1", status: 200, contains: []string{`"username":"rep1"`}},
