@@ -35,6 +35,17 @@ func (w *Writer) Get(ctx context.Context, object, id string) (Record, error) {
 	return w.e.getWith(ctx, w.tx, s, id)
 }
 
+// GetWith reads one record through s, a Scope of a Rights the caller
+// holds (a reader that needs the scope as well as the record decides once:
+// custom links): as s's principal may see it, and not found when it is out
+// of their reach.
+func (e *Engine) GetWith(ctx context.Context, s *Scope, id string) (Record, error) {
+	if err := s.Can(metadata.ActionRead); err != nil {
+		return nil, err
+	}
+	return e.getWith(ctx, e.db.SQL(), s, id)
+}
+
 // GetWith reads one record inside the unit of work through s, a Scope of
 // another principal's Rights (Rights.For) at the unit of work's snapshot:
 // as that principal may see it, and not found when it is out of their

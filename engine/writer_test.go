@@ -208,12 +208,14 @@ func TestDomainEventsInTheUnitOfWork(t *testing.T) {
 // record through the Scope of another principal's Rights: it sees what
 // that principal may read (hidden fields left out), a record out of its
 // reach is not found, and a scope of another snapshot is refused.
+// Engine.GetWith reads the same way outside a unit of work.
 func TestGetWithReadsAsAnotherPrincipal(t *testing.T) {
 	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
 		e := newEngine(t, db, ownerGuard{hidden: map[string]bool{"account.phone": true}})
 		ctx := as("u1")
 		p, _ := access.FromContext(ctx)
 		other := &access.Principal{UserID: "u2", Username: "u2"}
+		var mineID string
 		err := e.Tx(ctx, p, func(w *Writer) error {
 			mine, err := w.AsSystem().Create(ctx, "account", map[string]any{"name": "Mine", "phone": "123"})
 			if err != nil {
@@ -247,10 +249,29 @@ func TestGetWithReadsAsAnotherPrincipal(t *testing.T) {
 			if _, err := w.GetWith(ctx, stale, mine["id"].(string)); err == nil || errors.Is(err, ErrNotFound) {
 				t.Errorf("a scope of another snapshot: %v, want refused", err)
 			}
+			mineID = mine["id"].(string)
 			return nil
 		})
 		if err != nil {
 			t.Fatal(err)
+		}
+		// Outside a unit of work, through a Rights the caller holds.
+		for _, c := range []struct {
+			p    *access.Principal
+			want error
+		}{{p, nil}, {other, ErrNotFound}} {
+			r, err := e.Rights(ctx, c.p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s, err := r.Scope("account")
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := e.GetWith(ctx, s, mineID)
+			if !errors.Is(err, c.want) || (c.want == nil && (got["name"] != "Mine" || got["phone"] != nil)) {
+				t.Errorf("Engine.GetWith as %s: %v %v", c.p.Username, got, err)
+			}
 		}
 	})
 }

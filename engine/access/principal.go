@@ -1,6 +1,13 @@
 package access
 
-import "context"
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/crmplatform/crm/engine/store"
+)
 
 // Principal is the authenticated user a request acts for. Authenticate
 // builds it fresh on every request from the user's row, so role, manager
@@ -62,4 +69,25 @@ func WithPrincipal(ctx context.Context, p *Principal) context.Context {
 func FromContext(ctx context.Context) (*Principal, bool) {
 	p, ok := ctx.Value(principalKey{}).(*Principal)
 	return p, ok && p != nil
+}
+
+// ActivePrincipal returns the principal of the active user named
+// username, reading crm_users through q: the transaction of a unit of
+// work, so a part acting for a named user inside it (a webhook's run-as
+// user) needs no second connection. An unknown or inactive user is
+// ErrUserNotFound.
+func ActivePrincipal(ctx context.Context, q store.Querier, dialect, username string) (*Principal, error) {
+	var p Principal
+	var manager sql.NullString
+	var roles string
+	err := q.QueryRowContext(ctx, store.Rebind(dialect, "SELECT id, username, display_name, manager_id, department, roles FROM "+TableUsers+" WHERE username = ? AND active"),
+		normalizeUsername(username)).Scan(&p.UserID, &p.Username, &p.DisplayName, &manager, &p.Department, &roles)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("%w: no active user %q", ErrUserNotFound, username)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("access: read user %s: %w", username, err)
+	}
+	p.ManagerID, p.Roles = manager.String, decodeRoles(roles)
+	return &p, nil
 }

@@ -3,6 +3,7 @@ package access_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -206,6 +207,41 @@ func TestEnsureAdmin(t *testing.T) {
 		pw2, created, err := svc.EnsureAdmin(ctx, "other-password")
 		if err != nil || created || pw2 != "" {
 			t.Fatalf("second ensure admin: %v %v %q", err, created, pw2)
+		}
+	})
+}
+
+// TestActivePrincipal reads a user's principal through a transaction: the
+// same principal authentication gives, and not found for an unknown or
+// inactive user.
+func TestActivePrincipal(t *testing.T) {
+	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
+		svc := setup(t, db, standard(t))
+		ctx := context.Background()
+		mustUser(t, svc, access.NewUser{Username: "boss", Roles: []string{"sales_manager"}})
+		rep := mustUser(t, svc, access.NewUser{Username: "rep", DisplayName: "Rep One", Roles: []string{"sales_rep", "marketing"}, Manager: "boss", Department: "east"})
+		mustUser(t, svc, access.NewUser{Username: "gone", Roles: []string{"sales_rep"}})
+		if err := svc.DeactivateUser(ctx, "gone"); err != nil {
+			t.Fatal(err)
+		}
+		tx, err := db.SQL().BeginTx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tx.Rollback()
+		p, err := access.ActivePrincipal(ctx, tx, db.Dialect, " REP ")
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := rep.Principal()
+		if p.UserID != want.UserID || p.Username != "rep" || p.DisplayName != "Rep One" || p.ManagerID != want.ManagerID || p.ManagerID == "" ||
+			p.Department != "east" || strings.Join(p.Roles, ",") != strings.Join(want.Roles, ",") {
+			t.Fatalf("got %+v, want %+v", p, want)
+		}
+		for _, name := range []string{"gone", "nobody", ""} {
+			if _, err := access.ActivePrincipal(ctx, tx, db.Dialect, name); !errors.Is(err, access.ErrUserNotFound) {
+				t.Errorf("%q: %v, want ErrUserNotFound", name, err)
+			}
 		}
 	})
 }
