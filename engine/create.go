@@ -154,7 +154,7 @@ func (e *Engine) insert(ctx context.Context, w *Writer, obj *metadata.Object, re
 		}
 	}
 	q := "INSERT INTO " + store.Ident(obj.Name) + " (" + strings.Join(cols, ", ") + ") VALUES (" + store.Marks(len(cols)) + ")"
-	if _, err := w.tx.ExecContext(ctx, store.Rebind(e.db.Dialect, q), store.Args(e.db.Dialect, args)...); err != nil {
+	if _, err := e.db.Exec(ctx, w.tx, store.Rebind(e.db.Dialect, q), store.Args(e.db.Dialect, args)...); err != nil {
 		return e.writeError(obj, err)
 	}
 	return nil

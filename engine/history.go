@@ -70,7 +70,7 @@ func (e *Engine) writeHistory(ctx context.Context, q store.Querier, obj *metadat
 			continue
 		}
 		stmt := store.Rebind(e.db.Dialect, "INSERT INTO crm_history (id, object, record_id, field, old_value, new_value, changed_by, by_system, changed_at, record_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
-		if _, err := q.ExecContext(ctx, stmt, uuid.Must(uuid.NewV7()).String(), obj.Name, id, f.Name, string(bj), string(aj), by, bySystem, metadata.DBValue(e.db.Dialect, now), rec["version"]); err != nil {
+		if _, err := e.db.Exec(ctx, q, stmt, uuid.Must(uuid.NewV7()).String(), obj.Name, id, f.Name, string(bj), string(aj), by, bySystem, metadata.DBValue(e.db.Dialect, now), rec["version"]); err != nil {
 			return fmt.Errorf("engine: history of %s %s: %w", obj.Name, id, err)
 		}
 	}

@@ -78,7 +78,7 @@ func (e *Engine) list(ctx context.Context, q store.Querier, s *Scope, opt ListOp
 		return nil, err
 	}
 	stmt, args := lq.page.SQL()
-	rows, err := q.QueryContext(ctx, store.Rebind(e.db.Dialect, stmt), store.Args(e.db.Dialect, args)...)
+	rows, err := e.db.Query(ctx, q, store.Rebind(e.db.Dialect, stmt), store.Args(e.db.Dialect, args)...)
 	if err != nil {
 		return nil, fmt.Errorf("engine: list %s: %w", s.obj.Name, err)
 	}
@@ -157,7 +157,7 @@ func (e *Engine) listQuery(ctx context.Context, s *Scope, opt ListOptions) (*lis
 func (e *Engine) count(ctx context.Context, q store.Querier, table string, branches []query.Predicate, filter query.Predicate, bound int) (int64, error) {
 	stmt, args := query.Count(table, branches, filter, bound)
 	var n int64
-	if err := q.QueryRowContext(ctx, store.Rebind(e.db.Dialect, stmt), store.Args(e.db.Dialect, args)...).Scan(&n); err != nil {
+	if err := e.db.QueryRow(ctx, q, store.Rebind(e.db.Dialect, stmt), store.Args(e.db.Dialect, args)...).Scan(&n); err != nil {
 		return 0, fmt.Errorf("engine: count %s: %w", table, err)
 	}
 	return n, nil

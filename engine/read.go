@@ -86,7 +86,7 @@ func (e *Engine) selectRows(ctx context.Context, q store.Querier, s *Scope, cols
 	}
 	query := "SELECT " + selectList(cols) + " FROM " + store.Ident(s.obj.Name) + where(rule.SQL, pred) + tail
 	all := append(append(make([]any, 0, len(rule.Args)+len(args)), rule.Args...), args...)
-	rows, err := q.QueryContext(ctx, store.Rebind(e.db.Dialect, query), store.Args(e.db.Dialect, all)...)
+	rows, err := e.db.Query(ctx, q, store.Rebind(e.db.Dialect, query), store.Args(e.db.Dialect, all)...)
 	if err != nil {
 		return nil, fmt.Errorf("engine: read %s: %w", s.obj.Name, err)
 	}
@@ -129,7 +129,7 @@ func (e *Engine) loadLinks(ctx context.Context, q store.Querier, object, field s
 	out := map[string][]string{}
 	for chunk := range slices.Chunk(ids, store.MaxInList) {
 		query := "SELECT \"source_id\", \"target_id\" FROM " + store.Ident(store.LinkTable(object, field)) + " WHERE " + store.In(`"source_id"`, len(chunk)) + " ORDER BY \"source_id\", \"target_id\""
-		rows, err := q.QueryContext(ctx, store.Rebind(e.db.Dialect, query), anySlice(chunk)...)
+		rows, err := e.db.Query(ctx, q, store.Rebind(e.db.Dialect, query), anySlice(chunk)...)
 		if err != nil {
 			return nil, fmt.Errorf("engine: links of %s.%s: %w", object, field, err)
 		}

@@ -165,7 +165,7 @@ func (e *Engine) updateRow(ctx context.Context, w *Writer, obj *metadata.Object,
 	}
 	args = append(args, id, version)
 	q := "UPDATE " + store.Ident(obj.Name) + " SET " + strings.Join(sets, ", ") + " WHERE \"id\" = ? AND \"version\" = ?"
-	res, err := w.tx.ExecContext(ctx, store.Rebind(e.db.Dialect, q), store.Args(e.db.Dialect, args)...)
+	res, err := e.db.Exec(ctx, w.tx, store.Rebind(e.db.Dialect, q), store.Args(e.db.Dialect, args)...)
 	if err != nil {
 		return e.writeError(obj, err)
 	}

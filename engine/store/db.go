@@ -21,6 +21,8 @@ type DB struct {
 	*bun.DB
 	// Dialect is metadata.DialectSQLite or metadata.DialectPostgres.
 	Dialect string
+
+	stmts *stmtCache
 }
 
 // Open connects to dsn: a postgres:// (or postgresql://) URL for
@@ -64,7 +66,7 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 	// One writer at a time is SQLite's model; a small pool lets readers run
 	// beside it in WAL mode while immediate transactions queue on the lock.
 	sqldb.SetMaxOpenConns(4)
-	db := &DB{DB: bun.NewDB(sqldb, sqlitedialect.New()), Dialect: metadata.DialectSQLite}
+	db := &DB{DB: bun.NewDB(sqldb, sqlitedialect.New()), Dialect: metadata.DialectSQLite, stmts: &stmtCache{m: map[string]*sql.Stmt{}}}
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("store: open sqlite %s: %w", dsn, err)

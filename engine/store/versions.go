@@ -57,7 +57,7 @@ func (db *DB) LockMetadata(ctx context.Context, tx Querier) error {
 // none was applied yet.
 func (db *DB) LatestVersion(ctx context.Context, q Querier) (int64, error) {
 	var v sql.NullInt64
-	if err := q.QueryRowContext(ctx, "SELECT MAX(version) FROM crm_meta_versions").Scan(&v); err != nil {
+	if err := db.QueryRow(ctx, q, "SELECT MAX(version) FROM crm_meta_versions").Scan(&v); err != nil {
 		return 0, fmt.Errorf("store: latest metadata version: %w", err)
 	}
 	return v.Int64, nil
