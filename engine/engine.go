@@ -53,6 +53,10 @@ type Config struct {
 	// Shares keeps the manual shares of records (engine/access); without
 	// it the share operations answer ErrNoShareStore.
 	Shares ShareStore
+	// NoGroupCommit runs every unit of work in a transaction of its own on
+	// SQLite too, instead of grouping concurrent ones (see Engine.Tx); for
+	// measurements (CRM_GROUP_COMMIT=off).
+	NoGroupCommit bool
 }
 
 // Engine interprets metadata over the database.
@@ -73,6 +77,8 @@ type Engine struct {
 	actions   map[string]*Action
 	// subscribers receive the domain events of every unit of work.
 	subscribers []Subscriber
+	// group commits concurrent units of work together (SQLite only).
+	group *group
 }
 
 // New opens the engine on db: it creates the system tables and loads the
@@ -83,6 +89,9 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 	}
 	e := &Engine{db: cfg.DB, guard: cfg.Guard, log: cfg.Logger, now: cfg.Now, loc: cfg.Location, shares: cfg.Shares,
 		actions: map[string]*Action{}}
+	if cfg.DB.Dialect == metadata.DialectSQLite && !cfg.NoGroupCommit {
+		e.group = &group{e: e}
+	}
 	if e.log == nil {
 		e.log = slog.Default()
 	}

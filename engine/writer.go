@@ -38,7 +38,11 @@ var ErrMetadataChanged = fmt.Errorf("%w: metadata changed while writing; try aga
 // the transaction commits: writes lock metadata changes out (shared, on
 // PostgreSQL; SQLite admits one writer), and when a change landed since
 // the snapshot was taken, fn runs again on the newest version. fn may thus
-// run more than once and must not have effects outside w.
+// run more than once and must not have effects outside w; it must not
+// start another unit of work (use w). On SQLite the units of work of
+// concurrent requests share transactions (see group): fn then runs on
+// another goroutine, in a savepoint of its own, and Tx returns once the
+// transaction holding its writes has committed.
 func (e *Engine) Tx(ctx context.Context, p *access.Principal, fn func(w *Writer) error) error {
 	if p == nil {
 		return ErrUnauthenticated
@@ -59,7 +63,12 @@ func (e *Engine) Tx(ctx context.Context, p *access.Principal, fn func(w *Writer)
 			}
 			rights = r
 		}
-		err := e.runTx(ctx, rights, fn)
+		var err error
+		if e.grouped() {
+			err = e.group.run(ctx, rights, fn)
+		} else {
+			err = e.runTx(ctx, rights, fn)
+		}
 		if !errors.Is(err, errStaleSnapshot) {
 			return err
 		}

@@ -1,0 +1,201 @@
+package engine
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"runtime/debug"
+	"strconv"
+	"sync"
+	"sync/atomic"
+
+	"github.com/crmplatform/crm/metadata"
+)
+
+// maxGroup bounds how many units of work share one transaction.
+const maxGroup = 128
+
+// group commits the units of work of concurrent requests together on
+// SQLite. SQLite admits one writer at a time: without grouping, each
+// request takes the write lock in turn (its connection polling a busy
+// lock) and pays its own BEGIN, metadata version check and COMMIT. With
+// it, the units of work that arrive while a transaction runs wait in a
+// queue; one goroutine then runs the whole queue in one transaction, each
+// unit in a SAVEPOINT of its own with all its checks, and commits once.
+// A unit that fails is rolled back to its savepoint and answered with its
+// error; the others go on. Every unit is answered only after the commit
+// that holds its writes; if that commit fails, each unit that had
+// succeeded runs again alone, in a transaction of its own, and is
+// answered with that result. No goroutine runs while nothing is queued.
+type group struct {
+	e       *Engine
+	mu      sync.Mutex
+	pending []*unit
+	running bool
+	// commits and units count the group transactions committed and the
+	// units of work they held.
+	commits, units atomic.Int64
+}
+
+// GroupStats returns how many grouped transactions committed and how
+// many units of work they held in all (both 0 where units of work are not
+// grouped): units / commits is the mean group size.
+func (e *Engine) GroupStats() (commits, units int64) {
+	if !e.grouped() {
+		return 0, 0
+	}
+	return e.group.commits.Load(), e.group.units.Load()
+}
+
+// unit is one unit of work waiting in a group.
+type unit struct {
+	ctx    context.Context
+	rights *Rights
+	fn     func(w *Writer) error
+	done   chan error
+}
+
+// run queues fn and waits for its answer.
+func (g *group) run(ctx context.Context, rights *Rights, fn func(w *Writer) error) error {
+	u := &unit{ctx: ctx, rights: rights, fn: fn, done: make(chan error, 1)}
+	g.mu.Lock()
+	g.pending = append(g.pending, u)
+	if !g.running {
+		g.running = true
+		go g.drain()
+	}
+	g.mu.Unlock()
+	return <-u.done
+}
+
+// drain commits groups until the queue is empty.
+func (g *group) drain() {
+	for {
+		g.mu.Lock()
+		batch := g.pending
+		if len(batch) > maxGroup {
+			batch = batch[:maxGroup]
+		}
+		g.pending = g.pending[len(batch):]
+		if len(batch) == 0 {
+			g.pending, g.running = nil, false
+			g.mu.Unlock()
+			return
+		}
+		g.mu.Unlock()
+		g.commit(batch)
+	}
+}
+
+// commit runs a batch of units of work in one transaction and answers
+// each.
+func (g *group) commit(batch []*unit) {
+	e := g.e
+	ctx := context.Background() // no single request may cancel the others' transaction
+	tx, err := e.db.SQL().BeginTx(ctx, nil)
+	if err != nil {
+		for _, u := range batch {
+			u.done <- fmt.Errorf("engine: begin: %w", err)
+		}
+		return
+	}
+	latest, err := e.db.LatestVersion(ctx, tx)
+	if err != nil {
+		tx.Rollback()
+		for _, u := range batch {
+			u.done <- err
+		}
+		return
+	}
+	alone := len(batch) == 1
+	var ok []*unit
+	for i, u := range batch {
+		if err := u.ctx.Err(); err != nil {
+			u.done <- err
+			continue
+		}
+		if u.rights.snap.Version != latest {
+			u.done <- errStaleSnapshot
+			continue
+		}
+		sp := "crm_unit_" + strconv.Itoa(i)
+		if !alone {
+			if _, err := tx.ExecContext(ctx, "SAVEPOINT "+sp); err != nil {
+				g.broken(tx, ok, batch[i:])
+				return
+			}
+		}
+		err := runUnit(u, tx)
+		if err != nil {
+			if alone {
+				tx.Rollback()
+				u.done <- err
+				return
+			}
+			if _, rerr := tx.ExecContext(ctx, "ROLLBACK TO "+sp); rerr != nil {
+				u.done <- err
+				g.broken(tx, ok, batch[i+1:])
+				return
+			}
+			u.done <- err
+		} else {
+			ok = append(ok, u)
+		}
+		if !alone {
+			if _, err := tx.ExecContext(ctx, "RELEASE "+sp); err != nil {
+				g.broken(tx, ok, batch[i+1:])
+				return
+			}
+		}
+	}
+	if len(ok) == 0 {
+		tx.Rollback()
+		return
+	}
+	if err := tx.Commit(); err != nil {
+		if alone {
+			ok[0].done <- fmt.Errorf("engine: commit: %w", err)
+			return
+		}
+		g.alone(ok)
+		return
+	}
+	g.commits.Add(1)
+	g.units.Add(int64(len(ok)))
+	for _, u := range ok {
+		u.done <- nil
+	}
+}
+
+// broken gives up a group transaction that can no longer go on (a
+// savepoint could not be set or undone): it rolls it back and runs the
+// units that had succeeded, and those not run yet, alone.
+func (g *group) broken(tx *sql.Tx, ok, rest []*unit) {
+	tx.Rollback()
+	g.alone(append(append([]*unit(nil), ok...), rest...))
+}
+
+// alone runs each unit in a transaction of its own and answers it.
+func (g *group) alone(units []*unit) {
+	for _, u := range units {
+		u.done <- g.e.runTx(u.ctx, u.rights, u.fn)
+	}
+}
+
+// runUnit runs a unit of work on tx; a panic is the unit's error (it
+// would otherwise end the process: the unit runs on the group's
+// goroutine, outside its request's recovery).
+func runUnit(u *unit, tx *sql.Tx) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			u.rights.e.log.Error("unit of work panicked", "panic", r, "stack", string(debug.Stack()))
+			err = fmt.Errorf("engine: unit of work panicked: %v", r)
+		}
+	}()
+	return u.fn(&Writer{e: u.rights.e, tx: tx, rights: u.rights})
+}
+
+// grouped reports whether the engine groups units of work (SQLite).
+func (e *Engine) grouped() bool {
+	return e.group != nil && e.db.Dialect == metadata.DialectSQLite
+}
