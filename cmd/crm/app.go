@@ -40,7 +40,7 @@ func open(ctx context.Context, dsn string, log *slog.Logger) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
-	p, err := platform.New(ctx, platform.Config{DB: db, Logger: log, Location: loc})
+	p, err := platform.New(ctx, platform.Config{DB: db, Logger: log, Location: loc, NoGroupCommit: os.Getenv("CRM_GROUP_COMMIT") == "off"})
 	if err != nil {
 		db.Close()
 		return nil, err

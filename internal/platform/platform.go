@@ -33,6 +33,8 @@ type Config struct {
 	// Now is the clock of the engine and the access service (time.Now
 	// when nil); tests set it to move time without waiting.
 	Now func() time.Time
+	// NoGroupCommit turns the engine's group commit off (engine.Config).
+	NoGroupCommit bool
 }
 
 // New wires an access service and an engine over the database and creates
@@ -47,7 +49,7 @@ func New(ctx context.Context, cfg Config) (*Platform, error) {
 	if err := svc.Migrate(ctx); err != nil {
 		return nil, err
 	}
-	eng, err := engine.New(ctx, engine.Config{DB: db, Guard: engine.AccessGuard{Service: svc}, Shares: svc, Logger: log, Location: cfg.Location, Now: cfg.Now})
+	eng, err := engine.New(ctx, engine.Config{DB: db, Guard: engine.AccessGuard{Service: svc}, Shares: svc, Logger: log, Location: cfg.Location, Now: cfg.Now, NoGroupCommit: cfg.NoGroupCommit})
 	if err != nil {
 		return nil, err
 	}
