@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -29,16 +30,133 @@ func (e *Engine) Create(ctx context.Context, object string, data map[string]any)
 	return out, err
 }
 
+// CreateMany inserts records of object from their JSON forms as the
+// principal of ctx, all or none, in one unit of work (Writer.CreateMany).
+func (e *Engine) CreateMany(ctx context.Context, object string, data []map[string]any) ([]Record, error) {
+	p, ok := access.FromContext(ctx)
+	if !ok {
+		return nil, ErrUnauthenticated
+	}
+	var out []Record
+	err := e.Tx(ctx, p, func(w *Writer) error {
+		var err error
+		out, err = w.CreateMany(ctx, object, data)
+		return err
+	})
+	if err == nil {
+		e.wroteBulk(object, len(out))
+	}
+	return out, err
+}
+
+// analyzeEvery is how many records written in batches make the engine
+// refresh the planner's statistics.
+const analyzeEvery = 10000
+
+// wroteBulk counts records written in batches and, every analyzeEvery,
+// refreshes the planner's statistics in the background (PRAGMA optimize on
+// SQLite, ANALYZE of the table on PostgreSQL), so plans follow a table
+// that grew fast.
+func (e *Engine) wroteBulk(object string, n int) {
+	if e.bulkRows.Add(int64(n)) < analyzeEvery {
+		return
+	}
+	e.bulkRows.Store(0)
+	go func() {
+		ctx := context.Background()
+		err := e.db.Optimize(ctx)
+		if err == nil && e.db.Dialect == metadata.DialectPostgres {
+			err = e.db.Analyze(ctx, object)
+		}
+		if err != nil {
+			e.log.Warn("refreshing statistics after a bulk load failed", "object", object, "err", err)
+		}
+	}()
+}
+
 // Create inserts a record of object from its JSON form, with every check
 // of the API, and returns it as the unit of work's principal may read it
 // (only its id when it may not: create-only rights, or given to another
 // owner).
 func (w *Writer) Create(ctx context.Context, object string, data map[string]any) (Record, error) {
-	e := w.e
 	s, err := w.rights.ScopeFor(object, metadata.ActionCreate)
 	if err != nil {
 		return nil, err
 	}
+	c, err := w.prepareCreate(ctx, s, data)
+	if err != nil {
+		return nil, err
+	}
+	if err := w.e.insert(ctx, w, s.obj, []map[string]any{c.ev.New}); err != nil {
+		return nil, err
+	}
+	return w.finishCreate(ctx, s, c)
+}
+
+// MaxBatch is the most records one CreateMany takes.
+const MaxBatch = 1000
+
+// BatchError is the failure of one record of a batch; nothing of the
+// batch was written.
+type BatchError struct {
+	// Index is the record's place in the batch, from 0.
+	Index int
+	Err   error
+}
+
+// Error names the record and says what is wrong with it.
+func (e *BatchError) Error() string { return fmt.Sprintf("record %d: %v", e.Index, e.Err) }
+
+// Unwrap returns the record's own error.
+func (e *BatchError) Unwrap() error { return e.Err }
+
+// CreateMany inserts records of object from their JSON forms, all or
+// none, each with every check of Create (rights, validation, defaults,
+// formulas, hooks, events), and returns them in order as the principal
+// may read them. The rows are written together, in multi-row INSERTs,
+// once every record passed its checks, and the after-hooks run once all
+// are written. The first failing record stops the batch with a
+// *BatchError naming it.
+func (w *Writer) CreateMany(ctx context.Context, object string, data []map[string]any) ([]Record, error) {
+	if len(data) > MaxBatch {
+		return nil, &RequestError{Message: fmt.Sprintf("a batch holds at most %d records, not %d", MaxBatch, len(data)),
+			Details: []FieldError{{Field: "records", Code: "too_many", Message: fmt.Sprintf("at most %d", MaxBatch)}}}
+	}
+	s, err := w.rights.ScopeFor(object, metadata.ActionCreate)
+	if err != nil {
+		return nil, err
+	}
+	cs := make([]*pendingCreate, len(data))
+	rows := make([]map[string]any, len(data))
+	for i, d := range data {
+		if cs[i], err = w.prepareCreate(ctx, s, d); err != nil {
+			return nil, &BatchError{Index: i, Err: err}
+		}
+		rows[i] = cs[i].ev.New
+	}
+	if err := w.e.insert(ctx, w, s.obj, rows); err != nil {
+		return nil, err
+	}
+	out := make([]Record, len(cs))
+	for i, c := range cs {
+		if out[i], err = w.finishCreate(ctx, s, c); err != nil {
+			return nil, &BatchError{Index: i, Err: err}
+		}
+	}
+	return out, nil
+}
+
+// pendingCreate is a record that passed the checks of a create and waits
+// to be written.
+type pendingCreate struct {
+	ev *Event
+	wr *write
+}
+
+// prepareCreate runs the checks of a create up to the insert: decoding,
+// defaults, validation, before-hooks, formulas and assigned values.
+func (w *Writer) prepareCreate(ctx context.Context, s *Scope, data map[string]any) (*pendingCreate, error) {
+	e := w.e
 	wr, err := e.decode(s, data, OpCreate)
 	if err != nil {
 		return nil, err
@@ -51,7 +169,7 @@ func (w *Writer) Create(ctx context.Context, object string, data map[string]any)
 		if _, sent := wr.vals[f.Name]; !sent && f.Default != nil {
 			v, err := metadata.TypeOf(f).Normalize(f, f.Default)
 			if err != nil {
-				return nil, fmt.Errorf("default of %s.%s: %w", object, f.Name, err)
+				return nil, fmt.Errorf("default of %s.%s: %w", s.obj.Name, f.Name, err)
 			}
 			if metadata.Linked(f) {
 				wr.links[f.Name] = v.([]string)
@@ -76,11 +194,15 @@ func (w *Writer) Create(ctx context.Context, object string, data map[string]any)
 	if err := e.assignValues(ctx, w, s.obj, rec, now); err != nil {
 		return nil, err
 	}
-	if err := e.insert(ctx, w, s.obj, ev.New); err != nil {
-		return nil, err
-	}
-	for name, ids := range wr.links {
-		if err := e.setLinks(ctx, w, s.obj.Name, name, id, ids); err != nil {
+	return &pendingCreate{ev: ev, wr: wr}, nil
+}
+
+// finishCreate completes a create once its row is written: links,
+// after-hooks, the record event, and the answer.
+func (w *Writer) finishCreate(ctx context.Context, s *Scope, c *pendingCreate) (Record, error) {
+	e, ev := w.e, c.ev
+	for name, ids := range c.wr.links {
+		if err := e.setLinks(ctx, w, s.obj.Name, name, ev.ID, ids); err != nil {
 			return nil, err
 		}
 	}
@@ -90,12 +212,12 @@ func (w *Writer) Create(ctx context.Context, object string, data map[string]any)
 	if err := w.publishWrite(ctx, ev); err != nil {
 		return nil, err
 	}
-	if ev.New[metadata.OwnerField] == p.UserID && s.Can(metadata.ActionRead) == nil {
+	if ev.New[metadata.OwnerField] == w.rights.p.UserID && s.Can(metadata.ActionRead) == nil {
 		// Every record scope reaches one's own records: answer from what
 		// was written instead of reading it back.
-		return e.written(s, ev.New, wr.links)
+		return e.written(s, ev.New, c.wr.links)
 	}
-	return w.readBack(ctx, s, id)
+	return w.readBack(ctx, s, ev.ID)
 }
 
 // event builds the hook event of a write of the unit of work.
@@ -139,26 +261,46 @@ func (e *Engine) written(s *Scope, rec map[string]any, links map[string][]string
 	return out, nil
 }
 
-// insert writes a row in storage form.
-func (e *Engine) insert(ctx context.Context, w *Writer, obj *metadata.Object, rec map[string]any) error {
-	cols := make([]string, 0, len(rec))
-	args := make([]any, 0, len(rec))
-	for _, c := range metadata.SystemFields {
-		cols = append(cols, store.Ident(c))
-		args = append(args, rec[c])
-	}
+// insert writes rows in storage form: one INSERT per row, or, for
+// several, multi-row INSERTs of up to insertBatch rows (every column of
+// the object, NULL where a row has no value, which is what leaving the
+// column out gives).
+func (e *Engine) insert(ctx context.Context, w *Writer, obj *metadata.Object, rows []map[string]any) error {
+	cols := append([]string(nil), metadata.SystemFields...)
 	for _, f := range obj.Fields {
-		if v, ok := rec[f.Name]; ok && metadata.TypeOf(f).Column(e.db.Dialect, f) != "" {
-			cols = append(cols, store.Ident(f.Name))
-			args = append(args, v)
+		if metadata.TypeOf(f).Column(e.db.Dialect, f) == "" {
+			continue
 		}
+		if len(rows) == 1 {
+			if _, ok := rows[0][f.Name]; !ok {
+				continue
+			}
+		}
+		cols = append(cols, f.Name)
 	}
-	q := "INSERT INTO " + store.Ident(obj.Name) + " (" + strings.Join(cols, ", ") + ") VALUES (" + store.Marks(len(cols)) + ")"
-	if _, err := e.db.Exec(ctx, w.tx, store.Rebind(e.db.Dialect, q), store.Args(e.db.Dialect, args)...); err != nil {
-		return e.writeError(obj, err)
+	per := max(1, min(insertBatch, maxParams/len(cols)))
+	for chunk := range slices.Chunk(rows, per) {
+		args := make([]any, 0, len(chunk)*len(cols))
+		for _, r := range chunk {
+			for _, c := range cols {
+				args = append(args, r[c])
+			}
+		}
+		values := "(" + store.Marks(len(cols)) + ")" + strings.Repeat(", ("+store.Marks(len(cols))+")", len(chunk)-1)
+		q := "INSERT INTO " + store.Ident(obj.Name) + " (" + selectList(cols) + ") VALUES " + values
+		if _, err := e.db.Exec(ctx, w.tx, store.Rebind(e.db.Dialect, q), store.Args(e.db.Dialect, args)...); err != nil {
+			return e.writeError(obj, err)
+		}
 	}
 	return nil
 }
+
+// Limits of multi-row INSERTs: rows per statement, and parameters per
+// statement (SQLite allows 32,766, PostgreSQL 65,535).
+const (
+	insertBatch = 100
+	maxParams   = 30000
+)
 
 // writeError turns a unique violation into a conflict naming the field.
 func (e *Engine) writeError(obj *metadata.Object, err error) error {

@@ -79,6 +79,9 @@ type Engine struct {
 	subscribers []Subscriber
 	// group commits concurrent units of work together (SQLite only).
 	group *group
+	// bulkRows counts records written in batches since the planner's
+	// statistics were last refreshed.
+	bulkRows atomic.Int64
 }
 
 // New opens the engine on db: it creates the system tables and loads the

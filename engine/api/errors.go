@@ -66,7 +66,19 @@ func classify(err error) (int, string, []Detail) {
 	var ps metadata.Problems
 	var fe *fiber.Error
 	var afe *access.FieldError
+	var be *engine.BatchError
 	switch {
+	case errors.As(err, &be):
+		// The failing record of a batch: its own answer, pointed at it.
+		status, code, ds := classify(be.Err)
+		path := fmt.Sprintf("/records/%d", be.Index)
+		if len(ds) == 0 {
+			ds = []Detail{{Message: be.Err.Error()}}
+		}
+		for i := range ds {
+			ds[i].Path = path + ds[i].Path
+		}
+		return status, code, ds
 	case errors.As(err, &ae):
 		return ae.status, ae.code, ae.details
 	case store.Unavailable(err):

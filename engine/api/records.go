@@ -1,6 +1,7 @@
 package api
 
 import (
+	"fmt"
 	"io"
 	"strconv"
 	"strings"
@@ -15,6 +16,7 @@ func (s *Server) recordRoutes(r fiber.Router) {
 	r.Get("/:object", s.listRecords)
 	r.Post("/:object", s.createRecord)
 	r.Post("/:object/query", s.queryRecords)
+	r.Post("/:object/batch", s.createBatch)
 	r.Get("/:object/:id", s.getRecord)
 	r.Patch("/:object/:id", s.updateRecord)
 	r.Put("/:object/:id", s.updateRecord)
@@ -133,6 +135,31 @@ func (s *Server) createRecord(c *fiber.Ctx) error {
 		return err
 	}
 	return c.Status(fiber.StatusCreated).JSON(rec)
+}
+
+// createBatch answers POST /api/records/{object}/batch: {"records": [{…},
+// …]} creates up to engine.MaxBatch records, all or none, each with the
+// checks of a single create, and answers 201 {"items": [{…}, …]} in order.
+func (s *Server) createBatch(c *fiber.Ctx) error {
+	var b struct {
+		Records []map[string]any `json:"records"`
+	}
+	if err := decodeStrict(c, &b); err != nil {
+		return err
+	}
+	if len(b.Records) == 0 {
+		return badRequest("malformed_body", "send {\"records\": [{…}, …]} with at least one record", Detail{Field: "records", Message: "required: a list of records"})
+	}
+	for i, r := range b.Records {
+		if r == nil {
+			return badRequest("malformed_body", "every record must be a JSON object", Detail{Path: fmt.Sprintf("/records/%d", i), Message: "not an object"})
+		}
+	}
+	recs, err := s.eng.CreateMany(c.UserContext(), c.Params("object"), b.Records)
+	if err != nil {
+		return err
+	}
+	return c.Status(fiber.StatusCreated).JSON(fiber.Map{"items": recs})
 }
 
 // getRecord answers GET /api/records/{object}/{id}.
