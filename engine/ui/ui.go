@@ -91,7 +91,7 @@ func New(ctx context.Context, cfg Config) (*UI, error) {
 // parsePages parses every page template with the shared layout and
 // partials: a file named _*.html is shared, any other is a page.
 func parsePages() (map[string]*template.Template, error) {
-	base := template.New("").Funcs(funcs)
+	base := template.New("").Funcs(funcs).Funcs(builderFuncs)
 	base, err := base.ParseFS(templateFS, "templates/_*.html")
 	if err != nil {
 		return nil, fmt.Errorf("ui: templates: %w", err)

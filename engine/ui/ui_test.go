@@ -43,6 +43,9 @@ func run(t *testing.T, c *client, cases []pageCase) {
 					t.Errorf("the page lacks %q", s)
 				}
 			}
+			if t.Failed() {
+				t.Logf("the page:\n%s", body)
+			}
 			for _, s := range pc.notContain {
 				if strings.Contains(body, s) {
 					t.Errorf("the page must not contain %q", s)

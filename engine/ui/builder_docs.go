@@ -1,0 +1,253 @@
+package ui
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/crmplatform/crm/engine"
+	"github.com/crmplatform/crm/engine/store"
+	"github.com/crmplatform/crm/metadata"
+	"github.com/gofiber/fiber/v2"
+)
+
+// kindData is the content of a document kind's page in the builder.
+type kindData struct {
+	Kind string
+	Docs []adminItem
+}
+
+// adminKind returns the registered document kind of the path (objects
+// and roles have their own pages).
+func adminKind(c *fiber.Ctx) (*metadata.DocKind, error) {
+	k, ok := metadata.LookupKind(c.Params("kind"))
+	if !ok || k.Builtin() {
+		return nil, fmt.Errorf("%w: no document kind %q", engine.ErrNotFound, c.Params("kind"))
+	}
+	return k, nil
+}
+
+// kindPage answers GET /ui/admin/kinds/{kind}: the documents of a kind.
+func (u *UI) kindPage(c *fiber.Ctx) error {
+	k, err := adminKind(c)
+	if err != nil {
+		return u.fail(c, err)
+	}
+	if _, err := u.eng.Reload(c.UserContext()); err != nil {
+		return u.fail(c, err)
+	}
+	d := kindData{Kind: k.Name()}
+	for _, doc := range u.eng.Snapshot().Schema.Documents(k.Name()) {
+		d.Docs = append(d.Docs, adminItem{Name: doc.Name})
+	}
+	p := u.newPage(c, tr(lang(c), "builder_kind", k.Name()))
+	p.Section, p.Data = "admin", d
+	return u.render(c, fiber.StatusOK, "admin_kind", p)
+}
+
+// docData is the content of the generic document editor.
+type docData struct {
+	Kind, Name, Text string
+	New              bool
+	General          []string
+}
+
+// docPage answers GET /ui/admin/kinds/{kind}/{name} ("new" for a new
+// one): the document as JSON, to edit.
+func (u *UI) docPage(c *fiber.Ctx) error {
+	k, err := adminKind(c)
+	if err != nil {
+		return u.fail(c, err)
+	}
+	d := docData{Kind: k.Name(), Name: c.Params("name"), New: c.Params("name") == "new"}
+	if d.New {
+		d.Name, d.Text = "", "{\n  \"name\": \"\"\n}"
+	} else {
+		doc, ok := u.eng.Snapshot().Schema.Document(k.Name(), d.Name)
+		if !ok {
+			return u.fail(c, fmt.Errorf("%w: no %s document %q", engine.ErrNotFound, k.Name(), d.Name))
+		}
+		raw, err := json.Marshal(doc)
+		if err != nil {
+			return u.fail(c, err)
+		}
+		d.Text = prettyJSON(raw)
+	}
+	return u.showDoc(c, d, fiber.StatusOK)
+}
+
+// showDoc renders the document editor.
+func (u *UI) showDoc(c *fiber.Ctx, d docData, status int) error {
+	title := tr(lang(c), "builder_doc", d.Kind, d.Name)
+	if d.New {
+		title = tr(lang(c), "builder_new_doc", d.Kind)
+	}
+	p := u.newPage(c, title)
+	p.Section, p.Data = "admin", d
+	return u.render(c, status, "admin_doc", p)
+}
+
+// saveDoc answers POST /ui/admin/kinds/{kind}: the JSON document, checked
+// through its kind's schema and checks as /api/meta/{kind} checks it,
+// reviewed before it applies.
+func (u *UI) saveDoc(c *fiber.Ctx) error {
+	k, err := adminKind(c)
+	if err != nil {
+		return u.fail(c, err)
+	}
+	text := c.FormValue("doc")
+	d := docData{Kind: k.Name(), Name: c.FormValue("original"), Text: text, New: c.FormValue("original") == ""}
+	bad := func(general []string) error {
+		d.General = general
+		return u.showDoc(c, d, fiber.StatusUnprocessableEntity)
+	}
+	var head struct {
+		Name string `json:"name"`
+	}
+	if err := json.Unmarshal([]byte(text), &head); err != nil {
+		return bad([]string{tr(lang(c), "not_json", err.Error())})
+	}
+	if !d.New && head.Name != d.Name {
+		return bad([]string{tr(lang(c), "no_rename")})
+	}
+	if _, exists := u.eng.Snapshot().Schema.Document(k.Name(), head.Name); d.New && exists {
+		return bad([]string{tr(lang(c), "name_taken")})
+	}
+	pr := proposal{Kind: k.Name(), Name: head.Name, Doc: json.RawMessage(text), Back: "/ui/admin/kinds/" + k.Name(), Comment: "update " + k.Name() + " " + head.Name}
+	return u.review(c, pr, func(err error) error {
+		_, general := problemMap(err, func(string) string { return "" })
+		return bad(general)
+	})
+}
+
+// deleteDoc answers POST /ui/admin/kinds/{kind}/{name}/delete (reviewed).
+func (u *UI) deleteDoc(c *fiber.Ctx) error {
+	k, err := adminKind(c)
+	if err != nil {
+		return u.fail(c, err)
+	}
+	name := c.Params("name")
+	pr := proposal{Kind: k.Name(), Name: name, Delete: true, Back: "/ui/admin/kinds/" + k.Name(), Comment: "delete " + k.Name() + " " + name}
+	return u.review(c, pr, func(err error) error { return u.fail(c, err) })
+}
+
+// versionsData is the content of the version list.
+type versionsData struct {
+	Versions []store.Version
+}
+
+// versionsPage answers GET /ui/admin/versions: who changed what, when.
+func (u *UI) versionsPage(c *fiber.Ctx) error {
+	db := u.eng.DB()
+	vs, err := db.ListVersions(c.UserContext(), db.SQL(), 200)
+	if err != nil {
+		return u.fail(c, err)
+	}
+	p := u.newPage(c, tr(lang(c), "versions"))
+	p.Section, p.Data = "admin", versionsData{Versions: vs}
+	return u.render(c, fiber.StatusOK, "versions", p)
+}
+
+// versionData is the content of one version's page.
+type versionData struct {
+	Version store.Version
+	Changes []string
+	Diffs   []docDiff
+}
+
+// docDiff is the line diff of one document a version changed.
+type docDiff struct {
+	Title string
+	Lines []diffLine
+}
+
+// versionPage answers GET /ui/admin/versions/{version}: the changes of a
+// version against the one before it (metadata.Diff) and a line diff of
+// every document it changed.
+func (u *UI) versionPage(c *fiber.Ctx) error {
+	n, err := strconv.ParseInt(c.Params("version"), 10, 64)
+	if err != nil || n < 1 {
+		return u.fail(c, fmt.Errorf("%w: no version %q", engine.ErrNotFound, c.Params("version")))
+	}
+	db := u.eng.DB()
+	v, err := db.LoadVersion(c.UserContext(), db.SQL(), n)
+	if err != nil {
+		return u.fail(c, err)
+	}
+	var prev *metadata.Schema
+	if n > 1 {
+		pv, err := db.LoadVersion(c.UserContext(), db.SQL(), n-1)
+		if err != nil {
+			return u.fail(c, err)
+		}
+		prev = pv.Schema
+	}
+	d := versionData{Version: *v}
+	for _, ch := range metadata.Diff(prev, v.Schema) {
+		d.Changes = append(d.Changes, describeChange(ch))
+	}
+	d.Diffs = schemaDiffs(prev, v.Schema)
+	p := u.newPage(c, tr(lang(c), "version_n", n))
+	p.Section, p.Data = "admin", d
+	return u.render(c, fiber.StatusOK, "version", p)
+}
+
+// schemaDiffs returns the line diffs of the documents that differ
+// between two schemas (objects, roles, every other kind).
+func schemaDiffs(old, cur *metadata.Schema) []docDiff {
+	if old == nil {
+		old = &metadata.Schema{}
+	}
+	docs := func(sc *metadata.Schema) map[string]string {
+		out := map[string]string{}
+		for _, o := range sc.Objects {
+			out["objects/"+o.Name] = jsonText(o)
+		}
+		for _, r := range sc.Roles {
+			out["roles/"+r.Name] = jsonText(r)
+		}
+		for kind, ds := range sc.Docs {
+			for _, d := range ds {
+				out[kind+"/"+d.Name] = jsonText(d)
+			}
+		}
+		return out
+	}
+	a, b := docs(old), docs(cur)
+	var keys []string
+	for k := range a {
+		keys = append(keys, k)
+	}
+	for k := range b {
+		if _, ok := a[k]; !ok {
+			keys = append(keys, k)
+		}
+	}
+	sortStrings(keys)
+	var out []docDiff
+	for _, k := range keys {
+		if a[k] == b[k] {
+			continue
+		}
+		out = append(out, docDiff{Title: k, Lines: lineDiff(splitLines(a[k]), splitLines(b[k]))})
+	}
+	return out
+}
+
+// jsonText writes a value as indented JSON.
+func jsonText(v any) string {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	return prettyJSON(raw)
+}
+
+// splitLines splits text into lines ("" has none).
+func splitLines(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, "\n")
+}

@@ -1,0 +1,114 @@
+package ui_test
+
+import (
+	"html"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/crmplatform/crm/engine/store"
+	"github.com/crmplatform/crm/engine/store/storetest"
+	"github.com/crmplatform/crm/internal/apitest"
+)
+
+// proposalPattern finds the reviewed change of a plan page.
+var proposalPattern = regexp.MustCompile(`name="proposal" value="([^"]+)"`)
+
+// review submits a builder form, expects the plan page holding want, and
+// applies it.
+func (c *client) review(t *testing.T, path string, form url.Values, want ...string) {
+	t.Helper()
+	st, body, _ := c.post(path, form)
+	if st != 200 {
+		t.Fatalf("review %s: %d %s", path, st, body)
+	}
+	for _, w := range want {
+		if !strings.Contains(body, w) {
+			t.Fatalf("the plan of %s lacks %q: %s", path, w, body)
+		}
+	}
+	m := proposalPattern.FindStringSubmatch(body)
+	if m == nil {
+		t.Fatalf("no proposal on the plan page: %s", body)
+	}
+	st, body, resp := c.post("/ui/admin/apply", url.Values{"proposal": {html.UnescapeString(m[1])}})
+	if st != 303 || !strings.Contains(resp.Header.Get("Location"), "flash=applied") {
+		t.Fatalf("apply %s: %d %s", path, st, body)
+	}
+}
+
+func TestBuilder(t *testing.T) {
+	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
+		s := apitest.New(t, db, apitest.Options{})
+		admin, rep := signedIn(t, s, "admin"), signedIn(t, s, "rep1")
+		run(t, rep, []pageCase{
+			{name: "the builder is for administrators", path: "/ui/admin/", status: 403},
+			{name: "nor its changes", method: "POST", path: "/ui/admin/objects", form: url.Values{"name": {"x"}}, status: 403},
+		})
+		run(t, admin, []pageCase{
+			{name: "builder home", path: "/ui/admin/", status: 200, contains: []string{"/ui/admin/objects/lead", "/ui/admin/roles/sales_rep", "New object"}},
+			{name: "a bad object name next to its input", method: "POST", path: "/ui/admin/objects", form: url.Values{"name": {"Bad Name"}}, status: 422, contains: []string{`id="b_name_error"`}},
+		})
+		// A custom object with a cascading picklist, a formula and a validation rule.
+		admin.get("/ui/admin/")
+		admin.review(t, "/ui/admin/objects", url.Values{"name": {"machine"}, "label_en": {"Machine"}, "label_zh": {"机床"}, "plural_en": {"Machines"}},
+			"add_object machine", "CREATE TABLE")
+		field := func(v url.Values, want ...string) {
+			t.Helper()
+			admin.get("/ui/admin/objects/machine")
+			admin.review(t, "/ui/admin/objects/machine/fields", v, want...)
+		}
+		field(url.Values{"name": {"country"}, "type": {"picklist"}, "label_en": {"Country"}, "label_zh": {"国家"}, "options": {"cn | China | 中国\nus | United States | 美国"}}, "add_field machine.country", "ADD COLUMN")
+		field(url.Values{"name": {"region"}, "type": {"picklist"}, "label_en": {"Region"}, "depends_on": {"country"},
+			"options": {"east | East China | 华东 | cn\nwest | West Coast | 美国西部 | us"}}, "add_field machine.region")
+		field(url.Values{"name": {"price"}, "type": {"currency"}, "label_en": {"Price"}, "scale": {"2"}}, "add_field machine.price")
+		st, body, _ := admin.post("/ui/admin/objects/machine/fields", url.Values{"name": {"tax"}, "type": {"currency"}, "label_en": {"Tax"}, "formula": {"price *"}})
+		if st != 422 || !strings.Contains(body, `id="b_formula_error"`) || !strings.Contains(body, "line 1, column") {
+			t.Fatalf("a bad formula: %d %s", st, body)
+		}
+		field(url.Values{"name": {"tax"}, "type": {"currency"}, "label_en": {"Tax"}, "label_zh": {"税额"}, "formula": {"price * 0.1"}}, "add_field machine.tax")
+		admin.get("/ui/admin/objects/machine")
+		st, body, _ = admin.post("/ui/admin/objects/machine", url.Values{"label_en": {"Machine"}, "title_field": {"name"},
+			"rule0_name": {"price_positive"}, "rule0_condition": {"price >"}, "rule0_field": {"price"}, "rule0_msg_en": {"Positive"}})
+		if st != 422 || !strings.Contains(body, `id="b_rule0_condition_error"`) {
+			t.Fatalf("a bad rule: %d %s", st, body)
+		}
+		admin.review(t, "/ui/admin/objects/machine", url.Values{"label_en": {"Machine"}, "label_zh": {"机床"}, "plural_en": {"Machines"}, "title_field": {"name"},
+			"rule0_name": {"price_positive"}, "rule0_condition": {"price > 0"}, "rule0_field": {"price"}, "rule0_msg_en": {"The price must be positive"}, "rule0_msg_zh": {"价格必须大于零"},
+			"rule1_name": {""}, "rule1_condition": {""}}, "alter_object machine")
+		// Grant the sales reps their own machines (and keep their leads).
+		admin.get("/ui/admin/roles/sales_rep")
+		admin.review(t, "/ui/admin/roles/sales_rep", url.Values{"label_en": {"Sales rep"}, "parent": {"sales_manager"},
+			"perm.machine.create": {"true"}, "perm.machine.read": {"true"}, "perm.machine.update": {"true"}, "records.machine": {"own"},
+			"perm.lead.create": {"true"}, "perm.lead.read": {"true"}, "records.lead": {"own"}, "field.machine.price": {"editable"}}, "change_roles")
+		// The rep fills the generated form.
+		run(t, rep, []pageCase{
+			{name: "the new object is in the menu", path: "/ui/", status: 200, contains: []string{`href="/ui/o/machine"`, "Machines"}},
+			{name: "the generated form", path: "/ui/o/machine/new", status: 200, contains: []string{`id="f_region"`, `hx-get="/ui/cascade/machine/region"`, `step="0.01"`}, notContain: []string{`id="f_tax"`}},
+			{name: "cascade", path: "/ui/cascade/machine/region?country=us", status: 200, contains: []string{"West Coast"}, notContain: []string{"East China"}},
+			{name: "the rule's error next to its field", method: "POST", path: "/ui/o/machine", form: url.Values{"name": {"Lathe"}, "country": {"cn"}, "region": {"east"}, "price": {"-5"}},
+				status: 422, contains: []string{`id="f_price_error"`, "The price must be positive"}},
+		})
+		st, body, resp := rep.post("/ui/o/machine", url.Values{"name": {"Lathe"}, "country": {"cn"}, "region": {"east"}, "price": {"1234.5"}})
+		if st != 303 {
+			t.Fatalf("create machine: %d %s", st, body)
+		}
+		run(t, rep, []pageCase{
+			{name: "the computed value after save", path: "/ui/o/machine/" + createdID(t, resp), status: 200, contains: []string{"Tax", "123.45", "1,234.50", "East China"}},
+		})
+		run(t, admin, []pageCase{
+			{name: "versions say who changed what", path: "/ui/admin/versions", status: 200, contains: []string{"add field machine.tax", "admin", "update role sales_rep"}},
+			{name: "role grid", path: "/ui/admin/roles/sales_rep", status: 200, contains: []string{`name="perm.machine.read" value="true" checked`, `aria-label="Machine: Read"`}},
+			{name: "field editor", path: "/ui/admin/objects/machine/fields/region", status: 200, contains: []string{"west | West Coast | 美国西部 | us", `value="country" selected`}},
+		})
+		st, body = admin.get("/ui/admin/versions")
+		m := regexp.MustCompile(`<a href="/ui/admin/versions/(\d+)">\d+</a></td><td>[^<]*</td><td>admin</td><td>add field machine.tax`).FindStringSubmatch(body)
+		if m == nil {
+			t.Fatalf("no version of the tax field: %s", body)
+		}
+		run(t, admin, []pageCase{
+			{name: "a version's diff", path: "/ui/admin/versions/" + m[1], status: 200, contains: []string{"add_field machine.tax", `<span class="add">&#43;       &#34;formula&#34;: &#34;price * 0.1&#34;</span>`}},
+		})
+	})
+}
