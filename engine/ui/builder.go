@@ -282,15 +282,6 @@ func prettyJSON(raw []byte) string {
 	return b.String()
 }
 
-// atoiOr parses a whole number, def when it is not one.
-func atoiOr(s string, def int) int {
-	n, err := strconv.Atoi(strings.TrimSpace(s))
-	if err != nil {
-		return def
-	}
-	return n
-}
-
 // binput is one input of a builder form.
 type binput struct {
 	Name, ID, Label, Value, Error, Help string

@@ -126,7 +126,7 @@ type fieldRow struct {
 // ruleRow is a validation rule as its inputs show it (the last one empty,
 // to add one).
 type ruleRow struct {
-	Index                                 int
+	Index                                int
 	Name, Condition, Field, MsgEn, MsgZh string
 }
 
@@ -261,12 +261,12 @@ type fieldData struct {
 
 // fieldForm is a field definition as the editor's inputs hold it.
 type fieldForm struct {
-	Name, Type, LabelEn, LabelZh, HelpEn, HelpZh      string
-	Required, Unique, Tracked                         bool
-	Default, DefaultFormula, Formula                  string
-	MaxLength, Min, Max, Scale, Pattern, Format       string
-	Target, OnDelete, DependsOn, Options, MaxSize     string
-	Accept, Visibility                                string
+	Name, Type, LabelEn, LabelZh, HelpEn, HelpZh  string
+	Required, Unique, Tracked                     bool
+	Default, DefaultFormula, Formula              string
+	MaxLength, Min, Max, Scale, Pattern, Format   string
+	Target, OnDelete, DependsOn, Options, MaxSize string
+	Accept, Visibility                            string
 }
 
 // fieldPage answers GET /ui/admin/objects/{name}/fields/{field} (and

@@ -102,7 +102,7 @@ func TestBuilder(t *testing.T) {
 			{name: "role grid", path: "/ui/admin/roles/sales_rep", status: 200, contains: []string{`name="perm.machine.read" value="true" checked`, `aria-label="Machine: Read"`}},
 			{name: "field editor", path: "/ui/admin/objects/machine/fields/region", status: 200, contains: []string{"west | West Coast | 美国西部 | us", `value="country" selected`}},
 		})
-		st, body = admin.get("/ui/admin/versions")
+		_, body = admin.get("/ui/admin/versions")
 		m := regexp.MustCompile(`<a href="/ui/admin/versions/(\d+)">\d+</a></td><td>[^<]*</td><td>admin</td><td>add field machine.tax`).FindStringSubmatch(body)
 		if m == nil {
 			t.Fatalf("no version of the tax field: %s", body)
