@@ -168,6 +168,14 @@ func (s *Server) throttledCheck(c *fiber.Ctx, account string, verify func() erro
 	return err
 }
 
+// ThrottledSignIn runs verify, a check of account's password, under the
+// sign-in throttle of the API's login (shared with it): while the account
+// or the client waits it answers 429 throttled with Retry-After without
+// calling verify. Other sign-in forms (the web UI's) call it.
+func (s *Server) ThrottledSignIn(c *fiber.Ctx, account string, verify func() error) error {
+	return s.throttledCheck(c, account, verify)
+}
+
 // throttled is the 429 answer, with Retry-After in whole seconds.
 func throttled(c *fiber.Ctx, wait time.Duration) error {
 	secs := int64(math.Ceil(wait.Seconds()))

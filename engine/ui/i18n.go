@@ -147,6 +147,7 @@ var messages = map[string][2]string{
 	"username":              {"Username", "用户名"},
 	"password":              {"Password", "密码"},
 	"bad_login":             {"Unknown username or wrong password.", "用户名不存在或密码错误。"},
+	"throttled":             {"Too many failed sign-ins: try again in %s seconds.", "登录失败次数过多，请 %s 秒后重试。"},
 	"bad_language":          {"Unknown language.", "不支持的语言。"},
 	"welcome":               {"Welcome, %s", "欢迎，%s"},
 	"n_records":             {"%d records", "共 %d 条记录"},

@@ -8,6 +8,7 @@ import (
 
 	"github.com/crmplatform/crm/engine"
 	"github.com/crmplatform/crm/engine/access"
+	"github.com/crmplatform/crm/engine/api"
 	"github.com/crmplatform/crm/metadata"
 	"github.com/gofiber/fiber/v2"
 )
@@ -30,14 +31,22 @@ func (u *UI) loginPage(c *fiber.Ctx) error {
 func (u *UI) login(c *fiber.Ctx) error {
 	username, password := c.FormValue("username"), c.FormValue("password")
 	next := safeNext(c.FormValue("next"))
-	tok, _, err := u.acc.Login(c.UserContext(), username, password)
+	var tok string
+	err := u.api.ThrottledSignIn(c, username, func() (err error) {
+		tok, _, err = u.acc.Login(c.UserContext(), username, password)
+		return err
+	})
 	if err != nil {
-		if !errors.Is(err, access.ErrInvalidCredentials) && !errors.Is(err, access.ErrInvalid) && !errors.Is(err, access.ErrWeakPassword) {
+		status, msg := fiber.StatusUnauthorized, tr(lang(c), "bad_login")
+		switch st, _, _ := api.Classify(err); {
+		case st == fiber.StatusTooManyRequests:
+			status, msg = st, tr(lang(c), "throttled", c.GetRespHeader(fiber.HeaderRetryAfter))
+		case !errors.Is(err, access.ErrInvalidCredentials) && !errors.Is(err, access.ErrInvalid) && !errors.Is(err, access.ErrWeakPassword):
 			return u.fail(c, err)
 		}
 		p := u.newPage(c, tr(lang(c), "sign_in"))
-		p.Data = loginData{Next: next, Username: username, Error: tr(lang(c), "bad_login")}
-		return u.render(c, fiber.StatusUnauthorized, "login", p)
+		p.Data = loginData{Next: next, Username: username, Error: msg}
+		return u.render(c, status, "login", p)
 	}
 	setCookie(c, sessionCookie, tok, sessionTTL, fiber.CookieSameSiteLaxMode)
 	setCookie(c, preCookie, "", -1, fiber.CookieSameSiteStrictMode)

@@ -39,6 +39,7 @@ type Config struct {
 // UI serves the web pages. It holds no state of its own between requests
 // but the parsed templates and assets; saved views live in the database.
 type UI struct {
+	api    *api.Server
 	eng    *engine.Engine
 	acc    *access.Service
 	log    *slog.Logger
@@ -117,6 +118,7 @@ func parsePages() (map[string]*template.Template, error) {
 
 // Register mounts the UI: / redirects to /ui/, the pages under /ui.
 func (u *UI) Register(r fiber.Router, s *api.Server) {
+	u.api = s
 	r.Get("/", func(c *fiber.Ctx) error { return c.Redirect("/ui/", fiber.StatusSeeOther) })
 	r.Get("/ui/static/:file", u.static)
 	pub := r.Group("/ui", u.secure)

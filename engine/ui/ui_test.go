@@ -122,5 +122,16 @@ func TestSessionAndSecurity(t *testing.T) {
 		if st, _ := s.Raw("GET", "/api/auth/me", "", "", nil, map[string]string{"Authorization": "Bearer " + sess}); st != 401 {
 			t.Fatalf("revoked token on the API: %d", st)
 		}
+		// Failed sign-ins are throttled as the API's are (shared counts; last,
+		// as every request here comes from one client address).
+		for i := 0; i <= 5; i++ {
+			st, body, resp = anon.post("/ui/login", url.Values{"username": {"mkt"}, "password": {"wrong-password"}})
+			if i == 5 && (st != 429 || resp.Header.Get("Retry-After") == "" || !strings.Contains(body, "Too many failed sign-ins")) {
+				t.Fatalf("sixth failed sign-in: %d %s", st, body)
+			}
+		}
+		if st, _ := s.Do("POST", "/api/auth/login", "", `{"username": "mkt", "password": "mkt-password"}`); st != 429 {
+			t.Fatalf("the API's sign-in after the UI's failures: %d", st)
+		}
 	})
 }
