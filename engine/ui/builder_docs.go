@@ -14,8 +14,9 @@ import (
 
 // kindData is the content of a document kind's page in the builder.
 type kindData struct {
-	Kind string
-	Docs []adminItem
+	Kind    string
+	Docs    []adminItem
+	Objects []string
 }
 
 // adminKind returns the registered document kind of the path (objects
@@ -38,6 +39,9 @@ func (u *UI) kindPage(c *fiber.Ctx) error {
 		return u.fail(c, err)
 	}
 	d := kindData{Kind: k.Name()}
+	for _, o := range u.eng.Snapshot().Schema.Objects {
+		d.Objects = append(d.Objects, o.Name)
+	}
 	for _, doc := range u.eng.Snapshot().Schema.Documents(k.Name()) {
 		d.Docs = append(d.Docs, adminItem{Name: doc.Name})
 	}
@@ -63,6 +67,9 @@ func (u *UI) docPage(c *fiber.Ctx) error {
 	d := docData{Kind: k.Name(), Name: c.Params("name"), New: c.Params("name") == "new"}
 	if d.New {
 		d.Name, d.Text = "", "{\n  \"name\": \"\"\n}"
+		if o, ok := u.eng.Snapshot().Schema.Object(c.Query("object")); ok && k.Name() == Layouts.Kind().Name() {
+			d.Text = jsonText(defaultLayout(u.eng.Snapshot().Schema, o)) // start from the generated default
+		}
 	} else {
 		doc, ok := u.eng.Snapshot().Schema.Document(k.Name(), d.Name)
 		if !ok {

@@ -133,6 +133,7 @@ var messages = map[string][2]string{
 	"sharing_rules":         {"Sharing rules", "共享规则"},
 	"sharing_help":          {"Records of the object matching the condition are shared with the role.", "满足条件的记录共享给此角色。"},
 	"access":                {"Access", "权限"},
+	"layout_from_default":   {"New layout of the object, from its generated default", "为对象新建布局（从默认布局开始）"},
 	"no_documents":          {"None yet.", "暂无。"},
 	"definition_json":       {"Definition (JSON)", "定义（JSON）"},
 	"definition_help":       {"Checked against its kind's schema and every other check before the change is shown.", "提交后按其类型的结构和全部规则检查，再显示变更预览。"},
