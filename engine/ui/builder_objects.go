@@ -83,21 +83,26 @@ func (u *UI) newObject(c *fiber.Ctx) error {
 	name := strings.TrimSpace(c.FormValue("name"))
 	o := &metadata.Object{Name: name, Label: labelOf(c, "label"), PluralLabel: labelOf(c, "plural"), TitleField: "name",
 		Fields: []*metadata.Field{{Name: "name", Type: "text", Label: metadata.Label{"en": "Name", "zh": "名称"}, Required: true, MaxLength: 120}}}
-	if _, exists := u.eng.Snapshot().Schema.Object(name); exists {
-		return u.showAdminHome(c, map[string]string{"name": tr(lang(c), "name_taken")}, nil, fiber.StatusConflict)
+	_, exists := u.eng.Snapshot().Schema.Object(name)
+	return u.proposeNew(c, metadata.DocObject, name, o, exists, "name", "/ui/admin/objects/"+name)
+}
+
+// proposeNew reviews a new document made on the builder's first page;
+// a taken name, or problems, show that page again with them next to the
+// inputs (the name's is nameInput).
+func (u *UI) proposeNew(c *fiber.Ctx, kind, name string, doc any, exists bool, nameInput, back string) error {
+	if exists {
+		return u.showAdminHome(c, map[string]string{nameInput: tr(lang(c), "name_taken")}, nil, fiber.StatusConflict)
 	}
-	raw, err := json.Marshal(o)
+	raw, err := json.Marshal(doc)
 	if err != nil {
 		return u.fail(c, err)
 	}
-	pr := proposal{Kind: metadata.DocObject, Name: name, Doc: raw, Back: "/ui/admin/objects/" + name, Comment: "create object " + name}
+	pr := proposal{Kind: kind, Name: name, Doc: raw, Back: back, Comment: "create " + strings.TrimSuffix(kind, "s") + " " + name}
 	return u.review(c, pr, func(err error) error {
 		errs, general := problemMap(err, func(path string) string {
-			switch {
-			case path == "/name":
-				return "name"
-			case strings.HasPrefix(path, "/label"):
-				return "label"
+			if path == "/name" {
+				return nameInput
 			}
 			return ""
 		})

@@ -56,23 +56,8 @@ type roleField struct {
 func (u *UI) newRole(c *fiber.Ctx) error {
 	name := strings.TrimSpace(c.FormValue("role_name"))
 	r := &metadata.Role{Name: name, Label: labelOf(c, "role_label")}
-	if _, exists := findRole(u.eng.Snapshot().Schema, name); exists {
-		return u.showAdminHome(c, map[string]string{"role_name": tr(lang(c), "name_taken")}, nil, fiber.StatusConflict)
-	}
-	raw, err := json.Marshal(r)
-	if err != nil {
-		return u.fail(c, err)
-	}
-	pr := proposal{Kind: metadata.DocRole, Name: name, Doc: raw, Back: "/ui/admin/roles/" + name, Comment: "create role " + name}
-	return u.review(c, pr, func(err error) error {
-		errs, general := problemMap(err, func(path string) string {
-			if path == "/name" {
-				return "role_name"
-			}
-			return ""
-		})
-		return u.showAdminHome(c, errs, general, fiber.StatusUnprocessableEntity)
-	})
+	_, exists := findRole(u.eng.Snapshot().Schema, name)
+	return u.proposeNew(c, metadata.DocRole, name, r, exists, "role_name", "/ui/admin/roles/"+name)
 }
 
 // findRole returns a role of a schema.
