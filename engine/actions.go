@@ -114,7 +114,7 @@ func (e *Engine) RunAction(ctx context.Context, object, id, name string, input m
 		} else if !ok {
 			return fmt.Errorf("%w: you may not %s this %s", ErrForbidden, a.right(), object)
 		}
-		out, err = a.Run(ctx, w, Target{Object: s.obj, ID: id, Record: rec, Scope: s}, input)
+		out, err = a.Run(withWriter(ctx, w), w, Target{Object: s.obj, ID: id, Record: rec, Scope: s}, input)
 		return err
 	})
 	if err != nil {

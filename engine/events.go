@@ -64,6 +64,7 @@ func (w *Writer) Publish(ctx context.Context, ev DomainEvent) error {
 	if ev.At.IsZero() {
 		ev.At = w.e.now().UTC()
 	}
+	ctx = withWriter(ctx, w)
 	for _, s := range subs {
 		if err := s(ctx, w, ev); err != nil {
 			return err

@@ -92,6 +92,9 @@ func (hs *hookSet) run(ctx context.Context, before bool, ev *Event) error {
 	}
 	list := append(append([]Hook(nil), m[hookKey(ev.Op, "*")]...), m[hookKey(ev.Op, ev.Object.Name)]...)
 	hs.mu.RUnlock()
+	if ev.Writer != nil {
+		ctx = withWriter(ctx, ev.Writer)
+	}
 	for _, h := range list {
 		if err := h(ctx, ev); err != nil {
 			return err

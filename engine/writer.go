@@ -42,10 +42,18 @@ var ErrMetadataChanged = fmt.Errorf("%w: metadata changed while writing; try aga
 // start another unit of work (use w). On SQLite the units of work of
 // concurrent requests share transactions (see group): fn then runs on
 // another goroutine, in a savepoint of its own, and Tx returns once the
-// transaction holding its writes has committed.
+// transaction holding its writes has committed. Called with the context a
+// hook, subscriber or action was given, Tx (and Create, Update, Delete,
+// RunAction, which use it) joins the unit of work already running.
 func (e *Engine) Tx(ctx context.Context, p *access.Principal, fn func(w *Writer) error) error {
 	if p == nil {
 		return ErrUnauthenticated
+	}
+	if w, ok := ctx.Value(writerKey{}).(*Writer); ok && w.e == e {
+		// Called from a hook, a subscriber or an action, with the context
+		// it was given: the work joins the unit of work already running
+		// (a unit of its own would wait for that one to end).
+		return fn(w.as(p))
 	}
 	var rights *Rights
 	if rp, ok := access.FromContext(ctx); ok && rp == p {
@@ -110,6 +118,24 @@ func (e *Engine) runTx(ctx context.Context, rights *Rights, fn func(w *Writer) e
 		return fmt.Errorf("engine: commit: %w", err)
 	}
 	return nil
+}
+
+// writerKey marks a context as one given to code running inside a unit of
+// work (hooks, subscribers, actions).
+type writerKey struct{}
+
+// withWriter marks ctx as running inside w's unit of work, so engine calls
+// made with it (Create, Update, Tx …) join that unit of work.
+func withWriter(ctx context.Context, w *Writer) context.Context {
+	return context.WithValue(ctx, writerKey{}, w)
+}
+
+// as returns a Writer on the same transaction that writes as p.
+func (w *Writer) as(p *access.Principal) *Writer {
+	if p == w.rights.p {
+		return w
+	}
+	return &Writer{e: w.e, tx: w.tx, rights: w.rights.with(p), depth: w.depth}
 }
 
 // Principal returns the principal the unit of work writes as.

@@ -275,3 +275,35 @@ func TestGetWithReadsAsAnotherPrincipal(t *testing.T) {
 		}
 	})
 }
+
+// TestEngineCallsFromHooksJoinTheUnitOfWork has a hook call the engine's
+// own Create with the context it was given: the write joins the running
+// unit of work (no deadlock on SQLite's grouped transactions), and goes
+// when that unit of work fails.
+func TestEngineCallsFromHooksJoinTheUnitOfWork(t *testing.T) {
+	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
+		e := newEngine(t, db, ownerGuard{})
+		ctx := as("u1")
+		p, _ := access.FromContext(ctx)
+		e.OnAfter(OpCreate, "account", func(ctx context.Context, ev *Event) error {
+			_, err := e.Create(ctx, "activity", map[string]any{"subject": "Call " + ev.New["name"].(string)})
+			return err
+		})
+		if _, err := e.Create(ctx, "account", map[string]any{"name": "Kept"}); err != nil {
+			t.Fatal(err)
+		}
+		boom := errors.New("boom")
+		err := e.Tx(ctx, p, func(w *Writer) error {
+			if _, err := w.Create(ctx, "account", map[string]any{"name": "Dropped"}); err != nil {
+				return err
+			}
+			return boom
+		})
+		if !errors.Is(err, boom) {
+			t.Fatal(err)
+		}
+		if n, m := count(t, e, "u1", "account"), count(t, e, "u1", "activity"); n != 1 || m != 1 {
+			t.Fatalf("want one account and its activity, got %d accounts, %d activities", n, m)
+		}
+	})
+}
