@@ -120,7 +120,8 @@ func (b *tab) checkNarrow(where, shot string) {
 	b.t.Helper()
 	b.do(chromedp.EmulateViewport(390, 844))
 	if over := eval[int](b, `document.documentElement.scrollWidth - window.innerWidth`); over > 0 {
-		b.t.Errorf("%s: %s is %d px wider than a 390 px screen", b.name, where, over)
+		wide := eval[[]string](b, `[...document.querySelectorAll("body *")].filter(e => e.getBoundingClientRect().right > window.innerWidth + 1 && !(e.parentElement && e.parentElement.closest(".table-wrap, .board, pre"))).slice(0, 5).map(e => e.outerHTML.slice(0, 80))`)
+		b.t.Errorf("%s: %s is %d px wider than a 390 px screen: %s", b.name, where, over, strings.Join(wide, " | "))
 	}
 	b.shot(shot + "-390")
 	b.do(chromedp.EmulateViewport(1280, 900))

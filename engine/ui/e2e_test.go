@@ -3,7 +3,9 @@ package ui_test
 import (
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 )
 
@@ -18,6 +20,7 @@ func TestBrowserRep(t *testing.T) {
 	other := s.Create("rep2", "account", `{"name": "Rep2 Secret Account"}`)
 	s.Create("rep1", "opportunity", `{"name": "Tea machines", "account": "`+acc+`", "amount": "48000", "stage": "proposal"}`)
 	camp := s.Create("admin", "campaign", `{"name": "Spring fair", "budget": "99999"}`)
+	s.Create("rep1", "activity", `{"subject": "Visit Hangzhou Tea", "kind": "visit", "starts_at": "`+time.Now().UTC().Format(time.RFC3339)+`"}`)
 
 	b := newTab(t, base, "rep1")
 	b.open("/ui/login")
@@ -90,6 +93,41 @@ func TestBrowserRep(t *testing.T) {
 	}
 	b.shot("account-detail")
 	b.noErrors("accounts")
+
+	// The kanban: a card dragged to another stage moves there.
+	b.open("/ui/board/opportunity")
+	b.checkA11y("board")
+	b.shot("board")
+	b.checkNarrow("board", "board")
+	if !b.has(`section[data-drop-value="proposal"] [data-card]`) {
+		t.Fatalf("the card is not in Proposal: %s", b.text("main"))
+	}
+	if _, err := chromedp.Run(b.ctx, chromedp.WaitEvent(page.LoadEventFired, nil, chromedp.Evaluate[chromedp.Void](`(() => {
+		const card = document.querySelector("[data-card]"), col = document.querySelector('section[data-drop-value="negotiation"] ul');
+		const dt = new DataTransfer();
+		card.dispatchEvent(new DragEvent("dragstart", {bubbles: true, dataTransfer: dt}));
+		col.dispatchEvent(new DragEvent("dragover", {bubbles: true, cancelable: true, dataTransfer: dt}));
+		col.dispatchEvent(new DragEvent("drop", {bubbles: true, cancelable: true, dataTransfer: dt}));
+	})()`))); err != nil {
+		t.Fatalf("drag: %v", err)
+	}
+	b.do(chromedp.WaitReady(chromedp.CSS("main")))
+	if !b.has(`section[data-drop-value="negotiation"] [data-card]`) || !strings.Contains(b.text("main"), "Moved.") {
+		t.Errorf("the dragged card did not move: %s", b.text("main"))
+	}
+	b.noErrors("board")
+
+	// The calendar of activities, by month, week and day.
+	for _, view := range []string{"month", "week", "day"} {
+		b.open("/ui/calendar/activity?view=" + view)
+		if !strings.Contains(b.text("main"), "Visit Hangzhou Tea") {
+			t.Errorf("the %s calendar lacks the visit: %s", view, b.text("main"))
+		}
+		b.checkA11y(view + " calendar")
+		b.shot("calendar-" + view)
+		b.checkNarrow(view+" calendar", "calendar-"+view)
+	}
+	b.noErrors("calendar")
 
 	// A hidden field is absent; another rep's record is not found.
 	b.open("/ui/o/campaign/" + camp)

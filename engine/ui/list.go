@@ -22,16 +22,20 @@ type listData struct {
 	Rows       []listRow
 	Conditions []conditionRow
 	// Fields are the fields the builder offers (readable ones).
-	Fields   []fieldChoice
-	Typed    string
-	Sort     string
-	Filter   string
-	Error    string
-	Next     string
-	Cursor   string
-	Total    int64
-	Capped   bool
-	CanNew   bool
+	Fields []fieldChoice
+	Typed  string
+	Sort   string
+	Filter string
+	Error  string
+	Next   string
+	Cursor string
+	Total  int64
+	Capped bool
+	CanNew bool
+	// Board and Calendar say whether the object has a picklist and a
+	// date to show its records by.
+	Board    bool
+	Calendar bool
 	Views    []savedView
 	ViewID   string
 	Roles    []string
@@ -165,6 +169,12 @@ func (u *UI) listPage(c *fiber.Ctx) error {
 		q.typed, q.sort, q.cols = v.Filter, v.Sort, v.Columns
 	}
 	d.Roles = roleNames(r.rights.Snapshot().Schema)
+	d.Board = len(boardFields(s, r.lang)) > 0
+	for _, f := range obj.Fields {
+		if k := metadata.TypeOf(f).Kind(); (k == metadata.KindDate || k == metadata.KindDateTime) && s.Readable(f.Name) {
+			d.Calendar = true
+		}
+	}
 	cols := visibleColumns(s, q.cols, u.layoutFor(r, obj).ListColumns)
 	d.ColNames = strings.Join(cols, ",")
 	d.Fields = fieldChoices(s, r.lang)

@@ -29,6 +29,9 @@ func (u *UI) recordRoutes(g fiber.Router) {
 	g.Get("/o/:object/:id/files/:field", u.download)
 	g.Get("/lookup/:object/:field", u.lookupOptions)
 	g.Get("/cascade/:object/:field", u.cascadeOptions)
+	g.Get("/board/:object", u.boardPage)
+	g.Post("/board/:object/:id", u.moveCard)
+	g.Get("/calendar/:object", u.calendarPage)
 	g.Post("/views/:object", u.saveView)
 	g.Post("/views/:object/:id/delete", u.deleteView)
 }

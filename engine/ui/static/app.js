@@ -30,6 +30,33 @@
     if (msg && !window.confirm(msg)) { ev.preventDefault(); }
   });
 
+  // Kanban: dragging a card onto a column submits the card's move form
+  // (the form itself is the keyboard's way to move it).
+  var dragged = null;
+  document.addEventListener("dragstart", function (ev) {
+    var card = ev.target.closest && ev.target.closest("[data-card]");
+    if (!card) { return; }
+    dragged = card;
+    ev.dataTransfer.effectAllowed = "move";
+    ev.dataTransfer.setData("text/plain", card.getAttribute("data-card"));
+  });
+  document.addEventListener("dragover", function (ev) {
+    if (dragged && ev.target.closest && ev.target.closest("[data-drop-value]")) { ev.preventDefault(); }
+  });
+  document.addEventListener("drop", function (ev) {
+    var col = ev.target.closest && ev.target.closest("[data-drop-value]");
+    if (!dragged || !col) { return; }
+    ev.preventDefault();
+    var form = dragged.querySelector("form.move");
+    var to = col.getAttribute("data-drop-value");
+    dragged = null;
+    if (form && form.elements.to.value !== to) {
+      form.elements.to.value = to;
+      form.submit();
+    }
+  });
+  document.addEventListener("dragend", function () { dragged = null; });
+
   // htmx requests: a new filter row gets the next free index.
   document.addEventListener("htmx:configRequest", function (ev) {
     var elt = ev.detail.elt;
