@@ -138,6 +138,9 @@ func (u *UI) detailPage(c *fiber.Ctx) error {
 			continue
 		}
 		av := actionView{Name: a.Name, Label: actionLabel(r.lang, a.Name)}
+		if commentActions[a.Name] {
+			av.Input = "comment"
+		}
 		if a.Name == metadata.ActionTransfer {
 			av.Input = "owner"
 			if d.Users == nil {
@@ -254,6 +257,10 @@ func (u *UI) runAction(c *fiber.Ctx) error {
 	}
 	return c.Redirect("/ui/o/"+object+"/"+id+"?flash=action_done", fiber.StatusSeeOther)
 }
+
+// commentActions are the actions that take a comment (the approval
+// actions of workflows: {"comment": "…"}).
+var commentActions = map[string]bool{"submit": true, "approve": true, "reject": true, "recall": true}
 
 // actionLabel names an action in lang.
 func actionLabel(lang, name string) string {

@@ -129,6 +129,22 @@ func TestBrowserRep(t *testing.T) {
 	}
 	b.noErrors("calendar")
 
+	// Chinese: chosen in the header, remembered, labels from the metadata.
+	b.open("/ui/o/lead/new")
+	b.submit(`form.lang button[value="zh"]`)
+	if body := b.text("main"); !strings.Contains(body, "新建线索") || !strings.Contains(body, "姓名") || !strings.Contains(body, "省份") {
+		t.Errorf("the form in Chinese: %s", body)
+	}
+	b.checkA11y("Chinese lead form")
+	b.shot("lead-form-zh")
+	b.open("/ui/o/opportunity")
+	if body := b.text("main"); !strings.Contains(body, "销售机会") || !strings.Contains(body, "方案报价") && !strings.Contains(body, "商务谈判") {
+		t.Errorf("the list in Chinese: %s", body)
+	}
+	b.shot("opportunity-list-zh")
+	b.submit(`form.lang button[value="en"]`)
+	b.noErrors("Chinese pages")
+
 	// A hidden field is absent; another rep's record is not found.
 	b.open("/ui/o/campaign/" + camp)
 	if body := b.text("main"); strings.Contains(body, "Budget") || strings.Contains(body, "99,999") {
