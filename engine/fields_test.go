@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 
@@ -61,7 +62,7 @@ func TestFieldTypesRoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		ref, err := e.Upload(ctx, "sample", "fl", "a.txt", []byte("hello file"))
+		ref, err := e.Upload(ctx, "sample", "fl", "a.txt", strings.NewReader("hello file"))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -17,7 +18,10 @@ import (
 // Upload stores the content of a file or image field before the record
 // that uses it is written; the returned reference goes into the record.
 // The content type is sniffed from the bytes, not taken from the client.
-func (e *Engine) Upload(ctx context.Context, object, field, name string, data []byte) (*metadata.FileRef, error) {
+// The rights are checked before content is read, and content is read
+// only up to the field's max_size: a larger file is ErrTooLarge with the
+// rest of content left unread.
+func (e *Engine) Upload(ctx context.Context, object, field, name string, content io.Reader) (*metadata.FileRef, error) {
 	s, err := e.scope(ctx, object, metadata.ActionRead)
 	if err != nil {
 		return nil, err
@@ -32,8 +36,12 @@ func (e *Engine) Upload(ctx context.Context, object, field, name string, data []
 	if !s.Editable(field) {
 		return nil, fmt.Errorf("%w: field %s.%s is read-only for you", ErrForbidden, object, field)
 	}
-	if int64(len(data)) > metadata.MaxSizeOf(f) {
-		return nil, fmt.Errorf("%w: %s.%s takes files up to %d bytes, this one has %d", ErrTooLarge, object, field, metadata.MaxSizeOf(f), len(data))
+	data, err := spool(content, metadata.MaxSizeOf(f))
+	if errors.Is(err, ErrTooLarge) {
+		return nil, fmt.Errorf("%w: %s.%s takes files up to %d bytes", ErrTooLarge, object, field, metadata.MaxSizeOf(f))
+	}
+	if err != nil {
+		return nil, err
 	}
 	if len(data) == 0 {
 		return nil, &ValidationError{Object: object, Errors: []FieldError{{Field: field, Code: "empty", Message: "the file is empty"}}}

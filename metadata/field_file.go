@@ -25,6 +25,10 @@ type FileRef struct {
 // DefaultMaxFileSize is the upload limit of a file field without max_size.
 const DefaultMaxFileSize = 10 << 20
 
+// MaxFileSize is the largest max_size a file field may have: the server's
+// upload limit (32 MiB).
+const MaxFileSize = 32 << 20
+
 func init() {
 	RegisterFieldType(fileType{name: "file"})
 	RegisterFieldType(fileType{name: "image", accept: []string{"image/png", "image/jpeg", "image/gif", "image/webp"}})
@@ -46,6 +50,9 @@ func (t fileType) Check(f *Field) []Problem {
 	var ps []Problem
 	if f.MaxSize < 0 {
 		ps = append(ps, problemf("/max_size", "must not be negative"))
+	}
+	if f.MaxSize > MaxFileSize {
+		ps = append(ps, problemf("/max_size", "is above the server's upload limit of %d bytes (32 MiB)", MaxFileSize))
 	}
 	for i, a := range f.Accept {
 		if !strings.Contains(a, "/") {

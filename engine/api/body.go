@@ -23,20 +23,79 @@ import (
 // NUL character in a key or a text (400 naming the path). A request
 // without a body passes. Registrars put it in front of their JSON routes.
 func (s *Server) RequireJSON(c *fiber.Ctx) error {
-	body := c.Request().Body() // raw: never decompressed
-	if len(body) == 0 {
+	if !hasBody(c) {
 		return c.Next()
 	}
 	if err := checkMediaType(c); err != nil {
 		return err
 	}
-	if len(body) > MaxJSONBody {
-		return &apiError{status: fiber.StatusRequestEntityTooLarge, code: "too_large", message: fmt.Sprintf("the body has %d bytes; at most %d are accepted", len(body), MaxJSONBody)}
+	body, err := readBody(c, MaxJSONBody)
+	if err != nil {
+		return err
 	}
 	if err := checkJSON(body); err != nil {
 		return err
 	}
 	return c.Next()
+}
+
+// limitBody refuses at once a request whose declared body is larger than
+// any route takes (413, and the connection closes). When a route answered
+// without reading its body to the end (refused before reading it, or cut
+// off at a limit), the rest is read and discarded, up to MaxUploadBody
+// bytes, so the client receives the answer rather than a reset connection
+// and the connection stays usable; a body longer than that closes it.
+func limitBody(c *fiber.Ctx) error {
+	if n := c.Request().Header.ContentLength(); n > MaxUploadBody {
+		c.Context().SetConnectionClose()
+		return tooLarge(n, MaxUploadBody)
+	}
+	err := c.Next()
+	if c.Request().IsBodyStream() && hasBody(c) {
+		n, derr := io.Copy(io.Discard, io.LimitReader(c.Context().RequestBodyStream(), MaxUploadBody+1))
+		if derr != nil || n > MaxUploadBody {
+			c.Context().SetConnectionClose()
+		} else {
+			c.Request().ResetBody()
+		}
+	}
+	return err
+}
+
+// hasBody reports whether the request has a body: a Content-Length above
+// zero, or chunks.
+func hasBody(c *fiber.Ctx) bool {
+	n := c.Request().Header.ContentLength()
+	return n > 0 || n == -1
+}
+
+// readBody reads the request's body into memory, at most limit bytes
+// (413 above), whether it came with a Content-Length or in chunks.
+func readBody(c *fiber.Ctx, limit int) ([]byte, error) {
+	req := c.Request()
+	if n := req.Header.ContentLength(); n > limit {
+		return nil, tooLarge(n, limit)
+	}
+	if req.IsBodyStream() {
+		data, err := io.ReadAll(io.LimitReader(c.Context().RequestBodyStream(), int64(limit)+1))
+		if err != nil {
+			return nil, badRequest("malformed_body", "the body broke off before its end")
+		}
+		if len(data) > limit {
+			return nil, tooLarge(-1, limit)
+		}
+		req.SetBody(data) // the stream is read to its end and released
+	}
+	return req.Body(), nil // raw: never decompressed
+}
+
+// tooLarge is the 413 answer for a body of n bytes (-1: unknown).
+func tooLarge(n, limit int) error {
+	msg := fmt.Sprintf("the body is over %d bytes", limit)
+	if n >= 0 {
+		msg = fmt.Sprintf("the body has %d bytes; at most %d are accepted", n, limit)
+	}
+	return &apiError{status: fiber.StatusRequestEntityTooLarge, code: "too_large", message: msg}
 }
 
 // checkMediaType refuses a body that is not uncompressed UTF-8 JSON.

@@ -2,12 +2,10 @@ package api
 
 import (
 	"fmt"
-	"io"
 	"strconv"
 	"strings"
 
 	"github.com/crmplatform/crm/engine"
-	"github.com/crmplatform/crm/metadata"
 	"github.com/gofiber/fiber/v2"
 )
 
@@ -218,31 +216,6 @@ func (s *Server) action(c *fiber.Ctx) error {
 		return err
 	}
 	return c.JSON(out)
-}
-
-// upload answers POST /api/files/{object}/{field} with a multipart "file".
-func (s *Server) upload(c *fiber.Ctx) error {
-	fh, err := c.FormFile("file")
-	if err != nil {
-		return badRequest("malformed_body", "send the file as multipart/form-data in a part named \"file\"")
-	}
-	if msg := metadata.TextProblem(fh.Filename); msg != "" {
-		return badRequest("bad_request", "the file name "+msg, Detail{Field: "file", Message: "the file name " + msg})
-	}
-	f, err := fh.Open()
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, MaxUploadBody))
-	if err != nil {
-		return err
-	}
-	ref, err := s.eng.Upload(c.UserContext(), c.Params("object"), c.Params("field"), fh.Filename, data)
-	if err != nil {
-		return err
-	}
-	return c.Status(fiber.StatusCreated).JSON(ref)
 }
 
 // download answers GET /api/records/{object}/{id}/files/{field}.

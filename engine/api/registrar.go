@@ -19,9 +19,12 @@ import (
 // errors answered as the API answers them (an engine error becomes its
 // status and documented code). Nothing more is implied: a route that
 // needs a signed-in user puts s.Authenticate in front of its handler, one
-// that takes a JSON body puts s.RequireJSON, one for administrators only
-// s.RequireAdmin. A multipart or form body is the registrar's to read and
-// bound.
+// that takes a JSON body puts s.RequireJSON (which reads it within
+// MaxJSONBody), one for administrators only s.RequireAdmin. Bodies arrive
+// as streams: a route taking another type reads
+// c.Context().RequestBodyStream() within its own limit rather than
+// c.Body(), which would read a body of any size; whatever it leaves
+// unread is discarded after it answers.
 //
 //	api.Config{Registrars: []api.Registrar{func(r fiber.Router, s *api.Server) {
 //		r.Get("/ui", page)                        // public

@@ -9,6 +9,7 @@ import (
 
 	"github.com/crmplatform/crm/engine"
 	"github.com/crmplatform/crm/engine/access"
+	"github.com/crmplatform/crm/metadata"
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/recover"
 	"github.com/gofiber/fiber/v2/middleware/requestid"
@@ -18,8 +19,10 @@ import (
 const (
 	// MaxJSONBody is the largest JSON body accepted.
 	MaxJSONBody = 1 << 20
-	// MaxUploadBody is the largest request body (file uploads).
-	MaxUploadBody = 32 << 20
+	// MaxUploadBody is the largest request body: an upload of the
+	// largest file (metadata.MaxFileSize) with room for its multipart
+	// headers.
+	MaxUploadBody = metadata.MaxFileSize + 64<<10
 	// MaxHeaderBytes is the largest request line and headers together
 	// (431 above): room for a URL with a filter of about 700 record ids.
 	MaxHeaderBytes = 32 << 10
@@ -67,16 +70,21 @@ func New(cfg Config) *fiber.App {
 		s.timeout = DefaultRequestTimeout
 	}
 	app := fiber.New(fiber.Config{
-		Immutable:             true,
-		BodyLimit:             MaxUploadBody,
-		ReadBufferSize:        MaxHeaderBytes,
-		ReadTimeout:           30 * time.Second,
-		WriteTimeout:          60 * time.Second,
-		IdleTimeout:           120 * time.Second,
-		DisableStartupMessage: true,
-		ErrorHandler:          errorHandler(s.log),
+		Immutable:      true,
+		BodyLimit:      MaxUploadBody,
+		ReadBufferSize: MaxHeaderBytes,
+		// Bodies are read by the routes, each within its limit: uploads are
+		// streamed to disk up to their field's max_size, JSON bodies read
+		// up to MaxJSONBody (see RequireJSON and limitBody).
+		StreamRequestBody:            true,
+		DisablePreParseMultipartForm: true,
+		ReadTimeout:                  30 * time.Second,
+		WriteTimeout:                 60 * time.Second,
+		IdleTimeout:                  120 * time.Second,
+		DisableStartupMessage:        true,
+		ErrorHandler:                 errorHandler(s.log),
 	})
-	app.Use(recover.New(), requestid.New(), s.requestContext, checkURL, language)
+	app.Use(recover.New(), requestid.New(), limitBody, s.requestContext, checkURL, language)
 	// Registrars come first, so the routes they mount under /api choose
 	// their own middleware (probes are public).
 	for _, reg := range append([]Registrar{probes}, cfg.Registrars...) {
