@@ -48,6 +48,8 @@ func watchClient(conn net.Conn, gone func()) (stop func()) {
 	var mu sync.Mutex
 	stopped := false
 	var timer *time.Timer
+	mu.Lock() // the first check waits for timer to be set
+	defer mu.Unlock()
 	timer = time.AfterFunc(clientCheckEvery, func() {
 		mu.Lock()
 		defer mu.Unlock()
