@@ -3,7 +3,6 @@ package ui
 import (
 	"errors"
 	"fmt"
-	"io"
 	"net/url"
 	"slices"
 	"strconv"
@@ -396,11 +395,7 @@ func (u *UI) uploadPart(c *fiber.Ctx, r *rq, object string, f *metadata.Field) (
 		return nil, err
 	}
 	defer fl.Close()
-	b, err := io.ReadAll(io.LimitReader(fl, api.MaxUploadBody))
-	if err != nil {
-		return nil, err
-	}
-	ref, err := u.eng.Upload(r.ctx, object, f.Name, fh.Filename, b)
+	ref, err := u.eng.Upload(r.ctx, object, f.Name, fh.Filename, fl)
 	if err != nil {
 		if _, isVE := errorsAs[*engine.ValidationError](err); isVE {
 			return nil, err
