@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/crmplatform/crm/engine/access"
+	"github.com/crmplatform/crm/engine/jobs"
 	"github.com/crmplatform/crm/engine/store"
 	"github.com/crmplatform/crm/metadata"
 	"github.com/uptrace/bun"
@@ -57,6 +58,9 @@ type Config struct {
 	// SQLite too, instead of grouping concurrent ones (see Engine.Tx); for
 	// measurements (CRM_GROUP_COMMIT=off).
 	NoGroupCommit bool
+	// Jobs configures the engine's job runner (Logger and Now default to
+	// the engine's).
+	Jobs jobs.Options
 }
 
 // Engine interprets metadata over the database.
@@ -82,6 +86,13 @@ type Engine struct {
 	// bulkRows counts records written in batches since the planner's
 	// statistics were last refreshed.
 	bulkRows atomic.Int64
+	// jobs runs background work (engine/jobs); recomputeSize is the
+	// batch of a recompute step (SetRecomputeBatch).
+	jobs          *jobs.Runner
+	recomputeSize atomic.Int64
+	// formulaFailures remembers the formulas whose run-time failure was
+	// logged, per metadata version (formulaFailed).
+	formulaFailures sync.Map
 }
 
 // New opens the engine on db: it creates the system tables and loads the
@@ -105,6 +116,9 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 		e.loc = time.UTC
 	}
 	if err := cfg.DB.Migrate(ctx); err != nil {
+		return nil, err
+	}
+	if err := e.useJobs(ctx, cfg.Jobs); err != nil {
 		return nil, err
 	}
 	e.RegisterAction(Action{Name: metadata.ActionTransfer, Run: transferAction})

@@ -107,17 +107,6 @@ func (e *Engine) releaseFiles(ctx context.Context, w *Writer, obj *metadata.Obje
 	return nil
 }
 
-// PurgeUnattachedFiles deletes uploads older than age that no record took
-// (an upload whose record was never written) and returns how many.
-func (e *Engine) PurgeUnattachedFiles(ctx context.Context, age time.Duration) (int64, error) {
-	q := store.Rebind(e.db.Dialect, "DELETE FROM crm_files WHERE record_id IS NULL AND created_at < ?")
-	res, err := e.db.SQL().ExecContext(ctx, q, metadata.DBValue(e.db.Dialect, e.now().UTC().Add(-age)))
-	if err != nil {
-		return 0, fmt.Errorf("engine: purge unattached files: %w", err)
-	}
-	return res.RowsAffected()
-}
-
 // File is a stored attachment with its bytes.
 type File struct {
 	metadata.FileRef

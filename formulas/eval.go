@@ -35,13 +35,16 @@ type Resolver interface {
 var ErrEval = errors.New("formulas: evaluation failed")
 
 // EvalError is a formula that failed at run time (a division of integers
-// by zero, a result the field refuses, a budget exceeded …). It names the
-// object and the field or rule; the engine should refuse the write with
-// it (422), not crash.
+// by zero, an index out of range, a result the field refuses, a budget
+// exceeded …). It names the object, the field or rule and, when known, the
+// record. A computed or default field whose formula fails is left empty
+// and the failure reported beside the results; a validation rule that
+// fails counts as a failing rule (RuleFailure.Err).
 type EvalError struct {
 	Object string
 	Field  string // the computed or defaulted field, if any
 	Rule   string // the validation rule, if any
+	ID     string // the record's id, if it has one yet
 	Err    error
 }
 
@@ -65,6 +68,9 @@ type RuleFailure struct {
 	Rule    string         `json:"rule"`
 	Field   string         `json:"field,omitempty"`
 	Message metadata.Label `json:"message"`
+	// Err is set when the rule could not be evaluated (an *EvalError): a
+	// rule that cannot be checked does not pass.
+	Err *EvalError `json:"-"`
 }
 
 type nowKey struct{}
@@ -86,83 +92,107 @@ func nowOf(ctx context.Context) time.Time {
 
 // Defaults fills the fields of rec that have a default formula and no
 // value (missing or nil) with the formula's value in storage form, in the
-// order of the fields. Default formulas read only rec itself.
-func (op *ObjectProgram) Defaults(rec map[string]any, now time.Time) error {
+// order of the fields. Default formulas read only rec itself. A default
+// formula that fails leaves its field empty; the failures come back.
+func (op *ObjectProgram) Defaults(rec map[string]any, now time.Time) []*EvalError {
 	if op == nil || len(op.defaults) == 0 {
 		return nil
 	}
 	env := make(map[string]any, 8)
 	clockValues(env, now)
+	id, _ := rec["id"].(string)
+	var fails []*EvalError
 	for _, p := range op.defaults {
 		if v, ok := rec[p.field.Name]; ok && v != nil {
 			continue
 		}
-		for f := range p.reads.fields {
-			fd, ok := op.object.FieldOrSystem(f)
-			if !ok {
-				continue
-			}
-			v, err := toExpr(fd, rec[f])
-			if err != nil {
-				return &EvalError{Object: op.object.Name, Field: p.field.Name, Err: fmt.Errorf("reading %s: %w", f, err)}
-			}
-			env[f] = v
-		}
-		op.setPicklistVars(env, p.reads)
-		out, err := run(p.prog, env)
+		v, err := op.evalDefault(p, rec, env)
 		if err != nil {
-			return &EvalError{Object: op.object.Name, Field: p.field.Name, Err: positioned(err)}
-		}
-		v, err := toStorage(p.field, out)
-		if err != nil {
-			return &EvalError{Object: op.object.Name, Field: p.field.Name, Err: err}
+			fails = append(fails, &EvalError{Object: op.object.Name, Field: p.field.Name, ID: id, Err: err})
+			continue
 		}
 		rec[p.field.Name] = v
 	}
-	return nil
+	return fails
+}
+
+// evalDefault evaluates one default formula over rec.
+func (op *ObjectProgram) evalDefault(p *program, rec, env map[string]any) (any, error) {
+	for f := range p.reads.fields {
+		fd, ok := op.object.FieldOrSystem(f)
+		if !ok {
+			continue
+		}
+		v, err := toExpr(fd, rec[f])
+		if err != nil {
+			return nil, fmt.Errorf("reading %s: %w", f, err)
+		}
+		env[f] = v
+	}
+	op.setPicklistVars(env, p.reads)
+	out, err := run(p.prog, env)
+	if err != nil {
+		return nil, positioned(err)
+	}
+	return toStorage(p.field, out)
 }
 
 // Compute evaluates the computed fields of rec (storage form, including
 // its id) in dependency order and writes their values into rec in storage
 // form, amounts rounded to the field's scale. Related records and roll-ups
-// come from r.
-func (op *ObjectProgram) Compute(ctx context.Context, rec map[string]any, r Resolver) error {
+// come from r. A field whose formula fails at run time is left empty (nil)
+// and the others are still computed (one reading it reads it as empty);
+// the failures come back. The error is for what the formulas could not
+// read (the resolver's errors).
+func (op *ObjectProgram) Compute(ctx context.Context, rec map[string]any, r Resolver) ([]*EvalError, error) {
 	return op.ComputeBatch(ctx, []map[string]any{rec}, r)
 }
 
 // ComputeBatch is Compute for many records of the object at once, with one
 // Resolver call per lookup path and roll-up for the whole batch.
-func (op *ObjectProgram) ComputeBatch(ctx context.Context, recs []map[string]any, r Resolver) error {
+func (op *ObjectProgram) ComputeBatch(ctx context.Context, recs []map[string]any, r Resolver) ([]*EvalError, error) {
 	if op == nil || len(op.computed) == 0 || len(recs) == 0 {
-		return nil
+		return nil, nil
 	}
 	envs, err := op.envs(ctx, recs, op.reads, r)
 	if err != nil {
-		return err
+		return nil, err
 	}
+	var fails []*EvalError
 	for i, rec := range recs {
 		env := envs[i]
 		for _, p := range op.computed {
-			out, err := run(p.prog, env)
+			v, err := op.evalComputed(p, env)
 			if err != nil {
-				return &EvalError{Object: op.object.Name, Field: p.field.Name, Err: positioned(err)}
-			}
-			v, err := toStorage(p.field, out)
-			if err != nil {
-				return &EvalError{Object: op.object.Name, Field: p.field.Name, Err: err}
+				id, _ := rec["id"].(string)
+				fails = append(fails, &EvalError{Object: op.object.Name, Field: p.field.Name, ID: id, Err: err})
+				v = nil
 			}
 			rec[p.field.Name] = v
 			if metadata.SingleOption(p.field) {
 				op.refreshPicklistVars(env, p.field.Name, v)
 			}
 			if _, isVar := env[p.field.Name]; isVar && kindOf(p.field) != metadata.KindRef {
-				if env[p.field.Name], err = toExpr(p.field, v); err != nil {
-					return &EvalError{Object: op.object.Name, Field: p.field.Name, Err: err}
+				ev, err := toExpr(p.field, v)
+				if err != nil {
+					// A value toStorage made always reads back; an empty one
+					// is the fallback.
+					ev, _ = toExpr(p.field, nil)
 				}
+				env[p.field.Name] = ev
 			}
 		}
 	}
-	return nil
+	return fails, nil
+}
+
+// evalComputed evaluates one computed field in env, in storage form.
+func (op *ObjectProgram) evalComputed(p *program, env map[string]any) (any, error) {
+	out, err := run(p.prog, env)
+	if err != nil {
+		return nil, positioned(err)
+	}
+	return toStorage(p.field, out)
 }
 
 // refreshPicklistVars updates the option() and label() variables of a
@@ -187,7 +217,9 @@ func (op *ObjectProgram) refreshPicklistVars(env map[string]any, field string, v
 
 // Validate checks every validation rule of the object against rec
 // (storage form, after Compute) and returns all the rules that fail, in
-// their order. A rule that cannot be evaluated is an *EvalError.
+// their order. A rule that cannot be evaluated fails too, with Err set:
+// a rule that cannot be checked must not pass silently. The error is for
+// what the rules could not read (the resolver's errors).
 func (op *ObjectProgram) Validate(ctx context.Context, rec map[string]any, r Resolver) ([]RuleFailure, error) {
 	if op == nil || len(op.rules) == 0 {
 		return nil, nil
@@ -196,15 +228,17 @@ func (op *ObjectProgram) Validate(ctx context.Context, rec map[string]any, r Res
 	if err != nil {
 		return nil, err
 	}
+	id, _ := rec["id"].(string)
 	var out []RuleFailure
 	for _, p := range op.rules {
+		fail := RuleFailure{Rule: p.rule.Name, Field: p.rule.Field, Message: p.rule.Message}
 		v, err := run(p.prog, envs[0])
 		if err != nil {
-			return nil, &EvalError{Object: op.object.Name, Rule: p.rule.Name, Err: positioned(err)}
+			fail.Err = &EvalError{Object: op.object.Name, Rule: p.rule.Name, ID: id, Err: positioned(err)}
+		} else if ok, _ := v.(bool); ok {
+			continue
 		}
-		if ok, _ := v.(bool); !ok {
-			out = append(out, RuleFailure{Rule: p.rule.Name, Field: p.rule.Field, Message: p.rule.Message})
-		}
+		out = append(out, fail)
 	}
 	return out, nil
 }

@@ -45,7 +45,7 @@ func TestCompute(t *testing.T) {
 	rec["name"] = "big deal"
 	rec["discount"] = 10.0
 	rec["tags"] = `["a","b"]`
-	if err := f.c.Object("opportunity").Compute(f.ctx, rec, f.r); err != nil {
+	if err := noFails(f.c.Object("opportunity").Compute(f.ctx, rec, f.r)); err != nil {
 		t.Fatal(err)
 	}
 	want := map[string]any{
@@ -72,7 +72,7 @@ func TestCompute(t *testing.T) {
 func TestComputeEmptyValues(t *testing.T) {
 	f := newFixture(t)
 	rec := map[string]any{"id": idOpp1, "name": "x", "account": nil, "stage": nil}
-	if err := f.c.Object("opportunity").Compute(f.ctx, rec, f.r); err != nil {
+	if err := noFails(f.c.Object("opportunity").Compute(f.ctx, rec, f.r)); err != nil {
 		t.Fatal(err)
 	}
 	want := map[string]any{"weighted": int64(0), "net": int64(0), "stage_label": nil, "is_big": false,
@@ -104,7 +104,7 @@ func TestCurrencyRounding(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(fmt.Sprintf("%v %s", tt.amount, tt.stage), func(t *testing.T) {
 			rec := opp(idOpp1, idAcc1, tt.stage, tt.amount)
-			if err := f.c.Object("opportunity").Compute(f.ctx, rec, f.r); err != nil {
+			if err := noFails(f.c.Object("opportunity").Compute(f.ctx, rec, f.r)); err != nil {
 				t.Fatal(err)
 			}
 			if rec["weighted"] != tt.want {
@@ -125,7 +125,7 @@ fields:
 `)
 	c := mustCompile(t, s)
 	rec := map[string]any{"id": idOpp1, "total": int64(1000)} // 1.000
-	if err := c.Object("invoice").Compute(context.Background(), rec, nil); err != nil {
+	if err := noFails(c.Object("invoice").Compute(context.Background(), rec, nil)); err != nil {
 		t.Fatal(err)
 	}
 	if rec["third"] != int64(0) || rec["fine"] != int64(333) || rec["ratio"] != 0.33 {
@@ -140,7 +140,7 @@ func TestComputeBatchOneQueryPerPath(t *testing.T) {
 		opp(idOpp2, idAcc2, "qualify", int64(2000)),
 		opp(idOpp3, idAcc1, "lost", nil),
 	}
-	if err := f.c.Object("opportunity").ComputeBatch(f.ctx, recs, f.r); err != nil {
+	if err := noFails(f.c.Object("opportunity").ComputeBatch(f.ctx, recs, f.r)); err != nil {
 		t.Fatal(err)
 	}
 	if len(f.r.calls) != 4 {
@@ -160,14 +160,14 @@ func TestRollups(t *testing.T) {
 	o2["close_date"] = "2027-01-15"
 	o3 := opp(idOpp3, idAcc1, "qualify", int64(999))
 	for _, o := range []map[string]any{o1, o2, o3} {
-		if err := op.Compute(f.ctx, o, f.r); err != nil {
+		if err := noFails(op.Compute(f.ctx, o, f.r)); err != nil {
 			t.Fatal(err)
 		}
 		f.r.put("opportunity", o)
 	}
 	acc := f.r.records["account"][idAcc1]
 	accOp := f.c.Object("account")
-	if err := accOp.Compute(f.ctx, acc, f.r); err != nil {
+	if err := noFails(accOp.Compute(f.ctx, acc, f.r)); err != nil {
 		t.Fatal(err)
 	}
 	want := map[string]any{
@@ -195,7 +195,7 @@ func TestRollups(t *testing.T) {
 	}
 	// An account without children.
 	solo := f.r.records["account"][idAcc2]
-	if err := accOp.Compute(f.ctx, solo, f.r); err != nil {
+	if err := noFails(accOp.Compute(f.ctx, solo, f.r)); err != nil {
 		t.Fatal(err)
 	}
 	if solo["total_won"] != int64(0) || solo["opportunity_count"] != int64(0) || solo["biggest"] != int64(0) || solo["last_close"] != nil {
@@ -300,49 +300,88 @@ func TestDefaults(t *testing.T) {
 	}
 }
 
+// TestRuntimeErrors checks that a formula failing at run time leaves its
+// field empty, with the failure reported, and never stops the other
+// fields: one reading the failed field reads it as empty.
 func TestRuntimeErrors(t *testing.T) {
 	s := schemaOf(t, `
 name: thing
 fields:
   - {name: n, type: integer}
   - {name: zero, type: integer}
-  - {name: mod, type: integer, formula: "n % zero"}
-`, `
-name: big
-fields:
-  - {name: n, type: integer}
-  - {name: huge, type: integer, formula: "len(repeat('x', n))"}
-`, `
-name: pick
-fields:
   - {name: s, type: text}
-  - {name: p, type: picklist, options: [{value: a}], formula: "s"}
+  - {name: amount, type: currency}
+  - {name: first, type: decimal, formula: "n + 1"}
+  - {name: broken, type: decimal, formula: "n"}
+  - {name: after, type: decimal, formula: "broken + first"}
+  - {name: note, type: text, formula: "s"}
+  - {name: code, type: text}
+  - {name: p, type: picklist, options: [{value: a}], formula: "code"}
+  - {name: d, type: date, default_formula: "today() + 100 % zero"}
 validation_rules:
   - {name: r, condition: "int(s) > 0", message: m}
+  - {name: ok, condition: "n > 100", message: too small}
 `)
-	c := mustCompile(t, s)
-	ctx := context.Background()
 	tests := []struct {
-		object string
-		rec    map[string]any
-		want   string
+		name    string
+		formula string
+		rec     map[string]any
+		want    string
 	}{
-		{"thing", map[string]any{"n": int64(1), "zero": int64(0)}, "formulas: thing.field mod: "},
-		{"big", map[string]any{"n": int64(10_000_000)}, "memory budget exceeded"},
-		{"pick", map[string]any{"s": "zzz"}, `formulas: pick.field p: "zzz" is not one of the options`},
+		{"integer division by zero", "n / zero", map[string]any{"n": int64(1), "zero": int64(0)}, "not a finite number"},
+		{"modulo by zero", "int(n) % 0", map[string]any{"n": int64(1)}, "integer divide by zero"},
+		{"index out of range", `int(split(s, ",")[5])`, map[string]any{"s": "a,b"}, "out of range"},
+		{"overflow", "n * 1e300 * 1e300", map[string]any{"n": int64(2)}, "not a finite number"},
+		{"memory budget", "len(repeat('x', n))", map[string]any{"n": int64(10_000_000)}, "memory budget exceeded"},
+		{"conversion", "int(s)", map[string]any{"s": "zzz"}, "invalid operation: int(zzz)"},
 	}
+	ctx := context.Background()
 	for _, tt := range tests {
-		t.Run(tt.object, func(t *testing.T) {
-			err := c.Object(tt.object).Compute(ctx, tt.rec, nil)
-			var ee *EvalError
-			if err == nil || !errors.Is(err, ErrEval) || !errors.As(err, &ee) || !strings.Contains(err.Error(), tt.want) {
-				t.Fatalf("got %v, want an EvalError containing %q", err, tt.want)
+		t.Run(tt.name, func(t *testing.T) {
+			s := s.Clone()
+			o, _ := s.Object("thing")
+			f, _ := o.Field("broken")
+			f.Formula = tt.formula
+			op := mustCompile(t, s).Object("thing")
+			rec := map[string]any{"id": "r1"}
+			for k, v := range tt.rec {
+				rec[k] = v
+			}
+			if _, ok := rec["n"]; !ok {
+				rec["n"] = int64(41)
+			}
+			fails, err := op.Compute(ctx, rec, nil)
+			if err != nil || len(fails) != 1 {
+				t.Fatalf("want one failure, got %v %v", fails, err)
+			}
+			ee := fails[0]
+			if !errors.Is(ee, ErrEval) || ee.Field != "broken" || ee.ID != "r1" || !strings.Contains(ee.Error(), tt.want) {
+				t.Fatalf("failure %#v (%v), want broken/r1 containing %q", ee, ee, tt.want)
+			}
+			if v, ok := rec["broken"]; !ok || v != nil {
+				t.Fatalf("the failed field must be empty, got %#v", rec["broken"])
+			}
+			if rec["first"] == nil || rec["after"] != rec["first"] {
+				t.Fatalf("the other fields: first=%#v after=%#v", rec["first"], rec["after"])
 			}
 		})
 	}
-	_, err := c.Object("pick").Validate(ctx, map[string]any{"s": "a"}, nil)
-	if err == nil || !errors.Is(err, ErrEval) || !strings.Contains(err.Error(), "validation rule r") {
-		t.Fatalf("rule error: %v", err)
+	op := mustCompile(t, s).Object("thing")
+	rec := map[string]any{"id": "r2", "n": int64(5), "s": "zzz", "code": "zzz", "zero": int64(0)}
+	fails, err := op.Compute(ctx, rec, nil)
+	if err != nil || len(fails) != 1 || fails[0].Field != "p" || !strings.Contains(fails[0].Error(), `formulas: thing.field p: "zzz" is not one of the options`) {
+		t.Fatalf("picklist: %v %v", fails, err)
+	}
+	if rec["note"] != "zzz" || rec["p"] != nil {
+		t.Fatalf("picklist record %v", rec)
+	}
+	if dfails := op.Defaults(rec, testNow); len(dfails) != 1 || dfails[0].Field != "d" || rec["d"] != nil {
+		t.Fatalf("default formula: %v, d=%#v", dfails, rec["d"])
+	}
+	rules, err := op.Validate(ctx, rec, nil)
+	if err != nil || len(rules) != 2 || rules[0].Rule != "r" || rules[0].Err == nil || !strings.Contains(rules[0].Err.Error(), "validation rule r") ||
+		rules[1].Rule != "ok" || rules[1].Err != nil {
+		t.Fatalf("rules: %+v %v", rules, err)
 	}
 }
 
@@ -377,7 +416,7 @@ func TestConcurrentUse(t *testing.T) {
 			defer wg.Done()
 			for j := 0; j < 50; j++ {
 				rec := opp(idOpp1, idAcc1, "proposal", int64(i*100+j))
-				if err := op.Compute(f.ctx, rec, f.r); err != nil {
+				if err := noFails(op.Compute(f.ctx, rec, f.r)); err != nil {
 					errs <- err
 					return
 				}
@@ -408,7 +447,7 @@ func TestCommission(t *testing.T) {
 		{1234567, 68765},  // 500 + 2,345.67 at 8% = 687.6536 → 687.65
 	} {
 		rec := opp(idOpp1, idAcc1, "won", tt.amount)
-		if err := op.Compute(f.ctx, rec, f.r); err != nil {
+		if err := noFails(op.Compute(f.ctx, rec, f.r)); err != nil {
 			t.Fatal(err)
 		}
 		if rec["commission"] != tt.want {

@@ -46,7 +46,7 @@ func ExampleCompileSchema() {
 	now := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
 	ctx := formulas.WithNow(context.Background(), now)
 	_ = op.Defaults(rec, now)
-	if err := op.Compute(ctx, rec, nil); err != nil {
+	if _, err := op.Compute(ctx, rec, nil); err != nil {
 		fmt.Println(err)
 		return
 	}

@@ -33,6 +33,6 @@ func FuzzFormula(f *testing.F) {
 		}
 		r := newMemResolver(s)
 		rec := opp(idOpp1, idAcc1, "won", int64(100))
-		_ = c.Object("opportunity").Compute(context.Background(), rec, r)
+		_, _ = c.Object("opportunity").Compute(context.Background(), rec, r)
 	})
 }

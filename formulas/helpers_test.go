@@ -171,3 +171,15 @@ const (
 	idUser2  = "00000000-0000-0000-0000-00000000c002"
 	idParent = "00000000-0000-0000-0000-00000000a000"
 )
+
+// noFails turns the failures of Compute into an error, for tests where
+// every formula must succeed.
+func noFails(fails []*EvalError, err error) error {
+	if err != nil {
+		return err
+	}
+	if len(fails) > 0 {
+		return fails[0]
+	}
+	return nil
+}

@@ -102,7 +102,7 @@ func migrate(ctx context.Context, o migrateOptions, stdout io.Writer, log *slog.
 		return nil
 	}
 	fmt.Fprintf(stdout, "-- applied as metadata version %d\n", version)
-	return runJobs(ctx, a.Engine, 200, stdout)
+	return runRecompute(ctx, a.Engine, stdout)
 }
 
 // openForPlan opens the database for a plan without creating or changing

@@ -7,35 +7,40 @@ import (
 	"log/slog"
 
 	"github.com/crmplatform/crm/engine"
+	"github.com/crmplatform/crm/engine/jobs"
 	"github.com/spf13/cobra"
 )
 
-// recomputeCommand is crm recompute: it runs the queued recomputations of stored formula values (a
-// metadata change queues them), printing progress; an interrupted run
-// resumes where it stopped.
+// recomputeCommand is crm recompute: it runs the queued recomputations of
+// stored formula values (a metadata change queues them as jobs), printing
+// progress; an interrupted run resumes where it stopped.
 func recomputeCommand(stdout io.Writer, log *slog.Logger) *cobra.Command {
 	var dsn string
 	var batch int
 	c := dbCommand("recompute", "recompute stored formula values after a formula changed (resumes if interrupted)", &dsn, log, nil,
-		func(ctx context.Context, a *app, _ []string) error { return runJobs(ctx, a.Engine, batch, stdout) })
+		func(ctx context.Context, a *app, _ []string) error {
+			a.Engine.SetRecomputeBatch(batch)
+			return runRecompute(ctx, a.Engine, stdout)
+		})
 	dbFlag(c.Flags(), &dsn)
 	c.Flags().IntVar(&batch, "batch", 200, "records per transaction")
 	return c
 }
 
-// runJobs works through the formula jobs, printing one line per batch.
-func runJobs(ctx context.Context, e *engine.Engine, batch int, stdout io.Writer) error {
+// runRecompute runs the due recompute jobs in the foreground, printing one
+// line per step; a job another server is running is left to it.
+func runRecompute(ctx context.Context, e *engine.Engine, stdout io.Writer) error {
 	n := 0
-	err := e.RunFormulaJobs(ctx, batch, func(j engine.FormulaJob) {
+	err := e.Jobs().Drain(ctx, jobs.DrainOptions{Kinds: []string{engine.RecomputeKind}, Progress: func(j jobs.Job) {
 		n++
 		pct := 100
 		if j.Total > 0 {
 			pct = int(j.Done * 100 / j.Total)
 		}
-		fmt.Fprintf(stdout, "recompute %s %v: %d/%d (%d%%)\n", j.Object, j.Fields, j.Done, j.Total, pct)
-	})
+		fmt.Fprintf(stdout, "%s: %d/%d (%d%%)\n", j.Message, j.Done, j.Total, pct)
+	}})
 	if err != nil {
-		return err
+		return fmt.Errorf("%w (crm jobs shows the jobs and their next attempt)", err)
 	}
 	if n == 0 {
 		fmt.Fprintln(stdout, "recompute: nothing to do")

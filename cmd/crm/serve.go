@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/crmplatform/crm/engine"
 	"github.com/crmplatform/crm/engine/api"
 	"github.com/crmplatform/crm/internal/server"
 	"github.com/spf13/cobra"
@@ -63,7 +62,19 @@ func serve(ctx context.Context, addr, dsn, tpl string, stdout io.Writer, log *sl
 		fmt.Fprintln(stdout, "created user admin with the password from CRM_ADMIN_PASSWORD")
 	}
 	go a.Engine.Watch(ctx, 2*time.Second)
-	go background(ctx, a, log)
+	// Background jobs (formula recomputation, file purge …) run until the
+	// server stops; the current step finishes or its lease is released
+	// before the database closes.
+	jctx, stopJobs := context.WithCancel(ctx)
+	jobsDone := make(chan struct{})
+	go func() {
+		defer close(jobsDone)
+		a.Engine.Jobs().Run(jctx)
+	}()
+	defer func() {
+		stopJobs()
+		<-jobsDone
+	}()
 	timeout, err := envDuration("CRM_REQUEST_TIMEOUT", api.DefaultRequestTimeout)
 	if err != nil {
 		return err
@@ -86,37 +97,6 @@ func serve(ctx context.Context, addr, dsn, tpl string, stdout io.Writer, log *sl
 	case <-ctx.Done():
 		log.Info("shutting down")
 		return srv.ShutdownWithTimeout(10 * time.Second)
-	}
-}
-
-// background runs queued formula recomputations (queued by metadata
-// changes; several servers share them through row locks) every two
-// seconds, and every ten minutes deletes uploads no record took within a
-// day.
-func background(ctx context.Context, a *app, log *slog.Logger) {
-	t := time.NewTicker(2 * time.Second)
-	defer t.Stop()
-	lastPurge := time.Time{}
-	for {
-		err := a.Engine.RunFormulaJobs(ctx, 200, func(j engine.FormulaJob) {
-			log.Info("recompute", "object", j.Object, "fields", j.Fields, "done", j.Done, "total", j.Total)
-		})
-		if err != nil && ctx.Err() == nil {
-			log.Warn("recompute failed; retrying", "err", err)
-		}
-		if time.Since(lastPurge) > 10*time.Minute {
-			lastPurge = time.Now()
-			if n, err := a.Engine.PurgeUnattachedFiles(ctx, 24*time.Hour); err != nil && ctx.Err() == nil {
-				log.Warn("purge of unattached files failed", "err", err)
-			} else if n > 0 {
-				log.Info("unattached uploads deleted", "files", n)
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/crmplatform/crm/engine/store"
+	"github.com/crmplatform/crm/metadata"
 )
 
 // EnvPostgres names the variable holding the PostgreSQL server URL for tests.
@@ -91,4 +92,36 @@ func PostgresURL(t testing.TB) string {
 		admin.Close()
 	})
 	return u.String()
+}
+
+// Reopen opens a second connection pool on the database of db, as another
+// server sharing it would, and closes it when the test ends.
+func Reopen(t testing.TB, db *store.DB) *store.DB {
+	t.Helper()
+	ctx := context.Background()
+	var dsn string
+	if db.Dialect == metadata.DialectPostgres {
+		var name string
+		if err := db.SQL().QueryRowContext(ctx, "SELECT current_database()").Scan(&name); err != nil {
+			t.Fatal(err)
+		}
+		u, err := url.Parse(os.Getenv(EnvPostgres))
+		if err != nil {
+			t.Fatal(err)
+		}
+		u.Path = "/" + name
+		dsn = u.String()
+	} else {
+		var seq int
+		var name string
+		if err := db.SQL().QueryRowContext(ctx, "SELECT seq, name, file FROM pragma_database_list WHERE name = 'main'").Scan(&seq, &name, &dsn); err != nil {
+			t.Fatal(err)
+		}
+	}
+	other, err := store.Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { other.Close() })
+	return other
 }

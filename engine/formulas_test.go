@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/crmplatform/crm/engine/jobs"
 	"github.com/crmplatform/crm/engine/store"
 	"github.com/crmplatform/crm/engine/store/storetest"
 	"github.com/crmplatform/crm/metadata"
@@ -154,11 +156,11 @@ func TestFormulaProblemsRefuseMetadata(t *testing.T) {
 	}
 }
 
-func TestFormulaJobsRecomputeStoredValues(t *testing.T) {
+func TestRecomputeJobsStoredValues(t *testing.T) {
 	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
 		e := withFormulas(t, db)
 		ctx := as("u1")
-		if err := e.RunFormulaJobs(ctx, 10, nil); err != nil { // the install's own jobs
+		if err := e.Jobs().Drain(ctx, jobs.DrainOptions{}); err != nil { // the install's own jobs
 			t.Fatal(err)
 		}
 		a, err := e.Create(ctx, "account", body(t, `{"name": "Acme"}`))
@@ -180,19 +182,26 @@ func TestFormulaJobsRecomputeStoredValues(t *testing.T) {
 		if _, _, err := e.ApplySchema(context.Background(), s, ApplyOptions{Author: "test"}); err != nil {
 			t.Fatal(err)
 		}
-		jobs, err := e.FormulaJobs(ctx)
-		if err != nil || len(jobs) == 0 || jobs[0].Finished || jobs[0].Object != "opportunity" || jobs[0].Fields[0] != "weighted" {
-			t.Fatalf("jobs %+v, %v", jobs, err)
+		pending, err := e.Jobs().List(ctx, jobs.Filter{State: jobs.Pending, Kind: RecomputeKind})
+		if err != nil || len(pending) != 1 || pending[0].Key != "opportunity" || !strings.Contains(string(pending[0].Payload), `"fields":["weighted"]`) {
+			t.Fatalf("jobs %+v, %v", pending, err)
 		}
-		// One step, as if interrupted after it, then the rest.
-		if _, err := e.formulaJobStep(ctx, jobs[0].ID, 2, nil); err != nil {
+		// One step, then the run is interrupted: the job goes back to the
+		// queue with its checkpoint and resumes.
+		e.SetRecomputeBatch(2)
+		stop, cancel := context.WithCancel(ctx)
+		err = e.Jobs().Drain(stop, jobs.DrainOptions{Progress: func(jobs.Job) { cancel() }})
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("interrupted run: %v", err)
+		}
+		if j, err := e.Jobs().Get(ctx, pending[0].ID); err != nil || j.State != jobs.Pending || j.Done != 2 || j.Total != 3 || j.Attempts != 0 {
+			t.Fatalf("interrupted job %+v %v", j, err)
+		}
+		var seen []jobs.Job
+		if err := e.Jobs().Drain(ctx, jobs.DrainOptions{Progress: func(j jobs.Job) { seen = append(seen, j) }}); err != nil {
 			t.Fatal(err)
 		}
-		var seen []FormulaJob
-		if err := e.RunFormulaJobs(ctx, 2, func(j FormulaJob) { seen = append(seen, j) }); err != nil {
-			t.Fatal(err)
-		}
-		if len(seen) == 0 || !seen[len(seen)-1].Finished || seen[len(seen)-1].Done != 3 || seen[len(seen)-1].Total != 3 {
+		if len(seen) == 0 || seen[len(seen)-1].State != jobs.Done || seen[len(seen)-1].Done != 3 || seen[len(seen)-1].Total != 3 || seen[len(seen)-1].Message != "recompute opportunity [weighted]" {
 			t.Fatalf("progress %+v", seen)
 		}
 		for i, id := range ids {

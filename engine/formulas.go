@@ -1,0 +1,257 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/crmplatform/crm/engine/access"
+	"github.com/crmplatform/crm/engine/query"
+	"github.com/crmplatform/crm/engine/store"
+	"github.com/crmplatform/crm/formulas"
+	"github.com/crmplatform/crm/metadata"
+)
+
+// FormulasCompiler names the compiled formulas in a snapshot:
+// Snapshot.Compiled(FormulasCompiler) is the snapshot's *formulas.Compiled.
+const FormulasCompiler = "formulas"
+
+// UseFormulas makes the engine evaluate the formulas of the metadata
+// (every metadata version is compiled by check.Schema, and one whose
+// formulas do not compile is refused by ApplySchema, Check and Reload):
+//   - on create, default formulas fill the fields left empty; on create and
+//     update, after the before-hooks, computed fields are computed and the
+//     validation rules checked, all failing rules reported together with
+//     the record's other problems in one ValidationError (the write path
+//     calls formulaDefaults and formulaCompute);
+//   - after a write, the computed fields that depend on the written record
+//     are recomputed in the same transaction (formulas_propagate.go);
+//   - a metadata change that adds or changes computed fields queues a
+//     recomputation of the stored values as a job of kind RecomputeKind
+//     (formulas_recompute.go).
+//
+// A computed or default field whose formula fails at run time (a division
+// by zero, an index out of range …) is left empty and the failure logged
+// once per formula and metadata version; it never blocks the write or the
+// other fields. A validation rule that cannot be evaluated fails the write
+// with a 422 naming the rule.
+//
+// Call it once, at wiring time, before serving.
+func (e *Engine) UseFormulas(ctx context.Context) error {
+	e.jobs.Register(e.recomputeKind())
+	e.OnAfter(OpCreate, "*", e.formulasAfter)
+	e.OnAfter(OpUpdate, "*", e.formulasAfter)
+	e.OnBefore(OpDelete, "*", e.formulasBeforeDelete)
+	e.OnAfter(OpDelete, "*", e.formulasAfter)
+	e.OnSchemaApplied(e.queueRecompute)
+	return nil
+}
+
+// compiledFormulas returns the formulas of a snapshot, or nil.
+func compiledFormulas(s *Snapshot) *formulas.Compiled {
+	if s == nil {
+		return nil
+	}
+	c, _ := s.Compiled(FormulasCompiler).(*formulas.Compiled)
+	return c
+}
+
+// formulaDefaults fills the fields of rec (storage form) that have a
+// default formula and no value. The write path can call it before its own
+// checks, so that a required field with a default formula is filled before
+// it is found missing. A default formula that fails leaves its field
+// empty (logged); the error return is kept for the write path's sake and
+// is always nil.
+func (e *Engine) formulaDefaults(snap *Snapshot, obj *metadata.Object, rec map[string]any) error {
+	op := compiledFormulas(snap).Object(obj.Name)
+	if op == nil {
+		return nil
+	}
+	e.formulaFailed(snap, op.Defaults(rec, e.now().UTC()))
+	return nil
+}
+
+// formulaCompute computes the computed fields of rec (storage form) in tx
+// and checks the validation rules, returning the failing rules as field
+// errors (code "rule.NAME", in the request's language), so the write path
+// can report them together with its other problems in one
+// ValidationError. A computed field that fails at run time is left empty
+// (logged); a rule that cannot be evaluated fails with a message saying
+// so. A database error is returned as is.
+func (e *Engine) formulaCompute(ctx context.Context, tx store.Querier, snap *Snapshot, obj *metadata.Object, rec map[string]any) ([]FieldError, error) {
+	op := compiledFormulas(snap).Object(obj.Name)
+	if !op.HasFormulas() {
+		return nil, nil
+	}
+	now := e.now().UTC()
+	ctx = formulas.WithNow(ctx, now)
+	res := &formulaResolver{e: e, q: tx, snap: snap, now: now}
+	fails, err := op.Compute(ctx, rec, res)
+	if err != nil {
+		return nil, formulaReadError(obj.Name, err)
+	}
+	e.formulaFailed(snap, fails)
+	rules, err := op.Validate(ctx, rec, res)
+	if err != nil {
+		return nil, formulaReadError(obj.Name, err)
+	}
+	out := make([]FieldError, 0, len(rules))
+	lang := Language(ctx)
+	for _, f := range rules {
+		msg := f.Message.Get(lang)
+		if f.Err != nil {
+			e.formulaFailed(snap, []*formulas.EvalError{f.Err})
+			msg = fmt.Sprintf(ruleFailedMessage.Get(lang), f.Rule, f.Err.Err)
+		}
+		out = append(out, FieldError{Field: f.Field, Code: "rule." + f.Rule, Message: msg})
+	}
+	return out, nil
+}
+
+// formulaReadError turns a stored value formulas could not read (an
+// *formulas.EvalError naming no formula) into a ValidationError (422);
+// other errors, the database's, are wrapped.
+func formulaReadError(object string, err error) error {
+	var ee *formulas.EvalError
+	if errors.As(err, &ee) {
+		return &ValidationError{Object: object, Errors: []FieldError{{Field: ee.Field, Code: "formula", Message: ee.Error()}}}
+	}
+	return fmt.Errorf("engine: formulas of %s: %w", object, err)
+}
+
+// ruleFailedMessage says that a validation rule could not be evaluated
+// (the rule's name, then the cause).
+var ruleFailedMessage = metadata.Label{
+	"en": "the validation rule %s could not be evaluated: %v",
+	"zh": "校验规则 %s 无法计算：%v",
+}
+
+// formulaFailure identifies a formula of a metadata version, so that its
+// run-time failures are logged once.
+type formulaFailure struct {
+	version             int64
+	object, field, rule string
+}
+
+// formulaFailed logs formulas that failed at run time, once per formula
+// and metadata version, with the first record they failed on.
+func (e *Engine) formulaFailed(snap *Snapshot, fails []*formulas.EvalError) {
+	for _, f := range fails {
+		key := formulaFailure{snap.Version, f.Object, f.Field, f.Rule}
+		if _, seen := e.formulaFailures.LoadOrStore(key, true); seen {
+			continue
+		}
+		what, name := "field", f.Field
+		if f.Rule != "" {
+			what, name = "rule", f.Rule
+		}
+		e.log.Warn("formula failed at run time; the field is left empty (logged once per formula and metadata version)",
+			"object", f.Object, what, name, "record", f.ID, "version", snap.Version, "err", f.Err)
+	}
+}
+
+// formulaResolver reads related records and roll-ups for formulas, in the
+// write's transaction.
+type formulaResolver struct {
+	e    *Engine
+	q    store.Querier
+	snap *Snapshot
+	now  time.Time
+}
+
+var _ formulas.Resolver = (*formulaResolver)(nil)
+
+// Lookup reads fields of records of object by id; users come from
+// engine/access.
+func (r *formulaResolver) Lookup(ctx context.Context, object string, ids []string, fields []string) (map[string]map[string]any, error) {
+	if object == formulas.UserObject {
+		return access.UserValues(ctx, r.q, r.e.db.Dialect, ids, fields)
+	}
+	obj, err := r.snap.Object(object)
+	if err != nil {
+		return nil, err
+	}
+	exprs := make([]string, 0, len(fields)+1)
+	for _, f := range append([]string{"id"}, fields...) {
+		if fieldDef(obj, f) == nil {
+			return nil, fmt.Errorf("engine: %s has no field %q", object, f)
+		}
+		exprs = append(exprs, store.Ident(f))
+	}
+	out := make(map[string]map[string]any, len(ids))
+	read := func(chunk []string) error {
+		q := "SELECT " + strings.Join(exprs, ", ") + " FROM " + store.Ident(object) + " WHERE " + store.In(`"id"`, len(chunk))
+		rows, err := r.q.QueryContext(ctx, store.Rebind(r.e.db.Dialect, q), anySlice(chunk)...)
+		if err != nil {
+			return fmt.Errorf("engine: read %s for formulas: %w", object, err)
+		}
+		raws, err := scanRows(rows)
+		if err != nil {
+			return err
+		}
+		for _, raw := range raws {
+			row, err := toStorage(obj, raw)
+			if err != nil {
+				return err
+			}
+			id, _ := row["id"].(string)
+			out[id] = row
+		}
+		return nil
+	}
+	for chunk := range slices.Chunk(ids, store.MaxInList) {
+		if err := read(chunk); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// Rollup runs an aggregate over child records in SQL, grouped by parent.
+func (r *formulaResolver) Rollup(ctx context.Context, spec *formulas.RollupSpec, parentIDs []string) (map[string]any, error) {
+	child, err := r.snap.Object(spec.Child)
+	if err != nil {
+		return nil, err
+	}
+	agg := "COUNT(*)"
+	if spec.Func != "count" {
+		agg = strings.ToUpper(spec.Func) + "(" + store.Ident(spec.ValueField) + ")"
+	}
+	var cond string
+	var condArgs []any
+	if spec.Condition != "" {
+		pred, err := query.CompileFilter(spec.Condition, child, query.Options{Dialect: r.e.db.Dialect, Now: r.now, Schema: r.snap.Schema})
+		if err != nil {
+			return nil, fmt.Errorf("engine: condition of roll-up %s.%s: %w", spec.Object, spec.Field, err)
+		}
+		cond, condArgs = pred.SQL, pred.Args
+	}
+	out := make(map[string]any, len(parentIDs))
+	via := store.Ident(spec.Via)
+	read := func(chunk []string) error {
+		q := "SELECT " + via + ", " + agg + " FROM " + store.Ident(child.Name) + where(store.In(via, len(chunk)), cond) + " GROUP BY " + via
+		rows, err := r.q.QueryContext(ctx, store.Rebind(r.e.db.Dialect, q), store.Args(r.e.db.Dialect, append(anySlice(chunk), condArgs...))...)
+		if err != nil {
+			return fmt.Errorf("engine: roll-up %s of %s: %w", spec.Func, child.Name, err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var parent string
+			var v any
+			if err := rows.Scan(&parent, &v); err != nil {
+				return err
+			}
+			out[parent] = v
+		}
+		return rows.Err()
+	}
+	for chunk := range slices.Chunk(parentIDs, store.MaxInList) {
+		if err := read(chunk); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}

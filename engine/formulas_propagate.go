@@ -1,0 +1,420 @@
+package engine
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"reflect"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/crmplatform/crm/engine/access"
+	"github.com/crmplatform/crm/engine/store"
+	"github.com/crmplatform/crm/formulas"
+	"github.com/crmplatform/crm/metadata"
+)
+
+// formulaBatch is how many records one recomputation reads and writes at
+// a time (one IN list, one ComputeBatch).
+const formulaBatch = 200
+
+// formulasAfter recomputes, in the write's transaction, what depends on
+// the record just written: roll-ups of its parents (child created,
+// updated, deleted or re-parented) and formulas of the records that read
+// it through lookups, and so on transitively.
+func (e *Engine) formulasAfter(ctx context.Context, ev *Event) error {
+	c := compiledFormulas(ev.Snapshot)
+	if c == nil {
+		return nil
+	}
+	now := e.now().UTC()
+	ctx = formulas.WithNow(ctx, now)
+	p := &propagator{e: e, c: c, tx: ev.Tx, snap: ev.Snapshot, now: now, by: principalID(ev)}
+	if err := p.propagate(ctx, ev.Object.Name, []recordChange{{old: ev.Old, new: ev.New}}, 0); err != nil {
+		return err
+	}
+	if ev.Op != OpDelete {
+		return nil
+	}
+	// The records that read the deleted one through lookups (found before
+	// the delete cleared or removed them) read an empty record now.
+	deps, ok := ev.Values[deleteDependents].(map[string]map[string]bool)
+	if !ok {
+		return nil
+	}
+	return p.recomputeAll(ctx, deps, 0)
+}
+
+// deleteDependents is the Event value under which formulasBeforeDelete
+// leaves the dependents of a deleted record for formulasAfter.
+const deleteDependents = "formulas.delete_dependents"
+
+// formulasBeforeDelete notes the records whose computed fields read the
+// record being deleted through lookups, while the lookups still point at
+// it; formulasAfter recomputes them once on_delete has run.
+func (e *Engine) formulasBeforeDelete(ctx context.Context, ev *Event) error {
+	c := compiledFormulas(ev.Snapshot)
+	if c == nil || len(c.LookupDependents(ev.Object.Name)) == 0 {
+		return nil
+	}
+	p := &propagator{e: e, c: c, tx: ev.Tx, snap: ev.Snapshot, now: e.now().UTC(), by: principalID(ev)}
+	deps, err := p.dependents(ctx, ev.Object.Name, ev.ID, nil)
+	if err != nil {
+		return err
+	}
+	if len(deps) > 0 {
+		ev.Set(deleteDependents, toTargets(deps))
+	}
+	return nil
+}
+
+// principalID is the id of the user behind a write, "" for none.
+func principalID(ev *Event) string {
+	if ev.Principal == nil {
+		return ""
+	}
+	return ev.Principal.UserID
+}
+
+// RecomputeDependents recomputes, in tx, the stored computed fields that
+// read record id of object through lookups, after a change of the fields
+// named in changed (nil: any) made outside the engine's write path: object
+// is formulas.UserObject after a user's name, username or manager changed
+// (owner.name, owner.manager.name), or any object after a bulk update.
+// Roll-ups and lookups that depend on the recomputed records follow.
+func (e *Engine) RecomputeDependents(ctx context.Context, tx *sql.Tx, object, id string, changed []string) error {
+	snap := e.Snapshot()
+	c := compiledFormulas(snap)
+	if c == nil {
+		return nil
+	}
+	var set map[string]bool
+	if changed != nil {
+		set = map[string]bool{}
+		for _, f := range changed {
+			set[f] = true
+		}
+	}
+	now := e.now().UTC()
+	ctx = formulas.WithNow(ctx, now)
+	p := &propagator{e: e, c: c, tx: tx, snap: snap, now: now}
+	deps, err := p.dependents(ctx, object, id, set)
+	if err != nil {
+		return err
+	}
+	return p.recomputeAll(ctx, toTargets(deps), 0)
+}
+
+// UserChanged recomputes the stored formulas that read a user's fields
+// (owner.name, owner.manager.name …) after the user changed, in a
+// transaction of its own.
+func (e *Engine) UserChanged(ctx context.Context, userID string, fields []string) error {
+	tx, err := e.beginTx(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if err := e.RecomputeDependents(ctx, tx, formulas.UserObject, userID, fields); err != nil {
+		return fmt.Errorf("engine: recompute after user %s changed: %w", userID, err)
+	}
+	return tx.Commit()
+}
+
+// recordChange is one record before and after a write (old is nil for a
+// create, new for a delete).
+type recordChange struct {
+	old, new map[string]any
+}
+
+// changedFields lists the fields that differ between old and new.
+func (rc recordChange) changedFields() map[string]bool {
+	out := map[string]bool{}
+	for k, v := range rc.new {
+		if rc.old == nil || !reflect.DeepEqual(rc.old[k], v) {
+			out[k] = true
+		}
+	}
+	for k := range rc.old {
+		if _, ok := rc.new[k]; !ok || rc.new == nil {
+			out[k] = true
+		}
+	}
+	return out
+}
+
+// propagator recomputes stored computed fields after writes.
+type propagator struct {
+	e    *Engine
+	c    *formulas.Compiled
+	tx   store.Querier
+	snap *Snapshot
+	now  time.Time
+	// by is the user whose write caused the recomputation, for the history
+	// of tracked computed fields ("" for the system).
+	by string
+}
+
+// propagate finds the records whose computed fields depend on the changed
+// records of object and recomputes them, then what depends on those.
+func (p *propagator) propagate(ctx context.Context, object string, changes []recordChange, depth int) error {
+	if len(changes) == 0 {
+		return nil
+	}
+	if depth > maxCascade {
+		return conflict("recomputing formulas after a change of %s goes more than %d levels deep", object, maxCascade)
+	}
+	targets := map[string]map[string]bool{} // object → ids to recompute
+	add := func(obj, id string) {
+		if id == "" {
+			return
+		}
+		if targets[obj] == nil {
+			targets[obj] = map[string]bool{}
+		}
+		targets[obj][id] = true
+	}
+	specs := p.c.RollupsOnChild(object)
+	for _, ch := range changes {
+		changed := ch.changedFields()
+		for _, s := range specs {
+			if !anyOf(changed, s.Reads) {
+				continue
+			}
+			for _, rec := range []map[string]any{ch.old, ch.new} {
+				if rec != nil {
+					id, _ := rec[s.Via].(string)
+					add(s.Object, id)
+				}
+			}
+		}
+		if ch.old == nil || ch.new == nil {
+			continue // a new record has no dependents yet; see formulasBeforeDelete
+		}
+		id, _ := ch.new["id"].(string)
+		deps, err := p.dependents(ctx, object, id, changed)
+		if err != nil {
+			return err
+		}
+		for o, ids := range deps {
+			for _, rid := range ids {
+				add(o, rid)
+			}
+		}
+	}
+	return p.recomputeAll(ctx, targets, depth)
+}
+
+// anyOf reports whether any of names is in set.
+func anyOf(set map[string]bool, names []string) bool {
+	for _, n := range names {
+		if set[n] {
+			return true
+		}
+	}
+	return false
+}
+
+// hop is one lookup followed backwards: the ids of the records whose
+// lookup points at one of ids.
+type hop func(ctx context.Context, ids []string) ([]string, error)
+
+// reach returns the ids of the records of d.Object that reach the record
+// id of d.Target through d.Path, following the path backwards one query
+// per lookup. Paths may go through owner (the owner_id column) and, among
+// users, manager (asked of engine/access).
+func (p *propagator) reach(ctx context.Context, d formulas.LookupDependency, id string) ([]string, error) {
+	hops := make([]hop, 0, len(d.Path))
+	object := d.Object
+	for _, name := range d.Path {
+		if object == formulas.UserObject {
+			if name != "manager" {
+				return nil, nil
+			}
+			hops = append(hops, func(ctx context.Context, ids []string) ([]string, error) {
+				return access.Reports(ctx, p.tx, p.e.db.Dialect, ids)
+			})
+			continue
+		}
+		obj, err := p.snap.Object(object)
+		if err != nil {
+			return nil, err
+		}
+		column := "owner_id"
+		if f, ok := obj.Field(name); ok {
+			target, lookup := metadata.LookupTarget(f)
+			if !lookup {
+				return nil, nil
+			}
+			column, object = f.Name, target
+		} else if name == formulas.OwnerField {
+			object = formulas.UserObject
+		} else {
+			return nil, nil
+		}
+		hops = append(hops, p.referrers(obj.Name, column, d.Target))
+	}
+	ids := []string{id}
+	for k := len(hops) - 1; k >= 0 && len(ids) > 0; k-- {
+		var err error
+		if ids, err = hops[k](ctx, ids); err != nil {
+			return nil, err
+		}
+	}
+	return ids, nil
+}
+
+// referrers is the hop through the lookup column of table.
+func (p *propagator) referrers(table, column, target string) hop {
+	return func(ctx context.Context, ids []string) ([]string, error) {
+		var next []string
+		read := func(chunk []string) error {
+			q := "SELECT \"id\" FROM " + store.Ident(table) + " WHERE " + store.In(store.Ident(column), len(chunk))
+			rows, err := p.tx.QueryContext(ctx, store.Rebind(p.e.db.Dialect, q), anySlice(chunk)...)
+			if err != nil {
+				return fmt.Errorf("engine: records of %s reading %s: %w", table, target, err)
+			}
+			defer rows.Close()
+			for rows.Next() {
+				var s string
+				if err := rows.Scan(&s); err != nil {
+					return err
+				}
+				next = append(next, s)
+			}
+			return rows.Err()
+		}
+		for chunk := range slices.Chunk(ids, store.MaxInList) {
+			if err := read(chunk); err != nil {
+				return nil, err
+			}
+		}
+		return next, nil
+	}
+}
+
+// dependents returns, per object, the records whose computed fields read
+// the record id of object (through lookups) in one of changed (all fields
+// when changed is nil).
+func (p *propagator) dependents(ctx context.Context, object, id string, changed map[string]bool) (map[string][]string, error) {
+	out := map[string][]string{}
+	for _, d := range p.c.LookupDependents(object) {
+		if len(d.Computed) == 0 || (changed != nil && !anyOf(changed, d.Fields)) {
+			continue
+		}
+		ids, err := p.reach(ctx, d, id)
+		if err != nil {
+			return nil, err
+		}
+		out[d.Object] = append(out[d.Object], ids...)
+	}
+	return out, nil
+}
+
+// toTargets turns lists of ids into sets.
+func toTargets(deps map[string][]string) map[string]map[string]bool {
+	out := map[string]map[string]bool{}
+	for o, ids := range deps {
+		for _, id := range ids {
+			if out[o] == nil {
+				out[o] = map[string]bool{}
+			}
+			out[o][id] = true
+		}
+	}
+	return out
+}
+
+// recomputeAll recomputes the given records per object and propagates.
+func (p *propagator) recomputeAll(ctx context.Context, targets map[string]map[string]bool, depth int) error {
+	objects := make([]string, 0, len(targets))
+	for o := range targets {
+		objects = append(objects, o)
+	}
+	sort.Strings(objects)
+	for _, o := range objects {
+		ids := make([]string, 0, len(targets[o]))
+		for id := range targets[o] {
+			ids = append(ids, id)
+		}
+		sort.Strings(ids)
+		for start := 0; start < len(ids); start += formulaBatch {
+			more, err := p.recompute(ctx, o, ids[start:min(start+formulaBatch, len(ids))])
+			if err != nil {
+				return err
+			}
+			if err := p.propagate(ctx, o, more, depth+1); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// recompute reads the records of object with the given ids (at most
+// store.MaxInList), computes their computed fields and writes those that
+// changed (without a new version: a computed value is not an edit, and
+// must not make a user's open copy stale). A field whose formula fails is
+// written empty (logged). It returns the changes, for propagation.
+func (p *propagator) recompute(ctx context.Context, object string, ids []string) ([]recordChange, error) {
+	obj, err := p.snap.Object(object)
+	if err != nil {
+		return nil, err
+	}
+	op := p.c.Object(object)
+	if op == nil || len(op.ComputedFields()) == 0 || len(ids) == 0 {
+		return nil, nil
+	}
+	q := "SELECT " + selectList(allColumns(p.e.db.Dialect, obj)) + " FROM " + store.Ident(object) + " WHERE " + store.In(`"id"`, len(ids))
+	rows, err := p.tx.QueryContext(ctx, store.Rebind(p.e.db.Dialect, q), anySlice(ids)...)
+	if err != nil {
+		return nil, fmt.Errorf("engine: read %s to recompute formulas: %w", object, err)
+	}
+	raws, err := scanRows(rows)
+	if err != nil {
+		return nil, err
+	}
+	olds := make([]map[string]any, len(raws))
+	recs := make([]map[string]any, len(raws))
+	for i, raw := range raws {
+		if olds[i], err = toStorage(obj, raw); err != nil {
+			return nil, err
+		}
+		recs[i] = make(map[string]any, len(olds[i]))
+		for k, v := range olds[i] {
+			recs[i][k] = v
+		}
+	}
+	res := &formulaResolver{e: p.e, q: p.tx, snap: p.snap, now: p.now}
+	fails, err := op.ComputeBatch(ctx, recs, res)
+	if err != nil {
+		return nil, formulaReadError(object, err)
+	}
+	p.e.formulaFailed(p.snap, fails)
+	var changes []recordChange
+	computed := op.ComputedFields()
+	for i, rec := range recs {
+		var sets []string
+		var vals []any
+		for _, f := range computed {
+			if !reflect.DeepEqual(olds[i][f], rec[f]) {
+				sets = append(sets, store.Ident(f)+" = ?")
+				vals = append(vals, rec[f])
+			}
+		}
+		if len(sets) == 0 {
+			continue
+		}
+		vals = append(vals, rec["id"])
+		uq := "UPDATE " + store.Ident(object) + " SET " + strings.Join(sets, ", ") + " WHERE \"id\" = ?"
+		if _, err := p.tx.ExecContext(ctx, store.Rebind(p.e.db.Dialect, uq), store.Args(p.e.db.Dialect, vals)...); err != nil {
+			return nil, p.e.writeError(obj, err)
+		}
+		if err := p.e.writeHistory(ctx, p.tx, obj, rec["id"].(string), p.by, true, olds[i], rec, nil, nil, p.now); err != nil {
+			return nil, err
+		}
+		changes = append(changes, recordChange{old: olds[i], new: rec})
+	}
+	return changes, nil
+}
