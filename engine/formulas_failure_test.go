@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -17,30 +16,46 @@ import (
 	"github.com/crmplatform/crm/metadata"
 )
 
-// syncBuffer is a log sink safe for concurrent writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
+// logRecorder is a slog.Handler that keeps the records it handles.
+type logRecorder struct {
+	mu      sync.Mutex
+	records []slog.Record
 }
 
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
+func (h *logRecorder) Enabled(context.Context, slog.Level) bool { return true }
+
+func (h *logRecorder) Handle(_ context.Context, r slog.Record) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.records = append(h.records, r)
+	return nil
 }
 
-// lines returns the logged lines that contain every one of parts.
-func (s *syncBuffer) lines(parts ...string) []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []string
-	for _, l := range strings.Split(s.b.String(), "\n") {
-		ok := l != ""
-		for _, p := range parts {
-			ok = ok && strings.Contains(l, p)
+func (h *logRecorder) WithAttrs([]slog.Attr) slog.Handler { return h }
+
+func (h *logRecorder) WithGroup(string) slog.Handler { return h }
+
+// find returns the attributes (as text) of the records whose message
+// starts with msg and that have every attribute of want.
+func (h *logRecorder) find(msg string, want map[string]string) []map[string]string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var out []map[string]string
+	for _, r := range h.records {
+		if !strings.HasPrefix(r.Message, msg) {
+			continue
+		}
+		attrs := map[string]string{}
+		r.Attrs(func(a slog.Attr) bool {
+			attrs[a.Key] = a.Value.String()
+			return true
+		})
+		ok := true
+		for k, v := range want {
+			ok = ok && attrs[k] == v
 		}
 		if ok {
-			out = append(out, l)
+			out = append(out, attrs)
 		}
 	}
 	return out
@@ -50,11 +65,11 @@ func (s *syncBuffer) lines(parts ...string) []string {
 // fail at run time for chosen values of opportunity.units, a roll-up
 // based formula on account that fails for one open deal, and a rule that
 // cannot be evaluated for units 7. Logs go to the returned buffer.
-func withFailingFormulas(t *testing.T, db *store.DB) (*Engine, *syncBuffer) {
+func withFailingFormulas(t *testing.T, db *store.DB) (*Engine, *logRecorder) {
 	t.Helper()
 	e := withFormulas(t, db)
-	logs := &syncBuffer{}
-	e.log = slog.New(slog.NewTextHandler(logs, nil))
+	logs := &logRecorder{}
+	e.log = slog.New(logs)
 	s := e.Snapshot().Schema.Clone()
 	opp, _ := s.Object("opportunity")
 	opp.Fields = append(opp.Fields,
@@ -135,9 +150,9 @@ func TestFormulaRunTimeFailures(t *testing.T) {
 					t.Fatalf("update: %v %v", up, err)
 				}
 				// Logged once, with the record that failed first.
-				lines := logs.lines("formula failed at run time", "field="+tt.field)
-				if len(lines) != 1 || !strings.Contains(lines[0], "record="+id) || !strings.Contains(lines[0], tt.err) {
-					t.Fatalf("log of %s: %q", tt.field, lines)
+				logged := logs.find("formula failed at run time", map[string]string{"field": tt.field})
+				if len(logged) != 1 || logged[0]["record"] != id || logged[0]["object"] != "opportunity" || !strings.Contains(logged[0]["err"], tt.err) {
+					t.Fatalf("log of %s: %v", tt.field, logged)
 				}
 			})
 		}
@@ -145,7 +160,7 @@ func TestFormulaRunTimeFailures(t *testing.T) {
 		if _, err := e.Create(ctx, "opportunity", map[string]any{"name": "Mills", "account": accID, "stage": "proposal", "amount": 10, "units": 1}); err != nil {
 			t.Fatal(err)
 		}
-		if n := len(logs.lines("formula failed at run time", "field=per_unit")); n != 1 {
+		if n := len(logs.find("formula failed at run time", map[string]string{"field": "per_unit"})); n != 1 {
 			t.Fatalf("per_unit logged %d times", n)
 		}
 
@@ -205,7 +220,7 @@ func TestFormulaRunTimeFailures(t *testing.T) {
 		if err != nil || len(done) != 0 {
 			t.Fatalf("failed recompute jobs: %v %v", done, err)
 		}
-		if n := len(logs.lines("formula failed at run time", "field=per_unit")); n != 2 {
+		if n := len(logs.find("formula failed at run time", map[string]string{"field": "per_unit"})); n != 2 {
 			t.Fatalf("per_unit logged %d times over two versions", n)
 		}
 	})

@@ -2,6 +2,7 @@ package access
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"slices"
 	"strings"
@@ -18,43 +19,40 @@ var userFormulaColumns = map[string]string{"id": "id", "name": "display_name", "
 // write sees its own changes); manager is the manager's id or nil. Ids
 // that do not exist are left out; an unknown field is an error.
 func UserValues(ctx context.Context, q store.Querier, dialect string, ids, fields []string) (map[string]map[string]any, error) {
-	exprs := make([]string, 0, len(fields)+1)
-	for _, f := range append([]string{"id"}, fields...) {
+	names := append([]string{"id"}, fields...)
+	cols := make([]string, len(names))
+	for i, f := range names {
 		c, ok := userFormulaColumns[f]
 		if !ok {
 			return nil, fmt.Errorf("access: users have no field %q", f)
 		}
-		exprs = append(exprs, store.Ident(c)+" AS "+store.Ident(f))
+		cols[i] = store.Ident(c)
 	}
 	out := make(map[string]map[string]any, len(ids))
 	read := func(chunk []string) error {
-		rows, err := q.QueryContext(ctx, store.Rebind(dialect, "SELECT "+strings.Join(exprs, ", ")+" FROM "+TableUsers+" WHERE "+store.In("id", len(chunk))), idArgs(chunk)...)
+		rows, err := q.QueryContext(ctx, store.Rebind(dialect, "SELECT "+strings.Join(cols, ", ")+" FROM "+TableUsers+" WHERE "+store.In("id", len(chunk))), idArgs(chunk)...)
 		if err != nil {
 			return fmt.Errorf("access: read users for formulas: %w", err)
 		}
 		defer rows.Close()
-		cols, err := rows.Columns()
-		if err != nil {
-			return err
+		// Every column a formula reads of a user is text (or NULL).
+		vals := make([]sql.NullString, len(names))
+		ptrs := make([]any, len(names))
+		for i := range vals {
+			ptrs[i] = &vals[i]
 		}
 		for rows.Next() {
-			vals := make([]any, len(cols))
-			ptrs := make([]any, len(cols))
-			for i := range vals {
-				ptrs[i] = &vals[i]
-			}
 			if err := rows.Scan(ptrs...); err != nil {
 				return fmt.Errorf("access: read users for formulas: %w", err)
 			}
-			row := make(map[string]any, len(cols))
-			for i, c := range cols {
-				if b, ok := vals[i].([]byte); ok {
-					vals[i] = string(b)
+			row := make(map[string]any, len(names))
+			for i, n := range names {
+				row[n] = nil
+				if vals[i].Valid {
+					row[n] = vals[i].String
 				}
-				row[c] = vals[i]
 			}
-			id, _ := row["id"].(string)
-			out[id] = row
+			out[vals[0].String] = row
 		}
 		return rows.Err()
 	}

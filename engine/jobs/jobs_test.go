@@ -265,15 +265,13 @@ func TestPanickingStepFails(t *testing.T) {
 	db := storetest.SQLite(t)
 	r := newRunner(t, db, "a", newClock(), Options{})
 	r.Register(Kind{Name: "bad", MaxAttempts: 1, Step: func(ctx context.Context, l *Lease) (Progress, error) {
-		var m map[string]int
-		m["x"] = 1
-		return Progress{}, nil
+		panic("the step broke")
 	}})
 	id := enqueue(t, r, Spec{Kind: "bad"})
 	if err := r.Drain(context.Background(), DrainOptions{}); err == nil || !strings.Contains(err.Error(), "panicked") {
 		t.Fatalf("want the panic as an error, got %v", err)
 	}
-	if j := get(t, r, id); j.State != Failed || !strings.Contains(j.LastError, "assignment to entry in nil map") {
+	if j := get(t, r, id); j.State != Failed || !strings.Contains(j.LastError, "the step broke") {
 		t.Fatalf("job %+v", j)
 	}
 }
