@@ -62,19 +62,6 @@ func serve(ctx context.Context, addr, dsn, tpl string, stdout io.Writer, log *sl
 		fmt.Fprintln(stdout, "created user admin with the password from CRM_ADMIN_PASSWORD")
 	}
 	go a.Engine.Watch(ctx, 2*time.Second)
-	// Background jobs (formula recomputation, file purge …) run until the
-	// server stops; the current step finishes or its lease is released
-	// before the database closes.
-	jctx, stopJobs := context.WithCancel(ctx)
-	jobsDone := make(chan struct{})
-	go func() {
-		defer close(jobsDone)
-		a.Engine.Jobs().Run(jctx)
-	}()
-	defer func() {
-		stopJobs()
-		<-jobsDone
-	}()
 	timeout, err := envDuration("CRM_REQUEST_TIMEOUT", api.DefaultRequestTimeout)
 	if err != nil {
 		return err
@@ -87,6 +74,20 @@ func serve(ctx context.Context, addr, dsn, tpl string, stdout io.Writer, log *sl
 	if err != nil {
 		return usageError{"CRM_TRUSTED_PROXIES: " + err.Error()}
 	}
+	// Background jobs of every kind registered so far (formula
+	// recomputation, file purge, the parts' kinds) run until the server
+	// stops; the current step finishes or its lease is released before the
+	// database closes.
+	jctx, stopJobs := context.WithCancel(ctx)
+	jobsDone := make(chan struct{})
+	go func() {
+		defer close(jobsDone)
+		a.Engine.Jobs().Run(jctx)
+	}()
+	defer func() {
+		stopJobs()
+		<-jobsDone
+	}()
 	srv := api.New(api.Config{Engine: a.Engine, Access: a.Access, Logger: log, RequestTimeout: timeout, Registrars: routes, TrustedProxies: proxies})
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Listen(addr) }()

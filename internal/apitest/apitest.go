@@ -18,6 +18,7 @@ import (
 	"github.com/crmplatform/crm/defaults"
 	"github.com/crmplatform/crm/engine/access"
 	"github.com/crmplatform/crm/engine/api"
+	"github.com/crmplatform/crm/engine/jobs"
 	"github.com/crmplatform/crm/engine/store"
 	"github.com/crmplatform/crm/internal/platform"
 	"github.com/crmplatform/crm/internal/server"
@@ -99,6 +100,16 @@ func New(t testing.TB, db *store.DB, opt Options) *Server {
 		s.Login(u.Username, u.Username+"-password")
 	}
 	return s
+}
+
+// RunJobs runs every due background job (recomputations, the parts' job
+// kinds …) in the foreground until none is left, failing the test if a
+// step fails.
+func (s *Server) RunJobs() {
+	s.t.Helper()
+	if err := s.Platform.Engine.Jobs().Drain(context.Background(), jobs.DrainOptions{}); err != nil {
+		s.t.Fatalf("background jobs: %v", err)
+	}
 }
 
 // Login signs user in and keeps the token for later requests as user.
