@@ -42,6 +42,9 @@ const FormulasCompiler = "formulas"
 // Call it once, at wiring time, before serving.
 func (e *Engine) UseFormulas(ctx context.Context) error {
 	e.jobs.Register(e.recomputeKind())
+	if err := e.adoptLegacyRecomputes(ctx); err != nil {
+		return err
+	}
 	e.OnAfter(OpCreate, "*", e.formulasAfter)
 	e.OnAfter(OpUpdate, "*", e.formulasAfter)
 	e.OnBefore(OpDelete, "*", e.formulasBeforeDelete)

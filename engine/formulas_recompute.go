@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 
 	"github.com/crmplatform/crm/engine/jobs"
 	"github.com/crmplatform/crm/engine/store"
@@ -142,4 +143,64 @@ func (e *Engine) recomputeStep(ctx context.Context, l *jobs.Lease) (jobs.Progres
 	prog.Done += int64(len(ids))
 	prog.Checkpoint = ids[len(ids)-1]
 	return prog, nil
+}
+
+// legacyRecomputeTable held the recomputations of stored values before
+// they became jobs.
+const legacyRecomputeTable = "crm_formula_jobs"
+
+// adoptLegacyRecomputes turns the unfinished recomputations a database
+// kept in legacyRecomputeTable into recompute jobs (each starts over from
+// the first record) and drops that table, under the metadata lock so that
+// servers starting together do it once.
+func (e *Engine) adoptLegacyRecomputes(ctx context.Context) error {
+	tables, err := e.db.Tables(ctx, e.db.SQL())
+	if err != nil || !slices.Contains(tables, legacyRecomputeTable) {
+		return err
+	}
+	tx, err := e.beginTx(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if err := e.db.LockMetadata(ctx, tx); err != nil {
+		return err
+	}
+	if tables, err = e.db.Tables(ctx, tx); err != nil || !slices.Contains(tables, legacyRecomputeTable) {
+		return err
+	}
+	rows, err := tx.QueryContext(ctx, store.Rebind(e.db.Dialect, `SELECT "object", "fields", "version" FROM `+store.Ident(legacyRecomputeTable)+` WHERE "finished" = ? ORDER BY "created_at", "id"`), false)
+	if err != nil {
+		return fmt.Errorf("engine: read %s: %w", legacyRecomputeTable, err)
+	}
+	var pending []recomputePayload
+	for rows.Next() {
+		var p recomputePayload
+		var fields string
+		if err := rows.Scan(&p.Object, &fields, &p.Version); err != nil {
+			rows.Close()
+			return fmt.Errorf("engine: read %s: %w", legacyRecomputeTable, err)
+		}
+		_ = json.Unmarshal([]byte(fields), &p.Fields)
+		pending = append(pending, p)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("engine: read %s: %w", legacyRecomputeTable, err)
+	}
+	for _, p := range pending {
+		if _, _, err := e.jobs.Enqueue(ctx, tx, jobs.Spec{Kind: RecomputeKind, Key: p.Object, Payload: p}); err != nil {
+			return fmt.Errorf("engine: queue recomputation of %s: %w", p.Object, err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `DROP TABLE `+store.Ident(legacyRecomputeTable)); err != nil {
+		return fmt.Errorf("engine: drop %s: %w", legacyRecomputeTable, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("engine: adopt %s: %w", legacyRecomputeTable, err)
+	}
+	if len(pending) > 0 {
+		e.log.Info("unfinished recomputations moved to background jobs", "jobs", len(pending))
+	}
+	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -369,6 +370,46 @@ func TestTrackedRollupHistory(t *testing.T) {
 		}
 		if len(hist) != 1 || hist[0].Field != "total_won" || hist[0].NewValue != json.Number("300.00") || hist[0].OldValue != json.Number("0.00") || hist[0].ChangedBy != "u1" {
 			t.Fatalf("history of the roll-up: %+v", hist)
+		}
+	})
+}
+
+// TestLegacyRecomputesBecomeJobs starts on a database that still has the
+// table older versions queued recomputations in: the unfinished ones
+// become recompute jobs and the table goes.
+func TestLegacyRecomputesBecomeJobs(t *testing.T) {
+	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
+		e := withFormulas(t, db)
+		ctx := context.Background()
+		if err := e.Jobs().Drain(ctx, jobs.DrainOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		for _, q := range []string{
+			`CREATE TABLE "crm_formula_jobs" ("id" VARCHAR(36) PRIMARY KEY, "object" TEXT NOT NULL, "fields" TEXT NOT NULL, "version" BIGINT NOT NULL,
+				"last_id" TEXT NOT NULL, "done" BIGINT NOT NULL, "total" BIGINT NOT NULL, "finished" BOOLEAN NOT NULL, "created_at" TEXT NOT NULL)`,
+			`INSERT INTO "crm_formula_jobs" VALUES ('a', 'opportunity', '["weighted"]', 2, 'x', 10, 30, FALSE, '2026-01-01T00:00:00.000Z')`,
+			`INSERT INTO "crm_formula_jobs" VALUES ('b', 'account', '["headroom"]', 2, '', 5, 5, TRUE, '2026-01-01T00:00:00.000Z')`,
+		} {
+			if _, err := db.SQL().ExecContext(ctx, q); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := e.adoptLegacyRecomputes(ctx); err != nil {
+			t.Fatal(err)
+		}
+		pending, err := e.Jobs().List(ctx, jobs.Filter{State: jobs.Pending})
+		if err != nil || len(pending) != 1 || pending[0].Kind != RecomputeKind || pending[0].Key != "opportunity" || !strings.Contains(string(pending[0].Payload), `"fields":["weighted"]`) {
+			t.Fatalf("pending jobs %+v %v", pending, err)
+		}
+		tables, err := db.Tables(ctx, db.SQL())
+		if err != nil || slices.Contains(tables, "crm_formula_jobs") {
+			t.Fatalf("the old table is still there: %v %v", tables, err)
+		}
+		if err := e.adoptLegacyRecomputes(ctx); err != nil {
+			t.Fatalf("a second start: %v", err)
+		}
+		if err := e.Jobs().Drain(ctx, jobs.DrainOptions{}); err != nil {
+			t.Fatal(err)
 		}
 	})
 }
