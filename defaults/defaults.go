@@ -3,7 +3,9 @@
 // (standard/ and, later, industry templates). Each is a folder
 // {template.yaml, objects/, roles/, …} that metadata.LoadFS reads; a
 // template may extend another built-in one (extends: standard in its
-// template.yaml). It imports only metadata.
+// template.yaml). It imports metadata and the packages that register the
+// document kinds its templates hold (workflows/definition), so every
+// program that loads a built-in template knows them.
 package defaults
 
 import (
@@ -13,6 +15,9 @@ import (
 	"sort"
 
 	"github.com/crmplatform/crm/metadata"
+	// The workflow kinds: state_workflows, approvals, automations,
+	// reminders.
+	_ "github.com/crmplatform/crm/workflows/definition"
 )
 
 // files holds every folder of the package: each is a template.

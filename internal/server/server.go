@@ -11,12 +11,18 @@ import (
 	"github.com/crmplatform/crm/engine/api"
 	"github.com/crmplatform/crm/engine/ui"
 	"github.com/crmplatform/crm/internal/platform"
+	"github.com/crmplatform/crm/workflows"
 )
 
 // Parts wires every part of the server onto p and returns the routes they
 // mount on the API (passed to api.Config.Registrars).
 func Parts(ctx context.Context, p *platform.Platform) ([]api.Registrar, error) {
 	var routes []api.Registrar
+	wf, err := workflows.Wire(ctx, workflows.Config{Engine: p.Engine, Access: p.Access})
+	if err != nil {
+		return nil, err
+	}
+	routes = append(routes, wf)
 	web, err := ui.New(ctx, ui.Config{Engine: p.Engine, Access: p.Access})
 	if err != nil {
 		return nil, err

@@ -1,0 +1,56 @@
+package workflows
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"github.com/crmplatform/crm/engine"
+	"github.com/crmplatform/crm/engine/access"
+	"github.com/crmplatform/crm/engine/api"
+	"github.com/crmplatform/crm/metadata"
+	"github.com/gofiber/fiber/v2"
+)
+
+// Config wires the workflows onto a platform.
+type Config struct {
+	Engine *engine.Engine
+	Access *access.Service
+	Logger *slog.Logger
+}
+
+// Workflows is the wired runtime of the workflow metadata.
+type Workflows struct {
+	eng *engine.Engine
+	acc *access.Service
+	log *slog.Logger
+}
+
+// Wire attaches state transitions to the engine's writes and returns the
+// routes of the workflows.
+func Wire(ctx context.Context, cfg Config) (api.Registrar, error) {
+	if cfg.Engine == nil || cfg.Access == nil {
+		return nil, fmt.Errorf("workflows: an engine and an access service are required")
+	}
+	wf := &Workflows{eng: cfg.Engine, acc: cfg.Access, log: cfg.Logger}
+	if wf.log == nil {
+		wf.log = slog.Default()
+	}
+	wf.eng.OnAfter(engine.OpUpdate, "*", wf.checkTransition)
+	return wf.routes, nil
+}
+
+// routes mounts the workflow routes.
+func (wf *Workflows) routes(r fiber.Router, s *api.Server) {
+	r.Get("/api/records/:object/:id/transitions", s.Authenticate, wf.transitionsRoute)
+}
+
+// effectiveRoles returns the roles of p with those below them in the
+// hierarchy (a parent role holds every right of its children).
+func (wf *Workflows) effectiveRoles(ctx context.Context, s *metadata.Schema, p *access.Principal) ([]string, error) {
+	d, err := wf.acc.Decide(ctx, s)
+	if err != nil {
+		return nil, fmt.Errorf("workflows: roles of %s: %w", p.Username, err)
+	}
+	return d.EffectiveRoles(p), nil
+}
