@@ -26,8 +26,9 @@ type Workflows struct {
 	log *slog.Logger
 }
 
-// Wire attaches state transitions to the engine's writes and returns the
-// routes of the workflows.
+// Wire creates the workflows' tables, attaches state transitions and
+// approvals to the engine (hooks and actions) and returns the routes of
+// the workflows.
 func Wire(ctx context.Context, cfg Config) (api.Registrar, error) {
 	if cfg.Engine == nil || cfg.Access == nil {
 		return nil, fmt.Errorf("workflows: an engine and an access service are required")
@@ -36,13 +37,19 @@ func Wire(ctx context.Context, cfg Config) (api.Registrar, error) {
 	if wf.log == nil {
 		wf.log = slog.Default()
 	}
+	if err := wf.migrate(ctx); err != nil {
+		return nil, err
+	}
 	wf.eng.OnAfter(engine.OpUpdate, "*", wf.checkTransition)
+	wf.registerApprovals()
 	return wf.routes, nil
 }
 
 // routes mounts the workflow routes.
 func (wf *Workflows) routes(r fiber.Router, s *api.Server) {
 	r.Get("/api/records/:object/:id/transitions", s.Authenticate, wf.transitionsRoute)
+	r.Get("/api/records/:object/:id/approvals", s.Authenticate, wf.recordApprovalsRoute)
+	r.Get("/api/approvals", s.Authenticate, wf.assignedRoute)
 }
 
 // effectiveRoles returns the roles of p with those below them in the

@@ -1,0 +1,62 @@
+package workflows_test
+
+import (
+	"testing"
+
+	"github.com/crmplatform/crm/engine/store"
+	"github.com/crmplatform/crm/engine/store/storetest"
+	"github.com/crmplatform/crm/internal/apitest"
+)
+
+// TestDiscountApproval runs the standard template's discount approval:
+// entry criteria, the lock, the manager's decision, the skipped step, the
+// lists, and who sees nothing.
+func TestDiscountApproval(t *testing.T) {
+	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
+		s := apitest.New(t, db, apitest.Options{})
+		acc := s.Create("rep1", "account", `{"name": "Acme"}`)
+		opp := s.Create("rep1", "opportunity", `{"name": "Big deal", "account": "`+acc+`", "amount": 1000, "discount": 5}`)
+		path := "/api/records/opportunity/" + opp
+		s.Run(t, []apitest.Scenario{
+			{Name: "outside the entry criteria", Method: "POST", Path: path + "/actions/submit", User: "rep1", Body: `{"comment": "please"}`, Status: 422,
+				Code: "invalid_record", Contains: []string{`"code":"entry_criteria"`, "Only a discount above 10"}},
+			{Name: "in Chinese", Method: "POST", Path: path + "/actions/submit", User: "rep1", Header: map[string]string{"Accept-Language": "zh"}, Status: 422,
+				Contains: []string{"只有折扣超过"}},
+			{Name: "an unknown key", Method: "POST", Path: path + "/actions/submit", User: "rep1", Body: `{"note": "x"}`, Status: 400, Code: "bad_request", Contains: []string{"note"}},
+		})
+		mustPatch(t, s, "rep1", "opportunity", opp, `{"discount": 15}`)
+		s.Run(t, []apitest.Scenario{
+			{Name: "another rep cannot submit", Method: "POST", Path: path + "/actions/submit", User: "rep2", Status: 404, NotContain: []string{"Big deal"}},
+			{Name: "submitted", Method: "POST", Path: path + "/actions/submit", User: "rep1", Body: `{"comment": "strategic customer"}`, Status: 200,
+				Contains: []string{`"state":"pending"`, `"step":"manager"`, `"step_label":"Sales manager"`, `"username":"manager"`, `"process":"discount_approval"`}},
+			{Name: "submitted once", Method: "POST", Path: path + "/actions/submit", User: "rep1", Status: 409, Code: "conflict", Contains: []string{"already waits"}},
+			{Name: "the status was set by the system", Method: "GET", Path: path, User: "rep1", Status: 200, Contains: []string{`"approval_status":"pending"`}},
+			{Name: "waiting for the manager", Method: "GET", Path: "/api/approvals?assigned=me", User: "manager", Status: 200,
+				Contains: []string{`"title":"Big deal"`, `"object":"opportunity"`, `"step":"manager"`, `"username":"rep1"`, `"since"`, `"record_id":"` + opp + `"`}},
+			{Name: "not for another rep", Method: "GET", Path: "/api/approvals?assigned=me", User: "rep2", Status: 200, Contains: []string{`"items":[]`}, NotContain: []string{"Big deal"}},
+			{Name: "only assigned=me", Method: "GET", Path: "/api/approvals?assigned=all", User: "admin", Status: 400, Code: "bad_request"},
+			{Name: "the rep may not approve", Method: "POST", Path: path + "/actions/approve", User: "rep1", Status: 403, Code: "forbidden"},
+			{Name: "the administrator is no approver", Method: "POST", Path: path + "/actions/approve", User: "admin", Status: 403, Contains: []string{"not an approver of step manager"}},
+		})
+		status, m := patch(t, s, "rep1", "opportunity", opp, `{"name": "Bigger deal"}`)
+		wantError(t, status, m, 422, `"code":"locked"`, `"field":"name"`, "locked while approval discount_approval waits")
+		status, m = patch(t, s, "manager", "opportunity", opp, `{"name": "Bigger deal"}`)
+		wantError(t, status, m, 422, `"code":"locked"`, "its current approvers may change discount")
+		mustPatch(t, s, "manager", "opportunity", opp, `{"discount": 12}`)
+		status, m = patch(t, s, "rep1", "opportunity", opp, `{"discount": 11}`)
+		wantError(t, status, m, 422, `"code":"locked"`, `"field":"discount"`)
+		s.Run(t, []apitest.Scenario{
+			{Name: "the manager approves", Method: "POST", Path: path + "/actions/approve", User: "manager", Body: `{"comment": "ok"}`, Status: 200,
+				Contains: []string{`"state":"approved"`, `"decided_at"`}},
+			{Name: "once", Method: "POST", Path: path + "/actions/approve", User: "manager", Status: 409, Code: "conflict"},
+			{Name: "approved, unlocked", Method: "GET", Path: path, User: "rep1", Status: 200, Contains: []string{`"approval_status":"approved"`, `"discount":12`}},
+			{Name: "nothing waits any more", Method: "GET", Path: "/api/approvals?assigned=me", User: "manager", Status: 200, Contains: []string{`"items":[]`}},
+			{Name: "the history", Method: "GET", Path: path + "/approvals", User: "rep1", Status: 200, Contains: []string{
+				`"decision":"submitted","comment":"strategic customer"`, `"step":"manager","approver":{"id":"` + s.UserID("manager") + `","username":"manager"`,
+				`"decision":"approved","comment":"ok"`, `"step":"general_manager","approver":null,"decision":"skipped"`, `"time"`}},
+			{Name: "hidden from another rep", Method: "GET", Path: path + "/approvals", User: "rep2", Status: 404, NotContain: []string{"strategic"}},
+			{Name: "hidden from a role without deals", Method: "GET", Path: path + "/approvals", User: "agent", Status: 403, NotContain: []string{"strategic"}},
+		})
+		mustPatch(t, s, "rep1", "opportunity", opp, `{"name": "Bigger deal"}`)
+	})
+}
