@@ -108,6 +108,21 @@ func (wf *Workflows) pendingRequest(ctx context.Context, q store.Querier, object
 	return r, nil
 }
 
+// pendingAction reads the body of an action on a pending request (the
+// keys named) and returns the request, locked for the unit of work; none
+// pending is a conflict.
+func (wf *Workflows) pendingAction(ctx context.Context, w *engine.Writer, t engine.Target, in map[string]any, keys ...string) (*request, map[string]string, error) {
+	args, err := actionInput(in, keys...)
+	if err != nil {
+		return nil, nil, err
+	}
+	r, err := wf.pendingRequest(ctx, w.SQL(), t.Object.Name, t.ID)
+	if err == nil && r == nil {
+		err = fmt.Errorf("%w: no approval of this %s is pending", engine.ErrConflict, t.Object.Name)
+	}
+	return r, args, err
+}
+
 // saveRequest writes a request's state and step, guarded by its version:
 // a request changed meanwhile is a conflict.
 func (wf *Workflows) saveRequest(ctx context.Context, w *engine.Writer, r *request) error {
@@ -344,16 +359,9 @@ func (wf *Workflows) publish(ctx context.Context, w *engine.Writer, name string,
 // is pending, so a decision sent twice (to one server or two at once) is
 // made once: the other gets 409.
 func (wf *Workflows) decide(ctx context.Context, w *engine.Writer, t engine.Target, in map[string]any, approve bool) (any, error) {
-	args, err := actionInput(in, "comment")
+	r, args, err := wf.pendingAction(ctx, w, t, in, "comment")
 	if err != nil {
 		return nil, err
-	}
-	r, err := wf.pendingRequest(ctx, w.SQL(), t.Object.Name, t.ID)
-	if err != nil {
-		return nil, err
-	}
-	if r == nil {
-		return nil, fmt.Errorf("%w: no approval of this %s is pending", engine.ErrConflict, t.Object.Name)
 	}
 	proc, err := wf.process(w, r)
 	if err != nil {
@@ -427,16 +435,9 @@ func (wf *Workflows) notApprover(ctx context.Context, w *engine.Writer, r *reque
 // recall answers POST …/actions/recall {"comment"}: the submitter
 // withdraws a pending request.
 func (wf *Workflows) recall(ctx context.Context, w *engine.Writer, t engine.Target, in map[string]any) (any, error) {
-	args, err := actionInput(in, "comment")
+	r, args, err := wf.pendingAction(ctx, w, t, in, "comment")
 	if err != nil {
 		return nil, err
-	}
-	r, err := wf.pendingRequest(ctx, w.SQL(), t.Object.Name, t.ID)
-	if err != nil {
-		return nil, err
-	}
-	if r == nil {
-		return nil, fmt.Errorf("%w: no approval of this %s is pending", engine.ErrConflict, t.Object.Name)
 	}
 	if r.SubmittedBy != w.Principal().UserID {
 		return nil, fmt.Errorf("%w: only the user who submitted this approval may recall it", engine.ErrForbidden)
@@ -459,19 +460,12 @@ func (wf *Workflows) recall(ctx context.Context, w *engine.Writer, t engine.Targ
 // out when there is one) goes to another active user. It needs the
 // reassign right, which only administrators hold in the standard template.
 func (wf *Workflows) reassign(ctx context.Context, w *engine.Writer, t engine.Target, in map[string]any) (any, error) {
-	args, err := actionInput(in, "to", "from", "comment")
+	r, args, err := wf.pendingAction(ctx, w, t, in, "to", "from", "comment")
 	if err != nil {
 		return nil, err
 	}
 	if args["to"] == "" {
 		return nil, &engine.RequestError{Message: `send {"to": "<username>"}`, Details: []engine.FieldError{{Field: "to", Code: "required", Message: "the username of the new approver"}}}
-	}
-	r, err := wf.pendingRequest(ctx, w.SQL(), t.Object.Name, t.ID)
-	if err != nil {
-		return nil, err
-	}
-	if r == nil {
-		return nil, fmt.Errorf("%w: no approval of this %s is pending", engine.ErrConflict, t.Object.Name)
 	}
 	to, err := wf.activeUser(ctx, t.Object.Name, "to", args["to"])
 	if err != nil {

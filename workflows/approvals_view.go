@@ -204,21 +204,8 @@ func (wf *Workflows) recordApprovalsRoute(c *fiber.Ctx) error {
 		return err
 	}
 	db := wf.eng.DB().SQL()
-	rows, err := db.QueryContext(ctx, wf.sql(`SELECT `+requestColumns+` FROM `+tableRequests+` WHERE object = ? AND record_id = ? ORDER BY submitted_at DESC, id DESC`), object, id)
+	reqs, err := wf.requests(ctx, db, `SELECT `+requestColumns+` FROM `+tableRequests+` WHERE object = ? AND record_id = ? ORDER BY submitted_at DESC, id DESC`, object, id)
 	if err != nil {
-		return fmt.Errorf("workflows: approvals of %s %s: %w", object, id, err)
-	}
-	var reqs []*request
-	for rows.Next() {
-		r, err := scanRequest(rows)
-		if err != nil {
-			rows.Close()
-			return err
-		}
-		reqs = append(reqs, r)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return err
 	}
 	us := &users{acc: wf.acc, seen: map[string]*UserRef{}}
@@ -243,23 +230,9 @@ func (wf *Workflows) assignedRoute(c *fiber.Ctx) error {
 		return &engine.RequestError{Message: "send assigned=me", Details: []engine.FieldError{{Field: "assigned", Code: "invalid", Message: "only me is supported"}}}
 	}
 	p, _ := access.FromContext(ctx)
-	db := wf.eng.DB().SQL()
-	rows, err := db.QueryContext(ctx, wf.sql(`SELECT `+prefixed("r.", requestColumns)+` FROM `+tableTasks+` t JOIN `+tableRequests+` r ON r.id = t.request_id AND r.step = t.step
-		WHERE t.user_id = ? AND t.state = ? AND r.state = ? ORDER BY r.step_since, r.id`), p.UserID, taskPending, StatePending)
+	reqs, err := wf.requests(ctx, wf.eng.DB().SQL(), `SELECT `+prefixed("r.", requestColumns)+` FROM `+tableTasks+` t JOIN `+tableRequests+` r ON r.id = t.request_id AND r.step = t.step
+		WHERE t.user_id = ? AND t.state = ? AND r.state = ? ORDER BY r.step_since, r.id`, p.UserID, taskPending, StatePending)
 	if err != nil {
-		return fmt.Errorf("workflows: approvals of %s: %w", p.Username, err)
-	}
-	var reqs []*request
-	for rows.Next() {
-		r, err := scanRequest(rows)
-		if err != nil {
-			rows.Close()
-			return err
-		}
-		reqs = append(reqs, r)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return err
 	}
 	us := &users{acc: wf.acc, seen: map[string]*UserRef{}}
@@ -306,4 +279,22 @@ func prefixed(alias, cols string) string {
 		parts[i] = alias + c
 	}
 	return strings.Join(parts, ", ")
+}
+
+// requests runs a query of request rows.
+func (wf *Workflows) requests(ctx context.Context, q store.Querier, query string, args ...any) ([]*request, error) {
+	rows, err := q.QueryContext(ctx, wf.sql(query), args...)
+	if err != nil {
+		return nil, fmt.Errorf("workflows: read approval requests: %w", err)
+	}
+	defer rows.Close()
+	var out []*request
+	for rows.Next() {
+		r, err := scanRequest(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
 }
