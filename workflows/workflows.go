@@ -26,9 +26,9 @@ type Workflows struct {
 	log *slog.Logger
 }
 
-// Wire creates the workflows' tables, attaches state transitions and
-// approvals to the engine (hooks and actions) and returns the routes of
-// the workflows.
+// Wire creates the workflows' tables, attaches state transitions,
+// approvals and automations to the engine (hooks and actions) and returns
+// the routes of the workflows.
 func Wire(ctx context.Context, cfg Config) (api.Registrar, error) {
 	if cfg.Engine == nil || cfg.Access == nil {
 		return nil, fmt.Errorf("workflows: an engine and an access service are required")
@@ -42,6 +42,8 @@ func Wire(ctx context.Context, cfg Config) (api.Registrar, error) {
 	}
 	wf.eng.OnAfter(engine.OpUpdate, "*", wf.checkTransition)
 	wf.registerApprovals()
+	wf.eng.OnAfter(engine.OpCreate, "*", wf.automate)
+	wf.eng.OnAfter(engine.OpUpdate, "*", wf.automate)
 	return wf.routes, nil
 }
 

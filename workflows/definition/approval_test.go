@@ -1,0 +1,84 @@
+package definition_test
+
+import "testing"
+
+func TestApprovalChecks(t *testing.T) {
+	const file = "approvals/quote.yaml"
+	runProblemCases(t, []problemCase{
+		{"valid", file, `
+name: quote
+object: opportunity
+entry_criteria: "amount > 0"
+approvers_may_edit: [discount]
+on_submit: [{field: next_step, formula: "concat('Approval of ', name)"}]
+steps:
+  - {name: one, approvers: [manager, {user: admin}, {field: account.owner_id}], rule: all, skip_if: "amount < 10"}
+  - {name: two, approvers: [{role: sales_manager}, owner, submitter], on_reject: [{field: approval_status, value: rejected}]}
+on_approved: [{field: approval_status, value: approved}]
+on_recalled: [{field: approval_status}]`, nil},
+		{"unknown object", file, "name: quote\nobject: nothing\nsteps: [{name: one, approvers: [manager]}]", []string{"/object: no object"}},
+		{"bad formulas, fields and people", file, `
+name: quote
+object: opportunity
+entry_criteria: "amount"
+approvers_may_edit: [weighted, nothing]
+on_submit: [{field: stage, value: nowhere}, {field: amount, formula: "name"}, {field: id, value: x}, {field: amount, value: 1, formula: "2"}]
+steps:
+  - {name: one, approvers: [manager]}`, []string{
+			"/entry_criteria: a condition must be true or false",
+			"/approvers_may_edit/1: opportunity has no field \"nothing\"",
+			"/on_submit/0/value: not a value of stage",
+			"/on_submit/1/formula: the formula gives text",
+			"/on_submit/2/field: id is a system field",
+			"/on_submit/3: give a value or a formula, not both",
+		}},
+		{"an unknown rule", file, "name: quote\nobject: opportunity\nsteps: [{name: one, approvers: [manager], rule: some}]", []string{"/steps/0/rule: "}},
+		{"semantic problems", file, `
+name: quote
+object: opportunity
+steps:
+  - {name: one, approvers: [{role: nobody}, {field: name}, {field: account.nothing}], skip_if: "amount +"}
+  - {name: one, approvers: [manager]}`, []string{
+			"/steps/0/approvers/0/role: no role \"nobody\"",
+			"/steps/0/approvers/1/field: opportunity.name does not hold a user",
+			"/steps/0/approvers/2/field: account has no field \"nothing\"",
+			"/steps/0/skip_if: line 1",
+			"/steps/1/name: step \"one\" is defined twice",
+		}},
+	})
+}
+
+func TestAutomationChecks(t *testing.T) {
+	const file = "automations/follow_up.yaml"
+	runProblemCases(t, []problemCase{
+		{"valid", file, `
+name: follow_up
+object: opportunity
+on: [update]
+changed: [stage]
+becomes_true: "stage == 'proposal'"
+condition: "amount > 0"
+actions:
+  - set: [{field: next_step, value: Send the proposal}]
+  - create: {object: activity, values: [{field: subject, formula: "concat('Follow up ', name)"}, {field: starts_at, formula: "add_days(now(), 3)"}, {field: opportunity, formula: "id"}]}`, nil},
+		{"problems", file, `
+name: follow_up
+object: opportunity
+changed: [nothing]
+becomes_true: "stage"
+actions:
+  - create: {object: activity, values: [{field: subject, formula: "amount"}, {field: nothing, value: 1}]}
+  - create: {object: nothing, values: []}`, []string{
+			"/changed/0: opportunity has no field \"nothing\"",
+			"/becomes_true: a condition must be true or false",
+			"/actions/0/create/values/0/formula: the formula gives number but field subject is text",
+			"/actions/0/create/values/1/field: activity has no field \"nothing\"",
+			"/actions/1/create/object: no object \"nothing\"",
+		}},
+		{"two actions in one", file, `
+name: follow_up
+object: opportunity
+actions:
+  - {set: [{field: next_step, value: x}], create: {object: activity, values: []}}`, []string{"/actions/0: "}},
+	})
+}
