@@ -3,6 +3,7 @@ package access
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -30,6 +31,8 @@ type userRow struct {
 	Active       bool      `bun:"active,notnull"`
 	ManagerID    string    `bun:"manager_id,nullzero,type:varchar(36)"`
 	Department   string    `bun:"department,notnull"`
+	Language     string    `bun:"language,notnull,default:''"`
+	Phone        string    `bun:"phone,notnull,default:''"`
 	Roles        string    `bun:"roles,notnull"`
 	CreatedAt    time.Time `bun:"created_at,notnull"`
 	UpdatedAt    time.Time `bun:"updated_at,notnull"`
@@ -105,6 +108,18 @@ func (s *Service) Migrate(ctx context.Context) error {
 		for _, m := range []any{(*userRow)(nil), (*tokenRow)(nil), (*ruleRow)(nil), (*shareRow)(nil), (*roleRow)(nil), (*versionRow)(nil)} {
 			if _, err := tx.NewCreateTable().Model(m).IfNotExists().Exec(ctx); err != nil {
 				return fmt.Errorf("access: migrate: %w", err)
+			}
+		}
+		// Columns added after the table's first version.
+		cols, err := s.db.Columns(ctx, tx.Tx, TableUsers)
+		if err != nil {
+			return fmt.Errorf("access: migrate: %w", err)
+		}
+		for _, col := range []string{"language", "phone"} {
+			if !slices.Contains(cols, col) {
+				if _, err := tx.ExecContext(ctx, "ALTER TABLE "+TableUsers+" ADD COLUMN "+col+" TEXT NOT NULL DEFAULT ''"); err != nil {
+					return fmt.Errorf("access: migrate %s.%s: %w", TableUsers, col, err)
+				}
 			}
 		}
 		indexes := []struct {

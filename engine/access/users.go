@@ -39,8 +39,13 @@ type User struct {
 	ManagerID  string    `json:"manager_id,omitempty"`
 	Manager    string    `json:"manager,omitempty"`
 	Department string    `json:"department,omitempty"`
-	Roles      []string  `json:"roles"`
-	CreatedAt  time.Time `json:"created_at"`
+	// Language is the language of what the platform sends the user
+	// (reminders, notifications): "en" or "zh"; empty for English.
+	Language string `json:"language,omitempty"`
+	// Phone is the mobile number SMS reminders go to.
+	Phone     string    `json:"phone,omitempty"`
+	Roles     []string  `json:"roles"`
+	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt  time.Time `json:"updated_at"`
 }
 
@@ -66,6 +71,8 @@ type NewUser struct {
 	Roles       []string `json:"roles"`
 	Manager     string   `json:"manager,omitempty"`
 	Department  string   `json:"department,omitempty"`
+	Language    string   `json:"language,omitempty"`
+	Phone       string   `json:"phone,omitempty"`
 }
 
 // UserUpdate lists the changes UpdateUser makes; nil members stay as they
@@ -76,6 +83,8 @@ type UserUpdate struct {
 	Roles       *[]string `json:"roles,omitempty"`
 	Manager     *string   `json:"manager,omitempty"`
 	Department  *string   `json:"department,omitempty"`
+	Language    *string   `json:"language,omitempty"`
+	Phone       *string   `json:"phone,omitempty"`
 	Active      *bool     `json:"active,omitempty"`
 }
 
@@ -100,6 +109,24 @@ const MinPasswordLength = 8
 // its first 72 bytes would match).
 const MaxPasswordBytes = 72
 
+// phonePattern is the shape of a phone number: digits with an optional
+// leading + and separators.
+var phonePattern = regexp.MustCompile(`^\+?[0-9][0-9 ()-]{2,30}$`)
+
+// checkContact checks a user's language (en, zh or empty) and phone
+// number (empty or a number).
+func checkContact(language, phone string) error {
+	switch language {
+	case "", "en", "zh":
+	default:
+		return fmt.Errorf("%w: language %q: use en or zh", ErrInvalid, language)
+	}
+	if p := strings.TrimSpace(phone); p != "" && !phonePattern.MatchString(p) {
+		return fmt.Errorf("%w: phone %q is not a phone number", ErrInvalid, phone)
+	}
+	return nil
+}
+
 // CreateUser creates an active user. It refuses a bad or taken username, a
 // short password, an unknown role and an unknown manager, each with an
 // error wrapping the matching sentinel.
@@ -112,6 +139,9 @@ func (s *Service) CreateUser(ctx context.Context, nu NewUser) (*User, error) {
 		return nil, err
 	}
 	if err := checkEmail(nu.Email); err != nil {
+		return nil, err
+	}
+	if err := checkContact(nu.Language, nu.Phone); err != nil {
 		return nil, err
 	}
 	hash, err := bcrypt.GenerateFromPassword([]byte(nu.Password), s.bcryptCost)
@@ -127,6 +157,8 @@ func (s *Service) CreateUser(ctx context.Context, nu NewUser) (*User, error) {
 		PasswordHash: string(hash),
 		Active:       true,
 		Department:   strings.TrimSpace(nu.Department),
+		Language:     nu.Language,
+		Phone:        strings.TrimSpace(nu.Phone),
 		CreatedAt:    now,
 		UpdatedAt:    now,
 	}
@@ -201,6 +233,18 @@ func (s *Service) UpdateUser(ctx context.Context, ref string, u UserUpdate) (*Us
 				return err
 			}
 			q = q.Set("email = ?", strings.TrimSpace(*u.Email))
+		}
+		if u.Language != nil {
+			if err := checkContact(*u.Language, ""); err != nil {
+				return err
+			}
+			q = q.Set("language = ?", *u.Language)
+		}
+		if u.Phone != nil {
+			if err := checkContact("", *u.Phone); err != nil {
+				return err
+			}
+			q = q.Set("phone = ?", strings.TrimSpace(*u.Phone))
 		}
 		if u.Manager != nil {
 			if *u.Manager == "" {
@@ -368,6 +412,8 @@ func rowToUser(r *userRow) *User {
 		Active:      r.Active,
 		ManagerID:   r.ManagerID,
 		Department:  r.Department,
+		Language:    r.Language,
+		Phone:       r.Phone,
 		Roles:       decodeRoles(r.Roles),
 		CreatedAt:   r.CreatedAt,
 		UpdatedAt:   r.UpdatedAt,

@@ -245,3 +245,32 @@ func TestActivePrincipal(t *testing.T) {
 		}
 	})
 }
+
+// TestUserLanguageAndPhone covers the contact details reminders use, and
+// their columns added to a users table created before them.
+func TestUserLanguageAndPhone(t *testing.T) {
+	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		if _, err := db.SQL().ExecContext(ctx, `CREATE TABLE crm_users (id VARCHAR(36) PRIMARY KEY, username VARCHAR(64) NOT NULL UNIQUE, display_name TEXT NOT NULL,
+			email TEXT NOT NULL DEFAULT '', password_hash TEXT NOT NULL, active BOOLEAN NOT NULL, manager_id VARCHAR(36), department TEXT NOT NULL,
+			roles TEXT NOT NULL, created_at TIMESTAMP NOT NULL, updated_at TIMESTAMP NOT NULL)`); err != nil {
+			t.Fatal(err)
+		}
+		svc := setup(t, db, standard(t))
+		u, err := svc.CreateUser(ctx, access.NewUser{Username: "li", Password: "longenough", Roles: []string{"sales_rep"}, Language: "zh", Phone: "+86 138 0000 0000"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if u.Language != "zh" || u.Phone != "+86 138 0000 0000" {
+			t.Fatalf("created %+v", u)
+		}
+		if u, err = svc.UpdateUser(ctx, "li", access.UserUpdate{Language: ptr("en"), Phone: ptr("")}); err != nil || u.Language != "en" || u.Phone != "" {
+			t.Fatalf("updated %+v, %v", u, err)
+		}
+		for _, bad := range []access.UserUpdate{{Language: ptr("fr")}, {Phone: ptr("call me")}} {
+			if _, err := svc.UpdateUser(ctx, "li", bad); !errors.Is(err, access.ErrInvalid) {
+				t.Errorf("%+v: got %v", bad, err)
+			}
+		}
+	})
+}
