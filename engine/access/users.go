@@ -36,9 +36,9 @@ type User struct {
 	Email       string `json:"email,omitempty"`
 	Active      bool   `json:"active"`
 	// ManagerID is the id of the user's manager; Manager its username.
-	ManagerID  string    `json:"manager_id,omitempty"`
-	Manager    string    `json:"manager,omitempty"`
-	Department string    `json:"department,omitempty"`
+	ManagerID  string `json:"manager_id,omitempty"`
+	Manager    string `json:"manager,omitempty"`
+	Department string `json:"department,omitempty"`
 	// Language is the language of what the platform sends the user
 	// (reminders, notifications): "en" or "zh"; empty for English.
 	Language string `json:"language,omitempty"`
@@ -46,7 +46,7 @@ type User struct {
 	Phone     string    `json:"phone,omitempty"`
 	Roles     []string  `json:"roles"`
 	CreatedAt time.Time `json:"created_at"`
-	UpdatedAt  time.Time `json:"updated_at"`
+	UpdatedAt time.Time `json:"updated_at"`
 }
 
 // Principal returns the principal acting as u.
