@@ -2,17 +2,15 @@ package workflows
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
 
 	"github.com/crmplatform/crm/engine"
 	"github.com/crmplatform/crm/engine/access"
-	"github.com/crmplatform/crm/engine/store"
 	"github.com/crmplatform/crm/metadata"
 	"github.com/crmplatform/crm/workflows/definition"
+	"github.com/crmplatform/crm/workflows/internal/reach"
 	"github.com/gofiber/fiber/v2"
 )
 
@@ -146,7 +144,7 @@ func (wf *Workflows) transitionsRoute(c *fiber.Ctx) error {
 		if err != nil {
 			return err
 		}
-		editable, err := wf.reaches(ctx, w, s, metadata.ActionUpdate, id)
+		editable, err := reach.Record(ctx, wf.eng.DB(), w, s, metadata.ActionUpdate, id)
 		if err != nil {
 			return err
 		}
@@ -210,32 +208,4 @@ func (wf *Workflows) next(ctx context.Context, w *engine.Writer, fl *definition.
 		out = append(out, NextTransition{To: o.Value, Label: label})
 	}
 	return out, nil
-}
-
-// reaches reports whether the principal of s reaches record id for
-// action: the right, and the record predicate of its Scope, checked in the
-// unit of work.
-func (wf *Workflows) reaches(ctx context.Context, w *engine.Writer, s *engine.Scope, action, id string) (bool, error) {
-	if s.Can(action) != nil {
-		return false, nil
-	}
-	pred, err := s.Predicate(ctx, action)
-	if err != nil {
-		return false, err
-	}
-	q := "SELECT 1 FROM " + store.Ident(s.Object().Name) + " WHERE \"id\" = ?"
-	if pred.SQL != "" {
-		q += " AND (" + pred.SQL + ")"
-	}
-	args := append([]any{id}, pred.Args...)
-	db := wf.eng.DB()
-	var one int
-	err = w.SQL().QueryRowContext(ctx, store.Rebind(db.Dialect, q), store.Args(db.Dialect, args)...).Scan(&one)
-	if errors.Is(err, sql.ErrNoRows) {
-		return false, nil
-	}
-	if err != nil {
-		return false, fmt.Errorf("workflows: may %s %s %s: %w", action, s.Object().Name, id, err)
-	}
-	return true, nil
 }
