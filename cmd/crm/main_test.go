@@ -126,7 +126,7 @@ func startServer(t *testing.T, db, addr string) (stop func() string) {
 	var out syncBuffer
 	done := make(chan int)
 	go func() { done <- run(ctx, []string{"serve", "--db", db, "--addr", addr}, &out, &out) }()
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(90 * time.Second) // a loaded machine under -race is slow to start
 	for {
 		resp, err := http.Get("http://" + addr + "/api/health")
 		if err == nil {
