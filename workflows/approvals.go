@@ -415,11 +415,15 @@ func (wf *Workflows) decide(ctx context.Context, w *engine.Writer, t engine.Targ
 }
 
 // notApprover explains why the principal's decision was not taken: it
-// decided this step already (409), or is not one of its approvers (403).
+// decided this request already (on this step or an earlier one: 409), or
+// is not one of the step's approvers (403).
 func (wf *Workflows) notApprover(ctx context.Context, w *engine.Writer, r *request, st *definition.ProcessStep) error {
 	var state string
-	err := w.SQL().QueryRowContext(ctx, wf.sql(`SELECT state FROM `+tableTasks+` WHERE request_id = ? AND step = ? AND user_id = ?`), r.ID, r.Step, w.Principal().UserID).Scan(&state)
+	var step int
+	err := w.SQL().QueryRowContext(ctx, wf.sql(`SELECT state, step FROM `+tableTasks+` WHERE request_id = ? AND user_id = ? ORDER BY step DESC LIMIT 1`), r.ID, w.Principal().UserID).Scan(&state, &step)
 	switch {
+	case err == nil && step < r.Step:
+		return fmt.Errorf("%w: your decision on this request was taken already; it now waits for step %s", engine.ErrConflict, st.Name)
 	case err == nil && state == taskCancelled:
 		return fmt.Errorf("%w: step %s was decided by another approver", engine.ErrConflict, st.Name)
 	case err == nil && state == DecisionReassigned:
