@@ -65,9 +65,9 @@ func TestStandardHasCoreObjects(t *testing.T) {
 // one, as a folder on disk would through defaults.WithBases.
 func TestExtendsBuiltIn(t *testing.T) {
 	child := defaults.WithBases(fstest.MapFS{
-		"template.yaml":        {Data: []byte("name: machines\nextends: standard")},
-		"objects/lead.yaml":    {Data: []byte("name: lead\nlabel: {en: Prospect, zh: 潜在客户}\nfields:\n  - {name: last_name, type: text, required: true}\n  - {name: machine_count, type: integer}")},
-		"objects/machine.yaml": {Data: []byte("name: machine\nfields:\n  - {name: name, type: text}\n  - {name: account, type: lookup, target: account}")},
+		"template.yaml":           {Data: []byte("name: machines\nextends: standard")},
+		"objects/competitor.yaml": {Data: []byte("name: competitor\nlabel: {en: Rival, zh: 对手}\nfields:\n  - {name: last_name, type: text, required: true}\n  - {name: machine_count, type: integer}")},
+		"objects/machine.yaml":    {Data: []byte("name: machine\nfields:\n  - {name: name, type: text}\n  - {name: account, type: lookup, target: account}")},
 	})
 	tpl, s, ps := metadata.LoadFS(child)
 	if len(ps) > 0 {
@@ -76,9 +76,9 @@ func TestExtendsBuiltIn(t *testing.T) {
 	if tpl.Name != "machines" {
 		t.Fatalf("manifest %+v", tpl)
 	}
-	lead, _ := s.Object("lead")
-	if lead.Title("en") != "Prospect" || len(lead.Fields) != 2 {
-		t.Fatalf("lead not replaced: %+v", lead)
+	rival, _ := s.Object("competitor")
+	if rival.Title("en") != "Rival" || len(rival.Fields) != 2 {
+		t.Fatalf("competitor not replaced: %+v", rival)
 	}
 	if _, ok := s.Object("machine"); !ok {
 		t.Fatal("machine not added")

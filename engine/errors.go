@@ -90,3 +90,36 @@ func notFound(format string, args ...any) error {
 func conflict(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrConflict, fmt.Sprintf(format, args...))
 }
+
+// DuplicateError refuses a new record that matches existing ones under a
+// duplicate rule (409 with code duplicate). Matches lists those found:
+// the ones the principal may read with their id and title, the others
+// only as "a record you cannot see".
+type DuplicateError struct {
+	Object string
+	Rule   string
+	// Allowed reports whether the caller may create the record anyway
+	// (?allow_duplicate=true): the rule only warns.
+	Allowed bool
+	Matches []DuplicateMatch
+}
+
+// DuplicateMatch is one existing record a new one duplicates; ID and
+// Title are empty for a record the principal may not read.
+type DuplicateMatch struct {
+	ID      string         `json:"id,omitempty"`
+	Title   map[string]any `json:"title,omitempty"`
+	Message string         `json:"message"`
+}
+
+// Error names the rule and how many records match.
+func (e *DuplicateError) Error() string {
+	msg := fmt.Sprintf("this %s duplicates %d existing record(s) under rule %s", e.Object, len(e.Matches), e.Rule)
+	if e.Allowed {
+		msg += "; send ?allow_duplicate=true to create it anyway"
+	}
+	return msg
+}
+
+// Unwrap lets errors.Is(err, ErrConflict) match.
+func (e *DuplicateError) Unwrap() error { return ErrConflict }

@@ -35,6 +35,10 @@ type Event struct {
 	Tx        *sql.Tx
 	Writer    *Writer
 	Snapshot  *Snapshot
+	// Input is the data of a create or update as the caller sent it
+	// (JSON form), so a hook can tell a value sent from a default: an
+	// owner given from none.
+	Input map[string]any
 	// Values is scratch space a before-hook shares with the after-hook of
 	// the same write.
 	Values map[string]any

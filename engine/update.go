@@ -84,6 +84,7 @@ func (w *Writer) update(ctx context.Context, object, id string, data map[string]
 		return nil, err
 	}
 	ev := w.event(OpUpdate, s, id, old, rec)
+	ev.Input = data
 	if err := e.prepare(ctx, s, ev, wr.verr); err != nil {
 		return nil, err
 	}

@@ -535,3 +535,35 @@ func wrapOp(op string, err error) error {
 // randomPassword returns a generated password of 26 base32 characters
 // (130 bits from crypto/rand).
 func randomPassword() string { return rand.Text() }
+
+// UserRef is an active user as the rules that deal records to users
+// (assignment rules) see it.
+type UserRef struct {
+	ID         string
+	Username   string
+	Department string
+	Roles      []string
+}
+
+// ActiveUsers lists the active users through q (the database, or the
+// transaction of a unit of work), ordered by username.
+func ActiveUsers(ctx context.Context, q interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}) ([]UserRef, error) {
+	rows, err := q.QueryContext(ctx, "SELECT id, username, department, roles FROM "+TableUsers+" WHERE active ORDER BY username")
+	if err != nil {
+		return nil, fmt.Errorf("access: active users: %w", err)
+	}
+	defer rows.Close()
+	var out []UserRef
+	for rows.Next() {
+		var u UserRef
+		var roles string
+		if err := rows.Scan(&u.ID, &u.Username, &u.Department, &roles); err != nil {
+			return nil, fmt.Errorf("access: active users: %w", err)
+		}
+		u.Roles = decodeRoles(roles)
+		out = append(out, u)
+	}
+	return out, rows.Err()
+}

@@ -22,7 +22,11 @@ type Detail struct {
 	File     string `json:"file,omitempty"`
 	Code     string `json:"code,omitempty"`
 	Position int    `json:"position,omitempty"`
-	Message  string `json:"message"`
+	// ID and Record name an existing record the request collides with
+	// (a duplicate): its id and title fields.
+	ID      string         `json:"id,omitempty"`
+	Record  map[string]any `json:"record,omitempty"`
+	Message string         `json:"message"`
 }
 
 // ErrorBody is the JSON form of every error answer.
@@ -67,6 +71,7 @@ func classify(err error) (int, string, []Detail) {
 	var fe *fiber.Error
 	var afe *access.FieldError
 	var be *engine.BatchError
+	var de *engine.DuplicateError
 	switch {
 	case errors.As(err, &be):
 		// The failing record of a batch: its own answer, pointed at it.
@@ -89,6 +94,12 @@ func classify(err error) (int, string, []Detail) {
 		return fiber.StatusRequestTimeout, "timeout", nil
 	case errors.As(err, &afe):
 		return fiber.StatusForbidden, "forbidden", []Detail{{Field: afe.Field, Code: afe.Level, Message: afe.Error()}}
+	case errors.As(err, &de):
+		ds := make([]Detail, len(de.Matches))
+		for i, m := range de.Matches {
+			ds[i] = Detail{ID: m.ID, Record: m.Title, Code: de.Rule, Message: m.Message}
+		}
+		return fiber.StatusConflict, "duplicate", ds
 	case errors.As(err, &ve):
 		ds := make([]Detail, len(ve.Errors))
 		for i, e := range ve.Errors {

@@ -11,6 +11,7 @@ import (
 	"github.com/crmplatform/crm/engine/api"
 	"github.com/crmplatform/crm/engine/ui"
 	"github.com/crmplatform/crm/internal/platform"
+	"github.com/crmplatform/crm/sales"
 	"github.com/crmplatform/crm/workflows"
 )
 
@@ -23,6 +24,11 @@ func Parts(ctx context.Context, p *platform.Platform) ([]api.Registrar, error) {
 		return nil, err
 	}
 	routes = append(routes, wf)
+	sl, err := sales.Wire(ctx, sales.Config{Engine: p.Engine, Access: p.Access})
+	if err != nil {
+		return nil, err
+	}
+	routes = append(routes, sl.Routes)
 	web, err := ui.New(ctx, ui.Config{Engine: p.Engine, Access: p.Access})
 	if err != nil {
 		return nil, err
