@@ -345,4 +345,3 @@ func sortedKeys(m map[string]any) []string {
 	sort.Strings(out)
 	return out
 }
-
