@@ -20,6 +20,7 @@ type Sales struct {
 	access *access.Service
 	db     *store.DB
 	log    *slog.Logger
+	forms  *limiter
 }
 
 // Config wires the sales rules.
@@ -35,7 +36,7 @@ type Config struct {
 // hook that keeps the key columns in step with metadata changes, and
 // returns the routes to mount (imports, web forms).
 func Wire(ctx context.Context, cfg Config) (*Sales, error) {
-	s := &Sales{eng: cfg.Engine, access: cfg.Access, db: cfg.Engine.DB(), log: cfg.Logger}
+	s := &Sales{eng: cfg.Engine, access: cfg.Access, db: cfg.Engine.DB(), log: cfg.Logger, forms: newLimiter()}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -56,9 +57,11 @@ func Wire(ctx context.Context, cfg Config) (*Sales, error) {
 	return s, nil
 }
 
-// Routes mounts the sales routes: ?allow_duplicate=true on record
-// creates.
-func (s *Sales) Routes(r fiber.Router, _ *api.Server) {
+// Routes mounts the sales routes: web forms (GET and POST /f/{name},
+// GET /api/meta/web_forms/{name}/snippet) and ?allow_duplicate=true on
+// record creates.
+func (s *Sales) Routes(r fiber.Router, srv *api.Server) {
+	s.formRoutes(r, srv)
 	r.Use("/api/records", allowDuplicateParam)
 }
 

@@ -78,8 +78,10 @@ func init() {
 	})
 }
 
-// checkAssignmentRule checks the object, one rule per object, the roles
-// named and every condition (compiled and type-checked).
+// checkAssignmentRule checks the object, one rule per object and every
+// condition (compiled and type-checked). Users and roles are data, named
+// by the entries and looked up when a record is assigned: an entry whose
+// users are unknown or inactive assigns nothing.
 func checkAssignmentRule(s *metadata.Schema, r *AssignmentRule) metadata.Problems {
 	if _, ok := s.Object(r.Object); !ok {
 		return metadata.Problems{{Path: "/object", Message: "unknown object " + r.Object}}
@@ -96,21 +98,8 @@ func checkAssignmentRule(s *metadata.Schema, r *AssignmentRule) metadata.Problem
 				ps = append(ps, metadata.Problem{Path: fmt.Sprintf("/entries/%d/when", i), Message: err.Error()})
 			}
 		}
-		if rr := e.Assign.RoundRobin; rr != nil && rr.Role != "" && !hasRole(s, rr.Role) {
-			ps = append(ps, metadata.Problem{Path: fmt.Sprintf("/entries/%d/assign/round_robin", i), Message: "unknown role " + rr.Role})
-		}
 	}
 	return ps
-}
-
-// hasRole reports whether s defines role.
-func hasRole(s *metadata.Schema, role string) bool {
-	for _, r := range s.Roles {
-		if r.Name == role {
-			return true
-		}
-	}
-	return false
 }
 
 // Assignments is the compiled form of a schema's assignment rules
