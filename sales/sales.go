@@ -57,10 +57,12 @@ func Wire(ctx context.Context, cfg Config) (*Sales, error) {
 	return s, nil
 }
 
-// Routes mounts the sales routes: web forms (GET and POST /f/{name},
-// GET /api/meta/web_forms/{name}/snippet) and ?allow_duplicate=true on
+// Routes mounts the sales routes: imports (POST /api/import/{object}),
+// web forms (GET and POST /f/{name}, GET
+// /api/meta/web_forms/{name}/snippet) and ?allow_duplicate=true on
 // record creates.
 func (s *Sales) Routes(r fiber.Router, srv *api.Server) {
+	s.importRoutes(r, srv)
 	s.formRoutes(r, srv)
 	r.Use("/api/records", allowDuplicateParam)
 }

@@ -6,6 +6,7 @@
 //	crm migrate [--plan] [--force] [--purge] [--dir DIR | --template NAME] [--db …]
 //	crm recompute [--db …] [--batch 200]
 //	crm jobs [list] [--state S] [--kind K] [--limit 50] | retry ID [--db …]
+//	crm import OBJECT FILE.csv [--user admin] [--key FIELD] [--mapping JSON] [--dry-run] [--db …]
 //	crm bench [--db EMPTY_DB] [-n 500]
 //	crm explain-list OBJECT --user U [--filter F] [--sort S] [--limit N] [--cursor C] [--total]
 //	crm user add --username U --password P --role R [--manager M] [--db …]
@@ -39,6 +40,7 @@ commands:
   explain-list  the SQL and plan of a user's list: crm explain-list OBJECT --user U [--filter F] [--sort S]
   recompute  recompute stored formula values after a formula changed (resumes if interrupted)
   jobs       background jobs: crm jobs [--state S] [--kind K] | crm jobs retry ID
+  import     import a CSV file (UTF-8 or GBK): crm import OBJECT FILE.csv [--user U] [--key FIELD] [--mapping JSON] [--dry-run]
   user       manage users: crm user add|list|passwd|deactivate
   role       roles: crm role list | show NAME | grant|revoke --username U --role R | explain --user U --object O
 
@@ -102,7 +104,7 @@ func rootCommand(stdout io.Writer, log *slog.Logger) *cobra.Command {
 	}
 	root.CompletionOptions.DisableDefaultCmd = true
 	root.AddCommand(serveCommand(stdout, log), validateCommand(stdout), migrateCommand(stdout, log), benchCommand(stdout, log), explainListCommand(stdout, log),
-		recomputeCommand(stdout, log), jobsCommand(stdout, log), userCommand(stdout, log), roleCommand(stdout, log))
+		recomputeCommand(stdout, log), jobsCommand(stdout, log), userCommand(stdout, log), roleCommand(stdout, log), importCommand(stdout, log))
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageError{fmt.Sprintf("%v\nusage: %s", err, c.UseLine())}
 	})

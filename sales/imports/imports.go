@@ -1,0 +1,297 @@
+package imports
+
+import (
+	"bufio"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/crmplatform/crm/engine"
+	"github.com/crmplatform/crm/engine/access"
+	"github.com/crmplatform/crm/metadata"
+	"golang.org/x/text/encoding/simplifiedchinese"
+	"golang.org/x/text/transform"
+)
+
+// Defaults and bounds of an import.
+const (
+	// DefaultBatch is how many rows one transaction writes.
+	DefaultBatch = 500
+	// MaxErrors is how many row errors a result lists; rows past it are
+	// still counted as skipped.
+	MaxErrors = 1000
+	// sniff is how many bytes are looked at to tell UTF-8 from GB18030.
+	sniff = 64 << 10
+)
+
+// Options say what to import and how.
+type Options struct {
+	// Object is the object the rows become.
+	Object string
+	// Mapping maps column headers to fields; other columns map by a
+	// field's name or label (English or Chinese).
+	Mapping map[string]string
+	// Key is a field that identifies an existing record: a row whose key
+	// value a record has updates that record instead of creating one.
+	Key string
+	// DryRun checks every row and writes nothing.
+	DryRun bool
+	// Batch is the number of rows per transaction (DefaultBatch when 0).
+	Batch int
+	// Progress, when set, is called after each batch with the rows done.
+	Progress func(rows int64)
+}
+
+// Result is the summary of an import.
+type Result struct {
+	Created int        `json:"created"`
+	Updated int        `json:"updated"`
+	Skipped int        `json:"skipped"`
+	Errors  []RowError `json:"errors"`
+}
+
+// RowError is one problem with one row: its line in the file, the field
+// (or column) and why.
+type RowError struct {
+	Line    int    `json:"line"`
+	Field   string `json:"field,omitempty"`
+	Message string `json:"message"`
+}
+
+// ErrBadFile means the file cannot be read as CSV.
+var ErrBadFile = errors.New("imports: not a CSV file")
+
+// row is one data row waiting for its batch.
+type row struct {
+	line int
+	data map[string]any
+}
+
+// Run imports the CSV file r as principal p (create rights, the import
+// right, and update rights with a key, on opt.Object; only fields p may
+// edit), in batches of rows each written in one unit of work.
+func Run(ctx context.Context, eng *engine.Engine, p *access.Principal, r io.Reader, opt Options) (*Result, error) {
+	rights, err := eng.Rights(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	scope, err := rights.ScopeFor(opt.Object, metadata.ActionImport)
+	if err != nil {
+		return nil, err
+	}
+	if err := scope.Can(metadata.ActionCreate); err != nil {
+		return nil, err
+	}
+	if opt.Key != "" {
+		if err := scope.Can(metadata.ActionUpdate); err != nil {
+			return nil, err
+		}
+	}
+	cr := csv.NewReader(decode(r))
+	cr.FieldsPerRecord = -1
+	header, err := cr.Read()
+	if err != nil {
+		return nil, fmt.Errorf("%w: cannot read the header: %v", ErrBadFile, err)
+	}
+	res := &Result{Errors: []RowError{}}
+	cols, err := columns(scope, header, opt, res)
+	if err != nil {
+		return nil, err
+	}
+	if opt.Batch <= 0 {
+		opt.Batch = DefaultBatch
+	}
+	batch := make([]row, 0, opt.Batch)
+	var done int64
+	for {
+		rec, err := cr.Read()
+		if err == io.EOF {
+			break
+		}
+		line, _ := cr.FieldPos(0)
+		if err != nil {
+			var pe *csv.ParseError
+			if !errors.As(err, &pe) {
+				return nil, fmt.Errorf("imports: read line %d: %w", line, err)
+			}
+			res.skip(RowError{Line: pe.StartLine, Message: pe.Err.Error()})
+			continue
+		}
+		data, errs := rowData(scope.Object(), cols, rec, line)
+		if len(errs) > 0 {
+			res.skip(errs...)
+			continue
+		}
+		if len(data) == 0 {
+			continue // a blank line
+		}
+		batch = append(batch, row{line: line, data: data})
+		if len(batch) == opt.Batch {
+			if err := writeBatch(ctx, eng, p, opt, batch, res); err != nil {
+				return nil, err
+			}
+			done += int64(len(batch))
+			batch = batch[:0]
+			if opt.Progress != nil {
+				opt.Progress(done)
+			}
+		}
+	}
+	if len(batch) > 0 {
+		if err := writeBatch(ctx, eng, p, opt, batch, res); err != nil {
+			return nil, err
+		}
+		if opt.Progress != nil {
+			opt.Progress(done + int64(len(batch)))
+		}
+	}
+	return res, nil
+}
+
+// skip counts a skipped row with its problems.
+func (res *Result) skip(errs ...RowError) {
+	res.Skipped++
+	for _, e := range errs {
+		if len(res.Errors) < MaxErrors {
+			res.Errors = append(res.Errors, e)
+		}
+	}
+}
+
+// decode reads r as UTF-8 (a byte-order mark dropped) when its first
+// bytes are UTF-8, and as GB18030 (which includes GBK and GB2312)
+// otherwise.
+func decode(r io.Reader) io.Reader {
+	br := bufio.NewReaderSize(r, sniff)
+	head, _ := br.Peek(sniff)
+	if bom := []byte("\xef\xbb\xbf"); len(head) >= 3 && string(head[:3]) == string(bom) {
+		br.Discard(3)
+		return br
+	}
+	// A character cut at the end of the window is not a reason to doubt.
+	for i := 0; i < utf8.UTFMax && len(head) > 0 && !utf8.Valid(head); i++ {
+		head = head[:len(head)-1]
+	}
+	if utf8.Valid(head) {
+		return br
+	}
+	return transform.NewReader(br, simplifiedchinese.GB18030.NewDecoder())
+}
+
+// column is what one column of the file fills.
+type column struct {
+	field *metadata.Field
+}
+
+// columns maps the header to fields: the mapping first, then names and
+// labels. A column that maps to nothing is reported at line 1 and
+// ignored; a field the principal may not write refuses the import.
+func columns(scope *engine.Scope, header []string, opt Options, res *Result) ([]column, error) {
+	obj := scope.Object()
+	byName := map[string]*metadata.Field{}
+	for _, f := range obj.Fields {
+		byName[strings.ToLower(f.Name)] = f
+		for _, l := range f.Label {
+			if _, taken := byName[strings.ToLower(l)]; !taken {
+				byName[strings.ToLower(l)] = f
+			}
+		}
+	}
+	cols := make([]column, len(header))
+	seen := map[string]string{}
+	for i, h := range header {
+		h = strings.TrimSpace(h)
+		var f *metadata.Field
+		if name, ok := opt.Mapping[h]; ok {
+			mf, ok := obj.Field(name)
+			if !ok {
+				return nil, &engine.RequestError{Message: "the mapping names an unknown field", Details: []engine.FieldError{{Field: name, Code: "unknown_field", Message: fmt.Sprintf("%s has no field %q (column %q)", obj.Name, name, h)}}}
+			}
+			f = mf
+		} else if h != "" {
+			f = byName[strings.ToLower(h)]
+		}
+		if f == nil {
+			res.Errors = append(res.Errors, RowError{Line: 1, Field: h, Message: fmt.Sprintf("no field of %s matches column %q: it is ignored", obj.Name, h)})
+			continue
+		}
+		if other, dup := seen[f.Name]; dup {
+			return nil, &engine.RequestError{Message: "two columns fill one field", Details: []engine.FieldError{{Field: f.Name, Code: "invalid", Message: fmt.Sprintf("columns %q and %q both fill %s", other, h, f.Name)}}}
+		}
+		if !scope.Editable(f.Name) || metadata.Computed(f) {
+			return nil, &access.FieldError{Object: obj.Name, Field: f.Name, Level: scope.Level(f.Name), Op: "write"}
+		}
+		seen[f.Name] = h
+		cols[i] = column{field: f}
+	}
+	if opt.Key != "" {
+		if _, ok := seen[opt.Key]; !ok {
+			return nil, &engine.RequestError{Message: "the key field is not in the file", Details: []engine.FieldError{{Field: opt.Key, Code: "invalid", Message: fmt.Sprintf("no column fills %s", opt.Key)}}}
+		}
+	}
+	return cols, nil
+}
+
+// rowData turns one row into the JSON form of a record: empty cells are
+// left out, numbers and booleans read, picklist labels turned into values.
+func rowData(obj *metadata.Object, cols []column, rec []string, line int) (map[string]any, []RowError) {
+	data := map[string]any{}
+	var errs []RowError
+	if len(rec) > len(cols) {
+		errs = append(errs, RowError{Line: line, Message: fmt.Sprintf("%d cells, but the header has %d columns", len(rec), len(cols))})
+	}
+	for i, cell := range rec {
+		if i >= len(cols) || cols[i].field == nil {
+			continue
+		}
+		cell = strings.TrimSpace(cell)
+		if cell == "" {
+			continue
+		}
+		f := cols[i].field
+		v, err := cellValue(f, cell)
+		if err != nil {
+			errs = append(errs, RowError{Line: line, Field: f.Name, Message: err.Error()})
+			continue
+		}
+		data[f.Name] = v
+	}
+	return data, errs
+}
+
+// cellValue reads a cell as the JSON form of a value of f.
+func cellValue(f *metadata.Field, cell string) (any, error) {
+	switch k := metadata.TypeOf(f).Kind(); {
+	case k.Numeric():
+		if _, err := strconv.ParseFloat(cell, 64); err != nil {
+			return nil, fmt.Errorf("%q is not a number", cell)
+		}
+		return json.Number(cell), nil
+	case k == metadata.KindBool:
+		switch strings.ToLower(cell) {
+		case "true", "yes", "y", "1", "是", "对":
+			return true, nil
+		case "false", "no", "n", "0", "否", "不":
+			return false, nil
+		}
+		return nil, fmt.Errorf("%q is not yes or no", cell)
+	case len(f.Options) > 0 && k == metadata.KindString:
+		for _, o := range f.Options {
+			if strings.EqualFold(o.Value, cell) {
+				return o.Value, nil
+			}
+			for _, l := range o.Label {
+				if strings.EqualFold(l, cell) {
+					return o.Value, nil
+				}
+			}
+		}
+	}
+	return cell, nil
+}

@@ -1,0 +1,131 @@
+package imports
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/crmplatform/crm/engine"
+	"github.com/crmplatform/crm/engine/access"
+)
+
+// errDryRun rolls back the unit of work of a dry run.
+var errDryRun = errors.New("imports: dry run")
+
+// writeBatch writes a batch of rows in one unit of work, each row in a
+// savepoint so a bad row is reported and skipped while the good ones
+// commit. In a dry run everything is rolled back.
+func writeBatch(ctx context.Context, eng *engine.Engine, p *access.Principal, opt Options, batch []row, res *Result) error {
+	var got Result
+	err := eng.Tx(ctx, p, func(w *engine.Writer) error {
+		got = Result{} // the unit of work may run again
+		for _, r := range batch {
+			updated, err := writeRow(ctx, w, opt, r)
+			if problems, ok := rowErrors(r.line, err); ok {
+				got.Skipped++
+				got.Errors = append(got.Errors, problems...)
+				continue
+			}
+			if err != nil {
+				return fmt.Errorf("line %d: %w", r.line, err)
+			}
+			if updated {
+				got.Updated++
+			} else {
+				got.Created++
+			}
+		}
+		if opt.DryRun {
+			return errDryRun
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, errDryRun) {
+		return err
+	}
+	res.Created += got.Created
+	res.Updated += got.Updated
+	res.Skipped += got.Skipped
+	for _, e := range got.Errors {
+		if len(res.Errors) < MaxErrors {
+			res.Errors = append(res.Errors, e)
+		}
+	}
+	return nil
+}
+
+// writeRow creates a row's record, or updates the one with its key.
+func writeRow(ctx context.Context, w *engine.Writer, opt Options, r row) (updated bool, err error) {
+	tx := w.SQL()
+	if _, err := tx.ExecContext(ctx, "SAVEPOINT crm_import_row"); err != nil {
+		return false, err
+	}
+	defer func() {
+		q := "RELEASE SAVEPOINT crm_import_row"
+		if err != nil {
+			q = "ROLLBACK TO SAVEPOINT crm_import_row"
+		}
+		if _, serr := tx.ExecContext(ctx, q); serr != nil && err == nil {
+			err = serr
+		}
+	}()
+	if opt.Key != "" {
+		if v, ok := r.data[opt.Key]; ok {
+			res, err := w.List(ctx, opt.Object, engine.ListOptions{Filter: opt.Key + " == " + literal(v), Limit: 2})
+			if err != nil {
+				return false, err
+			}
+			switch len(res.Items) {
+			case 1:
+				id, _ := res.Items[0]["id"].(string)
+				_, err := w.Update(ctx, opt.Object, id, r.data)
+				return true, err
+			case 2:
+				return false, &engine.ValidationError{Object: opt.Object, Errors: []engine.FieldError{{Field: opt.Key, Code: "ambiguous", Message: fmt.Sprintf("several records have this %s", opt.Key)}}}
+			}
+		}
+	}
+	_, err = w.Create(ctx, opt.Object, r.data)
+	return false, err
+}
+
+// literal writes a key value as a filter literal.
+func literal(v any) string {
+	if s, ok := v.(string); ok {
+		return strconv.Quote(s)
+	}
+	return fmt.Sprint(v)
+}
+
+// rowErrors turns the error of a row that the row itself caused (bad
+// values, a duplicate, a field it may not write) into row errors.
+func rowErrors(line int, err error) ([]RowError, bool) {
+	var ve *engine.ValidationError
+	var re *engine.RequestError
+	var de *engine.DuplicateError
+	var fe *access.FieldError
+	var out []RowError
+	switch {
+	case err == nil:
+		return nil, false
+	case errors.As(err, &ve):
+		for _, e := range ve.Errors {
+			out = append(out, RowError{Line: line, Field: e.Field, Message: e.Message})
+		}
+	case errors.As(err, &re):
+		out = append(out, RowError{Line: line, Message: re.Message})
+		for _, e := range re.Details {
+			out = append(out, RowError{Line: line, Field: e.Field, Message: e.Message})
+		}
+	case errors.As(err, &de):
+		out = append(out, RowError{Line: line, Message: de.Error()})
+	case errors.As(err, &fe):
+		out = append(out, RowError{Line: line, Field: fe.Field, Message: fe.Error()})
+	case errors.Is(err, engine.ErrForbidden), errors.Is(err, engine.ErrNotFound), errors.Is(err, engine.ErrConflict):
+		out = append(out, RowError{Line: line, Message: err.Error()})
+	default:
+		return nil, false
+	}
+	return out, true
+}
