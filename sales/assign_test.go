@@ -78,41 +78,34 @@ func TestRoundRobinAcrossServers(t *testing.T) {
 // createOn creates a lead as the holder of token through app and returns
 // its owner (safe to call from several goroutines).
 func createOn(t *testing.T, app *fiber.App, token, body string) string {
-	req := httptest.NewRequest("POST", "/api/records/lead", strings.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := app.Test(req, -1)
-	if err != nil {
-		t.Error(err)
-		return ""
-	}
-	defer resp.Body.Close()
-	var m map[string]any
-	if err := json.NewDecoder(resp.Body).Decode(&m); err != nil || resp.StatusCode != 201 {
-		t.Errorf("create lead: %d %v %v", resp.StatusCode, m, err)
+	status, m := doOn(t, app, token, "POST", "/api/records/lead", body)
+	if status != 201 {
+		t.Errorf("create lead: %d %v", status, m)
 		return ""
 	}
 	if owner, ok := m["owner_id"].(string); ok {
 		return owner
 	}
-	// Given to someone else: only the id comes back.
-	return ownerOf(t, app, token, m["id"].(string))
+	// Given to someone else: only the id comes back; the admin reads it.
+	_, m = doOn(t, app, token, "GET", "/api/records/lead/"+m["id"].(string), "")
+	owner, _ := m["owner_id"].(string)
+	return owner
 }
 
-// ownerOf reads the owner of a lead as the holder of token.
-func ownerOf(t *testing.T, app *fiber.App, token, id string) string {
-	req := httptest.NewRequest("GET", "/api/records/lead/"+id, nil)
+// doOn sends a JSON request as the holder of token through app.
+func doOn(t *testing.T, app *fiber.App, token, method, path, body string) (int, map[string]any) {
+	req := httptest.NewRequest(method, path, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Authorization", "Bearer "+token)
 	resp, err := app.Test(req, -1)
 	if err != nil {
 		t.Error(err)
-		return ""
+		return 0, nil
 	}
 	defer resp.Body.Close()
 	var m map[string]any
 	if err := json.NewDecoder(resp.Body).Decode(&m); err != nil {
 		t.Error(err)
 	}
-	owner, _ := m["owner_id"].(string)
-	return owner
+	return resp.StatusCode, m
 }
