@@ -238,7 +238,7 @@ func (s *Sales) dropKey(ctx context.Context, tx *sql.Tx, k string) error {
 // keyIndex names the index of a rule's key column within PostgreSQL's
 // 63-byte limit.
 func keyIndex(object, rule string) string {
-	n := "ix_" + object + "_" + rules.KeyColumnPrefix + rule
+	n := "dupx_" + object + "_" + rule
 	if len(n) <= 63 {
 		return n
 	}
