@@ -11,6 +11,7 @@ import (
 
 	"github.com/crmplatform/crm/engine"
 	"github.com/crmplatform/crm/engine/store"
+	"github.com/crmplatform/crm/internal/server"
 	"github.com/crmplatform/crm/metadata"
 	"github.com/spf13/cobra"
 )
@@ -78,6 +79,11 @@ func migrate(ctx context.Context, o migrateOptions, stdout io.Writer, log *slog.
 	if o.plan {
 		p, version, err = planOnly(ctx, db, s, o.force)
 	} else {
+		// The parts keep their own tables in step with metadata changes
+		// (the sales rules' duplicate key columns): wire them first.
+		if _, err := server.Parts(ctx, a.Platform); err != nil {
+			return err
+		}
 		p, version, err = a.Engine.ApplySchema(ctx, s, engine.ApplyOptions{Author: "crm migrate", Comment: "crm migrate", Force: o.force})
 	}
 	if p != nil && len(p.Refused) > 0 {
