@@ -4,7 +4,7 @@
 // {template.yaml, objects/, roles/, …} that metadata.LoadFS reads; a
 // template may extend another built-in one (extends: standard in its
 // template.yaml). It imports metadata and the packages that register the
-// document kinds its templates hold (workflows/definition), so every
+// document kinds its templates hold (workflows/definition, sales/rules), so every
 // program that loads a built-in template knows them.
 package defaults
 
@@ -15,6 +15,9 @@ import (
 	"sort"
 
 	"github.com/crmplatform/crm/metadata"
+	// The sales rule kinds: conversions, duplicate and assignment rules,
+	// web forms.
+	_ "github.com/crmplatform/crm/sales/rules"
 	// The workflow kinds: state_workflows, approvals, automations,
 	// reminders.
 	_ "github.com/crmplatform/crm/workflows/definition"
