@@ -29,6 +29,9 @@ type FieldError struct {
 // changed nothing.
 type ValidationError struct {
 	Object string
+	// Code is the error code of the answer; "invalid_record" when empty
+	// (reports use "invalid_report").
+	Code   string
 	Errors []FieldError
 }
 

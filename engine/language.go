@@ -33,6 +33,10 @@ func WithLocation(ctx context.Context, loc *time.Location) context.Context {
 	return context.WithValue(ctx, locationKey{}, loc)
 }
 
+// Location returns the time zone of ctx's calendar (WithLocation), or the
+// engine's default (Config.Location): reports bucket dates in it.
+func (e *Engine) Location(ctx context.Context) *time.Location { return e.location(ctx) }
+
 // location returns the time zone of ctx, or the engine's.
 func (e *Engine) location(ctx context.Context) *time.Location {
 	if l, ok := ctx.Value(locationKey{}).(*time.Location); ok && l != nil {

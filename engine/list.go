@@ -37,6 +37,10 @@ type ListOptions struct {
 	// ExactTotal asks for the exact number of matching records, however
 	// many (it implies Total).
 	ExactTotal bool
+	// Where is one more condition, SQL over the object's table with "?"
+	// placeholders, set by code (a report's drill-down), never taken from
+	// a request; it is added to the filter.
+	Where query.Predicate
 }
 
 // ListResult is one page of records.
@@ -135,6 +139,10 @@ func (e *Engine) listQuery(ctx context.Context, s *Scope, opt ListOptions) (*lis
 		if filter, err = query.CompileFilter(opt.Filter, s.obj, qo); err != nil {
 			return nil, err
 		}
+	}
+	if !opt.Where.Empty() {
+		sql, args := query.And(filter, opt.Where)
+		filter = query.Predicate{SQL: sql, Args: args}
 	}
 	keys, err := query.ParseSort(opt.Sort, s.obj, qo)
 	if err != nil {

@@ -306,29 +306,49 @@ type Inputs struct {
 // Inputs returns what computed field name reads; the zero Inputs for a
 // field that is not computed.
 func (op *ObjectProgram) Inputs(name string) Inputs {
-	var in Inputs
 	for _, p := range op.computed {
-		if p.field.Name != name {
-			continue
+		if p.field.Name == name {
+			return inputsOf(op.object.Name, p.reads)
 		}
-		for _, f := range sortedKeys(p.reads.fields) {
-			in.Fields = append(in.Fields, FieldRead{Object: op.object.Name, Field: f})
-		}
-		var walk func(n *pathNode)
-		walk = func(n *pathNode) {
-			for _, f := range sortedKeys(n.fields) {
-				in.Fields = append(in.Fields, FieldRead{Object: n.object, Field: f})
-			}
-			for _, k := range sortedPathKeys(n.next) {
-				walk(n.next[k])
-			}
-		}
-		for _, k := range sortedPathKeys(p.reads.paths) {
-			walk(p.reads.paths[k])
-		}
-		in.Rollups = p.reads.rollups
 	}
+	return Inputs{}
+}
+
+// inputsOf lists what an expression on object reads.
+func inputsOf(object string, rd *reads) Inputs {
+	var in Inputs
+	for _, f := range sortedKeys(rd.fields) {
+		in.Fields = append(in.Fields, FieldRead{Object: object, Field: f})
+	}
+	var walk func(n *pathNode)
+	walk = func(n *pathNode) {
+		for _, f := range sortedKeys(n.fields) {
+			in.Fields = append(in.Fields, FieldRead{Object: n.object, Field: f})
+		}
+		for _, k := range sortedPathKeys(n.next) {
+			walk(n.next[k])
+		}
+	}
+	for _, k := range sortedPathKeys(rd.paths) {
+		walk(rd.paths[k])
+	}
+	in.Rollups = rd.rollups
 	return in
+}
+
+// CheckExpr type-checks src as a formula on object o of s giving a value
+// for a field like f (its type decides what the formula must return), as a
+// computed field would be checked, without adding it to the schema: report
+// row formulas use it. It returns what the formula reads; errors give the
+// line and column. s must have passed metadata.Validate.
+func CheckExpr(s *metadata.Schema, o *metadata.Object, src string, f *metadata.Field) (Inputs, error) {
+	cc := &schemaCompiler{schema: s, typer: newTyper(s)}
+	op := &ObjectProgram{schema: s, object: o, reads: newReads(), options: map[string]*optionVar{}, labels: map[string]*labelVar{}}
+	p, err := cc.compile(op, exprComputed, src, f)
+	if err != nil {
+		return Inputs{}, err
+	}
+	return inputsOf(o.Name, p.reads), nil
 }
 
 func sortedKeys(m map[string]bool) []string {

@@ -105,7 +105,11 @@ func classify(err error) (int, string, []Detail) {
 		for i, e := range ve.Errors {
 			ds[i] = Detail{Field: e.Field, Code: e.Code, Message: e.Message}
 		}
-		return fiber.StatusUnprocessableEntity, "invalid_record", ds
+		code := "invalid_record"
+		if ve.Code != "" {
+			code = ve.Code
+		}
+		return fiber.StatusUnprocessableEntity, code, ds
 	case errors.As(err, &re):
 		ds := make([]Detail, len(re.Details))
 		for i, e := range re.Details {

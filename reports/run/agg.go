@@ -1,0 +1,280 @@
+package run
+
+import (
+	"encoding/json"
+	"fmt"
+	"math/big"
+	"strconv"
+
+	"github.com/crmplatform/crm/metadata"
+	"github.com/crmplatform/crm/reports"
+)
+
+// state is the partial result of one aggregate over some records: what
+// the SQL gave for a group, or several groups merged (subtotals, totals).
+type state struct {
+	n    int64    // records (count) or values (the others)
+	sum  *big.Rat // sum, avg: the sum of the values
+	best any      // min, max: *big.Rat for numbers, string for dates
+}
+
+// aggSQL returns the SQL columns an aggregate reads (one or two).
+func aggSQL(b *builder, a *reports.Agg) []string {
+	if a.Value == nil {
+		return []string{"COUNT(*)"}
+	}
+	v := b.value(a.Value)
+	switch a.Def.Func {
+	case reports.Count:
+		return []string{"COUNT(" + v + ")"}
+	case reports.CountDistinct:
+		return []string{"COUNT(DISTINCT " + v + ")"}
+	case reports.Sum, reports.Avg:
+		return []string{"SUM(" + v + ")", "COUNT(" + v + ")"}
+	case reports.Min:
+		return []string{"MIN(" + v + ")"}
+	}
+	return []string{"MAX(" + v + ")"}
+}
+
+// mergeable reports whether every aggregate of the plan can be combined
+// from the groups' results (all but count_distinct).
+func mergeable(aggs []*reports.Agg) bool {
+	for _, a := range aggs {
+		if a.Def.Func == reports.CountDistinct {
+			return false
+		}
+	}
+	return true
+}
+
+// scanState reads an aggregate's columns from a row at i; it returns the
+// state and the next column.
+func scanState(a *reports.Agg, row []any, i int) (state, int, error) {
+	switch a.Def.Func {
+	case reports.Count, reports.CountDistinct:
+		n, err := toInt(row[i])
+		return state{n: n}, i + 1, err
+	case reports.Sum, reports.Avg:
+		n, err := toInt(row[i+1])
+		if err != nil {
+			return state{}, 0, err
+		}
+		s, err := toRat(a.Value.Field, row[i])
+		return state{n: n, sum: s}, i + 2, err
+	}
+	if row[i] == nil {
+		return state{}, i + 1, nil
+	}
+	best, err := comparable(a.Value.Field, row[i])
+	return state{n: 1, best: best}, i + 1, err
+}
+
+// merge adds o to s.
+func (s *state) merge(a *reports.Agg, o state) {
+	s.n += o.n
+	switch a.Def.Func {
+	case reports.Sum, reports.Avg:
+		if o.sum != nil {
+			if s.sum == nil {
+				s.sum = new(big.Rat)
+			}
+			s.sum.Add(s.sum, o.sum)
+		}
+	case reports.Min, reports.Max:
+		if o.best == nil {
+			return
+		}
+		if s.best == nil || (compare(o.best, s.best) < 0) == (a.Def.Func == reports.Min) {
+			s.best = o.best
+		}
+	}
+}
+
+// compare orders two min/max values of one kind.
+func compare(a, b any) int {
+	if x, ok := a.(*big.Rat); ok {
+		return x.Cmp(b.(*big.Rat))
+	}
+	switch x, y := a.(string), b.(string); {
+	case x < y:
+		return -1
+	case x > y:
+		return 1
+	}
+	return 0
+}
+
+// result returns the aggregate's number (nil when it has none) and its
+// JSON value: currency rounded to its scale, counts and integers whole.
+func result(a *reports.Agg, s state) (*big.Rat, any) {
+	var r *big.Rat
+	switch a.Def.Func {
+	case reports.Count, reports.CountDistinct:
+		return new(big.Rat).SetInt64(s.n), s.n
+	case reports.Sum:
+		if s.n == 0 || s.sum == nil {
+			return nil, nil
+		}
+		r = s.sum
+	case reports.Avg:
+		if s.n == 0 || s.sum == nil {
+			return nil, nil
+		}
+		r = new(big.Rat).Quo(s.sum, new(big.Rat).SetInt64(s.n))
+	default:
+		if s.best == nil {
+			return nil, nil
+		}
+		if str, ok := s.best.(string); ok {
+			return nil, str
+		}
+		r = s.best.(*big.Rat)
+	}
+	t := aggType(a)
+	return formatNumber(t.Type, t.scale(), r)
+}
+
+// colType is the type of a column's values.
+type colType struct {
+	Type  string
+	Scale *int
+}
+
+func (t colType) scale() int {
+	if t.Scale == nil {
+		return 0
+	}
+	return *t.Scale
+}
+
+// aggType is the type of an aggregate's values.
+func aggType(a *reports.Agg) colType {
+	switch a.Def.Func {
+	case reports.Count, reports.CountDistinct:
+		return colType{Type: "integer"}
+	}
+	f := a.Value.Field
+	switch metadata.TypeOf(f).Kind() {
+	case metadata.KindMoney:
+		s := f.ScaleOr(metadata.DefaultCurrencyScale)
+		return colType{Type: "currency", Scale: &s}
+	case metadata.KindInt:
+		if a.Def.Func == reports.Avg {
+			return colType{Type: "decimal"}
+		}
+		return colType{Type: "integer"}
+	case metadata.KindFloat:
+		return colType{Type: "decimal"}
+	}
+	return colType{Type: f.Type}
+}
+
+// formatNumber rounds r for a column type and returns the rounded number
+// and its JSON value: currency and percent with their decimals (exact),
+// integers whole, decimals as floating point.
+func formatNumber(typ string, scale int, r *big.Rat) (*big.Rat, any) {
+	if r == nil {
+		return nil, nil
+	}
+	switch typ {
+	case "currency", "percent":
+		if typ == "percent" {
+			scale = 2
+		}
+		units := roundHalfAway(r, scale)
+		out := new(big.Rat).SetFrac(units, new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(scale)), nil))
+		if !units.IsInt64() {
+			return out, json.Number(out.FloatString(scale))
+		}
+		return out, json.Number(metadata.FormatMinorUnits(units.Int64(), scale))
+	case "integer":
+		if r.IsInt() {
+			return r, json.Number(r.Num().String())
+		}
+	}
+	f, _ := r.Float64()
+	return r, f
+}
+
+// roundHalfAway returns r × 10^scale rounded half away from zero.
+func roundHalfAway(r *big.Rat, scale int) *big.Int {
+	x := new(big.Rat).Mul(r, new(big.Rat).SetInt(new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(scale)), nil)))
+	q, m := new(big.Int).QuoRem(x.Num(), x.Denom(), new(big.Int))
+	if new(big.Int).Mul(new(big.Int).Abs(m), big.NewInt(2)).Cmp(x.Denom()) >= 0 {
+		if x.Sign() < 0 {
+			q.Sub(q, big.NewInt(1))
+		} else {
+			q.Add(q, big.NewInt(1))
+		}
+	}
+	return q
+}
+
+// toInt reads a count.
+func toInt(v any) (int64, error) {
+	switch x := v.(type) {
+	case nil:
+		return 0, nil
+	case int64:
+		return x, nil
+	case int32:
+		return int64(x), nil
+	case float64:
+		return int64(x), nil
+	case []byte:
+		return strconv.ParseInt(string(x), 10, 64)
+	case string:
+		return strconv.ParseInt(x, 10, 64)
+	}
+	return 0, fmt.Errorf("reports: a count of type %T", v)
+}
+
+// toRat reads a number the database gave for a field's values (a SUM of
+// minor units, a NUMERIC, a float) as its value: currency in major units.
+func toRat(f *metadata.Field, v any) (*big.Rat, error) {
+	var r *big.Rat
+	switch x := v.(type) {
+	case nil:
+		return nil, nil
+	case int64:
+		r = new(big.Rat).SetInt64(x)
+	case int32:
+		r = new(big.Rat).SetInt64(int64(x))
+	case float64:
+		r = new(big.Rat)
+		if r.SetFloat64(x) == nil {
+			return nil, fmt.Errorf("reports: %v is not a finite number", x)
+		}
+	case []byte:
+		return toRat(f, string(x))
+	case string:
+		var ok bool
+		if r, ok = new(big.Rat).SetString(x); !ok {
+			return nil, fmt.Errorf("reports: %q is not a number", x)
+		}
+	case bool:
+		r = new(big.Rat)
+		if x {
+			r.SetInt64(1)
+		}
+	default:
+		return nil, fmt.Errorf("reports: a number of type %T", v)
+	}
+	if metadata.TypeOf(f).Kind() == metadata.KindMoney {
+		r.Quo(r, new(big.Rat).SetInt(new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(f.ScaleOr(metadata.DefaultCurrencyScale))), nil)))
+	}
+	return r, nil
+}
+
+// comparable reads a min or max: a number, or a date as text.
+func comparable(f *metadata.Field, v any) (any, error) {
+	if metadata.TypeOf(f).Kind().Numeric() {
+		return toRat(f, v)
+	}
+	out, err := metadata.TypeOf(f).Output(f, v)
+	if err != nil {
+		return nil, err
+	}
+	return fmt.Sprint(out), nil
+}

@@ -1,0 +1,433 @@
+package run
+
+import (
+	"context"
+	"fmt"
+	"math/big"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/crmplatform/crm/engine"
+	"github.com/crmplatform/crm/metadata"
+	"github.com/crmplatform/crm/reports"
+)
+
+// grp is one group of records: its keys (one per dimension of its level),
+// their labels and the aggregates' partial results.
+type grp struct {
+	keys   []any
+	labels []string
+	states []state
+	vals   map[string]*big.Rat
+	out    map[string]any
+}
+
+// dims returns every dimension of a plan: rows, then columns.
+func dims(p *reports.Plan) []*reports.Dim {
+	return append(append([]*reports.Dim(nil), p.Groups...), p.Across...)
+}
+
+// groupQuery runs the GROUP BY of the dimensions at the indexes idx and
+// returns the groups in the dimensions' order.
+func (r *Runner) groupQuery(ctx context.Context, b *builder, where string, args []any, idx []int) ([]*grp, error) {
+	all := dims(b.plan)
+	var sel, titles []string
+	for _, i := range idx {
+		s, err := b.dim(all[i])
+		if err != nil {
+			return nil, err
+		}
+		sel = append(sel, s)
+		t := ""
+		if all[i].Bucket == "" {
+			t = b.title(all[i].Value)
+		}
+		titles = append(titles, t)
+	}
+	nKeys := len(sel)
+	for _, t := range titles {
+		if t != "" {
+			sel = append(sel, "MAX("+t+")")
+		}
+	}
+	for _, a := range b.plan.Aggs {
+		sel = append(sel, aggSQL(b, a)...)
+	}
+	stmt := "SELECT " + strings.Join(sel, ", ") + b.from() + where
+	if nKeys > 0 {
+		ords := make([]string, nKeys)
+		for i := range ords {
+			ords[i] = strconv.Itoa(i + 1)
+		}
+		stmt += " GROUP BY " + strings.Join(ords, ", ")
+	}
+	rows, err := b.query(ctx, r.eng, stmt, append(append([]any(nil), b.args...), args...))
+	if err != nil {
+		return nil, err
+	}
+	if len(rows) > reports.MaxRows {
+		return nil, &engine.RequestError{Message: fmt.Sprintf("report %s has more than %d groups: filter it or group it more coarsely", b.plan.Report.Name, reports.MaxRows)}
+	}
+	out := make([]*grp, 0, len(rows))
+	for _, raw := range rows {
+		g := &grp{}
+		ti := nKeys
+		for j, i := range idx {
+			d := all[i]
+			key, err := keyOf(d, raw[j])
+			if err != nil {
+				return nil, fmt.Errorf("report %s: %s: %w", b.plan.Report.Name, d.Name, err)
+			}
+			var title any
+			if titles[j] != "" {
+				title = raw[ti]
+				ti++
+			}
+			g.keys = append(g.keys, key)
+			g.labels = append(g.labels, b.keyLabel(d, key, title))
+		}
+		c := ti
+		for _, a := range b.plan.Aggs {
+			var s state
+			if s, c, err = scanState(a, raw, c); err != nil {
+				return nil, err
+			}
+			g.states = append(g.states, s)
+		}
+		out = append(out, g)
+	}
+	sortGroups(b, out, idx)
+	return out, nil
+}
+
+// level returns the groups of the dimensions at idx: merged from the
+// detail groups (whose dimensions are all of the plan's) when every
+// aggregate can be, else from their own query.
+func (r *Runner) level(ctx context.Context, b *builder, where string, args []any, detail []*grp, idx []int) ([]*grp, error) {
+	if !mergeable(b.plan.Aggs) {
+		return r.groupQuery(ctx, b, where, args, idx)
+	}
+	byKey := map[string]*grp{}
+	var out []*grp
+	for _, d := range detail {
+		g := &grp{}
+		for _, i := range idx {
+			g.keys = append(g.keys, d.keys[i])
+			g.labels = append(g.labels, d.labels[i])
+		}
+		k := path(g.keys)
+		if prev, ok := byKey[k]; ok {
+			for j, a := range b.plan.Aggs {
+				prev.states[j].merge(a, d.states[j])
+			}
+			continue
+		}
+		g.states = make([]state, len(d.states))
+		for j, a := range b.plan.Aggs {
+			g.states[j].merge(a, d.states[j])
+		}
+		byKey[k] = g
+		out = append(out, g)
+	}
+	if len(idx) == 0 && len(out) == 0 {
+		out = []*grp{{states: make([]state, len(b.plan.Aggs))}}
+	}
+	sortGroups(b, out, idx)
+	return out, nil
+}
+
+// keyOf converts a dimension's key from the database.
+func keyOf(d *reports.Dim, v any) (any, error) {
+	if v == nil {
+		return nil, nil
+	}
+	if d.Bucket != "" {
+		switch x := v.(type) {
+		case []byte:
+			return string(x), nil
+		case string:
+			return x, nil
+		}
+		return fmt.Sprint(v), nil
+	}
+	return metadata.TypeOf(d.Field).Output(d.Field, v)
+}
+
+// keyLabel is the label of a group's key in the user's language.
+func (b *builder) keyLabel(d *reports.Dim, key, title any) string {
+	if key == nil {
+		if b.lang == "zh" {
+			return "(空)"
+		}
+		return "(none)"
+	}
+	if l, ok := b.optionLabel(d.Value, key); ok {
+		return l
+	}
+	if title != nil {
+		if bs, ok := title.([]byte); ok {
+			return string(bs)
+		}
+		return fmt.Sprint(title)
+	}
+	return keyString(key)
+}
+
+// keyString writes a key as text.
+func keyString(k any) string {
+	switch x := k.(type) {
+	case nil:
+		return ""
+	case string:
+		return x
+	case bool:
+		return strconv.FormatBool(x)
+	}
+	return fmt.Sprint(k)
+}
+
+// sortGroups orders groups by their dimensions' natural order: picklists
+// by option, lookups and users by label, booleans false first, numbers by
+// value, dates and text as text; empty keys last.
+func sortGroups(b *builder, gs []*grp, idx []int) {
+	all := dims(b.plan)
+	slices.SortStableFunc(gs, func(x, y *grp) int {
+		for j, i := range idx {
+			if c := compareKeys(all[i], x.keys[j], y.keys[j], x.labels[j], y.labels[j]); c != 0 {
+				return c
+			}
+		}
+		return 0
+	})
+}
+
+// compareKeys orders two keys of a dimension.
+func compareKeys(d *reports.Dim, a, b any, la, lb string) int {
+	switch {
+	case a == nil && b == nil:
+		return 0
+	case a == nil:
+		return 1
+	case b == nil:
+		return -1
+	}
+	if d.Bucket == "" {
+		f := d.Field
+		if metadata.SingleOption(f) {
+			ia := slices.IndexFunc(f.Options, func(o metadata.Option) bool { return o.Value == a })
+			ib := slices.IndexFunc(f.Options, func(o metadata.Option) bool { return o.Value == b })
+			if ia < 0 {
+				ia = len(f.Options)
+			}
+			if ib < 0 {
+				ib = len(f.Options)
+			}
+			if ia != ib {
+				return ia - ib
+			}
+		}
+		if x, ok := a.(bool); ok {
+			y, _ := b.(bool)
+			switch {
+			case x == y:
+				return 0
+			case !x:
+				return -1
+			}
+			return 1
+		}
+		if metadata.TypeOf(f).Kind().Numeric() {
+			if ra, rb := ratOf(a), ratOf(b); ra != nil && rb != nil {
+				return ra.Cmp(rb)
+			}
+		}
+		if _, ok := metadata.LookupTarget(f); ok || d.Ref != nil && reports.IsUserField(f.Name) {
+			if c := strings.Compare(la, lb); c != 0 {
+				return c
+			}
+		}
+	}
+	return strings.Compare(keyString(a), keyString(b))
+}
+
+// path writes keys as a drill-down path: each key escaped ("%", "/" and
+// "*"), an empty key as an empty segment, joined by "/".
+func path(keys []any) string {
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = strings.NewReplacer("%", "%25", "/", "%2F", "*", "%2A").Replace(keyString(k))
+	}
+	return strings.Join(parts, "/")
+}
+
+// finishGroup computes the numbers and JSON values of a group's
+// aggregates.
+func finishGroup(p *reports.Plan, g *grp) {
+	g.vals, g.out = map[string]*big.Rat{}, map[string]any{}
+	for j, a := range p.Aggs {
+		g.vals[a.Def.Name], g.out[a.Def.Name] = result(a, g.states[j])
+	}
+}
+
+// grouped runs a summary or matrix report.
+func (r *Runner) grouped(ctx context.Context, b *builder, filter string, res *Result) error {
+	p := b.plan
+	where, args, err := b.where(filter)
+	if err != nil {
+		return err
+	}
+	all := dims(p)
+	idx := make([]int, len(all))
+	for i := range idx {
+		idx[i] = i
+	}
+	detail, err := r.groupQuery(ctx, b, where, args, idx)
+	if err != nil {
+		return err
+	}
+	total, err := r.level(ctx, b, where, args, detail, nil)
+	if err != nil {
+		return err
+	}
+	finishGroup(p, total[0])
+	for _, d := range all {
+		t := colType{Type: "text"}
+		if d.Bucket == "" {
+			t = valueType(d.Value)
+		}
+		role := "group"
+		res.Columns = append(res.Columns, Column{Name: d.Name, Label: b.label(d.Value), Type: t.Type, Scale: t.Scale, Role: role, Bucket: d.Bucket})
+	}
+	if p.Kind == reports.Matrix {
+		res.Columns = res.Columns[:len(p.Groups)]
+		return r.matrix(ctx, b, where, args, detail, total[0], res)
+	}
+	for _, g := range detail {
+		finishGroup(p, g)
+	}
+	for _, a := range p.Aggs {
+		t := aggType(a)
+		res.Columns = append(res.Columns, Column{Name: a.Def.Name, Label: aggLabel(b, a), Type: t.Type, Scale: t.Scale, Role: "aggregate"})
+	}
+	calculate(b, detail, total[0], res)
+	var subs [][]*grp
+	if p.Report.Subtotals {
+		for l := 1; l < len(p.Groups); l++ {
+			s, err := r.level(ctx, b, where, args, detail, idx[:l])
+			if err != nil {
+				return err
+			}
+			for _, g := range s {
+				finishGroup(p, g)
+				percentOfTotal(p, g, total[0])
+			}
+			subs = append(subs, s)
+		}
+	}
+	if err := sortRows(p, detail, len(p.Groups), p.Report.Subtotals); err != nil {
+		return err
+	}
+	if p.Report.Limit > 0 && len(detail) > p.Report.Limit {
+		detail = detail[:p.Report.Limit]
+	}
+	res.Rows = summaryRows(b, detail, subs)
+	res.Totals = total[0].out
+	return nil
+}
+
+// groupRow writes one group as a row.
+func groupRow(b *builder, g *grp) Row {
+	row := Row{"_level": len(g.keys), "_group": path(g.keys)}
+	lbl := map[string]any{}
+	for i, k := range g.keys {
+		d := dims(b.plan)[i]
+		row[d.Name] = k
+		lbl[d.Name] = g.labels[i]
+	}
+	if len(lbl) > 0 {
+		row["_labels"] = lbl
+	}
+	for k, v := range g.out {
+		row[k] = v
+	}
+	return row
+}
+
+// summaryRows lists the detail rows with, when subs are given, a subtotal
+// row after the last row of each outer group (innermost first).
+func summaryRows(b *builder, detail []*grp, subs [][]*grp) []Row {
+	out := make([]Row, 0, len(detail))
+	find := func(level int, keys []any) *grp {
+		k := path(keys)
+		for _, g := range subs[level-1] {
+			if path(g.keys) == k {
+				return g
+			}
+		}
+		return nil
+	}
+	for i, g := range detail {
+		out = append(out, groupRow(b, g))
+		if len(subs) == 0 {
+			continue
+		}
+		for l := len(subs); l >= 1; l-- {
+			if i+1 < len(detail) && path(detail[i+1].keys[:l]) == path(g.keys[:l]) {
+				break
+			}
+			if s := find(l, g.keys[:l]); s != nil {
+				out = append(out, groupRow(b, s))
+			}
+		}
+	}
+	return out
+}
+
+// sortRows orders detail groups by the report's sort keys (stable, so
+// the natural order breaks ties), within their outer group when subtotals
+// are shown.
+func sortRows(p *reports.Plan, gs []*grp, nGroups int, within bool) error {
+	if len(p.Report.Sort) == 0 {
+		return nil
+	}
+	all := dims(p)
+	slices.SortStableFunc(gs, func(x, y *grp) int {
+		if within && nGroups > 1 {
+			if c := strings.Compare(path(x.keys[:nGroups-1]), path(y.keys[:nGroups-1])); c != 0 {
+				return c
+			}
+		}
+		for _, k := range p.Report.Sort {
+			name := strings.TrimPrefix(k, "-")
+			desc := strings.HasPrefix(k, "-")
+			var c int
+			if i := slices.IndexFunc(all, func(d *reports.Dim) bool { return d.Name == name }); i >= 0 && i < len(x.keys) {
+				c = compareKeys(all[i], x.keys[i], y.keys[i], x.labels[i], y.labels[i])
+			} else {
+				c = compareRats(x.vals[name], y.vals[name], desc)
+			}
+			if desc {
+				c = -c
+			}
+			if c != 0 {
+				return c
+			}
+		}
+		return 0
+	})
+	return nil
+}
+
+// compareRats orders numbers with empty ones last whatever the direction.
+func compareRats(a, b *big.Rat, desc bool) int {
+	switch {
+	case a == nil && b == nil:
+		return 0
+	case a == nil:
+		return map[bool]int{true: -1, false: 1}[desc]
+	case b == nil:
+		return map[bool]int{true: 1, false: -1}[desc]
+	}
+	return a.Cmp(b)
+}

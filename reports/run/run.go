@@ -1,0 +1,397 @@
+package run
+
+import (
+	"context"
+	"fmt"
+	"math/big"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/crmplatform/crm/engine"
+	"github.com/crmplatform/crm/engine/access"
+	"github.com/crmplatform/crm/metadata"
+	"github.com/crmplatform/crm/reports"
+)
+
+// Runner runs reports for the principal of a context, under the rights
+// the engine decides for them.
+type Runner struct {
+	eng    *engine.Engine
+	access *access.Service
+}
+
+// New returns a Runner over an engine and its access service (which tells
+// administrators, who may run every report).
+func New(eng *engine.Engine, svc *access.Service) *Runner { return &Runner{eng: eng, access: svc} }
+
+// Engine returns the engine reports run on.
+func (r *Runner) Engine() *engine.Engine { return r.eng }
+
+// Column describes a column of a result.
+type Column struct {
+	Name  string `json:"name"`
+	Label string `json:"label"`
+	// Type is the type of the values: a field type (currency, integer,
+	// decimal, percent, text, picklist, lookup, date, datetime, boolean …),
+	// "user" for user ids, or "text" for date buckets.
+	Type   string          `json:"type"`
+	Scale  *int            `json:"scale,omitempty"`
+	Role   string          `json:"role"` // field, group, aggregate, calculation
+	Bucket metadata.Bucket `json:"bucket,omitempty"`
+	// Aggregate, Across and AcrossLabels describe a matrix cell column:
+	// the aggregate and the keys of the column dimensions.
+	Aggregate    string   `json:"aggregate,omitempty"`
+	Across       []any    `json:"across,omitempty"`
+	AcrossLabels []string `json:"across_labels,omitempty"`
+}
+
+// Row is a row of a result: values by column name, plus "_labels" (the
+// labels of group keys, lookups and picklists in the user's language),
+// "_group" (the drill-down path of a group row), "_level" (the number of
+// dimensions a summary row has keys for: fewer for subtotals) and "_id"
+// (the record of a tabular row).
+type Row map[string]any
+
+// Result is a report's answer.
+type Result struct {
+	Report  string         `json:"report"`
+	Label   string         `json:"label"`
+	Kind    string         `json:"kind"`
+	Columns []Column       `json:"columns"`
+	Rows    []Row          `json:"rows"`
+	Totals  map[string]any `json:"totals"`
+	// Truncated is set when a tabular report had more records than its
+	// limit.
+	Truncated bool           `json:"truncated,omitempty"`
+	Chart     *reports.Chart `json:"chart,omitempty"`
+	// plan is the plan that ran (for charts and exports).
+	plan *reports.Plan
+}
+
+// Plan returns the plan that produced the result.
+func (res *Result) Plan() *reports.Plan { return res.plan }
+
+// Rights returns the permission decision of the principal of ctx.
+func (r *Runner) Rights(ctx context.Context) (*engine.Rights, error) {
+	p, ok := access.FromContext(ctx)
+	if !ok {
+		return nil, engine.ErrUnauthenticated
+	}
+	return r.eng.Rights(ctx, p)
+}
+
+// Plan returns the compiled plan of the stored report name, if the
+// principal may run it (ErrNotFound otherwise, as for a report that does
+// not exist).
+func (r *Runner) Plan(ctx context.Context, rights *engine.Rights, name string) (*reports.Plan, error) {
+	plans, _ := rights.Snapshot().Compiled("reports").(map[string]*reports.Plan)
+	p := plans[name]
+	if p == nil || !r.offered(ctx, rights, p) {
+		return nil, fmt.Errorf("%w: no report %s", engine.ErrNotFound, name)
+	}
+	return p, nil
+}
+
+// offered reports whether a report is offered to the principal: it may
+// read the base object and holds one of the report's roles (if it names
+// any), or is an administrator.
+func (r *Runner) offered(ctx context.Context, rights *engine.Rights, p *reports.Plan) bool {
+	s, err := rights.Scope(p.Object.Name)
+	if err != nil || s.Can(metadata.ActionRead) != nil {
+		return false
+	}
+	if len(p.Report.Roles) == 0 || slices.ContainsFunc(p.Report.Roles, rights.Principal().HasRole) {
+		return true
+	}
+	return r.IsAdmin(ctx, rights)
+}
+
+// IsAdmin reports whether the principal holds an administrator role.
+func (r *Runner) IsAdmin(ctx context.Context, rights *engine.Rights) bool {
+	d, err := r.access.Decide(ctx, rights.Snapshot().Schema)
+	return err == nil && d.CanAdminister(rights.Principal()) == nil
+}
+
+// List returns the stored reports the principal may run, by name.
+func (r *Runner) List(ctx context.Context, rights *engine.Rights) []*reports.Plan {
+	plans, _ := rights.Snapshot().Compiled("reports").(map[string]*reports.Plan)
+	var out []*reports.Plan
+	for _, p := range plans {
+		if r.offered(ctx, rights, p) {
+			out = append(out, p)
+		}
+	}
+	slices.SortFunc(out, func(a, b *reports.Plan) int { return strings.Compare(a.Report.Name, b.Report.Name) })
+	return out
+}
+
+// Compile checks an ad-hoc definition against the principal's metadata
+// version (problems are a metadata.Problems error).
+func (r *Runner) Compile(rights *engine.Rights, def *reports.Report) (*reports.Plan, error) {
+	p, ps := reports.Compile(rights.Snapshot().Schema, def)
+	if len(ps) > 0 {
+		return nil, ps
+	}
+	return p, nil
+}
+
+// Run runs a plan with parameters for the principal of rights: every count
+// and sum covers only the records it may read, and a field it may not read
+// is refused (422 invalid_report).
+func (r *Runner) Run(ctx context.Context, rights *engine.Rights, p *reports.Plan, params map[string]string) (*Result, error) {
+	b, err := newBuilder(ctx, r.eng, rights, p)
+	if err != nil {
+		return nil, err
+	}
+	filter, err := Filter(p, params, rights.Principal().UserID)
+	if err != nil {
+		return nil, err
+	}
+	for _, v := range p.Columns {
+		if err := b.checkValue(v); err != nil {
+			return nil, err
+		}
+	}
+	for _, d := range append(append([]*reports.Dim(nil), p.Groups...), p.Across...) {
+		if err := b.checkValue(d.Value); err != nil {
+			return nil, err
+		}
+	}
+	for _, a := range p.Aggs {
+		if a.Value != nil {
+			if err := b.checkValue(a.Value); err != nil {
+				return nil, err
+			}
+		}
+	}
+	for _, pa := range p.Params {
+		if err := b.checkRef(pa.Ref); err != nil {
+			return nil, err
+		}
+	}
+	res := &Result{Report: p.Report.Name, Label: p.Report.Label.Get(b.lang), Kind: p.Kind, Chart: p.Report.Chart, plan: p}
+	if res.Label == "" {
+		res.Label = p.Report.Name
+	}
+	switch p.Kind {
+	case reports.Tabular:
+		err = r.tabular(ctx, b, filter, res)
+	default:
+		err = r.grouped(ctx, b, filter, res)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// Filter returns the report's filter with its parameters' conditions, in
+// the list filter language; params missing take their defaults.
+func Filter(p *reports.Plan, params map[string]string, me string) (string, error) {
+	var parts []string
+	if strings.TrimSpace(p.Report.Filter) != "" {
+		parts = append(parts, "("+p.Report.Filter+")")
+	}
+	for name := range params {
+		if !slices.ContainsFunc(p.Params, func(pa *reports.Param) bool { return pa.Def.Name == name }) {
+			return "", &engine.RequestError{Message: fmt.Sprintf("report %s has no parameter %s", p.Report.Name, name),
+				Details: []engine.FieldError{{Field: name, Code: "unknown", Message: "not a parameter of the report"}}}
+		}
+	}
+	for _, pa := range p.Params {
+		v, ok := params[pa.Def.Name]
+		if !ok {
+			v = pa.Def.Default
+		}
+		cond, err := reports.ParamFilter(pa, v, me)
+		if err != nil {
+			return "", &engine.RequestError{Message: err.Error(), Details: []engine.FieldError{{Field: pa.Def.Name, Code: "invalid", Message: err.Error()}}}
+		}
+		if cond != "" {
+			parts = append(parts, "("+cond+")")
+		}
+	}
+	return strings.Join(parts, " && "), nil
+}
+
+// valueType is the type of a column showing a value.
+func valueType(v *reports.Value) colType {
+	f := v.Field
+	if v.Ref != nil && reports.IsUserField(f.Name) {
+		return colType{Type: "user"}
+	}
+	if metadata.TypeOf(f).Kind() == metadata.KindMoney {
+		s := f.ScaleOr(metadata.DefaultCurrencyScale)
+		return colType{Type: "currency", Scale: &s}
+	}
+	if f.Scale != nil {
+		return colType{Type: f.Type, Scale: f.Scale}
+	}
+	return colType{Type: f.Type}
+}
+
+// label of a value in the user's language.
+func (b *builder) label(v *reports.Value) string {
+	if l := v.Label.Get(b.lang); l != "" {
+		return l
+	}
+	return v.Name
+}
+
+// tabular runs a tabular report: one row per record.
+func (r *Runner) tabular(ctx context.Context, b *builder, filter string, res *Result) error {
+	p := b.plan
+	sel := []string{b.table() + `."id"`}
+	type labelCol struct {
+		name string
+		at   int
+	}
+	var labels []labelCol
+	for _, v := range p.Columns {
+		sel = append(sel, b.value(v))
+		t := valueType(v)
+		res.Columns = append(res.Columns, Column{Name: v.Name, Label: b.label(v), Type: t.Type, Scale: t.Scale, Role: "field"})
+	}
+	for _, v := range p.Columns {
+		if title := b.title(v); title != "" {
+			labels = append(labels, labelCol{v.Name, len(sel)})
+			sel = append(sel, title)
+		}
+	}
+	where, args, err := b.where(filter)
+	if err != nil {
+		return err
+	}
+	limit := p.Report.Limit
+	if limit == 0 {
+		limit = reports.DefaultTabularRows
+	}
+	order, err := tabularOrder(p)
+	if err != nil {
+		return err
+	}
+	stmt := "SELECT " + strings.Join(sel, ", ") + b.from() + where + " ORDER BY " + order + " LIMIT " + strconv.Itoa(limit+1)
+	rows, err := b.query(ctx, r.eng, stmt, append(append([]any(nil), b.args...), args...))
+	if err != nil {
+		return err
+	}
+	if len(rows) > limit {
+		rows, res.Truncated = rows[:limit], true
+	}
+	res.Rows = make([]Row, 0, len(rows))
+	for _, raw := range rows {
+		row := Row{"_id": raw[0]}
+		lbl := map[string]any{}
+		for i, v := range p.Columns {
+			out, err := metadata.TypeOf(v.Field).Output(v.Field, raw[i+1])
+			if err != nil {
+				return fmt.Errorf("report %s: %s: %w", p.Report.Name, v.Name, err)
+			}
+			row[v.Name] = out
+			if l, ok := b.optionLabel(v, out); ok {
+				lbl[v.Name] = l
+			}
+		}
+		for _, l := range labels {
+			lbl[l.name] = raw[l.at]
+		}
+		if len(lbl) > 0 {
+			row["_labels"] = lbl
+		}
+		res.Rows = append(res.Rows, row)
+	}
+	res.Totals = map[string]any{}
+	if len(p.Aggs) == 0 {
+		return nil
+	}
+	var aggSel []string
+	for _, a := range p.Aggs {
+		aggSel = append(aggSel, aggSQL(b, a)...)
+	}
+	tot, err := b.query(ctx, r.eng, "SELECT "+strings.Join(aggSel, ", ")+b.from()+where, append(append([]any(nil), b.args...), args...))
+	if err != nil {
+		return err
+	}
+	i := 0
+	for _, a := range p.Aggs {
+		var s state
+		if s, i, err = scanState(a, tot[0], i); err != nil {
+			return err
+		}
+		_, res.Totals[a.Def.Name] = result(a, s)
+	}
+	for _, a := range p.Aggs {
+		t := aggType(a)
+		res.Columns = append(res.Columns, Column{Name: a.Def.Name, Label: aggLabel(b, a), Type: t.Type, Scale: t.Scale, Role: "aggregate"})
+	}
+	return nil
+}
+
+// tabularOrder is the ORDER BY of a tabular report: its sort keys by
+// position in the SELECT list (empty values last), then the id.
+func tabularOrder(p *reports.Plan) (string, error) {
+	var keys []string
+	for _, k := range p.Report.Sort {
+		name := strings.TrimPrefix(k, "-")
+		i := slices.IndexFunc(p.Columns, func(v *reports.Value) bool { return v.Name == name })
+		if i < 0 {
+			return "", &engine.RequestError{Message: fmt.Sprintf("report %s sorts by %s, which is not one of its columns", p.Report.Name, name)}
+		}
+		dir := " ASC"
+		if strings.HasPrefix(k, "-") {
+			dir = " DESC"
+		}
+		keys = append(keys, strconv.Itoa(i+2)+dir+" NULLS LAST")
+	}
+	return strings.Join(append(keys, "1"), ", "), nil
+}
+
+// optionLabel is the label of a picklist or boolean value.
+func (b *builder) optionLabel(v *reports.Value, out any) (string, bool) {
+	switch x := out.(type) {
+	case string:
+		if o, ok := v.Field.Option(x); ok && metadata.SingleOption(v.Field) {
+			if l := o.Label.Get(b.lang); l != "" {
+				return l, true
+			}
+			return x, true
+		}
+	case bool:
+		if b.lang == "zh" {
+			return map[bool]string{true: "是", false: "否"}[x], true
+		}
+		return map[bool]string{true: "Yes", false: "No"}[x], true
+	}
+	return "", false
+}
+
+// aggLabel is the label of an aggregate.
+func aggLabel(b *builder, a *reports.Agg) string {
+	if l := a.Def.Label.Get(b.lang); l != "" {
+		return l
+	}
+	return a.Def.Name
+}
+
+// ratOf reads back a number written by formatNumber or an aggregate.
+func ratOf(v any) *big.Rat {
+	switch x := v.(type) {
+	case *big.Rat:
+		return x
+	case int64:
+		return new(big.Rat).SetInt64(x)
+	case float64:
+		r := new(big.Rat)
+		if r.SetFloat64(x) == nil {
+			return nil
+		}
+		return r
+	case fmt.Stringer:
+		r, ok := new(big.Rat).SetString(x.String())
+		if ok {
+			return r
+		}
+	}
+	return nil
+}
