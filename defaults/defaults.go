@@ -4,8 +4,8 @@
 // {template.yaml, objects/, roles/, …} that metadata.LoadFS reads; a
 // template may extend another built-in one (extends: standard in its
 // template.yaml). It imports metadata and the packages that register the
-// document kinds its templates hold (workflows/definition, sales/rules), so every
-// program that loads a built-in template knows them.
+// document kinds its templates hold (workflows/definition, sales/rules,
+// reports), so every program that loads a built-in template knows them.
 package defaults
 
 import (
@@ -21,6 +21,8 @@ import (
 	// The workflow kinds: state_workflows, approvals, automations,
 	// reminders.
 	_ "github.com/crmplatform/crm/workflows/definition"
+	// The kinds reports and dashboards.
+	_ "github.com/crmplatform/crm/reports"
 )
 
 // files holds every folder of the package: each is a template.

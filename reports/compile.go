@@ -170,7 +170,10 @@ func (c *compiler) plan() *Plan {
 			c.fail(path+"/name", "%s is a field of %s; name the formula otherwise", f.Name, o.Name)
 			continue
 		}
-		claim(f.Name, path+"/name")
+		if _, dup := c.p.Formulas[f.Name]; dup {
+			c.fail(path+"/name", "two formulas are named %s", f.Name)
+			continue
+		}
 		if rf := c.formula(f, path); rf != nil {
 			c.p.Formulas[f.Name] = rf
 		}
@@ -324,9 +327,9 @@ func (c *compiler) param(p *Parameter, path string) {
 	}
 	k := metadata.TypeOf(ref.Field).Kind()
 	switch p.Type {
-	case ParamPeriod:
+	case ParamPeriod, ParamIdleDays:
 		if k != metadata.KindDate && k != metadata.KindDateTime {
-			c.fail(path+"/field", "a period parameter needs a date or datetime field; %s is %s", p.Field, ref.Field.Type)
+			c.fail(path+"/field", "a %s parameter needs a date or datetime field; %s is %s", p.Type, p.Field, ref.Field.Type)
 			return
 		}
 	case ParamUser:

@@ -59,10 +59,13 @@ type Widget struct {
 	H int `json:"h,omitempty"`
 }
 
-// checkDashboard checks the references of a dashboard: roles, reports,
+// CheckDashboard checks the references of a dashboard: roles, reports,
 // list views.
-func checkDashboard(s *metadata.Schema, d *Dashboard) metadata.Problems {
+func CheckDashboard(s *metadata.Schema, d *Dashboard) metadata.Problems {
 	var ps metadata.Problems
+	if d.Name == "home" {
+		ps = append(ps, metadata.Problem{Path: "/name", Message: "home is the name under which every user finds their home dashboard; name the dashboard otherwise"})
+	}
 	for i, r := range d.Roles {
 		if !slices.ContainsFunc(s.Roles, func(x *metadata.Role) bool { return x.Name == r }) {
 			ps = append(ps, metadata.Problem{Path: fmt.Sprintf("/roles/%d", i), Message: "unknown role " + r})

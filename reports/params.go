@@ -18,8 +18,8 @@ var Periods = []string{"today", "yesterday", "this_week", "last_week", "next_wee
 // ParamFilter returns the condition, in the list filter language, that
 // parameter p adds for value: a period ("this_quarter", or
 // "2026-01-01..2026-03-31" with both days included), a user ("me" for the
-// user running the report, whose id is me) or a value of the field. An
-// empty value adds nothing.
+// user running the report, whose id is me), a number of idle days or a
+// value of the field. An empty value adds nothing.
 func ParamFilter(p *Param, value, me string) (string, error) {
 	if value == "" {
 		return "", nil
@@ -39,6 +39,12 @@ func ParamFilter(p *Param, value, me string) (string, error) {
 			return "", fmt.Errorf("parameter %s: a period is one of %s, or YYYY-MM-DD..YYYY-MM-DD, not %q", p.Def.Name, strings.Join(Periods, ", "), value)
 		}
 		return fmt.Sprintf("%s >= %q && %s < %q", path, from, path, b.AddDate(0, 0, 1).Format(metadata.DateLayout)), nil
+	case ParamIdleDays:
+		n, err := strconv.Atoi(value)
+		if err != nil || n < 1 || n > 3650 {
+			return "", fmt.Errorf("parameter %s: a number of days from 1 to 3650, not %q", p.Def.Name, value)
+		}
+		return fmt.Sprintf("is_empty(%s) || !last_n_days(%s, %d)", path, path, n), nil
 	case ParamUser:
 		if value == "me" {
 			value = me

@@ -70,6 +70,9 @@ const (
 	ParamUser = "user"
 	// ParamValue takes one value of the field.
 	ParamValue = "value"
+	// ParamIdleDays takes a number of days N: the records whose date or
+	// datetime field is empty or not within the last N days.
+	ParamIdleDays = "idle_days"
 )
 
 // Parameter is a condition on a field whose value is given when the report
@@ -186,6 +189,6 @@ func init() {
 	})
 	Dashboards = metadata.RegisterKind(metadata.KindSpec[Dashboard]{
 		Name: "dashboards", Schema: dashboardSchema, Public: true,
-		Check: checkDashboard,
+		Check: CheckDashboard,
 	})
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/crmplatform/crm/engine/api"
 	"github.com/crmplatform/crm/engine/ui"
 	"github.com/crmplatform/crm/internal/platform"
+	reportroutes "github.com/crmplatform/crm/reports/routes"
 	"github.com/crmplatform/crm/sales"
 	"github.com/crmplatform/crm/workflows"
 )
@@ -34,5 +35,10 @@ func Parts(ctx context.Context, p *platform.Platform) ([]api.Registrar, error) {
 		return nil, err
 	}
 	routes = append(routes, web.Register)
+	reports, err := reportroutes.Wire(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	routes = append(routes, reports)
 	return routes, nil
 }

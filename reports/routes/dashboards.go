@@ -1,0 +1,387 @@
+package routes
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/crmplatform/crm/engine"
+	"github.com/crmplatform/crm/engine/store"
+	"github.com/crmplatform/crm/metadata"
+	"github.com/crmplatform/crm/reports"
+	"github.com/gofiber/fiber/v2"
+)
+
+// Home is the name under which /api/dashboards/home answers the caller's
+// home dashboard; no dashboard may take it.
+const Home = "home"
+
+// tableSaved is the table of the dashboards users saved for themselves.
+const tableSaved = "crm_user_dashboards"
+
+// savedDashboards keeps the dashboards users save for themselves, one row
+// per user and name with the document as JSON.
+type savedDashboards struct{ db *store.DB }
+
+// migrate creates the table.
+func (s *savedDashboards) migrate(ctx context.Context) error {
+	ts := "TEXT"
+	if s.db.Dialect == metadata.DialectPostgres {
+		ts = "TIMESTAMPTZ"
+	}
+	_, err := s.db.SQL().ExecContext(ctx, "CREATE TABLE IF NOT EXISTS "+store.Ident(tableSaved)+
+		` ("user_id" TEXT NOT NULL, "name" TEXT NOT NULL, "doc" TEXT NOT NULL, "updated_at" `+ts+` NOT NULL, PRIMARY KEY ("user_id", "name"))`)
+	if err != nil {
+		return fmt.Errorf("reports: create %s: %w", tableSaved, err)
+	}
+	return nil
+}
+
+// list returns a user's saved dashboards by name (the documents as
+// saved; those that no longer parse are left out).
+func (s *savedDashboards) list(ctx context.Context, user string) ([]*reports.Dashboard, error) {
+	rows, err := s.db.SQL().QueryContext(ctx, store.Rebind(s.db.Dialect, `SELECT "doc" FROM `+store.Ident(tableSaved)+` WHERE "user_id" = ? ORDER BY "name"`), user)
+	if err != nil {
+		return nil, fmt.Errorf("reports: saved dashboards: %w", err)
+	}
+	defer rows.Close()
+	var out []*reports.Dashboard
+	for rows.Next() {
+		var doc string
+		if err := rows.Scan(&doc); err != nil {
+			return nil, err
+		}
+		var d reports.Dashboard
+		if json.Unmarshal([]byte(doc), &d) == nil {
+			out = append(out, &d)
+		}
+	}
+	return out, rows.Err()
+}
+
+// put saves a user's dashboard; when it is their home, no other of
+// theirs stays home.
+func (s *savedDashboards) put(ctx context.Context, user string, d *reports.Dashboard) error {
+	doc, err := json.Marshal(d)
+	if err != nil {
+		return err
+	}
+	tx, err := s.db.SQL().BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if d.Home {
+		if err := s.clearHome(ctx, tx, user); err != nil {
+			return err
+		}
+	}
+	t := s.db.Dialect
+	if _, err := tx.ExecContext(ctx, store.Rebind(t, `DELETE FROM `+store.Ident(tableSaved)+` WHERE "user_id" = ? AND "name" = ?`), user, d.Name); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, store.Rebind(t, `INSERT INTO `+store.Ident(tableSaved)+` ("user_id", "name", "doc", "updated_at") VALUES (?, ?, ?, ?)`),
+		user, d.Name, string(doc), metadata.DBValue(t, time.Now().UTC())); err != nil {
+		return fmt.Errorf("reports: save dashboard %s: %w", d.Name, err)
+	}
+	return tx.Commit()
+}
+
+// clearHome unmarks the user's home dashboard.
+func (s *savedDashboards) clearHome(ctx context.Context, tx *sql.Tx, user string) error {
+	rows, err := tx.QueryContext(ctx, store.Rebind(s.db.Dialect, `SELECT "name", "doc" FROM `+store.Ident(tableSaved)+` WHERE "user_id" = ?`), user)
+	if err != nil {
+		return err
+	}
+	type saved struct{ name, doc string }
+	var homes []saved
+	for rows.Next() {
+		var sv saved
+		if err := rows.Scan(&sv.name, &sv.doc); err != nil {
+			rows.Close()
+			return err
+		}
+		var d reports.Dashboard
+		if json.Unmarshal([]byte(sv.doc), &d) == nil && d.Home {
+			d.Home = false
+			b, _ := json.Marshal(d)
+			homes = append(homes, saved{sv.name, string(b)})
+		}
+	}
+	rows.Close()
+	for _, sv := range homes {
+		if _, err := tx.ExecContext(ctx, store.Rebind(s.db.Dialect, `UPDATE `+store.Ident(tableSaved)+` SET "doc" = ? WHERE "user_id" = ? AND "name" = ?`), sv.doc, user, sv.name); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// remove deletes a user's dashboard and reports whether there was one.
+func (s *savedDashboards) remove(ctx context.Context, user, name string) (bool, error) {
+	res, err := s.db.SQL().ExecContext(ctx, store.Rebind(s.db.Dialect, `DELETE FROM `+store.Ident(tableSaved)+` WHERE "user_id" = ? AND "name" = ?`), user, name)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n > 0, err
+}
+
+// offer is a dashboard as offered to one user.
+type offer struct {
+	d *reports.Dashboard
+	// source is "user" (saved by the user), or "metadata".
+	source string
+}
+
+// offers lists the dashboards of the caller: their saved ones, then the
+// metadata ones offered to them (to one of their roles, to them by
+// username, or to everyone), a saved one hiding a metadata one of the same
+// name; and the name of their home: their saved home, else a home offered
+// to them by username, else by role, else to everyone, else the first.
+func (h *handlers) offers(ctx context.Context, rights *engine.Rights) ([]offer, string, error) {
+	p := rights.Principal()
+	mine, err := h.saved.list(ctx, p.UserID)
+	if err != nil {
+		return nil, "", err
+	}
+	var out []offer
+	for _, d := range mine {
+		out = append(out, offer{d, "user"})
+	}
+	home, rank := "", 0
+	for _, d := range mine {
+		if d.Home {
+			home, rank = d.Name, 4
+		}
+	}
+	for _, d := range reports.Dashboards.All(rights.Snapshot().Schema) {
+		if slices.ContainsFunc(mine, func(m *reports.Dashboard) bool { return m.Name == d.Name }) {
+			continue
+		}
+		byUser, byRole := slices.Contains(d.Users, p.Username), slices.ContainsFunc(d.Roles, p.HasRole)
+		everyone := len(d.Users) == 0 && len(d.Roles) == 0
+		if !byUser && !byRole && !everyone {
+			continue
+		}
+		out = append(out, offer{d, "metadata"})
+		r := 1
+		if byUser {
+			r = 3
+		} else if byRole {
+			r = 2
+		}
+		if d.Home && r > rank {
+			home, rank = d.Name, r
+		}
+	}
+	if home == "" && len(out) > 0 {
+		home = out[0].d.Name
+	}
+	return out, home, nil
+}
+
+// dashboardItem describes a dashboard in the list.
+type dashboardItem struct {
+	Name   string `json:"name"`
+	Label  string `json:"label"`
+	Source string `json:"source"`
+	Home   bool   `json:"home"`
+}
+
+// dashboards answers GET /api/dashboards.
+func (h *handlers) dashboards(c *fiber.Ctx) error {
+	ctx := c.UserContext()
+	rights, err := h.run.Rights(ctx)
+	if err != nil {
+		return err
+	}
+	offers, home, err := h.offers(ctx, rights)
+	if err != nil {
+		return err
+	}
+	lang := engine.Language(ctx)
+	items := []dashboardItem{}
+	for _, o := range offers {
+		items = append(items, dashboardItem{Name: o.d.Name, Label: labelOr(o.d.Label, lang, o.d.Name), Source: o.source, Home: o.d.Name == home})
+	}
+	return c.JSON(fiber.Map{"home": home, "items": items})
+}
+
+// labelOr is a label in lang, or fallback.
+func labelOr(l metadata.Label, lang, fallback string) string {
+	if s := l.Get(lang); s != "" {
+		return s
+	}
+	return fallback
+}
+
+// widgetAnswer is a widget with its data.
+type widgetAnswer struct {
+	reports.Widget
+	// Data is what the widget shows, under the caller's rights: a report's
+	// result (chart, table), {"value", "label"} (counter) or a page of
+	// records (list); absent with Error when the caller may not see it.
+	Data  any         `json:"data,omitempty"`
+	Chart string      `json:"chart,omitempty"`
+	Error *widgetFail `json:"error,omitempty"`
+}
+
+// widgetFail says why a widget has no data.
+type widgetFail struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// dashboard answers GET /api/dashboards/{name} (home: the caller's home
+// dashboard): the layout with each widget's data under the caller's rights.
+func (h *handlers) dashboard(c *fiber.Ctx) error {
+	ctx := c.UserContext()
+	rights, err := h.run.Rights(ctx)
+	if err != nil {
+		return err
+	}
+	offers, home, err := h.offers(ctx, rights)
+	if err != nil {
+		return err
+	}
+	name := c.Params("name")
+	if name == Home {
+		name = home
+	}
+	i := slices.IndexFunc(offers, func(o offer) bool { return o.d.Name == name })
+	if i < 0 {
+		return fmt.Errorf("%w: no dashboard %s", engine.ErrNotFound, c.Params("name"))
+	}
+	o := offers[i]
+	lang := engine.Language(ctx)
+	widgets := make([]widgetAnswer, len(o.d.Widgets))
+	for j, w := range o.d.Widgets {
+		widgets[j] = h.widget(ctx, rights, w)
+	}
+	return c.JSON(fiber.Map{"name": o.d.Name, "label": labelOr(o.d.Label, lang, o.d.Name), "description": o.d.Description,
+		"source": o.source, "home": o.d.Name == home, "widgets": widgets})
+}
+
+// widget computes a widget's data; a refusal becomes the widget's error,
+// never another user's data.
+func (h *handlers) widget(ctx context.Context, rights *engine.Rights, w reports.Widget) widgetAnswer {
+	a := widgetAnswer{Widget: w}
+	fail := func(err error) widgetAnswer {
+		code := "failed"
+		switch {
+		case errors.Is(err, engine.ErrNotFound):
+			code = "not_found"
+		case errors.Is(err, engine.ErrForbidden):
+			code = "forbidden"
+		default:
+			var ve *engine.ValidationError
+			if errors.As(err, &ve) {
+				code = "invalid_report"
+			}
+		}
+		a.Error = &widgetFail{Code: code, Message: err.Error()}
+		return a
+	}
+	if w.Type == reports.WidgetList {
+		limit := w.Limit
+		if limit == 0 {
+			limit = 10
+		}
+		res, err := h.run.Engine().List(ctx, w.Object, engine.ListOptions{Filter: w.Filter, Sort: w.Sort, Limit: limit})
+		if err != nil {
+			return fail(err)
+		}
+		if res.Items == nil {
+			res.Items = []engine.Record{}
+		}
+		a.Data = res
+		return a
+	}
+	p, err := h.run.Plan(ctx, rights, w.Report)
+	if err != nil {
+		return fail(err)
+	}
+	res, err := h.run.Run(ctx, rights, p, w.Params)
+	if err != nil {
+		return fail(err)
+	}
+	switch w.Type {
+	case reports.WidgetCounter:
+		value := w.Value
+		if value == "" {
+			value = p.Aggs[0].Def.Name
+		}
+		label := value
+		for _, col := range res.Columns {
+			if col.Name == value {
+				label = col.Label
+			}
+		}
+		a.Data = map[string]any{"value": res.Totals[value], "label": label}
+	case reports.WidgetChart:
+		a.Chart = chartURL(p.Report.Name, w.Params)
+		a.Data = res
+	default:
+		a.Data = res
+	}
+	return a
+}
+
+// saveDashboard answers PUT /api/dashboards/{name}: the caller saves a
+// dashboard for themselves (roles and users are not theirs to give).
+func (h *handlers) saveDashboard(c *fiber.Ctx) error {
+	ctx := c.UserContext()
+	rights, err := h.run.Rights(ctx)
+	if err != nil {
+		return err
+	}
+	var doc any
+	dec := json.NewDecoder(bytes.NewReader(c.Body()))
+	dec.UseNumber()
+	if err := dec.Decode(&doc); err != nil {
+		return &engine.RequestError{Message: "the body must be a dashboard as JSON: " + err.Error()}
+	}
+	parsed, ps := reports.Dashboards.Kind().ParseValue("request", doc)
+	if len(ps) > 0 {
+		return ps
+	}
+	d := parsed.Value.(*reports.Dashboard)
+	switch {
+	case d.Name != c.Params("name"):
+		return &engine.RequestError{Message: fmt.Sprintf("the body names %s, the path %s", d.Name, c.Params("name")),
+			Details: []engine.FieldError{{Field: "name", Code: "mismatch", Message: "must be the name in the path"}}}
+	case len(d.Roles) > 0 || len(d.Users) > 0:
+		return metadata.Problems{{Path: "/roles", Message: "a dashboard you save is yours: roles and users are set by an administrator in metadata"}}
+	}
+	if ps := reports.CheckDashboard(rights.Snapshot().Schema, d); len(ps) > 0 {
+		return ps
+	}
+	if err := h.saved.put(ctx, rights.Principal().UserID, d); err != nil {
+		return err
+	}
+	return c.JSON(d)
+}
+
+// deleteDashboard answers DELETE /api/dashboards/{name}: the caller's own.
+func (h *handlers) deleteDashboard(c *fiber.Ctx) error {
+	ctx := c.UserContext()
+	rights, err := h.run.Rights(ctx)
+	if err != nil {
+		return err
+	}
+	ok, err := h.saved.remove(ctx, rights.Principal().UserID, c.Params("name"))
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return fmt.Errorf("%w: you have no saved dashboard %s", engine.ErrNotFound, c.Params("name"))
+	}
+	return c.SendStatus(fiber.StatusNoContent)
+}
+

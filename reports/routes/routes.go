@@ -1,0 +1,266 @@
+// Package routes serves reports and dashboards over HTTP (mounted on the
+// API through an api.Registrar) and keeps the dashboards users save for
+// themselves. It decides nothing itself: package run runs every report
+// under the caller's rights.
+package routes
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/crmplatform/crm/engine"
+	"github.com/crmplatform/crm/engine/api"
+	"github.com/crmplatform/crm/internal/platform"
+	"github.com/crmplatform/crm/metadata"
+	"github.com/crmplatform/crm/reports"
+	"github.com/crmplatform/crm/reports/chart"
+	"github.com/crmplatform/crm/reports/run"
+	"github.com/gofiber/fiber/v2"
+)
+
+// Wire prepares the reports part of the server on a platform (the table
+// of saved dashboards) and returns its routes.
+func Wire(ctx context.Context, p *platform.Platform) (api.Registrar, error) {
+	h := &handlers{run: run.New(p.Engine, p.Access), saved: &savedDashboards{db: p.DB}}
+	if err := h.saved.migrate(ctx); err != nil {
+		return nil, err
+	}
+	return h.register, nil
+}
+
+// handlers serves the routes.
+type handlers struct {
+	run   *run.Runner
+	saved *savedDashboards
+}
+
+// register mounts the routes.
+func (h *handlers) register(r fiber.Router, s *api.Server) {
+	g := r.Group("/api/reports", s.Authenticate, s.RequireJSON)
+	g.Get("/", h.list)
+	g.Post("/run", h.adhoc)
+	g.Get("/:name/run", h.stored)
+	g.Get("/:name/drill", h.drill)
+	g.Get("/:name/chart.svg", h.chart)
+	d := r.Group("/api/dashboards", s.Authenticate, s.RequireJSON)
+	d.Get("/", h.dashboards)
+	d.Get("/:name", h.dashboard)
+	d.Put("/:name", h.saveDashboard)
+	d.Delete("/:name", h.deleteDashboard)
+}
+
+// reserved are the query parameters that are not report parameters.
+var reserved = map[string]bool{"format": true, "width": true, "group": true, "limit": true, "cursor": true, "sort": true, "total": true}
+
+// params reads the report parameters of the query string.
+func params(c *fiber.Ctx) map[string]string {
+	out := map[string]string{}
+	c.Context().QueryArgs().VisitAll(func(k, v []byte) {
+		if !reserved[string(k)] {
+			out[string(k)] = string(v)
+		}
+	})
+	return out
+}
+
+// summary describes a report in the list.
+type summary struct {
+	Name        string              `json:"name"`
+	Label       string              `json:"label"`
+	Description string              `json:"description,omitempty"`
+	Object      string              `json:"object"`
+	Kind        string              `json:"kind"`
+	Parameters  []reports.Parameter `json:"parameters,omitempty"`
+	Chart       *reports.Chart      `json:"chart,omitempty"`
+}
+
+// list answers GET /api/reports: the reports the caller may run.
+func (h *handlers) list(c *fiber.Ctx) error {
+	ctx := c.UserContext()
+	rights, err := h.run.Rights(ctx)
+	if err != nil {
+		return err
+	}
+	lang := engine.Language(ctx)
+	items := []summary{}
+	for _, p := range h.run.List(ctx, rights) {
+		r := p.Report
+		label := r.Label.Get(lang)
+		if label == "" {
+			label = r.Name
+		}
+		items = append(items, summary{Name: r.Name, Label: label, Description: r.Description, Object: r.Object, Kind: p.Kind, Parameters: r.Parameters, Chart: r.Chart})
+	}
+	return c.JSON(fiber.Map{"items": items})
+}
+
+// stored answers GET /api/reports/{name}/run.
+func (h *handlers) stored(c *fiber.Ctx) error {
+	ctx := c.UserContext()
+	rights, err := h.run.Rights(ctx)
+	if err != nil {
+		return err
+	}
+	p, err := h.run.Plan(ctx, rights, c.Params("name"))
+	if err != nil {
+		return err
+	}
+	return h.answer(c, rights, p)
+}
+
+// adhoc answers POST /api/reports/run: a definition sent as the body,
+// checked like a stored one.
+func (h *handlers) adhoc(c *fiber.Ctx) error {
+	ctx := c.UserContext()
+	rights, err := h.run.Rights(ctx)
+	if err != nil {
+		return err
+	}
+	var doc any
+	d := json.NewDecoder(bytes.NewReader(c.Body()))
+	d.UseNumber()
+	if err := d.Decode(&doc); err != nil {
+		return &engine.RequestError{Message: "the body must be a report definition as JSON: " + err.Error()}
+	}
+	parsed, ps := reports.Reports.Kind().ParseValue("request", doc)
+	if len(ps) > 0 {
+		return ps
+	}
+	p, err := h.run.Compile(rights, parsed.Value.(*reports.Report))
+	if err != nil {
+		return err
+	}
+	return h.answer(c, rights, p)
+}
+
+// answer runs a plan and answers as JSON, CSV or XLSX (?format=).
+func (h *handlers) answer(c *fiber.Ctx, rights *engine.Rights, p *reports.Plan) error {
+	ctx := c.UserContext()
+	format := c.Query("format", "json")
+	switch format {
+	case "json", "csv", "xlsx":
+	default:
+		return &engine.RequestError{Message: "format is json, csv or xlsx, not " + format,
+			Details: []engine.FieldError{{Field: "format", Code: "invalid", Message: "json, csv or xlsx"}}}
+	}
+	if format != "json" {
+		s, err := rights.Scope(p.Object.Name)
+		if err != nil {
+			return err
+		}
+		if err := s.Can(metadata.ActionExport); err != nil {
+			return err
+		}
+	}
+	res, err := h.run.Run(ctx, rights, p, params(c))
+	if err != nil {
+		return err
+	}
+	lang := engine.Language(ctx)
+	var buf bytes.Buffer
+	switch format {
+	case "csv":
+		if err := res.WriteCSV(&buf, lang); err != nil {
+			return err
+		}
+		c.Set(fiber.HeaderContentType, "text/csv; charset=utf-8")
+	case "xlsx":
+		if err := res.WriteXLSX(&buf, lang); err != nil {
+			return err
+		}
+		c.Set(fiber.HeaderContentType, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+	default:
+		if res.Rows == nil {
+			res.Rows = []run.Row{}
+		}
+		return c.JSON(res)
+	}
+	c.Set(fiber.HeaderContentDisposition, fmt.Sprintf(`attachment; filename="%s.%s"; filename*=UTF-8''%s.%s`, p.Report.Name, format, url.PathEscape(res.Label), format))
+	return c.Send(buf.Bytes())
+}
+
+// drill answers GET /api/reports/{name}/drill?group=…: the records behind
+// a group, as a page of the object's list.
+func (h *handlers) drill(c *fiber.Ctx) error {
+	ctx := c.UserContext()
+	rights, err := h.run.Rights(ctx)
+	if err != nil {
+		return err
+	}
+	p, err := h.run.Plan(ctx, rights, c.Params("name"))
+	if err != nil {
+		return err
+	}
+	opt := engine.ListOptions{Sort: c.Query("sort"), Cursor: c.Query("cursor")}
+	if l := c.Query("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 1 {
+			return &engine.RequestError{Message: "limit must be a positive whole number", Details: []engine.FieldError{{Field: "limit", Code: "invalid", Message: l}}}
+		}
+		opt.Limit = n
+	}
+	switch t := c.Query("total"); t {
+	case "", "false", "0":
+	case "true", "1":
+		opt.Total = true
+	default:
+		return &engine.RequestError{Message: "total must be true or false", Details: []engine.FieldError{{Field: "total", Code: "invalid", Message: t}}}
+	}
+	res, err := h.run.Drill(ctx, rights, p, params(c), c.Query("group"), opt)
+	if err != nil {
+		return err
+	}
+	if res.Items == nil {
+		res.Items = []engine.Record{}
+	}
+	return c.JSON(res)
+}
+
+// chart answers GET /api/reports/{name}/chart.svg?width=….
+func (h *handlers) chart(c *fiber.Ctx) error {
+	ctx := c.UserContext()
+	rights, err := h.run.Rights(ctx)
+	if err != nil {
+		return err
+	}
+	p, err := h.run.Plan(ctx, rights, c.Params("name"))
+	if err != nil {
+		return err
+	}
+	if p.Kind == reports.Tabular {
+		return &engine.RequestError{Message: fmt.Sprintf("report %s is tabular: only summary and matrix reports have charts", p.Report.Name)}
+	}
+	width := chart.DefaultWidth
+	if w := c.Query("width"); w != "" {
+		n, err := strconv.Atoi(w)
+		if err != nil || n < chart.MinWidth || n > chart.MaxWidth {
+			return &engine.RequestError{Message: fmt.Sprintf("width is a whole number of pixels from %d to %d", chart.MinWidth, chart.MaxWidth),
+				Details: []engine.FieldError{{Field: "width", Code: "invalid", Message: w}}}
+		}
+		width = n
+	}
+	res, err := h.run.Run(ctx, rights, p, params(c))
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderContentType, "image/svg+xml; charset=utf-8")
+	return c.Send(chart.SVG(res.Draw(width)))
+}
+
+// chartURL is the path of a report's chart with parameters.
+func chartURL(name string, ps map[string]string) string {
+	q := url.Values{}
+	for k, v := range ps {
+		q.Set(k, v)
+	}
+	u := "/api/reports/" + name + "/chart.svg"
+	if len(q) > 0 {
+		u += "?" + q.Encode()
+	}
+	return strings.TrimSpace(u)
+}
