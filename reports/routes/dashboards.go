@@ -384,4 +384,3 @@ func (h *handlers) deleteDashboard(c *fiber.Ctx) error {
 	}
 	return c.SendStatus(fiber.StatusNoContent)
 }
-
