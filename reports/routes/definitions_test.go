@@ -108,7 +108,7 @@ var activitySeeds = []struct {
 }{
 	{"rep1", "visit", "Acme", "2026-03-01T16:30:00Z"},     // Sunday in UTC, Monday 00:30 in Shanghai
 	{"rep1", "call", "Acme", "2026-02-28T23:30:00Z"},      // February in UTC, March in Shanghai
-	{"rep1", "call", "北方机床", "2026-03-31T17:00:00Z"},     // March in UTC, April in Shanghai
+	{"rep1", "call", "北方机床", "2026-03-31T17:00:00Z"},      // March in UTC, April in Shanghai
 	{"rep2", "call", "Globex", "2026-03-08T12:00:00Z"},    // Sunday everywhere
 	{"rep2", "email", "Globex", "2026-03-09T03:00:00Z"},   // Monday everywhere
 	{"rep2", "meeting", "Globex", "2026-01-05T15:59:00Z"}, // Monday, 23:59 in Shanghai
