@@ -166,10 +166,6 @@ func (c *compiler) plan() *Plan {
 	for i := range r.Formulas {
 		f := &r.Formulas[i]
 		path := fmt.Sprintf("/formulas/%d", i)
-		if _, clash := o.FieldOrSystem(f.Name); clash {
-			c.fail(path+"/name", "%s is a field of %s; name the formula otherwise", f.Name, o.Name)
-			continue
-		}
 		if _, dup := c.p.Formulas[f.Name]; dup {
 			c.fail(path+"/name", "two formulas are named %s", f.Name)
 			continue
@@ -352,7 +348,9 @@ func (c *compiler) param(p *Parameter, path string) {
 	c.p.Params = append(c.p.Params, &Param{Def: p, Ref: ref})
 }
 
-// value resolves a field, path or formula name.
+// value resolves a formula name or a field or path: a formula hides a
+// field of the same name (so adding a field to the object never breaks a
+// report).
 func (c *compiler) value(name, path string) *Value {
 	if f, ok := c.p.Formulas[name]; ok {
 		return &Value{Name: name, Label: f.Field.Label, Formula: f, Field: f.Field}

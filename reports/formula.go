@@ -47,7 +47,14 @@ type term struct {
 	kind  tkind
 	den   int64
 	konst *big.Rat // the value when it is a number constant
-	sql   func(e *Emitter) string
+	// nonNeg is set when the value is never negative (fields with min 0,
+	// positive constants, products and sums of those): rounding then
+	// needs no sign test.
+	nonNeg bool
+	// nullable is set when the value may be NULL (a division by zero);
+	// every field is read as its zero value when empty.
+	nullable bool
+	sql      func(e *Emitter) string
 }
 
 // Emitter writes the SQL of a plan's expressions for one query.
@@ -62,6 +69,10 @@ type Emitter struct {
 // SQL returns the expression of the formula's value in its storage form
 // (currency as integer minor units, booleans as conditions made values).
 func (f *RowFormula) SQL(e *Emitter) string { return f.expr.sql(e) }
+
+// Nullable reports whether the formula's value may be empty (a division
+// by zero); otherwise counting its values is counting records.
+func (f *RowFormula) Nullable() bool { return f.expr.nullable }
 
 // formulaParse is the parser configuration of formulas (functions are
 // calls, if is a function).
@@ -185,7 +196,7 @@ func (tr *translator) node(n ast.Node) (*term, error) {
 				if err != nil {
 					return nil, err
 				}
-				return &term{kind: t.kind, den: t.den, sql: func(e *Emitter) string { return "ABS(" + t.sql(e) + ")" }}, nil
+				return &term{kind: t.kind, den: t.den, nonNeg: true, nullable: t.nullable, sql: func(e *Emitter) string { return "ABS(" + t.sql(e) + ")" }}, nil
 			}
 		case "round":
 			return tr.round(x)
@@ -213,13 +224,14 @@ func (tr *translator) field(n ast.Node) (*term, error) {
 	}
 	tr.refs = append(tr.refs, ref)
 	f := ref.Field
+	nonNeg := f.Min != nil && *f.Min >= 0
 	switch metadata.TypeOf(f).Kind() {
 	case metadata.KindInt:
-		return &term{kind: tExact, den: 1, sql: func(e *Emitter) string { return "COALESCE(" + e.Col(ref) + ", 0)" }}, nil
+		return &term{kind: tExact, den: 1, nonNeg: nonNeg, sql: func(e *Emitter) string { return "COALESCE(" + e.Col(ref) + ", 0)" }}, nil
 	case metadata.KindMoney:
-		return &term{kind: tExact, den: pow10(f.ScaleOr(metadata.DefaultCurrencyScale)), sql: func(e *Emitter) string { return "COALESCE(" + e.Col(ref) + ", 0)" }}, nil
+		return &term{kind: tExact, den: pow10(f.ScaleOr(metadata.DefaultCurrencyScale)), nonNeg: nonNeg, sql: func(e *Emitter) string { return "COALESCE(" + e.Col(ref) + ", 0)" }}, nil
 	case metadata.KindFloat:
-		return &term{kind: tFloat, sql: func(e *Emitter) string { return "COALESCE(" + e.Col(ref) + ", 0)" }}, nil
+		return &term{kind: tFloat, nonNeg: nonNeg, sql: func(e *Emitter) string { return "COALESCE(" + e.Col(ref) + ", 0)" }}, nil
 	case metadata.KindString, metadata.KindRef:
 		return &term{kind: tText, sql: func(e *Emitter) string { return "COALESCE(" + e.Col(ref) + ", '')" }}, nil
 	case metadata.KindBool:
@@ -305,8 +317,10 @@ func (tr *translator) option(m *ast.MemberNode, call *ast.CallNode) (*term, erro
 		return caseText(ref, texts), nil
 	}
 	den := int64(1)
+	nonNeg := true
 	for _, r := range nums {
 		den = lcm(den, r.Denom().Int64())
+		nonNeg = nonNeg && r.Sign() >= 0
 	}
 	if den > maxDen {
 		return nil, fmt.Errorf("the values of %s of %s are too fine to add exactly", attr, ref.Path)
@@ -325,7 +339,7 @@ func (tr *translator) option(m *ast.MemberNode, call *ast.CallNode) (*term, erro
 	if whens == "" {
 		return constant(new(big.Rat)), nil
 	}
-	return &term{kind: tExact, den: den, sql: func(e *Emitter) string {
+	return &term{kind: tExact, den: den, nonNeg: nonNeg, sql: func(e *Emitter) string {
 		return "(CASE " + e.Col(ref) + whens + " ELSE 0 END)"
 	}}, nil
 }
@@ -410,7 +424,7 @@ func (tr *translator) conditional(cn, an, bn ast.Node) (*term, error) {
 	if a.kind != b.kind {
 		return nil, fmt.Errorf("the branches of a condition give different kinds of values")
 	}
-	return &term{kind: a.kind, den: a.den, sql: func(e *Emitter) string {
+	return &term{kind: a.kind, den: a.den, nonNeg: a.nonNeg && b.nonNeg, nullable: a.nullable || b.nullable || c.nullable, sql: func(e *Emitter) string {
 		return "(CASE WHEN " + c.sql(e) + " THEN " + a.sql(e) + " ELSE " + b.sql(e) + " END)"
 	}}, nil
 }
@@ -458,10 +472,10 @@ func constant(r *big.Rat) *term {
 	if !den.IsInt64() || den.Int64() > maxDen || !r.Num().IsInt64() {
 		f, _ := r.Float64()
 		lit := strconv.FormatFloat(f, 'g', -1, 64)
-		return &term{kind: tFloat, konst: r, sql: func(*Emitter) string { return lit }}
+		return &term{kind: tFloat, konst: r, nonNeg: r.Sign() >= 0, sql: func(*Emitter) string { return lit }}
 	}
 	lit := r.Num().String()
-	return &term{kind: tExact, den: den.Int64(), konst: r, sql: func(*Emitter) string { return lit }}
+	return &term{kind: tExact, den: den.Int64(), konst: r, nonNeg: r.Sign() >= 0, sql: func(*Emitter) string { return lit }}
 }
 
 // asFloat turns a number into floating point SQL.
@@ -469,7 +483,7 @@ func asFloat(t *term) *term {
 	if t.kind != tExact {
 		return t
 	}
-	return &term{kind: tFloat, konst: t.konst, sql: func(e *Emitter) string {
+	return &term{kind: tFloat, konst: t.konst, nonNeg: t.nonNeg, nullable: t.nullable, sql: func(e *Emitter) string {
 		return "(CAST(" + t.sql(e) + " AS " + floatType(e.Dialect) + ") / " + strconv.FormatInt(t.den, 10) + ")"
 	}}
 }
@@ -498,7 +512,8 @@ func unify(a, b *term) (*term, *term) {
 	if a.kind == tExact && b.kind == tExact {
 		l := lcm(a.den, b.den)
 		if l <= maxDen {
-			return &term{kind: tExact, den: l, konst: a.konst, sql: scaled(a, l)}, &term{kind: tExact, den: l, konst: b.konst, sql: scaled(b, l)}
+			return &term{kind: tExact, den: l, konst: a.konst, nonNeg: a.nonNeg, nullable: a.nullable, sql: scaled(a, l)},
+				&term{kind: tExact, den: l, konst: b.konst, nonNeg: b.nonNeg, nullable: b.nullable, sql: scaled(b, l)}
 		}
 	}
 	if a.kind == tExact && b.kind == tFloat || a.kind == tExact && b.kind == tExact {
@@ -513,16 +528,18 @@ func unify(a, b *term) (*term, *term) {
 // add adds or subtracts.
 func add(a, b *term, op string) *term {
 	a, b = unify(a, b)
-	return &term{kind: a.kind, den: a.den, sql: func(e *Emitter) string { return "(" + a.sql(e) + " " + op + " " + b.sql(e) + ")" }}
+	return &term{kind: a.kind, den: a.den, nonNeg: op == "+" && a.nonNeg && b.nonNeg, nullable: a.nullable || b.nullable,
+		sql: func(e *Emitter) string { return "(" + a.sql(e) + " " + op + " " + b.sql(e) + ")" }}
 }
 
 // mul multiplies.
 func mul(a, b *term) *term {
+	nonNeg, nullable := a.nonNeg && b.nonNeg, a.nullable || b.nullable
 	if a.kind == tExact && b.kind == tExact && a.den <= maxDen/b.den {
-		return &term{kind: tExact, den: a.den * b.den, sql: func(e *Emitter) string { return "(" + a.sql(e) + " * " + b.sql(e) + ")" }}
+		return &term{kind: tExact, den: a.den * b.den, nonNeg: nonNeg, nullable: nullable, sql: func(e *Emitter) string { return "(" + a.sql(e) + " * " + b.sql(e) + ")" }}
 	}
 	a, b = asFloat(a), asFloat(b)
-	return &term{kind: tFloat, sql: func(e *Emitter) string { return "(" + a.sql(e) + " * " + b.sql(e) + ")" }}
+	return &term{kind: tFloat, nonNeg: nonNeg, nullable: nullable, sql: func(e *Emitter) string { return "(" + a.sql(e) + " * " + b.sql(e) + ")" }}
 }
 
 // div divides: exactly by a constant, in floating point otherwise (by
@@ -534,7 +551,7 @@ func div(a, b *term) *term {
 			neg := b.konst.Sign() < 0
 			num := mul(a, constant(new(big.Rat).SetInt(q)))
 			den := a.den * p.Int64()
-			return &term{kind: tExact, den: den, sql: func(e *Emitter) string {
+			return &term{kind: tExact, den: den, nonNeg: a.nonNeg && !neg, nullable: a.nullable, sql: func(e *Emitter) string {
 				if neg {
 					return "(-" + num.sql(e) + ")"
 				}
@@ -542,8 +559,9 @@ func div(a, b *term) *term {
 			}}
 		}
 	}
+	nonNeg := a.nonNeg && b.nonNeg
 	a, b = asFloat(a), asFloat(b)
-	return &term{kind: tFloat, sql: func(e *Emitter) string { return "(" + a.sql(e) + " / NULLIF(" + b.sql(e) + ", 0))" }}
+	return &term{kind: tFloat, nonNeg: nonNeg, nullable: true, sql: func(e *Emitter) string { return "(" + a.sql(e) + " / NULLIF(" + b.sql(e) + ", 0))" }}
 }
 
 // negate changes the sign of a number.
@@ -552,7 +570,7 @@ func negate(t *term) *term {
 	if t.konst != nil {
 		k = new(big.Rat).Neg(t.konst)
 	}
-	return &term{kind: t.kind, den: t.den, konst: k, sql: func(e *Emitter) string { return "(-" + t.sql(e) + ")" }}
+	return &term{kind: t.kind, den: t.den, konst: k, nonNeg: k != nil && k.Sign() >= 0, nullable: t.nullable, sql: func(e *Emitter) string { return "(-" + t.sql(e) + ")" }}
 }
 
 // roundTo rounds a number to places decimals, half away from zero: an
@@ -568,20 +586,29 @@ func roundTo(t *term, places int) *term {
 		if mf != 1 {
 			m = func(e *Emitter) string { return "(" + t.sql(e) + " * " + strconv.FormatInt(mf, 10) + ")" }
 		}
-		if d == 1 {
-			return &term{kind: tExact, den: target, sql: m}
+		out := &term{kind: tExact, den: target, nonNeg: t.nonNeg, nullable: t.nullable, sql: m}
+		switch {
+		case d == 1:
+		case t.nonNeg && d%2 == 0:
+			half, ds := strconv.FormatInt(d/2, 10), strconv.FormatInt(d, 10)
+			out.sql = func(e *Emitter) string { return "((" + m(e) + " + " + half + ") / " + ds + ")" }
+		case t.nonNeg:
+			ds, d2 := strconv.FormatInt(d, 10), strconv.FormatInt(2*d, 10)
+			out.sql = func(e *Emitter) string { return "((2 * " + m(e) + " + " + ds + ") / " + d2 + ")" }
+		default:
+			ds, d2 := strconv.FormatInt(d, 10), strconv.FormatInt(2*d, 10)
+			out.sql = func(e *Emitter) string {
+				x := m(e)
+				return "((2 * " + x + " + CASE WHEN " + x + " < 0 THEN -" + ds + " ELSE " + ds + " END) / " + d2 + ")"
+			}
 		}
-		ds, d2 := strconv.FormatInt(d, 10), strconv.FormatInt(2*d, 10)
-		return &term{kind: tExact, den: target, sql: func(e *Emitter) string {
-			x := m(e)
-			return "((2 * " + x + " + CASE WHEN " + x + " < 0 THEN -" + ds + " ELSE " + ds + " END) / " + d2 + ")"
-		}}
+		return out
 	}
 	if t.kind != tFloat {
 		return t
 	}
 	ts := strconv.FormatInt(target, 10)
-	return &term{kind: tExact, den: target, sql: func(e *Emitter) string {
+	return &term{kind: tExact, den: target, nonNeg: t.nonNeg, nullable: t.nullable, sql: func(e *Emitter) string {
 		if e.Dialect == metadata.DialectPostgres {
 			return "CAST(ROUND(CAST(" + t.sql(e) + " AS NUMERIC) * " + ts + ") AS BIGINT)"
 		}
@@ -602,7 +629,7 @@ func finish(t *term, f *metadata.Field) (*term, error) {
 	case k == metadata.KindString && t.kind == tText:
 		return t, nil
 	case k == metadata.KindBool && t.kind == tBool:
-		return &term{kind: tBool, sql: func(e *Emitter) string { return "(CASE WHEN " + t.sql(e) + " THEN TRUE ELSE FALSE END)" }}, nil
+		return &term{kind: tBool, nullable: t.nullable, sql: func(e *Emitter) string { return "(CASE WHEN " + t.sql(e) + " THEN TRUE ELSE FALSE END)" }}, nil
 	}
 	return nil, fmt.Errorf("the formula's value cannot be a %s", f.Type)
 }

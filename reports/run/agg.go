@@ -24,13 +24,17 @@ func aggSQL(b *builder, a *reports.Agg) []string {
 		return []string{"COUNT(*)"}
 	}
 	v := b.value(a.Value)
+	n := "COUNT(" + v + ")"
+	if a.Value.Formula != nil && !a.Value.Formula.Nullable() {
+		n = "COUNT(*)" // a value for every record: no need to compute it twice
+	}
 	switch a.Def.Func {
 	case reports.Count:
-		return []string{"COUNT(" + v + ")"}
+		return []string{n}
 	case reports.CountDistinct:
 		return []string{"COUNT(DISTINCT " + v + ")"}
 	case reports.Sum, reports.Avg:
-		return []string{"SUM(" + v + ")", "COUNT(" + v + ")"}
+		return []string{"SUM(" + v + ")", n}
 	case reports.Min:
 		return []string{"MIN(" + v + ")"}
 	}
