@@ -1,7 +1,6 @@
 package routes
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -194,14 +193,21 @@ type dashboardItem struct {
 	Home   bool   `json:"home"`
 }
 
+// callerOffers returns the caller's rights, the dashboards offered to
+// them and their home.
+func (h *handlers) callerOffers(c *fiber.Ctx) (*engine.Rights, []offer, string, error) {
+	rights, err := h.run.Rights(c.UserContext())
+	if err != nil {
+		return nil, nil, "", err
+	}
+	offers, home, err := h.offers(c.UserContext(), rights)
+	return rights, offers, home, err
+}
+
 // dashboards answers GET /api/dashboards.
 func (h *handlers) dashboards(c *fiber.Ctx) error {
 	ctx := c.UserContext()
-	rights, err := h.run.Rights(ctx)
-	if err != nil {
-		return err
-	}
-	offers, home, err := h.offers(ctx, rights)
+	_, offers, home, err := h.callerOffers(c)
 	if err != nil {
 		return err
 	}
@@ -242,11 +248,7 @@ type widgetFail struct {
 // dashboard): the layout with each widget's data under the caller's rights.
 func (h *handlers) dashboard(c *fiber.Ctx) error {
 	ctx := c.UserContext()
-	rights, err := h.run.Rights(ctx)
-	if err != nil {
-		return err
-	}
-	offers, home, err := h.offers(ctx, rights)
+	rights, offers, home, err := h.callerOffers(c)
 	if err != nil {
 		return err
 	}
@@ -341,15 +343,9 @@ func (h *handlers) saveDashboard(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	var doc any
-	dec := json.NewDecoder(bytes.NewReader(c.Body()))
-	dec.UseNumber()
-	if err := dec.Decode(&doc); err != nil {
-		return &engine.RequestError{Message: "the body must be a dashboard as JSON: " + err.Error()}
-	}
-	parsed, ps := reports.Dashboards.Kind().ParseValue("request", doc)
-	if len(ps) > 0 {
-		return ps
+	parsed, err := parseBody(c, reports.Dashboards.Kind())
+	if err != nil {
+		return err
 	}
 	d := parsed.Value.(*reports.Dashboard)
 	switch {

@@ -99,14 +99,20 @@ func (h *handlers) list(c *fiber.Ctx) error {
 	return c.JSON(fiber.Map{"items": items})
 }
 
+// storedPlan returns the caller's rights and the plan of the report the
+// path names (404 when they may not run it).
+func (h *handlers) storedPlan(c *fiber.Ctx) (*engine.Rights, *reports.Plan, error) {
+	rights, err := h.run.Rights(c.UserContext())
+	if err != nil {
+		return nil, nil, err
+	}
+	p, err := h.run.Plan(c.UserContext(), rights, c.Params("name"))
+	return rights, p, err
+}
+
 // stored answers GET /api/reports/{name}/run.
 func (h *handlers) stored(c *fiber.Ctx) error {
-	ctx := c.UserContext()
-	rights, err := h.run.Rights(ctx)
-	if err != nil {
-		return err
-	}
-	p, err := h.run.Plan(ctx, rights, c.Params("name"))
+	rights, p, err := h.storedPlan(c)
 	if err != nil {
 		return err
 	}
@@ -121,21 +127,31 @@ func (h *handlers) adhoc(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	var doc any
-	d := json.NewDecoder(bytes.NewReader(c.Body()))
-	d.UseNumber()
-	if err := d.Decode(&doc); err != nil {
-		return &engine.RequestError{Message: "the body must be a report definition as JSON: " + err.Error()}
-	}
-	parsed, ps := reports.Reports.Kind().ParseValue("request", doc)
-	if len(ps) > 0 {
-		return ps
+	parsed, err := parseBody(c, reports.Reports.Kind())
+	if err != nil {
+		return err
 	}
 	p, err := h.run.Compile(rights, parsed.Value.(*reports.Report))
 	if err != nil {
 		return err
 	}
 	return h.answer(c, rights, p)
+}
+
+// parseBody reads the body as a document of kind, checked against the
+// kind's JSON Schema (422 invalid_metadata with JSON pointers).
+func parseBody(c *fiber.Ctx, kind *metadata.DocKind) (*metadata.Document, error) {
+	var doc any
+	d := json.NewDecoder(bytes.NewReader(c.Body()))
+	d.UseNumber()
+	if err := d.Decode(&doc); err != nil {
+		return nil, &engine.RequestError{Message: fmt.Sprintf("the body must be a %s document as JSON: %v", kind.Name(), err)}
+	}
+	parsed, ps := kind.ParseValue("request", doc)
+	if len(ps) > 0 {
+		return nil, ps
+	}
+	return parsed, nil
 }
 
 // answer runs a plan and answers as JSON, CSV or XLSX (?format=).
@@ -188,11 +204,7 @@ func (h *handlers) answer(c *fiber.Ctx, rights *engine.Rights, p *reports.Plan) 
 // a group, as a page of the object's list.
 func (h *handlers) drill(c *fiber.Ctx) error {
 	ctx := c.UserContext()
-	rights, err := h.run.Rights(ctx)
-	if err != nil {
-		return err
-	}
-	p, err := h.run.Plan(ctx, rights, c.Params("name"))
+	rights, p, err := h.storedPlan(c)
 	if err != nil {
 		return err
 	}
@@ -224,11 +236,7 @@ func (h *handlers) drill(c *fiber.Ctx) error {
 // chart answers GET /api/reports/{name}/chart.svg?width=….
 func (h *handlers) chart(c *fiber.Ctx) error {
 	ctx := c.UserContext()
-	rights, err := h.run.Rights(ctx)
-	if err != nil {
-		return err
-	}
-	p, err := h.run.Plan(ctx, rights, c.Params("name"))
+	rights, p, err := h.storedPlan(c)
 	if err != nil {
 		return err
 	}

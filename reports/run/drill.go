@@ -27,11 +27,7 @@ func (r *Runner) Drill(ctx context.Context, rights *engine.Rights, p *reports.Pl
 	if p.Kind == reports.Tabular {
 		return nil, &engine.RequestError{Message: fmt.Sprintf("report %s is tabular: its rows are records already", p.Report.Name)}
 	}
-	b, err := newBuilder(ctx, r.eng, rights, p)
-	if err != nil {
-		return nil, err
-	}
-	filter, err := Filter(p, params, rights.Principal().UserID)
+	b, filter, err := r.prepare(ctx, rights, p, params)
 	if err != nil {
 		return nil, err
 	}

@@ -140,11 +140,7 @@ func (r *Runner) Compile(rights *engine.Rights, def *reports.Report) (*reports.P
 // and sum covers only the records it may read, and a field it may not read
 // is refused (422 invalid_report).
 func (r *Runner) Run(ctx context.Context, rights *engine.Rights, p *reports.Plan, params map[string]string) (*Result, error) {
-	b, err := newBuilder(ctx, r.eng, rights, p)
-	if err != nil {
-		return nil, err
-	}
-	filter, err := Filter(p, params, rights.Principal().UserID)
+	b, filter, err := r.prepare(ctx, rights, p, params)
 	if err != nil {
 		return nil, err
 	}
@@ -184,6 +180,17 @@ func (r *Runner) Run(ctx context.Context, rights *engine.Rights, p *reports.Plan
 		return nil, err
 	}
 	return res, nil
+}
+
+// prepare starts the SQL of a run and writes its filter with the
+// parameters.
+func (r *Runner) prepare(ctx context.Context, rights *engine.Rights, p *reports.Plan, params map[string]string) (*builder, string, error) {
+	b, err := newBuilder(ctx, r.eng, rights, p)
+	if err != nil {
+		return nil, "", err
+	}
+	filter, err := Filter(p, params, rights.Principal().UserID)
+	return b, filter, err
 }
 
 // Filter returns the report's filter with its parameters' conditions, in
