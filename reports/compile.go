@@ -219,6 +219,11 @@ func (c *compiler) plan() *Plan {
 			c.fail("/aggregates", "a %s report needs aggregates (count, sum …)", c.p.Kind)
 		}
 	}
+	for i, pa := range r.Parameters {
+		if pa.Type == ParamBucket && !slices.ContainsFunc(append(append([]Group(nil), r.GroupBy...), r.Across...), func(g Group) bool { return g.Field == pa.Field && g.Bucket != "" }) {
+			c.fail(fmt.Sprintf("/parameters/%d/field", i), "a bucket parameter sets the bucket of a dimension: no dimension groups %s by a bucket", pa.Field)
+		}
+	}
 	for i := range r.Aggregates {
 		a := &r.Aggregates[i]
 		path := fmt.Sprintf("/aggregates/%d", i)
@@ -323,6 +328,11 @@ func (c *compiler) param(p *Parameter, path string) {
 	}
 	k := metadata.TypeOf(ref.Field).Kind()
 	switch p.Type {
+	case ParamBucket:
+		if len(metadata.Buckets(ref.Field)) == 0 {
+			c.fail(path+"/field", "a bucket parameter needs a date or datetime field; %s is %s", p.Field, ref.Field.Type)
+			return
+		}
 	case ParamPeriod, ParamIdleDays:
 		if k != metadata.KindDate && k != metadata.KindDateTime {
 			c.fail(path+"/field", "a %s parameter needs a date or datetime field; %s is %s", p.Type, p.Field, ref.Field.Type)

@@ -2,6 +2,7 @@ package reports
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -39,6 +40,11 @@ func ParamFilter(p *Param, value, me string) (string, error) {
 			return "", fmt.Errorf("parameter %s: a period is one of %s, or YYYY-MM-DD..YYYY-MM-DD, not %q", p.Def.Name, strings.Join(Periods, ", "), value)
 		}
 		return fmt.Sprintf("%s >= %q && %s < %q", path, from, path, b.AddDate(0, 0, 1).Format(metadata.DateLayout)), nil
+	case ParamBucket:
+		if !slices.Contains(metadata.Buckets(p.Ref.Field), metadata.Bucket(value)) {
+			return "", fmt.Errorf("parameter %s: a bucket is day, week, month, quarter or year, not %q", p.Def.Name, value)
+		}
+		return "", nil
 	case ParamIdleDays:
 		n, err := strconv.Atoi(value)
 		if err != nil || n < 1 || n > 3650 {

@@ -73,6 +73,10 @@ const (
 	// ParamIdleDays takes a number of days N: the records whose date or
 	// datetime field is empty or not within the last N days.
 	ParamIdleDays = "idle_days"
+	// ParamBucket takes a date bucket (day, week, month, quarter, year)
+	// for the dimension on the field: the same forecast by week, month or
+	// quarter. It adds no condition.
+	ParamBucket = "bucket"
 )
 
 // Parameter is a condition on a field whose value is given when the report

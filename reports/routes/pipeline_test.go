@@ -5,6 +5,7 @@ import (
 	"math/big"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/crmplatform/crm/engine/store"
 	"github.com/crmplatform/crm/engine/store/storetest"
@@ -148,6 +149,52 @@ func TestPipelineByStageAndMonth(t *testing.T) {
 			{Name: "bad period", Method: "GET", Path: "/api/reports/pipeline_by_stage_month/run?period=someday", User: "admin", Status: 400, Contains: []string{"period"}},
 			{Name: "too many drill keys", Method: "GET", Path: "/api/reports/pipeline_by_stage_month/drill?group=a/b/c", User: "admin", Status: 400},
 			{Name: "not signed in", Method: "GET", Path: "/api/reports", Status: 401},
+		})
+	})
+}
+
+func TestWeightedForecastByPeriod(t *testing.T) {
+	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
+		s := apitest.New(t, db, apitest.Options{})
+		f := newFixture(t, s)
+		for _, by := range []string{"week", "month", "quarter"} {
+			t.Run(by, func(t *testing.T) {
+				params := "?period=2026-01-01..2026-12-31&by=" + by
+				status, res := get(t, s, "manager", "/api/reports/weighted_forecast/run"+params, nil)
+				if status != 200 {
+					t.Fatalf("%d %v", status, res)
+				}
+				want := map[string]*big.Rat{}
+				count := map[string]int64{}
+				for _, d := range f.visible("manager") {
+					if d.stage == "lost" || d.close == "" {
+						continue
+					}
+					day, _ := time.Parse("2006-01-02", d.close)
+					k := map[string]string{"week": monday(day), "month": d.close[:7], "quarter": fmt.Sprintf("%d-Q%d", day.Year(), (int(day.Month())+2)/3)}[by]
+					if want[k] == nil {
+						want[k] = new(big.Rat)
+					}
+					want[k].Add(want[k], weighted(t, d))
+					count[k]++
+				}
+				got := byKey(t, res)
+				if len(got) != len(want) {
+					t.Fatalf("periods %v, want %v", keys(got), keys(want))
+				}
+				for k, w := range want {
+					if !eq(t, got[k]["weighted"], w) {
+						t.Errorf("%s: weighted %v, want %s", k, got[k]["weighted"], w.FloatString(2))
+					}
+					_, list := get(t, s, "manager", "/api/reports/weighted_forecast/drill"+params+"&total=true&group="+q(k), nil)
+					if !eq(t, list["total"], big.NewRat(count[k], 1)) {
+						t.Errorf("drill %s: %v records, want %d", k, list["total"], count[k])
+					}
+				}
+			})
+		}
+		s.Run(t, []apitest.Scenario{
+			{Name: "a bad bucket", Method: "GET", Path: "/api/reports/weighted_forecast/run?by=decade", User: "manager", Status: 400, Contains: []string{"by"}},
 		})
 	})
 }

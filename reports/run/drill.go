@@ -31,7 +31,7 @@ func (r *Runner) Drill(ctx context.Context, rights *engine.Rights, p *reports.Pl
 	if err != nil {
 		return nil, err
 	}
-	all := dims(p)
+	all := dims(b.plan)
 	keys, err := parsePath(group, len(all))
 	if err != nil {
 		return nil, err

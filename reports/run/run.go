@@ -185,12 +185,43 @@ func (r *Runner) Run(ctx context.Context, rights *engine.Rights, p *reports.Plan
 // prepare starts the SQL of a run and writes its filter with the
 // parameters.
 func (r *Runner) prepare(ctx context.Context, rights *engine.Rights, p *reports.Plan, params map[string]string) (*builder, string, error) {
-	b, err := newBuilder(ctx, r.eng, rights, p)
+	filter, err := Filter(p, params, rights.Principal().UserID)
 	if err != nil {
 		return nil, "", err
 	}
-	filter, err := Filter(p, params, rights.Principal().UserID)
+	b, err := newBuilder(ctx, r.eng, rights, withBuckets(p, params))
 	return b, filter, err
+}
+
+// withBuckets returns the plan with the buckets its bucket parameters
+// choose (checked by Filter).
+func withBuckets(p *reports.Plan, params map[string]string) *reports.Plan {
+	set := func(dims []*reports.Dim, pa *reports.Param, b metadata.Bucket) []*reports.Dim {
+		out := make([]*reports.Dim, len(dims))
+		for i, d := range dims {
+			out[i] = d
+			if d.Value.Ref != nil && d.Value.Ref.Path == pa.Ref.Path && d.Bucket != "" {
+				out[i] = &reports.Dim{Value: d.Value, Bucket: b}
+			}
+		}
+		return out
+	}
+	for _, pa := range p.Params {
+		if pa.Def.Type != reports.ParamBucket {
+			continue
+		}
+		v, ok := params[pa.Def.Name]
+		if !ok {
+			v = pa.Def.Default
+		}
+		if v == "" {
+			continue
+		}
+		cp := *p
+		cp.Groups, cp.Across = set(p.Groups, pa, metadata.Bucket(v)), set(p.Across, pa, metadata.Bucket(v))
+		p = &cp
+	}
+	return p
 }
 
 // Filter returns the report's filter with its parameters' conditions, in
