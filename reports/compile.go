@@ -147,11 +147,6 @@ func (c *compiler) plan() *Plan {
 	}
 	c.o = o
 	c.p = &Plan{Report: r, Object: o, Kind: r.KindOrDefault(), Formulas: map[string]*RowFormula{}}
-	for i, role := range r.Roles {
-		if !slices.ContainsFunc(c.s.Roles, func(x *metadata.Role) bool { return x.Name == role }) {
-			c.fail(fmt.Sprintf("/roles/%d", i), "unknown role %s", role)
-		}
-	}
 	if _, err := query.CompileFilter(r.Filter, o, query.Options{Dialect: metadata.DialectSQLite, Schema: c.s}); err != nil {
 		c.fail("/filter", "%v", err)
 	}

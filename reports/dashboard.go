@@ -66,11 +66,6 @@ func CheckDashboard(s *metadata.Schema, d *Dashboard) metadata.Problems {
 	if d.Name == "home" {
 		ps = append(ps, metadata.Problem{Path: "/name", Message: "home is the name under which every user finds their home dashboard; name the dashboard otherwise"})
 	}
-	for i, r := range d.Roles {
-		if !slices.ContainsFunc(s.Roles, func(x *metadata.Role) bool { return x.Name == r }) {
-			ps = append(ps, metadata.Problem{Path: fmt.Sprintf("/roles/%d", i), Message: "unknown role " + r})
-		}
-	}
 	for i, w := range d.Widgets {
 		ps = append(ps, CheckWidget(s, w, fmt.Sprintf("/widgets/%d", i))...)
 	}
