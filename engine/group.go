@@ -26,7 +26,8 @@ const maxGroup = 128
 // error; the others go on. Every unit is answered only after the commit
 // that holds its writes; if that commit fails, each unit that had
 // succeeded runs again alone, in a transaction of its own, and is
-// answered with that result. No goroutine runs while nothing is queued.
+// answered with that result. A write that meets no other runs on its own
+// goroutine; no goroutine runs while nothing is queued.
 type group struct {
 	e       *Engine
 	mu      sync.Mutex
@@ -55,36 +56,52 @@ type unit struct {
 	done   chan error
 }
 
-// run queues fn and waits for its answer.
+// run queues fn and waits for its answer. When no group is running, the
+// caller runs the first group itself (no goroutine is started for a
+// write that meets no other), then leaves what queued meanwhile to a
+// goroutine of its own.
 func (g *group) run(ctx context.Context, rights *Rights, fn func(w *Writer) error) error {
 	u := &unit{ctx: ctx, rights: rights, fn: fn, done: make(chan error, 1)}
 	g.mu.Lock()
 	g.pending = append(g.pending, u)
-	if !g.running {
-		g.running = true
+	if g.running {
+		g.mu.Unlock()
+		return <-u.done
+	}
+	g.running = true
+	g.mu.Unlock()
+	if g.next() {
 		go g.drain()
 	}
-	g.mu.Unlock()
 	return <-u.done
 }
 
 // drain commits groups until the queue is empty.
 func (g *group) drain() {
-	for {
-		g.mu.Lock()
-		batch := g.pending
-		if len(batch) > maxGroup {
-			batch = batch[:maxGroup]
-		}
-		g.pending = g.pending[len(batch):]
-		if len(batch) == 0 {
-			g.pending, g.running = nil, false
-			g.mu.Unlock()
-			return
-		}
-		g.mu.Unlock()
+	for g.next() {
+	}
+}
+
+// next commits the next group of the queue and reports whether more
+// wait; when none does, the group stops running.
+func (g *group) next() bool {
+	g.mu.Lock()
+	batch := g.pending
+	if len(batch) > maxGroup {
+		batch = batch[:maxGroup]
+	}
+	g.pending = g.pending[len(batch):]
+	g.mu.Unlock()
+	if len(batch) > 0 {
 		g.commit(batch)
 	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if len(g.pending) == 0 {
+		g.pending, g.running = nil, false
+		return false
+	}
+	return true
 }
 
 // commit runs a batch of units of work in one transaction and answers

@@ -77,7 +77,7 @@ func (w *Writer) List(ctx context.Context, object string, opt ListOptions) (*Lis
 
 // list reads a page for a scope on q.
 func (e *Engine) list(ctx context.Context, q store.Querier, s *Scope, opt ListOptions) (*ListResult, error) {
-	lq, err := e.listQuery(ctx, s, opt)
+	lq, err := e.listQuery(ctx, q, s, opt)
 	if err != nil {
 		return nil, err
 	}
@@ -105,16 +105,35 @@ func (e *Engine) list(ctx context.Context, q store.Querier, s *Scope, opt ListOp
 		if opt.ExactTotal {
 			bound = 0
 		}
-		n, err := e.count(ctx, q, s.obj.Name, lq.page.Branches, lq.page.Where, bound)
+		n, capped, err := e.count(ctx, q, s.obj.Name, lq.page.Branches, lq.page.Where, bound)
 		if err != nil {
 			return nil, err
 		}
-		if bound > 0 && n > int64(bound) {
-			n, res.TotalCapped = int64(bound), true
-		}
-		res.Total = &n
+		res.Total, res.TotalCapped = &n, capped
 	}
 	return res, nil
+}
+
+// Count returns how many records of object the principal of ctx may read
+// match filter (every record when empty): all of them when bound is 0,
+// else up to bound, with capped set when more match. It is the total of a
+// list, counted by the same decision.
+func (e *Engine) Count(ctx context.Context, object, filter string, bound int) (n int64, capped bool, err error) {
+	s, err := e.scope(ctx, object, metadata.ActionRead)
+	if err != nil {
+		return 0, false, err
+	}
+	var where query.Predicate
+	if filter != "" {
+		if where, err = query.CompileFilter(filter, s.obj, s.QueryOptions(ctx)); err != nil {
+			return 0, false, err
+		}
+	}
+	branches, err := s.branches(ctx, e.db.SQL(), metadata.ActionRead)
+	if err != nil {
+		return 0, false, err
+	}
+	return e.count(ctx, e.db.SQL(), s.obj.Name, branches, where, bound)
 }
 
 // listQuery is a list request compiled for one scope.
@@ -123,8 +142,9 @@ type listQuery struct {
 }
 
 // listQuery compiles a list request: the record rule of the scope as
-// disjoint branches, the filter, the sort and the cursor's segments.
-func (e *Engine) listQuery(ctx context.Context, s *Scope, opt ListOptions) (*listQuery, error) {
+// disjoint branches (those that select nothing on q left out), the
+// filter, the sort and the cursor's segments.
+func (e *Engine) listQuery(ctx context.Context, q store.Querier, s *Scope, opt ListOptions) (*listQuery, error) {
 	limit := opt.Limit
 	if limit <= 0 {
 		limit = DefaultLimit
@@ -152,7 +172,7 @@ func (e *Engine) listQuery(ctx context.Context, s *Scope, opt ListOptions) (*lis
 	if err != nil {
 		return nil, err
 	}
-	branches, err := s.branches(ctx, metadata.ActionRead)
+	branches, err := s.branches(ctx, q, metadata.ActionRead)
 	if err != nil {
 		return nil, err
 	}
@@ -160,13 +180,16 @@ func (e *Engine) listQuery(ctx context.Context, s *Scope, opt ListOptions) (*lis
 		Where: filter, Segments: segs, Keys: keys, Limit: limit + 1}}, nil
 }
 
-// count counts the records of table in the branches that match filter,
-// up to bound+1 when bound is above zero.
-func (e *Engine) count(ctx context.Context, q store.Querier, table string, branches []query.Predicate, filter query.Predicate, bound int) (int64, error) {
+// count counts the records of table in the branches that match filter:
+// all of them when bound is 0, else up to bound (capped: more match).
+func (e *Engine) count(ctx context.Context, q store.Querier, table string, branches []query.Predicate, filter query.Predicate, bound int) (int64, bool, error) {
 	stmt, args := query.Count(table, branches, filter, bound)
 	var n int64
 	if err := e.db.QueryRow(ctx, q, store.Rebind(e.db.Dialect, stmt), store.Args(e.db.Dialect, args)...).Scan(&n); err != nil {
-		return 0, fmt.Errorf("engine: count %s: %w", table, err)
+		return 0, false, fmt.Errorf("engine: count %s: %w", table, err)
 	}
-	return n, nil
+	if bound > 0 && n > int64(bound) {
+		return int64(bound), true, nil
+	}
+	return n, false, nil
 }

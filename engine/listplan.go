@@ -34,7 +34,7 @@ func (e *Engine) ExplainList(ctx context.Context, object string, opt ListOptions
 	if err != nil {
 		return nil, err
 	}
-	lq, err := e.listQuery(ctx, s, opt)
+	lq, err := e.listQuery(ctx, e.db.SQL(), s, opt)
 	if err != nil {
 		return nil, err
 	}

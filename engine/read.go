@@ -230,16 +230,14 @@ func toStorage(obj *metadata.Object, raw map[string]any) (map[string]any, error)
 
 // output turns a driver row into the JSON form the principal may see.
 func (s *Scope) output(raw map[string]any) (Record, error) {
+	s.reads()
 	rec := make(Record, len(raw))
 	for col, v := range raw {
-		if !s.Readable(col) {
+		c, ok := s.readable[col]
+		if !ok {
 			continue
 		}
-		f := fieldDef(s.obj, col)
-		if f == nil {
-			continue
-		}
-		out, err := metadata.TypeOf(f).Output(f, v)
+		out, err := c.typ.Output(c.f, v)
 		if err != nil {
 			return nil, fmt.Errorf("read %s.%s: %w", s.obj.Name, col, err)
 		}

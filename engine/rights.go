@@ -8,6 +8,7 @@ import (
 
 	"github.com/crmplatform/crm/engine/access"
 	"github.com/crmplatform/crm/engine/query"
+	"github.com/crmplatform/crm/engine/store"
 	"github.com/crmplatform/crm/formulas"
 	"github.com/crmplatform/crm/metadata"
 )
@@ -39,6 +40,47 @@ type Scope struct {
 	r      *Rights
 	obj    *metadata.Object
 	levels map[string]string
+
+	readOnce sync.Once
+	// readable holds the definition and type of every column the
+	// principal may read, for converting rows.
+	readable map[string]colDef
+	// readCols lists the columns a read selects, by dialect.
+	readCols map[string][]string
+}
+
+// colDef is a column of an object's table: a field or a system field and
+// its type.
+type colDef struct {
+	f   *metadata.Field
+	typ metadata.FieldType
+}
+
+// reads works out, once, what the principal reads of the object.
+func (s *Scope) reads() {
+	s.readOnce.Do(func() {
+		s.readable = make(map[string]colDef, len(s.levels))
+		s.readCols = map[string][]string{}
+		add := func(f *metadata.Field) {
+			if !s.Readable(f.Name) {
+				return
+			}
+			t := metadata.TypeOf(f)
+			s.readable[f.Name] = colDef{f: f, typ: t}
+			for _, d := range []string{metadata.DialectSQLite, metadata.DialectPostgres} {
+				if t.Column(d, f) != "" {
+					s.readCols[d] = append(s.readCols[d], f.Name)
+				}
+			}
+		}
+		for _, name := range metadata.SystemFields {
+			f, _ := metadata.SystemField(name)
+			add(f)
+		}
+		for _, f := range s.obj.Fields {
+			add(f)
+		}
+	})
 }
 
 // Rights returns the permission decision of p at the current metadata
@@ -286,13 +328,8 @@ func (s *Scope) ReadableFields() []string {
 // columns lists the columns a read selects: system columns and every
 // readable field that has a column.
 func (s *Scope) columns(dialect string) []string {
-	cols := append(make([]string, 0, len(s.levels)), metadata.SystemFields...)
-	for _, f := range s.obj.Fields {
-		if s.Readable(f.Name) && metadata.TypeOf(f).Column(dialect, f) != "" {
-			cols = append(cols, f.Name)
-		}
-	}
-	return cols
+	s.reads()
+	return s.readCols[dialect]
 }
 
 // Rule returns the record-level decision for action in its parts (the
@@ -330,10 +367,14 @@ func (s *Scope) Predicate(ctx context.Context, action string) (query.Predicate, 
 
 // branches returns the record rule of action as disjoint conditions
 // (access.RecordRule.Disjoint), for readers that read each by its own
-// index; one empty condition means every record.
-func (s *Scope) branches(ctx context.Context, action string) ([]query.Predicate, error) {
+// index, without the branches that select nothing on q (Prune); one
+// empty condition means every record.
+func (s *Scope) branches(ctx context.Context, q store.Querier, action string) ([]query.Predicate, error) {
 	rule, err := s.Rule(ctx, action)
 	if err != nil {
+		return nil, err
+	}
+	if rule, err = rule.Prune(ctx, s.r.e.db, q); err != nil {
 		return nil, err
 	}
 	bs := rule.Disjoint()

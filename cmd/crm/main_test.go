@@ -282,16 +282,25 @@ func TestUserCommands(t *testing.T) {
 }
 
 func TestBenchCommand(t *testing.T) {
-	code, out := runCmd(t, "bench", "-n", "3")
-	if code != 0 || !strings.Contains(out, "create") || !strings.Contains(out, "list") || !strings.Contains(out, "ratio") {
-		t.Fatalf("exit %d\n%s", code, out)
+	db := filepath.Join(t.TempDir(), "bench.db")
+	code, out := runCmd(t, "bench", "--scale", "0.005", "--reps", "1", "-n", "3", "--db", db)
+	for _, want := range []string{"loading 12000 records", "create", "list_deep", "manager_list", "convert", "ratio", "target ≤ 1.25"} {
+		if code != 0 || !strings.Contains(out, want) {
+			t.Fatalf("output lacks %q: exit %d\n%s", want, code, out)
+		}
 	}
-	db := filepath.Join(t.TempDir(), "used.db")
-	if code, _ := runCmd(t, "migrate", "--db", db); code != 0 {
+	if code, out := runCmd(t, "bench", "--db", db, "--reuse", "-n", "1"); code != 0 || strings.Contains(out, "loading") || !strings.Contains(out, "list_deep") {
+		t.Fatalf("a loaded data set runs again with --reuse: exit %d\n%s", code, out)
+	}
+	used := filepath.Join(t.TempDir(), "used.db")
+	if code, _ := runCmd(t, "migrate", "--db", used); code != 0 {
 		t.Fatal("migrate")
 	}
-	if code, out := runCmd(t, "bench", "--db", db, "-n", "1"); code != 1 || !strings.Contains(out, "empty database") {
+	if code, out := runCmd(t, "bench", "--db", used, "-n", "1"); code != 1 || !strings.Contains(out, "empty database") {
 		t.Fatalf("bench on a database with data must refuse: exit %d\n%s", code, out)
+	}
+	if code, _ := runCmd(t, "bench", "--reuse"); code != 2 {
+		t.Errorf("--reuse without --db: exit %d, want 2", code)
 	}
 }
 

@@ -369,3 +369,46 @@ func TestCanRecordAndAdminister(t *testing.T) {
 		}
 	})
 }
+
+// TestPruneShares checks that a list leaves out the share branch of a
+// user without shares of the object, and keeps it for a user with some,
+// and that pruning never widens the rule.
+func TestPruneShares(t *testing.T) {
+	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		w := newWorld(t, db)
+		d, err := w.svc.Decide(ctx, w.sc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sources := func(user string) string {
+			rule, err := d.RecordRule(ctx, w.principal(user), "account", "read")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rule, err = rule.Prune(ctx, db, db.SQL()); err != nil {
+				t.Fatal(err)
+			}
+			var out []string
+			for _, b := range rule.Disjoint() {
+				out = append(out, b.Source)
+			}
+			return strings.Join(out, " ")
+		}
+		if got := sources("rep2"); got != "scope sharing_rule" {
+			t.Errorf("rep2 (no shares): %s", got)
+		}
+		if got := sources("rep1"); got != "scope sharing_rule share" {
+			t.Errorf("rep1 (shares): %s", got)
+		}
+		// Every branch pruned: nothing is reached, not everything.
+		rule := access.RecordRule{Branches: []access.Branch{{Source: "share", SQL: "1=1", Probe: "SELECT 1 FROM crm_shares WHERE 1=0"}}}
+		pruned, err := rule.Prune(ctx, db, db.SQL())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sql, _ := pruned.Predicate(); sql != access.MatchNone {
+			t.Errorf("a rule pruned of every branch selects %q", sql)
+		}
+	})
+}

@@ -1,0 +1,452 @@
+package bench
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/crmplatform/crm/engine"
+	"github.com/crmplatform/crm/engine/access"
+	"github.com/crmplatform/crm/engine/store"
+	"github.com/crmplatform/crm/metadata"
+	"github.com/google/uuid"
+)
+
+// Targets of the engine against hand-written SQL (docs/performance.md).
+const (
+	TargetCreate = 1.25
+	TargetList   = 1.2
+	TargetReport = 1.2
+)
+
+// listFilter and listSort are the list every list scenario asks for: a
+// stage, by amount.
+const (
+	listStage  = "proposal"
+	listFilter = `stage == "` + listStage + `"`
+	listSort   = "-amount"
+	pageSize   = 20
+)
+
+// request returns a context for one request of p, as engine/api makes it.
+func request(ctx context.Context, p *access.Principal) context.Context {
+	return engine.WithRequest(access.WithPrincipal(ctx, p))
+}
+
+// Cases returns the scenarios over a loaded data set.
+func Cases(env *Env) []Case {
+	return []Case{env.create(), env.update(), env.get(), env.list(), env.listDeep(), env.managerList(), env.count(), env.convert()}
+}
+
+// exec runs a statement with "?" placeholders on q.
+func (env *Env) exec(ctx context.Context, q store.Querier, stmt string, args ...any) error {
+	_, err := q.ExecContext(ctx, store.Rebind(env.DB.Dialect, stmt), store.Args(env.DB.Dialect, args)...)
+	return err
+}
+
+// rows runs a query on q, reads every row and column, and returns the
+// values of the first column.
+func (env *Env) rows(ctx context.Context, q store.Querier, stmt string, args ...any) ([]any, error) {
+	rows, err := q.QueryContext(ctx, store.Rebind(env.DB.Dialect, stmt), store.Args(env.DB.Dialect, args)...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		return nil, err
+	}
+	vals := make([]any, len(cols))
+	ptrs := make([]any, len(cols))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	var first []any
+	for rows.Next() {
+		if err := rows.Scan(ptrs...); err != nil {
+			return nil, err
+		}
+		first = append(first, vals[0])
+	}
+	return first, rows.Err()
+}
+
+// columns is the SELECT list of object: its system fields and every field
+// with a column.
+func (env *Env) columns(object string) string {
+	o, _ := env.P.Engine.Snapshot().Schema.Object(object)
+	cols := append([]string(nil), metadata.SystemFields...)
+	for _, f := range o.Fields {
+		if metadata.TypeOf(f).Column(env.DB.Dialect, f) != "" {
+			cols = append(cols, f.Name)
+		}
+	}
+	for i, c := range cols {
+		cols[i] = store.Ident(c)
+	}
+	return joinComma(cols)
+}
+
+// joinComma joins with ", ".
+func joinComma(s []string) string {
+	out := ""
+	for i, x := range s {
+		if i > 0 {
+			out += ", "
+		}
+		out += x
+	}
+	return out
+}
+
+// page reads a page of opportunities and their competitors' links, as a
+// hand-written list does.
+func (env *Env) page(ctx context.Context, where string, args ...any) (int, error) {
+	ids, err := env.rows(ctx, env.DB.SQL(), "SELECT "+env.columns("opportunity")+" FROM opportunity WHERE "+where+
+		" ORDER BY amount DESC NULLS LAST, id LIMIT "+fmt.Sprint(pageSize+1), args...)
+	if err != nil {
+		return 0, err
+	}
+	if len(ids) > pageSize {
+		ids = ids[:pageSize]
+	}
+	if len(ids) > 0 {
+		if _, err := env.rows(ctx, env.DB.SQL(), `SELECT source_id, target_id FROM opportunity__competitors WHERE `+store.In("source_id", len(ids))+` ORDER BY source_id, target_id`, ids...); err != nil {
+			return 0, err
+		}
+	}
+	return len(ids), nil
+}
+
+// runID makes names unique to one run, so a data set can be measured
+// again.
+func runID() string { return fmt.Sprintf("%x", time.Now().UnixNano()) }
+
+// insertSQL inserts a row of object with the system columns of a new
+// record owned by owner, then cols.
+func (env *Env) insertSQL(ctx context.Context, q store.Querier, object, owner string, cols []string, vals ...any) (string, error) {
+	id := uuid.Must(uuid.NewV7()).String()
+	now := time.Now().UTC()
+	all := append(append([]string(nil), metadata.SystemFields...), cols...)
+	for i, c := range all {
+		all[i] = store.Ident(c)
+	}
+	args := append([]any{id, now, owner, now, owner, owner, int64(1)}, vals...)
+	return id, env.exec(ctx, q, "INSERT INTO "+store.Ident(object)+" ("+joinComma(all)+") VALUES ("+store.Marks(len(args))+")", args...)
+}
+
+// history writes a history row as the engine keeps for a tracked field.
+func (env *Env) history(ctx context.Context, q store.Querier, object, id, field, old, new, by string, version int64) error {
+	return env.exec(ctx, q, `INSERT INTO crm_history (id, object, record_id, field, old_value, new_value, changed_by, by_system, changed_at, record_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		uuid.Must(uuid.NewV7()).String(), object, id, field, old, new, by, false, time.Now().UTC(), version)
+}
+
+// inTx runs fn in a transaction.
+func (env *Env) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := env.DB.SQL().BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if err := fn(tx); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// create: a rep creates an account.
+func (env *Env) create() Case {
+	var run string
+	return Case{
+		Name: "create", Target: TargetCreate,
+		Setup: func(context.Context, int) error {
+			run = runID()
+			return nil
+		},
+		Engine: func(ctx context.Context, i int) error {
+			_, err := env.P.Engine.Create(request(ctx, env.Rep), "account", map[string]any{"name": fmt.Sprintf("E%s-%d", run, i), "industry": "retail"})
+			return err
+		},
+		Plain: func(ctx context.Context, i int) error {
+			_, err := env.insertSQL(ctx, env.DB.SQL(), "account", env.Rep.UserID, []string{"name", "industry"}, fmt.Sprintf("P%s-%d", run, i), "retail")
+			return err
+		},
+	}
+}
+
+// repOpportunities returns ids and versions of up to n of the rep's
+// opportunities, an even number of them.
+func (env *Env) repOpportunities(ctx context.Context, n int) ([]string, []int64, error) {
+	rows, err := env.DB.SQL().QueryContext(ctx, store.Rebind(env.DB.Dialect, "SELECT id, version FROM opportunity WHERE owner_id = ? ORDER BY id LIMIT ?"), env.Rep.UserID, n)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer rows.Close()
+	var ids []string
+	var versions []int64
+	for rows.Next() {
+		var id string
+		var v int64
+		if err := rows.Scan(&id, &v); err != nil {
+			return nil, nil, err
+		}
+		ids, versions = append(ids, id), append(versions, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, err
+	}
+	if len(ids) < 2 {
+		return nil, nil, fmt.Errorf("rep001 has %d opportunities: too few", len(ids))
+	}
+	even := len(ids) &^ 1
+	return ids[:even], versions[:even], nil
+}
+
+// update: a rep changes the amount of one of their opportunities (a
+// tracked field: its history is kept).
+func (env *Env) update() Case {
+	var ids []string
+	var versions []int64
+	span := 0
+	return Case{
+		Name: "update",
+		Setup: func(ctx context.Context, n int) error {
+			var err error
+			ids, versions, err = env.repOpportunities(ctx, min(max(2*n, 2), 2000))
+			span = len(ids)
+			return err
+		},
+		Engine: func(ctx context.Context, i int) error {
+			k := (2 * i) % span
+			rec, err := env.P.Engine.Update(request(ctx, env.Rep), "opportunity", ids[k], map[string]any{"amount": fmt.Sprintf("%d.50", 1000+i), "version": versions[k]})
+			if err == nil {
+				versions[k] = rec["version"].(int64)
+			}
+			return err
+		},
+		Plain: func(ctx context.Context, i int) error {
+			k := (2*i)%span + 1
+			return env.inTx(ctx, func(tx *sql.Tx) error {
+				var amount any
+				var version int64
+				if err := tx.QueryRowContext(ctx, store.Rebind(env.DB.Dialect, "SELECT amount, version FROM opportunity WHERE id = ?"), ids[k]).Scan(&amount, &version); err != nil {
+					return err
+				}
+				now := time.Now().UTC()
+				if err := env.exec(ctx, tx, "UPDATE opportunity SET amount = ?, updated_at = ?, updated_by = ?, version = version + 1 WHERE id = ? AND version = ?",
+					int64(1000+i)*100+50, now, env.Rep.UserID, ids[k], version); err != nil {
+					return err
+				}
+				return env.history(ctx, tx, "opportunity", ids[k], "amount", fmt.Sprint(amount), fmt.Sprint(int64(1000+i)*100+50), env.Rep.UserID, version+1)
+			})
+		},
+	}
+}
+
+// get: a rep reads one of their opportunities.
+func (env *Env) get() Case {
+	var ids []string
+	span := 0
+	return Case{
+		Name: "get",
+		Setup: func(ctx context.Context, n int) error {
+			var err error
+			ids, _, err = env.repOpportunities(ctx, min(max(n, 2), 1000))
+			span = len(ids)
+			return err
+		},
+		Engine: func(ctx context.Context, i int) error {
+			_, err := env.P.Engine.Get(request(ctx, env.Rep), "opportunity", ids[i%span])
+			return err
+		},
+		Plain: func(ctx context.Context, i int) error {
+			got, err := env.rows(ctx, env.DB.SQL(), "SELECT "+env.columns("opportunity")+" FROM opportunity WHERE id = ? AND owner_id = ?", ids[i%span], env.Rep.UserID)
+			if err == nil && len(got) != 1 {
+				return errors.New("no such opportunity")
+			}
+			if err != nil {
+				return err
+			}
+			_, err = env.rows(ctx, env.DB.SQL(), "SELECT source_id, target_id FROM opportunity__competitors WHERE source_id = ? ORDER BY target_id", ids[i%span])
+			return err
+		},
+	}
+}
+
+// listPage asks the engine for a list page and checks it is full.
+func (env *Env) listPage(ctx context.Context, p *access.Principal, cursor string) (*engine.ListResult, error) {
+	res, err := env.P.Engine.List(request(ctx, p), "opportunity", engine.ListOptions{Filter: listFilter, Sort: listSort, Limit: pageSize, Cursor: cursor})
+	if err == nil && len(res.Items) != pageSize {
+		err = fmt.Errorf("the page has %d records", len(res.Items))
+	}
+	return res, err
+}
+
+// list: the first page of a rep's opportunities in one stage, by amount.
+func (env *Env) list() Case {
+	return Case{
+		Name: "list", Target: TargetList,
+		Engine: func(ctx context.Context, i int) error {
+			_, err := env.listPage(ctx, env.Rep, "")
+			return err
+		},
+		Plain: func(ctx context.Context, i int) error {
+			_, err := env.page(ctx, "owner_id = ? AND stage = ?", env.Rep.UserID, listStage)
+			return err
+		},
+	}
+}
+
+// deepPages is how many pages deep listDeep reads (fewer when the rep
+// has fewer records).
+const deepPages = 50
+
+// listDeep: the same list, deepPages pages deep, through the cursor.
+func (env *Env) listDeep() Case {
+	var cursor string
+	var amount any
+	var id string
+	return Case{
+		Name: "list_deep", Target: TargetList,
+		Setup: func(ctx context.Context, _ int) error {
+			cursor = ""
+			var n int64
+			err := env.DB.SQL().QueryRowContext(ctx, store.Rebind(env.DB.Dialect, "SELECT COUNT(*) FROM opportunity WHERE owner_id = ? AND stage = ?"), env.Rep.UserID, listStage).Scan(&n)
+			if err != nil {
+				return err
+			}
+			pages := min(deepPages, int(n)/pageSize-1)
+			if pages < 1 {
+				return fmt.Errorf("rep001 has %d opportunities in stage %s: too few for a deep page", n, listStage)
+			}
+			for range pages {
+				res, err := env.listPage(ctx, env.Rep, cursor)
+				if err != nil {
+					return err
+				}
+				cursor = res.NextCursor
+				last := res.Items[len(res.Items)-1]
+				id = last["id"].(string)
+				amount = last["amount"]
+			}
+			// The same place for the hand-written query, in minor units.
+			return env.DB.SQL().QueryRowContext(ctx, store.Rebind(env.DB.Dialect, "SELECT amount FROM opportunity WHERE id = ?"), id).Scan(&amount)
+		},
+		Engine: func(ctx context.Context, i int) error {
+			_, err := env.listPage(ctx, env.Rep, cursor)
+			return err
+		},
+		Plain: func(ctx context.Context, i int) error {
+			n, err := env.page(ctx, "owner_id = ? AND stage = ? AND (amount < ? OR (amount = ? AND id > ?))", env.Rep.UserID, listStage, amount, amount, id)
+			if err == nil && n != pageSize {
+				err = fmt.Errorf("the page has %d records", n)
+			}
+			return err
+		},
+	}
+}
+
+// managerList: the first page of the opportunities in one stage of a
+// manager's team (record scope subordinates), by amount.
+func (env *Env) managerList() Case {
+	var team []any
+	return Case{
+		Name: "manager_list",
+		Setup: func(ctx context.Context, _ int) error {
+			team = []any{env.Manager.UserID}
+			for _, r := range env.Reps {
+				if r.ManagerID == env.Manager.UserID {
+					team = append(team, r.UserID)
+				}
+			}
+			return nil
+		},
+		Engine: func(ctx context.Context, i int) error {
+			_, err := env.listPage(ctx, env.Manager, "")
+			return err
+		},
+		Plain: func(ctx context.Context, i int) error {
+			_, err := env.page(ctx, store.In("owner_id", len(team))+" AND stage = ?", append(append([]any(nil), team...), listStage)...)
+			return err
+		},
+	}
+}
+
+// count: the exact number of a rep's opportunities in one stage.
+func (env *Env) count() Case {
+	return Case{
+		Name: "count",
+		Engine: func(ctx context.Context, i int) error {
+			_, _, err := env.P.Engine.Count(request(ctx, env.Rep), "opportunity", listFilter, 0)
+			return err
+		},
+		Plain: func(ctx context.Context, i int) error {
+			var n int64
+			return env.DB.SQL().QueryRowContext(ctx, store.Rebind(env.DB.Dialect, "SELECT COUNT(*) FROM opportunity WHERE owner_id = ? AND stage = ?"), env.Rep.UserID, listStage).Scan(&n)
+		},
+	}
+}
+
+// convert: a rep converts a qualified lead into an account, a contact
+// and an opportunity, and marks the lead converted, in one unit of work.
+func (env *Env) convert() Case {
+	var run string
+	var leads []string
+	return Case{
+		Name: "convert",
+		Setup: func(ctx context.Context, n int) error {
+			run, leads = runID(), nil
+			return env.inTx(ctx, func(tx *sql.Tx) error {
+				for i := range 2 * n {
+					id, err := env.insertSQL(ctx, tx, "lead", env.Rep.UserID, []string{"person", "company", "status", "source"}, fmt.Sprint("Person ", i), fmt.Sprintf("Company %s-%d", run, i), "qualified", "web")
+					if err != nil {
+						return err
+					}
+					leads = append(leads, id)
+				}
+				return nil
+			})
+		},
+		Engine: func(ctx context.Context, i int) error {
+			rctx := request(ctx, env.Rep)
+			return env.P.Engine.Tx(rctx, env.Rep, func(w *engine.Writer) error {
+				acc, err := w.Create(rctx, "account", map[string]any{"name": fmt.Sprintf("Company %s-%d E", run, i), "industry": "retail"})
+				if err != nil {
+					return err
+				}
+				con, err := w.Create(rctx, "contact", map[string]any{"name": fmt.Sprint("Person ", i), "account": acc["id"]})
+				if err != nil {
+					return err
+				}
+				if _, err := w.Create(rctx, "opportunity", map[string]any{"name": "First deal", "account": acc["id"], "contact": con["id"], "stage": "qualify"}); err != nil {
+					return err
+				}
+				_, err = w.Update(rctx, "lead", leads[2*i], map[string]any{"status": "converted", "version": int64(1)})
+				return err
+			})
+		},
+		Plain: func(ctx context.Context, i int) error {
+			lead := leads[2*i+1]
+			owner := env.Rep.UserID
+			return env.inTx(ctx, func(tx *sql.Tx) error {
+				acc, err := env.insertSQL(ctx, tx, "account", owner, []string{"name", "industry"}, fmt.Sprintf("Company %s-%d P", run, i), "retail")
+				if err != nil {
+					return err
+				}
+				con, err := env.insertSQL(ctx, tx, "contact", owner, []string{"name", "account", "is_decision_maker"}, fmt.Sprint("Person ", i), acc, false)
+				if err != nil {
+					return err
+				}
+				if _, err := env.insertSQL(ctx, tx, "opportunity", owner, []string{"name", "account", "contact", "stage"}, "First deal", acc, con, "qualify"); err != nil {
+					return err
+				}
+				if err := env.exec(ctx, tx, "UPDATE lead SET status = ?, updated_at = ?, updated_by = ?, version = version + 1 WHERE id = ? AND version = ?", "converted", time.Now().UTC(), owner, lead, int64(1)); err != nil {
+					return err
+				}
+				return env.history(ctx, tx, "lead", lead, "status", `"qualified"`, `"converted"`, owner, 2)
+			})
+		},
+	}
+}
