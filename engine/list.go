@@ -82,23 +82,15 @@ func (e *Engine) list(ctx context.Context, q store.Querier, s *Scope, opt ListOp
 		return nil, err
 	}
 	stmt, args := lq.page.SQL()
-	rows, err := e.db.Query(ctx, q, store.Rebind(e.db.Dialect, stmt), store.Args(e.db.Dialect, args)...)
+	items, last, err := e.readRecords(ctx, q, s, stmt, args, lq.page.Limit-1)
 	if err != nil {
-		return nil, fmt.Errorf("engine: list %s: %w", s.obj.Name, err)
+		return nil, err
 	}
-	raw, err := scanRows(rows)
-	if err != nil {
-		return nil, fmt.Errorf("engine: list %s: %w", s.obj.Name, err)
-	}
-	res := &ListResult{}
-	if limit := lq.page.Limit - 1; len(raw) > limit {
-		raw = raw[:limit]
-		if res.NextCursor, err = query.EncodeCursor(lq.page.Keys, raw[len(raw)-1]); err != nil {
+	res := &ListResult{Items: items}
+	if last != nil {
+		if res.NextCursor, err = query.EncodeCursor(lq.page.Keys, last); err != nil {
 			return nil, err
 		}
-	}
-	if res.Items, err = e.outputRows(ctx, q, s, raw); err != nil {
-		return nil, err
 	}
 	if opt.Total || opt.ExactTotal {
 		bound := TotalBound

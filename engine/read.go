@@ -62,18 +62,85 @@ func (w *Writer) GetWith(ctx context.Context, s *Scope, id string) (Record, erro
 
 // getWith reads one record for a scope on q.
 func (e *Engine) getWith(ctx context.Context, q store.Querier, s *Scope, id string) (Record, error) {
-	rows, err := e.selectRows(ctx, q, s, s.columns(e.db.Dialect), metadata.ActionRead, "\"id\" = ?", []any{id}, "")
+	rule, err := s.Predicate(ctx, metadata.ActionRead)
 	if err != nil {
 		return nil, err
 	}
-	if len(rows) == 0 {
+	stmt := "SELECT " + selectList(s.columns(e.db.Dialect)) + " FROM " + store.Ident(s.obj.Name) + where(rule.SQL, `"id" = ?`)
+	recs, _, err := e.readRecords(ctx, q, s, stmt, append(append(make([]any, 0, len(rule.Args)+1), rule.Args...), id), 1)
+	if err != nil {
+		return nil, err
+	}
+	if len(recs) == 0 {
 		return nil, notFound("no %s with id %s", s.obj.Name, id)
 	}
-	recs, err := e.outputRows(ctx, q, s, rows)
-	if err != nil {
-		return nil, err
-	}
 	return recs[0], nil
+}
+
+// readRecords runs a query (with "?" placeholders and storage-form
+// arguments) selecting columns of s's object and turns up to limit rows
+// into the records the principal sees, converting each value as it is
+// scanned, with their many-to-many links. When the query returns a row
+// beyond limit, it also returns the storage values of the last record
+// returned, for the cursor of the next page.
+func (e *Engine) readRecords(ctx context.Context, q store.Querier, s *Scope, stmt string, args []any, limit int) ([]Record, map[string]any, error) {
+	rows, err := e.db.Query(ctx, q, store.Rebind(e.db.Dialect, stmt), store.Args(e.db.Dialect, args)...)
+	if err != nil {
+		return nil, nil, fmt.Errorf("engine: read %s: %w", s.obj.Name, err)
+	}
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		return nil, nil, err
+	}
+	s.reads()
+	defs := make([]colDef, len(cols))
+	for i, c := range cols {
+		defs[i] = s.readable[c]
+	}
+	vals := make([]any, len(cols))
+	ptrs := make([]any, len(cols))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	recs := make([]Record, 0, min(limit, 64))
+	var lastRaw, last map[string]any
+	for rows.Next() {
+		if len(recs) == limit {
+			last = lastRaw
+			break
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			return nil, nil, err
+		}
+		if len(recs) == limit-1 {
+			lastRaw = make(map[string]any, len(cols))
+			for i, c := range cols {
+				lastRaw[c] = vals[i]
+			}
+		}
+		rec := make(Record, len(cols))
+		for i, v := range vals {
+			d := defs[i]
+			if d.f == nil {
+				continue
+			}
+			out, err := d.typ.Output(d.f, v)
+			if err != nil {
+				return nil, nil, fmt.Errorf("read %s.%s: %w", s.obj.Name, cols[i], err)
+			}
+			rec[cols[i]] = out
+		}
+		recs = append(recs, rec)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, fmt.Errorf("engine: read %s: %w", s.obj.Name, err)
+	}
+	rows.Close()
+	if err := e.addLinks(ctx, q, s, recs); err != nil {
+		return nil, nil, err
+	}
+	return recs, last, nil
 }
 
 // selectRows runs a SELECT of cols limited by the record predicate of
@@ -96,22 +163,36 @@ func (e *Engine) selectRows(ctx context.Context, q store.Querier, s *Scope, cols
 // outputRows converts rows to records and adds their many-to-many links.
 func (e *Engine) outputRows(ctx context.Context, q store.Querier, s *Scope, rows []map[string]any) ([]Record, error) {
 	recs := make([]Record, len(rows))
-	ids := make([]string, len(rows))
 	for i, raw := range rows {
 		rec, err := s.output(raw)
 		if err != nil {
 			return nil, err
 		}
 		recs[i] = rec
-		ids[i], _ = raw["id"].(string)
 	}
+	return recs, e.addLinks(ctx, q, s, recs)
+}
+
+// addLinks adds to records the ids of the records their readable
+// many-to-many fields link to.
+func (e *Engine) addLinks(ctx context.Context, q store.Querier, s *Scope, recs []Record) error {
+	if len(recs) == 0 {
+		return nil
+	}
+	var ids []string
 	for _, f := range s.obj.Fields {
-		if !metadata.Linked(f) || !s.Readable(f.Name) || len(ids) == 0 {
+		if !metadata.Linked(f) || !s.Readable(f.Name) {
 			continue
+		}
+		if ids == nil {
+			ids = make([]string, len(recs))
+			for i, r := range recs {
+				ids[i], _ = r["id"].(string)
+			}
 		}
 		links, err := e.loadLinks(ctx, q, s.obj.Name, f.Name, ids)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		for i, id := range ids {
 			l := links[id]
@@ -121,7 +202,7 @@ func (e *Engine) outputRows(ctx context.Context, q store.Querier, s *Scope, rows
 			recs[i][f.Name] = l
 		}
 	}
-	return recs, nil
+	return nil
 }
 
 // loadLinks reads the links of a many-to-many field for a page of records.

@@ -85,10 +85,10 @@ func After(keys []SortKey, cursor string, obj *metadata.Object, opt Options) (Pr
 // order, each of which an index on the sort's columns answers as one
 // range read in order, so that a page costs the same whatever its depth
 // and the size of the table. With first sort key k1 and cursor value c1:
-// the rest of c1's tie group (k1 = c1 and the following keys after
-// theirs), then the values after c1 (k1 < c1 descending, k1 > c1
-// ascending), then the empty values (k1 IS NULL), which come last; a
-// cursor in the empty values gives the rest of them. Without a cursor the
+// the rest of c1's tie group and the values after c1 as one range (k1 <=
+// c1 AND (k1 < c1 OR the following keys after theirs), descending), then
+// the empty values (k1 IS NULL), which come last; a cursor in the empty
+// values gives the rest of them. Without a cursor the
 // segments are every row, or, when the dialect's index order puts NULLs
 // first in the key's direction (SQLite ascending, PostgreSQL descending),
 // the set values then the empty ones. Read each segment with ORDER BY
@@ -120,15 +120,17 @@ func Segments(keys []SortKey, cursor string, obj *metadata.Object, opt Options) 
 		}
 		return []Predicate{{SQL: c1 + " IS NULL AND " + paren(tail), Args: tailArgs}}, nil
 	}
-	var segs []Predicate
-	if tail != "" {
-		segs = append(segs, Predicate{SQL: c1 + " = ? AND " + paren(tail), Args: append([]any{vals[0]}, tailArgs...)})
-	}
-	op := " > ?"
+	// The rest of the tie group and the values after it are one range of
+	// k1 (k1 <= c1 descending): the few rows of the tie group that come
+	// before the cursor are read and skipped.
+	op, opEq := " > ?", " >= ?"
 	if k1.Desc {
-		op = " < ?"
+		op, opEq = " < ?", " <= ?"
 	}
-	segs = append(segs, Predicate{SQL: c1 + op, Args: []any{vals[0]}})
+	segs := []Predicate{{SQL: c1 + op, Args: []any{vals[0]}}}
+	if tail != "" {
+		segs[0] = Predicate{SQL: c1 + opEq + " AND (" + c1 + op + " OR " + paren(tail) + ")", Args: append([]any{vals[0], vals[0]}, tailArgs...)}
+	}
 	if nullable {
 		segs = append(segs, Predicate{SQL: c1 + " IS NULL"})
 	}

@@ -240,7 +240,7 @@ func TestSegmentsSQL(t *testing.T) {
 		{metadata.DialectPostgres, "-price", nil, []string{`"item"."price" IS NOT NULL`, `"item"."price" IS NULL`}},
 		{metadata.DialectSQLite, "created_at", nil, []string{""}},
 		{metadata.DialectSQLite, "-price", map[string]any{"price": int64(100), "id": uid(1)},
-			[]string{`"item"."price" = ? AND ("item"."id" > ?)`, `"item"."price" < ?`, `"item"."price" IS NULL`}},
+			[]string{`"item"."price" <= ? AND ("item"."price" < ? OR ("item"."id" > ?))`, `"item"."price" IS NULL`}},
 		{metadata.DialectSQLite, "-price", map[string]any{"price": nil, "id": uid(1)}, []string{`"item"."price" IS NULL AND ("item"."id" > ?)`}},
 		{metadata.DialectSQLite, "-id", map[string]any{"id": uid(1)}, []string{`"item"."id" < ?`}},
 	} {

@@ -46,8 +46,9 @@ func (env *Env) exec(ctx context.Context, q store.Querier, stmt string, args ...
 	return err
 }
 
-// rows runs a query on q, reads every row and column, and returns the
-// values of the first column.
+// rows runs a query on q, reads every row into a map by column (as a
+// generic reader does: bun's []map[string]any), and returns the values of
+// the first column.
 func (env *Env) rows(ctx context.Context, q store.Querier, stmt string, args ...any) ([]any, error) {
 	rows, err := q.QueryContext(ctx, store.Rebind(env.DB.Dialect, stmt), store.Args(env.DB.Dialect, args)...)
 	if err != nil {
@@ -68,7 +69,11 @@ func (env *Env) rows(ctx context.Context, q store.Querier, stmt string, args ...
 		if err := rows.Scan(ptrs...); err != nil {
 			return nil, err
 		}
-		first = append(first, vals[0])
+		m := make(map[string]any, len(cols))
+		for i, c := range cols {
+			m[c] = vals[i]
+		}
+		first = append(first, m[cols[0]])
 	}
 	return first, rows.Err()
 }
