@@ -8,6 +8,7 @@
 //	crm jobs [list] [--state S] [--kind K] [--limit 50] | retry ID [--db …]
 //	crm import OBJECT FILE.csv [--user admin] [--key FIELD] [--mapping JSON] [--dry-run] [--db …]
 //	crm bench [--db EMPTY_DB] [-n 500]
+//	crm load [--url URL] [--user U] [--connections 16] [--duration 10s] [--pid PID]
 //	crm explain-list OBJECT --user U [--filter F] [--sort S] [--limit N] [--cursor C] [--total]
 //	crm user add --username U --password P --role R [--manager M] [--db …]
 //	crm role list | show NAME | grant|revoke --username U --role R | explain --user U --object O [--record ID] [--field F]
@@ -37,6 +38,7 @@ commands:
   validate   check a folder of metadata: crm validate DIR
   migrate    apply metadata files to the database (--plan prints the DDL only and changes nothing)
   bench      measure the engine against plain SQL on an empty database (--db, -n)
+  load       HTTP load run against a running server: req/s, p50, p99 (--url, --user, --connections, --duration, --pid)
   explain-list  the SQL and plan of a user's list: crm explain-list OBJECT --user U [--filter F] [--sort S]
   recompute  recompute stored formula values after a formula changed (resumes if interrupted)
   jobs       background jobs: crm jobs [--state S] [--kind K] | crm jobs retry ID
@@ -103,7 +105,7 @@ func rootCommand(stdout io.Writer, log *slog.Logger) *cobra.Command {
 		RunE: func(*cobra.Command, []string) error { return usageError{usage} },
 	}
 	root.CompletionOptions.DisableDefaultCmd = true
-	root.AddCommand(serveCommand(stdout, log), validateCommand(stdout), migrateCommand(stdout, log), benchCommand(stdout, log), explainListCommand(stdout, log),
+	root.AddCommand(serveCommand(stdout, log), validateCommand(stdout), migrateCommand(stdout, log), benchCommand(stdout, log), loadCommand(stdout), explainListCommand(stdout, log),
 		recomputeCommand(stdout, log), jobsCommand(stdout, log), userCommand(stdout, log), roleCommand(stdout, log), importCommand(stdout, log))
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageError{fmt.Sprintf("%v\nusage: %s", err, c.UseLine())}

@@ -292,6 +292,22 @@ func TestBenchCommand(t *testing.T) {
 	if code, out := runCmd(t, "bench", "--db", db, "--reuse", "-n", "1"); code != 0 || strings.Contains(out, "loading") || !strings.Contains(out, "list_deep") {
 		t.Fatalf("a loaded data set runs again with --reuse: exit %d\n%s", code, out)
 	}
+	// The HTTP load run over the same data set, against a server.
+	addr := freeAddr(t)
+	stop := startServer(t, db, addr)
+	defer stop()
+	code, out = runCmd(t, "load", "--url", "http://"+addr, "--duration", "300ms", "--connections", "2", "--pid", fmt.Sprint(os.Getpid()))
+	for _, want := range []string{"get ", "list ", "create ", "req/s", "p99", "server memory: peak"} {
+		if code != 0 || !strings.Contains(out, want) {
+			t.Fatalf("load output lacks %q: exit %d\n%s", want, code, out)
+		}
+	}
+	if strings.Contains(out, "first:") {
+		t.Errorf("requests failed:\n%s", out)
+	}
+	if code, out := runCmd(t, "load", "--url", "http://"+addr, "--scenarios", "delete", "--duration", "10ms"); code != 1 || !strings.Contains(out, `no load scenario "delete"`) {
+		t.Errorf("unknown scenario: exit %d\n%s", code, out)
+	}
 	used := filepath.Join(t.TempDir(), "used.db")
 	if code, _ := runCmd(t, "migrate", "--db", used); code != 0 {
 		t.Fatal("migrate")
