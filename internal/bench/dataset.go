@@ -65,11 +65,11 @@ var Stages = []string{"qualify", "needs", "proposal", "negotiation", "won", "los
 // opportunity as metadata (a rep's opportunities of a stage by amount).
 var listIndex = metadata.Index{Fields: []string{"owner_id", "stage", "-amount"}}
 
-// Load installs the standard template on the platform's empty database,
-// declares the list index, creates the users and writes the data set with
-// plain multi-row INSERTs (the engine is measured, not the load), then
-// gathers the planner's statistics. progress is told what happens.
-func Load(ctx context.Context, p *platform.Platform, ds Dataset, progress func(string)) (*Env, error) {
+// Prepare installs the standard template on the platform's empty
+// database with its administrator and returns the context of a request
+// acting for the administrator (a role with full policies, decided like
+// any other).
+func Prepare(ctx context.Context, p *platform.Platform) (context.Context, error) {
 	if p.Engine.Snapshot().Version != 0 {
 		return nil, errors.New("bench: the database already holds metadata; load the data set into an empty database")
 	}
@@ -80,14 +80,29 @@ func Load(ctx context.Context, p *platform.Platform, ds Dataset, progress func(s
 	if _, err := p.Engine.InstallTemplate(ctx, fsys, "bench"); err != nil {
 		return nil, err
 	}
+	if _, _, err := p.Access.EnsureAdmin(ctx, Password); err != nil {
+		return nil, err
+	}
+	_, pr, err := p.Access.Login(ctx, "admin", Password)
+	if err != nil {
+		return nil, err
+	}
+	return request(ctx, pr), nil
+}
+
+// Load prepares the platform's empty database (Prepare), declares the
+// list index, creates the users and writes the data set with plain
+// multi-row INSERTs (the engine is measured, not the load), then gathers
+// the planner's statistics. progress is told what happens.
+func Load(ctx context.Context, p *platform.Platform, ds Dataset, progress func(string)) (*Env, error) {
+	if _, err := Prepare(ctx, p); err != nil {
+		return nil, err
+	}
 	if _, _, err := p.Engine.Change(ctx, func(s *metadata.Schema) error {
 		o, _ := s.Object("opportunity")
 		o.Indexes = append(o.Indexes, listIndex)
 		return nil
 	}, engine.ApplyOptions{Author: "bench", Comment: "list index"}); err != nil {
-		return nil, err
-	}
-	if _, _, err := p.Access.EnsureAdmin(ctx, Password); err != nil {
 		return nil, err
 	}
 	for m := 1; m <= ds.Managers; m++ {
