@@ -18,6 +18,7 @@ func TestBrowserRep(t *testing.T) {
 	s, base := liveServer(t)
 	acc := s.Create("rep1", "account", `{"name": "Hangzhou Tea Co", "industry": "retail"}`)
 	other := s.Create("rep2", "account", `{"name": "Rep2 Secret Account"}`)
+	s.Create("rep1", "account", `{"name": "Beijing Silk"}`)
 	s.Create("rep1", "opportunity", `{"name": "Tea machines", "account": "`+acc+`", "amount": "48000", "stage": "proposal"}`)
 	camp := s.Create("admin", "campaign", `{"name": "Spring fair", "budget": "99999"}`)
 	s.Create("rep1", "activity", `{"subject": "Visit Hangzhou Tea", "kind": "visit", "starts_at": "`+time.Now().UTC().Format(time.RFC3339)+`"}`)
@@ -93,6 +94,20 @@ func TestBrowserRep(t *testing.T) {
 	}
 	b.shot("account-detail")
 	b.noErrors("accounts")
+
+	// Lookup type-ahead: typing narrows the accounts offered, only readable ones.
+	b.open("/ui/o/opportunity/new")
+	if !b.has(`#f_account option[value]`) || strings.Contains(b.text("#f_account"), "Rep2 Secret Account") {
+		t.Errorf("account choices: %s", b.text("#f_account"))
+	}
+	b.do(chromedp.SendKeys(chromedp.ID("f_account_q"), "Hang"))
+	if _, err := chromedp.Run(b.ctx, chromedp.Poll[bool](`!document.querySelector("#f_account").textContent.includes("Beijing Silk")`, chromedp.WithPollingTimeout(5*time.Second))); err != nil {
+		t.Fatalf("the search did not narrow the accounts: %v; offered: %s", err, b.text("#f_account"))
+	}
+	if got := b.text("#f_account"); !strings.Contains(got, "Hangzhou Tea Co") {
+		t.Errorf("the search lost the account: %s", got)
+	}
+	b.noErrors("lookup search")
 
 	// The kanban: a card dragged to another stage moves there.
 	b.open("/ui/board/opportunity")

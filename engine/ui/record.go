@@ -531,8 +531,8 @@ func (u *UI) download(c *fiber.Ctx) error {
 	return c.Send(f.Data)
 }
 
-// lookupOptions answers GET /ui/lookup/{object}/{field}?q= (htmx): the
-// choices of a lookup input whose title contains q, limited to records
+// lookupOptions answers GET /ui/lookup/{object}/{field}?_q= (htmx): the
+// choices of a lookup input whose title contains _q, limited to records
 // the user may read; the ids still selected (sent as the field's values)
 // stay first.
 func (u *UI) lookupOptions(c *fiber.Ctx) error {
@@ -553,7 +553,7 @@ func (u *UI) lookupOptions(c *fiber.Ctx) error {
 	for _, v := range c.Context().QueryArgs().PeekMulti(name) {
 		selected = append(selected, string(v))
 	}
-	opts, err := r.lookupChoices(in.Target, selected, c.Query("q"))
+	opts, err := r.lookupChoices(in.Target, selected, c.Query("_q"))
 	if err != nil {
 		return u.fail(c, err)
 	}

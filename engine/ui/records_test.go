@@ -43,6 +43,8 @@ func TestRecordPages(t *testing.T) {
 			{name: "another rep's record is not listed", path: "/ui/o/account", status: 200, contains: []string{"Rep1 Account"}, notContain: []string{"Rep2 Secret Account"}},
 			{name: "lookup search only finds readable records", path: "/ui/lookup/opportunity/account?_q=Account", status: 200,
 				contains: []string{"Rep1 Account"}, notContain: []string{"Rep2 Secret Account"}},
+			{name: "lookup search narrows", path: "/ui/lookup/opportunity/account?_q=zzz", status: 200, notContain: []string{"Rep1 Account"}},
+			{name: "lookup search keeps the chosen record", path: "/ui/lookup/opportunity/account?_q=zzz&account=" + acc, status: 200, contains: []string{`value="` + acc + `" selected`}},
 			{name: "cascade narrows", path: "/ui/cascade/lead/province?country=us", status: 200,
 				contains: []string{"California", "New York"}, notContain: []string{"Zhejiang"}},
 			{name: "hidden fields are absent from the detail", path: "/ui/o/campaign/" + camp, status: 200,
