@@ -96,3 +96,9 @@ func (x *Expr) fail(err error) error {
 	}
 	return fmt.Errorf("%w: condition %q on %s: %v", ErrEval, x.p.source, x.op.object.Name, err)
 }
+
+// Local reports whether the formula reads only its own record: no
+// lookup, user, roll-up or related option. A custom link's condition must
+// be local, so that it can be judged from what one user may read of the
+// record.
+func (x *Expr) Local() bool { return len(x.p.reads.paths) == 0 && len(x.p.reads.rollups) == 0 }

@@ -22,6 +22,7 @@ type detailData struct {
 	Related  []relatedData
 	History  []historyRow
 	Actions  []actionView
+	Links    []Link
 	CanEdit  bool
 	CanDel   bool
 	Users    []optionView
@@ -65,8 +66,8 @@ type actionView struct {
 }
 
 // detailPage answers GET /ui/o/{object}/{id}: the record as the user may
-// see it, in the layout's sections, with related lists, its history and
-// the actions the user may take.
+// see it, in the layout's sections, with its links, related lists, its
+// history and the actions the user may take.
 func (u *UI) detailPage(c *fiber.Ctx) error {
 	object, id := c.Params("object"), c.Params("id")
 	r, s, err := u.scoped(c, metadata.ActionRead)
@@ -113,6 +114,11 @@ func (u *UI) detailPage(c *fiber.Ctx) error {
 		}
 		if ok {
 			d.Related = append(d.Related, rd)
+		}
+	}
+	if u.links != nil {
+		if d.Links, err = u.links(r.ctx, object, id); err != nil {
+			return u.fail(c, err)
 		}
 	}
 	hist, err := u.eng.History(r.ctx, object, id)

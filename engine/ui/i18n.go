@@ -19,6 +19,7 @@ func supported(lang string) bool { return contains(languages, lang) }
 // keys.
 var messages = map[string][2]string{
 	"builder":               {"Builder", "配置中心"},
+	"links":                 {"Links", "链接"},
 	"builder_object":        {"Object %s", "对象 %s"},
 	"builder_field":         {"Field %s", "字段 %s"},
 	"builder_new_field":     {"New field of %s", "为%s新建字段"},

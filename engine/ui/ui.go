@@ -34,6 +34,14 @@ type Config struct {
 	Engine *engine.Engine
 	Access *access.Service
 	Logger *slog.Logger
+	// Links, when set, gives the links a record's page shows (custom
+	// links, package integration) as the user of ctx may see them.
+	Links func(ctx context.Context, object, id string) ([]Link, error)
+}
+
+// Link is a link to another system shown on a record's page.
+type Link struct {
+	Label, URL string
 }
 
 // UI serves the web pages. It holds no state of its own between requests
@@ -43,6 +51,7 @@ type UI struct {
 	eng    *engine.Engine
 	acc    *access.Service
 	log    *slog.Logger
+	links  func(ctx context.Context, object, id string) ([]Link, error)
 	pages  map[string]*template.Template
 	assets map[string]asset
 	// assetURL maps an asset's file name to its URL with a content hash,
@@ -59,7 +68,7 @@ type asset struct {
 // New parses the templates, indexes the assets and creates the UI's
 // table (saved views).
 func New(ctx context.Context, cfg Config) (*UI, error) {
-	u := &UI{eng: cfg.Engine, acc: cfg.Access, log: cfg.Logger, assets: map[string]asset{}, assetURL: map[string]string{}}
+	u := &UI{eng: cfg.Engine, acc: cfg.Access, log: cfg.Logger, links: cfg.Links, assets: map[string]asset{}, assetURL: map[string]string{}}
 	if u.log == nil {
 		u.log = slog.Default()
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/crmplatform/crm/engine/api"
 	"github.com/crmplatform/crm/engine/ui"
+	"github.com/crmplatform/crm/integration"
 	"github.com/crmplatform/crm/internal/platform"
 	reportroutes "github.com/crmplatform/crm/reports/routes"
 	"github.com/crmplatform/crm/sales"
@@ -30,7 +31,12 @@ func Parts(ctx context.Context, p *platform.Platform) ([]api.Registrar, error) {
 		return nil, err
 	}
 	routes = append(routes, sl.Routes)
-	web, err := ui.New(ctx, ui.Config{Engine: p.Engine, Access: p.Access})
+	in, err := integration.Wire(ctx, integration.Config{Engine: p.Engine})
+	if err != nil {
+		return nil, err
+	}
+	routes = append(routes, in.Routes)
+	web, err := ui.New(ctx, ui.Config{Engine: p.Engine, Access: p.Access, Links: in.PageLinks})
 	if err != nil {
 		return nil, err
 	}
