@@ -107,19 +107,15 @@ func (e *Engine) RecomputeDependents(ctx context.Context, tx *sql.Tx, object, id
 	return p.recomputeAll(ctx, toTargets(deps), 0)
 }
 
-// UserChanged recomputes the stored formulas that read a user's fields
-// (owner.name, owner.manager.name …) after the user changed, in a
-// transaction of its own.
-func (e *Engine) UserChanged(ctx context.Context, userID string, fields []string) error {
-	tx, err := e.beginTx(ctx)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
+// UserChanged recomputes, in tx (the transaction that changed the user),
+// the stored formulas that read the user's fields (owner.name,
+// owner.manager.name …). It is the access service's user change hook
+// (access.OnUserChange).
+func (e *Engine) UserChanged(ctx context.Context, tx *sql.Tx, userID string, fields []string) error {
 	if err := e.RecomputeDependents(ctx, tx, formulas.UserObject, userID, fields); err != nil {
 		return fmt.Errorf("engine: recompute after user %s changed: %w", userID, err)
 	}
-	return tx.Commit()
+	return nil
 }
 
 // recordChange is one record before and after a write (old is nil for a

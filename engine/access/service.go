@@ -1,6 +1,8 @@
 package access
 
 import (
+	"context"
+	"database/sql"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -33,7 +35,21 @@ type Service struct {
 
 	mu      sync.Mutex // serialises building deciders
 	current atomic.Pointer[Decider]
+
+	// userChanged runs in the transaction of a user update (OnUserChange).
+	userChanged UserChangeHook
 }
+
+// UserChangeHook runs inside the transaction that updates a user, after
+// the user's row changed: fields names the user fields formulas read
+// (name, manager, email) that the update set. An error rolls the update
+// back.
+type UserChangeHook func(ctx context.Context, tx *sql.Tx, userID string, fields []string) error
+
+// OnUserChange sets the hook every user update runs in its transaction
+// (the engine recomputes the stored formulas that read the user). Call it
+// while wiring, before the service is used.
+func (s *Service) OnUserChange(h UserChangeHook) { s.userChanged = h }
 
 // Option configures a Service.
 type Option func(*Service)

@@ -88,6 +88,22 @@ type UserUpdate struct {
 	Active      *bool     `json:"active,omitempty"`
 }
 
+// formulaFields names the fields of a user that formulas read (owner.name,
+// owner.manager.name, owner.email) and that the update sets.
+func (u UserUpdate) formulaFields() []string {
+	var out []string
+	if u.DisplayName != nil {
+		out = append(out, "name")
+	}
+	if u.Manager != nil {
+		out = append(out, "manager")
+	}
+	if u.Email != nil {
+		out = append(out, "email")
+	}
+	return out
+}
+
 // checkEmail accepts an empty address or a plain e-mail address.
 func checkEmail(addr string) error {
 	addr = strings.TrimSpace(addr)
@@ -270,6 +286,11 @@ func (s *Service) UpdateUser(ctx context.Context, ref string, u UserUpdate) (*Us
 		}
 		if _, err := q.Exec(ctx); err != nil {
 			return err
+		}
+		if fields := u.formulaFields(); len(fields) > 0 && s.userChanged != nil {
+			if err := s.userChanged(ctx, tx.Tx, row.ID, fields); err != nil {
+				return err
+			}
 		}
 		// The version row is locked from here to the commit, so concurrent
 		// user changes queue and the check below sees the ones before.

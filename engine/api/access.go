@@ -115,25 +115,11 @@ func (s *Server) updateUser(c *fiber.Ctx) error {
 	if err := decodeStrict(c, &up); err != nil {
 		return err
 	}
+	// The stored formulas reading the user (owner.manager.name) are
+	// recomputed in the update's transaction (access.OnUserChange).
 	u, err := s.access.UpdateUser(c.UserContext(), c.Params("id"), up)
 	if err != nil {
 		return err
-	}
-	// Formulas may read the user's name or manager (owner.manager.name).
-	var changed []string
-	if up.DisplayName != nil {
-		changed = append(changed, "name")
-	}
-	if up.Manager != nil {
-		changed = append(changed, "manager")
-	}
-	if up.Email != nil {
-		changed = append(changed, "email")
-	}
-	if len(changed) > 0 {
-		if err := s.eng.UserChanged(c.UserContext(), u.ID, changed); err != nil {
-			return err
-		}
 	}
 	return c.JSON(u)
 }

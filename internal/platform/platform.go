@@ -56,6 +56,8 @@ func New(ctx context.Context, cfg Config) (*Platform, error) {
 	if err := eng.UseFormulas(ctx); err != nil {
 		return nil, err
 	}
+	// Stored formulas reading a user follow the user's changes atomically.
+	svc.OnUserChange(eng.UserChanged)
 	eng.OnSchemaApplied(func(ctx context.Context, tx bun.Tx, s *metadata.Schema) error {
 		return svc.SyncRoles(ctx, tx, s)
 	})
