@@ -2,14 +2,19 @@ package sales_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"fmt"
 	"mime/multipart"
 	"strings"
 	"testing"
 
+	"github.com/crmplatform/crm/engine/access"
+	"github.com/crmplatform/crm/engine/jobs"
 	"github.com/crmplatform/crm/engine/store"
 	"github.com/crmplatform/crm/engine/store/storetest"
 	"github.com/crmplatform/crm/internal/apitest"
+	"github.com/crmplatform/crm/sales/imports"
 	"golang.org/x/text/encoding/simplifiedchinese"
 )
 
@@ -38,6 +43,22 @@ func upload(t *testing.T, s *apitest.Server, user, object string, file []byte, v
 	return status, m
 }
 
+// imported uploads a file, which must be accepted (202, pending), runs
+// the background jobs and returns the import's final status.
+func imported(t *testing.T, s *apitest.Server, user, object string, file []byte, values map[string]string) map[string]any {
+	t.Helper()
+	status, m := upload(t, s, user, object, file, values)
+	if status != 202 || m["state"] != "pending" || m["id"] == nil {
+		t.Fatalf("import: %d %v", status, m)
+	}
+	s.RunJobs()
+	status, m = s.Do("GET", "/api/imports/"+m["id"].(string), user, "")
+	if status != 200 || m["state"] != "done" {
+		t.Fatalf("import status: %d %v", status, m)
+	}
+	return m
+}
+
 // summary is an import answer as numbers and raw errors.
 func summary(t *testing.T, m map[string]any) (created, updated, skipped int64, errs string) {
 	t.Helper()
@@ -58,10 +79,10 @@ func TestImportCSV(t *testing.T) {
 			"Bad Mail,X,not-an-email,cold_call,cn,2\n" +
 			",No Person,np@x.cn,referral,cn,3\n" +
 			"Han Meimei,\"Silk, Ltd\",han@silk.cn,客户介绍,us,4\n"
-		status, m := upload(t, s, "rep1", "lead", []byte(file), nil)
+		m := imported(t, s, "rep1", "lead", []byte(file), nil)
 		created, updated, skipped, errs := summary(t, m)
-		if status != 200 || created != 2 || updated != 0 || skipped != 2 {
-			t.Fatalf("import: %d %v", status, m)
+		if created != 2 || updated != 0 || skipped != 2 {
+			t.Fatalf("import: %v", m)
 		}
 		for _, want := range []string{`{"field":"email","line":3`, `{"field":"person","line":4`, `{"field":"Fax","line":1`} {
 			if !strings.Contains(errs, want) {
@@ -78,9 +99,9 @@ func TestImportCSV(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		status, m = upload(t, s, "rep1", "lead", []byte(gbk), map[string]string{"key": "email"})
-		if created, _, _, errs := summary(t, m); status != 200 || created != 1 {
-			t.Fatalf("GBK import: %d %v %s", status, m, errs)
+		m = imported(t, s, "rep1", "lead", []byte(gbk), map[string]string{"key": "email"})
+		if created, _, _, errs := summary(t, m); created != 1 {
+			t.Fatalf("GBK import: %v %s", m, errs)
 		}
 		st, list = s.Do("GET", "/api/records/lead?filter="+apitest.Query(`email == "wang@cha.cn"`), "rep1", "")
 		if items := list["items"].([]any); st != 200 || len(items) != 1 || items[0].(map[string]any)["person"] != "王小明" || items[0].(map[string]any)["company"] != "杭州茶叶有限公司" || items[0].(map[string]any)["source"] != "trade_show" {
@@ -88,19 +109,19 @@ func TestImportCSV(t *testing.T) {
 		}
 		// The same file again with the key updates instead of duplicating.
 		again, _ := simplifiedchinese.GBK.NewEncoder().String("姓名,公司,邮箱,线索来源\n王小明,杭州茶叶股份有限公司,wang@cha.cn,展会\n")
-		status, m = upload(t, s, "rep1", "lead", []byte(again), map[string]string{"key": "email"})
-		if created, updated, _, _ := summary(t, m); status != 200 || created != 0 || updated != 1 {
-			t.Fatalf("re-import: %d %v", status, m)
+		m = imported(t, s, "rep1", "lead", []byte(again), map[string]string{"key": "email"})
+		if created, updated, _, _ := summary(t, m); created != 0 || updated != 1 {
+			t.Fatalf("re-import: %v", m)
 		}
 		// Without the key the duplicate rule on e-mail refuses the row.
-		status, m = upload(t, s, "rep1", "lead", []byte(again), nil)
-		if created, _, skipped, errs := summary(t, m); status != 200 || created != 0 || skipped != 1 || !strings.Contains(errs, "lead_email") {
-			t.Fatalf("re-import without key: %d %v", status, m)
+		m = imported(t, s, "rep1", "lead", []byte(again), nil)
+		if created, _, skipped, errs := summary(t, m); created != 0 || skipped != 1 || !strings.Contains(errs, "lead_email") {
+			t.Fatalf("re-import without key: %v", m)
 		}
 		leads := count(t, s, "lead")
-		status, m = upload(t, s, "rep1", "lead", []byte("person,email\nDry Run,dry@x.cn\n"), map[string]string{"dry_run": "true"})
-		if created, _, _, _ := summary(t, m); status != 200 || created != 1 || count(t, s, "lead") != leads {
-			t.Fatalf("dry run: %d %v, leads %d → %d", status, m, leads, count(t, s, "lead"))
+		m = imported(t, s, "rep1", "lead", []byte("person,email\nDry Run,dry@x.cn\n"), map[string]string{"dry_run": "true"})
+		if created, _, _, _ := summary(t, m); created != 1 || m["dry_run"] != true || count(t, s, "lead") != leads {
+			t.Fatalf("dry run: %v, leads %d → %d", m, leads, count(t, s, "lead"))
 		}
 		for _, c := range []struct {
 			name, user, object, file string
@@ -118,6 +139,102 @@ func TestImportCSV(t *testing.T) {
 		}
 		if status, raw := s.Raw("POST", "/api/import/lead", "rep1", "text/csv", strings.NewReader("person\nX\n"), nil); status != 415 {
 			t.Errorf("a bare CSV body: %d %s", status, raw)
+		}
+	})
+}
+
+// TestImportJob follows an import through its job: accepted with the
+// number of records, written a batch per step with its progress visible
+// through GET /api/imports/{id} to the user who started it only, resumed
+// where it stopped without writing a row twice, bad rows reported at
+// their line across batches (a quoted cell spans two lines), the
+// assignment rules applied to rows without an owner; an import whose
+// user loses the right fails instead of writing.
+func TestImportJob(t *testing.T) {
+	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
+		s := apitest.New(t, db, apitest.Options{})
+		file := "person,company,email,source,description\n" +
+			"Web 1,A,w1@x.cn,web,\n" +
+			"Web 2,B,w2@x.cn,web,\"two\nlines\"\n" +
+			"Bad,C,not-mail,web,\n" +
+			",,,,\n" +
+			"Web 3,D,w3@x.cn,web,\n" +
+			"Call 1,E,c1@x.cn,cold_call,\n" +
+			"Web 4,F,w4@x.cn,web,\n"
+		status, m := upload(t, s, "rep1", "lead", []byte(file), map[string]string{"batch": "2"})
+		if status != 202 || m["state"] != "pending" || m["total"] != json.Number("7") || m["done"] != json.Number("0") {
+			t.Fatalf("import: %d %v", status, m)
+		}
+		id := m["id"].(string)
+		// One step, then the runner stops.
+		ctx, cancel := context.WithCancel(context.Background())
+		s.Platform.Engine.Jobs().Drain(ctx, jobs.DrainOptions{Kinds: []string{imports.Kind}, Progress: func(jobs.Job) { cancel() }})
+		s.Run(t, []apitest.Scenario{
+			{Name: "one batch done", Method: "GET", Path: "/api/imports/" + id, User: "rep1", Status: 200,
+				Contains: []string{`"state":"running"`, `"done":2`, `"total":7`, `"created":2`, `"skipped":0`}},
+			{Name: "another user sees nothing", Method: "GET", Path: "/api/imports/" + id, User: "rep2", Status: 404, NotContain: []string{"lead", `"done"`}},
+			{Name: "not even an administrator through this route", Method: "GET", Path: "/api/imports/" + id, User: "admin", Status: 404},
+			{Name: "anonymous", Method: "GET", Path: "/api/imports/" + id, Status: 401},
+			{Name: "an unknown import", Method: "GET", Path: "/api/imports/nope", User: "rep1", Status: 404},
+			{Name: "an import that is not multipart", Method: "POST", Path: "/api/import/lead", User: "rep1", Status: 415},
+		})
+		if status, m := upload(t, s, "rep1", "lead", []byte(file), map[string]string{"batch": "0"}); status != 400 || !strings.Contains(fmt.Sprint(m), "batch") {
+			t.Errorf("batch 0: %d %v", status, m)
+		}
+		s.RunJobs()
+		status, m = s.Do("GET", "/api/imports/"+id, "rep1", "")
+		created, updated, skipped, errs := summary(t, m)
+		if status != 200 || m["state"] != "done" || m["done"] != json.Number("7") || created != 5 || updated != 0 || skipped != 1 || m["finished_at"] == nil {
+			t.Fatalf("finished import: %d %v", status, m)
+		}
+		if !strings.Contains(errs, `{"field":"email","line":5`) {
+			t.Errorf("the bad row is not reported at line 5: %s", errs)
+		}
+		owners := map[string]int{}
+		for _, person := range []string{"Web 1", "Web 2", "Web 3", "Web 4", "Call 1"} {
+			st, list := s.Do("GET", "/api/records/lead?filter="+apitest.Query(`person == "`+person+`"`), "admin", "")
+			items, _ := list["items"].([]any)
+			if st != 200 || len(items) != 1 {
+				t.Fatalf("%s imported %d times: %v", person, len(items), list)
+			}
+			lead := items[0].(map[string]any)
+			if person == "Call 1" {
+				if lead["owner_id"] != s.UserID("rep1") {
+					t.Errorf("a row no rule assigns belongs to %v, not to the importing user", lead["owner_id"])
+				}
+				continue
+			}
+			owners[lead["owner_id"].(string)]++
+			if person == "Web 2" && lead["description"] != "two\nlines" {
+				t.Errorf("a quoted cell over two lines: %q", lead["description"])
+			}
+		}
+		if owners[s.UserID("rep1")] != 2 || owners[s.UserID("rep2")] != 2 {
+			t.Errorf("web leads per owner after the assignment rule: %v", owners)
+		}
+		var chunks int
+		if err := db.SQL().QueryRow(`SELECT COUNT(*) FROM crm_sales_import_chunks`).Scan(&chunks); err != nil || chunks != 0 {
+			t.Errorf("stored files left after the imports: %d %v", chunks, err)
+		}
+
+		// The user loses the import right after the first batch: the
+		// import fails and writes no more.
+		status, m = upload(t, s, "mkt", "lead", []byte("person,email\nM1,m1@x.cn\nM2,m2@x.cn\nM3,m3@x.cn\n"), map[string]string{"batch": "1"})
+		if status != 202 {
+			t.Fatalf("import as mkt: %d %v", status, m)
+		}
+		ctx, cancel = context.WithCancel(context.Background())
+		s.Platform.Engine.Jobs().Drain(ctx, jobs.DrainOptions{Kinds: []string{imports.Kind}, Progress: func(jobs.Job) { cancel() }})
+		if _, err := s.Platform.Access.UpdateUser(context.Background(), "mkt", access.UserUpdate{Roles: &[]string{"service_agent"}}); err != nil {
+			t.Fatal(err)
+		}
+		s.RunJobs()
+		status, m = s.Do("GET", "/api/imports/"+m["id"].(string), "mkt", "")
+		if created, _, _, _ := summary(t, m); status != 200 || m["state"] != "failed" || created != 1 || !strings.Contains(fmt.Sprint(m["message"]), "import") {
+			t.Fatalf("import after the right was taken: %d %v", status, m)
+		}
+		if st, list := s.Do("GET", "/api/records/lead?filter="+apitest.Query(`person == "M2"`), "admin", ""); st != 200 || len(list["items"].([]any)) != 0 {
+			t.Errorf("rows were written after the right was taken: %v", list)
 		}
 	})
 }

@@ -3,7 +3,9 @@ package sales
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"mime"
+	"strconv"
 
 	"github.com/crmplatform/crm/engine"
 	"github.com/crmplatform/crm/engine/access"
@@ -12,15 +14,22 @@ import (
 	"github.com/gofiber/fiber/v2"
 )
 
-// importRoutes mounts POST /api/import/{object}.
+// importRoutes mounts POST /api/import/{object} and GET
+// /api/imports/{id}.
 func (s *Sales) importRoutes(r fiber.Router, srv *api.Server) {
 	r.Post("/api/import/:object", srv.Authenticate, s.importFile)
+	r.Get("/api/imports/:id", srv.Authenticate, s.importStatus)
 }
+
+// maxBatch bounds the rows per transaction an API import may ask for.
+const maxBatch = 10000
 
 // importFile answers POST /api/import/{object}: a multipart/form-data
 // body with the CSV in "file" and optionally "mapping" (JSON {column:
-// field}), "key" (a field identifying existing records) and "dry_run"
-// (true); the answer is {"created", "updated", "skipped", "errors"}.
+// field}), "key" (a field identifying existing records), "dry_run"
+// (true) and "batch" (rows per transaction). The file is checked (rights,
+// header) and stored, and a job imports it: the answer is 202 with the
+// import's status, which GET /api/imports/{id} follows.
 func (s *Sales) importFile(c *fiber.Ctx) error {
 	if mt, _, err := mime.ParseMediaType(c.Get(fiber.HeaderContentType)); err != nil || mt != fiber.MIMEMultipartForm {
 		return fail(c, fiber.StatusUnsupportedMediaType, "unsupported_media_type", "send the file as multipart/form-data in a part named \"file\"")
@@ -42,20 +51,39 @@ func (s *Sales) importFile(c *fiber.Ctx) error {
 	default:
 		return badField("dry_run", "dry_run must be true or false")
 	}
+	if v := c.FormValue("batch"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > maxBatch {
+			return badField("batch", fmt.Sprintf("batch must be a number of rows from 1 to %d", maxBatch))
+		}
+		opt.Batch = n
+	}
 	f, err := fh.Open()
 	if err != nil {
 		return err
 	}
 	defer f.Close()
 	p, _ := access.FromContext(c.UserContext())
-	res, err := imports.Run(c.UserContext(), s.eng, p, f, opt)
+	st, err := s.imports.Start(c.UserContext(), p, f, opt)
 	if errors.Is(err, imports.ErrBadFile) {
 		return badField("file", err.Error())
 	}
 	if err != nil {
 		return err
 	}
-	return c.JSON(res)
+	c.Location("/api/imports/" + st.ID)
+	return c.Status(fiber.StatusAccepted).JSON(st)
+}
+
+// importStatus answers GET /api/imports/{id}: the status of an import
+// the caller started (404 for anyone else's).
+func (s *Sales) importStatus(c *fiber.Ctx) error {
+	p, _ := access.FromContext(c.UserContext())
+	st, err := s.imports.Status(c.UserContext(), p, c.Params("id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(st)
 }
 
 // badField is a 400 naming a part of the request.

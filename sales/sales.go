@@ -10,17 +10,19 @@ import (
 	"github.com/crmplatform/crm/engine/api"
 	"github.com/crmplatform/crm/engine/store"
 	"github.com/crmplatform/crm/metadata"
+	"github.com/crmplatform/crm/sales/imports"
 	"github.com/gofiber/fiber/v2"
 	"github.com/uptrace/bun"
 )
 
 // Sales holds what the sales rules run on.
 type Sales struct {
-	eng    *engine.Engine
-	access *access.Service
-	db     *store.DB
-	log    *slog.Logger
-	forms  *limiter
+	eng     *engine.Engine
+	access  *access.Service
+	db      *store.DB
+	log     *slog.Logger
+	forms   *limiter
+	imports *imports.Queue
 }
 
 // Config wires the sales rules.
@@ -31,10 +33,11 @@ type Config struct {
 }
 
 // Wire creates the sales system tables, brings the duplicate key columns
-// in line with the current metadata, attaches the hooks (duplicate and
-// assignment rules on every create), the convert action and the schema
-// hook that keeps the key columns in step with metadata changes, and
-// returns the routes to mount (imports, web forms).
+// in line with the current metadata, registers the job kind of imports,
+// attaches the hooks (duplicate and assignment rules on every create),
+// the convert action and the schema hook that keeps the key columns in
+// step with metadata changes, and returns the routes to mount (imports,
+// web forms).
 func Wire(ctx context.Context, cfg Config) (*Sales, error) {
 	s := &Sales{eng: cfg.Engine, access: cfg.Access, db: cfg.Engine.DB(), log: cfg.Logger, forms: newLimiter()}
 	if s.log == nil {
@@ -46,6 +49,11 @@ func Wire(ctx context.Context, cfg Config) (*Sales, error) {
 	if err := s.syncKeysNow(ctx); err != nil {
 		return nil, err
 	}
+	q, err := imports.NewQueue(ctx, s.eng, s.access)
+	if err != nil {
+		return nil, err
+	}
+	s.imports = q
 	s.eng.OnSchemaApplied(func(ctx context.Context, tx bun.Tx, sc *metadata.Schema) error {
 		return s.syncKeys(ctx, tx.Tx, sc)
 	})

@@ -33,19 +33,19 @@ const (
 // Options say what to import and how.
 type Options struct {
 	// Object is the object the rows become.
-	Object string
+	Object string `json:"object"`
 	// Mapping maps column headers to fields; other columns map by a
 	// field's name or label (English or Chinese).
-	Mapping map[string]string
+	Mapping map[string]string `json:"mapping,omitempty"`
 	// Key is a field that identifies an existing record: a row whose key
 	// value a record has updates that record instead of creating one.
-	Key string
+	Key string `json:"key,omitempty"`
 	// DryRun checks every row and writes nothing.
-	DryRun bool
+	DryRun bool `json:"dry_run,omitempty"`
 	// Batch is the number of rows per transaction (DefaultBatch when 0).
-	Batch int
+	Batch int `json:"batch,omitempty"`
 	// Progress, when set, is called after each batch with the rows done.
-	Progress func(rows int64)
+	Progress func(rows int64) `json:"-"`
 }
 
 // Result is the summary of an import.
@@ -77,6 +77,53 @@ type row struct {
 // right, and update rights with a key, on opt.Object; only fields p may
 // edit), in batches of rows each written in one unit of work.
 func Run(ctx context.Context, eng *engine.Engine, p *access.Principal, r io.Reader, opt Options) (*Result, error) {
+	scope, err := authorize(ctx, eng, p, opt)
+	if err != nil {
+		return nil, err
+	}
+	cr := newCSV(decode(r))
+	header, err := cr.Read()
+	if err != nil {
+		return nil, fmt.Errorf("%w: cannot read the header: %v", ErrBadFile, err)
+	}
+	res := &Result{Errors: []RowError{}}
+	cols, err := columns(scope, header, opt, res)
+	if err != nil {
+		return nil, err
+	}
+	rr := &rowReader{cr: cr, obj: scope.Object(), cols: cols, base: 1}
+	var done int64
+	for {
+		batch, eof, err := rr.read(batchSize(opt), res)
+		if err != nil {
+			return nil, err
+		}
+		if len(batch) > 0 {
+			if err := writeBatch(ctx, eng, p, opt, batch, res, nil); err != nil {
+				return nil, err
+			}
+			done += int64(len(batch))
+			if opt.Progress != nil {
+				opt.Progress(done)
+			}
+		}
+		if eof {
+			return res, nil
+		}
+	}
+}
+
+// batchSize is the number of rows per transaction of opt.
+func batchSize(opt Options) int {
+	if opt.Batch <= 0 {
+		return DefaultBatch
+	}
+	return opt.Batch
+}
+
+// authorize checks that p may import records of opt.Object: the import
+// and create rights, and the update right with a key.
+func authorize(ctx context.Context, eng *engine.Engine, p *access.Principal, opt Options) (*engine.Scope, error) {
 	rights, err := eng.Rights(ctx, p)
 	if err != nil {
 		return nil, err
@@ -93,37 +140,53 @@ func Run(ctx context.Context, eng *engine.Engine, p *access.Principal, r io.Read
 			return nil, err
 		}
 	}
-	cr := csv.NewReader(decode(r))
+	return scope, nil
+}
+
+// newCSV returns a CSV reader over r that allows rows of any length.
+func newCSV(r io.Reader) *csv.Reader {
+	cr := csv.NewReader(r)
 	cr.FieldsPerRecord = -1
-	header, err := cr.Read()
-	if err != nil {
-		return nil, fmt.Errorf("%w: cannot read the header: %v", ErrBadFile, err)
-	}
-	res := &Result{Errors: []RowError{}}
-	cols, err := columns(scope, header, opt, res)
-	if err != nil {
-		return nil, err
-	}
-	if opt.Batch <= 0 {
-		opt.Batch = DefaultBatch
-	}
-	batch := make([]row, 0, opt.Batch)
-	var done int64
-	for {
-		rec, err := cr.Read()
+	return cr
+}
+
+// rowReader reads the data rows of a CSV file in batches, keeping count
+// of where the next one starts (line and byte), so that an import can
+// stop after a batch and resume there.
+type rowReader struct {
+	cr   *csv.Reader
+	obj  *metadata.Object
+	cols []column
+	// base is the file's line number of the reader's first line.
+	base int
+	// next is the file's line number where the next record starts.
+	next int
+	// records counts the records read (rows, blank or bad ones).
+	records int64
+}
+
+// read returns up to n rows, and eof once the file is read to its end.
+// Rows with problems are counted and reported in res.
+func (rr *rowReader) read(n int, res *Result) (batch []row, eof bool, err error) {
+	for len(batch) < n {
+		rec, err := rr.cr.Read()
 		if err == io.EOF {
-			break
+			return batch, true, nil
 		}
-		line, _ := cr.FieldPos(0)
 		if err != nil {
 			var pe *csv.ParseError
 			if !errors.As(err, &pe) {
-				return nil, fmt.Errorf("imports: read line %d: %w", line, err)
+				return nil, false, fmt.Errorf("imports: read line %d: %w", rr.next, err)
 			}
-			res.skip(RowError{Line: pe.StartLine, Message: pe.Err.Error()})
+			// The reader has consumed the line where the problem is.
+			rr.records++
+			rr.next = rr.base + pe.Line
+			res.skip(RowError{Line: rr.base + pe.StartLine - 1, Message: pe.Err.Error()})
 			continue
 		}
-		data, errs := rowData(scope.Object(), cols, rec, line)
+		rr.records++
+		line := rr.line(rec)
+		data, errs := rowData(rr.obj, rr.cols, rec, line)
 		if len(errs) > 0 {
 			res.skip(errs...)
 			continue
@@ -132,26 +195,18 @@ func Run(ctx context.Context, eng *engine.Engine, p *access.Principal, r io.Read
 			continue // a blank line
 		}
 		batch = append(batch, row{line: line, data: data})
-		if len(batch) == opt.Batch {
-			if err := writeBatch(ctx, eng, p, opt, batch, res); err != nil {
-				return nil, err
-			}
-			done += int64(len(batch))
-			batch = batch[:0]
-			if opt.Progress != nil {
-				opt.Progress(done)
-			}
-		}
 	}
-	if len(batch) > 0 {
-		if err := writeBatch(ctx, eng, p, opt, batch, res); err != nil {
-			return nil, err
-		}
-		if opt.Progress != nil {
-			opt.Progress(done + int64(len(batch)))
-		}
-	}
-	return res, nil
+	return batch, false, nil
+}
+
+// line returns the file's line where rec, just read, starts, and notes
+// where the record after it starts: after the last line of its last
+// field (a quoted field may span lines).
+func (rr *rowReader) line(rec []string) int {
+	first, _ := rr.cr.FieldPos(0)
+	last, _ := rr.cr.FieldPos(len(rec) - 1)
+	rr.next = rr.base + last + strings.Count(rec[len(rec)-1], "\n")
+	return rr.base + first - 1
 }
 
 // skip counts a skipped row with its problems.

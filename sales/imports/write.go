@@ -2,6 +2,7 @@ package imports
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"strconv"
@@ -15,8 +16,11 @@ var errDryRun = errors.New("imports: dry run")
 
 // writeBatch writes a batch of rows in one unit of work, each row in a
 // savepoint so a bad row is reported and skipped while the good ones
-// commit. In a dry run everything is rolled back.
-func writeBatch(ctx context.Context, eng *engine.Engine, p *access.Principal, opt Options, batch []row, res *Result) error {
+// commit, and adds what happened to res. When after is set, it runs last
+// in the unit of work with the batch's own result (an import job records
+// its progress there, so rows and progress commit together). In a dry
+// run everything is rolled back and after is not called.
+func writeBatch(ctx context.Context, eng *engine.Engine, p *access.Principal, opt Options, batch []row, res *Result, after func(tx *sql.Tx, got *Result) error) error {
 	var got Result
 	err := eng.Tx(ctx, p, func(w *engine.Writer) error {
 		got = Result{} // the unit of work may run again
@@ -39,11 +43,20 @@ func writeBatch(ctx context.Context, eng *engine.Engine, p *access.Principal, op
 		if opt.DryRun {
 			return errDryRun
 		}
+		if after != nil {
+			return after(w.SQL(), &got)
+		}
 		return nil
 	})
 	if err != nil && !errors.Is(err, errDryRun) {
 		return err
 	}
+	res.add(&got)
+	return nil
+}
+
+// add adds the counts and errors of got to res.
+func (res *Result) add(got *Result) {
 	res.Created += got.Created
 	res.Updated += got.Updated
 	res.Skipped += got.Skipped
@@ -52,7 +65,6 @@ func writeBatch(ctx context.Context, eng *engine.Engine, p *access.Principal, op
 			res.Errors = append(res.Errors, e)
 		}
 	}
-	return nil
 }
 
 // writeRow creates a row's record, or updates the one with its key.
