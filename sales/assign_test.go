@@ -20,14 +20,16 @@ import (
 )
 
 // TestRoundRobinAcrossServers creates web leads without an owner through
-// two servers sharing one database, at the same time: the standard rule
+// two servers sharing one database (each with its own engine and
+// connection pool), at the same time: the standard rule
 // deals them to the two sales reps in turn, evenly, and skips a rep once
 // deactivated. A lead given an owner, or one no entry matches, keeps it.
 func TestRoundRobinAcrossServers(t *testing.T) {
 	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
 		a := apitest.New(t, db, apitest.Options{})
 		ctx := context.Background()
-		p, err := platform.New(ctx, platform.Config{DB: db, Access: []access.Option{access.WithBcryptCost(4)}})
+		// The second server has a connection pool of its own.
+		p, err := platform.New(ctx, platform.Config{DB: storetest.Reopen(t, db), Access: []access.Option{access.WithBcryptCost(4)}})
 		if err != nil {
 			t.Fatal(err)
 		}
