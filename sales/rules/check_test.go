@@ -42,10 +42,10 @@ entries:
   - {when: 'person', assign: {queue: south}}
   - {assign: {round_robin: [rep1, rep2]}}
 `)},
-		"assignment_rules/second.yaml": {Data: []byte("name: second\nobject: lead\nentries: [{assign: {user: rep1}}]\n")},
-		"duplicate_rules/by_size.yaml": {Data: []byte("name: by_size\nobject: account\nfields: [{field: employees}, {field: name, normalize: company}, {field: name}]\n")},
+		"assignment_rules/second.yaml":  {Data: []byte("name: second\nobject: lead\nentries: [{assign: {user: rep1}}]\n")},
+		"duplicate_rules/by_size.yaml":  {Data: []byte("name: by_size\nobject: account\nfields: [{field: employees}, {field: name, normalize: company}, {field: name}]\n")},
 		"duplicate_rules/by_sound.yaml": {Data: []byte("name: by_sound\nobject: contact\nfields: [{field: name, normalize: soundex}]\n")},
-		"web_forms/bad.yaml": {Data: []byte("name: bad\nfields: [person, converted_account, number, source, nope]\nvalues: {source: web, status: maybe}\n")},
+		"web_forms/bad.yaml":            {Data: []byte("name: bad\nfields: [person, converted_account, number, source, nope]\nvalues: {source: web, status: maybe}\n")},
 	}
 	_, s, ps := metadata.LoadFS(defaults.WithBases(files))
 	if s != nil {
