@@ -230,6 +230,14 @@ func (c *compiler) plan() *Plan {
 		if prev, ok := names[k.Of]; !ok || !strings.HasPrefix(prev, "/aggregates/") && !strings.HasPrefix(prev, "/calculations/") {
 			c.fail(path+"/of", "%s is not an aggregate or an earlier calculation", k.Of)
 		}
+		switch {
+		case k.Func != Ratio && k.Func != Rate && k.By != "":
+			c.fail(path+"/by", "only ratio and rate divide by a second value (by)")
+		case k.Func == Ratio || k.Func == Rate:
+			if prev, ok := names[k.By]; !ok || !strings.HasPrefix(prev, "/aggregates/") && !strings.HasPrefix(prev, "/calculations/") {
+				c.fail(path+"/by", "%s divides by an aggregate or an earlier calculation; %q is neither", k.Func, k.By)
+			}
+		}
 		claim(k.Name, path+"/name")
 	}
 	for i, key := range r.Sort {
@@ -286,6 +294,19 @@ func (c *compiler) chart(ch *Chart, names map[string]string) {
 // aggregate resolves an aggregate.
 func (c *compiler) aggregate(a *Aggregate, path string) {
 	ag := &Agg{Def: a}
+	if a.Filter != "" {
+		if _, err := query.CompileFilter(a.Filter, c.o, query.Options{Dialect: metadata.DialectSQLite, Schema: c.s}); err != nil {
+			c.fail(path+"/filter", "%v", err)
+		}
+	}
+	if a.Totals != "" {
+		switch {
+		case c.p.Kind == Tabular:
+			c.fail(path+"/totals", "a tabular report has one totals row: totals combines the rows of a summary or matrix")
+		case a.Func != Min && a.Func != Max && a.Func != CountDistinct:
+			c.fail(path+"/totals", "totals: sum adds the rows of a min, max or count_distinct; a %s already adds up", a.Func)
+		}
+	}
 	if a.Field == "" {
 		if a.Func != Count {
 			c.fail(path+"/field", "%s needs a field", a.Func)
@@ -308,6 +329,10 @@ func (c *compiler) aggregate(a *Aggregate, path string) {
 	case Min, Max:
 		if !k.Numeric() && k != metadata.KindDate && k != metadata.KindDateTime {
 			c.fail(path+"/field", "%s of %s: a %s field has no order to take it from", a.Func, a.Field, v.Field.Type)
+			return
+		}
+		if a.Totals != "" && !k.Numeric() {
+			c.fail(path+"/totals", "totals: sum adds numbers; %s is a %s field", a.Field, v.Field.Type)
 			return
 		}
 	}

@@ -124,6 +124,10 @@ const (
 	CountDistinct = "count_distinct"
 )
 
+// TotalsSum is the value of Aggregate.Totals that makes subtotal and
+// total rows add the values of the rows.
+const TotalsSum = "sum"
+
 // Aggregate is a value computed per group: count (of records, or of
 // records with a value of Field), sum, avg, min, max or count_distinct of
 // a field, path or row formula.
@@ -132,6 +136,16 @@ type Aggregate struct {
 	Label metadata.Label `json:"label,omitempty"`
 	Func  string         `json:"func"`
 	Field string         `json:"field,omitempty"`
+	// Filter, a condition of the list filter language on the base object,
+	// limits the records the aggregate counts or sums within each group
+	// (the won deals of a stage's row, the overdue requests of a status).
+	Filter string `json:"filter,omitempty"`
+	// Totals says how subtotal and total rows combine the aggregate:
+	// empty aggregates their records again; "sum" adds the values of the
+	// rows (a value of the grouped record, such as the cost of a campaign
+	// read as max per campaign, counted once per row). For min, max and
+	// count_distinct.
+	Totals string `json:"totals,omitempty"`
 }
 
 // Column calculations.
@@ -143,15 +157,22 @@ const (
 	RemainingTotal = "remaining_total"
 	Rank           = "rank"
 	Conversion     = "conversion"
+	// Ratio is Of ÷ By in each row (two decimals): won revenue ÷ cost.
+	Ratio = "ratio"
+	// Rate is Of ÷ By × 100 in each row (a percentage): converted leads
+	// of all leads.
+	Rate = "rate"
 )
 
 // Calculation is a column computed across the rows of a summary from an
-// aggregate or an earlier calculation (Of).
+// aggregate or an earlier calculation (Of), and for ratio and rate a
+// second one (By).
 type Calculation struct {
 	Name  string         `json:"name"`
 	Label metadata.Label `json:"label,omitempty"`
 	Func  string         `json:"func"`
 	Of    string         `json:"of"`
+	By    string         `json:"by,omitempty"`
 }
 
 // Chart types.

@@ -120,7 +120,7 @@ func TestCharts(t *testing.T) {
 	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
 		s := apitest.New(t, db, apitest.Options{})
 		newFixture(t, s)
-		for _, name := range []string{"pipeline_funnel", "pipeline_by_stage_month", "weighted_forecast", "lead_sources", "revenue_by_source", "activities_by_rep"} {
+		for _, name := range []string{"pipeline_funnel", "pipeline_by_stage_month", "weighted_forecast", "lead_sources", "revenue_by_source", "activities_by_rep", "campaign_roi", "lead_conversion_by_source"} {
 			for _, width := range []int{390, 1280} {
 				t.Run(fmt.Sprintf("%s/%d", name, width), func(t *testing.T) {
 					status, raw := s.Raw("GET", fmt.Sprintf("/api/reports/%s/chart.svg?width=%d", name, width), "admin", "", nil, map[string]string{"Accept-Language": "zh"})

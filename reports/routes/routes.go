@@ -55,7 +55,7 @@ func (h *handlers) register(r fiber.Router, s *api.Server) {
 }
 
 // reserved are the query parameters that are not report parameters.
-var reserved = map[string]bool{"format": true, "width": true, "group": true, "limit": true, "cursor": true, "sort": true, "total": true}
+var reserved = map[string]bool{"format": true, "width": true, "group": true, "limit": true, "cursor": true, "sort": true, "total": true, "aggregate": true}
 
 // params reads the report parameters of the query string.
 func params(c *fiber.Ctx) map[string]string {
@@ -223,7 +223,7 @@ func (h *handlers) drill(c *fiber.Ctx) error {
 	default:
 		return &engine.RequestError{Message: "total must be true or false", Details: []engine.FieldError{{Field: "total", Code: "invalid", Message: t}}}
 	}
-	res, err := h.run.Drill(ctx, rights, p, params(c), c.Query("group"), opt)
+	res, err := h.run.Drill(ctx, rights, p, params(c), c.Query("group"), c.Query("aggregate"), opt)
 	if err != nil {
 		return err
 	}

@@ -18,34 +18,70 @@ type state struct {
 	best any      // min, max: *big.Rat for numbers, string for dates
 }
 
-// aggSQL returns the SQL columns an aggregate reads (one or two).
-func aggSQL(b *builder, a *reports.Agg) []string {
-	if a.Value == nil {
-		return []string{"COUNT(*)"}
+// aggSQL returns the SQL columns an aggregate reads (one or two) and
+// the arguments of their placeholders, in order. An aggregate with a
+// filter reads its value (1 for a count of records) only where the
+// filter holds.
+func aggSQL(b *builder, a *reports.Agg) ([]string, []any) {
+	cond, filtered := b.aggFilters[a]
+	when := func(v string) string { return "CASE WHEN " + cond.SQL + " THEN " + v + " END" }
+	var args []any
+	// use returns the SQL of one column, counting its arguments.
+	use := func(sql string, conds int) string {
+		for range conds {
+			args = append(args, cond.Args...)
+		}
+		return sql
 	}
-	v := b.value(a.Value)
-	n := "COUNT(" + v + ")"
+	if a.Value == nil {
+		if filtered {
+			return []string{use("COUNT("+when("1")+")", 1)}, args
+		}
+		return []string{"COUNT(*)"}, nil
+	}
+	v, k := b.value(a.Value), 0
+	if filtered {
+		v, k = when(v), 1
+	}
+	n := func() string { return use("COUNT("+v+")", k) }
 	if a.Value.Formula != nil && !a.Value.Formula.Nullable() {
-		n = "COUNT(*)" // a value for every record: no need to compute it twice
+		// A value for every record: no need to compute it twice.
+		n = func() string { return use("COUNT(*)", 0) }
+		if filtered {
+			n = func() string { return use("COUNT("+when("1")+")", 1) }
+		}
 	}
 	switch a.Def.Func {
 	case reports.Count:
-		return []string{n}
+		return []string{n()}, args
 	case reports.CountDistinct:
-		return []string{"COUNT(DISTINCT " + v + ")"}
+		return []string{use("COUNT(DISTINCT "+v+")", k)}, args
 	case reports.Sum, reports.Avg:
-		return []string{"SUM(" + v + ")", n}
+		s := use("SUM("+v+")", k)
+		return []string{s, n()}, args
 	case reports.Min:
-		return []string{"MIN(" + v + ")"}
+		return []string{use("MIN("+v+")", k)}, args
 	}
-	return []string{"MAX(" + v + ")"}
+	return []string{use("MAX("+v+")", k)}, args
+}
+
+// aggsSQL returns the SQL columns of every aggregate of the plan and the
+// arguments of their placeholders.
+func aggsSQL(b *builder) ([]string, []any) {
+	var cols []string
+	var args []any
+	for _, a := range b.plan.Aggs {
+		c, ar := aggSQL(b, a)
+		cols, args = append(cols, c...), append(args, ar...)
+	}
+	return cols, args
 }
 
 // mergeable reports whether every aggregate of the plan can be combined
 // from the groups' results (all but count_distinct).
 func mergeable(aggs []*reports.Agg) bool {
 	for _, a := range aggs {
-		if a.Def.Func == reports.CountDistinct {
+		if a.Def.Func == reports.CountDistinct && a.Def.Totals != reports.TotalsSum {
 			return false
 		}
 	}
@@ -77,6 +113,17 @@ func scanState(a *reports.Agg, row []any, i int) (state, int, error) {
 // merge adds o to s.
 func (s *state) merge(a *reports.Agg, o state) {
 	s.n += o.n
+	if a.Def.Totals == reports.TotalsSum {
+		// The rows' values add up (counts above, numbers here).
+		if x, ok := o.best.(*big.Rat); ok {
+			sum := new(big.Rat).Set(x)
+			if y, ok := s.best.(*big.Rat); ok {
+				sum.Add(sum, y)
+			}
+			s.best = sum
+		}
+		return
+	}
 	switch a.Def.Func {
 	case reports.Sum, reports.Avg:
 		if o.sum != nil {
@@ -181,8 +228,8 @@ func formatNumber(typ string, scale int, r *big.Rat) (*big.Rat, any) {
 	if r == nil {
 		return nil, nil
 	}
-	switch typ {
-	case "currency", "percent":
+	switch {
+	case typ == "currency", typ == "percent", typ == "decimal" && scale > 0:
 		if typ == "percent" {
 			scale = 2
 		}
@@ -192,7 +239,7 @@ func formatNumber(typ string, scale int, r *big.Rat) (*big.Rat, any) {
 			return out, json.Number(out.FloatString(scale))
 		}
 		return out, json.Number(metadata.FormatMinorUnits(units.Int64(), scale))
-	case "integer":
+	case typ == "integer":
 		if r.IsInt() {
 			return r, json.Number(r.Num().String())
 		}

@@ -30,6 +30,10 @@ func calculate(b *builder, detail []*grp, total *grp, res *Result) {
 		switch c.Func {
 		case reports.PercentOfTotal, reports.PercentChange, reports.Conversion:
 			t = colType{Type: "percent", Scale: ptr(2)}
+		case reports.Rate:
+			t = colType{Type: "percent", Scale: ptr(2)}
+		case reports.Ratio:
+			t = colType{Type: "decimal", Scale: ptr(2)}
 		case reports.Rank:
 			t = colType{Type: "integer"}
 		}
@@ -52,6 +56,10 @@ func calculate(b *builder, detail []*grp, total *grp, res *Result) {
 				set(g, percent(g.vals[c.Of], tot))
 			}
 			set(total, percent(tot, tot))
+		case reports.Ratio, reports.Rate:
+			for _, g := range append(slices.Clone(detail), total) {
+				set(g, divide(c, g))
+			}
 		case reports.Rank:
 			for _, g := range detail {
 				v := g.vals[c.Of]
@@ -191,14 +199,34 @@ func prevBucket(b metadata.Bucket, key string) string {
 	return ""
 }
 
-// percentOfTotal computes the percent-of-total calculations of a
-// subtotal row.
-func percentOfTotal(p *reports.Plan, g, total *grp) {
+// subtotalCalcs computes the calculations of a subtotal row that do not
+// run along rows: percent of total, ratio and rate.
+func subtotalCalcs(p *reports.Plan, g, total *grp) {
 	for _, c := range p.Report.Calculations {
-		if c.Func == reports.PercentOfTotal && total.vals[c.Of] != nil {
-			g.vals[c.Name], g.out[c.Name] = formatNumber("percent", 2, percent(g.vals[c.Of], total.vals[c.Of]))
+		switch c.Func {
+		case reports.PercentOfTotal:
+			if total.vals[c.Of] != nil {
+				g.vals[c.Name], g.out[c.Name] = formatNumber("percent", 2, percent(g.vals[c.Of], total.vals[c.Of]))
+			}
+		case reports.Ratio:
+			g.vals[c.Name], g.out[c.Name] = formatNumber("decimal", 2, divide(c, g))
+		case reports.Rate:
+			g.vals[c.Name], g.out[c.Name] = formatNumber("percent", 2, divide(c, g))
 		}
 	}
+}
+
+// divide is a ratio's or rate's value in a row: Of ÷ By (× 100 for a
+// rate); nil when either is missing or By is zero.
+func divide(c reports.Calculation, g *grp) *big.Rat {
+	a, b := g.vals[c.Of], g.vals[c.By]
+	if c.Func == reports.Rate {
+		return percent(a, b)
+	}
+	if a == nil || b == nil || b.Sign() == 0 {
+		return nil
+	}
+	return new(big.Rat).Quo(a, b)
 }
 
 // percent is a / b × 100 (nil when either is missing or b is zero).

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/crmplatform/crm/engine"
@@ -22,14 +23,29 @@ import (
 // for any key of a dimension, an empty segment for records without a
 // value; fewer segments than dimensions leave the last ones open). The
 // cell's condition is the report's own SQL, so the records are exactly
-// those counted in the cell.
-func (r *Runner) Drill(ctx context.Context, rights *engine.Rights, p *reports.Plan, params map[string]string, group string, opt engine.ListOptions) (*engine.ListResult, error) {
+// those counted in the cell. With aggregate (the name of one of the
+// report's aggregates) they are further limited by that aggregate's
+// filter: the records it counted in the cell.
+func (r *Runner) Drill(ctx context.Context, rights *engine.Rights, p *reports.Plan, params map[string]string, group, aggregate string, opt engine.ListOptions) (*engine.ListResult, error) {
 	if p.Kind == reports.Tabular {
 		return nil, &engine.RequestError{Message: fmt.Sprintf("report %s is tabular: its rows are records already", p.Report.Name)}
 	}
 	b, filter, err := r.prepare(ctx, rights, p, params)
 	if err != nil {
 		return nil, err
+	}
+	if aggregate != "" {
+		i := slices.IndexFunc(p.Aggs, func(a *reports.Agg) bool { return a.Def.Name == aggregate })
+		if i < 0 {
+			return nil, &engine.RequestError{Message: fmt.Sprintf("report %s has no aggregate %s", p.Report.Name, aggregate),
+				Details: []engine.FieldError{{Field: "aggregate", Code: "unknown", Message: "not an aggregate of the report"}}}
+		}
+		if f := p.Aggs[i].Def.Filter; f != "" {
+			if filter != "" {
+				filter += " && "
+			}
+			filter += "(" + f + ")"
+		}
 	}
 	all := dims(b.plan)
 	keys, err := parsePath(group, len(all))

@@ -51,9 +51,8 @@ func (r *Runner) groupQuery(ctx context.Context, b *builder, where string, args 
 			sel = append(sel, "MAX("+t+")")
 		}
 	}
-	for _, a := range b.plan.Aggs {
-		sel = append(sel, aggSQL(b, a)...)
-	}
+	aggCols, aggArgs := aggsSQL(b)
+	sel = append(sel, aggCols...)
 	stmt := "SELECT " + strings.Join(sel, ", ") + b.from() + where
 	if nKeys > 0 {
 		ords := make([]string, nKeys)
@@ -62,7 +61,7 @@ func (r *Runner) groupQuery(ctx context.Context, b *builder, where string, args 
 		}
 		stmt += " GROUP BY " + strings.Join(ords, ", ")
 	}
-	rows, err := b.query(ctx, r.eng, stmt, append(append([]any(nil), b.args...), args...))
+	rows, err := b.query(ctx, r.eng, stmt, append(append(aggArgs, b.args...), args...))
 	if err != nil {
 		return nil, err
 	}
@@ -320,7 +319,7 @@ func (r *Runner) grouped(ctx context.Context, b *builder, filter string, res *Re
 			}
 			for _, g := range s {
 				finishGroup(p, g)
-				percentOfTotal(p, g, total[0])
+				subtotalCalcs(p, g, total[0])
 			}
 			subs = append(subs, s)
 		}

@@ -166,6 +166,9 @@ func (r *Runner) Run(ctx context.Context, rights *engine.Rights, p *reports.Plan
 			return nil, err
 		}
 	}
+	if err := b.compileAggFilters(); err != nil {
+		return nil, err
+	}
 	res := &Result{Report: p.Report.Name, Label: p.Report.Label.Get(b.lang), Kind: p.Kind, Chart: p.Report.Chart, plan: p}
 	if res.Label == "" {
 		res.Label = p.Report.Name
@@ -343,11 +346,8 @@ func (r *Runner) tabular(ctx context.Context, b *builder, filter string, res *Re
 	if len(p.Aggs) == 0 {
 		return nil
 	}
-	var aggSel []string
-	for _, a := range p.Aggs {
-		aggSel = append(aggSel, aggSQL(b, a)...)
-	}
-	tot, err := b.query(ctx, r.eng, "SELECT "+strings.Join(aggSel, ", ")+b.from()+where, append(append([]any(nil), b.args...), args...))
+	aggSel, aggArgs := aggsSQL(b)
+	tot, err := b.query(ctx, r.eng, "SELECT "+strings.Join(aggSel, ", ")+b.from()+where, append(append(aggArgs, b.args...), args...))
 	if err != nil {
 		return err
 	}

@@ -34,6 +34,8 @@ type builder struct {
 	aliases map[string]string
 	users   map[string]string // user-name joins by column
 	emit    *reports.Emitter
+	// aggFilters are the compiled filters of the aggregates that have one.
+	aggFilters map[*reports.Agg]query.Predicate
 }
 
 // newBuilder prepares the SQL of a plan for the principal of rights.
@@ -189,14 +191,10 @@ func (b *builder) dim(d *reports.Dim) (string, error) {
 	return sql, nil
 }
 
-// where returns the WHERE clause: the user's record predicate, the
-// report's filter and the parameters (in the list filter language, with
-// the user's field rights: a hidden field is refused).
-func (b *builder) where(filter string) (string, []any, error) {
-	rule, err := b.base.Predicate(b.ctx, metadata.ActionRead)
-	if err != nil {
-		return "", nil, err
-	}
+// compile compiles a condition of the list filter language on the base
+// object with the user's field rights (a hidden field is refused) and
+// the record rules of the objects it reaches through lookups.
+func (b *builder) compile(filter string) (query.Predicate, error) {
 	qo := b.base.QueryOptions(b.ctx)
 	check := qo.CheckField
 	qo.CheckField = func(object, field string) error {
@@ -207,7 +205,34 @@ func (b *builder) where(filter string) (string, []any, error) {
 		}
 		return check(object, field)
 	}
-	f, err := query.CompileFilter(filter, b.plan.Object, qo)
+	return query.CompileFilter(filter, b.plan.Object, qo)
+}
+
+// compileAggFilters compiles the filters of the plan's aggregates.
+func (b *builder) compileAggFilters() error {
+	b.aggFilters = map[*reports.Agg]query.Predicate{}
+	for _, a := range b.plan.Aggs {
+		if a.Def.Filter == "" {
+			continue
+		}
+		f, err := b.compile(a.Def.Filter)
+		if err != nil {
+			return fmt.Errorf("aggregate %s: %w", a.Def.Name, err)
+		}
+		b.aggFilters[a] = f
+	}
+	return nil
+}
+
+// where returns the WHERE clause: the user's record predicate, the
+// report's filter and the parameters (in the list filter language, with
+// the user's field rights: a hidden field is refused).
+func (b *builder) where(filter string) (string, []any, error) {
+	rule, err := b.base.Predicate(b.ctx, metadata.ActionRead)
+	if err != nil {
+		return "", nil, err
+	}
+	f, err := b.compile(filter)
 	if err != nil {
 		return "", nil, err
 	}
