@@ -47,6 +47,21 @@ var leadSeeds = []struct {
 	{"admin", "trade_show", "converted", 6},
 }
 
+// runGroups runs a stored report as user and returns its answer and its
+// detail rows by group, which must be n.
+func runGroups(t *testing.T, s *apitest.Server, user, report string, n int) (map[string]any, map[string]map[string]any) {
+	t.Helper()
+	st, res := get(t, s, user, "/api/reports/"+report+"/run", nil)
+	if st != 200 {
+		t.Fatalf("run %s: %d %v", report, st, res)
+	}
+	got := byKey(t, res)
+	if len(got) != n {
+		t.Fatalf("%s: groups %v, want %d", report, keys(got), n)
+	}
+	return res, got
+}
+
 // ownerVisible reports whether user reads records owned by owner: admin
 // all, the manager their reps', a rep their own.
 func ownerVisible(user, owner string) bool {
@@ -114,14 +129,7 @@ func TestCampaignROIAndLeadConversion(t *testing.T) {
 					}
 					return roundCents(new(big.Rat).Quo(a, b))
 				}
-				st, res := get(t, s, user, "/api/reports/campaign_roi/run", nil)
-				if st != 200 {
-					t.Fatalf("run: %d %v", st, res)
-				}
-				got := byKey(t, res)
-				if len(got) != len(want) {
-					t.Fatalf("campaigns %v, want %d", keys(got), len(want))
-				}
+				res, got := runGroups(t, s, user, "campaign_roi", len(want))
 				for id, r := range want {
 					row := got[id]
 					if !eq(t, row["deals"], big.NewRat(r.deals, 1)) || !eq(t, row["won"], big.NewRat(r.won, 1)) || !eq(t, row["revenue"], r.revenue) ||
@@ -171,14 +179,7 @@ func TestCampaignROIAndLeadConversion(t *testing.T) {
 						r.revenue.Add(r.revenue, rat(t, campaignDeals[l.deal].amount))
 					}
 				}
-				st, res := get(t, s, user, "/api/reports/lead_conversion_by_source/run", nil)
-				if st != 200 {
-					t.Fatalf("run: %d %v", st, res)
-				}
-				got := byKey(t, res)
-				if len(got) != len(want) {
-					t.Fatalf("sources %v, want %d", keys(got), len(want))
-				}
+				_, got := runGroups(t, s, user, "lead_conversion_by_source", len(want))
 				for k, r := range want {
 					row := got[k]
 					if !eq(t, row["leads"], big.NewRat(r.leads, 1)) || !eq(t, row["converted"], big.NewRat(r.converted, 1)) ||
