@@ -38,8 +38,8 @@ type Webhook struct {
 // of fields.
 type Subscription struct {
 	// Event is record.created, record.updated, record.deleted,
-	// approval.submitted, approval.approved, approval.rejected or
-	// lead.converted.
+	// approval.submitted, approval.approved, approval.rejected,
+	// approval.recalled or lead.converted.
 	Event string `json:"event"`
 	// Object limits the subscription to one object; the record events
 	// need it, the others match every object without it.
@@ -61,6 +61,7 @@ const (
 	EventApprovalSubmitted = "approval.submitted"
 	EventApprovalApproved  = "approval.approved"
 	EventApprovalRejected  = "approval.rejected"
+	EventApprovalRecalled  = "approval.recalled"
 	EventLeadConverted     = "lead.converted"
 )
 
