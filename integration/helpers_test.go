@@ -64,6 +64,14 @@ type target struct {
 	got    []received
 	refuse int
 	answer string
+	hold   *hold
+}
+
+// hold is a request the target keeps waiting after taking it: its
+// context goes to entered, and it is answered once release is closed.
+type hold struct {
+	entered chan context.Context
+	release chan struct{}
 }
 
 // newTarget starts a receiver that verifies signatures with secret.
@@ -74,21 +82,31 @@ func newTarget(t *testing.T, c *clock, secret string) *target {
 	return tg
 }
 
-// serve answers one delivery.
+// serve answers one delivery: it takes it (and holds it, when asked to),
+// or refuses it as if down.
 func (tg *target) serve(w http.ResponseWriter, r *http.Request) {
+	status, answer, held := tg.take(r)
+	if held != nil {
+		held.entered <- r.Context()
+		<-held.release
+	}
+	w.WriteHeader(status)
+	io.WriteString(w, answer)
+}
+
+// take checks and records one delivery and returns the status and body
+// to answer with, and the hold the answer waits for, if any.
+func (tg *target) take(r *http.Request) (int, string, *hold) {
 	raw, _ := io.ReadAll(r.Body)
 	tg.mu.Lock()
 	defer tg.mu.Unlock()
 	if tg.refuse > 0 {
 		tg.refuse--
-		w.WriteHeader(http.StatusServiceUnavailable)
-		io.WriteString(w, "down for maintenance "+strings.Repeat("x", 4000))
-		return
+		return http.StatusServiceUnavailable, "down for maintenance " + strings.Repeat("x", 4000), nil
 	}
 	if err := integration.Verify(tg.secret, r.Header.Get(integration.SignatureHeader), raw, tg.clock.Now(), 5*time.Minute); err != nil {
 		tg.t.Errorf("a delivery with a bad signature: %v", err)
-		w.WriteHeader(http.StatusUnauthorized)
-		return
+		return http.StatusUnauthorized, "", nil
 	}
 	var b integration.Body
 	d := json.NewDecoder(strings.NewReader(string(raw)))
@@ -100,7 +118,20 @@ func (tg *target) serve(w http.ResponseWriter, r *http.Request) {
 		tg.t.Errorf("a delivery as %s %s", r.Method, r.Header.Get("Content-Type"))
 	}
 	tg.got = append(tg.got, received{Path: r.URL.Path, Body: b, Raw: raw, Signature: r.Header.Get(integration.SignatureHeader), Delivery: r.Header.Get("X-CRM-Delivery"), Event: r.Header.Get("X-CRM-Event")})
-	io.WriteString(w, tg.answer)
+	held := tg.hold
+	tg.hold = nil
+	return http.StatusOK, tg.answer, held
+}
+
+// holdNext makes the target hold the next delivery it takes: the
+// request's context arrives on entered while the sender waits for the
+// answer, which goes out once release is closed.
+func (tg *target) holdNext() (entered <-chan context.Context, release chan<- struct{}) {
+	h := &hold{entered: make(chan context.Context, 1), release: make(chan struct{})}
+	tg.mu.Lock()
+	defer tg.mu.Unlock()
+	tg.hold = h
+	return h.entered, h.release
 }
 
 // at returns what the target took at one path.
