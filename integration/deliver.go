@@ -15,6 +15,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/crmplatform/crm/engine/jobs"
+	"github.com/crmplatform/crm/engine/store"
 )
 
 // DeliverKind is the job kind that delivers one outbox row.
@@ -42,9 +43,7 @@ type delivery struct {
 }
 
 // loadDelivery reads one delivery; nil when it does not exist.
-func (x *Integration) loadDelivery(ctx context.Context, q interface {
-	QueryRowContext(context.Context, string, ...any) *sql.Row
-}, id string) (*delivery, error) {
+func (x *Integration) loadDelivery(ctx context.Context, q store.Querier, id string) (*delivery, error) {
 	var d delivery
 	err := q.QueryRowContext(ctx, x.sql(`SELECT seq, id, webhook, event, object, record_id, payload, state, attempts, retry_until FROM `+TableDeliveries+` WHERE id = ?`), id).
 		Scan(&d.Seq, &d.ID, &d.Webhook, &d.Event, &d.Object, &d.RecordID, &d.Payload, &d.State, &d.Attempts, &d.RetryUntil)
@@ -279,12 +278,12 @@ func (x *Integration) purge(ctx context.Context, l *jobs.Lease) (jobs.Progress, 
 	if err != nil {
 		return jobs.Progress{}, err
 	}
-	old := `SELECT id FROM ` + TableDeliveries + ` WHERE state <> 'pending' AND updated_at < ?`
+	const old = ` WHERE state <> 'pending' AND updated_at < ?`
 	cutoff := stamp(x.eng.Now().Add(-x.opt.Retention))
-	if _, err := tx.ExecContext(ctx, x.sql(`DELETE FROM `+TableAttempts+` WHERE delivery_id IN (`+old+`)`), cutoff); err != nil {
+	if _, err := tx.ExecContext(ctx, x.sql(`DELETE FROM `+TableAttempts+` WHERE delivery_id IN (SELECT id FROM `+TableDeliveries+old+`)`), cutoff); err != nil {
 		return jobs.Progress{}, fmt.Errorf("integration: purge answers: %w", err)
 	}
-	res, err := tx.ExecContext(ctx, x.sql(`DELETE FROM `+TableDeliveries+` WHERE state <> 'pending' AND updated_at < ?`), cutoff)
+	res, err := tx.ExecContext(ctx, x.sql(`DELETE FROM `+TableDeliveries+old), cutoff)
 	if err != nil {
 		return jobs.Progress{}, fmt.Errorf("integration: purge deliveries: %w", err)
 	}

@@ -242,8 +242,8 @@ func (x *Integration) add(ctx context.Context, tx *sql.Tx, webhook string, ev en
 func (x *Integration) earlier(ctx context.Context, q store.Querier, webhook, object, recordID, id string, lock bool) (bool, error) {
 	query := `SELECT id FROM ` + TableDeliveries + ` WHERE webhook = ? AND object = ? AND record_id = ? AND state = 'pending'
 		AND seq < (SELECT seq FROM ` + TableDeliveries + ` WHERE id = ?)`
-	if lock && x.db.Dialect == metadata.DialectPostgres {
-		query += ` FOR UPDATE`
+	if lock {
+		query += x.forUpdate()
 	}
 	rows, err := q.QueryContext(ctx, x.sql(query), webhook, object, recordID, id)
 	if err != nil {
@@ -265,6 +265,16 @@ func (x *Integration) enqueue(ctx context.Context, q store.Querier, id string, r
 // deliverJob is the payload of a delivery job.
 type deliverJob struct {
 	Delivery string `json:"delivery"`
+}
+
+// forUpdate is the clause that locks the rows a query reads until the
+// transaction ends: " FOR UPDATE" on PostgreSQL, nothing on SQLite, whose
+// one writer serialises the transactions that write.
+func (x *Integration) forUpdate() string {
+	if x.db.Dialect == metadata.DialectPostgres {
+		return " FOR UPDATE"
+	}
+	return ""
 }
 
 // sql binds a query's placeholders for the dialect.

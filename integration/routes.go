@@ -11,7 +11,6 @@ import (
 	"github.com/crmplatform/crm/engine"
 	"github.com/crmplatform/crm/engine/api"
 	"github.com/crmplatform/crm/engine/store"
-	"github.com/crmplatform/crm/metadata"
 	"github.com/gofiber/fiber/v2"
 )
 
@@ -234,12 +233,8 @@ func (x *Integration) Resend(ctx context.Context, webhook, id string) error {
 		return fmt.Errorf("integration: resend %s: %w", id, err)
 	}
 	defer tx.Rollback()
-	lock := ""
-	if x.db.Dialect == metadata.DialectPostgres {
-		lock = " FOR UPDATE"
-	}
 	var state, object, recordID string
-	err = tx.QueryRowContext(ctx, x.sql(`SELECT state, object, record_id FROM `+TableDeliveries+` WHERE id = ? AND webhook = ?`+lock), id, webhook).Scan(&state, &object, &recordID)
+	err = tx.QueryRowContext(ctx, x.sql(`SELECT state, object, record_id FROM `+TableDeliveries+` WHERE id = ? AND webhook = ?`+x.forUpdate()), id, webhook).Scan(&state, &object, &recordID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("%w: webhook %s has no delivery %s", engine.ErrNotFound, webhook, id)
 	}
