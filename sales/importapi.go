@@ -21,8 +21,10 @@ func (s *Sales) importRoutes(r fiber.Router, srv *api.Server) {
 	r.Get("/api/imports/:id", srv.Authenticate, s.importStatus)
 }
 
-// maxBatch bounds the rows per transaction an API import may ask for.
-const maxBatch = 10000
+// maxBatch bounds the rows per transaction an API import may ask for: a
+// step of the import's job writes one batch, and must end well within
+// the job's lease (a minute) on a slow database.
+const maxBatch = 1000
 
 // importFile answers POST /api/import/{object}: a multipart/form-data
 // body with the CSV in "file" and optionally "mapping" (JSON {column:
