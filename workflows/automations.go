@@ -78,6 +78,13 @@ func (wf *Workflows) automate(ctx context.Context, ev *engine.Event) error {
 				if _, err := sys.Create(actx, step.CreateObject, data); err != nil {
 					return fmt.Errorf("automation %s: create %s: %w", a.Name, step.CreateObject, err)
 				}
+			case step.Notify != nil:
+				if wf.notify == nil {
+					return fmt.Errorf("workflows: automation %s notifies, but no notifier is wired", a.Name)
+				}
+				if err := wf.notify.Notify(actx, ev.Writer, "automation:"+a.Name, ev.Object.Name, ev.ID, cur, step.Notify); err != nil {
+					return err
+				}
 			}
 		}
 	}

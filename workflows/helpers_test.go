@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/crmplatform/crm/engine/access"
 	"github.com/crmplatform/crm/internal/apitest"
 )
 
@@ -53,3 +54,6 @@ func wantError(t *testing.T, status int, m map[string]any, wantStatus int, parts
 		}
 	}
 }
+
+// accessLanguage is a user update setting the language.
+func accessLanguage(lang string) access.UserUpdate { return access.UserUpdate{Language: &lang} }

@@ -9,6 +9,7 @@ import (
 	"github.com/crmplatform/crm/engine/access"
 	"github.com/crmplatform/crm/engine/api"
 	"github.com/crmplatform/crm/metadata"
+	"github.com/crmplatform/crm/workflows/definition"
 	"github.com/gofiber/fiber/v2"
 )
 
@@ -17,13 +18,22 @@ type Config struct {
 	Engine *engine.Engine
 	Access *access.Service
 	Logger *slog.Logger
+	// Notifier sends automations' notifications (workflows/reminders).
+	Notifier Notifier
+}
+
+// Notifier sends a notification of an automation about a record (rec in
+// storage form) from inside the write's unit of work.
+type Notifier interface {
+	Notify(ctx context.Context, w *engine.Writer, source, object, id string, rec map[string]any, n *definition.CompiledNotification) error
 }
 
 // Workflows is the wired runtime of the workflow metadata.
 type Workflows struct {
-	eng *engine.Engine
-	acc *access.Service
-	log *slog.Logger
+	eng    *engine.Engine
+	acc    *access.Service
+	log    *slog.Logger
+	notify Notifier
 }
 
 // Wire creates the workflows' tables, attaches state transitions,
@@ -33,7 +43,7 @@ func Wire(ctx context.Context, cfg Config) (api.Registrar, error) {
 	if cfg.Engine == nil || cfg.Access == nil {
 		return nil, fmt.Errorf("workflows: an engine and an access service are required")
 	}
-	wf := &Workflows{eng: cfg.Engine, acc: cfg.Access, log: cfg.Logger}
+	wf := &Workflows{eng: cfg.Engine, acc: cfg.Access, log: cfg.Logger, notify: cfg.Notifier}
 	if wf.log == nil {
 		wf.log = slog.Default()
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/crmplatform/crm/engine/api"
 	"github.com/crmplatform/crm/engine/jobs"
 	"github.com/crmplatform/crm/engine/store"
+	"github.com/crmplatform/crm/engine/store/storetest"
 	"github.com/crmplatform/crm/internal/platform"
 	"github.com/crmplatform/crm/internal/server"
 	"github.com/gofiber/fiber/v2"
@@ -61,6 +62,40 @@ type Server struct {
 // and signs each in.
 func New(t testing.TB, db *store.DB, opt Options) *Server {
 	t.Helper()
+	p, app := wire(t, db, opt, func(ctx context.Context, p *platform.Platform) error {
+		fsys := opt.Template
+		if fsys == nil {
+			var err error
+			if fsys, err = defaults.FS("standard"); err != nil {
+				return err
+			}
+		}
+		if _, err := p.Engine.InstallTemplate(ctx, fsys, "test"); err != nil {
+			return err
+		}
+		if _, _, err := p.Access.EnsureAdmin(ctx, "admin-password"); err != nil {
+			return err
+		}
+		for _, u := range Users {
+			u.Password = u.Username + "-password"
+			if _, err := p.Access.CreateUser(ctx, u); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	s := &Server{t: t, App: app, Platform: p, DB: db, tokens: map[string]string{}}
+	s.Login("admin", "admin-password")
+	for _, u := range Users {
+		s.Login(u.Username, u.Username+"-password")
+	}
+	return s
+}
+
+// wire builds the platform over db with every part of internal/server and
+// the API; setup, if not nil, runs between the platform and the parts.
+func wire(t testing.TB, db *store.DB, opt Options, setup func(ctx context.Context, p *platform.Platform) error) (*platform.Platform, *fiber.App) {
+	t.Helper()
 	ctx := context.Background()
 	pc := opt.Platform
 	pc.DB = db
@@ -69,21 +104,8 @@ func New(t testing.TB, db *store.DB, opt Options) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fsys := opt.Template
-	if fsys == nil {
-		if fsys, err = defaults.FS("standard"); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if _, err := p.Engine.InstallTemplate(ctx, fsys, "test"); err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := p.Access.EnsureAdmin(ctx, "admin-password"); err != nil {
-		t.Fatal(err)
-	}
-	for _, u := range Users {
-		u.Password = u.Username + "-password"
-		if _, err := p.Access.CreateUser(ctx, u); err != nil {
+	if setup != nil {
+		if err := setup(ctx, p); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -94,12 +116,7 @@ func New(t testing.TB, db *store.DB, opt Options) *Server {
 	cfg := opt.API
 	cfg.Engine, cfg.Access = p.Engine, p.Access
 	cfg.Registrars = append(routes, cfg.Registrars...)
-	s := &Server{t: t, App: api.New(cfg), Platform: p, DB: db, tokens: map[string]string{}}
-	s.Login("admin", "admin-password")
-	for _, u := range Users {
-		s.Login(u.Username, u.Username+"-password")
-	}
-	return s
+	return p, api.New(cfg)
 }
 
 // RunJobs runs every due background job (recomputations, the parts' job
@@ -110,6 +127,22 @@ func (s *Server) RunJobs() {
 	if err := s.Platform.Engine.Jobs().Drain(context.Background(), jobs.DrainOptions{}); err != nil {
 		s.t.Fatalf("background jobs: %v", err)
 	}
+}
+
+// Another wires a second whole server on the same database, as another
+// process sharing it would (its own connection pool, platform, parts and
+// routes), for tests of what several servers do at once or of a restart.
+// The users are those of s, signed in with the same tokens; opt.Template
+// is not used.
+func (s *Server) Another(opt Options) *Server {
+	s.t.Helper()
+	db := storetest.Reopen(s.t, s.DB)
+	p, app := wire(s.t, db, opt, nil)
+	o := &Server{t: s.t, App: app, Platform: p, DB: db, tokens: map[string]string{}}
+	for u, tok := range s.tokens {
+		o.tokens[u] = tok
+	}
+	return o
 }
 
 // Login signs user in and keeps the token for later requests as user.

@@ -15,17 +15,26 @@ import (
 	reportroutes "github.com/crmplatform/crm/reports/routes"
 	"github.com/crmplatform/crm/sales"
 	"github.com/crmplatform/crm/workflows"
+	"github.com/crmplatform/crm/workflows/reminders"
 )
 
 // Parts wires every part of the server onto p and returns the routes they
 // mount on the API (passed to api.Config.Registrars).
 func Parts(ctx context.Context, p *platform.Platform) ([]api.Registrar, error) {
-	var routes []api.Registrar
-	wf, err := workflows.Wire(ctx, workflows.Config{Engine: p.Engine, Access: p.Access})
+	rc, err := reminders.ConfigFromEnv()
 	if err != nil {
 		return nil, err
 	}
-	routes = append(routes, wf)
+	rc.Engine, rc.Access = p.Engine, p.Access
+	rm, notifications, err := reminders.Wire(ctx, rc)
+	if err != nil {
+		return nil, err
+	}
+	wf, err := workflows.Wire(ctx, workflows.Config{Engine: p.Engine, Access: p.Access, Notifier: rm})
+	if err != nil {
+		return nil, err
+	}
+	routes := []api.Registrar{wf, notifications}
 	sl, err := sales.Wire(ctx, sales.Config{Engine: p.Engine, Access: p.Access})
 	if err != nil {
 		return nil, err

@@ -82,3 +82,35 @@ actions:
   - {set: [{field: next_step, value: x}], create: {object: activity, values: []}}`, []string{"/actions/0: "}},
 	})
 }
+
+func TestReminderChecks(t *testing.T) {
+	const file = "reminders/visit.yaml"
+	runProblemCases(t, []problemCase{
+		{"valid", file, `
+name: visit
+object: activity
+when: {field: starts_at, offset: -1h}
+condition: "status == 'planned'"
+recipients: [owner, manager_of_manager, {role: sales_manager}, {field: opportunity.owner_id}]
+channels: [in_app, email, sms]
+subject: {en: "Visit: {{subject}}"}
+message: {en: "{{subject}} at {{starts_at}}", zh: "{{subject}} 于 {{starts_at}}"}`, nil},
+		{"problems", file, `
+name: visit
+object: activity
+when: {field: subject, yearly: starts_at}
+condition: "subject"
+recipients: [submitter, {field: subject}]
+channels: [in_app]
+message: {en: "{{nothing}} and {{subject", zh: "{{subject}}"}`, []string{
+			"/when: give exactly one of field, yearly and formula",
+			"/condition: a condition must be true or false",
+			"/recipients/0: submitter names the one who submitted an approval",
+			"/recipients/1/field: activity.subject does not hold a user",
+			"/message: en: {{nothing}}: activity has no field \"nothing\"",
+		}},
+		{"not a date", file, "name: visit\nobject: activity\nwhen: {field: subject}\nrecipients: [owner]\nchannels: [in_app]\nmessage: x", []string{"/when/field: activity.subject is not a date or a datetime"}},
+		{"a formula with an offset", file, "name: visit\nobject: activity\nwhen: {formula: \"status == 'done'\", offset: 1d}\nrecipients: [owner]\nchannels: [in_app]\nmessage: x", []string{"/when/offset: "}},
+		{"a bad offset", file, "name: visit\nobject: activity\nwhen: {field: starts_at, offset: 3 days}\nrecipients: [owner]\nchannels: [in_app]\nmessage: x", []string{"/when/offset: "}},
+	})
+}

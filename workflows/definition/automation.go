@@ -115,7 +115,8 @@ var automationSchema = kindSchema([]string{"name", "object", "actions"}, `
               "object": {"$ref": "#/$defs/identifier"},
               "values": {"$ref": "#/$defs/updates"}
             }
-          }
+          },
+          "notify": {"$ref": "#/$defs/notification"}
         }
       }
     }`, `

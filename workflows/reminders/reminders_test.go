@@ -1,0 +1,408 @@
+package reminders_test
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"mime/quotedprintable"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/mail"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"github.com/crmplatform/crm/defaults"
+	"github.com/crmplatform/crm/engine/access"
+	"github.com/crmplatform/crm/engine/jobs"
+	"github.com/crmplatform/crm/engine/store"
+	"github.com/crmplatform/crm/engine/store/storetest"
+	"github.com/crmplatform/crm/internal/apitest"
+	"github.com/crmplatform/crm/internal/platform"
+	"github.com/crmplatform/crm/workflows/reminders"
+	"github.com/emersion/go-smtp"
+)
+
+// clock is a settable clock shared by the servers of a test.
+type clock struct{ t atomic.Pointer[time.Time] }
+
+func newClock(t time.Time) *clock {
+	c := &clock{}
+	c.set(t)
+	return c
+}
+
+func (c *clock) set(t time.Time)  { c.t.Store(&t) }
+func (c *clock) Now() time.Time   { return *c.t.Load() }
+func (c *clock) at(s string)      { c.set(mustTime(s)) }
+func mustTime(s string) time.Time { t, _ := time.Parse(time.RFC3339, s); return t }
+func (c *clock) platform() apitest.Options {
+	return apitest.Options{Template: defaults.WithBases(reminderTemplate), Platform: platform.Config{Now: c.Now}}
+}
+
+// email is a message the test's SMTP server received.
+type email struct{ to, subject, body string }
+
+// mailbox is an SMTP server inside the test (github.com/emersion/go-smtp).
+type mailbox struct {
+	mu   sync.Mutex
+	msgs []email
+}
+
+func (m *mailbox) NewSession(*smtp.Conn) (smtp.Session, error) { return &session{box: m}, nil }
+
+type session struct {
+	box *mailbox
+	to  []string
+}
+
+func (s *session) Reset()                                    { s.to = nil }
+func (s *session) Logout() error                             { return nil }
+func (s *session) Mail(string, *smtp.MailOptions) error      { return nil }
+func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error { s.to = append(s.to, to); return nil }
+func (s *session) Data(r io.Reader) error {
+	msg, err := mail.ReadMessage(r)
+	if err != nil {
+		return err
+	}
+	subject, _ := new(mime.WordDecoder).DecodeHeader(msg.Header.Get("Subject"))
+	var body io.Reader = msg.Body
+	switch strings.ToLower(msg.Header.Get("Content-Transfer-Encoding")) {
+	case "quoted-printable":
+		body = quotedprintable.NewReader(body)
+	case "base64":
+		body = base64.NewDecoder(base64.StdEncoding, body)
+	}
+	b, err := io.ReadAll(body)
+	if err != nil {
+		return err
+	}
+	s.box.mu.Lock()
+	defer s.box.mu.Unlock()
+	for _, to := range s.to {
+		s.box.msgs = append(s.box.msgs, email{to: to, subject: subject, body: strings.TrimSpace(string(b))})
+	}
+	return nil
+}
+
+// to returns the messages sent to an address.
+func (m *mailbox) to(addr string) []email {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []email
+	for _, e := range m.msgs {
+		if e.to == addr {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// startSMTP serves a mailbox on a local port and returns it with its URL.
+func startSMTP(t *testing.T) (*mailbox, string) {
+	box := &mailbox{}
+	srv := smtp.NewServer(box)
+	srv.Domain = "localhost"
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	return box, "smtp://" + ln.Addr().String() + "?from=crm@example.com"
+}
+
+// sms is what the SMS webhook received.
+type smsBox struct {
+	mu   sync.Mutex
+	msgs []map[string]string
+}
+
+func (b *smsBox) to(phone string) []map[string]string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var out []map[string]string
+	for _, m := range b.msgs {
+		if m["to"] == phone {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// startSMS serves the SMS webhook with httptest.
+func startSMS(t *testing.T) (*smsBox, string) {
+	box := &smsBox{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var m map[string]string
+		if err := json.NewDecoder(r.Body).Decode(&m); err != nil || r.Header.Get("Content-Type") != "application/json" {
+			http.Error(w, "bad", http.StatusBadRequest)
+			return
+		}
+		box.mu.Lock()
+		box.msgs = append(box.msgs, m)
+		box.mu.Unlock()
+	}))
+	t.Cleanup(srv.Close)
+	return box, srv.URL
+}
+
+// reminderTemplate adds reminders to the standard template (replacing its
+// two): a birthday (yearly), three days before a close date, a formula
+// becoming true, and a day after an account's creation with a field one
+// recipient may not read.
+var reminderTemplate = fstest.MapFS{
+	"template.yaml": {Data: []byte("name: reminders\nextends: standard")},
+	"reminders/contact_birthday.yaml": {Data: []byte(`
+name: contact_birthday
+label: {en: Birthday, zh: 生日}
+object: contact
+when: {yearly: birthday, at: "09:00"}
+recipients: [owner]
+channels: [in_app, email]
+subject: {en: "Birthday: {{name}}", zh: "生日：{{name}}"}
+message: {en: "{{name}} has a birthday on {{birthday}}", zh: "{{name}} 的生日是 {{birthday}}"}
+`)},
+	"reminders/opportunity_closing.yaml": {Data: []byte(`
+name: opportunity_closing
+object: opportunity
+when: {field: close_date, offset: -3d}
+condition: "stage not in ['won', 'lost']"
+recipients: [owner, manager, {user: rep2}]
+channels: [in_app, sms]
+message: {en: "{{name}} closes on {{close_date}}, stage {{stage}}", zh: "{{name}} 将于 {{close_date}} 成交，阶段：{{stage}}"}
+`)},
+	"reminders/big_deal.yaml": {Data: []byte(`
+name: big_deal
+object: opportunity
+when: {formula: "amount > 1000000"}
+recipients: [manager]
+channels: [in_app, email]
+message: {en: "{{name}} is big: {{amount}}", zh: "大单：{{name}}，金额 {{amount}}"}
+`)},
+	"reminders/account_check.yaml": {Data: []byte(`
+name: account_check
+object: account
+when: {field: created_at, offset: +1d}
+recipients: [owner, {role: service_agent}]
+channels: [in_app, email]
+message: {en: "Check {{name}}: credit {{credit_limit}}"}
+`)},
+}
+
+// scan runs the due-reminder scan and every job due after it on the
+// servers at once, as several servers sharing the database do.
+func scan(t *testing.T, servers ...*apitest.Server) {
+	t.Helper()
+	ctx := context.Background()
+	if _, _, err := servers[0].Platform.Engine.Jobs().Enqueue(ctx, servers[0].DB.SQL(), jobs.Spec{Kind: reminders.KindScan}); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, len(servers))
+	for i, s := range servers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = s.Platform.Engine.Jobs().Drain(ctx, jobs.DrainOptions{})
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// notifications returns the count of a user's notifications whose JSON
+// holds every part.
+func notifications(t *testing.T, s *apitest.Server, user string, parts ...string) int {
+	t.Helper()
+	s.Login(user, user+"-password") // the clock moved past the last token's life
+	status, m := s.Do("GET", "/api/notifications", user, "")
+	if status != 200 {
+		t.Fatalf("notifications of %s: %d %v", user, status, m)
+	}
+	n := 0
+	for _, it := range m["items"].([]any) {
+		raw, _ := json.Marshal(it)
+		all := true
+		for _, p := range parts {
+			all = all && strings.Contains(string(raw), p)
+		}
+		if all {
+			n++
+		}
+	}
+	return n
+}
+
+// TestReminders covers the Done-when items of reminders on both
+// databases: a birthday, a date with an offset and a formula becoming
+// true delivered once across a restart and with two servers; a recipient
+// who cannot read the record gets nothing; fields a recipient may not read
+// are left out; a changed date re-plans, a failing condition and a deleted
+// record cancel; e-mail through an SMTP server and SMS through a webhook.
+func TestReminders(t *testing.T) {
+	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
+		box, smtpURL := startSMTP(t)
+		texts, smsURL := startSMS(t)
+		t.Setenv("CRM_SMTP_URL", smtpURL)
+		t.Setenv("CRM_SMS_WEBHOOK_URL", smsURL)
+		clk := newClock(mustTime("2026-03-01T08:00:00Z"))
+		s := apitest.New(t, db, clk.platform())
+		ctx := context.Background()
+		for user, u := range map[string]access.UserUpdate{
+			"rep1":    {Email: ptr("rep1@example.com"), Phone: ptr("+1 555 0101")},
+			"manager": {Email: ptr("manager@example.com"), Phone: ptr("+86 138 0000 0001"), Language: ptr("zh")},
+			"rep2":    {Email: ptr("rep2@example.com"), Phone: ptr("+1 555 0102")},
+			"agent":   {Email: ptr("agent@example.com")},
+		} {
+			if _, err := s.Platform.Access.UpdateUser(ctx, user, u); err != nil {
+				t.Fatal(err)
+			}
+		}
+		acc := s.Create("rep1", "account", `{"name": "Acme"}`)
+		if status, m := s.Do("PATCH", "/api/records/account/"+acc, "admin", `{"version": 1, "credit_limit": 5000}`); status != 200 {
+			t.Fatalf("credit limit: %d %v", status, m)
+		}
+		s.Create("rep1", "contact", `{"name": "Li Lei", "account": "`+acc+`", "birthday": "1980-03-05"}`)
+		gone := s.Create("rep1", "contact", `{"name": "Han Meimei", "account": "`+acc+`", "birthday": "1990-03-06"}`)
+		deal := s.Create("rep1", "opportunity", `{"name": "Deal", "account": "`+acc+`", "amount": 5000, "close_date": "2026-03-10"}`)
+		lost := s.Create("rep1", "opportunity", `{"name": "Lost cause", "account": "`+acc+`", "close_date": "2026-03-12"}`)
+		if status, m := s.Do("PATCH", "/api/records/opportunity/"+deal, "rep1", `{"version": 1, "amount": 2000000}`); status != 200 {
+			t.Fatalf("amount: %d %v", status, m)
+		}
+
+		// Nothing is due yet but the formula that became true.
+		scan(t, s)
+		if n := notifications(t, s, "manager", `"source":"reminder:big_deal"`, "大单：Deal，金额 2000000"); n != 1 {
+			t.Fatalf("big deal notifications of the manager: %d", n)
+		}
+		if got := box.to("manager@example.com"); len(got) != 1 || !strings.Contains(got[0].body, "大单：Deal") {
+			t.Fatalf("big deal e-mail: %+v", got)
+		}
+		if notifications(t, s, "rep1") != 0 {
+			t.Fatal("rep1 got something before it was due")
+		}
+
+		// The server is down over the account's check (due 03-02 08:00)
+		// and comes back on 03-02 at noon as two servers: delivered once,
+		// without the credit limit to the agent, who may not read it.
+		if status, _ := s.Do("DELETE", "/api/records/contact/"+gone, "admin", ""); status != 204 {
+			t.Fatalf("delete: %d", status)
+		}
+		if status, m := s.Do("PATCH", "/api/records/opportunity/"+lost, "rep1", `{"version": 1, "stage": "lost"}`); status != 200 {
+			t.Fatalf("lost: %d %v", status, m)
+		}
+		clk.at("2026-03-02T12:00:00Z")
+		s2 := s.Another(clk.platform())
+		scan(t, s, s2)
+		scan(t, s2, s)
+		if n := notifications(t, s, "rep1", `"source":"reminder:account_check"`, "Check Acme: credit 5000.00"); n != 1 {
+			t.Fatalf("account check of rep1: %d", n)
+		}
+		if n := notifications(t, s, "agent", "Check Acme: credit \""); n != 1 {
+			t.Fatalf("account check of the agent, without the credit limit: %d", n)
+		}
+		if got := box.to("agent@example.com"); len(got) != 1 || strings.Contains(got[0].body, "5000") {
+			t.Fatalf("the agent's e-mail shows the hidden credit limit or is missing: %+v", got)
+		}
+		if got := box.to("rep1@example.com"); len(got) != 1 || got[0].body != "Check Acme: credit 5000.00" || got[0].subject != "Account" {
+			t.Fatalf("rep1's e-mail: %+v", got)
+		}
+
+		// The birthday, after a restart (a new server on the database).
+		clk.at("2026-03-05T09:30:00Z")
+		s3 := s.Another(clk.platform())
+		scan(t, s3, s2)
+		if n := notifications(t, s3, "rep1", "Li Lei has a birthday on 1980-03-05"); n != 1 {
+			t.Fatalf("birthday notifications: %d", n)
+		}
+		if got := box.to("rep1@example.com"); len(got) != 2 || got[1].subject != "Birthday: Li Lei" {
+			t.Fatalf("birthday e-mail: %+v", got)
+		}
+
+		// The close date moves: the reminder moves with it.
+		s.Login("rep1", "rep1-password")
+		if status, m := s.Do("PATCH", "/api/records/opportunity/"+deal, "rep1", `{"version": 2, "close_date": "2026-03-20"}`); status != 200 {
+			t.Fatalf("close date: %d %v", status, m)
+		}
+		clk.at("2026-03-08T10:00:00Z")
+		scan(t, s, s3)
+		if texts.to("+1 555 0101") != nil {
+			t.Fatal("the closing reminder went out for the old date")
+		}
+		clk.at("2026-03-17T09:05:00Z")
+		scan(t, s3, s)
+		scan(t, s, s2)
+		if got := texts.to("+1 555 0101"); len(got) != 1 || got[0]["text"] != "Deal closes on 2026-03-20, stage Qualify" {
+			t.Fatalf("rep1's SMS: %+v", got)
+		}
+		if got := texts.to("+86 138 0000 0001"); len(got) != 1 || got[0]["text"] != "Deal 将于 2026-03-20 成交，阶段：初步接触" {
+			t.Fatalf("the manager's SMS: %+v", got)
+		}
+		if texts.to("+1 555 0102") != nil || notifications(t, s, "rep2") != 0 {
+			t.Fatal("rep2, who cannot read the deal, got its reminder")
+		}
+		if n := notifications(t, s, "rep1", `"source":"reminder:opportunity_closing"`); n != 1 {
+			t.Fatalf("closing notifications: %d (the lost deal's was cancelled)", n)
+		}
+
+		// Next year's birthday is planned; the deleted contact's is not.
+		var planned []string
+		rows, err := s.DB.SQL().QueryContext(ctx, "SELECT reminder, record_id FROM crm_reminder_schedule ORDER BY reminder")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rows.Next() {
+			var r, id string
+			rows.Scan(&r, &id)
+			planned = append(planned, r+":"+id)
+		}
+		rows.Close()
+		if len(planned) != 1 || !strings.HasPrefix(planned[0], "contact_birthday:") || strings.HasSuffix(planned[0], gone) {
+			t.Fatalf("planned: %v", planned)
+		}
+		clk.at("2027-03-05T10:00:00Z")
+		scan(t, s2)
+		if n := notifications(t, s, "rep1", "Li Lei has a birthday"); n != 2 {
+			t.Fatalf("birthdays over two years: %d", n)
+		}
+	})
+}
+
+func ptr(s string) *string { return &s }
+
+// TestStandardReminders delivers the standard template's two reminders:
+// a contact's birthday and a deal closing in three days, to the owner and
+// the owner's manager.
+func TestStandardReminders(t *testing.T) {
+	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
+		clk := newClock(mustTime("2026-05-01T08:00:00Z"))
+		s := apitest.New(t, db, apitest.Options{Platform: platform.Config{Now: clk.Now}})
+		acc := s.Create("rep1", "account", `{"name": "Acme"}`)
+		s.Create("rep1", "contact", `{"name": "Li Lei", "account": "`+acc+`", "birthday": "1985-05-02"}`)
+		s.Create("rep1", "opportunity", `{"name": "Deal", "account": "`+acc+`", "amount": 800, "close_date": "2026-05-04"}`)
+		clk.at("2026-05-02T09:01:00Z")
+		scan(t, s)
+		if n := notifications(t, s, "rep1", `"subject":"Birthday: Li Lei"`, "Today is the birthday of Li Lei (Acme)"); n != 1 {
+			t.Fatalf("birthday: %d", n)
+		}
+		if n := notifications(t, s, "rep1", `"subject":"Closing in 3 days: Deal"`, "Deal (Acme) is expected to close on 2026-05-04; it is at stage Qualify with 800.00"); n != 1 {
+			t.Fatalf("closing, the owner: %d", n)
+		}
+		if n := notifications(t, s, "manager", `"subject":"Closing in 3 days: Deal"`); n != 1 {
+			t.Fatalf("closing, the manager: %d", n)
+		}
+		if n := notifications(t, s, "rep2"); n != 0 {
+			t.Fatalf("rep2 got %d", n)
+		}
+	})
+}

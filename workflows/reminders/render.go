@@ -1,0 +1,75 @@
+package reminders
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/crmplatform/crm/engine"
+	"github.com/crmplatform/crm/metadata"
+	"github.com/crmplatform/crm/workflows/internal/reach"
+)
+
+// valueFor returns how a recipient whose Scope of the record's object is
+// s sees each field of rec (storage form) in a message: "" for a field it
+// may not read; an option's label in lang; a lookup as the title of the
+// record it points to, when the recipient may read that one; dates as
+// 2006-01-02 and datetimes in the server's time zone.
+func (rm *Reminders) valueFor(ctx context.Context, w *engine.Writer, s *engine.Scope, rec map[string]any, lang string) func(field string) string {
+	obj := s.Object()
+	return func(field string) string {
+		v := rec[field]
+		f, ok := obj.FieldOrSystem(field)
+		if !ok || v == nil || !s.Readable(field) {
+			return ""
+		}
+		if target, lookup := metadata.LookupTarget(f); lookup {
+			return rm.title(ctx, w, s, target, fmt.Sprint(v))
+		}
+		if metadata.SingleOption(f) {
+			if o, ok := f.Option(fmt.Sprint(v)); ok && o.Label.Get(lang) != "" {
+				return o.Label.Get(lang)
+			}
+		}
+		if t, ok := v.(time.Time); ok {
+			return t.In(rm.zone()).Format("2006-01-02 15:04")
+		}
+		out, err := metadata.TypeOf(f).Output(f, v)
+		if err != nil {
+			return ""
+		}
+		switch x := out.(type) {
+		case bool:
+			return map[bool]map[string]string{true: {"en": "yes", "zh": "是"}, false: {"en": "no", "zh": "否"}}[x][langOr(lang)]
+		case []string:
+			return strings.Join(x, ", ")
+		}
+		return fmt.Sprint(out)
+	}
+}
+
+// langOr returns lang when messages are written in it, else English.
+func langOr(lang string) string {
+	if lang == "zh" {
+		return lang
+	}
+	return "en"
+}
+
+// title returns the title of a record of object as the principal of s
+// may read it: "" when it may not read the record or its title field.
+func (rm *Reminders) title(ctx context.Context, w *engine.Writer, s *engine.Scope, object, id string) string {
+	ts, err := s.Rights().Scope(object)
+	if err != nil || ts.Object().TitleField == "" || !ts.Readable(ts.Object().TitleField) {
+		return ""
+	}
+	if ok, err := reach.Record(ctx, rm.eng.DB(), w, ts, metadata.ActionRead, id); err != nil || !ok {
+		return ""
+	}
+	rec, err := w.AsSystem().Load(ctx, object, id)
+	if err != nil || rec[ts.Object().TitleField] == nil {
+		return ""
+	}
+	return fmt.Sprint(rec[ts.Object().TitleField])
+}
