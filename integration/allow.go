@@ -4,12 +4,14 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"net/netip"
 	"net/url"
 	"os"
 	"regexp"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // AllowEnv names the environment variable holding the operator's
@@ -162,6 +164,28 @@ func internal(addr netip.Addr) bool {
 	return addr.IsLoopback() || addr.IsLinkLocalUnicast() || addr.IsLinkLocalMulticast() ||
 		addr.IsInterfaceLocalMulticast() || addr.IsMulticast() || addr.IsPrivate() || addr.IsUnspecified() ||
 		addr == netip.AddrFrom4([4]byte{255, 255, 255, 255}) || sharedSpace.Contains(addr) || thisNetwork.Contains(addr)
+}
+
+// Client returns an HTTP client for posts to targets the list allows
+// (check the URL with Target first): its dialer refuses internal
+// addresses the list does not name (checked on the address dialled, after
+// name resolution), with no proxy, no redirects, and timeout bounding
+// each phase and the whole request. Automations' webhook notifications
+// (workflows/reminders) post through it too.
+func (a *AllowList) Client(timeout time.Duration) *http.Client {
+	dialer := &net.Dialer{Timeout: timeout, Control: a.control}
+	return &http.Client{
+		Timeout: timeout,
+		Transport: &http.Transport{
+			Proxy:                 nil,
+			DialContext:           dialer.DialContext,
+			TLSHandshakeTimeout:   timeout,
+			ResponseHeaderTimeout: timeout,
+			MaxIdleConns:          1,
+			DisableKeepAlives:     true,
+		},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
 }
 
 // control is the net.Dialer Control function of webhook deliveries: it

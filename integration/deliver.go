@@ -221,24 +221,8 @@ func (x *Integration) send(ctx context.Context, d *delivery) answer {
 	return a
 }
 
-// client is an HTTP client whose dialer refuses internal addresses the
-// allow-list does not name (checked on the address dialled, after name
-// resolution), with no proxy, no redirects and bounded times.
-func (x *Integration) client(allow *AllowList) *http.Client {
-	dialer := &net.Dialer{Timeout: x.opt.Timeout, Control: allow.control}
-	return &http.Client{
-		Timeout: x.opt.Timeout,
-		Transport: &http.Transport{
-			Proxy:                 nil,
-			DialContext:           dialer.DialContext,
-			TLSHandshakeTimeout:   x.opt.Timeout,
-			ResponseHeaderTimeout: x.opt.Timeout,
-			MaxIdleConns:          1,
-			DisableKeepAlives:     true,
-		},
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
-}
+// client is the HTTP client of deliveries (AllowList.Client).
+func (x *Integration) client(allow *AllowList) *http.Client { return allow.Client(x.opt.Timeout) }
 
 // requestError words a failed request without Go's wrapping noise: the
 // refusal of a target, or the timeout.

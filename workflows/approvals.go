@@ -97,7 +97,7 @@ func scanRequest(row interface{ Scan(...any) error }) (*request, error) {
 // pendingRequest returns the pending request of a record, locked for the
 // unit of work, or nil.
 func (wf *Workflows) pendingRequest(ctx context.Context, q store.Querier, object, id string) (*request, error) {
-	row := q.QueryRowContext(ctx, wf.sql(`SELECT `+requestColumns+` FROM `+tableRequests+` WHERE object = ? AND record_id = ? AND state = 'pending'`+wf.forUpdate()), object, id)
+	row := q.QueryRowContext(ctx, wf.t.SQL(`SELECT `+requestColumns+` FROM `+tableRequests+` WHERE object = ? AND record_id = ? AND state = 'pending'`+wf.t.ForUpdate()), object, id)
 	r, err := scanRequest(row)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
@@ -130,8 +130,8 @@ func (wf *Workflows) saveRequest(ctx context.Context, w *engine.Writer, r *reque
 	if !r.DecidedAt.IsZero() {
 		decided = r.DecidedAt
 	}
-	res, err := w.SQL().ExecContext(ctx, wf.sql(`UPDATE `+tableRequests+` SET state = ?, step = ?, step_since = ?, decided_at = ?, version = version + 1 WHERE id = ? AND version = ?`),
-		wf.args(r.State, r.Step, r.StepSince, decided, r.ID, r.Version)...)
+	res, err := w.SQL().ExecContext(ctx, wf.t.SQL(`UPDATE `+tableRequests+` SET state = ?, step = ?, step_since = ?, decided_at = ?, version = version + 1 WHERE id = ? AND version = ?`),
+		wf.t.Args(r.State, r.Step, r.StepSince, decided, r.ID, r.Version)...)
 	if err != nil {
 		return fmt.Errorf("workflows: save approval request %s: %w", r.ID, err)
 	}
@@ -144,8 +144,8 @@ func (wf *Workflows) saveRequest(ctx context.Context, w *engine.Writer, r *reque
 
 // addEvent appends to a request's history; actor "" is the system.
 func (wf *Workflows) addEvent(ctx context.Context, w *engine.Writer, r *request, step int, actor, decision, comment string) error {
-	_, err := w.SQL().ExecContext(ctx, wf.sql(`INSERT INTO `+tableEvents+` (id, request_id, step, actor, decision, comment, at) VALUES (?, ?, ?, ?, ?, ?, ?)`),
-		wf.args(uuid.Must(uuid.NewV7()).String(), r.ID, step, actor, decision, comment, wf.now())...)
+	_, err := w.SQL().ExecContext(ctx, wf.t.SQL(`INSERT INTO `+tableEvents+` (id, request_id, step, actor, decision, comment, at) VALUES (?, ?, ?, ?, ?, ?, ?)`),
+		wf.t.Args(uuid.Must(uuid.NewV7()).String(), r.ID, step, actor, decision, comment, wf.t.Now())...)
 	if err != nil {
 		return fmt.Errorf("workflows: history of approval request %s: %w", r.ID, err)
 	}
@@ -210,11 +210,11 @@ func (wf *Workflows) submit(ctx context.Context, w *engine.Writer, t engine.Targ
 	if err != nil {
 		return nil, fmt.Errorf("workflows: keep approval process %s: %w", proc.Name, err)
 	}
-	now := wf.now()
+	now := wf.t.Now()
 	r := &request{ID: uuid.Must(uuid.NewV7()).String(), Object: object, RecordID: t.ID, Process: proc.Name, Definition: doc.Raw,
 		MetadataVersion: w.Snapshot().Version, State: StatePending, SubmittedBy: w.Principal().UserID, SubmittedAt: now, StepSince: now, Version: 1}
-	_, err = w.SQL().ExecContext(ctx, wf.sql(`INSERT INTO `+tableRequests+` (`+requestColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-		wf.args(r.ID, r.Object, r.RecordID, r.Process, string(def), r.MetadataVersion, r.State, r.Step, r.SubmittedBy, r.SubmittedAt, r.StepSince, nil, r.Version)...)
+	_, err = w.SQL().ExecContext(ctx, wf.t.SQL(`INSERT INTO `+tableRequests+` (`+requestColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		wf.t.Args(r.ID, r.Object, r.RecordID, r.Process, string(def), r.MetadataVersion, r.State, r.Step, r.SubmittedBy, r.SubmittedAt, r.StepSince, nil, r.Version)...)
 	if store.IsUniqueViolation(err) {
 		return nil, fmt.Errorf("%w: this %s was submitted for approval by someone else meanwhile", engine.ErrConflict, object)
 	}
@@ -304,7 +304,7 @@ func (wf *Workflows) advance(ctx context.Context, w *engine.Writer, r *request, 
 				return err
 			}
 		}
-		r.Step, r.StepSince = i, wf.now()
+		r.Step, r.StepSince = i, wf.t.Now()
 		return wf.saveRequest(ctx, w, r)
 	}
 	r.Step = len(proc.Steps)
@@ -313,7 +313,7 @@ func (wf *Workflows) advance(ctx context.Context, w *engine.Writer, r *request, 
 
 // addTask gives a user a pending decision on a step.
 func (wf *Workflows) addTask(ctx context.Context, w *engine.Writer, requestID string, step int, userID string) error {
-	_, err := w.SQL().ExecContext(ctx, wf.sql(`INSERT INTO `+tableTasks+` (request_id, step, user_id, state) VALUES (?, ?, ?, ?)`), requestID, step, userID, taskPending)
+	_, err := w.SQL().ExecContext(ctx, wf.t.SQL(`INSERT INTO `+tableTasks+` (request_id, step, user_id, state) VALUES (?, ?, ?, ?)`), requestID, step, userID, taskPending)
 	if err != nil {
 		return fmt.Errorf("workflows: approver of request %s: %w", requestID, err)
 	}
@@ -324,11 +324,11 @@ func (wf *Workflows) addTask(ctx context.Context, w *engine.Writer, requestID st
 // cancelled, the process's final field updates applied and the event
 // published.
 func (wf *Workflows) finish(ctx context.Context, w *engine.Writer, r *request, proc *definition.Process, state, comment string) error {
-	r.State, r.DecidedAt = state, wf.now()
+	r.State, r.DecidedAt = state, wf.t.Now()
 	if err := wf.saveRequest(ctx, w, r); err != nil {
 		return err
 	}
-	if _, err := w.SQL().ExecContext(ctx, wf.sql(`UPDATE `+tableTasks+` SET state = ? WHERE request_id = ? AND state = ?`), taskCancelled, r.ID, taskPending); err != nil {
+	if _, err := w.SQL().ExecContext(ctx, wf.t.SQL(`UPDATE `+tableTasks+` SET state = ? WHERE request_id = ? AND state = ?`), taskCancelled, r.ID, taskPending); err != nil {
 		return fmt.Errorf("workflows: close approval request %s: %w", r.ID, err)
 	}
 	updates, event := proc.OnApproved, EventApproved
@@ -373,8 +373,8 @@ func (wf *Workflows) decide(ctx context.Context, w *engine.Writer, t engine.Targ
 		decision = DecisionApproved
 	}
 	me := w.Principal().UserID
-	res, err := w.SQL().ExecContext(ctx, wf.sql(`UPDATE `+tableTasks+` SET state = ?, decided_at = ? WHERE request_id = ? AND step = ? AND user_id = ? AND state = ?`),
-		wf.args(decision, wf.now(), r.ID, r.Step, me, taskPending)...)
+	res, err := w.SQL().ExecContext(ctx, wf.t.SQL(`UPDATE `+tableTasks+` SET state = ?, decided_at = ? WHERE request_id = ? AND step = ? AND user_id = ? AND state = ?`),
+		wf.t.Args(decision, wf.t.Now(), r.ID, r.Step, me, taskPending)...)
 	if err != nil {
 		return nil, fmt.Errorf("workflows: decide approval request %s: %w", r.ID, err)
 	}
@@ -395,14 +395,14 @@ func (wf *Workflows) decide(ctx context.Context, w *engine.Writer, t engine.Targ
 	}
 	if st.RuleOf() == definition.RuleAll {
 		var left int
-		if err := w.SQL().QueryRowContext(ctx, wf.sql(`SELECT COUNT(*) FROM `+tableTasks+` WHERE request_id = ? AND step = ? AND state = ?`), r.ID, r.Step, taskPending).Scan(&left); err != nil {
+		if err := w.SQL().QueryRowContext(ctx, wf.t.SQL(`SELECT COUNT(*) FROM `+tableTasks+` WHERE request_id = ? AND step = ? AND state = ?`), r.ID, r.Step, taskPending).Scan(&left); err != nil {
 			return nil, fmt.Errorf("workflows: approvers of request %s: %w", r.ID, err)
 		}
 		if left > 0 {
 			return wf.view(ctx, w.SQL(), r, false)
 		}
 	}
-	if _, err := w.SQL().ExecContext(ctx, wf.sql(`UPDATE `+tableTasks+` SET state = ? WHERE request_id = ? AND step = ? AND state = ?`), taskCancelled, r.ID, r.Step, taskPending); err != nil {
+	if _, err := w.SQL().ExecContext(ctx, wf.t.SQL(`UPDATE `+tableTasks+` SET state = ? WHERE request_id = ? AND step = ? AND state = ?`), taskCancelled, r.ID, r.Step, taskPending); err != nil {
 		return nil, fmt.Errorf("workflows: close step of request %s: %w", r.ID, err)
 	}
 	if err := applyUpdates(ctx, w, r.Object, r.RecordID, st.OnApprove); err != nil {
@@ -420,7 +420,7 @@ func (wf *Workflows) decide(ctx context.Context, w *engine.Writer, t engine.Targ
 func (wf *Workflows) notApprover(ctx context.Context, w *engine.Writer, r *request, st *definition.ProcessStep) error {
 	var state string
 	var step int
-	err := w.SQL().QueryRowContext(ctx, wf.sql(`SELECT state, step FROM `+tableTasks+` WHERE request_id = ? AND user_id = ? ORDER BY step DESC LIMIT 1`), r.ID, w.Principal().UserID).Scan(&state, &step)
+	err := w.SQL().QueryRowContext(ctx, wf.t.SQL(`SELECT state, step FROM `+tableTasks+` WHERE request_id = ? AND user_id = ? ORDER BY step DESC LIMIT 1`), r.ID, w.Principal().UserID).Scan(&state, &step)
 	switch {
 	case err == nil && step < r.Step:
 		return fmt.Errorf("%w: your decision on this request was taken already; it now waits for step %s", engine.ErrConflict, st.Name)
@@ -497,14 +497,14 @@ func (wf *Workflows) reassign(ctx context.Context, w *engine.Writer, t engine.Ta
 		return nil, &engine.ValidationError{Object: t.Object.Name, Errors: []engine.FieldError{{Field: "from", Code: "invalid", Message: "this user has no pending decision on the current step"}}}
 	}
 	var taken int
-	if err := w.SQL().QueryRowContext(ctx, wf.sql(`SELECT COUNT(*) FROM `+tableTasks+` WHERE request_id = ? AND step = ? AND user_id = ?`), r.ID, r.Step, to.ID).Scan(&taken); err != nil {
+	if err := w.SQL().QueryRowContext(ctx, wf.t.SQL(`SELECT COUNT(*) FROM `+tableTasks+` WHERE request_id = ? AND step = ? AND user_id = ?`), r.ID, r.Step, to.ID).Scan(&taken); err != nil {
 		return nil, fmt.Errorf("workflows: approvers of request %s: %w", r.ID, err)
 	}
 	if taken > 0 {
 		return nil, fmt.Errorf("%w: %s is already an approver of the current step", engine.ErrConflict, to.Username)
 	}
-	if _, err := w.SQL().ExecContext(ctx, wf.sql(`UPDATE `+tableTasks+` SET state = ?, decided_at = ? WHERE request_id = ? AND step = ? AND user_id = ? AND state = ?`),
-		wf.args(DecisionReassigned, wf.now(), r.ID, r.Step, from, taskPending)...); err != nil {
+	if _, err := w.SQL().ExecContext(ctx, wf.t.SQL(`UPDATE `+tableTasks+` SET state = ?, decided_at = ? WHERE request_id = ? AND step = ? AND user_id = ? AND state = ?`),
+		wf.t.Args(DecisionReassigned, wf.t.Now(), r.ID, r.Step, from, taskPending)...); err != nil {
 		return nil, fmt.Errorf("workflows: reassign request %s: %w", r.ID, err)
 	}
 	if err := wf.addTask(ctx, w, r.ID, r.Step, to.ID); err != nil {
@@ -538,7 +538,7 @@ func (wf *Workflows) activeUser(ctx context.Context, object, key, username strin
 
 // taskUsers lists the users whose task on a step is in state.
 func (wf *Workflows) taskUsers(ctx context.Context, q store.Querier, requestID string, step int, state string) ([]string, error) {
-	rows, err := q.QueryContext(ctx, wf.sql(`SELECT user_id FROM `+tableTasks+` WHERE request_id = ? AND step = ? AND state = ? ORDER BY user_id`), requestID, step, state)
+	rows, err := q.QueryContext(ctx, wf.t.SQL(`SELECT user_id FROM `+tableTasks+` WHERE request_id = ? AND step = ? AND state = ? ORDER BY user_id`), requestID, step, state)
 	if err != nil {
 		return nil, fmt.Errorf("workflows: approvers of request %s: %w", requestID, err)
 	}

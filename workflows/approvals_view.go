@@ -170,7 +170,7 @@ func (wf *Workflows) viewWith(ctx context.Context, q store.Querier, us *users, r
 	if !history {
 		return v, nil
 	}
-	rows, err := q.QueryContext(ctx, wf.sql(`SELECT step, actor, decision, comment, at FROM `+tableEvents+` WHERE request_id = ? ORDER BY id`), r.ID)
+	rows, err := q.QueryContext(ctx, wf.t.SQL(`SELECT step, actor, decision, comment, at FROM `+tableEvents+` WHERE request_id = ? ORDER BY id`), r.ID)
 	if err != nil {
 		return nil, fmt.Errorf("workflows: history of approval request %s: %w", r.ID, err)
 	}
@@ -283,7 +283,7 @@ func prefixed(alias, cols string) string {
 
 // requests runs a query of request rows.
 func (wf *Workflows) requests(ctx context.Context, q store.Querier, query string, args ...any) ([]*request, error) {
-	rows, err := q.QueryContext(ctx, wf.sql(query), args...)
+	rows, err := q.QueryContext(ctx, wf.t.SQL(query), args...)
 	if err != nil {
 		return nil, fmt.Errorf("workflows: read approval requests: %w", err)
 	}

@@ -28,6 +28,7 @@ func TestAutomationNotifications(t *testing.T) {
 			mu.Unlock()
 		}))
 		defer hook.Close()
+		t.Setenv("CRM_WEBHOOK_ALLOW", strings.TrimPrefix(hook.URL, "http://"))
 		s := apitest.New(t, db, apitest.Options{})
 		doc, _ := json.Marshal(map[string]any{
 			"name": "next_step_notice", "object": "opportunity", "changed": []string{"next_step"},
@@ -37,7 +38,12 @@ func TestAutomationNotifications(t *testing.T) {
 				"message": map[string]string{"en": "{{name}}: {{next_step}}", "zh": "{{name}}：{{next_step}}"},
 			}}},
 		})
-		s.Run(t, []apitest.Scenario{{Name: "the automation", Method: "POST", Path: "/api/meta/automations", User: "admin", Body: string(doc), Status: 201}})
+		elsewhere := strings.Replace(string(doc), hook.URL, "http://10.1.2.3/hook", 1)
+		s.Run(t, []apitest.Scenario{
+			{Name: "a host not on the allow-list", Method: "POST", Path: "/api/meta/automations", User: "admin", Body: elsewhere, Status: 422, Code: "invalid_metadata",
+				Contains: []string{"/actions/0/notify/url", "10.1.2.3", "CRM_WEBHOOK_ALLOW"}},
+			{Name: "the automation", Method: "POST", Path: "/api/meta/automations", User: "admin", Body: string(doc), Status: 201},
+		})
 		if _, err := s.Platform.Access.UpdateUser(t.Context(), "manager", accessLanguage("zh")); err != nil {
 			t.Fatal(err)
 		}

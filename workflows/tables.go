@@ -1,13 +1,6 @@
 package workflows
 
-import (
-	"context"
-	"fmt"
-	"time"
-
-	"github.com/crmplatform/crm/engine/store"
-	"github.com/crmplatform/crm/metadata"
-)
+import "context"
 
 // The system tables of approvals.
 const (
@@ -25,12 +18,9 @@ const (
 // migrate creates the approval tables and their indexes if they do not
 // exist. One pending request per record is kept by a partial unique index.
 func (wf *Workflows) migrate(ctx context.Context) error {
-	ts := "TEXT"
-	if wf.eng.DB().Dialect == metadata.DialectPostgres {
-		ts = "TIMESTAMPTZ"
-	}
-	for _, stmt := range []string{
-		`CREATE TABLE IF NOT EXISTS ` + tableRequests + ` (
+	return wf.t.Create(ctx, "workflows", func(ts string) []string {
+		return []string{
+			`CREATE TABLE IF NOT EXISTS ` + tableRequests + ` (
 			id VARCHAR(36) PRIMARY KEY,
 			object VARCHAR(64) NOT NULL,
 			record_id VARCHAR(64) NOT NULL,
@@ -45,9 +35,9 @@ func (wf *Workflows) migrate(ctx context.Context) error {
 			decided_at ` + ts + `,
 			version BIGINT NOT NULL
 		)`,
-		`CREATE UNIQUE INDEX IF NOT EXISTS crm_approval_requests_pending_idx ON ` + tableRequests + ` (object, record_id) WHERE state = 'pending'`,
-		`CREATE INDEX IF NOT EXISTS crm_approval_requests_record_idx ON ` + tableRequests + ` (object, record_id, submitted_at)`,
-		`CREATE TABLE IF NOT EXISTS ` + tableTasks + ` (
+			`CREATE UNIQUE INDEX IF NOT EXISTS crm_approval_requests_pending_idx ON ` + tableRequests + ` (object, record_id) WHERE state = 'pending'`,
+			`CREATE INDEX IF NOT EXISTS crm_approval_requests_record_idx ON ` + tableRequests + ` (object, record_id, submitted_at)`,
+			`CREATE TABLE IF NOT EXISTS ` + tableTasks + ` (
 			request_id VARCHAR(36) NOT NULL,
 			step INTEGER NOT NULL,
 			user_id VARCHAR(36) NOT NULL,
@@ -55,8 +45,8 @@ func (wf *Workflows) migrate(ctx context.Context) error {
 			decided_at ` + ts + `,
 			PRIMARY KEY (request_id, step, user_id)
 		)`,
-		`CREATE INDEX IF NOT EXISTS crm_approval_tasks_user_idx ON ` + tableTasks + ` (user_id, state)`,
-		`CREATE TABLE IF NOT EXISTS ` + tableEvents + ` (
+			`CREATE INDEX IF NOT EXISTS crm_approval_tasks_user_idx ON ` + tableTasks + ` (user_id, state)`,
+			`CREATE TABLE IF NOT EXISTS ` + tableEvents + ` (
 			id VARCHAR(36) PRIMARY KEY,
 			request_id VARCHAR(36) NOT NULL,
 			step INTEGER NOT NULL,
@@ -65,31 +55,7 @@ func (wf *Workflows) migrate(ctx context.Context) error {
 			comment TEXT NOT NULL,
 			at ` + ts + ` NOT NULL
 		)`,
-		`CREATE INDEX IF NOT EXISTS crm_approval_events_request_idx ON ` + tableEvents + ` (request_id, id)`,
-	} {
-		if _, err := wf.eng.DB().SQL().ExecContext(ctx, stmt); err != nil {
-			return fmt.Errorf("workflows: migrate: %w", err)
+			`CREATE INDEX IF NOT EXISTS crm_approval_events_request_idx ON ` + tableEvents + ` (request_id, id)`,
 		}
-	}
-	return nil
-}
-
-// sql rebinds "?" placeholders for the database's dialect.
-func (wf *Workflows) sql(q string) string { return store.Rebind(wf.eng.DB().Dialect, q) }
-
-// args converts arguments for the database's dialect (times as text on
-// SQLite).
-func (wf *Workflows) args(args ...any) []any { return store.Args(wf.eng.DB().Dialect, args) }
-
-// now is the engine's clock, in UTC to the millisecond.
-func (wf *Workflows) now() time.Time { return wf.eng.Now().UTC().Truncate(time.Millisecond) }
-
-// forUpdate is the row lock of a SELECT whose row the unit of work is
-// about to change (PostgreSQL; SQLite's write transaction excludes every
-// other writer already).
-func (wf *Workflows) forUpdate() string {
-	if wf.eng.DB().Dialect == metadata.DialectPostgres {
-		return " FOR UPDATE"
-	}
-	return ""
+	})
 }

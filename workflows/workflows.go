@@ -10,6 +10,7 @@ import (
 	"github.com/crmplatform/crm/engine/api"
 	"github.com/crmplatform/crm/metadata"
 	"github.com/crmplatform/crm/workflows/definition"
+	"github.com/crmplatform/crm/workflows/internal/systable"
 	"github.com/gofiber/fiber/v2"
 )
 
@@ -34,6 +35,8 @@ type Workflows struct {
 	acc    *access.Service
 	log    *slog.Logger
 	notify Notifier
+	// t reaches the approval tables.
+	t systable.Tables
 }
 
 // Wire creates the workflows' tables, attaches state transitions,
@@ -43,7 +46,7 @@ func Wire(ctx context.Context, cfg Config) (api.Registrar, error) {
 	if cfg.Engine == nil || cfg.Access == nil {
 		return nil, fmt.Errorf("workflows: an engine and an access service are required")
 	}
-	wf := &Workflows{eng: cfg.Engine, acc: cfg.Access, log: cfg.Logger, notify: cfg.Notifier}
+	wf := &Workflows{eng: cfg.Engine, acc: cfg.Access, log: cfg.Logger, notify: cfg.Notifier, t: systable.New(cfg.Engine.DB(), cfg.Engine.Now)}
 	if wf.log == nil {
 		wf.log = slog.Default()
 	}

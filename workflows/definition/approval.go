@@ -198,57 +198,13 @@ func buildProcess(s *metadata.Schema, a *Approval) (*Process, metadata.Problems)
 }
 
 // Processes is the compiled form of the approval processes of a metadata
-// version.
-type Processes struct {
-	byObject map[string][]*Process
-	byName   map[string]*Process
-}
-
-// Of returns the processes of object, in order.
-func (ps *Processes) Of(object string) []*Process {
-	if ps == nil {
-		return nil
-	}
-	return ps.byObject[object]
-}
-
-// Get returns the process named name.
-func (ps *Processes) Get(name string) (*Process, bool) {
-	if ps == nil {
-		return nil, false
-	}
-	p, ok := ps.byName[name]
-	return p, ok
-}
+// version: by object, by order then name.
+type Processes = Set[*Process]
 
 // compileApprovals compiles every approval process of s.
 func compileApprovals(s *metadata.Schema) (any, metadata.Problems) {
-	out := &Processes{byObject: map[string][]*Process{}, byName: map[string]*Process{}}
-	var ps metadata.Problems
-	for _, a := range Approvals.All(s) {
-		p, pps := buildProcess(s, a)
-		for _, pr := range pps {
-			pr.File = s.Source(Approvals.Kind().Name(), a.Name)
-			ps = append(ps, pr)
-		}
-		if p == nil {
-			continue
-		}
-		out.byObject[a.Object] = append(out.byObject[a.Object], p)
-		out.byName[a.Name] = p
-	}
-	for _, list := range out.byObject {
-		slices.SortStableFunc(list, func(a, b *Process) int {
-			if a.Order != b.Order {
-				return a.Order - b.Order
-			}
-			if a.Name < b.Name {
-				return -1
-			}
-			return 1
-		})
-	}
-	return out, ps
+	return compileSet(s, Approvals, func(a *Approval) (string, string) { return a.Name, a.Object }, buildProcess,
+		func(p *Process) int { return p.Order })
 }
 
 // CompiledApprovals returns the compiled approval processes of a metadata

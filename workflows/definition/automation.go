@@ -212,45 +212,13 @@ func buildAutomation(s *metadata.Schema, a *Automation) (*CompiledAutomation, me
 }
 
 // AutomationSet is the compiled form of the automations of a metadata
-// version.
-type AutomationSet struct {
-	byObject map[string][]*CompiledAutomation
-}
-
-// Of returns the automations of object in the order they run.
-func (as *AutomationSet) Of(object string) []*CompiledAutomation {
-	if as == nil {
-		return nil
-	}
-	return as.byObject[object]
-}
+// version: by object, in the order they run (order, then name).
+type AutomationSet = Set[*CompiledAutomation]
 
 // compileAutomations compiles every automation of s.
 func compileAutomations(s *metadata.Schema) (any, metadata.Problems) {
-	out := &AutomationSet{byObject: map[string][]*CompiledAutomation{}}
-	var ps metadata.Problems
-	for _, a := range Automations.All(s) {
-		c, aps := buildAutomation(s, a)
-		for _, p := range aps {
-			p.File = s.Source(Automations.Kind().Name(), a.Name)
-			ps = append(ps, p)
-		}
-		if c != nil {
-			out.byObject[a.Object] = append(out.byObject[a.Object], c)
-		}
-	}
-	for _, list := range out.byObject {
-		slices.SortStableFunc(list, func(a, b *CompiledAutomation) int {
-			if a.Order != b.Order {
-				return a.Order - b.Order
-			}
-			if a.Name < b.Name {
-				return -1
-			}
-			return 1
-		})
-	}
-	return out, ps
+	return compileSet(s, Automations, func(a *Automation) (string, string) { return a.Name, a.Object }, buildAutomation,
+		func(a *CompiledAutomation) int { return a.Order })
 }
 
 // CompiledAutomations returns the compiled automations of a metadata

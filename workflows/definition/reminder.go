@@ -257,44 +257,11 @@ func (c *CompiledReminder) shift(t time.Time) time.Time {
 
 // ReminderSet is the compiled form of the reminders of a metadata
 // version.
-type ReminderSet struct {
-	byObject map[string][]*CompiledReminder
-	byName   map[string]*CompiledReminder
-}
-
-// Of returns the reminders of object.
-func (rs *ReminderSet) Of(object string) []*CompiledReminder {
-	if rs == nil {
-		return nil
-	}
-	return rs.byObject[object]
-}
-
-// Get returns the reminder named name.
-func (rs *ReminderSet) Get(name string) (*CompiledReminder, bool) {
-	if rs == nil {
-		return nil, false
-	}
-	r, ok := rs.byName[name]
-	return r, ok
-}
+type ReminderSet = Set[*CompiledReminder]
 
 // compileReminders compiles every reminder of s.
 func compileReminders(s *metadata.Schema) (any, metadata.Problems) {
-	out := &ReminderSet{byObject: map[string][]*CompiledReminder{}, byName: map[string]*CompiledReminder{}}
-	var ps metadata.Problems
-	for _, r := range Reminders.All(s) {
-		c, rps := buildReminder(s, r)
-		for _, p := range rps {
-			p.File = s.Source(Reminders.Kind().Name(), r.Name)
-			ps = append(ps, p)
-		}
-		if c != nil {
-			out.byObject[r.Object] = append(out.byObject[r.Object], c)
-			out.byName[r.Name] = c
-		}
-	}
-	return out, ps
+	return compileSet(s, Reminders, func(r *Reminder) (string, string) { return r.Name, r.Object }, buildReminder, nil)
 }
 
 // CompiledReminders returns the compiled reminders of a metadata snapshot

@@ -130,7 +130,7 @@ func (rm *Reminders) smsStep(ctx context.Context, l *jobs.Lease) (jobs.Progress,
 	if rm.cfg.SMSWebhookURL == "" {
 		return jobs.Progress{}, fmt.Errorf("reminders: CRM_SMS_WEBHOOK_URL is not set on this server")
 	}
-	if err := rm.post(ctx, rm.cfg.SMSWebhookURL, l.Payload); err != nil {
+	if err := rm.post(ctx, rm.http, rm.cfg.SMSWebhookURL, l.Payload); err != nil {
 		return jobs.Progress{}, err
 	}
 	return jobs.Progress{Done: 1, Total: 1, Finished: true, Message: "SMS posted"}, nil
@@ -142,20 +142,23 @@ func (rm *Reminders) webhookStep(ctx context.Context, l *jobs.Lease) (jobs.Progr
 	if err := json.Unmarshal(l.Payload, &p); err != nil {
 		return jobs.Progress{}, fmt.Errorf("reminders: webhook job %s: %w", l.ID, err)
 	}
-	if err := rm.post(ctx, p.URL, p.Body); err != nil {
+	if _, err := rm.cfg.WebhookAllow.Target(p.URL); err != nil {
+		return jobs.Progress{}, fmt.Errorf("reminders: webhook: %w", err)
+	}
+	if err := rm.post(ctx, rm.hooks, p.URL, p.Body); err != nil {
 		return jobs.Progress{}, err
 	}
 	return jobs.Progress{Done: 1, Total: 1, Finished: true, Message: "posted to " + p.URL}, nil
 }
 
-// post sends a JSON body; any answer but 2xx is a failure.
-func (rm *Reminders) post(ctx context.Context, to string, body []byte) error {
+// post sends a JSON body through client; any answer but 2xx is a failure.
+func (rm *Reminders) post(ctx context.Context, client *http.Client, to string, body []byte) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, to, bytes.NewReader(body))
 	if err != nil {
 		return fmt.Errorf("reminders: post to %s: %w", to, err)
 	}
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := rm.http.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		return fmt.Errorf("reminders: post to %s: %w", to, err)
 	}

@@ -31,8 +31,8 @@ type due struct {
 // once; each planned reminder is also claimed by deleting its row, and
 // each delivery has a unique key, so none is sent twice even if they did.
 func (rm *Reminders) scanStep(ctx context.Context, l *jobs.Lease) (jobs.Progress, error) {
-	rows, err := rm.eng.DB().SQL().QueryContext(ctx, rm.sql(`SELECT reminder, object, record_id, due_at FROM `+tableSchedule+` WHERE fire_at <= ? ORDER BY fire_at, reminder, record_id LIMIT `+fmt.Sprint(scanBatch)),
-		rm.args(rm.now())...)
+	rows, err := rm.eng.DB().SQL().QueryContext(ctx, rm.t.SQL(`SELECT reminder, object, record_id, due_at FROM `+tableSchedule+` WHERE fire_at <= ? ORDER BY fire_at, reminder, record_id LIMIT `+fmt.Sprint(scanBatch)),
+		rm.t.Args(rm.t.Now())...)
 	if err != nil {
 		return jobs.Progress{}, fmt.Errorf("reminders: due reminders: %w", err)
 	}
@@ -70,8 +70,8 @@ func (rm *Reminders) deliver(ctx context.Context, d due) (int, error) {
 	sent := 0
 	err := rm.eng.Tx(ctx, access.System(nil), func(w *engine.Writer) error {
 		sent = 0
-		res, err := w.SQL().ExecContext(ctx, rm.sql(`DELETE FROM `+tableSchedule+` WHERE reminder = ? AND object = ? AND record_id = ? AND due_at = ?`),
-			rm.args(d.reminder, d.object, d.recordID, d.at)...)
+		res, err := w.SQL().ExecContext(ctx, rm.t.SQL(`DELETE FROM `+tableSchedule+` WHERE reminder = ? AND object = ? AND record_id = ? AND due_at = ?`),
+			rm.t.Args(d.reminder, d.object, d.recordID, d.at)...)
 		if err != nil {
 			return fmt.Errorf("reminders: claim %s of %s %s: %w", d.reminder, d.object, d.recordID, err)
 		}
@@ -118,9 +118,9 @@ func (rm *Reminders) deliver(ctx context.Context, d due) (int, error) {
 // claimDelivery records the delivery of a due reminder to a recipient and
 // reports whether it is the first.
 func (rm *Reminders) claimDelivery(ctx context.Context, w *engine.Writer, d due, recipient string) (bool, error) {
-	res, err := w.SQL().ExecContext(ctx, rm.sql(`INSERT INTO `+tableDeliveries+` (id, reminder, object, record_id, due_at, recipient, delivered_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+	res, err := w.SQL().ExecContext(ctx, rm.t.SQL(`INSERT INTO `+tableDeliveries+` (id, reminder, object, record_id, due_at, recipient, delivered_at) VALUES (?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (reminder, object, record_id, due_at, recipient) DO NOTHING`),
-		rm.args(uuid.Must(uuid.NewV7()).String(), d.reminder, d.object, d.recordID, d.at, recipient, rm.now())...)
+		rm.t.Args(uuid.Must(uuid.NewV7()).String(), d.reminder, d.object, d.recordID, d.at, recipient, rm.t.Now())...)
 	if err != nil {
 		return false, fmt.Errorf("reminders: delivery of %s to %s: %w", d.reminder, recipient, err)
 	}
@@ -200,8 +200,8 @@ type texts struct {
 func (rm *Reminders) channel(ctx context.Context, w *engine.Writer, ch string, m *message, u *access.User, t texts) error {
 	switch ch {
 	case definition.ChannelInApp:
-		_, err := w.SQL().ExecContext(ctx, rm.sql(`INSERT INTO `+tableNotifications+` (id, user_id, source, object, record_id, subject, body, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
-			rm.args(uuid.Must(uuid.NewV7()).String(), u.ID, m.source, m.object, m.recordID, t.title, t.body, rm.now())...)
+		_, err := w.SQL().ExecContext(ctx, rm.t.SQL(`INSERT INTO `+tableNotifications+` (id, user_id, source, object, record_id, subject, body, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
+			rm.t.Args(uuid.Must(uuid.NewV7()).String(), u.ID, m.source, m.object, m.recordID, t.title, t.body, rm.t.Now())...)
 		if err != nil {
 			return fmt.Errorf("reminders: notification for %s: %w", u.Username, err)
 		}

@@ -37,7 +37,7 @@ func (rm *Reminders) cancelHook(ctx context.Context, ev *engine.Event) error {
 	if len(definition.CompiledReminders(ev.Snapshot).Of(ev.Object.Name)) == 0 {
 		return nil
 	}
-	if _, err := ev.Tx.ExecContext(ctx, rm.sql(`DELETE FROM `+tableSchedule+` WHERE object = ? AND record_id = ?`), ev.Object.Name, ev.ID); err != nil {
+	if _, err := ev.Tx.ExecContext(ctx, rm.t.SQL(`DELETE FROM `+tableSchedule+` WHERE object = ? AND record_id = ?`), ev.Object.Name, ev.ID); err != nil {
 		return fmt.Errorf("reminders: cancel reminders of %s %s: %w", ev.Object.Name, ev.ID, err)
 	}
 	return nil
@@ -48,9 +48,9 @@ func (rm *Reminders) cancelHook(ctx context.Context, ev *engine.Event) error {
 // planned reminder already due is left to the scan. A reminder delivered
 // for a due time is not planned again for it.
 func (rm *Reminders) plan(ctx context.Context, w *engine.Writer, r *definition.CompiledReminder, object, id string, old, rec map[string]any) error {
-	now := rm.now()
+	now := rm.t.Now()
 	var dueRaw, fireRaw any
-	err := w.SQL().QueryRowContext(ctx, rm.sql(`SELECT due_at, fire_at FROM `+tableSchedule+` WHERE reminder = ? AND object = ? AND record_id = ?`), r.Name, object, id).Scan(&dueRaw, &fireRaw)
+	err := w.SQL().QueryRowContext(ctx, rm.t.SQL(`SELECT due_at, fire_at FROM `+tableSchedule+` WHERE reminder = ? AND object = ? AND record_id = ?`), r.Name, object, id).Scan(&dueRaw, &fireRaw)
 	found := err == nil
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("reminders: plan %s of %s %s: %w", r.Name, object, id, err)
@@ -72,8 +72,8 @@ func (rm *Reminders) plan(ctx context.Context, w *engine.Writer, r *definition.C
 	}
 	if ok {
 		var n int
-		if err := w.SQL().QueryRowContext(ctx, rm.sql(`SELECT COUNT(*) FROM `+tableDeliveries+` WHERE reminder = ? AND object = ? AND record_id = ? AND due_at = ?`),
-			rm.args(r.Name, object, id, due)...).Scan(&n); err != nil {
+		if err := w.SQL().QueryRowContext(ctx, rm.t.SQL(`SELECT COUNT(*) FROM `+tableDeliveries+` WHERE reminder = ? AND object = ? AND record_id = ? AND due_at = ?`),
+			rm.t.Args(r.Name, object, id, due)...).Scan(&n); err != nil {
 			return fmt.Errorf("reminders: deliveries of %s: %w", r.Name, err)
 		}
 		ok = n == 0
@@ -82,15 +82,15 @@ func (rm *Reminders) plan(ctx context.Context, w *engine.Writer, r *definition.C
 		return nil
 	}
 	if found {
-		if _, err := w.SQL().ExecContext(ctx, rm.sql(`DELETE FROM `+tableSchedule+` WHERE reminder = ? AND object = ? AND record_id = ?`), r.Name, object, id); err != nil {
+		if _, err := w.SQL().ExecContext(ctx, rm.t.SQL(`DELETE FROM `+tableSchedule+` WHERE reminder = ? AND object = ? AND record_id = ?`), r.Name, object, id); err != nil {
 			return fmt.Errorf("reminders: re-plan %s of %s %s: %w", r.Name, object, id, err)
 		}
 	}
 	if !ok {
 		return nil
 	}
-	if _, err := w.SQL().ExecContext(ctx, rm.sql(`INSERT INTO `+tableSchedule+` (reminder, object, record_id, due_at, fire_at) VALUES (?, ?, ?, ?, ?)`),
-		rm.args(r.Name, object, id, due, fire)...); err != nil {
+	if _, err := w.SQL().ExecContext(ctx, rm.t.SQL(`INSERT INTO `+tableSchedule+` (reminder, object, record_id, due_at, fire_at) VALUES (?, ?, ?, ?, ?)`),
+		rm.t.Args(r.Name, object, id, due, fire)...); err != nil {
 		return fmt.Errorf("reminders: plan %s of %s %s: %w", r.Name, object, id, err)
 	}
 	return nil
@@ -115,7 +115,7 @@ func (rm *Reminders) replan(ctx context.Context, tx bun.Tx, s *metadata.Schema) 
 	old := rm.eng.Snapshot().Schema
 	for _, d := range old.Documents(kind) {
 		if _, kept := s.Document(kind, d.Name); !kept {
-			if _, err := tx.Tx.ExecContext(ctx, rm.sql(`DELETE FROM `+tableSchedule+` WHERE reminder = ?`), d.Name); err != nil {
+			if _, err := tx.Tx.ExecContext(ctx, rm.t.SQL(`DELETE FROM `+tableSchedule+` WHERE reminder = ?`), d.Name); err != nil {
 				return fmt.Errorf("reminders: drop the plan of %s: %w", d.Name, err)
 			}
 		}
@@ -159,7 +159,7 @@ func (rm *Reminders) planStep(ctx context.Context, l *jobs.Lease) (jobs.Progress
 		return jobs.Progress{Finished: true, Message: "reminder " + p.Reminder + " no longer exists"}, nil
 	}
 	db := rm.eng.DB()
-	rows, err := db.SQL().QueryContext(ctx, rm.sql(`SELECT "id" FROM `+store.Ident(r.Object)+` WHERE "id" > ? ORDER BY "id" LIMIT `+fmt.Sprint(planBatch)), l.Checkpoint)
+	rows, err := db.SQL().QueryContext(ctx, rm.t.SQL(`SELECT "id" FROM `+store.Ident(r.Object)+` WHERE "id" > ? ORDER BY "id" LIMIT `+fmt.Sprint(planBatch)), l.Checkpoint)
 	if err != nil {
 		return jobs.Progress{}, fmt.Errorf("reminders: records of %s: %w", r.Object, err)
 	}

@@ -13,6 +13,8 @@ import (
 	"github.com/crmplatform/crm/engine/access"
 	"github.com/crmplatform/crm/engine/api"
 	"github.com/crmplatform/crm/engine/jobs"
+	"github.com/crmplatform/crm/integration"
+	"github.com/crmplatform/crm/workflows/internal/systable"
 	"github.com/gofiber/fiber/v2"
 )
 
@@ -34,6 +36,9 @@ const (
 // DefaultInterval is how often due reminders are looked for when
 // CRM_SCHEDULER_INTERVAL is not set.
 const DefaultInterval = 30 * time.Second
+
+// sendTimeout bounds one post or one SMTP session.
+const sendTimeout = 15 * time.Second
 
 // sendAttempts bounds the attempts of one send; the back-off doubles from
 // sendBackoff.
@@ -58,13 +63,16 @@ type Config struct {
 	// SMSWebhookURL receives a JSON POST per SMS (CRM_SMS_WEBHOOK_URL).
 	// Empty: no SMS is sent.
 	SMSWebhookURL string
-	// HTTPClient posts SMS and webhooks (a client with a 15 s timeout
-	// when nil).
+	// HTTPClient posts SMS (a client with a 15 s timeout when nil).
 	HTTPClient *http.Client
+	// WebhookAllow is the operator's allow-list of the hosts automations'
+	// webhook notifications may post to (CRM_WEBHOOK_ALLOW, shared with
+	// integration's webhooks); nil allows none.
+	WebhookAllow *integration.AllowList
 }
 
 // ConfigFromEnv fills the settings of Config from CRM_SCHEDULER_INTERVAL,
-// CRM_SMTP_URL and CRM_SMS_WEBHOOK_URL.
+// CRM_SMTP_URL, CRM_SMS_WEBHOOK_URL and CRM_WEBHOOK_ALLOW.
 func ConfigFromEnv() (Config, error) {
 	var c Config
 	if v := os.Getenv("CRM_SCHEDULER_INTERVAL"); v != "" {
@@ -76,6 +84,11 @@ func ConfigFromEnv() (Config, error) {
 	}
 	c.SMTPURL = os.Getenv("CRM_SMTP_URL")
 	c.SMSWebhookURL = os.Getenv("CRM_SMS_WEBHOOK_URL")
+	allow, err := integration.AllowListFromEnv()
+	if err != nil {
+		return c, err
+	}
+	c.WebhookAllow = allow
 	return c, nil
 }
 
@@ -86,7 +99,10 @@ type Reminders struct {
 	log    *slog.Logger
 	cfg    Config
 	mailer *mailer
-	http   *http.Client
+	// t reaches the tables of reminders and notifications.
+	t systable.Tables
+	// http posts SMS; hooks posts automations' webhooks (allow-listed).
+	http, hooks *http.Client
 }
 
 // Wire creates the tables, attaches the planning hooks, registers the job
@@ -96,7 +112,7 @@ func Wire(ctx context.Context, cfg Config) (*Reminders, api.Registrar, error) {
 	if cfg.Engine == nil || cfg.Access == nil {
 		return nil, nil, fmt.Errorf("reminders: an engine and an access service are required")
 	}
-	rm := &Reminders{eng: cfg.Engine, acc: cfg.Access, log: cfg.Logger, cfg: cfg, http: cfg.HTTPClient}
+	rm := &Reminders{eng: cfg.Engine, acc: cfg.Access, log: cfg.Logger, cfg: cfg, http: cfg.HTTPClient, t: systable.New(cfg.Engine.DB(), cfg.Engine.Now)}
 	if rm.log == nil {
 		rm.log = slog.Default()
 	}
@@ -104,8 +120,12 @@ func Wire(ctx context.Context, cfg Config) (*Reminders, api.Registrar, error) {
 		rm.cfg.Interval = DefaultInterval
 	}
 	if rm.http == nil {
-		rm.http = &http.Client{Timeout: 15 * time.Second}
+		rm.http = &http.Client{Timeout: sendTimeout}
 	}
+	if rm.cfg.WebhookAllow == nil {
+		rm.cfg.WebhookAllow = &integration.AllowList{}
+	}
+	rm.hooks = rm.cfg.WebhookAllow.Client(sendTimeout)
 	if cfg.SMTPURL != "" {
 		m, err := newMailer(cfg.SMTPURL)
 		if err != nil {
@@ -125,6 +145,7 @@ func Wire(ctx context.Context, cfg Config) (*Reminders, api.Registrar, error) {
 	rm.eng.OnAfter(engine.OpUpdate, "*", rm.planHook)
 	rm.eng.OnAfter(engine.OpDelete, "*", rm.cancelHook)
 	rm.eng.OnSchemaApplied(rm.replan)
+	rm.eng.CheckChanges(rm.checkWebhooks)
 	r := rm.eng.Jobs()
 	r.Register(jobs.Kind{Name: KindScan, Every: rm.cfg.Interval, Step: rm.scanStep})
 	r.Register(jobs.Kind{Name: KindPlan, Step: rm.planStep})

@@ -108,7 +108,12 @@ func (m *mailbox) to(addr string) []email {
 // startSMTP serves a mailbox on a local port and returns it with its URL.
 func startSMTP(t *testing.T) (*mailbox, string) {
 	box := &mailbox{}
-	srv := smtp.NewServer(box)
+	return box, serveSMTP(t, box) + "?from=crm@example.com"
+}
+
+// serveSMTP serves an SMTP backend on a local port and returns its URL.
+func serveSMTP(t *testing.T, be smtp.Backend) string {
+	srv := smtp.NewServer(be)
 	srv.Domain = "localhost"
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -116,7 +121,7 @@ func startSMTP(t *testing.T) (*mailbox, string) {
 	}
 	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Close() })
-	return box, "smtp://" + ln.Addr().String() + "?from=crm@example.com"
+	return "smtp://" + ln.Addr().String()
 }
 
 // sms is what the SMS webhook received.
@@ -375,6 +380,9 @@ func TestReminders(t *testing.T) {
 		if n := notifications(t, s, "rep1", "Li Lei has a birthday"); n != 2 {
 			t.Fatalf("birthdays over two years: %d", n)
 		}
+		if n := notifications(t, s2, "manager", `"source":"reminder:big_deal"`); n != 1 || len(box.to("manager@example.com")) != 1 {
+			t.Fatalf("the formula's reminder after scans on three servers: %d notification(s), %d e-mail(s)", n, len(box.to("manager@example.com")))
+		}
 	})
 }
 
@@ -403,6 +411,89 @@ func TestStandardReminders(t *testing.T) {
 		}
 		if n := notifications(t, s, "rep2"); n != 0 {
 			t.Fatalf("rep2 got %d", n)
+		}
+	})
+}
+
+// failingBox is a mailbox whose server refuses the first fail messages.
+type failingBox struct {
+	mailbox
+	fail atomic.Int32
+}
+
+func (b *failingBox) NewSession(*smtp.Conn) (smtp.Session, error) {
+	return &failingSession{session: session{box: &b.mailbox}, b: b}, nil
+}
+
+type failingSession struct {
+	session
+	b *failingBox
+}
+
+func (s *failingSession) Data(r io.Reader) error {
+	if s.b.fail.Add(-1) >= 0 {
+		io.Copy(io.Discard, r)
+		return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "try again later"}
+	}
+	return s.session.Data(r)
+}
+
+// TestTimeZoneAndRetries runs the standard birthday reminder on a server
+// in Shanghai: due at nine there (01:00 UTC), not before. The mail server
+// refuses the first attempt: the in-app notification is there at once,
+// the e-mail job waits for its retry with the error (as crm jobs lists
+// it), and the retry sends it, once.
+func TestTimeZoneAndRetries(t *testing.T) {
+	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
+		box := &failingBox{}
+		box.fail.Store(1)
+		t.Setenv("CRM_SMTP_URL", serveSMTP(t, box))
+		shanghai := time.FixedZone("CST", 8*3600)
+		clk := newClock(mustTime("2026-05-01T08:00:00Z"))
+		s := apitest.New(t, db, apitest.Options{Platform: platform.Config{Now: clk.Now, Location: shanghai}})
+		ctx := context.Background()
+		if _, err := s.Platform.Access.UpdateUser(ctx, "rep1", access.UserUpdate{Email: ptr("rep1@example.com")}); err != nil {
+			t.Fatal(err)
+		}
+		acc := s.Create("rep1", "account", `{"name": "Acme"}`)
+		s.Create("rep1", "contact", `{"name": "Li Lei", "account": "`+acc+`", "birthday": "1985-05-02"}`)
+
+		clk.at("2026-05-02T00:59:00Z") // 08:59 in Shanghai
+		scan(t, s)
+		if n := notifications(t, s, "rep1"); n != 0 {
+			t.Fatalf("%d notification(s) before nine in Shanghai", n)
+		}
+		clk.at("2026-05-02T01:01:00Z")
+		runner := s.Platform.Engine.Jobs()
+		if _, _, err := runner.Enqueue(ctx, s.DB.SQL(), jobs.Spec{Kind: reminders.KindScan}); err != nil {
+			t.Fatal(err)
+		}
+		if err := runner.Drain(ctx, jobs.DrainOptions{}); err == nil || !strings.Contains(err.Error(), "try again later") {
+			t.Fatalf("the refused send: %v", err)
+		}
+		if n := notifications(t, s, "rep1", `"subject":"Birthday: Li Lei"`); n != 1 {
+			t.Fatalf("in-app birthday: %d", n)
+		}
+		waiting, err := runner.List(ctx, jobs.Filter{Kind: reminders.KindEmail})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(waiting) != 1 || waiting[0].State != jobs.Pending || waiting[0].Attempts != 1 ||
+			!strings.Contains(waiting[0].LastError, "try again later") || !waiting[0].RunAt.After(clk.Now()) || len(box.to("rep1@example.com")) != 0 {
+			t.Fatalf("the e-mail job after a refusal: %+v", waiting)
+		}
+		clk.set(waiting[0].RunAt.Add(time.Second))
+		scan(t, s)
+		scan(t, s)
+		if got := box.to("rep1@example.com"); len(got) != 1 || got[0].subject != "Birthday: Li Lei" {
+			t.Fatalf("e-mail after the retry: %+v", got)
+		}
+		done, err := runner.List(ctx, jobs.Filter{Kind: reminders.KindEmail})
+		if err != nil || len(done) != 1 || done[0].State != jobs.Done {
+			t.Fatalf("the e-mail job after the retry: %+v %v", done, err)
+		}
+		if n := notifications(t, s, "rep1"); n != 1 {
+			t.Fatalf("in-app notifications after the retry: %d", n)
 		}
 	})
 }

@@ -44,7 +44,7 @@ func (rm *Reminders) listRoute(c *fiber.Ctx) error {
 		}
 		limit = n
 	}
-	rows, err := rm.eng.DB().SQL().QueryContext(ctx, rm.sql(`SELECT id, source, object, record_id, subject, body, created_at, read_at FROM `+tableNotifications+`
+	rows, err := rm.eng.DB().SQL().QueryContext(ctx, rm.t.SQL(`SELECT id, source, object, record_id, subject, body, created_at, read_at FROM `+tableNotifications+`
 		WHERE user_id = ? ORDER BY CASE WHEN read_at IS NULL THEN 0 ELSE 1 END, created_at DESC, id DESC LIMIT `+strconv.Itoa(limit)), p.UserID)
 	if err != nil {
 		return fmt.Errorf("reminders: notifications of %s: %w", p.Username, err)
@@ -78,14 +78,14 @@ func (rm *Reminders) readRoute(c *fiber.Ctx) error {
 	id := c.Params("id")
 	db := rm.eng.DB().SQL()
 	var owner string
-	err := db.QueryRowContext(ctx, rm.sql(`SELECT user_id FROM `+tableNotifications+` WHERE id = ?`), id).Scan(&owner)
+	err := db.QueryRowContext(ctx, rm.t.SQL(`SELECT user_id FROM `+tableNotifications+` WHERE id = ?`), id).Scan(&owner)
 	if errors.Is(err, sql.ErrNoRows) || (err == nil && owner != p.UserID) {
 		return fmt.Errorf("%w: no notification %s", engine.ErrNotFound, id)
 	}
 	if err != nil {
 		return fmt.Errorf("reminders: notification %s: %w", id, err)
 	}
-	if _, err := db.ExecContext(ctx, rm.sql(`UPDATE `+tableNotifications+` SET read_at = ? WHERE id = ? AND read_at IS NULL`), rm.args(rm.now(), id)...); err != nil {
+	if _, err := db.ExecContext(ctx, rm.t.SQL(`UPDATE `+tableNotifications+` SET read_at = ? WHERE id = ? AND read_at IS NULL`), rm.t.Args(rm.t.Now(), id)...); err != nil {
 		return fmt.Errorf("reminders: read notification %s: %w", id, err)
 	}
 	return c.SendStatus(fiber.StatusNoContent)

@@ -2,11 +2,7 @@ package reminders
 
 import (
 	"context"
-	"fmt"
 	"time"
-
-	"github.com/crmplatform/crm/engine/store"
-	"github.com/crmplatform/crm/metadata"
 )
 
 // The system tables of reminders and notifications.
@@ -24,12 +20,9 @@ const (
 
 // migrate creates the tables and indexes if they do not exist.
 func (rm *Reminders) migrate(ctx context.Context) error {
-	ts := "TEXT"
-	if rm.eng.DB().Dialect == metadata.DialectPostgres {
-		ts = "TIMESTAMPTZ"
-	}
-	for _, stmt := range []string{
-		`CREATE TABLE IF NOT EXISTS ` + tableSchedule + ` (
+	return rm.t.Create(ctx, "reminders", func(ts string) []string {
+		return []string{
+			`CREATE TABLE IF NOT EXISTS ` + tableSchedule + ` (
 			reminder VARCHAR(64) NOT NULL,
 			object VARCHAR(64) NOT NULL,
 			record_id VARCHAR(64) NOT NULL,
@@ -37,9 +30,9 @@ func (rm *Reminders) migrate(ctx context.Context) error {
 			fire_at ` + ts + ` NOT NULL,
 			PRIMARY KEY (reminder, object, record_id)
 		)`,
-		`CREATE INDEX IF NOT EXISTS crm_reminder_schedule_fire_idx ON ` + tableSchedule + ` (fire_at)`,
-		`CREATE INDEX IF NOT EXISTS crm_reminder_schedule_record_idx ON ` + tableSchedule + ` (object, record_id)`,
-		`CREATE TABLE IF NOT EXISTS ` + tableDeliveries + ` (
+			`CREATE INDEX IF NOT EXISTS crm_reminder_schedule_fire_idx ON ` + tableSchedule + ` (fire_at)`,
+			`CREATE INDEX IF NOT EXISTS crm_reminder_schedule_record_idx ON ` + tableSchedule + ` (object, record_id)`,
+			`CREATE TABLE IF NOT EXISTS ` + tableDeliveries + ` (
 			id VARCHAR(36) PRIMARY KEY,
 			reminder VARCHAR(64) NOT NULL,
 			object VARCHAR(64) NOT NULL,
@@ -49,7 +42,7 @@ func (rm *Reminders) migrate(ctx context.Context) error {
 			delivered_at ` + ts + ` NOT NULL,
 			UNIQUE (reminder, object, record_id, due_at, recipient)
 		)`,
-		`CREATE TABLE IF NOT EXISTS ` + tableNotifications + ` (
+			`CREATE TABLE IF NOT EXISTS ` + tableNotifications + ` (
 			id VARCHAR(36) PRIMARY KEY,
 			user_id VARCHAR(36) NOT NULL,
 			source VARCHAR(100) NOT NULL,
@@ -60,23 +53,10 @@ func (rm *Reminders) migrate(ctx context.Context) error {
 			created_at ` + ts + ` NOT NULL,
 			read_at ` + ts + `
 		)`,
-		`CREATE INDEX IF NOT EXISTS crm_notifications_user_idx ON ` + tableNotifications + ` (user_id, created_at)`,
-	} {
-		if _, err := rm.eng.DB().SQL().ExecContext(ctx, stmt); err != nil {
-			return fmt.Errorf("reminders: migrate: %w", err)
+			`CREATE INDEX IF NOT EXISTS crm_notifications_user_idx ON ` + tableNotifications + ` (user_id, created_at)`,
 		}
-	}
-	return nil
+	})
 }
-
-// sql rebinds "?" placeholders for the database's dialect.
-func (rm *Reminders) sql(q string) string { return store.Rebind(rm.eng.DB().Dialect, q) }
-
-// args converts arguments for the database's dialect.
-func (rm *Reminders) args(args ...any) []any { return store.Args(rm.eng.DB().Dialect, args) }
-
-// now is the engine's clock, in UTC to the millisecond.
-func (rm *Reminders) now() time.Time { return rm.eng.Now().UTC().Truncate(time.Millisecond) }
 
 // zone is the calendar of reminders: the server's time zone
 // (CRM_TIMEZONE), never the zone of the request whose write planned one,
