@@ -17,7 +17,7 @@ import (
 	"github.com/google/uuid"
 )
 
-// scanBatch bounds the due reminders one scan step delivers.
+// scanBatch bounds the due reminders one step of a scan delivers.
 const scanBatch = 500
 
 // due is a planned reminder whose time has come.
@@ -59,7 +59,9 @@ func (rm *Reminders) scanStep(ctx context.Context, l *jobs.Lease) (jobs.Progress
 		}
 		sent += n
 	}
-	return jobs.Progress{Done: int64(len(list)), Total: int64(len(list)), Finished: true, Message: fmt.Sprintf("%d reminder(s) due, %d delivery(ies)", len(list), sent)}, nil
+	// A full batch leaves more to deliver: the job goes on at once.
+	return jobs.Progress{Done: l.Done + int64(len(list)), Total: -1, Finished: len(list) < scanBatch,
+		Message: fmt.Sprintf("%d reminder(s) due, %d delivery(ies)", len(list), sent)}, nil
 }
 
 // deliver delivers one due reminder in a unit of work of the system and
