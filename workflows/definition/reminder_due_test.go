@@ -3,6 +3,7 @@ package definition
 import (
 	"testing"
 	"time"
+	_ "time/tzdata" // America/New_York on machines without a zone database
 
 	"github.com/crmplatform/crm/metadata"
 )
@@ -20,6 +21,10 @@ fields:
 	}
 	s := &metadata.Schema{Objects: []*metadata.Object{o}}
 	shanghai := time.FixedZone("CST", 8*3600)
+	newYork, err := time.LoadLocation("America/New_York")
+	if err != nil {
+		t.Fatal(err)
+	}
 	at := func(s string) time.Time { t, _ := time.Parse(time.RFC3339, s); return t }
 	cases := []struct {
 		name      string
@@ -31,6 +36,8 @@ fields:
 	}{
 		{"three days before, at nine", When{Field: "close_date", Offset: "-3d"}, "2026-03-10", "2026-03-01T00:00:00Z", "2026-03-07T09:00:00Z", "2026-03-07T09:00:00Z", time.UTC},
 		{"in the server's time zone", When{Field: "close_date", Offset: "-3d", At: "08:30"}, "2026-03-10", "2026-03-01T00:00:00Z", "2026-03-07T00:30:00Z", "2026-03-07T00:30:00Z", shanghai},
+		{"days on the calendar across a change to summer time", When{Field: "close_date", Offset: "-3d"}, "2026-03-10", "2026-03-01T00:00:00Z", "2026-03-07T14:00:00Z", "2026-03-07T14:00:00Z", newYork},
+		{"hours as durations across a change to summer time", When{Field: "meeting", Offset: "-24h"}, at("2026-03-09T13:00:00Z"), "2026-03-01T00:00:00Z", "2026-03-08T13:00:00Z", "2026-03-08T13:00:00Z", newYork},
 		{"late: at once while the date is ahead", When{Field: "close_date", Offset: "-3d"}, "2026-03-10", "2026-03-09T12:00:00Z", "2026-03-07T09:00:00Z", "2026-03-09T12:00:00Z", time.UTC},
 		{"past: not due", When{Field: "close_date", Offset: "-3d"}, "2026-03-10", "2026-03-11T12:00:00Z", "", "", time.UTC},
 		{"an hour after a datetime", When{Field: "meeting", Offset: "+1h"}, at("2026-03-10T14:00:00Z"), "2026-03-01T00:00:00Z", "2026-03-10T15:00:00Z", "2026-03-10T15:00:00Z", time.UTC},
