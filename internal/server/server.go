@@ -12,6 +12,7 @@ import (
 	"github.com/crmplatform/crm/engine/ui"
 	"github.com/crmplatform/crm/integration"
 	"github.com/crmplatform/crm/internal/platform"
+	"github.com/crmplatform/crm/marketing/mailing"
 	reportroutes "github.com/crmplatform/crm/reports/routes"
 	"github.com/crmplatform/crm/sales"
 	"github.com/crmplatform/crm/workflows"
@@ -55,5 +56,15 @@ func Parts(ctx context.Context, p *platform.Platform) ([]api.Registrar, error) {
 		return nil, err
 	}
 	routes = append(routes, reports)
+	mc, err := mailing.ConfigFromEnv()
+	if err != nil {
+		return nil, err
+	}
+	mc.Engine = p.Engine
+	mailer, err := mailing.Wire(ctx, mc)
+	if err != nil {
+		return nil, err
+	}
+	routes = append(routes, mailer.Routes())
 	return routes, nil
 }
