@@ -16,7 +16,6 @@ import (
 	"github.com/crmplatform/crm/engine/jobs"
 	"github.com/crmplatform/crm/engine/store"
 	"github.com/crmplatform/crm/marketing"
-	"github.com/crmplatform/crm/metadata"
 )
 
 // Job kinds of the package.
@@ -234,6 +233,3 @@ func stamp(t time.Time) string { return t.UTC().Format(timeLayout) }
 
 // sql binds a query's placeholders for the dialect.
 func (m *Mailer) sql(q string) string { return store.Rebind(m.db.Dialect, q) }
-
-// isPostgres reports whether the database is PostgreSQL.
-func (m *Mailer) isPostgres() bool { return m.db.Dialect == metadata.DialectPostgres }
