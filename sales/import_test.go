@@ -236,5 +236,22 @@ func TestImportJob(t *testing.T) {
 		if st, list := s.Do("GET", "/api/records/lead?filter="+apitest.Query(`person == "M2"`), "admin", ""); st != 200 || len(list["items"].([]any)) != 0 {
 			t.Errorf("rows were written after the right was taken: %v", list)
 		}
+
+		// The daily purge deletes imports started more than 30 days ago
+		// (the first one, made old here) and keeps the others.
+		failed := m["id"].(string)
+		if _, err := db.SQL().Exec(store.Rebind(db.Dialect, `UPDATE crm_sales_imports SET created_at = ? WHERE id = ?`), "2020-01-01T00:00:00.000000Z", id); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := s.Platform.Engine.Jobs().Enqueue(context.Background(), db.SQL(), jobs.Spec{Kind: imports.PurgeKind}); err != nil {
+			t.Fatal(err)
+		}
+		s.RunJobs()
+		if status, m := s.Do("GET", "/api/imports/"+id, "rep1", ""); status != 404 {
+			t.Errorf("an import of 2020 after the purge: %d %v", status, m)
+		}
+		if status, m := s.Do("GET", "/api/imports/"+failed, "mkt", ""); status != 200 {
+			t.Errorf("a recent import after the purge: %d %v", status, m)
+		}
 	})
 }

@@ -43,6 +43,37 @@ const (
 	StateFailed = "failed"
 )
 
+// PurgeKind is the periodic job kind that deletes old imports.
+const PurgeKind = "sales.import.purge"
+
+// Retention is how long an import's status stays after it started, once
+// no job works on it any more (an import whose job failed for good keeps
+// its file until then, for crm jobs retry).
+const Retention = 30 * 24 * time.Hour
+
+// purge deletes the imports started more than Retention ago that no job
+// works on any more, with their files.
+func (q *Queue) purge(ctx context.Context, l *jobs.Lease) (jobs.Progress, error) {
+	tx, err := l.Tx(ctx)
+	if err != nil {
+		return jobs.Progress{}, err
+	}
+	old := `SELECT "id" FROM ` + TableImports + ` WHERE "created_at" < ? AND "job_id" NOT IN (SELECT "id" FROM ` + jobs.Table + ` WHERE "state" IN (?, ?))`
+	cutoff := stamp(q.eng.Now().Add(-Retention))
+	if _, err := tx.ExecContext(ctx, q.sql(`DELETE FROM `+TableChunks+` WHERE "import_id" IN (`+old+`)`), cutoff, string(jobs.Pending), string(jobs.Running)); err != nil {
+		return jobs.Progress{}, fmt.Errorf("imports: purge files: %w", err)
+	}
+	res, err := tx.ExecContext(ctx, q.sql(`DELETE FROM `+TableImports+` WHERE "id" IN (`+old+`)`), cutoff, string(jobs.Pending), string(jobs.Running))
+	if err != nil {
+		return jobs.Progress{}, fmt.Errorf("imports: purge: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return jobs.Progress{}, err
+	}
+	return jobs.Progress{Done: n, Total: n, Finished: true, Message: fmt.Sprintf("%d old imports deleted", n)}, nil
+}
+
 // errMoved means another runner wrote the batch a step was writing.
 var errMoved = errors.New("imports: the import moved on under another runner")
 
@@ -58,8 +89,9 @@ type Queue struct {
 	db    *store.DB
 }
 
-// NewQueue creates the tables of import jobs and registers their kind
-// with the engine's job runner.
+// NewQueue creates the tables of import jobs and registers their kinds
+// (the imports, and the daily purge of old ones) with the engine's job
+// runner.
 func NewQueue(ctx context.Context, eng *engine.Engine, users *access.Service) (*Queue, error) {
 	q := &Queue{eng: eng, users: users, db: eng.DB()}
 	big, blob := "BIGINT", "BYTEA"
@@ -80,6 +112,7 @@ func NewQueue(ctx context.Context, eng *engine.Engine, users *access.Service) (*
 		}
 	}
 	eng.Jobs().Register(jobs.Kind{Name: Kind, Step: q.step})
+	eng.Jobs().Register(jobs.Kind{Name: PurgeKind, Step: q.purge, Every: 24 * time.Hour})
 	return q, nil
 }
 
@@ -438,8 +471,12 @@ func (q *Queue) dropFile(ctx context.Context, tx *sql.Tx, id string) error {
 // sql rebinds a query's placeholders for the database.
 func (q *Queue) sql(query string) string { return store.Rebind(q.db.Dialect, query) }
 
+// timeLayout is how times are stored: fixed width, so that text order is
+// time order (they are read as RFC 3339).
+const timeLayout = "2006-01-02T15:04:05.000000Z"
+
 // stamp writes a time as stored.
-func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
+func stamp(t time.Time) string { return t.UTC().Format(timeLayout) }
 
 // chunkWriter stores what is written to it as the chunks of an import's
 // file, in tx.
