@@ -3,6 +3,7 @@ package sales_test
 import (
 	"testing"
 
+	"github.com/crmplatform/crm/engine/access"
 	"github.com/crmplatform/crm/engine/store"
 	"github.com/crmplatform/crm/engine/store/storetest"
 	"github.com/crmplatform/crm/internal/apitest"
@@ -19,14 +20,22 @@ func convertTemplate(t *testing.T) apitest.Options {
 		"conversions/lead.yaml": replaceText(t, "      description: description\n    write_back: converted_account",
 			"      description: description\n      budget: budget\n      secret: secret\n    write_back: converted_account"),
 		"roles/sales_rep.yaml": replaceText(t, "fields: {converted_account: read_only", "fields: {secret: hidden, converted_account: read_only"),
-	}, nil)}
+	}, map[string]string{
+		// A role that may convert leads and create contacts, but only read
+		// accounts.
+		"roles/lead_desk.yaml": "name: lead_desk\nlabel: {en: Lead desk, zh: 线索台}\npermissions:\n" +
+			"  - {object: lead, actions: [read, update, convert], records: all}\n" +
+			"  - {object: account, actions: [read], records: all}\n" +
+			"  - {object: contact, actions: [read, create], records: all}\n",
+	})}
 }
 
 // TestConvertLead converts leads through POST
 // /api/records/lead/{id}/actions/convert: the standard and custom
 // mappings, a field the user may not read, attaching an existing account,
 // a duplicate account, a failing opportunity that rolls everything back,
-// converting twice and users without the right.
+// converting twice, users without the right, and one with the right but
+// without the create right on accounts (who may attach an existing one).
 func TestConvertLead(t *testing.T) {
 	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
 		s := apitest.New(t, db, convertTemplate(t))
@@ -101,6 +110,21 @@ func TestConvertLead(t *testing.T) {
 		}
 		if n := count(t, s, "account"); n != accounts {
 			t.Errorf("attaching created an account: %d, want %d", n, accounts)
+		}
+		// A user who may convert but not create accounts: refused when the
+		// account would be created, allowed when attaching one.
+		if _, err := s.Platform.Access.UpdateUser(t.Context(), "agent", access.UserUpdate{Roles: &[]string{"lead_desk"}}); err != nil {
+			t.Fatal(err)
+		}
+		s.Run(t, []apitest.Scenario{
+			{Name: "no create right on the account", Method: "POST", Path: "/api/records/lead/" + l4 + "/actions/convert", User: "agent", Body: `{"account": {"create": true}}`, Status: 403},
+		})
+		if ld := get(t, s, "admin", "lead", l4); ld["status"] != "new" || ld["converted_contact"] != nil || count(t, s, "account") != accounts {
+			t.Errorf("a refused conversion changed something: %v", ld)
+		}
+		status, out4 := s.Do("POST", "/api/records/lead/"+l4+"/actions/convert", "agent", `{"account": {"id": "`+out["account_id"].(string)+`"}}`)
+		if status != 200 || out4["account_id"] != out["account_id"] || out4["contact_id"] == nil {
+			t.Fatalf("convert into an existing account without the create right on accounts: %d %v", status, out4)
 		}
 		// Or create it anyway: the account rule only warns.
 		if status, out3 := s.Do("POST", "/api/records/lead/"+l3+"/actions/convert", "rep1", `{"account": {"create": true}}`); status != 200 || out3["account_id"] == nil {
