@@ -1,6 +1,7 @@
 package reminders
 
 import (
+	"context"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -32,7 +33,7 @@ type Notification struct {
 const maxNotifications = 200
 
 // listRoute answers GET /api/notifications?limit=N: the signed-in user's
-// notifications, unread first, newest first within each.
+// notifications (Notifications).
 func (rm *Reminders) listRoute(c *fiber.Ctx) error {
 	ctx := c.UserContext()
 	p, _ := access.FromContext(ctx)
@@ -44,10 +45,21 @@ func (rm *Reminders) listRoute(c *fiber.Ctx) error {
 		}
 		limit = n
 	}
-	rows, err := rm.eng.DB().SQL().QueryContext(ctx, rm.t.SQL(`SELECT id, source, object, record_id, subject, body, created_at, read_at FROM `+tableNotifications+`
-		WHERE user_id = ? ORDER BY CASE WHEN read_at IS NULL THEN 0 ELSE 1 END, created_at DESC, id DESC LIMIT `+strconv.Itoa(limit)), p.UserID)
+	items, err := rm.Notifications(ctx, p.UserID, limit)
 	if err != nil {
-		return fmt.Errorf("reminders: notifications of %s: %w", p.Username, err)
+		return err
+	}
+	return c.JSON(fiber.Map{"items": items})
+}
+
+// Notifications returns up to limit in-app notifications of a user,
+// unread first, newest first within each (for the API and pages showing
+// a user what waits for them).
+func (rm *Reminders) Notifications(ctx context.Context, userID string, limit int) ([]Notification, error) {
+	rows, err := rm.eng.DB().SQL().QueryContext(ctx, rm.t.SQL(`SELECT id, source, object, record_id, subject, body, created_at, read_at FROM `+tableNotifications+`
+		WHERE user_id = ? ORDER BY CASE WHEN read_at IS NULL THEN 0 ELSE 1 END, created_at DESC, id DESC LIMIT `+strconv.Itoa(limit)), userID)
+	if err != nil {
+		return nil, fmt.Errorf("reminders: notifications of %s: %w", userID, err)
 	}
 	defer rows.Close()
 	items := []Notification{}
@@ -55,7 +67,7 @@ func (rm *Reminders) listRoute(c *fiber.Ctx) error {
 		var n Notification
 		var created, read any
 		if err := rows.Scan(&n.ID, &n.Source, &n.Object, &n.RecordID, &n.Subject, &n.Body, &created, &read); err != nil {
-			return err
+			return nil, fmt.Errorf("reminders: notifications of %s: %w", userID, err)
 		}
 		n.CreatedAt = store.ScanTime(created)
 		if t := store.ScanTime(read); !t.IsZero() {
@@ -64,22 +76,28 @@ func (rm *Reminders) listRoute(c *fiber.Ctx) error {
 		items = append(items, n)
 	}
 	if err := rows.Err(); err != nil {
-		return err
+		return nil, fmt.Errorf("reminders: notifications of %s: %w", userID, err)
 	}
-	return c.JSON(fiber.Map{"items": items})
+	return items, nil
 }
 
-// readRoute answers POST /api/notifications/{id}/read: the user's own
-// notification is marked read (204; again is no change); another user's
-// is not found.
+// readRoute answers POST /api/notifications/{id}/read (MarkRead): 204.
 func (rm *Reminders) readRoute(c *fiber.Ctx) error {
 	ctx := c.UserContext()
 	p, _ := access.FromContext(ctx)
-	id := c.Params("id")
+	if err := rm.MarkRead(ctx, p.UserID, c.Params("id")); err != nil {
+		return err
+	}
+	return c.SendStatus(fiber.StatusNoContent)
+}
+
+// MarkRead marks a user's own notification read (again: no change);
+// another user's, or none, is engine.ErrNotFound.
+func (rm *Reminders) MarkRead(ctx context.Context, userID, id string) error {
 	db := rm.eng.DB().SQL()
 	var owner string
 	err := db.QueryRowContext(ctx, rm.t.SQL(`SELECT user_id FROM `+tableNotifications+` WHERE id = ?`), id).Scan(&owner)
-	if errors.Is(err, sql.ErrNoRows) || (err == nil && owner != p.UserID) {
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && owner != userID) {
 		return fmt.Errorf("%w: no notification %s", engine.ErrNotFound, id)
 	}
 	if err != nil {
@@ -88,5 +106,5 @@ func (rm *Reminders) readRoute(c *fiber.Ctx) error {
 	if _, err := db.ExecContext(ctx, rm.t.SQL(`UPDATE `+tableNotifications+` SET read_at = ? WHERE id = ? AND read_at IS NULL`), rm.t.Args(rm.t.Now(), id)...); err != nil {
 		return fmt.Errorf("reminders: read notification %s: %w", id, err)
 	}
-	return c.SendStatus(fiber.StatusNoContent)
+	return nil
 }
