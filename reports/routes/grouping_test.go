@@ -1,0 +1,89 @@
+package routes_test
+
+import (
+	"fmt"
+	"math/big"
+	"testing"
+
+	"github.com/crmplatform/crm/engine/store"
+	"github.com/crmplatform/crm/engine/store/storetest"
+	"github.com/crmplatform/crm/internal/apitest"
+)
+
+// TestGroupingOnBooleansAndUsers groups by a boolean field, a boolean row
+// formula and a user: keys, labels in the user's language, the natural
+// order (false first, users by name) and counts computed here.
+func TestGroupingOnBooleansAndUsers(t *testing.T) {
+	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
+		s := apitest.New(t, db, apitest.Options{})
+		f := newFixture(t, s)
+		contacts := []struct {
+			creator, account string
+			decides          bool
+		}{{"rep1", "Acme", true}, {"rep1", "Acme", false}, {"rep1", "北方机床", false}, {"rep2", "Globex", true}}
+		for i, c := range contacts {
+			s.Create(c.creator, "contact", fmt.Sprintf(`{"name": "Contact %d", "account": %q, "is_decision_maker": %t}`, i, f.ids[c.account], c.decides))
+		}
+		t.Run("a boolean field, in Chinese", func(t *testing.T) {
+			res := adhoc(t, s, "manager", `{"name": "b", "object": "contact", "kind": "summary", "group_by": [{"field": "is_decision_maker"}],
+				"aggregates": [{"name": "n", "func": "count"}]}`, map[string]string{"Accept-Language": "zh"})
+			want := map[bool]int64{}
+			for _, c := range contacts {
+				want[c.decides]++
+			}
+			got := rows(t, res)
+			if len(got) != 2 || got[0]["is_decision_maker"] != false || got[1]["is_decision_maker"] != true {
+				t.Fatalf("rows %v: want false, then true", got)
+			}
+			for _, row := range got {
+				v := row["is_decision_maker"].(bool)
+				label := map[bool]string{true: "是", false: "否"}[v]
+				if !eq(t, row["n"], big.NewRat(want[v], 1)) || row["_labels"].(map[string]any)["is_decision_maker"] != label || row["_group"] != fmt.Sprint(v) {
+					t.Errorf("%v: want %d contacts labelled %s", row, want[v], label)
+				}
+			}
+		})
+		t.Run("a boolean formula and the owner", func(t *testing.T) {
+			res := adhoc(t, s, "admin", `{"name": "b", "object": "opportunity", "kind": "summary",
+				"formulas": [{"name": "big", "type": "boolean", "formula": "amount >= 1000"}],
+				"group_by": [{"field": "owner_id"}, {"field": "big"}], "aggregates": [{"name": "n", "func": "count"}]}`, nil)
+			want := map[string]int64{}
+			for _, d := range f.deals {
+				want[fmt.Sprintf("%s/%t", f.ids[d.owner], rat(t, d.amount).Cmp(big.NewRat(1000, 1)) >= 0)]++
+			}
+			got := byKey(t, res)
+			if len(got) != len(want) {
+				t.Fatalf("groups %v, want %v", keys(got), want)
+			}
+			for k, n := range want {
+				if !eq(t, got[k]["n"], big.NewRat(n, 1)) {
+					t.Errorf("%s: %v, want %d", k, got[k], n)
+				}
+			}
+			// Users by display name, then false before true within each.
+			var prev string
+			for i, row := range rows(t, res) {
+				lbl := row["_labels"].(map[string]any)
+				name := lbl["owner_id"].(string)
+				if name == "" || name == row["owner_id"] {
+					t.Errorf("row %d: the owner's display name is missing: %v", i, lbl)
+				}
+				if name < prev {
+					t.Errorf("row %d: owner %s after %s", i, name, prev)
+				}
+				if name == prev && row["big"] != true {
+					t.Errorf("row %d: within an owner false comes first: %v", i, row)
+				}
+				if want := map[bool]string{true: "Yes", false: "No"}[row["big"].(bool)]; lbl["big"] != want {
+					t.Errorf("row %d: label %v, want %s", i, lbl["big"], want)
+				}
+				prev = name
+			}
+		})
+		s.Run(t, []apitest.Scenario{
+			{Name: "a rep's contacts only", Method: "POST", Path: "/api/reports/run", User: "rep2",
+				Body:   `{"name": "b", "object": "contact", "kind": "summary", "group_by": [{"field": "is_decision_maker"}], "aggregates": [{"name": "n", "func": "count"}]}`,
+				Status: 200, Contains: []string{`"totals":{"n":1}`}},
+		})
+	})
+}
