@@ -19,6 +19,7 @@ import (
 type Runner struct {
 	eng    *engine.Engine
 	access *access.Service
+	zones  zones
 }
 
 // New returns a Runner over an engine and its access service (which tells
@@ -192,7 +193,7 @@ func (r *Runner) prepare(ctx context.Context, rights *engine.Rights, p *reports.
 	if err != nil {
 		return nil, "", err
 	}
-	b, err := newBuilder(ctx, r.eng, rights, withBuckets(p, params))
+	b, err := newBuilder(ctx, r.eng, &r.zones, rights, withBuckets(p, params))
 	return b, filter, err
 }
 

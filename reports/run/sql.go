@@ -27,7 +27,8 @@ type builder struct {
 	rights  *engine.Rights
 	plan    *reports.Plan
 	base    *engine.Scope
-	offset  time.Duration
+	// zone is the offsets of the user's time zone, oldest first.
+	zone    []offsetChange
 	lang    string
 	joins   []string
 	args    []any // of the joins, in the order they appear
@@ -39,15 +40,13 @@ type builder struct {
 }
 
 // newBuilder prepares the SQL of a plan for the principal of rights.
-func newBuilder(ctx context.Context, eng *engine.Engine, rights *engine.Rights, plan *reports.Plan) (*builder, error) {
+func newBuilder(ctx context.Context, eng *engine.Engine, zs *zones, rights *engine.Rights, plan *reports.Plan) (*builder, error) {
 	base, err := rights.ScopeFor(plan.Object.Name, metadata.ActionRead)
 	if err != nil {
 		return nil, err
 	}
-	loc := eng.Location(ctx)
-	_, off := eng.Now().In(loc).Zone()
 	b := &builder{ctx: ctx, dialect: eng.DB().Dialect, rights: rights, plan: plan, base: base,
-		offset: time.Duration(off) * time.Second, lang: engine.Language(ctx),
+		zone: zs.changes(eng.Location(ctx)), lang: engine.Language(ctx),
 		aliases: map[string]string{}, users: map[string]string{}}
 	b.emit = &reports.Emitter{Dialect: b.dialect, Col: b.col}
 	return b, nil
@@ -184,7 +183,11 @@ func (b *builder) title(v *reports.Value) string {
 
 // dim returns the SQL of a dimension's key.
 func (b *builder) dim(d *reports.Dim) (string, error) {
-	sql, err := metadata.GroupSQL(b.dialect, d.Field, b.value(d.Value), d.Bucket, b.offset)
+	col, offset := b.value(d.Value), time.Duration(b.zone[0].minutes)*time.Minute
+	if d.Bucket != "" && len(b.zone) > 1 && metadata.TypeOf(d.Field).Kind() == metadata.KindDateTime {
+		col, offset = localTime(b.dialect, col, b.zone), 0
+	}
+	sql, err := metadata.GroupSQL(b.dialect, d.Field, col, d.Bucket, offset)
 	if err != nil {
 		return "", fmt.Errorf("report %s: %w", b.plan.Report.Name, err)
 	}
