@@ -191,5 +191,20 @@ func eq(t *testing.T, v any, r *big.Rat) bool {
 	return got.Cmp(r) == 0
 }
 
+// checkCounts compares the aggregate agg of a result's detail rows with
+// the counts wanted by group path: the same groups, the same counts.
+func checkCounts(t *testing.T, res map[string]any, agg string, want map[string]int64) {
+	t.Helper()
+	got := byKey(t, res)
+	if len(got) != len(want) {
+		t.Fatalf("groups %v, want %v", keys(got), want)
+	}
+	for k, n := range want {
+		if !eq(t, got[k][agg], big.NewRat(n, 1)) {
+			t.Errorf("%s: %v, want %d", k, got[k], n)
+		}
+	}
+}
+
 // q escapes a query value.
 func q(s string) string { return url.QueryEscape(s) }

@@ -51,15 +51,7 @@ func TestGroupingOnBooleansAndUsers(t *testing.T) {
 			for _, d := range f.deals {
 				want[fmt.Sprintf("%s/%t", f.ids[d.owner], rat(t, d.amount).Cmp(big.NewRat(1000, 1)) >= 0)]++
 			}
-			got := byKey(t, res)
-			if len(got) != len(want) {
-				t.Fatalf("groups %v, want %v", keys(got), want)
-			}
-			for k, n := range want {
-				if !eq(t, got[k]["n"], big.NewRat(n, 1)) {
-					t.Errorf("%s: %v, want %d", k, got[k], n)
-				}
-			}
+			checkCounts(t, res, "n", want)
 			// Users by display name, then false before true within each.
 			var prev string
 			for i, row := range rows(t, res) {
