@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -65,6 +66,8 @@ type answer struct {
 	// final means no retry can succeed: the webhook was removed or
 	// deactivated.
 	final bool
+	// timedOut means the target did not answer within Config.Timeout.
+	timedOut bool
 }
 
 // ok reports whether the target took the delivery (a 2xx answer).
@@ -91,12 +94,16 @@ func (x *Integration) step(ctx context.Context, l *jobs.Lease) (jobs.Progress, e
 	if waiting, err := x.earlier(ctx, x.db.SQL(), d.Webhook, d.Object, d.RecordID, d.ID, false); err != nil || waiting {
 		return jobs.Progress{Finished: true, Message: "waits for an earlier event of the record"}, err
 	}
+	if until, paused := x.pauses.until(d.Webhook, x.eng.Now()); paused {
+		return x.postpone(ctx, l, d, until)
+	}
 	a := x.send(ctx, d)
+	now := x.eng.Now()
+	x.pauses.note(d.Webhook, a.timedOut, now, x.backoff)
 	tx, err := l.Tx(ctx)
 	if err != nil {
 		return jobs.Progress{}, err
 	}
-	now := x.eng.Now()
 	attempt := d.Attempts + 1
 	if _, err := tx.ExecContext(ctx, x.sql(`INSERT INTO `+TableAttempts+` (delivery_id, attempt, at, status, error, response, duration_ms) VALUES (?, ?, ?, ?, ?, ?, ?)`),
 		d.ID, attempt, stamp(now), a.status, a.err, a.response, a.duration.Milliseconds()); err != nil {
@@ -157,6 +164,64 @@ func (x *Integration) enqueueNext(ctx context.Context, tx *sql.Tx, d *delivery) 
 	return x.enqueue(ctx, tx, id, runAt)
 }
 
+// postpone puts a delivery of a paused webhook back until the pause
+// ends, without an attempt.
+func (x *Integration) postpone(ctx context.Context, l *jobs.Lease, d *delivery, until time.Time) (jobs.Progress, error) {
+	tx, err := l.Tx(ctx)
+	if err != nil {
+		return jobs.Progress{}, err
+	}
+	if _, err := tx.ExecContext(ctx, x.sql(`UPDATE `+TableDeliveries+` SET next_at = ?, updated_at = ? WHERE id = ?`), stamp(until), stamp(x.eng.Now()), d.ID); err != nil {
+		return jobs.Progress{}, fmt.Errorf("integration: postpone delivery %s: %w", d.ID, err)
+	}
+	if err := x.enqueue(ctx, tx, d.ID, until); err != nil {
+		return jobs.Progress{}, err
+	}
+	return jobs.Progress{Finished: true, Message: "the target did not answer in time lately; waits until " + until.Format(time.RFC3339)}, nil
+}
+
+// pauses are the webhooks whose target did not answer in time lately, on
+// this server: their deliveries wait until the back-off after the last
+// timeout instead of each holding a job runner for the whole timeout.
+// Any answer (even an error status) ends a webhook's pause.
+type pauses struct {
+	mu     sync.Mutex
+	byHook map[string]pause
+}
+
+// pause is a webhook's pause: until when, after how many timeouts in a
+// row.
+type pause struct {
+	until    time.Time
+	timeouts int
+}
+
+// until returns when the webhook's pause ends, and whether it is paused
+// at now.
+func (p *pauses) until(webhook string, now time.Time) (time.Time, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	ps, ok := p.byHook[webhook]
+	return ps.until, ok && now.Before(ps.until)
+}
+
+// note records how an attempt to a webhook's target ended: a timeout
+// pauses the webhook for the back-off of the timeouts in a row so far,
+// anything else ends its pause.
+func (p *pauses) note(webhook string, timedOut bool, now time.Time, backoff func(int) time.Duration) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !timedOut {
+		delete(p.byHook, webhook)
+		return
+	}
+	if p.byHook == nil {
+		p.byHook = map[string]pause{}
+	}
+	n := p.byHook[webhook].timeouts + 1
+	p.byHook[webhook] = pause{until: now.Add(backoff(n)), timeouts: n}
+}
+
 // backoff is the wait after the given failed attempt: Options.Backoff,
 // doubled for each further attempt, at most an hour.
 func (x *Integration) backoff(attempt int) time.Duration {
@@ -210,7 +275,8 @@ func (x *Integration) send(ctx context.Context, d *delivery) answer {
 	start := time.Now()
 	resp, err := client.Do(req)
 	if err != nil {
-		return answer{err: x.requestError(err), duration: time.Since(start)}
+		msg, timedOut := x.requestError(err)
+		return answer{err: msg, timedOut: timedOut, duration: time.Since(start)}
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
@@ -225,17 +291,17 @@ func (x *Integration) send(ctx context.Context, d *delivery) answer {
 func (x *Integration) client(allow *AllowList) *http.Client { return allow.Client(x.opt.Timeout) }
 
 // requestError words a failed request without Go's wrapping noise: the
-// refusal of a target, or the timeout.
-func (x *Integration) requestError(err error) string {
+// refusal of a target, or the timeout (then true).
+func (x *Integration) requestError(err error) (string, bool) {
 	var ne net.Error
 	switch {
 	case errors.Is(err, ErrNotAllowed):
 		msg := err.Error()
-		return msg[strings.Index(msg, ErrNotAllowed.Error())+len("integration: "):]
+		return msg[strings.Index(msg, ErrNotAllowed.Error())+len("integration: "):], false
 	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
-		return fmt.Sprintf("no answer within %s", x.opt.Timeout)
+		return fmt.Sprintf("no answer within %s", x.opt.Timeout), true
 	}
-	return err.Error()
+	return err.Error(), false
 }
 
 // keep returns the start of an answer's body as valid UTF-8 text.

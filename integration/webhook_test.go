@@ -4,10 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -473,16 +475,31 @@ func TestWebhookDeactivatedFailsWaitingDeliveries(t *testing.T) {
 
 // TestWebhookSlowTargetTimesOut: a target that does not answer holds
 // neither the write nor the runner: the attempt ends at the client's
-// timeout and is retried later.
+// timeout and is retried later, and the webhook's other deliveries wait
+// for the back-off after that timeout without an attempt, so the runner
+// is held once, not once per waiting delivery. Once the target answers
+// again, everything goes out.
 func TestWebhookSlowTargetTimesOut(t *testing.T) {
 	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
 		t.Setenv(integration.AllowEnv, "127.0.0.1")
-		release := make(chan struct{})
-		slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-release }))
+		var requests, hang atomic.Int32
+		hang.Store(1)
+		stop := make(chan struct{})
+		slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			requests.Add(1)
+			io.Copy(io.Discard, r.Body) // so the server notices the sender leaving
+			if hang.Load() == 1 {
+				select {
+				case <-r.Context().Done(): // the sender gave up
+				case <-stop:
+				}
+			}
+		}))
 		defer slow.Close()
-		defer close(release)
+		defer close(stop)
 		ctx := context.Background()
-		p, err := platform.New(ctx, platform.Config{DB: db})
+		c := &clock{t: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}
+		p, err := platform.New(ctx, platform.Config{DB: db, Now: c.Now})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -493,7 +510,8 @@ func TestWebhookSlowTargetTimesOut(t *testing.T) {
 		if _, err := p.Engine.InstallTemplate(ctx, fsys, "test"); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := integration.Wire(ctx, integration.Config{Engine: p.Engine, Timeout: 200 * time.Millisecond}); err != nil {
+		x, err := integration.Wire(ctx, integration.Config{Engine: p.Engine, Timeout: 200 * time.Millisecond})
+		if err != nil {
 			t.Fatal(err)
 		}
 		doc, ps := integration.Webhooks.Kind().Parse("test", []byte(fmt.Sprintf(`{"name": "slow", "url": %q, "secret": %q, %s}`, slow.URL, secret, accountEvents)))
@@ -510,19 +528,47 @@ func TestWebhookSlowTargetTimesOut(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := p.Engine.Create(access.WithPrincipal(ctx, admin.Principal()), "account", map[string]any{"name": "Acme"}); err != nil {
-			t.Fatalf("the write with a slow target: %v", err)
+		for _, name := range []string{"Acme", "Beta", "Gamma"} {
+			if _, err := p.Engine.Create(access.WithPrincipal(ctx, admin.Principal()), "account", map[string]any{"name": name}); err != nil {
+				t.Fatalf("the write with a slow target: %v", err)
+			}
 		}
-		if err := p.Engine.Jobs().Drain(ctx, jobs.DrainOptions{}); err != nil {
+		drain := func() {
+			t.Helper()
+			if err := p.Engine.Jobs().Drain(ctx, jobs.DrainOptions{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		drain()
+		if n := requests.Load(); n != 1 {
+			t.Fatalf("the target was called %d times while it hung, want once", n)
+		}
+		ds, err := x.Deliveries(ctx, "slow", "", 0, 10)
+		if err != nil {
 			t.Fatal(err)
 		}
-		var state, msg string
-		q := store.Rebind(db.Dialect, `SELECT d.state, a.error FROM `+integration.TableDeliveries+` d JOIN `+integration.TableAttempts+` a ON a.delivery_id = d.id WHERE d.webhook = ?`)
-		if err := db.SQL().QueryRowContext(ctx, q, "slow").Scan(&state, &msg); err != nil {
-			t.Fatal(err)
+		var tried, waiting int
+		for _, d := range ds {
+			switch {
+			case d.State != integration.StatePending:
+				t.Errorf("delivery %s is %s", d.ID, d.State)
+			case d.Attempts == 1 && len(d.Answers) == 1 && d.Answers[0].Error == "no answer within 200ms":
+				tried++
+			case d.Attempts == 0 && len(d.Answers) == 0:
+				waiting++
+			}
 		}
-		if state != "pending" || msg != "no answer within 200ms" {
-			t.Fatalf("after a slow target: %s, %q", state, msg)
+		if tried != 1 || waiting != 2 {
+			t.Fatalf("after a timeout: %d tried, %d waiting, want 1 and 2: %+v", tried, waiting, ds)
+		}
+		hang.Store(0)
+		c.Add(integration.DefaultBackoff)
+		drain()
+		if ds, err = x.Deliveries(ctx, "slow", integration.StateDelivered, 0, 10); err != nil || len(ds) != 3 {
+			t.Fatalf("once the target answers: %d delivered (%v)", len(ds), err)
+		}
+		if n := requests.Load(); n != 4 {
+			t.Errorf("the target was called %d times in all, want 4", n)
 		}
 	})
 }

@@ -52,6 +52,8 @@ type Integration struct {
 	jobs *jobs.Runner
 	log  *slog.Logger
 	opt  Config
+	// pauses are the webhooks whose target timed out lately.
+	pauses pauses
 }
 
 // Wire creates the outbox tables, checks webhook targets on every
