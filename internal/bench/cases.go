@@ -37,7 +37,7 @@ func request(ctx context.Context, p *access.Principal) context.Context {
 
 // Cases returns the scenarios over a loaded data set.
 func Cases(env *Env) []Case {
-	return []Case{env.create(), env.update(), env.get(), env.list(), env.listDeep(), env.managerList(), env.count(), env.convert()}
+	return []Case{env.create(), env.update(), env.get(), env.list(), env.listDeep(), env.managerList(), env.count(), env.report(), env.convert()}
 }
 
 // exec runs a statement with "?" placeholders on q.
