@@ -27,6 +27,10 @@ func serveCommand(stdout io.Writer, log *slog.Logger) *cobra.Command {
 	return c
 }
 
+// shutdownTimeout bounds how long a stopping server waits for the
+// requests in flight.
+const shutdownTimeout = 30 * time.Second
+
 // serve starts the HTTP server: it installs the template and the first
 // admin on a fresh database, then serves until ctx ends.
 func serve(ctx context.Context, addr, dsn, tpl string, stdout io.Writer, log *slog.Logger) error {
@@ -87,8 +91,10 @@ func serve(ctx context.Context, addr, dsn, tpl string, stdout io.Writer, log *sl
 	defer func() {
 		stopJobs()
 		<-jobsDone
+		log.Info("stopped: requests in flight answered, job runner stopped")
 	}()
-	srv := api.New(api.Config{Engine: a.Engine, Access: a.Access, Logger: log, RequestTimeout: timeout, Registrars: routes, TrustedProxies: proxies})
+	srv := api.New(api.Config{Engine: a.Engine, Access: a.Access, Logger: log, RequestTimeout: timeout, Registrars: routes, TrustedProxies: proxies,
+		MetricsToken: os.Getenv("CRM_METRICS_TOKEN")})
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Listen(addr) }()
 	fmt.Fprintf(stdout, "CRM listening on http://%s (database %s)\n", addr, redact(dsn))
@@ -96,8 +102,8 @@ func serve(ctx context.Context, addr, dsn, tpl string, stdout io.Writer, log *sl
 	case err := <-errc:
 		return err
 	case <-ctx.Done():
-		log.Info("shutting down")
-		return srv.ShutdownWithTimeout(10 * time.Second)
+		log.Info("shutting down: no new connections; finishing the requests in flight", "within", shutdownTimeout)
+		return srv.ShutdownWithTimeout(shutdownTimeout)
 	}
 }
 

@@ -44,6 +44,10 @@ type Config struct {
 	// the client (see ParseTrustedProxies); with none, the header is
 	// ignored and the client is the connection's peer.
 	TrustedProxies []netip.Prefix
+	// MetricsToken, when set, is the bearer token GET /metrics asks for;
+	// without one, only clients on the loopback interface that came
+	// through no proxy may read the metrics.
+	MetricsToken string
 }
 
 // DefaultRequestTimeout is the request deadline when Config names none.
@@ -57,12 +61,16 @@ type Server struct {
 	timeout time.Duration
 	proxies []netip.Prefix
 	signIns *throttle
+	metrics *metrics
+	// metricsToken is Config.MetricsToken.
+	metricsToken string
 }
 
 // New builds the fiber application with every route: the API's own,
 // then those of cfg.Registrars, then the 404 answer for any other route.
 func New(cfg Config) *fiber.App {
-	s := &Server{eng: cfg.Engine, access: cfg.Access, log: cfg.Logger, timeout: cfg.RequestTimeout, proxies: cfg.TrustedProxies, signIns: newThrottle()}
+	s := &Server{eng: cfg.Engine, access: cfg.Access, log: cfg.Logger, timeout: cfg.RequestTimeout, proxies: cfg.TrustedProxies, signIns: newThrottle(),
+		metrics: newMetrics(cfg.Engine), metricsToken: cfg.MetricsToken}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -84,7 +92,8 @@ func New(cfg Config) *fiber.App {
 		DisableStartupMessage:        true,
 		ErrorHandler:                 errorHandler(s.log),
 	})
-	app.Use(recover.New(), requestid.New(), limitBody, s.requestContext, checkURL, language)
+	app.Use(s.observe, recover.New(), requestid.New(), limitBody, s.requestContext, checkURL, language)
+	s.metricsRoute(app)
 	// Registrars come first, so the routes they mount under /api choose
 	// their own middleware (probes are public).
 	for _, reg := range append([]Registrar{probes}, cfg.Registrars...) {

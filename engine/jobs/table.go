@@ -185,6 +185,36 @@ func (r *Runner) List(ctx context.Context, f Filter) ([]Job, error) {
 	return out, nil
 }
 
+// Count is the number of jobs of one kind in one state.
+type Count struct {
+	Kind  string
+	State State
+	N     int64
+}
+
+// Counts returns how many jobs of each kind are pending (the depth of the
+// queue, due or scheduled), running and failed; finished jobs are left
+// out.
+func (r *Runner) Counts(ctx context.Context) ([]Count, error) {
+	rows, err := r.db.SQL().QueryContext(ctx, `SELECT kind, state, COUNT(*) FROM `+Table+` WHERE state <> 'done' GROUP BY kind, state ORDER BY kind, state`)
+	if err != nil {
+		return nil, fmt.Errorf("jobs: count: %w", err)
+	}
+	defer rows.Close()
+	var out []Count
+	for rows.Next() {
+		var c Count
+		if err := rows.Scan(&c.Kind, &c.State, &c.N); err != nil {
+			return nil, fmt.Errorf("jobs: count: %w", err)
+		}
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("jobs: count: %w", err)
+	}
+	return out, nil
+}
+
 // Get returns one job.
 func (r *Runner) Get(ctx context.Context, id string) (*Job, error) {
 	j, err := scanJob(r.db.SQL().QueryRowContext(ctx, r.sql(`SELECT `+columns+` FROM `+Table+` WHERE id = ?`), id))
