@@ -5,7 +5,7 @@
 // template may extend another built-in one (extends: standard in its
 // template.yaml). It imports metadata and the packages that register the
 // document kinds its templates hold (workflows/definition, sales/rules,
-// reports, marketing), so every program that loads a built-in template knows them.
+// reports, marketing, documents), so every program that loads a built-in template knows them.
 package defaults
 
 import (
@@ -25,6 +25,8 @@ import (
 	_ "github.com/crmplatform/crm/reports"
 	// The kind message_templates and the send_mailing right.
 	_ "github.com/crmplatform/crm/marketing"
+	// The kind document_templates.
+	_ "github.com/crmplatform/crm/documents"
 )
 
 // files holds every folder of the package: each is a template.

@@ -39,8 +39,9 @@ type Path struct {
 // placeholder matches {{path}}, spaces allowed inside the braces.
 var placeholder = regexp.MustCompile(`\{\{\s*([a-z][a-z0-9_]*(?:\.[a-z][a-z0-9_]*)?)\s*\}\}`)
 
-// resolve checks a placeholder's path against the recipient object.
-func resolve(s *metadata.Schema, obj *metadata.Object, path string) (*Path, error) {
+// ResolvePath checks a placeholder's path against the object whose
+// records fill it.
+func ResolvePath(s *metadata.Schema, obj *metadata.Object, path string) (*Path, error) {
 	first, second, two := strings.Cut(path, ".")
 	if !two {
 		f, ok := obj.FieldOrSystem(first)
@@ -101,20 +102,22 @@ type segment struct {
 	path *Path
 }
 
-// textPart is a parsed plain text (a subject, a text body, an SMS).
-type textPart struct {
+// Text is a parsed plain text with placeholders (a subject, a text body,
+// an SMS, a line of a document).
+type Text struct {
 	segs []segment
 }
 
-// parseText parses a plain text's placeholders.
-func parseText(s *metadata.Schema, obj *metadata.Object, src string) (*textPart, error) {
-	t := &textPart{}
+// ParseText parses a plain text's placeholders against the object whose
+// records fill it.
+func ParseText(s *metadata.Schema, obj *metadata.Object, src string) (*Text, error) {
+	t := &Text{}
 	last := 0
 	for _, m := range placeholder.FindAllStringSubmatchIndex(src, -1) {
 		if m[0] > last {
 			t.segs = append(t.segs, segment{text: src[last:m[0]]})
 		}
-		p, err := resolve(s, obj, src[m[2]:m[3]])
+		p, err := ResolvePath(s, obj, src[m[2]:m[3]])
 		if err != nil {
 			return nil, err
 		}
@@ -140,9 +143,20 @@ func strayBraces(src string) error {
 	return nil
 }
 
-// render fills the text; line breaks in values become spaces when flat
-// (a subject).
-func (t *textPart) render(values map[string]string, flat bool) string {
+// Paths returns the text's placeholders in order (a path may repeat).
+func (t *Text) Paths() []*Path {
+	var out []*Path
+	for _, s := range t.segs {
+		if s.path != nil {
+			out = append(out, s.path)
+		}
+	}
+	return out
+}
+
+// Render fills the text with values by placeholder path (a missing one
+// is empty); line breaks in values become spaces when flat (a subject).
+func (t *Text) Render(values map[string]string, flat bool) string {
 	var b strings.Builder
 	for _, s := range t.segs {
 		if s.path == nil {

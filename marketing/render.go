@@ -21,8 +21,8 @@ type Template struct {
 	// OptOut is the boolean field that opts a recipient out of the
 	// channel.
 	OptOut  string
-	subject map[string]*textPart
-	text    map[string]*textPart
+	subject map[string]*Text
+	text    map[string]*Text
 	html    map[string]*htmlPart
 	paths   []string
 	byPath  map[string]*Path
@@ -69,7 +69,7 @@ func parseHTML(s *metadata.Schema, obj *metadata.Object, src string) (*htmlPart,
 	var perr error
 	body := placeholder.ReplaceAllStringFunc(withLinks, func(ph string) string {
 		path := placeholder.FindStringSubmatch(ph)[1]
-		p, err := resolve(s, obj, path)
+		p, err := ResolvePath(s, obj, path)
 		if err != nil {
 			perr = err
 			return ""
@@ -134,12 +134,10 @@ func (t *Template) Paths() []*Path {
 // compiled.
 func (t *Template) collect() {
 	by := map[string]*Path{}
-	add := func(parts map[string]*textPart) {
+	add := func(parts map[string]*Text) {
 		for _, p := range parts {
-			for _, s := range p.segs {
-				if s.path != nil {
-					by[s.path.Path] = s.path
-				}
+			for _, x := range p.Paths() {
+				by[x.Path] = x
 			}
 		}
 	}
@@ -156,14 +154,15 @@ func (t *Template) collect() {
 
 // Links returns the literal links of the HTML body in lang, in order.
 func (t *Template) Links(lang string) []string {
-	if h := pick(t.html, lang); h != nil {
+	if h := Pick(t.html, lang); h != nil {
 		return h.links
 	}
 	return nil
 }
 
-// pick returns the text in lang, else English, else the first language.
-func pick[T any](m map[string]*T, lang string) *T {
+// Pick returns the text in lang, else English, else the first language;
+// nil when there is none.
+func Pick[T any](m map[string]*T, lang string) *T {
 	if v, ok := m[lang]; ok {
 		return v
 	}
@@ -185,13 +184,13 @@ var footer = metadata.Label{"en": "Unsubscribe", "zh": "退订"}
 // it is. E-mails get the unsubscribe link and the open pixel of tr.
 func (t *Template) Render(lang string, values map[string]string, tr Tracking) (Message, error) {
 	var m Message
-	if p := pick(t.subject, lang); p != nil {
-		m.Subject = p.render(values, true)
+	if p := Pick(t.subject, lang); p != nil {
+		m.Subject = p.Render(values, true)
 	}
-	if p := pick(t.text, lang); p != nil {
-		m.Text = p.render(values, false)
+	if p := Pick(t.text, lang); p != nil {
+		m.Text = p.Render(values, false)
 	}
-	if h := pick(t.html, lang); h != nil {
+	if h := Pick(t.html, lang); h != nil {
 		link := func(i int) string {
 			if tr.Link == nil {
 				return h.links[i]

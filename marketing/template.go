@@ -107,7 +107,7 @@ func build(s *metadata.Schema, t *MessageTemplate) (*Template, metadata.Problems
 		return nil, metadata.Problems{problem("/object", "no object %q", t.Object)}
 	}
 	var ps metadata.Problems
-	c := &Template{MessageTemplate: t, subject: map[string]*textPart{}, text: map[string]*textPart{}, html: map[string]*htmlPart{}}
+	c := &Template{MessageTemplate: t, subject: map[string]*Text{}, text: map[string]*Text{}, html: map[string]*htmlPart{}}
 	want := "email"
 	if t.Channel == ChannelSMS {
 		want = "phone"
@@ -146,7 +146,7 @@ func build(s *metadata.Schema, t *MessageTemplate) (*Template, metadata.Problems
 		}
 	}
 	for _, lang := range sortedLangs(t.Subject) {
-		p, err := parseText(s, obj, t.Subject[lang])
+		p, err := ParseText(s, obj, t.Subject[lang])
 		if err != nil {
 			ps = append(ps, problem("/subject/"+lang, "%v", err))
 			continue
@@ -154,7 +154,7 @@ func build(s *metadata.Schema, t *MessageTemplate) (*Template, metadata.Problems
 		c.subject[lang] = p
 	}
 	for _, lang := range sortedLangs(t.Text) {
-		p, err := parseText(s, obj, t.Text[lang])
+		p, err := ParseText(s, obj, t.Text[lang])
 		if err != nil {
 			ps = append(ps, problem("/text/"+lang, "%v", err))
 			continue

@@ -8,6 +8,7 @@ package server
 import (
 	"context"
 
+	"github.com/crmplatform/crm/documents/serve"
 	"github.com/crmplatform/crm/engine/api"
 	"github.com/crmplatform/crm/engine/ui"
 	"github.com/crmplatform/crm/integration"
@@ -65,6 +66,6 @@ func Parts(ctx context.Context, p *platform.Platform) ([]api.Registrar, error) {
 	if err != nil {
 		return nil, err
 	}
-	routes = append(routes, mailer.Routes())
+	routes = append(routes, mailer.Routes(), serve.New(p.Engine).Routes)
 	return routes, nil
 }

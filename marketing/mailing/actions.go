@@ -12,6 +12,7 @@ import (
 	"github.com/crmplatform/crm/engine/jobs"
 	"github.com/crmplatform/crm/engine/store"
 	"github.com/crmplatform/crm/marketing"
+	"github.com/crmplatform/crm/marketing/fill"
 	"github.com/google/uuid"
 )
 
@@ -361,7 +362,7 @@ func (m *Mailer) previewAction(ctx context.Context, w *engine.Writer, _ engine.T
 	}
 	for i, msg := range msgs {
 		id, _ := res.first[i]["id"].(string)
-		out.Items = append(out.Items, PreviewItem{RecordID: id, To: format(nil, res.first[i][t.To], r.Language), Message: msg})
+		out.Items = append(out.Items, PreviewItem{RecordID: id, To: fill.Format(nil, res.first[i][t.To], r.Language), Message: msg})
 	}
 	return out, nil
 }
@@ -369,7 +370,7 @@ func (m *Mailer) previewAction(ctx context.Context, w *engine.Writer, _ engine.T
 // renderFirst renders the messages of records as the writer's principal
 // reads them, without tracking.
 func (m *Mailer) renderFirst(ctx context.Context, w *engine.Writer, t *marketing.Template, lang string, recs []engine.Record) ([]marketing.Message, error) {
-	vals, err := m.values(ctx, w.Snapshot().Schema, t, lang, recs)
+	vals, err := fill.Values(ctx, m.eng, t.Object, t.Paths(), lang, recs)
 	if err != nil {
 		return nil, err
 	}

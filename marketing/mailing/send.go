@@ -14,6 +14,7 @@ import (
 	"github.com/crmplatform/crm/engine/query"
 	"github.com/crmplatform/crm/engine/store"
 	"github.com/crmplatform/crm/marketing"
+	"github.com/crmplatform/crm/marketing/fill"
 	"github.com/google/uuid"
 )
 
@@ -243,7 +244,7 @@ func (m *Mailer) sendBatch(ctx context.Context, mr *mailingRow, t *marketing.Tem
 			which = append(which, i)
 		}
 	}
-	vals, err := m.values(rctx, m.eng.Snapshot().Schema, t, mr.language, recs)
+	vals, err := fill.Values(rctx, m.eng, t.Object, t.Paths(), mr.language, recs)
 	if err != nil {
 		return nil, err
 	}
