@@ -9,11 +9,9 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/url"
-	"strconv"
-	"strings"
 	"time"
 
+	"github.com/crmplatform/crm/internal/mailserver"
 	"github.com/crmplatform/crm/marketing"
 	"github.com/wneessen/go-mail"
 )
@@ -56,39 +54,13 @@ type SMTP struct {
 	opts []mail.Option
 }
 
-// NewSMTP reads an SMTP URL: smtp://user:pass@host:port?from=address
-// (STARTTLS when offered; port 587 by default) or smtps://… (TLS from the
-// start; port 465 by default).
+// NewSMTP reads CRM_SMTP_URL (internal/mailserver).
 func NewSMTP(raw string) (*SMTP, error) {
-	u, err := url.Parse(raw)
-	if err != nil || u.Hostname() == "" || (u.Scheme != "smtp" && u.Scheme != "smtps") {
-		return nil, fmt.Errorf("mailing: CRM_SMTP_URL must look like smtp://user:pass@host:587?from=crm@example.com or smtps://host:465")
+	srv, err := mailserver.Parse(raw)
+	if err != nil {
+		return nil, fmt.Errorf("mailing: %w", err)
 	}
-	s := &SMTP{host: u.Hostname(), from: u.Query().Get("from")}
-	port := 587
-	if u.Scheme == "smtps" {
-		port = 465
-		s.opts = append(s.opts, mail.WithSSL())
-	} else {
-		s.opts = append(s.opts, mail.WithTLSPolicy(mail.TLSOpportunistic))
-	}
-	if p := u.Port(); p != "" {
-		if port, err = strconv.Atoi(p); err != nil {
-			return nil, fmt.Errorf("mailing: CRM_SMTP_URL port %q: %w", p, err)
-		}
-	}
-	s.opts = append(s.opts, mail.WithPort(port), mail.WithTimeout(30*time.Second))
-	if user := u.User.Username(); user != "" {
-		pass, _ := u.User.Password()
-		s.opts = append(s.opts, mail.WithSMTPAuth(mail.SMTPAuthAutoDiscover), mail.WithUsername(user), mail.WithPassword(pass))
-		if s.from == "" && strings.Contains(user, "@") {
-			s.from = user
-		}
-	}
-	if s.from == "" {
-		s.from = "crm@" + s.host
-	}
-	return s, nil
+	return &SMTP{host: srv.Host, from: srv.From, opts: srv.Options}, nil
 }
 
 // Send implements Transport over one connection.

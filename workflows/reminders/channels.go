@@ -7,12 +7,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
-	"strconv"
-	"strings"
-	"time"
 
 	"github.com/crmplatform/crm/engine/jobs"
+	"github.com/crmplatform/crm/internal/mailserver"
 	"github.com/wneessen/go-mail"
 )
 
@@ -28,39 +25,13 @@ type mailer struct {
 	from string
 }
 
-// newMailer reads an SMTP URL: smtp://user:pass@host:port?from=address
-// (STARTTLS when offered; port 587 by default) or smtps://… (TLS from the
-// start; port 465 by default).
+// newMailer reads CRM_SMTP_URL (internal/mailserver).
 func newMailer(raw string) (*mailer, error) {
-	u, err := url.Parse(raw)
-	if err != nil || u.Hostname() == "" || (u.Scheme != "smtp" && u.Scheme != "smtps") {
-		return nil, fmt.Errorf("reminders: CRM_SMTP_URL must look like smtp://user:pass@host:587 or smtps://host:465")
+	srv, err := mailserver.Parse(raw)
+	if err != nil {
+		return nil, fmt.Errorf("reminders: %w", err)
 	}
-	m := &mailer{host: u.Hostname(), from: u.Query().Get("from")}
-	port := 587
-	if u.Scheme == "smtps" {
-		port = 465
-		m.opts = append(m.opts, mail.WithSSL())
-	} else {
-		m.opts = append(m.opts, mail.WithTLSPolicy(mail.TLSOpportunistic))
-	}
-	if p := u.Port(); p != "" {
-		if port, err = strconv.Atoi(p); err != nil {
-			return nil, fmt.Errorf("reminders: CRM_SMTP_URL port %q: %w", p, err)
-		}
-	}
-	m.opts = append(m.opts, mail.WithPort(port), mail.WithTimeout(30*time.Second))
-	if user := u.User.Username(); user != "" {
-		pass, _ := u.User.Password()
-		m.opts = append(m.opts, mail.WithSMTPAuth(mail.SMTPAuthAutoDiscover), mail.WithUsername(user), mail.WithPassword(pass))
-		if m.from == "" && strings.Contains(user, "@") {
-			m.from = user
-		}
-	}
-	if m.from == "" {
-		m.from = "crm@" + m.host
-	}
-	return m, nil
+	return &mailer{host: srv.Host, from: srv.From, opts: srv.Options}, nil
 }
 
 // send sends one plain-text message.
