@@ -10,6 +10,7 @@ import (
 	"github.com/crmplatform/crm/engine"
 	"github.com/crmplatform/crm/engine/access"
 	"github.com/crmplatform/crm/engine/jobs"
+	"github.com/crmplatform/crm/engine/query"
 	"github.com/crmplatform/crm/engine/store"
 	"github.com/crmplatform/crm/marketing"
 	"github.com/crmplatform/crm/marketing/fill"
@@ -65,6 +66,8 @@ type request struct {
 	// Limit is how many recipients a preview renders (default 5, at most
 	// 20).
 	Limit int `json:"limit"`
+	// Members limits the recipients to the campaign's members.
+	Members bool `json:"members"`
 }
 
 // parseRequest reads an action's body.
@@ -77,7 +80,7 @@ func parseRequest(ctx context.Context, in map[string]any) (*request, error) {
 	d := json.NewDecoder(strings.NewReader(string(raw)))
 	d.DisallowUnknownFields()
 	if err := d.Decode(&r); err != nil {
-		return nil, &engine.RequestError{Message: "send {\"template\", \"filter\", \"language\", \"track\", \"limit\"}: " + err.Error()}
+		return nil, &engine.RequestError{Message: "send {\"template\", \"filter\", \"members\", \"language\", \"track\", \"limit\"}: " + err.Error()}
 	}
 	if r.Template == "" {
 		return nil, &engine.RequestError{Message: "name the message template", Details: []engine.FieldError{{Field: "template", Code: "required", Message: "a message template"}}}
@@ -142,12 +145,20 @@ func (r *resolution) counts() map[string]int {
 // list's order: each address once, those without one and those opted out
 // (their record's field, or the address suppressed) kept as skipped. It
 // keeps the first records to send to, up to keep.
-func (m *Mailer) resolve(ctx context.Context, w *engine.Writer, t *marketing.Template, filter string, keep int) (*resolution, error) {
+func (m *Mailer) resolve(ctx context.Context, w *engine.Writer, t *marketing.Template, r *request, campaign string, keep int) (*resolution, error) {
+	var where query.Predicate
+	if r.Members {
+		field := memberField(w.Snapshot().Schema, t.Object)
+		if field == "" {
+			return nil, &engine.RequestError{Message: fmt.Sprintf("campaigns have no members of %s here", t.Object), Details: []engine.FieldError{{Field: "members", Code: "invalid", Message: t.Object}}}
+		}
+		where = membersOnly(field, campaign)
+	}
 	res := &resolution{}
 	seen := map[string]bool{}
 	cursor := ""
 	for {
-		page, err := w.List(ctx, t.Object, engine.ListOptions{Filter: filter, Limit: engine.MaxLimit, Cursor: cursor})
+		page, err := w.List(ctx, t.Object, engine.ListOptions{Filter: r.Filter, Where: where, Limit: engine.MaxLimit, Cursor: cursor})
 		if err != nil {
 			return nil, err
 		}
@@ -286,7 +297,7 @@ func (m *Mailer) sendAction(ctx context.Context, w *engine.Writer, target engine
 	if err := m.ready(t.Channel); err != nil {
 		return nil, err
 	}
-	res, err := m.resolve(ctx, w, t, r.Filter, 0)
+	res, err := m.resolve(ctx, w, t, r, target.ID, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -342,7 +353,7 @@ type PreviewItem struct {
 
 // previewAction is preview_mailing: the counts of the recipients and the
 // first messages as rendered (tracking links shown as written).
-func (m *Mailer) previewAction(ctx context.Context, w *engine.Writer, _ engine.Target, in map[string]any) (any, error) {
+func (m *Mailer) previewAction(ctx context.Context, w *engine.Writer, target engine.Target, in map[string]any) (any, error) {
 	r, err := parseRequest(ctx, in)
 	if err != nil {
 		return nil, err
@@ -351,7 +362,7 @@ func (m *Mailer) previewAction(ctx context.Context, w *engine.Writer, _ engine.T
 	if err != nil {
 		return nil, err
 	}
-	res, err := m.resolve(ctx, w, t, r.Filter, r.Limit)
+	res, err := m.resolve(ctx, w, t, r, target.ID, r.Limit)
 	if err != nil {
 		return nil, err
 	}
@@ -392,7 +403,7 @@ type testJob struct {
 
 // testAction is test_mailing: the first recipient's message, sent to the
 // sender's own address (their e-mail, or their phone for SMS) by a job.
-func (m *Mailer) testAction(ctx context.Context, w *engine.Writer, _ engine.Target, in map[string]any) (any, error) {
+func (m *Mailer) testAction(ctx context.Context, w *engine.Writer, target engine.Target, in map[string]any) (any, error) {
 	r, err := parseRequest(ctx, in)
 	if err != nil {
 		return nil, err
@@ -417,7 +428,7 @@ func (m *Mailer) testAction(ctx context.Context, w *engine.Writer, _ engine.Targ
 	if to == "" {
 		return nil, &engine.RequestError{Message: fmt.Sprintf("your user has no %s to send the test to", field)}
 	}
-	res, err := m.resolve(ctx, w, t, r.Filter, 1)
+	res, err := m.resolve(ctx, w, t, r, target.ID, 1)
 	if err != nil {
 		return nil, err
 	}

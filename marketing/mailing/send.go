@@ -29,19 +29,19 @@ const window = time.Minute
 
 // mailingRow is a mailing as the send job reads it.
 type mailingRow struct {
-	id, template, object, channel, language, sender, state string
-	track                                                  bool
-	links                                                  []string
-	windowStart                                            string
-	windowSent                                             int
+	id, campaign, template, object, channel, language, sender, state string
+	track                                                            bool
+	links                                                            []string
+	windowStart                                                      string
+	windowSent                                                       int
 }
 
 // loadMailing reads a mailing; nil when it does not exist.
 func (m *Mailer) loadMailing(ctx context.Context, q store.Querier, id string) (*mailingRow, error) {
 	r := &mailingRow{}
 	var links string
-	err := q.QueryRowContext(ctx, m.sql(`SELECT id, template, object, channel, language, sender, state, track, links, window_start, window_sent FROM `+TableMailings+` WHERE id = ?`), id).
-		Scan(&r.id, &r.template, &r.object, &r.channel, &r.language, &r.sender, &r.state, &r.track, &links, &r.windowStart, &r.windowSent)
+	err := q.QueryRowContext(ctx, m.sql(`SELECT id, campaign_id, template, object, channel, language, sender, state, track, links, window_start, window_sent FROM `+TableMailings+` WHERE id = ?`), id).
+		Scan(&r.id, &r.campaign, &r.template, &r.object, &r.channel, &r.language, &r.sender, &r.state, &r.track, &links, &r.windowStart, &r.windowSent)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
@@ -109,39 +109,54 @@ func (m *Mailer) step(ctx context.Context, l *jobs.Lease) (jobs.Progress, error)
 	if err != nil {
 		return jobs.Progress{}, err
 	}
-	tx, err := l.Tx(ctx)
+	// The results, the campaign members and the rate window commit in
+	// one unit of work of the system on the sender's behalf; the job's
+	// progress is written after it (never hold the lease's transaction
+	// around a unit of work).
+	attempted, deferred := 0, 0
+	err = m.eng.Tx(ctx, access.System(p), func(w *engine.Writer) error {
+		attempted, deferred = 0, 0
+		members := map[string]string{}
+		tx := w.SQL()
+		for i, c := range batch {
+			r := results[i]
+			state, sentAt := r.State, ""
+			switch r.State {
+			case StateSent:
+				sentAt = stamp(m.eng.Now())
+				attempted++
+				members[c.recordID] = MemberSent
+			case StatePending:
+				deferred++
+				if c.tries >= DefaultMaxTries {
+					state = StateFailed
+				}
+			case StateBounced:
+				attempted++
+				members[c.recordID] = MemberBounced
+				if err := m.suppress(ctx, tx, mr.channel, c.address, "bounced"); err != nil {
+					return err
+				}
+			case StateUnconfirmed:
+				attempted++
+			}
+			if _, err := tx.ExecContext(ctx, m.sql(`UPDATE `+TableRecipients+` SET state = ?, reason = CASE WHEN ? = 'skipped' THEN ? ELSE reason END, claim = '', detail = ?, sent_at = ?, updated_at = ? WHERE id = ? AND claim <> ''`),
+				state, state, r.Detail, truncate(r.Detail, 500), sentAt, stamp(m.eng.Now()), c.id); err != nil {
+				return fmt.Errorf("mailing %s: record result: %w", mr.id, err)
+			}
+		}
+		if _, err := tx.ExecContext(ctx, m.sql(`UPDATE `+TableMailings+` SET window_start = ?, window_sent = ?, updated_at = ? WHERE id = ?`),
+			start, sent+attempted, stamp(m.eng.Now()), mr.id); err != nil {
+			return fmt.Errorf("mailing %s: %w", mr.id, err)
+		}
+		return markMembers(ctx, w, mr.campaign, mr.object, members)
+	})
 	if err != nil {
 		return jobs.Progress{}, err
 	}
-	attempted, deferred := 0, 0
-	for i, c := range batch {
-		r := results[i]
-		state, sentAt := r.State, ""
-		switch r.State {
-		case StateSent:
-			sentAt = stamp(m.eng.Now())
-			attempted++
-		case StatePending:
-			deferred++
-			if c.tries >= DefaultMaxTries {
-				state = StateFailed
-			}
-		case StateBounced, StateUnconfirmed:
-			attempted++
-		}
-		if r.State == StateBounced {
-			if err := m.suppress(ctx, tx, mr.channel, c.address, "bounced"); err != nil {
-				return jobs.Progress{}, err
-			}
-		}
-		if _, err := tx.ExecContext(ctx, m.sql(`UPDATE `+TableRecipients+` SET state = ?, reason = CASE WHEN ? = 'skipped' THEN ? ELSE reason END, claim = '', detail = ?, sent_at = ?, updated_at = ? WHERE id = ? AND claim <> ''`),
-			state, state, r.Detail, truncate(r.Detail, 500), sentAt, stamp(m.eng.Now()), c.id); err != nil {
-			return jobs.Progress{}, fmt.Errorf("mailing %s: record result: %w", mr.id, err)
-		}
-	}
-	if _, err := tx.ExecContext(ctx, m.sql(`UPDATE `+TableMailings+` SET window_start = ?, window_sent = ?, updated_at = ? WHERE id = ?`),
-		start, sent+attempted, stamp(m.eng.Now()), mr.id); err != nil {
-		return jobs.Progress{}, fmt.Errorf("mailing %s: %w", mr.id, err)
+	tx, err := l.Tx(ctx)
+	if err != nil {
+		return jobs.Progress{}, err
 	}
 	if deferred == len(batch) {
 		// Nothing went: the server is refusing for now.

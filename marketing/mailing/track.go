@@ -94,7 +94,7 @@ var pixel = []byte("GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\x00\x00\x00!\
 // openRoute answers GET /m/o/{token}: the pixel, recording an open.
 func (m *Mailer) openRoute(c *fiber.Ctx) error {
 	if id, _, ok := m.parseToken(c.Params("token"), purposeOpen); ok {
-		if err := m.record(c.UserContext(), id, "opened_at", "opens"); err != nil {
+		if err := m.record(c.UserContext(), id, MemberOpened, "opened_at", "opens"); err != nil {
 			m.log.Warn("mailing: record an open", "err", err)
 		}
 	}
@@ -123,26 +123,39 @@ func (m *Mailer) clickRoute(c *fiber.Ctx) error {
 	if err := json.Unmarshal([]byte(links), &list); err != nil || n >= len(list) {
 		return fiber.ErrNotFound
 	}
-	if err := m.record(ctx, id, "clicked_at", "clicks"); err != nil {
-		return err
-	}
-	if err := m.record(ctx, id, "opened_at", ""); err != nil {
+	if err := m.record(ctx, id, MemberClicked, "clicked_at", "clicks", "opened_at", ""); err != nil {
 		return err
 	}
 	c.Set("Cache-Control", "no-store")
 	return c.Redirect(list[n], fiber.StatusFound)
 }
 
-// record stamps a recipient's first event of a kind and counts it.
-func (m *Mailer) record(ctx context.Context, id, at, count string) error {
-	set := at + ` = CASE WHEN ` + at + ` = '' THEN ? ELSE ` + at + ` END`
-	if count != "" {
-		set += `, ` + count + ` = ` + count + ` + 1`
+// record stamps a recipient's first event of each kind (a column of the
+// time, and of the count when not empty, in pairs) and moves its campaign
+// member to status, in one unit of work of the system.
+func (m *Mailer) record(ctx context.Context, id, status string, pairs ...string) error {
+	var campaign, object, recordID string
+	err := m.db.SQL().QueryRowContext(ctx, m.sql(`SELECT ml.campaign_id, r.object, r.record_id FROM `+TableRecipients+` r JOIN `+TableMailings+` ml ON ml.id = r.mailing_id WHERE r.id = ?`), id).
+		Scan(&campaign, &object, &recordID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
 	}
-	if _, err := m.db.SQL().ExecContext(ctx, m.sql(`UPDATE `+TableRecipients+` SET `+set+` WHERE id = ?`), stamp(m.eng.Now()), id); err != nil {
-		return fmt.Errorf("mailing: record %s of %s: %w", at, id, err)
+	if err != nil {
+		return fmt.Errorf("mailing: recipient %s: %w", id, err)
 	}
-	return nil
+	return m.eng.Tx(ctx, access.System(nil), func(w *engine.Writer) error {
+		for i := 0; i+1 < len(pairs); i += 2 {
+			at, count := pairs[i], pairs[i+1]
+			set := at + ` = CASE WHEN ` + at + ` = '' THEN ? ELSE ` + at + ` END`
+			if count != "" {
+				set += `, ` + count + ` = ` + count + ` + 1`
+			}
+			if _, err := w.SQL().ExecContext(ctx, m.sql(`UPDATE `+TableRecipients+` SET `+set+` WHERE id = ?`), stamp(m.eng.Now()), id); err != nil {
+				return fmt.Errorf("mailing: record %s of %s: %w", at, id, err)
+			}
+		}
+		return markMembers(ctx, w, campaign, object, map[string]string{recordID: status})
+	})
 }
 
 // Texts of the unsubscribe pages, per language.
@@ -193,9 +206,9 @@ func (m *Mailer) unsubscribeRoute(c *fiber.Ctx) error {
 // of the system, the recipient's row, the suppression of the address and
 // the record's opt-out field (when the record still exists).
 func (m *Mailer) Unsubscribe(ctx context.Context, recipient string) error {
-	var object, recordID, addr, channel string
-	err := m.db.SQL().QueryRowContext(ctx, m.sql(`SELECT r.object, r.record_id, r.address, ml.channel FROM `+TableRecipients+` r JOIN `+TableMailings+` ml ON ml.id = r.mailing_id WHERE r.id = ?`), recipient).
-		Scan(&object, &recordID, &addr, &channel)
+	var campaign, object, recordID, addr, channel string
+	err := m.db.SQL().QueryRowContext(ctx, m.sql(`SELECT ml.campaign_id, r.object, r.record_id, r.address, ml.channel FROM `+TableRecipients+` r JOIN `+TableMailings+` ml ON ml.id = r.mailing_id WHERE r.id = ?`), recipient).
+		Scan(&campaign, &object, &recordID, &addr, &channel)
 	if errors.Is(err, sql.ErrNoRows) {
 		return fiber.ErrNotFound
 	}
@@ -212,6 +225,9 @@ func (m *Mailer) Unsubscribe(ctx context.Context, recipient string) error {
 			return fmt.Errorf("mailing: unsubscribe %s: %w", recipient, err)
 		}
 		if err := m.suppress(ctx, w.SQL(), channel, addr, "unsubscribed"); err != nil {
+			return err
+		}
+		if err := markMembers(ctx, w, campaign, object, map[string]string{recordID: MemberUnsubscribed}); err != nil {
 			return err
 		}
 		if obj, ok := w.Snapshot().Schema.Object(object); !ok || !hasField(obj, field) {
