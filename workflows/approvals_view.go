@@ -198,42 +198,63 @@ func (wf *Workflows) viewWith(ctx context.Context, q store.Querier, us *users, r
 // every approval request of the record, newest first, each with its full
 // history, to a user who may read the record (404 otherwise).
 func (wf *Workflows) recordApprovalsRoute(c *fiber.Ctx) error {
-	ctx := c.UserContext()
-	object, id := c.Params("object"), c.Params("id")
-	if _, err := wf.eng.Get(ctx, object, id); err != nil {
+	items, err := wf.RecordApprovals(c.UserContext(), c.Params("object"), c.Params("id"))
+	if err != nil {
 		return err
+	}
+	return c.JSON(fiber.Map{"items": items})
+}
+
+// RecordApprovals lists every approval request of a record, newest first,
+// each with its full history, to the principal of ctx when they may read
+// the record (engine.ErrNotFound otherwise).
+func (wf *Workflows) RecordApprovals(ctx context.Context, object, id string) ([]*RequestView, error) {
+	if _, err := wf.eng.Get(ctx, object, id); err != nil {
+		return nil, err
 	}
 	db := wf.eng.DB().SQL()
 	reqs, err := wf.requests(ctx, db, `SELECT `+requestColumns+` FROM `+tableRequests+` WHERE object = ? AND record_id = ? ORDER BY submitted_at DESC, id DESC`, object, id)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	us := &users{acc: wf.acc, seen: map[string]*UserRef{}}
 	items := make([]*RequestView, 0, len(reqs))
 	for _, r := range reqs {
 		v, err := wf.viewWith(ctx, db, us, r, true)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		items = append(items, v)
+	}
+	return items, nil
+}
+
+// assignedRoute answers GET /api/approvals?assigned=me: the steps waiting
+// for the user's decision (Assigned).
+func (wf *Workflows) assignedRoute(c *fiber.Ctx) error {
+	if a := c.Query("assigned"); a != "me" {
+		return &engine.RequestError{Message: "send assigned=me", Details: []engine.FieldError{{Field: "assigned", Code: "invalid", Message: "only me is supported"}}}
+	}
+	items, err := wf.Assigned(c.UserContext())
+	if err != nil {
+		return err
 	}
 	return c.JSON(fiber.Map{"items": items})
 }
 
-// assignedRoute answers GET /api/approvals?assigned=me: the steps waiting
-// for the user's decision, oldest first, each with the record's title as
-// the user may read it. A request on a record the user cannot read is left
-// out (the user could not decide it either).
-func (wf *Workflows) assignedRoute(c *fiber.Ctx) error {
-	ctx := c.UserContext()
-	if a := c.Query("assigned"); a != "me" {
-		return &engine.RequestError{Message: "send assigned=me", Details: []engine.FieldError{{Field: "assigned", Code: "invalid", Message: "only me is supported"}}}
+// Assigned lists the steps waiting for the decision of the principal of
+// ctx, oldest first, each with the record's title as they may read it. A
+// request on a record they cannot read is left out (they could not decide
+// it either).
+func (wf *Workflows) Assigned(ctx context.Context) ([]AssignedApproval, error) {
+	p, ok := access.FromContext(ctx)
+	if !ok {
+		return nil, engine.ErrUnauthenticated
 	}
-	p, _ := access.FromContext(ctx)
 	reqs, err := wf.requests(ctx, wf.eng.DB().SQL(), `SELECT `+prefixed("r.", requestColumns)+` FROM `+tableTasks+` t JOIN `+tableRequests+` r ON r.id = t.request_id AND r.step = t.step
 		WHERE t.user_id = ? AND t.state = ? AND r.state = ? ORDER BY r.step_since, r.id`, p.UserID, taskPending, StatePending)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	us := &users{acc: wf.acc, seen: map[string]*UserRef{}}
 	lang := engine.Language(ctx)
@@ -244,7 +265,7 @@ func (wf *Workflows) assignedRoute(c *fiber.Ctx) error {
 			continue
 		}
 		if err != nil {
-			return err
+			return nil, err
 		}
 		l := labelsOf(r, lang)
 		it := AssignedApproval{ID: r.ID, Object: r.Object, RecordID: r.RecordID, Title: title(wf.eng.Snapshot(), r.Object, rec),
@@ -252,12 +273,12 @@ func (wf *Workflows) assignedRoute(c *fiber.Ctx) error {
 		it.Step, it.StepLabel = l.step(r.Step)
 		sub, err := us.ref(ctx, r.SubmittedBy)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		it.SubmittedBy = *sub
 		items = append(items, it)
 	}
-	return c.JSON(fiber.Map{"items": items})
+	return items, nil
 }
 
 // title returns a record's title (its object's title field, as read), or

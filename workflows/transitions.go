@@ -125,14 +125,25 @@ type NextTransition struct {
 	Label string `json:"label"`
 }
 
-// transitionsRoute answers GET /api/records/{object}/{id}/transitions:
-// for each state workflow of the object whose field the user may read,
-// the current value and the values the user may change it to now (none
-// when the user may not update the record or the field).
+// transitionsRoute answers GET /api/records/{object}/{id}/transitions
+// (Transitions).
 func (wf *Workflows) transitionsRoute(c *fiber.Ctx) error {
-	ctx := c.UserContext()
-	p, _ := access.FromContext(ctx)
-	object, id := c.Params("object"), c.Params("id")
+	items, err := wf.Transitions(c.UserContext(), c.Params("object"), c.Params("id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"items": items})
+}
+
+// Transitions lists, for each state workflow of the object whose field the
+// principal of ctx may read, the record's current value and the values
+// they may change it to now (none when they may not update the record or
+// the field).
+func (wf *Workflows) Transitions(ctx context.Context, object, id string) ([]StateTransitions, error) {
+	p, ok := access.FromContext(ctx)
+	if !ok {
+		return nil, engine.ErrUnauthenticated
+	}
 	items := []StateTransitions{}
 	err := wf.eng.Tx(ctx, p, func(w *engine.Writer) error {
 		items = items[:0]
@@ -168,9 +179,9 @@ func (wf *Workflows) transitionsRoute(c *fiber.Ctx) error {
 		return nil
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return c.JSON(fiber.Map{"items": items})
+	return items, nil
 }
 
 // next lists the changes of fl's field the principal of w may make from

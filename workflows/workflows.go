@@ -39,10 +39,10 @@ type Workflows struct {
 	t systable.Tables
 }
 
-// Wire creates the workflows' tables, attaches state transitions,
-// approvals and automations to the engine (hooks and actions) and returns
-// the routes of the workflows.
-func Wire(ctx context.Context, cfg Config) (api.Registrar, error) {
+// Wire creates the workflows' tables and attaches state transitions,
+// approvals and automations to the engine (hooks and actions); mount
+// Routes on the API and give UI to the web pages.
+func Wire(ctx context.Context, cfg Config) (*Workflows, error) {
 	if cfg.Engine == nil || cfg.Access == nil {
 		return nil, fmt.Errorf("workflows: an engine and an access service are required")
 	}
@@ -57,11 +57,11 @@ func Wire(ctx context.Context, cfg Config) (api.Registrar, error) {
 	wf.registerApprovals()
 	wf.eng.OnAfter(engine.OpCreate, "*", wf.automate)
 	wf.eng.OnAfter(engine.OpUpdate, "*", wf.automate)
-	return wf.routes, nil
+	return wf, nil
 }
 
-// routes mounts the workflow routes.
-func (wf *Workflows) routes(r fiber.Router, s *api.Server) {
+// Routes mounts the workflow routes (an api.Registrar).
+func (wf *Workflows) Routes(r fiber.Router, s *api.Server) {
 	r.Get("/api/records/:object/:id/transitions", s.Authenticate, wf.transitionsRoute)
 	r.Get("/api/records/:object/:id/approvals", s.Authenticate, wf.recordApprovalsRoute)
 	r.Get("/api/approvals", s.Authenticate, wf.assignedRoute)

@@ -64,7 +64,13 @@ const a11yScript = `(() => {
 // order, and returns how many there are.
 const focusablesScript = `(() => {
   const all = [...document.querySelectorAll("a[href], button, input, select, textarea, summary, [tabindex]")]
-    .filter(e => e.type !== "hidden" && !e.disabled && e.tabIndex >= 0 && e.checkVisibility({visibilityProperty: true}));
+    .filter(e => e.type !== "hidden" && !e.disabled && e.tabIndex >= 0 && e.checkVisibility({visibilityProperty: true}))
+    .filter(e => { // Tab enters a group of radio buttons once: at the checked one, else the first
+      if (e.type !== "radio" || !e.name) return true;
+      const group = [...document.getElementsByName(e.name)].filter(r => r.type === "radio" && r.form === e.form);
+      const checked = group.find(r => r.checked);
+      return e === (checked || group[0]);
+    });
   all.forEach((e, i) => e.setAttribute("data-focus-order", i));
   const start = document.createElement("span");
   start.tabIndex = -1;

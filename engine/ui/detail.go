@@ -23,6 +23,9 @@ type detailData struct {
 	History  []historyRow
 	Actions  []actionView
 	Links    []Link
+	States   []stateView
+	Approval []approvalView
+	Version  any
 	CanEdit  bool
 	CanDel   bool
 	Users    []optionView
@@ -63,6 +66,23 @@ type actionView struct {
 	// Input names the input the action needs ("owner" for transfer,
 	// "comment" for the approval actions), "" for none.
 	Input string
+}
+
+// stateView is a field a state workflow governs, with the buttons of the
+// changes the user may make now.
+type stateView struct {
+	Field, Label, Current string
+	Next                  []Choice
+}
+
+// approvalView is an approval request of the record.
+type approvalView struct {
+	Approval
+	// State is the state's label; Pending reports a request waiting.
+	State     string
+	Pending   bool
+	Approvers string
+	Submitted string
 }
 
 // detailPage answers GET /ui/o/{object}/{id}: the record as the user may
@@ -139,13 +159,26 @@ func (u *UI) detailPage(c *fiber.Ctx) error {
 		}
 		d.History = append(d.History, row)
 	}
+	d.Version = rec["version"]
+	var pending *Approval
+	if u.wf != nil {
+		if pending, err = u.workflowPanels(r, &d); err != nil {
+			return u.fail(c, err)
+		}
+	}
 	for _, a := range u.eng.ActionsOf(object) {
-		if s.Can(a.RightOf()) != nil {
+		if s.Can(a.RightOf()) != nil || u.wf != nil && !approvalActionFits(a.Name, pending, r.p.UserID) {
 			continue
 		}
 		av := actionView{Name: a.Name, Label: actionLabel(r.lang, a.Name)}
 		if commentActions[a.Name] {
 			av.Input = "comment"
+		}
+		if _, ok := u.convertChoices(r, object, func(string) string { return "" }); ok && a.Name == metadata.ActionConvert {
+			if u.sales.Converted(r.ctx, object, rec) {
+				continue
+			}
+			av.Input = "page"
 		}
 		if a.Name == metadata.ActionTransfer {
 			av.Input = "owner"
@@ -160,6 +193,84 @@ func (u *UI) detailPage(c *fiber.Ctx) error {
 	p := u.newPage(c, d.Title)
 	p.Section, p.Data = object, d
 	return u.render(c, fiber.StatusOK, "detail", p)
+}
+
+// workflowPanels fills the record's state buttons and approval requests
+// (package workflows, as the user) and returns the pending request.
+func (u *UI) workflowPanels(r *rq, d *detailData) (*Approval, error) {
+	states, err := u.wf.Transitions(r.ctx, d.Object.Name, d.ID)
+	if err != nil {
+		return nil, err
+	}
+	for _, st := range states {
+		f, ok := d.Object.Field(st.Field)
+		if !ok {
+			continue
+		}
+		sv := stateView{Field: st.Field, Label: f.Title(r.lang), Current: st.Current, Next: st.Next}
+		if o, ok := f.Option(st.Current); ok {
+			sv.Current = o.Label.Get(r.lang)
+		}
+		d.States = append(d.States, sv)
+	}
+	reqs, err := u.wf.Approvals(r.ctx, d.Object.Name, d.ID)
+	if err != nil {
+		return nil, err
+	}
+	var pending *Approval
+	for i, a := range reqs {
+		v := approvalView{Approval: a, State: tr(r.lang, "approval_"+a.State), Pending: a.State == "pending",
+			Submitted: a.SubmittedBy.Label + ", " + a.SubmittedAt.In(r.loc).Format("2006-01-02 15:04")}
+		var names []string
+		for _, ap := range a.Approvers {
+			names = append(names, ap.Label)
+		}
+		v.Approvers = joinComma(names)
+		if v.Pending && pending == nil {
+			pending = &reqs[i]
+		}
+		d.Approval = append(d.Approval, v)
+	}
+	return pending, nil
+}
+
+// approvalActionFits reports whether the approval action name (others
+// always fit) makes sense for user now: submit with no request pending,
+// approve and reject for its approvers, recall for its submitter.
+func approvalActionFits(name string, pending *Approval, user string) bool {
+	switch name {
+	case "submit":
+		return pending == nil
+	case "approve", "reject":
+		if pending == nil {
+			return false
+		}
+		for _, a := range pending.Approvers {
+			if a.Value == user {
+				return true
+			}
+		}
+		return false
+	case "recall":
+		return pending != nil && pending.SubmittedBy.Value == user
+	}
+	return true
+}
+
+// changeState answers POST /ui/o/{object}/{id}/state: the record's field
+// set to the value of a state button, with the version the page read
+// (the engine checks the transition, the rights and the version).
+func (u *UI) changeState(c *fiber.Ctx) error {
+	object, id := c.Params("object"), c.Params("id")
+	v, err := strconv.ParseInt(c.FormValue("version"), 10, 64)
+	if err != nil || v < 1 {
+		return u.fail(c, &engine.RequestError{Message: "the page has no valid version; reload it"})
+	}
+	field := c.FormValue("field")
+	if _, err := u.eng.Update(c.UserContext(), object, id, map[string]any{field: c.FormValue("to"), "version": v}); err != nil {
+		return u.fail(c, err)
+	}
+	return c.Redirect("/ui/o/"+object+"/"+id+"?flash=action_done", fiber.StatusSeeOther)
 }
 
 // historyValue formats a value of a history entry.

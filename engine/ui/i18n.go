@@ -340,5 +340,6 @@ var funcs = template.FuncMap{
 		}
 		return strings.Join(ids, " ")
 	},
-	"inc": func(i int) int { return i + 1 },
+	"inc":       func(i int) int { return i + 1 },
+	"hasPrefix": strings.HasPrefix,
 }

@@ -83,6 +83,16 @@ func (u *UI) setLang(c *fiber.Ctx) error {
 // homeData is the content of the home page.
 type homeData struct {
 	Tiles []tile
+	// Tasks wait for the user (approvals to decide, reminders due);
+	// Inbox reports whether the platform has such a part.
+	Tasks []taskView
+	Inbox bool
+}
+
+// taskView is a task on the home page.
+type taskView struct {
+	Task
+	Kind, Href, Since string
 }
 
 // tile is an object on the home page with the number of records the user
@@ -119,6 +129,17 @@ func (u *UI) home(c *fiber.Ctx) error {
 			t.Count, t.Capped = *res.Total, res.TotalCapped
 		}
 		d.Tiles = append(d.Tiles, t)
+	}
+	if u.wf != nil {
+		d.Inbox = true
+		tasks, err := u.wf.Waiting(r.ctx)
+		if err != nil {
+			return u.fail(c, err)
+		}
+		for _, t := range tasks {
+			d.Tasks = append(d.Tasks, taskView{Task: t, Kind: tr(r.lang, "task_"+t.Kind), Href: "/ui/o/" + t.Object + "/" + t.RecordID,
+				Since: t.Since.In(r.loc).Format("2006-01-02 15:04")})
+		}
 	}
 	p := u.newPage(c, tr(r.lang, "home"))
 	p.Section, p.Data = "home", d

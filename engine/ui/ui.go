@@ -37,6 +37,12 @@ type Config struct {
 	// Links, when set, gives the links a record's page shows (custom
 	// links, package integration) as the user of ctx may see them.
 	Links func(ctx context.Context, object, id string) ([]Link, error)
+	// Workflows, when set, gives the state buttons and approvals of
+	// record pages and the approvals waiting on the home page (package
+	// workflows).
+	Workflows Workflows
+	// Sales, when set, gives the conversion page (package sales).
+	Sales Sales
 }
 
 // Link is a link to another system shown on a record's page.
@@ -52,6 +58,8 @@ type UI struct {
 	acc    *access.Service
 	log    *slog.Logger
 	links  func(ctx context.Context, object, id string) ([]Link, error)
+	wf     Workflows
+	sales  Sales
 	pages  map[string]*template.Template
 	assets map[string]asset
 	// assetURL maps an asset's file name to its URL with a content hash,
@@ -68,7 +76,7 @@ type asset struct {
 // New parses the templates, indexes the assets and creates the UI's
 // table (saved views).
 func New(ctx context.Context, cfg Config) (*UI, error) {
-	u := &UI{eng: cfg.Engine, acc: cfg.Access, log: cfg.Logger, links: cfg.Links, assets: map[string]asset{}, assetURL: map[string]string{}}
+	u := &UI{eng: cfg.Engine, acc: cfg.Access, log: cfg.Logger, links: cfg.Links, wf: cfg.Workflows, sales: cfg.Sales, assets: map[string]asset{}, assetURL: map[string]string{}}
 	if u.log == nil {
 		u.log = slog.Default()
 	}
@@ -170,6 +178,8 @@ type page struct {
 	Flash   string
 	// Back is the page to come back to after switching language.
 	Back string
+	// Loc is the user's time zone.
+	Loc  *time.Location
 	Data any
 }
 
@@ -181,12 +191,15 @@ type navItem struct {
 // T returns the message key in the page's language.
 func (p *page) T(key string, args ...any) string { return tr(p.Lang, key, args...) }
 
+// Local formats a time in the user's time zone.
+func (p *page) Local(t time.Time) string { return t.In(p.Loc).Format("2006-01-02 15:04") }
+
 // L returns a metadata label in the page's language.
 func (p *page) L(l metadata.Label) string { return l.Get(p.Lang) }
 
 // newPage builds the common part of a page for the request.
 func (u *UI) newPage(c *fiber.Ctx, title string) *page {
-	p := &page{Lang: lang(c), Title: title, CSRF: u.formCSRF(c), Assets: u.assetURL, Back: "/ui/"}
+	p := &page{Lang: lang(c), Title: title, CSRF: u.formCSRF(c), Assets: u.assetURL, Back: "/ui/", Loc: u.location(c)}
 	if c.Method() == fiber.MethodGet {
 		p.Back = requestURI(c)
 	}

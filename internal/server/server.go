@@ -36,7 +36,7 @@ func Parts(ctx context.Context, p *platform.Platform) ([]api.Registrar, error) {
 	if err != nil {
 		return nil, err
 	}
-	routes := []api.Registrar{wf, notifications}
+	routes := []api.Registrar{wf.Routes, notifications}
 	sl, err := sales.Wire(ctx, sales.Config{Engine: p.Engine, Access: p.Access})
 	if err != nil {
 		return nil, err
@@ -47,7 +47,7 @@ func Parts(ctx context.Context, p *platform.Platform) ([]api.Registrar, error) {
 		return nil, err
 	}
 	routes = append(routes, in.Routes)
-	web, err := ui.New(ctx, ui.Config{Engine: p.Engine, Access: p.Access, Links: in.PageLinks})
+	web, err := ui.New(ctx, ui.Config{Engine: p.Engine, Access: p.Access, Links: in.PageLinks, Workflows: wf.UI(), Sales: sl.UI()})
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,69 @@
+package ui_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+)
+
+// TestBrowserWork: a sales rep converts a lead (choosing the existing
+// account the duplicate rule found), moves an opportunity with a state
+// button and submits it for approval with a comment; the manager finds it
+// waiting on the home page and approves it.
+func TestBrowserWork(t *testing.T) {
+	s, base := liveServer(t)
+	acc := s.Create("rep1", "account", `{"name": "West Lake Trading Co., Ltd."}`)
+	lead := s.Create("rep1", "lead", `{"person": "Li Lei", "company": "West Lake Trading", "status": "new"}`)
+	opp := s.Create("rep1", "opportunity", `{"name": "Tea machines", "account": "`+acc+`", "amount": "48000", "discount": 15, "stage": "proposal"}`)
+
+	b := newTab(t, base, "rep1")
+	b.login("rep1")
+	b.open("/ui/o/lead/" + lead)
+	b.submit(`a[href="/ui/o/lead/` + lead + `/convert"]`)
+	b.checkA11y("conversion page")
+	b.shot("lead-convert")
+	b.submit(`form.convert-form button[type=submit]`)
+	b.forgetErrors() // the duplicate answers 409
+	if !b.has(`input[name="t_account"][value="id:` + acc + `"]`) {
+		t.Fatalf("the duplicate account is not offered: %s", b.text("main"))
+	}
+	b.checkA11y("conversion with duplicates")
+	b.shot("lead-convert-duplicate")
+	b.checkNarrow("conversion with duplicates", "lead-convert-duplicate")
+	b.do(chromedp.Click(chromedp.CSS(`input[name="t_account"][value="id:` + acc + `"]`)))
+	b.submit(`form.convert-form button[type=submit]`)
+	if body := b.text("main"); !strings.Contains(body, "Converted.") || !strings.Contains(body, "West Lake Trading Co., Ltd.") {
+		t.Fatalf("the converted lead: %s", body)
+	}
+	b.noErrors("conversion")
+
+	b.open("/ui/o/opportunity/" + opp)
+	b.submit(`form.state button[value="negotiation"]`)
+	if got := b.text(`form.state strong`); got != "Negotiation" {
+		t.Errorf("the stage after the state button: %q", got)
+	}
+	b.do(chromedp.SendKeys(chromedp.ID("comment-submit"), "15 % for a first order"))
+	b.submit(`form[action$="/actions/submit"] button[type=submit]`)
+	if body := b.text(".approvals"); !strings.Contains(body, "Pending") || !strings.Contains(body, "15 % for a first order") {
+		t.Fatalf("the request on the record: %s", body)
+	}
+	b.checkA11y("opportunity with an approval")
+	b.shot("opportunity-approval")
+	b.noErrors("submission")
+
+	m := newTab(t, base, "manager")
+	m.login("manager")
+	if body := m.text(".tasks"); !strings.Contains(body, "Tea machines") || !strings.Contains(body, "Discount approval") {
+		t.Fatalf("the manager's home lacks the approval: %s", body)
+	}
+	m.checkA11y("home with approvals")
+	m.shot("home-approvals")
+	m.submit(`.tasks a[href="/ui/o/opportunity/` + opp + `"]`)
+	m.do(chromedp.SendKeys(chromedp.ID("comment-approve"), "fine"))
+	m.submit(`form[action$="/actions/approve"] button[type=submit]`)
+	if body := m.text(".approvals"); !strings.Contains(body, "Approved") || !strings.Contains(body, "fine") {
+		t.Fatalf("the approved request: %s", body)
+	}
+	m.noErrors("approval")
+}

@@ -1,0 +1,48 @@
+package ui
+
+// partMessages are the texts of the pages of the platform's parts
+// (workflows, sales rules, reports), kept apart from the core's messages
+// and merged into them at start (a key in both panics).
+var partMessages = map[string][2]string{
+	"status":                {"Status", "状态"},
+	"no_transitions":        {"You cannot change it now.", "您现在不能修改。"},
+	"approvals":             {"Approvals", "审批"},
+	"approval_history":      {"Approval history", "审批记录"},
+	"approval_pending":      {"Pending", "审批中"},
+	"approval_approved":     {"Approved", "已批准"},
+	"approval_rejected":     {"Rejected", "已驳回"},
+	"approval_recalled":     {"Recalled", "已撤回"},
+	"waiting_for":           {"waiting for %s", "等待 %s 审批"},
+	"submitted_by":          {"Submitted by %s", "提交人：%s"},
+	"step":                  {"Step", "步骤"},
+	"decision":              {"Decision", "结果"},
+	"decision_submitted":    {"Submitted", "提交"},
+	"decision_approved":     {"Approved", "批准"},
+	"decision_rejected":     {"Rejected", "驳回"},
+	"decision_skipped":      {"Skipped", "跳过"},
+	"decision_recalled":     {"Recalled", "撤回"},
+	"decision_reassigned":   {"Reassigned", "转交"},
+	"waiting_for_you":       {"Waiting for you", "待您处理"},
+	"nothing_waiting":       {"Nothing waits for you.", "暂无待办。"},
+	"task_approval":         {"Approval", "审批"},
+	"task_reminder":         {"Reminder", "提醒"},
+	"since":                 {"Since", "开始时间"},
+	"convert_title":         {"Convert %s %s", "转换%s %s"},
+	"convert_duplicates":    {"Records like this one exist already: choose one to use, or create a new one where that is allowed.", "已存在相似的记录：请选择使用其中一条，或在允许时仍然新建。"},
+	"convert_use":           {"Use %s", "使用 %s"},
+	"convert_hidden":        {"%d more you cannot see.", "另有 %d 条您无权查看。"},
+	"convert_create_anyway": {"Create a new one anyway", "仍然新建"},
+	"convert_create":        {"Create a %s", "新建%s"},
+	"convert_keep":          {"The record chosen", "已选择的记录"},
+	"convert_skip":          {"Do not create one", "不新建"},
+	"converted":             {"Converted.", "已转换。"},
+}
+
+func init() {
+	for k, m := range partMessages {
+		if _, dup := messages[k]; dup {
+			panic("ui: message " + k + " is defined twice")
+		}
+		messages[k] = m
+	}
+}
