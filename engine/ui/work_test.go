@@ -31,14 +31,14 @@ func TestWorkPages(t *testing.T) {
 				contains: []string{"Converted.", "/ui/o/account/" + acc}, notContain: []string{`href="` + conv + `"`}},
 			{name: "a lead converts once", method: "POST", path: conv, form: url.Values{"t_account": {"id:" + acc}}, status: 409, contains: []string{"already converted"}},
 			{name: "state buttons of the opportunity", path: "/ui/o/opportunity/" + opp, status: 200,
-				contains: []string{`action="/ui/o/opportunity/` + opp + `/state"`, `value="negotiation">Negotiate`, `value="won">Mark as won`},
+				contains:   []string{`action="/ui/o/opportunity/` + opp + `/state"`, `value="negotiation">Negotiate`, `value="won">Mark as won`},
 				notContain: []string{`value="qualify">`}},
 			{name: "a state button moves the stage", method: "POST", path: "/ui/o/opportunity/" + opp + "/state", form: url.Values{"field": {"stage"}, "to": {"negotiation"}, "version": {"1"}}, status: 303},
 			{name: "a transition the workflow forbids is refused", method: "POST", path: "/ui/o/opportunity/" + opp + "/state", form: url.Values{"field": {"stage"}, "to": {"qualify"}, "version": {"2"}}, status: 422,
 				contains: []string{"stage"}},
 			{name: "submitted for approval", method: "POST", path: "/ui/o/opportunity/" + opp + "/actions/submit", form: url.Values{"comment": {"15 % for a first order"}}, status: 303},
 			{name: "the request shows on the record", path: "/ui/o/opportunity/" + opp, status: 200,
-				contains: []string{"Discount approval", "Pending", "Sales manager", "15 % for a first order", `actions/recall"`},
+				contains:   []string{"Discount approval", "Pending", "Sales manager", "15 % for a first order", `actions/recall"`},
 				notContain: []string{`actions/submit"`, `actions/approve"`}},
 		})
 		run(t, rep2, []pageCase{
