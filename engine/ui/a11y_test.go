@@ -21,7 +21,7 @@ const a11yScript = `(() => {
     if (!named) problems.push("unlabelled input: " + el.outerHTML.slice(0, 100));
   }
   for (const el of document.querySelectorAll("a[href], button, summary")) {
-    if (!(el.textContent.trim() || el.getAttribute("aria-label"))) problems.push("nameless control: " + el.outerHTML.slice(0, 100));
+    if (!(el.textContent.trim() || el.getAttribute("aria-label") || el.querySelector("img[alt]:not([alt=''])"))) problems.push("nameless control: " + el.outerHTML.slice(0, 100));
   }
   const ids = {};
   for (const el of document.querySelectorAll("[id]")) {

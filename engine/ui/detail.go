@@ -319,17 +319,8 @@ func (u *UI) related(r *rq, rl RelatedList, id string) (relatedData, bool, error
 	if err != nil {
 		return relatedData{}, false, err
 	}
-	t, err := r.enrich(s, res.Items, cols)
-	if err != nil {
+	if d.Rows, err = r.rows(s, cols, res.Items); err != nil {
 		return relatedData{}, false, err
-	}
-	for _, rec := range res.Items {
-		rid, _ := rec[idField].(string)
-		row := listRow{ID: rid, Href: "/ui/o/" + rl.Object + "/" + rid}
-		for _, name := range cols {
-			row.Cells = append(row.Cells, r.display(obj, name, rec, t))
-		}
-		d.Rows = append(d.Rows, row)
 	}
 	return d, true, nil
 }

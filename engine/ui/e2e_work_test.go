@@ -10,7 +10,8 @@ import (
 // TestBrowserWork: a sales rep converts a lead (choosing the existing
 // account the duplicate rule found), moves an opportunity with a state
 // button and submits it for approval with a comment; the manager finds it
-// waiting on the home page and approves it.
+// waiting on the home page and approves it, then opens a report's chart
+// and drills down into a group.
 func TestBrowserWork(t *testing.T) {
 	s, base := liveServer(t)
 	acc := s.Create("rep1", "account", `{"name": "West Lake Trading Co., Ltd."}`)
@@ -66,4 +67,19 @@ func TestBrowserWork(t *testing.T) {
 		t.Fatalf("the approved request: %s", body)
 	}
 	m.noErrors("approval")
+
+	// A report: its chart drawn, a group drilled down to its records.
+	m.open("/ui/reports/pipeline_funnel")
+	if !eval[bool](m, `(() => { const i = document.querySelector("figure.chart img"); return i.complete && i.naturalWidth > 0 })()`) {
+		t.Error("the report's chart is not drawn")
+	}
+	m.checkA11y("report")
+	m.shot("report")
+	m.checkNarrow("report", "report")
+	m.submit(`table.report a[href*="drill?group=negotiation"]`)
+	if body := m.text("main"); !strings.Contains(body, "Tea machines") {
+		t.Errorf("the drill-down lacks the opportunity: %s", body)
+	}
+	m.checkA11y("drill-down")
+	m.noErrors("report")
 }

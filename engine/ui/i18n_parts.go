@@ -36,6 +36,19 @@ var partMessages = map[string][2]string{
 	"convert_keep":          {"The record chosen", "已选择的记录"},
 	"convert_skip":          {"Do not create one", "不新建"},
 	"converted":             {"Converted.", "已转换。"},
+	"reports":               {"Reports", "报表"},
+	"no_reports":            {"No reports for you.", "没有可用的报表。"},
+	"all_reports":           {"All reports", "全部报表"},
+	"export_csv":            {"Export CSV", "导出 CSV"},
+	"export_xlsx":           {"Export Excel", "导出 Excel"},
+	"any_value":             {"(any)", "（全部）"},
+	"run_report":            {"Run", "运行"},
+	"chart_of":              {"Chart of %s", "%s 图表"},
+	"no_value":              {"(none)", "（空）"},
+	"report_truncated":      {"More records matched than the report shows.", "符合条件的记录多于报表显示的数量。"},
+	"back_to_report":        {"Back to the report", "返回报表"},
+	"drill_title":           {"Records of %s", "%s 明细"},
+	"open_report":           {"Open the report", "打开报表"},
 }
 
 func init() {

@@ -217,17 +217,8 @@ func (u *UI) listPage(c *fiber.Ctx) error {
 			}
 			d.Error, status = cleanMessage(err.Error()), fiber.StatusBadRequest
 		} else {
-			t, err := r.enrich(s, res.Items, cols)
-			if err != nil {
+			if d.Rows, err = r.rows(s, cols, res.Items); err != nil {
 				return u.fail(c, err)
-			}
-			for _, rec := range res.Items {
-				id, _ := rec[idField].(string)
-				row := listRow{ID: id, Href: "/ui/o/" + object + "/" + id}
-				for _, name := range cols {
-					row.Cells = append(row.Cells, r.display(obj, name, rec, t))
-				}
-				d.Rows = append(d.Rows, row)
 			}
 			if res.NextCursor != "" {
 				nv := q.values()
@@ -242,6 +233,26 @@ func (u *UI) listPage(c *fiber.Ctx) error {
 	p := u.newPage(c, d.Label)
 	p.Section, p.Data = object, d
 	return u.render(c, status, "list", p)
+}
+
+// rows shows records of the scope's object in a table of columns cols
+// (lookups expanded as the principal), each row linking to its record.
+func (r *rq) rows(s *engine.Scope, cols []string, recs []engine.Record) ([]listRow, error) {
+	t, err := r.enrich(s, recs, cols)
+	if err != nil {
+		return nil, err
+	}
+	obj := s.Object()
+	out := make([]listRow, 0, len(recs))
+	for _, rec := range recs {
+		id, _ := rec[idField].(string)
+		row := listRow{ID: id, Href: "/ui/o/" + obj.Name + "/" + id}
+		for _, name := range cols {
+			row.Cells = append(row.Cells, r.display(obj, name, rec, t))
+		}
+		out = append(out, row)
+	}
+	return out, nil
 }
 
 // visibleColumns picks the list's columns: those asked for, else the

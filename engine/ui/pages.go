@@ -87,6 +87,26 @@ type homeData struct {
 	// Inbox reports whether the platform has such a part.
 	Tasks []taskView
 	Inbox bool
+	// Dashboard is the user's home dashboard (reports part).
+	Dashboard *dashboardView
+}
+
+// dashboardView is a dashboard with its widgets ready to show.
+type dashboardView struct {
+	Label   string
+	Widgets []widgetView
+}
+
+// widgetView is a widget: a chart or table of a report (Query its
+// parameters), a counter, or a list of records (Columns, Rows, More).
+type widgetView struct {
+	Widget
+	Query      string
+	Columns    []string
+	Rows       []listRow
+	More       string
+	Span       int
+	Unreadable bool
 }
 
 // taskView is a task on the home page.
@@ -141,9 +161,63 @@ func (u *UI) home(c *fiber.Ctx) error {
 				Since: t.Since.In(r.loc).Format("2006-01-02 15:04")})
 		}
 	}
+	if u.rep != nil {
+		if d.Dashboard, err = u.dashboard(r); err != nil {
+			return u.fail(c, err)
+		}
+	}
 	p := u.newPage(c, tr(r.lang, "home"))
 	p.Section, p.Data = "home", d
 	return u.render(c, fiber.StatusOK, "home", p)
+}
+
+// dashboard reads the user's home dashboard (nil when they have none),
+// with the records of its lists shown as the user may read them.
+func (u *UI) dashboard(r *rq) (*dashboardView, error) {
+	d, err := u.rep.Home(r.ctx)
+	if err != nil || d == nil {
+		return nil, err
+	}
+	out := &dashboardView{Label: d.Label}
+	for _, w := range d.Widgets {
+		v := widgetView{Widget: w, Query: encodeParams(w.Params), Span: w.Width}
+		if w.Table != nil {
+			groupNumbers(w.Table)
+		}
+		if w.Type == "counter" {
+			v.Value = groupDigits(w.Value)
+		}
+		if v.Span < 1 || v.Span > 12 {
+			v.Span = 12
+		}
+		if w.Type == "list" && w.Error == "" {
+			s, err := r.scope(w.Object, metadata.ActionRead)
+			if err != nil {
+				return nil, err
+			}
+			cols := visibleColumns(s, nil, u.layoutFor(r, s.Object()).ListColumns)
+			for _, name := range cols {
+				f, _ := fieldDef(s.Object(), name)
+				v.Columns = append(v.Columns, f.Title(r.lang))
+			}
+			if v.Rows, err = r.rows(s, cols, w.Records); err != nil {
+				return nil, err
+			}
+			if v.Title == "" {
+				v.Title = pluralTitle(s.Object(), r.lang)
+			}
+			q := url.Values{}
+			if w.Filter != "" {
+				q.Set("filter", w.Filter)
+			}
+			if w.Sort != "" {
+				q.Set("sort", w.Sort)
+			}
+			v.More = "/ui/o/" + w.Object + "?" + q.Encode()
+		}
+		out.Widgets = append(out.Widgets, v)
+	}
+	return out, nil
 }
 
 // saveView answers POST /ui/views/{object}: keeps the list's filter, sort

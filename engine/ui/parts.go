@@ -3,6 +3,8 @@ package ui
 import (
 	"context"
 	"time"
+
+	"github.com/crmplatform/crm/engine"
 )
 
 // The parts of the platform built on the engine (workflows, sales rules,
@@ -89,4 +91,99 @@ type ConversionTarget struct {
 	// Name is the target's key in the convert action's input.
 	Name, Object string
 	Optional     bool
+}
+
+// Reports is what the pages show of reports and dashboards.
+type Reports interface {
+	// List returns the reports the user may run.
+	List(ctx context.Context) ([]ReportInfo, error)
+	// Info describes one report the user may run (engine.ErrNotFound
+	// otherwise).
+	Info(ctx context.Context, name string) (*ReportInfo, error)
+	// Run runs a report with parameters.
+	Run(ctx context.Context, name string, params map[string]string) (*ReportTable, error)
+	// Chart draws a summary or matrix report as SVG, width pixels wide.
+	Chart(ctx context.Context, name string, params map[string]string, width int) ([]byte, error)
+	// Export writes a report as "csv" or "xlsx" (the export right on its
+	// object is needed).
+	Export(ctx context.Context, name string, params map[string]string, format string) (*File, error)
+	// Drill returns the object of a report and a page of the records
+	// behind a group of its rows (a row's Group).
+	Drill(ctx context.Context, name string, params map[string]string, group string, opt engine.ListOptions) (string, *engine.ListResult, error)
+	// Home returns the user's home dashboard, nil when they have none.
+	Home(ctx context.Context) (*Dashboard, error)
+}
+
+// ReportInfo describes a report.
+type ReportInfo struct {
+	Name, Label, Description, Object, Kind string
+	Params                                 []ReportParam
+	// Chart reports whether the report draws a chart; Export whether
+	// the user may export it.
+	Chart, Export bool
+}
+
+// ReportParam is a parameter of a report: Options lists the values of a
+// choice (empty for free text or Number).
+type ReportParam struct {
+	Name, Label, Default string
+	Options              []Choice
+	Number               bool
+}
+
+// ReportTable is a report's result as text, in the user's language.
+type ReportTable struct {
+	ReportInfo
+	Columns   []ReportColumn
+	Rows      []ReportRow
+	Totals    []string
+	Truncated bool
+}
+
+// ReportColumn is a column of a report's result.
+type ReportColumn struct {
+	Label   string
+	Numeric bool
+}
+
+// ReportRow is a row of a report's result: its cells, the drill-down
+// path of a group row (Group, Level dimensions set) or the record of a
+// tabular row (ID).
+type ReportRow struct {
+	Cells []string
+	Group string
+	Level int
+	ID    string
+}
+
+// File is a file to download.
+type File struct {
+	Name, Type string
+	Data       []byte
+}
+
+// Dashboard is a dashboard with the data of its widgets.
+type Dashboard struct {
+	Name, Label string
+	Widgets     []Widget
+}
+
+// Widget is one widget of a dashboard: a report's chart or table, a
+// counter, or a list of records; Error says why the user sees no data.
+type Widget struct {
+	// Type is chart, table, counter or list.
+	Type, Title string
+	// Report and Params name the report of a chart, table or counter;
+	// Table is its result.
+	Report string
+	Params map[string]string
+	Table  *ReportTable
+	// Value is a counter's total.
+	Value string
+	// Object, Filter, Sort and Records are a list's.
+	Object, Filter, Sort string
+	Records              []engine.Record
+	// Width is the widget's width in twelfths of the page.
+	Width int
+	Error string
 }

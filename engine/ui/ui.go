@@ -43,6 +43,9 @@ type Config struct {
 	Workflows Workflows
 	// Sales, when set, gives the conversion page (package sales).
 	Sales Sales
+	// Reports, when set, gives the report pages and the home dashboard
+	// (package reports/routes).
+	Reports Reports
 }
 
 // Link is a link to another system shown on a record's page.
@@ -60,6 +63,7 @@ type UI struct {
 	links  func(ctx context.Context, object, id string) ([]Link, error)
 	wf     Workflows
 	sales  Sales
+	rep    Reports
 	pages  map[string]*template.Template
 	assets map[string]asset
 	// assetURL maps an asset's file name to its URL with a content hash,
@@ -76,7 +80,7 @@ type asset struct {
 // New parses the templates, indexes the assets and creates the UI's
 // table (saved views).
 func New(ctx context.Context, cfg Config) (*UI, error) {
-	u := &UI{eng: cfg.Engine, acc: cfg.Access, log: cfg.Logger, links: cfg.Links, wf: cfg.Workflows, sales: cfg.Sales, assets: map[string]asset{}, assetURL: map[string]string{}}
+	u := &UI{eng: cfg.Engine, acc: cfg.Access, log: cfg.Logger, links: cfg.Links, wf: cfg.Workflows, sales: cfg.Sales, rep: cfg.Reports, assets: map[string]asset{}, assetURL: map[string]string{}}
 	if u.log == nil {
 		u.log = slog.Default()
 	}
@@ -147,6 +151,7 @@ func (u *UI) Register(r fiber.Router, s *api.Server) {
 	g.Get("/", u.home)
 	u.recordRoutes(g)
 	u.builderRoutes(g)
+	u.reportRoutes(g)
 	g.Use(func(c *fiber.Ctx) error { return u.fail(c, fmt.Errorf("%w: no page %s", engine.ErrNotFound, c.Path())) })
 }
 
@@ -170,8 +175,10 @@ type page struct {
 	Title string
 	User  *access.Principal
 	Admin bool
-	CSRF  string
-	Nav   []navItem
+	// Reports reports whether the report pages are there.
+	Reports bool
+	CSRF    string
+	Nav     []navItem
 	// Section names the navigation entry of the page (an object, "admin").
 	Section string
 	Assets  map[string]string
@@ -206,6 +213,7 @@ func (u *UI) newPage(c *fiber.Ctx, title string) *page {
 	if pr, ok := access.FromContext(c.UserContext()); ok {
 		p.User = pr
 		p.Admin = u.isAdmin(c)
+		p.Reports = u.rep != nil
 		if r, err := u.eng.Rights(c.UserContext(), pr); err == nil {
 			for _, o := range r.Snapshot().Schema.Objects {
 				if _, err := r.ScopeFor(o.Name, metadata.ActionRead); err == nil {

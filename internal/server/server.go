@@ -47,16 +47,16 @@ func Parts(ctx context.Context, p *platform.Platform) ([]api.Registrar, error) {
 		return nil, err
 	}
 	routes = append(routes, in.Routes)
-	web, err := ui.New(ctx, ui.Config{Engine: p.Engine, Access: p.Access, Links: in.PageLinks, Workflows: wf.UI(), Sales: sl.UI()})
-	if err != nil {
-		return nil, err
-	}
-	routes = append(routes, web.Register)
 	reports, err := reportroutes.Wire(ctx, p)
 	if err != nil {
 		return nil, err
 	}
-	routes = append(routes, reports)
+	routes = append(routes, reports.Routes)
+	web, err := ui.New(ctx, ui.Config{Engine: p.Engine, Access: p.Access, Links: in.PageLinks, Workflows: wf.UI(), Sales: sl.UI(), Reports: reports.UI()})
+	if err != nil {
+		return nil, err
+	}
+	routes = append(routes, web.Register)
 	mc, err := mailing.ConfigFromEnv()
 	if err != nil {
 		return nil, err

@@ -15,6 +15,7 @@ import (
 
 	"github.com/crmplatform/crm/engine"
 	"github.com/crmplatform/crm/engine/api"
+	"github.com/crmplatform/crm/engine/ui"
 	"github.com/crmplatform/crm/internal/platform"
 	"github.com/crmplatform/crm/metadata"
 	"github.com/crmplatform/crm/reports"
@@ -23,15 +24,25 @@ import (
 	"github.com/gofiber/fiber/v2"
 )
 
+// Part is the reports part of the server: its routes (Routes) and what
+// the web pages show (UI).
+type Part struct{ h *handlers }
+
 // Wire prepares the reports part of the server on a platform (the table
-// of saved dashboards) and returns its routes.
-func Wire(ctx context.Context, p *platform.Platform) (api.Registrar, error) {
+// of saved dashboards).
+func Wire(ctx context.Context, p *platform.Platform) (*Part, error) {
 	h := &handlers{run: run.New(p.Engine, p.Access), saved: &savedDashboards{db: p.DB}}
 	if err := h.saved.migrate(ctx); err != nil {
 		return nil, err
 	}
-	return h.register, nil
+	return &Part{h}, nil
 }
+
+// Routes mounts the routes of reports and dashboards (an api.Registrar).
+func (p *Part) Routes(r fiber.Router, s *api.Server) { p.h.register(r, s) }
+
+// UI gives the web pages the reports and dashboards.
+func (p *Part) UI() ui.Reports { return pages{p.h} }
 
 // handlers serves the routes.
 type handlers struct {

@@ -1,0 +1,262 @@
+package ui
+
+import (
+	"fmt"
+	"net/url"
+	"strconv"
+
+	"github.com/crmplatform/crm/engine"
+	"github.com/crmplatform/crm/engine/api"
+	"github.com/crmplatform/crm/metadata"
+	"github.com/gofiber/fiber/v2"
+)
+
+// reportRoutes mounts the pages of reports (when the reports part is
+// wired).
+func (u *UI) reportRoutes(g fiber.Router) {
+	if u.rep == nil {
+		return
+	}
+	g.Get("/reports", u.reportsPage)
+	g.Get("/reports/:name", u.reportPage)
+	g.Get("/reports/:name/chart.svg", u.reportChart)
+	g.Get("/reports/:name/export", u.reportExport)
+	g.Get("/reports/:name/drill", u.reportDrill)
+}
+
+// reportParamsReserved are query parameters of the report pages that are
+// not the report's parameters.
+var reportParamsReserved = map[string]bool{"format": true, "width": true, "group": true, "cursor": true, "flash": true}
+
+// reportParams reads a report's parameters from the query string.
+func reportParams(c *fiber.Ctx) map[string]string {
+	out := map[string]string{}
+	c.Context().QueryArgs().VisitAll(func(k, v []byte) {
+		if !reportParamsReserved[string(k)] {
+			out[string(k)] = string(v)
+		}
+	})
+	return out
+}
+
+// encodeParams writes parameters as a query string.
+func encodeParams(ps map[string]string) string {
+	q := url.Values{}
+	for k, v := range ps {
+		q.Set(k, v)
+	}
+	return q.Encode()
+}
+
+// reportsPage answers GET /ui/reports: the reports the user may run.
+func (u *UI) reportsPage(c *fiber.Ctx) error {
+	items, err := u.rep.List(c.UserContext())
+	if err != nil {
+		return u.fail(c, err)
+	}
+	p := u.newPage(c, tr(lang(c), "reports"))
+	p.Section, p.Data = "reports", items
+	return u.render(c, fiber.StatusOK, "reports", p)
+}
+
+// reportData is the content of a report's page.
+type reportData struct {
+	*ReportTable
+	Params []paramView
+	// Query is the report's parameters as a query string.
+	Query string
+	Error string
+	Rows  []reportRowView
+}
+
+// paramView is an input of a report's parameter form.
+type paramView struct {
+	ReportParam
+	Value string
+}
+
+// reportRowView is a row of a report with its link: the records behind a
+// group, or a tabular row's record.
+type reportRowView struct {
+	ReportRow
+	Href     string
+	Subtotal bool
+}
+
+// reportPage answers GET /ui/reports/{name}?…parameters: the parameter
+// form, the chart, the rows (group rows drill down to their records)
+// and the exports the user may make.
+func (u *UI) reportPage(c *fiber.Ctx) error {
+	ctx, name := c.UserContext(), c.Params("name")
+	in, err := u.rep.Info(ctx, name)
+	if err != nil {
+		return u.fail(c, err)
+	}
+	ps := reportParams(c)
+	d := reportData{ReportTable: &ReportTable{ReportInfo: *in}, Query: encodeParams(ps)}
+	for _, rp := range in.Params {
+		v, ok := ps[rp.Name]
+		if !ok {
+			v = rp.Default
+		}
+		d.Params = append(d.Params, paramView{ReportParam: rp, Value: v})
+	}
+	status := fiber.StatusOK
+	res, err := u.rep.Run(ctx, name, ps)
+	if err != nil {
+		st, _, _ := api.Classify(err)
+		if st >= 500 || st == fiber.StatusNotFound {
+			return u.fail(c, err)
+		}
+		d.Error, status = cleanMessage(err.Error()), st
+	} else {
+		d.ReportTable = groupNumbers(res)
+		levels := 0
+		for _, row := range res.Rows {
+			levels = max(levels, row.Level)
+		}
+		for _, row := range res.Rows {
+			v := reportRowView{ReportRow: row, Subtotal: row.Level > 0 && row.Level < levels}
+			switch {
+			case row.ID != "":
+				v.Href = "/ui/o/" + res.Object + "/" + row.ID
+			case row.Group != "":
+				q := url.Values{}
+				for k, val := range ps {
+					q.Set(k, val)
+				}
+				q.Set("group", row.Group)
+				v.Href = "/ui/reports/" + name + "/drill?" + q.Encode()
+			}
+			d.Rows = append(d.Rows, v)
+		}
+	}
+	p := u.newPage(c, in.Label)
+	p.Section, p.Data = "reports", d
+	return u.render(c, status, "report", p)
+}
+
+// groupNumbers puts thousands separators into the numbers of t's
+// numeric columns.
+func groupNumbers(t *ReportTable) *ReportTable {
+	group := func(cells []string) {
+		for i := range cells {
+			if i < len(t.Columns) && t.Columns[i].Numeric {
+				cells[i] = groupDigits(cells[i])
+			}
+		}
+	}
+	for _, row := range t.Rows {
+		group(row.Cells)
+	}
+	group(t.Totals)
+	return t
+}
+
+// reportChart answers GET /ui/reports/{name}/chart.svg?width=…: the
+// report's chart, drawn for the user.
+func (u *UI) reportChart(c *fiber.Ctx) error {
+	width, err := strconv.Atoi(c.Query("width", "800"))
+	if err != nil {
+		return u.fail(c, &engine.RequestError{Message: "width is a number of pixels"})
+	}
+	svg, err := u.rep.Chart(c.UserContext(), c.Params("name"), reportParams(c), width)
+	if err != nil {
+		return u.fail(c, err)
+	}
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	c.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
+	c.Set(fiber.HeaderContentType, "image/svg+xml; charset=utf-8")
+	return c.Send(svg)
+}
+
+// reportExport answers GET /ui/reports/{name}/export?format=csv|xlsx: the
+// report as a file (the export right is needed).
+func (u *UI) reportExport(c *fiber.Ctx) error {
+	f, err := u.rep.Export(c.UserContext(), c.Params("name"), reportParams(c), c.Query("format"))
+	if err != nil {
+		return u.fail(c, err)
+	}
+	return sendFile(c, f)
+}
+
+// sendFile sends a file as an attachment.
+func sendFile(c *fiber.Ctx, f *File) error {
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	c.Set("Content-Security-Policy", "default-src 'none'; sandbox")
+	c.Set(fiber.HeaderContentType, f.Type)
+	c.Set(fiber.HeaderContentDisposition, fmt.Sprintf(`attachment; filename="%s"; filename*=UTF-8''%s`, asciiName(f.Name), url.PathEscape(f.Name)))
+	return c.Send(f.Data)
+}
+
+// asciiName keeps the ASCII letters, digits and ._- of a file name for
+// the plain filename parameter.
+func asciiName(s string) string {
+	b := []byte{}
+	for _, r := range s {
+		if r < 128 && (r == '.' || r == '-' || r == '_' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
+			b = append(b, byte(r))
+		}
+	}
+	if len(b) == 0 {
+		return "export"
+	}
+	return string(b)
+}
+
+// drillData is the content of a drill-down: the records behind a group.
+type drillData struct {
+	Report  *ReportInfo
+	Back    string
+	Columns []string
+	Rows    []listRow
+	Total   int64
+	Next    string
+}
+
+// reportDrill answers GET /ui/reports/{name}/drill?group=…: the records
+// behind a group of the report, as the user may read them, a page at a
+// time.
+func (u *UI) reportDrill(c *fiber.Ctx) error {
+	r, err := u.req(c)
+	if err != nil {
+		return u.fail(c, err)
+	}
+	name, ps := c.Params("name"), reportParams(c)
+	in, err := u.rep.Info(r.ctx, name)
+	if err != nil {
+		return u.fail(c, err)
+	}
+	object, res, err := u.rep.Drill(r.ctx, name, ps, c.Query("group"), engine.ListOptions{Cursor: c.Query("cursor"), Limit: listPageSize, Total: true})
+	if err != nil {
+		return u.fail(c, err)
+	}
+	s, err := r.scope(object, metadata.ActionRead)
+	if err != nil {
+		return u.fail(c, err)
+	}
+	cols := visibleColumns(s, nil, u.layoutFor(r, s.Object()).ListColumns)
+	d := drillData{Report: in, Back: "/ui/reports/" + name + "?" + encodeParams(ps)}
+	for _, name := range cols {
+		f, _ := fieldDef(s.Object(), name)
+		d.Columns = append(d.Columns, f.Title(r.lang))
+	}
+	if d.Rows, err = r.rows(s, cols, res.Items); err != nil {
+		return u.fail(c, err)
+	}
+	if res.Total != nil {
+		d.Total = *res.Total
+	}
+	if res.NextCursor != "" {
+		q := url.Values{}
+		for k, v := range ps {
+			q.Set(k, v)
+		}
+		q.Set("group", c.Query("group"))
+		q.Set("cursor", res.NextCursor)
+		d.Next = "/ui/reports/" + name + "/drill?" + q.Encode()
+	}
+	p := u.newPage(c, tr(r.lang, "drill_title", in.Label))
+	p.Section, p.Data = "reports", d
+	return u.render(c, fiber.StatusOK, "report_drill", p)
+}

@@ -1,0 +1,252 @@
+package routes
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/crmplatform/crm/engine"
+	"github.com/crmplatform/crm/engine/ui"
+	"github.com/crmplatform/crm/metadata"
+	"github.com/crmplatform/crm/reports"
+	"github.com/crmplatform/crm/reports/chart"
+	"github.com/crmplatform/crm/reports/run"
+)
+
+// pages gives the web pages the reports and dashboards (ui.Reports), run
+// as the principal of each call's context by the same runner as the
+// routes.
+type pages struct{ h *handlers }
+
+var _ ui.Reports = pages{}
+
+// plan returns the caller's rights and the plan of a report they may run.
+func (p pages) plan(ctx context.Context, name string) (*engine.Rights, *reports.Plan, error) {
+	rights, err := p.h.run.Rights(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	plan, err := p.h.run.Plan(ctx, rights, name)
+	return rights, plan, err
+}
+
+// List implements ui.Reports.
+func (p pages) List(ctx context.Context) ([]ui.ReportInfo, error) {
+	rights, err := p.h.run.Rights(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []ui.ReportInfo
+	for _, plan := range p.h.run.List(ctx, rights) {
+		out = append(out, info(ctx, rights, plan))
+	}
+	return out, nil
+}
+
+// Info implements ui.Reports.
+func (p pages) Info(ctx context.Context, name string) (*ui.ReportInfo, error) {
+	rights, plan, err := p.plan(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	in := info(ctx, rights, plan)
+	return &in, nil
+}
+
+// info describes a plan for the caller.
+func info(ctx context.Context, rights *engine.Rights, plan *reports.Plan) ui.ReportInfo {
+	lang := engine.Language(ctx)
+	r := plan.Report
+	in := ui.ReportInfo{Name: r.Name, Label: labelOr(r.Label, lang, r.Name), Description: r.Description, Object: r.Object,
+		Kind: plan.Kind, Chart: plan.Kind != reports.Tabular && r.Chart != nil}
+	if s, err := rights.Scope(plan.Object.Name); err == nil {
+		in.Export = s.Can(metadata.ActionExport) == nil
+	}
+	for _, pa := range plan.Params {
+		d := pa.Def
+		rp := ui.ReportParam{Name: d.Name, Label: labelOr(d.Label, lang, pa.Ref.Field.Title(lang)), Default: d.Default}
+		switch d.Type {
+		case reports.ParamPeriod:
+			for _, v := range reports.Periods {
+				rp.Options = append(rp.Options, ui.Choice{Value: v, Label: strings.ReplaceAll(v, "_", " ")})
+			}
+		case reports.ParamBucket:
+			for _, b := range metadata.Buckets(pa.Ref.Field) {
+				rp.Options = append(rp.Options, ui.Choice{Value: string(b), Label: string(b)})
+			}
+		case reports.ParamUser:
+			rp.Options = []ui.Choice{{Value: "me", Label: map[bool]string{true: "我", false: "me"}[lang == "zh"]}}
+		case reports.ParamIdleDays:
+			rp.Number = true
+		default:
+			for _, o := range pa.Ref.Field.Options {
+				rp.Options = append(rp.Options, ui.Choice{Value: o.Value, Label: o.Label.Get(lang)})
+			}
+		}
+		in.Params = append(in.Params, rp)
+	}
+	return in
+}
+
+// Run implements ui.Reports.
+func (p pages) Run(ctx context.Context, name string, params map[string]string) (*ui.ReportTable, error) {
+	rights, plan, err := p.plan(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	res, err := p.h.run.Run(ctx, rights, plan, params)
+	if err != nil {
+		return nil, err
+	}
+	return table(ctx, info(ctx, rights, plan), res), nil
+}
+
+// table turns a result into text in the caller's language.
+func table(ctx context.Context, in ui.ReportInfo, res *run.Result) *ui.ReportTable {
+	lang := engine.Language(ctx)
+	t := &ui.ReportTable{ReportInfo: in, Truncated: res.Truncated}
+	header, rows := res.Text(lang)
+	for i, c := range res.Columns {
+		t.Columns = append(t.Columns, ui.ReportColumn{Label: header[i], Numeric: c.Role == "aggregate" || c.Role == "calculation" || numeric(c.Type)})
+	}
+	for i, cells := range rows {
+		if i >= len(res.Rows) {
+			t.Totals = cells
+			break
+		}
+		row := res.Rows[i]
+		rr := ui.ReportRow{Cells: cells}
+		rr.Group, _ = row["_group"].(string)
+		rr.ID, _ = row["_id"].(string)
+		if l, ok := row["_level"].(int); ok {
+			rr.Level = l
+		}
+		t.Rows = append(t.Rows, rr)
+	}
+	return t
+}
+
+// numeric reports whether values of a column type are numbers.
+func numeric(typ string) bool {
+	switch typ {
+	case "integer", "decimal", "currency", "percent", "number":
+		return true
+	}
+	return false
+}
+
+// Chart implements ui.Reports.
+func (p pages) Chart(ctx context.Context, name string, params map[string]string, width int) ([]byte, error) {
+	rights, plan, err := p.plan(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	if plan.Kind == reports.Tabular {
+		return nil, fmt.Errorf("%w: report %s is tabular and has no chart", engine.ErrNotFound, name)
+	}
+	width = min(max(width, chart.MinWidth), chart.MaxWidth)
+	res, err := p.h.run.Run(ctx, rights, plan, params)
+	if err != nil {
+		return nil, err
+	}
+	return chart.SVG(res.Draw(width)), nil
+}
+
+// Export implements ui.Reports.
+func (p pages) Export(ctx context.Context, name string, params map[string]string, format string) (*ui.File, error) {
+	rights, plan, err := p.plan(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	s, err := rights.Scope(plan.Object.Name)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Can(metadata.ActionExport); err != nil {
+		return nil, err
+	}
+	res, err := p.h.run.Run(ctx, rights, plan, params)
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	f := &ui.File{Name: name + "." + format}
+	switch format {
+	case "csv":
+		err, f.Type = res.WriteCSV(&buf, engine.Language(ctx)), "text/csv; charset=utf-8"
+	case "xlsx":
+		err, f.Type = res.WriteXLSX(&buf, engine.Language(ctx)), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+	default:
+		return nil, &engine.RequestError{Message: "format is csv or xlsx, not " + format}
+	}
+	f.Data = buf.Bytes()
+	return f, err
+}
+
+// Drill implements ui.Reports.
+func (p pages) Drill(ctx context.Context, name string, params map[string]string, group string, opt engine.ListOptions) (string, *engine.ListResult, error) {
+	rights, plan, err := p.plan(ctx, name)
+	if err != nil {
+		return "", nil, err
+	}
+	res, err := p.h.run.Drill(ctx, rights, plan, params, group, opt)
+	return plan.Object.Name, res, err
+}
+
+// Home implements ui.Reports: the caller's home dashboard with the data
+// of each widget computed under their rights (a widget they may not see
+// says why instead).
+func (p pages) Home(ctx context.Context) (*ui.Dashboard, error) {
+	rights, err := p.h.run.Rights(ctx)
+	if err != nil {
+		return nil, err
+	}
+	offers, home, err := p.h.offers(ctx, rights)
+	if err != nil {
+		return nil, err
+	}
+	i := slices.IndexFunc(offers, func(o offer) bool { return o.d.Name == home })
+	if i < 0 {
+		return nil, nil
+	}
+	d := offers[i].d
+	lang := engine.Language(ctx)
+	out := &ui.Dashboard{Name: d.Name, Label: labelOr(d.Label, lang, d.Name)}
+	ws := slices.Clone(d.Widgets)
+	slices.SortStableFunc(ws, func(a, b reports.Widget) int {
+		if a.Y != b.Y {
+			return a.Y - b.Y
+		}
+		return a.X - b.X
+	})
+	for _, w := range ws {
+		a := p.h.widget(ctx, rights, w)
+		uw := ui.Widget{Type: w.Type, Title: w.Title.Get(lang), Report: w.Report, Params: w.Params, Object: w.Object, Filter: w.Filter, Sort: w.Sort, Width: w.W}
+		if a.Error != nil {
+			uw.Error = a.Error.Message
+		}
+		switch data := a.Data.(type) {
+		case *engine.ListResult:
+			uw.Records = data.Items
+		case *run.Result:
+			if _, plan, err := p.plan(ctx, w.Report); err == nil {
+				uw.Table = table(ctx, info(ctx, rights, plan), data)
+			}
+		case map[string]any:
+			uw.Value = fmt.Sprint(data["value"])
+			if data["value"] == nil {
+				uw.Value = "0"
+			}
+			if uw.Title == "" {
+				uw.Title = fmt.Sprint(data["label"])
+			}
+		}
+		if uw.Title == "" && uw.Table != nil {
+			uw.Title = uw.Table.Label
+		}
+		out.Widgets = append(out.Widgets, uw)
+	}
+	return out, nil
+}
