@@ -1,7 +1,6 @@
 package ui_test
 
 import (
-	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -48,6 +47,5 @@ func TestReportPages(t *testing.T) {
 		if st != 200 || !strings.HasPrefix(body, "\uFEFF") || !strings.Contains(body, "Proposal") || !strings.Contains(resp.Header.Get("Content-Disposition"), "attachment") {
 			t.Errorf("export: %d %s %q", st, resp.Header.Get("Content-Disposition"), body)
 		}
-		_ = url.Values{}
 	})
 }
