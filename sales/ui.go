@@ -1,9 +1,15 @@
 package sales
 
 import (
+	"bytes"
 	"context"
+	"errors"
+	"fmt"
 
+	"github.com/crmplatform/crm/engine"
+	"github.com/crmplatform/crm/engine/access"
 	"github.com/crmplatform/crm/engine/ui"
+	"github.com/crmplatform/crm/sales/imports"
 	"github.com/crmplatform/crm/sales/rules"
 )
 
@@ -33,4 +39,42 @@ func (pages) AllowDuplicates(ctx context.Context) context.Context { return WithA
 func (p pages) Converted(_ context.Context, object string, rec map[string]any) bool {
 	conv := rules.ConversionOf(p.s.eng.Snapshot().Compiled(rules.KindConversions), object)
 	return conv != nil && converted(conv, rec)
+}
+
+// ImportSample implements ui.Sales.
+func (p pages) ImportSample(_ context.Context, object string, file []byte, mapping map[string]string, rows int) (*ui.ImportSample, error) {
+	obj, ok := p.s.eng.Snapshot().Schema.Object(object)
+	if !ok {
+		return nil, fmt.Errorf("%w: no object %s", engine.ErrNotFound, object)
+	}
+	s, err := imports.Preview(obj, bytes.NewReader(file), mapping, rows)
+	if err != nil {
+		return nil, badFile(err)
+	}
+	return &ui.ImportSample{Header: s.Header, Fields: s.Fields, Rows: s.Rows}, nil
+}
+
+// Import implements ui.Sales.
+func (p pages) Import(ctx context.Context, object string, file []byte, opt ui.ImportOptions) (*ui.ImportResult, error) {
+	pr, ok := access.FromContext(ctx)
+	if !ok {
+		return nil, engine.ErrUnauthenticated
+	}
+	res, err := imports.Run(ctx, p.s.eng, pr, bytes.NewReader(file), imports.Options{Object: object, Mapping: opt.Mapping, Key: opt.Key, DryRun: opt.DryRun})
+	if err != nil {
+		return nil, badFile(err)
+	}
+	out := &ui.ImportResult{Created: res.Created, Updated: res.Updated, Skipped: res.Skipped}
+	for _, e := range res.Errors {
+		out.Errors = append(out.Errors, ui.ImportError{Line: e.Line, Field: e.Field, Message: e.Message})
+	}
+	return out, nil
+}
+
+// badFile makes a file that is not CSV a 400 naming the file.
+func badFile(err error) error {
+	if errors.Is(err, imports.ErrBadFile) {
+		return badField("file", err.Error())
+	}
+	return err
 }

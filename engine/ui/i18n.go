@@ -342,4 +342,11 @@ var funcs = template.FuncMap{
 	},
 	"inc":       func(i int) int { return i + 1 },
 	"hasPrefix": strings.HasPrefix,
+	"errorsOf":  func(p *page, errs []ImportError) importErrors { return importErrors{P: p, Errors: errs} },
+}
+
+// importErrors is the table of lines an import refused, with its page.
+type importErrors struct {
+	P      *page
+	Errors []ImportError
 }

@@ -1,6 +1,8 @@
 package ui
 
 import (
+	"bytes"
+	"encoding/csv"
 	"net/url"
 	"slices"
 	"strings"
@@ -32,6 +34,10 @@ type listData struct {
 	Total  int64
 	Capped bool
 	CanNew bool
+	// CanImport and Export are the import page and the list's CSV export,
+	// for users holding those rights.
+	CanImport bool
+	Export    string
 	// Board and Calendar say whether the object has a picklist and a
 	// date to show its records by.
 	Board    bool
@@ -158,6 +164,9 @@ func (u *UI) listPage(c *fiber.Ctx) error {
 	obj := s.Object()
 	q := parseListQuery(c)
 	d := listData{Object: obj, Label: pluralTitle(obj, r.lang), CanNew: s.Can(metadata.ActionCreate) == nil, ViewID: q.viewID}
+	if _, err := r.scope(object, metadata.ActionImport); err == nil && u.sales != nil {
+		d.CanImport = d.CanNew
+	}
 	if d.Views, err = u.listViews(r.ctx, r.p, object); err != nil {
 		return u.fail(c, err)
 	}
@@ -188,6 +197,12 @@ func (u *UI) listPage(c *fiber.Ctx) error {
 	base := q.values()
 	base.Del("cursor")
 	d.Query = base.Encode()
+	if _, err := r.scope(object, metadata.ActionExport); err == nil {
+		ev := q.values()
+		ev.Del("cursor")
+		ev.Set("cols", strings.Join(cols, ","))
+		d.Export = "/ui/o/" + object + "/export?" + ev.Encode()
+	}
 	sortField, desc := strings.TrimPrefix(q.sort, "-"), strings.HasPrefix(q.sort, "-")
 	for _, name := range cols {
 		f, _ := fieldDef(obj, name)
@@ -344,4 +359,63 @@ func roleNames(sc *metadata.Schema) []string {
 		out = append(out, r.Name)
 	}
 	return out
+}
+
+// maxExportRows is the most records a list's CSV export holds.
+const maxExportRows = 50000
+
+// exportList answers GET /ui/o/{object}/export?…: the list as the user
+// sees it (filter, sort, columns; shown values) as a CSV file in UTF-8
+// with a byte order mark, for users holding the export right; at most
+// maxExportRows records.
+func (u *UI) exportList(c *fiber.Ctx) error {
+	r, s, err := u.scoped(c, metadata.ActionExport)
+	if err != nil {
+		return u.fail(c, err)
+	}
+	obj := s.Object()
+	q := parseListQuery(c)
+	filter, err := buildFilter(s, q.conds, q.typed, r.loc)
+	if err != nil {
+		return u.fail(c, &engine.RequestError{Message: err.Error()})
+	}
+	cols := visibleColumns(s, q.cols, u.layoutFor(r, obj).ListColumns)
+	var buf bytes.Buffer
+	buf.WriteString("\uFEFF")
+	w := csv.NewWriter(&buf)
+	header := make([]string, len(cols))
+	for i, name := range cols {
+		f, _ := fieldDef(obj, name)
+		header[i] = f.Title(r.lang)
+	}
+	if err := w.Write(header); err != nil {
+		return u.fail(c, err)
+	}
+	opt := engine.ListOptions{Filter: filter, Sort: q.sort, Limit: engine.MaxLimit}
+	for n := 0; n < maxExportRows; {
+		res, err := u.eng.List(r.ctx, obj.Name, opt)
+		if err != nil {
+			return u.fail(c, err)
+		}
+		rows, err := r.rows(s, cols, res.Items)
+		if err != nil {
+			return u.fail(c, err)
+		}
+		for _, row := range rows {
+			rec := make([]string, len(row.Cells))
+			for i, cl := range row.Cells {
+				rec[i] = cl.Text
+			}
+			if err := w.Write(rec); err != nil {
+				return u.fail(c, err)
+			}
+		}
+		n += len(rows)
+		if res.NextCursor == "" {
+			break
+		}
+		opt.Cursor = res.NextCursor
+	}
+	w.Flush()
+	return sendFile(c, &File{Name: pluralTitle(obj, r.lang) + ".csv", Type: "text/csv; charset=utf-8", Data: buf.Bytes()})
 }

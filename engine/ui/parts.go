@@ -84,6 +84,40 @@ type Sales interface {
 	// AllowDuplicates returns ctx in which a create goes through the
 	// duplicate rules that only warn.
 	AllowDuplicates(ctx context.Context) context.Context
+	// ImportSample reads the header and the first rows of a CSV file and
+	// maps its columns to fields of object as Import will.
+	ImportSample(ctx context.Context, object string, file []byte, mapping map[string]string, rows int) (*ImportSample, error)
+	// Import imports a CSV file into object as the user (the import
+	// right, create rights, update rights with a key).
+	Import(ctx context.Context, object string, file []byte, opt ImportOptions) (*ImportResult, error)
+}
+
+// ImportSample is the start of a file to import: its header, the field
+// each column fills ("" for none) and its first rows.
+type ImportSample struct {
+	Header, Fields []string
+	Rows           [][]string
+}
+
+// ImportOptions say how to import a file: Mapping maps column headers to
+// fields ("" ignores a column), Key names a field identifying existing
+// records to update, DryRun checks every row and writes nothing.
+type ImportOptions struct {
+	Mapping map[string]string
+	Key     string
+	DryRun  bool
+}
+
+// ImportResult is the summary of an import.
+type ImportResult struct {
+	Created, Updated, Skipped int
+	Errors                    []ImportError
+}
+
+// ImportError is a problem of one line of the file.
+type ImportError struct {
+	Line           int
+	Field, Message string
 }
 
 // ConversionTarget is a record a conversion creates or attaches.

@@ -19,6 +19,7 @@ func (u *UI) recordRoutes(g fiber.Router) {
 	g.Get("/o/:object", u.listPage)
 	g.Get("/o/:object/filter-row", u.filterRow)
 	g.Get("/o/:object/new", u.newForm)
+	g.Get("/o/:object/export", u.exportList)
 	g.Post("/o/:object", u.create)
 	g.Get("/o/:object/:id", u.detailPage)
 	g.Get("/o/:object/:id/edit", u.editForm)

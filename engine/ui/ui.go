@@ -152,6 +152,7 @@ func (u *UI) Register(r fiber.Router, s *api.Server) {
 	u.recordRoutes(g)
 	u.builderRoutes(g)
 	u.reportRoutes(g)
+	u.importRoutes(g)
 	g.Use(func(c *fiber.Ctx) error { return u.fail(c, fmt.Errorf("%w: no page %s", engine.ErrNotFound, c.Path())) })
 }
 

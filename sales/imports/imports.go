@@ -249,29 +249,14 @@ type column struct {
 // ignored; a field the principal may not write refuses the import.
 func columns(scope *engine.Scope, header []string, opt Options, res *Result) ([]column, error) {
 	obj := scope.Object()
-	byName := map[string]*metadata.Field{}
-	for _, f := range obj.Fields {
-		byName[strings.ToLower(f.Name)] = f
-		for _, l := range f.Label {
-			if _, taken := byName[strings.ToLower(l)]; !taken {
-				byName[strings.ToLower(l)] = f
-			}
-		}
+	fields, err := match(obj, header, opt.Mapping)
+	if err != nil {
+		return nil, err
 	}
 	cols := make([]column, len(header))
 	seen := map[string]string{}
-	for i, h := range header {
-		h = strings.TrimSpace(h)
-		var f *metadata.Field
-		if name, ok := opt.Mapping[h]; ok {
-			mf, ok := obj.Field(name)
-			if !ok {
-				return nil, &engine.RequestError{Message: "the mapping names an unknown field", Details: []engine.FieldError{{Field: name, Code: "unknown_field", Message: fmt.Sprintf("%s has no field %q (column %q)", obj.Name, name, h)}}}
-			}
-			f = mf
-		} else if h != "" {
-			f = byName[strings.ToLower(h)]
-		}
+	for i, f := range fields {
+		h := strings.TrimSpace(header[i])
 		if f == nil {
 			res.Errors = append(res.Errors, RowError{Line: 1, Field: h, Message: fmt.Sprintf("no field of %s matches column %q: it is ignored", obj.Name, h)})
 			continue
@@ -291,6 +276,80 @@ func columns(scope *engine.Scope, header []string, opt Options, res *Result) ([]
 		}
 	}
 	return cols, nil
+}
+
+// match finds the field each column of the header fills: the one the
+// mapping names, else the field whose name or label (English or Chinese)
+// the header is, ignoring case; nil for none. A mapping to an unknown
+// field is an error.
+func match(obj *metadata.Object, header []string, mapping map[string]string) ([]*metadata.Field, error) {
+	byName := map[string]*metadata.Field{}
+	for _, f := range obj.Fields {
+		byName[strings.ToLower(f.Name)] = f
+		for _, l := range f.Label {
+			if _, taken := byName[strings.ToLower(l)]; !taken {
+				byName[strings.ToLower(l)] = f
+			}
+		}
+	}
+	out := make([]*metadata.Field, len(header))
+	for i, h := range header {
+		h = strings.TrimSpace(h)
+		if name, ok := mapping[h]; ok {
+			if name == "" {
+				continue // mapped to nothing: ignored
+			}
+			mf, ok := obj.Field(name)
+			if !ok {
+				return nil, &engine.RequestError{Message: "the mapping names an unknown field", Details: []engine.FieldError{{Field: name, Code: "unknown_field", Message: fmt.Sprintf("%s has no field %q (column %q)", obj.Name, name, h)}}}
+			}
+			out[i] = mf
+		} else if h != "" {
+			out[i] = byName[strings.ToLower(h)]
+		}
+	}
+	return out, nil
+}
+
+// Sample is the start of a file to import: its header, the field each
+// column fills as Run would map it ("" for none), and its first rows.
+type Sample struct {
+	Header []string
+	Fields []string
+	Rows   [][]string
+}
+
+// Preview reads the header and the first n rows of the CSV file r (UTF-8
+// or GB18030, as Run reads it) and maps the columns of object obj with
+// mapping as Run would. It writes nothing and checks no rights.
+func Preview(obj *metadata.Object, r io.Reader, mapping map[string]string, n int) (*Sample, error) {
+	cr := csv.NewReader(decode(r))
+	cr.FieldsPerRecord = -1
+	header, err := cr.Read()
+	if err != nil {
+		return nil, fmt.Errorf("%w: cannot read the header: %v", ErrBadFile, err)
+	}
+	fields, err := match(obj, header, mapping)
+	if err != nil {
+		return nil, err
+	}
+	s := &Sample{Header: header, Fields: make([]string, len(header))}
+	for i, f := range fields {
+		if f != nil {
+			s.Fields[i] = f.Name
+		}
+	}
+	for len(s.Rows) < n {
+		rec, err := cr.Read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			continue // Run reports it with its line
+		}
+		s.Rows = append(s.Rows, rec)
+	}
+	return s, nil
 }
 
 // rowData turns one row into the JSON form of a record: empty cells are
