@@ -1,6 +1,8 @@
 package ui_test
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -8,7 +10,7 @@ import (
 )
 
 // TestBrowserWork: a sales rep converts a lead (choosing the existing
-// account the duplicate rule found), moves an opportunity with a state
+// account the duplicate rule found), imports leads from a CSV file, moves an opportunity with a state
 // button and submits it for approval with a comment; the manager finds it
 // waiting on the home page and approves it, then opens a report's chart
 // and drills down into a group.
@@ -38,6 +40,26 @@ func TestBrowserWork(t *testing.T) {
 		t.Fatalf("the converted lead: %s", body)
 	}
 	b.noErrors("conversion")
+
+	// A CSV import: the preview maps the columns by label, then imports.
+	csvFile := filepath.Join(t.TempDir(), "leads.csv")
+	if err := os.WriteFile(csvFile, []byte("姓名,Company,Email\nWang Fang,Lotus Tea,wang@lotus.example\nBad Mail,Nowhere,not-an-email\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	b.open("/ui/import/lead")
+	b.do(chromedp.SetUploadFiles(chromedp.ID("file"), []string{csvFile}))
+	b.submit(`button[name="step"][value="preview"]`)
+	if v := eval[string](b, `document.getElementById("m_0").value`); v != "person" {
+		t.Errorf("the first column maps to %q", v)
+	}
+	b.checkA11y("import preview")
+	b.shot("import-preview")
+	b.checkNarrow("import preview", "import-preview")
+	b.submit(`button[name="step"][value="import"]`)
+	if body := b.text("main"); !strings.Contains(body, "1 created, 0 updated, 1 skipped.") {
+		t.Errorf("the import: %s", body)
+	}
+	b.noErrors("import")
 
 	b.open("/ui/o/opportunity/" + opp)
 	b.submit(`form.state button[value="negotiation"]`)

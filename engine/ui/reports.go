@@ -26,7 +26,7 @@ func (u *UI) reportRoutes(g fiber.Router) {
 
 // reportParamsReserved are query parameters of the report pages that are
 // not the report's parameters.
-var reportParamsReserved = map[string]bool{"format": true, "width": true, "group": true, "cursor": true, "flash": true}
+var reportParamsReserved = map[string]bool{"aggregate": true, "format": true, "width": true, "group": true, "cursor": true, "flash": true}
 
 // reportParams reads a report's parameters from the query string.
 func reportParams(c *fiber.Ctx) map[string]string {

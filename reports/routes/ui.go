@@ -191,7 +191,7 @@ func (p pages) Drill(ctx context.Context, name string, params map[string]string,
 	if err != nil {
 		return "", nil, err
 	}
-	res, err := p.h.run.Drill(ctx, rights, plan, params, group, opt)
+	res, err := p.h.run.Drill(ctx, rights, plan, params, group, "", opt)
 	return plan.Object.Name, res, err
 }
 

@@ -246,7 +246,7 @@ type column struct {
 
 // columns maps the header to fields: the mapping first, then names and
 // labels. A column that maps to nothing is reported at line 1 and
-// ignored; a field the principal may not write refuses the import.
+// ignored (one the mapping maps to "" is ignored silently); a field the principal may not write refuses the import.
 func columns(scope *engine.Scope, header []string, opt Options, res *Result) ([]column, error) {
 	obj := scope.Object()
 	fields, err := match(obj, header, opt.Mapping)
@@ -258,6 +258,9 @@ func columns(scope *engine.Scope, header []string, opt Options, res *Result) ([]
 	for i, f := range fields {
 		h := strings.TrimSpace(header[i])
 		if f == nil {
+			if name, ok := opt.Mapping[h]; ok && name == "" {
+				continue // ignored on purpose
+			}
 			res.Errors = append(res.Errors, RowError{Line: 1, Field: h, Message: fmt.Sprintf("no field of %s matches column %q: it is ignored", obj.Name, h)})
 			continue
 		}
