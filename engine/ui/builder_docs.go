@@ -70,6 +70,18 @@ func (u *UI) docPage(c *fiber.Ctx) error {
 		if o, ok := u.eng.Snapshot().Schema.Object(c.Query("object")); ok && k.Name() == Layouts.Kind().Name() {
 			d.Text = jsonText(defaultLayout(u.eng.Snapshot().Schema, o)) // start from the generated default
 		}
+		if from, ok := u.eng.Snapshot().Schema.Document(k.Name(), c.Query("from")); ok {
+			var doc map[string]any // a copy of another document, to change
+			raw, err := json.Marshal(from)
+			if err == nil {
+				err = json.Unmarshal(raw, &doc)
+			}
+			if err != nil {
+				return u.fail(c, err)
+			}
+			doc["name"] = c.Query("from") + "_copy"
+			d.Text = jsonText(doc)
+		}
 	} else {
 		doc, ok := u.eng.Snapshot().Schema.Document(k.Name(), d.Name)
 		if !ok {

@@ -68,6 +68,7 @@ var partMessages = map[string][2]string{
 	"import_errors":         {"Lines refused", "未导入的行"},
 	"import_line":           {"Line", "行号"},
 	"import_problem":        {"Problem", "问题"},
+	"copy_as_new":           {"Copy as a new definition", "复制为新定义"},
 }
 
 func init() {

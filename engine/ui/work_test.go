@@ -2,6 +2,7 @@ package ui_test
 
 import (
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/crmplatform/crm/engine/store"
@@ -51,6 +52,36 @@ func TestWorkPages(t *testing.T) {
 			{name: "approved", method: "POST", path: "/ui/o/opportunity/" + opp + "/actions/approve", form: url.Values{"comment": {"fine"}}, status: 303},
 			{name: "approved on the record", path: "/ui/o/opportunity/" + opp, status: 200, contains: []string{"Approved", "fine"}, notContain: []string{`actions/approve"`}},
 			{name: "nothing waits any more", path: "/ui/", status: 200, contains: []string{"Nothing waits for you."}},
+		})
+	})
+}
+
+// TestBuilderOfParts: the builder edits the documents of the parts'
+// kinds (workflows, sales rules, reports) through the same checks and
+// dry run as /api/meta/{kind}: a copy of an approval process with a bad
+// formula is refused with its JSON pointer, a good one is planned,
+// applied and in force at once.
+func TestBuilderOfParts(t *testing.T) {
+	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
+		s := apitest.New(t, db, apitest.Options{})
+		admin := signedIn(t, s, "admin")
+		kinds := []string{}
+		for _, k := range []string{"approvals", "state_workflows", "automations", "conversions", "duplicate_rules", "assignment_rules", "web_forms", "reports", "dashboards"} {
+			kinds = append(kinds, `href="/ui/admin/kinds/`+k+`"`)
+		}
+		run(t, admin, []pageCase{
+			{name: "every kind in the builder", path: "/ui/admin/", status: 200, contains: kinds},
+			{name: "an approval process offers a copy", path: "/ui/admin/kinds/approvals/discount_approval", status: 200, contains: []string{`href="/ui/admin/kinds/approvals/new?from=discount_approval"`}},
+			{name: "the copy starts from it", path: "/ui/admin/kinds/approvals/new?from=discount_approval", status: 200, contains: []string{"discount_approval_copy", "entry_criteria"}},
+		})
+		doc := `{"name": "big_deal", "object": "opportunity", "entry_criteria": "amount >", "steps": [{"name": "manager", "approvers": ["manager"]}]}`
+		st, body, _ := admin.post("/ui/admin/kinds/approvals", url.Values{"doc": {doc}})
+		if st != 422 || !strings.Contains(body, "entry_criteria") {
+			t.Fatalf("a bad formula in a process: %d %s", st, body)
+		}
+		admin.review(t, "/ui/admin/kinds/approvals", url.Values{"doc": {strings.Replace(doc, "amount >", "amount > 1000000", 1)}}, "big_deal")
+		run(t, admin, []pageCase{
+			{name: "the new process is in force", path: "/ui/admin/kinds/approvals", status: 200, contains: []string{`href="/ui/admin/kinds/approvals/big_deal"`}},
 		})
 	})
 }
