@@ -69,6 +69,9 @@ var partMessages = map[string][2]string{
 	"import_line":           {"Line", "行号"},
 	"import_problem":        {"Problem", "问题"},
 	"copy_as_new":           {"Copy as a new definition", "复制为新定义"},
+	"duplicate_found":       {"Records like this one exist already:", "已存在相似的记录："},
+	"record_hidden":         {"a record you cannot see", "一条您无权查看的记录"},
+	"create_anyway":         {"Create it anyway", "仍然新建"},
 }
 
 func init() {

@@ -94,6 +94,11 @@ type formData struct {
 	Cancel    string
 	Multipart bool
 	New       bool
+	// Duplicates are the records the new one duplicates (those the user
+	// may read link to them); AllowDuplicate offers to create it anyway
+	// (the rule only warns).
+	Duplicates     []cell
+	AllowDuplicate bool
 }
 
 // buildForm lays out the inputs of the fields the principal may see (the
@@ -289,6 +294,19 @@ func (u *UI) showForm(c *fiber.Ctx, r *rq, s *engine.Scope, vals formValues, ver
 		return u.fail(c, err)
 	}
 	d.Errors, d.Conflict = general, conflict
+	if dup, ok := errorsAs[*engine.DuplicateError](verr); ok {
+		d.Conflict, d.Errors, d.AllowDuplicate = false, []string{tr(r.lang, "duplicate_found")}, dup.Allowed && u.sales != nil
+		for _, m := range dup.Matches {
+			cl := cell{Text: tr(r.lang, "record_hidden")}
+			if m.ID != "" {
+				cl = cell{Text: m.ID, Href: "/ui/o/" + dup.Object + "/" + m.ID}
+				for _, v := range m.Title {
+					cl.Text = fmt.Sprint(v)
+				}
+			}
+			d.Duplicates = append(d.Duplicates, cl)
+		}
+	}
 	obj := s.Object().Name
 	d.Action, d.Cancel = "/ui/o/"+obj, "/ui/o/"+obj
 	title := tr(r.lang, "new_record", d.Label)
@@ -428,8 +446,12 @@ func (u *UI) create(c *fiber.Ctx) error {
 				delete(data, k)
 			}
 		}
+		ctx := r.ctx
+		if c.FormValue("allow_duplicate") == "true" && u.sales != nil {
+			ctx = u.sales.AllowDuplicates(ctx)
+		}
 		var rec engine.Record
-		if rec, err = u.eng.Create(r.ctx, object, data); err == nil {
+		if rec, err = u.eng.Create(ctx, object, data); err == nil {
 			id, _ := rec[idField].(string)
 			if _, readable := rec["version"]; !readable {
 				return c.Redirect("/ui/o/"+object+"?flash=created_not_visible", fiber.StatusSeeOther)
