@@ -27,6 +27,8 @@ import (
 	_ "github.com/crmplatform/crm/marketing"
 	// The kind document_templates.
 	_ "github.com/crmplatform/crm/documents"
+	// The kind layouts (pages of objects).
+	_ "github.com/crmplatform/crm/engine/ui/layout"
 )
 
 // files holds every folder of the package: each is a template.

@@ -3,6 +3,7 @@ package defaults_test
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/crmplatform/crm/engine/store"
@@ -119,8 +120,21 @@ func TestStandardCommerce(t *testing.T) {
 		if req["sla_due_at"] == nil || req["status"] != "new" {
 			t.Errorf("service request: %v", req)
 		}
-		if status, _ := patch(t, s, "agent", "service_request", sr, `{"status": "resolved"}`); status != 422 {
-			t.Errorf("resolved without a resolution: %d", status)
+		wantNum(t, get(t, s, "agent", "account", acc), map[string]float64{"open_service_requests": 1})
+		if status, m := patch(t, s, "agent", "service_request", sr, `{"status": "closed"}`); status != 422 {
+			t.Errorf("new to closed: %d %v", status, m)
+		}
+		if status, m := patch(t, s, "agent", "service_request", sr, `{"status": "in_progress"}`); status != 200 {
+			t.Fatalf("start work: %d %v", status, m)
+		}
+		if status, m := patch(t, s, "agent", "service_request", sr, `{"status": "resolved"}`); status != 422 || !strings.Contains(fmt.Sprint(m), "rule.resolution_when_resolved") {
+			t.Errorf("resolved without a resolution: %d %v", status, m)
+		}
+		if status, m := patch(t, s, "agent", "service_request", sr, `{"status": "resolved", "resolution": "Replaced"}`); status != 200 {
+			t.Fatalf("resolve: %d %v", status, m)
+		}
+		if req := get(t, s, "agent", "service_request", sr); req["resolved_at"] == nil || req["resolved_late"] != false {
+			t.Errorf("resolved request: %v", req)
 		}
 		// The agent sees the account but not what is derived from deals.
 		seen := get(t, s, "agent", "account", acc)
@@ -129,7 +143,7 @@ func TestStandardCommerce(t *testing.T) {
 				t.Errorf("the service agent reads %s", f)
 			}
 		}
-		wantNum(t, seen, map[string]float64{"open_service_requests": 1})
+		wantNum(t, seen, map[string]float64{"open_service_requests": 0})
 		// rep2 sees none of rep1's quotes.
 		if status, m := s.Do("GET", "/api/records/quote", "rep2", ""); status != 200 || fmt.Sprint(m["items"]) != "[]" {
 			t.Errorf("rep2 lists quotes: %d %v", status, m)

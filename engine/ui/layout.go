@@ -1,135 +1,25 @@
 package ui
 
 import (
-	_ "embed"
-	"fmt"
 	"slices"
 
+	"github.com/crmplatform/crm/engine/ui/layout"
 	"github.com/crmplatform/crm/metadata"
 )
 
-//go:embed layout.schema.json
-var layoutSchema []byte
-
-// Layouts reads the documents of kind "layouts" (folder layouts/ of a
-// template, /api/meta/layouts): Layouts.All(s), Layouts.Get(s, name).
-var Layouts metadata.Docs[Layout]
-
-// init registers the layouts kind.
-func init() {
-	Layouts = metadata.RegisterKind(metadata.KindSpec[Layout]{
-		Name:   "layouts",
-		Schema: layoutSchema,
-		Public: true,
-		Check:  checkLayout,
-	})
-}
-
-// checkLayout checks a layout against the schema: its object, the fields
-// of its sections and columns, its related lists (a lookup of the other
-// object pointing at this one) and its roles exist; a field is placed
-// once; two layouts of an object do not claim the same role.
-func checkLayout(s *metadata.Schema, l *Layout) metadata.Problems {
-	var ps metadata.Problems
-	o, ok := s.Object(l.Object)
-	if !ok {
-		return metadata.Problems{{Path: "/object", Message: "no object " + l.Object}}
-	}
-	known := func(name string) bool {
-		_, ok := o.Field(name)
-		return ok || metadata.IsSystemField(name)
-	}
-	placed := map[string]bool{}
-	for i, sec := range l.Sections {
-		for j, f := range sec.Fields {
-			path := fmt.Sprintf("/sections/%d/fields/%d", i, j)
-			switch {
-			case !known(f):
-				ps = append(ps, metadata.Problem{Path: path, Message: fmt.Sprintf("no field %q in %s", f, o.Name)})
-			case placed[f]:
-				ps = append(ps, metadata.Problem{Path: path, Message: fmt.Sprintf("field %q is placed twice", f)})
-			}
-			placed[f] = true
-		}
-	}
-	for i, f := range l.ListColumns {
-		if !known(f) {
-			ps = append(ps, metadata.Problem{Path: fmt.Sprintf("/list_columns/%d", i), Message: fmt.Sprintf("no field %q in %s", f, o.Name)})
-		}
-	}
-	for i, rl := range l.Related {
-		other, ok := s.Object(rl.Object)
-		if !ok {
-			ps = append(ps, metadata.Problem{Path: fmt.Sprintf("/related/%d/object", i), Message: "no object " + rl.Object})
-			continue
-		}
-		f, ok := other.Field(rl.Field)
-		if !ok || !pointsAt(f, o.Name) {
-			ps = append(ps, metadata.Problem{Path: fmt.Sprintf("/related/%d/field", i), Message: fmt.Sprintf("%s.%s is not a lookup to %s", rl.Object, rl.Field, o.Name)})
-			continue
-		}
-		for j, c := range rl.Columns {
-			if _, ok := other.Field(c); !ok && !metadata.IsSystemField(c) {
-				ps = append(ps, metadata.Problem{Path: fmt.Sprintf("/related/%d/columns/%d", i, j), Message: fmt.Sprintf("no field %q in %s", c, other.Name)})
-			}
-		}
-	}
-	roles := map[string]bool{}
-	for _, r := range s.Roles {
-		roles[r.Name] = true
-	}
-	for i, r := range l.Roles {
-		if !roles[r] {
-			ps = append(ps, metadata.Problem{Path: fmt.Sprintf("/roles/%d", i), Message: "no role " + r})
-		}
-		for _, other := range Layouts.All(s) {
-			if other.Name != l.Name && other.Object == l.Object && slices.Contains(other.Roles, r) {
-				ps = append(ps, metadata.Problem{Path: fmt.Sprintf("/roles/%d", i), Message: fmt.Sprintf("layout %s already lays out %s for role %s", other.Name, l.Object, r)})
-			}
-		}
-	}
-	if len(l.Roles) == 0 {
-		for _, other := range Layouts.All(s) {
-			if other.Name != l.Name && other.Object == l.Object && len(other.Roles) == 0 {
-				ps = append(ps, metadata.Problem{Path: "/roles", Message: fmt.Sprintf("layout %s is already the default of %s; name roles", other.Name, l.Object)})
-			}
-		}
-	}
-	return ps
-}
-
-// Layout arranges an object's pages: the sections of its detail page and
-// form, the columns of its lists and the related lists of its detail page,
-// for every user or for some roles.
-type Layout struct {
-	Name  string         `json:"name"`
-	Label metadata.Label `json:"label,omitempty"`
-	// Object is the object laid out.
-	Object string `json:"object"`
-	// Roles limits the layout to users holding one of these roles; a
-	// layout without roles is the object's default.
-	Roles    []string        `json:"roles,omitempty"`
-	Sections []LayoutSection `json:"sections"`
-	// ListColumns are the fields a list shows, in order.
-	ListColumns []string `json:"list_columns,omitempty"`
-	// Related are the lists of records pointing at the record.
-	Related []RelatedList `json:"related,omitempty"`
-}
+// Layout arranges an object's pages (the document kind of package layout).
+type Layout = layout.Layout
 
 // LayoutSection is a titled group of fields, in order.
-type LayoutSection struct {
-	Label  metadata.Label `json:"label"`
-	Fields []string       `json:"fields"`
-}
+type LayoutSection = layout.Section
 
-// RelatedList lists the records of Object whose lookup Field points at
-// the record shown.
-type RelatedList struct {
-	Object  string         `json:"object"`
-	Field   string         `json:"field"`
-	Label   metadata.Label `json:"label,omitempty"`
-	Columns []string       `json:"columns,omitempty"`
-}
+// RelatedList lists the records of an object whose lookup points at the
+// record shown.
+type RelatedList = layout.Related
+
+// Layouts reads the documents of kind "layouts": Layouts.All(s),
+// Layouts.Get(s, name).
+var Layouts = layout.Layouts
 
 // maxDefaultColumns is how many columns a generated list shows.
 const maxDefaultColumns = 5
@@ -160,7 +50,7 @@ func defaultLayout(s *metadata.Schema, o *metadata.Object) *Layout {
 			details = append(details, f.Name)
 		}
 	}
-	for _, sec := range []LayoutSection{{sectionDetails, details}, {sectionComputed, computed}, {sectionMore, more}} {
+	for _, sec := range []LayoutSection{{Label: sectionDetails, Fields: details}, {Label: sectionComputed, Fields: computed}, {Label: sectionMore, Fields: more}} {
 		if len(sec.Fields) > 0 {
 			l.Sections = append(l.Sections, sec)
 		}
@@ -168,7 +58,7 @@ func defaultLayout(s *metadata.Schema, o *metadata.Object) *Layout {
 	l.ListColumns = defaultColumns(o)
 	for _, other := range s.Objects {
 		for _, f := range other.Fields {
-			if pointsAt(f, o.Name) {
+			if layout.PointsAt(f, o.Name) {
 				cols := defaultColumns(other)
 				l.Related = append(l.Related, RelatedList{Object: other.Name, Field: f.Name, Columns: cols[:min(3, len(cols))]})
 			}
@@ -248,10 +138,4 @@ func completeLayout(l *Layout, obj *metadata.Object) *Layout {
 	c := *l
 	c.Sections = append(slices.Clone(l.Sections), LayoutSection{Label: sectionOther, Fields: rest})
 	return &c
-}
-
-// pointsAt reports whether f is a lookup to object.
-func pointsAt(f *metadata.Field, object string) bool {
-	t, ok := metadata.LookupTarget(f)
-	return ok && t == object
 }
