@@ -134,7 +134,7 @@ var (
 
 // reservedKinds are names a registered kind may not take: they are API
 // paths of /api/meta or names of the check's own stages.
-var reservedKinds = map[string]bool{"versions": true, "field_types": true, "formulas": true, "template": true}
+var reservedKinds = map[string]bool{"versions": true, "field_types": true, "formulas": true, "template": true, SampleFolder: true}
 
 // RegisterKind makes a document kind known: templates load its folder,
 // Validate checks its documents, Diff and the versioned storage carry

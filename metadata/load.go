@@ -24,6 +24,11 @@ type Template struct {
 // manifestFile is the file that describes a template.
 const manifestFile = "template.yaml"
 
+// SampleFolder is the folder of a template that holds sample data (CSV
+// files of records, loaded by crm template install --sample), not
+// metadata: LoadFS leaves it alone.
+const SampleFolder = "sample"
+
 // ParseObject decodes and checks one object document (YAML or JSON). The
 // problems name file and the JSON pointer of each bad value; semantic checks
 // that need the other objects are left to Validate.
@@ -108,7 +113,7 @@ func loadLayer(fsys fs.FS, prefix string, chain []string) (*Template, *Schema, P
 	for _, e := range entries {
 		name := e.Name()
 		switch {
-		case strings.HasPrefix(name, "."), name == manifestFile:
+		case strings.HasPrefix(name, "."), name == manifestFile, name == SampleFolder && e.IsDir():
 		case !e.IsDir():
 			ps = append(ps, Problem{File: prefix + name, Message: "not part of a template: documents go in the folder of their kind (" + strings.Join(kindFolders(), "/, ") + "/)"})
 		default:

@@ -15,13 +15,14 @@ import (
 	"github.com/crmplatform/crm/internal/apitest"
 )
 
-// contractTemplate extends the standard template with contracts and a
+// contractTemplate extends the standard template with contracts (object
+// agreement, beside the standard contract) and a
 // three-step approval: the submitter's manager, then legal and finance
 // (both), then the manager's manager unless the amount is small.
 var contractTemplate = fstest.MapFS{
 	"template.yaml": {Data: []byte("name: contracts\nextends: standard")},
-	"objects/contract.yaml": {Data: []byte(`
-name: contract
+	"objects/agreement.yaml": {Data: []byte(`
+name: agreement
 label: {en: Contract, zh: 合同}
 title_field: name
 fields:
@@ -37,17 +38,17 @@ fields:
 	"roles/contract_desk.yaml": {Data: []byte(`
 name: contract_desk
 permissions:
-  - {object: contract, actions: [create, read, update, submit, approve], records: subordinates, fields: {status: read_only, legal_ok: read_only}}
+  - {object: agreement, actions: [create, read, update, submit, approve], records: subordinates, fields: {status: read_only, legal_ok: read_only}}
 `)},
 	"roles/contract_review.yaml": {Data: []byte(`
 name: contract_review
 permissions:
-  - {object: contract, actions: [read, approve], records: all}
+  - {object: agreement, actions: [read, approve], records: all}
 `)},
 	"approvals/contract_approval.yaml": {Data: []byte(`
 name: contract_approval
 label: {en: Contract approval, zh: 合同审批}
-object: contract
+object: agreement
 entry_criteria: "amount > 0"
 approvers_may_edit: [terms]
 on_submit: [{field: status, value: review}]
@@ -103,7 +104,7 @@ type events struct {
 
 func (ev *events) subscribe(e *engine.Engine) {
 	e.Subscribe(func(ctx context.Context, w *engine.Writer, de engine.DomainEvent) error {
-		if de.Object == "contract" && de.Name != engine.EventRecordCreated && de.Name != engine.EventRecordUpdated {
+		if de.Object == "agreement" && de.Name != engine.EventRecordCreated && de.Name != engine.EventRecordUpdated {
 			ev.mu.Lock()
 			ev.names = append(ev.names, de.Name+":"+de.Data["process"].(string))
 			ev.mu.Unlock()
@@ -132,7 +133,7 @@ func TestContractApproval(t *testing.T) {
 		var ev events
 		ev.subscribe(s.Platform.Engine)
 		contract := func(name, amount string) string {
-			return "/api/records/contract/" + s.Create("rep1", "contract", `{"name": "`+name+`", "amount": `+amount+`}`)
+			return "/api/records/agreement/" + s.Create("rep1", "agreement", `{"name": "`+name+`", "amount": `+amount+`}`)
 		}
 
 		big := contract("Big", "2000000")
@@ -193,11 +194,11 @@ func TestContractApproval(t *testing.T) {
 
 		locked := contract("Locked", "900")
 		s.Run(t, []apitest.Scenario{action(locked, "submit", "rep1", "", 200)})
-		status, m := patch(t, s, "rep1", "contract", idOf(locked), `{"terms": "net 30"}`)
+		status, m := patch(t, s, "rep1", "agreement", idOf(locked), `{"terms": "net 30"}`)
 		wantError(t, status, m, 422, `"code":"locked"`, `"field":"terms"`)
-		status, m = patch(t, s, "manager", "contract", idOf(locked), `{"name": "Renamed"}`)
+		status, m = patch(t, s, "manager", "agreement", idOf(locked), `{"name": "Renamed"}`)
 		wantError(t, status, m, 422, `"code":"locked"`, `"field":"name"`)
-		mustPatch(t, s, "manager", "contract", idOf(locked), `{"terms": "net 60"}`)
+		mustPatch(t, s, "manager", "agreement", idOf(locked), `{"terms": "net 60"}`)
 		s.Run(t, []apitest.Scenario{
 			{Name: "deleting is refused too", Method: "DELETE", Path: locked, User: "admin", Status: 422, Code: "invalid_record", Contains: []string{"recall it first"}},
 		})
@@ -224,7 +225,7 @@ func TestContractApproval(t *testing.T) {
 		running := contract("Running", "100")
 		s.Run(t, []apitest.Scenario{action(running, "submit", "rep1", "", 200, `"step":"manager_review"`)})
 		s.Run(t, []apitest.Scenario{{Name: "the process changes", Method: "PUT", Path: "/api/meta/approvals/contract_approval", User: "admin", Status: 200,
-			Body: `{"name": "contract_approval", "object": "contract", "steps": [{"name": "finance_only", "approvers": [{"user": "finance"}]}], "on_approved": [{"field": "status", "value": "in_force"}]}`}})
+			Body: `{"name": "contract_approval", "object": "agreement", "steps": [{"name": "finance_only", "approvers": [{"user": "finance"}]}], "on_approved": [{"field": "status", "value": "in_force"}]}`}})
 		fresh := contract("Fresh", "100")
 		s.Run(t, []apitest.Scenario{
 			action(fresh, "submit", "rep1", "", 200, `"step":"finance_only"`, `"username":"finance"`),
@@ -239,4 +240,4 @@ func TestContractApproval(t *testing.T) {
 }
 
 // idOf returns the id at the end of a record path.
-func idOf(path string) string { return path[len("/api/records/contract/"):] }
+func idOf(path string) string { return path[len("/api/records/agreement/"):] }

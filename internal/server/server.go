@@ -16,6 +16,7 @@ import (
 	"github.com/crmplatform/crm/marketing/mailing"
 	reportroutes "github.com/crmplatform/crm/reports/routes"
 	"github.com/crmplatform/crm/sales"
+	"github.com/crmplatform/crm/templates"
 	"github.com/crmplatform/crm/workflows"
 	"github.com/crmplatform/crm/workflows/reminders"
 )
@@ -67,5 +68,10 @@ func Parts(ctx context.Context, p *platform.Platform) ([]api.Registrar, error) {
 		return nil, err
 	}
 	routes = append(routes, mailer.Routes(), serve.New(p.Engine).Routes)
+	tpl, err := templates.Wire(ctx, p.Engine)
+	if err != nil {
+		return nil, err
+	}
+	routes = append(routes, tpl)
 	return routes, nil
 }
