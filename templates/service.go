@@ -176,7 +176,7 @@ type Plan struct {
 	Template Manifest `json:"template"`
 	// From is the template installed before ("NAME VERSION"), if any.
 	From    string            `json:"from,omitempty"`
-	Changes  []metadata.Change `json:"changes"`
+	Changes []metadata.Change `json:"changes"`
 	// Described are the changes in words.
 	Described []string   `json:"described"`
 	Conflicts []Conflict `json:"conflicts"`
