@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/crmplatform/crm/engine"
-	"github.com/crmplatform/crm/engine/store"
 	"github.com/crmplatform/crm/metadata"
 	"github.com/uptrace/bun"
 )
@@ -85,7 +84,6 @@ func (sv *Service) record(ctx context.Context, tx bun.Tx, _ *metadata.Schema) er
 		return nil
 	}
 	p.done = true
-	db := sv.eng.DB()
 	var version int64
 	if err := tx.QueryRowContext(ctx, "SELECT MAX(version) FROM crm_meta_versions").Scan(&version); err != nil {
 		return fmt.Errorf("templates: record %s: %w", p.m.Name, err)
@@ -98,7 +96,8 @@ func (sv *Service) record(ctx context.Context, tx bun.Tx, _ *metadata.Schema) er
 	if err != nil {
 		return err
 	}
-	if _, err := tx.ExecContext(ctx, store.Rebind(db.Dialect, "INSERT INTO "+table+" (metadata_version, name, version, manifest, installed_at, schema) VALUES (?, ?, ?, ?, ?, ?)"),
+	// bun formats the ? placeholders itself, for either database.
+	if _, err := tx.ExecContext(ctx, "INSERT INTO "+table+" (metadata_version, name, version, manifest, installed_at, schema) VALUES (?, ?, ?, ?, ?, ?)",
 		version, p.m.Name, p.m.Version, string(man), time.Now().UTC().Format(time.RFC3339Nano), string(sch)); err != nil {
 		return fmt.Errorf("templates: record %s: %w", p.m.Name, err)
 	}

@@ -11,6 +11,7 @@
 //	crm load [--url URL] [--user U] [--connections 16] [--duration 10s] [--pid PID]
 //	crm explain-list OBJECT --user U [--filter F] [--sort S] [--limit N] [--cursor C] [--total]
 //	crm user add --username U --password P --role R [--manager M] [--db …]
+//	crm template list | install NAME|DIR [--sample] [--plan] | upgrade NAME|DIR [--plan] | export DIR | diff DIR
 //	crm role list | show NAME | grant|revoke --username U --role R | explain --user U --object O [--record ID] [--field F]
 package main
 
@@ -44,6 +45,7 @@ commands:
   jobs       background jobs: crm jobs [--state S] [--kind K] | crm jobs retry ID
   import     import a CSV file (UTF-8 or GBK): crm import OBJECT FILE.csv [--user U] [--key FIELD] [--mapping JSON] [--dry-run]
   user       manage users: crm user add|list|passwd|deactivate
+  template   templates: crm template list | install NAME [--sample] [--plan] | upgrade NAME [--plan] | export DIR | diff DIR
   role       roles: crm role list | show NAME | grant|revoke --username U --role R | explain --user U --object O
 
 Flags may come before or after arguments (crm role show NAME --db X); crm <command> --help lists
@@ -106,7 +108,7 @@ func rootCommand(stdout io.Writer, log *slog.Logger) *cobra.Command {
 	}
 	root.CompletionOptions.DisableDefaultCmd = true
 	root.AddCommand(serveCommand(stdout, log), validateCommand(stdout), migrateCommand(stdout, log), benchCommand(stdout, log), loadCommand(stdout), explainListCommand(stdout, log),
-		recomputeCommand(stdout, log), jobsCommand(stdout, log), userCommand(stdout, log), roleCommand(stdout, log), importCommand(stdout, log))
+		recomputeCommand(stdout, log), jobsCommand(stdout, log), userCommand(stdout, log), roleCommand(stdout, log), importCommand(stdout, log), templateCommand(stdout, log))
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageError{fmt.Sprintf("%v\nusage: %s", err, c.UseLine())}
 	})
