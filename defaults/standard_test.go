@@ -108,7 +108,7 @@ func TestStandardCommerce(t *testing.T) {
 		}
 		wantNum(t, get(t, s, "rep1", "opportunity", opp), map[string]float64{"weighted_amount": 200000, "commission": 6000})
 		account := get(t, s, "rep1", "account", acc)
-		wantNum(t, account, map[string]float64{"won_amount": 200000, "outstanding": 4500, "open_deals": 0})
+		wantNum(t, account, map[string]float64{"won_amount": 200000, "outstanding": 4500, "open_opportunities": 0})
 		if account["last_deal_date"] != "2026-03-01" {
 			t.Errorf("last deal %v", account["last_deal_date"])
 		}

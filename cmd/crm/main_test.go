@@ -345,7 +345,7 @@ func TestValidateEveryStage(t *testing.T) {
 		{"extends standard", map[string]string{
 			"template.yaml":        "name: machines\nextends: standard\n",
 			"objects/machine.yaml": "name: machine\nfields:\n  - {name: name, type: text}\n  - {name: account, type: lookup, target: account}\n",
-		}, 0, []string{"template machines with 8 objects"}},
+		}, 0, []string{"template machines with 24 objects"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

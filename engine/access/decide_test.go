@@ -16,15 +16,30 @@ import (
 // from the role files (with the role hierarchy: a parent role has every
 // right of the roles below it): c, r, u, d letters, "" for nothing.
 var wantCRUD = map[string]map[string]string{
-	"admin": {"account": "crud", "contact": "crud", "opportunity": "crud", "activity": "crud", "lead": "crud", "campaign": "crud", "competitor": "crud"},
+	"admin": {"account": "crud", "contact": "crud", "opportunity": "crud", "activity": "crud", "lead": "crud", "campaign": "crud", "competitor": "crud",
+		"account_relation": "crud", "campaign_member": "crud", "contract": "crud", "knowledge_article": "crud", "order_line": "crud", "payment_plan": "crud",
+		"price_list": "crud", "price_list_item": "crud", "product": "crud", "quote": "crud", "quote_line": "crud", "receipt": "crud", "sales_order": "crud",
+		"sales_target": "crud", "service_request": "crud", "service_visit": "crud"},
 	"sales_manager": {"account": "crud", "contact": "crud", "opportunity": "crud", "activity": "crud", "lead": "crud",
-		"campaign": "r", "competitor": "cru"},
+		"campaign": "r", "competitor": "cru",
+		"account_relation": "crud", "campaign_member": "r", "contract": "crud", "knowledge_article": "cru", "order_line": "crud", "payment_plan": "crud",
+		"price_list": "r", "price_list_item": "r", "product": "r", "quote": "crud", "quote_line": "crud", "receipt": "crud", "sales_order": "crud",
+		"sales_target": "crud", "service_request": "r", "service_visit": "r"},
 	"sales_rep": {"account": "cru", "contact": "cru", "opportunity": "cru", "activity": "crud", "lead": "cru",
-		"campaign": "r", "competitor": "r"},
+		"campaign": "r", "competitor": "r",
+		"account_relation": "crud", "campaign_member": "r", "contract": "cru", "knowledge_article": "r", "order_line": "crud", "payment_plan": "crud",
+		"price_list": "r", "price_list_item": "r", "product": "r", "quote": "crud", "quote_line": "crud", "receipt": "cr", "sales_order": "cru",
+		"sales_target": "r", "service_request": "r", "service_visit": ""},
 	"marketing": {"account": "r", "contact": "r", "opportunity": "", "activity": "cru", "lead": "crud",
-		"campaign": "crud", "competitor": "r"},
+		"campaign": "crud", "competitor": "r",
+		"account_relation": "", "campaign_member": "crud", "contract": "", "knowledge_article": "cru", "order_line": "", "payment_plan": "",
+		"price_list": "r", "price_list_item": "", "product": "r", "quote": "", "quote_line": "", "receipt": "", "sales_order": "",
+		"sales_target": "", "service_request": "", "service_visit": ""},
 	"service_agent": {"account": "r", "contact": "ru", "opportunity": "", "activity": "cru", "lead": "",
-		"campaign": "", "competitor": ""},
+		"campaign": "", "competitor": "r",
+		"account_relation": "", "campaign_member": "", "contract": "", "knowledge_article": "cru", "order_line": "", "payment_plan": "",
+		"price_list": "", "price_list_item": "", "product": "r", "quote": "", "quote_line": "", "receipt": "", "sales_order": "",
+		"sales_target": "", "service_request": "cru", "service_visit": "crud"},
 }
 
 func TestCanObjectMatrix(t *testing.T) {
