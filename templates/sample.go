@@ -8,6 +8,7 @@ import (
 	"io"
 	"io/fs"
 	"path"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -151,6 +152,17 @@ func loadSampleFile(ctx context.Context, eng *engine.Engine, p *access.Principal
 		}
 		if err != nil {
 			return fmt.Errorf("templates: sample %s: %w", f.name, err)
+		}
+		// A row naming a row of the batch not yet written (a tree of
+		// records of one object) writes the batch first.
+		for _, cell := range row {
+			for _, ref := range strings.Split(cell, "|") {
+				if strings.HasPrefix(ref, "@") && slices.Contains(keys, ref[1:]) {
+					if err := flush(); err != nil {
+						return err
+					}
+				}
+			}
 		}
 		rec := map[string]any{}
 		key := ""

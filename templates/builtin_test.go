@@ -1,0 +1,142 @@
+package templates_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"testing"
+
+	"github.com/crmplatform/crm/defaults"
+	"github.com/crmplatform/crm/engine/store"
+	"github.com/crmplatform/crm/engine/store/storetest"
+	"github.com/crmplatform/crm/internal/apitest"
+	"github.com/crmplatform/crm/reports"
+	"github.com/crmplatform/crm/templates"
+)
+
+// firstID returns the id of the first record of object matching filter,
+// as admin.
+func firstID(t *testing.T, s *apitest.Server, object, filter string) string {
+	t.Helper()
+	status, m := s.Do("GET", "/api/records/"+object+"?limit=1&filter="+apitest.Query(filter), "admin", "")
+	items, _ := m["items"].([]any)
+	if status != 200 || len(items) == 0 {
+		t.Fatalf("no %s where %s: %d %v", object, filter, status, m)
+	}
+	return items[0].(map[string]any)["id"].(string)
+}
+
+// patchAs updates a record at its current version and returns the status.
+func patchAs(t *testing.T, s *apitest.Server, user, object, id, fields string) (int, map[string]any) {
+	t.Helper()
+	_, rec := s.Do("GET", "/api/records/"+object+"/"+id, user, "")
+	return s.Do("PATCH", "/api/records/"+object+"/"+id, user, fmt.Sprintf(`{"version": %v, %s`, rec["version"], fields[1:]))
+}
+
+// packChecks trigger each industry pack's workflows on its sample data.
+var packChecks = map[string]func(t *testing.T, s *apitest.Server){
+	"membership": func(t *testing.T, s *apitest.Server) {
+		card := firstID(t, s, "member_card", `status == "active"`)
+		if st, m := patchAs(t, s, "admin", "member_card", card, `{"status": "frozen"}`); st != 200 {
+			t.Errorf("freeze: %d %v", st, m)
+		}
+		if st, _ := patchAs(t, s, "admin", "member_card", card, `{"status": "expired"}`); st != 200 {
+			t.Errorf("expire: %d", st)
+		}
+		if st, _ := patchAs(t, s, "admin", "member_card", card, `{"status": "frozen"}`); st != 422 {
+			t.Errorf("expired to frozen: %d, want 422", st)
+		}
+		_, rec := s.Do("GET", "/api/records/member_card/"+card, "admin", "")
+		balance, _ := rec["points_balance"].(json.Number).Int64()
+		body := fmt.Sprintf(`{"card": %q, "kind": "redeem", "points": %d}`, card, balance+1)
+		if st, m := s.Do("POST", "/api/records/point_transaction", "admin", body); st != 422 {
+			t.Errorf("redeeming more than the balance: %d %v", st, m)
+		}
+		contact := firstID(t, s, "contact", "is_not_empty(birthday)")
+		_, c := s.Do("GET", "/api/records/contact/"+contact, "admin", "")
+		tier := firstID(t, s, "membership_tier", `rank == 1`)
+		nc := s.Create("admin", "member_card", fmt.Sprintf(`{"contact": %q, "tier": %q}`, contact, tier))
+		if _, got := s.Do("GET", "/api/records/member_card/"+nc, "admin", ""); got["birthday"] != c["birthday"] {
+			t.Errorf("the card's birthday %v, the contact's %v", got["birthday"], c["birthday"])
+		}
+	},
+	"project_sales": func(t *testing.T, s *apitest.Server) {
+		p := firstID(t, s, "project", `stage == "discovery"`)
+		if st, _ := patchAs(t, s, "admin", "project", p, `{"stage": "registered"}`); st != 200 {
+			t.Errorf("discovery to registered: %d", st)
+		}
+		if st, _ := patchAs(t, s, "admin", "project", p, `{"stage": "awarded", "award_date": "2026-05-01"}`); st != 422 {
+			t.Errorf("registered to awarded: %d, want 422", st)
+		}
+	},
+	"service_dispatch": func(t *testing.T, s *apitest.Server) {
+		wo := firstID(t, s, "work_order", `status == "dispatched"`)
+		if st, _ := patchAs(t, s, "admin", "work_order", wo, `{"status": "done"}`); st != 422 {
+			t.Errorf("dispatched to done: %d, want 422", st)
+		}
+		if st, m := patchAs(t, s, "admin", "work_order", wo, `{"status": "on_site"}`); st != 200 {
+			t.Errorf("arrive: %d %v", st, m)
+		}
+		if st, _ := patchAs(t, s, "admin", "work_order", wo, `{"status": "done"}`); st != 422 {
+			t.Errorf("done without a report: %d, want 422", st)
+		}
+		if st, m := patchAs(t, s, "admin", "work_order", wo, `{"status": "done", "findings": "fixed", "finished_at": "2026-10-01T10:00:00Z", "labour_hours": 2}`); st != 200 {
+			t.Errorf("finish: %d %v", st, m)
+		}
+		_, rec := s.Do("GET", "/api/records/work_order/"+wo, "admin", "")
+		if rec["labour_cost"] != json.Number("400.00") {
+			t.Errorf("labour cost %v", rec["labour_cost"])
+		}
+	},
+}
+
+// TestBuiltinTemplates installs every shipped template on an empty
+// database of both kinds, loads its sample data, runs every report (those
+// of an industry pack must find rows) and triggers its workflows.
+func TestBuiltinTemplates(t *testing.T) {
+	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
+		for i, name := range defaults.Names() {
+			t.Run(name, func(t *testing.T) {
+				if i > 0 {
+					db = another(t, db)
+				}
+				fsys, err := defaults.FS(name)
+				if err != nil {
+					t.Fatal(err)
+				}
+				s := apitest.New(t, db, apitest.Options{Template: fsys})
+				ctx := context.Background()
+				u, err := s.Platform.Access.GetUser(ctx, "admin")
+				if err != nil {
+					t.Fatal(err)
+				}
+				res, err := templates.LoadSample(ctx, s.Platform.Engine, u.Principal(), fsys)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if name != "standard" && res.Total < 1000 {
+					t.Errorf("%s ships %d sample records", name, res.Total)
+				}
+				s.RunJobs()
+				_, std, err := defaults.Load("standard")
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, r := range reports.Reports.All(s.Platform.Engine.Snapshot().Schema) {
+					status, m := s.Do("GET", "/api/reports/"+r.Name+"/run", "admin", "")
+					if status != 200 {
+						t.Errorf("report %s: %d %v", r.Name, status, m)
+						continue
+					}
+					rows, _ := m["rows"].([]any)
+					if _, base := reports.Reports.Get(std, r.Name); !base && len(rows) == 0 {
+						t.Errorf("report %s of %s finds nothing in the sample data", r.Name, name)
+					}
+				}
+				if check := packChecks[name]; check != nil {
+					check(t, s)
+				}
+			})
+		}
+	})
+}
