@@ -140,3 +140,29 @@ func TestBuiltinTemplates(t *testing.T) {
 		}
 	})
 }
+
+// TestTemplateRoutes covers /api/templates: administrators only; the
+// installed template, a plan of installing a pack over it, the export and
+// a diff.
+func TestTemplateRoutes(t *testing.T) {
+	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
+		s := apitest.New(t, db, apitest.Options{})
+		s.Run(t, []apitest.Scenario{
+			{Name: "a rep may not list templates", Method: "GET", Path: "/api/templates", User: "rep1", Status: 403, NotContain: []string{"membership"}},
+			{Name: "a rep may not export", Method: "GET", Path: "/api/templates/export", User: "rep1", Status: 403, NotContain: []string{"objects/"}},
+			{Name: "a rep may not install", Method: "POST", Path: "/api/templates/membership/install", User: "rep1", Body: `{}`, Status: 403},
+			{Name: "the list", Method: "GET", Path: "/api/templates", User: "admin", Status: 200,
+				Contains: []string{`"name":"membership"`, `"name":"service_dispatch"`, `"installed":{`, `"name":"standard"`}},
+			{Name: "the plan of a pack over standard", Method: "POST", Path: "/api/templates/membership/install", User: "admin", Body: `{"plan": true}`, Status: 200,
+				Contains: []string{`"from":"standard 1.0.0"`, "add_object member_card", `"applied":false`}},
+			{Name: "an unknown template", Method: "POST", Path: "/api/templates/nothing/install", User: "admin", Body: `{}`, Status: 404},
+			{Name: "the export", Method: "GET", Path: "/api/templates/export", User: "admin", Status: 200, Contains: []string{`"objects/quote_line.yaml":"name: quote_line`}},
+			{Name: "a diff", Method: "POST", Path: "/api/templates/diff", User: "admin",
+				Body: `{"files": {"template.yaml": "name: more\nextends: standard", "objects/gift.yaml": "name: gift\nfields:\n  - {name: title, type: text}"}}`,
+				Status: 200, Contains: []string{"add_object gift"}},
+			{Name: "a bad diff", Method: "POST", Path: "/api/templates/diff", User: "admin", Body: `{"files": {}}`, Status: 400},
+			{Name: "the pack installed over standard", Method: "POST", Path: "/api/templates/membership/install", User: "admin", Body: `{}`, Status: 201, Contains: []string{`"applied":true`}},
+			{Name: "now installed", Method: "GET", Path: "/api/templates", User: "admin", Status: 200, Contains: []string{`"installed":{"name":"membership"`}},
+		})
+	})
+}
