@@ -158,7 +158,7 @@ func TestTemplateRoutes(t *testing.T) {
 			{Name: "an unknown template", Method: "POST", Path: "/api/templates/nothing/install", User: "admin", Body: `{}`, Status: 404},
 			{Name: "the export", Method: "GET", Path: "/api/templates/export", User: "admin", Status: 200, Contains: []string{`"objects/quote_line.yaml":"name: quote_line`}},
 			{Name: "a diff", Method: "POST", Path: "/api/templates/diff", User: "admin",
-				Body: `{"files": {"template.yaml": "name: more\nextends: standard", "objects/gift.yaml": "name: gift\nfields:\n  - {name: title, type: text}"}}`,
+				Body:   `{"files": {"template.yaml": "name: more\nextends: standard", "objects/gift.yaml": "name: gift\nfields:\n  - {name: title, type: text}"}}`,
 				Status: 200, Contains: []string{"add_object gift"}},
 			{Name: "a bad diff", Method: "POST", Path: "/api/templates/diff", User: "admin", Body: `{"files": {}}`, Status: 400},
 			{Name: "the pack installed over standard", Method: "POST", Path: "/api/templates/membership/install", User: "admin", Body: `{}`, Status: 201, Contains: []string{`"applied":true`}},
