@@ -36,7 +36,7 @@ var wantCRUD = map[string]map[string]string{
 		"price_list": "r", "price_list_item": "", "product": "r", "quote": "", "quote_line": "", "receipt": "", "sales_order": "",
 		"sales_target": "", "service_request": "", "service_visit": ""},
 	"service_agent": {"account": "r", "contact": "ru", "opportunity": "", "activity": "cru", "lead": "",
-		"campaign": "", "competitor": "r",
+		"campaign": "", "competitor": "",
 		"account_relation": "", "campaign_member": "", "contract": "", "knowledge_article": "cru", "order_line": "", "payment_plan": "",
 		"price_list": "", "price_list_item": "", "product": "r", "quote": "", "quote_line": "", "receipt": "", "sales_order": "",
 		"sales_target": "", "service_request": "cru", "service_visit": "crud"},
