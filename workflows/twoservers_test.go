@@ -43,7 +43,7 @@ func TestDecisionOnceAcrossServers(t *testing.T) {
 			}
 		}
 		for i := 0; i < 4; i++ {
-			c := "/api/records/contract/" + s.Create("rep1", "contract", `{"name": "Twice", "amount": 100}`)
+			c := "/api/records/agreement/" + s.Create("rep1", "agreement", `{"name": "Twice", "amount": 100}`)
 			s.Run(t, []apitest.Scenario{action(c, "submit", "rep1", "", 200)})
 			if got := both(post(s, c+"/actions/approve", "manager"), post(s2, c+"/actions/approve", "manager")); got[0] != 200 || got[1] != 409 {
 				t.Fatalf("the same approval on two servers: %v", got)

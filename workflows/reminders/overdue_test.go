@@ -22,11 +22,11 @@ fields:
   - {name: name, type: text, required: true}
   - {name: due_date, type: date, required: true}
   - {name: amount, type: currency, required: true}
-  - {name: received, type: currency, formula: "sum(receipt, amount)"}
+  - {name: received, type: currency, formula: "sum(instalment_receipt, amount)"}
   - {name: paid, type: boolean, formula: "received >= amount"}
 `)},
-	"objects/receipt.yaml": {Data: []byte(`
-name: receipt
+	"objects/instalment_receipt.yaml": {Data: []byte(`
+name: instalment_receipt
 fields:
   - {name: instalment, type: lookup, target: instalment, required: true, on_delete: cascade}
   - {name: amount, type: currency, required: true}
@@ -52,8 +52,8 @@ func TestOverduePayments(t *testing.T) {
 		s := apitest.New(t, db, apitest.Options{Template: defaults.WithBases(overdueTemplate), Platform: platform.Config{Now: clk.Now}})
 		s.Create("admin", "instalment", `{"name": "First", "due_date": "2026-06-05", "amount": 100}`)
 		second := s.Create("admin", "instalment", `{"name": "Second", "due_date": "2026-06-05", "amount": 100}`)
-		s.Create("admin", "receipt", `{"instalment": "`+second+`", "amount": 60}`)
-		s.Create("admin", "receipt", `{"instalment": "`+second+`", "amount": 40}`)
+		s.Create("admin", "instalment_receipt", `{"instalment": "`+second+`", "amount": 60}`)
+		s.Create("admin", "instalment_receipt", `{"instalment": "`+second+`", "amount": 40}`)
 		s.RunJobs()
 		clk.at("2026-06-06T08:59:00Z")
 		scan(t, s)
