@@ -388,9 +388,9 @@ func TestReminders(t *testing.T) {
 
 func ptr(s string) *string { return &s }
 
-// TestStandardReminders delivers the standard template's two reminders:
-// a contact's birthday and a deal closing in three days, to the owner and
-// the owner's manager.
+// TestStandardReminders delivers the standard template's reminders: a
+// contact's birthday, a deal closing in three days and an instalment of a
+// contract's payment plan overdue, to the owner (and the owner's manager).
 func TestStandardReminders(t *testing.T) {
 	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
 		clk := newClock(mustTime("2026-05-01T08:00:00Z"))
@@ -398,6 +398,10 @@ func TestStandardReminders(t *testing.T) {
 		acc := s.Create("rep1", "account", `{"name": "Acme"}`)
 		s.Create("rep1", "contact", `{"name": "Li Lei", "account": "`+acc+`", "birthday": "1985-05-02"}`)
 		s.Create("rep1", "opportunity", `{"name": "Deal", "account": "`+acc+`", "amount": 800, "close_date": "2026-05-04"}`)
+		contract := s.Create("rep1", "contract", `{"name": "Supply", "account": "`+acc+`", "amount": 1000}`)
+		s.Create("rep1", "payment_plan", `{"name": "First instalment", "contract": "`+contract+`", "due_date": "2026-05-01", "amount": 400}`)
+		s.Create("rep1", "payment_plan", `{"name": "Later instalment", "contract": "`+contract+`", "due_date": "2026-06-01", "amount": 600}`)
+		s.RunJobs()
 		clk.at("2026-05-02T09:01:00Z")
 		scan(t, s)
 		if n := notifications(t, s, "rep1", `"subject":"Birthday: Li Lei"`, "Today is the birthday of Li Lei (Acme)"); n != 1 {
@@ -408,6 +412,15 @@ func TestStandardReminders(t *testing.T) {
 		}
 		if n := notifications(t, s, "manager", `"subject":"Closing in 3 days: Deal"`); n != 1 {
 			t.Fatalf("closing, the manager: %d", n)
+		}
+		if n := notifications(t, s, "rep1", `"subject":"Payment overdue: First instalment"`, "Instalment First instalment of Supply was due on 2026-05-01; 400.00 is still outstanding."); n != 1 {
+			t.Fatalf("overdue payment, the owner: %d", n)
+		}
+		if n := notifications(t, s, "manager", `"subject":"Payment overdue: First instalment"`); n != 1 {
+			t.Fatalf("overdue payment, the manager: %d", n)
+		}
+		if n := notifications(t, s, "rep1", "Later instalment"); n != 0 {
+			t.Fatalf("an instalment not yet due: %d", n)
 		}
 		if n := notifications(t, s, "rep2"); n != 0 {
 			t.Fatalf("rep2 got %d", n)
