@@ -283,18 +283,30 @@ func (m *Mailer) ready(channel string) error {
 	return nil
 }
 
-// sendAction is send_mailing: it resolves and stores the recipients in
-// the unit of work and queues the job that sends them.
-func (m *Mailer) sendAction(ctx context.Context, w *engine.Writer, target engine.Target, in map[string]any) (any, error) {
+// request reads an action's body and the message template it names;
+// with send, the server must be able to send on the template's channel.
+func (m *Mailer) request(ctx context.Context, w *engine.Writer, in map[string]any, send bool) (*request, *marketing.Template, error) {
 	r, err := parseRequest(ctx, in)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	t, err := m.template(w, r.Template)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if err := m.ready(t.Channel); err != nil {
+	if send {
+		if err := m.ready(t.Channel); err != nil {
+			return nil, nil, err
+		}
+	}
+	return r, t, nil
+}
+
+// sendAction is send_mailing: it resolves and stores the recipients in
+// the unit of work and queues the job that sends them.
+func (m *Mailer) sendAction(ctx context.Context, w *engine.Writer, target engine.Target, in map[string]any) (any, error) {
+	r, t, err := m.request(ctx, w, in, true)
+	if err != nil {
 		return nil, err
 	}
 	res, err := m.resolve(ctx, w, t, r, target.ID, 0)
@@ -354,11 +366,7 @@ type PreviewItem struct {
 // previewAction is preview_mailing: the counts of the recipients and the
 // first messages as rendered (tracking links shown as written).
 func (m *Mailer) previewAction(ctx context.Context, w *engine.Writer, target engine.Target, in map[string]any) (any, error) {
-	r, err := parseRequest(ctx, in)
-	if err != nil {
-		return nil, err
-	}
-	t, err := m.template(w, r.Template)
+	r, t, err := m.request(ctx, w, in, false)
 	if err != nil {
 		return nil, err
 	}
@@ -404,15 +412,8 @@ type testJob struct {
 // testAction is test_mailing: the first recipient's message, sent to the
 // sender's own address (their e-mail, or their phone for SMS) by a job.
 func (m *Mailer) testAction(ctx context.Context, w *engine.Writer, target engine.Target, in map[string]any) (any, error) {
-	r, err := parseRequest(ctx, in)
+	r, t, err := m.request(ctx, w, in, true)
 	if err != nil {
-		return nil, err
-	}
-	t, err := m.template(w, r.Template)
-	if err != nil {
-		return nil, err
-	}
-	if err := m.ready(t.Channel); err != nil {
 		return nil, err
 	}
 	field := "email"
