@@ -27,7 +27,7 @@ const (
 		{"name": "quantity", "type": "integer", "label": {"en": "Quantity", "zh": "数量"}},
 		{"name": "unit_price", "type": "currency", "label": {"en": "Unit price", "zh": "单价"}},
 		{"name": "amount", "type": "currency", "label": {"en": "Amount", "zh": "金额"}}]}`
-	quoteTemplate = `{"name": "quote", "object": "offer", "label": {"en": "Quote", "zh": "报价单"},
+	quoteTemplate = `{"name": "offer_quote", "object": "offer", "label": {"en": "Quote", "zh": "报价单"},
 		"header": {"zh": "杭州示例科技有限公司\n地址：杭州市西湖区文三路 1 号", "en": "Example Tech Ltd"},
 		"title": {"zh": "报价单 {{number}}", "en": "Quote {{number}}"},
 		"fields": [{"field": "account.name"}, {"field": "owner.name", "label": {"en": "Sales rep", "zh": "销售代表"}}, {"field": "valid_until"}, {"field": "number"}],
@@ -82,7 +82,7 @@ func TestQuotePDF(t *testing.T) {
 		for i, l := range lines {
 			s.Create("admin", "offer_line", fmt.Sprintf(`{"offer": %q, "line_no": %d, "product": %q, "quantity": %d, "unit_price": %s, "amount": %s}`, q, len(lines)-i, l.product, l.qty, l.price, l.amnt))
 		}
-		pdfPath := "/api/records/offer/" + q + "/documents/quote.pdf?lang=zh"
+		pdfPath := "/api/records/offer/" + q + "/documents/offer_quote.pdf?lang=zh"
 		status, pdf := s.Raw("GET", pdfPath, "admin", "", nil, nil)
 		if status != 200 || !strings.HasPrefix(string(pdf), "%PDF-") {
 			t.Fatalf("pdf: %d %.200s", status, pdf)
@@ -101,7 +101,7 @@ func TestQuotePDF(t *testing.T) {
 				t.Errorf("the PDF lacks %q; its text:\n%s", want, text)
 			}
 		}
-		status, pdf = s.Raw("GET", "/api/records/offer/"+q+"/documents/quote.pdf?lang=zh", "quoter", "", nil, nil)
+		status, pdf = s.Raw("GET", "/api/records/offer/"+q+"/documents/offer_quote.pdf?lang=zh", "quoter", "", nil, nil)
 		if status != 200 {
 			t.Fatalf("quoter: %d", status)
 		}
@@ -111,15 +111,15 @@ func TestQuotePDF(t *testing.T) {
 		}
 		s.Run(t, []apitest.Scenario{
 			{Name: "a user who cannot read quotes", Method: "GET", Path: pdfPath, User: "rep1", Status: 403, NotContain: []string{"%PDF"}},
-			{Name: "an unknown quote", Method: "GET", Path: "/api/records/offer/nope/documents/quote.pdf", User: "admin", Status: 404},
+			{Name: "an unknown quote", Method: "GET", Path: "/api/records/offer/nope/documents/offer_quote.pdf", User: "admin", Status: 404},
 			{Name: "an unknown template", Method: "GET", Path: "/api/records/offer/" + q + "/documents/invoice.pdf", User: "admin", Status: 404},
-			{Name: "a template of another object", Method: "GET", Path: "/api/records/account/" + acc + "/documents/quote.pdf", User: "admin", Status: 404},
+			{Name: "a template of another object", Method: "GET", Path: "/api/records/account/" + acc + "/documents/offer_quote.pdf", User: "admin", Status: 404},
 			{Name: "signed in only", Method: "GET", Path: pdfPath, Status: 401},
-			{Name: "printable HTML in English", Method: "GET", Path: "/api/records/offer/" + q + "/documents/quote.html?lang=en", User: "admin", Status: 200,
+			{Name: "printable HTML in English", Method: "GET", Path: "/api/records/offer/" + q + "/documents/offer_quote.html?lang=en", User: "admin", Status: 200,
 				Contains:   []string{"<h1>Quote Q-2026-001</h1>", "Account: 上海贸易 &lt;Trading&gt; &amp; Co", `<td class="num">4995.25</td>`, "Sum of lines: 12990.50", "@page { size: 210.00mm 297.00mm"},
 				NotContain: []string{"<Trading>"}},
-			{Name: "attach to a file field", Method: "POST", Path: "/api/records/offer/" + q + "/documents/quote/attach", User: "admin", Body: `{"field": "pdf"}`, Status: 200,
-				Contains: []string{`"name":"quote.pdf"`, `"content_type":"application/pdf"`}},
+			{Name: "attach to a file field", Method: "POST", Path: "/api/records/offer/" + q + "/documents/offer_quote/attach", User: "admin", Body: `{"field": "pdf"}`, Status: 200,
+				Contains: []string{`"name":"offer_quote.pdf"`, `"content_type":"application/pdf"`}},
 		})
 	})
 }
@@ -168,7 +168,7 @@ func TestAddressLabels(t *testing.T) {
 		s.Run(t, []apitest.Scenario{
 			{Name: "labels of the records a user may read", Method: "GET", Path: "/api/documents/address_labels.html", User: "rep1", Status: 200, NotContain: []string{"联系人"}},
 			{Name: "labels are for lists", Method: "GET", Path: "/api/records/contact/x/documents/address_labels.pdf", User: "admin", Status: 400},
-			{Name: "a record document is not for lists", Method: "GET", Path: "/api/documents/quote.pdf", User: "admin", Status: 400},
+			{Name: "a record document is not for lists", Method: "GET", Path: "/api/documents/offer_quote.pdf", User: "admin", Status: 400},
 		})
 	})
 }
