@@ -105,11 +105,6 @@ func init() {
 	})
 }
 
-// problem is a problem at a JSON pointer of the document.
-func problem(path, format string, args ...any) metadata.Problem {
-	return metadata.Problem{Path: path, Message: fmt.Sprintf(format, args...)}
-}
-
 // checkTemplate checks one document template against the schema.
 func checkTemplate(s *metadata.Schema, t *DocumentTemplate) metadata.Problems {
 	_, ps := build(s, t)
@@ -154,7 +149,7 @@ func texts(s *metadata.Schema, obj *metadata.Object, l metadata.Label, path stri
 	for _, lang := range slices.Sorted(maps.Keys(l)) {
 		t, err := marketing.ParseText(s, obj, l[lang])
 		if err != nil {
-			*ps = append(*ps, problem(path+"/"+lang, "%v", err))
+			*ps = append(*ps, metadata.Problemf(path+"/"+lang, "%v", err))
 			continue
 		}
 		out[lang] = t
@@ -166,7 +161,7 @@ func texts(s *metadata.Schema, obj *metadata.Object, l metadata.Label, path stri
 func build(s *metadata.Schema, t *DocumentTemplate) (*Template, metadata.Problems) {
 	obj, ok := s.Object(t.Object)
 	if !ok {
-		return nil, metadata.Problems{problem("/object", "no object %q", t.Object)}
+		return nil, metadata.Problems{metadata.Problemf("/object", "no object %q", t.Object)}
 	}
 	var ps metadata.Problems
 	c := &Template{DocumentTemplate: t}
@@ -177,19 +172,19 @@ func build(s *metadata.Schema, t *DocumentTemplate) (*Template, metadata.Problem
 	for i, f := range t.Fields {
 		p, err := marketing.ResolvePath(s, obj, f.Field)
 		if err != nil {
-			ps = append(ps, problem(fmt.Sprintf("/fields/%d/field", i), "%v", err))
+			ps = append(ps, metadata.Problemf(fmt.Sprintf("/fields/%d/field", i), "%v", err))
 			continue
 		}
 		c.fields = append(c.fields, p)
 	}
 	if t.Labels != nil {
 		if t.Table != nil || len(t.Totals) > 0 {
-			ps = append(ps, problem("/labels", "labels print a list of records: no table or totals"))
+			ps = append(ps, metadata.Problemf("/labels", "labels print a list of records: no table or totals"))
 		}
 		for i, line := range t.Labels.Lines {
 			l, err := marketing.ParseText(s, obj, line)
 			if err != nil {
-				ps = append(ps, problem(fmt.Sprintf("/labels/lines/%d", i), "%v", err))
+				ps = append(ps, metadata.Problemf(fmt.Sprintf("/labels/lines/%d", i), "%v", err))
 				continue
 			}
 			c.lines = append(c.lines, l)
@@ -199,15 +194,15 @@ func build(s *metadata.Schema, t *DocumentTemplate) (*Template, metadata.Problem
 	if tb := t.Table; tb != nil {
 		tobj, ok := s.Object(tb.Object)
 		if !ok {
-			return nil, append(ps, problem("/table/object", "no object %q", tb.Object))
+			return nil, append(ps, metadata.Problemf("/table/object", "no object %q", tb.Object))
 		}
 		if f, ok := tobj.Field(tb.Field); !ok || !pointsTo(f, t.Object) {
-			ps = append(ps, problem("/table/field", "%s has no lookup %q to %s", tb.Object, tb.Field, t.Object))
+			ps = append(ps, metadata.Problemf("/table/field", "%s has no lookup %q to %s", tb.Object, tb.Field, t.Object))
 		}
 		for i, col := range tb.Columns {
 			p, err := marketing.ResolvePath(s, tobj, col.Field)
 			if err != nil {
-				ps = append(ps, problem(fmt.Sprintf("/table/columns/%d/field", i), "%v", err))
+				ps = append(ps, metadata.Problemf(fmt.Sprintf("/table/columns/%d/field", i), "%v", err))
 				continue
 			}
 			c.columns = append(c.columns, p)
@@ -221,13 +216,13 @@ func build(s *metadata.Schema, t *DocumentTemplate) (*Template, metadata.Problem
 	for i, tot := range t.Totals {
 		switch {
 		case (tot.Field == "") == (tot.Sum == ""):
-			ps = append(ps, problem(fmt.Sprintf("/totals/%d", i), "a total is either a field of the record or the sum of a number column of the table"))
+			ps = append(ps, metadata.Problemf(fmt.Sprintf("/totals/%d", i), "a total is either a field of the record or the sum of a number column of the table"))
 		case tot.Sum != "" && !sums[tot.Sum]:
-			ps = append(ps, problem(fmt.Sprintf("/totals/%d/sum", i), "%q is not a number column of the table", tot.Sum))
+			ps = append(ps, metadata.Problemf(fmt.Sprintf("/totals/%d/sum", i), "%q is not a number column of the table", tot.Sum))
 		case tot.Field != "":
 			p, err := marketing.ResolvePath(s, obj, tot.Field)
 			if err != nil {
-				ps = append(ps, problem(fmt.Sprintf("/totals/%d/field", i), "%v", err))
+				ps = append(ps, metadata.Problemf(fmt.Sprintf("/totals/%d/field", i), "%v", err))
 				continue
 			}
 			c.totals = append(c.totals, p)

@@ -114,21 +114,21 @@ func (t *urlTemplate) fields() []string {
 func checkLink(s *metadata.Schema, l *Link) metadata.Problems {
 	obj, ok := s.Object(l.Object)
 	if !ok {
-		return metadata.Problems{problem("/object", "no object %q", l.Object)}
+		return metadata.Problems{metadata.Problemf("/object", "no object %q", l.Object)}
 	}
 	var ps metadata.Problems
 	if t, err := parseTemplate(l.URL); err != nil {
-		ps = append(ps, problem("/url", "%v", err))
+		ps = append(ps, metadata.Problemf("/url", "%v", err))
 	} else {
 		for _, f := range t.fields() {
 			if _, ok := obj.FieldOrSystem(f); !ok {
-				ps = append(ps, problem("/url", "%s has no field %q", l.Object, f))
+				ps = append(ps, metadata.Problemf("/url", "%s has no field %q", l.Object, f))
 			}
 		}
 	}
 	if l.Condition != "" {
 		if _, err := linkCondition(s, l); err != nil {
-			ps = append(ps, problem("/condition", "%v", err))
+			ps = append(ps, metadata.Problemf("/condition", "%v", err))
 		}
 	}
 	return ps

@@ -87,25 +87,20 @@ func init() {
 	})
 }
 
-// problem builds a problem at a JSON pointer of the document.
-func problem(path, format string, args ...any) metadata.Problem {
-	return metadata.Problem{Path: path, Message: fmt.Sprintf(format, args...)}
-}
-
 // checkWebhook checks one webhook against the schema. The allow-list of
 // hosts is checked by the change check (checkTargets), not here: a stored
 // webhook stays loadable when the operator shrinks the list later.
 func checkWebhook(s *metadata.Schema, h *Webhook) metadata.Problems {
 	var ps metadata.Problems
 	if _, err := parseTarget(h.URL); err != nil {
-		ps = append(ps, problem("/url", "%s", strings.TrimPrefix(err.Error(), ErrNotAllowed.Error()+": ")))
+		ps = append(ps, metadata.Problemf("/url", "%s", strings.TrimPrefix(err.Error(), ErrNotAllowed.Error()+": ")))
 	}
 	seen := map[string]int{}
 	for i, sub := range h.Events {
 		at := fmt.Sprintf("/events/%d", i)
 		key := sub.Event + " " + sub.Object
 		if j, dup := seen[key]; dup {
-			ps = append(ps, problem(at, "the same event and object as /events/%d", j))
+			ps = append(ps, metadata.Problemf(at, "the same event and object as /events/%d", j))
 		}
 		seen[key] = i
 		ps = append(ps, checkSubscription(s, sub, at)...)
@@ -118,32 +113,32 @@ func checkSubscription(s *metadata.Schema, sub Subscription, at string) metadata
 	var ps metadata.Problems
 	if sub.Object == "" {
 		if strings.HasPrefix(sub.Event, "record.") {
-			return metadata.Problems{problem(at+"/object", "%s needs the object whose records it follows", sub.Event)}
+			return metadata.Problems{metadata.Problemf(at+"/object", "%s needs the object whose records it follows", sub.Event)}
 		}
 		for key, set := range map[string]bool{"condition": sub.Condition != "", "changed": sub.Changed != nil, "fields": sub.Fields != nil} {
 			if set {
-				ps = append(ps, problem(at+"/"+key, "%s needs an object", key))
+				ps = append(ps, metadata.Problemf(at+"/"+key, "%s needs an object", key))
 			}
 		}
 		return ps
 	}
 	obj, ok := s.Object(sub.Object)
 	if !ok {
-		return metadata.Problems{problem(at+"/object", "no object %q", sub.Object)}
+		return metadata.Problems{metadata.Problemf(at+"/object", "no object %q", sub.Object)}
 	}
 	if sub.Changed != nil && sub.Event != engine.EventRecordUpdated {
-		ps = append(ps, problem(at+"/changed", "only record.updated has changed fields"))
+		ps = append(ps, metadata.Problemf(at+"/changed", "only record.updated has changed fields"))
 	}
 	for key, names := range map[string][]string{"changed": sub.Changed, "fields": sub.Fields} {
 		for j, n := range names {
 			if _, ok := obj.FieldOrSystem(n); !ok {
-				ps = append(ps, problem(fmt.Sprintf("%s/%s/%d", at, key, j), "%s has no field %q", sub.Object, n))
+				ps = append(ps, metadata.Problemf(fmt.Sprintf("%s/%s/%d", at, key, j), "%s has no field %q", sub.Object, n))
 			}
 		}
 	}
 	if sub.Condition != "" {
 		if _, err := formulas.CompileCondition(s, sub.Object, sub.Condition); err != nil {
-			ps = append(ps, problem(at+"/condition", "%v", err))
+			ps = append(ps, metadata.Problemf(at+"/condition", "%v", err))
 		}
 	}
 	return ps

@@ -2,7 +2,6 @@ package marketing
 
 import (
 	_ "embed"
-	"fmt"
 	"maps"
 	"slices"
 
@@ -67,11 +66,6 @@ func init() {
 	})
 }
 
-// problem is a problem at a JSON pointer of the document.
-func problem(path, format string, args ...any) metadata.Problem {
-	return metadata.Problem{Path: path, Message: fmt.Sprintf(format, args...)}
-}
-
 // checkTemplate checks one message template against the schema.
 func checkTemplate(s *metadata.Schema, t *MessageTemplate) metadata.Problems {
 	_, ps := build(s, t)
@@ -104,7 +98,7 @@ type Compiled map[string]*Template
 func build(s *metadata.Schema, t *MessageTemplate) (*Template, metadata.Problems) {
 	obj, ok := s.Object(t.Object)
 	if !ok {
-		return nil, metadata.Problems{problem("/object", "no object %q", t.Object)}
+		return nil, metadata.Problems{metadata.Problemf("/object", "no object %q", t.Object)}
 	}
 	var ps metadata.Problems
 	c := &Template{MessageTemplate: t, subject: map[string]*Text{}, text: map[string]*Text{}, html: map[string]*htmlPart{}}
@@ -116,39 +110,39 @@ func build(s *metadata.Schema, t *MessageTemplate) (*Template, metadata.Problems
 	if c.To == "" {
 		c.To = addressField(obj, want)
 		if c.To == "" {
-			ps = append(ps, problem("/to", "%s has no %s field to send to", obj.Name, want))
+			ps = append(ps, metadata.Problemf("/to", "%s has no %s field to send to", obj.Name, want))
 		}
 	} else if f, ok := obj.Field(c.To); !ok || f.Type != want {
-		ps = append(ps, problem("/to", "%s has no %s field %q", obj.Name, want, c.To))
+		ps = append(ps, metadata.Problemf("/to", "%s has no %s field %q", obj.Name, want, c.To))
 	}
 	optOut := OptOutEmail
 	if t.Channel == ChannelSMS {
 		optOut = OptOutSMS
 	}
 	if f, ok := obj.Field(optOut); !ok || f.Type != "boolean" {
-		ps = append(ps, problem("/object", "%s needs a boolean field %s: mailings honour each recipient's opt-out", obj.Name, optOut))
+		ps = append(ps, metadata.Problemf("/object", "%s needs a boolean field %s: mailings honour each recipient's opt-out", obj.Name, optOut))
 	}
 	c.OptOut = optOut
 	switch t.Channel {
 	case ChannelEmail:
 		if len(t.Subject) == 0 {
-			ps = append(ps, problem("/subject", "an e-mail needs a subject"))
+			ps = append(ps, metadata.Problemf("/subject", "an e-mail needs a subject"))
 		}
 		if len(t.HTML) == 0 && len(t.Text) == 0 {
-			ps = append(ps, problem("/html", "an e-mail needs an html or a text body"))
+			ps = append(ps, metadata.Problemf("/html", "an e-mail needs an html or a text body"))
 		}
 	case ChannelSMS:
 		if len(t.Text) == 0 {
-			ps = append(ps, problem("/text", "an SMS needs a text"))
+			ps = append(ps, metadata.Problemf("/text", "an SMS needs a text"))
 		}
 		if len(t.Subject) > 0 || len(t.HTML) > 0 {
-			ps = append(ps, problem("/html", "an SMS has only a text"))
+			ps = append(ps, metadata.Problemf("/html", "an SMS has only a text"))
 		}
 	}
 	for _, lang := range sortedLangs(t.Subject) {
 		p, err := ParseText(s, obj, t.Subject[lang])
 		if err != nil {
-			ps = append(ps, problem("/subject/"+lang, "%v", err))
+			ps = append(ps, metadata.Problemf("/subject/"+lang, "%v", err))
 			continue
 		}
 		c.subject[lang] = p
@@ -156,7 +150,7 @@ func build(s *metadata.Schema, t *MessageTemplate) (*Template, metadata.Problems
 	for _, lang := range sortedLangs(t.Text) {
 		p, err := ParseText(s, obj, t.Text[lang])
 		if err != nil {
-			ps = append(ps, problem("/text/"+lang, "%v", err))
+			ps = append(ps, metadata.Problemf("/text/"+lang, "%v", err))
 			continue
 		}
 		c.text[lang] = p
@@ -164,7 +158,7 @@ func build(s *metadata.Schema, t *MessageTemplate) (*Template, metadata.Problems
 	for _, lang := range sortedLangs(t.HTML) {
 		h, err := parseHTML(s, obj, t.HTML[lang])
 		if err != nil {
-			ps = append(ps, problem("/html/"+lang, "%v", err))
+			ps = append(ps, metadata.Problemf("/html/"+lang, "%v", err))
 			continue
 		}
 		c.html[lang] = h

@@ -53,15 +53,15 @@ func (k *DocKind) parse(doc any) (*Document, Problems) {
 	}
 	m, ok := doc.(map[string]any)
 	if !ok {
-		return nil, Problems{problemf("", "a %s document must be a mapping of keys to values", k.name)}
+		return nil, Problems{Problemf("", "a %s document must be a mapping of keys to values", k.name)}
 	}
 	name, _ := m["name"].(string)
 	if name == "" {
-		return nil, Problems{problemf("/name", "a %s document needs a name", k.name)}
+		return nil, Problems{Problemf("/name", "a %s document needs a name", k.name)}
 	}
 	v, err := k.decode(doc)
 	if err != nil {
-		return nil, Problems{problemf("", "%s", decodeMessage(err))}
+		return nil, Problems{Problemf("", "%s", decodeMessage(err))}
 	}
 	return &Document{Name: name, Raw: m, Value: v}, nil
 }

@@ -35,16 +35,16 @@ func (autoNumberType) Column(dialect string, f *Field) string {
 // Check implements FieldType.
 func (autoNumberType) Check(f *Field) []Problem {
 	if f.Format == "" {
-		return []Problem{problemf("/format", `an auto_number needs a format such as "CT-{YYYY}-{0000}"`)}
+		return []Problem{Problemf("/format", `an auto_number needs a format such as "CT-{YYYY}-{0000}"`)}
 	}
 	if n := len(counterToken.FindAllString(f.Format, -1)); n != 1 {
-		return []Problem{problemf("/format", "the format needs exactly one counter such as {0000}, found %d", n)}
+		return []Problem{Problemf("/format", "the format needs exactly one counter such as {0000}, found %d", n)}
 	}
 	if rest := autoTokens.ReplaceAllString(f.Format, ""); strings.ContainsAny(rest, "{}") {
-		return []Problem{problemf("/format", "unknown placeholder in %q: use {YYYY}, {YY}, {MM}, {DD} and one {000…}", f.Format)}
+		return []Problem{Problemf("/format", "unknown placeholder in %q: use {YYYY}, {YY}, {MM}, {DD} and one {000…}", f.Format)}
 	}
 	if f.Default != nil {
-		return []Problem{problemf("/default", "an auto_number cannot have a default")}
+		return []Problem{Problemf("/default", "an auto_number cannot have a default")}
 	}
 	return nil
 }

@@ -35,7 +35,7 @@ func (currencyType) Column(dialect string, f *Field) string {
 func (currencyType) Check(f *Field) []Problem {
 	ps := checkMinMax(f)
 	if f.Scale != nil && (*f.Scale < 0 || *f.Scale > 6) {
-		ps = append(ps, problemf("/scale", "must be between 0 and 6"))
+		ps = append(ps, Problemf("/scale", "must be between 0 and 6"))
 	}
 	return ps
 }

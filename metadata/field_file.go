@@ -49,18 +49,18 @@ func (fileType) Column(dialect string, f *Field) string {
 func (t fileType) Check(f *Field) []Problem {
 	var ps []Problem
 	if f.MaxSize < 0 {
-		ps = append(ps, problemf("/max_size", "must not be negative"))
+		ps = append(ps, Problemf("/max_size", "must not be negative"))
 	}
 	if f.MaxSize > MaxFileSize {
-		ps = append(ps, problemf("/max_size", "is above the server's upload limit of %d bytes (32 MiB)", MaxFileSize))
+		ps = append(ps, Problemf("/max_size", "is above the server's upload limit of %d bytes (32 MiB)", MaxFileSize))
 	}
 	for i, a := range f.Accept {
 		if !strings.Contains(a, "/") {
-			ps = append(ps, problemf(pointer("accept", i), "%q is not a content type", a))
+			ps = append(ps, Problemf(pointer("accept", i), "%q is not a content type", a))
 		}
 	}
 	if f.Unique {
-		ps = append(ps, problemf("/unique", "a %s cannot be unique", t.name))
+		ps = append(ps, Problemf("/unique", "a %s cannot be unique", t.name))
 	}
 	return ps
 }

@@ -40,15 +40,15 @@ func (lookupType) Column(dialect string, f *Field) string {
 func (lookupType) Check(f *Field) []Problem {
 	var ps []Problem
 	if f.Target == "" {
-		ps = append(ps, problemf("/target", "a lookup needs a target object"))
+		ps = append(ps, Problemf("/target", "a lookup needs a target object"))
 	}
 	switch f.OnDelete {
 	case "", OnDeleteRestrict, OnDeleteSetNull, OnDeleteCascade:
 	default:
-		ps = append(ps, problemf("/on_delete", "must be restrict, set_null or cascade, not %q", f.OnDelete))
+		ps = append(ps, Problemf("/on_delete", "must be restrict, set_null or cascade, not %q", f.OnDelete))
 	}
 	if f.OnDelete == OnDeleteSetNull && f.Required {
-		ps = append(ps, problemf("/on_delete", "a required lookup cannot be set to null on delete"))
+		ps = append(ps, Problemf("/on_delete", "a required lookup cannot be set to null on delete"))
 	}
 	return ps
 }
@@ -105,10 +105,10 @@ func (manyToManyType) Column(dialect string, f *Field) string {
 func (manyToManyType) Check(f *Field) []Problem {
 	var ps []Problem
 	if f.Target == "" {
-		ps = append(ps, problemf("/target", "a many_to_many needs a target object"))
+		ps = append(ps, Problemf("/target", "a many_to_many needs a target object"))
 	}
 	if f.Unique {
-		ps = append(ps, problemf("/unique", "a many_to_many cannot be unique"))
+		ps = append(ps, Problemf("/unique", "a many_to_many cannot be unique"))
 	}
 	return ps
 }

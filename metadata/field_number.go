@@ -80,7 +80,7 @@ func (floatType) Column(dialect string, f *Field) string {
 func (floatType) Check(f *Field) []Problem {
 	ps := checkMinMax(f)
 	if f.Scale != nil && (*f.Scale < 0 || *f.Scale > 10) {
-		ps = append(ps, problemf("/scale", "must be between 0 and 10"))
+		ps = append(ps, Problemf("/scale", "must be between 0 and 10"))
 	}
 	return ps
 }
@@ -118,7 +118,7 @@ func (floatType) Output(f *Field, v any) (any, error) {
 // checkMinMax checks that min is not above max.
 func checkMinMax(f *Field) []Problem {
 	if f.Min != nil && f.Max != nil && *f.Min > *f.Max {
-		return []Problem{problemf("/min", "min %v is greater than max %v", *f.Min, *f.Max)}
+		return []Problem{Problemf("/min", "min %v is greater than max %v", *f.Min, *f.Max)}
 	}
 	return nil
 }

@@ -234,16 +234,16 @@ func checkCascade(o *Object, f *Field, values []string, rec map[string]any) []Vi
 // checkOptions requires at least one option and unique values.
 func checkOptions(f *Field) []Problem {
 	if len(f.Options) == 0 {
-		return []Problem{problemf("/options", "a %s needs at least one option", f.Type)}
+		return []Problem{Problemf("/options", "a %s needs at least one option", f.Type)}
 	}
 	var ps []Problem
 	seen := map[string]bool{}
 	for i, o := range f.Options {
 		if o.Value == "" {
-			ps = append(ps, problemf(pointer("options", i, "value"), "an option needs a value"))
+			ps = append(ps, Problemf(pointer("options", i, "value"), "an option needs a value"))
 		}
 		if seen[o.Value] {
-			ps = append(ps, problemf(pointer("options", i, "value"), "duplicate option value %q", o.Value))
+			ps = append(ps, Problemf(pointer("options", i, "value"), "duplicate option value %q", o.Value))
 		}
 		seen[o.Value] = true
 	}

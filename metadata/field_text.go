@@ -84,14 +84,14 @@ func (t *textType) Check(f *Field) []Problem {
 		if _, err := regexp.Compile(f.Pattern); err != nil {
 			var se *syntax.Error
 			if errors.As(err, &se) {
-				ps = append(ps, problemf("/pattern", "not a valid regular expression: %s in `%s`", se.Code, se.Expr))
+				ps = append(ps, Problemf("/pattern", "not a valid regular expression: %s in `%s`", se.Code, se.Expr))
 			} else {
-				ps = append(ps, problemf("/pattern", "not a valid regular expression"))
+				ps = append(ps, Problemf("/pattern", "not a valid regular expression"))
 			}
 		}
 	}
 	if f.MaxLength < 0 {
-		ps = append(ps, problemf("/max_length", "must not be negative"))
+		ps = append(ps, Problemf("/max_length", "must not be negative"))
 	}
 	return ps
 }

@@ -46,7 +46,7 @@ func validateIndexes(o *Object) []Problem {
 			return p
 		}
 		if len(ix.Fields) == 0 || len(ix.Fields) > MaxIndexFields {
-			ps = append(ps, at(problemf("/fields", "an index has 1 to %d fields, not %d", MaxIndexFields, len(ix.Fields))))
+			ps = append(ps, at(Problemf("/fields", "an index has 1 to %d fields, not %d", MaxIndexFields, len(ix.Fields))))
 			continue
 		}
 		names := map[string]bool{}
@@ -55,11 +55,11 @@ func validateIndexes(o *Object) []Problem {
 			def, ok := o.FieldOrSystem(f.Name)
 			switch {
 			case !ok:
-				ps = append(ps, at(problemf(path, "no field %q in object %q", f.Name, o.Name)))
+				ps = append(ps, at(Problemf(path, "no field %q in object %q", f.Name, o.Name)))
 			case !Sortable(def):
-				ps = append(ps, at(problemf(path, "%s is a %s field and cannot be indexed", f.Name, def.Type)))
+				ps = append(ps, at(Problemf(path, "%s is a %s field and cannot be indexed", f.Name, def.Type)))
 			case names[f.Name]:
-				ps = append(ps, at(problemf(path, "%s appears twice in the index", f.Name)))
+				ps = append(ps, at(Problemf(path, "%s appears twice in the index", f.Name)))
 			}
 			names[f.Name] = true
 		}
@@ -68,7 +68,7 @@ func validateIndexes(o *Object) []Problem {
 			key += " unique"
 		}
 		if seen[key] {
-			ps = append(ps, at(problemf("/fields", "the same index is declared twice")))
+			ps = append(ps, at(Problemf("/fields", "the same index is declared twice")))
 		}
 		seen[key] = true
 	}

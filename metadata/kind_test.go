@@ -37,10 +37,10 @@ var notes = RegisterKind(KindSpec[note]{
 	Check: func(s *Schema, n *note) Problems {
 		o, ok := s.Object(n.Object)
 		if !ok {
-			return Problems{problemf("/object", "unknown object %q", n.Object)}
+			return Problems{Problemf("/object", "unknown object %q", n.Object)}
 		}
 		if _, ok := o.Field(n.Field); n.Field != "" && !ok {
-			return Problems{problemf("/field", "no field %q in object %q", n.Field, o.Name)}
+			return Problems{Problemf("/field", "no field %q in object %q", n.Field, o.Name)}
 		}
 		return nil
 	},

@@ -60,7 +60,7 @@ func (ps Problems) Err() error {
 }
 
 // problemf builds a problem at path.
-func problemf(path, format string, args ...any) Problem {
+func Problemf(path, format string, args ...any) Problem {
 	return Problem{Path: path, Message: fmt.Sprintf(format, args...)}
 }
 

@@ -112,7 +112,7 @@ func CheckDocument(kind string, doc any) Problems {
 	} else if k, ok := LookupKind(kind); ok {
 		sch = k.jsonSchema()
 	} else {
-		return Problems{problemf("", "unknown document kind %q", kind)}
+		return Problems{Problemf("", "unknown document kind %q", kind)}
 	}
 	return checkAgainst(sch, doc)
 }
@@ -126,7 +126,7 @@ func checkAgainst(sch *jsonschema.Schema, doc any) Problems {
 	}
 	ve, ok := err.(*jsonschema.ValidationError)
 	if !ok {
-		return Problems{problemf("", "%v", err)}
+		return Problems{Problemf("", "%v", err)}
 	}
 	var ps Problems
 	seen := map[string]bool{}

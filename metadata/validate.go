@@ -98,13 +98,13 @@ func Validate(s *Schema) Problems {
 			ps = append(ps, p)
 		}
 		if err := validObjectName(o.Name); err != nil {
-			add(problemf("/name", "%v", err))
+			add(Problemf("/name", "%v", err))
 		}
 		if len(o.Fields) > MaxFields {
-			add(problemf("/fields", "object %q has %d fields; at most %d are allowed", o.Name, len(o.Fields), MaxFields))
+			add(Problemf("/fields", "object %q has %d fields; at most %d are allowed", o.Name, len(o.Fields), MaxFields))
 		}
 		if objects[o.Name] {
-			add(problemf("/name", "object %q is defined twice", o.Name))
+			add(Problemf("/name", "object %q is defined twice", o.Name))
 		}
 		objects[o.Name] = true
 		for _, p := range validateObject(s, o) {
@@ -153,12 +153,12 @@ func validateDocs(s *Schema) Problems {
 			}
 			switch {
 			case !known || k.builtin:
-				add(problemf("", "unknown document kind %q", kind))
+				add(Problemf("", "unknown document kind %q", kind))
 				continue
 			case !identPattern.MatchString(d.Name):
-				add(problemf("/name", "%q is not a valid name: use 1 to 30 lowercase letters, digits and underscores, starting with a letter", d.Name))
+				add(Problemf("/name", "%q is not a valid name: use 1 to 30 lowercase letters, digits and underscores, starting with a letter", d.Name))
 			case i > 0 && s.Docs[kind][i-1].Name == d.Name:
-				add(problemf("/name", "%s %q is defined twice", strings.TrimSuffix(kind, "s"), d.Name))
+				add(Problemf("/name", "%s %q is defined twice", strings.TrimSuffix(kind, "s"), d.Name))
 			}
 			if cps := checkAgainst(k.jsonSchema(), any(d.Raw)); len(cps) > 0 {
 				add(cps...)
@@ -168,7 +168,7 @@ func validateDocs(s *Schema) Problems {
 			if v == nil {
 				var err error
 				if v, err = k.decode(d.Raw); err != nil {
-					add(problemf("", "%s", decodeMessage(err)))
+					add(Problemf("", "%s", decodeMessage(err)))
 					continue
 				}
 			}
@@ -193,15 +193,15 @@ func validateObject(s *Schema, o *Object) []Problem {
 			if IsSystemField(f.Name) {
 				err = fmt.Errorf("%q is a system field every object already has", f.Name)
 			}
-			ps = append(ps, at(problemf("/name", "%v", err)))
+			ps = append(ps, at(Problemf("/name", "%v", err)))
 		}
 		if names[f.Name] {
-			ps = append(ps, at(problemf("/name", "field %q is defined twice", f.Name)))
+			ps = append(ps, at(Problemf("/name", "field %q is defined twice", f.Name)))
 		}
 		names[f.Name] = true
 		t, ok := LookupFieldType(f.Type)
 		if !ok {
-			ps = append(ps, at(problemf("/type", "unknown field type %q (known: %s)", f.Type, strings.Join(FieldTypeNames(), ", "))))
+			ps = append(ps, at(Problemf("/type", "unknown field type %q (known: %s)", f.Type, strings.Join(FieldTypeNames(), ", "))))
 			continue
 		}
 		for _, p := range t.Check(f) {
@@ -211,19 +211,19 @@ func validateObject(s *Schema, o *Object) []Problem {
 	}
 	if o.TitleField != "" {
 		if _, ok := o.Field(o.TitleField); !ok {
-			ps = append(ps, problemf("/title_field", "no field %q in object %q", o.TitleField, o.Name))
+			ps = append(ps, Problemf("/title_field", "no field %q in object %q", o.TitleField, o.Name))
 		}
 	}
 	ps = append(ps, validateIndexes(o)...)
 	rules := map[string]bool{}
 	for i, r := range o.ValidationRules {
 		if rules[r.Name] {
-			ps = append(ps, problemf(pointer("validation_rules", i, "name"), "rule %q is defined twice", r.Name))
+			ps = append(ps, Problemf(pointer("validation_rules", i, "name"), "rule %q is defined twice", r.Name))
 		}
 		rules[r.Name] = true
 		if r.Field != "" {
 			if _, ok := o.Field(r.Field); !ok {
-				ps = append(ps, problemf(pointer("validation_rules", i, "field"), "no field %q in object %q", r.Field, o.Name))
+				ps = append(ps, Problemf(pointer("validation_rules", i, "field"), "no field %q in object %q", r.Field, o.Name))
 			}
 		}
 	}
@@ -236,9 +236,9 @@ func checkFieldRefs(s *Schema, o *Object, f *Field, t FieldType, at func(Problem
 	var ps []Problem
 	if f.Target != "" {
 		if _, ok := t.(Referencer); !ok {
-			ps = append(ps, at(problemf("/target", "only lookup and many_to_many fields have a target")))
+			ps = append(ps, at(Problemf("/target", "only lookup and many_to_many fields have a target")))
 		} else if _, ok := s.Object(f.Target); !ok {
-			ps = append(ps, at(problemf("/target", "unknown target object %q", f.Target)))
+			ps = append(ps, at(Problemf("/target", "unknown target object %q", f.Target)))
 		}
 	}
 	if f.DependsOn != "" {
@@ -251,18 +251,18 @@ func checkFieldRefs(s *Schema, o *Object, f *Field, t FieldType, at func(Problem
 		}
 		switch {
 		case !cascades:
-			ps = append(ps, at(problemf("/depends_on", "only picklists can depend on another field")))
+			ps = append(ps, at(Problemf("/depends_on", "only picklists can depend on another field")))
 		case !ok:
-			ps = append(ps, at(problemf("/depends_on", "no field %q in object %q", f.DependsOn, o.Name)))
+			ps = append(ps, at(Problemf("/depends_on", "no field %q in object %q", f.DependsOn, o.Name)))
 		case controller == nil:
-			ps = append(ps, at(problemf("/depends_on", "controlling field %q must be a picklist or boolean, not %s", ctrl.Name, ctrl.Type)))
+			ps = append(ps, at(Problemf("/depends_on", "controlling field %q must be a picklist or boolean, not %s", ctrl.Name, ctrl.Type)))
 		case ctrl.Name == f.Name:
-			ps = append(ps, at(problemf("/depends_on", "a field cannot depend on itself")))
+			ps = append(ps, at(Problemf("/depends_on", "a field cannot depend on itself")))
 		default:
 			for i, opt := range f.Options {
 				for j, w := range opt.When {
 					if !slices.Contains(controller.ControlValues(ctrl), w) {
-						ps = append(ps, at(problemf(pointer("options", i, "when", j), "%q is not a value of controlling field %q", w, ctrl.Name)))
+						ps = append(ps, at(Problemf(pointer("options", i, "when", j), "%q is not a value of controlling field %q", w, ctrl.Name)))
 					}
 				}
 			}
@@ -270,20 +270,20 @@ func checkFieldRefs(s *Schema, o *Object, f *Field, t FieldType, at func(Problem
 	} else {
 		for i, opt := range f.Options {
 			if len(opt.When) > 0 {
-				ps = append(ps, at(problemf(pointer("options", i, "when"), "when needs depends_on on the field")))
+				ps = append(ps, at(Problemf(pointer("options", i, "when"), "when needs depends_on on the field")))
 			}
 		}
 	}
 	if f.Default != nil {
 		if _, err := t.Normalize(f, f.Default); err != nil {
-			ps = append(ps, at(problemf("/default", "default value: %v", err)))
+			ps = append(ps, at(Problemf("/default", "default value: %v", err)))
 		}
 	}
 	if f.Formula != "" && f.DefaultFormula != "" {
-		ps = append(ps, at(problemf("/default_formula", "a computed field cannot also have a default formula")))
+		ps = append(ps, at(Problemf("/default_formula", "a computed field cannot also have a default formula")))
 	}
 	if _, assigned := t.(Assigner); f.Formula != "" && (assigned || Linked(f) || IsFile(f)) {
-		ps = append(ps, at(problemf("/formula", "a %s field cannot be computed", f.Type)))
+		ps = append(ps, at(Problemf("/formula", "a %s field cannot be computed", f.Type)))
 	}
 	return ps
 }
@@ -293,12 +293,12 @@ func validateRole(s *Schema, r *Role, roles map[string]*Role) []Problem {
 	var ps []Problem
 	if r.Parent != "" {
 		if roles[r.Parent] == nil {
-			ps = append(ps, problemf("/parent", "unknown role %q", r.Parent))
+			ps = append(ps, Problemf("/parent", "unknown role %q", r.Parent))
 		} else {
 			seen := map[string]bool{r.Name: true}
 			for p := roles[r.Parent]; p != nil; p = roles[p.Parent] {
 				if seen[p.Name] {
-					ps = append(ps, problemf("/parent", "role hierarchy has a cycle through %q", p.Name))
+					ps = append(ps, Problemf("/parent", "role hierarchy has a cycle through %q", p.Name))
 					break
 				}
 				seen[p.Name] = true
@@ -308,35 +308,35 @@ func validateRole(s *Schema, r *Role, roles map[string]*Role) []Problem {
 	for i, perm := range r.Permissions {
 		for j, a := range perm.Actions {
 			if !IsAction(a) {
-				ps = append(ps, problemf(pointer("permissions", i, "actions", j), "unknown action %q (one of %s)", a, strings.Join(Actions(), ", ")))
+				ps = append(ps, Problemf(pointer("permissions", i, "actions", j), "unknown action %q (one of %s)", a, strings.Join(Actions(), ", ")))
 			}
 		}
 		if perm.Object == "*" {
 			if len(perm.Fields) > 0 {
-				ps = append(ps, problemf(pointer("permissions", i, "fields"), "field rights need a named object"))
+				ps = append(ps, Problemf(pointer("permissions", i, "fields"), "field rights need a named object"))
 			}
 			continue
 		}
 		o, ok := s.Object(perm.Object)
 		if !ok {
-			ps = append(ps, problemf(pointer("permissions", i, "object"), "unknown object %q", perm.Object))
+			ps = append(ps, Problemf(pointer("permissions", i, "object"), "unknown object %q", perm.Object))
 			continue
 		}
 		for name, level := range perm.Fields {
 			if name == OwnerField {
 				if level == FieldHidden {
-					ps = append(ps, problemf(pointer("permissions", i, "fields", name), "%s can be read_only or editable, not hidden", OwnerField))
+					ps = append(ps, Problemf(pointer("permissions", i, "fields", name), "%s can be read_only or editable, not hidden", OwnerField))
 				}
 				continue
 			}
 			if _, ok := o.Field(name); !ok {
-				ps = append(ps, problemf(pointer("permissions", i, "fields", name), "no field %q in object %q", name, o.Name))
+				ps = append(ps, Problemf(pointer("permissions", i, "fields", name), "no field %q in object %q", name, o.Name))
 			}
 		}
 	}
 	for i, sr := range r.SharingRules {
 		if _, ok := s.Object(sr.Object); !ok {
-			ps = append(ps, problemf(pointer("sharing_rules", i, "object"), "unknown object %q", sr.Object))
+			ps = append(ps, Problemf(pointer("sharing_rules", i, "object"), "unknown object %q", sr.Object))
 		}
 	}
 	return ps

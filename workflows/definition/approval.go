@@ -154,7 +154,7 @@ func (st *ProcessStep) RuleOf() string {
 func buildProcess(s *metadata.Schema, a *Approval) (*Process, metadata.Problems) {
 	obj, ok := s.Object(a.Object)
 	if !ok {
-		return nil, metadata.Problems{problem("/object", "no object %q", a.Object)}
+		return nil, metadata.Problems{metadata.Problemf("/object", "no object %q", a.Object)}
 	}
 	var ps metadata.Problems
 	p := &Process{Approval: a}
@@ -163,7 +163,7 @@ func buildProcess(s *metadata.Schema, a *Approval) (*Process, metadata.Problems)
 	ps = append(ps, cps...)
 	for i, name := range a.ApproversMayEdit {
 		if _, err := writableField(obj, name); err != nil {
-			ps = append(ps, problem(fmt.Sprintf("/approvers_may_edit/%d", i), "%v", err))
+			ps = append(ps, metadata.Problemf(fmt.Sprintf("/approvers_may_edit/%d", i), "%v", err))
 		}
 	}
 	updates := func(ups []FieldUpdate, path string) []Assignment {
@@ -180,7 +180,7 @@ func buildProcess(s *metadata.Schema, a *Approval) (*Process, metadata.Problems)
 		st := &a.Steps[i]
 		at := fmt.Sprintf("/steps/%d", i)
 		if slices.Contains(names, st.Name) {
-			ps = append(ps, problem(at+"/name", "step %q is defined twice", st.Name))
+			ps = append(ps, metadata.Problemf(at+"/name", "step %q is defined twice", st.Name))
 		}
 		names = append(names, st.Name)
 		ps = append(ps, checkParties(s, a.Object, st.Approvers, true, at+"/approvers")...)

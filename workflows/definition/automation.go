@@ -170,13 +170,13 @@ func (a *CompiledAutomation) Runs(op string) bool { return len(a.On) == 0 || sli
 func buildAutomation(s *metadata.Schema, a *Automation) (*CompiledAutomation, metadata.Problems) {
 	obj, ok := s.Object(a.Object)
 	if !ok {
-		return nil, metadata.Problems{problem("/object", "no object %q", a.Object)}
+		return nil, metadata.Problems{metadata.Problemf("/object", "no object %q", a.Object)}
 	}
 	var ps metadata.Problems
 	c := &CompiledAutomation{Automation: a}
 	for i, f := range a.Changed {
 		if _, ok := obj.FieldOrSystem(f); !ok {
-			ps = append(ps, problem(fmt.Sprintf("/changed/%d", i), "%s has no field %q", a.Object, f))
+			ps = append(ps, metadata.Problemf(fmt.Sprintf("/changed/%d", i), "%s has no field %q", a.Object, f))
 		}
 	}
 	var cps []metadata.Problem
@@ -193,7 +193,7 @@ func buildAutomation(s *metadata.Schema, a *Automation) (*CompiledAutomation, me
 			ps = append(ps, cps...)
 		case act.Create != nil:
 			if _, ok := s.Object(act.Create.Object); !ok {
-				ps = append(ps, problem(at+"/create/object", "no object %q", act.Create.Object))
+				ps = append(ps, metadata.Problemf(at+"/create/object", "no object %q", act.Create.Object))
 				continue
 			}
 			ca.CreateObject = act.Create.Object

@@ -78,11 +78,6 @@ func (v *Values) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// problem builds a problem at a JSON pointer of the document.
-func problem(path, format string, args ...any) metadata.Problem {
-	return metadata.Problem{Path: path, Message: fmt.Sprintf(format, args...)}
-}
-
 // formulaSchema returns s when formulas can be compiled over it: every
 // field has a registered type (metadata.Validate reports the others, and
 // the formula compiler cannot type them).
@@ -109,7 +104,7 @@ func condition(s *metadata.Schema, object, src, path string) (*formulas.Expr, []
 	}
 	x, err := formulas.CompileCondition(fs, object, src)
 	if err != nil {
-		return nil, []metadata.Problem{problem(path, "%v", err)}
+		return nil, []metadata.Problem{metadata.Problemf(path, "%v", err)}
 	}
 	return x, nil
 }
@@ -150,17 +145,17 @@ func assignments(s *metadata.Schema, source, target string, ups []FieldUpdate, p
 		at := fmt.Sprintf("%s/%d", path, i)
 		f, err := writableField(obj, u.Field)
 		if err != nil {
-			ps = append(ps, problem(at+"/field", "%v", err))
+			ps = append(ps, metadata.Problemf(at+"/field", "%v", err))
 			continue
 		}
 		if seen[u.Field] {
-			ps = append(ps, problem(at+"/field", "%s is set twice", u.Field))
+			ps = append(ps, metadata.Problemf(at+"/field", "%s is set twice", u.Field))
 		}
 		seen[u.Field] = true
 		a := Assignment{Field: f}
 		switch {
 		case u.Formula != "" && u.Value != nil:
-			ps = append(ps, problem(at, "give a value or a formula, not both"))
+			ps = append(ps, metadata.Problemf(at, "give a value or a formula, not both"))
 			continue
 		case u.Formula != "":
 			fs, ok := formulaSchema(s)
@@ -169,7 +164,7 @@ func assignments(s *metadata.Schema, source, target string, ups []FieldUpdate, p
 			}
 			x, err := formulas.CompileValue(fs, source, f, u.Formula)
 			if err != nil {
-				ps = append(ps, problem(at+"/formula", "%v", err))
+				ps = append(ps, metadata.Problemf(at+"/formula", "%v", err))
 				continue
 			}
 			a.Expr = x
@@ -179,7 +174,7 @@ func assignments(s *metadata.Schema, source, target string, ups []FieldUpdate, p
 			}
 			v, err := metadata.TypeOf(f).Normalize(f, u.Value)
 			if err != nil {
-				ps = append(ps, problem(at+"/value", "not a value of %s: %v", u.Field, err))
+				ps = append(ps, metadata.Problemf(at+"/value", "not a value of %s: %v", u.Field, err))
 				continue
 			}
 			a.Value = v
@@ -259,14 +254,14 @@ func checkParties(s *metadata.Schema, object string, parties []Party, submitter 
 		at := fmt.Sprintf("%s/%d", path, i)
 		switch {
 		case p.Is == PartySubmitter && !submitter:
-			ps = append(ps, problem(at, "submitter names the one who submitted an approval; a reminder has none"))
+			ps = append(ps, metadata.Problemf(at, "submitter names the one who submitted an approval; a reminder has none"))
 		case p.Role != "":
 			if !hasRole(s, p.Role) {
-				ps = append(ps, problem(at+"/role", "no role %q", p.Role))
+				ps = append(ps, metadata.Problemf(at+"/role", "no role %q", p.Role))
 			}
 		case p.Field != "":
 			if _, err := UserPath(s, object, p.Field); err != nil {
-				ps = append(ps, problem(at+"/field", "%v", err))
+				ps = append(ps, metadata.Problemf(at+"/field", "%v", err))
 			}
 		}
 	}
@@ -325,7 +320,7 @@ func optionsOf(f *metadata.Field, values []string, any string, path string) []me
 			continue
 		}
 		if _, ok := f.Option(v); !ok {
-			ps = append(ps, problem(path, "%q is not an option of %s", v, f.Name))
+			ps = append(ps, metadata.Problemf(path, "%q is not an option of %s", v, f.Name))
 		}
 	}
 	return ps

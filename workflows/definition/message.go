@@ -33,7 +33,7 @@ func parseMessage(obj *metadata.Object, l metadata.Label, path string) (*Message
 	for _, lang := range langs {
 		parts, err := parseText(obj, l[lang])
 		if err != nil {
-			ps = append(ps, problem(path, "%s: %v", lang, err))
+			ps = append(ps, metadata.Problemf(path, "%s: %v", lang, err))
 			continue
 		}
 		m.texts[lang] = parts
@@ -127,10 +127,10 @@ func buildNotification(s *metadata.Schema, object string, n *Notification, path 
 		needsURL = needsURL || ch == ChannelWebhook
 	}
 	if needsTo && len(n.To) == 0 {
-		ps = append(ps, problem(path+"/to", "name the recipients of the in_app, email and sms channels"))
+		ps = append(ps, metadata.Problemf(path+"/to", "name the recipients of the in_app, email and sms channels"))
 	}
 	if needsURL && n.URL == "" {
-		ps = append(ps, problem(path+"/url", "the webhook channel needs the url to post to"))
+		ps = append(ps, metadata.Problemf(path+"/url", "the webhook channel needs the url to post to"))
 	}
 	ps = append(ps, checkParties(s, object, n.To, false, path+"/to")...)
 	c := &CompiledNotification{Notification: n}

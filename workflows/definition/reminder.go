@@ -111,7 +111,7 @@ var offsetPattern = regexp.MustCompile(`^([+-]?[0-9]+)([mhdw])$`)
 func buildReminder(s *metadata.Schema, r *Reminder) (*CompiledReminder, metadata.Problems) {
 	obj, ok := s.Object(r.Object)
 	if !ok {
-		return nil, metadata.Problems{problem("/object", "no object %q", r.Object)}
+		return nil, metadata.Problems{metadata.Problemf("/object", "no object %q", r.Object)}
 	}
 	var ps metadata.Problems
 	c := &CompiledReminder{Reminder: r, hour: 9}
@@ -123,7 +123,7 @@ func buildReminder(s *metadata.Schema, r *Reminder) (*CompiledReminder, metadata
 		}
 	}
 	if set != 1 {
-		ps = append(ps, problem("/when", "give exactly one of field, yearly and formula"))
+		ps = append(ps, metadata.Problemf("/when", "give exactly one of field, yearly and formula"))
 	}
 	if name := w.Field + w.Yearly; set == 1 && name != "" {
 		at := "/when/field"
@@ -139,15 +139,15 @@ func buildReminder(s *metadata.Schema, r *Reminder) (*CompiledReminder, metadata
 		}
 		switch {
 		case !ok:
-			ps = append(ps, problem(at, "%s has no field %q", r.Object, name))
+			ps = append(ps, metadata.Problemf(at, "%s has no field %q", r.Object, name))
 		case kind != metadata.KindDate && kind != metadata.KindDateTime:
-			ps = append(ps, problem(at, "%s.%s is not a date or a datetime", r.Object, name))
+			ps = append(ps, metadata.Problemf(at, "%s.%s is not a date or a datetime", r.Object, name))
 		default:
 			c.DateField = f
 		}
 	}
 	if w.Formula != "" && (w.Offset != "" || w.At != "") {
-		ps = append(ps, problem("/when/offset", "a reminder due when a formula becomes true has no offset or time of day"))
+		ps = append(ps, metadata.Problemf("/when/offset", "a reminder due when a formula becomes true has no offset or time of day"))
 	}
 	if m := offsetPattern.FindStringSubmatch(w.Offset); m != nil {
 		c.offsetN, _ = strconv.Atoi(m[1])

@@ -76,18 +76,18 @@ func checkState(s *metadata.Schema, sw *StateWorkflow) metadata.Problems {
 	var ps metadata.Problems
 	obj, ok := s.Object(sw.Object)
 	if !ok {
-		return metadata.Problems{problem("/object", "no object %q", sw.Object)}
+		return metadata.Problems{metadata.Problemf("/object", "no object %q", sw.Object)}
 	}
 	f, ok := obj.Field(sw.Field)
 	if !ok {
-		return metadata.Problems{problem("/field", "%s has no field %q", sw.Object, sw.Field)}
+		return metadata.Problems{metadata.Problemf("/field", "%s has no field %q", sw.Object, sw.Field)}
 	}
 	if _, known := metadata.LookupFieldType(f.Type); !known || !metadata.SingleOption(f) {
-		return metadata.Problems{problem("/field", "%s.%s is not a picklist: transitions are between the options of one picklist", sw.Object, sw.Field)}
+		return metadata.Problems{metadata.Problemf("/field", "%s.%s is not a picklist: transitions are between the options of one picklist", sw.Object, sw.Field)}
 	}
 	for _, other := range StateWorkflows.All(s) {
 		if other.Name < sw.Name && other.Object == sw.Object && other.Field == sw.Field {
-			ps = append(ps, problem("/field", "state workflow %q already governs %s.%s", other.Name, sw.Object, sw.Field))
+			ps = append(ps, metadata.Problemf("/field", "state workflow %q already governs %s.%s", other.Name, sw.Object, sw.Field))
 		}
 	}
 	for i, t := range sw.Transitions {
@@ -95,11 +95,11 @@ func checkState(s *metadata.Schema, sw *StateWorkflow) metadata.Problems {
 		ps = append(ps, optionsOf(f, t.From, AnyState, at+"/from")...)
 		ps = append(ps, optionsOf(f, []string{t.To}, "", at+"/to")...)
 		if slices.Contains(t.From, t.To) {
-			ps = append(ps, problem(at+"/to", "a transition from %q to itself changes nothing", t.To))
+			ps = append(ps, metadata.Problemf(at+"/to", "a transition from %q to itself changes nothing", t.To))
 		}
 		for j, r := range t.Roles {
 			if !hasRole(s, r) {
-				ps = append(ps, problem(fmt.Sprintf("%s/roles/%d", at, j), "no role %q", r))
+				ps = append(ps, metadata.Problemf(fmt.Sprintf("%s/roles/%d", at, j), "no role %q", r))
 			}
 		}
 		_, cps := condition(s, sw.Object, t.Condition, at+"/condition")
