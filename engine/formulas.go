@@ -83,8 +83,10 @@ func (e *Engine) formulaDefaults(snap *Snapshot, obj *metadata.Object, rec map[s
 // can report them together with its other problems in one
 // ValidationError. A computed field that fails at run time is left empty
 // (logged); a rule that cannot be evaluated fails with a message saying
-// so. A database error is returned as is.
-func (e *Engine) formulaCompute(ctx context.Context, tx store.Querier, snap *Snapshot, obj *metadata.Object, rec map[string]any) ([]FieldError, error) {
+// so. A database error is returned as is. When created is set, rec is a
+// record being created: no record can point to it yet, so its roll-ups
+// are those of no children, without asking the database.
+func (e *Engine) formulaCompute(ctx context.Context, tx store.Querier, snap *Snapshot, obj *metadata.Object, rec map[string]any, created bool) ([]FieldError, error) {
 	op := compiledFormulas(snap).Object(obj.Name)
 	if !op.HasFormulas() {
 		return nil, nil
@@ -92,6 +94,9 @@ func (e *Engine) formulaCompute(ctx context.Context, tx store.Querier, snap *Sna
 	now := e.now().UTC()
 	ctx = formulas.WithNow(ctx, now)
 	res := &formulaResolver{e: e, q: tx, snap: snap, now: now}
+	if created {
+		res.childless, _ = rec["id"].(string)
+	}
 	fails, err := op.Compute(ctx, rec, res)
 	if err != nil {
 		return nil, formulaReadError(obj.Name, err)
@@ -163,6 +168,9 @@ type formulaResolver struct {
 	q    store.Querier
 	snap *Snapshot
 	now  time.Time
+	// childless is the id of a record being created, which has no
+	// children to aggregate.
+	childless string
 }
 
 var _ formulas.Resolver = (*formulaResolver)(nil)
@@ -213,8 +221,15 @@ func (r *formulaResolver) Lookup(ctx context.Context, object string, ids []strin
 	return out, nil
 }
 
-// Rollup runs an aggregate over child records in SQL, grouped by parent.
+// Rollup runs an aggregate over child records in SQL, grouped by parent;
+// a parent being created has none.
 func (r *formulaResolver) Rollup(ctx context.Context, spec *formulas.RollupSpec, parentIDs []string) (map[string]any, error) {
+	if r.childless != "" {
+		parentIDs = slices.DeleteFunc(slices.Clone(parentIDs), func(id string) bool { return id == r.childless })
+		if len(parentIDs) == 0 {
+			return map[string]any{}, nil
+		}
+	}
 	child, err := r.snap.Object(spec.Child)
 	if err != nil {
 		return nil, err

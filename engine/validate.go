@@ -231,7 +231,7 @@ func (e *Engine) prepare(ctx context.Context, s *Scope, ev *Event, verr *Validat
 			return err
 		}
 	}
-	fails, err := e.formulaCompute(ctx, ev.Tx, s.r.snap, s.obj, ev.New)
+	fails, err := e.formulaCompute(ctx, ev.Tx, s.r.snap, s.obj, ev.New, ev.Op == OpCreate)
 	var ve *ValidationError
 	switch {
 	case errors.As(err, &ve):

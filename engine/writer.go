@@ -101,10 +101,7 @@ func (e *Engine) runTx(ctx context.Context, rights *Rights, fn func(w *Writer) e
 		return fmt.Errorf("engine: begin: %w", err)
 	}
 	defer tx.Rollback()
-	if err := e.db.LockMetadataShared(ctx, tx); err != nil {
-		return err
-	}
-	latest, err := e.db.LatestVersion(ctx, tx)
+	latest, err := e.db.LockMetadataShared(ctx, tx)
 	if err != nil {
 		return err
 	}

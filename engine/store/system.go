@@ -71,8 +71,9 @@ var addedColumns = []struct{ table, column, def string }{
 	{"crm_history", "by_system", "BOOLEAN NOT NULL DEFAULT FALSE"},
 }
 
-// Migrate creates the system tables if they do not exist yet, and adds
-// the columns later versions added to them.
+// Migrate creates the system tables if they do not exist yet, adds the
+// columns later versions added to them and, in PostgreSQL, the function
+// LockMetadataShared calls.
 func (db *DB) Migrate(ctx context.Context) error {
 	for _, stmt := range db.systemTables() {
 		if _, err := db.SQL().ExecContext(ctx, stmt); err != nil {
@@ -90,6 +91,9 @@ func (db *DB) Migrate(ctx context.Context) error {
 		if _, err := db.SQL().ExecContext(ctx, "ALTER TABLE "+Ident(c.table)+" ADD COLUMN "+Ident(c.column)+" "+c.def); err != nil {
 			return fmt.Errorf("store: add %s.%s: %w", c.table, c.column, err)
 		}
+	}
+	if db.Dialect == metadata.DialectPostgres {
+		return db.createLockedVersionFunc(ctx)
 	}
 	return nil
 }

@@ -176,15 +176,59 @@ func ScanTime(v any) time.Time {
 }
 
 // LockMetadataShared keeps metadata from changing until tx ends, while
-// other record writes go on: a shared advisory transaction lock in
-// PostgreSQL (LockMetadata takes it exclusively). In SQLite the immediate
-// transaction already holds the one write lock.
-func (db *DB) LockMetadataShared(ctx context.Context, tx Querier) error {
+// other record writes go on, and returns the newest metadata version as
+// committed once the lock is held. In PostgreSQL it is one round trip: the
+// function lockedVersionFunc takes the shared advisory transaction lock
+// (LockMetadata takes it exclusively) and then reads the version with a
+// snapshot of its own, taken after the lock (a VOLATILE function's
+// statements each take a new snapshot in READ COMMITTED), so a metadata
+// change that committed while the write waited for the lock is seen. In
+// SQLite the immediate transaction already holds the one write lock.
+func (db *DB) LockMetadataShared(ctx context.Context, tx Querier) (int64, error) {
 	if db.Dialect != metadata.DialectPostgres {
+		return db.LatestVersion(ctx, tx)
+	}
+	var v int64
+	if err := tx.QueryRowContext(ctx, "SELECT "+lockedVersionFunc+"($1)", int64(metadataLock)).Scan(&v); err != nil {
+		return 0, fmt.Errorf("store: lock metadata (shared): %w", err)
+	}
+	return v, nil
+}
+
+// lockedVersionFunc is the PostgreSQL function LockMetadataShared calls;
+// its name carries a version, so that a changed body is a new function.
+const lockedVersionFunc = "crm_locked_meta_version_v1"
+
+// createLockedVersionFunc creates lockedVersionFunc when it does not exist,
+// under the exclusive metadata lock so that servers starting together do
+// not race on the catalogue.
+func (db *DB) createLockedVersionFunc(ctx context.Context) error {
+	tx, err := db.SQL().BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("store: begin: %w", err)
+	}
+	defer tx.Rollback()
+	if err := db.LockMetadata(ctx, tx); err != nil {
+		return err
+	}
+	var n int
+	if err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM pg_proc WHERE proname = $1 AND pronamespace = current_schema()::regnamespace", lockedVersionFunc).Scan(&n); err != nil {
+		return fmt.Errorf("store: look for %s: %w", lockedVersionFunc, err)
+	}
+	if n > 0 {
 		return nil
 	}
-	if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock_shared($1)", int64(metadataLock)); err != nil {
-		return fmt.Errorf("store: lock metadata (shared): %w", err)
+	body := `CREATE FUNCTION ` + lockedVersionFunc + `(lock_key BIGINT) RETURNS BIGINT LANGUAGE plpgsql VOLATILE AS $f$
+BEGIN
+	PERFORM pg_advisory_xact_lock_shared(lock_key);
+	RETURN (SELECT COALESCE(MAX(version), 0) FROM crm_meta_versions);
+END
+$f$`
+	if _, err := tx.ExecContext(ctx, body); err != nil {
+		return fmt.Errorf("store: create %s: %w", lockedVersionFunc, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("store: create %s: %w", lockedVersionFunc, err)
 	}
 	return nil
 }

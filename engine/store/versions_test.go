@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/crmplatform/crm/engine/store"
 	"github.com/crmplatform/crm/engine/store/storetest"
@@ -58,6 +59,68 @@ func TestDocumentsRoundTripThroughVersions(t *testing.T) {
 		}
 		if changes := metadata.Diff(s, v.Schema); len(changes) != 0 {
 			t.Fatalf("the stored version differs: %v", changes)
+		}
+	})
+}
+
+// TestSharedLockSeesVersionCommittedWhileWaiting holds the exclusive
+// metadata lock in one transaction while another asks for the shared lock
+// and the version: once the first commits a new version, the second must
+// answer that version, not the one committed before it started waiting.
+func TestSharedLockSeesVersionCommittedWhileWaiting(t *testing.T) {
+	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		if err := db.Migrate(ctx); err != nil {
+			t.Fatal(err)
+		}
+		s := &metadata.Schema{Objects: []*metadata.Object{{Name: "thing", Fields: []*metadata.Field{{Name: "n", Type: "text"}}}}}
+		if err := db.SaveVersion(ctx, db.SQL(), &store.Version{Version: 1, Author: "me", Schema: s}); err != nil {
+			t.Fatal(err)
+		}
+		change, err := db.SQL().BeginTx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer change.Rollback()
+		if err := db.LockMetadata(ctx, change); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.SaveVersion(ctx, change, &store.Version{Version: 2, Author: "me", Schema: s}); err != nil {
+			t.Fatal(err)
+		}
+		seen := make(chan int64, 1)
+		failed := make(chan error, 1)
+		go func() {
+			tx, err := db.SQL().BeginTx(ctx, nil)
+			if err != nil {
+				failed <- err
+				return
+			}
+			defer tx.Rollback()
+			v, err := db.LockMetadataShared(ctx, tx)
+			if err != nil {
+				failed <- err
+				return
+			}
+			seen <- v
+		}()
+		select {
+		case v := <-seen:
+			t.Fatalf("the shared lock was granted (version %d) while the change held the exclusive one", v)
+		case err := <-failed:
+			t.Fatal(err)
+		case <-time.After(200 * time.Millisecond):
+		}
+		if err := change.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case v := <-seen:
+			if v != 2 {
+				t.Fatalf("the write saw metadata version %d after waiting for a change to version 2", v)
+			}
+		case err := <-failed:
+			t.Fatal(err)
 		}
 	})
 }
