@@ -113,7 +113,7 @@ func (e *Engine) applyOnDelete(ctx context.Context, w *Writer, s *Scope, ref fie
 		if err != nil {
 			return fmt.Errorf("engine: find records of %s referring to %s: %w", ref.Object.Name, id, err)
 		}
-		children, err := scanRows(rows)
+		children, err := store.ScanMaps(rows)
 		if err != nil {
 			return err
 		}

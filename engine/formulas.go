@@ -199,7 +199,7 @@ func (r *formulaResolver) Lookup(ctx context.Context, object string, ids []strin
 		if err != nil {
 			return fmt.Errorf("engine: read %s for formulas: %w", object, err)
 		}
-		raws, err := scanRows(rows)
+		raws, err := store.ScanMaps(rows)
 		if err != nil {
 			return err
 		}

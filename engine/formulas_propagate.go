@@ -367,7 +367,7 @@ func (p *propagator) recompute(ctx context.Context, object string, ids []string)
 	if err != nil {
 		return nil, fmt.Errorf("engine: read %s to recompute formulas: %w", object, err)
 	}
-	raws, err := scanRows(rows)
+	raws, err := store.ScanMaps(rows)
 	if err != nil {
 		return nil, err
 	}

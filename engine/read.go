@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"slices"
 	"strings"
@@ -98,11 +97,7 @@ func (e *Engine) readRecords(ctx context.Context, q store.Querier, s *Scope, stm
 	for i, c := range cols {
 		defs[i] = s.readable[c]
 	}
-	vals := make([]any, len(cols))
-	ptrs := make([]any, len(cols))
-	for i := range vals {
-		ptrs[i] = &vals[i]
-	}
+	vals, ptrs := store.ScanTargets(len(cols))
 	recs := make([]Record, 0, min(limit, 64))
 	var lastRaw, last map[string]any
 	for rows.Next() {
@@ -157,7 +152,7 @@ func (e *Engine) selectRows(ctx context.Context, q store.Querier, s *Scope, cols
 	if err != nil {
 		return nil, fmt.Errorf("engine: read %s: %w", s.obj.Name, err)
 	}
-	return scanRows(rows)
+	return store.ScanMaps(rows)
 }
 
 // outputRows converts rows to records and adds their many-to-many links.
@@ -251,32 +246,6 @@ func where(preds ...string) string {
 		return ""
 	}
 	return " WHERE " + strings.Join(parts, " AND ")
-}
-
-// scanRows reads rows into maps of driver values by column.
-func scanRows(rows *sql.Rows) ([]map[string]any, error) {
-	defer rows.Close()
-	cols, err := rows.Columns()
-	if err != nil {
-		return nil, err
-	}
-	var out []map[string]any
-	for rows.Next() {
-		vals := make([]any, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		if err := rows.Scan(ptrs...); err != nil {
-			return nil, err
-		}
-		m := make(map[string]any, len(cols))
-		for i, c := range cols {
-			m[c] = vals[i]
-		}
-		out = append(out, m)
-	}
-	return out, rows.Err()
 }
 
 // fieldDef returns the definition of a column: a field or a system field.

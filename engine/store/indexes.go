@@ -263,11 +263,7 @@ func (db *DB) duplicate(ctx context.Context, q Querier, ix IndexDef) (string, er
 	if !rows.Next() {
 		return "", rows.Err()
 	}
-	vals := make([]any, len(cols))
-	ptrs := make([]any, len(cols))
-	for i := range vals {
-		ptrs[i] = &vals[i]
-	}
+	vals, ptrs := ScanTargets(len(cols))
 	if err := rows.Scan(ptrs...); err != nil {
 		return "", err
 	}

@@ -54,28 +54,17 @@ func (env *Env) rows(ctx context.Context, q store.Querier, stmt string, args ...
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
 	cols, err := rows.Columns()
 	if err != nil {
+		rows.Close()
 		return nil, err
 	}
-	vals := make([]any, len(cols))
-	ptrs := make([]any, len(cols))
-	for i := range vals {
-		ptrs[i] = &vals[i]
+	maps, err := store.ScanMaps(rows)
+	first := make([]any, len(maps))
+	for i, m := range maps {
+		first[i] = m[cols[0]]
 	}
-	var first []any
-	for rows.Next() {
-		if err := rows.Scan(ptrs...); err != nil {
-			return nil, err
-		}
-		m := make(map[string]any, len(cols))
-		for i, c := range cols {
-			m[c] = vals[i]
-		}
-		first = append(first, m[cols[0]])
-	}
-	return first, rows.Err()
+	return first, err
 }
 
 // columns is the SELECT list of object: its system fields and every field

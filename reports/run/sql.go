@@ -269,11 +269,7 @@ func (b *builder) query(ctx context.Context, eng *engine.Engine, stmt string, ar
 	}
 	var out [][]any
 	for rows.Next() {
-		vals := make([]any, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
+		vals, ptrs := store.ScanTargets(len(cols))
 		if err := rows.Scan(ptrs...); err != nil {
 			return nil, err
 		}
