@@ -29,7 +29,7 @@ type Decision interface {
 	// update, delete) on object; the error wraps access.ErrDenied.
 	CanObject(p *access.Principal, object, action string) error
 	// FieldLevel returns hidden, read_only or editable for p on a field.
-	FieldLevel(p *access.Principal, object, field string) string
+	FieldLevel(p *access.Principal, object, field string) metadata.FieldLevel
 	// RecordRule returns the grants through which p reaches records of
 	// object for action, as SQL over the object's table (columns qualified
 	// by the table's own name, so queries use no alias); the error wraps

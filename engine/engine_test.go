@@ -29,7 +29,7 @@ func (g ownerGuard) CanObject(p *access.Principal, object, action string) error 
 	return nil
 }
 
-func (g ownerGuard) FieldLevel(p *access.Principal, object, field string) string {
+func (g ownerGuard) FieldLevel(p *access.Principal, object, field string) metadata.FieldLevel {
 	switch {
 	case g.hidden[object+"."+field]:
 		return metadata.FieldHidden

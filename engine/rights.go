@@ -26,7 +26,7 @@ type Rights struct {
 
 	mu     sync.Mutex
 	scopes map[string]*Scope
-	levels map[fieldKey]string
+	levels map[fieldKey]metadata.FieldLevel
 }
 
 // fieldKey names a field of an object.
@@ -39,7 +39,7 @@ type fieldKey struct{ object, field string }
 type Scope struct {
 	r      *Rights
 	obj    *metadata.Object
-	levels map[string]string
+	levels map[string]metadata.FieldLevel
 
 	readOnce sync.Once
 	// readable holds the definition and type of every column the
@@ -108,7 +108,7 @@ func (r *Rights) For(p *access.Principal) *Rights { return r.with(p) }
 
 // with returns the decision for another principal at the same snapshot.
 func (r *Rights) with(p *access.Principal) *Rights {
-	return &Rights{e: r.e, snap: r.snap, d: r.d, p: p, scopes: map[string]*Scope{}, levels: map[fieldKey]string{}}
+	return &Rights{e: r.e, snap: r.snap, d: r.d, p: p, scopes: map[string]*Scope{}, levels: map[fieldKey]metadata.FieldLevel{}}
 }
 
 // requestKey marks a context as one request (WithRequest).
@@ -181,7 +181,7 @@ func (r *Rights) Scope(object string) (*Scope, error) {
 	if s, ok := r.scopes[object]; ok {
 		return s, nil
 	}
-	s := &Scope{r: r, obj: obj, levels: make(map[string]string, len(obj.Fields)+len(metadata.SystemFields))}
+	s := &Scope{r: r, obj: obj, levels: make(map[string]metadata.FieldLevel, len(obj.Fields)+len(metadata.SystemFields))}
 	for _, f := range metadata.SystemFields {
 		s.levels[f] = r.levelLocked(object, f)
 	}
@@ -211,7 +211,7 @@ func (r *Rights) ScopeFor(object, action string) (*Scope, error) {
 // by one who may read the aggregated child fields and every child record
 // (record scope all), unless the field declares visibility: all. r.mu is
 // held.
-func (r *Rights) levelLocked(object, field string) string {
+func (r *Rights) levelLocked(object, field string) metadata.FieldLevel {
 	k := fieldKey{object, field}
 	if l, ok := r.levels[k]; ok {
 		return l
@@ -295,7 +295,7 @@ func (s *Scope) Can(action string) error {
 
 // Level returns the principal's level on a field: hidden, read_only or
 // editable; unknown fields are hidden.
-func (s *Scope) Level(field string) string {
+func (s *Scope) Level(field string) metadata.FieldLevel {
 	if l, ok := s.levels[field]; ok {
 		return l
 	}

@@ -1,18 +1,25 @@
 package metadata
 
+// RecordScope is the set of records a role's rights on an object reach.
+type RecordScope string
+
 // Record-level access scopes of a role on an object.
 const (
-	ScopeOwn          = "own"
-	ScopeSubordinates = "subordinates"
-	ScopeTeam         = "team"
-	ScopeAll          = "all"
+	ScopeOwn          RecordScope = "own"
+	ScopeSubordinates RecordScope = "subordinates"
+	ScopeTeam         RecordScope = "team"
+	ScopeAll          RecordScope = "all"
 )
+
+// FieldLevel is what a role may do with a field: nothing, read it, or
+// read and write it.
+type FieldLevel string
 
 // Field access levels of a role on a field.
 const (
-	FieldHidden   = "hidden"
-	FieldReadOnly = "read_only"
-	FieldEditable = "editable"
+	FieldHidden   FieldLevel = "hidden"
+	FieldReadOnly FieldLevel = "read_only"
+	FieldEditable FieldLevel = "editable"
 )
 
 // Object actions a role may be granted: the four record operations and
@@ -53,10 +60,10 @@ type Role struct {
 // object), the record scope those actions reach, and per-field access
 // (fields not named are editable).
 type ObjectPermission struct {
-	Object  string            `json:"object"`
-	Actions []string          `json:"actions"`
-	Records string            `json:"records,omitempty"`
-	Fields  map[string]string `json:"fields,omitempty"`
+	Object  string                `json:"object"`
+	Actions []string              `json:"actions"`
+	Records RecordScope           `json:"records,omitempty"`
+	Fields  map[string]FieldLevel `json:"fields,omitempty"`
 }
 
 // SharingRule grants a role read or edit access to the records of an

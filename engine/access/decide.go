@@ -50,7 +50,7 @@ type roleGrants struct {
 
 // scopeGrant is one record scope and the policy that granted it.
 type scopeGrant struct {
-	scope  string
+	scope  metadata.RecordScope
 	policy []string
 }
 
@@ -180,7 +180,7 @@ func (d *Decider) can(p *Principal, object, action string) bool {
 }
 
 // levelRank orders field levels from least to most access.
-func levelRank(l string) int {
+func levelRank(l metadata.FieldLevel) int {
 	switch l {
 	case metadata.FieldEditable:
 		return 2
@@ -191,16 +191,16 @@ func levelRank(l string) int {
 }
 
 // roleLevel is the field level one role has (with inheritance).
-func (d *Decider) roleLevel(role, object, field string) string {
+func (d *Decider) roleLevel(role, object, field string) metadata.FieldLevel {
 	k := decisionKey{role, object, field}
 	if v, ok := d.levels.Load(k); ok {
-		return v.(string)
+		return v.(metadata.FieldLevel)
 	}
 	obj := object + "." + field
 	level := metadata.FieldHidden
-	if d.enforce(role, obj, metadata.FieldEditable) {
+	if d.enforce(role, obj, string(metadata.FieldEditable)) {
 		level = metadata.FieldEditable
-	} else if d.enforce(role, obj, metadata.FieldReadOnly) {
+	} else if d.enforce(role, obj, string(metadata.FieldReadOnly)) {
 		level = metadata.FieldReadOnly
 	}
 	d.levels.Store(k, level)
@@ -215,7 +215,7 @@ func (d *Decider) roleLevel(role, object, field string) string {
 // owner_id is editable unless role metadata makes it read_only, and
 // changing it also needs the transfer right on the record. The system
 // principal may edit every field. An unknown object or field is hidden.
-func (d *Decider) FieldLevel(p *Principal, object, field string) string {
+func (d *Decider) FieldLevel(p *Principal, object, field string) metadata.FieldLevel {
 	obj, ok := d.schema.Object(object)
 	if !ok || p == nil || !d.can(p, object, metadata.ActionRead) {
 		return metadata.FieldHidden
@@ -252,12 +252,12 @@ func (d *Decider) FieldLevel(p *Principal, object, field string) string {
 // FieldLevels returns the level of every field of object for p, system
 // fields included, keyed by field name: one call per request builds the
 // response mask and the SELECT list.
-func (d *Decider) FieldLevels(p *Principal, object string) map[string]string {
+func (d *Decider) FieldLevels(p *Principal, object string) map[string]metadata.FieldLevel {
 	obj, ok := d.schema.Object(object)
 	if !ok {
-		return map[string]string{}
+		return map[string]metadata.FieldLevel{}
 	}
-	out := make(map[string]string, len(obj.Fields)+len(metadata.SystemFields))
+	out := make(map[string]metadata.FieldLevel, len(obj.Fields)+len(metadata.SystemFields))
 	for _, f := range metadata.SystemFields {
 		out[f] = d.FieldLevel(p, object, f)
 	}
@@ -291,7 +291,7 @@ type FieldError struct {
 	Object string
 	Field  string
 	// Level is the principal's level on the field (hidden or read_only).
-	Level string
+	Level metadata.FieldLevel
 	// Op says what was refused: "write", "filter" or "sort".
 	Op string
 }
@@ -359,7 +359,7 @@ func (d *Decider) grantsOf(role string) *roleGrants {
 			if g.scopes[obj] == nil {
 				g.scopes[obj] = map[string][]scopeGrant{}
 			}
-			g.scopes[obj][act] = append(g.scopes[obj][act], scopeGrant{scope: pol[3], policy: append([]string{"p"}, pol...)})
+			g.scopes[obj][act] = append(g.scopes[obj][act], scopeGrant{scope: metadata.RecordScope(pol[3]), policy: append([]string{"p"}, pol...)})
 		}
 	}
 	g.roles = []string{role}

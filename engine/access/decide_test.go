@@ -123,7 +123,7 @@ func TestCanObjectMatrix(t *testing.T) {
 
 // wantFields are field levels by role, object.field; fields not listed
 // for a role follow wantDefault.
-var wantFields = map[string]map[string]string{
+var wantFields = map[string]map[string]metadata.FieldLevel{
 	"admin": {"account.credit_limit": "editable", "campaign.budget": "editable", "opportunity.amount": "editable", "account.id": "read_only", "account.owner_id": "editable"},
 	"sales_manager": {"account.credit_limit": "editable", "account.name": "editable", "campaign.budget": "read_only", "campaign.name": "read_only",
 		"competitor.name": "editable", "account.owner_id": "editable"},
@@ -221,7 +221,7 @@ func TestSyncRolesRefusesBadPolicies(t *testing.T) {
 				s.Roles[0].Permissions = append(s.Roles[0].Permissions, metadata.ObjectPermission{Object: "ghost", Actions: []string{"read"}})
 			}},
 			{"unknown field", `no field "ghost"`, func(s *metadata.Schema) {
-				s.Roles[0].Permissions = append(s.Roles[0].Permissions, metadata.ObjectPermission{Object: "account", Actions: []string{"read"}, Fields: map[string]string{"ghost": "hidden"}})
+				s.Roles[0].Permissions = append(s.Roles[0].Permissions, metadata.ObjectPermission{Object: "account", Actions: []string{"read"}, Fields: map[string]metadata.FieldLevel{"ghost": "hidden"}})
 			}},
 			{"unknown action", `unknown action "fly"`, func(s *metadata.Schema) {
 				s.Roles[0].Permissions = append(s.Roles[0].Permissions, metadata.ObjectPermission{Object: "account", Actions: []string{"fly"}})
@@ -230,7 +230,7 @@ func TestSyncRolesRefusesBadPolicies(t *testing.T) {
 				s.Roles[0].Permissions = append(s.Roles[0].Permissions, metadata.ObjectPermission{Object: "account", Actions: []string{"read"}, Records: "galaxy"})
 			}},
 			{"unknown level", `unknown level "secret"`, func(s *metadata.Schema) {
-				s.Roles[0].Permissions = append(s.Roles[0].Permissions, metadata.ObjectPermission{Object: "account", Actions: []string{"read"}, Fields: map[string]string{"name": "secret"}})
+				s.Roles[0].Permissions = append(s.Roles[0].Permissions, metadata.ObjectPermission{Object: "account", Actions: []string{"read"}, Fields: map[string]metadata.FieldLevel{"name": "secret"}})
 			}},
 			{"unknown parent", `unknown parent role "ghost"`, func(s *metadata.Schema) { s.Roles[1].Parent = "ghost" }},
 			{"dollar name", `invalid role name`, func(s *metadata.Schema) { s.Roles = append(s.Roles, &metadata.Role{Name: "a$$b"}) }},

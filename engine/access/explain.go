@@ -24,9 +24,9 @@ type Explanation struct {
 	RecordID       string   `json:"record_id,omitempty"`
 	Field          string   `json:"field,omitempty"`
 	// FieldLevel is the user's level on Field (hidden, read_only, editable).
-	FieldLevel string  `json:"field_level,omitempty"`
-	Read       Verdict `json:"read"`
-	Edit       Verdict `json:"edit"`
+	FieldLevel metadata.FieldLevel `json:"field_level,omitempty"`
+	Read       Verdict             `json:"read"`
+	Edit       Verdict             `json:"edit"`
 	// PolicyVersion is the policy version the answer was computed at.
 	PolicyVersion int64 `json:"policy_version"`
 }
@@ -149,14 +149,14 @@ func (d *Decider) explainAction(ctx context.Context, v *Verdict, p *Principal, a
 }
 
 // fieldReason names the policy behind a field level.
-func (d *Decider) fieldReason(p *Principal, object, field, level string) string {
+func (d *Decider) fieldReason(p *Principal, object, field string, level metadata.FieldLevel) string {
 	if metadata.IsSystemField(field) && level != metadata.FieldHidden {
 		return fmt.Sprintf("%s is a system field: read-only", field)
 	}
 	var hidden []string
 	for _, r := range p.Roles {
-		for _, l := range []string{metadata.FieldEditable, metadata.FieldReadOnly, metadata.FieldHidden} {
-			ok, rule, err := d.enf.EnforceEx(r, object+"."+field, l)
+		for _, l := range []metadata.FieldLevel{metadata.FieldEditable, metadata.FieldReadOnly, metadata.FieldHidden} {
+			ok, rule, err := d.enf.EnforceEx(r, object+"."+field, string(l))
 			if err != nil || !ok {
 				continue
 			}

@@ -207,7 +207,7 @@ func scopeActions(action string) []string {
 // recordParts lists every grant of record access of p on object for
 // action (not create), the scope grants first.
 func (d *Decider) recordParts(p *Principal, object, action string) []Branch {
-	scopes := map[string]string{} // scope → reason
+	scopes := map[metadata.RecordScope]string{} // scope → reason
 	for _, r := range p.Roles {
 		if !metadata.IsRecordOperation(action) && d.isAdminRole(r) {
 			scopes[metadata.ScopeAll] = fmt.Sprintf("role %s administers: every named action on every record", r)

@@ -41,9 +41,18 @@ type RoleInfo struct {
 }
 
 var (
-	validScopes = []string{metadata.ScopeOwn, metadata.ScopeSubordinates, metadata.ScopeTeam, metadata.ScopeAll}
-	validLevels = []string{metadata.FieldHidden, metadata.FieldReadOnly, metadata.FieldEditable}
+	validScopes = []metadata.RecordScope{metadata.ScopeOwn, metadata.ScopeSubordinates, metadata.ScopeTeam, metadata.ScopeAll}
+	validLevels = []metadata.FieldLevel{metadata.FieldHidden, metadata.FieldReadOnly, metadata.FieldEditable}
 )
+
+// joinNames lists names, comma separated.
+func joinNames[T ~string](names []T) string {
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = string(n)
+	}
+	return strings.Join(out, ", ")
+}
 
 // CompilePolicies turns the roles of s into Casbin rules: for every
 // permission one "p" rule per action carrying its record scope, one "p"
@@ -91,7 +100,7 @@ func CompilePolicies(s *metadata.Schema, compile ConditionCompiler) ([]Rule, err
 				scope = metadata.ScopeOwn
 			}
 			if !slices.Contains(validScopes, scope) {
-				bad("%s: unknown record scope %q (one of %s)", where, scope, strings.Join(validScopes, ", "))
+				bad("%s: unknown record scope %q (one of %s)", where, scope, joinNames(validScopes))
 				continue
 			}
 			writes := false
@@ -110,9 +119,9 @@ func CompilePolicies(s *metadata.Schema, compile ConditionCompiler) ([]Rule, err
 					bad("%s: field rights need a named object", where)
 				}
 				for _, a := range perm.Actions {
-					add("p", r.Name, "*", a, scope)
+					add("p", r.Name, "*", a, string(scope))
 				}
-				add("p", r.Name, "*", def, "")
+				add("p", r.Name, "*", string(def), "")
 				continue
 			}
 			obj, ok := s.Object(perm.Object)
@@ -121,14 +130,14 @@ func CompilePolicies(s *metadata.Schema, compile ConditionCompiler) ([]Rule, err
 				continue
 			}
 			for _, a := range perm.Actions {
-				add("p", r.Name, obj.Name, a, scope)
+				add("p", r.Name, obj.Name, a, string(scope))
 			}
 			for name, level := range perm.Fields {
 				if _, ok := obj.Field(name); !ok && name != metadata.OwnerField {
 					bad("%s: no field %q in object %q", where, name, obj.Name)
 				}
 				if !slices.Contains(validLevels, level) {
-					bad("%s: field %q: unknown level %q (one of %s)", where, name, level, strings.Join(validLevels, ", "))
+					bad("%s: field %q: unknown level %q (one of %s)", where, name, level, joinNames(validLevels))
 				}
 			}
 			for _, name := range append(fieldNames(obj), metadata.OwnerField) {
@@ -138,7 +147,7 @@ func CompilePolicies(s *metadata.Schema, compile ConditionCompiler) ([]Rule, err
 				} else if level == metadata.FieldEditable && !writes {
 					level = metadata.FieldReadOnly
 				}
-				add("p", r.Name, obj.Name+"."+name, level, "")
+				add("p", r.Name, obj.Name+"."+name, string(level), "")
 			}
 		}
 		for i, sr := range r.SharingRules {

@@ -93,7 +93,7 @@ func classify(err error) (int, string, []Detail) {
 	case errors.Is(err, context.Canceled):
 		return fiber.StatusRequestTimeout, "timeout", nil
 	case errors.As(err, &afe):
-		return fiber.StatusForbidden, "forbidden", []Detail{{Field: afe.Field, Code: afe.Level, Message: afe.Error()}}
+		return fiber.StatusForbidden, "forbidden", []Detail{{Field: afe.Field, Code: string(afe.Level), Message: afe.Error()}}
 	case errors.As(err, &de):
 		ds := make([]Detail, len(de.Matches))
 		for i, m := range de.Matches {

@@ -36,7 +36,7 @@ type roleData struct {
 type rolePermRow struct {
 	Object, Label string
 	Actions       []roleCell
-	Records       string
+	Records       metadata.RecordScope
 	Fields        []roleField
 }
 
@@ -48,7 +48,8 @@ type roleCell struct {
 
 // roleField is a field's level for the role.
 type roleField struct {
-	Name, Label, Level string
+	Name, Label string
+	Level       metadata.FieldLevel
 }
 
 // newRole answers POST /ui/admin/roles: a role without rights yet,
@@ -146,16 +147,16 @@ func (u *UI) saveRole(c *fiber.Ctx) error {
 		}
 	}
 	for _, o := range sc.Objects {
-		p := metadata.ObjectPermission{Object: o.Name, Records: c.FormValue("records." + o.Name)}
+		p := metadata.ObjectPermission{Object: o.Name, Records: metadata.RecordScope(c.FormValue("records." + o.Name))}
 		for _, a := range metadata.Actions() {
 			if c.FormValue("perm."+o.Name+"."+a) == "true" {
 				p.Actions = append(p.Actions, a)
 			}
 		}
 		for _, f := range o.Fields {
-			if lvl := c.FormValue("field." + o.Name + "." + f.Name); lvl == metadata.FieldHidden || lvl == metadata.FieldReadOnly {
+			if lvl := metadata.FieldLevel(c.FormValue("field." + o.Name + "." + f.Name)); lvl == metadata.FieldHidden || lvl == metadata.FieldReadOnly {
 				if p.Fields == nil {
-					p.Fields = map[string]string{}
+					p.Fields = map[string]metadata.FieldLevel{}
 				}
 				p.Fields[f.Name] = lvl
 			}
