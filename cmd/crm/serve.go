@@ -39,6 +39,17 @@ func serve(ctx context.Context, addr, dsn, tpl string, stdout io.Writer, log *sl
 		return err
 	}
 	defer a.Close()
+	timeout, err := envDuration("CRM_REQUEST_TIMEOUT", api.DefaultRequestTimeout)
+	if err != nil {
+		return err
+	}
+	// The parts are wired before the template is installed, so that their
+	// checks of a metadata change (a webhook's allow-list …) and their
+	// reactions to one apply to the first version as to every later one.
+	routes, err := server.Parts(ctx, a.Platform)
+	if err != nil {
+		return err
+	}
 	fsys, err := templateFS("", tpl)
 	if err != nil {
 		return err
@@ -66,14 +77,6 @@ func serve(ctx context.Context, addr, dsn, tpl string, stdout io.Writer, log *sl
 		fmt.Fprintln(stdout, "created user admin with the password from CRM_ADMIN_PASSWORD")
 	}
 	go a.Engine.Watch(ctx, 2*time.Second)
-	timeout, err := envDuration("CRM_REQUEST_TIMEOUT", api.DefaultRequestTimeout)
-	if err != nil {
-		return err
-	}
-	routes, err := server.Parts(ctx, a.Platform)
-	if err != nil {
-		return err
-	}
 	proxies, err := api.ParseTrustedProxies(strings.Split(os.Getenv("CRM_TRUSTED_PROXIES"), ","))
 	if err != nil {
 		return usageError{"CRM_TRUSTED_PROXIES: " + err.Error()}
