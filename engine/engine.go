@@ -18,7 +18,10 @@ import (
 
 // Guard is the one permission decision: engine/access implements it, and
 // every record path of the engine asks it, once per request, for the
-// Decision that holds at the current metadata and policy version.
+// Decision that holds at the current metadata and policy version. A
+// Decision that is a pointer names one unchanging decision (a new policy
+// version is a new Decision): the engine keeps the field levels it gave a
+// set of roles by it (see fieldCache).
 type Guard interface {
 	Decide(ctx context.Context, s *metadata.Schema) (Decision, error)
 }
@@ -72,6 +75,9 @@ type Engine struct {
 	loc    *time.Location
 	snap   atomic.Pointer[Snapshot]
 	shares ShareStore
+	// fields keeps what each set of roles sees of each object, per
+	// decision and snapshot.
+	fields fieldCache
 
 	applyMu   sync.Mutex
 	mu        sync.RWMutex

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
+	"strings"
 	"sync"
 
 	"github.com/crmplatform/crm/engine/access"
@@ -37,8 +39,15 @@ type fieldKey struct{ object, field string }
 // action, and the level of every field (hidden, read_only or editable) with
 // the rule for computed fields applied (docs/permissions.md).
 type Scope struct {
-	r      *Rights
-	obj    *metadata.Object
+	r   *Rights
+	obj *metadata.Object
+	*fieldAccess
+}
+
+// fieldAccess is what a principal sees of an object's fields: the same for
+// every principal with the same roles under one decision and snapshot, so
+// it is worked out once and shared (fieldCache).
+type fieldAccess struct {
 	levels map[string]metadata.FieldLevel
 
 	readOnce sync.Once
@@ -81,6 +90,56 @@ func (s *Scope) reads() {
 			add(f)
 		}
 	})
+}
+
+// maxCachedFieldAccess bounds fieldCache: past it, the cache starts again.
+const maxCachedFieldAccess = 4096
+
+// fieldCache keeps the fieldAccess of each (roles, object) under the
+// newest decision and snapshot: field levels are decided per request, and
+// working them out for every field of an object (the rule for computed
+// fields walks their inputs) cost more than the rest of reading a record.
+// Only a Decision that is a pointer is cached by (it names one unchanging
+// decision); a new decision or snapshot empties the cache.
+type fieldCache struct {
+	mu   sync.Mutex
+	d    Decision
+	snap *Snapshot
+	m    map[fieldAccessKey]*fieldAccess
+}
+
+// fieldAccessKey names a set of roles (or the system) and an object.
+type fieldAccessKey struct{ who, object string }
+
+// get returns the cached fieldAccess of key under d and snap, or nil.
+func (c *fieldCache) get(d Decision, snap *Snapshot, key fieldAccessKey) *fieldAccess {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.d != d || c.snap != snap {
+		return nil
+	}
+	return c.m[key]
+}
+
+// put caches fa under d and snap, when d is a pointer.
+func (c *fieldCache) put(d Decision, snap *Snapshot, key fieldAccessKey, fa *fieldAccess) {
+	if reflect.TypeOf(d).Kind() != reflect.Pointer {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.d != d || c.snap != snap || len(c.m) >= maxCachedFieldAccess {
+		c.d, c.snap, c.m = d, snap, map[fieldAccessKey]*fieldAccess{}
+	}
+	c.m[key] = fa
+}
+
+// who names what field levels depend on in p: its roles, or the system.
+func who(p *access.Principal) string {
+	if p.System {
+		return "\x00system"
+	}
+	return strings.Join(p.Roles, "\x00")
 }
 
 // Rights returns the permission decision of p at the current metadata
@@ -181,13 +240,19 @@ func (r *Rights) Scope(object string) (*Scope, error) {
 	if s, ok := r.scopes[object]; ok {
 		return s, nil
 	}
-	s := &Scope{r: r, obj: obj, levels: make(map[string]metadata.FieldLevel, len(obj.Fields)+len(metadata.SystemFields))}
-	for _, f := range metadata.SystemFields {
-		s.levels[f] = r.levelLocked(object, f)
+	key := fieldAccessKey{who(r.p), object}
+	fa := r.e.fields.get(r.d, r.snap, key)
+	if fa == nil {
+		fa = &fieldAccess{levels: make(map[string]metadata.FieldLevel, len(obj.Fields)+len(metadata.SystemFields))}
+		for _, f := range metadata.SystemFields {
+			fa.levels[f] = r.levelLocked(object, f)
+		}
+		for _, f := range obj.Fields {
+			fa.levels[f.Name] = r.levelLocked(object, f.Name)
+		}
+		r.e.fields.put(r.d, r.snap, key, fa)
 	}
-	for _, f := range obj.Fields {
-		s.levels[f.Name] = r.levelLocked(object, f.Name)
-	}
+	s := &Scope{r: r, obj: obj, fieldAccess: fa}
 	r.scopes[object] = s
 	return s, nil
 }

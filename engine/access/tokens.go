@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/crmplatform/crm/engine/store"
 	"github.com/google/uuid"
 	"github.com/uptrace/bun"
 	"golang.org/x/crypto/bcrypt"
@@ -157,12 +158,16 @@ func (s *Service) Authenticate(ctx context.Context, bearer string) (*Principal, 
 	if tok == "" {
 		return nil, ErrUnauthenticated
 	}
-	// One query for the token and its user: this runs on every request.
+	// One query for the token and its user: this runs on every request, so
+	// it is a prepared statement (store.DB.Query) rather than bun's
+	// formatted query, which SQLite would parse and plan every time.
 	var t authRow
-	err := s.db.NewSelect().TableExpr("crm_tokens AS t").Join("JOIN crm_users AS u ON u.id = t.user_id").
-		ColumnExpr("t.id AS token_id, t.expires_at, t.revoked_at, t.last_used_at").
-		ColumnExpr("u.id, u.username, u.display_name, u.active, u.manager_id, u.department, u.roles").
-		Where("t.hash = ?", hashToken(tok)).Limit(1).Scan(ctx, &t)
+	rows, err := s.db.Query(ctx, s.db.SQL(), store.Rebind(s.db.Dialect, authQuery), hashToken(tok))
+	if err != nil {
+		return nil, fmt.Errorf("access: authenticate: %w", err)
+	}
+	err = s.db.ScanRows(ctx, rows, &t)
+	rows.Close()
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrUnauthenticated
 	}
@@ -187,6 +192,11 @@ func (s *Service) Authenticate(ctx context.Context, bearer string) (*Principal, 
 	p.TokenID = t.TokenID
 	return p, nil
 }
+
+// authQuery reads a token by its hash with its user (authRow).
+const authQuery = `SELECT t.id AS token_id, t.expires_at, t.revoked_at, t.last_used_at,
+	u.id, u.username, u.display_name, u.active, u.manager_id, u.department, u.roles
+	FROM crm_tokens AS t JOIN crm_users AS u ON u.id = t.user_id WHERE t.hash = ? LIMIT 1`
 
 // authRow is a token joined with its user, as Authenticate reads it.
 type authRow struct {

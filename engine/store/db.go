@@ -25,6 +25,9 @@ type DB struct {
 	stmts *stmtCache
 }
 
+// sqliteConns is the size of a SQLite database's connection pool.
+const sqliteConns = 4
+
 // Open connects to dsn: a postgres:// (or postgresql://) URL for
 // PostgreSQL, anything else is a SQLite file path (its folder is created).
 // SQLite runs in WAL mode with a busy timeout and foreign keys on.
@@ -65,7 +68,11 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 	}
 	// One writer at a time is SQLite's model; a small pool lets readers run
 	// beside it in WAL mode while immediate transactions queue on the lock.
-	sqldb.SetMaxOpenConns(4)
+	// Every connection stays open (idle ones too): opening one reads the
+	// whole schema again and loses its prepared statements, which under
+	// concurrent requests cost more than the requests themselves.
+	sqldb.SetMaxOpenConns(sqliteConns)
+	sqldb.SetMaxIdleConns(sqliteConns)
 	db := &DB{DB: bun.NewDB(sqldb, sqlitedialect.New()), Dialect: metadata.DialectSQLite, stmts: &stmtCache{m: map[string]*sql.Stmt{}}}
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
@@ -141,6 +148,25 @@ func (db *DB) Optimize(ctx context.Context) error {
 	if _, err := db.SQL().ExecContext(ctx, "PRAGMA optimize=0x10002"); err != nil {
 		return fmt.Errorf("store: optimize: %w", err)
 	}
+	return db.dropSamples(ctx)
+}
+
+// dropSamples drops the histogram samples ANALYZE leaves in sqlite_stat4,
+// keeping the per-index statistics of sqlite_stat1 that choose between
+// indexes. With samples, SQLite plans a statement anew at every execution
+// whose parameter is compared with an indexed column (the plan may depend
+// on the value bound), so every prepared statement of the engine (the
+// token of each request, a record by its owner, a list page) would be
+// parsed and planned again on every call. Dropping the table (rather than
+// emptying it) changes the schema, so every connection reloads the
+// statistics without the samples.
+func (db *DB) dropSamples(ctx context.Context) error {
+	if db.Dialect == metadata.DialectPostgres {
+		return nil
+	}
+	if _, err := db.SQL().ExecContext(ctx, "DROP TABLE IF EXISTS sqlite_stat4"); err != nil {
+		return fmt.Errorf("store: drop statistics samples: %w", err)
+	}
 	return nil
 }
 
@@ -153,5 +179,5 @@ func (db *DB) Analyze(ctx context.Context, tables ...string) error {
 			return fmt.Errorf("store: analyze %s: %w", t, err)
 		}
 	}
-	return nil
+	return db.dropSamples(ctx)
 }
