@@ -117,15 +117,26 @@ func FormatMinorUnits(units int64, scale int) string {
 		return strconv.FormatInt(units, 10)
 	}
 	neg := units < 0
-	u := new(big.Int).Abs(big.NewInt(units)).String()
-	for len(u) <= scale {
-		u = "0" + u
-	}
-	out := u[:len(u)-scale] + "." + u[len(u)-scale:]
+	abs := uint64(units)
 	if neg {
-		out = "-" + out
+		abs = -abs // two's complement: right for math.MinInt64 too
 	}
-	return out
+	var buf [24]byte
+	u := strconv.AppendUint(buf[:0], abs, 10)
+	out := make([]byte, 0, len(u)+scale+3)
+	if neg {
+		out = append(out, '-')
+	}
+	if len(u) <= scale {
+		out = append(out, '0', '.')
+		for range scale - len(u) {
+			out = append(out, '0')
+		}
+		return string(append(out, u...))
+	}
+	out = append(out, u[:len(u)-scale]...)
+	out = append(out, '.')
+	return string(append(out, u[len(u)-scale:]...))
 }
 
 // Compile-time check that the type implements FieldType.

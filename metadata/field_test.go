@@ -2,6 +2,7 @@ package metadata
 
 import (
 	"encoding/json"
+	"math"
 	"testing"
 	"time"
 )
@@ -93,6 +94,19 @@ func TestMinorUnits(t *testing.T) {
 		}
 		if s := FormatMinorUnits(u, c.scale); s != c.out {
 			t.Errorf("FormatMinorUnits(%d, %d) = %s, want %s", u, c.scale, s, c.out)
+		}
+	}
+	formats := []struct {
+		units int64
+		scale int
+		out   string
+	}{
+		{0, 2, "0.00"}, {5, 2, "0.05"}, {-5, 3, "-0.005"}, {-100, 2, "-1.00"}, {42, 0, "42"}, {-42, 0, "-42"},
+		{math.MaxInt64, 2, "92233720368547758.07"}, {math.MinInt64, 2, "-92233720368547758.08"}, {math.MinInt64, 20, "-0.09223372036854775808"},
+	}
+	for _, c := range formats {
+		if s := FormatMinorUnits(c.units, c.scale); s != c.out {
+			t.Errorf("FormatMinorUnits(%d, %d) = %s, want %s", c.units, c.scale, s, c.out)
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/netip"
@@ -91,6 +92,7 @@ func New(cfg Config) *fiber.App {
 		IdleTimeout:                  120 * time.Second,
 		DisableStartupMessage:        true,
 		ErrorHandler:                 errorHandler(s.log),
+		JSONEncoder:                  encodeJSON,
 	})
 	app.Use(s.observe, recover.New(), requestid.New(), limitBody, s.requestContext, checkURL, language)
 	s.metricsRoute(app)
@@ -114,6 +116,21 @@ func New(cfg Config) *fiber.App {
 		return &apiError{status: fiber.StatusNotFound, code: "not_found", message: "no route " + c.Method() + " " + c.Path()}
 	})
 	return app
+}
+
+// encodeJSON is the answers' JSON encoder: records and list pages, most of
+// what the API writes, encode themselves (engine.Record.MarshalJSON, the
+// same bytes as encoding/json) and are written as they come, without
+// encoding/json's second pass that checks and compacts what a MarshalJSON
+// method returns; anything else goes through encoding/json.
+func encodeJSON(v any) ([]byte, error) {
+	switch x := v.(type) {
+	case engine.Record:
+		return x.MarshalJSON()
+	case *engine.ListResult:
+		return x.MarshalJSON()
+	}
+	return json.Marshal(v)
 }
 
 // language carries the request's Accept-Language into its context, so
