@@ -195,7 +195,7 @@ func (r *formulaResolver) Lookup(ctx context.Context, object string, ids []strin
 	out := make(map[string]map[string]any, len(ids))
 	read := func(chunk []string) error {
 		q := "SELECT " + strings.Join(exprs, ", ") + " FROM " + store.Ident(object) + " WHERE " + store.In(`"id"`, len(chunk))
-		rows, err := r.q.QueryContext(ctx, store.Rebind(r.e.db.Dialect, q), anySlice(chunk)...)
+		rows, err := r.e.db.Query(ctx, r.q, store.Rebind(r.e.db.Dialect, q), anySlice(chunk)...)
 		if err != nil {
 			return fmt.Errorf("engine: read %s for formulas: %w", object, err)
 		}
@@ -251,7 +251,7 @@ func (r *formulaResolver) Rollup(ctx context.Context, spec *formulas.RollupSpec,
 	via := store.Ident(spec.Via)
 	read := func(chunk []string) error {
 		q := "SELECT " + via + ", " + agg + " FROM " + store.Ident(child.Name) + where(store.In(via, len(chunk)), cond) + " GROUP BY " + via
-		rows, err := r.q.QueryContext(ctx, store.Rebind(r.e.db.Dialect, q), store.Args(r.e.db.Dialect, append(anySlice(chunk), condArgs...))...)
+		rows, err := r.e.db.Query(ctx, r.q, store.Rebind(r.e.db.Dialect, q), store.Args(r.e.db.Dialect, append(anySlice(chunk), condArgs...))...)
 		if err != nil {
 			return fmt.Errorf("engine: roll-up %s of %s: %w", spec.Func, child.Name, err)
 		}
