@@ -81,13 +81,29 @@ func (e *Engine) list(ctx context.Context, q store.Querier, s *Scope, opt ListOp
 	if err != nil {
 		return nil, err
 	}
-	stmt, args := lq.page.SQL()
-	items, last, err := e.readRecords(ctx, q, s, stmt, args, lq.page.Limit-1)
-	if err != nil {
-		return nil, err
+	// The cursor's segments are read in turn, each ordered and limited to
+	// what the page still lacks: a page within the first segment (most
+	// pages) is one plain SELECT walking the index, without the merge
+	// and sort of a UNION of every segment.
+	size := lq.page.Limit - 1
+	items := make([]Record, 0, min(size, 64))
+	var last map[string]any
+	more := false
+	for i := 0; i < lq.segments() && !more; i++ {
+		stmt, args := lq.segment(i, size-len(items)).SQL()
+		recs, raw, m, err := e.readRecords(ctx, q, s, stmt, args, size-len(items))
+		if err != nil {
+			return nil, err
+		}
+		items = append(items, recs...)
+		if raw != nil {
+			last = raw
+		}
+		more = m
 	}
 	res := &ListResult{Items: items}
-	if last != nil {
+	if more {
+		var err error
 		if res.NextCursor, err = query.EncodeCursor(lq.page.Keys, last); err != nil {
 			return nil, err
 		}
@@ -131,6 +147,21 @@ func (e *Engine) Count(ctx context.Context, object, filter string, bound int) (n
 // listQuery is a list request compiled for one scope.
 type listQuery struct {
 	page query.Page
+}
+
+// segments is how many segments of the sorted rows a list reads (at
+// least one).
+func (lq *listQuery) segments() int { return max(1, len(lq.page.Segments)) }
+
+// segment returns the read of segment i for at most n records, and one
+// more to tell whether the list goes on.
+func (lq *listQuery) segment(i, n int) query.Page {
+	p := lq.page
+	if len(p.Segments) > 0 {
+		p.Segments = p.Segments[i : i+1]
+	}
+	p.Limit = n + 1
+	return p
 }
 
 // listQuery compiles a list request: the record rule of the scope as

@@ -28,7 +28,10 @@ type ListPlan struct {
 
 // ExplainList builds the statement List would run for the principal of
 // ctx and asks the database for its plan (EXPLAIN QUERY PLAN on SQLite,
-// EXPLAIN on PostgreSQL), without reading any record.
+// EXPLAIN on PostgreSQL), without reading any record. List reads the
+// cursor's segments in turn (query.Segments); the statement is that of the
+// first, which answers every page that does not run past its end (the
+// empty values of the sort key, which come last, are read only then).
 func (e *Engine) ExplainList(ctx context.Context, object string, opt ListOptions) (*ListPlan, error) {
 	s, err := e.scope(ctx, object, metadata.ActionRead)
 	if err != nil {
@@ -39,7 +42,7 @@ func (e *Engine) ExplainList(ctx context.Context, object string, opt ListOptions
 		return nil, err
 	}
 	out := &ListPlan{}
-	stmt, args := lq.page.SQL()
+	stmt, args := lq.segment(0, lq.page.Limit-1).SQL()
 	if out.SQL, out.Args, out.Plan, err = e.explain(ctx, stmt, args); err != nil {
 		return nil, err
 	}

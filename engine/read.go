@@ -66,7 +66,7 @@ func (e *Engine) getWith(ctx context.Context, q store.Querier, s *Scope, id stri
 		return nil, err
 	}
 	stmt := "SELECT " + selectList(s.columns(e.db.Dialect)) + " FROM " + store.Ident(s.obj.Name) + where(rule.SQL, `"id" = ?`)
-	recs, _, err := e.readRecords(ctx, q, s, stmt, append(append(make([]any, 0, len(rule.Args)+1), rule.Args...), id), 1)
+	recs, _, _, err := e.readRecords(ctx, q, s, stmt, append(append(make([]any, 0, len(rule.Args)+1), rule.Args...), id), 1)
 	if err != nil {
 		return nil, err
 	}
@@ -79,18 +79,18 @@ func (e *Engine) getWith(ctx context.Context, q store.Querier, s *Scope, id stri
 // readRecords runs a query (with "?" placeholders and storage-form
 // arguments) selecting columns of s's object and turns up to limit rows
 // into the records the principal sees, converting each value as it is
-// scanned, with their many-to-many links. When the query returns a row
-// beyond limit, it also returns the storage values of the last record
-// returned, for the cursor of the next page.
-func (e *Engine) readRecords(ctx context.Context, q store.Querier, s *Scope, stmt string, args []any, limit int) ([]Record, map[string]any, error) {
+// scanned, with their many-to-many links. When it returns limit records,
+// it also returns the storage values of the last one (for the cursor of
+// the next page), and reports whether the query had a row beyond limit.
+func (e *Engine) readRecords(ctx context.Context, q store.Querier, s *Scope, stmt string, args []any, limit int) (recs []Record, last map[string]any, more bool, err error) {
 	rows, err := e.db.Query(ctx, q, store.Rebind(e.db.Dialect, stmt), store.Args(e.db.Dialect, args)...)
 	if err != nil {
-		return nil, nil, fmt.Errorf("engine: read %s: %w", s.obj.Name, err)
+		return nil, nil, false, fmt.Errorf("engine: read %s: %w", s.obj.Name, err)
 	}
 	defer rows.Close()
 	cols, err := rows.Columns()
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, false, err
 	}
 	s.reads()
 	defs := make([]colDef, len(cols))
@@ -98,20 +98,19 @@ func (e *Engine) readRecords(ctx context.Context, q store.Querier, s *Scope, stm
 		defs[i] = s.readable[c]
 	}
 	vals, ptrs := store.ScanTargets(len(cols))
-	recs := make([]Record, 0, min(limit, 64))
-	var lastRaw, last map[string]any
+	recs = make([]Record, 0, min(limit, 64))
 	for rows.Next() {
 		if len(recs) == limit {
-			last = lastRaw
+			more = true
 			break
 		}
 		if err := rows.Scan(ptrs...); err != nil {
-			return nil, nil, err
+			return nil, nil, false, err
 		}
 		if len(recs) == limit-1 {
-			lastRaw = make(map[string]any, len(cols))
+			last = make(map[string]any, len(cols))
 			for i, c := range cols {
-				lastRaw[c] = vals[i]
+				last[c] = vals[i]
 			}
 		}
 		rec := make(Record, len(cols))
@@ -122,20 +121,20 @@ func (e *Engine) readRecords(ctx context.Context, q store.Querier, s *Scope, stm
 			}
 			out, err := d.typ.Output(d.f, v)
 			if err != nil {
-				return nil, nil, fmt.Errorf("read %s.%s: %w", s.obj.Name, cols[i], err)
+				return nil, nil, false, fmt.Errorf("read %s.%s: %w", s.obj.Name, cols[i], err)
 			}
 			rec[cols[i]] = out
 		}
 		recs = append(recs, rec)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, nil, fmt.Errorf("engine: read %s: %w", s.obj.Name, err)
+		return nil, nil, false, fmt.Errorf("engine: read %s: %w", s.obj.Name, err)
 	}
 	rows.Close()
 	if err := e.addLinks(ctx, q, s, recs); err != nil {
-		return nil, nil, err
+		return nil, nil, false, err
 	}
-	return recs, last, nil
+	return recs, last, more, nil
 }
 
 // selectRows runs a SELECT of cols limited by the record predicate of
