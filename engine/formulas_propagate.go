@@ -267,7 +267,7 @@ func (p *propagator) referrers(table, column, target string) hop {
 		var next []string
 		read := func(chunk []string) error {
 			q := "SELECT \"id\" FROM " + store.Ident(table) + " WHERE " + store.In(store.Ident(column), len(chunk))
-			rows, err := p.tx.QueryContext(ctx, store.Rebind(p.e.db.Dialect, q), anySlice(chunk)...)
+			rows, err := p.e.db.Query(ctx, p.tx, store.Rebind(p.e.db.Dialect, q), anySlice(chunk)...)
 			if err != nil {
 				return fmt.Errorf("engine: records of %s reading %s: %w", table, target, err)
 			}
@@ -363,7 +363,7 @@ func (p *propagator) recompute(ctx context.Context, object string, ids []string)
 		return nil, nil
 	}
 	q := "SELECT " + selectList(allColumns(p.e.db.Dialect, obj)) + " FROM " + store.Ident(object) + " WHERE " + store.In(`"id"`, len(ids))
-	rows, err := p.tx.QueryContext(ctx, store.Rebind(p.e.db.Dialect, q), anySlice(ids)...)
+	rows, err := p.e.db.Query(ctx, p.tx, store.Rebind(p.e.db.Dialect, q), anySlice(ids)...)
 	if err != nil {
 		return nil, fmt.Errorf("engine: read %s to recompute formulas: %w", object, err)
 	}
@@ -404,7 +404,7 @@ func (p *propagator) recompute(ctx context.Context, object string, ids []string)
 		}
 		vals = append(vals, rec["id"])
 		uq := "UPDATE " + store.Ident(object) + " SET " + strings.Join(sets, ", ") + " WHERE \"id\" = ?"
-		if _, err := p.tx.ExecContext(ctx, store.Rebind(p.e.db.Dialect, uq), store.Args(p.e.db.Dialect, vals)...); err != nil {
+		if _, err := p.e.db.Exec(ctx, p.tx, store.Rebind(p.e.db.Dialect, uq), store.Args(p.e.db.Dialect, vals)...); err != nil {
 			return nil, p.e.writeError(obj, err)
 		}
 		if err := p.e.writeHistory(ctx, p.tx, obj, rec["id"].(string), p.by, true, olds[i], rec, nil, nil, p.now); err != nil {
