@@ -65,7 +65,9 @@ func main() {
 // positional arguments; a long flag may also be written with one dash
 // (-db), as before the move to cobra.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	lw := newLogWriter(stderr)
+	defer lw.Close()
+	log := slog.New(slog.NewTextHandler(lw, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return 2
@@ -75,6 +77,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	cmd, err := root.ExecuteContextC(ctx)
+	_ = lw.Close() // the log before what is printed below
 	if err == nil {
 		return 0
 	}
