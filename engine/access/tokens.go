@@ -159,21 +159,21 @@ func (s *Service) Authenticate(ctx context.Context, bearer string) (*Principal, 
 		return nil, ErrUnauthenticated
 	}
 	// One query for the token and its user: this runs on every request, so
-	// it is a prepared statement (store.DB.Query) rather than bun's
-	// formatted query, which SQLite would parse and plan every time.
+	// it is a prepared statement (store.DB.QueryRow) scanned by hand rather
+	// than bun's formatted query, which SQLite would parse and plan every
+	// time.
 	var t authRow
-	rows, err := s.db.Query(ctx, s.db.SQL(), store.Rebind(s.db.Dialect, authQuery), hashToken(tok))
-	if err != nil {
-		return nil, fmt.Errorf("access: authenticate: %w", err)
-	}
-	err = s.db.ScanRows(ctx, rows, &t)
-	rows.Close()
+	var expires, revoked, lastUsed sql.NullTime
+	var manager sql.NullString
+	err := s.db.QueryRow(ctx, s.db.SQL(), store.Rebind(s.db.Dialect, authQuery), hashToken(tok)).Scan(
+		&t.TokenID, &expires, &revoked, &lastUsed, &t.ID, &t.Username, &t.DisplayName, &t.Active, &manager, &t.Department, &t.Roles)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrUnauthenticated
 	}
 	if err != nil {
 		return nil, fmt.Errorf("access: authenticate: %w", err)
 	}
+	t.ExpiresAt, t.RevokedAt, t.LastUsedAt, t.ManagerID = expires.Time, revoked.Time, lastUsed.Time, manager.String
 	now := s.now().UTC()
 	if !t.RevokedAt.IsZero() {
 		return nil, fmt.Errorf("%w: token revoked", ErrUnauthenticated)
@@ -198,19 +198,14 @@ const authQuery = `SELECT t.id AS token_id, t.expires_at, t.revoked_at, t.last_u
 	u.id, u.username, u.display_name, u.active, u.manager_id, u.department, u.roles
 	FROM crm_tokens AS t JOIN crm_users AS u ON u.id = t.user_id WHERE t.hash = ? LIMIT 1`
 
-// authRow is a token joined with its user, as Authenticate reads it.
+// authRow is a token joined with its user, as Authenticate reads it
+// (times and the manager zero when NULL).
 type authRow struct {
-	TokenID     string    `bun:"token_id"`
-	ExpiresAt   time.Time `bun:"expires_at,nullzero"`
-	RevokedAt   time.Time `bun:"revoked_at,nullzero"`
-	LastUsedAt  time.Time `bun:"last_used_at,nullzero"`
-	ID          string    `bun:"id"`
-	Username    string    `bun:"username"`
-	DisplayName string    `bun:"display_name"`
-	Active      bool      `bun:"active"`
-	ManagerID   string    `bun:"manager_id,nullzero"`
-	Department  string    `bun:"department"`
-	Roles       string    `bun:"roles"`
+	TokenID                          string
+	ExpiresAt, RevokedAt, LastUsedAt time.Time
+	ID, Username, DisplayName        string
+	Active                           bool
+	ManagerID, Department, Roles     string
 }
 
 // issue stores a new token for userID and returns it with its id.
