@@ -17,19 +17,29 @@ func (r Record) MarshalJSON() ([]byte, error) {
 	if r == nil {
 		return []byte("null"), nil
 	}
-	keys := make([]string, 0, len(r))
-	size := 2
-	for k, v := range r {
-		keys = append(keys, k)
-		size += len(k) + 4
-		if s, ok := v.(string); ok {
-			size += len(s) + 2
-		} else {
-			size += 8
+	b, _, err := r.appendJSON(make([]byte, 0, 64*len(r)), nil)
+	return b, err
+}
+
+// appendJSON appends the record's JSON to b. keys may be the sorted keys
+// of the record before (records of one list have the same): when they are
+// exactly the record's keys they are used as they are, otherwise the
+// record's own are sorted; the keys used are returned for the next.
+func (r Record) appendJSON(b []byte, keys []string) ([]byte, []string, error) {
+	same := len(keys) == len(r)
+	for _, k := range keys {
+		if !same {
+			break
 		}
+		_, same = r[k]
 	}
-	slices.Sort(keys)
-	b := make([]byte, 0, size)
+	if !same {
+		keys = make([]string, 0, len(r))
+		for k := range r {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+	}
 	b = append(b, '{')
 	for i, k := range keys {
 		if i > 0 {
@@ -39,10 +49,10 @@ func (r Record) MarshalJSON() ([]byte, error) {
 		b = append(b, ':')
 		var err error
 		if b, err = appendJSONValue(b, r[k]); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
-	return append(b, '}'), nil
+	return append(b, '}'), keys, nil
 }
 
 // MarshalJSON encodes the page as encoding/json encodes the struct (fields
@@ -57,15 +67,19 @@ func (l *ListResult) MarshalJSON() ([]byte, error) {
 		b = append(b, "null"...)
 	} else {
 		b = append(b, '[')
+		var keys []string
 		for i, r := range l.Items {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			rb, err := r.MarshalJSON()
-			if err != nil {
+			if r == nil {
+				b = append(b, "null"...)
+				continue
+			}
+			var err error
+			if b, keys, err = r.appendJSON(b, keys); err != nil {
 				return nil, err
 			}
-			b = append(b, rb...)
 		}
 		b = append(b, ']')
 	}

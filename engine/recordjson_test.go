@@ -51,6 +51,7 @@ func TestRecordJSONLikeEncodingJSON(t *testing.T) {
 		{Items: []Record{}},
 		{Items: cases[1:4], NextCursor: "c<1>", Total: &total, TotalCapped: true},
 		{Items: cases[4:], Total: new(int64)},
+		{Items: []Record{cases[2], cases[2], cases[3], nil, cases[2], {"id": "x"}, cases[2]}},
 	}
 	for i, page := range pages {
 		type plain ListResult // without the method
