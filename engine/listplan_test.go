@@ -23,14 +23,7 @@ import (
 func TestListPlanUsesIndex(t *testing.T) {
 	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		p, err := platform.New(ctx, platform.Config{DB: db, Access: []access.Option{access.WithBcryptCost(4)}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		fsys, _ := defaults.FS("standard")
-		if _, err := p.Engine.InstallTemplate(ctx, fsys, "test"); err != nil {
-			t.Fatal(err)
-		}
+		p := standardPlatform(t, db)
 		if _, _, err := p.Engine.Change(ctx, func(s *metadata.Schema) error {
 			o, _ := s.Object("opportunity")
 			o.Indexes = append(o.Indexes, metadata.Index{Fields: []string{"owner_id", "stage", "-amount"}})
@@ -38,14 +31,7 @@ func TestListPlanUsesIndex(t *testing.T) {
 		}, engine.ApplyOptions{Author: "test"}); err != nil {
 			t.Fatal(err)
 		}
-		rep, err := p.Access.CreateUser(ctx, access.NewUser{Username: "rep", Password: "rep-password", Roles: []string{"sales_rep"}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		other, err := p.Access.CreateUser(ctx, access.NewUser{Username: "other", Password: "other-password", Roles: []string{"sales_rep"}})
-		if err != nil {
-			t.Fatal(err)
-		}
+		rep, other := salesRep(t, p, "rep"), salesRep(t, p, "other")
 		stages := []string{"qualify", "needs", "proposal", "negotiation", "won", "lost"}
 		var values []string
 		var args []any
@@ -101,6 +87,32 @@ func TestListPlanUsesIndex(t *testing.T) {
 			t.Fatal("the shared opportunity is missing")
 		}
 	})
+}
+
+// standardPlatform returns the platform over db with the standard
+// template installed.
+func standardPlatform(t *testing.T, db *store.DB) *platform.Platform {
+	t.Helper()
+	ctx := context.Background()
+	p, err := platform.New(ctx, platform.Config{DB: db, Access: []access.Option{access.WithBcryptCost(4)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fsys, _ := defaults.FS("standard")
+	if _, err := p.Engine.InstallTemplate(ctx, fsys, "test"); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// salesRep creates a user with the role sales_rep.
+func salesRep(t *testing.T, p *platform.Platform, name string) *access.User {
+	t.Helper()
+	u, err := p.Access.CreateUser(context.Background(), access.NewUser{Username: name, Password: name + "-password", Roles: []string{"sales_rep"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
 }
 
 // expectedIDs lists the first n opportunities of stage that user owns or
@@ -187,4 +199,58 @@ func indexOrdered(dialect string, plan []string, index string) error {
 		return fmt.Errorf("%s is not searched by owner and stage", index)
 	}
 	return nil
+}
+
+// TestListPagesAcrossSegments pages through a rep's opportunities by
+// amount, whose last ones have no amount (they come last, read as a
+// segment of their own after the amounts), with page sizes that end a page
+// exactly where the amounts end, one before and one after, and within the
+// empty values: every record comes once, in the order of one plain query,
+// and the last page has no cursor.
+func TestListPagesAcrossSegments(t *testing.T) {
+	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		p := standardPlatform(t, db)
+		rep := salesRep(t, p, "rep")
+		const withAmount, without = 12, 7
+		for i := range withAmount + without {
+			var amount any = int64(i%5) * 100 // ties, broken by id
+			if i >= withAmount {
+				amount = nil
+			}
+			_, err := db.SQL().ExecContext(ctx, store.Rebind(db.Dialect, `INSERT INTO opportunity (id, created_at, updated_at, owner_id, stage, amount, version) VALUES (?, ?, ?, ?, ?, ?, 1)`),
+				fmt.Sprintf("opp-%03d", i), "2026-01-01T00:00:00Z", "2026-01-01T00:00:00Z", rep.ID, "needs", amount)
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		want := expectedIDs(t, db, rep.ID, "needs", withAmount+without)
+		rctx := access.WithPrincipal(ctx, rep.Principal())
+		for _, size := range []int{1, 3, 4, 5, 6, 11, 12, 13, 14, 18, 19, 20} {
+			opt := engine.ListOptions{Filter: `stage == "needs"`, Sort: "-amount", Limit: size}
+			var got []string
+			for pages := 0; ; pages++ {
+				if pages > len(want) {
+					t.Fatalf("page size %d: the cursor never ends", size)
+				}
+				res, err := p.Engine.List(rctx, "opportunity", opt)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, r := range res.Items {
+					got = append(got, r["id"].(string))
+				}
+				if res.NextCursor == "" {
+					break
+				}
+				if len(res.Items) != size {
+					t.Fatalf("page size %d: a page of %d records has a cursor", size, len(res.Items))
+				}
+				opt.Cursor = res.NextCursor
+			}
+			if strings.Join(got, " ") != strings.Join(want, " ") {
+				t.Errorf("page size %d: pages list\n%v\nwant\n%v", size, got, want)
+			}
+		}
+	})
 }
