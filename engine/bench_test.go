@@ -62,6 +62,9 @@ func BenchmarkEngine(b *testing.B) {
 				b.ReportMetric(float64(r.Engine.Nanoseconds())/float64(b.N), "engine-ns/op")
 				b.ReportMetric(float64(r.Plain.Nanoseconds())/float64(b.N), "sql-ns/op")
 				b.ReportMetric(r.Ratio(), "ratio")
+				if r.PlainCPU > 0 {
+					b.ReportMetric(r.CPURatio(), "cpu-ratio")
+				}
 			})
 		}
 	})

@@ -26,17 +26,31 @@ type Case struct {
 	Plain  func(ctx context.Context, i int) error
 }
 
-// Result is the time both ways took over N iterations.
+// Result is the time both ways took over N iterations: elapsed, and the
+// CPU time of this process (both zero where it cannot be read), which on
+// a machine shared with other work is the steadier figure: elapsed time
+// counts the waits for a CPU. The CPU time of a database server in a
+// process of its own (PostgreSQL) is not counted.
 type Result struct {
-	Name   string
-	N      int
-	Target float64
-	Engine time.Duration
-	Plain  time.Duration
+	Name                string
+	N                   int
+	Target              float64
+	Engine              time.Duration
+	Plain               time.Duration
+	EngineCPU, PlainCPU time.Duration
 }
 
 // Ratio is how many times longer the engine took.
 func (r Result) Ratio() float64 { return float64(r.Engine) / float64(r.Plain) }
+
+// CPURatio is how many times more CPU time the engine took (0 when it
+// could not be read).
+func (r Result) CPURatio() float64 {
+	if r.PlainCPU <= 0 {
+		return 0
+	}
+	return float64(r.EngineCPU) / float64(r.PlainCPU)
+}
 
 // Holds reports whether the ratio is within the target (always, without
 // one).
@@ -52,8 +66,12 @@ func (r Result) String() string {
 		}
 		target = fmt.Sprintf("   target ≤ %.2f %s", r.Target, verdict)
 	}
-	return fmt.Sprintf("%-14s n=%-5d engine %9.1f µs/op   sql %9.1f µs/op   ratio %5.2f%s", r.Name, r.N,
-		us(r.Engine, r.N), us(r.Plain, r.N), r.Ratio(), target)
+	cpu := ""
+	if r.PlainCPU > 0 {
+		cpu = fmt.Sprintf("   cpu %8.1f / %8.1f µs/op, ratio %5.2f", us(r.EngineCPU, r.N), us(r.PlainCPU, r.N), r.CPURatio())
+	}
+	return fmt.Sprintf("%-14s n=%-5d engine %9.1f µs/op   sql %9.1f µs/op   ratio %5.2f%s%s", r.Name, r.N,
+		us(r.Engine, r.N), us(r.Plain, r.N), r.Ratio(), target, cpu)
 }
 
 // us is the mean of d over n, in microseconds.
@@ -73,16 +91,21 @@ func Run(ctx context.Context, c Case, n int) (Result, error) {
 func Iterate(ctx context.Context, c Case, n int) (Result, error) {
 	r := Result{Name: c.Name, N: n, Target: c.Target}
 	for i := 0; i < n; i++ {
+		c0 := processCPU()
 		t0 := time.Now()
 		if err := c.Engine(ctx, i); err != nil {
 			return r, fmt.Errorf("bench %s: engine: %w", c.Name, err)
 		}
+		r.Engine += time.Since(t0)
+		c1 := processCPU()
 		t1 := time.Now()
 		if err := c.Plain(ctx, i); err != nil {
 			return r, fmt.Errorf("bench %s: sql: %w", c.Name, err)
 		}
-		r.Engine += t1.Sub(t0)
 		r.Plain += time.Since(t1)
+		c2 := processCPU()
+		r.EngineCPU += c1 - c0
+		r.PlainCPU += c2 - c1
 	}
 	return r, nil
 }
