@@ -94,7 +94,7 @@ func (c *loadClient) do(ctx context.Context, method, path string, body []byte) (
 // with the configured number of connections, each sending its next
 // request as soon as the last is answered: get reads one of the user's
 // opportunities by id, list reads the first page of the user's
-// opportunities of one stage by amount, create creates an opportunity.
+// opportunities of one stage by amount, create creates an opportunity on one of the user's accounts in turn.
 func HTTPLoad(ctx context.Context, cfg LoadConfig) ([]LoadResult, error) {
 	if cfg.Connections < 1 || cfg.Duration <= 0 {
 		return nil, errors.New("bench: a load run needs connections and a duration")
@@ -132,8 +132,13 @@ func HTTPLoad(ctx context.Context, cfg LoadConfig) ([]LoadResult, error) {
 			return "GET", "/api/records/opportunity/" + page.Items[i%len(page.Items)]["id"].(string), nil
 		},
 		"list": func(int) (string, string, []byte) { return "GET", listPath, nil },
-		"create": func(int) (string, string, []byte) {
-			body, _ := json.Marshal(map[string]any{"name": fmt.Sprintf("Load %s-%d", run, seq.Add(1)), "account": page.Items[0]["account"], "stage": "qualify", "amount": "1000.00"})
+		"create": func(i int) (string, string, []byte) {
+			// Spread over the user's accounts, as users' deals are: every
+			// create recomputes its account's roll-ups over the account's
+			// opportunities, so piling every create onto one account would
+			// make each slower than the one before.
+			account := page.Items[i%len(page.Items)]["account"]
+			body, _ := json.Marshal(map[string]any{"name": fmt.Sprintf("Load %s-%d", run, seq.Add(1)), "account": account, "stage": "qualify", "amount": "1000.00"})
 			return "POST", "/api/records/opportunity", body
 		},
 	}
