@@ -75,13 +75,29 @@ func TestBrowserWork(t *testing.T) {
 	b.shot("opportunity-approval")
 	b.noErrors("submission")
 
+	// An automation tells the manager of the next step in the app.
+	if st, body := s.Do("POST", "/api/meta/automations", "admin", `{"name": "next_step_notice", "object": "opportunity", "changed": ["next_step"],
+		"actions": [{"notify": {"channels": ["in_app"], "to": ["manager"], "subject": "Next step", "message": "{{name}}: {{next_step}}"}}]}`); st != 201 {
+		t.Fatalf("automation: %d %v", st, body)
+	}
+	other := s.Create("rep1", "opportunity", `{"name": "Boilers", "account": "`+acc+`", "stage": "proposal"}`)
+	if st, body := s.Do("PATCH", "/api/records/opportunity/"+other, "rep1", `{"next_step": "Call Li", "version": 1}`); st != 200 {
+		t.Fatalf("next step: %d %v", st, body)
+	}
+	s.RunJobs()
+
 	m := newTab(t, base, "manager")
 	m.login("manager")
-	if body := m.text(".tasks"); !strings.Contains(body, "Tea machines") || !strings.Contains(body, "Discount approval") {
-		t.Fatalf("the manager's home lacks the approval: %s", body)
+	if body := m.text(".tasks"); !strings.Contains(body, "Tea machines") || !strings.Contains(body, "Discount approval") ||
+		!strings.Contains(body, "Next step") || !strings.Contains(body, "Boilers: Call Li") {
+		t.Fatalf("the manager's home lacks the approval or the notification: %s", body)
 	}
 	m.checkA11y("home with approvals")
 	m.shot("home-approvals")
+	m.submit(`.tasks li[data-kind="notification"] form.mark-read button`)
+	if body := m.text("main"); !strings.Contains(body, "Marked as read.") || strings.Contains(body, "Call Li") {
+		t.Fatalf("the notification marked read: %s", body)
+	}
 	m.submit(`.tasks a[href="/ui/o/opportunity/` + opp + `"]`)
 	m.do(chromedp.SendKeys(chromedp.ID("comment-approve"), "fine"))
 	m.submit(`form[action$="/actions/approve"] button[type=submit]`)

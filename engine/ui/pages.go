@@ -2,6 +2,7 @@ package ui
 
 import (
 	"errors"
+	"fmt"
 	"net/url"
 	"strings"
 	"time"
@@ -150,17 +151,10 @@ func (u *UI) home(c *fiber.Ctx) error {
 		}
 		d.Tiles = append(d.Tiles, t)
 	}
-	if u.wf != nil {
-		d.Inbox = true
-		tasks, err := u.wf.Waiting(r.ctx)
-		if err != nil {
-			return u.fail(c, err)
-		}
-		for _, t := range tasks {
-			d.Tasks = append(d.Tasks, taskView{Task: t, Kind: tr(r.lang, "task_"+t.Kind), Href: "/ui/o/" + t.Object + "/" + t.RecordID,
-				Since: t.Since.In(r.loc).Format("2006-01-02 15:04")})
-		}
+	if d.Tasks, err = u.tasks(r); err != nil {
+		return u.fail(c, err)
 	}
+	d.Inbox = u.wf != nil || u.notes != nil
 	if u.rep != nil {
 		if d.Dashboard, err = u.dashboard(r); err != nil {
 			return u.fail(c, err)
@@ -169,6 +163,51 @@ func (u *UI) home(c *fiber.Ctx) error {
 	p := u.newPage(c, tr(r.lang, "home"))
 	p.Section, p.Data = "home", d
 	return u.render(c, fiber.StatusOK, "home", p)
+}
+
+// maxUnread is how many unread notifications the home page lists.
+const maxUnread = 50
+
+// tasks lists what waits for the user: the approvals to decide
+// (Workflows.Waiting), then the unread notifications and reminders
+// (Notifications.Unread), each linking to its record.
+func (u *UI) tasks(r *rq) ([]taskView, error) {
+	var tasks []Task
+	if u.wf != nil {
+		ts, err := u.wf.Waiting(r.ctx)
+		if err != nil {
+			return nil, err
+		}
+		tasks = append(tasks, ts...)
+	}
+	if u.notes != nil {
+		ts, err := u.notes.Unread(r.ctx, maxUnread)
+		if err != nil {
+			return nil, err
+		}
+		tasks = append(tasks, ts...)
+	}
+	out := make([]taskView, 0, len(tasks))
+	for _, t := range tasks {
+		v := taskView{Task: t, Kind: tr(r.lang, "task_"+t.Kind), Since: t.Since.In(r.loc).Format("2006-01-02 15:04")}
+		if t.Object != "" && t.RecordID != "" {
+			v.Href = "/ui/o/" + t.Object + "/" + t.RecordID
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+// markRead answers POST /ui/notifications/{id}/read: one of the user's
+// notifications is marked read and the home page shown again.
+func (u *UI) markRead(c *fiber.Ctx) error {
+	if u.notes == nil {
+		return u.fail(c, fmt.Errorf("%w: no page %s", engine.ErrNotFound, c.Path()))
+	}
+	if err := u.notes.MarkRead(c.UserContext(), c.Params("id")); err != nil {
+		return u.fail(c, err)
+	}
+	return c.Redirect("/ui/?flash=marked_read", fiber.StatusSeeOther)
 }
 
 // dashboard reads the user's home dashboard (nil when they have none),

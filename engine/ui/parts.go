@@ -26,6 +26,18 @@ type Workflows interface {
 	Waiting(ctx context.Context) ([]Task, error)
 }
 
+// Notifications is what the home page shows of the user's in-app
+// notifications (reminders that came due, automations' messages).
+type Notifications interface {
+	// Unread lists the user's unread notifications, newest first, at
+	// most limit: Kind "reminder" or "notification", Title the subject,
+	// Detail the message, ID to mark it read.
+	Unread(ctx context.Context, limit int) ([]Task, error)
+	// MarkRead marks one of the user's notifications read
+	// (engine.ErrNotFound for one that is not theirs).
+	MarkRead(ctx context.Context, id string) error
+}
+
 // StateField is a field governed by a state workflow on one record.
 type StateField struct {
 	Field   string
@@ -61,10 +73,12 @@ type ApprovalEvent struct {
 }
 
 // Task is something waiting for the user, listed on the home page: an
-// approval to decide, a reminder that is due.
+// approval to decide, a reminder that is due, a notification.
 type Task struct {
-	// Kind is "approval" or "reminder".
-	Kind             string
+	// Kind is "approval", "reminder" or "notification".
+	Kind string
+	// ID is a reminder's or notification's id (to mark it read).
+	ID               string
 	Object, RecordID string
 	// Title is the record's title as the user may read it; Detail says
 	// what waits (the process and step, the reminder's text).

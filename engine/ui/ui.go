@@ -41,6 +41,9 @@ type Config struct {
 	// record pages and the approvals waiting on the home page (package
 	// workflows).
 	Workflows Workflows
+	// Notifications, when set, gives the user's unread notifications and
+	// reminders on the home page (package workflows/reminders).
+	Notifications Notifications
 	// Sales, when set, gives the conversion page (package sales).
 	Sales Sales
 	// Reports, when set, gives the report pages and the home dashboard
@@ -62,6 +65,7 @@ type UI struct {
 	log    *slog.Logger
 	links  func(ctx context.Context, object, id string) ([]Link, error)
 	wf     Workflows
+	notes  Notifications
 	sales  Sales
 	rep    Reports
 	pages  map[string]*template.Template
@@ -80,7 +84,7 @@ type asset struct {
 // New parses the templates, indexes the assets and creates the UI's
 // table (saved views).
 func New(ctx context.Context, cfg Config) (*UI, error) {
-	u := &UI{eng: cfg.Engine, acc: cfg.Access, log: cfg.Logger, links: cfg.Links, wf: cfg.Workflows, sales: cfg.Sales, rep: cfg.Reports, assets: map[string]asset{}, assetURL: map[string]string{}}
+	u := &UI{eng: cfg.Engine, acc: cfg.Access, log: cfg.Logger, links: cfg.Links, wf: cfg.Workflows, notes: cfg.Notifications, sales: cfg.Sales, rep: cfg.Reports, assets: map[string]asset{}, assetURL: map[string]string{}}
 	if u.log == nil {
 		u.log = slog.Default()
 	}
@@ -149,6 +153,7 @@ func (u *UI) Register(r fiber.Router, s *api.Server) {
 	g := r.Group("/ui", u.secure, u.auth, u.csrf)
 	g.Post("/logout", u.logout)
 	g.Get("/", u.home)
+	g.Post("/notifications/:id/read", u.markRead)
 	u.recordRoutes(g)
 	u.builderRoutes(g)
 	u.reportRoutes(g)

@@ -1,6 +1,7 @@
 package ui_test
 
 import (
+	"encoding/json"
 	"net/url"
 	"strings"
 	"testing"
@@ -85,6 +86,53 @@ func TestBuilderOfParts(t *testing.T) {
 		admin.review(t, "/ui/admin/kinds/approvals", url.Values{"doc": {strings.Replace(doc, "amount >", "amount > 1000000", 1)}}, "big_deal")
 		run(t, admin, []pageCase{
 			{name: "the new process is in force", path: "/ui/admin/kinds/approvals", status: 200, contains: []string{`href="/ui/admin/kinds/approvals/big_deal"`}},
+		})
+	})
+}
+
+// TestNotificationsOnHome: the unread in-app notifications an automation
+// sent show on their recipient's home page with a link to the record,
+// until marked read; another rep who may not read the record got none
+// and sees none, and may not mark the manager's read.
+func TestNotificationsOnHome(t *testing.T) {
+	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
+		s := apitest.New(t, db, apitest.Options{})
+		doc, _ := json.Marshal(map[string]any{
+			"name": "next_step_notice", "object": "opportunity", "changed": []string{"next_step"},
+			"actions": []any{map[string]any{"notify": map[string]any{
+				"channels": []string{"in_app"}, "to": []any{"manager", map[string]string{"user": "rep2"}},
+				"subject": map[string]string{"en": "Next step <b>now</b>", "zh": "下一步"},
+				"message": map[string]string{"en": "{{name}}: {{next_step}}", "zh": "{{name}}：{{next_step}}"},
+			}}},
+		})
+		if st, body := s.Do("POST", "/api/meta/automations", "admin", string(doc)); st != 201 {
+			t.Fatalf("automation: %d %v", st, body)
+		}
+		acc := s.Create("rep1", "account", `{"name": "Acme"}`)
+		opp := s.Create("rep1", "opportunity", `{"name": "Deal", "account": "`+acc+`"}`)
+		if st, body := s.Do("PATCH", "/api/records/opportunity/"+opp, "rep1", `{"next_step": "Call Li", "version": 1}`); st != 200 {
+			t.Fatalf("patch: %d %v", st, body)
+		}
+		s.RunJobs()
+		_, list := s.Do("GET", "/api/notifications", "manager", "")
+		items, _ := list["items"].([]any)
+		if len(items) != 1 {
+			t.Fatalf("the manager's notifications: %v", list)
+		}
+		id, _ := items[0].(map[string]any)["id"].(string)
+		mgr, rep2 := signedIn(t, s, "manager"), signedIn(t, s, "rep2")
+		read := "/ui/notifications/" + id + "/read"
+		run(t, rep2, []pageCase{
+			{name: "rep2, who may not read the deal, has nothing", path: "/ui/", status: 200, contains: []string{"Nothing waits for you."}, notContain: []string{"Call Li", "Next step", read}},
+			{name: "nor may mark the manager's read", method: "POST", path: read, status: 404},
+		})
+		run(t, mgr, []pageCase{
+			{name: "the notification waits on the manager's home", path: "/ui/", status: 200,
+				contains:   []string{`data-kind="notification"`, "Notification", `href="/ui/o/opportunity/` + opp + `"`, "Next step &lt;b&gt;now&lt;/b&gt;", "Deal: Call Li", `action="` + read + `"`},
+				notContain: []string{"Nothing waits for you.", "<b>now</b>"}},
+			{name: "marked read", method: "POST", path: read, status: 303},
+			{name: "gone from the home page", path: "/ui/?flash=marked_read", status: 200, contains: []string{"Marked as read.", "Nothing waits for you."}, notContain: []string{"Call Li"}},
+			{name: "an unknown one", method: "POST", path: "/ui/notifications/nope/read", status: 404},
 		})
 	})
 }

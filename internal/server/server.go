@@ -53,7 +53,7 @@ func Parts(ctx context.Context, p *platform.Platform) ([]api.Registrar, error) {
 		return nil, err
 	}
 	routes = append(routes, reports.Routes)
-	web, err := ui.New(ctx, ui.Config{Engine: p.Engine, Access: p.Access, Links: in.PageLinks, Workflows: wf.UI(), Sales: sl.UI(), Reports: reports.UI()})
+	web, err := ui.New(ctx, ui.Config{Engine: p.Engine, Access: p.Access, Links: in.PageLinks, Workflows: wf.UI(), Notifications: rm.UI(), Sales: sl.UI(), Reports: reports.UI()})
 	if err != nil {
 		return nil, err
 	}
