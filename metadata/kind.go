@@ -24,6 +24,8 @@ type DocKind struct {
 	// the definition of the embedded schema of a built-in one.
 	schema *jsonschema.Schema
 	def    string
+	// source is the JSON text of a registered kind's schema.
+	source []byte
 	// decode turns a schema-checked document into the kind's Go value.
 	decode func(doc any) (any, error)
 	// put adds a parsed document to a schema, replacing one of the same
@@ -56,6 +58,11 @@ func (k *DocKind) jsonSchema() *jsonschema.Schema {
 	}
 	return k.schema
 }
+
+// JSONSchema returns the compiled JSON Schema one document of the kind
+// passes and, for a registered kind, the schema's JSON text (nil for
+// objects and roles): the builder generates its forms from them.
+func (k *DocKind) JSONSchema() (*jsonschema.Schema, []byte) { return k.jsonSchema(), k.source }
 
 // Compile runs the kind's compiler on s: what it returns is kept with the
 // metadata version (engine.Snapshot.Compiled(kind name)). A kind without
@@ -155,7 +162,7 @@ func RegisterKind[T any](spec KindSpec[T]) Docs[T] {
 		panic(fmt.Sprintf("metadata: schema of document kind %s: %v", spec.Name, err))
 	}
 	k := &DocKind{
-		name: spec.Name, folder: spec.Folder, public: spec.Public, schema: sch,
+		name: spec.Name, folder: spec.Folder, public: spec.Public, schema: sch, source: bytes.Clone(spec.Schema),
 		decode:  decodeAs[T],
 		put:     func(s *Schema, d *Document) { s.PutDocument(spec.Name, d) },
 		compile: spec.Compile,

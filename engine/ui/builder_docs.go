@@ -50,11 +50,14 @@ func (u *UI) kindPage(c *fiber.Ctx) error {
 	return u.render(c, fiber.StatusOK, "admin_kind", p)
 }
 
-// docData is the content of the generic document editor.
+// docData is the content of the generic document editor: a form
+// generated from the kind's JSON Schema (Form), or the document as JSON
+// (Text) in the advanced editor.
 type docData struct {
 	Kind, Name, Text string
 	New              bool
 	General          []string
+	Form             *fnode
 }
 
 // docPage answers GET /ui/admin/kinds/{kind}/{name} ("new" for a new
@@ -93,6 +96,15 @@ func (u *UI) docPage(c *fiber.Ctx) error {
 		}
 		d.Text = prettyJSON(raw)
 	}
+	if c.Query("editor") != "json" {
+		var doc any
+		dec := json.NewDecoder(strings.NewReader(d.Text))
+		dec.UseNumber()
+		if err := dec.Decode(&doc); err != nil {
+			return u.fail(c, err)
+		}
+		d.Form = newKindForm(k, lang(c), u.eng.Snapshot().Schema).build(doc)
+	}
 	return u.showDoc(c, d, fiber.StatusOK)
 }
 
@@ -117,9 +129,41 @@ func (u *UI) saveDoc(c *fiber.Ctx) error {
 	}
 	text := c.FormValue("doc")
 	d := docData{Kind: k.Name(), Name: c.FormValue("original"), Text: text, New: c.FormValue("original") == ""}
+	var form *kindForm
+	var doc any
+	if c.FormValue("editor") == "form" { // the generated form, read back into the document
+		form = newKindForm(k, lang(c), u.eng.Snapshot().Schema)
+		doc = form.read(func(name string) string { return c.FormValue(name) })
+		if op := c.FormValue("_op"); op != "" { // a row added or removed: the form again
+			rowOp(doc, op)
+			d.Form = form.build(doc)
+			return u.showDoc(c, d, fiber.StatusOK)
+		}
+		doc, _ = prune(doc)
+		text = jsonText(doc)
+	}
 	bad := func(general []string) error {
 		d.General = general
 		return u.showDoc(c, d, fiber.StatusUnprocessableEntity)
+	}
+	problems := func(err error) error {
+		if form == nil {
+			_, general := problemMap(err, func(string) string { return "" })
+			return bad(general)
+		}
+		d.Form = form.build(doc) // each problem next to the input its pointer names
+		paths := map[string]bool{}
+		d.Form.paths(paths)
+		errs, general := problemMap(err, func(p string) string {
+			for ; p != ""; p = p[:max(0, strings.LastIndex(p, "/"))] {
+				if paths[p] {
+					return p
+				}
+			}
+			return ""
+		})
+		d.Form.attach(errs)
+		return bad(general)
 	}
 	var head struct {
 		Name string `json:"name"`
@@ -128,16 +172,13 @@ func (u *UI) saveDoc(c *fiber.Ctx) error {
 		return bad([]string{tr(lang(c), "not_json", err.Error())})
 	}
 	if !d.New && head.Name != d.Name {
-		return bad([]string{tr(lang(c), "no_rename")})
+		return problems(metadata.Problems{{Path: "/name", Message: tr(lang(c), "no_rename")}})
 	}
 	if _, exists := u.eng.Snapshot().Schema.Document(k.Name(), head.Name); d.New && exists {
-		return bad([]string{tr(lang(c), "name_taken")})
+		return problems(metadata.Problems{{Path: "/name", Message: tr(lang(c), "name_taken")}})
 	}
 	pr := proposal{Kind: k.Name(), Name: head.Name, Doc: json.RawMessage(text), Back: "/ui/admin/kinds/" + k.Name(), Comment: "update " + k.Name() + " " + head.Name}
-	return u.review(c, pr, func(err error) error {
-		_, general := problemMap(err, func(string) string { return "" })
-		return bad(general)
-	})
+	return u.review(c, pr, problems)
 }
 
 // deleteDoc answers POST /ui/admin/kinds/{kind}/{name}/delete (reviewed).

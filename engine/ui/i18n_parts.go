@@ -78,8 +78,12 @@ var partMessages = map[string][2]string{
 	"create_anyway":         {"Create it anyway", "仍然新建"},
 }
 
-func init() {
-	for k, m := range partMessages {
+func init() { mergeMessages(partMessages) }
+
+// mergeMessages adds texts kept apart to the UI's messages (a key defined
+// twice panics).
+func mergeMessages(more map[string][2]string) {
+	for k, m := range more {
 		if _, dup := messages[k]; dup {
 			panic("ui: message " + k + " is defined twice")
 		}
