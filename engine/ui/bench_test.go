@@ -31,3 +31,25 @@ func BenchmarkListPage(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkBoardPage renders the kanban of 60 opportunities (50 cards in
+// one column, each with the moves the state workflow lets rep1 make from
+// there) through the whole server, as rep1 sees it.
+func BenchmarkBoardPage(b *testing.B) {
+	s := apitest.New(b, storetest.SQLite(b), apitest.Options{})
+	acc := s.Create("rep1", "account", `{"name": "Bench Account"}`)
+	for i := range 60 {
+		s.Create("rep1", "opportunity", fmt.Sprintf(`{"name": "Deal %d", "account": %q, "amount": "%d.50", "stage": "proposal", "close_date": "2026-06-01"}`, i, acc, 1000+i))
+	}
+	c := signedIn(b, s, "rep1")
+	st, body := c.get("/ui/board/opportunity")
+	if st != 200 || strings.Count(body, `data-allowed=`) != 50 {
+		b.Fatalf("board page: %d, %d movable cards", st, strings.Count(body, `data-allowed=`))
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		if st, _ := c.get("/ui/board/opportunity"); st != 200 {
+			b.Fatal(st)
+		}
+	}
+}

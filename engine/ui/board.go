@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/crmplatform/crm/engine"
 	"github.com/crmplatform/crm/engine/api"
+	"github.com/crmplatform/crm/engine/query"
 	"github.com/crmplatform/crm/metadata"
 	"github.com/gofiber/fiber/v2"
 )
@@ -36,10 +38,24 @@ type boardColumn struct {
 	Cards        []boardCard
 }
 
-// boardCard is one record on the board.
+// boardCard is one record on the board. Movable says the user may
+// change this record's field; Targets are the columns with whether the
+// user may move it there now (the state workflow's transitions and their
+// conditions, the user's rights), Allowed the same as JSON for the drag.
 type boardCard struct {
 	ID, Title, Href, Version string
 	Lines                    []string
+	Movable                  bool
+	Targets                  []boardTarget
+	Allowed                  string
+	// Stuck says no move is open to the card now.
+	Stuck bool
+}
+
+// boardTarget is a column a card may or may not move to.
+type boardTarget struct {
+	Value, Label      string
+	Current, Allowed bool
 }
 
 // boardFields lists the picklists of s the principal may read: what a
@@ -87,14 +103,40 @@ func (u *UI) showBoard(c *fiber.Ctx, refused string, status int) error {
 			lines = append(lines, name)
 		}
 	}
+	moves := boardMoves{u: u, r: r, object: obj.Name, field: d.Field, governed: u.wf != nil}
+	if d.CanMove {
+		us, err := r.scope(obj.Name, metadata.ActionUpdate)
+		if err != nil {
+			return u.fail(c, err)
+		}
+		if moves.editable, err = us.Predicate(r.ctx, metadata.ActionUpdate); err != nil {
+			return u.fail(c, err)
+		}
+	}
 	for _, o := range f.Options {
 		col := boardColumn{Value: o.Value, Label: o.Label.Get(r.lang)}
 		if col.Label == "" {
 			col.Label = o.Value
 		}
-		res, err := u.eng.List(r.ctx, obj.Name, engine.ListOptions{Filter: d.Field + " == " + strconv.Quote(o.Value), Sort: "-updated_at", Limit: boardCards, Total: true})
+		d.Columns = append(d.Columns, col)
+	}
+	for i := range d.Columns {
+		col := &d.Columns[i]
+		filter := d.Field + " == " + strconv.Quote(col.Value)
+		res, err := u.eng.List(r.ctx, obj.Name, engine.ListOptions{Filter: filter, Sort: "-updated_at", Limit: boardCards, Total: true})
 		if err != nil {
 			return u.fail(c, err)
+		}
+		editable := map[string]bool{}
+		if d.CanMove { // the cards of the column the user may change
+			mine, err := u.eng.List(r.ctx, obj.Name, engine.ListOptions{Filter: filter, Sort: "-updated_at", Limit: boardCards, Where: moves.editable})
+			if err != nil {
+				return u.fail(c, err)
+			}
+			for _, rec := range mine.Items {
+				id, _ := rec[idField].(string)
+				editable[id] = true
+			}
 		}
 		t, err := r.enrich(s, res.Items, lines)
 		if err != nil {
@@ -102,10 +144,15 @@ func (u *UI) showBoard(c *fiber.Ctx, refused string, status int) error {
 		}
 		for _, rec := range res.Items {
 			id, _ := rec[idField].(string)
-			card := boardCard{ID: id, Title: titleOf(obj, rec), Href: "/ui/o/" + obj.Name + "/" + id, Version: scalarString(rec["version"])}
+			card := boardCard{ID: id, Title: titleOf(obj, rec), Href: "/ui/o/" + obj.Name + "/" + id, Version: scalarString(rec["version"]), Movable: editable[id]}
 			for _, name := range lines {
 				if cl := r.display(obj, name, rec, t); cl.Text != "" {
 					card.Lines = append(card.Lines, cl.Text)
+				}
+			}
+			if card.Movable {
+				if err := moves.fill(&card, d.Columns, col.Value); err != nil {
+					return u.fail(c, err)
 				}
 			}
 			col.Cards = append(col.Cards, card)
@@ -113,11 +160,60 @@ func (u *UI) showBoard(c *fiber.Ctx, refused string, status int) error {
 		if res.Total != nil {
 			col.Count, col.Capped = *res.Total, res.TotalCapped
 		}
-		d.Columns = append(d.Columns, col)
 	}
 	p := u.newPage(c, tr(r.lang, "board_of", d.Label))
 	p.Section, p.Data = obj.Name, d
 	return u.render(c, status, "board", p)
+}
+
+// boardMoves works out where the cards of a board may move: the user's
+// update rights on each record (editable, the update predicate), then,
+// when a state workflow governs the board's field, the transitions the
+// user may make now from the card's value (Workflows.Transitions: the
+// workflow's transitions, their conditions and roles).
+type boardMoves struct {
+	u             *UI
+	r             *rq
+	object, field string
+	editable      query.Predicate
+	// governed is false once a card showed that no state workflow
+	// governs the field (every value is open then).
+	governed bool
+}
+
+// fill sets the targets of a card the user may change, in column from.
+func (m *boardMoves) fill(card *boardCard, cols []boardColumn, from string) error {
+	var next map[string]bool
+	if m.governed {
+		states, err := m.u.wf.Transitions(m.r.ctx, m.object, card.ID)
+		if err != nil {
+			return err
+		}
+		m.governed = false
+		for _, st := range states {
+			if st.Field == m.field {
+				m.governed, next = true, map[string]bool{}
+				for _, ch := range st.Next {
+					next[ch.Value] = true
+				}
+			}
+		}
+	}
+	allowed := []string{}
+	for _, c := range cols {
+		t := boardTarget{Value: c.Value, Label: c.Label, Current: c.Value == from}
+		t.Allowed = !t.Current && (next == nil || next[c.Value])
+		if t.Allowed {
+			allowed = append(allowed, c.Value)
+		}
+		card.Targets = append(card.Targets, t)
+	}
+	raw, err := json.Marshal(allowed)
+	if err != nil {
+		return err
+	}
+	card.Allowed, card.Stuck = string(raw), len(allowed) == 0
+	return nil
 }
 
 // moveCard answers POST /ui/board/{object}/{id}: engine.Update of the

@@ -25,6 +25,10 @@ func TestBoardAndCalendar(t *testing.T) {
 		run(t, rep, []pageCase{
 			{name: "list links the board and the calendar", path: "/ui/o/opportunity", status: 200, contains: []string{`href="/ui/board/opportunity"`, `href="/ui/calendar/opportunity"`}},
 			{name: "board by stage", path: "/ui/board/opportunity", status: 200, contains: []string{"Qualify", "Negotiation", "Tea machines", `data-drop-value="won"`, `action="/ui/board/opportunity/` + opp + `"`}, notContain: []string{"Secret deal"}},
+			{name: "the moves the workflow forbids are greyed and explained", path: "/ui/board/opportunity", status: 200,
+				contains: []string{`<option value="qualify" disabled>Qualify — not allowed</option>`, `<option value="proposal" selected>`, `<option value="negotiation">`,
+					`data-allowed="[&#34;needs&#34;,&#34;negotiation&#34;,&#34;won&#34;,&#34;lost&#34;]"`, `data-refused="Not allowed here: the state workflow or your rights"`},
+				notContain: []string{"You may not change this record."}},
 			{name: "a stale card is refused and explained", method: "POST", path: "/ui/board/opportunity/" + opp, form: url.Values{"field": {"stage"}, "to": {"won"}, "version": {"7"}},
 				status: 409, contains: []string{"The move was refused", "changed by someone else"}},
 			{name: "an unknown stage is refused and explained", method: "POST", path: "/ui/board/opportunity/" + opp, form: url.Values{"field": {"stage"}, "to": {"nope"}, "version": {"1"}},
@@ -41,8 +45,15 @@ func TestBoardAndCalendar(t *testing.T) {
 			t.Errorf("stage after the moves: %v", m["stage"])
 		}
 		rep2 := signedIn(t, s, "rep2")
+		if st, body := s.Do("POST", "/api/records/opportunity/"+opp+"/shares", "rep1", `{"user": "rep2", "access": "read"}`); st != 201 {
+			t.Fatalf("share: %d %v", st, body)
+		}
 		run(t, rep2, []pageCase{
-			{name: "rep2 cannot move rep1's card", method: "POST", path: "/ui/board/opportunity/" + opp, form: url.Values{"field": {"stage"}, "to": {"lost"}, "version": {"3"}}, status: 404},
+			{name: "a card shared for reading offers no move, and says why", path: "/ui/board/opportunity", status: 200,
+				contains: []string{"Tea machines", "Secret deal", "You may not change this record.", `action="/ui/board/opportunity/`},
+				notContain: []string{`action="/ui/board/opportunity/` + opp + `"`, `data-card="` + opp + `"`}},
+			{name: "nor may move it: refused and explained", method: "POST", path: "/ui/board/opportunity/" + opp, form: url.Values{"field": {"stage"}, "to": {"lost"}, "version": {"3"}}, status: 403,
+				contains: []string{"The move was refused"}},
 		})
 		run(t, mgr, []pageCase{
 			{name: "the manager sees the team's cards", path: "/ui/board/opportunity", status: 200, contains: []string{"Tea machines", "Secret deal"}},

@@ -117,6 +117,23 @@ func TestBrowserRep(t *testing.T) {
 	if !b.has(`section[data-drop-value="proposal"] [data-card]`) {
 		t.Fatalf("the card is not in Proposal: %s", b.text("main"))
 	}
+	// While dragged, the stages the workflow does not allow from Proposal
+	// are greyed with the reason and refuse the drop; the others accept it.
+	if got := eval[string](b, `(() => {
+		const card = document.querySelector("[data-card]"), dt = new DataTransfer();
+		card.dispatchEvent(new DragEvent("dragstart", {bubbles: true, dataTransfer: dt}));
+		const q = document.querySelector('section[data-drop-value="qualify"]'), n = document.querySelector('section[data-drop-value="negotiation"]');
+		const refused = q.dispatchEvent(new DragEvent("dragover", {bubbles: true, cancelable: true, dataTransfer: dt}));
+		const reason = getComputedStyle(q, "::before").content;
+		const out = [q.className, n.className, String(refused), reason].join("|");
+		card.dispatchEvent(new DragEvent("dragend", {bubbles: true, dataTransfer: dt}));
+		return out;
+	})()`); got != `column no-drop|column may-drop|true|"Not allowed here: the state workflow or your rights"` {
+		t.Errorf("the columns while dragging: %s", got)
+	}
+	if got := eval[string](b, `(() => { const o = document.querySelector("[data-card] select[name=to] option[value=qualify]"); return o.disabled + " " + o.textContent })()`); got != "true Qualify — not allowed" {
+		t.Errorf("the move form offers a stage the workflow forbids: %s", got)
+	}
 	if _, err := chromedp.Run(b.ctx, chromedp.WaitEvent(page.LoadEventFired, nil, chromedp.Evaluate[chromedp.Void](`(() => {
 		const card = document.querySelector("[data-card]"), col = document.querySelector('section[data-drop-value="negotiation"] ul');
 		const dt = new DataTransfer();

@@ -31,31 +31,47 @@
   });
 
   // Kanban: dragging a card onto a column submits the card's move form
-  // (the form itself is the keyboard's way to move it).
+  // (the form itself is the keyboard's way to move it). While a card is
+  // dragged, the columns it may not go to (data-allowed: the state
+  // workflow's transitions and the user's rights, from the server) are
+  // greyed with the reason, and refuse the drop.
   var dragged = null;
+  var allowed = [];
+  function columns() { return document.querySelectorAll("[data-drop-value]"); }
+  function open(col) { return col && allowed.indexOf(col.getAttribute("data-drop-value")) >= 0; }
+  function clear() {
+    dragged = null;
+    allowed = [];
+    columns().forEach(function (c) { c.classList.remove("no-drop", "may-drop"); });
+  }
   document.addEventListener("dragstart", function (ev) {
     var card = ev.target.closest && ev.target.closest("[data-card]");
     if (!card) { return; }
     dragged = card;
+    try { allowed = JSON.parse(card.getAttribute("data-allowed") || "[]"); } catch (e) { allowed = []; }
+    var home = card.closest("[data-drop-value]");
+    columns().forEach(function (c) {
+      if (c !== home) { c.classList.add(open(c) ? "may-drop" : "no-drop"); }
+    });
     ev.dataTransfer.effectAllowed = "move";
     ev.dataTransfer.setData("text/plain", card.getAttribute("data-card"));
   });
   document.addEventListener("dragover", function (ev) {
-    if (dragged && ev.target.closest && ev.target.closest("[data-drop-value]")) { ev.preventDefault(); }
+    if (dragged && open(ev.target.closest && ev.target.closest("[data-drop-value]"))) { ev.preventDefault(); }
   });
   document.addEventListener("drop", function (ev) {
     var col = ev.target.closest && ev.target.closest("[data-drop-value]");
-    if (!dragged || !col) { return; }
+    if (!dragged || !open(col)) { clear(); return; }
     ev.preventDefault();
     var form = dragged.querySelector("form.move");
     var to = col.getAttribute("data-drop-value");
-    dragged = null;
+    clear();
     if (form && form.elements.to.value !== to) {
       form.elements.to.value = to;
       form.submit();
     }
   });
-  document.addEventListener("dragend", function () { dragged = null; });
+  document.addEventListener("dragend", clear);
 
   // htmx requests: a new filter row gets the next free index.
   document.addEventListener("htmx:configRequest", function (ev) {
