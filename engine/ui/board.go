@@ -54,7 +54,7 @@ type boardCard struct {
 
 // boardTarget is a column a card may or may not move to.
 type boardTarget struct {
-	Value, Label      string
+	Value, Label     string
 	Current, Allowed bool
 }
 

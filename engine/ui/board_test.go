@@ -50,7 +50,7 @@ func TestBoardAndCalendar(t *testing.T) {
 		}
 		run(t, rep2, []pageCase{
 			{name: "a card shared for reading offers no move, and says why", path: "/ui/board/opportunity", status: 200,
-				contains: []string{"Tea machines", "Secret deal", "You may not change this record.", `action="/ui/board/opportunity/`},
+				contains:   []string{"Tea machines", "Secret deal", "You may not change this record.", `action="/ui/board/opportunity/`},
 				notContain: []string{`action="/ui/board/opportunity/` + opp + `"`, `data-card="` + opp + `"`}},
 			{name: "nor may move it: refused and explained", method: "POST", path: "/ui/board/opportunity/" + opp, form: url.Values{"field": {"stage"}, "to": {"lost"}, "version": {"3"}}, status: 403,
 				contains: []string{"The move was refused"}},

@@ -294,3 +294,19 @@ func (b *tab) forgetErrors() {
 	b.errs = nil
 	b.mu.Unlock()
 }
+
+// apply applies the builder's plan shown, after checking it holds want.
+func (b *tab) apply(where string, want ...string) {
+	b.t.Helper()
+	body := b.text("main")
+	for _, w := range want {
+		if !strings.Contains(body, w) {
+			b.t.Fatalf("the plan of %s lacks %q: %s", where, w, body)
+		}
+	}
+	b.submit("#apply")
+	if !strings.Contains(b.text("main"), "The change is applied.") {
+		b.t.Fatalf("%s not applied: %s", where, b.text("main"))
+	}
+	b.noErrors(where)
+}

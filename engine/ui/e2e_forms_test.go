@@ -21,21 +21,6 @@ func TestBrowserKindForms(t *testing.T) {
 
 	a := newTab(t, base, "admin")
 	a.login("admin")
-	// apply applies the plan shown, after checking it holds want.
-	apply := func(where string, want ...string) {
-		t.Helper()
-		body := a.text("main")
-		for _, w := range want {
-			if !strings.Contains(body, w) {
-				t.Fatalf("the plan of %s lacks %q: %s", where, w, body)
-			}
-		}
-		a.submit("#apply")
-		if !strings.Contains(a.text("main"), "The change is applied.") {
-			t.Fatalf("%s not applied: %s", where, a.text("main"))
-		}
-		a.noErrors(where)
-	}
 
 	// An approval process.
 	a.open("/ui/admin/kinds/approvals/new")
@@ -61,7 +46,7 @@ func TestBrowserKindForms(t *testing.T) {
 	a.shot("builder-form-error")
 	a.do(chromedp.SetValue(chromedp.ID("d-entry_criteria"), "amount > 1000000"))
 	a.submit("#review")
-	apply("approval process", "add_document approvals big_deal")
+	a.apply("approval process", "add_document approvals big_deal")
 
 	// A report: opportunities by stage with their total amount.
 	a.open("/ui/admin/kinds/reports/new")
@@ -78,7 +63,7 @@ func TestBrowserKindForms(t *testing.T) {
 	a.checkA11y("report form")
 	a.shot("builder-form-report")
 	a.submit("#review")
-	apply("report", "add_document reports amount_by_stage")
+	a.apply("report", "add_document reports amount_by_stage")
 	a.open("/ui/reports/amount_by_stage")
 	if body := a.text("table.report"); !strings.Contains(body, "Total amount") || !strings.Contains(body, "2,000,000") || !strings.Contains(body, "30,000") {
 		t.Fatalf("the new report: %s", body)
