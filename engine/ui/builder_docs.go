@@ -3,6 +3,7 @@ package ui
 import (
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -58,6 +59,8 @@ type docData struct {
 	New              bool
 	General          []string
 	Form             *fnode
+	// FormHref and JSONHref open the document in the other editor.
+	FormHref, JSONHref string
 }
 
 // docPage answers GET /ui/admin/kinds/{kind}/{name} ("new" for a new
@@ -68,6 +71,15 @@ func (u *UI) docPage(c *fiber.Ctx) error {
 		return u.fail(c, err)
 	}
 	d := docData{Kind: k.Name(), Name: c.Params("name"), New: c.Params("name") == "new"}
+	q := url.Values{}
+	for _, key := range []string{"from", "object"} {
+		if v := c.Query(key); v != "" {
+			q.Set(key, v)
+		}
+	}
+	d.FormHref = strings.TrimSuffix("/ui/admin/kinds/"+k.Name()+"/"+c.Params("name")+"?"+q.Encode(), "?")
+	q.Set("editor", "json")
+	d.JSONHref = "/ui/admin/kinds/" + k.Name() + "/" + c.Params("name") + "?" + q.Encode()
 	if d.New {
 		d.Name, d.Text = "", "{\n  \"name\": \"\"\n}"
 		if o, ok := u.eng.Snapshot().Schema.Object(c.Query("object")); ok && k.Name() == Layouts.Kind().Name() {

@@ -17,7 +17,9 @@ func TestLayouts(t *testing.T) {
 		lead := s.Create("rep1", "lead", `{"person": "Li Lei", "company": "Acme"}`)
 		// The generated default, as a start.
 		run(t, admin, []pageCase{
-			{name: "new layout from the default", path: "/ui/admin/kinds/layouts/new?object=lead", status: 200, contains: []string{"&#34;lead_default&#34;", "&#34;list_columns&#34;"}},
+			{name: "new layout from the default", path: "/ui/admin/kinds/layouts/new?object=lead", status: 200,
+				contains: []string{`name="f/name" value="lead_default"`, `name="f/list_columns"`, `href="/ui/admin/kinds/layouts/new?editor=json&amp;object=lead"`}},
+			{name: "and as JSON", path: "/ui/admin/kinds/layouts/new?object=lead&editor=json", status: 200, contains: []string{"&#34;lead_default&#34;", "&#34;list_columns&#34;"}},
 			{name: "a layout naming an unknown field is refused", method: "POST", path: "/ui/admin/kinds/layouts",
 				form: url.Values{"doc": {`{"name": "bad", "object": "lead", "sections": [{"label": "X", "fields": ["nope"]}]}`}}, status: 422, contains: []string{"no field", "nope"}},
 			{name: "not JSON", method: "POST", path: "/ui/admin/kinds/layouts", form: url.Values{"doc": {`{`}}, status: 422, contains: []string{"Not valid JSON"}},
