@@ -1,6 +1,7 @@
 package ui_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -39,6 +40,20 @@ func TestReportPages(t *testing.T) {
 		run(t, rep2, []pageCase{
 			{name: "rep2's drill-down has none of rep1's", path: drill, status: 200, contains: []string{"Rep2 Secret Deal"}, notContain: []string{"Tea machines"}},
 			{name: "rep2's home has none of rep1's", path: "/ui/", status: 200, notContain: []string{"Tea machines"}},
+		})
+		q := (time.Now().Month()-1)/3 + 1
+		zh := signedIn(t, s, "rep1")
+		zh.Header["Accept-Language"] = "zh-CN"
+		run(t, zh, []pageCase{
+			{name: "periods and buckets named in Chinese", path: "/ui/reports/weighted_forecast?period=this_year&by=quarter", status: 200,
+				contains:   []string{`<option value="this_quarter">本季度</option>`, `<option value="quarter" selected>按季度</option>`, fmt.Sprintf("%d年第%d季度", time.Now().Year(), q)},
+				notContain: []string{fmt.Sprintf(">%d-Q%d<", time.Now().Year(), q), ">this quarter<"}},
+			{name: "months too", path: "/ui/reports/weighted_forecast?period=this_year&by=month", status: 200,
+				contains: []string{fmt.Sprintf("%d年%d月", time.Now().Year(), time.Now().Month())}},
+		})
+		run(t, rep1, []pageCase{
+			{name: "in English as they were", path: "/ui/reports/weighted_forecast?period=this_year&by=quarter", status: 200,
+				contains: []string{`<option value="this_quarter">this quarter</option>`, fmt.Sprintf("%d-Q%d", time.Now().Year(), q)}},
 		})
 		run(t, mgr, []pageCase{
 			{name: "the manager may export", path: "/ui/reports/pipeline_funnel", status: 200, contains: []string{"export?format=csv", "export?format=xlsx", "48,777.00"}},

@@ -146,7 +146,7 @@ func TestCharts(t *testing.T) {
 			}
 		}
 		_, raw := s.Raw("GET", "/api/reports/pipeline_by_stage_month/chart.svg", "admin", "", nil, map[string]string{"Accept-Language": "zh"})
-		for _, label := range []string{"按阶段和月份的销售管道", "初步接触", "赢单", "加权预测", "2026-03"} {
+		for _, label := range []string{"按阶段和月份的销售管道", "初步接触", "赢单", "加权预测", "2026年3月"} { // months named in Chinese
 			if !bytes.Contains(raw, []byte(label)) {
 				t.Errorf("the chart lacks the label %s", label)
 			}

@@ -70,11 +70,11 @@ func info(ctx context.Context, rights *engine.Rights, plan *reports.Plan) ui.Rep
 		switch d.Type {
 		case reports.ParamPeriod:
 			for _, v := range reports.Periods {
-				rp.Options = append(rp.Options, ui.Choice{Value: v, Label: strings.ReplaceAll(v, "_", " ")})
+				rp.Options = append(rp.Options, ui.Choice{Value: v, Label: periodName(v, lang)})
 			}
 		case reports.ParamBucket:
 			for _, b := range metadata.Buckets(pa.Ref.Field) {
-				rp.Options = append(rp.Options, ui.Choice{Value: string(b), Label: string(b)})
+				rp.Options = append(rp.Options, ui.Choice{Value: string(b), Label: periodName(string(b), lang)})
 			}
 		case reports.ParamUser:
 			rp.Options = []ui.Choice{{Value: "me", Label: map[bool]string{true: "我", false: "me"}[lang == "zh"]}}
@@ -249,4 +249,21 @@ func (p pages) Home(ctx context.Context) (*ui.Dashboard, error) {
 		out.Widgets = append(out.Widgets, uw)
 	}
 	return out, nil
+}
+
+// periodZh names the relative periods and the date buckets in Chinese.
+var periodZh = map[string]string{
+	"today": "今天", "yesterday": "昨天", "this_week": "本周", "last_week": "上周", "next_week": "下周",
+	"this_month": "本月", "last_month": "上月", "next_month": "下月",
+	"this_quarter": "本季度", "last_quarter": "上季度", "next_quarter": "下季度",
+	"this_year": "今年", "last_year": "去年", "next_year": "明年",
+	"day": "按日", "week": "按周", "month": "按月", "quarter": "按季度", "year": "按年",
+}
+
+// periodName is a relative period's or a bucket's name in lang.
+func periodName(v, lang string) string {
+	if zh, ok := periodZh[v]; ok && lang == "zh" {
+		return zh
+	}
+	return strings.ReplaceAll(v, "_", " ")
 }

@@ -170,7 +170,33 @@ func (b *builder) keyLabel(d *reports.Dim, key, title any) string {
 		}
 		return fmt.Sprint(title)
 	}
+	if d.Bucket != "" && b.lang == "zh" {
+		return bucketZh(d.Bucket, keyString(key))
+	}
 	return keyString(key)
+}
+
+// bucketZh names a date bucket's key in Chinese: 2026年3月, 2026年第1季度,
+// 2026年, 2026-03-02 当周 (a day as it is).
+func bucketZh(b metadata.Bucket, key string) string {
+	var y, n int
+	switch b {
+	case metadata.BucketMonth:
+		if _, err := fmt.Sscanf(key, "%d-%d", &y, &n); err == nil {
+			return fmt.Sprintf("%d年%d月", y, n)
+		}
+	case metadata.BucketQuarter:
+		if _, err := fmt.Sscanf(key, "%d-Q%d", &y, &n); err == nil {
+			return fmt.Sprintf("%d年第%d季度", y, n)
+		}
+	case metadata.BucketYear:
+		if _, err := fmt.Sscanf(key, "%d", &y); err == nil {
+			return fmt.Sprintf("%d年", y)
+		}
+	case metadata.BucketWeek:
+		return key + " 当周"
+	}
+	return key
 }
 
 // keyString writes a key as text.
