@@ -88,14 +88,18 @@ type homeData struct {
 	// Inbox reports whether the platform has such a part.
 	Tasks []taskView
 	Inbox bool
-	// Dashboard is the user's home dashboard (reports part).
-	Dashboard *dashboardView
+	// Dashboard is the dashboard shown (the user's home unless they chose
+	// another), Dashboards those they may switch to (reports part).
+	Dashboard  *dashboardView
+	Dashboards []DashboardInfo
 }
 
-// dashboardView is a dashboard with its widgets ready to show.
+// dashboardView is a dashboard with its widgets ready to show, and the
+// name its copy would take (Copy).
 type dashboardView struct {
-	Label   string
-	Widgets []widgetView
+	Name, Label, Copy string
+	Own, Home         bool
+	Widgets           []widgetView
 }
 
 // widgetView is a widget: a chart or table of a report (Query its
@@ -156,7 +160,10 @@ func (u *UI) home(c *fiber.Ctx) error {
 	}
 	d.Inbox = u.wf != nil || u.notes != nil
 	if u.rep != nil {
-		if d.Dashboard, err = u.dashboard(r); err != nil {
+		if d.Dashboards, err = u.rep.Dashboards(r.ctx); err != nil {
+			return u.fail(c, err)
+		}
+		if d.Dashboard, err = u.dashboard(r, c.Query("dashboard")); err != nil {
 			return u.fail(c, err)
 		}
 	}
@@ -210,14 +217,18 @@ func (u *UI) markRead(c *fiber.Ctx) error {
 	return c.Redirect("/ui/?flash=marked_read", fiber.StatusSeeOther)
 }
 
-// dashboard reads the user's home dashboard (nil when they have none),
-// with the records of its lists shown as the user may read them.
-func (u *UI) dashboard(r *rq) (*dashboardView, error) {
-	d, err := u.rep.Home(r.ctx)
+// dashboard reads one of the user's dashboards (their home when name is
+// empty; nil when they have none), with the records of its lists shown as
+// the user may read them.
+func (u *UI) dashboard(r *rq, name string) (*dashboardView, error) {
+	d, err := u.rep.Dashboard(r.ctx, name)
 	if err != nil || d == nil {
 		return nil, err
 	}
-	out := &dashboardView{Label: d.Label}
+	out := &dashboardView{Name: d.Name, Label: d.Label, Own: d.Own, Home: d.Home, Copy: d.Name}
+	if !d.Own {
+		out.Copy = "my_" + d.Name
+	}
 	for _, w := range d.Widgets {
 		v := widgetView{Widget: w, Query: encodeParams(w.Params), Span: w.Width}
 		if w.Table != nil {
@@ -257,6 +268,34 @@ func (u *UI) dashboard(r *rq) (*dashboardView, error) {
 		out.Widgets = append(out.Widgets, v)
 	}
 	return out, nil
+}
+
+// saveDashboard answers POST /ui/dashboards: a copy of the dashboard
+// from (one the user may see) saved as their own under name and label,
+// their home when home is set ("Make it my home" saves their own one
+// again as home).
+func (u *UI) saveDashboard(c *fiber.Ctx) error {
+	if u.rep == nil {
+		return u.fail(c, fmt.Errorf("%w: no page %s", engine.ErrNotFound, c.Path()))
+	}
+	name := strings.TrimSpace(c.FormValue("name"))
+	err := u.rep.SaveDashboard(c.UserContext(), c.FormValue("from"), name, strings.TrimSpace(c.FormValue("label")), c.FormValue("home") == "true")
+	if err != nil {
+		return u.fail(c, err)
+	}
+	return c.Redirect("/ui/?dashboard="+url.QueryEscape(name)+"&flash=dashboard_saved", fiber.StatusSeeOther)
+}
+
+// deleteDashboard answers POST /ui/dashboards/{name}/delete: one of the
+// user's own.
+func (u *UI) deleteDashboard(c *fiber.Ctx) error {
+	if u.rep == nil {
+		return u.fail(c, fmt.Errorf("%w: no page %s", engine.ErrNotFound, c.Path()))
+	}
+	if err := u.rep.DeleteDashboard(c.UserContext(), c.Params("name")); err != nil {
+		return u.fail(c, err)
+	}
+	return c.Redirect("/ui/?flash=dashboard_deleted", fiber.StatusSeeOther)
 }
 
 // saveView answers POST /ui/views/{object}: keeps the list's filter, sort

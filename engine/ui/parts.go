@@ -158,8 +158,24 @@ type Reports interface {
 	// Drill returns the object of a report and a page of the records
 	// behind a group of its rows (a row's Group).
 	Drill(ctx context.Context, name string, params map[string]string, group string, opt engine.ListOptions) (string, *engine.ListResult, error)
-	// Home returns the user's home dashboard, nil when they have none.
-	Home(ctx context.Context) (*Dashboard, error)
+	// Dashboards lists the dashboards offered to the user and those they
+	// saved.
+	Dashboards(ctx context.Context) ([]DashboardInfo, error)
+	// Dashboard returns one of them with the data of its widgets (the
+	// user's home when name is empty: nil when they have none).
+	Dashboard(ctx context.Context, name string) (*Dashboard, error)
+	// SaveDashboard saves a copy of dashboard from as the user's own,
+	// named name with label in the user's language, their home if home.
+	SaveDashboard(ctx context.Context, from, name, label string, home bool) error
+	// DeleteDashboard deletes one of the user's own.
+	DeleteDashboard(ctx context.Context, name string) error
+}
+
+// DashboardInfo names a dashboard of the user: Own when they saved it,
+// Home when it is their home.
+type DashboardInfo struct {
+	Name, Label string
+	Own, Home   bool
 }
 
 // ReportInfo describes a report.
@@ -213,6 +229,7 @@ type File struct {
 // Dashboard is a dashboard with the data of its widgets.
 type Dashboard struct {
 	Name, Label string
+	Own, Home   bool
 	Widgets     []Widget
 }
 

@@ -2,6 +2,7 @@ package ui_test
 
 import (
 	"fmt"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -62,5 +63,43 @@ func TestReportPages(t *testing.T) {
 		if st != 200 || !strings.HasPrefix(body, "\uFEFF") || !strings.Contains(body, "Proposal") || !strings.Contains(resp.Header.Get("Content-Disposition"), "attachment") {
 			t.Errorf("export: %d %s %q", st, resp.Header.Get("Content-Disposition"), body)
 		}
+	})
+}
+
+// TestDashboardPages: a user switches between the dashboards offered to
+// them, saves a copy as their own home, makes it home again after
+// switching, and deletes it; another user neither sees nor deletes it.
+func TestDashboardPages(t *testing.T) {
+	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
+		s := apitest.New(t, db, apitest.Options{})
+		rep1, rep2 := signedIn(t, s, "rep1"), signedIn(t, s, "rep2")
+		save := url.Values{"from": {"overview"}, "name": {"my_overview"}, "label": {"My overview"}, "home": {"true"}}
+		run(t, rep1, []pageCase{
+			{name: "the home dashboard with the others to switch to", path: "/ui/", status: 200,
+				contains: []string{`<h2 id="dashboard-h">Sales <span class="meta">(my home)</span>`, `<select id="dashboard" name="dashboard">`, `<option value="sales_home" selected>Sales</option>`, `<option value="overview">Overview</option>`,
+					"Save as my own dashboard", `name="name" value="my_sales_home"`},
+				notContain: []string{"Marketing", "Delete my dashboard"}},
+			{name: "switched to another", path: "/ui/?dashboard=overview", status: 200, contains: []string{`<h2 id="dashboard-h">Overview</h2>`, `<option value="overview" selected>`}},
+			{name: "one not offered", path: "/ui/?dashboard=marketing_home", status: 404},
+			{name: "a bad name", method: "POST", path: "/ui/dashboards", form: url.Values{"from": {"overview"}, "name": {"My Overview"}}, status: 422},
+			{name: "home is taken", method: "POST", path: "/ui/dashboards", form: url.Values{"from": {"overview"}, "name": {"home"}}, status: 422},
+			{name: "saved as the rep's home", method: "POST", path: "/ui/dashboards", form: save, status: 303},
+			{name: "the rep's own home now", path: "/ui/", status: 200,
+				contains:   []string{`<h2 id="dashboard-h">My overview <span class="meta">(my home)</span>`, `<option value="my_overview" selected>My overview (mine)</option>`, "Delete my dashboard"},
+				notContain: []string{`value="true"><button type="submit">Make it my home`}},
+			{name: "back to Sales as home", method: "POST", path: "/ui/dashboards", form: url.Values{"from": {"sales_home"}, "name": {"my_sales"}, "home": {"true"}}, status: 303},
+			{name: "the first copy offers to be home again", path: "/ui/?dashboard=my_overview", status: 200, contains: []string{"Make it my home", "Delete my dashboard"}},
+		})
+		run(t, rep2, []pageCase{
+			{name: "rep2 has none of rep1's", path: "/ui/", status: 200, contains: []string{`<h2 id="dashboard-h">Sales`}, notContain: []string{"my_overview", "My overview"}},
+			{name: "nor may open it", path: "/ui/?dashboard=my_overview", status: 404},
+			{name: "nor delete it", method: "POST", path: "/ui/dashboards/my_overview/delete", status: 404},
+		})
+		run(t, rep1, []pageCase{
+			{name: "made home again", method: "POST", path: "/ui/dashboards", form: save, status: 303},
+			{name: "home", path: "/ui/", status: 200, contains: []string{`<h2 id="dashboard-h">My overview <span class="meta">(my home)</span>`}},
+			{name: "deleted", method: "POST", path: "/ui/dashboards/my_overview/delete", status: 303},
+			{name: "gone", path: "/ui/?flash=dashboard_deleted", status: 200, contains: []string{"The dashboard is deleted.", `<h2 id="dashboard-h">Sales`}, notContain: []string{"My overview"}},
+		})
 	})
 }

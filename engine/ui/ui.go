@@ -154,6 +154,8 @@ func (u *UI) Register(r fiber.Router, s *api.Server) {
 	g.Post("/logout", u.logout)
 	g.Get("/", u.home)
 	g.Post("/notifications/:id/read", u.markRead)
+	g.Post("/dashboards", u.saveDashboard)
+	g.Post("/dashboards/:name/delete", u.deleteDashboard)
 	u.recordRoutes(g)
 	u.builderRoutes(g)
 	u.reportRoutes(g)

@@ -348,20 +348,30 @@ func (h *handlers) saveDashboard(c *fiber.Ctx) error {
 		return err
 	}
 	d := parsed.Value.(*reports.Dashboard)
-	switch {
-	case d.Name != c.Params("name"):
+	if d.Name != c.Params("name") {
 		return &engine.RequestError{Message: fmt.Sprintf("the body names %s, the path %s", d.Name, c.Params("name")),
 			Details: []engine.FieldError{{Field: "name", Code: "mismatch", Message: "must be the name in the path"}}}
+	}
+	if err := h.save(ctx, rights, d); err != nil {
+		return err
+	}
+	return c.JSON(d)
+}
+
+// save saves a dashboard (parsed through its kind) as the caller's own,
+// after the checks of metadata dashboards; roles and users are not the
+// caller's to give.
+func (h *handlers) save(ctx context.Context, rights *engine.Rights, d *reports.Dashboard) error {
+	switch {
+	case d.Name == Home:
+		return metadata.Problems{{Path: "/name", Message: "home names the home dashboard: choose another name"}}
 	case len(d.Roles) > 0 || len(d.Users) > 0:
 		return metadata.Problems{{Path: "/roles", Message: "a dashboard you save is yours: roles and users are set by an administrator in metadata"}}
 	}
 	if ps := reports.CheckDashboard(rights.Snapshot().Schema, d); len(ps) > 0 {
 		return ps
 	}
-	if err := h.saved.put(ctx, rights.Principal().UserID, d); err != nil {
-		return err
-	}
-	return c.JSON(d)
+	return h.saved.put(ctx, rights.Principal().UserID, d)
 }
 
 // deleteDashboard answers DELETE /api/dashboards/{name}: the caller's own.

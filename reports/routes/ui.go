@@ -3,6 +3,7 @@ package routes
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -195,10 +196,9 @@ func (p pages) Drill(ctx context.Context, name string, params map[string]string,
 	return plan.Object.Name, res, err
 }
 
-// Home implements ui.Reports: the caller's home dashboard with the data
-// of each widget computed under their rights (a widget they may not see
-// says why instead).
-func (p pages) Home(ctx context.Context) (*ui.Dashboard, error) {
+// Dashboards implements ui.Reports: the caller's saved dashboards and
+// those offered to them.
+func (p pages) Dashboards(ctx context.Context) ([]ui.DashboardInfo, error) {
 	rights, err := p.h.run.Rights(ctx)
 	if err != nil {
 		return nil, err
@@ -207,13 +207,83 @@ func (p pages) Home(ctx context.Context) (*ui.Dashboard, error) {
 	if err != nil {
 		return nil, err
 	}
-	i := slices.IndexFunc(offers, func(o offer) bool { return o.d.Name == home })
+	lang := engine.Language(ctx)
+	out := make([]ui.DashboardInfo, 0, len(offers))
+	for _, o := range offers {
+		out = append(out, ui.DashboardInfo{Name: o.d.Name, Label: labelOr(o.d.Label, lang, o.d.Name), Own: o.source == "user", Home: o.d.Name == home})
+	}
+	return out, nil
+}
+
+// SaveDashboard implements ui.Reports: a copy of a dashboard offered to
+// the caller saved as their own (PUT /api/dashboards/{name} checks).
+func (p pages) SaveDashboard(ctx context.Context, from, name, label string, home bool) error {
+	rights, err := p.h.run.Rights(ctx)
+	if err != nil {
+		return err
+	}
+	offers, _, err := p.h.offers(ctx, rights)
+	if err != nil {
+		return err
+	}
+	i := slices.IndexFunc(offers, func(o offer) bool { return o.d.Name == from })
 	if i < 0 {
-		return nil, nil
+		return fmt.Errorf("%w: no dashboard %s", engine.ErrNotFound, from)
+	}
+	d := *offers[i].d
+	d.Name, d.Roles, d.Users, d.Home = name, nil, nil, home
+	if label != "" {
+		d.Label = metadata.Label{engine.Language(ctx): label}
+	}
+	raw, err := json.Marshal(d)
+	if err != nil {
+		return err
+	}
+	parsed, ps := reports.Dashboards.Kind().Parse("dashboard", raw)
+	if len(ps) > 0 {
+		return ps
+	}
+	return p.h.save(ctx, rights, parsed.Value.(*reports.Dashboard))
+}
+
+// DeleteDashboard implements ui.Reports: one of the caller's own.
+func (p pages) DeleteDashboard(ctx context.Context, name string) error {
+	rights, err := p.h.run.Rights(ctx)
+	if err != nil {
+		return err
+	}
+	ok, err := p.h.saved.remove(ctx, rights.Principal().UserID, name)
+	if err == nil && !ok {
+		err = fmt.Errorf("%w: you have no saved dashboard %s", engine.ErrNotFound, name)
+	}
+	return err
+}
+
+// Dashboard implements ui.Reports: one of the caller's dashboards (their
+// home when name is empty) with the data of each widget computed under
+// their rights (a widget they may not see says why instead).
+func (p pages) Dashboard(ctx context.Context, name string) (*ui.Dashboard, error) {
+	rights, err := p.h.run.Rights(ctx)
+	if err != nil {
+		return nil, err
+	}
+	offers, home, err := p.h.offers(ctx, rights)
+	if err != nil {
+		return nil, err
+	}
+	if name == "" {
+		name = home
+	}
+	i := slices.IndexFunc(offers, func(o offer) bool { return o.d.Name == name })
+	if i < 0 {
+		if name == home {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("%w: no dashboard %s", engine.ErrNotFound, name)
 	}
 	d := offers[i].d
 	lang := engine.Language(ctx)
-	out := &ui.Dashboard{Name: d.Name, Label: labelOr(d.Label, lang, d.Name)}
+	out := &ui.Dashboard{Name: d.Name, Label: labelOr(d.Label, lang, d.Name), Own: offers[i].source == "user", Home: d.Name == home}
 	ws := slices.Clone(d.Widgets)
 	slices.SortStableFunc(ws, func(a, b reports.Widget) int {
 		if a.Y != b.Y {
