@@ -71,6 +71,40 @@ func (p pages) Import(ctx context.Context, object string, file []byte, opt ui.Im
 	return out, nil
 }
 
+// StartImport implements ui.Sales: the import job of POST
+// /api/import/{object} (the file stored, checked and imported in the
+// background as the user).
+func (p pages) StartImport(ctx context.Context, object string, file []byte, opt ui.ImportOptions) (string, error) {
+	pr, ok := access.FromContext(ctx)
+	if !ok {
+		return "", engine.ErrUnauthenticated
+	}
+	st, err := p.s.imports.Start(ctx, pr, bytes.NewReader(file), imports.Options{Object: object, Mapping: opt.Mapping, Key: opt.Key, DryRun: opt.DryRun})
+	if err != nil {
+		return "", badFile(err)
+	}
+	return st.ID, nil
+}
+
+// ImportStatus implements ui.Sales: GET /api/imports/{id}'s answer (the
+// user's own imports only).
+func (p pages) ImportStatus(ctx context.Context, id string) (*ui.ImportStatus, error) {
+	pr, ok := access.FromContext(ctx)
+	if !ok {
+		return nil, engine.ErrUnauthenticated
+	}
+	st, err := p.s.imports.Status(ctx, pr, id)
+	if err != nil {
+		return nil, err
+	}
+	out := &ui.ImportStatus{Object: st.Object, State: st.State, Message: st.Message, Done: st.Done, Total: st.Total,
+		ImportResult: ui.ImportResult{Created: st.Created, Updated: st.Updated, Skipped: st.Skipped}}
+	for _, e := range st.Errors {
+		out.Errors = append(out.Errors, ui.ImportError{Line: e.Line, Field: e.Field, Message: e.Message})
+	}
+	return out, nil
+}
+
 // badFile makes a file that is not CSV a 400 naming the file.
 func badFile(err error) error {
 	if errors.Is(err, imports.ErrBadFile) {

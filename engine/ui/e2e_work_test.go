@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 )
@@ -56,9 +57,15 @@ func TestBrowserWork(t *testing.T) {
 	b.shot("import-preview")
 	b.checkNarrow("import preview", "import-preview")
 	b.submit(`button[name="step"][value="import"]`)
-	if body := b.text("main"); !strings.Contains(body, "1 created, 0 updated, 1 skipped.") {
-		t.Errorf("the import: %s", body)
+	if body := b.text("main"); !strings.Contains(body, "Importing…") {
+		t.Errorf("the import in the background: %s", body)
 	}
+	s.RunJobs()
+	// the page asks again every two seconds until the import is through
+	if _, err := chromedp.Run(b.ctx, chromedp.Poll[bool](`document.querySelector("main").textContent.includes("1 created, 0 updated, 1 skipped.")`, chromedp.WithPollingTimeout(20*time.Second))); err != nil {
+		t.Errorf("the import: %v: %s", err, b.text("main"))
+	}
+	b.checkA11y("import done")
 	b.noErrors("import")
 
 	b.open("/ui/o/opportunity/" + opp)

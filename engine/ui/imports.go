@@ -1,7 +1,6 @@
 package ui
 
 import (
-	"encoding/base64"
 	"fmt"
 	"io"
 	"strconv"
@@ -12,9 +11,13 @@ import (
 	"github.com/gofiber/fiber/v2"
 )
 
-// maxImportFile is the largest CSV file the import page takes (larger
-// ones go through crm import or POST /api/import/{object}).
-const maxImportFile = 4 << 20
+// maxImportFile is the largest CSV file the import page takes: the
+// API's (POST /api/import/{object} takes a body of api.MaxUploadBody, a
+// file of metadata.MaxFileSize with room for its multipart headers).
+const maxImportFile = metadata.MaxFileSize
+
+// checkLines is how many lines of the file the preview's dry run checks.
+const checkLines = 1000
 
 // sampleRows is how many rows the import page previews.
 const sampleRows = 5
@@ -23,18 +26,20 @@ const sampleRows = 5
 type importData struct {
 	Object *metadata.Object
 	Label  string
-	// Data is the file, kept in the page between the steps (base64).
-	Data    string
+	// Upload is the id of the file uploaded, kept between the steps.
+	Upload  string
 	Key     string
 	Keys    []fieldChoice
 	Fields  []fieldChoice
 	Columns []importColumn
 	Rows    [][]string
-	// Checked is the dry run of the file as mapped; Result the import.
-	Checked *ImportResult
-	Result  *ImportResult
-	Error   string
-	Max     int
+	// Checked is the dry run of the file as mapped (of its first
+	// CheckLines lines when Partial).
+	Checked    *ImportResult
+	Partial    bool
+	CheckLines int
+	Error      string
+	Max        int
 }
 
 // importColumn is a column of the file with the field it fills.
@@ -50,6 +55,7 @@ func (u *UI) importRoutes(g fiber.Router) {
 	}
 	g.Get("/import/:object", u.importPage)
 	g.Post("/import/:object", u.importFile)
+	g.Get("/imports/:id", u.importStatus)
 }
 
 // importScope returns the request and the principal's import scope of the
@@ -88,21 +94,22 @@ func (u *UI) importPage(c *fiber.Ctx) error {
 	return u.render(c, fiber.StatusOK, "import", p)
 }
 
-// importFile answers POST /ui/import/{object}: step "preview" shows the
-// columns with the fields they fill (to change), the first rows and a dry
-// run's report; step "import" imports the file as mapped and shows what
-// was created, updated and skipped, with the lines refused and why.
+// importFile answers POST /ui/import/{object}: step "preview" keeps the
+// file (crm_ui_uploads) and shows the columns with the fields they fill
+// (to change), the first rows and a dry run's report on the first
+// checkLines lines; step "import" queues the import of the file as mapped
+// (the API's background import) and shows its progress.
 func (u *UI) importFile(c *fiber.Ctx) error {
 	r, d, err := u.importScope(c)
 	if err != nil {
 		return u.fail(c, err)
 	}
-	data, err := uploaded(c)
+	object := d.Object.Name
+	data, err := u.uploaded(c, r, d)
 	if err != nil {
 		return u.fail(c, err)
 	}
-	object := d.Object.Name
-	d.Data, d.Key = base64.StdEncoding.EncodeToString(data), c.FormValue("key")
+	d.Key = c.FormValue("key")
 	sample, err := u.sales.ImportSample(r.ctx, object, data, nil, sampleRows)
 	if err != nil {
 		return u.fail(c, err)
@@ -122,15 +129,23 @@ func (u *UI) importFile(c *fiber.Ctx) error {
 		d.Columns = append(d.Columns, importColumn{Index: i, Header: h, Field: sample.Fields[i]})
 	}
 	d.Rows = sample.Rows
-	opt := ImportOptions{Mapping: mapping, Key: d.Key, DryRun: c.FormValue("step") != "import"}
-	res, err := u.sales.Import(r.ctx, object, data, opt)
+	opt := ImportOptions{Mapping: mapping, Key: d.Key, DryRun: true}
+	var id string
+	if c.FormValue("step") == "import" {
+		opt.DryRun = false
+		if id, err = u.sales.StartImport(r.ctx, object, data, opt); err == nil {
+			if err := u.dropUpload(r.ctx, r.p, d.Upload); err != nil {
+				return u.fail(c, err)
+			}
+			return c.Redirect("/ui/imports/"+id, fiber.StatusSeeOther)
+		}
+	} else {
+		start := fileStart(data, checkLines)
+		d.Partial, d.CheckLines = len(start) < len(data), checkLines
+		d.Checked, err = u.sales.Import(r.ctx, object, start, opt)
+	}
 	status := fiber.StatusOK
-	switch {
-	case err == nil && opt.DryRun:
-		d.Checked = res
-	case err == nil:
-		d.Result = res
-	default:
+	if err != nil {
 		st, _, details := api.Classify(err)
 		if st >= 500 || st == fiber.StatusNotFound {
 			return u.fail(c, err)
@@ -143,6 +158,35 @@ func (u *UI) importFile(c *fiber.Ctx) error {
 	p := u.newPage(c, tr(r.lang, "import_title", d.Label))
 	p.Section, p.Data = object, d
 	return u.render(c, status, "import", p)
+}
+
+// importStatusData is the content of an import's page.
+type importStatusData struct {
+	ID    string
+	Label string
+	*ImportStatus
+	Running bool
+}
+
+// importStatus answers GET /ui/imports/{id}: one of the user's imports,
+// its progress while it runs (the page asks again every two seconds),
+// then what was created, updated and skipped, with the lines refused.
+func (u *UI) importStatus(c *fiber.Ctx) error {
+	r, err := u.req(c)
+	if err != nil {
+		return u.fail(c, err)
+	}
+	st, err := u.sales.ImportStatus(r.ctx, c.Params("id"))
+	if err != nil {
+		return u.fail(c, err)
+	}
+	d := importStatusData{ID: c.Params("id"), Label: st.Object, ImportStatus: st, Running: st.State == "pending" || st.State == "running"}
+	if o, ok := r.rights.Snapshot().Schema.Object(st.Object); ok {
+		d.Label = pluralTitle(o, r.lang)
+	}
+	p := u.newPage(c, tr(r.lang, "import_title", d.Label))
+	p.Section, p.Data = st.Object, d
+	return u.render(c, fiber.StatusOK, "import_status", p)
 }
 
 // formValue returns a form value and whether the form has it.
@@ -161,29 +205,29 @@ func formValue(c *fiber.Ctx, key string) (string, bool) {
 	return string(args.Peek(key)), true
 }
 
-// uploaded returns the file of an import form: the one uploaded, else the
-// one the preview kept in the page.
-func uploaded(c *fiber.Ctx) ([]byte, error) {
+// uploaded returns the file of an import form: the one uploaded (kept
+// for the next step), else the one kept before (d.Upload names it).
+func (u *UI) uploaded(c *fiber.Ctx, r *rq, d *importData) ([]byte, error) {
 	if fh, err := c.FormFile("file"); err == nil && fh.Size > 0 {
 		if fh.Size > maxImportFile {
-			return nil, fileError(fmt.Sprintf("the file is larger than %d MiB: import it with crm import or the API", maxImportFile>>20))
+			return nil, fileError(fmt.Sprintf("the file is larger than %d MiB: import it with crm import", maxImportFile>>20))
 		}
 		f, err := fh.Open()
 		if err != nil {
 			return nil, err
 		}
 		defer f.Close()
-		return io.ReadAll(io.LimitReader(f, maxImportFile))
+		data, err := io.ReadAll(io.LimitReader(f, maxImportFile))
+		if err != nil {
+			return nil, err
+		}
+		d.Upload, err = u.keepUpload(r.ctx, r.p, d.Object.Name, data)
+		return data, err
 	}
-	kept := c.FormValue("data")
-	if kept == "" {
+	if d.Upload = c.FormValue("upload"); d.Upload == "" {
 		return nil, fileError("choose a CSV file")
 	}
-	data, err := base64.StdEncoding.DecodeString(kept)
-	if err != nil || len(data) > maxImportFile {
-		return nil, fileError("the file kept by the page is damaged: upload it again")
-	}
-	return data, nil
+	return u.loadUpload(r.ctx, r.p, d.Object.Name, d.Upload)
 }
 
 // fileError is a 400 naming the file input.

@@ -102,8 +102,25 @@ type Sales interface {
 	// maps its columns to fields of object as Import will.
 	ImportSample(ctx context.Context, object string, file []byte, mapping map[string]string, rows int) (*ImportSample, error)
 	// Import imports a CSV file into object as the user (the import
-	// right, create rights, update rights with a key).
+	// right, create rights, update rights with a key), at once: the page
+	// runs it as a dry run on the start of a file.
 	Import(ctx context.Context, object string, file []byte, opt ImportOptions) (*ImportResult, error)
+	// StartImport checks a CSV file's header and rights and queues its
+	// import as the user in the background (POST /api/import/{object}),
+	// returning the import's id.
+	StartImport(ctx context.Context, object string, file []byte, opt ImportOptions) (string, error)
+	// ImportStatus returns one of the user's imports (engine.ErrNotFound
+	// for another user's).
+	ImportStatus(ctx context.Context, id string) (*ImportStatus, error)
+}
+
+// ImportStatus is an import in the background: State is pending,
+// running, done or failed (Message says why); Done of Total records are
+// through.
+type ImportStatus struct {
+	ImportResult
+	Object, State, Message string
+	Done, Total            int64
 }
 
 // ImportSample is the start of a file to import: its header, the field

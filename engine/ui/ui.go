@@ -111,6 +111,9 @@ func New(ctx context.Context, cfg Config) (*UI, error) {
 	if err := migrateViews(ctx, u.eng.DB()); err != nil {
 		return nil, err
 	}
+	if err := migrateUploads(ctx, u.eng.DB()); err != nil {
+		return nil, err
+	}
 	return u, nil
 }
 
