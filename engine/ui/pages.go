@@ -51,6 +51,9 @@ func (u *UI) login(c *fiber.Ctx) error {
 	}
 	setCookie(c, sessionCookie, tok, sessionTTL, fiber.CookieSameSiteLaxMode)
 	setCookie(c, preCookie, "", -1, fiber.CookieSameSiteStrictMode)
+	if usr, err := u.acc.GetUser(c.UserContext(), username); err == nil && supported(usr.Language) {
+		setCookie(c, langCookie, usr.Language, 365*24*time.Hour, fiber.CookieSameSiteLaxMode) // the language the user chose before, on any browser
+	}
 	return c.Redirect(next, fiber.StatusSeeOther)
 }
 
@@ -67,13 +70,22 @@ func (u *UI) logout(c *fiber.Ctx) error {
 }
 
 // setLang answers POST /ui/lang: the language chosen is remembered in a
-// cookie for a year, and the page asked from is shown again.
+// cookie for a year and, for a signed-in user, as their language (the
+// one signing in picks on any browser, and the one of the reminders and
+// notifications they get), and the page asked from is shown again.
 func (u *UI) setLang(c *fiber.Ctx) error {
 	l := c.FormValue("lang")
 	if !supported(l) {
 		return u.refuse(c, fiber.StatusBadRequest, "bad_language")
 	}
 	setCookie(c, langCookie, l, 365*24*time.Hour, fiber.CookieSameSiteLaxMode)
+	if tok := c.Cookies(sessionCookie); tok != "" {
+		if p, err := u.acc.Authenticate(c.UserContext(), tok); err == nil && p.UserID != "" {
+			if _, err := u.acc.UpdateUser(c.UserContext(), p.UserID, access.UserUpdate{Language: &l}); err != nil {
+				return u.fail(c, err)
+			}
+		}
+	}
 	back := c.FormValue("back")
 	if back != "/ui/login" && !strings.HasPrefix(back, "/ui/login?") {
 		back = safeNext(back)

@@ -92,6 +92,16 @@ func TestRecordPages(t *testing.T) {
 			{name: "chinese remembered", path: "/ui/o/lead", status: 200, contains: []string{"新建", "筛选"}},
 			{name: "chinese validation messages", method: "POST", path: "/ui/o/lead", form: url.Values{"company": {"x"}}, status: 422, contains: []string{`id="f_person_error"`}},
 		})
+		// Remembered for the user: signing in on another browser, and what the platform sends them.
+		run(t, signedIn(t, s, "rep1"), []pageCase{
+			{name: "chinese on another browser", path: "/ui/", status: 200, contains: []string{"欢迎，", `lang="zh-CN"`}},
+		})
+		run(t, signedIn(t, s, "rep2"), []pageCase{
+			{name: "another user keeps English", path: "/ui/", status: 200, contains: []string{"Welcome, "}, notContain: []string{"欢迎"}},
+		})
+		if u, err := s.Platform.Access.GetUser(t.Context(), "rep1"); err != nil || u.Language != "zh" {
+			t.Errorf("rep1's language: %v %v", u, err)
+		}
 	})
 }
 
