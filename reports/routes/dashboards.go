@@ -196,11 +196,17 @@ type dashboardItem struct {
 // callerOffers returns the caller's rights, the dashboards offered to
 // them and their home.
 func (h *handlers) callerOffers(c *fiber.Ctx) (*engine.Rights, []offer, string, error) {
-	rights, err := h.run.Rights(c.UserContext())
+	return h.offersOf(c.UserContext())
+}
+
+// offersOf returns the rights of the principal of ctx, the dashboards
+// offered to them and their home.
+func (h *handlers) offersOf(ctx context.Context) (*engine.Rights, []offer, string, error) {
+	rights, err := h.run.Rights(ctx)
 	if err != nil {
 		return nil, nil, "", err
 	}
-	offers, home, err := h.offers(c.UserContext(), rights)
+	offers, home, err := h.offers(ctx, rights)
 	return rights, offers, home, err
 }
 

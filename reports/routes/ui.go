@@ -199,11 +199,7 @@ func (p pages) Drill(ctx context.Context, name string, params map[string]string,
 // Dashboards implements ui.Reports: the caller's saved dashboards and
 // those offered to them.
 func (p pages) Dashboards(ctx context.Context) ([]ui.DashboardInfo, error) {
-	rights, err := p.h.run.Rights(ctx)
-	if err != nil {
-		return nil, err
-	}
-	offers, home, err := p.h.offers(ctx, rights)
+	_, offers, home, err := p.h.offersOf(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -218,11 +214,7 @@ func (p pages) Dashboards(ctx context.Context) ([]ui.DashboardInfo, error) {
 // SaveDashboard implements ui.Reports: a copy of a dashboard offered to
 // the caller saved as their own (PUT /api/dashboards/{name} checks).
 func (p pages) SaveDashboard(ctx context.Context, from, name, label string, home bool) error {
-	rights, err := p.h.run.Rights(ctx)
-	if err != nil {
-		return err
-	}
-	offers, _, err := p.h.offers(ctx, rights)
+	rights, offers, _, err := p.h.offersOf(ctx)
 	if err != nil {
 		return err
 	}
@@ -263,11 +255,7 @@ func (p pages) DeleteDashboard(ctx context.Context, name string) error {
 // home when name is empty) with the data of each widget computed under
 // their rights (a widget they may not see says why instead).
 func (p pages) Dashboard(ctx context.Context, name string) (*ui.Dashboard, error) {
-	rights, err := p.h.run.Rights(ctx)
-	if err != nil {
-		return nil, err
-	}
-	offers, home, err := p.h.offers(ctx, rights)
+	rights, offers, home, err := p.h.offersOf(ctx)
 	if err != nil {
 		return nil, err
 	}
