@@ -59,6 +59,9 @@ type docData struct {
 	New              bool
 	General          []string
 	Form             *fnode
+	// Fields are the fields of the document's object, offered to its
+	// field inputs.
+	Fields []string
 	// FormHref and JSONHref open the document in the other editor.
 	FormHref, JSONHref string
 }
@@ -115,7 +118,8 @@ func (u *UI) docPage(c *fiber.Ctx) error {
 		if err := dec.Decode(&doc); err != nil {
 			return u.fail(c, err)
 		}
-		d.Form = newKindForm(k, lang(c), u.eng.Snapshot().Schema).build(doc)
+		f := newKindForm(k, lang(c), u.eng.Snapshot().Schema)
+		d.Form, d.Fields = f.build(doc), f.fieldNames(doc)
 	}
 	return u.showDoc(c, d, fiber.StatusOK)
 }
@@ -148,7 +152,7 @@ func (u *UI) saveDoc(c *fiber.Ctx) error {
 		doc = form.read(func(name string) string { return c.FormValue(name) })
 		if op := c.FormValue("_op"); op != "" { // a row added or removed: the form again
 			rowOp(doc, op)
-			d.Form = form.build(doc)
+			d.Form, d.Fields = form.build(doc), form.fieldNames(doc)
 			return u.showDoc(c, d, fiber.StatusOK)
 		}
 		doc, _ = prune(doc)
@@ -163,7 +167,7 @@ func (u *UI) saveDoc(c *fiber.Ctx) error {
 			_, general := problemMap(err, func(string) string { return "" })
 			return bad(general)
 		}
-		d.Form = form.build(doc) // each problem next to the input its pointer names
+		d.Form, d.Fields = form.build(doc), form.fieldNames(doc) // each problem next to the input its pointer names
 		paths := map[string]bool{}
 		d.Form.paths(paths)
 		errs, general := problemMap(err, func(p string) string {

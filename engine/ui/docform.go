@@ -55,6 +55,8 @@ type fnode struct {
 	// height (0 for a one-line input).
 	Wide bool
 	Rows int
+	// Fields offers the fields of the document's object to a field input.
+	Fields bool
 }
 
 // kindForm generates and reads the form of one document kind in one
@@ -63,13 +65,14 @@ type kindForm struct {
 	root    *jsonschema.Schema
 	order   *onode
 	lang    string
+	sc      *metadata.Schema
 	objects []optionView
 }
 
 // newKindForm returns the form generator of kind k.
 func newKindForm(k *metadata.DocKind, lang string, sc *metadata.Schema) *kindForm {
 	root, src := k.JSONSchema()
-	f := &kindForm{root: root, order: sourceOrder(k.Name(), src), lang: lang}
+	f := &kindForm{root: root, order: sourceOrder(k.Name(), src), lang: lang, sc: sc}
 	for _, o := range sc.Objects {
 		f.objects = append(f.objects, optionView{Value: o.Name, Label: o.Title(lang) + " (" + o.Name + ")"})
 	}
@@ -209,6 +212,22 @@ func (f *kindForm) build(doc any) *fnode {
 	return n
 }
 
+// fieldNames lists the fields of a document's object (its "object"), for
+// its field inputs to offer.
+func (f *kindForm) fieldNames(doc any) []string {
+	m, _ := doc.(map[string]any)
+	name, _ := m["object"].(string)
+	o, ok := f.sc.Object(name)
+	if !ok {
+		return nil
+	}
+	out := make([]string, 0, len(o.Fields))
+	for _, fd := range o.Fields {
+		out = append(out, fd.Name)
+	}
+	return out
+}
+
 // properties lists an object schema's properties in the order the kind's
 // schema writes them (names sorted, "name" first, where it is not known).
 func (f *kindForm) properties(s *jsonschema.Schema) []string {
@@ -326,6 +345,7 @@ func (f *kindForm) node(s *jsonschema.Schema, key, path string, v any, required 
 		n.Help = tr(f.lang, "json_value_help")
 	default:
 		n.Value = scalarText(v)
+		n.Fields = n.Type == "text" && key == "field"
 		if n.Type == "formula" {
 			n.Help = tr(f.lang, "formula_input_help")
 		}

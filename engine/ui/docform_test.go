@@ -111,7 +111,7 @@ func TestBuilderForms(t *testing.T) {
 		run(t, admin, []pageCase{
 			{name: "the form of a new process", path: "/ui/admin/kinds/approvals/new", status: 200,
 				contains: []string{`<label for="d-name">Name <span class="req">*</span></label>`, `<select id="d-object" name="f/object">`, `<option value="opportunity">Opportunity (opportunity)</option>`,
-					`<textarea id="d-entry_criteria" name="f/entry_criteria"`, `name="n/steps" value="0"`, `value="add:/steps"`, `<label for="d-label_zh">Label (Chinese)</label>`, "Advanced: edit as JSON"}},
+					`<textarea id="d-entry_criteria" name="f/entry_criteria"`, `name="n/steps" value="0"`, `<datalist id="doc-fields"></datalist>`, `value="add:/steps"`, `<label for="d-label_zh">Label (Chinese)</label>`, "Advanced: edit as JSON"}},
 			{name: "a step added", method: "POST", path: "/ui/admin/kinds/approvals", form: with("_op", "add:/steps"), status: 200,
 				contains: []string{`name="f/steps/0/name"`, `name="n/steps/0/approvers" value="0"`, `value="del:/steps/0"`, "amount &gt;\n  1000000 &amp;&amp;</textarea>", `value="大单审批"`}},
 			{name: "an approver added to it", method: "POST", path: "/ui/admin/kinds/approvals", form: with("n/steps", "1", "f/steps/0/name", "gm", "n/steps/0/approvers", "0", "_op", "add:/steps/0/approvers"), status: 200,
@@ -136,7 +136,7 @@ func TestBuilderForms(t *testing.T) {
 		})
 		run(t, admin, []pageCase{
 			{name: "the form shows the process as applied", path: "/ui/admin/kinds/approvals/big_deal", status: 200,
-				contains: []string{`name="f/name" value="big_deal"`, `<option value="opportunity" selected>`, "amount &gt; 1000000</textarea>", `<option value="role" selected>`, `value="admin"`}},
+				contains: []string{`name="f/name" value="big_deal"`, `<option value="opportunity" selected>`, `<option value="discount"></option>`, "amount &gt; 1000000</textarea>", `<option value="role" selected>`, `value="admin"`}},
 		})
 	})
 }
