@@ -44,7 +44,7 @@ func (e *Engine) formulasAfter(ctx context.Context, ev *Event) error {
 	if !ok {
 		return nil
 	}
-	return p.recomputeAll(ctx, deps, 0)
+	return p.recomputeAll(ctx, deps, nil, 0)
 }
 
 // deleteDependents is the Event value under which formulasBeforeDelete
@@ -104,7 +104,7 @@ func (e *Engine) RecomputeDependents(ctx context.Context, tx *sql.Tx, object, id
 	if err != nil {
 		return err
 	}
-	return p.recomputeAll(ctx, toTargets(deps), 0)
+	return p.recomputeAll(ctx, toTargets(deps), nil, 0)
 }
 
 // UserChanged recomputes, in tx (the transaction that changed the user),
@@ -162,6 +162,8 @@ func (p *propagator) propagate(ctx context.Context, object string, changes []rec
 		return conflict("recomputing formulas after a change of %s goes more than %d levels deep", object, maxCascade)
 	}
 	targets := map[string]map[string]bool{} // object → ids to recompute
+	stale := staleRollups{}                 // object → the roll-ups that brought its ids
+	whole := map[string]bool{}              // objects with ids brought by lookups
 	add := func(obj, id string) {
 		if id == "" {
 			return
@@ -171,11 +173,15 @@ func (p *propagator) propagate(ctx context.Context, object string, changes []rec
 		}
 		targets[obj][id] = true
 	}
+	childObj, err := p.snap.Object(object)
+	if err != nil {
+		return err
+	}
 	specs := p.c.RollupsOnChild(object)
 	for _, ch := range changes {
 		changed := ch.changedFields()
 		for _, s := range specs {
-			if !anyOf(changed, s.Reads) {
+			if !anyOf(changed, s.Reads) || !countsIn(s, childObj, ch, p.now) {
 				continue
 			}
 			for _, rec := range []map[string]any{ch.old, ch.new} {
@@ -183,6 +189,9 @@ func (p *propagator) propagate(ctx context.Context, object string, changes []rec
 					id, _ := rec[s.Via].(string)
 					add(s.Object, id)
 				}
+			}
+			if !slices.Contains(stale[s.Object], s) {
+				stale[s.Object] = append(stale[s.Object], s)
 			}
 		}
 		if ch.old == nil || ch.new == nil {
@@ -197,9 +206,36 @@ func (p *propagator) propagate(ctx context.Context, object string, changes []rec
 			for _, rid := range ids {
 				add(o, rid)
 			}
+			if len(ids) > 0 {
+				whole[o] = true
+			}
 		}
 	}
-	return p.recomputeAll(ctx, targets, depth)
+	for o := range whole {
+		delete(stale, o)
+	}
+	return p.recomputeAll(ctx, targets, stale, depth)
+}
+
+// staleRollups names, per object, the roll-ups whose children changed: the
+// records of an object in it are recomputed only in the computed fields
+// those roll-ups reach (ObjectProgram.ComputeAfterRollups); an object not
+// in it is recomputed whole.
+type staleRollups map[string][]*formulas.RollupSpec
+
+// countsIn reports whether a child's change can change roll-up s: false
+// when s has a condition that the child meets neither before nor after
+// the change (a condition that cannot be evaluated counts as met).
+func countsIn(s *formulas.RollupSpec, child *metadata.Object, ch recordChange, now time.Time) bool {
+	for _, rec := range []map[string]any{ch.old, ch.new} {
+		if rec == nil {
+			continue
+		}
+		if ok, err := s.Matches(rec, child, now); ok || err != nil {
+			return true
+		}
+	}
+	return false
 }
 
 // anyOf reports whether any of names is in set.
@@ -322,8 +358,9 @@ func toTargets(deps map[string][]string) map[string]map[string]bool {
 	return out
 }
 
-// recomputeAll recomputes the given records per object and propagates.
-func (p *propagator) recomputeAll(ctx context.Context, targets map[string]map[string]bool, depth int) error {
+// recomputeAll recomputes the given records per object (only in what the
+// stale roll-ups reach, for an object in stale) and propagates.
+func (p *propagator) recomputeAll(ctx context.Context, targets map[string]map[string]bool, stale staleRollups, depth int) error {
 	objects := make([]string, 0, len(targets))
 	for o := range targets {
 		objects = append(objects, o)
@@ -336,7 +373,7 @@ func (p *propagator) recomputeAll(ctx context.Context, targets map[string]map[st
 		}
 		sort.Strings(ids)
 		for start := 0; start < len(ids); start += formulaBatch {
-			more, err := p.recompute(ctx, o, ids[start:min(start+formulaBatch, len(ids))])
+			more, err := p.recompute(ctx, o, ids[start:min(start+formulaBatch, len(ids))], stale[o])
 			if err != nil {
 				return err
 			}
@@ -352,8 +389,9 @@ func (p *propagator) recomputeAll(ctx context.Context, targets map[string]map[st
 // store.MaxInList), computes their computed fields and writes those that
 // changed (without a new version: a computed value is not an edit, and
 // must not make a user's open copy stale). A field whose formula fails is
-// written empty (logged). It returns the changes, for propagation.
-func (p *propagator) recompute(ctx context.Context, object string, ids []string) ([]recordChange, error) {
+// written empty (logged). With stale roll-ups, only the computed fields
+// they reach are computed. It returns the changes, for propagation.
+func (p *propagator) recompute(ctx context.Context, object string, ids []string, stale []*formulas.RollupSpec) ([]recordChange, error) {
 	obj, err := p.snap.Object(object)
 	if err != nil {
 		return nil, err
@@ -383,7 +421,12 @@ func (p *propagator) recompute(ctx context.Context, object string, ids []string)
 		}
 	}
 	res := &formulaResolver{e: p.e, q: p.tx, snap: p.snap, now: p.now}
-	fails, err := op.ComputeBatch(ctx, recs, res)
+	var fails []*formulas.EvalError
+	if stale != nil {
+		fails, err = op.ComputeAfterRollups(ctx, recs, res, stale)
+	} else {
+		fails, err = op.ComputeBatch(ctx, recs, res)
+	}
 	if err != nil {
 		return nil, formulaReadError(object, err)
 	}

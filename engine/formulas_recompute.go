@@ -132,7 +132,7 @@ func (e *Engine) recomputeStep(ctx context.Context, l *jobs.Lease) (jobs.Progres
 	pctx := formulas.WithNow(ctx, now)
 	for start := 0; start < len(ids); start += formulaBatch {
 		part := ids[start:min(start+formulaBatch, len(ids))]
-		changes, err := p.recompute(pctx, obj.Name, part)
+		changes, err := p.recompute(pctx, obj.Name, part, nil)
 		if err != nil {
 			return prog, err
 		}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"time"
@@ -151,17 +152,60 @@ func (op *ObjectProgram) Compute(ctx context.Context, rec map[string]any, r Reso
 // ComputeBatch is Compute for many records of the object at once, with one
 // Resolver call per lookup path and roll-up for the whole batch.
 func (op *ObjectProgram) ComputeBatch(ctx context.Context, recs []map[string]any, r Resolver) ([]*EvalError, error) {
-	if op == nil || len(op.computed) == 0 || len(recs) == 0 {
+	if op == nil {
 		return nil, nil
 	}
-	envs, err := op.envs(ctx, recs, op.reads, r)
+	return op.compute(ctx, recs, r, op.computed, op.reads)
+}
+
+// ComputeAfterRollups is ComputeBatch for parent records after a write of
+// children that may have changed the roll-ups in stale: it computes only
+// the computed fields that read one of them, directly or through another
+// computed field of the object, and asks the Resolver only for what those
+// fields read. The other computed fields keep the values recs hold: none
+// of their inputs changed.
+func (op *ObjectProgram) ComputeAfterRollups(ctx context.Context, recs []map[string]any, r Resolver, stale []*RollupSpec) ([]*EvalError, error) {
+	if op == nil {
+		return nil, nil
+	}
+	progs, rd := op.affectedBy(stale)
+	return op.compute(ctx, recs, r, progs, rd)
+}
+
+// affectedBy returns the computed fields whose value may change when the
+// roll-ups in stale do, in evaluation order, and what they read.
+func (op *ObjectProgram) affectedBy(stale []*RollupSpec) ([]*program, *reads) {
+	hit := map[string]bool{}
+	rd := newReads()
+	var progs []*program
+	for _, p := range op.computed {
+		affected := slices.ContainsFunc(p.reads.rollups, func(s *RollupSpec) bool { return slices.Contains(stale, s) })
+		for f := range p.reads.fields {
+			affected = affected || hit[f]
+		}
+		if affected {
+			hit[p.field.Name] = true
+			progs = append(progs, p)
+			rd.merge(p.reads)
+		}
+	}
+	return progs, rd
+}
+
+// compute evaluates progs (computed fields, in evaluation order) for recs
+// in environments holding what rd reads.
+func (op *ObjectProgram) compute(ctx context.Context, recs []map[string]any, r Resolver, progs []*program, rd *reads) ([]*EvalError, error) {
+	if len(progs) == 0 || len(recs) == 0 {
+		return nil, nil
+	}
+	envs, err := op.envs(ctx, recs, rd, r)
 	if err != nil {
 		return nil, err
 	}
 	var fails []*EvalError
 	for i, rec := range recs {
 		env := envs[i]
-		for _, p := range op.computed {
+		for _, p := range progs {
 			v, err := op.evalComputed(p, env)
 			if err != nil {
 				id, _ := rec["id"].(string)
@@ -244,15 +288,15 @@ func (op *ObjectProgram) Validate(ctx context.Context, rec map[string]any, r Res
 }
 
 // Matches reports whether a child record (storage form) meets the
-// roll-up's condition; it is true when there is none. The engine can use
-// it to skip recomputing parents for children that match neither before
-// nor after a change.
-func (s *RollupSpec) Matches(child map[string]any, childObject *metadata.Object) (bool, error) {
+// roll-up's condition at time now; it is true when there is none. The
+// engine uses it to skip recomputing parents for children that match
+// neither before nor after a change.
+func (s *RollupSpec) Matches(child map[string]any, childObject *metadata.Object, now time.Time) (bool, error) {
 	if s.cond == nil {
 		return true, nil
 	}
 	env := make(map[string]any, len(s.creds.fields)+2)
-	clockValues(env, time.Now())
+	clockValues(env, now)
 	for f := range s.creds.fields {
 		fd, ok := childObject.FieldOrSystem(f)
 		if !ok {

@@ -105,7 +105,7 @@ func (m *memResolver) Rollup(ctx context.Context, spec *RollupSpec, parentIDs []
 			if rec[spec.Via] != pid {
 				continue
 			}
-			ok, err := spec.Matches(rec, child)
+			ok, err := spec.Matches(rec, child, time.Now())
 			if err != nil {
 				return nil, err
 			}
