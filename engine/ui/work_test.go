@@ -4,11 +4,16 @@ import (
 	"encoding/json"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
+	"github.com/crmplatform/crm/engine/jobs"
 	"github.com/crmplatform/crm/engine/store"
 	"github.com/crmplatform/crm/engine/store/storetest"
 	"github.com/crmplatform/crm/internal/apitest"
+	"github.com/crmplatform/crm/internal/platform"
+	"github.com/crmplatform/crm/workflows/reminders"
 )
 
 // TestWorkPages: the pages of the parts built on the engine, as their
@@ -133,6 +138,43 @@ func TestNotificationsOnHome(t *testing.T) {
 			{name: "marked read", method: "POST", path: read, status: 303},
 			{name: "gone from the home page", path: "/ui/?flash=marked_read", status: 200, contains: []string{"Marked as read.", "Nothing waits for you."}, notContain: []string{"Call Li"}},
 			{name: "an unknown one", method: "POST", path: "/ui/notifications/nope/read", status: 404},
+		})
+	})
+}
+
+// TestReminderOnHome: a reminder that came due shows on its recipient's
+// home as a reminder, linking to the record; another rep has none.
+func TestReminderOnHome(t *testing.T) {
+	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
+		var now atomic.Pointer[time.Time]
+		at := func(s string) {
+			tm, err := time.Parse(time.RFC3339, s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			now.Store(&tm)
+		}
+		at("2026-06-01T08:00:00Z")
+		s := apitest.New(t, db, apitest.Options{Platform: platform.Config{Now: func() time.Time { return *now.Load() }}})
+		if st, body := s.Do("POST", "/api/meta/reminders", "admin", `{"name": "closing_tomorrow", "object": "opportunity",
+			"when": {"field": "close_date", "offset": "-1d", "at": "09:00"}, "recipients": ["owner"], "channels": ["in_app"],
+			"subject": {"en": "Closing tomorrow: {{name}}", "zh": "明天成交：{{name}}"}, "message": {"en": "{{name}} closes on {{close_date}}"}}`); st != 201 {
+			t.Fatalf("reminder: %d %v", st, body)
+		}
+		acc := s.Create("rep1", "account", `{"name": "Acme"}`)
+		opp := s.Create("rep1", "opportunity", `{"name": "Boilers", "account": "`+acc+`", "stage": "proposal", "close_date": "2026-06-05"}`)
+		s.RunJobs()
+		at("2026-06-04T10:00:00Z")
+		if _, _, err := s.Platform.Engine.Jobs().Enqueue(t.Context(), s.DB.SQL(), jobs.Spec{Kind: reminders.KindScan}); err != nil {
+			t.Fatal(err)
+		}
+		s.RunJobs()
+		run(t, signedIn(t, s, "rep1"), []pageCase{
+			{name: "the reminder on the owner's home", path: "/ui/", status: 200,
+				contains: []string{`data-kind="reminder"`, "Reminder", `href="/ui/o/opportunity/` + opp + `"`, "Closing tomorrow: Boilers", "Boilers closes on 2026-06-05", "Mark as read"}},
+		})
+		run(t, signedIn(t, s, "rep2"), []pageCase{
+			{name: "none on another rep's", path: "/ui/", status: 200, contains: []string{"Nothing waits for you."}, notContain: []string{"Boilers"}},
 		})
 	})
 }
