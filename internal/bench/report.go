@@ -58,7 +58,7 @@ func ReportCase(p *platform.Platform, pr *access.Principal, where string, args .
 			return err
 		},
 		Plain: func(ctx context.Context, _ int) error {
-			rows, err := p.DB.SQL().QueryContext(ctx, hand, args...)
+			rows, err := p.DB.Query(ctx, p.DB.SQL(), hand, args...)
 			if err != nil {
 				return err
 			}
