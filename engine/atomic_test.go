@@ -10,7 +10,7 @@ import (
 )
 
 func TestFailedWriteChangesNothing(t *testing.T) {
-	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
+	storetest.DialectsFrom(t, standard, func(t *testing.T, db *store.DB) {
 		e := newEngine(t, db, ownerGuard{})
 		boom := errors.New("after-hook failed")
 		fail := true
@@ -39,7 +39,7 @@ func TestFailedWriteChangesNothing(t *testing.T) {
 }
 
 func TestCascadesAndPicklistDependencies(t *testing.T) {
-	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
+	storetest.DialectsFrom(t, standard, func(t *testing.T, db *store.DB) {
 		e := newEngine(t, db, ownerGuard{})
 		ctx := as("u")
 		acc, err := e.Create(ctx, "account", map[string]any{"name": "Parent"})

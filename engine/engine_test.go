@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/crmplatform/crm/defaults"
 	"github.com/crmplatform/crm/engine/access"
 	"github.com/crmplatform/crm/engine/store"
 	"github.com/crmplatform/crm/engine/store/storetest"
@@ -43,19 +42,12 @@ func (g ownerGuard) RecordRule(ctx context.Context, p *access.Principal, object,
 	return access.RecordRule{Branches: []access.Branch{{Source: "scope", SQL: `"owner_id" = ?`, Args: []any{p.UserID}}}}, nil
 }
 
-// newEngine opens an engine on db with the standard template installed.
+// newEngine opens an engine on db, a copy of the standard seed (the
+// standard template installed).
 func newEngine(t *testing.T, db *store.DB, g Guard) *Engine {
 	t.Helper()
-	ctx := context.Background()
-	e, err := New(ctx, Config{DB: db, Guard: g})
+	e, err := New(context.Background(), Config{DB: db, Guard: g})
 	if err != nil {
-		t.Fatal(err)
-	}
-	fsys, err := defaults.FS("standard")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := e.InstallTemplate(ctx, fsys, "test"); err != nil {
 		t.Fatal(err)
 	}
 	return e
@@ -79,7 +71,7 @@ func body(t *testing.T, s string) map[string]any {
 }
 
 func TestRecordLifecycle(t *testing.T) {
-	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
+	storetest.DialectsFrom(t, standard, func(t *testing.T, db *store.DB) {
 		e := newEngine(t, db, ownerGuard{})
 		ctx := as("u1")
 		acc, err := e.Create(ctx, "account", body(t, `{"name": "Acme", "industry": "retail", "annual_revenue": "1234.565", "employees": 12}`))
@@ -141,7 +133,7 @@ func TestRecordLifecycle(t *testing.T) {
 // TestCreateAnswersLikeGet checks that the answer of a create is the
 // record as a read returns it.
 func TestCreateAnswersLikeGet(t *testing.T) {
-	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
+	storetest.DialectsFrom(t, standard, func(t *testing.T, db *store.DB) {
 		e := newEngine(t, db, ownerGuard{hidden: map[string]bool{"account.credit_limit": true}})
 		ctx := as("u1")
 		acc, err := e.Create(ctx, "account", body(t, `{"name": "Acme", "annual_revenue": "12.5", "first_deal_date": "2026-01-02"}`))

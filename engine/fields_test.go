@@ -50,7 +50,7 @@ func addObject(t *testing.T, e *Engine, doc string) {
 }
 
 func TestFieldTypesRoundTrip(t *testing.T) {
-	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
+	storetest.DialectsFrom(t, standard, func(t *testing.T, db *store.DB) {
 		e := newEngine(t, db, ownerGuard{})
 		addObject(t, e, allTypes)
 		ctx := as("u1")
@@ -130,7 +130,7 @@ func TestFieldTypesRoundTrip(t *testing.T) {
 }
 
 func TestAutoNumberConcurrent(t *testing.T) {
-	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
+	storetest.DialectsFrom(t, standard, func(t *testing.T, db *store.DB) {
 		e := newEngine(t, db, ownerGuard{})
 		const n = 24
 		var wg sync.WaitGroup

@@ -15,16 +15,20 @@ import (
 	"github.com/crmplatform/crm/metadata"
 )
 
-// withFormulas installs the standard template with formulas added:
-// computed fields, a roll-up, a lookup read, a default formula and rules.
+// withFormulas opens an engine using formulas on db, a copy of
+// withFormulasSeed: the standard template with formulasSchema's formulas.
 func withFormulas(t *testing.T, db *store.DB) *Engine {
 	t.Helper()
-	ctx := context.Background()
 	e := newEngine(t, db, ownerGuard{})
-	if err := e.UseFormulas(ctx); err != nil {
+	if err := e.UseFormulas(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	s := e.Snapshot().Schema.Clone()
+	return e
+}
+
+// formulasSchema adds formulas to the standard template's schema s:
+// computed fields, a roll-up, a lookup read, a default formula and rules.
+func formulasSchema(s *metadata.Schema) *metadata.Schema {
 	opp, _ := s.Object("opportunity")
 	opp.Fields = append(opp.Fields,
 		&metadata.Field{Name: "weighted", Type: "currency", Formula: "amount * option(stage).probability / 100"},
@@ -43,14 +47,11 @@ func withFormulas(t *testing.T, db *store.DB) *Engine {
 		&metadata.Field{Name: "open_deals", Type: "integer", Formula: `count(opportunity, stage not in ["won", "lost"])`, Visibility: metadata.VisibilityAll},
 		&metadata.Field{Name: "headroom", Type: "currency", Formula: "credit_limit - total_won"},
 	)
-	if _, _, err := e.ApplySchema(ctx, s, ApplyOptions{Author: "test"}); err != nil {
-		t.Fatal(err)
-	}
-	return e
+	return s
 }
 
 func TestFormulasOnWrites(t *testing.T) {
-	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
+	storetest.DialectsFrom(t, withFormulasSeed, func(t *testing.T, db *store.DB) {
 		e := withFormulas(t, db)
 		ctx := as("u1")
 		get := func(object, id string) Record {
@@ -144,7 +145,7 @@ func TestFormulasOnWrites(t *testing.T) {
 }
 
 func TestFormulaProblemsRefuseMetadata(t *testing.T) {
-	db := storetest.SQLite(t)
+	db := storetest.SQLiteFrom(t, withFormulasSeed)
 	e := withFormulas(t, db)
 	s := e.Snapshot().Schema.Clone()
 	opp, _ := s.Object("opportunity")
@@ -158,7 +159,7 @@ func TestFormulaProblemsRefuseMetadata(t *testing.T) {
 }
 
 func TestRecomputeJobsStoredValues(t *testing.T) {
-	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
+	storetest.DialectsFrom(t, withFormulasSeed, func(t *testing.T, db *store.DB) {
 		e := withFormulas(t, db)
 		ctx := as("u1")
 		if err := e.Jobs().Drain(ctx, jobs.DrainOptions{}); err != nil { // the install's own jobs
@@ -219,7 +220,7 @@ func TestRecomputeJobsStoredValues(t *testing.T) {
 }
 
 func TestFormulasAfterDeleteAndUserChange(t *testing.T) {
-	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
+	storetest.DialectsFrom(t, withFormulasSeed, func(t *testing.T, db *store.DB) {
 		e := withFormulas(t, db)
 		bg := context.Background()
 		// The users table belongs to engine/access; a minimal one will do.
@@ -293,7 +294,7 @@ func TestFormulasAfterDeleteAndUserChange(t *testing.T) {
 // before-hook's change feeds the computed fields, and field problems and
 // failing rules come back in one ValidationError.
 func TestFormulaWriteOrder(t *testing.T) {
-	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
+	storetest.DialectsFrom(t, withFormulasSeed, func(t *testing.T, db *store.DB) {
 		e := withFormulas(t, db)
 		s := e.Snapshot().Schema.Clone()
 		opp, _ := s.Object("opportunity")
@@ -343,7 +344,7 @@ func TestFormulaWriteOrder(t *testing.T) {
 // TestTrackedRollupHistory tracks a roll-up: when a child's change moves
 // it, the parent's history shows the new total and who caused it.
 func TestTrackedRollupHistory(t *testing.T) {
-	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
+	storetest.DialectsFrom(t, withFormulasSeed, func(t *testing.T, db *store.DB) {
 		e := withFormulas(t, db)
 		s := e.Snapshot().Schema.Clone()
 		acc, _ := s.Object("account")
@@ -378,7 +379,7 @@ func TestTrackedRollupHistory(t *testing.T) {
 // table older versions queued recomputations in: the unfinished ones
 // become recompute jobs and the table goes.
 func TestLegacyRecomputesBecomeJobs(t *testing.T) {
-	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
+	storetest.DialectsFrom(t, withFormulasSeed, func(t *testing.T, db *store.DB) {
 		e := withFormulas(t, db)
 		ctx := context.Background()
 		if err := e.Jobs().Drain(ctx, jobs.DrainOptions{}); err != nil {

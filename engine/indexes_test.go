@@ -47,7 +47,7 @@ func managed(t *testing.T, db *store.DB, table string) []string {
 }
 
 func TestDeclaredIndexes(t *testing.T) {
-	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
+	storetest.DialectsFrom(t, standard, func(t *testing.T, db *store.DB) {
 		e := newEngine(t, db, ownerGuard{})
 		owner := "idx_opportunity_owner_id_id(owner_id,id)"
 		lookups := []string{"ix_opportunity_account(account)", "ix_opportunity_campaign(campaign)", "ix_opportunity_contact(contact)", "ix_opportunity_created_at(created_at)"}

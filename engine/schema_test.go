@@ -39,7 +39,7 @@ func removeField(s *metadata.Schema, object, name string) {
 }
 
 func TestOnlineSchemaChanges(t *testing.T) {
-	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
+	storetest.DialectsFrom(t, standard, func(t *testing.T, db *store.DB) {
 		e := newEngine(t, db, ownerGuard{})
 		ctx := as("u1")
 		var ids []string
@@ -191,7 +191,7 @@ func TestOnlineSchemaChanges(t *testing.T) {
 }
 
 func TestReloadSeesOtherServersChange(t *testing.T) {
-	db := storetest.SQLite(t)
+	db := storetest.SQLiteFrom(t, standard)
 	a := newEngine(t, db, ownerGuard{})
 	b, err := New(context.Background(), Config{DB: db, Guard: ownerGuard{}})
 	if err != nil {
@@ -216,7 +216,7 @@ func TestReloadSeesOtherServersChange(t *testing.T) {
 // (dry run too) and stores nothing, the check sees the version it
 // replaces, and reloading stored versions never runs it.
 func TestChangeChecksRefuseChangesNotStoredVersions(t *testing.T) {
-	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
+	storetest.DialectsFrom(t, standard, func(t *testing.T, db *store.DB) {
 		e := newEngine(t, db, ownerGuard{})
 		var sawOld bool
 		e.CheckChanges(func(old, next *metadata.Schema) metadata.Problems {

@@ -24,7 +24,7 @@ func count(t *testing.T, e *Engine, u, object string) int {
 }
 
 func TestUnitOfWorkIsAtomic(t *testing.T) {
-	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
+	storetest.DialectsFrom(t, standard, func(t *testing.T, db *store.DB) {
 		e := newEngine(t, db, ownerGuard{})
 		ctx := as("u1")
 		p, _ := access.FromContext(ctx)
@@ -90,7 +90,7 @@ func TestUnitOfWorkIsAtomic(t *testing.T) {
 }
 
 func TestSystemWritesOnBehalfOfUser(t *testing.T) {
-	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
+	storetest.DialectsFrom(t, standard, func(t *testing.T, db *store.DB) {
 		g := ownerGuard{readOnly: map[string]bool{"account.credit_limit": true}}
 		e := newEngine(t, db, g)
 		ctx := as("u1")
@@ -135,7 +135,7 @@ func TestSystemWritesOnBehalfOfUser(t *testing.T) {
 // snapshot: the first server's next create must carry the default (it
 // runs again on the newest version), not leave the field empty.
 func TestWritesUseTheCommittingMetadataVersion(t *testing.T) {
-	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
+	storetest.DialectsFrom(t, standard, func(t *testing.T, db *store.DB) {
 		a := newEngine(t, db, ownerGuard{})
 		b, err := New(context.Background(), Config{DB: db, Guard: ownerGuard{}})
 		if err != nil {
@@ -165,7 +165,7 @@ func TestWritesUseTheCommittingMetadataVersion(t *testing.T) {
 }
 
 func TestDomainEventsInTheUnitOfWork(t *testing.T) {
-	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
+	storetest.DialectsFrom(t, standard, func(t *testing.T, db *store.DB) {
 		e := newEngine(t, db, ownerGuard{})
 		ctx := as("u1")
 		var got []string
@@ -210,7 +210,7 @@ func TestDomainEventsInTheUnitOfWork(t *testing.T) {
 // reach is not found, and a scope of another snapshot is refused.
 // Engine.GetWith reads the same way outside a unit of work.
 func TestGetWithReadsAsAnotherPrincipal(t *testing.T) {
-	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
+	storetest.DialectsFrom(t, standard, func(t *testing.T, db *store.DB) {
 		e := newEngine(t, db, ownerGuard{hidden: map[string]bool{"account.phone": true}})
 		ctx := as("u1")
 		p, _ := access.FromContext(ctx)
@@ -281,7 +281,7 @@ func TestGetWithReadsAsAnotherPrincipal(t *testing.T) {
 // unit of work (no deadlock on SQLite's grouped transactions), and goes
 // when that unit of work fails.
 func TestEngineCallsFromHooksJoinTheUnitOfWork(t *testing.T) {
-	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
+	storetest.DialectsFrom(t, standard, func(t *testing.T, db *store.DB) {
 		e := newEngine(t, db, ownerGuard{})
 		ctx := as("u1")
 		p, _ := access.FromContext(ctx)

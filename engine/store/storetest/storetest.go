@@ -1,6 +1,10 @@
 // Package storetest opens fresh databases for tests: always a SQLite file
 // in a temporary folder and, when CRM_TEST_POSTGRES holds a PostgreSQL URL,
 // a fresh database on that server. Tests run the same body on each.
+//
+// A fresh database may start empty or as a copy of a Seed (an installed
+// template with its users …), which a package fills once and copies for
+// each test instead of installing the template again in every test.
 package storetest
 
 import (
@@ -10,7 +14,6 @@ import (
 	"fmt"
 	"net/url"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -26,36 +29,20 @@ const EnvPostgres = "CRM_TEST_POSTGRES"
 // logs that the PostgreSQL run is skipped.
 func Dialects(t *testing.T, fn func(t *testing.T, db *store.DB)) {
 	t.Helper()
-	t.Run("sqlite", func(t *testing.T) { fn(t, SQLite(t)) })
-	t.Run("postgres", func(t *testing.T) {
-		if os.Getenv(EnvPostgres) == "" {
-			t.Skip("PostgreSQL run skipped: set " + EnvPostgres + " to a postgres:// URL to run it")
-		}
-		fn(t, Postgres(t))
-	})
+	DialectsFrom(t, nil, fn)
 }
 
 // SQLite opens a fresh SQLite database in a temporary folder.
 func SQLite(t testing.TB) *store.DB {
 	t.Helper()
-	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "test.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
+	return SQLiteFrom(t, nil)
 }
 
 // Postgres creates a fresh database on the server named by
 // CRM_TEST_POSTGRES, opens it and drops it when the test ends.
 func Postgres(t testing.TB) *store.DB {
 	t.Helper()
-	db, err := store.Open(context.Background(), PostgresURL(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
+	return PostgresFrom(t, nil)
 }
 
 // PostgresURL creates a fresh database on the server named by
@@ -63,35 +50,74 @@ func Postgres(t testing.TB) *store.DB {
 // itself); the database is dropped when the test ends.
 func PostgresURL(t testing.TB) string {
 	t.Helper()
-	dsn := os.Getenv(EnvPostgres)
-	if dsn == "" {
+	return createDatabase(t, "")
+}
+
+// createDatabase creates a fresh database on the server named by
+// CRM_TEST_POSTGRES, as a copy of the database template when that is not
+// "", and returns its URL; the database is dropped when the test ends.
+func createDatabase(t testing.TB, template string) string {
+	t.Helper()
+	if os.Getenv(EnvPostgres) == "" {
 		t.Skip("PostgreSQL skipped: " + EnvPostgres + " is not set")
 	}
-	ctx := context.Background()
-	admin, err := store.Open(ctx, dsn)
+	name, dsn, err := newDatabase("crmtest_", template)
 	if err != nil {
 		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := dropDatabase(name); err != nil {
+			t.Logf("drop %s: %v", name, err)
+		}
+	})
+	return dsn
+}
+
+// newDatabase creates a database named prefix and random letters on the
+// server named by CRM_TEST_POSTGRES (a copy of template when that is not
+// "") and returns its name and URL.
+func newDatabase(prefix, template string) (name, dsn string, err error) {
+	u, err := url.Parse(os.Getenv(EnvPostgres))
+	if err != nil {
+		return "", "", fmt.Errorf("storetest: %s: %w", EnvPostgres, err)
 	}
 	b := make([]byte, 6)
 	_, _ = rand.Read(b)
-	name := "crmtest_" + hex.EncodeToString(b)
-	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
-		admin.Close()
-		t.Fatal(err)
+	name = prefix + hex.EncodeToString(b)
+	stmt := "CREATE DATABASE " + name
+	if template != "" {
+		stmt += " TEMPLATE " + template
 	}
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatal(err)
+	if err := adminExec(stmt); err != nil {
+		return "", "", err
 	}
 	u.Path = "/" + name
-	t.Cleanup(func() {
-		_, err := admin.ExecContext(ctx, fmt.Sprintf("DROP DATABASE IF EXISTS %s WITH (FORCE)", name))
-		if err != nil && !strings.Contains(err.Error(), "does not exist") {
-			t.Logf("drop %s: %v", name, err)
-		}
-		admin.Close()
-	})
-	return u.String()
+	return name, u.String(), nil
+}
+
+// dropDatabase drops a database of the server named by CRM_TEST_POSTGRES,
+// ending its connections.
+func dropDatabase(name string) error {
+	err := adminExec(fmt.Sprintf("DROP DATABASE IF EXISTS %s WITH (FORCE)", name))
+	if err != nil && strings.Contains(err.Error(), "does not exist") {
+		return nil
+	}
+	return err
+}
+
+// adminExec runs one statement on the server's database named by
+// CRM_TEST_POSTGRES.
+func adminExec(stmt string) error {
+	ctx := context.Background()
+	admin, err := store.Open(ctx, os.Getenv(EnvPostgres))
+	if err != nil {
+		return err
+	}
+	defer admin.Close()
+	if _, err := admin.ExecContext(ctx, stmt); err != nil {
+		return fmt.Errorf("storetest: %s: %w", stmt, err)
+	}
+	return nil
 }
 
 // Reopen opens a second connection pool on the database of db, as another
