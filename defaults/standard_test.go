@@ -6,8 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/crmplatform/crm/engine/store"
-	"github.com/crmplatform/crm/engine/store/storetest"
 	"github.com/crmplatform/crm/internal/apitest"
 )
 
@@ -55,8 +53,7 @@ func wantNum(t *testing.T, rec map[string]any, want map[string]float64) {
 // account's outstanding balance follows; won deals give commissions,
 // campaign ROI and the account's last deal; service requests get their SLA.
 func TestStandardCommerce(t *testing.T) {
-	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
-		s := apitest.New(t, db, apitest.Options{})
+	apitest.Dialects(t, apitest.Options{}, func(t *testing.T, s *apitest.Server) {
 		acc := s.Create("rep1", "account", `{"name": "Acme"}`)
 		camp := s.Create("admin", "campaign", `{"name": "Expo", "kind": "event", "actual_cost": "10000"}`)
 		widget := s.Create("admin", "product", `{"name": "Widget", "code": "W-1", "list_price": "100", "cost": "60"}`)

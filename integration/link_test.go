@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/crmplatform/crm/engine/store"
-	"github.com/crmplatform/crm/engine/store/storetest"
 	"github.com/crmplatform/crm/internal/apitest"
 )
 
@@ -15,8 +13,7 @@ import (
 // does not hold) is absent; a user who cannot read the record sees
 // nothing.
 func TestLinks(t *testing.T) {
-	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
-		s := apitest.New(t, db, apitest.Options{})
+	apitest.Dialects(t, apitest.Options{}, func(t *testing.T, s *apitest.Server) {
 		link := func(name, url, rest string) string {
 			return fmt.Sprintf(`{"name": %q, "object": "account", "label": {"en": "Link %s", "zh": "链接%s"}, "url": %q%s}`, name, name, name, url, rest)
 		}

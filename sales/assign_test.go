@@ -11,7 +11,6 @@ import (
 
 	"github.com/crmplatform/crm/engine/access"
 	"github.com/crmplatform/crm/engine/api"
-	"github.com/crmplatform/crm/engine/store"
 	"github.com/crmplatform/crm/engine/store/storetest"
 	"github.com/crmplatform/crm/internal/apitest"
 	"github.com/crmplatform/crm/internal/platform"
@@ -25,8 +24,8 @@ import (
 // deals them to the two sales reps in turn, evenly, and skips a rep once
 // deactivated. A lead given an owner, or one no entry matches, keeps it.
 func TestRoundRobinAcrossServers(t *testing.T) {
-	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
-		a := apitest.New(t, db, apitest.Options{})
+	apitest.Dialects(t, apitest.Options{}, func(t *testing.T, a *apitest.Server) {
+		db := a.DB
 		ctx := context.Background()
 		// The second server has a connection pool of its own.
 		p, err := platform.New(ctx, platform.Config{DB: storetest.Reopen(t, db), Access: []access.Option{access.WithBcryptCost(4)}})

@@ -3,8 +3,6 @@ package sales_test
 import (
 	"testing"
 
-	"github.com/crmplatform/crm/engine/store"
-	"github.com/crmplatform/crm/engine/store/storetest"
 	"github.com/crmplatform/crm/internal/apitest"
 )
 
@@ -13,8 +11,8 @@ import (
 // and under a rule added later, whose keys are filled in for the records
 // already there.
 func TestDuplicateRules(t *testing.T) {
-	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
-		s := apitest.New(t, db, apitest.Options{})
+	apitest.Dialects(t, apitest.Options{}, func(t *testing.T, s *apitest.Server) {
+		db := s.DB
 		acme := s.Create("rep1", "account", `{"name": "ACME Trading Co., Ltd."}`)
 		s.Create("rep1", "account", `{"name": "杭州阿里巴巴网络技术有限公司"}`)
 		s.Create("rep1", "contact", `{"name": "Li Lei", "account": "`+acme+`", "email": "Li.Lei@Example.com", "phone": "+86 571 8888 0000"}`)

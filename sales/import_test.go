@@ -12,7 +12,6 @@ import (
 	"github.com/crmplatform/crm/engine/access"
 	"github.com/crmplatform/crm/engine/jobs"
 	"github.com/crmplatform/crm/engine/store"
-	"github.com/crmplatform/crm/engine/store/storetest"
 	"github.com/crmplatform/crm/internal/apitest"
 	"github.com/crmplatform/crm/sales/imports"
 	"golang.org/x/text/encoding/simplifiedchinese"
@@ -72,8 +71,7 @@ func summary(t *testing.T, m map[string]any) (created, updated, skipped int64, e
 // reported by line, a GBK file, a re-import with a key that updates, a dry
 // run, and users without the rights.
 func TestImportCSV(t *testing.T) {
-	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
-		s := apitest.New(t, db, apitest.Options{})
+	apitest.Dialects(t, apitest.Options{}, func(t *testing.T, s *apitest.Server) {
 		file := "姓名,Company,email,Lead source,国家,Fax\n" +
 			"Li Lei,Tea Co,li@tea.cn,Cold call,中国,1\n" +
 			"Bad Mail,X,not-an-email,cold_call,cn,2\n" +
@@ -151,8 +149,8 @@ func TestImportCSV(t *testing.T) {
 // assignment rules applied to rows without an owner; an import whose
 // user loses the right fails instead of writing.
 func TestImportJob(t *testing.T) {
-	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
-		s := apitest.New(t, db, apitest.Options{})
+	apitest.Dialects(t, apitest.Options{}, func(t *testing.T, s *apitest.Server) {
+		db := s.DB
 		file := "person,company,email,source,description\n" +
 			"Web 1,A,w1@x.cn,web,\n" +
 			"Web 2,B,w2@x.cn,web,\"two\nlines\"\n" +

@@ -145,8 +145,7 @@ func TestBuiltinTemplates(t *testing.T) {
 // installed template, a plan of installing a pack over it, the export and
 // a diff.
 func TestTemplateRoutes(t *testing.T) {
-	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
-		s := apitest.New(t, db, apitest.Options{})
+	apitest.Dialects(t, apitest.Options{}, func(t *testing.T, s *apitest.Server) {
 		s.Run(t, []apitest.Scenario{
 			{Name: "a rep may not list templates", Method: "GET", Path: "/api/templates", User: "rep1", Status: 403, NotContain: []string{"membership"}},
 			{Name: "a rep may not export", Method: "GET", Path: "/api/templates/export", User: "rep1", Status: 403, NotContain: []string{"objects/"}},

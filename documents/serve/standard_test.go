@@ -5,8 +5,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/crmplatform/crm/engine/store"
-	"github.com/crmplatform/crm/engine/store/storetest"
 	"github.com/crmplatform/crm/internal/apitest"
 )
 
@@ -16,8 +14,7 @@ import (
 // and not the one due later; a rep who cannot read the contract gets
 // nothing.
 func TestStandardDocuments(t *testing.T) {
-	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
-		s := apitest.New(t, db, apitest.Options{})
+	apitest.Dialects(t, apitest.Options{}, func(t *testing.T, s *apitest.Server) {
 		acc := s.Create("admin", "account", `{"name": "华东机械 Ltd"}`)
 		prod := s.Create("admin", "product", `{"name": "数控车床 CK6140"}`)
 		q := s.Create("admin", "quote", fmt.Sprintf(`{"name": "Lathes for 2027", "account": %q}`, acc))

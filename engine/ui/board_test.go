@@ -6,14 +6,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/crmplatform/crm/engine/store"
-	"github.com/crmplatform/crm/engine/store/storetest"
 	"github.com/crmplatform/crm/internal/apitest"
 )
 
 func TestBoardAndCalendar(t *testing.T) {
-	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
-		s := apitest.New(t, db, apitest.Options{})
+	apitest.Dialects(t, apitest.Options{}, func(t *testing.T, s *apitest.Server) {
 		acc := s.Create("rep1", "account", `{"name": "Board Co"}`)
 		acc2 := s.Create("rep2", "account", `{"name": "Other Co"}`)
 		opp := s.Create("rep1", "opportunity", `{"name": "Tea machines", "account": "`+acc+`", "stage": "proposal", "amount": "5000"}`)

@@ -94,9 +94,10 @@ func startBrowser(t *testing.T) context.Context {
 	return browser.ctx
 }
 
-// TestMain stops the shared browser after the tests.
+// TestMain stops the shared browser after the tests and removes the
+// seeds' databases.
 func TestMain(m *testing.M) {
-	code := m.Run()
+	code := storetest.Run(m)
 	if browser.cancel != nil {
 		browser.cancel()
 		os.RemoveAll(browser.dir)
@@ -108,7 +109,7 @@ func TestMain(m *testing.M) {
 // 127.0.0.1 and returns it with its base URL.
 func liveServer(t *testing.T) (*apitest.Server, string) {
 	t.Helper()
-	s := apitest.New(t, storetest.SQLite(t), apitest.Options{})
+	s := apitest.Seeded(t, storetest.SQLiteFrom(t, apitest.Standard), apitest.Options{})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -7,8 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/crmplatform/crm/engine/store"
-	"github.com/crmplatform/crm/engine/store/storetest"
 	"github.com/crmplatform/crm/internal/apitest"
 )
 
@@ -39,8 +37,7 @@ func (c *client) review(t *testing.T, path string, form url.Values, want ...stri
 }
 
 func TestBuilder(t *testing.T) {
-	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
-		s := apitest.New(t, db, apitest.Options{})
+	apitest.Dialects(t, apitest.Options{}, func(t *testing.T, s *apitest.Server) {
 		admin, rep := signedIn(t, s, "admin"), signedIn(t, s, "rep1")
 		run(t, rep, []pageCase{
 			{name: "the builder is for administrators", path: "/ui/admin/", status: 403},

@@ -7,8 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/crmplatform/crm/engine/store"
-	"github.com/crmplatform/crm/engine/store/storetest"
 	"github.com/crmplatform/crm/internal/apitest"
 )
 
@@ -51,8 +49,7 @@ func formOf(t *testing.T, page, action string) url.Values {
 // and posted back unchanged, plans no change: the one generator shows
 // every part of every kind faithfully.
 func TestBuilderFormsRoundTrip(t *testing.T) {
-	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
-		s := apitest.New(t, db, apitest.Options{})
+	apitest.Dialects(t, apitest.Options{}, func(t *testing.T, s *apitest.Server) {
 		admin := signedIn(t, s, "admin")
 		_, home := admin.get("/ui/admin/")
 		kinds := regexp.MustCompile(`href="/ui/admin/kinds/([a-z_]+)"`).FindAllStringSubmatch(home, -1)
@@ -92,8 +89,7 @@ func TestBuilderFormsRoundTrip(t *testing.T) {
 // in force (a deal it covers is submitted into it). A sales rep may not
 // open the builder's forms.
 func TestBuilderForms(t *testing.T) {
-	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
-		s := apitest.New(t, db, apitest.Options{})
+	apitest.Dialects(t, apitest.Options{}, func(t *testing.T, s *apitest.Server) {
 		admin, rep := signedIn(t, s, "admin"), signedIn(t, s, "rep1")
 		form := url.Values{"editor": {"form"}, "f/name": {"big_deal"}, "f/label": {"Big deal"}, "f/label~zh": {"大单审批"},
 			"f/object": {"opportunity"}, "f/order": {"0"}, "f/entry_criteria": {"amount >\r\n  1000000 &&"}, "n/steps": {"0"}}

@@ -9,8 +9,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/crmplatform/crm/engine/store"
-	"github.com/crmplatform/crm/engine/store/storetest"
 	"github.com/crmplatform/crm/internal/apitest"
 )
 
@@ -47,8 +45,7 @@ func (c *client) multipartPost(path string, fields map[string][]string, fileFiel
 // TestInputs: files, multi-picklists and many-to-many lookups go through
 // the generated form and come back on the record page.
 func TestInputs(t *testing.T) {
-	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
-		s := apitest.New(t, db, apitest.Options{})
+	apitest.Dialects(t, apitest.Options{}, func(t *testing.T, s *apitest.Server) {
 		s.Run(t, []apitest.Scenario{
 			{Name: "a file field", Method: "POST", Path: "/api/meta/objects/lead/fields", User: "admin", Status: 201,
 				Body: `{"name": "card", "type": "file", "label": {"en": "Business card", "zh": "名片"}, "accept": ["text/plain"], "max_size": 1000}`},

@@ -5,14 +5,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/crmplatform/crm/engine/store"
-	"github.com/crmplatform/crm/engine/store/storetest"
 	"github.com/crmplatform/crm/internal/apitest"
 )
 
 func TestLayouts(t *testing.T) {
-	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
-		s := apitest.New(t, db, apitest.Options{})
+	apitest.Dialects(t, apitest.Options{}, func(t *testing.T, s *apitest.Server) {
 		admin, rep := signedIn(t, s, "admin"), signedIn(t, s, "rep1")
 		lead := s.Create("rep1", "lead", `{"person": "Li Lei", "company": "Acme"}`)
 		// The generated default, as a start.

@@ -5,14 +5,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/crmplatform/crm/engine/store"
-	"github.com/crmplatform/crm/engine/store/storetest"
 	"github.com/crmplatform/crm/internal/apitest"
 )
 
 func TestRecordPages(t *testing.T) {
-	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
-		s := apitest.New(t, db, apitest.Options{})
+	apitest.Dialects(t, apitest.Options{}, func(t *testing.T, s *apitest.Server) {
 		rep1, rep2 := signedIn(t, s, "rep1"), signedIn(t, s, "rep2")
 		// A lead named like a script is created through the form and shown as text.
 		st, body, resp := rep1.post("/ui/o/lead", url.Values{"person": {"<script>alert(1)</script>"}, "company": {"Acme & Co"},
@@ -106,8 +103,7 @@ func TestRecordPages(t *testing.T) {
 }
 
 func TestSavedViews(t *testing.T) {
-	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
-		s := apitest.New(t, db, apitest.Options{})
+	apitest.Dialects(t, apitest.Options{}, func(t *testing.T, s *apitest.Server) {
 		s.Create("rep1", "lead", `{"person": "Wang", "company": "Big Co"}`)
 		s.Create("rep1", "lead", `{"person": "Zhao", "company": "Small Co"}`)
 		s.Create("rep2", "lead", `{"person": "Qian", "company": "Big Two"}`)

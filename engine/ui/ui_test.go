@@ -7,8 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/crmplatform/crm/engine/store"
-	"github.com/crmplatform/crm/engine/store/storetest"
 	"github.com/crmplatform/crm/internal/apitest"
 )
 
@@ -56,8 +54,7 @@ func run(t *testing.T, c *client, cases []pageCase) {
 }
 
 func TestSessionAndSecurity(t *testing.T) {
-	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
-		s := apitest.New(t, db, apitest.Options{})
+	apitest.Dialects(t, apitest.Options{}, func(t *testing.T, s *apitest.Server) {
 		anon := newClient(t, s)
 		st, _, resp := anon.do("GET", "/ui/o/lead", nil)
 		if st != 303 || resp.Header.Get("Location") != "/ui/login?next="+url.QueryEscape("/ui/o/lead") {

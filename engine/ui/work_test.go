@@ -20,8 +20,7 @@ import (
 // users see them: lead conversion with the duplicate choice, state
 // buttons, approvals on the record and waiting on the approver's home.
 func TestWorkPages(t *testing.T) {
-	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
-		s := apitest.New(t, db, apitest.Options{})
+	apitest.Dialects(t, apitest.Options{}, func(t *testing.T, s *apitest.Server) {
 		rep1, rep2, mgr := signedIn(t, s, "rep1"), signedIn(t, s, "rep2"), signedIn(t, s, "manager")
 		acc := s.Create("rep1", "account", `{"name": "West Lake Trading Co., Ltd."}`)
 		lead := s.Create("rep1", "lead", `{"person": "Li Lei", "company": "West Lake Trading", "email": "li@westlake.example", "status": "new"}`)
@@ -71,8 +70,7 @@ func TestWorkPages(t *testing.T) {
 // formula is refused with its JSON pointer, a good one is planned,
 // applied and in force at once.
 func TestBuilderOfParts(t *testing.T) {
-	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
-		s := apitest.New(t, db, apitest.Options{})
+	apitest.Dialects(t, apitest.Options{}, func(t *testing.T, s *apitest.Server) {
 		admin := signedIn(t, s, "admin")
 		kinds := []string{}
 		for _, k := range []string{"approvals", "state_workflows", "automations", "conversions", "duplicate_rules", "assignment_rules", "web_forms", "reports", "dashboards"} {
@@ -100,8 +98,7 @@ func TestBuilderOfParts(t *testing.T) {
 // until marked read; another rep who may not read the record got none
 // and sees none, and may not mark the manager's read.
 func TestNotificationsOnHome(t *testing.T) {
-	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
-		s := apitest.New(t, db, apitest.Options{})
+	apitest.Dialects(t, apitest.Options{}, func(t *testing.T, s *apitest.Server) {
 		doc, _ := json.Marshal(map[string]any{
 			"name": "next_step_notice", "object": "opportunity", "changed": []string{"next_step"},
 			"actions": []any{map[string]any{"notify": map[string]any{

@@ -63,27 +63,78 @@ type Server struct {
 func New(t testing.TB, db *store.DB, opt Options) *Server {
 	t.Helper()
 	p, app := wire(t, db, opt, func(ctx context.Context, p *platform.Platform) error {
-		fsys := opt.Template
-		if fsys == nil {
-			var err error
-			if fsys, err = defaults.FS("standard"); err != nil {
-				return err
-			}
-		}
-		if _, err := p.Engine.InstallTemplate(ctx, fsys, "test"); err != nil {
-			return err
-		}
-		if _, _, err := p.Access.EnsureAdmin(ctx, "admin-password"); err != nil {
-			return err
-		}
-		for _, u := range Users {
-			u.Password = u.Username + "-password"
-			if _, err := p.Access.CreateUser(ctx, u); err != nil {
-				return err
-			}
-		}
-		return nil
+		return fill(ctx, p, opt.Template)
 	})
+	return signIn(t, p, app, db)
+}
+
+// Standard is the seed of Seeded: a database with the standard template
+// installed and the users created (the package's TestMain must call
+// storetest.Main).
+var Standard = storetest.NewSeed("apitest_standard", func(ctx context.Context, db *store.DB) error {
+	p, err := platform.New(ctx, platform.Config{DB: db, Access: []access.Option{access.WithBcryptCost(bcryptCost)}})
+	if err != nil {
+		return err
+	}
+	return fill(ctx, p, nil)
+})
+
+// Seeded is New over db, a copy of Standard (storetest.SQLiteFrom,
+// PostgresFrom or DialectsFrom with Standard), which has the standard
+// template and the users already: it wires the platform and signs the
+// users in. opt.Template must be nil.
+func Seeded(t testing.TB, db *store.DB, opt Options) *Server {
+	t.Helper()
+	if opt.Template != nil {
+		t.Fatal("apitest.Seeded: the seed has the standard template; use New for another")
+	}
+	p, app := wire(t, db, opt, nil)
+	return signIn(t, p, app, db)
+}
+
+// Dialects runs fn with a whole server built with opt over a fresh SQLite
+// database and, when CRM_TEST_POSTGRES is set, a fresh PostgreSQL database
+// (as storetest.Dialects does). With the standard template and the
+// platform's own clock, time zone and access options, the database starts
+// as a copy of Standard (Seeded), which costs a fraction of New; otherwise
+// New installs the template.
+func Dialects(t *testing.T, opt Options, fn func(t *testing.T, s *Server)) {
+	t.Helper()
+	pc := opt.Platform
+	if opt.Template != nil || pc.Now != nil || pc.Location != nil || len(pc.Access) > 0 {
+		storetest.Dialects(t, func(t *testing.T, db *store.DB) { fn(t, New(t, db, opt)) })
+		return
+	}
+	storetest.DialectsFrom(t, Standard, func(t *testing.T, db *store.DB) { fn(t, Seeded(t, db, opt)) })
+}
+
+// fill installs the template (the standard one when nil) and creates the
+// users.
+func fill(ctx context.Context, p *platform.Platform, fsys fs.FS) error {
+	if fsys == nil {
+		var err error
+		if fsys, err = defaults.FS("standard"); err != nil {
+			return err
+		}
+	}
+	if _, err := p.Engine.InstallTemplate(ctx, fsys, "test"); err != nil {
+		return err
+	}
+	if _, _, err := p.Access.EnsureAdmin(ctx, "admin-password"); err != nil {
+		return err
+	}
+	for _, u := range Users {
+		u.Password = u.Username + "-password"
+		if _, err := p.Access.CreateUser(ctx, u); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// signIn makes the Server of a wired platform and signs every user in.
+func signIn(t testing.TB, p *platform.Platform, app *fiber.App, db *store.DB) *Server {
+	t.Helper()
 	s := &Server{t: t, App: app, Platform: p, DB: db, tokens: map[string]string{}}
 	s.Login("admin", "admin-password")
 	for _, u := range Users {
@@ -92,6 +143,10 @@ func New(t testing.TB, db *store.DB, opt Options) *Server {
 	return s
 }
 
+// bcryptCost is the bcrypt cost of the tests' passwords: the lowest, as
+// the tests do not measure hashing.
+const bcryptCost = 4
+
 // wire builds the platform over db with every part of internal/server and
 // the API; setup, if not nil, runs between the platform and the parts.
 func wire(t testing.TB, db *store.DB, opt Options, setup func(ctx context.Context, p *platform.Platform) error) (*platform.Platform, *fiber.App) {
@@ -99,7 +154,7 @@ func wire(t testing.TB, db *store.DB, opt Options, setup func(ctx context.Contex
 	ctx := context.Background()
 	pc := opt.Platform
 	pc.DB = db
-	pc.Access = append([]access.Option{access.WithBcryptCost(4)}, pc.Access...)
+	pc.Access = append([]access.Option{access.WithBcryptCost(bcryptCost)}, pc.Access...)
 	p, err := platform.New(ctx, pc)
 	if err != nil {
 		t.Fatal(err)

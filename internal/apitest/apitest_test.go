@@ -3,14 +3,11 @@ package apitest_test
 import (
 	"testing"
 
-	"github.com/crmplatform/crm/engine/store"
-	"github.com/crmplatform/crm/engine/store/storetest"
 	"github.com/crmplatform/crm/internal/apitest"
 )
 
 func TestServerSignsEveryoneIn(t *testing.T) {
-	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
-		s := apitest.New(t, db, apitest.Options{})
+	apitest.Dialects(t, apitest.Options{}, func(t *testing.T, s *apitest.Server) {
 		acc := s.Create("rep1", "account", `{"name": "Acme & Co"}`)
 		s.Run(t, []apitest.Scenario{
 			{Name: "each user is signed in", Method: "GET", Path: "/api/auth/me", User: "agent", Status: 200, Contains: []string{`"username":"agent"`}},

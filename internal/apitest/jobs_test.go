@@ -3,8 +3,6 @@ package apitest_test
 import (
 	"testing"
 
-	"github.com/crmplatform/crm/engine/store"
-	"github.com/crmplatform/crm/engine/store/storetest"
 	"github.com/crmplatform/crm/internal/apitest"
 )
 
@@ -12,8 +10,7 @@ import (
 // the API to an object with records: the recomputation it queued fills the
 // stored values once the jobs run, and a record's read shows them.
 func TestRunJobsRecomputesAfterAFormulaIsAdded(t *testing.T) {
-	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
-		s := apitest.New(t, db, apitest.Options{})
+	apitest.Dialects(t, apitest.Options{}, func(t *testing.T, s *apitest.Server) {
 		acc := s.Create("rep1", "account", `{"name": "Acme"}`)
 		opp := s.Create("rep1", "opportunity", `{"name": "Lathes", "account": "`+acc+`", "stage": "proposal", "amount": 1000}`)
 		s.Run(t, []apitest.Scenario{

@@ -7,8 +7,6 @@ import (
 	"testing"
 
 	"github.com/crmplatform/crm/engine/access"
-	"github.com/crmplatform/crm/engine/store"
-	"github.com/crmplatform/crm/engine/store/storetest"
 	"github.com/crmplatform/crm/internal/apitest"
 )
 
@@ -17,8 +15,7 @@ import (
 // through the API route): the stored formulas reading the user follow in
 // the same transaction; a recomputation that fails rolls the update back.
 func TestUserChangeRecomputesInItsTransaction(t *testing.T) {
-	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
-		s := apitest.New(t, db, apitest.Options{})
+	apitest.Dialects(t, apitest.Options{}, func(t *testing.T, s *apitest.Server) {
 		s.Run(t, []apitest.Scenario{
 			{Name: "a formula reading the owner's manager", Method: "POST", Path: "/api/meta/objects/opportunity/fields", User: "admin",
 				Body: `{"name": "boss", "type": "text", "formula": "owner.manager.name", "visibility": "all"}`, Status: 201},

@@ -6,8 +6,6 @@ import (
 	"math/big"
 	"testing"
 
-	"github.com/crmplatform/crm/engine/store"
-	"github.com/crmplatform/crm/engine/store/storetest"
 	"github.com/crmplatform/crm/internal/apitest"
 )
 
@@ -73,8 +71,7 @@ func ownerVisible(user, owner string) bool {
 // compares them with figures computed here; drill-downs by aggregate list
 // the records an aggregate counted.
 func TestCampaignROIAndLeadConversion(t *testing.T) {
-	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
-		s := apitest.New(t, db, apitest.Options{})
+	apitest.Dialects(t, apitest.Options{}, func(t *testing.T, s *apitest.Server) {
 		f := newFixture(t, s)
 		campaigns := map[string]string{}
 		for name, cost := range campaignCosts {

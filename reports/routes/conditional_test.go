@@ -5,8 +5,6 @@ import (
 	"math/big"
 	"testing"
 
-	"github.com/crmplatform/crm/engine/store"
-	"github.com/crmplatform/crm/engine/store/storetest"
 	"github.com/crmplatform/crm/internal/apitest"
 )
 
@@ -23,8 +21,7 @@ func percentOf(a, b *big.Rat) *big.Rat {
 // and totals add the rows' values, against figures computed here from the
 // fixture, for a manager who reads their team's deals only.
 func TestFilteredAggregatesRatiosAndSummedTotals(t *testing.T) {
-	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
-		s := apitest.New(t, db, apitest.Options{})
+	apitest.Dialects(t, apitest.Options{}, func(t *testing.T, s *apitest.Server) {
 		f := newFixture(t, s)
 		res := adhoc(t, s, "manager", `{"name": "won", "object": "opportunity", "kind": "summary",
 			"group_by": [{"field": "owner_id"}, {"field": "account"}], "subtotals": true,

@@ -8,8 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/crmplatform/crm/engine/store"
-	"github.com/crmplatform/crm/engine/store/storetest"
 	"github.com/crmplatform/crm/internal/apitest"
 )
 
@@ -33,8 +31,7 @@ func byKey(t *testing.T, res map[string]any) map[string]map[string]any {
 }
 
 func TestAggregates(t *testing.T) {
-	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
-		s := apitest.New(t, db, apitest.Options{})
+	apitest.Dialects(t, apitest.Options{}, func(t *testing.T, s *apitest.Server) {
 		f := newFixture(t, s)
 		res := adhoc(t, s, "admin", `{"name": "aggs", "object": "opportunity", "kind": "summary",
 			"group_by": [{"field": "stage"}],
@@ -121,8 +118,7 @@ func monday(t time.Time) string {
 }
 
 func TestDateBucketsAndTimeZones(t *testing.T) {
-	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
-		s := apitest.New(t, db, apitest.Options{})
+	apitest.Dialects(t, apitest.Options{}, func(t *testing.T, s *apitest.Server) {
 		f := newFixture(t, s)
 		for _, a := range activitySeeds {
 			s.Create(a.creator, "activity", fmt.Sprintf(`{"subject": "s", "kind": %q, "status": "done", "account": %q, "starts_at": %q}`, a.kind, f.ids[a.account], a.starts))
@@ -194,8 +190,7 @@ func keys[V any](m map[string]V) []string {
 }
 
 func TestCalculations(t *testing.T) {
-	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
-		s := apitest.New(t, db, apitest.Options{})
+	apitest.Dialects(t, apitest.Options{}, func(t *testing.T, s *apitest.Server) {
 		f := newFixture(t, s)
 		res := adhoc(t, s, "admin", `{"name": "c", "object": "opportunity", "kind": "summary", "filter": "close_date != nil",
 			"group_by": [{"field": "close_date", "bucket": "month"}],
@@ -327,8 +322,7 @@ func TestCalculations(t *testing.T) {
 }
 
 func TestCrossObjectColumnsAndRights(t *testing.T) {
-	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
-		s := apitest.New(t, db, apitest.Options{})
+	apitest.Dialects(t, apitest.Options{}, func(t *testing.T, s *apitest.Server) {
 		f := newFixture(t, s)
 		def := `{"name": "x", "object": "opportunity", "kind": "summary", "group_by": [{"field": "account.industry"}],
 			"aggregates": [{"name": "n", "func": "count"}, {"name": "total", "func": "sum", "field": "amount"}]}`

@@ -5,8 +5,6 @@ import (
 	"math/big"
 	"testing"
 
-	"github.com/crmplatform/crm/engine/store"
-	"github.com/crmplatform/crm/engine/store/storetest"
 	"github.com/crmplatform/crm/internal/apitest"
 )
 
@@ -14,8 +12,7 @@ import (
 // formula and a user: keys, labels in the user's language, the natural
 // order (false first, users by name) and counts computed here.
 func TestGroupingOnBooleansAndUsers(t *testing.T) {
-	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
-		s := apitest.New(t, db, apitest.Options{})
+	apitest.Dialects(t, apitest.Options{}, func(t *testing.T, s *apitest.Server) {
 		f := newFixture(t, s)
 		contacts := []struct {
 			creator, account string

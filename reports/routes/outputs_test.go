@@ -10,8 +10,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/crmplatform/crm/engine/store"
-	"github.com/crmplatform/crm/engine/store/storetest"
 	"github.com/crmplatform/crm/internal/apitest"
 	"github.com/xuri/excelize/v2"
 )
@@ -28,8 +26,7 @@ func labelOrValue(row map[string]any, name string) string {
 }
 
 func TestExports(t *testing.T) {
-	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
-		s := apitest.New(t, db, apitest.Options{})
+	apitest.Dialects(t, apitest.Options{}, func(t *testing.T, s *apitest.Server) {
 		newFixture(t, s)
 		zh := map[string]string{"Accept-Language": "zh"}
 		_, res := get(t, s, "manager", "/api/reports/revenue_by_source/run", zh)
@@ -117,8 +114,7 @@ func TestExports(t *testing.T) {
 }
 
 func TestCharts(t *testing.T) {
-	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
-		s := apitest.New(t, db, apitest.Options{})
+	apitest.Dialects(t, apitest.Options{}, func(t *testing.T, s *apitest.Server) {
 		newFixture(t, s)
 		for _, name := range []string{"pipeline_funnel", "pipeline_by_stage_month", "weighted_forecast", "lead_sources", "revenue_by_source", "activities_by_rep", "campaign_roi", "lead_conversion_by_source"} {
 			for _, width := range []int{390, 1280} {
@@ -164,8 +160,7 @@ func TestCharts(t *testing.T) {
 }
 
 func TestMatrix(t *testing.T) {
-	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
-		s := apitest.New(t, db, apitest.Options{})
+	apitest.Dialects(t, apitest.Options{}, func(t *testing.T, s *apitest.Server) {
 		f := newFixture(t, s)
 		for _, a := range activitySeeds {
 			s.Create(a.creator, "activity", fmt.Sprintf(`{"subject": "s", "kind": %q, "status": "done", "account": %q, "starts_at": %q}`, a.kind, f.ids[a.account], a.starts))
@@ -221,8 +216,7 @@ func TestMatrix(t *testing.T) {
 }
 
 func TestDashboards(t *testing.T) {
-	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
-		s := apitest.New(t, db, apitest.Options{})
+	apitest.Dialects(t, apitest.Options{}, func(t *testing.T, s *apitest.Server) {
 		f := newFixture(t, s)
 		open := func(user string) (map[string]any, int64) {
 			_, d := get(t, s, user, "/api/dashboards/home", nil)

@@ -7,8 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/crmplatform/crm/engine/store"
-	"github.com/crmplatform/crm/engine/store/storetest"
 	"github.com/crmplatform/crm/internal/apitest"
 )
 
@@ -43,8 +41,7 @@ func expectPipeline(t *testing.T, deals []deal) (map[string]*cell, *cell) {
 }
 
 func TestPipelineByStageAndMonth(t *testing.T) {
-	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
-		s := apitest.New(t, db, apitest.Options{})
+	apitest.Dialects(t, apitest.Options{}, func(t *testing.T, s *apitest.Server) {
 		f := newFixture(t, s)
 		for _, user := range []string{"admin", "manager", "rep1", "rep2"} {
 			t.Run(user, func(t *testing.T) {
@@ -154,8 +151,7 @@ func TestPipelineByStageAndMonth(t *testing.T) {
 }
 
 func TestWeightedForecastByPeriod(t *testing.T) {
-	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
-		s := apitest.New(t, db, apitest.Options{})
+	apitest.Dialects(t, apitest.Options{}, func(t *testing.T, s *apitest.Server) {
 		f := newFixture(t, s)
 		for _, by := range []string{"week", "month", "quarter"} {
 			t.Run(by, func(t *testing.T) {

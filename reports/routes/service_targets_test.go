@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/crmplatform/crm/engine/store"
-	"github.com/crmplatform/crm/engine/store/storetest"
 	"github.com/crmplatform/crm/internal/apitest"
 	"github.com/crmplatform/crm/metadata"
 )
@@ -16,8 +15,8 @@ import (
 // service_requests_by_priority (open ones past their SLA, resolved late)
 // and sales_vs_target against figures computed here.
 func TestServiceRequestsAndTargets(t *testing.T) {
-	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
-		s := apitest.New(t, db, apitest.Options{})
+	apitest.Dialects(t, apitest.Options{}, func(t *testing.T, s *apitest.Server) {
+		db := s.DB
 		f := newFixture(t, s)
 		requests := []struct {
 			priority, status string

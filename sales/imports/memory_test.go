@@ -14,8 +14,6 @@ import (
 	"time"
 
 	"github.com/crmplatform/crm/engine/jobs"
-	"github.com/crmplatform/crm/engine/store"
-	"github.com/crmplatform/crm/engine/store/storetest"
 	"github.com/crmplatform/crm/internal/apitest"
 	"github.com/crmplatform/crm/sales/imports"
 )
@@ -55,8 +53,7 @@ func TestImportBoundedMemory(t *testing.T) {
 	if v, err := strconv.Atoi(os.Getenv("CRM_IMPORT_ROWS")); err == nil && v > 0 {
 		rows = v
 	}
-	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
-		s := apitest.New(t, db, apitest.Options{})
+	apitest.Dialects(t, apitest.Options{}, func(t *testing.T, s *apitest.Server) {
 		u, err := s.Platform.Access.GetUser(context.Background(), "admin")
 		if err != nil {
 			t.Fatal(err)
