@@ -17,7 +17,7 @@ import (
 // same action set), with the record as the run-as user reads it; a
 // run-as user who cannot read the deal gets only its id and object.
 func TestWebhookApprovalAndConversionEvents(t *testing.T) {
-	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
+	storetest.DialectsFrom(t, seed, func(t *testing.T, db *store.DB) {
 		h := newHarness(t, db, "127.0.0.1")
 		h.define(t, "deals", "/deals", `"run_as": "manager", "events": [
 			{"event": "record.updated", "object": "opportunity", "changed": ["approval_status"]},

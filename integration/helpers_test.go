@@ -182,13 +182,20 @@ type harness struct {
 	target *target
 }
 
-// newHarness starts the server over db with CRM_WEBHOOK_ALLOW set to
-// allow (the target listens on 127.0.0.1).
+// clockStart is where the tests' clocks start.
+var clockStart = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+
+// seed is the standard template with the users, installed at clockStart:
+// the database of newHarness.
+var seed = apitest.NewSeed("integration", apitest.Options{Platform: platform.Config{Now: func() time.Time { return clockStart }}})
+
+// newHarness starts the server over db, a copy of seed, with
+// CRM_WEBHOOK_ALLOW set to allow (the target listens on 127.0.0.1).
 func newHarness(t *testing.T, db *store.DB, allow string) *harness {
 	t.Setenv(integration.AllowEnv, allow)
-	c := &clock{t: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}
+	c := &clock{t: clockStart}
 	// Sessions outlast the days the tests move the clock through.
-	s := apitest.New(t, db, apitest.Options{Platform: platform.Config{Now: c.Now, Access: []access.Option{access.WithSessionTTL(365 * 24 * time.Hour)}}})
+	s := apitest.Seeded(t, db, apitest.Options{Platform: platform.Config{Now: c.Now, Access: []access.Option{access.WithSessionTTL(365 * 24 * time.Hour)}}})
 	return &harness{Server: s, clock: c, target: newTarget(t, c, secret)}
 }
 

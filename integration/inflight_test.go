@@ -18,7 +18,7 @@ import (
 // the client's timeout). Once the target answers, every event arrives in
 // order per record.
 func TestWebhookWritesGoOnWhileADeliveryHangs(t *testing.T) {
-	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
+	storetest.DialectsFrom(t, seed, func(t *testing.T, db *store.DB) {
 		h := newHarness(t, db, "127.0.0.1")
 		h.define(t, "erp", "/hook", `"run_as": "manager", `+accountEvents)
 		a := h.Create("manager", "account", `{"name": "Acme"}`)
@@ -64,7 +64,7 @@ func TestWebhookWritesGoOnWhileADeliveryHangs(t *testing.T) {
 // the delivery is listed once, delivered. The first server's late answer
 // changes nothing.
 func TestWebhookTakenOverMidDelivery(t *testing.T) {
-	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
+	storetest.DialectsFrom(t, seed, func(t *testing.T, db *store.DB) {
 		h := newHarness(t, db, "127.0.0.1")
 		h.define(t, "erp", "/hook", `"run_as": "manager", `+accountEvents)
 		first := h.secondServer(t)

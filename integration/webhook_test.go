@@ -32,7 +32,7 @@ const accountEvents = `"events": [{"event": "record.created", "object": "account
 // whose host is not on CRM_WEBHOOK_ALLOW is refused when defined (dry
 // runs too), and so are bad URLs, events and conditions.
 func TestWebhookDefinitions(t *testing.T) {
-	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
+	storetest.DialectsFrom(t, seed, func(t *testing.T, db *store.DB) {
 		h := newHarness(t, db, "127.0.0.1, erp.example.com:8443")
 		ok := h.target.url("/hook")
 		def := func(name, url, rest string) string {
@@ -80,7 +80,7 @@ func TestWebhookDefinitions(t *testing.T) {
 // events of records reach the target signed, with the documented body,
 // after the writes (which call nothing), in order per record.
 func TestWebhookDeliversSignedEventsInOrder(t *testing.T) {
-	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
+	storetest.DialectsFrom(t, seed, func(t *testing.T, db *store.DB) {
 		h := newHarness(t, db, "127.0.0.1")
 		h.define(t, "erp", "/hook", `"run_as": "manager", `+accountEvents)
 		a := h.Create("manager", "account", `{"name": "Acme"}`)
@@ -161,7 +161,7 @@ func TestWebhookDeliversSignedEventsInOrder(t *testing.T) {
 // one or when the record is out of that user's reach, and only the named
 // fields when the subscription names some.
 func TestWebhookDataFollowsRunAsRights(t *testing.T) {
-	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
+	storetest.DialectsFrom(t, seed, func(t *testing.T, db *store.DB) {
 		h := newHarness(t, db, "127.0.0.1")
 		created := func(extra string) string {
 			return `"events": [{"event": "record.created", "object": "account"` + extra + `}]`
@@ -214,7 +214,7 @@ func TestWebhookDataFollowsRunAsRights(t *testing.T) {
 // TestWebhookConditionsAndChangedFields: a subscription's formula
 // condition and its changed fields decide which events are sent.
 func TestWebhookConditionsAndChangedFields(t *testing.T) {
-	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
+	storetest.DialectsFrom(t, seed, func(t *testing.T, db *store.DB) {
 		h := newHarness(t, db, "127.0.0.1")
 		h.define(t, "big", "/hook", `"run_as": "manager", "events": [
 			{"event": "record.created", "object": "account", "condition": "employees > 100"},
@@ -244,7 +244,7 @@ func TestWebhookConditionsAndChangedFields(t *testing.T) {
 // a later event of the same record waits behind it; once the target is
 // back, both arrive in order.
 func TestWebhookTargetDownThenUp(t *testing.T) {
-	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
+	storetest.DialectsFrom(t, seed, func(t *testing.T, db *store.DB) {
 		h := newHarness(t, db, "127.0.0.1")
 		h.define(t, "erp", "/hook", `"run_as": "manager", `+accountEvents)
 		h.target.setRefuse(2)
@@ -286,7 +286,7 @@ func TestWebhookTargetDownThenUp(t *testing.T) {
 // than the retry time is failed and the record's next event goes on; an
 // administrator re-sends it with the same id.
 func TestWebhookFailsThenResend(t *testing.T) {
-	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
+	storetest.DialectsFrom(t, seed, func(t *testing.T, db *store.DB) {
 		h := newHarness(t, db, "127.0.0.1")
 		h.define(t, "erp", "/hook", `"run_as": "manager", `+accountEvents)
 		h.target.setRefuse(1 << 20)
@@ -346,7 +346,7 @@ func mustInt(t *testing.T, v any) int64 {
 // before delivering them are delivered by a second server on the same
 // database, each once and with the id it was queued with.
 func TestWebhookSurvivesRestart(t *testing.T) {
-	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
+	storetest.DialectsFrom(t, seed, func(t *testing.T, db *store.DB) {
 		h := newHarness(t, db, "127.0.0.1")
 		h.define(t, "erp", "/hook", `"run_as": "manager", `+accountEvents)
 		x := h.Create("manager", "account", `{"name": "Delivered before"}`)
@@ -380,7 +380,7 @@ func TestWebhookSurvivesRestart(t *testing.T) {
 // its id and object, and a condition over that record does not hold (the
 // real approval and conversion events are in events_test.go).
 func TestWebhookEventOfAMissingRecord(t *testing.T) {
-	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
+	storetest.DialectsFrom(t, seed, func(t *testing.T, db *store.DB) {
 		h := newHarness(t, db, "127.0.0.1")
 		h.define(t, "erp", "/hook", `"run_as": "manager", "events": [{"event": "approval.approved", "object": "account"}]`)
 		h.define(t, "named", "/named", `"events": [{"event": "approval.approved", "object": "account", "condition": "name != ''"}]`)
@@ -424,7 +424,7 @@ func TestWebhookEventOfAMissingRecord(t *testing.T) {
 // request is made (the dialer checks the address dialled), unless the
 // operator listed that address too.
 func TestWebhookRefusesInternalAddressOfAnAllowedName(t *testing.T) {
-	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
+	storetest.DialectsFrom(t, seed, func(t *testing.T, db *store.DB) {
 		h := newHarness(t, db, "localhost")
 		named := strings.Replace(h.target.url("/hook"), "127.0.0.1", "localhost", 1)
 		body := fmt.Sprintf(`{"name": "erp", "url": %q, "secret": %q, %s}`, named, secret, accountEvents)
@@ -453,7 +453,7 @@ func TestWebhookRefusesInternalAddressOfAnAllowedName(t *testing.T) {
 // stops new events and fails its waiting deliveries at their next
 // attempt, without calling the target.
 func TestWebhookDeactivatedFailsWaitingDeliveries(t *testing.T) {
-	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
+	storetest.DialectsFrom(t, seed, func(t *testing.T, db *store.DB) {
 		h := newHarness(t, db, "127.0.0.1")
 		h.define(t, "erp", "/hook", accountEvents)
 		h.Create("manager", "account", `{"name": "Queued"}`)
@@ -576,7 +576,7 @@ func TestWebhookSlowTargetTimesOut(t *testing.T) {
 // TestWebhookPurgeKeepsRecentAndPending: the purge deletes delivered and
 // failed deliveries past their retention, never waiting ones.
 func TestWebhookPurgeKeepsRecentAndPending(t *testing.T) {
-	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
+	storetest.DialectsFrom(t, seed, func(t *testing.T, db *store.DB) {
 		h := newHarness(t, db, "127.0.0.1")
 		h.define(t, "erp", "/hook", accountEvents)
 		h.Create("manager", "account", `{"name": "Old"}`)
@@ -604,7 +604,7 @@ func TestWebhookPurgeKeepsRecentAndPending(t *testing.T) {
 // TestWebhookOrderWithTwoServers: two servers running jobs at once on one
 // database still deliver a record's events in order, each once.
 func TestWebhookOrderWithTwoServers(t *testing.T) {
-	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
+	storetest.DialectsFrom(t, seed, func(t *testing.T, db *store.DB) {
 		h := newHarness(t, db, "127.0.0.1")
 		h.define(t, "erp", "/hook", `"run_as": "manager", `+accountEvents)
 		ctx := context.Background()

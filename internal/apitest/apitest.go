@@ -68,26 +68,33 @@ func New(t testing.TB, db *store.DB, opt Options) *Server {
 	return signIn(t, p, app, db)
 }
 
-// Standard is the seed of Seeded: a database with the standard template
-// installed and the users created (the package's TestMain must call
-// storetest.Main).
-var Standard = storetest.NewSeed("apitest_standard", func(ctx context.Context, db *store.DB) error {
-	p, err := platform.New(ctx, platform.Config{DB: db, Access: []access.Option{access.WithBcryptCost(bcryptCost)}})
-	if err != nil {
-		return err
-	}
-	return fill(ctx, p, nil)
-})
+// Standard is the seed of the standard template with the users, with the
+// platform's own clock, time zone and access options (the package's
+// TestMain must call storetest.Main).
+var Standard = NewSeed("apitest_standard", Options{})
 
-// Seeded is New over db, a copy of Standard (storetest.SQLiteFrom,
-// PostgresFrom or DialectsFrom with Standard), which has the standard
-// template and the users already: it wires the platform and signs the
-// users in. opt.Template must be nil.
+// NewSeed declares a seed (in a package-level variable of the tests) of
+// what New makes of opt before it wires the parts: the template installed
+// and the users created by a platform configured by opt.Platform. Tests
+// start from copies of it with storetest.DialectsFrom (SQLiteFrom,
+// PostgresFrom) and Seeded. A test clock in opt.Platform must stand at
+// the time the tests' own clocks start from.
+func NewSeed(name string, opt Options) *storetest.Seed {
+	return storetest.NewSeed(name, func(ctx context.Context, db *store.DB) error {
+		p, err := platform.New(ctx, platformConfig(db, opt))
+		if err != nil {
+			return err
+		}
+		return fill(ctx, p, opt.Template)
+	})
+}
+
+// Seeded is New over db, a copy of a seed made by NewSeed (such as
+// Standard), which has the template and the users already: it wires the
+// platform configured by opt over db and signs the users in
+// (opt.Template is not used).
 func Seeded(t testing.TB, db *store.DB, opt Options) *Server {
 	t.Helper()
-	if opt.Template != nil {
-		t.Fatal("apitest.Seeded: the seed has the standard template; use New for another")
-	}
 	p, app := wire(t, db, opt, nil)
 	return signIn(t, p, app, db)
 }
@@ -143,19 +150,21 @@ func signIn(t testing.TB, p *platform.Platform, app *fiber.App, db *store.DB) *S
 	return s
 }
 
-// bcryptCost is the bcrypt cost of the tests' passwords: the lowest, as
-// the tests do not measure hashing.
-const bcryptCost = 4
+// platformConfig is opt.Platform over db, with the lowest bcrypt cost
+// (the tests do not measure hashing) unless opt asks for another.
+func platformConfig(db *store.DB, opt Options) platform.Config {
+	pc := opt.Platform
+	pc.DB = db
+	pc.Access = append([]access.Option{access.WithBcryptCost(4)}, pc.Access...)
+	return pc
+}
 
 // wire builds the platform over db with every part of internal/server and
 // the API; setup, if not nil, runs between the platform and the parts.
 func wire(t testing.TB, db *store.DB, opt Options, setup func(ctx context.Context, p *platform.Platform) error) (*platform.Platform, *fiber.App) {
 	t.Helper()
 	ctx := context.Background()
-	pc := opt.Platform
-	pc.DB = db
-	pc.Access = append([]access.Option{access.WithBcryptCost(bcryptCost)}, pc.Access...)
-	p, err := platform.New(ctx, pc)
+	p, err := platform.New(ctx, platformConfig(db, opt))
 	if err != nil {
 		t.Fatal(err)
 	}
