@@ -8,7 +8,7 @@ import (
 )
 
 func TestAPIUsersAndTokens(t *testing.T) {
-	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
+	storetest.DialectsFrom(t, fixtureSeed, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
 		f.run(t, []scenario{
 			{name: "users need an administrator", method: "GET", path: "/api/users", user: "rep1", status: 403, code: "forbidden"},
@@ -66,7 +66,7 @@ func loginToken(t *testing.T, f *fixture, user, password string) string {
 }
 
 func TestAPIRolesAndPermissions(t *testing.T) {
-	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
+	storetest.DialectsFrom(t, fixtureSeed, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
 		if status, m := f.do("POST", "/api/users", "admin", `{"username": "agent", "password": "agent-password", "roles": ["service_agent"]}`); status != 201 {
 			t.Fatalf("create agent: %d %v", status, m)
@@ -104,7 +104,7 @@ func TestAPIRolesAndPermissions(t *testing.T) {
 }
 
 func TestAPISharesAndExplain(t *testing.T) {
-	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
+	storetest.DialectsFrom(t, fixtureSeed, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
 		acc := f.create("rep1", "account", `{"name": "Acme"}`)
 		rec := "/api/records/account/" + acc

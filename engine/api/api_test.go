@@ -33,6 +33,44 @@ type fixture struct {
 	access *access.Service
 }
 
+// fixtureSeed is the database of a fixture, filled by fillFixture.
+var fixtureSeed = storetest.NewSeed("api_fixture", fillFixture)
+
+// fillFixture fills the database of a fixture: the standard template
+// installed, an admin, a sales manager and two reps reporting to them.
+func fillFixture(ctx context.Context, db *store.DB) error {
+	p, err := platform.New(ctx, platform.Config{DB: db, Access: []access.Option{access.WithBcryptCost(4)}})
+	if err != nil {
+		return err
+	}
+	fsys, err := defaults.FS("standard")
+	if err != nil {
+		return err
+	}
+	if _, err := p.Engine.InstallTemplate(ctx, fsys, "test"); err != nil {
+		return err
+	}
+	if _, _, err := p.Access.EnsureAdmin(ctx, "admin-password"); err != nil {
+		return err
+	}
+	users := []access.NewUser{
+		{Username: "manager", Password: "manager-password", Roles: []string{"sales_manager"}},
+		{Username: "rep1", Password: "rep1-password", Roles: []string{"sales_rep"}, Manager: "manager"},
+		{Username: "rep2", Password: "rep2-password", Roles: []string{"sales_rep"}, Manager: "manager"},
+	}
+	for _, u := range users {
+		if _, err := p.Access.CreateUser(ctx, u); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// TestMain removes the seed's databases after the tests.
+func TestMain(m *testing.M) { storetest.Main(m) }
+
+// newFixture runs the API over db, a copy of fixtureSeed (or filled by
+// fillFixture).
 func newFixture(t *testing.T, db *store.DB) *fixture {
 	t.Helper()
 	return newFixtureWith(t, db, platform.Config{}, Config{})
@@ -43,29 +81,11 @@ func newFixture(t *testing.T, db *store.DB) *fixture {
 // to the platform's).
 func newFixtureWith(t *testing.T, db *store.DB, pc platform.Config, cfg Config) *fixture {
 	t.Helper()
-	ctx := context.Background()
 	pc.DB = db
 	pc.Access = append([]access.Option{access.WithBcryptCost(4)}, pc.Access...)
-	p, err := platform.New(ctx, pc)
+	p, err := platform.New(context.Background(), pc)
 	if err != nil {
 		t.Fatal(err)
-	}
-	fsys, _ := defaults.FS("standard")
-	if _, err := p.Engine.InstallTemplate(ctx, fsys, "test"); err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := p.Access.EnsureAdmin(ctx, "admin-password"); err != nil {
-		t.Fatal(err)
-	}
-	users := []access.NewUser{
-		{Username: "manager", Password: "manager-password", Roles: []string{"sales_manager"}},
-		{Username: "rep1", Password: "rep1-password", Roles: []string{"sales_rep"}, Manager: "manager"},
-		{Username: "rep2", Password: "rep2-password", Roles: []string{"sales_rep"}, Manager: "manager"},
-	}
-	for _, u := range users {
-		if _, err := p.Access.CreateUser(ctx, u); err != nil {
-			t.Fatal(err)
-		}
 	}
 	cfg.Engine, cfg.Access = p.Engine, p.Access
 	f := &fixture{t: t, app: New(cfg), tokens: map[string]string{}, db: db, eng: p.Engine, access: p.Access}
@@ -193,7 +213,7 @@ func (f *fixture) run(t *testing.T, scs []scenario) {
 }
 
 func TestAPIErrorShapes(t *testing.T) {
-	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
+	storetest.DialectsFrom(t, fixtureSeed, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
 		acc := f.create("rep1", "account", `{"name": "Acme"}`)
 		big := `{"name": "` + strings.Repeat("x", MaxJSONBody) + `"}`
@@ -238,7 +258,7 @@ func TestAPIErrorShapes(t *testing.T) {
 }
 
 func TestAPIRecordFlow(t *testing.T) {
-	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
+	storetest.DialectsFrom(t, fixtureSeed, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
 		acc := f.create("rep1", "account", `{"name": "Acme", "industry": "retail"}`)
 		for i := 0; i < 5; i++ {
@@ -292,7 +312,7 @@ func TestAPIRecordFlow(t *testing.T) {
 }
 
 func TestAPIFiles(t *testing.T) {
-	f := newFixture(t, storetest.SQLite(t))
+	f := newFixture(t, storetest.SQLiteFrom(t, fixtureSeed))
 	png := append([]byte("\x89PNG\r\n\x1a\n"), bytes.Repeat([]byte{0}, 64)...)
 	upload := func(user, field string, data []byte) (int, map[string]any) {
 		var buf bytes.Buffer
@@ -361,7 +381,7 @@ func TestAPIFiles(t *testing.T) {
 }
 
 func TestAPIMetadataAndOpenAPI(t *testing.T) {
-	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
+	storetest.DialectsFrom(t, fixtureSeed, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
 		status, m := f.do("POST", "/api/meta/objects", "admin", `{"name": "machine", "label": {"en": "Machine", "zh": "机床"}, "fields": [
 			{"name": "name", "type": "text", "required": true},

@@ -56,7 +56,7 @@ func TestCheckJSON(t *testing.T) {
 }
 
 func TestAPIRefusesNUL(t *testing.T) {
-	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
+	storetest.DialectsFrom(t, fixtureSeed, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
 		acc := f.create("rep1", "account", `{"name": "Acme"}`)
 		nulCursor := base64.RawURLEncoding.EncodeToString([]byte(`{"s":"name,id","v":["a\u0000",null]}`))
@@ -91,7 +91,7 @@ func TestAPIRefusesNUL(t *testing.T) {
 }
 
 func TestAPIBodiesMeanOneThing(t *testing.T) {
-	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
+	storetest.DialectsFrom(t, fixtureSeed, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
 		f.run(t, []scenario{
 			{name: "a key twice", method: "POST", path: "/api/records/account", user: "rep1", body: `{"name": "x", "name": "y"}`, status: 400, code: "malformed_body", contains: []string{`"field":"name"`, "given twice"}},
@@ -114,7 +114,7 @@ func TestAPIBodiesMeanOneThing(t *testing.T) {
 }
 
 func TestAPIListQueryInBody(t *testing.T) {
-	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
+	storetest.DialectsFrom(t, fixtureSeed, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
 		acc := f.create("rep1", "account", `{"name": "Acme", "industry": "retail"}`)
 		ids := []string{}
@@ -183,7 +183,7 @@ func mustJSON(s string) string {
 }
 
 func TestAPIHeaderLimit(t *testing.T) {
-	f := newFixture(t, storetest.SQLite(t))
+	f := newFixture(t, storetest.SQLiteFrom(t, fixtureSeed))
 	base := f.listen(t)
 	req, _ := http.NewRequest("GET", base+"/api/records/account?filter="+strings.Repeat("a", MaxHeaderBytes+1), nil)
 	req.Header.Set("Authorization", "Bearer "+f.tokens["rep1"])

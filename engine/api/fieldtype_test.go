@@ -116,7 +116,7 @@ func TestFieldTypeFromOneFile(t *testing.T) {
 	if in := metadata.FormInput(stars); in.Kind != metadata.InputSelect || len(in.Options) != 5 {
 		t.Fatalf("form input %+v", in)
 	}
-	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
+	storetest.DialectsFrom(t, fixtureSeed, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
 		f.run(t, []scenario{
 			{name: "add the field", method: "POST", path: "/api/meta/objects/account/fields", user: "admin", body: `{"name": "stars", "type": "rating", "tracked": true}`, status: 201, contains: []string{"add_field", "stars"}},

@@ -14,7 +14,7 @@ import (
 // TestFormulasThroughAPI defines a computed field, a validation rule and a
 // formula reading the owner through the metadata API, then writes records.
 func TestFormulasThroughAPI(t *testing.T) {
-	f := newFixture(t, storetest.SQLite(t))
+	f := newFixture(t, storetest.SQLiteFrom(t, fixtureSeed))
 	steps := []struct{ path, body string }{
 		{"/api/meta/objects/opportunity/fields", `{"name": "weighted", "type": "currency", "formula": "amount * option(stage).probability / 100"}`},
 		{"/api/meta/objects/opportunity/fields", `{"name": "owner_name", "type": "text", "formula": "owner.name"}`},
@@ -52,7 +52,7 @@ func TestFormulasThroughAPI(t *testing.T) {
 // TestRuleMessageInUserLanguage adds a validation rule with English and
 // Chinese messages and writes a failing record with each Accept-Language.
 func TestRuleMessageInUserLanguage(t *testing.T) {
-	f := newFixture(t, storetest.SQLite(t))
+	f := newFixture(t, storetest.SQLiteFrom(t, fixtureSeed))
 	status, obj := f.do("GET", "/api/meta/objects/campaign", "admin", "")
 	if status != 200 {
 		t.Fatal(obj)

@@ -13,7 +13,7 @@ import (
 var goInternals = []string{"strconv.", "json: ", "Go struct", "int64", "reflect", "regexp"}
 
 func TestAPILastAdministrator(t *testing.T) {
-	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
+	storetest.DialectsFrom(t, fixtureSeed, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
 		f.run(t, []scenario{
 			{name: "the last admin cannot drop their admin role", method: "PATCH", path: "/api/users/admin", user: "admin", body: `{"roles": ["sales_manager"]}`, status: 409, code: "conflict", contains: []string{"last active administrator"}},
@@ -32,7 +32,7 @@ func TestAPILastAdministrator(t *testing.T) {
 }
 
 func TestAPIPasswordLimit(t *testing.T) {
-	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
+	storetest.DialectsFrom(t, fixtureSeed, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
 		pw72 := strings.Repeat("a", 72)
 		f.run(t, []scenario{
@@ -48,7 +48,7 @@ func TestAPIPasswordLimit(t *testing.T) {
 }
 
 func TestAPITokenLifetime(t *testing.T) {
-	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
+	storetest.DialectsFrom(t, fixtureSeed, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
 		f.run(t, []scenario{
 			{name: "above ten years", method: "POST", path: "/api/users/rep1/tokens", user: "rep1", body: `{"name": "a", "ttl_seconds": 9999999999}`, status: 400, code: "bad_request", contains: []string{`"field":"ttl_seconds"`, "315360000"}},
@@ -63,7 +63,7 @@ func TestAPITokenLifetime(t *testing.T) {
 }
 
 func TestAPIVersionMustBeAPositiveInteger(t *testing.T) {
-	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
+	storetest.DialectsFrom(t, fixtureSeed, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
 		acc := f.create("rep1", "account", `{"name": "Acme"}`)
 		path := "/api/records/account/" + acc
@@ -82,7 +82,7 @@ func TestAPIVersionMustBeAPositiveInteger(t *testing.T) {
 }
 
 func TestAPIMessagesHideGoInternals(t *testing.T) {
-	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
+	storetest.DialectsFrom(t, fixtureSeed, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
 		f.run(t, []scenario{
 			{name: "a huge whole number", method: "POST", path: "/api/records/account", user: "rep1", body: `{"name": "x", "employees": 1e300}`, status: 422, code: "invalid_record", contains: []string{`"field":"employees"`, "whole number"}, notContain: goInternals},

@@ -14,7 +14,7 @@ import (
 // "Secret": not by id, filter, sort order, lookup path, count, history or
 // by pointing a lookup at it.
 func TestNoLeaks(t *testing.T) {
-	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
+	storetest.DialectsFrom(t, fixtureSeed, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
 		id := func(user string) string {
 			_, me := f.do("GET", "/api/auth/me", user, "")
@@ -95,7 +95,7 @@ func TestNoLeaks(t *testing.T) {
 // object the role cannot read expands to null, and hidden fields of a
 // readable target stay hidden.
 func TestExpandMasksTargets(t *testing.T) {
-	f := newFixture(t, storetest.SQLite(t))
+	f := newFixture(t, storetest.SQLiteFrom(t, fixtureSeed))
 	if status, m := f.do("POST", "/api/users", "admin", `{"username": "agent", "password": "agent-password", "roles": ["service_agent"]}`); status != 201 {
 		t.Fatal(m)
 	}

@@ -20,6 +20,9 @@ func TestAPIDatabaseOutage(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
+	if err := fillFixture(context.Background(), db); err != nil {
+		t.Fatal(err)
+	}
 	f := newFixture(t, db)
 	acc := f.create("rep1", "account", `{"name": "Acme"}`)
 	up := []scenario{

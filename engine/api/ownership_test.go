@@ -22,7 +22,7 @@ func (f *fixture) userID(user string) string {
 // the owner's shares, or even list them; the owner, the owner's manager
 // and a role with the transfer right may.
 func TestShareCannotTakeARecordOver(t *testing.T) {
-	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
+	storetest.DialectsFrom(t, fixtureSeed, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
 		rep1, rep2 := f.userID("rep1"), f.userID("rep2")
 		acc := f.create("rep1", "account", `{"name": "Acme"}`)
@@ -62,7 +62,7 @@ func TestShareCannotTakeARecordOver(t *testing.T) {
 // GET can be sent back as it is with PUT (system, computed and read-only
 // fields unchanged), while changing any of them is still refused.
 func TestReadBackRecordCanBeSentBack(t *testing.T) {
-	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
+	storetest.DialectsFrom(t, fixtureSeed, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
 		acc := f.create("admin", "account", fmt.Sprintf(`{"name": "Round", "credit_limit": 1000, "owner_id": %q}`, f.userID("rep1")))
 		rec := "/api/records/account/" + acc
@@ -79,7 +79,7 @@ func TestReadBackRecordCanBeSentBack(t *testing.T) {
 // TestConcurrentFieldAdditionsAllApply checks issue 7 (9): independent
 // field additions sent at once all apply.
 func TestConcurrentFieldAdditionsAllApply(t *testing.T) {
-	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
+	storetest.DialectsFrom(t, fixtureSeed, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
 		const n = 10
 		var wg sync.WaitGroup
@@ -117,7 +117,7 @@ func TestConcurrentFieldAdditionsAllApply(t *testing.T) {
 // TestRequiredFieldAddedDuringCreates checks issue 7 (8): records created
 // while a required field with a default is added all get the default.
 func TestRequiredFieldAddedDuringCreates(t *testing.T) {
-	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
+	storetest.DialectsFrom(t, fixtureSeed, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
 		stop := make(chan struct{})
 		var wg sync.WaitGroup

@@ -39,7 +39,7 @@ func TestRegistrar(t *testing.T) {
 			return c.SendString("exists")
 		})
 	}
-	f := newFixtureWith(t, storetest.SQLite(t), platform.Config{}, Config{Registrars: []Registrar{ext}})
+	f := newFixtureWith(t, storetest.SQLiteFrom(t, fixtureSeed), platform.Config{}, Config{Registrars: []Registrar{ext}})
 	f.run(t, []scenario{
 		{name: "a public route", method: "GET", path: "/ext/hello", status: 200, contains: []string{"hello"}},
 		{name: "an authenticated route without a token", method: "POST", path: "/ext/notes", body: `{"text": "x"}`, status: 401, code: "unauthenticated"},
@@ -65,7 +65,7 @@ func TestRequestContextDeadline(t *testing.T) {
 			return fmt.Errorf("waiting: %w", c.UserContext().Err())
 		})
 	}
-	f := newFixture(t, storetest.SQLite(t))
+	f := newFixture(t, storetest.SQLiteFrom(t, fixtureSeed))
 	f.app = New(Config{Engine: f.eng, Access: f.access, RequestTimeout: 20 * time.Millisecond, Registrars: []Registrar{wait}})
 	f.run(t, []scenario{
 		{name: "the deadline ends the context", method: "GET", path: "/ext/wait", status: 504, code: "timeout", notContain: []string{"deadline exceeded"}},
@@ -86,7 +86,7 @@ func TestRequestContextClientGone(t *testing.T) {
 			return ctx.Err()
 		})
 	}
-	f := newFixtureWith(t, storetest.SQLite(t), platform.Config{}, Config{RequestTimeout: time.Minute, Registrars: []Registrar{wait}})
+	f := newFixtureWith(t, storetest.SQLiteFrom(t, fixtureSeed), platform.Config{}, Config{RequestTimeout: time.Minute, Registrars: []Registrar{wait}})
 	base := f.listen(t)
 	conn, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
 	if err != nil {

@@ -44,7 +44,7 @@ func signIn(name, client, user, password string, status int, more ...string) sce
 }
 
 func TestAPILoginThrottle(t *testing.T) {
-	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
+	storetest.DialectsFrom(t, fixtureSeed, func(t *testing.T, db *store.DB) {
 		clk := &testClock{t: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}
 		// app.Test connections come from 0.0.0.0: make it the trusted proxy.
 		proxy, _ := ParseTrustedProxies([]string{"0.0.0.0"})
@@ -75,7 +75,7 @@ func TestAPILoginThrottle(t *testing.T) {
 		})
 		// Without a trusted proxy the header is ignored: the attacker cannot
 		// claim to be someone else.
-		g := newFixtureWith(t, storetest.SQLite(t), platform.Config{Now: clk.now}, Config{})
+		g := newFixtureWith(t, storetest.SQLiteFrom(t, fixtureSeed), platform.Config{Now: clk.now}, Config{})
 		scs = nil
 		for i := 0; i < ThrottleFree; i++ {
 			scs = append(scs, signIn("guess", "", "admin", "guess", 401))
@@ -83,7 +83,7 @@ func TestAPILoginThrottle(t *testing.T) {
 		scs = append(scs, signIn("a forged X-Forwarded-For does not help", "192.0.2.1", "admin", "guess", 429))
 		g.run(t, scs)
 		// Spraying many accounts from one client holds the client back.
-		h := newFixtureWith(t, storetest.SQLite(t), platform.Config{Now: clk.now}, Config{TrustedProxies: proxy})
+		h := newFixtureWith(t, storetest.SQLiteFrom(t, fixtureSeed), platform.Config{Now: clk.now}, Config{TrustedProxies: proxy})
 		scs = nil
 		for i := 0; i < ThrottleFree; i++ {
 			scs = append(scs, signIn("spray", "198.51.100.99", fmt.Sprintf("user%d", i), "guess", 401))
@@ -100,7 +100,7 @@ func TestAPILoginThrottle(t *testing.T) {
 
 func TestAPIPasswordChangeThrottle(t *testing.T) {
 	clk := &testClock{t: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}
-	f := newFixtureWith(t, storetest.SQLite(t), platform.Config{Now: clk.now}, Config{})
+	f := newFixtureWith(t, storetest.SQLiteFrom(t, fixtureSeed), platform.Config{Now: clk.now}, Config{})
 	var scs []scenario
 	for i := 0; i < ThrottleFree; i++ {
 		scs = append(scs, scenario{name: "wrong current password", method: "PUT", path: "/api/users/rep1/password", user: "rep1", body: `{"password": "new-password-1", "current_password": "guess"}`, status: 403, code: "forbidden"})

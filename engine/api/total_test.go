@@ -15,7 +15,7 @@ import (
 // engine.TotalBound and says so), the exact total (total=exact), and that
 // a rep's totals count only what the rep may read.
 func TestListTotal(t *testing.T) {
-	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
+	storetest.DialectsFrom(t, fixtureSeed, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
 		_, me := f.do("GET", "/api/auth/me", "rep1", "")
 		rep1 := me["user_id"].(string)

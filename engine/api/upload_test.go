@@ -23,7 +23,7 @@ import (
 // the server's memory grows by a few MiB per upload, not by the bodies.
 func TestUploadMemory(t *testing.T) {
 	const uploads, size = 16, 30 << 20
-	f := newFixture(t, storetest.SQLite(t))
+	f := newFixture(t, storetest.SQLiteFrom(t, fixtureSeed))
 	base := f.listen(t)
 	runtime.GC()
 	var before runtime.MemStats
@@ -102,7 +102,7 @@ func (zeros) Read(p []byte) (int, error) {
 }
 
 func TestAPIUploads(t *testing.T) {
-	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
+	storetest.DialectsFrom(t, fixtureSeed, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
 		png := append([]byte("\x89PNG\r\n\x1a\n"), make([]byte, 64)...)
 		form := func(part string, data []byte) (string, string) {
@@ -136,7 +136,7 @@ func TestAPIUploads(t *testing.T) {
 // an upload refused at its limit the connection still carries the next
 // request.
 func TestAPIBodiesOverTheConnection(t *testing.T) {
-	f := newFixture(t, storetest.SQLite(t))
+	f := newFixture(t, storetest.SQLiteFrom(t, fixtureSeed))
 	base := f.listen(t)
 	client := &http.Client{}
 	send := func(method, path, contentType string, body io.Reader, length int64) (int, string) {
