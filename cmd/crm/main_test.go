@@ -283,8 +283,8 @@ func TestUserCommands(t *testing.T) {
 
 func TestBenchCommand(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "bench.db")
-	code, out := runCmd(t, "bench", "--scale", "0.005", "--reps", "1", "-n", "3", "--db", db)
-	for _, want := range []string{"loading 12000 records", "create", "list_deep", "manager_list", "convert", "ratio", "target ≤ 1.25"} {
+	code, out := runCmd(t, "bench", "--scale", "0.003", "--reps", "1", "-n", "3", "--db", db)
+	for _, want := range []string{"loading 7200 records", "create", "list_deep", "manager_list", "convert", "ratio", "target ≤ 1.25"} {
 		if code != 0 || !strings.Contains(out, want) {
 			t.Fatalf("output lacks %q: exit %d\n%s", want, code, out)
 		}
