@@ -64,6 +64,10 @@ type Config struct {
 	// Jobs configures the engine's job runner (Logger and Now default to
 	// the engine's).
 	Jobs jobs.Options
+	// Snapshots, when not nil, is shared with the other engines of the
+	// process that load the same metadata versions (tests), which then
+	// compile each version once.
+	Snapshots *SnapshotCache
 }
 
 // Engine interprets metadata over the database.
@@ -99,6 +103,8 @@ type Engine struct {
 	// formulaFailures remembers the formulas whose run-time failure was
 	// logged, per metadata version (formulaFailed).
 	formulaFailures sync.Map
+	// snapshots is Config.Snapshots.
+	snapshots *SnapshotCache
 }
 
 // New opens the engine on db: it creates the system tables and loads the
@@ -108,7 +114,7 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 		return nil, errors.New("engine: a database and a guard are required")
 	}
 	e := &Engine{db: cfg.DB, guard: cfg.Guard, log: cfg.Logger, now: cfg.Now, loc: cfg.Location, shares: cfg.Shares,
-		actions: map[string]*Action{}}
+		actions: map[string]*Action{}, snapshots: cfg.Snapshots}
 	if cfg.DB.Dialect == metadata.DialectSQLite && !cfg.NoGroupCommit {
 		e.group = &group{e: e}
 	}
@@ -197,7 +203,7 @@ func (e *Engine) Reload(ctx context.Context) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	snap, ps := build(v.Version, v.Schema)
+	snap, ps := e.snapshots.loaded(v.Version, v.Schema)
 	if len(ps) > 0 {
 		return false, fmt.Errorf("engine: metadata version %d does not compile: %w", v.Version, ps)
 	}

@@ -46,7 +46,7 @@ func (g ownerGuard) RecordRule(ctx context.Context, p *access.Principal, object,
 // standard template installed).
 func newEngine(t *testing.T, db *store.DB, g Guard) *Engine {
 	t.Helper()
-	e, err := New(context.Background(), Config{DB: db, Guard: g})
+	e, err := New(context.Background(), Config{DB: db, Guard: g, Snapshots: snapshots})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,10 @@ import (
 // TestMain removes the seeds' databases after the tests.
 func TestMain(m *testing.M) { storetest.Main(m) }
 
+// snapshots is the cache of compiled metadata versions the tests' engines
+// share.
+var snapshots = NewSnapshotCache()
+
 // standard is a database with the standard template installed, where
 // most engine tests start (through storetest.DialectsFrom and newEngine).
 var standard = storetest.NewSeed("engine_standard", func(ctx context.Context, db *store.DB) error {

@@ -69,6 +69,10 @@ func fillFixture(ctx context.Context, db *store.DB) error {
 // TestMain removes the seed's databases after the tests.
 func TestMain(m *testing.M) { storetest.Main(m) }
 
+// snapshots is the cache of compiled metadata versions the fixtures'
+// platforms share.
+var snapshots = engine.NewSnapshotCache()
+
 // newFixture runs the API over db, a copy of fixtureSeed (or filled by
 // fillFixture).
 func newFixture(t *testing.T, db *store.DB) *fixture {
@@ -81,7 +85,7 @@ func newFixture(t *testing.T, db *store.DB) *fixture {
 // to the platform's).
 func newFixtureWith(t *testing.T, db *store.DB, pc platform.Config, cfg Config) *fixture {
 	t.Helper()
-	pc.DB = db
+	pc.DB, pc.Snapshots = db, snapshots
 	pc.Access = append([]access.Option{access.WithBcryptCost(4)}, pc.Access...)
 	p, err := platform.New(context.Background(), pc)
 	if err != nil {

@@ -16,6 +16,7 @@ import (
 	"testing"
 
 	"github.com/crmplatform/crm/defaults"
+	"github.com/crmplatform/crm/engine"
 	"github.com/crmplatform/crm/engine/access"
 	"github.com/crmplatform/crm/engine/api"
 	"github.com/crmplatform/crm/engine/jobs"
@@ -150,11 +151,20 @@ func signIn(t testing.TB, p *platform.Platform, app *fiber.App, db *store.DB) *S
 	return s
 }
 
+// snapshots is the cache of compiled metadata versions that the
+// platforms of a test binary share: most load the same version of the
+// same template, which they then compile once.
+var snapshots = engine.NewSnapshotCache()
+
 // platformConfig is opt.Platform over db, with the lowest bcrypt cost
-// (the tests do not measure hashing) unless opt asks for another.
+// (the tests do not measure hashing) unless opt asks for another, and the
+// shared snapshots.
 func platformConfig(db *store.DB, opt Options) platform.Config {
 	pc := opt.Platform
 	pc.DB = db
+	if pc.Snapshots == nil {
+		pc.Snapshots = snapshots
+	}
 	pc.Access = append([]access.Option{access.WithBcryptCost(4)}, pc.Access...)
 	return pc
 }

@@ -35,6 +35,9 @@ type Config struct {
 	Now func() time.Time
 	// NoGroupCommit turns the engine's group commit off (engine.Config).
 	NoGroupCommit bool
+	// Snapshots is the engine's cache of compiled metadata versions, shared
+	// by the platforms a test builds (engine.Config); nil for a server.
+	Snapshots *engine.SnapshotCache
 }
 
 // New wires an access service and an engine over the database and creates
@@ -49,7 +52,7 @@ func New(ctx context.Context, cfg Config) (*Platform, error) {
 	if err := svc.Migrate(ctx); err != nil {
 		return nil, err
 	}
-	eng, err := engine.New(ctx, engine.Config{DB: db, Guard: engine.AccessGuard{Service: svc}, Shares: svc, Logger: log, Location: cfg.Location, Now: cfg.Now, NoGroupCommit: cfg.NoGroupCommit})
+	eng, err := engine.New(ctx, engine.Config{DB: db, Guard: engine.AccessGuard{Service: svc}, Shares: svc, Logger: log, Location: cfg.Location, Now: cfg.Now, NoGroupCommit: cfg.NoGroupCommit, Snapshots: cfg.Snapshots})
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,82 @@
+package engine
+
+import (
+	"crypto/sha256"
+	"encoding/json"
+	"slices"
+	"sync"
+
+	"github.com/crmplatform/crm/metadata"
+)
+
+// SnapshotCache keeps the snapshots an engine built of the metadata
+// versions it loaded from the database, for other engines of the same
+// process that load the same version with the same schema: they reuse the
+// snapshot (immutable) instead of compiling the schema again. Tests open
+// many engines over copies of one database and share one cache per
+// package; a server has no use for one. It keeps the few snapshots used
+// last and is safe for concurrent use.
+type SnapshotCache struct {
+	mu    sync.Mutex
+	keys  []snapshotKey // least recently used first
+	snaps map[snapshotKey]*Snapshot
+}
+
+// snapshotCacheSize is how many snapshots a SnapshotCache keeps.
+const snapshotCacheSize = 8
+
+// snapshotKey identifies a stored metadata version by its number and the
+// hash of its schema's stored form.
+type snapshotKey struct {
+	version int64
+	sum     [sha256.Size]byte
+}
+
+// NewSnapshotCache returns an empty cache for Config.Snapshots.
+func NewSnapshotCache() *SnapshotCache {
+	return &SnapshotCache{snaps: map[snapshotKey]*Snapshot{}}
+}
+
+// loaded returns the snapshot of a stored version: the cached one if c
+// holds it, else a newly built one, kept when it compiles. Without a cache
+// it builds.
+func (c *SnapshotCache) loaded(version int64, s *metadata.Schema) (*Snapshot, metadata.Problems) {
+	if c == nil {
+		return build(version, s)
+	}
+	raw, err := json.Marshal(s)
+	if err != nil {
+		return build(version, s)
+	}
+	key := snapshotKey{version: version, sum: sha256.Sum256(raw)}
+	c.mu.Lock()
+	snap, ok := c.snaps[key]
+	if ok {
+		c.use(key)
+	}
+	c.mu.Unlock()
+	if ok {
+		return snap, nil
+	}
+	snap, ps := build(version, s)
+	if len(ps) > 0 {
+		return snap, ps
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.snaps[key]; !ok {
+		if len(c.keys) == snapshotCacheSize {
+			delete(c.snaps, c.keys[0])
+			c.keys = c.keys[1:]
+		}
+		c.snaps[key] = snap
+		c.keys = append(c.keys, key)
+	}
+	return snap, nil
+}
+
+// use marks key as used last (c.mu held).
+func (c *SnapshotCache) use(key snapshotKey) {
+	i := slices.Index(c.keys, key)
+	c.keys = append(slices.Delete(c.keys, i, i+1), key)
+}

@@ -1,0 +1,85 @@
+package engine
+
+import (
+	"context"
+	"testing"
+
+	"github.com/crmplatform/crm/engine/store"
+	"github.com/crmplatform/crm/engine/store/storetest"
+	"github.com/crmplatform/crm/metadata"
+)
+
+// TestSnapshotCacheSharesLoadedVersions opens engines over copies of one
+// database through one cache: they share the snapshot of the version
+// they load; a change makes a new version that another engine loads and
+// compiles once more; an engine without the cache compiles its own.
+func TestSnapshotCacheSharesLoadedVersions(t *testing.T) {
+	storetest.DialectsFrom(t, standard, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		cache := NewSnapshotCache()
+		open := func(c *SnapshotCache) *Engine {
+			t.Helper()
+			e, err := New(ctx, Config{DB: storetest.Reopen(t, db), Guard: ownerGuard{}, Snapshots: c})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return e
+		}
+		a, b, own := open(cache), open(cache), open(nil)
+		if a.Snapshot() != b.Snapshot() {
+			t.Error("two engines loading one version through one cache compiled it twice")
+		}
+		if own.Snapshot() == a.Snapshot() || own.Snapshot().Version != a.Snapshot().Version {
+			t.Errorf("an engine without the cache: version %d, shared %v", own.Snapshot().Version, own.Snapshot() == a.Snapshot())
+		}
+		if _, _, err := a.Change(ctx, func(s *metadata.Schema) error {
+			o, _ := s.Object("lead")
+			o.Fields = append(o.Fields, &metadata.Field{Name: "grade", Type: "text"})
+			return nil
+		}, ApplyOptions{Author: "test"}); err != nil {
+			t.Fatal(err)
+		}
+		c := open(cache)
+		if c.Snapshot().Version != a.Snapshot().Version {
+			t.Fatalf("the new engine loaded version %d, want %d", c.Snapshot().Version, a.Snapshot().Version)
+		}
+		if _, err := c.Snapshot().Object("lead"); err != nil {
+			t.Fatal(err)
+		}
+		lead, _ := c.Snapshot().Schema.Object("lead")
+		if _, ok := lead.Field("grade"); !ok {
+			t.Error("the new version's snapshot lacks the new field")
+		}
+		if c.Snapshot() == b.Snapshot() {
+			t.Error("a new version reused the old version's snapshot")
+		}
+		if len(cache.keys) != 2 || len(cache.snaps) != 2 {
+			t.Errorf("the cache holds %d keys and %d snapshots, want 2", len(cache.keys), len(cache.snaps))
+		}
+	})
+}
+
+// TestSnapshotCacheKeepsTheLastUsed fills the cache past its size: it
+// keeps the snapshots used last, a reused one among them.
+func TestSnapshotCacheKeepsTheLastUsed(t *testing.T) {
+	c := NewSnapshotCache()
+	s := &metadata.Schema{}
+	first, _ := c.loaded(1, s)
+	for v := int64(2); v <= snapshotCacheSize+2; v++ {
+		c.loaded(v, s)
+		if v == snapshotCacheSize {
+			if again, _ := c.loaded(1, s); again != first {
+				t.Fatal("version 1 was compiled again while cached")
+			}
+		}
+	}
+	if len(c.snaps) != snapshotCacheSize || len(c.keys) != snapshotCacheSize {
+		t.Fatalf("%d snapshots, %d keys: want %d", len(c.snaps), len(c.keys), snapshotCacheSize)
+	}
+	if again, _ := c.loaded(1, s); again != first {
+		t.Error("the snapshot used last but one was dropped")
+	}
+	if _, ok := c.snaps[snapshotKey{version: 2, sum: c.keys[0].sum}]; ok {
+		t.Error("the least recently used snapshot (version 2) was kept")
+	}
+}
