@@ -18,7 +18,7 @@ import (
 // it names who may read the record (in their language, with what they may
 // read) and posts to a webhook, once the write commits.
 func TestAutomationNotifications(t *testing.T) {
-	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
+	storetest.DialectsFrom(t, apitest.Standard, func(t *testing.T, db *store.DB) {
 		var mu sync.Mutex
 		var posts []string
 		hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -29,7 +29,7 @@ func TestAutomationNotifications(t *testing.T) {
 		}))
 		defer hook.Close()
 		t.Setenv("CRM_WEBHOOK_ALLOW", strings.TrimPrefix(hook.URL, "http://"))
-		s := apitest.New(t, db, apitest.Options{})
+		s := apitest.Seeded(t, db, apitest.Options{})
 		doc, _ := json.Marshal(map[string]any{
 			"name": "next_step_notice", "object": "opportunity", "changed": []string{"next_step"},
 			"actions": []any{map[string]any{"notify": map[string]any{

@@ -40,10 +40,11 @@ const (
 		"labels": {"columns": 3, "rows": 10, "lines": ["{{name}}", "{{account.name}}", "{{title}}"]}}`
 )
 
-// setup runs the server with the objects, the templates, and a role that
-// reads quotes but not their totals.
+// setup runs the server over db (a copy of apitest.Standard) with the
+// objects, the templates, and a role that reads quotes but not their
+// totals.
 func setup(t *testing.T, db *store.DB) *apitest.Server {
-	s := apitest.New(t, db, apitest.Options{})
+	s := apitest.Seeded(t, db, apitest.Options{})
 	s.Run(t, []apitest.Scenario{
 		{Name: "quotes", Method: "POST", Path: "/api/meta/objects", User: "admin", Body: offer, Status: 201},
 		{Name: "their lines", Method: "POST", Path: "/api/meta/objects", User: "admin", Body: offerLine, Status: 201},
@@ -70,7 +71,7 @@ func setup(t *testing.T, db *store.DB) *apitest.Server {
 // a user who cannot read the quote gets 404; the printable HTML says the
 // same, escaped; the PDF can be attached to the record's file field.
 func TestQuotePDF(t *testing.T) {
-	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
+	storetest.DialectsFrom(t, apitest.Standard, func(t *testing.T, db *store.DB) {
 		s := setup(t, db)
 		acc := s.Create("admin", "account", `{"name": "上海贸易 <Trading> & Co"}`)
 		q := s.Create("admin", "offer", fmt.Sprintf(`{"number": "Q-2026-001", "account": %q, "valid_until": "2026-04-30", "total": 12990.5, "terms": "付款条件：合同签订后 30 日内付清。\n交货期：付款后 2 周。"}`, acc))
@@ -128,7 +129,7 @@ func TestQuotePDF(t *testing.T) {
 // each label in its own cell; the 31st starts a second page; only the
 // contacts the user may read are printed.
 func TestAddressLabels(t *testing.T) {
-	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
+	storetest.DialectsFrom(t, apitest.Standard, func(t *testing.T, db *store.DB) {
 		s := setup(t, db)
 		acc := s.Create("admin", "account", `{"name": "华东贸易"}`)
 		for i := range 31 {

@@ -26,15 +26,15 @@ const welcome = `{"name": "welcome", "object": "contact", "channel": "email",
 	"html": {"en": "<html><body><p>Dear {{name}} of {{account.name}} ({{account.industry}}), from {{owner.name}}</p><a href=\"https://shop.example.com/spring\">Shop</a></body></html>"},
 	"text": {"en": "Dear {{name}} of {{account.name}}"}}`
 
-// setup starts an SMTP server and the whole server over db with the
-// welcome template, as apitest users plus campaigner (send_mailing on
+// setup starts an SMTP server and the whole server over db (a copy of
+// apitest.Standard) with the welcome template, as apitest users plus campaigner (send_mailing on
 // campaigns, reading only their own contacts).
 func setup(t *testing.T, db *store.DB) (*apitest.Server, *mailbox) {
 	box, url := startSMTP(t)
 	t.Setenv("CRM_SMTP_URL", url)
 	t.Setenv("CRM_PUBLIC_URL", public)
 	t.Setenv("CRM_MAIL_RATE", "100000")
-	s := apitest.New(t, db, apitest.Options{})
+	s := apitest.Seeded(t, db, apitest.Options{})
 	s.Run(t, []apitest.Scenario{
 		{Name: "the template", Method: "POST", Path: "/api/meta/message_templates", User: "admin", Body: welcome, Status: 201},
 		{Name: "a template writing a field marketing may not read", Method: "POST", Path: "/api/meta/message_templates", User: "admin",
@@ -65,7 +65,7 @@ func admin(t *testing.T, s *apitest.Server) context.Context {
 // twice (and never re-sends a message a dead server may have sent), and
 // records opens, clicks and unsubscribes through the tracking routes.
 func TestMailingToAThousand(t *testing.T) {
-	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
+	storetest.DialectsFrom(t, apitest.Standard, func(t *testing.T, db *store.DB) {
 		s, box := setup(t, db)
 		ctx := sales.WithAllowDuplicates(admin(t, s))
 		eng := s.Platform.Engine
@@ -217,7 +217,7 @@ func TestMailingToAThousand(t *testing.T) {
 // TestMailingReadsOnlyWhatTheSenderMay: a sender who may read only their
 // own contacts mails only those, and a test goes to the sender alone.
 func TestMailingReadsOnlyWhatTheSenderMay(t *testing.T) {
-	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
+	storetest.DialectsFrom(t, apitest.Standard, func(t *testing.T, db *store.DB) {
 		s, box := setup(t, db)
 		acc := s.Create("admin", "account", `{"name": "Acme"}`)
 		s.Create("admin", "contact", fmt.Sprintf(`{"name": "Hidden", "account": %q, "email": "hidden@example.com"}`, acc))

@@ -24,7 +24,7 @@ const memberObject = `{"name": "campaign_member", "title_field": "campaign", "fi
 // recipient did: sent, bounced, opened, clicked, unsubscribed; a
 // recipient reached by a filter becomes a member.
 func TestCampaignMembers(t *testing.T) {
-	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
+	storetest.DialectsFrom(t, apitest.Standard, func(t *testing.T, db *store.DB) {
 		s, box := setup(t, db)
 		if st, _ := s.Do("GET", "/api/meta/objects/campaign_member", "admin", ""); st == 404 {
 			s.Run(t, []apitest.Scenario{{Name: "members", Method: "POST", Path: "/api/meta/objects", User: "admin", Body: memberObject, Status: 201}})

@@ -64,7 +64,7 @@ func TestThrottle(t *testing.T) {
 // with the same per-recipient records; a number the gateway refuses is a
 // bounce; a template needing a phone the sender may not read is refused.
 func TestSMS(t *testing.T) {
-	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
+	storetest.DialectsFrom(t, apitest.Standard, func(t *testing.T, db *store.DB) {
 		var mu sync.Mutex
 		var got []map[string]string
 		gw := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
