@@ -119,17 +119,13 @@ type Compiled map[string]*Template
 // check.
 func compileTemplates(s *metadata.Schema) (any, metadata.Problems) {
 	out := Compiled{}
-	var ps metadata.Problems
-	for _, t := range DocumentTemplates.All(s) {
-		c, tps := build(s, t)
-		for _, p := range tps {
-			p.File = s.Source(KindDocumentTemplates, t.Name)
-			ps = append(ps, p)
-		}
+	ps := DocumentTemplates.Each(s, func(t *DocumentTemplate) metadata.Problems {
+		c, ps := build(s, t)
 		if c != nil {
 			out[t.Name] = c
 		}
-	}
+		return ps
+	})
 	return out, ps
 }
 

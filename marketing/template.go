@@ -76,17 +76,13 @@ func checkTemplate(s *metadata.Schema, t *MessageTemplate) metadata.Problems {
 // check, by name (Compiled.Get reads them).
 func compileTemplates(s *metadata.Schema) (any, metadata.Problems) {
 	out := Compiled{}
-	var ps metadata.Problems
-	for _, t := range MessageTemplates.All(s) {
-		c, tps := build(s, t)
-		for _, p := range tps {
-			p.File = s.Source(KindMessageTemplates, t.Name)
-			ps = append(ps, p)
-		}
+	ps := MessageTemplates.Each(s, func(t *MessageTemplate) metadata.Problems {
+		c, ps := build(s, t)
 		if c != nil {
 			out[t.Name] = c
 		}
-	}
+		return ps
+	})
 	return out, ps
 }
 

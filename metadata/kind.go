@@ -123,6 +123,24 @@ func (d Docs[T]) All(s *Schema) []*T {
 	return out
 }
 
+// Each calls fn with each of the kind's documents in s, sorted by name, and
+// returns the problems fn reports with their file set to the document's
+// source, so that a kind's Compile need not name files itself.
+func (d Docs[T]) Each(s *Schema, fn func(v *T) Problems) Problems {
+	var ps Problems
+	for _, doc := range s.Documents(d.kind.name) {
+		v, ok := doc.Value.(*T)
+		if !ok {
+			continue
+		}
+		for _, p := range fn(v) {
+			p.File = s.Source(d.kind.name, doc.Name)
+			ps = append(ps, p)
+		}
+	}
+	return ps
+}
+
 // Get returns the document named name of the kind in s.
 func (d Docs[T]) Get(s *Schema, name string) (*T, bool) {
 	doc, ok := s.Document(d.kind.name, name)

@@ -142,6 +142,30 @@ func TestKindDocumentsTypedAndSorted(t *testing.T) {
 	}
 }
 
+// TestKindEachNamesFiles checks that Docs.Each visits the documents in
+// name order and gives each problem its document's file.
+func TestKindEachNamesFiles(t *testing.T) {
+	files := map[string]string{
+		"template.yaml":        "name: shop",
+		"objects/machine.yaml": machineDoc,
+		"notes/z.yaml":         "name: zebra\nobject: machine\ntext: {en: Last}",
+		"notes/a.json":         `{"name": "apple", "object": "machine", "text": "First"}`,
+	}
+	_, s, ps := LoadFS(mapFS(files))
+	if len(ps) > 0 {
+		t.Fatal(ps)
+	}
+	var seen []string
+	got := notes.Each(s, func(n *note) Problems {
+		seen = append(seen, n.Name)
+		return Problems{Problemf("/text", "%s is wrong", n.Name)}
+	})
+	if strings.Join(seen, ",") != "apple,zebra" || len(got) != 2 ||
+		got[0].File != "notes/a.json" || got[0].Path != "/text" || got[1].File != "notes/z.yaml" || got[1].Message != "zebra is wrong" {
+		t.Fatalf("visited %v, problems %+v", seen, got)
+	}
+}
+
 func TestKindDocumentsRoundTripAndDiff(t *testing.T) {
 	_, s, ps := LoadFS(mapFS(map[string]string{
 		"template.yaml":        "name: shop",

@@ -99,15 +99,11 @@ const (
 // Compiled("reports"): a map from name to *Plan).
 func compileAll(s *metadata.Schema) (any, metadata.Problems) {
 	out := map[string]*Plan{}
-	var ps metadata.Problems
-	for _, r := range Reports.All(s) {
-		p, rps := Compile(s, r)
-		for i := range rps {
-			rps[i].File = s.Source("reports", r.Name)
-		}
-		ps = append(ps, rps...)
+	ps := Reports.Each(s, func(r *Report) metadata.Problems {
+		p, ps := Compile(s, r)
 		out[r.Name] = p
-	}
+		return ps
+	})
 	return out, ps
 }
 

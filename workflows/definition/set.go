@@ -40,20 +40,15 @@ func (s *Set[T]) Get(name string) (T, bool) {
 func compileSet[D, C any](s *metadata.Schema, docs metadata.Docs[D], key func(*D) (name, object string),
 	build func(*metadata.Schema, *D) (C, metadata.Problems), rank func(C) int) (*Set[C], metadata.Problems) {
 	out := &Set[C]{byObject: map[string][]C{}, byName: map[string]C{}}
-	var ps metadata.Problems
-	for _, d := range docs.All(s) {
+	ps := docs.Each(s, func(d *D) metadata.Problems {
 		name, object := key(d)
 		c, dps := build(s, d)
-		for _, p := range dps {
-			p.File = s.Source(docs.Kind().Name(), name)
-			ps = append(ps, p)
+		if len(dps) == 0 {
+			out.byObject[object] = append(out.byObject[object], c)
+			out.byName[name] = c
 		}
-		if len(dps) > 0 {
-			continue
-		}
-		out.byObject[object] = append(out.byObject[object], c)
-		out.byName[name] = c
-	}
+		return dps
+	})
 	if rank != nil {
 		for _, list := range out.byObject {
 			slices.SortStableFunc(list, func(a, b C) int { return cmp.Compare(rank(a), rank(b)) })

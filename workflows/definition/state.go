@@ -145,22 +145,20 @@ func (s *States) Of(object string) []*StateFlow {
 // compileStates compiles every state workflow of s.
 func compileStates(s *metadata.Schema) (any, metadata.Problems) {
 	out := &States{byObject: map[string][]*StateFlow{}}
-	var ps metadata.Problems
-	for _, sw := range StateWorkflows.All(s) {
+	ps := StateWorkflows.Each(s, func(sw *StateWorkflow) metadata.Problems {
 		obj, _ := s.Object(sw.Object)
 		f, _ := obj.Field(sw.Field)
 		flow := &StateFlow{StateWorkflow: sw, FieldDef: f}
+		var ps metadata.Problems
 		for i := range sw.Transitions {
 			t := &sw.Transitions[i]
 			x, cps := condition(s, sw.Object, t.Condition, fmt.Sprintf("/transitions/%d/condition", i))
-			for _, p := range cps {
-				p.File = s.Source(StateWorkflows.Kind().Name(), sw.Name)
-				ps = append(ps, p)
-			}
+			ps = append(ps, cps...)
 			flow.Transitions = append(flow.Transitions, &CompiledTransition{Transition: t, Cond: x})
 		}
 		out.byObject[sw.Object] = append(out.byObject[sw.Object], flow)
-	}
+		return ps
+	})
 	return out, ps
 }
 
