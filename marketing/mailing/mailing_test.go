@@ -14,6 +14,7 @@ import (
 	"github.com/crmplatform/crm/engine/store"
 	"github.com/crmplatform/crm/engine/store/storetest"
 	"github.com/crmplatform/crm/internal/apitest"
+	"github.com/crmplatform/crm/internal/mailserver/mailtest"
 	"github.com/crmplatform/crm/sales"
 )
 
@@ -29,7 +30,7 @@ const welcome = `{"name": "welcome", "object": "contact", "channel": "email",
 // setup starts an SMTP server and the whole server over db (a copy of
 // apitest.Standard) with the welcome template, as apitest users plus campaigner (send_mailing on
 // campaigns, reading only their own contacts).
-func setup(t *testing.T, db *store.DB) (*apitest.Server, *mailbox) {
+func setup(t *testing.T, db *store.DB) (*apitest.Server, *mailtest.Mailbox) {
 	box, url := startSMTP(t)
 	t.Setenv("CRM_SMTP_URL", url)
 	t.Setenv("CRM_PUBLIC_URL", public)
@@ -134,22 +135,22 @@ func TestMailingToAThousand(t *testing.T) {
 		runCtx, stop := context.WithTimeout(context.Background(), 5*time.Minute)
 		defer stop()
 		var once sync.Once
-		box.onMsg = func(got int) {
+		box.OnMessage = func(got int) {
 			if got >= 300 {
 				once.Do(stop)
 			}
 		}
 		runner := eng.Jobs()
 		runner.Run(runCtx)
-		first := len(box.all())
+		first := len(box.All())
 		if first < 300 || first >= 999 {
 			t.Fatalf("%d messages before the stop", first)
 		}
-		box.onMsg = nil
+		box.OnMessage = nil
 		if err := runner.Drain(context.Background(), jobs.DrainOptions{Kinds: []string{"mailings.send"}}); err != nil {
 			t.Fatal(err)
 		}
-		got := box.byAddress()
+		got := box.ByAddress()
 		if len(got) != 998 {
 			t.Errorf("%d addresses got mail, want 998", len(got))
 		}
@@ -168,19 +169,19 @@ func TestMailingToAThousand(t *testing.T) {
 		want("bounced", 1)
 		want("pending", 0)
 		// The message: placeholders filled and escaped, tracked.
-		msgs := box.to("c0007@example.com")
+		msgs := box.To("c0007@example.com")
 		m := msgs[0]
-		if m.subject != "Hello Contact 0007" || !strings.Contains(m.html, "Dear Contact 0007 of Acme &lt;Trading&gt; &amp; Co (Retail), from Administrator") ||
-			!strings.Contains(m.text, "Dear Contact 0007 of Acme <Trading> & Co") || strings.Contains(m.html, "shop.example.com") {
+		if m.Subject != "Hello Contact 0007" || !strings.Contains(m.HTML, "Dear Contact 0007 of Acme &lt;Trading&gt; &amp; Co (Retail), from Administrator") ||
+			!strings.Contains(m.Text, "Dear Contact 0007 of Acme <Trading> & Co") || strings.Contains(m.HTML, "shop.example.com") {
 			t.Fatalf("message %+v", m)
 		}
 		track := regexp.MustCompile(regexp.QuoteMeta(public) + `(/m/[ocu]/[A-Za-z0-9_-]+)`)
 		paths := map[string]string{}
-		for _, x := range track.FindAllStringSubmatch(m.html, -1) {
+		for _, x := range track.FindAllStringSubmatch(m.HTML, -1) {
 			paths[x[1][:5]] = x[1]
 		}
-		unsub := strings.Trim(m.header.Get("List-Unsubscribe"), "<>")
-		if len(paths) != 3 || unsub != public+paths["/m/u/"] || m.header.Get("List-Unsubscribe-Post") != "List-Unsubscribe=One-Click" {
+		unsub := strings.Trim(m.Header.Get("List-Unsubscribe"), "<>")
+		if len(paths) != 3 || unsub != public+paths["/m/u/"] || m.Header.Get("List-Unsubscribe-Post") != "List-Unsubscribe=One-Click" {
 			t.Fatalf("tracking links %v, header %q", paths, unsub)
 		}
 		forged := paths["/m/c/"][:len(paths["/m/c/"])-2] + "AA"
@@ -233,12 +234,12 @@ func TestMailingReadsOnlyWhatTheSenderMay(t *testing.T) {
 			{Name: "test", Method: "POST", Path: actions + "test_mailing", User: "camp", Body: `{"template": "welcome"}`, Status: 200, Contains: []string{`"to":"camp@example.com"`}},
 		})
 		s.RunJobs()
-		got := box.byAddress()
+		got := box.ByAddress()
 		if len(got) != 2 || got["mine@example.com"] != 1 || got["camp@example.com"] != 1 {
 			t.Fatalf("mail went to %v", got)
 		}
-		test := box.to("camp@example.com")[0]
-		if test.subject != "[TEST] Hello Mine" || !strings.Contains(test.html, "Dear Mine") {
+		test := box.To("camp@example.com")[0]
+		if test.Subject != "[TEST] Hello Mine" || !strings.Contains(test.HTML, "Dear Mine") {
 			t.Fatalf("test %+v", test)
 		}
 	})

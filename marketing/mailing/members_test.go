@@ -43,7 +43,7 @@ func TestCampaignMembers(t *testing.T) {
 			{Name: "members only", Method: "POST", Path: actions + "send_mailing", User: "admin", Body: `{"template": "welcome", "members": true, "track": true}`, Status: 200, Contains: []string{`"recipients":3`}},
 		})
 		s.RunJobs()
-		if got := box.byAddress(); len(got) != 2 || got["ann@example.com"] != 1 || got["bob@example.com"] != 1 {
+		if got := box.ByAddress(); len(got) != 2 || got["ann@example.com"] != 1 || got["bob@example.com"] != 1 {
 			t.Fatalf("mail went to %v", got)
 		}
 		status := func() map[string]string {
@@ -67,7 +67,7 @@ func TestCampaignMembers(t *testing.T) {
 		}
 		links := regexp.MustCompile(regexp.QuoteMeta(public) + `(/m/[ocu]/[A-Za-z0-9_-]+)`)
 		path := func(who, kind string) string {
-			for _, x := range links.FindAllStringSubmatch(box.to(who + "@example.com")[0].html, -1) {
+			for _, x := range links.FindAllStringSubmatch(box.To(who + "@example.com")[0].HTML, -1) {
 				if strings.HasPrefix(x[1], kind) {
 					return x[1]
 				}

@@ -53,7 +53,7 @@ func TestThrottle(t *testing.T) {
 		}{{0, 3}, {30 * time.Second, 3}, {30 * time.Second, 6}, {time.Minute, 7}} {
 			c.add(want.advance)
 			s.RunJobs()
-			if got := len(box.all()); got != want.sent {
+			if got := len(box.All()); got != want.sent {
 				t.Fatalf("after %v more: %d sent, want %d", want.advance, got, want.sent)
 			}
 		}

@@ -2,16 +2,11 @@ package reminders_test
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"io"
-	"mime"
-	"mime/quotedprintable"
-	"net"
 	"net/http"
 	"net/http/httptest"
-	"net/mail"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -25,6 +20,7 @@ import (
 	"github.com/crmplatform/crm/engine/store"
 	"github.com/crmplatform/crm/engine/store/storetest"
 	"github.com/crmplatform/crm/internal/apitest"
+	"github.com/crmplatform/crm/internal/mailserver/mailtest"
 	"github.com/crmplatform/crm/internal/platform"
 	"github.com/crmplatform/crm/workflows/reminders"
 	"github.com/emersion/go-smtp"
@@ -45,83 +41,6 @@ func (c *clock) at(s string)      { c.set(mustTime(s)) }
 func mustTime(s string) time.Time { t, _ := time.Parse(time.RFC3339, s); return t }
 func (c *clock) platform() apitest.Options {
 	return apitest.Options{Template: defaults.WithBases(reminderTemplate), Platform: platform.Config{Now: c.Now}}
-}
-
-// email is a message the test's SMTP server received.
-type email struct{ to, subject, body string }
-
-// mailbox is an SMTP server inside the test (github.com/emersion/go-smtp).
-type mailbox struct {
-	mu   sync.Mutex
-	msgs []email
-}
-
-func (m *mailbox) NewSession(*smtp.Conn) (smtp.Session, error) { return &session{box: m}, nil }
-
-type session struct {
-	box *mailbox
-	to  []string
-}
-
-func (s *session) Reset()                                    { s.to = nil }
-func (s *session) Logout() error                             { return nil }
-func (s *session) Mail(string, *smtp.MailOptions) error      { return nil }
-func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error { s.to = append(s.to, to); return nil }
-func (s *session) Data(r io.Reader) error {
-	msg, err := mail.ReadMessage(r)
-	if err != nil {
-		return err
-	}
-	subject, _ := new(mime.WordDecoder).DecodeHeader(msg.Header.Get("Subject"))
-	var body io.Reader = msg.Body
-	switch strings.ToLower(msg.Header.Get("Content-Transfer-Encoding")) {
-	case "quoted-printable":
-		body = quotedprintable.NewReader(body)
-	case "base64":
-		body = base64.NewDecoder(base64.StdEncoding, body)
-	}
-	b, err := io.ReadAll(body)
-	if err != nil {
-		return err
-	}
-	s.box.mu.Lock()
-	defer s.box.mu.Unlock()
-	for _, to := range s.to {
-		s.box.msgs = append(s.box.msgs, email{to: to, subject: subject, body: strings.TrimSpace(string(b))})
-	}
-	return nil
-}
-
-// to returns the messages sent to an address.
-func (m *mailbox) to(addr string) []email {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	var out []email
-	for _, e := range m.msgs {
-		if e.to == addr {
-			out = append(out, e)
-		}
-	}
-	return out
-}
-
-// startSMTP serves a mailbox on a local port and returns it with its URL.
-func startSMTP(t *testing.T) (*mailbox, string) {
-	box := &mailbox{}
-	return box, serveSMTP(t, box) + "?from=crm@example.com"
-}
-
-// serveSMTP serves an SMTP backend on a local port and returns its URL.
-func serveSMTP(t *testing.T, be smtp.Backend) string {
-	srv := smtp.NewServer(be)
-	srv.Domain = "localhost"
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close() })
-	return "smtp://" + ln.Addr().String()
 }
 
 // sms is what the SMS webhook received.
@@ -256,7 +175,7 @@ func notifications(t *testing.T, s *apitest.Server, user string, parts ...string
 // record cancel; e-mail through an SMTP server and SMS through a webhook.
 func TestReminders(t *testing.T) {
 	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
-		box, smtpURL := startSMTP(t)
+		box, smtpURL := mailtest.Start(t)
 		texts, smsURL := startSMS(t)
 		t.Setenv("CRM_SMTP_URL", smtpURL)
 		t.Setenv("CRM_SMS_WEBHOOK_URL", smsURL)
@@ -290,7 +209,7 @@ func TestReminders(t *testing.T) {
 		if n := notifications(t, s, "manager", `"source":"reminder:big_deal"`, "大单：Deal，金额 2000000"); n != 1 {
 			t.Fatalf("big deal notifications of the manager: %d", n)
 		}
-		if got := box.to("manager@example.com"); len(got) != 1 || !strings.Contains(got[0].body, "大单：Deal") {
+		if got := box.To("manager@example.com"); len(got) != 1 || !strings.Contains(got[0].Text, "大单：Deal") {
 			t.Fatalf("big deal e-mail: %+v", got)
 		}
 		if notifications(t, s, "rep1") != 0 {
@@ -316,10 +235,10 @@ func TestReminders(t *testing.T) {
 		if n := notifications(t, s, "agent", "Check Acme: credit \""); n != 1 {
 			t.Fatalf("account check of the agent, without the credit limit: %d", n)
 		}
-		if got := box.to("agent@example.com"); len(got) != 1 || strings.Contains(got[0].body, "5000") {
+		if got := box.To("agent@example.com"); len(got) != 1 || strings.Contains(got[0].Text, "5000") {
 			t.Fatalf("the agent's e-mail shows the hidden credit limit or is missing: %+v", got)
 		}
-		if got := box.to("rep1@example.com"); len(got) != 1 || got[0].body != "Check Acme: credit 5000.00" || got[0].subject != "Account" {
+		if got := box.To("rep1@example.com"); len(got) != 1 || strings.TrimSpace(got[0].Text) != "Check Acme: credit 5000.00" || got[0].Subject != "Account" {
 			t.Fatalf("rep1's e-mail: %+v", got)
 		}
 
@@ -330,7 +249,7 @@ func TestReminders(t *testing.T) {
 		if n := notifications(t, s3, "rep1", "Li Lei has a birthday on 1980-03-05"); n != 1 {
 			t.Fatalf("birthday notifications: %d", n)
 		}
-		if got := box.to("rep1@example.com"); len(got) != 2 || got[1].subject != "Birthday: Li Lei" {
+		if got := box.To("rep1@example.com"); len(got) != 2 || got[1].Subject != "Birthday: Li Lei" {
 			t.Fatalf("birthday e-mail: %+v", got)
 		}
 
@@ -380,8 +299,8 @@ func TestReminders(t *testing.T) {
 		if n := notifications(t, s, "rep1", "Li Lei has a birthday"); n != 2 {
 			t.Fatalf("birthdays over two years: %d", n)
 		}
-		if n := notifications(t, s2, "manager", `"source":"reminder:big_deal"`); n != 1 || len(box.to("manager@example.com")) != 1 {
-			t.Fatalf("the formula's reminder after scans on three servers: %d notification(s), %d e-mail(s)", n, len(box.to("manager@example.com")))
+		if n := notifications(t, s2, "manager", `"source":"reminder:big_deal"`); n != 1 || len(box.To("manager@example.com")) != 1 {
+			t.Fatalf("the formula's reminder after scans on three servers: %d notification(s), %d e-mail(s)", n, len(box.To("manager@example.com")))
 		}
 	})
 }
@@ -430,16 +349,16 @@ func TestStandardReminders(t *testing.T) {
 
 // failingBox is a mailbox whose server refuses the first fail messages.
 type failingBox struct {
-	mailbox
+	mailtest.Mailbox
 	fail atomic.Int32
 }
 
 func (b *failingBox) NewSession(*smtp.Conn) (smtp.Session, error) {
-	return &failingSession{session: session{box: &b.mailbox}, b: b}, nil
+	return &failingSession{Session: mailtest.Session{Box: &b.Mailbox}, b: b}, nil
 }
 
 type failingSession struct {
-	session
+	mailtest.Session
 	b *failingBox
 }
 
@@ -448,7 +367,7 @@ func (s *failingSession) Data(r io.Reader) error {
 		io.Copy(io.Discard, r)
 		return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "try again later"}
 	}
-	return s.session.Data(r)
+	return s.Session.Data(r)
 }
 
 // TestTimeZoneAndRetries runs the standard birthday reminder on a server
@@ -460,7 +379,7 @@ func TestTimeZoneAndRetries(t *testing.T) {
 	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
 		box := &failingBox{}
 		box.fail.Store(1)
-		t.Setenv("CRM_SMTP_URL", serveSMTP(t, box))
+		t.Setenv("CRM_SMTP_URL", mailtest.Serve(t, box))
 		shanghai := time.FixedZone("CST", 8*3600)
 		clk := newClock(mustTime("2026-05-01T08:00:00Z"))
 		s := apitest.New(t, db, apitest.Options{Platform: platform.Config{Now: clk.Now, Location: shanghai}})
@@ -492,13 +411,13 @@ func TestTimeZoneAndRetries(t *testing.T) {
 			t.Fatal(err)
 		}
 		if len(waiting) != 1 || waiting[0].State != jobs.Pending || waiting[0].Attempts != 1 ||
-			!strings.Contains(waiting[0].LastError, "try again later") || !waiting[0].RunAt.After(clk.Now()) || len(box.to("rep1@example.com")) != 0 {
+			!strings.Contains(waiting[0].LastError, "try again later") || !waiting[0].RunAt.After(clk.Now()) || len(box.To("rep1@example.com")) != 0 {
 			t.Fatalf("the e-mail job after a refusal: %+v", waiting)
 		}
 		clk.set(waiting[0].RunAt.Add(time.Second))
 		scan(t, s)
 		scan(t, s)
-		if got := box.to("rep1@example.com"); len(got) != 1 || got[0].subject != "Birthday: Li Lei" {
+		if got := box.To("rep1@example.com"); len(got) != 1 || got[0].Subject != "Birthday: Li Lei" {
 			t.Fatalf("e-mail after the retry: %+v", got)
 		}
 		done, err := runner.List(ctx, jobs.Filter{Kind: reminders.KindEmail})

@@ -24,6 +24,7 @@ import (
 	"github.com/crmplatform/crm/engine/store"
 	"github.com/crmplatform/crm/engine/store/storetest"
 	"github.com/crmplatform/crm/internal/apitest"
+	"github.com/crmplatform/crm/internal/mailserver/mailtest"
 	"github.com/crmplatform/crm/internal/platform"
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
@@ -33,17 +34,17 @@ import (
 // authentication, and records whether each message came over TLS and as
 // whom.
 type secureBox struct {
-	mailbox
+	mailtest.Mailbox
 	mu    sync.Mutex
 	notes []string
 }
 
 func (b *secureBox) NewSession(c *smtp.Conn) (smtp.Session, error) {
-	return &secureSession{session: session{box: &b.mailbox}, b: b, c: c}, nil
+	return &secureSession{Session: mailtest.Session{Box: &b.Mailbox}, b: b, c: c}, nil
 }
 
 type secureSession struct {
-	session
+	mailtest.Session
 	b    *secureBox
 	c    *smtp.Conn
 	user string
@@ -66,7 +67,7 @@ func (s *secureSession) Data(r io.Reader) error {
 	s.b.mu.Lock()
 	s.b.notes = append(s.b.notes, fmt.Sprintf("tls=%v user=%s", tlsOn, s.user))
 	s.b.mu.Unlock()
-	return s.session.Data(r)
+	return s.Session.Data(r)
 }
 
 // selfSigned returns a certificate for 127.0.0.1 and writes it as the
@@ -121,11 +122,11 @@ func TestSMTPStartTLS(t *testing.T) {
 		s.Create("rep1", "contact", `{"name": "Li Lei", "account": "`+acc+`", "birthday": "1985-05-02"}`)
 		clk.at("2026-05-02T09:01:00Z")
 		scan(t, s)
-		got := box.to("rep1@example.com")
+		got := box.To("rep1@example.com")
 		box.mu.Lock()
 		notes := fmt.Sprint(box.notes)
 		box.mu.Unlock()
-		if len(got) != 1 || got[0].subject != "Birthday: Li Lei" || notes != "[tls=true user=crm@example.com]" {
+		if len(got) != 1 || got[0].Subject != "Birthday: Li Lei" || notes != "[tls=true user=crm@example.com]" {
 			t.Fatalf("e-mail %+v, sessions %s", got, notes)
 		}
 	})
