@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/crmplatform/crm/engine"
@@ -37,7 +38,7 @@ func request(ctx context.Context, p *access.Principal) context.Context {
 
 // Cases returns the scenarios over a loaded data set.
 func Cases(env *Env) []Case {
-	return []Case{env.create(), env.update(), env.get(), env.list(), env.listDeep(), env.managerList(), env.count(), env.report(), env.convert()}
+	return []Case{env.create(), env.createConcurrent(), env.update(), env.get(), env.list(), env.listDeep(), env.managerList(), env.count(), env.report(), env.convert()}
 }
 
 // exec runs a statement with "?" placeholders on q, prepared once per
@@ -168,6 +169,51 @@ func (env *Env) create() Case {
 		Plain: func(ctx context.Context, i int) error {
 			_, err := env.insertSQL(ctx, env.DB.SQL(), "account", env.Rep.UserID, []string{"name", "industry"}, fmt.Sprintf("P%s-%d", run, i), "retail")
 			return err
+		},
+	}
+}
+
+// writers is how many clients create at once in createConcurrent: the
+// connections of the HTTP load run (docs/performance.md).
+const writers = 16
+
+// createConcurrent: writers reps' clients each create an account at the
+// same moment, as concurrent requests of a server do; one iteration is
+// the writers creates. The engine groups them into shared transactions
+// (group commit on SQLite); the hand-written SQL writes each row in a
+// transaction of its own, one writer at a time (a mutex: what a
+// hand-written server does to avoid polling SQLite's busy write lock).
+func (env *Env) createConcurrent() Case {
+	var run string
+	var one sync.Mutex
+	all := func(i int, fn func(j int) error) error {
+		errs := make([]error, writers)
+		var wg sync.WaitGroup
+		for j := range writers {
+			wg.Go(func() { errs[j] = fn(i*writers + j) })
+		}
+		wg.Wait()
+		return errors.Join(errs...)
+	}
+	return Case{
+		Name: fmt.Sprintf("create_x%d", writers), Target: TargetCreate,
+		Setup: func(context.Context, int) error {
+			run = runID()
+			return nil
+		},
+		Engine: func(ctx context.Context, i int) error {
+			return all(i, func(k int) error {
+				_, err := env.P.Engine.Create(request(ctx, env.Rep), "account", map[string]any{"name": fmt.Sprintf("E%s-%d", run, k), "industry": "retail"})
+				return err
+			})
+		},
+		Plain: func(ctx context.Context, i int) error {
+			return all(i, func(k int) error {
+				one.Lock()
+				defer one.Unlock()
+				_, err := env.insertSQL(ctx, env.DB.SQL(), "account", env.Rep.UserID, []string{"name", "industry"}, fmt.Sprintf("P%s-%d", run, k), "retail")
+				return err
+			})
 		},
 	}
 }
