@@ -276,12 +276,16 @@ func compareKeys(d *reports.Dim, a, b any, la, lb string) int {
 	return strings.Compare(keyString(a), keyString(b))
 }
 
+// pathEscape escapes a key of a drill-down path (built once: a Replacer
+// builds its tables on first use, which cost more than a report's rows).
+var pathEscape = strings.NewReplacer("%", "%25", "/", "%2F", "*", "%2A")
+
 // path writes keys as a drill-down path: each key escaped ("%", "/" and
 // "*"), an empty key as an empty segment, joined by "/".
 func path(keys []any) string {
 	parts := make([]string, len(keys))
 	for i, k := range keys {
-		parts[i] = strings.NewReplacer("%", "%25", "/", "%2F", "*", "%2A").Replace(keyString(k))
+		parts[i] = pathEscape.Replace(keyString(k))
 	}
 	return strings.Join(parts, "/")
 }
