@@ -179,6 +179,9 @@ func (p *propagator) propagate(ctx context.Context, object string, changes []rec
 	}
 	specs := p.c.RollupsOnChild(object)
 	for _, ch := range changes {
+		if len(specs) == 0 && (ch.old == nil || ch.new == nil) {
+			continue // nothing to compare: no roll-up reads the object, and a created or deleted record has no dependents here
+		}
 		changed := ch.changedFields()
 		for _, s := range specs {
 			if !anyOf(changed, s.Reads) || !countsIn(s, childObj, ch, p.now) {
