@@ -27,6 +27,7 @@ type fixture struct {
 	s        *apitest.Server
 	ids      map[string]string // user and account ids by name
 	deals    []deal
+	dealIDs  []string          // of deals, in order
 	accounts map[string]string // account name → owner
 	industry map[string]string // account name → industry
 }
@@ -78,7 +79,7 @@ func newFixture(t *testing.T, s *apitest.Server) *fixture {
 			d.owner = d.creator
 		}
 		raw, _ := json.Marshal(body)
-		s.Create(d.creator, "opportunity", string(raw))
+		f.dealIDs = append(f.dealIDs, s.Create(d.creator, "opportunity", string(raw)))
 		f.deals = append(f.deals, d)
 	}
 	return f

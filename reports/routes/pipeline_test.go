@@ -136,6 +136,34 @@ func TestPipelineByStageAndMonth(t *testing.T) {
 				t.Errorf("owner=me for a rep: %v, want their whole pipeline %v", mine["totals"], all["totals"])
 			}
 		})
+		t.Run("a deal shared with a rep counts in their report until unshared", func(t *testing.T) {
+			shared, id := f.deals[9], f.dealIDs[9] // rep2's won deal at Globex
+			totals := func() map[string]any {
+				t.Helper()
+				status, res := get(t, s, "rep1", "/api/reports/pipeline_by_stage_month/run", nil)
+				if status != 200 {
+					t.Fatalf("status %d: %v", status, res)
+				}
+				return res["totals"].(map[string]any)
+			}
+			expect := func(when string, deals []deal) {
+				t.Helper()
+				_, want := expectPipeline(t, deals)
+				if tot := totals(); !eq(t, tot["deals"], big.NewRat(want.deals, 1)) || !eq(t, tot["amount"], want.amount) {
+					t.Errorf("%s: rep1's totals %v, want %d deals of %s", when, tot, want.deals, want.amount.FloatString(2))
+				}
+			}
+			own := f.visible("rep1")
+			expect("before the share", own)
+			if status, res, _ := post(t, s, "rep2", "/api/records/opportunity/"+id+"/shares", fmt.Sprintf(`{"user": %q, "access": "read"}`, f.ids["rep1"]), nil); status >= 300 {
+				t.Fatalf("share: %d %v", status, res)
+			}
+			expect("shared", append(slices.Clone(own), shared))
+			if status, res := s.Do("DELETE", "/api/records/opportunity/"+id+"/shares/"+f.ids["rep1"], "rep2", ""); status >= 300 {
+				t.Fatalf("unshare: %d %v", status, res)
+			}
+			expect("unshared", own)
+		})
 		s.Run(t, []apitest.Scenario{
 			{Name: "a user who may not read opportunities cannot run it", Method: "GET", Path: "/api/reports/pipeline_by_stage_month/run", User: "agent", Status: 404, Code: "not_found", NotContain: []string{"12000"}},
 			{Name: "nor drill into it", Method: "GET", Path: "/api/reports/pipeline_by_stage_month/drill?group=won", User: "agent", Status: 404, NotContain: []string{"Deal"}},

@@ -61,7 +61,7 @@ func (r *Runner) groupQuery(ctx context.Context, b *builder, where string, args 
 		}
 		stmt += " GROUP BY " + strings.Join(ords, ", ")
 	}
-	rows, err := b.query(ctx, r.eng, stmt, append(append(aggArgs, b.args...), args...))
+	rows, err := b.query(ctx, stmt, append(append(aggArgs, b.args...), args...))
 	if err != nil {
 		return nil, err
 	}

@@ -314,7 +314,7 @@ func (r *Runner) tabular(ctx context.Context, b *builder, filter string, res *Re
 		return err
 	}
 	stmt := "SELECT " + strings.Join(sel, ", ") + b.from() + where + " ORDER BY " + order + " LIMIT " + strconv.Itoa(limit+1)
-	rows, err := b.query(ctx, r.eng, stmt, append(append([]any(nil), b.args...), args...))
+	rows, err := b.query(ctx, stmt, append(append([]any(nil), b.args...), args...))
 	if err != nil {
 		return err
 	}
@@ -348,7 +348,7 @@ func (r *Runner) tabular(ctx context.Context, b *builder, filter string, res *Re
 		return nil
 	}
 	aggSel, aggArgs := aggsSQL(b)
-	tot, err := b.query(ctx, r.eng, "SELECT "+strings.Join(aggSel, ", ")+b.from()+where, append(append(aggArgs, b.args...), args...))
+	tot, err := b.query(ctx, "SELECT "+strings.Join(aggSel, ", ")+b.from()+where, append(append(aggArgs, b.args...), args...))
 	if err != nil {
 		return err
 	}

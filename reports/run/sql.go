@@ -23,6 +23,7 @@ import (
 // filters.
 type builder struct {
 	ctx     context.Context
+	db      *store.DB
 	dialect string
 	rights  *engine.Rights
 	plan    *reports.Plan
@@ -45,7 +46,7 @@ func newBuilder(ctx context.Context, eng *engine.Engine, zs *zones, rights *engi
 	if err != nil {
 		return nil, err
 	}
-	b := &builder{ctx: ctx, dialect: eng.DB().Dialect, rights: rights, plan: plan, base: base,
+	b := &builder{ctx: ctx, db: eng.DB(), dialect: eng.DB().Dialect, rights: rights, plan: plan, base: base,
 		zone: zs.changes(eng.Location(ctx)), lang: engine.Language(ctx),
 		aliases: map[string]string{}, users: map[string]string{}}
 	b.emit = &reports.Emitter{Dialect: b.dialect, Col: b.col}
@@ -231,7 +232,7 @@ func (b *builder) compileAggFilters() error {
 // report's filter and the parameters (in the list filter language, with
 // the user's field rights: a hidden field is refused).
 func (b *builder) where(filter string) (string, []any, error) {
-	rule, err := b.base.Predicate(b.ctx, metadata.ActionRead)
+	rule, err := b.base.PrunedPredicate(b.ctx, b.db.SQL(), metadata.ActionRead)
 	if err != nil {
 		return "", nil, err
 	}
@@ -256,9 +257,11 @@ func (b *builder) where(filter string) (string, []any, error) {
 // from is the FROM clause with the joins added so far.
 func (b *builder) from() string { return " FROM " + b.table() + strings.Join(b.joins, "") }
 
-// query runs a statement and returns its rows as driver values.
-func (b *builder) query(ctx context.Context, eng *engine.Engine, stmt string, args []any) ([][]any, error) {
-	rows, err := eng.DB().SQL().QueryContext(ctx, store.Rebind(b.dialect, stmt), store.Args(b.dialect, args)...)
+// query runs a statement and returns its rows as driver values. It goes
+// through the statement cache: a dashboard runs the same report
+// statements again and again.
+func (b *builder) query(ctx context.Context, stmt string, args []any) ([][]any, error) {
+	rows, err := b.db.Query(ctx, b.db.SQL(), store.Rebind(b.dialect, stmt), store.Args(b.dialect, args)...)
 	if err != nil {
 		return nil, fmt.Errorf("report %s: %w", b.plan.Report.Name, err)
 	}
