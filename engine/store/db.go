@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/crmplatform/crm/metadata"
 	_ "github.com/jackc/pgx/v5/stdlib" // PostgreSQL driver "pgx"
@@ -28,6 +29,13 @@ type DB struct {
 // sqliteConns is the size of a SQLite database's connection pool.
 const sqliteConns = 4
 
+// pgConns is the size of a PostgreSQL database's connection pool, and
+// pgIdleTime how long an unused connection of it stays open.
+const (
+	pgConns    = 20
+	pgIdleTime = 2 * time.Minute
+)
+
 // Open connects to dsn: a postgres:// (or postgresql://) URL for
 // PostgreSQL, anything else is a SQLite file path (its folder is created).
 // SQLite runs in WAL mode with a busy timeout and foreign keys on.
@@ -48,7 +56,13 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 		if err != nil {
 			return nil, fmt.Errorf("store: open postgres: %w", err)
 		}
-		sqldb.SetMaxOpenConns(20)
+		// Idle connections stay open as on SQLite (below): with Go's
+		// default of two idle ones, concurrent requests closed and opened
+		// PostgreSQL connections (a server process each) all the time. They
+		// are closed after pgIdleTime without use.
+		sqldb.SetMaxOpenConns(pgConns)
+		sqldb.SetMaxIdleConns(pgConns)
+		sqldb.SetConnMaxIdleTime(pgIdleTime)
 		db := &DB{DB: bun.NewDB(sqldb, pgdialect.New()), Dialect: metadata.DialectPostgres}
 		if err := db.PingContext(ctx); err != nil {
 			db.Close()
