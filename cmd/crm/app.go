@@ -9,10 +9,12 @@ import (
 	"time"
 
 	"github.com/crmplatform/crm/defaults"
+	"github.com/crmplatform/crm/engine/access"
 	"github.com/crmplatform/crm/engine/store"
 	"github.com/crmplatform/crm/internal/platform"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+	"golang.org/x/crypto/bcrypt"
 )
 
 // Defaults of the flags.
@@ -21,6 +23,14 @@ const (
 	defaultDB       = "./data/crm.db"
 	defaultTemplate = "standard"
 )
+
+// passwordCost is the bcrypt cost of the passwords the commands hash
+// (the first admin's, crm user add and passwd): bcrypt.DefaultCost. It is
+// a seam for this package's tests only, whose TestMain lowers it to
+// bcrypt.MinCost for the commands they run in process and for the crm
+// serve processes they start (hashing at the default cost was a tenth of
+// their CPU under -race, in the bench data set's 56 users above all).
+var passwordCost = bcrypt.DefaultCost
 
 // app is the wired platform over an open database.
 type app struct {
@@ -40,7 +50,8 @@ func open(ctx context.Context, dsn string, log *slog.Logger) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
-	p, err := platform.New(ctx, platform.Config{DB: db, Logger: log, Location: loc, NoGroupCommit: os.Getenv("CRM_GROUP_COMMIT") == "off"})
+	p, err := platform.New(ctx, platform.Config{DB: db, Logger: log, Location: loc, NoGroupCommit: os.Getenv("CRM_GROUP_COMMIT") == "off",
+		Access: []access.Option{access.WithBcryptCost(passwordCost)}})
 	if err != nil {
 		db.Close()
 		return nil, err

@@ -19,6 +19,7 @@ import (
 
 	"github.com/crmplatform/crm/engine/store"
 	"github.com/crmplatform/crm/engine/store/storetest"
+	"golang.org/x/crypto/bcrypt"
 )
 
 // envServe, set to a command line (arguments separated by newlines),
@@ -27,7 +28,10 @@ import (
 // to kill or stop it with a signal.
 const envServe = "CRM_TEST_COMMAND"
 
+// TestMain lowers the bcrypt cost of the commands (passwordCost): the tests
+// check what the commands do with passwords, not how long hashing takes.
 func TestMain(m *testing.M) {
+	passwordCost = bcrypt.MinCost
 	if args := os.Getenv(envServe); args != "" {
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		code := run(ctx, strings.Split(args, "\n"), os.Stdout, os.Stderr)
