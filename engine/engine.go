@@ -86,9 +86,12 @@ type Engine struct {
 	applyMu   sync.Mutex
 	mu        sync.RWMutex
 	schemaFns []SchemaHook
-	changeFns []ChangeCheck
-	hooks     hookSet
-	actions   map[string]*Action
+	// recomputes is set by UseFormulas: every metadata change queues the
+	// recomputations of the computed fields it changes.
+	recomputes bool
+	changeFns  []ChangeCheck
+	hooks      hookSet
+	actions    map[string]*Action
 	// subscribers receive the domain events of every unit of work.
 	subscribers []Subscriber
 	// group commits concurrent units of work together (SQLite only).
@@ -203,7 +206,7 @@ func (e *Engine) Reload(ctx context.Context) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	snap, ps := e.snapshots.loaded(v.Version, v.Schema)
+	snap, ps := e.snapshots.loaded(v.Version, v.Schema, e.Snapshot())
 	if len(ps) > 0 {
 		return false, fmt.Errorf("engine: metadata version %d does not compile: %w", v.Version, ps)
 	}

@@ -49,7 +49,9 @@ func (e *Engine) UseFormulas(ctx context.Context) error {
 	e.OnAfter(OpUpdate, "*", e.formulasAfter)
 	e.OnBefore(OpDelete, "*", e.formulasBeforeDelete)
 	e.OnAfter(OpDelete, "*", e.formulasAfter)
-	e.OnSchemaApplied(e.queueRecompute)
+	e.mu.Lock()
+	e.recomputes = true
+	e.mu.Unlock()
 	return nil
 }
 

@@ -9,7 +9,6 @@ import (
 	"github.com/crmplatform/crm/engine/jobs"
 	"github.com/crmplatform/crm/engine/store"
 	"github.com/crmplatform/crm/formulas"
-	"github.com/crmplatform/crm/metadata"
 	"github.com/uptrace/bun"
 )
 
@@ -55,15 +54,13 @@ func (e *Engine) recomputeBatchSize() int {
 	return recomputeBatch
 }
 
-// queueRecompute runs in the transaction of a metadata change: it queues
-// a recomputation for every object whose computed fields are new or
-// changed (or depend on ones that are).
-func (e *Engine) queueRecompute(ctx context.Context, tx bun.Tx, s *metadata.Schema) error {
-	next, ps := formulas.CompileSchema(s)
-	if len(ps) > 0 {
-		return ps
-	}
-	changed := formulas.ChangedComputed(compiledFormulas(e.Snapshot()), next)
+// queueRecompute runs in the transaction of a metadata change, before
+// the schema hooks: it queues a recomputation for every object whose
+// computed fields are new or changed (or depend on ones that are) in
+// snap, the snapshot of the new version, against the current one.
+func (e *Engine) queueRecompute(ctx context.Context, tx bun.Tx, snap *Snapshot) error {
+	s := snap.Schema
+	changed := formulas.ChangedComputed(compiledFormulas(e.Snapshot()), compiledFormulas(snap))
 	version, err := e.db.LatestVersion(ctx, tx)
 	if err != nil {
 		return err

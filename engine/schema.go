@@ -33,7 +33,7 @@ var ErrStale = fmt.Errorf("%w: metadata changed meanwhile", ErrConflict)
 // (semantics, formulas, policies, record schemas, document kinds'
 // compilers).
 func (e *Engine) Check(s *metadata.Schema) metadata.Problems {
-	_, ps := build(0, s)
+	_, ps := build(0, s, e.Snapshot())
 	return ps
 }
 
@@ -96,7 +96,7 @@ func (e *Engine) apply(ctx context.Context, opt ApplyOptions, next func(current 
 	if err != nil {
 		return nil, 0, err
 	}
-	snap, ps := build(version, s)
+	snap, ps := build(version, s, e.Snapshot())
 	if len(ps) == 0 {
 		ps = e.checkChange(old, s)
 	}
@@ -124,8 +124,13 @@ func (e *Engine) apply(ctx context.Context, opt ApplyOptions, next func(current 
 		return plan, 0, err
 	}
 	e.mu.RLock()
-	hooks := e.schemaFns
+	hooks, recomputes := e.schemaFns, e.recomputes
 	e.mu.RUnlock()
+	if recomputes {
+		if err := e.queueRecompute(ctx, btx, snap); err != nil {
+			return plan, 0, err
+		}
+	}
 	for _, h := range hooks {
 		if err := h(ctx, btx, s); err != nil {
 			return plan, 0, err

@@ -17,6 +17,9 @@ type Snapshot struct {
 	// formulas, record schemas, and each document kind's compiled form by
 	// the kind's name.
 	compiled map[string]any
+	// checked is what check.Schema made of the schema, which the build of
+	// the next version reuses where nothing changed.
+	checked *check.Result
 }
 
 // fieldRef names a field of an object.
@@ -43,8 +46,9 @@ func (s *Snapshot) Object(name string) (*metadata.Object, error) {
 func (s *Snapshot) Compiled(name string) any { return s.compiled[name] }
 
 // build derives a snapshot from a schema through every stage of
-// check.Schema, the one database-free check.
-func build(version int64, s *metadata.Schema) (*Snapshot, metadata.Problems) {
+// check.Schema, the one database-free check. prev, when not nil, is the
+// snapshot s replaces: what check.SchemaAfter may reuse of it.
+func build(version int64, s *metadata.Schema, prev *Snapshot) (*Snapshot, metadata.Problems) {
 	snap := &Snapshot{Version: version, Schema: s, refs: map[string][]fieldRef{}, compiled: map[string]any{}}
 	for _, o := range s.Objects {
 		for _, f := range o.Fields {
@@ -53,7 +57,12 @@ func build(version int64, s *metadata.Schema) (*Snapshot, metadata.Problems) {
 			}
 		}
 	}
-	res, ps := check.Schema(s)
+	var before *check.Result
+	if prev != nil {
+		before = prev.checked
+	}
+	res, ps := check.SchemaAfter(s, before)
+	snap.checked = res
 	for name, v := range res.Kinds {
 		snap.compiled[name] = v
 	}

@@ -38,15 +38,15 @@ func NewSnapshotCache() *SnapshotCache {
 }
 
 // loaded returns the snapshot of a stored version: the cached one if c
-// holds it, else a newly built one, kept when it compiles. Without a cache
-// it builds.
-func (c *SnapshotCache) loaded(version int64, s *metadata.Schema) (*Snapshot, metadata.Problems) {
+// holds it, else one newly built (after prev, the engine's current
+// snapshot), kept when it compiles. Without a cache it builds.
+func (c *SnapshotCache) loaded(version int64, s *metadata.Schema, prev *Snapshot) (*Snapshot, metadata.Problems) {
 	if c == nil {
-		return build(version, s)
+		return build(version, s, prev)
 	}
 	raw, err := json.Marshal(s)
 	if err != nil {
-		return build(version, s)
+		return build(version, s, prev)
 	}
 	key := snapshotKey{version: version, sum: sha256.Sum256(raw)}
 	c.mu.Lock()
@@ -58,7 +58,7 @@ func (c *SnapshotCache) loaded(version int64, s *metadata.Schema) (*Snapshot, me
 	if ok {
 		return snap, nil
 	}
-	snap, ps := build(version, s)
+	snap, ps := build(version, s, prev)
 	if len(ps) > 0 {
 		return snap, ps
 	}

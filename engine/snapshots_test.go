@@ -64,11 +64,11 @@ func TestSnapshotCacheSharesLoadedVersions(t *testing.T) {
 func TestSnapshotCacheKeepsTheLastUsed(t *testing.T) {
 	c := NewSnapshotCache()
 	s := &metadata.Schema{}
-	first, _ := c.loaded(1, s)
+	first, _ := c.loaded(1, s, nil)
 	for v := int64(2); v <= snapshotCacheSize+2; v++ {
-		c.loaded(v, s)
+		c.loaded(v, s, nil)
 		if v == snapshotCacheSize {
-			if again, _ := c.loaded(1, s); again != first {
+			if again, _ := c.loaded(1, s, nil); again != first {
 				t.Fatal("version 1 was compiled again while cached")
 			}
 		}
@@ -76,7 +76,7 @@ func TestSnapshotCacheKeepsTheLastUsed(t *testing.T) {
 	if len(c.snaps) != snapshotCacheSize || len(c.keys) != snapshotCacheSize {
 		t.Fatalf("%d snapshots, %d keys: want %d", len(c.snaps), len(c.keys), snapshotCacheSize)
 	}
-	if again, _ := c.loaded(1, s); again != first {
+	if again, _ := c.loaded(1, s, nil); again != first {
 		t.Error("the snapshot used last but one was dropped")
 	}
 	if _, ok := c.snaps[snapshotKey{version: 2, sum: c.keys[0].sum}]; ok {

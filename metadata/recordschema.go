@@ -82,17 +82,34 @@ func RecordSchema(o *Object, visible func(field string) bool) map[string]any {
 // bodies are checked by the same library as metadata. Nothing is loaded
 // from outside.
 func CompileRecordSchema(o *Object) (*jsonschema.Schema, error) {
-	doc, err := json.Marshal(RecordSchema(o, nil))
+	doc, err := RecordSchemaDoc(o)
 	if err != nil {
 		return nil, err
 	}
+	return CompileRecordSchemaDoc(o.Name, doc)
+}
+
+// RecordSchemaDoc is the JSON document of o's record schema
+// (RecordSchema with every field), which CompileRecordSchemaDoc compiles:
+// two objects with equal documents compile to equal schemas.
+func RecordSchemaDoc(o *Object) ([]byte, error) {
+	doc, err := json.Marshal(RecordSchema(o, nil))
+	if err != nil {
+		return nil, fmt.Errorf("metadata: record schema of %s: %w", o.Name, err)
+	}
+	return doc, nil
+}
+
+// CompileRecordSchemaDoc compiles the record schema document of the
+// object named object (made by RecordSchemaDoc).
+func CompileRecordSchemaDoc(object string, doc []byte) (*jsonschema.Schema, error) {
 	c := jsonschema.NewCompiler()
 	c.Draft = jsonschema.Draft2020
 	c.AssertFormat = true
 	c.LoadURL = refuseURL
-	url := "crm://records/" + o.Name + ".json"
+	url := "crm://records/" + object + ".json"
 	if err := c.AddResource(url, bytes.NewReader(doc)); err != nil {
-		return nil, fmt.Errorf("metadata: record schema of %s: %w", o.Name, err)
+		return nil, fmt.Errorf("metadata: record schema of %s: %w", object, err)
 	}
 	return c.Compile(url)
 }

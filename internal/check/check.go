@@ -32,6 +32,9 @@ type Result struct {
 	Policies []access.Rule
 	// RecordSchemas are the compiled JSON Schemas of records, by object.
 	RecordSchemas map[string]*jsonschema.Schema
+	// recordDocs are the documents RecordSchemas were compiled from, by
+	// object, for SchemaAfter.
+	recordDocs map[string]string
 	// Kinds holds what each document kind's compiler made, by kind name.
 	Kinds map[string]any
 }
@@ -44,6 +47,15 @@ type Result struct {
 // other stage, so they may rely on sound references. The result is
 // complete only when there are no problems.
 func Schema(s *metadata.Schema) (*Result, metadata.Problems) {
+	return SchemaAfter(s, nil)
+}
+
+// SchemaAfter is Schema for a schema that replaces the one prev was
+// compiled from (nil when there is none), such as a metadata change: the
+// record schema of an object whose record schema document did not change
+// is prev's, which compiling the same document again would only repeat.
+// It checks and reports what Schema does.
+func SchemaAfter(s *metadata.Schema, prev *Result) (*Result, metadata.Problems) {
 	res := &Result{Kinds: map[string]any{}}
 	ps := metadata.Validate(s)
 	sound := knownTypes(s)
@@ -52,7 +64,7 @@ func Schema(s *metadata.Schema) (*Result, metadata.Problems) {
 	ps = append(ps, fps...)
 	res.Policies, fps = policies(sound, len(ps) == 0)
 	ps = append(ps, fps...)
-	res.RecordSchemas, fps = recordSchemas(sound)
+	res.RecordSchemas, res.recordDocs, fps = recordSchemas(sound, prev)
 	ps = unique(append(ps, fps...))
 	if len(ps) > 0 {
 		return res, ps
@@ -132,19 +144,30 @@ func policies(s *metadata.Schema, sound bool) ([]access.Rule, metadata.Problems)
 	return rules, ps
 }
 
-// recordSchemas compiles the JSON Schema of every object's records.
-func recordSchemas(s *metadata.Schema) (map[string]*jsonschema.Schema, metadata.Problems) {
+// recordSchemas compiles the JSON Schema of every object's records,
+// reusing prev's for the objects whose document is unchanged; it returns
+// the schemas and their documents by object.
+func recordSchemas(s *metadata.Schema, prev *Result) (map[string]*jsonschema.Schema, map[string]string, metadata.Problems) {
 	out := make(map[string]*jsonschema.Schema, len(s.Objects))
+	docs := make(map[string]string, len(s.Objects))
 	var ps metadata.Problems
 	for _, o := range s.Objects {
-		sch, err := metadata.CompileRecordSchema(o)
+		doc, err := metadata.RecordSchemaDoc(o)
+		if err == nil && prev != nil && prev.recordDocs[o.Name] == string(doc) && prev.RecordSchemas[o.Name] != nil {
+			out[o.Name], docs[o.Name] = prev.RecordSchemas[o.Name], string(doc)
+			continue
+		}
+		var sch *jsonschema.Schema
+		if err == nil {
+			sch, err = metadata.CompileRecordSchemaDoc(o.Name, doc)
+		}
 		if err != nil {
 			ps = append(ps, metadata.Problem{File: s.Source(metadata.DocObject, o.Name), Message: err.Error()})
 			continue
 		}
-		out[o.Name] = sch
+		out[o.Name], docs[o.Name] = sch, string(doc)
 	}
-	return out, ps
+	return out, docs, ps
 }
 
 // unique drops repeated problems (two stages may find the same one, such

@@ -98,3 +98,49 @@ func TestUnknownFieldTypeDoesNotStopLaterStages(t *testing.T) {
 		t.Fatalf("problems:\n%s", all)
 	}
 }
+
+// TestSchemaAfterRecompilesOnlyChangedRecordSchemas changes one object of
+// two: the other keeps the record schema compiled before, the changed
+// one checks records by its new definition, and a bad definition is
+// still reported.
+func TestSchemaAfterRecompilesOnlyChangedRecordSchemas(t *testing.T) {
+	files := map[string]string{
+		"objects/deal.yaml": "name: deal\nfields:\n  - {name: stage, type: picklist, options: [{value: open}]}",
+		"objects/note.yaml": "name: note\nfields:\n  - {name: body, type: text}",
+	}
+	s, ps := load(t, files)
+	if len(ps) > 0 {
+		t.Fatal(ps)
+	}
+	prev, ps := Schema(s)
+	if len(ps) > 0 {
+		t.Fatal(ps)
+	}
+	files["objects/deal.yaml"] = "name: deal\nfields:\n  - {name: stage, type: picklist, options: [{value: open}, {value: won}]}"
+	changed, ps := load(t, files)
+	if len(ps) > 0 {
+		t.Fatal(ps)
+	}
+	next, ps := SchemaAfter(changed, prev)
+	if len(ps) > 0 {
+		t.Fatal(ps)
+	}
+	if next.RecordSchemas["note"] != prev.RecordSchemas["note"] {
+		t.Error("the unchanged note's record schema was compiled again")
+	}
+	if next.RecordSchemas["deal"] == prev.RecordSchemas["deal"] {
+		t.Fatal("the changed deal kept its old record schema")
+	}
+	won := map[string]any{"stage": "won"}
+	if errs := metadata.RecordErrors(prev.RecordSchemas["deal"], won); errs["stage"] == "" {
+		t.Errorf("the old deal schema accepts won: %v", errs)
+	}
+	if errs := metadata.RecordErrors(next.RecordSchemas["deal"], won); len(errs) > 0 {
+		t.Errorf("the new deal schema refuses won: %v", errs)
+	}
+	bad := changed.Clone()
+	bad.Objects[1].Fields = append(bad.Objects[1].Fields, &metadata.Field{Name: "gadget", Type: "gadget"})
+	if _, ps := SchemaAfter(bad, next); len(ps) == 0 {
+		t.Error("a bad change after a good one was accepted")
+	}
+}
