@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/expr-lang/expr/checker/nature"
 	"github.com/expr-lang/expr/types"
 
 	"github.com/crmplatform/crm/metadata"
@@ -95,12 +96,24 @@ func hasOwnField(o *metadata.Object, name string) bool {
 // typer builds the typed environments of a schema, memoising nested object
 // types by depth.
 type typer struct {
-	schema *metadata.Schema
-	memo   map[string]types.Map
+	schema  *metadata.Schema
+	memo    map[string]types.Map
+	records map[string]*recordType
 }
 
 func newTyper(s *metadata.Schema) *typer {
-	return &typer{schema: s, memo: map[string]types.Map{}}
+	return &typer{schema: s, memo: map[string]types.Map{}, records: map[string]*recordType{}}
+}
+
+// record returns m, the type memoised under key, as a recordType, one per
+// key, so its nature is worked out once however many types hold it.
+func (t *typer) record(key string, m types.Map) *recordType {
+	r, ok := t.records[key]
+	if !ok {
+		r = &recordType{Map: m}
+		t.records[key] = r
+	}
+	return r
 }
 
 // object returns the type of a record of o with lookups followed depth
@@ -120,7 +133,7 @@ func (t *typer) object(o *metadata.Object, depth int) types.Map {
 				continue
 			}
 			if depth > 0 {
-				m[f.Name] = t.object(target, depth-1)
+				m[f.Name] = t.record(fmt.Sprintf("%s/%d", target.Name, depth-1), t.object(target, depth-1))
 			} else {
 				m[f.Name] = types.Map{"id": types.String}
 			}
@@ -131,9 +144,30 @@ func (t *typer) object(o *metadata.Object, depth int) types.Map {
 		}
 	}
 	if !hasOwnField(o, OwnerField) {
-		m[OwnerField] = t.user(depth)
+		m[OwnerField] = t.record(fmt.Sprintf("%s/%d", UserObject, depth), t.user(depth))
 	}
 	return m
+}
+
+// recordType is the type of a record a lookup reaches (a user for owner
+// and manager), whose expr nature is worked out on first use and then
+// kept: expr works out the nature of a map type, and of the map types in
+// it, every time an environment holding it is configured (twice per
+// formula), which for these nested records was most of the time spent
+// compiling a schema's formulas. A typer's types are used by one compile
+// at a time.
+type recordType struct {
+	types.Map
+	nt *nature.Nature
+}
+
+// Nature returns the map type's nature, worked out once.
+func (r *recordType) Nature() nature.Nature {
+	if r.nt == nil {
+		nt := r.Map.Nature()
+		r.nt = &nt
+	}
+	return *r.nt
 }
 
 // user returns the type of a user with manager followed depth more times.
@@ -144,7 +178,7 @@ func (t *typer) user(depth int) types.Map {
 	}
 	m := types.Map{"id": types.String, "name": types.String, "username": types.String, "email": types.String}
 	if depth > 0 {
-		m["manager"] = t.user(depth - 1)
+		m["manager"] = t.record(fmt.Sprintf("%s/%d", UserObject, depth-1), t.user(depth-1))
 	} else {
 		m["manager"] = types.Map{"id": types.String}
 	}
