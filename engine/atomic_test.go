@@ -10,6 +10,7 @@ import (
 )
 
 func TestFailedWriteChangesNothing(t *testing.T) {
+	t.Parallel()
 	storetest.DialectsFrom(t, standard, func(t *testing.T, db *store.DB) {
 		e := newEngine(t, db, ownerGuard{})
 		boom := errors.New("after-hook failed")
@@ -39,6 +40,7 @@ func TestFailedWriteChangesNothing(t *testing.T) {
 }
 
 func TestCascadesAndPicklistDependencies(t *testing.T) {
+	t.Parallel()
 	storetest.DialectsFrom(t, standard, func(t *testing.T, db *store.DB) {
 		e := newEngine(t, db, ownerGuard{})
 		ctx := as("u")

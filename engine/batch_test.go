@@ -15,6 +15,7 @@ import (
 // creates make (defaults, auto numbers, links, hooks, answers), over
 // several multi-row INSERTs, and that a failing record leaves nothing.
 func TestCreateMany(t *testing.T) {
+	t.Parallel()
 	storetest.DialectsFrom(t, standard, func(t *testing.T, db *store.DB) {
 		e := newEngine(t, db, ownerGuard{})
 		ctx := as("u1")

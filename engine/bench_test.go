@@ -75,6 +75,7 @@ func BenchmarkEngine(b *testing.B) {
 // engine and the hand-written SQL must both succeed (the lists check that
 // their pages are full).
 func TestBenchScenarios(t *testing.T) {
+	t.Parallel()
 	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
 		env := loaded(t, db, bench.Dataset{Accounts: 300, ContactsPerAccount: 1, OppsPerAccount: 10, ActivitiesPerAccount: 1, Managers: 1, RepsPerManager: 2})
 		for _, c := range bench.Cases(env) {

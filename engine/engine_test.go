@@ -71,6 +71,7 @@ func body(t *testing.T, s string) map[string]any {
 }
 
 func TestRecordLifecycle(t *testing.T) {
+	t.Parallel()
 	storetest.DialectsFrom(t, standard, func(t *testing.T, db *store.DB) {
 		e := newEngine(t, db, ownerGuard{})
 		ctx := as("u1")
@@ -133,6 +134,7 @@ func TestRecordLifecycle(t *testing.T) {
 // TestCreateAnswersLikeGet checks that the answer of a create is the
 // record as a read returns it.
 func TestCreateAnswersLikeGet(t *testing.T) {
+	t.Parallel()
 	storetest.DialectsFrom(t, standard, func(t *testing.T, db *store.DB) {
 		e := newEngine(t, db, ownerGuard{hidden: map[string]bool{"account.credit_limit": true}})
 		ctx := as("u1")

@@ -15,6 +15,7 @@ import (
 // limit, a sales rep does, a user with both roles does, and a user whose
 // roles change gets the levels of the new ones, whoever asked first.
 func TestFieldLevelsPerRoles(t *testing.T) {
+	t.Parallel()
 	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		p := standardPlatform(t, db)

@@ -50,6 +50,7 @@ func addObject(t *testing.T, e *Engine, doc string) {
 }
 
 func TestFieldTypesRoundTrip(t *testing.T) {
+	t.Parallel()
 	storetest.DialectsFrom(t, standard, func(t *testing.T, db *store.DB) {
 		e := newEngine(t, db, ownerGuard{})
 		addObject(t, e, allTypes)
@@ -130,6 +131,7 @@ func TestFieldTypesRoundTrip(t *testing.T) {
 }
 
 func TestAutoNumberConcurrent(t *testing.T) {
+	t.Parallel()
 	storetest.DialectsFrom(t, standard, func(t *testing.T, db *store.DB) {
 		e := newEngine(t, db, ownerGuard{})
 		const n = 24

@@ -102,6 +102,7 @@ func withFailingFormulas(t *testing.T, db *store.DB) (*Engine, *logRecorder) {
 // logged once per formula and metadata version with the record id, and a
 // rule that cannot be evaluated fails the write naming the rule.
 func TestFormulaRunTimeFailures(t *testing.T) {
+	t.Parallel()
 	storetest.DialectsFrom(t, withFormulasSeed, func(t *testing.T, db *store.DB) {
 		e, logs := withFailingFormulas(t, db)
 		ctx := as("u1")

@@ -51,6 +51,7 @@ func formulasSchema(s *metadata.Schema) *metadata.Schema {
 }
 
 func TestFormulasOnWrites(t *testing.T) {
+	t.Parallel()
 	storetest.DialectsFrom(t, withFormulasSeed, func(t *testing.T, db *store.DB) {
 		e := withFormulas(t, db)
 		ctx := as("u1")
@@ -145,6 +146,7 @@ func TestFormulasOnWrites(t *testing.T) {
 }
 
 func TestFormulaProblemsRefuseMetadata(t *testing.T) {
+	t.Parallel()
 	db := storetest.SQLiteFrom(t, withFormulasSeed)
 	e := withFormulas(t, db)
 	s := e.Snapshot().Schema.Clone()
@@ -159,6 +161,7 @@ func TestFormulaProblemsRefuseMetadata(t *testing.T) {
 }
 
 func TestRecomputeJobsStoredValues(t *testing.T) {
+	t.Parallel()
 	storetest.DialectsFrom(t, withFormulasSeed, func(t *testing.T, db *store.DB) {
 		e := withFormulas(t, db)
 		ctx := as("u1")
@@ -220,6 +223,7 @@ func TestRecomputeJobsStoredValues(t *testing.T) {
 }
 
 func TestFormulasAfterDeleteAndUserChange(t *testing.T) {
+	t.Parallel()
 	storetest.DialectsFrom(t, withFormulasSeed, func(t *testing.T, db *store.DB) {
 		e := withFormulas(t, db)
 		bg := context.Background()
@@ -294,6 +298,7 @@ func TestFormulasAfterDeleteAndUserChange(t *testing.T) {
 // before-hook's change feeds the computed fields, and field problems and
 // failing rules come back in one ValidationError.
 func TestFormulaWriteOrder(t *testing.T) {
+	t.Parallel()
 	storetest.DialectsFrom(t, withFormulasSeed, func(t *testing.T, db *store.DB) {
 		e := withFormulas(t, db)
 		s := e.Snapshot().Schema.Clone()
@@ -344,6 +349,7 @@ func TestFormulaWriteOrder(t *testing.T) {
 // TestTrackedRollupHistory tracks a roll-up: when a child's change moves
 // it, the parent's history shows the new total and who caused it.
 func TestTrackedRollupHistory(t *testing.T) {
+	t.Parallel()
 	storetest.DialectsFrom(t, withFormulasSeed, func(t *testing.T, db *store.DB) {
 		e := withFormulas(t, db)
 		s := e.Snapshot().Schema.Clone()
@@ -379,6 +385,7 @@ func TestTrackedRollupHistory(t *testing.T) {
 // table older versions queued recomputations in: the unfinished ones
 // become recompute jobs and the table goes.
 func TestLegacyRecomputesBecomeJobs(t *testing.T) {
+	t.Parallel()
 	storetest.DialectsFrom(t, withFormulasSeed, func(t *testing.T, db *store.DB) {
 		e := withFormulas(t, db)
 		ctx := context.Background()

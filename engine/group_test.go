@@ -18,6 +18,7 @@ import (
 // after-hook failing once the row is written, a panic) leave nothing and
 // fail nothing else.
 func TestGroupCommit(t *testing.T) {
+	t.Parallel()
 	db := storetest.SQLiteFrom(t, standard)
 	e := newEngine(t, db, ownerGuard{})
 	hookErr := errors.New("after-hook refused")

@@ -47,6 +47,7 @@ func managed(t *testing.T, db *store.DB, table string) []string {
 }
 
 func TestDeclaredIndexes(t *testing.T) {
+	t.Parallel()
 	storetest.DialectsFrom(t, standard, func(t *testing.T, db *store.DB) {
 		e := newEngine(t, db, ownerGuard{})
 		owner := "idx_opportunity_owner_id_id(owner_id,id)"
@@ -117,6 +118,7 @@ func TestDeclaredIndexes(t *testing.T) {
 }
 
 func TestIndexDeclarationsChecked(t *testing.T) {
+	t.Parallel()
 	s := &metadata.Schema{Objects: []*metadata.Object{{Name: "deal", Fields: []*metadata.Field{
 		{Name: "title", Type: "text"}, {Name: "tags", Type: "many_to_many", Target: "deal"},
 	}, Indexes: []metadata.Index{

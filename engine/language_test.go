@@ -3,6 +3,7 @@ package engine
 import "testing"
 
 func TestParseAcceptLanguage(t *testing.T) {
+	t.Parallel()
 	cases := map[string]string{
 		"zh-CN,zh;q=0.9,en;q=0.8": "zh",
 		"en-US,en;q=0.9":          "en",

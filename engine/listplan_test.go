@@ -21,6 +21,7 @@ import (
 // (owner_id, stage, -amount) in sort order on both databases, with and
 // without a cursor, and that the record shared with them is still listed.
 func TestListPlanUsesIndex(t *testing.T) {
+	t.Parallel()
 	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		p := standardPlatform(t, db)
@@ -208,6 +209,7 @@ func indexOrdered(dialect string, plan []string, index string) error {
 // empty values: every record comes once, in the order of one plain query,
 // and the last page has no cursor.
 func TestListPagesAcrossSegments(t *testing.T) {
+	t.Parallel()
 	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		p := standardPlatform(t, db)

@@ -13,6 +13,7 @@ import (
 // interval of an hour, so only PostgreSQL's notification can bring it a
 // metadata change made by the first.
 func TestNotificationReloadsOtherServer(t *testing.T) {
+	t.Parallel()
 	db := storetest.PostgresFrom(t, standard)
 	a := newEngine(t, db, ownerGuard{})
 	b, err := New(context.Background(), Config{DB: db, Guard: ownerGuard{}})

@@ -11,6 +11,7 @@ import (
 // byte as encoding/json encodes the same map, for every kind of value a
 // record holds and for strings that need escaping.
 func TestRecordJSONLikeEncodingJSON(t *testing.T) {
+	t.Parallel()
 	strs := []string{"", "plain", `quote " and \ backslash`, "<b>Tom & Jerry</b>", "tab\tnew\nline\rret\bbs\fff",
 		"\x00\x01\x1f\x7f", "汉字 and emoji 🙂", "line\u2028sep\u2029para", "bad \xff\xfe utf8", "\xed\xa0\x80 surrogate", "é"}
 	cases := []Record{

@@ -39,6 +39,7 @@ func removeField(s *metadata.Schema, object, name string) {
 }
 
 func TestOnlineSchemaChanges(t *testing.T) {
+	t.Parallel()
 	storetest.DialectsFrom(t, standard, func(t *testing.T, db *store.DB) {
 		e := newEngine(t, db, ownerGuard{})
 		ctx := as("u1")
@@ -191,6 +192,7 @@ func TestOnlineSchemaChanges(t *testing.T) {
 }
 
 func TestReloadSeesOtherServersChange(t *testing.T) {
+	t.Parallel()
 	db := storetest.SQLiteFrom(t, standard)
 	a := newEngine(t, db, ownerGuard{})
 	b, err := New(context.Background(), Config{DB: db, Guard: ownerGuard{}})
@@ -216,6 +218,7 @@ func TestReloadSeesOtherServersChange(t *testing.T) {
 // (dry run too) and stores nothing, the check sees the version it
 // replaces, and reloading stored versions never runs it.
 func TestChangeChecksRefuseChangesNotStoredVersions(t *testing.T) {
+	t.Parallel()
 	storetest.DialectsFrom(t, standard, func(t *testing.T, db *store.DB) {
 		e := newEngine(t, db, ownerGuard{})
 		var sawOld bool

@@ -14,6 +14,7 @@ import (
 // they load; a change makes a new version that another engine loads and
 // compiles once more; an engine without the cache compiles its own.
 func TestSnapshotCacheSharesLoadedVersions(t *testing.T) {
+	t.Parallel()
 	storetest.DialectsFrom(t, standard, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		cache := NewSnapshotCache()
@@ -62,6 +63,7 @@ func TestSnapshotCacheSharesLoadedVersions(t *testing.T) {
 // TestSnapshotCacheKeepsTheLastUsed fills the cache past its size: it
 // keeps the snapshots used last, a reused one among them.
 func TestSnapshotCacheKeepsTheLastUsed(t *testing.T) {
+	t.Parallel()
 	c := NewSnapshotCache()
 	s := &metadata.Schema{}
 	first, _ := c.loaded(1, s, nil)

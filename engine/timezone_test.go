@@ -13,6 +13,7 @@ import (
 // (15:00 UTC) and lists "today's" leads two hours later: still today in
 // UTC, already yesterday in Shanghai.
 func TestFilterCalendarFollowsTimeZone(t *testing.T) {
+	t.Parallel()
 	db := storetest.SQLite(t)
 	now := time.Date(2026, 5, 1, 15, 0, 0, 0, time.UTC)
 	e, err := New(context.Background(), Config{DB: db, Guard: ownerGuard{}, Now: func() time.Time { return now }})

@@ -24,6 +24,7 @@ func count(t *testing.T, e *Engine, u, object string) int {
 }
 
 func TestUnitOfWorkIsAtomic(t *testing.T) {
+	t.Parallel()
 	storetest.DialectsFrom(t, standard, func(t *testing.T, db *store.DB) {
 		e := newEngine(t, db, ownerGuard{})
 		ctx := as("u1")
@@ -90,6 +91,7 @@ func TestUnitOfWorkIsAtomic(t *testing.T) {
 }
 
 func TestSystemWritesOnBehalfOfUser(t *testing.T) {
+	t.Parallel()
 	storetest.DialectsFrom(t, standard, func(t *testing.T, db *store.DB) {
 		g := ownerGuard{readOnly: map[string]bool{"account.credit_limit": true}}
 		e := newEngine(t, db, g)
@@ -135,6 +137,7 @@ func TestSystemWritesOnBehalfOfUser(t *testing.T) {
 // snapshot: the first server's next create must carry the default (it
 // runs again on the newest version), not leave the field empty.
 func TestWritesUseTheCommittingMetadataVersion(t *testing.T) {
+	t.Parallel()
 	storetest.DialectsFrom(t, standard, func(t *testing.T, db *store.DB) {
 		a := newEngine(t, db, ownerGuard{})
 		b, err := New(context.Background(), Config{DB: db, Guard: ownerGuard{}})
@@ -165,6 +168,7 @@ func TestWritesUseTheCommittingMetadataVersion(t *testing.T) {
 }
 
 func TestDomainEventsInTheUnitOfWork(t *testing.T) {
+	t.Parallel()
 	storetest.DialectsFrom(t, standard, func(t *testing.T, db *store.DB) {
 		e := newEngine(t, db, ownerGuard{})
 		ctx := as("u1")
@@ -210,6 +214,7 @@ func TestDomainEventsInTheUnitOfWork(t *testing.T) {
 // reach is not found, and a scope of another snapshot is refused.
 // Engine.GetWith reads the same way outside a unit of work.
 func TestGetWithReadsAsAnotherPrincipal(t *testing.T) {
+	t.Parallel()
 	storetest.DialectsFrom(t, standard, func(t *testing.T, db *store.DB) {
 		e := newEngine(t, db, ownerGuard{hidden: map[string]bool{"account.phone": true}})
 		ctx := as("u1")
@@ -281,6 +286,7 @@ func TestGetWithReadsAsAnotherPrincipal(t *testing.T) {
 // unit of work (no deadlock on SQLite's grouped transactions), and goes
 // when that unit of work fails.
 func TestEngineCallsFromHooksJoinTheUnitOfWork(t *testing.T) {
+	t.Parallel()
 	storetest.DialectsFrom(t, standard, func(t *testing.T, db *store.DB) {
 		e := newEngine(t, db, ownerGuard{})
 		ctx := as("u1")

@@ -94,9 +94,12 @@ var packChecks = map[string]func(t *testing.T, s *apitest.Server){
 // database of both kinds, loads its sample data, runs every report (those
 // of an industry pack must find rows) and triggers its workflows.
 func TestBuiltinTemplates(t *testing.T) {
+	t.Parallel()
 	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
 		for i, name := range defaults.Names() {
 			t.Run(name, func(t *testing.T) {
+				t.Parallel()
+				db := db
 				if i > 0 {
 					db = another(t, db)
 				}
@@ -145,6 +148,7 @@ func TestBuiltinTemplates(t *testing.T) {
 // installed template, a plan of installing a pack over it, the export and
 // a diff.
 func TestTemplateRoutes(t *testing.T) {
+	t.Parallel()
 	apitest.Dialects(t, apitest.Options{}, func(t *testing.T, s *apitest.Server) {
 		s.Run(t, []apitest.Scenario{
 			{Name: "a rep may not list templates", Method: "GET", Path: "/api/templates", User: "rep1", Status: 403, NotContain: []string{"membership"}},

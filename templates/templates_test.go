@@ -77,10 +77,12 @@ func copyFS(t *testing.T, fsys fs.FS) fstest.MapFS {
 // installs the export on a fresh database and exports again: the files are
 // byte-identical and the schemas equal.
 func TestExportRoundTrip(t *testing.T) {
+	t.Parallel()
 	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		for _, name := range defaults.Names() {
 			t.Run(name, func(t *testing.T) {
+				t.Parallel()
 				db1 := db
 				if name != defaults.Names()[0] {
 					db1 = another(t, db)
@@ -165,6 +167,7 @@ func replace(t *testing.T, m fstest.MapFS, file, old, new string) {
 // administrator's change, takes the template's other changes, and records
 // the conflict in the version's comment.
 func TestUpgradeKeepsAdminChanges(t *testing.T) {
+	t.Parallel()
 	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		p, sv := fresh(t, db)

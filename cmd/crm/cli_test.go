@@ -17,6 +17,7 @@ import (
 // database (no table is created), and refuses in a plan what the data
 // would refuse.
 func TestMigratePlanChangesNothing(t *testing.T) {
+	t.Parallel()
 	t.Run("missing sqlite file", func(t *testing.T) {
 		dir := filepath.Join(t.TempDir(), "data")
 		db := filepath.Join(dir, "crm.db")
@@ -96,6 +97,7 @@ func addAccount(t *testing.T, db string) {
 // positional arguments, long flags with one dash, help, and bad command
 // lines (exit 2).
 func TestCommandLine(t *testing.T) {
+	t.Parallel()
 	db := filepath.Join(t.TempDir(), "crm.db")
 	if code, out := runCmd(t, "migrate", "--db", db); code != 0 {
 		t.Fatal(out)

@@ -142,6 +142,7 @@ const durabilityLeads = 40
 // that no conversion is half applied: a lead is converted with its
 // account, contact and opportunity, or it is not and none of them exists.
 func TestDurabilityUnderSIGKILL(t *testing.T) {
+	t.Parallel()
 	for _, dialect := range []string{"sqlite", "postgres"} {
 		t.Run(dialect, func(t *testing.T) {
 			dsn := filepath.Join(t.TempDir(), "crm.db")
@@ -307,6 +308,7 @@ func durability(t *testing.T, dsn string) {
 // taking connections but finishes the create, answering 201, stops its
 // job runner and exits 0; the record is stored.
 func TestGracefulShutdown(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "crm.db")
 	srv := spawn(t, path)
 	token := srv.login(t)

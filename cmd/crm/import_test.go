@@ -14,6 +14,7 @@ import (
 // database: the summary names the bad row by line, a second run with
 // --key updates instead of creating, and bad command lines exit 2.
 func TestImportCommand(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	dir := t.TempDir()
 	db := filepath.Join(dir, "crm.db")

@@ -12,6 +12,7 @@ import (
 )
 
 func TestJobsCommand(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db := filepath.Join(t.TempDir(), "crm.db")
 	if code, out := runCmd(t, "migrate", "--db", db); code != 0 {

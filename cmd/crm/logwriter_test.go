@@ -12,6 +12,7 @@ import (
 // order: after the flush interval, when the buffer fills, and on Close,
 // and that lines after Close are written at once.
 func TestLogWriter(t *testing.T) {
+	t.Parallel()
 	var out syncBuffer
 	l := newLogWriter(&out)
 	fmt.Fprintln(l, "first")

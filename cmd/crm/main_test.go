@@ -37,6 +37,7 @@ func writeFile(t *testing.T, dir, name, body string) {
 }
 
 func TestValidate(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	must := func(name, body string) { writeFile(t, dir, name, body) }
 	must("template.yaml", "name: shop\n")
@@ -61,6 +62,7 @@ func TestValidate(t *testing.T) {
 }
 
 func TestMigratePlanThenApply(t *testing.T) {
+	t.Parallel()
 	db := filepath.Join(t.TempDir(), "crm.db")
 	code, out := runCmd(t, "migrate", "--plan", "--db", db)
 	if code != 0 || !strings.Contains(out, `CREATE TABLE "account"`) || !strings.Contains(out, "plan only") {
@@ -82,6 +84,7 @@ func TestMigratePlanThenApply(t *testing.T) {
 }
 
 func TestExplainList(t *testing.T) {
+	t.Parallel()
 	db := filepath.Join(t.TempDir(), "crm.db")
 	code, out := runCmd(t, "migrate", "--plan", "--db", db)
 	if code != 0 || !strings.Contains(out, `CREATE INDEX IF NOT EXISTS "idx_opportunity_owner_id_id" ON "opportunity" ("owner_id", "id")`) {
@@ -237,6 +240,7 @@ func TestServeGeneratesPassword(t *testing.T) {
 }
 
 func TestRedact(t *testing.T) {
+	t.Parallel()
 	cases := map[string]string{
 		"postgres://crm:s3cret@db:5432/crm?sslmode=disable": "postgres://crm:xxxxx@db:5432/crm?sslmode=disable",
 		"postgres://crm@db/crm":                             "postgres://crm@db/crm",
@@ -250,6 +254,7 @@ func TestRedact(t *testing.T) {
 }
 
 func TestUserCommands(t *testing.T) {
+	t.Parallel()
 	db := filepath.Join(t.TempDir(), "crm.db")
 	if code, out := runCmd(t, "migrate", "--db", db); code != 0 {
 		t.Fatal(out)
@@ -282,6 +287,7 @@ func TestUserCommands(t *testing.T) {
 }
 
 func TestBenchCommand(t *testing.T) {
+	t.Parallel()
 	db := filepath.Join(t.TempDir(), "bench.db")
 	code, out := runCmd(t, "bench", "--scale", "0.003", "--reps", "1", "-n", "3", "--db", db)
 	for _, want := range []string{"loading 7200 records", "create", "list_deep", "manager_list", "convert", "ratio", "target ≤ 1.25"} {
@@ -324,6 +330,7 @@ func TestBenchCommand(t *testing.T) {
 // stage and reports every problem of every stage in one run, and that a
 // folder may extend a built-in template.
 func TestValidateEveryStage(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name  string
 		files map[string]string

@@ -37,6 +37,7 @@ func copyTemplate(t *testing.T, dir string) {
 }
 
 func TestMigrateRecomputesChangedFormula(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db := filepath.Join(t.TempDir(), "crm.db")
 	if code, out := runCmd(t, "migrate", "--db", db); code != 0 {

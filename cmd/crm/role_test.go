@@ -9,6 +9,7 @@ import (
 )
 
 func TestRoleCommands(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	dbPath := filepath.Join(t.TempDir(), "crm.db")
 	cmd := func(args ...string) (int, string, string) {

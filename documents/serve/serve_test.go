@@ -71,6 +71,7 @@ func setup(t *testing.T, db *store.DB) *apitest.Server {
 // a user who cannot read the quote gets 404; the printable HTML says the
 // same, escaped; the PDF can be attached to the record's file field.
 func TestQuotePDF(t *testing.T) {
+	t.Parallel()
 	storetest.DialectsFrom(t, apitest.Standard, func(t *testing.T, db *store.DB) {
 		s := setup(t, db)
 		acc := s.Create("admin", "account", `{"name": "上海贸易 <Trading> & Co"}`)
@@ -129,6 +130,7 @@ func TestQuotePDF(t *testing.T) {
 // each label in its own cell; the 31st starts a second page; only the
 // contacts the user may read are printed.
 func TestAddressLabels(t *testing.T) {
+	t.Parallel()
 	storetest.DialectsFrom(t, apitest.Standard, func(t *testing.T, db *store.DB) {
 		s := setup(t, db)
 		acc := s.Create("admin", "account", `{"name": "华东贸易"}`)

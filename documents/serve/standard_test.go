@@ -14,6 +14,7 @@ import (
 // and not the one due later; a rep who cannot read the contract gets
 // nothing.
 func TestStandardDocuments(t *testing.T) {
+	t.Parallel()
 	apitest.Dialects(t, apitest.Options{}, func(t *testing.T, s *apitest.Server) {
 		acc := s.Create("admin", "account", `{"name": "华东机械 Ltd"}`)
 		prod := s.Create("admin", "product", `{"name": "数控车床 CK6140"}`)

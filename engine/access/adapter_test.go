@@ -13,6 +13,7 @@ import (
 )
 
 func TestAdapter(t *testing.T) {
+	t.Parallel()
 	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		setup(t, db, &metadata.Schema{})

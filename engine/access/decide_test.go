@@ -43,6 +43,7 @@ var wantCRUD = map[string]map[string]string{
 }
 
 func TestCanObjectMatrix(t *testing.T) {
+	t.Parallel()
 	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
 		sc := standard(t)
 		svc := setup(t, db, sc)
@@ -139,6 +140,7 @@ var wantFields = map[string]map[string]metadata.FieldLevel{
 }
 
 func TestFieldLevelMatrix(t *testing.T) {
+	t.Parallel()
 	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
 		sc := standard(t)
 		svc := setup(t, db, sc)
@@ -208,6 +210,7 @@ func TestFieldLevelMatrix(t *testing.T) {
 }
 
 func TestSyncRolesRefusesBadPolicies(t *testing.T) {
+	t.Parallel()
 	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		good := standard(t)
@@ -255,6 +258,7 @@ func TestSyncRolesRefusesBadPolicies(t *testing.T) {
 }
 
 func TestPolicyChangeSeenByOtherService(t *testing.T) {
+	t.Parallel()
 	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		sc := standard(t)
@@ -316,6 +320,7 @@ func TestPolicyChangeSeenByOtherService(t *testing.T) {
 }
 
 func TestDeciderConcurrent(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db := storetest.SQLite(t)
 	sc := recordSchema(t)

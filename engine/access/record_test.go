@@ -134,6 +134,7 @@ func (w *world) ids(t testing.TB, cond string, args []any) []string {
 }
 
 func TestRecordFilter(t *testing.T) {
+	t.Parallel()
 	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		w := newWorld(t, db)
@@ -252,6 +253,7 @@ func TestRecordFilter(t *testing.T) {
 }
 
 func TestSharingRuleConditionRefused(t *testing.T) {
+	t.Parallel()
 	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
 		sc := recordSchema(t)
 		svc := setup(t, db, sc)
@@ -269,6 +271,7 @@ func TestSharingRuleConditionRefused(t *testing.T) {
 }
 
 func TestExplain(t *testing.T) {
+	t.Parallel()
 	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		w := newWorld(t, db)
@@ -329,6 +332,7 @@ func TestExplain(t *testing.T) {
 }
 
 func TestCanRecordAndAdminister(t *testing.T) {
+	t.Parallel()
 	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		w := newWorld(t, db)
@@ -374,6 +378,7 @@ func TestCanRecordAndAdminister(t *testing.T) {
 // user without shares of the object, and keeps it for a user with some,
 // and that pruning never widens the rule.
 func TestPruneShares(t *testing.T) {
+	t.Parallel()
 	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		w := newWorld(t, db)

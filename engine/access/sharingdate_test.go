@@ -14,6 +14,7 @@ import (
 // with today" and checks that the rule follows the calendar: compiled
 // conditions are rebuilt when the day changes.
 func TestSharingRuleRelativeDateMovesWithTheDay(t *testing.T) {
+	t.Parallel()
 	db := storetest.SQLite(t)
 	ctx := context.Background()
 	clk := &clock{t: time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)}

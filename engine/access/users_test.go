@@ -13,6 +13,7 @@ import (
 )
 
 func TestCreateUserErrors(t *testing.T) {
+	t.Parallel()
 	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		svc := setup(t, db, standard(t))
@@ -76,6 +77,7 @@ func TestCreateUserErrors(t *testing.T) {
 func ptr[T any](v T) *T { return &v }
 
 func TestLoginAndTokens(t *testing.T) {
+	t.Parallel()
 	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		clk := &clock{t: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}
@@ -194,6 +196,7 @@ func TestLoginAndTokens(t *testing.T) {
 }
 
 func TestEnsureAdmin(t *testing.T) {
+	t.Parallel()
 	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		svc := setup(t, db, standard(t))
@@ -215,6 +218,7 @@ func TestEnsureAdmin(t *testing.T) {
 // same principal authentication gives, and not found for an unknown or
 // inactive user.
 func TestActivePrincipal(t *testing.T) {
+	t.Parallel()
 	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
 		svc := setup(t, db, standard(t))
 		ctx := context.Background()
@@ -249,6 +253,7 @@ func TestActivePrincipal(t *testing.T) {
 // TestUserLanguageAndPhone covers the contact details reminders use, and
 // their columns added to a users table created before them.
 func TestUserLanguageAndPhone(t *testing.T) {
+	t.Parallel()
 	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		if _, err := db.SQL().ExecContext(ctx, `CREATE TABLE crm_users (id VARCHAR(36) PRIMARY KEY, username VARCHAR(64) NOT NULL UNIQUE, display_name TEXT NOT NULL,

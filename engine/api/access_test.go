@@ -8,6 +8,7 @@ import (
 )
 
 func TestAPIUsersAndTokens(t *testing.T) {
+	t.Parallel()
 	storetest.DialectsFrom(t, fixtureSeed, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
 		f.run(t, []scenario{
@@ -66,6 +67,7 @@ func loginToken(t *testing.T, f *fixture, user, password string) string {
 }
 
 func TestAPIRolesAndPermissions(t *testing.T) {
+	t.Parallel()
 	storetest.DialectsFrom(t, fixtureSeed, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
 		if status, m := f.do("POST", "/api/users", "admin", `{"username": "agent", "password": "agent-password", "roles": ["service_agent"]}`); status != 201 {
@@ -104,6 +106,7 @@ func TestAPIRolesAndPermissions(t *testing.T) {
 }
 
 func TestAPISharesAndExplain(t *testing.T) {
+	t.Parallel()
 	storetest.DialectsFrom(t, fixtureSeed, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
 		acc := f.create("rep1", "account", `{"name": "Acme"}`)

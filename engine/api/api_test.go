@@ -217,6 +217,7 @@ func (f *fixture) run(t *testing.T, scs []scenario) {
 }
 
 func TestAPIErrorShapes(t *testing.T) {
+	t.Parallel()
 	storetest.DialectsFrom(t, fixtureSeed, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
 		acc := f.create("rep1", "account", `{"name": "Acme"}`)
@@ -262,6 +263,7 @@ func TestAPIErrorShapes(t *testing.T) {
 }
 
 func TestAPIRecordFlow(t *testing.T) {
+	t.Parallel()
 	storetest.DialectsFrom(t, fixtureSeed, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
 		acc := f.create("rep1", "account", `{"name": "Acme", "industry": "retail"}`)
@@ -316,6 +318,7 @@ func TestAPIRecordFlow(t *testing.T) {
 }
 
 func TestAPIFiles(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, storetest.SQLiteFrom(t, fixtureSeed))
 	png := append([]byte("\x89PNG\r\n\x1a\n"), bytes.Repeat([]byte{0}, 64)...)
 	upload := func(user, field string, data []byte) (int, map[string]any) {
@@ -385,6 +388,7 @@ func TestAPIFiles(t *testing.T) {
 }
 
 func TestAPIMetadataAndOpenAPI(t *testing.T) {
+	t.Parallel()
 	storetest.DialectsFrom(t, fixtureSeed, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
 		status, m := f.do("POST", "/api/meta/objects", "admin", `{"name": "machine", "label": {"en": "Machine", "zh": "机床"}, "fields": [

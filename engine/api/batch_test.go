@@ -15,6 +15,7 @@ import (
 // named by its place, and the records visible exactly as single creates
 // would make them.
 func TestBatchCreate(t *testing.T) {
+	t.Parallel()
 	storetest.DialectsFrom(t, fixtureSeed, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
 		records := func(n int, name func(i int) string) string {

@@ -16,6 +16,7 @@ import (
 )
 
 func TestCheckJSON(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		body string
 		want string // substring of the error, "" for none
@@ -56,6 +57,7 @@ func TestCheckJSON(t *testing.T) {
 }
 
 func TestAPIRefusesNUL(t *testing.T) {
+	t.Parallel()
 	storetest.DialectsFrom(t, fixtureSeed, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
 		acc := f.create("rep1", "account", `{"name": "Acme"}`)
@@ -91,6 +93,7 @@ func TestAPIRefusesNUL(t *testing.T) {
 }
 
 func TestAPIBodiesMeanOneThing(t *testing.T) {
+	t.Parallel()
 	storetest.DialectsFrom(t, fixtureSeed, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
 		f.run(t, []scenario{
@@ -114,6 +117,7 @@ func TestAPIBodiesMeanOneThing(t *testing.T) {
 }
 
 func TestAPIListQueryInBody(t *testing.T) {
+	t.Parallel()
 	storetest.DialectsFrom(t, fixtureSeed, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
 		acc := f.create("rep1", "account", `{"name": "Acme", "industry": "retail"}`)
@@ -183,6 +187,7 @@ func mustJSON(s string) string {
 }
 
 func TestAPIHeaderLimit(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, storetest.SQLiteFrom(t, fixtureSeed))
 	base := f.listen(t)
 	req, _ := http.NewRequest("GET", base+"/api/records/account?filter="+strings.Repeat("a", MaxHeaderBytes+1), nil)

@@ -49,6 +49,7 @@ func checkDocumentedError(t *testing.T, raw []byte) {
 }
 
 func TestEveryStatusHasADocumentedCode(t *testing.T) {
+	t.Parallel()
 	codes, err := documentedCodes()
 	if err != nil {
 		t.Fatal(err)

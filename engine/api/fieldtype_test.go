@@ -112,6 +112,7 @@ var (
 // operators, sorting, the record-level rule (another rep sees nothing of
 // it), OpenAPI, and a widening change of type that keeps the values.
 func TestFieldTypeFromOneFile(t *testing.T) {
+	t.Parallel()
 	stars := &metadata.Field{Name: "stars", Type: "rating"}
 	if in := metadata.FormInput(stars); in.Kind != metadata.InputSelect || len(in.Options) != 5 {
 		t.Fatalf("form input %+v", in)

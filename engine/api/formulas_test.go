@@ -14,6 +14,7 @@ import (
 // TestFormulasThroughAPI defines a computed field, a validation rule and a
 // formula reading the owner through the metadata API, then writes records.
 func TestFormulasThroughAPI(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, storetest.SQLiteFrom(t, fixtureSeed))
 	steps := []struct{ path, body string }{
 		{"/api/meta/objects/opportunity/fields", `{"name": "weighted", "type": "currency", "formula": "amount * option(stage).probability / 100"}`},
@@ -52,6 +53,7 @@ func TestFormulasThroughAPI(t *testing.T) {
 // TestRuleMessageInUserLanguage adds a validation rule with English and
 // Chinese messages and writes a failing record with each Accept-Language.
 func TestRuleMessageInUserLanguage(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, storetest.SQLiteFrom(t, fixtureSeed))
 	status, obj := f.do("GET", "/api/meta/objects/campaign", "admin", "")
 	if status != 200 {

@@ -13,6 +13,7 @@ import (
 var goInternals = []string{"strconv.", "json: ", "Go struct", "int64", "reflect", "regexp"}
 
 func TestAPILastAdministrator(t *testing.T) {
+	t.Parallel()
 	storetest.DialectsFrom(t, fixtureSeed, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
 		f.run(t, []scenario{
@@ -32,6 +33,7 @@ func TestAPILastAdministrator(t *testing.T) {
 }
 
 func TestAPIPasswordLimit(t *testing.T) {
+	t.Parallel()
 	storetest.DialectsFrom(t, fixtureSeed, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
 		pw72 := strings.Repeat("a", 72)
@@ -48,6 +50,7 @@ func TestAPIPasswordLimit(t *testing.T) {
 }
 
 func TestAPITokenLifetime(t *testing.T) {
+	t.Parallel()
 	storetest.DialectsFrom(t, fixtureSeed, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
 		f.run(t, []scenario{
@@ -63,6 +66,7 @@ func TestAPITokenLifetime(t *testing.T) {
 }
 
 func TestAPIVersionMustBeAPositiveInteger(t *testing.T) {
+	t.Parallel()
 	storetest.DialectsFrom(t, fixtureSeed, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
 		acc := f.create("rep1", "account", `{"name": "Acme"}`)
@@ -82,6 +86,7 @@ func TestAPIVersionMustBeAPositiveInteger(t *testing.T) {
 }
 
 func TestAPIMessagesHideGoInternals(t *testing.T) {
+	t.Parallel()
 	storetest.DialectsFrom(t, fixtureSeed, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
 		f.run(t, []scenario{

@@ -60,6 +60,7 @@ func init() {
 // TestDocumentKindRoutes serves a registered kind under /api/meta/{kind}
 // with versions, dry runs, checks and administrator-only writes.
 func TestDocumentKindRoutes(t *testing.T) {
+	t.Parallel()
 	storetest.DialectsFrom(t, fixtureSeed, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
 		const call = `{"name": "first_call", "label": {"en": "First call", "zh": "首次电话"}, "object": "lead", "field": "status", "steps": ["greet", "qualify"]}`

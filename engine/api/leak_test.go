@@ -14,6 +14,7 @@ import (
 // "Secret": not by id, filter, sort order, lookup path, count, history or
 // by pointing a lookup at it.
 func TestNoLeaks(t *testing.T) {
+	t.Parallel()
 	storetest.DialectsFrom(t, fixtureSeed, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
 		id := func(user string) string {
@@ -95,6 +96,7 @@ func TestNoLeaks(t *testing.T) {
 // object the role cannot read expands to null, and hidden fields of a
 // readable target stay hidden.
 func TestExpandMasksTargets(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, storetest.SQLiteFrom(t, fixtureSeed))
 	if status, m := f.do("POST", "/api/users", "admin", `{"username": "agent", "password": "agent-password", "roles": ["service_agent"]}`); status != 201 {
 		t.Fatal(m)

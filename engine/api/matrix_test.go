@@ -33,6 +33,7 @@ var fieldRights = map[string]map[string][]string{
 // every object and action, and every field class, with allowed and denied
 // cases.
 func TestPermissionMatrix(t *testing.T) {
+	t.Parallel()
 	storetest.DialectsFrom(t, fixtureSeed, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
 		ids := map[string]string{}

@@ -24,6 +24,7 @@ func wideObject(name string, n int) string {
 // alike, objects named like the database's own tables, objects with more
 // fields than allowed, and changes the data forbids.
 func TestDefinitionLimits(t *testing.T) {
+	t.Parallel()
 	storetest.DialectsFrom(t, fixtureSeed, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
 		f.create("admin", "account", `{"name": "Acme"}`)

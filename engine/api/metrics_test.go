@@ -54,6 +54,7 @@ func (b *syncBuffer) lines(t *testing.T) []map[string]any {
 // database pool and the job queue) and the request log lines, on both
 // databases.
 func TestMetricsAndRequestLog(t *testing.T) {
+	t.Parallel()
 	storetest.DialectsFrom(t, fixtureSeed, func(t *testing.T, db *store.DB) {
 		logs := &syncBuffer{}
 		log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
@@ -132,6 +133,7 @@ func TestMetricsAndRequestLog(t *testing.T) {
 // TestMetricsFromLoopback checks that without a token the metrics are
 // shown to a client on the loopback interface, but not through a proxy.
 func TestMetricsFromLoopback(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, storetest.SQLiteFrom(t, fixtureSeed))
 	base := f.listen(t)
 	for _, c := range []struct {

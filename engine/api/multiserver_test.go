@@ -20,6 +20,7 @@ import (
 // server holds on another as soon as that one has the new metadata
 // version, which it loads when notified or polling.
 func TestPermissionChangeOnEveryServer(t *testing.T) {
+	t.Parallel()
 	storetest.DialectsFrom(t, fixtureSeed, func(t *testing.T, db *store.DB) {
 		a := newFixture(t, db)
 		pb, err := platform.New(context.Background(), platform.Config{DB: db, Access: []access.Option{access.WithBcryptCost(4)}})
@@ -81,6 +82,7 @@ func TestPermissionChangeOnEveryServer(t *testing.T) {
 // two servers whose second has not seen the first's change: both fields
 // must survive, neither change undoing the other.
 func TestConcurrentMetadataEditsOnTwoServers(t *testing.T) {
+	t.Parallel()
 	storetest.DialectsFrom(t, fixtureSeed, func(t *testing.T, db *store.DB) {
 		a := newFixture(t, db)
 		pb, err := platform.New(context.Background(), platform.Config{DB: db, Access: []access.Option{access.WithBcryptCost(4)}})

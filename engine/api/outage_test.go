@@ -14,6 +14,7 @@ import (
 // health and readiness say so), and once it is back the same token works
 // again without a restart.
 func TestAPIDatabaseOutage(t *testing.T) {
+	t.Parallel()
 	cluster := storetest.NewCluster(t)
 	db, err := store.Open(context.Background(), cluster.URL())
 	if err != nil {

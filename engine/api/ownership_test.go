@@ -22,6 +22,7 @@ func (f *fixture) userID(user string) string {
 // the owner's shares, or even list them; the owner, the owner's manager
 // and a role with the transfer right may.
 func TestShareCannotTakeARecordOver(t *testing.T) {
+	t.Parallel()
 	storetest.DialectsFrom(t, fixtureSeed, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
 		rep1, rep2 := f.userID("rep1"), f.userID("rep2")
@@ -62,6 +63,7 @@ func TestShareCannotTakeARecordOver(t *testing.T) {
 // GET can be sent back as it is with PUT (system, computed and read-only
 // fields unchanged), while changing any of them is still refused.
 func TestReadBackRecordCanBeSentBack(t *testing.T) {
+	t.Parallel()
 	storetest.DialectsFrom(t, fixtureSeed, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
 		acc := f.create("admin", "account", fmt.Sprintf(`{"name": "Round", "credit_limit": 1000, "owner_id": %q}`, f.userID("rep1")))
@@ -79,6 +81,7 @@ func TestReadBackRecordCanBeSentBack(t *testing.T) {
 // TestConcurrentFieldAdditionsAllApply checks issue 7 (9): independent
 // field additions sent at once all apply.
 func TestConcurrentFieldAdditionsAllApply(t *testing.T) {
+	t.Parallel()
 	storetest.DialectsFrom(t, fixtureSeed, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
 		const n = 10
@@ -117,6 +120,7 @@ func TestConcurrentFieldAdditionsAllApply(t *testing.T) {
 // TestRequiredFieldAddedDuringCreates checks issue 7 (8): records created
 // while a required field with a default is added all get the default.
 func TestRequiredFieldAddedDuringCreates(t *testing.T) {
+	t.Parallel()
 	storetest.DialectsFrom(t, fixtureSeed, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
 		stop := make(chan struct{})

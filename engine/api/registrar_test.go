@@ -20,6 +20,7 @@ import (
 // only, and one whose handler reports an engine error; unknown routes
 // still answer 404.
 func TestRegistrar(t *testing.T) {
+	t.Parallel()
 	ext := func(r fiber.Router, s *Server) {
 		r.Get("/ext/hello", func(c *fiber.Ctx) error { return c.SendString("hello") })
 		r.Post("/ext/notes", s.Authenticate, s.RequireJSON, func(c *fiber.Ctx) error {
@@ -59,6 +60,7 @@ func TestRegistrar(t *testing.T) {
 // TestRequestContextDeadline: a handler's context ends at the request
 // deadline, and a handler that returns its error answers 504 timeout.
 func TestRequestContextDeadline(t *testing.T) {
+	t.Parallel()
 	wait := func(r fiber.Router, s *Server) {
 		r.Get("/ext/wait", func(c *fiber.Ctx) error {
 			<-c.UserContext().Done()
@@ -75,6 +77,7 @@ func TestRequestContextDeadline(t *testing.T) {
 // TestRequestContextClientGone: when the client closes its connection,
 // the context of its running request ends.
 func TestRequestContextClientGone(t *testing.T) {
+	t.Parallel()
 	ended := make(chan error, 1)
 	started := make(chan struct{})
 	wait := func(r fiber.Router, s *Server) {

@@ -44,6 +44,7 @@ func signIn(name, client, user, password string, status int, more ...string) sce
 }
 
 func TestAPILoginThrottle(t *testing.T) {
+	t.Parallel()
 	storetest.DialectsFrom(t, fixtureSeed, func(t *testing.T, db *store.DB) {
 		clk := &testClock{t: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}
 		// app.Test connections come from 0.0.0.0: make it the trusted proxy.
@@ -99,6 +100,7 @@ func TestAPILoginThrottle(t *testing.T) {
 }
 
 func TestAPIPasswordChangeThrottle(t *testing.T) {
+	t.Parallel()
 	clk := &testClock{t: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}
 	f := newFixtureWith(t, storetest.SQLiteFrom(t, fixtureSeed), platform.Config{Now: clk.now}, Config{})
 	var scs []scenario
@@ -115,6 +117,7 @@ func TestAPIPasswordChangeThrottle(t *testing.T) {
 }
 
 func TestParseTrustedProxies(t *testing.T) {
+	t.Parallel()
 	ps, err := ParseTrustedProxies([]string{" 10.0.0.0/8", "192.0.2.1", "", "2001:db8::/32"})
 	if err != nil || len(ps) != 3 {
 		t.Fatalf("%v %v", ps, err)

@@ -15,6 +15,7 @@ import (
 // engine.TotalBound and says so), the exact total (total=exact), and that
 // a rep's totals count only what the rep may read.
 func TestListTotal(t *testing.T) {
+	t.Parallel()
 	storetest.DialectsFrom(t, fixtureSeed, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
 		_, me := f.do("GET", "/api/auth/me", "rep1", "")

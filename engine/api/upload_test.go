@@ -22,6 +22,7 @@ import (
 // field over a real connection: each is refused at the field's limit, so
 // the server's memory grows by a few MiB per upload, not by the bodies.
 func TestUploadMemory(t *testing.T) {
+	t.Parallel()
 	const uploads, size = 16, 30 << 20
 	f := newFixture(t, storetest.SQLiteFrom(t, fixtureSeed))
 	base := f.listen(t)
@@ -102,6 +103,7 @@ func (zeros) Read(p []byte) (int, error) {
 }
 
 func TestAPIUploads(t *testing.T) {
+	t.Parallel()
 	storetest.DialectsFrom(t, fixtureSeed, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
 		png := append([]byte("\x89PNG\r\n\x1a\n"), make([]byte, 64)...)
@@ -136,6 +138,7 @@ func TestAPIUploads(t *testing.T) {
 // an upload refused at its limit the connection still carries the next
 // request.
 func TestAPIBodiesOverTheConnection(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, storetest.SQLiteFrom(t, fixtureSeed))
 	base := f.listen(t)
 	client := &http.Client{}

@@ -13,6 +13,7 @@ import (
 // only by one who may read every child record and the aggregated field,
 // unless the field is declared visibility: all; on every path.
 func TestComputedFieldsFollowTheirInputs(t *testing.T) {
+	t.Parallel()
 	storetest.DialectsFrom(t, fixtureSeed, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
 		for _, fd := range []string{
@@ -61,6 +62,7 @@ func TestComputedFieldsFollowTheirInputs(t *testing.T) {
 
 // TestMetadataDescribesOnlyWhatTheUserMaySee checks issue 7 (3).
 func TestMetadataDescribesOnlyWhatTheUserMaySee(t *testing.T) {
+	t.Parallel()
 	storetest.DialectsFrom(t, fixtureSeed, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
 		if status, m := f.do("POST", "/api/users", "admin", `{"username": "agent", "password": "agent-password", "roles": ["service_agent"]}`); status != 201 {
