@@ -182,25 +182,28 @@ type jsonFrame struct {
 	index    int // the list's current element
 }
 
+// pointerEscape escapes a key in a JSON pointer (built once: a Replacer
+// builds its tables on first use, which cost more than a body's check).
+var pointerEscape = strings.NewReplacer("~", "~0", "/", "~1")
+
 // pointer is the JSON pointer of the value being read, with key appended
 // when not empty.
 func pointer(stack []*jsonFrame, key string) string {
 	var b strings.Builder
-	esc := strings.NewReplacer("~", "~0", "/", "~1")
 	for _, f := range stack {
 		if f.object && !f.valueDue {
 			continue // between a value and the next key
 		}
 		b.WriteByte('/')
 		if f.object {
-			b.WriteString(esc.Replace(f.key))
+			b.WriteString(pointerEscape.Replace(f.key))
 		} else {
 			b.WriteString(strconv.Itoa(f.index + 1))
 		}
 	}
 	if key != "" {
 		b.WriteByte('/')
-		b.WriteString(esc.Replace(key))
+		b.WriteString(pointerEscape.Replace(key))
 	}
 	if b.Len() == 0 {
 		return "/"

@@ -228,5 +228,8 @@ func likeEscape(s string) string {
 	if !strings.ContainsAny(s, `%_\`) {
 		return s
 	}
-	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+	return likeEscaper.Replace(s)
 }
+
+// likeEscaper escapes LIKE's wildcards and its escape character.
+var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)

@@ -605,6 +605,9 @@ type onode struct {
 	kids map[string]*onode
 }
 
+// pointerUnescape decodes a key of a JSON pointer.
+var pointerUnescape = strings.NewReplacer("~1", "/", "~0", "~")
+
 // at returns the object at a schema location ("crm://kinds/x.schema.json#/properties/steps/items").
 func (o *onode) at(location string) *onode {
 	_, frag, ok := strings.Cut(location, "#")
@@ -615,7 +618,7 @@ func (o *onode) at(location string) *onode {
 		if p == "" {
 			continue
 		}
-		if o = o.kids[strings.NewReplacer("~1", "/", "~0", "~").Replace(p)]; o == nil {
+		if o = o.kids[pointerUnescape.Replace(p)]; o == nil {
 			return nil
 		}
 	}
