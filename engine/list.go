@@ -77,29 +77,13 @@ func (w *Writer) List(ctx context.Context, object string, opt ListOptions) (*Lis
 
 // list reads a page for a scope on q.
 func (e *Engine) list(ctx context.Context, q store.Querier, s *Scope, opt ListOptions) (*ListResult, error) {
-	lq, err := e.listQuery(ctx, q, s, opt)
+	lq, err := e.listQuery(ctx, s, opt)
 	if err != nil {
 		return nil, err
 	}
-	// The cursor's segments are read in turn, each ordered and limited to
-	// what the page still lacks: a page within the first segment (most
-	// pages) is one plain SELECT walking the index, without the merge
-	// and sort of a UNION of every segment.
-	size := lq.page.Limit - 1
-	items := make([]Record, 0, min(size, 64))
-	var last map[string]any
-	more := false
-	for i := 0; i < lq.segments() && !more; i++ {
-		stmt, args := lq.segment(i, size-len(items)).SQL()
-		recs, raw, m, err := e.readRecords(ctx, q, s, stmt, args, size-len(items))
-		if err != nil {
-			return nil, err
-		}
-		items = append(items, recs...)
-		if raw != nil {
-			last = raw
-		}
-		more = m
+	items, last, more, err := e.readPage(ctx, q, s, lq)
+	if err != nil {
+		return nil, err
 	}
 	res := &ListResult{Items: items}
 	if more {
@@ -113,13 +97,54 @@ func (e *Engine) list(ctx context.Context, q store.Querier, s *Scope, opt ListOp
 		if opt.ExactTotal {
 			bound = 0
 		}
-		n, capped, err := e.count(ctx, q, s.obj.Name, lq.page.Branches, lq.page.Where, bound)
+		n, capped, _, err := e.count(ctx, q, s.obj.Name, lq.page.Branches, lq.page.Where, bound, nil)
 		if err != nil {
 			return nil, err
 		}
 		res.Total, res.TotalCapped = &n, capped
 	}
 	return res, nil
+}
+
+// readPage reads the records of a page and, when the list goes on, the
+// storage values of its last one. The cursor's segments are read in turn,
+// each ordered and limited to what the page still lacks: a page within
+// the first segment (most pages) is one plain SELECT walking the index,
+// without the merge and sort of a UNION of every segment. The first read
+// asks the record rule's probes (are records shared with the user?) in
+// its own statement and assumes they find nothing; when one finds a row
+// (seen in the first row, before any record is converted), or no row came
+// and a probe asked alone finds one, the page is read again with the
+// branches the probes opened. A page is thus one statement (and its
+// links) whether or not the user has shares.
+func (e *Engine) readPage(ctx context.Context, q store.Querier, s *Scope, lq *listQuery) (items []Record, last map[string]any, more bool, err error) {
+	size := lq.page.Limit - 1
+	items = make([]Record, 0, min(size, 64))
+	for i := 0; i < lq.segments() && !more; i++ {
+		seg := lq.segment(i, size-len(items))
+		stmt, args := seg.SQL()
+		r, err := e.readRecords(ctx, q, s, stmt, args, size-len(items), len(seg.Probes))
+		if err != nil {
+			return nil, nil, false, err
+		}
+		if len(seg.Probes) > 0 {
+			found := r.found
+			if found == nil {
+				if found, err = lq.rule.probe(ctx, e.db, q); err != nil {
+					return nil, nil, false, err
+				}
+			}
+			if lq.settle(found) {
+				return e.readPage(ctx, q, s, lq)
+			}
+		}
+		items = append(items, r.recs...)
+		if r.last != nil {
+			last = r.last
+		}
+		more = r.more
+	}
+	return items, last, more, nil
 }
 
 // Count returns how many records of object the principal of ctx may read
@@ -137,16 +162,38 @@ func (e *Engine) Count(ctx context.Context, object, filter string, bound int) (n
 			return 0, false, err
 		}
 	}
-	branches, err := s.branches(ctx, e.db.SQL(), metadata.ActionRead)
+	rule, err := s.readRule(ctx, metadata.ActionRead)
 	if err != nil {
 		return 0, false, err
 	}
-	return e.count(ctx, e.db.SQL(), s.obj.Name, branches, where, bound)
+	var found []bool
+	n, capped, found, err = e.count(ctx, e.db.SQL(), s.obj.Name, rule.branches(nil), where, bound, rule.probes)
+	if err != nil || !anyFound(found) {
+		return n, capped, err
+	}
+	n, capped, _, err = e.count(ctx, e.db.SQL(), s.obj.Name, rule.branches(found), where, bound, nil)
+	return n, capped, err
 }
 
 // listQuery is a list request compiled for one scope.
 type listQuery struct {
 	page query.Page
+	// rule is the record rule whose probes page.Probes asks, until
+	// settle.
+	rule readRule
+}
+
+// settle takes the answers of the rule's probes: the page reads without
+// them from now on, and with the branches they opened. It reports whether
+// one found a row (what was read with the branches that assumed none
+// must be read again).
+func (lq *listQuery) settle(found []bool) bool {
+	lq.page.Probes = nil
+	if !anyFound(found) {
+		return false
+	}
+	lq.page.Branches = lq.rule.branches(found)
+	return true
 }
 
 // segments is how many segments of the sorted rows a list reads (at
@@ -165,9 +212,10 @@ func (lq *listQuery) segment(i, n int) query.Page {
 }
 
 // listQuery compiles a list request: the record rule of the scope as
-// disjoint branches (those that select nothing on q left out), the
-// filter, the sort and the cursor's segments.
-func (e *Engine) listQuery(ctx context.Context, q store.Querier, s *Scope, opt ListOptions) (*listQuery, error) {
+// disjoint branches (those with a probe left out, their probes asked in
+// the statement until settle), the filter, the sort and the cursor's
+// segments.
+func (e *Engine) listQuery(ctx context.Context, s *Scope, opt ListOptions) (*listQuery, error) {
 	limit := opt.Limit
 	if limit <= 0 {
 		limit = DefaultLimit
@@ -195,24 +243,55 @@ func (e *Engine) listQuery(ctx context.Context, q store.Querier, s *Scope, opt L
 	if err != nil {
 		return nil, err
 	}
-	branches, err := s.branches(ctx, q, metadata.ActionRead)
+	rule, err := s.readRule(ctx, metadata.ActionRead)
 	if err != nil {
 		return nil, err
 	}
-	return &listQuery{page: query.Page{Table: s.obj.Name, Columns: s.columns(e.db.Dialect), Branches: branches,
-		Where: filter, Segments: segs, Keys: keys, Limit: limit + 1}}, nil
+	return &listQuery{rule: rule, page: query.Page{Table: s.obj.Name, Columns: s.columns(e.db.Dialect), Branches: rule.branches(nil),
+		Where: filter, Segments: segs, Keys: keys, Limit: limit + 1, Probes: rule.probes}}, nil
 }
 
 // count counts the records of table in the branches that match filter:
-// all of them when bound is 0, else up to bound (capped: more match).
-func (e *Engine) count(ctx context.Context, q store.Querier, table string, branches []query.Predicate, filter query.Predicate, bound int) (int64, bool, error) {
-	stmt, args := query.Count(table, branches, filter, bound)
+// all of them when bound is 0, else up to bound (capped: more match). It
+// asks probes in the same statement and returns their answers.
+func (e *Engine) count(ctx context.Context, q store.Querier, table string, branches []query.Predicate, filter query.Predicate, bound int, probes []query.Predicate) (int64, bool, []bool, error) {
+	stmt, args := query.Count(table, branches, filter, bound, probes...)
 	var n int64
-	if err := e.db.QueryRow(ctx, q, store.Rebind(e.db.Dialect, stmt), store.Args(e.db.Dialect, args)...).Scan(&n); err != nil {
-		return 0, false, fmt.Errorf("engine: count %s: %w", table, err)
+	dest := make([]any, 1+len(probes))
+	dest[0] = &n
+	flags := make([]any, len(probes))
+	for i := range flags {
+		dest[1+i] = &flags[i]
+	}
+	if err := e.db.QueryRow(ctx, q, store.Rebind(e.db.Dialect, stmt), store.Args(e.db.Dialect, args)...).Scan(dest...); err != nil {
+		return 0, false, nil, fmt.Errorf("engine: count %s: %w", table, err)
+	}
+	found, err := probeAnswers(flags)
+	if err != nil {
+		return 0, false, nil, fmt.Errorf("engine: count %s: %w", table, err)
 	}
 	if bound > 0 && n > int64(bound) {
-		return int64(bound), true, nil
+		return int64(bound), true, found, nil
 	}
-	return n, false, nil
+	return n, false, found, nil
+}
+
+// probeAnswers reads the EXISTS columns of probes (an integer on SQLite,
+// a boolean on PostgreSQL).
+func probeAnswers(vals []any) ([]bool, error) {
+	if len(vals) == 0 {
+		return nil, nil
+	}
+	found := make([]bool, len(vals))
+	for i, v := range vals {
+		switch x := v.(type) {
+		case bool:
+			found[i] = x
+		case int64:
+			found[i] = x != 0
+		default:
+			return nil, fmt.Errorf("a probe answered %T", v)
+		}
+	}
+	return found, nil
 }

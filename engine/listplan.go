@@ -32,14 +32,26 @@ type ListPlan struct {
 // cursor's segments in turn (query.Segments); the statement is that of the
 // first, which answers every page that does not run past its end (the
 // empty values of the sort key, which come last, are read only then).
+// When records are shared with the user, the statement is the one List
+// reads the page with once its first statement saw the shares (the
+// probes are asked here on their own).
 func (e *Engine) ExplainList(ctx context.Context, object string, opt ListOptions) (*ListPlan, error) {
 	s, err := e.scope(ctx, object, metadata.ActionRead)
 	if err != nil {
 		return nil, err
 	}
-	lq, err := e.listQuery(ctx, e.db.SQL(), s, opt)
+	lq, err := e.listQuery(ctx, s, opt)
 	if err != nil {
 		return nil, err
+	}
+	if len(lq.page.Probes) > 0 {
+		found, err := lq.rule.probe(ctx, e.db, e.db.SQL())
+		if err != nil {
+			return nil, err
+		}
+		if anyFound(found) {
+			lq.settle(found)
+		}
 	}
 	out := &ListPlan{}
 	stmt, args := lq.segment(0, lq.page.Limit-1).SQL()

@@ -66,75 +66,100 @@ func (e *Engine) getWith(ctx context.Context, q store.Querier, s *Scope, id stri
 		return nil, err
 	}
 	stmt := "SELECT " + selectList(s.columns(e.db.Dialect)) + " FROM " + store.Ident(s.obj.Name) + where(rule.SQL, `"id" = ?`)
-	recs, _, _, err := e.readRecords(ctx, q, s, stmt, append(append(make([]any, 0, len(rule.Args)+1), rule.Args...), id), 1)
+	r, err := e.readRecords(ctx, q, s, stmt, append(append(make([]any, 0, len(rule.Args)+1), rule.Args...), id), 1, 0)
 	if err != nil {
 		return nil, err
 	}
-	if len(recs) == 0 {
+	if len(r.recs) == 0 {
 		return nil, notFound("no %s with id %s", s.obj.Name, id)
 	}
-	return recs[0], nil
+	return r.recs[0], nil
+}
+
+// rowsRead is what readRecords read.
+type rowsRead struct {
+	recs []Record
+	// last holds the storage values of the limit-th record, for the
+	// cursor of the next page.
+	last map[string]any
+	// more tells that the query had a row beyond limit.
+	more bool
+	// found holds the answers of the statement's probe columns, taken
+	// from its first row; nil when no row came.
+	found []bool
 }
 
 // readRecords runs a query (with "?" placeholders and storage-form
 // arguments) selecting columns of s's object and turns up to limit rows
 // into the records the principal sees, converting each value as it is
-// scanned, with their many-to-many links. When it returns limit records,
-// it also returns the storage values of the last one (for the cursor of
-// the next page), and reports whether the query had a row beyond limit.
-func (e *Engine) readRecords(ctx context.Context, q store.Querier, s *Scope, stmt string, args []any, limit int) (recs []Record, last map[string]any, more bool, err error) {
+// scanned, with their many-to-many links. The statement's last probes
+// columns are the answers of record-rule probes (query.Page.Probes): when
+// one found a row, readRecords stops at the first row and returns only
+// the answers (the caller reads again with the branches they open).
+func (e *Engine) readRecords(ctx context.Context, q store.Querier, s *Scope, stmt string, args []any, limit, probes int) (rowsRead, error) {
+	var out rowsRead
 	rows, err := e.db.Query(ctx, q, store.Rebind(e.db.Dialect, stmt), store.Args(e.db.Dialect, args)...)
 	if err != nil {
-		return nil, nil, false, fmt.Errorf("engine: read %s: %w", s.obj.Name, err)
+		return out, fmt.Errorf("engine: read %s: %w", s.obj.Name, err)
 	}
 	defer rows.Close()
-	cols, err := rows.Columns()
+	all, err := rows.Columns()
 	if err != nil {
-		return nil, nil, false, err
+		return out, err
 	}
+	cols := all[:len(all)-probes]
 	s.reads()
 	defs := make([]colDef, len(cols))
 	for i, c := range cols {
 		defs[i] = s.readable[c]
 	}
-	vals, ptrs := store.ScanTargets(len(cols))
-	recs = make([]Record, 0, min(limit, 64))
+	vals, ptrs := store.ScanTargets(len(all))
+	out.recs = make([]Record, 0, min(limit, 64))
 	for rows.Next() {
-		if len(recs) == limit {
-			more = true
+		if len(out.recs) == limit {
+			out.more = true
 			break
 		}
 		if err := rows.Scan(ptrs...); err != nil {
-			return nil, nil, false, err
+			return out, err
 		}
-		if len(recs) == limit-1 {
-			last = make(map[string]any, len(cols))
+		if probes > 0 && out.found == nil {
+			if out.found, err = probeAnswers(vals[len(cols):]); err != nil {
+				return out, fmt.Errorf("engine: read %s: %w", s.obj.Name, err)
+			}
+			if anyFound(out.found) {
+				out.recs = nil
+				return out, nil
+			}
+		}
+		if len(out.recs) == limit-1 {
+			out.last = make(map[string]any, len(cols))
 			for i, c := range cols {
-				last[c] = vals[i]
+				out.last[c] = vals[i]
 			}
 		}
 		rec := make(Record, len(cols))
-		for i, v := range vals {
+		for i, v := range vals[:len(cols)] {
 			d := defs[i]
 			if d.f == nil {
 				continue
 			}
-			out, err := d.typ.Output(d.f, v)
+			o, err := d.typ.Output(d.f, v)
 			if err != nil {
-				return nil, nil, false, fmt.Errorf("read %s.%s: %w", s.obj.Name, cols[i], err)
+				return out, fmt.Errorf("read %s.%s: %w", s.obj.Name, cols[i], err)
 			}
-			rec[cols[i]] = out
+			rec[cols[i]] = o
 		}
-		recs = append(recs, rec)
+		out.recs = append(out.recs, rec)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, nil, false, fmt.Errorf("engine: read %s: %w", s.obj.Name, err)
+		return out, fmt.Errorf("engine: read %s: %w", s.obj.Name, err)
 	}
 	rows.Close()
-	if err := e.addLinks(ctx, q, s, recs); err != nil {
-		return nil, nil, false, err
+	if err := e.addLinks(ctx, q, s, out.recs); err != nil {
+		return out, err
 	}
-	return recs, last, more, nil
+	return out, nil
 }
 
 // selectRows runs a SELECT of cols limited by the record predicate of

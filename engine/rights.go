@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 
@@ -451,25 +452,58 @@ func (s *Scope) PrunedPredicate(ctx context.Context, q store.Querier, action str
 	return query.Predicate{SQL: sql, Args: args}, nil
 }
 
-// branches returns the record rule of action as disjoint conditions
-// (access.RecordRule.Disjoint), for readers that read each by its own
-// index, without the branches that select nothing on q (Prune); one
-// empty condition means every record.
-func (s *Scope) branches(ctx context.Context, q store.Querier, action string) ([]query.Predicate, error) {
+// readRule is the record rule of a read whose probed branches (the
+// records shared with the user) are still to be settled: a reader asks
+// their probes in its own statement (query.Page.Probes), reads with the
+// branches that assume every probe finds nothing, and reads again only
+// when one finds a row (access.RecordRule.Settle).
+type readRule struct {
+	rule   access.RecordRule
+	probes []query.Predicate
+}
+
+// readRule returns the record rule of action for a reader that reads each
+// of its disjoint branches by its own index (lists and counts).
+func (s *Scope) readRule(ctx context.Context, action string) (readRule, error) {
 	rule, err := s.Rule(ctx, action)
 	if err != nil {
-		return nil, err
+		return readRule{}, err
 	}
-	if rule, err = rule.Prune(ctx, s.r.e.db, q); err != nil {
-		return nil, err
+	r := readRule{rule: rule}
+	for _, b := range rule.Probes() {
+		r.probes = append(r.probes, query.Predicate{SQL: b.Probe, Args: b.ProbeArgs})
+	}
+	return r, nil
+}
+
+// branches returns the rule as disjoint conditions
+// (access.RecordRule.Disjoint) once its probes answered found (one answer
+// per probe; nil: none found a row), without the branches whose probe
+// found nothing; one branch with an empty SQL means every record.
+func (r readRule) branches(found []bool) []query.Predicate {
+	rule := r.rule
+	if len(r.probes) > 0 {
+		if found == nil {
+			found = make([]bool, len(r.probes))
+		}
+		rule = rule.Settle(found)
 	}
 	bs := rule.Disjoint()
 	out := make([]query.Predicate, len(bs))
 	for i, b := range bs {
 		out[i] = query.Predicate{SQL: b.SQL, Args: b.Args}
 	}
-	return out, nil
+	return out
 }
+
+// probe asks the rule's probes on q, one query each, for a reader that
+// could not take their answers from its own statement.
+func (r readRule) probe(ctx context.Context, db *store.DB, q store.Querier) ([]bool, error) {
+	return r.rule.Probe(ctx, db, q)
+}
+
+// anyFound tells whether one of a rule's probes found a row.
+func anyFound(found []bool) bool { return slices.Contains(found, true) }
 
 // QueryOptions returns the filter compiler's options for the principal: a
 // field it cannot read (computed fields included, by the same rule as

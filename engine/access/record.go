@@ -34,7 +34,8 @@ type Branch struct {
 	// Probe, when set, is a query (with ProbeArgs) that returns a row
 	// whenever the branch may select a record; when it returns none the
 	// branch selects nothing (no record is shared with the user) and
-	// Prune leaves it out.
+	// Prune and Settle leave it out. It is also asked as EXISTS (Probe)
+	// inside a reader's statement.
 	Probe     string
 	ProbeArgs []any
 }
@@ -89,26 +90,36 @@ func (r RecordRule) Disjoint() []Branch {
 	return out
 }
 
-// Prune returns the rule without the branches whose probe finds nothing
-// on q: the records shared with a user who has no share of the object,
-// say. They select no record, so a reader of branches apart (a list)
-// leaves them out, and a rep without shares lists exactly the records of
-// their scope, with one index read. A rule whose every branch is pruned
-// selects nothing (one MatchNone branch).
-func (r RecordRule) Prune(ctx context.Context, db *store.DB, q store.Querier) (RecordRule, error) {
-	if r.All {
-		return r, nil
-	}
-	out := RecordRule{Branches: make([]Branch, 0, len(r.Branches))}
+// Probes returns the branches of the rule that have a probe, in their
+// order: the answers Settle takes are about these.
+func (r RecordRule) Probes() []Branch {
+	var out []Branch
 	for _, b := range r.Branches {
 		if b.Probe != "" {
-			var found any
-			err := db.QueryRow(ctx, q, store.Rebind(db.Dialect, b.Probe), store.Args(db.Dialect, b.ProbeArgs)...).Scan(&found)
-			if errors.Is(err, sql.ErrNoRows) {
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
+// Settle returns the rule without the probed branches whose probe found
+// nothing: found holds one answer per branch of Probes, in order (a
+// missing answer counts as found, so a short list never narrows the rule).
+// A rule whose every branch is left out selects nothing (one MatchNone
+// branch). A reader may ask the probes in the statement that reads the
+// records (an EXISTS column beside them) and settle on their answers.
+func (r RecordRule) Settle(found []bool) RecordRule {
+	if r.All {
+		return r
+	}
+	out := RecordRule{Branches: make([]Branch, 0, len(r.Branches))}
+	i := 0
+	for _, b := range r.Branches {
+		if b.Probe != "" {
+			keep := i >= len(found) || found[i]
+			i++
+			if !keep {
 				continue
-			}
-			if err != nil {
-				return RecordRule{}, fmt.Errorf("access: probe %s: %w", b.Source, err)
 			}
 		}
 		out.Branches = append(out.Branches, b)
@@ -116,7 +127,39 @@ func (r RecordRule) Prune(ctx context.Context, db *store.DB, q store.Querier) (R
 	if len(out.Branches) == 0 {
 		out.Branches = append(out.Branches, Branch{Source: "none", Reason: "no grant reaches a record", SQL: MatchNone})
 	}
-	return out, nil
+	return out
+}
+
+// Probe runs the probes of the rule (Probes) on q, one query each, and
+// returns their answers for Settle.
+func (r RecordRule) Probe(ctx context.Context, db *store.DB, q store.Querier) ([]bool, error) {
+	if r.All {
+		return nil, nil
+	}
+	var found []bool
+	for _, b := range r.Probes() {
+		var row any
+		err := db.QueryRow(ctx, q, store.Rebind(db.Dialect, b.Probe), store.Args(db.Dialect, b.ProbeArgs)...).Scan(&row)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return nil, fmt.Errorf("access: probe %s: %w", b.Source, err)
+		}
+		found = append(found, err == nil)
+	}
+	return found, nil
+}
+
+// Prune returns the rule without the branches whose probe finds nothing
+// on q: the records shared with a user who has no share of the object,
+// say. They select no record, so a reader of branches apart (a list)
+// leaves them out, and a rep without shares lists exactly the records of
+// their scope, with one index read. A rule whose every branch is pruned
+// selects nothing (one MatchNone branch). It is Probe and then Settle.
+func (r RecordRule) Prune(ctx context.Context, db *store.DB, q store.Querier) (RecordRule, error) {
+	found, err := r.Probe(ctx, db, q)
+	if err != nil {
+		return RecordRule{}, err
+	}
+	return r.Settle(found), nil
 }
 
 // orBranches joins branches with OR, in parentheses.

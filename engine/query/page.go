@@ -32,6 +32,11 @@ type Page struct {
 	Keys []SortKey
 	// Limit is the number of rows read.
 	Limit int
+	// Probes are queries asked in the same statement: each adds a column
+	// after Columns, EXISTS (probe), true when the probe returns a row.
+	// A reader settles its record rule with them (access.RecordRule.Settle)
+	// without a statement of its own before the page.
+	Probes []Predicate
 }
 
 // SQL returns the statement with "?" placeholders and its arguments.
@@ -50,21 +55,22 @@ func (p Page) SQL() (string, []any) {
 		cols[i] = store.Ident(c)
 	}
 	list := strings.Join(cols, ", ")
+	sel, args := probeColumns(list, p.Probes)
 	var parts []string
-	var args []any
 	for _, b := range branches {
 		for _, s := range segs {
 			w, a := And(b, p.Where, s)
 			args = append(args, a...)
-			parts = append(parts, "SELECT "+list+" FROM "+store.Ident(p.Table)+where(w)+tail)
+			parts = append(parts, "FROM "+store.Ident(p.Table)+where(w)+tail)
 		}
 	}
 	if len(parts) == 1 {
-		return parts[0], args
+		return "SELECT " + sel + " " + parts[0], args
 	}
 	var b strings.Builder
-	b.WriteString("SELECT " + list + " FROM (")
+	b.WriteString("SELECT " + sel + " FROM (")
 	for i, part := range parts {
+		part = "SELECT " + list + " " + part
 		if i > 0 {
 			b.WriteString(" UNION ALL ")
 		}
@@ -74,12 +80,24 @@ func (p Page) SQL() (string, []any) {
 	return b.String(), args
 }
 
+// probeColumns returns a SELECT list: list and one EXISTS column per
+// probe, with the probes' arguments.
+func probeColumns(list string, probes []Predicate) (string, []any) {
+	var args []any
+	for i, pr := range probes {
+		list += ", EXISTS (" + pr.SQL + ") AS " + store.Ident("crm_probe_"+strconv.Itoa(i+1))
+		args = append(args, pr.Args...)
+	}
+	return list, args
+}
+
 // Count returns the statement counting the records of table that one of
 // the disjoint branches (none: every record) selects and the filter
 // matches, as the sum of one count per branch so each can use its own
 // index. With bound above zero each count stops after bound+1 rows: a
-// result above bound means "more than bound".
-func Count(table string, branches []Predicate, filter Predicate, bound int) (string, []any) {
+// result above bound means "more than bound". Each of probes adds a
+// column after the count, as in Page.
+func Count(table string, branches []Predicate, filter Predicate, bound int, probes ...Predicate) (string, []any) {
 	if len(branches) == 0 {
 		branches = []Predicate{{}}
 	}
@@ -94,7 +112,8 @@ func Count(table string, branches []Predicate, filter Predicate, bound int) (str
 			parts = append(parts, "(SELECT COUNT(*) FROM "+store.Ident(table)+where(w)+")")
 		}
 	}
-	return "SELECT " + strings.Join(parts, " + "), args
+	sel, probeArgs := probeColumns(strings.Join(parts, " + "), probes)
+	return "SELECT " + sel, append(args, probeArgs...)
 }
 
 // And joins the non-empty predicates with AND; each is put in
