@@ -415,5 +415,17 @@ func TestPruneShares(t *testing.T) {
 		if sql, _ := pruned.Predicate(); sql != access.MatchNone {
 			t.Errorf("a rule pruned of every branch selects %q", sql)
 		}
+		// Settle takes answers asked elsewhere (in a list's statement): a
+		// probe without an answer keeps its branch, one that found nothing
+		// drops it, one that found a row keeps it.
+		two := access.RecordRule{Branches: []access.Branch{{Source: "scope", SQL: "a = 1"}, {Source: "share", SQL: "b = 1", Probe: "SELECT 1"}}}
+		for _, c := range []struct {
+			found []bool
+			want  string
+		}{{nil, "((a = 1) OR (b = 1))"}, {[]bool{false}, "a = 1"}, {[]bool{true}, "((a = 1) OR (b = 1))"}} {
+			if got, _ := two.Settle(c.found).Predicate(); got != c.want {
+				t.Errorf("settled on %v: %q, want %q", c.found, got, c.want)
+			}
+		}
 	})
 }
