@@ -27,6 +27,19 @@ func asString(v any) (string, error) {
 	return "", fmt.Errorf("expected text, got %s", describe(v))
 }
 
+// outString is the output of a text value: v itself when it is a string
+// (the driver's value, not boxed again), else asString's.
+func outString(v any) (any, error) {
+	if _, ok := v.(string); ok {
+		return v, nil
+	}
+	s, err := asString(v)
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
 // asInt64 accepts whole numbers in any numeric form, and numeric strings.
 func asInt64(v any) (int64, error) {
 	switch x := v.(type) {

@@ -62,7 +62,7 @@ func (autoNumberType) Output(f *Field, v any) (any, error) {
 	if v == nil {
 		return nil, nil
 	}
-	return asString(v)
+	return outString(v)
 }
 
 // Assign implements Assigner: the format rendered at the record's

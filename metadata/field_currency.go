@@ -123,7 +123,8 @@ func FormatMinorUnits(units int64, scale int) string {
 	}
 	var buf [24]byte
 	u := strconv.AppendUint(buf[:0], abs, 10)
-	out := make([]byte, 0, len(u)+scale+3)
+	var outBuf [48]byte
+	out := outBuf[:0]
 	if neg {
 		out = append(out, '-')
 	}

@@ -63,6 +63,10 @@ func (dateType) Output(f *Field, v any) (any, error) {
 		return nil, nil
 	case time.Time:
 		return x.Format(DateLayout), nil
+	case string:
+		if len(x) == len(DateLayout) {
+			return v, nil // stored as it is answered: not boxed again
+		}
 	}
 	s, err := asString(v)
 	if err != nil {
@@ -108,11 +112,64 @@ func (dateTimeType) Output(f *Field, v any) (any, error) {
 	if v == nil {
 		return nil, nil
 	}
+	if s, ok := v.(string); ok && isDateTimeUTC(s) {
+		return v, nil // SQLite keeps the instant as it is answered
+	}
 	t, err := asTime(v)
 	if err != nil {
 		return nil, err
 	}
-	return t.UTC().Format(DateTimeLayout), nil
+	return formatDateTime(t), nil
+}
+
+// isDateTimeUTC tells whether s is an instant written in DateTimeLayout in
+// UTC ("2026-01-31T23:59:59.999Z"), the form SQLite stores: its output is
+// itself, without parsing and formatting it again.
+func isDateTimeUTC(s string) bool {
+	if len(s) != 24 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' || s[19] != '.' || s[23] != 'Z' {
+		return false
+	}
+	for _, i := range [...]int{0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18, 20, 21, 22} {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	two := func(i int) int { return int(s[i]-'0')*10 + int(s[i+1]-'0') }
+	month, day := two(5), two(8)
+	return month >= 1 && month <= 12 && day >= 1 && day <= 31 && two(11) < 24 && two(14) < 60 && two(17) < 60
+}
+
+// formatDateTime is t.UTC().Format(DateTimeLayout), written by hand for
+// the years 0 to 9999 (a list formats two instants per record).
+func formatDateTime(t time.Time) string {
+	t = t.UTC()
+	year, month, day := t.Date()
+	if year < 0 || year > 9999 {
+		return t.Format(DateTimeLayout)
+	}
+	hour, minute, second := t.Clock()
+	var b [24]byte
+	put := func(i, v, width int) {
+		for j := i + width - 1; j >= i; j-- {
+			b[j] = byte('0' + v%10)
+			v /= 10
+		}
+	}
+	put(0, year, 4)
+	b[4] = '-'
+	put(5, int(month), 2)
+	b[7] = '-'
+	put(8, day, 2)
+	b[10] = 'T'
+	put(11, hour, 2)
+	b[13] = ':'
+	put(14, minute, 2)
+	b[16] = ':'
+	put(17, second, 2)
+	b[19] = '.'
+	put(20, t.Nanosecond()/1e6, 3)
+	b[23] = 'Z'
+	return string(b[:])
 }
 
 // dateBuckets are the report buckets of dates and datetimes.

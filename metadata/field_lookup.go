@@ -84,7 +84,7 @@ func (lookupType) Output(f *Field, v any) (any, error) {
 	if v == nil {
 		return nil, nil
 	}
-	return asString(v)
+	return outString(v)
 }
 
 // References implements Referencer.

@@ -56,6 +56,9 @@ func (integerType) Output(f *Field, v any) (any, error) {
 	if v == nil {
 		return nil, nil
 	}
+	if _, ok := v.(int64); ok {
+		return v, nil // not boxed again
+	}
 	return asInt64(v)
 }
 

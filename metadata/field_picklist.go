@@ -56,7 +56,7 @@ func (picklistType) Output(f *Field, v any) (any, error) {
 	if v == nil {
 		return nil, nil
 	}
-	return asString(v)
+	return outString(v)
 }
 
 // OptionsFor implements Cascader.

@@ -118,3 +118,86 @@ func TestAutoNumber(t *testing.T) {
 		t.Fatalf("got %s", got)
 	}
 }
+
+// TestOutputAsStored checks the outputs that hand the stored value back
+// as it is (an instant SQLite keeps in DateTimeLayout, a date, text, a
+// whole number) against the general conversion (parse, then format), and
+// that other forms still go through it.
+func TestOutputAsStored(t *testing.T) {
+	dt := &Field{Name: "at", Type: "datetime"}
+	// The general path: parse the value, format it in UTC.
+	general := func(v any) string {
+		tm, err := asTime(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tm.UTC().Format(DateTimeLayout)
+	}
+	instants := []time.Time{
+		time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(2026, 12, 31, 23, 59, 59, 999_999_999, time.UTC),
+		time.Date(1, 2, 3, 4, 5, 6, 7_000_000, time.UTC),
+		time.Date(9999, 6, 15, 12, 30, 45, 123_456_789, time.FixedZone("x", 5*3600+1800)),
+		time.Date(2024, 2, 29, 8, 0, 0, 10_000_000, time.FixedZone("y", -8*3600)),
+		time.Date(-1, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(12000, 1, 1, 0, 0, 0, 0, time.UTC),
+	}
+	for _, at := range instants {
+		want := at.UTC().Format(DateTimeLayout)
+		if got := formatDateTime(at); got != want {
+			t.Errorf("formatDateTime(%v) = %q, want %q", at, got, want)
+		}
+		inputs := []any{at}
+		if y := at.UTC().Year(); y >= 0 && y <= 9999 { // text outside is not parsed
+			inputs = append(inputs, want, at.Format(time.RFC3339Nano), at.Format("2006-01-02 15:04:05.999999999Z07:00"))
+		}
+		for _, v := range inputs {
+			got, err := TypeOf(dt).Output(dt, v)
+			if err != nil {
+				t.Fatalf("output of %v: %v", v, err)
+			}
+			if got != general(v) {
+				t.Errorf("output of %#v = %#v, want %q", v, got, general(v))
+			}
+		}
+	}
+	for _, c := range []struct {
+		in   string
+		want bool
+	}{
+		{"2026-01-31T23:59:59.999Z", true},
+		{"2026-01-31T23:59:59.999+00:00", false},
+		{"2026-01-31 23:59:59.999Z", false},
+		{"2026-13-31T23:59:59.999Z", false},
+		{"2026-01-00T23:59:59.999Z", false},
+		{"2026-01-31T24:00:00.000Z", false},
+		{"2026-01-31T23:60:00.000Z", false},
+		{"2026-01-31T23:59:60.000Z", false},
+		{"2026-01-31T23:59:59.99xZ", false},
+		{"2026-01-31T23:59:59Z", false},
+	} {
+		if got := isDateTimeUTC(c.in); got != c.want {
+			t.Errorf("isDateTimeUTC(%q) = %v", c.in, got)
+		}
+	}
+	// The other types: the value comes back as stored, or converted.
+	for _, c := range []struct {
+		typ  string
+		in   any
+		want any
+	}{
+		{"date", "2026-03-04", "2026-03-04"},
+		{"date", "2026-03-04T00:00:00Z", "2026-03-04"},
+		{"date", time.Date(2026, 3, 4, 0, 0, 0, 0, time.UTC), "2026-03-04"},
+		{"text", "abc", "abc"},
+		{"text", []byte("abc"), "abc"},
+		{"integer", int64(7), int64(7)},
+		{"integer", int32(7), int64(7)},
+	} {
+		f := &Field{Name: "x", Type: c.typ}
+		got, err := TypeOf(f).Output(f, c.in)
+		if err != nil || got != c.want {
+			t.Errorf("%s output of %#v = %#v, %v; want %#v", c.typ, c.in, got, err, c.want)
+		}
+	}
+}

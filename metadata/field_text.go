@@ -141,7 +141,7 @@ func (t *textType) Output(f *Field, v any) (any, error) {
 	if v == nil {
 		return nil, nil
 	}
-	return asString(v)
+	return outString(v)
 }
 
 // WidensTo implements Widener.
