@@ -34,7 +34,14 @@ type Decider struct {
 	grants    sync.Map // role → *roleGrants
 	admins    sync.Map // role → bool
 	sharing   map[string][]*sharingRule
+
+	partsMu sync.RWMutex
+	parts   map[partsKey][]Branch // the grants of a user on an object for an action
 }
+
+// partsKey is what recordParts reads of a principal, with the object and
+// action.
+type partsKey struct{ object, action, user, department, roles string }
 
 // decisionKey is the memo key of a Casbin request; a struct key cannot
 // collide the way joined strings can.

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/crmplatform/crm/engine/store"
@@ -226,7 +227,7 @@ func (d *Decider) RecordRule(ctx context.Context, p *Principal, object, action s
 	if action == metadata.ActionCreate || p.System {
 		return RecordRule{All: true}, nil
 	}
-	parts := d.recordParts(p, object, action)
+	parts := d.memoParts(p, object, action)
 	if len(parts) == 0 {
 		return RecordRule{}, fmt.Errorf("%w: %s may not %s any %s record", ErrDenied, p.Username, action, object)
 	}
@@ -236,6 +237,39 @@ func (d *Decider) RecordRule(ctx context.Context, p *Principal, object, action s
 		}
 	}
 	return RecordRule{Branches: parts}, nil
+}
+
+// maxMemoParts bounds the grants a Decider remembers (users × objects ×
+// actions met since the metadata or the day changed); past it they are
+// worked out again.
+const maxMemoParts = 50000
+
+// memoParts returns recordParts, remembered for the Decider's lifetime
+// (its schema and day): the grants depend only on the principal's id,
+// department and roles besides the object and action. Callers never
+// change the branches they get (Settle, Prune and Disjoint copy them).
+func (d *Decider) memoParts(p *Principal, object, action string) []Branch {
+	roles := ""
+	if len(p.Roles) == 1 {
+		roles = p.Roles[0]
+	} else if len(p.Roles) > 1 {
+		roles = strings.Join(p.Roles, "\x00")
+	}
+	k := partsKey{object: object, action: action, user: p.UserID, department: p.Department, roles: roles}
+	d.partsMu.RLock()
+	parts, ok := d.parts[k]
+	d.partsMu.RUnlock()
+	if ok {
+		return parts
+	}
+	parts = slices.Clip(d.recordParts(p, object, action))
+	d.partsMu.Lock()
+	if d.parts == nil || len(d.parts) >= maxMemoParts {
+		d.parts = map[partsKey][]Branch{}
+	}
+	d.parts[k] = parts
+	d.partsMu.Unlock()
+	return parts
 }
 
 // scopeActions lists the actions whose record scopes reach the records of

@@ -429,3 +429,54 @@ func TestPruneShares(t *testing.T) {
 		}
 	})
 }
+
+// TestRecordRuleRememberedPerPrincipal checks that the grants a Decider
+// remembers are those of the principal asking: the same user id with
+// another department or other roles gets its own rule, the one a Decider
+// that never saw the user gives.
+func TestRecordRuleRememberedPerPrincipal(t *testing.T) {
+	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		w := newWorld(t, db)
+		d, err := w.svc.Decide(ctx, w.sc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tl := w.principal("tl")
+		north, rep := *tl, *tl
+		north.Department = "north"
+		rep.Roles = []string{"sales_rep"}
+		both := *tl
+		both.Roles = []string{"team_lead", "sales_rep"}
+		for _, c := range []struct {
+			name string
+			p    *access.Principal
+			want string
+		}{
+			{"team lead, south", tl, "a4 a5 a6"},
+			{"team lead, south, again", tl, "a4 a5 a6"},
+			{"the same user in north", &north, "a1 a2 a3"},
+			{"the same user as a rep", &rep, "a4"}, // a sharing rule of sales_rep
+			{"the same user with both roles", &both, "a4 a5 a6"},
+			{"team lead, south, after the others", tl, "a4 a5 a6"},
+		} {
+			got, err := w.visible(t, d, c.p, "read")
+			if err != nil {
+				t.Fatal(err)
+			}
+			// A Decider of its own (another schema value) that never saw
+			// the user agrees.
+			fresh, err := w.svc.Decide(ctx, w.sc.Clone())
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := w.visible(t, fresh, c.p, "read")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.Join(got, " ") != strings.Join(want, " ") || strings.Join(got, " ") != c.want {
+				t.Errorf("%s: reads %v, a fresh decision %v, want %q", c.name, got, want, c.want)
+			}
+		}
+	})
+}
