@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -172,15 +173,25 @@ func (db *DB) Optimize(ctx context.Context) error {
 // on the value bound), so every prepared statement of the engine (the
 // token of each request, a record by its owner, a list page) would be
 // parsed and planned again on every call. Dropping the table (rather than
-// emptying it) changes the schema, so every connection reloads the
-// statistics without the samples.
+// emptying it) changes the schema, so every other connection reloads the
+// statistics without the samples. The connection that drops it would keep
+// the samples it had loaded in memory (and plan its statements again at
+// every execution until it closed), so it is closed instead of going back
+// to the pool.
 func (db *DB) dropSamples(ctx context.Context) error {
 	if db.Dialect == metadata.DialectPostgres {
 		return nil
 	}
-	if _, err := db.SQL().ExecContext(ctx, "DROP TABLE IF EXISTS sqlite_stat4"); err != nil {
+	conn, err := db.SQL().Conn(ctx)
+	if err != nil {
 		return fmt.Errorf("store: drop statistics samples: %w", err)
 	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "DROP TABLE IF EXISTS sqlite_stat4"); err != nil {
+		return fmt.Errorf("store: drop statistics samples: %w", err)
+	}
+	// The pool closes a connection whose use ends with ErrBadConn.
+	_ = conn.Raw(func(any) error { return driver.ErrBadConn })
 	return nil
 }
 
