@@ -121,23 +121,6 @@ func TestListAndCountFollowShares(t *testing.T) {
 // shared, by amount, with one plain query.
 func visibleIDs(t *testing.T, db *store.DB, user, stage string) []string {
 	t.Helper()
-	q := store.Rebind(db.Dialect, `SELECT id FROM opportunity WHERE (owner_id = ? OR id IN (SELECT record_id FROM crm_shares WHERE user_id = ? AND object = 'opportunity')) AND stage = ?
-		ORDER BY amount DESC NULLS LAST, id`)
-	rows, err := db.SQL().QueryContext(context.Background(), q, user, user, stage)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	ids := []string{}
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			t.Fatal(err)
-		}
-		ids = append(ids, id)
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return ids
+	return storetest.Strings(t, db, `SELECT id FROM opportunity WHERE (owner_id = ? OR id IN (SELECT record_id FROM crm_shares WHERE user_id = ? AND object = 'opportunity')) AND stage = ?
+		ORDER BY amount DESC NULLS LAST, id`, user, user, stage)
 }

@@ -78,6 +78,16 @@ func newWorld(t testing.TB, db *store.DB) *world {
 	return w
 }
 
+// decide returns the Decider of schema sc.
+func (w *world) decide(t testing.TB, sc *metadata.Schema) *access.Decider {
+	t.Helper()
+	d, err := w.svc.Decide(context.Background(), sc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
 // principal returns the principal of a user of the world.
 func (w *world) principal(name string) *access.Principal { return w.users[name].Principal() }
 
@@ -114,21 +124,9 @@ func (w *world) ids(t testing.TB, cond string, args []any) []string {
 	if cond != "" {
 		q += " WHERE " + cond
 	}
-	rows, err := w.db.DB.DB.QueryContext(context.Background(), store.Rebind(w.db.Dialect, q+" ORDER BY id"), store.Args(w.db.Dialect, args)...)
-	if err != nil {
-		t.Fatalf("%s: %v", cond, err)
-	}
-	defer rows.Close()
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			t.Fatal(err)
-		}
-		ids = append(ids, id)
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
+	ids := storetest.Strings(t, w.db, q+" ORDER BY id", args...)
+	if len(ids) == 0 {
+		return nil
 	}
 	return ids
 }
@@ -436,13 +434,8 @@ func TestPruneShares(t *testing.T) {
 // that never saw the user gives.
 func TestRecordRuleRememberedPerPrincipal(t *testing.T) {
 	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
-		ctx := context.Background()
 		w := newWorld(t, db)
-		d, err := w.svc.Decide(ctx, w.sc)
-		if err != nil {
-			t.Fatal(err)
-		}
-		tl := w.principal("tl")
+		d, tl := w.decide(t, w.sc), w.principal("tl")
 		north, rep := *tl, *tl
 		north.Department = "north"
 		rep.Roles = []string{"sales_rep"}
@@ -466,11 +459,7 @@ func TestRecordRuleRememberedPerPrincipal(t *testing.T) {
 			}
 			// A Decider of its own (another schema value) that never saw
 			// the user agrees.
-			fresh, err := w.svc.Decide(ctx, w.sc.Clone())
-			if err != nil {
-				t.Fatal(err)
-			}
-			want, err := w.visible(t, fresh, c.p, "read")
+			want, err := w.visible(t, w.decide(t, w.sc.Clone()), c.p, "read")
 			if err != nil {
 				t.Fatal(err)
 			}

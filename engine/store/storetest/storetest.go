@@ -151,3 +151,26 @@ func Reopen(t testing.TB, db *store.DB) *store.DB {
 	t.Cleanup(func() { other.Close() })
 	return other
 }
+
+// Strings runs a query with "?" placeholders on db and returns its first
+// column as strings (never nil), failing the test on an error.
+func Strings(t testing.TB, db *store.DB, query string, args ...any) []string {
+	t.Helper()
+	rows, err := db.SQL().QueryContext(context.Background(), store.Rebind(db.Dialect, query), store.Args(db.Dialect, args)...)
+	if err != nil {
+		t.Fatalf("%s: %v", query, err)
+	}
+	defer rows.Close()
+	out := []string{}
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, s)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
