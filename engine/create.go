@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/crmplatform/crm/engine/access"
+	"github.com/crmplatform/crm/engine/query"
 	"github.com/crmplatform/crm/engine/store"
 	"github.com/crmplatform/crm/metadata"
 	"github.com/google/uuid"
@@ -288,7 +289,7 @@ func (e *Engine) insert(ctx context.Context, w *Writer, obj *metadata.Object, ro
 			}
 		}
 		values := "(" + store.Marks(len(cols)) + ")" + strings.Repeat(", ("+store.Marks(len(cols))+")", len(chunk)-1)
-		q := "INSERT INTO " + store.Ident(obj.Name) + " (" + selectList(cols) + ") VALUES " + values
+		q := "INSERT INTO " + store.Ident(obj.Name) + " (" + query.SelectList(cols) + ") VALUES " + values
 		if _, err := e.db.Exec(ctx, w.tx, store.Rebind(e.db.Dialect, q), store.Args(e.db.Dialect, args)...); err != nil {
 			return e.writeError(obj, err)
 		}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/crmplatform/crm/engine/access"
+	"github.com/crmplatform/crm/engine/query"
 	"github.com/crmplatform/crm/engine/store"
 	"github.com/crmplatform/crm/formulas"
 	"github.com/crmplatform/crm/metadata"
@@ -403,7 +404,7 @@ func (p *propagator) recompute(ctx context.Context, object string, ids []string,
 	if op == nil || len(op.ComputedFields()) == 0 || len(ids) == 0 {
 		return nil, nil
 	}
-	q := "SELECT " + selectList(allColumns(p.e.db.Dialect, obj)) + " FROM " + store.Ident(object) + " WHERE " + store.In(`"id"`, len(ids))
+	q := "SELECT " + query.SelectList(allColumns(p.e.db.Dialect, obj)) + " FROM " + store.Ident(object) + " WHERE " + store.In(`"id"`, len(ids))
 	rows, err := p.e.db.Query(ctx, p.tx, store.Rebind(p.e.db.Dialect, q), anySlice(ids)...)
 	if err != nil {
 		return nil, fmt.Errorf("engine: read %s to recompute formulas: %w", object, err)

@@ -247,7 +247,7 @@ func (e *Engine) listQuery(ctx context.Context, s *Scope, opt ListOptions) (*lis
 	if err != nil {
 		return nil, err
 	}
-	return &listQuery{rule: rule, page: query.Page{Table: s.obj.Name, Columns: s.columns(e.db.Dialect), Branches: rule.branches(nil),
+	return &listQuery{rule: rule, page: query.Page{Table: s.obj.Name, Columns: s.columns(e.db.Dialect), List: s.selectList(e.db.Dialect), Branches: rule.branches(nil),
 		Where: filter, Segments: segs, Keys: keys, Limit: limit + 1, Probes: rule.probes}}, nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/crmplatform/crm/engine/query"
 	"github.com/crmplatform/crm/engine/store"
 	"github.com/crmplatform/crm/metadata"
 )
@@ -65,7 +66,7 @@ func (e *Engine) getWith(ctx context.Context, q store.Querier, s *Scope, id stri
 	if err != nil {
 		return nil, err
 	}
-	stmt := "SELECT " + selectList(s.columns(e.db.Dialect)) + " FROM " + store.Ident(s.obj.Name) + where(rule.SQL, `"id" = ?`)
+	stmt := "SELECT " + s.selectList(e.db.Dialect) + " FROM " + store.Ident(s.obj.Name) + where(rule.SQL, `"id" = ?`)
 	r, err := e.readRecords(ctx, q, s, stmt, append(append(make([]any, 0, len(rule.Args)+1), rule.Args...), id), 1, 0)
 	if err != nil {
 		return nil, err
@@ -170,9 +171,9 @@ func (e *Engine) selectRows(ctx context.Context, q store.Querier, s *Scope, cols
 	if err != nil {
 		return nil, err
 	}
-	query := "SELECT " + selectList(cols) + " FROM " + store.Ident(s.obj.Name) + where(rule.SQL, pred) + tail
+	stmt := "SELECT " + query.SelectList(cols) + " FROM " + store.Ident(s.obj.Name) + where(rule.SQL, pred) + tail
 	all := append(append(make([]any, 0, len(rule.Args)+len(args)), rule.Args...), args...)
-	rows, err := e.db.Query(ctx, q, store.Rebind(e.db.Dialect, query), store.Args(e.db.Dialect, all)...)
+	rows, err := e.db.Query(ctx, q, store.Rebind(e.db.Dialect, stmt), store.Args(e.db.Dialect, all)...)
 	if err != nil {
 		return nil, fmt.Errorf("engine: read %s: %w", s.obj.Name, err)
 	}
@@ -247,15 +248,6 @@ func (e *Engine) loadLinks(ctx context.Context, q store.Querier, object, field s
 		}
 	}
 	return out, nil
-}
-
-// selectList quotes columns for a SELECT.
-func selectList(cols []string) string {
-	q := make([]string, len(cols))
-	for i, c := range cols {
-		q[i] = store.Ident(c)
-	}
-	return strings.Join(q, ", ")
 }
 
 // where joins predicates with AND, skipping empty ones.

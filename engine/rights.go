@@ -55,8 +55,10 @@ type fieldAccess struct {
 	// readable holds the definition and type of every column the
 	// principal may read, for converting rows.
 	readable map[string]colDef
-	// readCols lists the columns a read selects, by dialect.
+	// readCols lists the columns a read selects, by dialect, and
+	// readList the same quoted for a SELECT.
 	readCols map[string][]string
+	readList map[string]string
 }
 
 // colDef is a column of an object's table: a field or a system field and
@@ -89,6 +91,10 @@ func (s *Scope) reads() {
 		}
 		for _, f := range s.obj.Fields {
 			add(f)
+		}
+		s.readList = map[string]string{}
+		for d, cols := range s.readCols {
+			s.readList[d] = query.SelectList(cols)
 		}
 	})
 }
@@ -396,6 +402,12 @@ func (s *Scope) ReadableFields() []string {
 func (s *Scope) columns(dialect string) []string {
 	s.reads()
 	return s.readCols[dialect]
+}
+
+// selectList returns the columns a read selects, quoted for a SELECT.
+func (s *Scope) selectList(dialect string) string {
+	s.reads()
+	return s.readList[dialect]
 }
 
 // Rule returns the record-level decision for action in its parts (the

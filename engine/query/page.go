@@ -19,6 +19,10 @@ type Page struct {
 	Table string
 	// Columns are the column names selected (unquoted).
 	Columns []string
+	// List, when set, is Columns quoted and joined for a SELECT (a
+	// reader that lists the same columns often keeps it); otherwise it
+	// is built from Columns.
+	List string
 	// Branches are disjoint conditions whose union is every record the
 	// reader may see (access.RecordRule.Disjoint); none, or one with an
 	// empty SQL, means every record.
@@ -50,11 +54,10 @@ func (p Page) SQL() (string, []any) {
 		segs = []Predicate{{}}
 	}
 	tail := " ORDER BY " + OrderBy(p.Keys) + " LIMIT " + strconv.Itoa(p.Limit)
-	cols := make([]string, len(p.Columns))
-	for i, c := range p.Columns {
-		cols[i] = store.Ident(c)
+	list := p.List
+	if list == "" {
+		list = SelectList(p.Columns)
 	}
-	list := strings.Join(cols, ", ")
 	sel, args := probeColumns(list, p.Probes)
 	var parts []string
 	for _, b := range branches {
@@ -78,6 +81,18 @@ func (p Page) SQL() (string, []any) {
 	}
 	b.WriteString(") AS " + store.Ident(p.Table) + tail)
 	return b.String(), args
+}
+
+// SelectList quotes columns and joins them for a SELECT.
+func SelectList(columns []string) string {
+	var b strings.Builder
+	for i, c := range columns {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(store.Ident(c))
+	}
+	return b.String()
 }
 
 // probeColumns returns a SELECT list: list and one EXISTS column per
