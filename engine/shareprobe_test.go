@@ -21,6 +21,7 @@ import (
 // the answer), and another rep's lists are unchanged throughout. The
 // expected ids come from one plain query of owned or shared records.
 func TestListAndCountFollowShares(t *testing.T) {
+	t.Parallel()
 	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		p := standardPlatform(t, db)

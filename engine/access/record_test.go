@@ -433,6 +433,7 @@ func TestPruneShares(t *testing.T) {
 // another department or other roles gets its own rule, the one a Decider
 // that never saw the user gives.
 func TestRecordRuleRememberedPerPrincipal(t *testing.T) {
+	t.Parallel()
 	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
 		w := newWorld(t, db)
 		d, tl := w.decide(t, w.sc), w.principal("tl")
