@@ -82,6 +82,9 @@ type Engine struct {
 	// fields keeps what each set of roles sees of each object, per
 	// decision and snapshot.
 	fields fieldCache
+	// reads keeps the compiled filters, sorts and record rules of lists
+	// and counts, per decision and snapshot.
+	reads readCache
 
 	applyMu   sync.Mutex
 	mu        sync.RWMutex

@@ -156,22 +156,16 @@ func (e *Engine) Count(ctx context.Context, object, filter string, bound int) (n
 	if err != nil {
 		return 0, false, err
 	}
-	var where query.Predicate
-	if filter != "" {
-		if where, err = query.CompileFilter(filter, s.obj, s.QueryOptions(ctx)); err != nil {
-			return 0, false, err
-		}
-	}
-	rule, err := s.readRule(ctx, metadata.ActionRead)
+	cr, err := e.compileRead(ctx, s, filter, "", false)
 	if err != nil {
 		return 0, false, err
 	}
 	var found []bool
-	n, capped, found, err = e.count(ctx, e.db.SQL(), s.obj.Name, rule.branches(nil), where, bound, rule.probes)
+	n, capped, found, err = e.count(ctx, e.db.SQL(), s.obj.Name, cr.branches, cr.filter, bound, cr.rule.probes)
 	if err != nil || !anyFound(found) {
 		return n, capped, err
 	}
-	n, capped, _, err = e.count(ctx, e.db.SQL(), s.obj.Name, rule.branches(found), where, bound, nil)
+	n, capped, _, err = e.count(ctx, e.db.SQL(), s.obj.Name, cr.rule.branches(found), cr.filter, bound, nil)
 	return n, capped, err
 }
 
@@ -223,32 +217,21 @@ func (e *Engine) listQuery(ctx context.Context, s *Scope, opt ListOptions) (*lis
 	if limit > MaxLimit {
 		return nil, &RequestError{Message: fmt.Sprintf("limit %d is above the maximum of %d", limit, MaxLimit), Details: []FieldError{{Field: "limit", Code: "too_large", Message: "at most " + strconv.Itoa(MaxLimit)}}}
 	}
-	qo := s.QueryOptions(ctx)
-	var filter query.Predicate
-	var err error
-	if opt.Filter != "" {
-		if filter, err = query.CompileFilter(opt.Filter, s.obj, qo); err != nil {
-			return nil, err
-		}
+	cr, err := e.compileRead(ctx, s, opt.Filter, opt.Sort, true)
+	if err != nil {
+		return nil, err
 	}
+	filter := cr.filter
 	if !opt.Where.Empty() {
 		sql, args := query.And(filter, opt.Where)
 		filter = query.Predicate{SQL: sql, Args: args}
 	}
-	keys, err := query.ParseSort(opt.Sort, s.obj, qo)
+	segs, err := query.Segments(cr.keys, opt.Cursor, s.obj, s.QueryOptions(ctx))
 	if err != nil {
 		return nil, err
 	}
-	segs, err := query.Segments(keys, opt.Cursor, s.obj, qo)
-	if err != nil {
-		return nil, err
-	}
-	rule, err := s.readRule(ctx, metadata.ActionRead)
-	if err != nil {
-		return nil, err
-	}
-	return &listQuery{rule: rule, page: query.Page{Table: s.obj.Name, Columns: s.columns(e.db.Dialect), List: s.selectList(e.db.Dialect), Branches: rule.branches(nil),
-		Where: filter, Segments: segs, Keys: keys, Limit: limit + 1, Probes: rule.probes}}, nil
+	return &listQuery{rule: cr.rule, page: query.Page{Table: s.obj.Name, Columns: s.columns(e.db.Dialect), List: s.selectList(e.db.Dialect), Branches: cr.branches,
+		Where: filter, Segments: segs, Keys: cr.keys, Limit: limit + 1, Probes: cr.rule.probes}}, nil
 }
 
 // count counts the records of table in the branches that match filter:

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/crmplatform/crm/defaults"
 	"github.com/crmplatform/crm/engine"
@@ -106,8 +107,15 @@ func TestListPlanUsesIndex(t *testing.T) {
 // template installed.
 func standardPlatform(t *testing.T, db *store.DB) *platform.Platform {
 	t.Helper()
+	return standardPlatformAt(t, db, nil)
+}
+
+// standardPlatformAt is standardPlatform with the clock now (time.Now
+// when nil).
+func standardPlatformAt(t *testing.T, db *store.DB, now func() time.Time) *platform.Platform {
+	t.Helper()
 	ctx := context.Background()
-	p, err := platform.New(ctx, platform.Config{DB: db, Access: []access.Option{access.WithBcryptCost(4)}})
+	p, err := platform.New(ctx, platform.Config{DB: db, Now: now, Access: []access.Option{access.WithBcryptCost(4)}})
 	if err != nil {
 		t.Fatal(err)
 	}

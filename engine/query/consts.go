@@ -91,6 +91,7 @@ func (c *compiler) eval(node ast.Node) (any, error) {
 		return nil, errorf(pos(node), "", "too many computed values in one filter (at most %d)", maxEvals)
 	}
 	src := node.String()
+	c.usedNow = true
 	v, err := formulas.EvalConstAt(src, c.now)
 	if err != nil {
 		msg := strings.TrimPrefix(firstLine(err.Error()), "formulas: ")

@@ -24,43 +24,61 @@ import (
 // is "!=" every value and is in no list, so "stage != 'won'" and
 // "!(amount > 100)" include the records where the field is not set.
 func CompileFilter(src string, obj *metadata.Object, opt Options) (Predicate, error) {
+	p, _, err := CompileFilterNow(src, obj, opt)
+	return p, err
+}
+
+// CompileFilterNow is CompileFilter that also tells whether the predicate
+// depends on opt.Now (a relative date range or a computed constant such
+// as today() - 7): one that does not is the same at any time, so a caller
+// may keep it for the same filter, object, options and principal.
+func CompileFilterNow(src string, obj *metadata.Object, opt Options) (Predicate, bool, error) {
 	if strings.TrimSpace(src) == "" {
-		return Predicate{}, nil
+		return Predicate{}, false, nil
 	}
+	p, c, err := compileFilter(src, obj, opt)
+	return p, c != nil && c.usedNow, err
+}
+
+// compileFilter compiles a non-blank filter and returns the compiler's
+// state with the predicate.
+func compileFilter(src string, obj *metadata.Object, opt Options) (Predicate, *compiler, error) {
 	if len(src) > MaxFilterLength {
-		return Predicate{}, errorf(0, "", "the filter is too long (at most %d bytes)", MaxFilterLength)
+		return Predicate{}, nil, errorf(0, "", "the filter is too long (at most %d bytes)", MaxFilterLength)
 	}
 	tree, err := parser.ParseWithConfig(src, parseConfig())
 	if err != nil {
 		var fe *file.Error
 		if errors.As(err, &fe) {
 			if strings.Contains(fe.Message, "maximum allowed nodes") {
-				return Predicate{}, errorf(0, "", "the filter is too large (at most %d parts)", MaxFilterNodes)
+				return Predicate{}, nil, errorf(0, "", "the filter is too large (at most %d parts)", MaxFilterNodes)
 			}
-			return Predicate{}, errorf(fe.From, "", "syntax error: %s", plainSyntax(fe.Message))
+			return Predicate{}, nil, errorf(fe.From, "", "syntax error: %s", plainSyntax(fe.Message))
 		}
-		return Predicate{}, errorf(0, "", "syntax error: %s", plainSyntax(err.Error()))
+		return Predicate{}, nil, errorf(0, "", "syntax error: %s", plainSyntax(err.Error()))
 	}
 	n := 0
 	ast.Find(tree.Node, func(ast.Node) bool { n++; return false })
 	if n > MaxFilterNodes {
-		return Predicate{}, errorf(0, "", "the filter is too large (%d parts, at most %d)", n, MaxFilterNodes)
+		return Predicate{}, nil, errorf(0, "", "the filter is too large (%d parts, at most %d)", n, MaxFilterNodes)
 	}
 	c := &compiler{opt: opt, root: obj, now: opt.now()}
 	f, err := c.bool(tree.Node, false)
 	if err != nil {
-		return Predicate{}, err
+		return Predicate{}, c, err
 	}
-	return Predicate{SQL: f.sql, Args: f.args}, nil
+	return Predicate{SQL: f.sql, Args: f.args}, c, nil
 }
 
 // compiler holds the state of one compilation.
 type compiler struct {
-	opt   Options
-	root  *metadata.Object
-	now   time.Time
-	evals int
-	rules map[string]Predicate // RecordRule results by object
+	opt  Options
+	root *metadata.Object
+	now  time.Time
+	// usedNow records that the predicate depends on now.
+	usedNow bool
+	evals   int
+	rules   map[string]Predicate // RecordRule results by object
 }
 
 // frag is a piece of SQL with its arguments, in placeholder order.
@@ -702,6 +720,7 @@ func (c *compiler) call(n ast.Node, name string, args []ast.Node) (cond, error) 
 		}
 		days = int(d)
 	}
+	c.usedNow = true
 	from, to := rf(midnight(c.now), days)
 	var a, b any
 	if r.kind() == metadata.KindDate {

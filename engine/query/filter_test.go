@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/crmplatform/crm/engine/store"
 	"github.com/crmplatform/crm/engine/store/storetest"
@@ -456,5 +457,49 @@ func TestCheckFieldQueryError(t *testing.T) {
 	var qe *Error
 	if !errors.As(err, &qe) || qe.Pos != 5 || qe.Field != "secret" {
 		t.Errorf("sort: got %#v", err)
+	}
+}
+
+// TestFilterUsesNow checks which filters CompileFilterNow reports as
+// depending on the time of the request (relative date ranges, computed
+// constants): those must never be kept for another request; the others
+// compile to the same predicate at any time.
+func TestFilterUsesNow(t *testing.T) {
+	s := testSchema(t)
+	item, _ := s.Object("item")
+	for _, c := range []struct {
+		filter string
+		timed  bool
+	}{
+		{``, false},
+		{`kind == "won"`, false},
+		{`price >= 100 && kind in ["lathe", "mill"]`, false},
+		{`account.industry == "bank"`, false},
+		{`seen_at > "2026-01-01T00:00:00Z"`, false},
+		{`this_week(close_date)`, true},
+		{`last_n_days(seen_at, 7)`, true},
+		{`close_date < today()`, true},
+		{`seen_at > add_days(now(), -7)`, true},
+		{`kind == "won" || close_date >= today() - 7`, true},
+	} {
+		p, timed, err := CompileFilterNow(c.filter, item, testOptions(s, metadata.DialectSQLite))
+		if err != nil {
+			t.Fatalf("%s: %v", c.filter, err)
+		}
+		if timed != c.timed {
+			t.Errorf("%s: depends on now %v, want %v", c.filter, timed, c.timed)
+		}
+		if c.timed {
+			continue
+		}
+		// An hour or a year later, the same predicate.
+		for _, later := range []time.Duration{time.Hour, 365 * 24 * time.Hour} {
+			opt := testOptions(s, metadata.DialectSQLite)
+			opt.Now = now.Add(later)
+			q, _, err := CompileFilterNow(c.filter, item, opt)
+			if err != nil || q.SQL != p.SQL || !reflect.DeepEqual(q.Args, p.Args) {
+				t.Errorf("%s: %v %v later, was %v %v (%v)", c.filter, q.SQL, q.Args, p.SQL, p.Args, err)
+			}
+		}
 	}
 }

@@ -1,0 +1,106 @@
+package engine
+
+import (
+	"context"
+	"reflect"
+	"sync"
+
+	"github.com/crmplatform/crm/engine/query"
+	"github.com/crmplatform/crm/metadata"
+)
+
+// maxCachedReads bounds readCache: past it, the cache starts again.
+const maxCachedReads = 2048
+
+// compiledRead is what a list or count compiles from its request for one
+// principal: the filter, the sort and the record rule of read with its
+// branches as they are while its probes have not answered. It is shared
+// by the requests that compile the same way and never changed.
+type compiledRead struct {
+	filter   query.Predicate
+	keys     []query.SortKey
+	rule     readRule
+	branches []query.Predicate
+}
+
+// readKey is everything a compiledRead depends on besides the decision
+// and snapshot: the principal's identity as the record rule and the field
+// levels read it, the user's time zone (date and time values in a filter
+// are read in it), the object and the request's filter and sort. The time
+// of the request is not in it: a filter that reads it is never cached.
+type readKey struct {
+	user, department, roles  string
+	object, filter, sort, tz string
+}
+
+// readCache keeps compiledReads under the newest decision and snapshot, as
+// fieldCache does: a list or count of the same filter by the same user
+// (a page after page, a dashboard's counts) compiles once. Only a
+// Decision that is a pointer is cached by.
+type readCache struct {
+	mu   sync.Mutex
+	d    Decision
+	snap *Snapshot
+	m    map[readKey]*compiledRead
+}
+
+// get returns the cached compiledRead of key under d and snap, or nil.
+func (c *readCache) get(d Decision, snap *Snapshot, key readKey) *compiledRead {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.d != d || c.snap != snap {
+		return nil
+	}
+	return c.m[key]
+}
+
+// put caches cr under d and snap, when d is a pointer.
+func (c *readCache) put(d Decision, snap *Snapshot, key readKey, cr *compiledRead) {
+	if reflect.TypeOf(d).Kind() != reflect.Pointer {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.d != d || c.snap != snap || len(c.m) >= maxCachedReads {
+		c.d, c.snap, c.m = d, snap, map[readKey]*compiledRead{}
+	}
+	c.m[key] = cr
+}
+
+// compileRead compiles the filter and, when sorted, the sort of a list or
+// count for s's principal, with the record rule of read, or takes them
+// from the cache: the same principal (id, department, roles), decision,
+// snapshot, time zone, object, filter and sort always compile the same
+// way, unless the filter reads the time of the request (today(), a date
+// range), which is compiled anew every time.
+func (e *Engine) compileRead(ctx context.Context, s *Scope, filter, sort string, sorted bool) (*compiledRead, error) {
+	r := s.r
+	loc := e.location(ctx)
+	key := readKey{user: r.p.UserID, department: r.p.Department, roles: who(r.p), object: s.obj.Name, filter: filter, sort: sort, tz: loc.String()}
+	if !sorted {
+		key.sort = "\x00unsorted"
+	}
+	if cr := e.reads.get(r.d, r.snap, key); cr != nil {
+		return cr, nil
+	}
+	qo := s.QueryOptions(ctx)
+	cr := &compiledRead{}
+	var timed bool
+	var err error
+	if cr.filter, timed, err = query.CompileFilterNow(filter, s.obj, qo); err != nil {
+		return nil, err
+	}
+	if sorted {
+		if cr.keys, err = query.ParseSort(sort, s.obj, qo); err != nil {
+			return nil, err
+		}
+	}
+	if cr.rule, err = s.readRule(ctx, metadata.ActionRead); err != nil {
+		return nil, err
+	}
+	cr.branches = cr.rule.branches(nil)
+	if !timed {
+		e.reads.put(r.d, r.snap, key, cr)
+	}
+	return cr, nil
+}
