@@ -161,7 +161,8 @@ func (e *Engine) Count(ctx context.Context, object, filter string, bound int) (n
 		return 0, false, err
 	}
 	var found []bool
-	n, capped, found, err = e.count(ctx, e.db.SQL(), s.obj.Name, cr.branches, cr.filter, bound, cr.rule.probes)
+	stmt, args := cr.countSQL(s.obj.Name, bound)
+	n, capped, found, err = e.countWith(ctx, e.db.SQL(), s.obj.Name, stmt, args, bound, len(cr.rule.probes))
 	if err != nil || !anyFound(found) {
 		return n, capped, err
 	}
@@ -239,10 +240,15 @@ func (e *Engine) listQuery(ctx context.Context, s *Scope, opt ListOptions) (*lis
 // asks probes in the same statement and returns their answers.
 func (e *Engine) count(ctx context.Context, q store.Querier, table string, branches []query.Predicate, filter query.Predicate, bound int, probes []query.Predicate) (int64, bool, []bool, error) {
 	stmt, args := query.Count(table, branches, filter, bound, probes...)
+	return e.countWith(ctx, q, table, stmt, args, bound, len(probes))
+}
+
+// countWith runs a count statement (query.Count) with its probe columns.
+func (e *Engine) countWith(ctx context.Context, q store.Querier, table, stmt string, args []any, bound, probes int) (int64, bool, []bool, error) {
 	var n int64
-	dest := make([]any, 1+len(probes))
+	dest := make([]any, 1+probes)
 	dest[0] = &n
-	flags := make([]any, len(probes))
+	flags := make([]any, probes)
 	for i := range flags {
 		dest[1+i] = &flags[i]
 	}

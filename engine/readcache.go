@@ -21,6 +21,27 @@ type compiledRead struct {
 	keys     []query.SortKey
 	rule     readRule
 	branches []query.Predicate
+	// counts keeps the count statements (with the probes) by bound.
+	counts sync.Map // int → countStmt
+}
+
+// countStmt is a count statement with its arguments.
+type countStmt struct {
+	sql  string
+	args []any
+}
+
+// countSQL returns the statement counting the records of table the read
+// selects up to bound (0: all), with the rule's probes (query.Count),
+// built once per bound.
+func (cr *compiledRead) countSQL(table string, bound int) (string, []any) {
+	if c, ok := cr.counts.Load(bound); ok {
+		cs := c.(countStmt)
+		return cs.sql, cs.args
+	}
+	stmt, args := query.Count(table, cr.branches, cr.filter, bound, cr.rule.probes...)
+	cr.counts.Store(bound, countStmt{stmt, args})
+	return stmt, args
 }
 
 // readKey is everything a compiledRead depends on besides the decision
