@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"reflect"
 	"sync"
 
 	"github.com/crmplatform/crm/engine/query"
@@ -55,38 +54,9 @@ type readKey struct {
 }
 
 // readCache keeps compiledReads under the newest decision and snapshot, as
-// fieldCache does: a list or count of the same filter by the same user
-// (a page after page, a dashboard's counts) compiles once. Only a
-// Decision that is a pointer is cached by.
-type readCache struct {
-	mu   sync.Mutex
-	d    Decision
-	snap *Snapshot
-	m    map[readKey]*compiledRead
-}
-
-// get returns the cached compiledRead of key under d and snap, or nil.
-func (c *readCache) get(d Decision, snap *Snapshot, key readKey) *compiledRead {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.d != d || c.snap != snap {
-		return nil
-	}
-	return c.m[key]
-}
-
-// put caches cr under d and snap, when d is a pointer.
-func (c *readCache) put(d Decision, snap *Snapshot, key readKey, cr *compiledRead) {
-	if reflect.TypeOf(d).Kind() != reflect.Pointer {
-		return
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.d != d || c.snap != snap || len(c.m) >= maxCachedReads {
-		c.d, c.snap, c.m = d, snap, map[readKey]*compiledRead{}
-	}
-	c.m[key] = cr
-}
+// fieldCache keeps field levels: a list or count of the same filter by the
+// same user (page after page, a dashboard's counts) compiles once.
+type readCache = decisionCache[readKey, *compiledRead]
 
 // compileRead compiles the filter and, when sorted, the sort of a list or
 // count for s's principal, with the record rule of read, or takes them
@@ -121,7 +91,7 @@ func (e *Engine) compileRead(ctx context.Context, s *Scope, filter, sort string,
 	}
 	cr.branches = cr.rule.branches(nil)
 	if !timed {
-		e.reads.put(r.d, r.snap, key, cr)
+		e.reads.put(r.d, r.snap, key, cr, maxCachedReads)
 	}
 	return cr, nil
 }

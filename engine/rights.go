@@ -106,39 +106,46 @@ const maxCachedFieldAccess = 4096
 // newest decision and snapshot: field levels are decided per request, and
 // working them out for every field of an object (the rule for computed
 // fields walks their inputs) cost more than the rest of reading a record.
-// Only a Decision that is a pointer is cached by (it names one unchanging
-// decision); a new decision or snapshot empties the cache.
-type fieldCache struct {
-	mu   sync.Mutex
-	d    Decision
-	snap *Snapshot
-	m    map[fieldAccessKey]*fieldAccess
-}
+type fieldCache = decisionCache[fieldAccessKey, *fieldAccess]
 
 // fieldAccessKey names a set of roles (or the system) and an object.
 type fieldAccessKey struct{ who, object string }
 
-// get returns the cached fieldAccess of key under d and snap, or nil.
-func (c *fieldCache) get(d Decision, snap *Snapshot, key fieldAccessKey) *fieldAccess {
+// decisionCache keeps values under the newest decision and snapshot: a
+// new decision or snapshot empties it, and so does reaching its bound.
+// Only a Decision that is a pointer is cached by (it names one unchanging
+// decision).
+type decisionCache[K comparable, V any] struct {
+	mu   sync.Mutex
+	d    Decision
+	snap *Snapshot
+	m    map[K]V
+}
+
+// get returns the value cached for key under d and snap, or the zero
+// value.
+func (c *decisionCache[K, V]) get(d Decision, snap *Snapshot, key K) V {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.d != d || c.snap != snap {
-		return nil
+		var zero V
+		return zero
 	}
 	return c.m[key]
 }
 
-// put caches fa under d and snap, when d is a pointer.
-func (c *fieldCache) put(d Decision, snap *Snapshot, key fieldAccessKey, fa *fieldAccess) {
+// put caches v for key under d and snap, when d is a pointer, keeping at
+// most bound values.
+func (c *decisionCache[K, V]) put(d Decision, snap *Snapshot, key K, v V, bound int) {
 	if reflect.TypeOf(d).Kind() != reflect.Pointer {
 		return
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.d != d || c.snap != snap || len(c.m) >= maxCachedFieldAccess {
-		c.d, c.snap, c.m = d, snap, map[fieldAccessKey]*fieldAccess{}
+	if c.d != d || c.snap != snap || len(c.m) >= bound {
+		c.d, c.snap, c.m = d, snap, map[K]V{}
 	}
-	c.m[key] = fa
+	c.m[key] = v
 }
 
 // who names what field levels depend on in p: its roles, or the system.
@@ -257,7 +264,7 @@ func (r *Rights) Scope(object string) (*Scope, error) {
 		for _, f := range obj.Fields {
 			fa.levels[f.Name] = r.levelLocked(object, f.Name)
 		}
-		r.e.fields.put(r.d, r.snap, key, fa)
+		r.e.fields.put(r.d, r.snap, key, fa, maxCachedFieldAccess)
 	}
 	s := &Scope{r: r, obj: obj, fieldAccess: fa}
 	r.scopes[object] = s
