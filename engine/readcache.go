@@ -11,6 +11,11 @@ import (
 // maxCachedReads bounds readCache: past it, the cache starts again.
 const maxCachedReads = 2048
 
+// maxCachedReadText is the longest filter and sort (together, in bytes)
+// readCache keeps, so that it holds at most a few megabytes however long
+// the filters it is sent.
+const maxCachedReadText = 1024
+
 // compiledRead is what a list or count compiles from its request for one
 // principal: the filter, the sort and the record rule of read with its
 // branches as they are while its probes have not answered. It is shared
@@ -63,7 +68,8 @@ type readCache = decisionCache[readKey, *compiledRead]
 // from the cache: the same principal (id, department, roles), decision,
 // snapshot, time zone, object, filter and sort always compile the same
 // way, unless the filter reads the time of the request (today(), a date
-// range), which is compiled anew every time.
+// range), which is compiled anew every time, as is a filter longer than
+// maxCachedReadText.
 func (e *Engine) compileRead(ctx context.Context, s *Scope, filter, sort string, sorted bool) (*compiledRead, error) {
 	r := s.r
 	loc := e.location(ctx)
@@ -90,7 +96,7 @@ func (e *Engine) compileRead(ctx context.Context, s *Scope, filter, sort string,
 		return nil, err
 	}
 	cr.branches = cr.rule.branches(nil)
-	if !timed {
+	if !timed && len(filter)+len(sort) <= maxCachedReadText {
 		e.reads.put(r.d, r.snap, key, cr, maxCachedReads)
 	}
 	return cr, nil
