@@ -96,7 +96,7 @@ func (e *Engine) apply(ctx context.Context, opt ApplyOptions, next func(current 
 	if err != nil {
 		return nil, 0, err
 	}
-	snap, ps := build(version, s, e.Snapshot())
+	snap, ps := e.snapshots.applied(version, s, e.Snapshot())
 	if len(ps) == 0 {
 		ps = e.checkChange(old, s)
 	}

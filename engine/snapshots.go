@@ -3,6 +3,7 @@ package engine
 import (
 	"crypto/sha256"
 	"encoding/json"
+	"maps"
 	"slices"
 	"sync"
 
@@ -10,9 +11,10 @@ import (
 )
 
 // SnapshotCache keeps the snapshots an engine built of the metadata
-// versions it loaded from the database, for other engines of the same
-// process that load the same version with the same schema: they reuse the
-// snapshot (immutable) instead of compiling the schema again. Tests open
+// versions it loaded from the database or applied, for other engines of
+// the same process that load or apply the same version with the same
+// schema (and for the dry runs of a change that changes nothing): they
+// reuse the snapshot (immutable) instead of compiling the schema again. Tests open
 // many engines over copies of one database and share one cache per
 // package; a server has no use for one. It keeps the few snapshots used
 // last and is safe for concurrent use.
@@ -37,9 +39,24 @@ func NewSnapshotCache() *SnapshotCache {
 	return &SnapshotCache{snaps: map[snapshotKey]*Snapshot{}}
 }
 
+// applied is loaded for the schema a metadata change (or its dry run)
+// is about to store as version: with a cache, the dry runs of a change
+// that changes nothing (a form posted back as it was shown) and the same
+// change applied to two copies of a database compile once. The snapshot
+// holds a copy of s, which the caller of ApplySchema may go on editing.
+func (c *SnapshotCache) applied(version int64, s *metadata.Schema, prev *Snapshot) (*Snapshot, metadata.Problems) {
+	if c == nil {
+		return build(version, s, prev)
+	}
+	cp := s.Clone()
+	cp.Sources = maps.Clone(s.Sources) // problems name their files
+	return c.loaded(version, cp, prev)
+}
+
 // loaded returns the snapshot of a stored version: the cached one if c
-// holds it, else one newly built (after prev, the engine's current
-// snapshot), kept when it compiles. Without a cache it builds.
+// holds the same version of the same schema, else one newly built (after
+// prev, the engine's current snapshot), kept when it compiles. Without a
+// cache it builds.
 func (c *SnapshotCache) loaded(version int64, s *metadata.Schema, prev *Snapshot) (*Snapshot, metadata.Problems) {
 	if c == nil {
 		return build(version, s, prev)
