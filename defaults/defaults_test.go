@@ -14,6 +14,7 @@ import (
 // and every stage of check.Schema (formulas, policies, record schemas,
 // document kinds' compilers).
 func TestTemplatesValid(t *testing.T) {
+	t.Parallel()
 	names := defaults.Names()
 	if len(names) == 0 {
 		t.Fatal("no built-in templates")
@@ -35,6 +36,7 @@ func TestTemplatesValid(t *testing.T) {
 }
 
 func TestStandardHasCoreObjects(t *testing.T) {
+	t.Parallel()
 	_, s, err := defaults.Load("standard")
 	if err != nil {
 		t.Fatal(err)
@@ -64,6 +66,7 @@ func TestStandardHasCoreObjects(t *testing.T) {
 // TestExtendsBuiltIn overlays a small template on the built-in standard
 // one, as a folder on disk would through defaults.WithBases.
 func TestExtendsBuiltIn(t *testing.T) {
+	t.Parallel()
 	child := defaults.WithBases(fstest.MapFS{
 		"template.yaml":           {Data: []byte("name: machines\nextends: standard")},
 		"objects/competitor.yaml": {Data: []byte("name: competitor\nlabel: {en: Rival, zh: 对手}\nfields:\n  - {name: last_name, type: text, required: true}\n  - {name: machine_count, type: integer}")},

@@ -53,6 +53,7 @@ func wantNum(t *testing.T, rec map[string]any, want map[string]float64) {
 // account's outstanding balance follows; won deals give commissions,
 // campaign ROI and the account's last deal; service requests get their SLA.
 func TestStandardCommerce(t *testing.T) {
+	t.Parallel()
 	apitest.Dialects(t, apitest.Options{}, func(t *testing.T, s *apitest.Server) {
 		acc := s.Create("rep1", "account", `{"name": "Acme"}`)
 		camp := s.Create("admin", "campaign", `{"name": "Expo", "kind": "event", "actual_cost": "10000"}`)

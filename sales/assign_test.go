@@ -24,6 +24,7 @@ import (
 // deals them to the two sales reps in turn, evenly, and skips a rep once
 // deactivated. A lead given an owner, or one no entry matches, keeps it.
 func TestRoundRobinAcrossServers(t *testing.T) {
+	t.Parallel()
 	apitest.Dialects(t, apitest.Options{}, func(t *testing.T, a *apitest.Server) {
 		db := a.DB
 		ctx := context.Background()

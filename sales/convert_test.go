@@ -37,6 +37,7 @@ func convertTemplate(t *testing.T) apitest.Options {
 // converting twice, users without the right, and one with the right but
 // without the create right on accounts (who may attach an existing one).
 func TestConvertLead(t *testing.T) {
+	t.Parallel()
 	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
 		s := apitest.New(t, db, convertTemplate(t))
 		lead := func(body string) string {

@@ -11,6 +11,7 @@ import (
 // and under a rule added later, whose keys are filled in for the records
 // already there.
 func TestDuplicateRules(t *testing.T) {
+	t.Parallel()
 	apitest.Dialects(t, apitest.Options{}, func(t *testing.T, s *apitest.Server) {
 		db := s.DB
 		acme := s.Create("rep1", "account", `{"name": "ACME Trading Co., Ltd."}`)

@@ -71,6 +71,7 @@ func summary(t *testing.T, m map[string]any) (created, updated, skipped int64, e
 // reported by line, a GBK file, a re-import with a key that updates, a dry
 // run, and users without the rights.
 func TestImportCSV(t *testing.T) {
+	t.Parallel()
 	apitest.Dialects(t, apitest.Options{}, func(t *testing.T, s *apitest.Server) {
 		file := "姓名,Company,email,Lead source,国家,Fax\n" +
 			"Li Lei,Tea Co,li@tea.cn,Cold call,中国,1\n" +
@@ -149,6 +150,7 @@ func TestImportCSV(t *testing.T) {
 // assignment rules applied to rows without an owner; an import whose
 // user loses the right fails instead of writing.
 func TestImportJob(t *testing.T) {
+	t.Parallel()
 	apitest.Dialects(t, apitest.Options{}, func(t *testing.T, s *apitest.Server) {
 		db := s.DB
 		file := "person,company,email,source,description\n" +

@@ -15,6 +15,7 @@ import (
 // unknown-field, wrong-type, honeypot and script-in-field submissions;
 // the answers never carry a record id, and the admin gets the snippet.
 func TestWebToLead(t *testing.T) {
+	t.Parallel()
 	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
 		s := apitest.New(t, db, apitest.Options{Template: overlay(t, nil, map[string]string{
 			"web_forms/site.yaml":   "name: site\nlabel: {en: Site, zh: 网站}\nfields: [person, company, email, description, country]\nvalues: {source: web}\nrate_limit: 100\nowner: manager\n",

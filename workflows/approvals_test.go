@@ -10,6 +10,7 @@ import (
 // entry criteria, the lock, the manager's decision, the skipped step, the
 // lists, and who sees nothing.
 func TestDiscountApproval(t *testing.T) {
+	t.Parallel()
 	apitest.Dialects(t, apitest.Options{}, func(t *testing.T, s *apitest.Server) {
 		acc := s.Create("rep1", "account", `{"name": "Acme"}`)
 		opp := s.Create("rep1", "opportunity", `{"name": "Big deal", "account": "`+acc+`", "amount": 1000, "discount": 5}`)

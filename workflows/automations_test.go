@@ -65,6 +65,7 @@ actions:
 // changing, a condition), the order of automations, a chain of two, the
 // depth limit, and what they write as the system.
 func TestAutomations(t *testing.T) {
+	t.Parallel()
 	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
 		s := apitest.New(t, db, apitest.Options{Template: defaults.WithBases(automationTemplate)})
 		acc := s.Create("rep1", "account", `{"name": "Acme"}`)

@@ -128,6 +128,7 @@ func action(path, name, user, body string, status int, contains ...string) apite
 // recall, reassign, edits refused while locked and a process changed while
 // requests run.
 func TestContractApproval(t *testing.T) {
+	t.Parallel()
 	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
 		s := newContractServer(t, db)
 		var ev events

@@ -10,6 +10,7 @@ import (
 // allowed and refused changes for a rep and a manager, a condition, the
 // role of a transition, and the list of next states per user.
 func TestTransitions(t *testing.T) {
+	t.Parallel()
 	apitest.Dialects(t, apitest.Options{}, func(t *testing.T, s *apitest.Server) {
 		acc := s.Create("rep1", "account", `{"name": "Acme"}`)
 		opp := s.Create("rep1", "opportunity", `{"name": "Big deal", "account": "`+acc+`"}`)

@@ -16,6 +16,7 @@ import (
 // any one of them decides: each time one decision is taken and the other
 // answered 409, and the history holds one.
 func TestDecisionOnceAcrossServers(t *testing.T) {
+	t.Parallel()
 	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
 		s := newContractServer(t, db)
 		s2 := s.Another(apitest.Options{})

@@ -30,6 +30,7 @@ func BenchmarkCompileFilter(b *testing.B) {
 
 // TestCompileConcurrently runs compilations in parallel (for -race).
 func TestCompileConcurrently(t *testing.T) {
+	t.Parallel()
 	s := testSchema(t)
 	item, _ := s.Object("item")
 	opt := testOptions(s, metadata.DialectSQLite)

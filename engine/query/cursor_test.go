@@ -12,6 +12,7 @@ import (
 func b64(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
 
 func TestCursorValueForms(t *testing.T) {
+	t.Parallel()
 	s := testSchema(t)
 	item, _ := s.Object("item")
 	opt := testOptions(s, metadata.DialectSQLite)

@@ -173,6 +173,7 @@ var filterCases = []struct {
 }
 
 func TestFilterOnDatabase(t *testing.T) {
+	t.Parallel()
 	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
 		s := testSchema(t)
 		seedItems(t, db, s)
@@ -217,6 +218,7 @@ func short(ids []string) []int {
 }
 
 func TestFilterErrors(t *testing.T) {
+	t.Parallel()
 	s := testSchema(t)
 	item, _ := s.Object("item")
 	opt := testOptions(s, metadata.DialectSQLite)
@@ -294,6 +296,7 @@ func TestFilterErrors(t *testing.T) {
 }
 
 func TestFilterCheckField(t *testing.T) {
+	t.Parallel()
 	s := testSchema(t)
 	item, _ := s.Object("item")
 	opt := testOptions(s, metadata.DialectSQLite)
@@ -321,6 +324,7 @@ func TestFilterCheckField(t *testing.T) {
 }
 
 func TestFilterSQL(t *testing.T) {
+	t.Parallel()
 	s := testSchema(t)
 	item, _ := s.Object("item")
 	cases := []struct {
@@ -371,6 +375,7 @@ func TestFilterSQL(t *testing.T) {
 
 // TestFilterNoInjection checks that values never reach the SQL text.
 func TestFilterNoInjection(t *testing.T) {
+	t.Parallel()
 	s := testSchema(t)
 	item, _ := s.Object("item")
 	evil := `x'); DROP TABLE item; --`
@@ -388,6 +393,7 @@ func TestFilterNoInjection(t *testing.T) {
 // TestFilterRecordRule checks that a lookup path only sees target records
 // the record rule lets through (here: tech accounts only).
 func TestFilterRecordRule(t *testing.T) {
+	t.Parallel()
 	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
 		s := testSchema(t)
 		seedItems(t, db, s)
@@ -437,6 +443,7 @@ func TestFilterRecordRule(t *testing.T) {
 // TestCheckFieldQueryError checks that an *Error from CheckField gets the
 // position and field of the name.
 func TestCheckFieldQueryError(t *testing.T) {
+	t.Parallel()
 	s := testSchema(t)
 	item, _ := s.Object("item")
 	opt := testOptions(s, metadata.DialectSQLite)

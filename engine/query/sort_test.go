@@ -14,6 +14,7 @@ import (
 )
 
 func TestParseSort(t *testing.T) {
+	t.Parallel()
 	s := testSchema(t)
 	item, _ := s.Object("item")
 	opt := testOptions(s, metadata.DialectSQLite)
@@ -71,6 +72,7 @@ func TestParseSort(t *testing.T) {
 }
 
 func TestOrderBy(t *testing.T) {
+	t.Parallel()
 	got := OrderBy([]SortKey{{Field: "amount", Desc: true}, {Field: "name"}, {Field: "id"}})
 	want := `"amount" DESC NULLS LAST, "name" ASC NULLS LAST, "id" ASC`
 	if got != want {
@@ -116,6 +118,7 @@ func seedPages(t *testing.T, db *store.DB, item *metadata.Object, n int) {
 }
 
 func TestKeysetPagination(t *testing.T) {
+	t.Parallel()
 	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
 		s := testSchema(t)
 		item, _ := s.Object("item")
@@ -227,6 +230,7 @@ func pagesThroughSegments(t *testing.T, db *store.DB, item *metadata.Object, key
 }
 
 func TestSegmentsSQL(t *testing.T) {
+	t.Parallel()
 	s := testSchema(t)
 	item, _ := s.Object("item")
 	for _, tc := range []struct {
@@ -301,6 +305,7 @@ func storageForm(t *testing.T, obj *metadata.Object, row map[string]any) map[str
 }
 
 func TestCursorErrors(t *testing.T) {
+	t.Parallel()
 	s := testSchema(t)
 	item, _ := s.Object("item")
 	opt := testOptions(s, metadata.DialectSQLite)
@@ -347,6 +352,7 @@ func mustCursor(t *testing.T, js string) string {
 }
 
 func TestAfterSQL(t *testing.T) {
+	t.Parallel()
 	s := testSchema(t)
 	item, _ := s.Object("item")
 	opt := testOptions(s, metadata.DialectSQLite)

@@ -15,6 +15,7 @@ import (
 // CRM_TEST_POSTGRES is set, on a fresh PostgreSQL database.
 
 func TestVersionsRoundTrip(t *testing.T) {
+	t.Parallel()
 	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		if err := db.Migrate(ctx); err != nil {
@@ -46,6 +47,7 @@ func TestVersionsRoundTrip(t *testing.T) {
 // TestMigrateAddsLaterColumns runs Migrate on a database whose history
 // table predates the by_system column, twice: the column is added once.
 func TestMigrateAddsLaterColumns(t *testing.T) {
+	t.Parallel()
 	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		if _, err := db.SQL().ExecContext(ctx, `CREATE TABLE crm_history (id TEXT PRIMARY KEY, object TEXT NOT NULL, record_id TEXT NOT NULL,
@@ -68,6 +70,7 @@ func TestMigrateAddsLaterColumns(t *testing.T) {
 // own transaction, some rolled back: the committed ones are 1..n without
 // a gap or a repeat.
 func TestNextNumberIsGapFree(t *testing.T) {
+	t.Parallel()
 	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		if err := db.Migrate(ctx); err != nil {

@@ -32,6 +32,7 @@ func bucketKey(t time.Time, b metadata.Bucket) string {
 // time-zone offsets (a datetime near midnight UTC moves to another day,
 // week, month, quarter or year; a date never moves).
 func TestGroupSQL(t *testing.T) {
+	t.Parallel()
 	instants := []time.Time{
 		time.Date(2025, 12, 31, 23, 30, 0, 0, time.UTC), // Wednesday; next day, quarter and year at +08:00
 		time.Date(2026, 1, 1, 2, 0, 0, 0, time.UTC),     // Thursday; previous year at -05:00
@@ -95,6 +96,7 @@ func TestGroupSQL(t *testing.T) {
 }
 
 func TestGroupSQLRefusals(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		field *metadata.Field
 		b     metadata.Bucket

@@ -14,6 +14,7 @@ import (
 // field (forced, as the links are lost): the link table is archived and the
 // field gets its column.
 func TestPlanFromLinkTableToColumn(t *testing.T) {
+	t.Parallel()
 	object := func(f *metadata.Field) *metadata.Schema {
 		return &metadata.Schema{Objects: []*metadata.Object{{Name: "thing", Fields: []*metadata.Field{f}}}}
 	}

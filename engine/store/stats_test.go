@@ -11,6 +11,7 @@ import (
 // (sqlite_stat4), with which every prepared statement comparing an indexed
 // column with a parameter would be planned again at each execution.
 func TestStatisticsWithoutSamples(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db, err := Open(ctx, filepath.Join(t.TempDir(), "stats.db"))
 	if err != nil {

@@ -17,6 +17,7 @@ import (
 )
 
 func TestRebind(t *testing.T) {
+	t.Parallel()
 	cases := []struct{ dialect, in, want string }{
 		{metadata.DialectSQLite, `a = ? AND b IN (?, ?)`, `a = ? AND b IN (?, ?)`},
 		{metadata.DialectPostgres, `a = ? AND b IN (?, ?)`, `a = $1 AND b IN ($2, $3)`},
@@ -30,6 +31,7 @@ func TestRebind(t *testing.T) {
 }
 
 func TestIdentifiers(t *testing.T) {
+	t.Parallel()
 	if got := Ident(`we"ird`); got != `"we""ird"` {
 		t.Errorf("Ident: %s", got)
 	}
@@ -46,6 +48,7 @@ func TestIdentifiers(t *testing.T) {
 }
 
 func TestMarks(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		n    int
 		want string
@@ -61,6 +64,7 @@ func TestMarks(t *testing.T) {
 }
 
 func TestUnavailable(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name string
 		err  error

@@ -30,6 +30,7 @@ var checklists = metadata.RegisterKind(metadata.KindSpec[checklist]{
 // a registered kind as a metadata version and reads it back, on both
 // databases.
 func TestDocumentsRoundTripThroughVersions(t *testing.T) {
+	t.Parallel()
 	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		if err := db.Migrate(ctx); err != nil {
@@ -68,6 +69,7 @@ func TestDocumentsRoundTripThroughVersions(t *testing.T) {
 // and the version: once the first commits a new version, the second must
 // answer that version, not the one committed before it started waiting.
 func TestSharedLockSeesVersionCommittedWhileWaiting(t *testing.T) {
+	t.Parallel()
 	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		if err := db.Migrate(ctx); err != nil {

@@ -10,6 +10,7 @@ import (
 )
 
 func TestBoardAndCalendar(t *testing.T) {
+	t.Parallel()
 	apitest.Dialects(t, apitest.Options{}, func(t *testing.T, s *apitest.Server) {
 		acc := s.Create("rep1", "account", `{"name": "Board Co"}`)
 		acc2 := s.Create("rep2", "account", `{"name": "Other Co"}`)

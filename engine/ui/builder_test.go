@@ -37,6 +37,7 @@ func (c *client) review(t *testing.T, path string, form url.Values, want ...stri
 }
 
 func TestBuilder(t *testing.T) {
+	t.Parallel()
 	apitest.Dialects(t, apitest.Options{}, func(t *testing.T, s *apitest.Server) {
 		admin, rep := signedIn(t, s, "admin"), signedIn(t, s, "rep1")
 		run(t, rep, []pageCase{

@@ -6,6 +6,7 @@ import (
 )
 
 func TestLineDiff(t *testing.T) {
+	t.Parallel()
 	lines := func(s string) []string { return splitLines(s) }
 	render := func(ds []diffLine) string {
 		var b strings.Builder

@@ -49,6 +49,7 @@ func formOf(t *testing.T, page, action string) url.Values {
 // and posted back unchanged, plans no change: the one generator shows
 // every part of every kind faithfully.
 func TestBuilderFormsRoundTrip(t *testing.T) {
+	t.Parallel()
 	apitest.Dialects(t, apitest.Options{}, func(t *testing.T, s *apitest.Server) {
 		admin := signedIn(t, s, "admin")
 		_, home := admin.get("/ui/admin/")
@@ -89,6 +90,7 @@ func TestBuilderFormsRoundTrip(t *testing.T) {
 // in force (a deal it covers is submitted into it). A sales rep may not
 // open the builder's forms.
 func TestBuilderForms(t *testing.T) {
+	t.Parallel()
 	apitest.Dialects(t, apitest.Options{}, func(t *testing.T, s *apitest.Server) {
 		admin, rep := signedIn(t, s, "admin"), signedIn(t, s, "rep1")
 		form := url.Values{"editor": {"form"}, "f/name": {"big_deal"}, "f/label": {"Big deal"}, "f/label~zh": {"大单审批"},

@@ -15,6 +15,7 @@ import (
 // reported with its number) and the import; lists export as CSV for
 // holders of the export right only.
 func TestImportAndExport(t *testing.T) {
+	t.Parallel()
 	apitest.Dialects(t, apitest.Options{}, func(t *testing.T, s *apitest.Server) {
 		rep1, mgr, agent := signedIn(t, s, "rep1"), signedIn(t, s, "manager"), signedIn(t, s, "agent")
 		file := []byte("姓名,Company,Email,Notes\nWang Fang,Lotus Tea,wang@lotus.example,call back\nBad Mail,Nowhere,not-an-email,\n")

@@ -45,6 +45,7 @@ func (c *client) multipartPost(path string, fields map[string][]string, fileFiel
 // TestInputs: files, multi-picklists and many-to-many lookups go through
 // the generated form and come back on the record page.
 func TestInputs(t *testing.T) {
+	t.Parallel()
 	apitest.Dialects(t, apitest.Options{}, func(t *testing.T, s *apitest.Server) {
 		s.Run(t, []apitest.Scenario{
 			{Name: "a file field", Method: "POST", Path: "/api/meta/objects/lead/fields", User: "admin", Status: 201,

@@ -14,6 +14,7 @@ import (
 // TestVendoredChecksums: the vendored htmx is the file of the npm package
 // named in static/VENDORED.md, byte for byte.
 func TestVendoredChecksums(t *testing.T) {
+	t.Parallel()
 	want := map[string]string{"htmx-2.0.11.min.js": "d6fdc75f204e6bdefa99b69bf1e6d4ac69b8a364f77929f45c13476b4000f717"}
 	doc, err := staticFS.ReadFile("static/VENDORED.md")
 	if err != nil {
@@ -37,6 +38,7 @@ func TestVendoredChecksums(t *testing.T) {
 // TestMessages: every message has English and Chinese, and every message
 // the templates and handlers name exists.
 func TestMessages(t *testing.T) {
+	t.Parallel()
 	for k, m := range messages {
 		if strings.TrimSpace(m[0]) == "" || strings.TrimSpace(m[1]) == "" {
 			t.Errorf("message %q lacks a language: %q", k, m)

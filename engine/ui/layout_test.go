@@ -9,6 +9,7 @@ import (
 )
 
 func TestLayouts(t *testing.T) {
+	t.Parallel()
 	apitest.Dialects(t, apitest.Options{}, func(t *testing.T, s *apitest.Server) {
 		admin, rep := signedIn(t, s, "admin"), signedIn(t, s, "rep1")
 		lead := s.Create("rep1", "lead", `{"person": "Li Lei", "company": "Acme"}`)

@@ -9,6 +9,7 @@ import (
 )
 
 func TestRecordPages(t *testing.T) {
+	t.Parallel()
 	apitest.Dialects(t, apitest.Options{}, func(t *testing.T, s *apitest.Server) {
 		rep1, rep2 := signedIn(t, s, "rep1"), signedIn(t, s, "rep2")
 		// A lead named like a script is created through the form and shown as text.
@@ -103,6 +104,7 @@ func TestRecordPages(t *testing.T) {
 }
 
 func TestSavedViews(t *testing.T) {
+	t.Parallel()
 	apitest.Dialects(t, apitest.Options{}, func(t *testing.T, s *apitest.Server) {
 		s.Create("rep1", "lead", `{"person": "Wang", "company": "Big Co"}`)
 		s.Create("rep1", "lead", `{"person": "Zhao", "company": "Small Co"}`)

@@ -13,6 +13,7 @@ import (
 // TestReportPages: reports, charts, drill-downs, exports and the home
 // dashboard as each user may see them.
 func TestReportPages(t *testing.T) {
+	t.Parallel()
 	apitest.Dialects(t, apitest.Options{}, func(t *testing.T, s *apitest.Server) {
 		rep1, rep2, mgr := signedIn(t, s, "rep1"), signedIn(t, s, "rep2"), signedIn(t, s, "manager")
 		acc := s.Create("rep1", "account", `{"name": "Hangzhou Tea Co"}`)
@@ -67,6 +68,7 @@ func TestReportPages(t *testing.T) {
 // them, saves a copy as their own home, makes it home again after
 // switching, and deletes it; another user neither sees nor deletes it.
 func TestDashboardPages(t *testing.T) {
+	t.Parallel()
 	apitest.Dialects(t, apitest.Options{}, func(t *testing.T, s *apitest.Server) {
 		rep1, rep2 := signedIn(t, s, "rep1"), signedIn(t, s, "rep2")
 		save := url.Values{"from": {"overview"}, "name": {"my_overview"}, "label": {"My overview"}, "home": {"true"}}

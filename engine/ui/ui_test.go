@@ -54,6 +54,7 @@ func run(t *testing.T, c *client, cases []pageCase) {
 }
 
 func TestSessionAndSecurity(t *testing.T) {
+	t.Parallel()
 	apitest.Dialects(t, apitest.Options{}, func(t *testing.T, s *apitest.Server) {
 		anon := newClient(t, s)
 		st, _, resp := anon.do("GET", "/ui/o/lead", nil)

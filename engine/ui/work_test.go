@@ -20,6 +20,7 @@ import (
 // users see them: lead conversion with the duplicate choice, state
 // buttons, approvals on the record and waiting on the approver's home.
 func TestWorkPages(t *testing.T) {
+	t.Parallel()
 	apitest.Dialects(t, apitest.Options{}, func(t *testing.T, s *apitest.Server) {
 		rep1, rep2, mgr := signedIn(t, s, "rep1"), signedIn(t, s, "rep2"), signedIn(t, s, "manager")
 		acc := s.Create("rep1", "account", `{"name": "West Lake Trading Co., Ltd."}`)
@@ -70,6 +71,7 @@ func TestWorkPages(t *testing.T) {
 // formula is refused with its JSON pointer, a good one is planned,
 // applied and in force at once.
 func TestBuilderOfParts(t *testing.T) {
+	t.Parallel()
 	apitest.Dialects(t, apitest.Options{}, func(t *testing.T, s *apitest.Server) {
 		admin := signedIn(t, s, "admin")
 		kinds := []string{}
@@ -98,6 +100,7 @@ func TestBuilderOfParts(t *testing.T) {
 // until marked read; another rep who may not read the record got none
 // and sees none, and may not mark the manager's read.
 func TestNotificationsOnHome(t *testing.T) {
+	t.Parallel()
 	apitest.Dialects(t, apitest.Options{}, func(t *testing.T, s *apitest.Server) {
 		doc, _ := json.Marshal(map[string]any{
 			"name": "next_step_notice", "object": "opportunity", "changed": []string{"next_step"},
@@ -142,6 +145,7 @@ func TestNotificationsOnHome(t *testing.T) {
 // TestReminderOnHome: a reminder that came due shows on its recipient's
 // home as a reminder, linking to the record; another rep has none.
 func TestReminderOnHome(t *testing.T) {
+	t.Parallel()
 	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
 		var now atomic.Pointer[time.Time]
 		at := func(s string) {

@@ -7,6 +7,7 @@ import (
 )
 
 func TestServerSignsEveryoneIn(t *testing.T) {
+	t.Parallel()
 	apitest.Dialects(t, apitest.Options{}, func(t *testing.T, s *apitest.Server) {
 		acc := s.Create("rep1", "account", `{"name": "Acme & Co"}`)
 		s.Run(t, []apitest.Scenario{

@@ -10,6 +10,7 @@ import (
 // the API to an object with records: the recomputation it queued fills the
 // stored values once the jobs run, and a record's read shows them.
 func TestRunJobsRecomputesAfterAFormulaIsAdded(t *testing.T) {
+	t.Parallel()
 	apitest.Dialects(t, apitest.Options{}, func(t *testing.T, s *apitest.Server) {
 		acc := s.Create("rep1", "account", `{"name": "Acme"}`)
 		opp := s.Create("rep1", "opportunity", `{"name": "Lathes", "account": "`+acc+`", "stage": "proposal", "amount": 1000}`)

@@ -15,6 +15,7 @@ import (
 // through the API route): the stored formulas reading the user follow in
 // the same transaction; a recomputation that fails rolls the update back.
 func TestUserChangeRecomputesInItsTransaction(t *testing.T) {
+	t.Parallel()
 	apitest.Dialects(t, apitest.Options{}, func(t *testing.T, s *apitest.Server) {
 		s.Run(t, []apitest.Scenario{
 			{Name: "a formula reading the owner's manager", Method: "POST", Path: "/api/meta/objects/opportunity/fields", User: "admin",

@@ -71,6 +71,7 @@ func ownerVisible(user, owner string) bool {
 // compares them with figures computed here; drill-downs by aggregate list
 // the records an aggregate counted.
 func TestCampaignROIAndLeadConversion(t *testing.T) {
+	t.Parallel()
 	apitest.Dialects(t, apitest.Options{}, func(t *testing.T, s *apitest.Server) {
 		f := newFixture(t, s)
 		campaigns := map[string]string{}

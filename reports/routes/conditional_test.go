@@ -21,6 +21,7 @@ func percentOf(a, b *big.Rat) *big.Rat {
 // and totals add the rows' values, against figures computed here from the
 // fixture, for a manager who reads their team's deals only.
 func TestFilteredAggregatesRatiosAndSummedTotals(t *testing.T) {
+	t.Parallel()
 	apitest.Dialects(t, apitest.Options{}, func(t *testing.T, s *apitest.Server) {
 		f := newFixture(t, s)
 		res := adhoc(t, s, "manager", `{"name": "won", "object": "opportunity", "kind": "summary",

@@ -31,6 +31,7 @@ func byKey(t *testing.T, res map[string]any) map[string]map[string]any {
 }
 
 func TestAggregates(t *testing.T) {
+	t.Parallel()
 	apitest.Dialects(t, apitest.Options{}, func(t *testing.T, s *apitest.Server) {
 		f := newFixture(t, s)
 		res := adhoc(t, s, "admin", `{"name": "aggs", "object": "opportunity", "kind": "summary",
@@ -118,6 +119,7 @@ func monday(t time.Time) string {
 }
 
 func TestDateBucketsAndTimeZones(t *testing.T) {
+	t.Parallel()
 	apitest.Dialects(t, apitest.Options{}, func(t *testing.T, s *apitest.Server) {
 		f := newFixture(t, s)
 		for _, a := range activitySeeds {
@@ -190,6 +192,7 @@ func keys[V any](m map[string]V) []string {
 }
 
 func TestCalculations(t *testing.T) {
+	t.Parallel()
 	apitest.Dialects(t, apitest.Options{}, func(t *testing.T, s *apitest.Server) {
 		f := newFixture(t, s)
 		res := adhoc(t, s, "admin", `{"name": "c", "object": "opportunity", "kind": "summary", "filter": "close_date != nil",
@@ -322,6 +325,7 @@ func TestCalculations(t *testing.T) {
 }
 
 func TestCrossObjectColumnsAndRights(t *testing.T) {
+	t.Parallel()
 	apitest.Dialects(t, apitest.Options{}, func(t *testing.T, s *apitest.Server) {
 		f := newFixture(t, s)
 		def := `{"name": "x", "object": "opportunity", "kind": "summary", "group_by": [{"field": "account.industry"}],

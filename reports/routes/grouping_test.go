@@ -12,6 +12,7 @@ import (
 // formula and a user: keys, labels in the user's language, the natural
 // order (false first, users by name) and counts computed here.
 func TestGroupingOnBooleansAndUsers(t *testing.T) {
+	t.Parallel()
 	apitest.Dialects(t, apitest.Options{}, func(t *testing.T, s *apitest.Server) {
 		f := newFixture(t, s)
 		contacts := []struct {

@@ -26,6 +26,7 @@ func labelOrValue(row map[string]any, name string) string {
 }
 
 func TestExports(t *testing.T) {
+	t.Parallel()
 	apitest.Dialects(t, apitest.Options{}, func(t *testing.T, s *apitest.Server) {
 		newFixture(t, s)
 		zh := map[string]string{"Accept-Language": "zh"}
@@ -114,6 +115,7 @@ func TestExports(t *testing.T) {
 }
 
 func TestCharts(t *testing.T) {
+	t.Parallel()
 	apitest.Dialects(t, apitest.Options{}, func(t *testing.T, s *apitest.Server) {
 		newFixture(t, s)
 		for _, name := range []string{"pipeline_funnel", "pipeline_by_stage_month", "weighted_forecast", "lead_sources", "revenue_by_source", "activities_by_rep", "campaign_roi", "lead_conversion_by_source"} {
@@ -160,6 +162,7 @@ func TestCharts(t *testing.T) {
 }
 
 func TestMatrix(t *testing.T) {
+	t.Parallel()
 	apitest.Dialects(t, apitest.Options{}, func(t *testing.T, s *apitest.Server) {
 		f := newFixture(t, s)
 		for _, a := range activitySeeds {
@@ -216,6 +219,7 @@ func TestMatrix(t *testing.T) {
 }
 
 func TestDashboards(t *testing.T) {
+	t.Parallel()
 	apitest.Dialects(t, apitest.Options{}, func(t *testing.T, s *apitest.Server) {
 		f := newFixture(t, s)
 		open := func(user string) (map[string]any, int64) {

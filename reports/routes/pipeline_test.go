@@ -41,6 +41,7 @@ func expectPipeline(t *testing.T, deals []deal) (map[string]*cell, *cell) {
 }
 
 func TestPipelineByStageAndMonth(t *testing.T) {
+	t.Parallel()
 	apitest.Dialects(t, apitest.Options{}, func(t *testing.T, s *apitest.Server) {
 		f := newFixture(t, s)
 		for _, user := range []string{"admin", "manager", "rep1", "rep2"} {
@@ -179,6 +180,7 @@ func TestPipelineByStageAndMonth(t *testing.T) {
 }
 
 func TestWeightedForecastByPeriod(t *testing.T) {
+	t.Parallel()
 	apitest.Dialects(t, apitest.Options{}, func(t *testing.T, s *apitest.Server) {
 		f := newFixture(t, s)
 		for _, by := range []string{"week", "month", "quarter"} {

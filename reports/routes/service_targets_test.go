@@ -15,6 +15,7 @@ import (
 // service_requests_by_priority (open ones past their SLA, resolved late)
 // and sales_vs_target against figures computed here.
 func TestServiceRequestsAndTargets(t *testing.T) {
+	t.Parallel()
 	apitest.Dialects(t, apitest.Options{}, func(t *testing.T, s *apitest.Server) {
 		db := s.DB
 		f := newFixture(t, s)

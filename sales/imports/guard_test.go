@@ -20,6 +20,7 @@ import (
 // whose lease expired meanwhile) write the same batch: its unit of work
 // is refused as a whole, so the row is not written twice.
 func TestStaleStepWritesNothing(t *testing.T) {
+	t.Parallel()
 	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		p, err := platform.New(ctx, platform.Config{DB: db, Access: []access.Option{access.WithBcryptCost(4)}})

@@ -49,6 +49,7 @@ func (r *rowsReader) Read(p []byte) (int, error) {
 // 3,000 by default to keep the suite quick). The rate is logged
 // (docs/performance.md); nothing here is timed.
 func TestImportBoundedMemory(t *testing.T) {
+	t.Parallel()
 	rows := 3000
 	if v, err := strconv.Atoi(os.Getenv("CRM_IMPORT_ROWS")); err == nil && v > 0 {
 		rows = v

@@ -16,6 +16,7 @@ import (
 // rows, their lines and the problems must be the same for every batch
 // size.
 func TestResumeKeepsLines(t *testing.T) {
+	t.Parallel()
 	obj := &metadata.Object{Name: "item", Fields: []*metadata.Field{{Name: "name", Type: "text"}, {Name: "size", Type: "integer"}}}
 	files := []struct {
 		name, text string
