@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/crmplatform/crm/engine/store"
+	"github.com/crmplatform/crm/engine/store/storetest"
 	"github.com/crmplatform/crm/metadata"
 )
 
@@ -143,23 +144,7 @@ func ids(t testing.TB, db *store.DB, obj *metadata.Object, order string, preds .
 		order = `"id"`
 	}
 	q += " ORDER BY " + order
-	rows, err := db.DB.DB.QueryContext(context.Background(), store.Rebind(db.Dialect, q), args...)
-	if err != nil {
-		t.Fatalf("%s %v: %v", q, args, err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, id)
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return out
+	return storetest.Strings(t, db, q, args...)
 }
 
 // queryRows runs a query and returns each row as a map of driver values.
