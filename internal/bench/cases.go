@@ -10,6 +10,7 @@ import (
 
 	"github.com/crmplatform/crm/engine"
 	"github.com/crmplatform/crm/engine/access"
+	"github.com/crmplatform/crm/engine/query"
 	"github.com/crmplatform/crm/engine/store"
 	"github.com/crmplatform/crm/metadata"
 	"github.com/google/uuid"
@@ -71,7 +72,8 @@ func (env *Env) rows(ctx context.Context, q store.Querier, stmt string, args ...
 }
 
 // columns is the SELECT list of object: its system fields and every field
-// with a column.
+// with a column. A hand-written reader writes it once, so Open keeps the
+// opportunity's (Env.oppColumns).
 func (env *Env) columns(object string) string {
 	o, _ := env.P.Engine.Snapshot().Schema.Object(object)
 	cols := append([]string(nil), metadata.SystemFields...)
@@ -80,28 +82,13 @@ func (env *Env) columns(object string) string {
 			cols = append(cols, f.Name)
 		}
 	}
-	for i, c := range cols {
-		cols[i] = store.Ident(c)
-	}
-	return joinComma(cols)
-}
-
-// joinComma joins with ", ".
-func joinComma(s []string) string {
-	out := ""
-	for i, x := range s {
-		if i > 0 {
-			out += ", "
-		}
-		out += x
-	}
-	return out
+	return query.SelectList(cols)
 }
 
 // page reads a page of opportunities and their competitors' links, as a
 // hand-written list does.
 func (env *Env) page(ctx context.Context, where string, args ...any) (int, error) {
-	ids, err := env.rows(ctx, env.DB.SQL(), "SELECT "+env.columns("opportunity")+" FROM opportunity WHERE "+where+
+	ids, err := env.rows(ctx, env.DB.SQL(), "SELECT "+env.oppColumns+" FROM opportunity WHERE "+where+
 		" ORDER BY amount DESC NULLS LAST, id LIMIT "+fmt.Sprint(pageSize+1), args...)
 	if err != nil {
 		return 0, err
@@ -127,11 +114,8 @@ func (env *Env) insertSQL(ctx context.Context, q store.Querier, object, owner st
 	id := uuid.Must(uuid.NewV7()).String()
 	now := time.Now().UTC()
 	all := append(append([]string(nil), metadata.SystemFields...), cols...)
-	for i, c := range all {
-		all[i] = store.Ident(c)
-	}
 	args := append([]any{id, now, owner, now, owner, owner, int64(1)}, vals...)
-	return id, env.exec(ctx, q, "INSERT INTO "+store.Ident(object)+" ("+joinComma(all)+") VALUES ("+store.Marks(len(args))+")", args...)
+	return id, env.exec(ctx, q, "INSERT INTO "+store.Ident(object)+" ("+query.SelectList(all)+") VALUES ("+store.Marks(len(args))+")", args...)
 }
 
 // history writes a history row as the engine keeps for a tracked field.
@@ -304,7 +288,7 @@ func (env *Env) get() Case {
 			return err
 		},
 		Plain: func(ctx context.Context, i int) error {
-			got, err := env.rows(ctx, env.DB.SQL(), "SELECT "+env.columns("opportunity")+" FROM opportunity WHERE id = ? AND owner_id = ?", ids[i%span], env.Rep.UserID)
+			got, err := env.rows(ctx, env.DB.SQL(), "SELECT "+env.oppColumns+" FROM opportunity WHERE id = ? AND owner_id = ?", ids[i%span], env.Rep.UserID)
 			if err == nil && len(got) != 1 {
 				return errors.New("no such opportunity")
 			}

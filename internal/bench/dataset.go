@@ -13,6 +13,7 @@ import (
 	"github.com/crmplatform/crm/engine"
 	"github.com/crmplatform/crm/engine/access"
 	"github.com/crmplatform/crm/engine/jobs"
+	"github.com/crmplatform/crm/engine/query"
 	"github.com/crmplatform/crm/engine/store"
 	"github.com/crmplatform/crm/internal/platform"
 	"github.com/crmplatform/crm/metadata"
@@ -57,6 +58,8 @@ type Env struct {
 	Rep, Manager *access.Principal
 	// Reps are every rep's principal, in order.
 	Reps []*access.Principal
+	// oppColumns is the hand-written SELECT list of an opportunity.
+	oppColumns string
 }
 
 // Stages are the opportunity stages of the standard template.
@@ -144,6 +147,7 @@ func Load(ctx context.Context, p *platform.Platform, ds Dataset, progress func(s
 // Open finds the users of a loaded data set.
 func Open(ctx context.Context, p *platform.Platform) (*Env, error) {
 	env := &Env{P: p, DB: p.DB}
+	env.oppColumns = env.columns("opportunity")
 	users, err := p.Access.ListUsers(ctx)
 	if err != nil {
 		return nil, err
@@ -286,12 +290,8 @@ func (l *loader) write(ctx context.Context, table string) error {
 		}
 		l.tx = tx
 	}
-	quoted := make([]string, len(t.cols))
-	for i, c := range t.cols {
-		quoted[i] = store.Ident(c)
-	}
 	marks := "(" + store.Marks(len(t.cols)) + ")"
-	q := "INSERT INTO " + store.Ident(table) + " (" + strings.Join(quoted, ", ") + ") VALUES " + marks + strings.Repeat(", "+marks, len(t.rows)-1)
+	q := "INSERT INTO " + store.Ident(table) + " (" + query.SelectList(t.cols) + ") VALUES " + marks + strings.Repeat(", "+marks, len(t.rows)-1)
 	args := make([]any, 0, len(t.rows)*len(t.cols))
 	for _, r := range t.rows {
 		args = append(args, r...)
