@@ -3,8 +3,10 @@ package metadata
 import (
 	"encoding/json"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"sync"
+	"sync/atomic"
 )
 
 // Kind is the value class of a field type, used by formulas and filters to
@@ -73,9 +75,12 @@ type FieldType interface {
 	Output(f *Field, v any) (any, error)
 }
 
+// registry maps the names of the registered field types to them. It is
+// copied on each registration (done at init) and read without a lock:
+// TypeOf runs for every field of every record read or written.
 var (
-	registryMu sync.RWMutex
-	registry   = map[string]FieldType{}
+	registryMu sync.Mutex
+	registry   atomic.Pointer[map[string]FieldType]
 )
 
 // RegisterFieldType makes a field type available under its name. It panics
@@ -83,29 +88,36 @@ var (
 func RegisterFieldType(t FieldType) {
 	registryMu.Lock()
 	defer registryMu.Unlock()
-	if _, dup := registry[t.Name()]; dup {
+	old := types()
+	if _, dup := old[t.Name()]; dup {
 		panic("metadata: field type registered twice: " + t.Name())
 	}
-	registry[t.Name()] = t
+	next := maps.Clone(old)
+	if next == nil {
+		next = map[string]FieldType{}
+	}
+	next[t.Name()] = t
+	registry.Store(&next)
+}
+
+// types returns the registered field types by name.
+func types() map[string]FieldType {
+	if m := registry.Load(); m != nil {
+		return *m
+	}
+	return nil
 }
 
 // LookupFieldType returns the field type registered under name.
 func LookupFieldType(name string) (FieldType, bool) {
-	registryMu.RLock()
-	defer registryMu.RUnlock()
-	t, ok := registry[name]
+	t, ok := types()[name]
 	return t, ok
 }
 
 // FieldTypeNames lists the registered field types in order.
 func FieldTypeNames() []string {
-	registryMu.RLock()
-	defer registryMu.RUnlock()
-	names := make([]string, 0, len(registry))
-	for n := range registry {
-		names = append(names, n)
-	}
-	sort.Strings(names)
+	names := slices.AppendSeq(make([]string, 0, len(types())), maps.Keys(types()))
+	slices.Sort(names)
 	return names
 }
 

@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
+	"slices"
 	"time"
 
 	"github.com/crmplatform/crm/internal/bench"
@@ -20,6 +22,8 @@ type benchOptions struct {
 	scale float64
 	reps  int
 	reuse bool
+	only  []string
+	prof  string
 }
 
 // benchCommand is crm bench: it loads the benchmark's data set (the
@@ -37,6 +41,8 @@ func benchCommand(stdout io.Writer, log *slog.Logger) *cobra.Command {
 	fl.Float64Var(&o.scale, "scale", 1, "size of the data set: 1 is 2.4 million records, 0.01 is 24,000")
 	fl.IntVar(&o.reps, "reps", 10, "sales reps under each of the 5 managers (the records are shared out among the reps)")
 	fl.BoolVar(&o.reuse, "reuse", false, "run on the data set already loaded in --db instead of loading one")
+	fl.StringSliceVar(&o.only, "only", nil, "run only these scenarios (names as printed, comma-separated)")
+	fl.StringVar(&o.prof, "cpuprofile", "", "write a CPU profile of the scenarios (not of the load) to this file, for go tool pprof")
 	c.RunE = func(c *cobra.Command, _ []string) error { return runBench(c.Context(), o, stdout, log) }
 	return c
 }
@@ -85,8 +91,24 @@ func runBench(ctx context.Context, o benchOptions, stdout io.Writer, log *slog.L
 		return err
 	}
 	fmt.Fprintf(stdout, "engine against hand-written SQL on %s, %d iterations each\n", a.db.Dialect, o.n)
+	cases := bench.Cases(env)
+	for _, name := range o.only {
+		if !slices.ContainsFunc(cases, func(c bench.Case) bool { return c.Name == name }) {
+			return usageError{fmt.Sprintf("--only: no scenario %q", name)}
+		}
+	}
+	if o.prof != "" {
+		stop, err := startProfile(o.prof)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	missed := 0
-	for _, c := range bench.Cases(env) {
+	for _, c := range cases {
+		if len(o.only) > 0 && !slices.Contains(o.only, c.Name) {
+			continue
+		}
 		r, err := bench.Run(ctx, c, o.n)
 		if err != nil {
 			return err
@@ -100,4 +122,17 @@ func runBench(ctx context.Context, o benchOptions, stdout io.Writer, log *slog.L
 		fmt.Fprintf(stdout, "%d target(s) missed\n", missed)
 	}
 	return nil
+}
+
+// startProfile starts a CPU profile into path and returns what stops it.
+func startProfile(path string) (func(), error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
