@@ -3,7 +3,9 @@ package run
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"math/big"
+	"math/bits"
 	"strconv"
 
 	"github.com/crmplatform/crm/metadata"
@@ -234,7 +236,7 @@ func formatNumber(typ string, scale int, r *big.Rat) (*big.Rat, any) {
 			scale = 2
 		}
 		units := roundHalfAway(r, scale)
-		out := new(big.Rat).SetFrac(units, new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(scale)), nil))
+		out := new(big.Rat).SetFrac(units, pow10(scale))
 		if !units.IsInt64() {
 			return out, json.Number(out.FloatString(scale))
 		}
@@ -250,7 +252,10 @@ func formatNumber(typ string, scale int, r *big.Rat) (*big.Rat, any) {
 
 // roundHalfAway returns r × 10^scale rounded half away from zero.
 func roundHalfAway(r *big.Rat, scale int) *big.Int {
-	x := new(big.Rat).Mul(r, new(big.Rat).SetInt(new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(scale)), nil)))
+	if q, ok := roundHalfAway64(r, scale); ok {
+		return big.NewInt(q)
+	}
+	x := new(big.Rat).Mul(r, new(big.Rat).SetInt(pow10(scale)))
 	q, m := new(big.Int).QuoRem(x.Num(), x.Denom(), new(big.Int))
 	if new(big.Int).Mul(new(big.Int).Abs(m), big.NewInt(2)).Cmp(x.Denom()) >= 0 {
 		if x.Sign() < 0 {
@@ -260,6 +265,52 @@ func roundHalfAway(r *big.Rat, scale int) *big.Int {
 		}
 	}
 	return q
+}
+
+// roundHalfAway64 is roundHalfAway in 64-bit integers, for the usual
+// report number (a sum of minor units over a power of ten); ok is false
+// when r or the result does not fit, and the caller works in big.Int.
+func roundHalfAway64(r *big.Rat, scale int) (int64, bool) {
+	if scale >= len(pow10s) || !r.Num().IsInt64() || !r.Denom().IsUint64() {
+		return 0, false
+	}
+	n, d := r.Num().Int64(), r.Denom().Uint64()
+	abs := uint64(n)
+	if n < 0 {
+		abs = uint64(-n)
+	}
+	hi, lo := bits.Mul64(abs, pow10s[scale])
+	if hi >= d {
+		return 0, false
+	}
+	q, rem := bits.Div64(hi, lo, d)
+	if q >= math.MaxInt64 {
+		return 0, false
+	}
+	if rem >= d-rem {
+		q++
+	}
+	if n < 0 {
+		return -int64(q), true
+	}
+	return int64(q), true
+}
+
+// pow10s are the powers of ten that fit in a uint64.
+var pow10s = func() []uint64 {
+	p := []uint64{1}
+	for p[len(p)-1] <= math.MaxUint64/10 {
+		p = append(p, p[len(p)-1]*10)
+	}
+	return p
+}()
+
+// pow10 returns 10^scale.
+func pow10(scale int) *big.Int {
+	if scale < len(pow10s) {
+		return new(big.Int).SetUint64(pow10s[scale])
+	}
+	return new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(scale)), nil)
 }
 
 // toInt reads a count.
@@ -285,10 +336,17 @@ func toInt(v any) (int64, error) {
 // minor units, a NUMERIC, a float) as its value: currency in major units.
 func toRat(f *metadata.Field, v any) (*big.Rat, error) {
 	var r *big.Rat
+	money := metadata.TypeOf(f).Kind() == metadata.KindMoney
 	switch x := v.(type) {
 	case nil:
 		return nil, nil
 	case int64:
+		if money {
+			// The usual case (a SUM of minor units) in one step.
+			if scale := f.ScaleOr(metadata.DefaultCurrencyScale); scale < len(pow10s) && pow10s[scale] <= math.MaxInt64 {
+				return new(big.Rat).SetFrac64(x, int64(pow10s[scale])), nil
+			}
+		}
 		r = new(big.Rat).SetInt64(x)
 	case int32:
 		r = new(big.Rat).SetInt64(int64(x))
@@ -312,8 +370,8 @@ func toRat(f *metadata.Field, v any) (*big.Rat, error) {
 	default:
 		return nil, fmt.Errorf("reports: a number of type %T", v)
 	}
-	if metadata.TypeOf(f).Kind() == metadata.KindMoney {
-		r.Quo(r, new(big.Rat).SetInt(new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(f.ScaleOr(metadata.DefaultCurrencyScale))), nil)))
+	if money {
+		r.Quo(r, new(big.Rat).SetInt(pow10(f.ScaleOr(metadata.DefaultCurrencyScale))))
 	}
 	return r, nil
 }

@@ -365,12 +365,12 @@ func (r *Runner) grouped(ctx context.Context, b *builder, filter string, res *Re
 	return nil
 }
 
-// groupRow writes one group as a row.
-func groupRow(b *builder, g *grp) Row {
+// groupRow writes one group as a row; all are the plan's dimensions.
+func groupRow(all []*reports.Dim, g *grp) Row {
 	row := Row{"_level": len(g.keys), "_group": path(g.keys)}
 	lbl := map[string]any{}
 	for i, k := range g.keys {
-		d := dims(b.plan)[i]
+		d := all[i]
 		row[d.Name] = k
 		lbl[d.Name] = g.labels[i]
 	}
@@ -386,27 +386,24 @@ func groupRow(b *builder, g *grp) Row {
 // summaryRows lists the detail rows with, when subs are given, a subtotal
 // row after the last row of each outer group (innermost first).
 func summaryRows(b *builder, detail []*grp, subs [][]*grp) []Row {
+	all := dims(b.plan)
 	out := make([]Row, 0, len(detail))
-	find := func(level int, keys []any) *grp {
-		k := path(keys)
-		for _, g := range subs[level-1] {
-			if path(g.keys) == k {
-				return g
-			}
+	// bySub finds a subtotal group of a level by its keys' path.
+	bySub := make([]map[string]*grp, len(subs))
+	for l, s := range subs {
+		bySub[l] = make(map[string]*grp, len(s))
+		for _, g := range s {
+			bySub[l][path(g.keys)] = g
 		}
-		return nil
 	}
 	for i, g := range detail {
-		out = append(out, groupRow(b, g))
-		if len(subs) == 0 {
-			continue
-		}
+		out = append(out, groupRow(all, g))
 		for l := len(subs); l >= 1; l-- {
 			if i+1 < len(detail) && path(detail[i+1].keys[:l]) == path(g.keys[:l]) {
 				break
 			}
-			if s := find(l, g.keys[:l]); s != nil {
-				out = append(out, groupRow(b, s))
+			if s := bySub[l-1][path(g.keys[:l])]; s != nil {
+				out = append(out, groupRow(all, s))
 			}
 		}
 	}

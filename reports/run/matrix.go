@@ -57,8 +57,9 @@ func (r *Runner) matrix(ctx context.Context, b *builder, where string, args []an
 	if p.Report.Limit > 0 && len(rows) > p.Report.Limit {
 		rows = rows[:p.Report.Limit]
 	}
+	all := dims(p)
 	for _, g := range rows {
-		row := groupRow(b, g)
+		row := groupRow(all, g)
 		for _, c := range cols {
 			cell := cells[path(append(slices.Clone(g.keys), c.keys...))]
 			for _, a := range p.Aggs {
