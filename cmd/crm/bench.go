@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -110,6 +111,10 @@ func runBench(ctx context.Context, o benchOptions, stdout io.Writer, log *slog.L
 			continue
 		}
 		r, err := bench.Run(ctx, c, o.n)
+		if errors.Is(err, bench.ErrSkipped) {
+			fmt.Fprintln(stdout, err)
+			continue
+		}
 		if err != nil {
 			return err
 		}

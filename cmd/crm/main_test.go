@@ -298,6 +298,23 @@ func TestBenchCommand(t *testing.T) {
 	if code, out := runCmd(t, "bench", "--db", db, "--reuse", "-n", "1"); code != 0 || strings.Contains(out, "loading") || !strings.Contains(out, "list_deep") {
 		t.Fatalf("a loaded data set runs again with --reuse: exit %d\n%s", code, out)
 	}
+	prof := filepath.Join(t.TempDir(), "cpu.prof")
+	code, out = runCmd(t, "bench", "--db", db, "--reuse", "-n", "1", "--only", "count,report", "--cpuprofile", prof)
+	if code != 0 || !strings.Contains(out, "count ") || !strings.Contains(out, "report ") || strings.Contains(out, "create ") {
+		t.Fatalf("--only count,report runs those two: exit %d\n%s", code, out)
+	}
+	if st, err := os.Stat(prof); err != nil || st.Size() == 0 {
+		t.Errorf("--cpuprofile wrote no profile: %v", err)
+	}
+	if code, out := runCmd(t, "bench", "--db", db, "--reuse", "--only", "delete"); code != 2 || !strings.Contains(out, `no scenario "delete"`) {
+		t.Errorf("unknown scenario: exit %d\n%s", code, out)
+	}
+	// A data set too small for a deep page skips that scenario only.
+	small := filepath.Join(t.TempDir(), "small.db")
+	code, out = runCmd(t, "bench", "--db", small, "--scale", "0.0005", "-n", "1", "--only", "list_deep,count")
+	if code != 0 || !strings.Contains(out, "list_deep: skipped: rep001 has") || !strings.Contains(out, "count ") {
+		t.Errorf("a deep page on a small data set is skipped, the rest runs: exit %d\n%s", code, out)
+	}
 	// The HTTP load run over the same data set, against a server.
 	addr := freeAddr(t)
 	stop := startServer(t, db, addr)

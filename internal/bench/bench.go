@@ -9,9 +9,14 @@ package bench
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 )
+
+// ErrSkipped is wrapped by the error of a scenario's setup when the data
+// set is too small for the scenario; the others still run.
+var ErrSkipped = errors.New("skipped")
 
 // Case is one scenario: a setup, then the engine's way and the
 // hand-written SQL way of doing the same thing, called alternately with
@@ -91,7 +96,7 @@ func Run(ctx context.Context, c Case, n int) (Result, error) {
 	w := warmup(n)
 	if c.Setup != nil {
 		if err := c.Setup(ctx, n+w); err != nil {
-			return Result{}, fmt.Errorf("bench %s: setup: %w", c.Name, err)
+			return Result{Name: c.Name}, fmt.Errorf("bench %s: %w", c.Name, err)
 		}
 	}
 	if _, err := iterate(ctx, c, 0, w); err != nil {

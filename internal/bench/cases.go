@@ -345,7 +345,7 @@ func (env *Env) listDeep() Case {
 			}
 			pages := min(deepPages, int(n)/pageSize-1)
 			if pages < 1 {
-				return fmt.Errorf("rep001 has %d opportunities in stage %s: too few for a deep page", n, listStage)
+				return fmt.Errorf("%w: rep001 has %d opportunities in stage %s, too few for a second page (a larger --scale or fewer --reps gives more)", ErrSkipped, n, listStage)
 			}
 			for range pages {
 				res, err := env.listPage(ctx, env.Rep, cursor)
