@@ -118,6 +118,18 @@ func (env *Env) insertSQL(ctx context.Context, q store.Querier, object, owner st
 	return id, env.exec(ctx, q, "INSERT INTO "+store.Ident(object)+" ("+query.SelectList(all)+") VALUES ("+store.Marks(len(args))+")", args...)
 }
 
+// accountColumns are the columns a new account of the scenarios has values
+// in: its name and industry as given, the default account type, and the
+// zero counts and sums of its roll-ups (no children yet), so that the
+// hand-written insert writes the row the engine writes.
+var accountColumns = []string{"name", "industry", "account_type", "won_amount", "open_opportunities", "outstanding", "open_service_requests"}
+
+// insertAccount inserts a retail account named name owned by owner, as the
+// engine writes it (accountColumns).
+func (env *Env) insertAccount(ctx context.Context, q store.Querier, owner, name string) (string, error) {
+	return env.insertSQL(ctx, q, "account", owner, accountColumns, name, "retail", "customer", int64(0), int64(0), int64(0), int64(0))
+}
+
 // history writes a history row as the engine keeps for a tracked field.
 func (env *Env) history(ctx context.Context, q store.Querier, object, id, field, old, new, by string, version int64) error {
 	return env.exec(ctx, q, `INSERT INTO crm_history (id, object, record_id, field, old_value, new_value, changed_by, by_system, changed_at, record_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -151,7 +163,7 @@ func (env *Env) create() Case {
 			return err
 		},
 		Plain: func(ctx context.Context, i int) error {
-			_, err := env.insertSQL(ctx, env.DB.SQL(), "account", env.Rep.UserID, []string{"name", "industry"}, fmt.Sprintf("P%s-%d", run, i), "retail")
+			_, err := env.insertAccount(ctx, env.DB.SQL(), env.Rep.UserID, fmt.Sprintf("P%s-%d", run, i))
 			return err
 		},
 	}
@@ -195,7 +207,7 @@ func (env *Env) createConcurrent() Case {
 			return all(i, func(k int) error {
 				one.Lock()
 				defer one.Unlock()
-				_, err := env.insertSQL(ctx, env.DB.SQL(), "account", env.Rep.UserID, []string{"name", "industry"}, fmt.Sprintf("P%s-%d", run, k), "retail")
+				_, err := env.insertAccount(ctx, env.DB.SQL(), env.Rep.UserID, fmt.Sprintf("P%s-%d", run, k))
 				return err
 			})
 		},
@@ -457,7 +469,7 @@ func (env *Env) convert() Case {
 			lead := leads[2*i+1]
 			owner := env.Rep.UserID
 			return env.inTx(ctx, func(tx *sql.Tx) error {
-				acc, err := env.insertSQL(ctx, tx, "account", owner, []string{"name", "industry"}, fmt.Sprintf("Company %s-%d P", run, i), "retail")
+				acc, err := env.insertAccount(ctx, tx, owner, fmt.Sprintf("Company %s-%d P", run, i))
 				if err != nil {
 					return err
 				}
