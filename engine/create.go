@@ -165,7 +165,8 @@ func (w *Writer) prepareCreate(ctx context.Context, s *Scope, data map[string]an
 	p := w.rights.p
 	now := e.now().UTC().Truncate(time.Millisecond)
 	id := uuid.Must(uuid.NewV7()).String()
-	rec := map[string]any{"id": id, "created_at": now, "created_by": p.UserID, "updated_at": now, "updated_by": p.UserID, metadata.OwnerField: p.UserID, "version": int64(1)}
+	rec := make(map[string]any, len(metadata.SystemFields)+len(s.obj.Fields))
+	rec["id"], rec["created_at"], rec["created_by"], rec["updated_at"], rec["updated_by"], rec[metadata.OwnerField], rec["version"] = id, now, p.UserID, now, p.UserID, p.UserID, int64(1)
 	for _, f := range s.obj.Fields {
 		if _, sent := wr.vals[f.Name]; !sent && f.Default != nil {
 			v, err := metadata.TypeOf(f).Normalize(f, f.Default)
@@ -243,13 +244,15 @@ func (w *Writer) readBack(ctx context.Context, s *Scope, id string) (Record, err
 // written turns a record just written (storage form) and its links into
 // the JSON form the principal may read.
 func (e *Engine) written(s *Scope, rec map[string]any, links map[string][]string) (Record, error) {
-	full := make(map[string]any, len(rec))
-	for _, c := range s.columns(e.db.Dialect) {
-		full[c] = rec[c]
-	}
-	out, err := s.output(full)
-	if err != nil {
-		return nil, err
+	cols := s.columns(e.db.Dialect)
+	out := make(Record, len(cols)+len(links))
+	for _, col := range cols {
+		c := s.readable[col]
+		v, err := c.typ.Output(c.f, rec[col])
+		if err != nil {
+			return nil, fmt.Errorf("read %s.%s: %w", s.obj.Name, col, err)
+		}
+		out[col] = v
 	}
 	for _, f := range s.obj.Fields {
 		if metadata.Linked(f) && s.Readable(f.Name) {

@@ -226,11 +226,11 @@ func (r *formulaResolver) Lookup(ctx context.Context, object string, ids []strin
 // Rollup runs an aggregate over child records in SQL, grouped by parent;
 // a parent being created has none.
 func (r *formulaResolver) Rollup(ctx context.Context, spec *formulas.RollupSpec, parentIDs []string) (map[string]any, error) {
-	if r.childless != "" {
-		parentIDs = slices.DeleteFunc(slices.Clone(parentIDs), func(id string) bool { return id == r.childless })
-		if len(parentIDs) == 0 {
-			return map[string]any{}, nil
+	if r.childless != "" && slices.Contains(parentIDs, r.childless) {
+		if len(parentIDs) == 1 {
+			return nil, nil // the usual case, a create: nothing to read or allocate
 		}
+		parentIDs = slices.DeleteFunc(slices.Clone(parentIDs), func(id string) bool { return id == r.childless })
 	}
 	child, err := r.snap.Object(spec.Child)
 	if err != nil {
