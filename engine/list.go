@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 
 	"github.com/crmplatform/crm/engine/query"
@@ -87,8 +88,7 @@ func (e *Engine) list(ctx context.Context, q store.Querier, s *Scope, opt ListOp
 	}
 	res := &ListResult{Items: items}
 	if more {
-		var err error
-		if res.NextCursor, err = query.EncodeCursor(lq.page.Keys, last); err != nil {
+		if res.NextCursor, err = lq.cursor(last); err != nil {
 			return nil, err
 		}
 	}
@@ -117,17 +117,17 @@ func (e *Engine) list(ctx context.Context, q store.Querier, s *Scope, opt ListOp
 // and a probe asked alone finds one, the page is read again with the
 // branches the probes opened. A page is thus one statement (and its
 // links) whether or not the user has shares.
-func (e *Engine) readPage(ctx context.Context, q store.Querier, s *Scope, lq *listQuery) (items []Record, last map[string]any, more bool, err error) {
+func (e *Engine) readPage(ctx context.Context, q store.Querier, s *Scope, lq *listQuery) (items []Record, last []any, more bool, err error) {
 	size := lq.page.Limit - 1
 	items = make([]Record, 0, min(size, 64))
 	for i := 0; i < lq.segments() && !more; i++ {
-		seg := lq.segment(i, size-len(items))
-		stmt, args := seg.SQL()
-		r, err := e.readRecords(ctx, q, s, stmt, args, size-len(items), len(seg.Probes))
+		probes := len(lq.page.Probes)
+		stmt, args := lq.sql(i, size-len(items))
+		r, err := e.readRecords(ctx, q, s, stmt, args, size-len(items), probes)
 		if err != nil {
 			return nil, nil, false, err
 		}
-		if len(seg.Probes) > 0 {
+		if probes > 0 {
 			found := r.found
 			if found == nil {
 				if found, err = lq.rule.probe(ctx, e.db, q); err != nil {
@@ -176,6 +176,10 @@ type listQuery struct {
 	// rule is the record rule whose probes page.Probes asks, until
 	// settle.
 	rule readRule
+	// first, when set, is the statement of the first segment's read
+	// (segment(0, page.Limit-1).SQL()) as the compiled read keeps it for
+	// the first page of a list, until settle.
+	first *pageStmt
 }
 
 // settle takes the answers of the rule's probes: the page reads without
@@ -183,7 +187,7 @@ type listQuery struct {
 // one found a row (what was read with the branches that assumed none
 // must be read again).
 func (lq *listQuery) settle(found []bool) bool {
-	lq.page.Probes = nil
+	lq.page.Probes, lq.first = nil, nil
 	if !anyFound(found) {
 		return false
 	}
@@ -206,6 +210,27 @@ func (lq *listQuery) segment(i, n int) query.Page {
 	return p
 }
 
+// sql returns the statement reading segment i for at most n records (and
+// one more), and its arguments.
+func (lq *listQuery) sql(i, n int) (string, []any) {
+	if i == 0 && lq.first != nil {
+		return lq.first.sql, lq.first.args
+	}
+	return lq.segment(i, n).SQL()
+}
+
+// cursor returns the cursor of the page after the record whose storage
+// values, by column (page.Columns), are last.
+func (lq *listQuery) cursor(last []any) (string, error) {
+	row := make(map[string]any, len(lq.page.Keys))
+	for _, k := range lq.page.Keys {
+		if i := slices.Index(lq.page.Columns, k.Field); i >= 0 {
+			row[k.Field] = last[i]
+		}
+	}
+	return query.EncodeCursor(lq.page.Keys, row)
+}
+
 // listQuery compiles a list request: the record rule of the scope as
 // disjoint branches (those with a probe left out, their probes asked in
 // the statement until settle), the filter, the sort and the cursor's
@@ -222,17 +247,24 @@ func (e *Engine) listQuery(ctx context.Context, s *Scope, opt ListOptions) (*lis
 	if err != nil {
 		return nil, err
 	}
-	filter := cr.filter
-	if !opt.Where.Empty() {
-		sql, args := query.And(filter, opt.Where)
-		filter = query.Predicate{SQL: sql, Args: args}
+	lq := &listQuery{rule: cr.rule, page: query.Page{Table: s.obj.Name, Columns: s.columns(e.db.Dialect), List: s.selectList(e.db.Dialect), Branches: cr.branches,
+		Where: cr.filter, Keys: cr.keys, Limit: limit + 1, Probes: cr.rule.probes}}
+	if opt.Cursor == "" && opt.Where.Empty() {
+		// The first page of a list reads the same way every time.
+		if lq.first, err = cr.firstPage(lq.page, s.obj, e.db.Dialect); err != nil {
+			return nil, err
+		}
+		lq.page.Segments = lq.first.segs
+		return lq, nil
 	}
-	segs, err := query.Segments(cr.keys, opt.Cursor, s.obj, s.QueryOptions(ctx))
-	if err != nil {
+	if !opt.Where.Empty() {
+		sql, args := query.And(cr.filter, opt.Where)
+		lq.page.Where = query.Predicate{SQL: sql, Args: args}
+	}
+	if lq.page.Segments, err = query.Segments(cr.keys, opt.Cursor, s.obj, s.QueryOptions(ctx)); err != nil {
 		return nil, err
 	}
-	return &listQuery{rule: cr.rule, page: query.Page{Table: s.obj.Name, Columns: s.columns(e.db.Dialect), List: s.selectList(e.db.Dialect), Branches: cr.branches,
-		Where: filter, Segments: segs, Keys: cr.keys, Limit: limit + 1, Probes: cr.rule.probes}}, nil
+	return lq, nil
 }
 
 // count counts the records of table in the branches that match filter:

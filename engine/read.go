@@ -80,9 +80,9 @@ func (e *Engine) getWith(ctx context.Context, q store.Querier, s *Scope, id stri
 // rowsRead is what readRecords read.
 type rowsRead struct {
 	recs []Record
-	// last holds the storage values of the limit-th record, for the
-	// cursor of the next page.
-	last map[string]any
+	// last holds the storage values of the limit-th record, by column
+	// (Scope.columns), for the cursor of the next page.
+	last []any
 	// more tells that the query had a row beyond limit.
 	more bool
 	// found holds the answers of the statement's probe columns, taken
@@ -91,12 +91,13 @@ type rowsRead struct {
 }
 
 // readRecords runs a query (with "?" placeholders and storage-form
-// arguments) selecting columns of s's object and turns up to limit rows
-// into the records the principal sees, converting each value as it is
-// scanned, with their many-to-many links. The statement's last probes
-// columns are the answers of record-rule probes (query.Page.Probes): when
-// one found a row, readRecords stops at the first row and returns only
-// the answers (the caller reads again with the branches they open).
+// arguments) selecting s's columns (Scope.columns, in their order) and
+// turns up to limit rows into the records the principal sees, converting
+// each value as it is scanned, with their many-to-many links. The
+// statement's last probes columns, after s's, are the answers of
+// record-rule probes (query.Page.Probes): when one found a row,
+// readRecords stops at the first row and returns only the answers (the
+// caller reads again with the branches they open).
 func (e *Engine) readRecords(ctx context.Context, q store.Querier, s *Scope, stmt string, args []any, limit, probes int) (rowsRead, error) {
 	var out rowsRead
 	rows, err := e.db.Query(ctx, q, store.Rebind(e.db.Dialect, stmt), store.Args(e.db.Dialect, args)...)
@@ -104,17 +105,8 @@ func (e *Engine) readRecords(ctx context.Context, q store.Querier, s *Scope, stm
 		return out, fmt.Errorf("engine: read %s: %w", s.obj.Name, err)
 	}
 	defer rows.Close()
-	all, err := rows.Columns()
-	if err != nil {
-		return out, err
-	}
-	cols := all[:len(all)-probes]
-	s.reads()
-	defs := make([]colDef, len(cols))
-	for i, c := range cols {
-		defs[i] = s.readable[c]
-	}
-	vals, ptrs := store.ScanTargets(len(all))
+	cols, defs := s.columns(e.db.Dialect), s.columnDefs(e.db.Dialect)
+	vals, ptrs := store.ScanTargets(len(cols) + probes)
 	out.recs = make([]Record, 0, min(limit, 64))
 	for rows.Next() {
 		if len(out.recs) == limit {
@@ -122,7 +114,7 @@ func (e *Engine) readRecords(ctx context.Context, q store.Querier, s *Scope, stm
 			break
 		}
 		if err := rows.Scan(ptrs...); err != nil {
-			return out, err
+			return out, fmt.Errorf("engine: read %s: %w", s.obj.Name, err)
 		}
 		if probes > 0 && out.found == nil {
 			if out.found, err = probeAnswers(vals[len(cols):]); err != nil {
@@ -134,17 +126,11 @@ func (e *Engine) readRecords(ctx context.Context, q store.Querier, s *Scope, stm
 			}
 		}
 		if len(out.recs) == limit-1 {
-			out.last = make(map[string]any, len(cols))
-			for i, c := range cols {
-				out.last[c] = vals[i]
-			}
+			out.last = slices.Clone(vals[:len(cols)])
 		}
 		rec := make(Record, len(cols))
 		for i, v := range vals[:len(cols)] {
 			d := defs[i]
-			if d.f == nil {
-				continue
-			}
 			o, err := d.typ.Output(d.f, v)
 			if err != nil {
 				return out, fmt.Errorf("read %s.%s: %w", s.obj.Name, cols[i], err)
@@ -193,33 +179,38 @@ func (e *Engine) outputRows(ctx context.Context, q store.Querier, s *Scope, rows
 	return recs, e.addLinks(ctx, q, s, recs)
 }
 
+// noLinks is the value of a many-to-many field without links, shared by
+// every record that has none (an empty slice cannot be changed in place).
+var noLinks any = []string{}
+
 // addLinks adds to records the ids of the records their readable
 // many-to-many fields link to.
 func (e *Engine) addLinks(ctx context.Context, q store.Querier, s *Scope, recs []Record) error {
 	if len(recs) == 0 {
 		return nil
 	}
-	var ids []string
+	var ids []any
 	for _, f := range s.obj.Fields {
 		if !metadata.Linked(f) || !s.Readable(f.Name) {
 			continue
 		}
 		if ids == nil {
-			ids = make([]string, len(recs))
+			ids = make([]any, len(recs))
 			for i, r := range recs {
-				ids[i], _ = r["id"].(string)
+				ids[i] = r["id"]
 			}
 		}
-		links, err := e.loadLinks(ctx, q, s.obj.Name, f.Name, ids)
+		links, err := e.linksOf(ctx, q, s.obj.Name, f.Name, ids)
 		if err != nil {
 			return err
 		}
 		for i, id := range ids {
-			l := links[id]
-			if l == nil {
-				l = []string{}
+			id, _ := id.(string)
+			if l, ok := links[id]; ok {
+				recs[i][f.Name] = l
+			} else {
+				recs[i][f.Name] = noLinks
 			}
-			recs[i][f.Name] = l
 		}
 	}
 	return nil
@@ -227,24 +218,30 @@ func (e *Engine) addLinks(ctx context.Context, q store.Querier, s *Scope, recs [
 
 // loadLinks reads the links of a many-to-many field for a page of records.
 func (e *Engine) loadLinks(ctx context.Context, q store.Querier, object, field string, ids []string) (map[string][]string, error) {
+	return e.linksOf(ctx, q, object, field, anySlice(ids))
+}
+
+// linksOf reads the links of a many-to-many field for records by id (as
+// arguments: a page's ids as its records hold them).
+func (e *Engine) linksOf(ctx context.Context, q store.Querier, object, field string, ids []any) (map[string][]string, error) {
 	out := map[string][]string{}
+	var s, t string
 	for chunk := range slices.Chunk(ids, store.MaxInList) {
 		query := "SELECT \"source_id\", \"target_id\" FROM " + store.Ident(store.LinkTable(object, field)) + " WHERE " + store.In(`"source_id"`, len(chunk)) + " ORDER BY \"source_id\", \"target_id\""
-		rows, err := e.db.Query(ctx, q, store.Rebind(e.db.Dialect, query), anySlice(chunk)...)
+		rows, err := e.db.Query(ctx, q, store.Rebind(e.db.Dialect, query), chunk...)
 		if err != nil {
 			return nil, fmt.Errorf("engine: links of %s.%s: %w", object, field, err)
 		}
 		for rows.Next() {
-			var s, t string
 			if err := rows.Scan(&s, &t); err != nil {
 				rows.Close()
-				return nil, err
+				return nil, fmt.Errorf("engine: links of %s.%s: %w", object, field, err)
 			}
 			out[s] = append(out[s], t)
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("engine: links of %s.%s: %w", object, field, err)
 		}
 	}
 	return out, nil

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 
 	"github.com/crmplatform/crm/engine/query"
 	"github.com/crmplatform/crm/metadata"
@@ -27,6 +28,39 @@ type compiledRead struct {
 	branches []query.Predicate
 	// counts keeps the count statements (with the probes) by bound.
 	counts sync.Map // int → countStmt
+	// first keeps the first read of a first page (firstPage) for the
+	// page size asked last.
+	first atomic.Pointer[pageStmt]
+}
+
+// pageStmt is the first read of a list's first page for one page size:
+// the segments of the sorted rows without a cursor (query.Segments) and
+// the statement reading the first of them, with the probes.
+type pageStmt struct {
+	limit int
+	segs  []query.Predicate
+	sql   string
+	args  []any
+}
+
+// firstPage returns the first read of p, a first page (no cursor, no
+// Where beyond the compiled filter, the probes asked) of p.Limit rows of
+// obj: the same for every first page of the read at that size, so it is
+// built once and kept for the size asked last (a client pages with one
+// size). Its arguments are shared: never change them.
+func (cr *compiledRead) firstPage(p query.Page, obj *metadata.Object, dialect string) (*pageStmt, error) {
+	if ps := cr.first.Load(); ps != nil && ps.limit == p.Limit {
+		return ps, nil
+	}
+	segs, err := query.Segments(p.Keys, "", obj, query.Options{Dialect: dialect})
+	if err != nil {
+		return nil, err
+	}
+	p.Segments = segs[:min(1, len(segs))]
+	stmt, args := p.SQL()
+	ps := &pageStmt{limit: p.Limit, segs: segs, sql: stmt, args: args}
+	cr.first.Store(ps)
+	return ps, nil
 }
 
 // countStmt is a count statement with its arguments.

@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/crmplatform/crm/engine"
 	"github.com/crmplatform/crm/engine/access"
+	"github.com/crmplatform/crm/engine/query"
 	"github.com/crmplatform/crm/engine/store"
 	"github.com/crmplatform/crm/engine/store/storetest"
 )
@@ -73,6 +75,71 @@ func TestCompiledReadsFollowPrincipalAndTime(t *testing.T) {
 			}
 			if n != s.want || int64(len(res.Items)) != s.want {
 				t.Errorf("%s: counts %d and lists %d, want %d", s.name, n, len(res.Items), s.want)
+			}
+		}
+	})
+}
+
+// TestFirstPagesFollowSizeAndWhere checks the first page of a list, whose
+// statement the compiled read keeps for the page size asked last: first
+// pages of changing sizes by the same rep each hold the first records in
+// order and a cursor that walks on to the last record, and a first page
+// narrowed by a condition set by code (a report's drill-down, Where) is
+// narrowed, between first pages that are not. The expected ids come from
+// one plain query (visibleIDs).
+func TestFirstPagesFollowSizeAndWhere(t *testing.T) {
+	t.Parallel()
+	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		p := standardPlatform(t, db)
+		rep := salesRep(t, p, "rep")
+		for i := range 5 {
+			if _, err := db.SQL().ExecContext(ctx, store.Rebind(db.Dialect, `INSERT INTO opportunity (id, created_at, updated_at, owner_id, stage, amount, version) VALUES (?, ?, ?, ?, ?, ?, 1)`),
+				fmt.Sprintf("opp-%d", i), "2026-01-01T00:00:00Z", "2026-01-01T00:00:00Z", rep.ID, "needs", int64(i%3)*100); err != nil {
+				t.Fatal(err)
+			}
+		}
+		all := visibleIDs(t, db, rep.ID, "needs")
+		if len(all) != 5 {
+			t.Fatalf("the fixture gives %d records, want 5", len(all))
+		}
+		rctx := access.WithPrincipal(ctx, rep.Principal())
+		for _, step := range []struct {
+			limit int
+			where query.Predicate
+			want  []string
+		}{
+			{2, query.Predicate{}, all},
+			{3, query.Predicate{}, all},
+			{2, query.Predicate{}, all},
+			{2, query.Predicate{SQL: `"opportunity"."amount" = ?`, Args: []any{int64(100)}}, []string{"opp-1", "opp-4"}},
+			{2, query.Predicate{}, all},
+			{5, query.Predicate{}, all},
+			{1, query.Predicate{}, all},
+		} {
+			opt := engine.ListOptions{Filter: `stage == "needs"`, Sort: "-amount", Limit: step.limit, Where: step.where}
+			var got []string
+			for pages := 0; ; pages++ {
+				if pages > len(all) {
+					t.Fatalf("limit %d, where %q: the cursor never ends", step.limit, step.where.SQL)
+				}
+				res, err := p.Engine.List(engine.WithRequest(rctx), "opportunity", opt)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(res.Items) > step.limit || (res.NextCursor != "" && len(res.Items) != step.limit) {
+					t.Errorf("limit %d, where %q: a page of %d records, cursor %q", step.limit, step.where.SQL, len(res.Items), res.NextCursor)
+				}
+				for _, r := range res.Items {
+					got = append(got, r["id"].(string))
+				}
+				if res.NextCursor == "" {
+					break
+				}
+				opt.Cursor = res.NextCursor
+			}
+			if strings.Join(got, " ") != strings.Join(step.want, " ") {
+				t.Errorf("limit %d, where %q: listed %v, want %v", step.limit, step.where.SQL, got, step.want)
 			}
 		}
 	})

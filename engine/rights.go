@@ -55,9 +55,11 @@ type fieldAccess struct {
 	// readable holds the definition and type of every column the
 	// principal may read, for converting rows.
 	readable map[string]colDef
-	// readCols lists the columns a read selects, by dialect, and
-	// readList the same quoted for a SELECT.
+	// readCols lists the columns a read selects, by dialect, readDefs
+	// their definitions in the same order, and readList the columns
+	// quoted for a SELECT.
 	readCols map[string][]string
+	readDefs map[string][]colDef
 	readList map[string]string
 }
 
@@ -73,15 +75,17 @@ func (s *Scope) reads() {
 	s.readOnce.Do(func() {
 		s.readable = make(map[string]colDef, len(s.levels))
 		s.readCols = map[string][]string{}
+		s.readDefs = map[string][]colDef{}
 		add := func(f *metadata.Field) {
 			if !s.Readable(f.Name) {
 				return
 			}
-			t := metadata.TypeOf(f)
-			s.readable[f.Name] = colDef{f: f, typ: t}
+			c := colDef{f: f, typ: metadata.TypeOf(f)}
+			s.readable[f.Name] = c
 			for _, d := range []string{metadata.DialectSQLite, metadata.DialectPostgres} {
-				if t.Column(d, f) != "" {
+				if c.typ.Column(d, f) != "" {
 					s.readCols[d] = append(s.readCols[d], f.Name)
+					s.readDefs[d] = append(s.readDefs[d], c)
 				}
 			}
 		}
@@ -409,6 +413,13 @@ func (s *Scope) ReadableFields() []string {
 func (s *Scope) columns(dialect string) []string {
 	s.reads()
 	return s.readCols[dialect]
+}
+
+// columnDefs returns the definitions of the columns a read selects, in
+// the order of columns.
+func (s *Scope) columnDefs(dialect string) []colDef {
+	s.reads()
+	return s.readDefs[dialect]
 }
 
 // selectList returns the columns a read selects, quoted for a SELECT.
