@@ -119,7 +119,6 @@ func (e *Engine) list(ctx context.Context, q store.Querier, s *Scope, opt ListOp
 // links) whether or not the user has shares.
 func (e *Engine) readPage(ctx context.Context, q store.Querier, s *Scope, lq *listQuery) (items []Record, last []any, more bool, err error) {
 	size := lq.page.Limit - 1
-	items = make([]Record, 0, min(size, 64))
 	for i := 0; i < lq.segments() && !more; i++ {
 		probes := len(lq.page.Probes)
 		stmt, args := lq.sql(i, size-len(items))
@@ -138,7 +137,11 @@ func (e *Engine) readPage(ctx context.Context, q store.Querier, s *Scope, lq *li
 				return e.readPage(ctx, q, s, lq)
 			}
 		}
-		items = append(items, r.recs...)
+		if items == nil {
+			items = r.recs // most pages: one segment
+		} else {
+			items = append(items, r.recs...)
+		}
 		if r.last != nil {
 			last = r.last
 		}

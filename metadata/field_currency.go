@@ -84,8 +84,22 @@ func (currencyType) Output(f *Field, v any) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return json.Number(FormatMinorUnits(units, f.ScaleOr(DefaultCurrencyScale))), nil
+	scale := f.ScaleOr(DefaultCurrencyScale)
+	if units == 0 && scale >= 0 && scale < len(zeroAmounts) {
+		return zeroAmounts[scale], nil
+	}
+	return json.Number(FormatMinorUnits(units, scale)), nil
 }
+
+// zeroAmounts holds the JSON form of a zero amount at each scale, made
+// once: zero amounts (discounts, commissions of open deals) are common and
+// cost nothing to hand out again.
+var zeroAmounts = func() (z [7]any) {
+	for scale := range z {
+		z[scale] = json.Number(FormatMinorUnits(0, scale))
+	}
+	return z
+}()
 
 // MinorUnits converts a decimal amount such as "1234.565" into integer
 // minor units at scale, rounding half away from zero.

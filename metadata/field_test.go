@@ -200,4 +200,26 @@ func TestOutputAsStored(t *testing.T) {
 			t.Errorf("%s output of %#v = %#v, %v; want %#v", c.typ, c.in, got, err, c.want)
 		}
 	}
+	// Amounts, zero ones (handed out from a table made once) among them,
+	// at their field's scale.
+	for _, c := range []struct {
+		scale *int
+		in    any
+		want  json.Number
+	}{
+		{nil, int64(0), "0.00"},
+		{nil, []byte("0"), "0.00"},
+		{ptr(0), int64(0), "0"},
+		{ptr(3), int64(0), "0.000"},
+		{ptr(6), int64(0), "0.000000"},
+		{nil, int64(-5), "-0.05"},
+		{nil, int64(123456), "1234.56"},
+		{ptr(0), int64(42), "42"},
+	} {
+		f := &Field{Name: "x", Type: "currency", Scale: c.scale}
+		got, err := TypeOf(f).Output(f, c.in)
+		if err != nil || got != any(c.want) {
+			t.Errorf("currency output of %#v at scale %v = %#v, %v; want %#v", c.in, f.ScaleOr(DefaultCurrencyScale), got, err, c.want)
+		}
+	}
 }
