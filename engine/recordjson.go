@@ -26,33 +26,45 @@ func (r Record) MarshalJSON() ([]byte, error) {
 // exactly the record's keys they are used as they are, otherwise the
 // record's own are sorted; the keys used are returned for the next.
 func (r Record) appendJSON(b []byte, keys []string) ([]byte, []string, error) {
-	same := len(keys) == len(r)
-	for _, k := range keys {
-		if !same {
-			break
+	if len(keys) == len(r) {
+		// The same number of keys: they are the record's if it has
+		// every one (each is looked up once, as it is written).
+		out, ok, err := r.appendFields(b, keys)
+		if err != nil || ok {
+			return out, keys, err
 		}
-		_, same = r[k]
+		b = out[:len(b)]
 	}
-	if !same {
-		keys = make([]string, 0, len(r))
-		for k := range r {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys)
+	keys = make([]string, 0, len(r))
+	for k := range r {
+		keys = append(keys, k)
 	}
+	slices.Sort(keys)
+	b, _, err := r.appendFields(b, keys)
+	return b, keys, err
+}
+
+// appendFields appends the record to b as an object of the fields keys
+// names, in their order; it stops and reports false at a key the record
+// lacks.
+func (r Record) appendFields(b []byte, keys []string) ([]byte, bool, error) {
 	b = append(b, '{')
 	for i, k := range keys {
+		v, ok := r[k]
+		if !ok {
+			return b, false, nil
+		}
 		if i > 0 {
 			b = append(b, ',')
 		}
 		b = appendJSONString(b, k)
 		b = append(b, ':')
 		var err error
-		if b, err = appendJSONValue(b, r[k]); err != nil {
-			return nil, nil, err
+		if b, err = appendJSONValue(b, v); err != nil {
+			return nil, false, err
 		}
 	}
-	return append(b, '}'), keys, nil
+	return append(b, '}'), true, nil
 }
 
 // MarshalJSON encodes the page as encoding/json encodes the struct (fields
@@ -175,6 +187,16 @@ func isJSONNumber(s string) bool {
 	return s == ""
 }
 
+// jsonSafe tells the ASCII characters a JSON string holds as they are,
+// as encoding/json writes them: printable ones but the quote, the
+// backslash and the HTML characters <, > and &.
+var jsonSafe = func() (t [utf8.RuneSelf]bool) {
+	for c := ' '; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
+	}
+	return t
+}()
+
 // appendJSONString appends s as a JSON string the way encoding/json writes
 // it: HTML characters, U+2028 and U+2029 escaped, invalid UTF-8 replaced.
 func appendJSONString(b []byte, s string) []byte {
@@ -183,7 +205,7 @@ func appendJSONString(b []byte, s string) []byte {
 	start := 0
 	for i := 0; i < len(s); {
 		if c := s[i]; c < utf8.RuneSelf {
-			if c >= ' ' && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+			if jsonSafe[c] {
 				i++
 				continue
 			}

@@ -53,6 +53,8 @@ func TestRecordJSONLikeEncodingJSON(t *testing.T) {
 		{Items: cases[1:4], NextCursor: "c<1>", Total: &total, TotalCapped: true},
 		{Items: cases[4:], Total: new(int64)},
 		{Items: []Record{cases[2], cases[2], cases[3], nil, cases[2], {"id": "x"}, cases[2]}},
+		// As many keys as the record before, but not the same ones.
+		{Items: []Record{{"a": 1, "b": "<2>"}, {"a": 3, "c": 4}, {"b": 5, "c": 6}, {"a": 7, "b": 8}}},
 	}
 	for i, page := range pages {
 		type plain ListResult // without the method
