@@ -206,10 +206,8 @@ func decodeCursor(keys []SortKey, cursor string, obj *metadata.Object, opt Optio
 	if err != nil {
 		return bad("not a cursor of this list")
 	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	var d cursorData
-	if err := dec.Decode(&d); err != nil {
+	d, err := readCursorData(raw)
+	if err != nil {
 		return bad("not a cursor of this list")
 	}
 	if d.Sort != spec(keys) || len(d.Values) != len(keys) {
@@ -233,6 +231,110 @@ func decodeCursor(keys []SortKey, cursor string, obj *metadata.Object, opt Optio
 		vals[i] = metadata.DBValue(opt.Dialect, v)
 	}
 	return cols, vals, nil
+}
+
+// readCursorData reads the JSON of a cursor as a json.Decoder with
+// UseNumber reads it, the form EncodeCursor writes without the decoder
+// (parseCursorData).
+func readCursorData(raw []byte) (cursorData, error) {
+	if d, ok := parseCursorData(raw); ok {
+		return d, nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var d cursorData
+	err := dec.Decode(&d)
+	return d, err
+}
+
+// parseCursorData reads the JSON EncodeCursor writes, {"s":"…","v":[…]}
+// with strings of printable ASCII without escapes, whole numbers,
+// booleans and nulls, and nothing around it, into what a json.Decoder
+// with UseNumber reads from it. It reports false for anything else (which
+// the decoder reads or refuses).
+func parseCursorData(raw []byte) (cursorData, bool) {
+	var d cursorData
+	rest, ok := strings.CutPrefix(string(raw), `{"s":`)
+	if !ok {
+		return d, false
+	}
+	if d.Sort, rest, ok = plainString(rest); !ok {
+		return d, false
+	}
+	if rest, ok = strings.CutPrefix(rest, `,"v":[`); !ok {
+		return d, false
+	}
+	d.Values = []any{}
+	if after, ok := strings.CutPrefix(rest, "]"); ok {
+		return d, after == "}"
+	}
+	for {
+		var v any
+		switch {
+		case strings.HasPrefix(rest, "null"):
+			rest = rest[len("null"):]
+		case strings.HasPrefix(rest, "true"):
+			v, rest = true, rest[len("true"):]
+		case strings.HasPrefix(rest, "false"):
+			v, rest = false, rest[len("false"):]
+		case strings.HasPrefix(rest, `"`):
+			var str string
+			if str, rest, ok = plainString(rest); !ok {
+				return d, false
+			}
+			v = str
+		default:
+			n := wholeNumber(rest)
+			if n == 0 {
+				return d, false
+			}
+			v, rest = json.Number(rest[:n]), rest[n:]
+		}
+		d.Values = append(d.Values, v)
+		if after, ok := strings.CutPrefix(rest, ","); ok {
+			rest = after
+			continue
+		}
+		after, ok := strings.CutPrefix(rest, "]")
+		return d, ok && after == "}"
+	}
+}
+
+// plainString reads the JSON string s starts with when it holds only
+// printable ASCII and no escape, and returns it and what follows.
+func plainString(s string) (string, string, bool) {
+	if !strings.HasPrefix(s, `"`) {
+		return "", s, false
+	}
+	for i := 1; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '"':
+			return s[1:i], s[i+1:], true
+		case c < 0x20, c > 0x7e, c == '\\':
+			return "", s, false
+		}
+	}
+	return "", s, false
+}
+
+// wholeNumber returns the length of the whole number in JSON's grammar
+// (-?(0|[1-9][0-9]*)) s starts with, 0 when there is none.
+func wholeNumber(s string) int {
+	i := 0
+	if i < len(s) && s[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(s) && s[i] == '0':
+		return i + 1
+	case i < len(s) && s[i] >= '1' && s[i] <= '9':
+		i++
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+		return i
+	}
+	return 0
 }
 
 // afterSQL builds the keyset condition for keys with cursor values vals

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"math"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -109,5 +110,87 @@ func TestEncodeCursorWritesJSONMarshal(t *testing.T) {
 		if _, err := EncodeCursor([]SortKey{{Field: "amount"}}, map[string]any{"amount": bad}); err == nil {
 			t.Errorf("%v: encoded, want an error", bad)
 		}
+	}
+}
+
+// cursorJSONs are cursor JSONs that parseCursorData reads (true) or
+// leaves to the decoder (false): the forms EncodeCursor writes, and
+// others a client may send.
+var cursorJSONs = []struct {
+	raw  string
+	fast bool
+}{
+	{`{"s":"-amount,id","v":[99548400,"0196f0c2-6d3b-7c4e-9a3f-0c1d2e3f4a5b"]}`, true},
+	{`{"s":"-price,weight,active,close_date,-seen_at,name","v":[null,-5,true,false,"2026-11-05","<a&b>",0]}`, true},
+	{`{"s":"id","v":[]}`, true},
+	{`{"s":"","v":[-0]}`, true},
+	{`{"s":"a","v":[1.5]}`, false},
+	{`{"s":"a","v":[1e3]}`, false},
+	{`{"s":"a","v":[01]}`, false},
+	{`{"s":"a","v":[-]}`, false},
+	{`{"s":"a","v":["tab\t"]}`, false},
+	{`{"s":"a","v":["esc\"aped"]}`, false},
+	{`{"s":"a","v":["\u0041"]}`, false},
+	{`{"s":"a","v":["名"]}`, false},
+	{` {"s":"a","v":[1]}`, false},
+	{`{"s":"a","v":[1]} `, false},
+	{`{"s":"a","v":[1]}{}`, false},
+	{`{"s":"a","v":[1],"s":"b"}`, false},
+	{`{"S":"a","v":[1]}`, false},
+	{`{"v":[1],"s":"a"}`, false},
+	{`{"s":"a","v":[1,]}`, false},
+	{`{"s":"a","v":[nul]}`, false},
+	{`{"s":"a","v":[1`, false},
+	{`{"s":"a","v":null}`, false},
+	{`{"s":"a`, false},
+	{``, false},
+}
+
+// TestParseCursorData checks which cursor JSONs are read without the
+// decoder (those EncodeCursor writes, so a page after the first reads
+// its cursor that way) and that each reads as the decoder reads it.
+func TestParseCursorData(t *testing.T) {
+	t.Parallel()
+	for _, c := range cursorJSONs {
+		if _, ok := parseCursorData([]byte(c.raw)); ok != c.fast {
+			t.Errorf("%s: read without the decoder %v, want %v", c.raw, ok, c.fast)
+		}
+		sameAsDecoder(t, c.raw)
+	}
+	keys := []SortKey{{Field: "amount", Desc: true}, {Field: "id"}}
+	cursor, err := EncodeCursor(keys, map[string]any{"amount": int64(-12), "id": "r-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := base64.RawURLEncoding.DecodeString(cursor)
+	if _, ok := parseCursorData(raw); !ok {
+		t.Errorf("%s: EncodeCursor's JSON is left to the decoder", raw)
+	}
+}
+
+// FuzzCursorData checks that whatever JSON parseCursorData reads, a
+// json.Decoder with UseNumber reads to the same sort and values.
+func FuzzCursorData(f *testing.F) {
+	for _, c := range cursorJSONs {
+		f.Add(c.raw)
+	}
+	f.Fuzz(sameAsDecoder)
+}
+
+// sameAsDecoder fails t when parseCursorData reads raw differently from
+// the decoder.
+func sameAsDecoder(t *testing.T, raw string) {
+	got, ok := parseCursorData([]byte(raw))
+	if !ok {
+		return
+	}
+	dec := json.NewDecoder(strings.NewReader(raw))
+	dec.UseNumber()
+	var want cursorData
+	if err := dec.Decode(&want); err != nil {
+		t.Fatalf("%s: read without the decoder as %#v, the decoder refuses it: %v", raw, got, err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("%s: read without the decoder as %#v, the decoder reads %#v", raw, got, want)
 	}
 }
