@@ -15,9 +15,53 @@ import (
 // state is the partial result of one aggregate over some records: what
 // the SQL gave for a group, or several groups merged (subtotals, totals).
 type state struct {
-	n    int64    // records (count) or values (the others)
-	sum  *big.Rat // sum, avg: the sum of the values
-	best any      // min, max: *big.Rat for numbers, string for dates
+	n    int64   // records (count) or values (the others)
+	sum  decimal // sum, avg: the sum of the values
+	best any     // min, max: *big.Rat for numbers, string for dates
+}
+
+// decimal is an exact number, kept as units / 10^scale in 64 bits while
+// it is one and fits (sums of minor units or of integers: the usual
+// report), else as a big.Rat. The zero decimal is no number.
+type decimal struct {
+	units int64
+	scale int
+	small bool     // units and scale hold the number
+	rat   *big.Rat // the number when it is not small; never changed once set
+}
+
+// ratDecimal is r as a decimal (no number when r is nil).
+func ratDecimal(r *big.Rat) decimal { return decimal{rat: r} }
+
+// isNumber reports whether d holds a number.
+func (d decimal) isNumber() bool { return d.small || d.rat != nil }
+
+// Rat returns d as a big.Rat (nil when it holds no number).
+func (d decimal) Rat() *big.Rat {
+	if d.small {
+		if d.scale < len(pow10s) && pow10s[d.scale] <= math.MaxInt64 {
+			return new(big.Rat).SetFrac64(d.units, int64(pow10s[d.scale]))
+		}
+		return new(big.Rat).SetFrac(big.NewInt(d.units), pow10(d.scale))
+	}
+	return d.rat
+}
+
+// plus returns d + o in 64 bits when both are small with one scale and
+// the sum fits, else as a big.Rat.
+func (d decimal) plus(o decimal) decimal {
+	switch {
+	case !o.isNumber():
+		return d
+	case !d.isNumber():
+		return o
+	case d.small && o.small && d.scale == o.scale:
+		// Signed overflow only when both have one sign and the sum the other.
+		if v := d.units + o.units; (d.units >= 0) != (o.units >= 0) || (v >= 0) == (d.units >= 0) {
+			return decimal{units: v, scale: d.scale, small: true}
+		}
+	}
+	return ratDecimal(new(big.Rat).Add(d.Rat(), o.Rat()))
 }
 
 // aggSQL returns the SQL columns an aggregate reads (one or two) and
@@ -102,7 +146,7 @@ func scanState(a *reports.Agg, row []any, i int) (state, int, error) {
 		if err != nil {
 			return state{}, 0, err
 		}
-		s, err := toRat(a.Value.Field, row[i])
+		s, err := toDecimal(a.Value.Field, row[i])
 		return state{n: n, sum: s}, i + 2, err
 	}
 	if row[i] == nil {
@@ -128,12 +172,7 @@ func (s *state) merge(a *reports.Agg, o state) {
 	}
 	switch a.Def.Func {
 	case reports.Sum, reports.Avg:
-		if o.sum != nil {
-			if s.sum == nil {
-				s.sum = new(big.Rat)
-			}
-			s.sum.Add(s.sum, o.sum)
-		}
+		s.sum = s.sum.plus(o.sum)
 	case reports.Min, reports.Max:
 		if o.best == nil {
 			return
@@ -166,15 +205,18 @@ func result(a *reports.Agg, s state) (*big.Rat, any) {
 	case reports.Count, reports.CountDistinct:
 		return new(big.Rat).SetInt64(s.n), s.n
 	case reports.Sum:
-		if s.n == 0 || s.sum == nil {
+		if s.n == 0 || !s.sum.isNumber() {
 			return nil, nil
 		}
-		r = s.sum
+		if out, ok := exactJSON(a, s); ok {
+			return s.sum.Rat(), out
+		}
+		r = s.sum.Rat()
 	case reports.Avg:
-		if s.n == 0 || s.sum == nil {
+		if s.n == 0 || !s.sum.isNumber() {
 			return nil, nil
 		}
-		r = new(big.Rat).Quo(s.sum, new(big.Rat).SetInt64(s.n))
+		r = new(big.Rat).Quo(s.sum.Rat(), new(big.Rat).SetInt64(s.n))
 	default:
 		if s.best == nil {
 			return nil, nil
@@ -186,6 +228,39 @@ func result(a *reports.Agg, s state) (*big.Rat, any) {
 	}
 	t := aggType(a)
 	return formatNumber(t.Type, t.scale(), r)
+}
+
+// resultJSON is the JSON value of result, without working out the number
+// where the value does not need it.
+func resultJSON(a *reports.Agg, s state) any {
+	switch a.Def.Func {
+	case reports.Count, reports.CountDistinct:
+		return s.n
+	case reports.Sum:
+		if s.n == 0 || !s.sum.isNumber() {
+			return nil
+		}
+		if out, ok := exactJSON(a, s); ok {
+			return out
+		}
+	}
+	_, out := result(a, s)
+	return out
+}
+
+// exactJSON writes a sum kept in 64 bits that needs no rounding: minor
+// units of the aggregate's currency, or a whole number of an integer.
+func exactJSON(a *reports.Agg, s state) (any, bool) {
+	if !s.sum.small {
+		return nil, false
+	}
+	switch t := aggType(a); {
+	case t.Type == "currency" && t.scale() == s.sum.scale:
+		return json.Number(metadata.FormatMinorUnits(s.sum.units, s.sum.scale)), true
+	case t.Type == "integer" && s.sum.scale == 0:
+		return json.Number(strconv.FormatInt(s.sum.units, 10)), true
+	}
+	return nil, false
 }
 
 // colType is the type of a column's values.
@@ -374,6 +449,21 @@ func toRat(f *metadata.Field, v any) (*big.Rat, error) {
 		r.Quo(r, new(big.Rat).SetInt(pow10(f.ScaleOr(metadata.DefaultCurrencyScale))))
 	}
 	return r, nil
+}
+
+// toDecimal is toRat in 64 bits where it can be: an integer SUM of minor
+// units (currency) or of whole numbers.
+func toDecimal(f *metadata.Field, v any) (decimal, error) {
+	if x, ok := v.(int64); ok {
+		switch k := metadata.TypeOf(f).Kind(); {
+		case k == metadata.KindMoney:
+			return decimal{units: x, scale: f.ScaleOr(metadata.DefaultCurrencyScale), small: true}, nil
+		case k == metadata.KindInt:
+			return decimal{units: x, small: true}, nil
+		}
+	}
+	r, err := toRat(f, v)
+	return ratDecimal(r), err
 }
 
 // comparable reads a min or max: a number, or a date as text.

@@ -1,6 +1,7 @@
 package run
 
 import (
+	"math"
 	"math/big"
 	"testing"
 )
@@ -36,6 +37,45 @@ func TestRoundHalfAway(t *testing.T) {
 		}
 		if got := roundHalfAway(r, tt.scale).String(); got != tt.want {
 			t.Errorf("roundHalfAway(%s, %d) = %s, want %s", tt.r, tt.scale, got, tt.want)
+		}
+	}
+}
+
+// TestDecimalPlus checks that sums stay exact: in 64 bits while they fit
+// and share a scale, as a big.Rat otherwise.
+func TestDecimalPlus(t *testing.T) {
+	t.Parallel()
+	small := func(units int64, scale int) decimal { return decimal{units: units, scale: scale, small: true} }
+	rat := func(s string) decimal {
+		r, _ := new(big.Rat).SetString(s)
+		return ratDecimal(r)
+	}
+	tests := []struct {
+		name      string
+		a, b      decimal
+		want      string
+		wantSmall bool
+	}{
+		{"minor units", small(1050, 2), small(-25, 2), "41/4", true},
+		{"no number on one side", decimal{}, small(7, 0), "7", true},
+		{"no number on either side", decimal{}, decimal{}, "", false},
+		{"scales differ", small(15, 1), small(25, 2), "7/4", false},
+		{"past int64", small(math.MaxInt64, 0), small(1, 0), "9223372036854775808", false},
+		{"past int64, negative", small(math.MinInt64, 0), small(-1, 0), "-9223372036854775809", false},
+		{"signs differ near the bound", small(math.MaxInt64, 0), small(-1, 0), "9223372036854775806", true},
+		{"a rational", small(1, 0), rat("1/3"), "4/3", false},
+	}
+	for _, tt := range tests {
+		got := tt.a.plus(tt.b)
+		if got.small != tt.wantSmall {
+			t.Errorf("%s: small = %v, want %v", tt.name, got.small, tt.wantSmall)
+		}
+		s := ""
+		if r := got.Rat(); r != nil {
+			s = r.RatString()
+		}
+		if s != tt.want {
+			t.Errorf("%s: %s, want %s", tt.name, s, tt.want)
 		}
 	}
 }

@@ -70,7 +70,7 @@ func (r *Runner) groupQuery(ctx context.Context, b *builder, where string, args 
 	}
 	out := make([]*grp, 0, len(rows))
 	for _, raw := range rows {
-		g := &grp{}
+		g := &grp{keys: make([]any, 0, len(idx)), labels: make([]string, 0, len(idx)), states: make([]state, 0, len(b.plan.Aggs))}
 		ti := nKeys
 		for j, i := range idx {
 			d := all[i]
@@ -109,18 +109,21 @@ func (r *Runner) level(ctx context.Context, b *builder, where string, args []any
 	}
 	byKey := map[string]*grp{}
 	var out []*grp
+	keys := make([]any, len(idx))
 	for _, d := range detail {
-		g := &grp{}
-		for _, i := range idx {
-			g.keys = append(g.keys, d.keys[i])
-			g.labels = append(g.labels, d.labels[i])
+		for j, i := range idx {
+			keys[j] = d.keys[i]
 		}
-		k := path(g.keys)
+		k := path(keys)
 		if prev, ok := byKey[k]; ok {
 			for j, a := range b.plan.Aggs {
 				prev.states[j].merge(a, d.states[j])
 			}
 			continue
+		}
+		g := &grp{keys: slices.Clone(keys), labels: make([]string, len(idx))}
+		for j, i := range idx {
+			g.labels[j] = d.labels[i]
 		}
 		g.states = make([]state, len(d.states))
 		for j, a := range b.plan.Aggs {
@@ -217,9 +220,13 @@ func keyString(k any) string {
 // value, dates and text as text; empty keys last.
 func sortGroups(b *builder, gs []*grp, idx []int) {
 	all := dims(b.plan)
+	ranks := make([]map[any]int, len(idx))
+	for j, i := range idx {
+		ranks[j] = optionRanks(all[i])
+	}
 	slices.SortStableFunc(gs, func(x, y *grp) int {
 		for j, i := range idx {
-			if c := compareKeys(all[i], x.keys[j], y.keys[j], x.labels[j], y.labels[j]); c != 0 {
+			if c := compareRanked(all[i], ranks[j], x.keys[j], y.keys[j], x.labels[j], y.labels[j]); c != 0 {
 				return c
 			}
 		}
@@ -227,8 +234,24 @@ func sortGroups(b *builder, gs []*grp, idx []int) {
 	})
 }
 
-// compareKeys orders two keys of a dimension.
-func compareKeys(d *reports.Dim, a, b any, la, lb string) int {
+// optionRanks maps the options of a dimension's picklist field to their
+// places (nil for another dimension), for compareRanked.
+func optionRanks(d *reports.Dim) map[any]int {
+	if d.Bucket != "" || !metadata.SingleOption(d.Field) {
+		return nil
+	}
+	ranks := make(map[any]int, len(d.Field.Options))
+	for i, o := range d.Field.Options {
+		if _, dup := ranks[o.Value]; !dup {
+			ranks[o.Value] = i
+		}
+	}
+	return ranks
+}
+
+// compareRanked orders two keys of a dimension; ranks are its
+// optionRanks.
+func compareRanked(d *reports.Dim, ranks map[any]int, a, b any, la, lb string) int {
 	switch {
 	case a == nil && b == nil:
 		return 0
@@ -239,13 +262,13 @@ func compareKeys(d *reports.Dim, a, b any, la, lb string) int {
 	}
 	if d.Bucket == "" {
 		f := d.Field
-		if metadata.SingleOption(f) {
-			ia := slices.IndexFunc(f.Options, func(o metadata.Option) bool { return o.Value == a })
-			ib := slices.IndexFunc(f.Options, func(o metadata.Option) bool { return o.Value == b })
-			if ia < 0 {
+		if ranks != nil {
+			ia, ok := ranks[a]
+			if !ok {
 				ia = len(f.Options)
 			}
-			if ib < 0 {
+			ib, ok := ranks[b]
+			if !ok {
 				ib = len(f.Options)
 			}
 			if ia != ib {
@@ -290,12 +313,26 @@ func path(keys []any) string {
 	return strings.Join(parts, "/")
 }
 
-// finishGroup computes the numbers and JSON values of a group's
-// aggregates.
+// sameKeys reports whether two groups' keys are the same, as their paths
+// would be.
+func sameKeys(a, b []any) bool {
+	return slices.EqualFunc(a, b, func(x, y any) bool { return keyString(x) == keyString(y) })
+}
+
+// finishGroup computes the JSON values of a group's aggregates, and their
+// numbers when the report's calculations or sort read them (vals).
 func finishGroup(p *reports.Plan, g *grp) {
-	g.vals, g.out = map[string]*big.Rat{}, map[string]any{}
+	numbers := len(p.Report.Calculations) > 0 || len(p.Report.Sort) > 0
+	g.out = make(map[string]any, len(p.Aggs)+len(p.Report.Calculations))
+	if numbers {
+		g.vals = make(map[string]*big.Rat, len(p.Aggs)+len(p.Report.Calculations))
+	}
 	for j, a := range p.Aggs {
-		g.vals[a.Def.Name], g.out[a.Def.Name] = result(a, g.states[j])
+		if numbers {
+			g.vals[a.Def.Name], g.out[a.Def.Name] = result(a, g.states[j])
+		} else {
+			g.out[a.Def.Name] = resultJSON(a, g.states[j])
+		}
 	}
 }
 
@@ -367,8 +404,9 @@ func (r *Runner) grouped(ctx context.Context, b *builder, filter string, res *Re
 
 // groupRow writes one group as a row; all are the plan's dimensions.
 func groupRow(all []*reports.Dim, g *grp) Row {
-	row := Row{"_level": len(g.keys), "_group": path(g.keys)}
-	lbl := map[string]any{}
+	row := make(Row, 3+len(g.keys)+len(g.out))
+	row["_level"], row["_group"] = len(g.keys), path(g.keys)
+	lbl := make(map[string]any, len(g.keys))
 	for i, k := range g.keys {
 		d := all[i]
 		row[d.Name] = k
@@ -399,7 +437,7 @@ func summaryRows(b *builder, detail []*grp, subs [][]*grp) []Row {
 	for i, g := range detail {
 		out = append(out, groupRow(all, g))
 		for l := len(subs); l >= 1; l-- {
-			if i+1 < len(detail) && path(detail[i+1].keys[:l]) == path(g.keys[:l]) {
+			if i+1 < len(detail) && sameKeys(detail[i+1].keys[:l], g.keys[:l]) {
 				break
 			}
 			if s := bySub[l-1][path(g.keys[:l])]; s != nil {
@@ -418,6 +456,10 @@ func sortRows(p *reports.Plan, gs []*grp, nGroups int, within bool) error {
 		return nil
 	}
 	all := dims(p)
+	ranks := make([]map[any]int, len(all))
+	for i, d := range all {
+		ranks[i] = optionRanks(d)
+	}
 	slices.SortStableFunc(gs, func(x, y *grp) int {
 		if within && nGroups > 1 {
 			if c := strings.Compare(path(x.keys[:nGroups-1]), path(y.keys[:nGroups-1])); c != 0 {
@@ -429,7 +471,7 @@ func sortRows(p *reports.Plan, gs []*grp, nGroups int, within bool) error {
 			desc := strings.HasPrefix(k, "-")
 			var c int
 			if i := slices.IndexFunc(all, func(d *reports.Dim) bool { return d.Name == name }); i >= 0 && i < len(x.keys) {
-				c = compareKeys(all[i], x.keys[i], y.keys[i], x.labels[i], y.labels[i])
+				c = compareRanked(all[i], ranks[i], x.keys[i], y.keys[i], x.labels[i], y.labels[i])
 			} else {
 				c = compareRats(x.vals[name], y.vals[name], desc)
 			}

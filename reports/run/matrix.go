@@ -67,7 +67,7 @@ func (r *Runner) matrix(ctx context.Context, b *builder, where string, args []an
 				if cell != nil {
 					row[name] = cell.out[a.Def.Name]
 				} else {
-					_, row[name] = result(a, state{})
+					row[name] = resultJSON(a, state{})
 				}
 			}
 		}

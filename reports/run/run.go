@@ -358,7 +358,7 @@ func (r *Runner) tabular(ctx context.Context, b *builder, filter string, res *Re
 		if s, i, err = scanState(a, tot[0], i); err != nil {
 			return err
 		}
-		_, res.Totals[a.Def.Name] = result(a, s)
+		res.Totals[a.Def.Name] = resultJSON(a, s)
 	}
 	for _, a := range p.Aggs {
 		t := aggType(a)
