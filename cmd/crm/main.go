@@ -38,7 +38,7 @@ commands:
   serve      start the server (flags: --addr, --db, --template)
   validate   check a folder of metadata: crm validate DIR
   migrate    apply metadata files to the database (--plan prints the DDL only and changes nothing)
-  bench      measure the engine against plain SQL on an empty database (--db, -n)
+  bench      measure the engine against plain SQL on an empty database (--db, --scale, -n, --reuse, --only, --cpuprofile)
   load       HTTP load run against a running server: req/s, p50, p99 (--url, --user, --connections, --duration, --pid)
   explain-list  the SQL and plan of a user's list: crm explain-list OBJECT --user U [--filter F] [--sort S]
   recompute  recompute stored formula values after a formula changed (resumes if interrupted)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/crmplatform/crm/engine/store"
+	"github.com/crmplatform/crm/internal/jsonenc"
 	"github.com/crmplatform/crm/metadata"
 )
 
@@ -29,11 +30,11 @@ type cursorData struct {
 // to clients (URL-safe base64 of JSON) but not secret: it holds only
 // values of fields the sort already names.
 func EncodeCursor(keys []SortKey, row map[string]any) (string, error) {
-	// The JSON is that of json.Marshal(cursorData{…}), written by hand
-	// for the values a page's last row holds (appendJSON).
+	// The JSON is that of json.Marshal(cursorData{…}), written without
+	// reflection.
 	b := make([]byte, 0, 96)
 	b = append(b, `{"s":`...)
-	b, _ = appendJSON(b, spec(keys))
+	b = jsonenc.AppendString(b, spec(keys))
 	b = append(b, `,"v":[`...)
 	for i, k := range keys {
 		v, ok := row[k.Field]
@@ -60,50 +61,12 @@ func EncodeCursor(keys []SortKey, row map[string]any) (string, error) {
 			b = append(b, ',')
 		}
 		var err error
-		if b, err = appendJSON(b, v); err != nil {
+		if b, err = jsonenc.AppendValue(b, v); err != nil {
 			return "", fmt.Errorf("query: encode cursor: %w", err)
 		}
 	}
 	b = append(b, "]}"...)
 	return base64.RawURLEncoding.EncodeToString(b), nil
-}
-
-// appendJSON appends v to b as json.Marshal writes it: by hand for
-// strings that json.Marshal writes as they are, whole numbers, booleans
-// and nil, through json.Marshal for anything else.
-func appendJSON(b []byte, v any) ([]byte, error) {
-	switch x := v.(type) {
-	case nil:
-		return append(b, "null"...), nil
-	case string:
-		if plainJSON(x) {
-			b = append(b, '"')
-			b = append(b, x...)
-			return append(b, '"'), nil
-		}
-	case int64:
-		return strconv.AppendInt(b, x, 10), nil
-	case bool:
-		return strconv.AppendBool(b, x), nil
-	}
-	j, err := json.Marshal(v)
-	if err != nil {
-		return nil, err
-	}
-	return append(b, j...), nil
-}
-
-// plainJSON reports whether json.Marshal writes s between its quotes as
-// it is: printable ASCII without a quote, a backslash or the characters
-// it escapes for HTML (<, >, &).
-func plainJSON(s string) bool {
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c < 0x20, c >= 0x7f, c == '"', c == '\\', c == '<', c == '>', c == '&':
-			return false
-		}
-	}
-	return true
 }
 
 // After returns the keyset predicate selecting the rows that come after

@@ -95,8 +95,10 @@ func warmup(n int) int { return min(n, 50) }
 func Run(ctx context.Context, c Case, n int) (Result, error) {
 	w := warmup(n)
 	if c.Setup != nil {
-		if err := c.Setup(ctx, n+w); err != nil {
+		if err := c.Setup(ctx, n+w); errors.Is(err, ErrSkipped) {
 			return Result{Name: c.Name}, fmt.Errorf("bench %s: %w", c.Name, err)
+		} else if err != nil {
+			return Result{Name: c.Name}, fmt.Errorf("bench %s: setup: %w", c.Name, err)
 		}
 	}
 	if _, err := iterate(ctx, c, 0, w); err != nil {
