@@ -109,18 +109,10 @@ func (g *group) next() bool {
 func (g *group) commit(batch []*unit) {
 	e := g.e
 	ctx := context.Background() // no single request may cancel the others' transaction
-	tx, err := e.db.SQL().BeginTx(ctx, nil)
+	tx, latest, err := e.db.BeginWrite(ctx)
 	if err != nil {
 		for _, u := range batch {
-			u.done <- fmt.Errorf("engine: begin: %w", err)
-		}
-		return
-	}
-	latest, err := e.db.LatestVersion(ctx, tx)
-	if err != nil {
-		tx.Rollback()
-		for _, u := range batch {
-			u.done <- err
+			u.done <- fmt.Errorf("engine: %w", err)
 		}
 		return
 	}

