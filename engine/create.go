@@ -271,17 +271,22 @@ func (e *Engine) written(s *Scope, rec map[string]any, links map[string][]string
 // the object, NULL where a row has no value, which is what leaving the
 // column out gives).
 func (e *Engine) insert(ctx context.Context, w *Writer, obj *metadata.Object, rows []map[string]any) error {
+	if len(rows) == 1 {
+		st := w.rights.snap.insertOne(obj, e.db.Dialect, rows[0])
+		args := make([]any, len(st.cols))
+		for i, c := range st.cols {
+			args[i] = metadata.DBValue(e.db.Dialect, rows[0][c])
+		}
+		if _, err := e.db.Exec(ctx, w.tx, st.sql, args...); err != nil {
+			return e.writeError(obj, err)
+		}
+		return nil
+	}
 	cols := append([]string(nil), metadata.SystemFields...)
 	for _, f := range obj.Fields {
-		if metadata.TypeOf(f).Column(e.db.Dialect, f) == "" {
-			continue
+		if metadata.TypeOf(f).Column(e.db.Dialect, f) != "" {
+			cols = append(cols, f.Name)
 		}
-		if len(rows) == 1 {
-			if _, ok := rows[0][f.Name]; !ok {
-				continue
-			}
-		}
-		cols = append(cols, f.Name)
 	}
 	per := max(1, min(insertBatch, maxParams/len(cols)))
 	for chunk := range slices.Chunk(rows, per) {

@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"sync"
+
 	"github.com/crmplatform/crm/internal/check"
 	"github.com/crmplatform/crm/metadata"
 	"github.com/santhosh-tekuri/jsonschema/v5"
@@ -20,6 +22,9 @@ type Snapshot struct {
 	// checked is what check.Schema made of the schema, which the build of
 	// the next version reuses where nothing changed.
 	checked *check.Result
+	// inserts keeps each object's single-row INSERTs (*objectInserts by
+	// insertsKey), made on first use.
+	inserts sync.Map
 }
 
 // fieldRef names a field of an object.
