@@ -96,10 +96,12 @@ func (e *Engine) formulaCompute(ctx context.Context, tx store.Querier, snap *Sna
 	now := e.now().UTC()
 	ctx = formulas.WithNow(ctx, now)
 	res := &formulaResolver{e: e, q: tx, snap: snap, now: now}
+	compute := op.Compute
 	if created {
 		res.childless, _ = rec["id"].(string)
+		compute = op.ComputeNew
 	}
-	fails, err := op.Compute(ctx, rec, res)
+	fails, err := compute(ctx, rec, res)
 	if err != nil {
 		return nil, formulaReadError(obj.Name, err)
 	}

@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/ast"
@@ -43,6 +44,11 @@ type ObjectProgram struct {
 	// options and labels give the values of the option()/label() variables.
 	options map[string]*optionVar
 	labels  map[string]*labelVar
+
+	// fresh is what ComputeNew knows of a new record's computed fields,
+	// worked out on first use.
+	freshOnce sync.Once
+	fresh     *freshValues
 }
 
 // program is one compiled expression.
@@ -112,7 +118,7 @@ type reads struct {
 	options map[string]bool // option variables
 	labels  map[string]bool // label variables
 	rollups []*RollupSpec
-	clock   bool
+	clock   bool // now(), today() or next_birthday()
 }
 
 // pathNode is a lookup followed: the object it points to, the fields read
@@ -517,7 +523,7 @@ func (cc *schemaCompiler) compile(op *ObjectProgram, kind exprKind, src string, 
 	for _, ch := range rw.chains {
 		rd.addChain(cc.schema, o, ch)
 	}
-	rd.clock = true
+	rd.clock = readsClock(&tree.Node)
 	if kind == exprDefault && (len(rd.paths) > 0 || len(rd.rollups) > 0) {
 		return nil, formulaError(src, file.Location{}, "a default formula can read only fields of the record itself, not related records")
 	}

@@ -48,6 +48,24 @@ func (clockPatcher) Visit(node *ast.Node) {
 	}
 }
 
+// readsClock reports whether an expression patched by clockPatcher reads
+// the clock.
+func readsClock(node *ast.Node) bool {
+	var v clockReader
+	ast.Walk(node, &v)
+	return bool(v)
+}
+
+// clockReader notes a clock variable.
+type clockReader bool
+
+// Visit notes node if it is a clock variable.
+func (c *clockReader) Visit(node *ast.Node) {
+	if id, ok := (*node).(*ast.IdentifierNode); ok && (id.Value == envNow || id.Value == envToday) {
+		*c = true
+	}
+}
+
 // clockTypes are the types of the clock variables.
 func clockTypes() types.Map {
 	return types.Map{envNow: types.TypeOf(time.Time{}), envToday: types.TypeOf(time.Time{})}
