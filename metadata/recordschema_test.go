@@ -1,0 +1,54 @@
+package metadata
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+// TestRecordErrors checks record bodies against a compiled record schema:
+// each field with a value of the wrong shape is named with its problem,
+// fields with good values (or null) and keys that are no field pass.
+func TestRecordErrors(t *testing.T) {
+	t.Parallel()
+	o := &Object{Name: "deal", Fields: []*Field{
+		{Name: "name", Type: "text"},
+		{Name: "seats", Type: "integer"},
+		{Name: "amount", Type: "currency"},
+		{Name: "stage", Type: "picklist", Options: []Option{{Value: "open"}, {Value: "won"}}},
+		{Name: "closes", Type: "date"},
+		{Name: "tags", Type: "multi_picklist", Options: []Option{{Value: "a"}, {Value: "b"}}},
+	}}
+	sch, err := CompileRecordSchema(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		body string
+		want map[string]string // field → part of its message
+	}{
+		{"good", `{"name": "x", "seats": 3, "amount": "12.50", "stage": "won", "closes": "2026-11-30", "tags": ["a"]}`, nil},
+		{"nulls and unknown keys", `{"name": null, "stage": null, "nope": 1}`, nil},
+		{"wrong shapes", `{"name": 5, "seats": 1.5, "amount": "12,5", "stage": "lost", "closes": "30.11.2026", "tags": ["c"]}`, map[string]string{
+			"name": "expected string or null", "seats": "expected integer or null", "amount": "does not match pattern",
+			"stage": "value must be one of", "closes": "is not valid 'date'", "tags": "value must be one of"}},
+	}
+	for _, tt := range tests {
+		d := json.NewDecoder(strings.NewReader(tt.body))
+		d.UseNumber()
+		var body map[string]any
+		if err := d.Decode(&body); err != nil {
+			t.Fatal(err)
+		}
+		got := RecordErrors(sch, body)
+		if len(got) != len(tt.want) {
+			t.Errorf("%s: errors %v, want fields %v", tt.name, got, tt.want)
+		}
+		for field, part := range tt.want {
+			if !strings.Contains(got[field], part) {
+				t.Errorf("%s: %s: %q, want it to say %q", tt.name, field, got[field], part)
+			}
+		}
+	}
+}
