@@ -108,14 +108,32 @@ func (env *Env) page(ctx context.Context, where string, args ...any) (int, error
 // again.
 func runID() string { return fmt.Sprintf("%x", time.Now().UnixNano()) }
 
-// insertSQL inserts a row of object with the system columns of a new
-// record owned by owner, then cols.
-func (env *Env) insertSQL(ctx context.Context, q store.Querier, object, owner string, cols []string, vals ...any) (string, error) {
+// insertStatement is the hand-written INSERT of a new record of an
+// object: its system columns, then the columns of the scenario, built once
+// as a hand-written server keeps its SQL as a constant.
+type insertStatement struct{ sql string }
+
+// newInsert builds the INSERT of a new record of object with cols.
+func newInsert(object string, cols ...string) insertStatement {
+	all := append(append([]string(nil), metadata.SystemFields...), cols...)
+	return insertStatement{"INSERT INTO " + store.Ident(object) + " (" + query.SelectList(all) + ") VALUES (" + store.Marks(len(all)) + ")"}
+}
+
+// The INSERTs of the scenarios' hand-written SQL.
+var (
+	accountInsert     = newInsert("account", accountColumns...)
+	leadInsert        = newInsert("lead", "person", "company", "status", "source")
+	contactInsert     = newInsert("contact", "name", "account", "is_decision_maker")
+	opportunityInsert = newInsert("opportunity", "name", "account", "contact", "stage")
+)
+
+// insertSQL inserts a row with ins: the system columns of a new record
+// owned by owner, then vals.
+func (env *Env) insertSQL(ctx context.Context, q store.Querier, ins insertStatement, owner string, vals ...any) (string, error) {
 	id := uuid.Must(uuid.NewV7()).String()
 	now := time.Now().UTC()
-	all := append(append([]string(nil), metadata.SystemFields...), cols...)
 	args := append([]any{id, now, owner, now, owner, owner, int64(1)}, vals...)
-	return id, env.exec(ctx, q, "INSERT INTO "+store.Ident(object)+" ("+query.SelectList(all)+") VALUES ("+store.Marks(len(args))+")", args...)
+	return id, env.exec(ctx, q, ins.sql, args...)
 }
 
 // accountColumns are the columns a new account of the scenarios has values
@@ -127,7 +145,7 @@ var accountColumns = []string{"name", "industry", "account_type", "won_amount", 
 // insertAccount inserts a retail account named name owned by owner, as the
 // engine writes it (accountColumns).
 func (env *Env) insertAccount(ctx context.Context, q store.Querier, owner, name string) (string, error) {
-	return env.insertSQL(ctx, q, "account", owner, accountColumns, name, "retail", "customer", int64(0), int64(0), int64(0), int64(0))
+	return env.insertSQL(ctx, q, accountInsert, owner, name, "retail", "customer", int64(0), int64(0), int64(0), int64(0))
 }
 
 // history writes a history row as the engine keeps for a tracked field.
@@ -438,7 +456,7 @@ func (env *Env) convert() Case {
 			run, leads = runID(), nil
 			return env.inTx(ctx, func(tx *sql.Tx) error {
 				for i := range 2 * n {
-					id, err := env.insertSQL(ctx, tx, "lead", env.Rep.UserID, []string{"person", "company", "status", "source"}, fmt.Sprint("Person ", i), fmt.Sprintf("Company %s-%d", run, i), "qualified", "web")
+					id, err := env.insertSQL(ctx, tx, leadInsert, env.Rep.UserID, fmt.Sprint("Person ", i), fmt.Sprintf("Company %s-%d", run, i), "qualified", "web")
 					if err != nil {
 						return err
 					}
@@ -473,11 +491,11 @@ func (env *Env) convert() Case {
 				if err != nil {
 					return err
 				}
-				con, err := env.insertSQL(ctx, tx, "contact", owner, []string{"name", "account", "is_decision_maker"}, fmt.Sprint("Person ", i), acc, false)
+				con, err := env.insertSQL(ctx, tx, contactInsert, owner, fmt.Sprint("Person ", i), acc, false)
 				if err != nil {
 					return err
 				}
-				if _, err := env.insertSQL(ctx, tx, "opportunity", owner, []string{"name", "account", "contact", "stage"}, "First deal", acc, con, "qualify"); err != nil {
+				if _, err := env.insertSQL(ctx, tx, opportunityInsert, owner, "First deal", acc, con, "qualify"); err != nil {
 					return err
 				}
 				if err := env.exec(ctx, tx, "UPDATE lead SET status = ?, updated_at = ?, updated_by = ?, version = version + 1 WHERE id = ? AND version = ?", "converted", time.Now().UTC(), owner, lead, int64(1)); err != nil {
