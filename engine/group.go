@@ -127,8 +127,9 @@ func (g *group) commit(batch []*unit) {
 			u.done <- errStaleSnapshot
 			continue
 		}
-		sp := "crm_unit_" + strconv.Itoa(i)
+		var sp string
 		if !alone {
+			sp = "crm_unit_" + strconv.Itoa(i)
 			if _, err := tx.ExecContext(ctx, "SAVEPOINT "+sp); err != nil {
 				g.broken(tx, ok, batch[i:])
 				return

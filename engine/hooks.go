@@ -58,12 +58,16 @@ type Hook func(ctx context.Context, ev *Event) error
 // hookSet keeps hooks by phase, operation and object ("*" for all).
 type hookSet struct {
 	mu     sync.RWMutex
-	before map[string][]Hook
-	after  map[string][]Hook
+	before map[hookKey][]Hook
+	after  map[hookKey][]Hook
 }
 
-// hookKey builds the lookup key of a hook.
-func hookKey(op Op, object string) string { return string(op) + "/" + object }
+// hookKey is the lookup key of a hook: an operation on an object ("*" for
+// every object).
+type hookKey struct {
+	op     Op
+	object string
+}
 
 // OnBefore runs h before every op (create, update, delete) on object ("*"
 // for every object), in the write's transaction, before the row is
@@ -82,9 +86,10 @@ func (hs *hookSet) add(before bool, op Op, object string, h Hook) {
 		m = &hs.before
 	}
 	if *m == nil {
-		*m = map[string][]Hook{}
+		*m = map[hookKey][]Hook{}
 	}
-	(*m)[hookKey(op, object)] = append((*m)[hookKey(op, object)], h)
+	k := hookKey{op, object}
+	(*m)[k] = append((*m)[k], h)
 }
 
 // run calls the hooks of a phase for an event.
@@ -94,7 +99,7 @@ func (hs *hookSet) run(ctx context.Context, before bool, ev *Event) error {
 	if before {
 		m = hs.before
 	}
-	list := append(append([]Hook(nil), m[hookKey(ev.Op, "*")]...), m[hookKey(ev.Op, ev.Object.Name)]...)
+	list := append(append([]Hook(nil), m[hookKey{ev.Op, "*"}]...), m[hookKey{ev.Op, ev.Object.Name}]...)
 	hs.mu.RUnlock()
 	if ev.Writer != nil {
 		ctx = withWriter(ctx, ev.Writer)
