@@ -3,6 +3,7 @@ package metadata
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/santhosh-tekuri/jsonschema/v5"
@@ -128,7 +129,10 @@ func RecordErrors(sch *jsonschema.Schema, body map[string]any) map[string]string
 			continue
 		}
 		err := p.Validate(v)
-		if err == nil {
+		var notJSON jsonschema.InvalidJSONTypeError
+		if err == nil || errors.As(err, &notJSON) {
+			// A value no JSON decoder makes (the UI's uploaded file
+			// reference) is the field type's to check.
 			continue
 		}
 		if out == nil {

@@ -8,7 +8,9 @@ import (
 
 // TestRecordErrors checks record bodies against a compiled record schema:
 // each field with a value of the wrong shape is named with its problem,
-// fields with good values (or null) and keys that are no field pass.
+// fields with good values (or null), keys that are no field and values no
+// JSON decoder makes (the UI's file references, the field type's to check)
+// pass.
 func TestRecordErrors(t *testing.T) {
 	t.Parallel()
 	o := &Object{Name: "deal", Fields: []*Field{
@@ -18,6 +20,7 @@ func TestRecordErrors(t *testing.T) {
 		{Name: "stage", Type: "picklist", Options: []Option{{Value: "open"}, {Value: "won"}}},
 		{Name: "closes", Type: "date"},
 		{Name: "tags", Type: "multi_picklist", Options: []Option{{Value: "a"}, {Value: "b"}}},
+		{Name: "card", Type: "file"},
 	}}
 	sch, err := CompileRecordSchema(o)
 	if err != nil {
@@ -30,6 +33,7 @@ func TestRecordErrors(t *testing.T) {
 	}{
 		{"good", `{"name": "x", "seats": 3, "amount": "12.50", "stage": "won", "closes": "2026-11-30", "tags": ["a"]}`, nil},
 		{"nulls and unknown keys", `{"name": null, "stage": null, "nope": 1}`, nil},
+		{"a value no JSON decoder makes", `{"card": "set below", "seats": "3"}`, map[string]string{"seats": "expected integer or null"}},
 		{"wrong shapes", `{"name": 5, "seats": 1.5, "amount": "12,5", "stage": "lost", "closes": "30.11.2026", "tags": ["c"]}`, map[string]string{
 			"name": "expected string or null", "seats": "expected integer or null", "amount": "does not match pattern",
 			"stage": "value must be one of", "closes": "is not valid 'date'", "tags": "value must be one of"}},
@@ -40,6 +44,9 @@ func TestRecordErrors(t *testing.T) {
 		var body map[string]any
 		if err := d.Decode(&body); err != nil {
 			t.Fatal(err)
+		}
+		if _, ok := body["card"]; ok {
+			body["card"] = FileRef{ID: "f1", Name: "card.txt"}
 		}
 		got := RecordErrors(sch, body)
 		if len(got) != len(tt.want) {
