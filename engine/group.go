@@ -2,8 +2,8 @@ package engine
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
-	"github.com/crmplatform/crm/engine/store"
 	"runtime/debug"
 	"strconv"
 	"sync"
@@ -27,9 +27,7 @@ const maxGroup = 128
 // that holds its writes; if that commit fails, each unit that had
 // succeeded runs again alone, in a transaction of its own, and is
 // answered with that result. A write that meets no other runs on its own
-// goroutine; no goroutine runs while nothing is queued. The transactions
-// run on the database's write connection (store.WriteConn), whose
-// statements are prepared once.
+// goroutine; no goroutine runs while nothing is queued.
 type group struct {
 	e       *Engine
 	mu      sync.Mutex
@@ -111,8 +109,7 @@ func (g *group) next() bool {
 func (g *group) commit(batch []*unit) {
 	e := g.e
 	ctx := context.Background() // no single request may cancel the others' transaction
-	tx := e.db.Writer()
-	latest, err := tx.Begin(ctx)
+	tx, latest, err := e.db.BeginWrite(ctx)
 	if err != nil {
 		for _, u := range batch {
 			u.done <- fmt.Errorf("engine: %w", err)
@@ -183,7 +180,7 @@ func (g *group) commit(batch []*unit) {
 // broken gives up a group transaction that can no longer go on (a
 // savepoint could not be set or undone): it rolls it back and runs the
 // units that had succeeded, and those not run yet, alone.
-func (g *group) broken(tx *store.WriteConn, ok, rest []*unit) {
+func (g *group) broken(tx *sql.Tx, ok, rest []*unit) {
 	tx.Rollback()
 	g.alone(append(append([]*unit(nil), ok...), rest...))
 }
@@ -198,7 +195,7 @@ func (g *group) alone(units []*unit) {
 // runUnit runs a unit of work on tx; a panic is the unit's error (it
 // would otherwise end the process: the unit runs on the group's
 // goroutine, outside its request's recovery).
-func runUnit(u *unit, tx store.Querier) (err error) {
+func runUnit(u *unit, tx *sql.Tx) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			u.rights.e.log.Error("unit of work panicked", "panic", r, "stack", string(debug.Stack()))

@@ -7,7 +7,6 @@ import (
 	"fmt"
 
 	"github.com/crmplatform/crm/engine/access"
-	"github.com/crmplatform/crm/engine/store"
 )
 
 // maxTxAttempts bounds how often a unit of work restarts because the
@@ -22,7 +21,7 @@ const maxTxAttempts = 3
 // function given to Engine.Tx.
 type Writer struct {
 	e      *Engine
-	tx     store.Querier
+	tx     *sql.Tx
 	rights *Rights
 	// depth counts nested writes made by hooks, to bound chains of them.
 	depth int
@@ -143,7 +142,7 @@ func (w *Writer) Rights() *Rights { return w.rights }
 
 // SQL returns the transaction, for hooks that keep their own tables in
 // step with records (shares, reminders, an outbox).
-func (w *Writer) SQL() store.Querier { return w.tx }
+func (w *Writer) SQL() *sql.Tx { return w.tx }
 
 // AsSystem returns a Writer on the same transaction that writes as the
 // system on behalf of w's principal: every right is granted, and history

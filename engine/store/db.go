@@ -24,13 +24,10 @@ type DB struct {
 	Dialect string
 
 	stmts *stmtCache
-	// writer is SQLite's write connection (nil on PostgreSQL).
-	writer *WriteConn
 }
 
-// sqliteConns is the size of a SQLite database's connection pool: four
-// for readers and the one the write connection (WriteConn) keeps.
-const sqliteConns = 5
+// sqliteConns is the size of a SQLite database's connection pool.
+const sqliteConns = 4
 
 // pgConns is the size of a PostgreSQL database's connection pool, and
 // pgIdleTime how long an unused connection of it stays open.
@@ -88,7 +85,6 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 	sqldb.SetMaxOpenConns(sqliteConns)
 	sqldb.SetMaxIdleConns(sqliteConns)
 	db := &DB{DB: bun.NewDB(sqldb, sqlitedialect.New()), Dialect: metadata.DialectSQLite, stmts: &stmtCache{m: map[string]*sql.Stmt{}}}
-	db.writer = &WriteConn{db: db}
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("store: open sqlite %s: %w", dsn, err)

@@ -29,8 +29,8 @@ type stmtCache struct {
 // cached for the dialect or preparing failed (the caller then runs the
 // query as it is, and gets the error there).
 func (db *DB) stmt(ctx context.Context, q Querier, query string) *sql.Stmt {
-	if _, ok := q.(*WriteConn); ok || db.Dialect != metadata.DialectSQLite || db.stmts == nil {
-		return nil // a WriteConn prepares its statements itself
+	if db.Dialect != metadata.DialectSQLite || db.stmts == nil {
+		return nil
 	}
 	c := db.stmts
 	c.mu.Lock()
