@@ -38,20 +38,22 @@ type insertStmt struct {
 // the system fields and the fields with a column that row has a value for.
 func (s *Snapshot) insertOne(obj *metadata.Object, dialect string, row map[string]any) *insertStmt {
 	oi := s.objectInserts(obj, dialect)
+	cacheable := len(oi.fields) <= len(insertShape{})*64
 	var shape insertShape
-	cols := append(make([]string, 0, len(metadata.SystemFields)+len(oi.fields)), metadata.SystemFields...)
-	for i, f := range oi.fields {
-		if _, ok := row[f.Name]; ok {
-			cols = append(cols, f.Name)
-			if i < len(shape)*64 {
+	if cacheable {
+		for i, f := range oi.fields {
+			if _, ok := row[f.Name]; ok {
 				shape[i/64] |= 1 << (i % 64)
 			}
 		}
-	}
-	cacheable := len(oi.fields) <= len(shape)*64
-	if cacheable {
 		if st, ok := oi.stmts.Load(shape); ok {
 			return st.(*insertStmt)
+		}
+	}
+	cols := append(make([]string, 0, len(metadata.SystemFields)+len(oi.fields)), metadata.SystemFields...)
+	for _, f := range oi.fields {
+		if _, ok := row[f.Name]; ok {
+			cols = append(cols, f.Name)
 		}
 	}
 	st := &insertStmt{sql: store.Rebind(dialect, "INSERT INTO "+store.Ident(obj.Name)+" ("+query.SelectList(cols)+") VALUES ("+store.Marks(len(cols))+")"), cols: cols}

@@ -69,11 +69,11 @@ func (op *ObjectProgram) freshSplit() *freshValues {
 			}
 			return &freshValues{values: values, rest: rest, reads: rreads}
 		}
+		if err != nil {
+			return &freshValues{values: map[string]any{}, rest: op.computed, reads: op.reads}
+		}
 		for _, f := range fails {
 			failed[f.Field] = true
-		}
-		if err != nil || len(fails) == 0 {
-			return &freshValues{values: map[string]any{}, rest: op.computed, reads: op.reads}
 		}
 	}
 }

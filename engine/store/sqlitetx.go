@@ -12,9 +12,9 @@ import (
 // sqliteConnector opens SQLite connections whose transactions begin, commit
 // and roll back with statements prepared once per connection. The driver
 // prepares (parses and compiles) a new BEGIN and a new COMMIT for every
-// transaction; on a create, which is one INSERT, that cost about 7 µs of
-// the write's 50 (docs/performance.md). Everything else goes to the
-// driver's connection as it is.
+// transaction; for a transaction of one INSERT that cost about 7 µs of 54
+// (docs/performance.md). Everything else goes to the driver's connection
+// as it is.
 type sqliteConnector struct {
 	dsn string
 }
@@ -50,9 +50,10 @@ type sqliteDriverConn interface {
 }
 
 // sqliteConn is a driver connection with its transaction statements (and
-// the metadata version read of BeginWrite) prepared on first use. Begin is immediate (the write lock at once), as
-// the DSN's _txlock asks of the driver's own transactions, which read-only
-// transactions or ones asking for an isolation level still use.
+// the metadata version read of BeginWrite) prepared on first use. Its
+// transactions begin immediate (the write lock at once), as the DSN's
+// _txlock makes the driver's own, which read-only transactions and ones
+// asking for an isolation level still use.
 type sqliteConn struct {
 	sqliteDriverConn
 	begin, commit, rollback driver.Stmt
@@ -87,6 +88,10 @@ func (c *sqliteConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver
 		return c.sqliteDriverConn.BeginTx(ctx, opts)
 	}
 	if err := c.run(ctx, &c.begin, sqlBegin); err != nil {
+		// A BEGIN that ran before ctx ended still reports ctx's error: roll
+		// it back, so the connection goes back to the pool outside any
+		// transaction (with none open the ROLLBACK fails harmlessly).
+		_ = c.run(context.Background(), &c.rollback, sqlRollback)
 		return nil, err
 	}
 	if read, ok := ctx.Value(versionReadKey{}).(*versionRead); ok {

@@ -13,7 +13,8 @@ import (
 // BEGIN, COMMIT and ROLLBACK are statements prepared once: what a
 // transaction wrote is kept when it commits and gone when it rolls back or
 // its commit fails (a deferred foreign key), and the connection is out of
-// any transaction afterwards, so the next one begins.
+// any transaction afterwards, so the next one begins; so is it after a
+// BEGIN whose context had ended.
 func TestSQLiteTransactions(t *testing.T) {
 	t.Parallel()
 	db := storetest.SQLite(t)
@@ -63,5 +64,19 @@ func TestSQLiteTransactions(t *testing.T) {
 		if (n == 1) != tt.kept {
 			t.Errorf("%s: the row is there: %v, want %v", tt.name, n == 1, tt.kept)
 		}
+	}
+	// A BEGIN whose context has ended fails, and leaves the connection
+	// outside any transaction: the next one begins.
+	done, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := conn.BeginTx(done, nil); err == nil {
+		t.Error("a transaction began with an ended context")
+	}
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatalf("begin after an ended context: %v", err)
+	}
+	if err := tx.Rollback(); err != nil {
+		t.Fatal(err)
 	}
 }
