@@ -165,7 +165,7 @@ func (w *Writer) prepareCreate(ctx context.Context, s *Scope, data map[string]an
 	p := w.rights.p
 	now := e.now().UTC().Truncate(time.Millisecond)
 	id := uuid.Must(uuid.NewV7()).String()
-	rec := make(map[string]any, len(metadata.SystemFields)+len(s.obj.Fields))
+	rec := make(map[string]any, newRecordSize(s.obj, len(wr.vals)))
 	rec["id"], rec["created_at"], rec["created_by"], rec["updated_at"], rec["updated_by"], rec[metadata.OwnerField], rec["version"] = id, now, p.UserID, now, p.UserID, p.UserID, int64(1)
 	for _, f := range s.obj.Fields {
 		if _, sent := wr.vals[f.Name]; !sent && f.Default != nil {
@@ -198,6 +198,20 @@ func (w *Writer) prepareCreate(ctx context.Context, s *Scope, data map[string]an
 		return nil, err
 	}
 	return &pendingCreate{ev: ev, wr: wr}, nil
+}
+
+// newRecordSize is about how many values a new record of obj has before
+// its hooks run, when sent values were sent: the system fields, the sent
+// ones, and those with a default or a formula. Sizing the record's map to
+// every field of the object cleared twice the memory a create needs.
+func newRecordSize(obj *metadata.Object, sent int) int {
+	n := len(metadata.SystemFields) + sent
+	for _, f := range obj.Fields {
+		if f.Default != nil || f.DefaultFormula != "" || f.Formula != "" {
+			n++
+		}
+	}
+	return n
 }
 
 // finishCreate completes a create once its row is written: links,
@@ -277,7 +291,9 @@ func (e *Engine) insert(ctx context.Context, w *Writer, obj *metadata.Object, ro
 		for i, c := range st.cols {
 			args[i] = metadata.DBValue(e.db.Dialect, rows[0][c])
 		}
-		if _, err := e.db.Exec(ctx, w.tx, st.sql, args...); err != nil {
+		// A lone unit of work's transaction may hold this INSERT back
+		// and run it alone (store.DB.BeginLazy).
+		if _, err := e.db.Exec(store.Deferrable(ctx, obj.Name), w.tx, st.sql, args...); err != nil {
 			return e.writeError(obj, err)
 		}
 		return nil

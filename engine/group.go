@@ -3,12 +3,14 @@ package engine
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"runtime/debug"
 	"strconv"
 	"sync"
 	"sync/atomic"
 
+	"github.com/crmplatform/crm/engine/store"
 	"github.com/crmplatform/crm/metadata"
 )
 
@@ -107,6 +109,10 @@ func (g *group) next() bool {
 // commit runs a batch of units of work in one transaction and answers
 // each.
 func (g *group) commit(batch []*unit) {
+	if len(batch) == 1 {
+		batch[0].done <- g.lone(batch[0])
+		return
+	}
 	e := g.e
 	ctx := context.Background() // no single request may cancel the others' transaction
 	tx, latest, err := e.db.BeginWrite(ctx)
@@ -116,7 +122,6 @@ func (g *group) commit(batch []*unit) {
 		}
 		return
 	}
-	alone := len(batch) == 1
 	var ok []*unit
 	for i, u := range batch {
 		if err := u.ctx.Err(); err != nil {
@@ -127,21 +132,12 @@ func (g *group) commit(batch []*unit) {
 			u.done <- errStaleSnapshot
 			continue
 		}
-		var sp string
-		if !alone {
-			sp = "crm_unit_" + strconv.Itoa(i)
-			if _, err := tx.ExecContext(ctx, "SAVEPOINT "+sp); err != nil {
-				g.broken(tx, ok, batch[i:])
-				return
-			}
+		sp := "crm_unit_" + strconv.Itoa(i)
+		if _, err := tx.ExecContext(ctx, "SAVEPOINT "+sp); err != nil {
+			g.broken(tx, ok, batch[i:])
+			return
 		}
-		err := runUnit(u, tx)
-		if err != nil {
-			if alone {
-				tx.Rollback()
-				u.done <- err
-				return
-			}
+		if err := runUnit(u, tx); err != nil {
 			if _, rerr := tx.ExecContext(ctx, "ROLLBACK TO "+sp); rerr != nil {
 				u.done <- err
 				g.broken(tx, ok, batch[i+1:])
@@ -151,11 +147,9 @@ func (g *group) commit(batch []*unit) {
 		} else {
 			ok = append(ok, u)
 		}
-		if !alone {
-			if _, err := tx.ExecContext(ctx, "RELEASE "+sp); err != nil {
-				g.broken(tx, ok, batch[i+1:])
-				return
-			}
+		if _, err := tx.ExecContext(ctx, "RELEASE "+sp); err != nil {
+			g.broken(tx, ok, batch[i+1:])
+			return
 		}
 	}
 	if len(ok) == 0 {
@@ -163,10 +157,6 @@ func (g *group) commit(batch []*unit) {
 		return
 	}
 	if err := tx.Commit(); err != nil {
-		if alone {
-			ok[0].done <- fmt.Errorf("engine: commit: %w", err)
-			return
-		}
 		g.alone(ok)
 		return
 	}
@@ -175,6 +165,58 @@ func (g *group) commit(batch []*unit) {
 	for _, u := range ok {
 		u.done <- nil
 	}
+}
+
+// lone runs a unit of work that met no other in a transaction of its own,
+// begun lazily (store.DB.BeginLazy): a unit that writes one row and reads
+// nothing before it (a plain create) runs as that one INSERT, guarded by
+// the metadata version, instead of four statements.
+func (g *group) lone(u *unit) error {
+	if err := u.ctx.Err(); err != nil {
+		return err
+	}
+	e, snap := g.e, u.rights.snap
+	ctx := context.Background() // as a group's: the unit's statements still watch its own
+	tx, err := e.db.BeginLazy(ctx, snap.Version)
+	if err != nil {
+		return e.lazyError(snap, fmt.Errorf("engine: %w", err))
+	}
+	if err := runUnit(u, tx); err != nil {
+		tx.Rollback()
+		if err := e.lazyError(snap, err); errors.Is(err, errStaleSnapshot) {
+			return err
+		}
+		// The unit may have failed on metadata that changed before it ran
+		// any statement (and so checked no version): run it again on the
+		// newest, as a transaction begun at once would.
+		if latest, lerr := e.db.LatestVersion(ctx, e.db.SQL()); lerr == nil && latest != snap.Version {
+			return errStaleSnapshot
+		}
+		return e.lazyError(snap, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return e.lazyError(snap, fmt.Errorf("engine: commit: %w", err))
+	}
+	g.commits.Add(1)
+	g.units.Add(1)
+	return nil
+}
+
+// lazyError turns the failures proper to a lazily begun transaction into
+// the engine's: a newer metadata version into errStaleSnapshot (the unit
+// runs again on it), a held INSERT's failure into that of the insert
+// (writeError names a taken unique value).
+func (e *Engine) lazyError(snap *Snapshot, err error) error {
+	if errors.Is(err, store.ErrStaleVersion) {
+		return errStaleSnapshot
+	}
+	var held *store.DeferredInsertError
+	if errors.As(err, &held) {
+		if obj, ok := snap.Schema.Object(held.Table); ok {
+			return e.writeError(obj, held.Err)
+		}
+	}
+	return err
 }
 
 // broken gives up a group transaction that can no longer go on (a

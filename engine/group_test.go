@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/crmplatform/crm/engine/store/storetest"
+	"github.com/crmplatform/crm/metadata"
 )
 
 // TestGroupCommit runs concurrent creates on SQLite, where they share
@@ -102,5 +103,79 @@ func TestGroupCommit(t *testing.T) {
 	commits, units := e.GroupStats()
 	if units != int64(want) || commits >= units {
 		t.Errorf("%d units in %d group transactions: the creates were not grouped", units, commits)
+	}
+}
+
+// TestLoneCreate runs creates that meet no other on SQLite, in a
+// transaction begun lazily: a create that reads nothing is written by one
+// guarded INSERT at commit. A second server changing the metadata first
+// makes it run again on the newest version (the new field's default is
+// stored); a taken unique value is answered as the field's error and
+// writes nothing; an after-hook's writes and failures still belong to the
+// create's transaction.
+func TestLoneCreate(t *testing.T) {
+	t.Parallel()
+	db := storetest.SQLiteFrom(t, standard)
+	a := newEngine(t, db, ownerGuard{})
+	b, err := New(context.Background(), Config{DB: db, Guard: ownerGuard{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := editSchema(b, false, func(s *metadata.Schema) {
+		o, _ := s.Object("account")
+		o.Fields = append(o.Fields, &metadata.Field{Name: "code", Type: "text", Unique: true, Default: "none"})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if a.Snapshot().Version == b.Snapshot().Version {
+		t.Fatal("the first server must still hold the older snapshot")
+	}
+	code := func(id any) (c *string) {
+		t.Helper()
+		if err := db.SQL().QueryRow(`SELECT code FROM account WHERE id = ?`, id).Scan(&c); err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	acme, err := a.Create(as("u"), "account", map[string]any{"name": "Acme"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := code(acme["id"]); c == nil || *c != "none" {
+		t.Fatalf("code = %v, want the new field's default", c)
+	}
+	_, err = a.Create(as("u"), "account", map[string]any{"name": "Other"})
+	var ve *ValidationError
+	if !errors.As(err, &ve) || ve.Errors[0].Field != "code" || ve.Errors[0].Code != "unique" {
+		t.Fatalf("a second account with the same code: %v", err)
+	}
+	var n int
+	if err := db.SQL().QueryRow(`SELECT COUNT(*) FROM account WHERE name = 'Other'`).Scan(&n); err != nil || n != 0 {
+		t.Fatalf("the refused account was written (%d, %v)", n, err)
+	}
+	// An after-hook that writes: the create and its write commit together,
+	// or, when the hook then fails, neither does.
+	a.OnAfter(OpCreate, "account", func(ctx context.Context, ev *Event) error {
+		if _, err := ev.Tx.ExecContext(ctx, `UPDATE account SET description = 'hooked' WHERE id = ?`, ev.ID); err != nil {
+			return err
+		}
+		if ev.New["name"] == "Refused" {
+			return errors.New("after-hook refused")
+		}
+		return nil
+	})
+	hooked, err := a.Create(as("u"), "account", map[string]any{"name": "Hooked", "code": "h"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var desc *string
+	if err := db.SQL().QueryRow(`SELECT description FROM account WHERE id = ?`, hooked["id"]).Scan(&desc); err != nil || desc == nil || *desc != "hooked" {
+		t.Fatalf("the after-hook's write: %v (%v)", desc, err)
+	}
+	if _, err := a.Create(as("u"), "account", map[string]any{"name": "Refused", "code": "r"}); err == nil {
+		t.Fatal("the after-hook's failure was not the create's")
+	}
+	if err := db.SQL().QueryRow(`SELECT COUNT(*) FROM account WHERE name = 'Refused'`).Scan(&n); err != nil || n != 0 {
+		t.Fatalf("the refused account was written (%d, %v)", n, err)
 	}
 }

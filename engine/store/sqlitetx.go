@@ -59,6 +59,10 @@ type sqliteConn struct {
 	begin, commit, rollback driver.Stmt
 	// version reads the newest metadata version (BeginWrite).
 	version driver.Stmt
+	// lazy is the transaction begun lazily (BeginLazy), while it lasts.
+	lazy *lazyTx
+	// stmts are the statements prepared for held INSERTs, by SQL.
+	stmts map[connStmt]driver.Stmt
 }
 
 // Transaction statements, as the DSN's _txlock=immediate makes the
@@ -72,7 +76,7 @@ const (
 // run executes the statement *s, preparing it from query first if needed.
 func (c *sqliteConn) run(ctx context.Context, s *driver.Stmt, query string) error {
 	if *s == nil {
-		p, err := c.PrepareContext(ctx, query)
+		p, err := c.sqliteDriverConn.PrepareContext(ctx, query)
 		if err != nil {
 			return err
 		}
@@ -86,6 +90,10 @@ func (c *sqliteConn) run(ctx context.Context, s *driver.Stmt, query string) erro
 func (c *sqliteConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
 	if opts.ReadOnly || opts.Isolation != 0 {
 		return c.sqliteDriverConn.BeginTx(ctx, opts)
+	}
+	if v, ok := ctx.Value(lazyKey{}).(int64); ok {
+		c.lazy = &lazyTx{version: v}
+		return &sqliteTx{c: c, ctx: ctx}, nil
 	}
 	if err := c.run(ctx, &c.begin, sqlBegin); err != nil {
 		// A BEGIN that ran before ctx ended still reports ctx's error: roll
@@ -109,7 +117,7 @@ func (c *sqliteConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver
 // there is none.
 func (c *sqliteConn) latestVersion(ctx context.Context) (int64, error) {
 	if c.version == nil {
-		s, err := c.PrepareContext(ctx, sqlLatestVersion)
+		s, err := c.sqliteDriverConn.PrepareContext(ctx, sqlLatestVersion)
 		if err != nil {
 			return 0, err
 		}
@@ -136,7 +144,7 @@ func (c *sqliteConn) latestVersion(ctx context.Context) (int64, error) {
 
 // Close closes the prepared statements, then the connection.
 func (c *sqliteConn) Close() error {
-	var errs []error
+	errs := []error{c.closeStatements()}
 	for _, s := range []driver.Stmt{c.begin, c.commit, c.rollback, c.version} {
 		if s != nil {
 			errs = append(errs, s.Close())
@@ -156,14 +164,30 @@ type sqliteTx struct {
 // connection goes back to the pool outside any transaction (a ROLLBACK
 // with none open fails harmlessly, and its error is not the one to report).
 func (t *sqliteTx) Commit() error {
-	if err := t.c.run(t.ctx, &t.c.commit, sqlCommit); err != nil {
-		_ = t.c.run(context.Background(), &t.c.rollback, sqlRollback)
+	if l := t.c.lazy; l != nil {
+		t.c.lazy = nil
+		return t.c.commitLazy(t.ctx, l)
+	}
+	return t.c.commitBegun(t.ctx)
+}
+
+// commitBegun commits the transaction the connection began.
+func (c *sqliteConn) commitBegun(ctx context.Context) error {
+	if err := c.run(ctx, &c.commit, sqlCommit); err != nil {
+		_ = c.run(context.Background(), &c.rollback, sqlRollback)
 		return err
 	}
 	return nil
 }
 
-// Rollback rolls back, whatever the context it began with.
+// Rollback rolls back, whatever the context it began with; a lazy
+// transaction that did not begin has nothing to roll back.
 func (t *sqliteTx) Rollback() error {
+	if l := t.c.lazy; l != nil {
+		t.c.lazy = nil
+		if !l.begun {
+			return nil
+		}
+	}
 	return t.c.run(context.Background(), &t.c.rollback, sqlRollback)
 }

@@ -1,0 +1,180 @@
+package store_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/crmplatform/crm/engine/store"
+	"github.com/crmplatform/crm/engine/store/storetest"
+	"github.com/crmplatform/crm/metadata"
+)
+
+// TestLazyTransactions runs lazily begun write transactions on SQLite: an
+// INSERT marked Deferrable that comes first is held back and, when
+// nothing follows it, written by the commit alone, guarded by the
+// metadata version; any other statement begins the transaction and runs
+// the held INSERT first; a stale version or a failing held INSERT fails
+// the transaction, for good, and keeps nothing of it.
+func TestLazyTransactions(t *testing.T) {
+	t.Parallel()
+	db := storetest.SQLite(t)
+	ctx := context.Background()
+	if err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.SQL().ExecContext(ctx, `CREATE TABLE item (id INTEGER PRIMARY KEY, name TEXT NOT NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	for v := int64(1); v <= 2; v++ {
+		if err := db.SaveVersion(ctx, db.SQL(), &store.Version{Version: v, Author: "test", CreatedAt: time.Now(), Schema: &metadata.Schema{}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const insert = `INSERT INTO item (id, name) VALUES (?, ?)`
+	held := func(tx *sql.Tx, id int) error {
+		res, err := tx.ExecContext(store.Deferrable(ctx, "item"), insert, id, "held")
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n != 1 {
+			t.Errorf("held insert of %d: %d rows affected (%v)", id, n, err)
+		}
+		return nil
+	}
+	count := func(q store.Querier, id int) (n int) {
+		t.Helper()
+		if err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM item WHERE id = ?`, id).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	// taken marks a row that exists before the transaction.
+	const taken = 1000
+	if _, err := db.SQL().ExecContext(ctx, insert, taken, "taken"); err != nil {
+		t.Fatal(err)
+	}
+	var heldErr *store.DeferredInsertError
+	tests := []struct {
+		name    string
+		version int64 // the version the transaction is planned on (2 is current)
+		// run runs the transaction's statements; id is the row it may write.
+		run func(tx *sql.Tx, id int) error
+		end func(tx *sql.Tx) error
+		// runErr and endErr check run's and end's errors (nil: no error).
+		runErr, endErr func(error) bool
+		kept           bool
+	}{
+		{name: "held insert alone", version: 2, run: func(tx *sql.Tx, id int) error {
+			if err := held(tx, id); err != nil {
+				return err
+			}
+			// Nothing began: another connection writes at once, and
+			// does not see the held row.
+			other, cancel := context.WithTimeout(ctx, 2*time.Second)
+			defer cancel()
+			if _, err := db.SQL().ExecContext(other, insert, id+1, "other"); err != nil {
+				t.Errorf("another connection could not write while a row was held: %v", err)
+			}
+			if n := count(db.SQL(), id); n != 0 {
+				t.Error("the held row was written before the commit")
+			}
+			return nil
+		}, end: (*sql.Tx).Commit, kept: true},
+		{name: "held insert, then a query", version: 2, run: func(tx *sql.Tx, id int) error {
+			if err := held(tx, id); err != nil {
+				return err
+			}
+			if n := count(tx, id); n != 1 {
+				t.Errorf("the transaction sees %d rows it inserted, want 1", n)
+			}
+			return nil
+		}, end: (*sql.Tx).Commit, kept: true},
+		{name: "a query, then an insert", version: 2, run: func(tx *sql.Tx, id int) error {
+			count(tx, id)
+			return held(tx, id)
+		}, end: (*sql.Tx).Commit, kept: true},
+		{name: "held insert rolled back", version: 2, run: held, end: (*sql.Tx).Rollback},
+		{name: "stale version at commit", version: 1, run: held, end: (*sql.Tx).Commit,
+			endErr: func(err error) bool { return errors.Is(err, store.ErrStaleVersion) }},
+		{name: "stale version at begin", version: 1, run: func(tx *sql.Tx, id int) error {
+			if err := held(tx, id); err != nil {
+				return err
+			}
+			_, err := tx.ExecContext(ctx, `UPDATE item SET name = 'x' WHERE id = ?`, taken)
+			return err
+		}, end: (*sql.Tx).Commit,
+			runErr: func(err error) bool { return errors.Is(err, store.ErrStaleVersion) },
+			endErr: func(err error) bool { return errors.Is(err, store.ErrStaleVersion) }},
+		{name: "held insert failing at commit", version: 2, run: func(tx *sql.Tx, _ int) error {
+			return held(tx, taken)
+		}, end: (*sql.Tx).Commit,
+			endErr: func(err error) bool {
+				return errors.As(err, &heldErr) && heldErr.Table == "item" && store.IsUniqueViolation(err)
+			}},
+		{name: "a failing held insert fails what follows", version: 2, run: func(tx *sql.Tx, id int) error {
+			if err := held(tx, taken); err != nil {
+				return err
+			}
+			_, err := tx.ExecContext(ctx, insert, id, "after")
+			return err
+		}, end: (*sql.Tx).Commit,
+			runErr: func(err error) bool { return errors.As(err, &heldErr) },
+			endErr: func(err error) bool { return errors.As(err, &heldErr) }},
+		{name: "an insert not marked runs at once", version: 2, run: func(tx *sql.Tx, _ int) error {
+			_, err := tx.ExecContext(ctx, insert, taken, "again")
+			return err
+		}, end: (*sql.Tx).Rollback,
+			runErr: store.IsUniqueViolation},
+	}
+	for i, tt := range tests {
+		id := (i + 1) * 10
+		tx, err := db.BeginLazy(ctx, tt.version)
+		if err != nil {
+			t.Fatalf("%s: begin: %v", tt.name, err)
+		}
+		if err := tt.run(tx, id); (err == nil) != (tt.runErr == nil) || err != nil && !tt.runErr(err) {
+			t.Errorf("%s: statements: %v", tt.name, err)
+		}
+		if err := tt.end(tx); (err == nil) != (tt.endErr == nil) || err != nil && !tt.endErr(err) {
+			t.Errorf("%s: end: %v", tt.name, err)
+		}
+		if got := count(db.SQL(), id) == 1; got != tt.kept {
+			t.Errorf("%s: the row is there: %v, want %v", tt.name, got, tt.kept)
+		}
+		var name string
+		if err := db.SQL().QueryRowContext(ctx, `SELECT name FROM item WHERE id = ?`, taken).Scan(&name); err != nil || name != "taken" {
+			t.Errorf("%s: the row that was there reads %q (%v)", tt.name, name, err)
+		}
+	}
+}
+
+// TestBeginLazyPostgres checks that on PostgreSQL, where a lazy
+// transaction begins at once, a stale version fails BeginLazy.
+func TestBeginLazyPostgres(t *testing.T) {
+	t.Parallel()
+	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
+		if db.Dialect != metadata.DialectPostgres {
+			t.Skip("SQLite: TestLazyTransactions")
+		}
+		ctx := context.Background()
+		if err := db.Migrate(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.SaveVersion(ctx, db.SQL(), &store.Version{Version: 1, Author: "test", CreatedAt: time.Now(), Schema: &metadata.Schema{}}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.BeginLazy(ctx, 0); !errors.Is(err, store.ErrStaleVersion) {
+			t.Errorf("planned on version 0 of 1: %v, want ErrStaleVersion", err)
+		}
+		tx, err := db.BeginLazy(ctx, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := tx.Commit(); err != nil {
+			t.Error(err)
+		}
+	})
+}
