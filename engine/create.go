@@ -292,8 +292,9 @@ func (e *Engine) insert(ctx context.Context, w *Writer, obj *metadata.Object, ro
 			args[i] = metadata.DBValue(e.db.Dialect, rows[0][c])
 		}
 		// A lone unit of work's transaction may hold this INSERT back
-		// and run it alone (store.DB.BeginLazy).
-		if _, err := e.db.Exec(store.Deferrable(ctx, obj.Name), w.tx, st.sql, args...); err != nil {
+		// and run it alone (store.DB.BeginLazy); SQLite connections
+		// prepare it once.
+		if _, err := w.tx.ExecContext(store.Deferrable(ctx, obj.Name), st.sql, args...); err != nil {
 			return e.writeError(obj, err)
 		}
 		return nil

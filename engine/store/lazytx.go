@@ -81,7 +81,9 @@ type deferKey struct{}
 
 // Deferrable marks ctx for an INSERT of one row into table, written
 // "INSERT INTO t (columns) VALUES (?, …)", that a lazily begun transaction
-// may hold back (BeginLazy). Elsewhere the mark has no effect.
+// may hold back (BeginLazy). Run with ExecContext on a transaction or the
+// database (rather than DB.Exec), such an INSERT is also prepared once per
+// SQLite connection. On PostgreSQL the mark has no effect.
 func Deferrable(ctx context.Context, table string) context.Context {
 	return context.WithValue(ctx, deferKey{}, table)
 }
@@ -144,15 +146,16 @@ type heldInsert struct {
 }
 
 // maxConnStatements bounds the statements a connection keeps prepared for
-// held INSERTs (their plain and guarded forms); past it, all are closed
-// and prepared again as needed.
+// INSERTs marked Deferrable (their plain and guarded forms), and the
+// guarded forms it keeps worked out; past it, all are dropped and made
+// again as needed. These statements return no rows, so none is in use
+// when they are dropped.
 const maxConnStatements = 128
 
 // hold holds back the INSERT query with args when the connection's lazy
 // transaction has not begun and holds nothing yet, and ctx is marked
-// Deferrable; it reports whether it did. guarded is query's guarded form,
-// or "" when the caller did not work it out.
-func (c *sqliteConn) hold(ctx context.Context, query, guarded string, args []driver.NamedValue) bool {
+// Deferrable; it reports whether it did.
+func (c *sqliteConn) hold(ctx context.Context, query string, args []driver.NamedValue) bool {
 	l := c.lazy
 	if l == nil || l.begun || l.err != nil || l.held != nil {
 		return false
@@ -161,10 +164,19 @@ func (c *sqliteConn) hold(ctx context.Context, query, guarded string, args []dri
 	if !ok {
 		return false
 	}
-	if guarded == "" {
-		if guarded, ok = guardedInsert(query); !ok {
-			return false
+	guarded, ok := c.guards[query]
+	if !ok {
+		guarded, _ = guardedInsert(query)
+		if len(c.guards) >= maxConnStatements {
+			clear(c.guards)
 		}
+		if c.guards == nil {
+			c.guards = map[string]string{}
+		}
+		c.guards[query] = guarded
+	}
+	if guarded == "" {
+		return false
 	}
 	// database/sql made args for this call alone; the caller may reuse
 	// the bytes it passed.
@@ -271,14 +283,11 @@ type sqliteStmt struct {
 	driver.Stmt
 	c     *sqliteConn
 	query string
-	// guarded is the start of the statement's guarded form, when it is an
-	// INSERT that may be held back (guardedInsert).
-	guarded string
 }
 
 // ExecContext runs the statement.
 func (s *sqliteStmt) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
-	if s.guarded != "" && s.c.hold(ctx, s.query, s.guarded, args) {
+	if s.c.hold(ctx, s.query, args) {
 		return driver.RowsAffected(1), nil
 	}
 	if err := s.c.ensureBegun(ctx); err != nil {
@@ -302,17 +311,21 @@ func (c *sqliteConn) PrepareContext(ctx context.Context, query string) (driver.S
 	if err != nil {
 		return nil, err
 	}
-	guarded, _ := guardedInsert(query)
-	return &sqliteStmt{Stmt: s, c: c, query: query, guarded: guarded}, nil
+	return &sqliteStmt{Stmt: s, c: c, query: query}, nil
 }
 
-// ExecContext runs a statement that was not prepared.
+// ExecContext runs a statement that was not prepared; an INSERT marked
+// Deferrable, when not held back, runs as a statement the connection
+// prepared once.
 func (c *sqliteConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	if c.hold(ctx, query, "", args) {
+	if c.hold(ctx, query, args) {
 		return driver.RowsAffected(1), nil
 	}
 	if err := c.ensureBegun(ctx); err != nil {
 		return nil, err
+	}
+	if _, ok := ctx.Value(deferKey{}).(string); ok {
+		return c.execPrepared(ctx, connStmt{query, noVersion}, args)
 	}
 	return c.sqliteDriverConn.ExecContext(ctx, query, args)
 }

@@ -61,8 +61,11 @@ type sqliteConn struct {
 	version driver.Stmt
 	// lazy is the transaction begun lazily (BeginLazy), while it lasts.
 	lazy *lazyTx
-	// stmts are the statements prepared for held INSERTs, by SQL.
-	stmts map[connStmt]driver.Stmt
+	// stmts are the statements prepared for INSERTs marked Deferrable
+	// and their guarded forms; guards are the starts of those forms
+	// (guardedInsert, "" for a statement that has none), by INSERT.
+	stmts  map[connStmt]driver.Stmt
+	guards map[string]string
 }
 
 // Transaction statements, as the DSN's _txlock=immediate makes the
