@@ -65,6 +65,9 @@ func BenchmarkEngine(b *testing.B) {
 				if r.PlainCPU > 0 {
 					b.ReportMetric(r.CPURatio(), "cpu-ratio")
 				}
+				if r.PlainP50 > 0 {
+					b.ReportMetric(float64(r.EngineP50)/float64(r.PlainP50), "p50-ratio")
+				}
 			})
 		}
 	})

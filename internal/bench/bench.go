@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -43,6 +44,10 @@ type Result struct {
 	Engine              time.Duration
 	Plain               time.Duration
 	EngineCPU, PlainCPU time.Duration
+	// EngineP50 and PlainP50 are the median iterations: what a typical
+	// call costs, without the rare long ones (a WAL checkpoint, a
+	// collection) that weigh in the totals and fall on either side.
+	EngineP50, PlainP50 time.Duration
 }
 
 // Ratio is how many times longer the engine took.
@@ -75,8 +80,12 @@ func (r Result) String() string {
 	if r.PlainCPU > 0 {
 		cpu = fmt.Sprintf("   cpu %8.1f / %8.1f µs/op, ratio %5.2f", us(r.EngineCPU, r.N), us(r.PlainCPU, r.N), r.CPURatio())
 	}
-	return fmt.Sprintf("%-14s n=%-5d engine %9.1f µs/op   sql %9.1f µs/op   ratio %5.2f%s%s", r.Name, r.N,
-		us(r.Engine, r.N), us(r.Plain, r.N), r.Ratio(), target, cpu)
+	p50 := ""
+	if r.PlainP50 > 0 {
+		p50 = fmt.Sprintf("   p50 %8.1f / %8.1f µs, ratio %5.2f", us(r.EngineP50, 1), us(r.PlainP50, 1), float64(r.EngineP50)/float64(r.PlainP50))
+	}
+	return fmt.Sprintf("%-14s n=%-5d engine %9.1f µs/op   sql %9.1f µs/op   ratio %5.2f%s%s%s", r.Name, r.N,
+		us(r.Engine, r.N), us(r.Plain, r.N), r.Ratio(), target, cpu, p50)
 }
 
 // us is the mean of d over n, in microseconds.
@@ -113,22 +122,35 @@ func Iterate(ctx context.Context, c Case, n int) (Result, error) { return iterat
 // iterate runs iterations from to from+n-1 of both ways alternately.
 func iterate(ctx context.Context, c Case, from, n int) (Result, error) {
 	r := Result{Name: c.Name, N: n, Target: c.Target}
-	for i := from; i < from+n; i++ {
+	engine, plain := make([]time.Duration, n), make([]time.Duration, n)
+	for i := range n {
 		c0 := processCPU()
 		t0 := time.Now()
-		if err := c.Engine(ctx, i); err != nil {
+		if err := c.Engine(ctx, from+i); err != nil {
 			return r, fmt.Errorf("bench %s: engine: %w", c.Name, err)
 		}
-		r.Engine += time.Since(t0)
+		engine[i] = time.Since(t0)
 		c1 := processCPU()
 		t1 := time.Now()
-		if err := c.Plain(ctx, i); err != nil {
+		if err := c.Plain(ctx, from+i); err != nil {
 			return r, fmt.Errorf("bench %s: sql: %w", c.Name, err)
 		}
-		r.Plain += time.Since(t1)
+		plain[i] = time.Since(t1)
 		c2 := processCPU()
+		r.Engine += engine[i]
+		r.Plain += plain[i]
 		r.EngineCPU += c1 - c0
 		r.PlainCPU += c2 - c1
 	}
+	r.EngineP50, r.PlainP50 = median(engine), median(plain)
 	return r, nil
+}
+
+// median returns the median of ds (0 when empty), sorting ds.
+func median(ds []time.Duration) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	slices.Sort(ds)
+	return ds[len(ds)/2]
 }
