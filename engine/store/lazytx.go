@@ -109,9 +109,9 @@ func guardedInsert(query string) (guarded string, ok bool) {
 // noVersion is the version of a connStmt key that is not a guarded INSERT.
 const noVersion = -1
 
-// connStmt names a statement a connection prepared for held INSERTs: the
-// INSERT as given (version noVersion), or the start of its guarded form
-// and the version that ends it.
+// connStmt names a statement a connection prepared for an INSERT marked
+// Deferrable: the INSERT as given (version noVersion), or the start of its
+// guarded form and the version that ends it.
 type connStmt struct {
 	query   string
 	version int64
