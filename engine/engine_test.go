@@ -53,6 +53,17 @@ func newEngine(t *testing.T, db *store.DB, g Guard) *Engine {
 	return e
 }
 
+// secondServer returns an engine over db that shares nothing with those
+// of newEngine (not even their snapshots), as another server would.
+func secondServer(t *testing.T, db *store.DB) *Engine {
+	t.Helper()
+	e, err := New(context.Background(), Config{DB: db, Guard: ownerGuard{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
 // as returns a context acting for user id.
 func as(id string) context.Context {
 	return access.WithPrincipal(context.Background(), &access.Principal{UserID: id, Username: id})

@@ -117,10 +117,7 @@ func TestLoneCreate(t *testing.T) {
 	t.Parallel()
 	db := storetest.SQLiteFrom(t, standard)
 	a := newEngine(t, db, ownerGuard{})
-	b, err := New(context.Background(), Config{DB: db, Guard: ownerGuard{}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := secondServer(t, db)
 	if _, err := editSchema(b, false, func(s *metadata.Schema) {
 		o, _ := s.Object("account")
 		o.Fields = append(o.Fields, &metadata.Field{Name: "code", Type: "text", Unique: true, Default: "none"})

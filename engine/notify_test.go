@@ -16,10 +16,7 @@ func TestNotificationReloadsOtherServer(t *testing.T) {
 	t.Parallel()
 	db := storetest.PostgresFrom(t, standard)
 	a := newEngine(t, db, ownerGuard{})
-	b, err := New(context.Background(), Config{DB: db, Guard: ownerGuard{}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := secondServer(t, db)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go b.Watch(ctx, time.Hour)

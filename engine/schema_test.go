@@ -195,10 +195,7 @@ func TestReloadSeesOtherServersChange(t *testing.T) {
 	t.Parallel()
 	db := storetest.SQLiteFrom(t, standard)
 	a := newEngine(t, db, ownerGuard{})
-	b, err := New(context.Background(), Config{DB: db, Guard: ownerGuard{}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := secondServer(t, db)
 	if _, err := editSchema(a, false, func(s *metadata.Schema) {
 		o, _ := s.Object("lead")
 		o.Fields = append(o.Fields, &metadata.Field{Name: "score", Type: "integer"})

@@ -140,10 +140,7 @@ func TestWritesUseTheCommittingMetadataVersion(t *testing.T) {
 	t.Parallel()
 	storetest.DialectsFrom(t, standard, func(t *testing.T, db *store.DB) {
 		a := newEngine(t, db, ownerGuard{})
-		b, err := New(context.Background(), Config{DB: db, Guard: ownerGuard{}})
-		if err != nil {
-			t.Fatal(err)
-		}
+		b := secondServer(t, db)
 		if _, err := editSchema(b, false, func(s *metadata.Schema) {
 			o, _ := s.Object("lead")
 			o.Fields = append(o.Fields, &metadata.Field{Name: "tier", Type: "text", Required: true, Default: "basic"})
