@@ -51,8 +51,11 @@ func Computed(f *Field) bool {
 // CheckRecordValue runs the record check of f's type (see RecordChecker)
 // on v, f's storage value in rec; nil values are not checked.
 func CheckRecordValue(o *Object, f *Field, v any, rec map[string]any) []Violation {
+	if v == nil {
+		return nil // before the type's lookup: most fields of a record are empty
+	}
 	rc, ok := TypeOf(f).(RecordChecker)
-	if !ok || v == nil {
+	if !ok {
 		return nil
 	}
 	return rc.CheckRecord(o, f, v, rec)
