@@ -85,7 +85,7 @@ func principalID(ev *Event) string {
 // is formulas.UserObject after a user's name, username or manager changed
 // (owner.name, owner.manager.name), or any object after a bulk update.
 // Roll-ups and lookups that depend on the recomputed records follow.
-func (e *Engine) RecomputeDependents(ctx context.Context, tx *sql.Tx, object, id string, changed []string) error {
+func (e *Engine) RecomputeDependents(ctx context.Context, tx store.Querier, object, id string, changed []string) error {
 	snap := e.Snapshot()
 	c := compiledFormulas(snap)
 	if c == nil {

@@ -237,7 +237,7 @@ func (g *group) alone(units []*unit) {
 // runUnit runs a unit of work on tx; a panic is the unit's error (it
 // would otherwise end the process: the unit runs on the group's
 // goroutine, outside its request's recovery).
-func runUnit(u *unit, tx *sql.Tx) (err error) {
+func runUnit(u *unit, tx store.Querier) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			u.rights.e.log.Error("unit of work panicked", "panic", r, "stack", string(debug.Stack()))

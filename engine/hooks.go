@@ -2,7 +2,7 @@ package engine
 
 import (
 	"context"
-	"database/sql"
+	"github.com/crmplatform/crm/engine/store"
 	"sync"
 
 	"github.com/crmplatform/crm/engine/access"
@@ -32,7 +32,7 @@ type Event struct {
 	New       map[string]any
 	Old       map[string]any
 	Principal *access.Principal
-	Tx        *sql.Tx
+	Tx        store.Querier
 	Writer    *Writer
 	Snapshot  *Snapshot
 	// Input is the data of a create or update as the caller sent it

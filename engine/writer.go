@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"github.com/crmplatform/crm/engine/store"
 
 	"github.com/crmplatform/crm/engine/access"
 )
@@ -21,7 +22,7 @@ const maxTxAttempts = 3
 // function given to Engine.Tx.
 type Writer struct {
 	e      *Engine
-	tx     *sql.Tx
+	tx     store.Querier
 	rights *Rights
 	// depth counts nested writes made by hooks, to bound chains of them.
 	depth int
@@ -142,7 +143,7 @@ func (w *Writer) Rights() *Rights { return w.rights }
 
 // SQL returns the transaction, for hooks that keep their own tables in
 // step with records (shares, reminders, an outbox).
-func (w *Writer) SQL() *sql.Tx { return w.tx }
+func (w *Writer) SQL() store.Querier { return w.tx }
 
 // AsSystem returns a Writer on the same transaction that writes as the
 // system on behalf of w's principal: every right is granted, and history

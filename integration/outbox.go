@@ -2,7 +2,6 @@ package integration
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -215,7 +214,7 @@ func (x *Integration) readAs(ctx context.Context, w *engine.Writer, h *Webhook, 
 
 // add writes one delivery in tx and, when no earlier delivery of the
 // same webhook and record waits, its job.
-func (x *Integration) add(ctx context.Context, tx *sql.Tx, webhook string, ev engine.DomainEvent, data map[string]any) error {
+func (x *Integration) add(ctx context.Context, tx store.Querier, webhook string, ev engine.DomainEvent, data map[string]any) error {
 	id := uuid.Must(uuid.NewV7()).String()
 	payload, err := json.Marshal(Body{ID: id, Event: ev.Name, Object: ev.Object, RecordID: ev.RecordID, OccurredAt: ev.At.UTC().Format(time.RFC3339Nano), Data: data})
 	if err != nil {

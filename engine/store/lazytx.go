@@ -34,6 +34,14 @@ func (e *DeferredInsertError) Error() string {
 // Unwrap returns the database's error.
 func (e *DeferredInsertError) Unwrap() error { return e.Err }
 
+// WriteTx is a write transaction: a *sql.Tx, or one BeginLazy began on a
+// SQLite connection.
+type WriteTx interface {
+	Querier
+	Commit() error
+	Rollback() error
+}
+
 // BeginLazy starts a write transaction planned on metadata version
 // version that, on SQLite, begins only when its first statement runs;
 // every statement of the transaction sees and keeps what the ones before
@@ -48,12 +56,18 @@ func (e *DeferredInsertError) Unwrap() error { return e.Err }
 // (BEGIN IMMEDIATE), checks the version, runs the held INSERT, and goes
 // on as usual.
 //
+// On SQLite the transaction is one pooled connection's own, not a
+// *sql.Tx: database/sql's transaction (a goroutine watching its context,
+// its statements bound to it and closed at the end) cost a lone create
+// 5-10 µs. Its statements run through DB.Exec, Query and QueryRow are
+// prepared once by the connection.
+//
 // A version other than version fails the statement that began the
 // transaction, or its commit, with ErrStaleVersion; a held INSERT that
 // fails fails them with a *DeferredInsertError. Either failure sticks:
 // every later statement and the commit fail with it, and nothing is kept.
 // On PostgreSQL, BeginLazy is BeginWrite followed by the version check.
-func (db *DB) BeginLazy(ctx context.Context, version int64) (*sql.Tx, error) {
+func (db *DB) BeginLazy(ctx context.Context, version int64) (WriteTx, error) {
 	if db.Dialect != metadata.DialectSQLite {
 		tx, latest, err := db.BeginWrite(ctx)
 		if err != nil {
@@ -65,16 +79,93 @@ func (db *DB) BeginLazy(ctx context.Context, version int64) (*sql.Tx, error) {
 		}
 		return tx, nil
 	}
-	tx, err := db.SQL().BeginTx(context.WithValue(ctx, lazyKey{}, version), nil)
+	conn, err := db.SQL().Conn(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("store: begin: %w", err)
 	}
-	return tx, nil
+	if err := conn.Raw(func(dc any) error {
+		c, ok := dc.(*sqliteConn)
+		if !ok {
+			return fmt.Errorf("store: begin: the connection is a %T", dc)
+		}
+		c.startLazy(version)
+		return nil
+	}); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	return &lazyConnTx{conn: conn}, nil
 }
 
-// lazyKey is the context key under which BeginLazy gives a SQLite
-// connection's BeginTx the metadata version the transaction is planned on.
-type lazyKey struct{}
+// lazyConnTx is a transaction BeginLazy began on a SQLite connection.
+type lazyConnTx struct {
+	conn *sql.Conn
+	done bool
+}
+
+// ExecContext runs a statement in the transaction.
+func (t *lazyConnTx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return t.conn.ExecContext(ctx, query, args...)
+}
+
+// QueryContext runs a query in the transaction.
+func (t *lazyConnTx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return t.conn.QueryContext(ctx, query, args...)
+}
+
+// QueryRowContext runs a query returning one row in the transaction.
+func (t *lazyConnTx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	return t.conn.QueryRowContext(ctx, query, args...)
+}
+
+// Commit commits (sqliteConn.commitLazy) and gives the connection back
+// to the pool.
+func (t *lazyConnTx) Commit() error {
+	return t.end(func(c *sqliteConn, l *lazyTx) error { return c.commitLazy(context.Background(), l) })
+}
+
+// Rollback rolls back what began, and gives the connection back to the
+// pool; after Commit it does nothing (sql.ErrTxDone).
+func (t *lazyConnTx) Rollback() error {
+	return t.end(func(c *sqliteConn, l *lazyTx) error {
+		if !l.begun {
+			return nil
+		}
+		return c.run(context.Background(), &c.rollback, sqlRollback)
+	})
+}
+
+// end ends the transaction with fn, once.
+func (t *lazyConnTx) end(fn func(c *sqliteConn, l *lazyTx) error) error {
+	if t.done {
+		return sql.ErrTxDone
+	}
+	t.done = true
+	err := t.conn.Raw(func(dc any) error {
+		c := dc.(*sqliteConn)
+		l := c.lazy
+		c.lazy = nil
+		return fn(c, l)
+	})
+	if cerr := t.conn.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// cachedKey is the context key with which DB.Exec, Query and QueryRow ask
+// a SQLite connection to run a statement of a lazy transaction as one it
+// prepared once.
+type cachedKey struct{}
+
+// prepared marks ctx for a statement that q's connection should prepare
+// once, when q is a lazy transaction (the others use the statement cache).
+func prepared(ctx context.Context, q Querier) context.Context {
+	if _, ok := q.(*lazyConnTx); ok {
+		return context.WithValue(ctx, cachedKey{}, true)
+	}
+	return ctx
+}
 
 // deferKey is the context key of Deferrable.
 type deferKey struct{}
@@ -145,12 +236,30 @@ type heldInsert struct {
 	args                  []driver.NamedValue
 }
 
-// maxConnStatements bounds the statements a connection keeps prepared for
-// INSERTs marked Deferrable (their plain and guarded forms), and the
-// guarded forms it keeps worked out; past it, all are dropped and made
-// again as needed. These statements return no rows, so none is in use
-// when they are dropped.
-const maxConnStatements = 128
+// maxConnStatements bounds the statements a connection prepares itself
+// (sqliteConn.stmts) and the guarded forms it keeps worked out. A full
+// cache is emptied when the connection next starts a transaction (no
+// statement of it is in use then: the pool hands out a connection only
+// once its rows are closed); until then, statements past it are prepared
+// for one use.
+const maxConnStatements = 256
+
+// startLazy starts a lazy transaction planned on version.
+func (c *sqliteConn) startLazy(version int64) {
+	c.trimStatements()
+	c.lazy = &lazyTx{version: version}
+}
+
+// trimStatements empties the connection's own statement cache when it is
+// full; it is called only while none of its statements is in use.
+func (c *sqliteConn) trimStatements() {
+	if len(c.stmts) >= maxConnStatements {
+		c.closeStatements()
+	}
+	if len(c.guards) >= maxConnStatements {
+		clear(c.guards)
+	}
+}
 
 // hold holds back the INSERT query with args when the connection's lazy
 // transaction has not begun and holds nothing yet, and ctx is marked
@@ -167,13 +276,12 @@ func (c *sqliteConn) hold(ctx context.Context, query string, args []driver.Named
 	guarded, ok := c.guards[query]
 	if !ok {
 		guarded, _ = guardedInsert(query)
-		if len(c.guards) >= maxConnStatements {
-			clear(c.guards)
-		}
 		if c.guards == nil {
 			c.guards = map[string]string{}
 		}
-		c.guards[query] = guarded
+		if len(c.guards) < maxConnStatements {
+			c.guards[query] = guarded
+		}
 	}
 	if guarded == "" {
 		return false
@@ -250,21 +358,44 @@ func (c *sqliteConn) commitLazy(ctx context.Context, l *lazyTx) error {
 // execPrepared runs the statement k with args, prepared once by the
 // connection.
 func (c *sqliteConn) execPrepared(ctx context.Context, k connStmt, args []driver.NamedValue) (driver.Result, error) {
-	s, ok := c.stmts[k]
-	if !ok {
-		p, err := c.sqliteDriverConn.PrepareContext(ctx, k.sql())
-		if err != nil {
-			return nil, err
-		}
-		if len(c.stmts) >= maxConnStatements {
-			c.closeStatements()
-		}
-		if c.stmts == nil {
-			c.stmts = map[connStmt]driver.Stmt{}
-		}
-		c.stmts[k], s = p, p
+	s, once, err := c.prepared(ctx, k)
+	if err != nil {
+		return nil, err
+	}
+	if once {
+		defer s.Close()
 	}
 	return s.(driver.StmtExecContext).ExecContext(ctx, args)
+}
+
+// prepared returns the statement k as the connection prepared it, or, when
+// its cache is full, prepared for one use (once: the caller closes it).
+func (c *sqliteConn) prepared(ctx context.Context, k connStmt) (s driver.Stmt, once bool, err error) {
+	if s, ok := c.stmts[k]; ok {
+		return s, false, nil
+	}
+	if s, err = c.sqliteDriverConn.PrepareContext(ctx, k.sql()); err != nil {
+		return nil, false, err
+	}
+	if len(c.stmts) >= maxConnStatements {
+		return s, true, nil
+	}
+	if c.stmts == nil {
+		c.stmts = map[connStmt]driver.Stmt{}
+	}
+	c.stmts[k] = s
+	return s, false, nil
+}
+
+// ownStatement reports whether the connection runs a statement as one it
+// prepared itself: an INSERT marked Deferrable, or a statement of a lazy
+// transaction run through DB.Exec, Query or QueryRow.
+func ownStatement(ctx context.Context) bool {
+	if _, ok := ctx.Value(deferKey{}).(string); ok {
+		return true
+	}
+	_, ok := ctx.Value(cachedKey{}).(bool)
+	return ok
 }
 
 // closeStatements closes the statements prepared for held INSERTs.
@@ -324,16 +455,29 @@ func (c *sqliteConn) ExecContext(ctx context.Context, query string, args []drive
 	if err := c.ensureBegun(ctx); err != nil {
 		return nil, err
 	}
-	if _, ok := ctx.Value(deferKey{}).(string); ok {
+	if ownStatement(ctx) {
 		return c.execPrepared(ctx, connStmt{query, noVersion}, args)
 	}
 	return c.sqliteDriverConn.ExecContext(ctx, query, args)
 }
 
-// QueryContext runs a query that was not prepared.
+// QueryContext runs a query that was not prepared; one of a lazy
+// transaction run through DB.Query or QueryRow runs as a statement the
+// connection prepared once (when its cache is full, as the driver runs
+// any other).
 func (c *sqliteConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
 	if err := c.ensureBegun(ctx); err != nil {
 		return nil, err
+	}
+	if ownStatement(ctx) {
+		s, once, err := c.prepared(ctx, connStmt{query, noVersion})
+		if err != nil {
+			return nil, err
+		}
+		if !once {
+			return s.(driver.StmtQueryContext).QueryContext(ctx, args)
+		}
+		s.Close()
 	}
 	return c.sqliteDriverConn.QueryContext(ctx, query, args)
 }

@@ -2,7 +2,6 @@ package store_test
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"testing"
 	"time"
@@ -34,7 +33,7 @@ func TestLazyTransactions(t *testing.T) {
 		}
 	}
 	const insert = `INSERT INTO item (id, name) VALUES (?, ?)`
-	held := func(tx *sql.Tx, id int) error {
+	held := func(tx store.WriteTx, id int) error {
 		res, err := tx.ExecContext(store.Deferrable(ctx, "item"), insert, id, "held")
 		if err != nil {
 			return err
@@ -61,13 +60,13 @@ func TestLazyTransactions(t *testing.T) {
 		name    string
 		version int64 // the version the transaction is planned on (2 is current)
 		// run runs the transaction's statements; id is the row it may write.
-		run func(tx *sql.Tx, id int) error
-		end func(tx *sql.Tx) error
+		run func(tx store.WriteTx, id int) error
+		end func(tx store.WriteTx) error
 		// runErr and endErr check run's and end's errors (nil: no error).
 		runErr, endErr func(error) bool
 		kept           bool
 	}{
-		{name: "held insert alone", version: 2, run: func(tx *sql.Tx, id int) error {
+		{name: "held insert alone", version: 2, run: func(tx store.WriteTx, id int) error {
 			if err := held(tx, id); err != nil {
 				return err
 			}
@@ -82,8 +81,8 @@ func TestLazyTransactions(t *testing.T) {
 				t.Error("the held row was written before the commit")
 			}
 			return nil
-		}, end: (*sql.Tx).Commit, kept: true},
-		{name: "held insert, then a query", version: 2, run: func(tx *sql.Tx, id int) error {
+		}, end: store.WriteTx.Commit, kept: true},
+		{name: "held insert, then a query", version: 2, run: func(tx store.WriteTx, id int) error {
 			if err := held(tx, id); err != nil {
 				return err
 			}
@@ -91,42 +90,42 @@ func TestLazyTransactions(t *testing.T) {
 				t.Errorf("the transaction sees %d rows it inserted, want 1", n)
 			}
 			return nil
-		}, end: (*sql.Tx).Commit, kept: true},
-		{name: "a query, then an insert", version: 2, run: func(tx *sql.Tx, id int) error {
+		}, end: store.WriteTx.Commit, kept: true},
+		{name: "a query, then an insert", version: 2, run: func(tx store.WriteTx, id int) error {
 			count(tx, id)
 			return held(tx, id)
-		}, end: (*sql.Tx).Commit, kept: true},
-		{name: "held insert rolled back", version: 2, run: held, end: (*sql.Tx).Rollback},
-		{name: "stale version at commit", version: 1, run: held, end: (*sql.Tx).Commit,
+		}, end: store.WriteTx.Commit, kept: true},
+		{name: "held insert rolled back", version: 2, run: held, end: store.WriteTx.Rollback},
+		{name: "stale version at commit", version: 1, run: held, end: store.WriteTx.Commit,
 			endErr: func(err error) bool { return errors.Is(err, store.ErrStaleVersion) }},
-		{name: "stale version at begin", version: 1, run: func(tx *sql.Tx, id int) error {
+		{name: "stale version at begin", version: 1, run: func(tx store.WriteTx, id int) error {
 			if err := held(tx, id); err != nil {
 				return err
 			}
 			_, err := tx.ExecContext(ctx, `UPDATE item SET name = 'x' WHERE id = ?`, taken)
 			return err
-		}, end: (*sql.Tx).Commit,
+		}, end: store.WriteTx.Commit,
 			runErr: func(err error) bool { return errors.Is(err, store.ErrStaleVersion) },
 			endErr: func(err error) bool { return errors.Is(err, store.ErrStaleVersion) }},
-		{name: "held insert failing at commit", version: 2, run: func(tx *sql.Tx, _ int) error {
+		{name: "held insert failing at commit", version: 2, run: func(tx store.WriteTx, _ int) error {
 			return held(tx, taken)
-		}, end: (*sql.Tx).Commit,
+		}, end: store.WriteTx.Commit,
 			endErr: func(err error) bool {
 				return errors.As(err, &heldErr) && heldErr.Table == "item" && store.IsUniqueViolation(err)
 			}},
-		{name: "a failing held insert fails what follows", version: 2, run: func(tx *sql.Tx, id int) error {
+		{name: "a failing held insert fails what follows", version: 2, run: func(tx store.WriteTx, id int) error {
 			if err := held(tx, taken); err != nil {
 				return err
 			}
 			_, err := tx.ExecContext(ctx, insert, id, "after")
 			return err
-		}, end: (*sql.Tx).Commit,
+		}, end: store.WriteTx.Commit,
 			runErr: func(err error) bool { return errors.As(err, &heldErr) },
 			endErr: func(err error) bool { return errors.As(err, &heldErr) }},
-		{name: "an insert not marked runs at once", version: 2, run: func(tx *sql.Tx, _ int) error {
+		{name: "an insert not marked runs at once", version: 2, run: func(tx store.WriteTx, _ int) error {
 			_, err := tx.ExecContext(ctx, insert, taken, "again")
 			return err
-		}, end: (*sql.Tx).Rollback,
+		}, end: store.WriteTx.Rollback,
 			runErr: store.IsUniqueViolation},
 	}
 	for i, tt := range tests {

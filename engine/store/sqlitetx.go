@@ -61,8 +61,9 @@ type sqliteConn struct {
 	version driver.Stmt
 	// lazy is the transaction begun lazily (BeginLazy), while it lasts.
 	lazy *lazyTx
-	// stmts are the statements prepared for INSERTs marked Deferrable
-	// and their guarded forms; guards are the starts of those forms
+	// stmts are the statements the connection prepared itself: INSERTs
+	// marked Deferrable and their guarded forms, and the statements of
+	// lazy transactions; guards are the starts of the guarded forms
 	// (guardedInsert, "" for a statement that has none), by INSERT.
 	stmts  map[connStmt]driver.Stmt
 	guards map[string]string
@@ -94,10 +95,7 @@ func (c *sqliteConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver
 	if opts.ReadOnly || opts.Isolation != 0 {
 		return c.sqliteDriverConn.BeginTx(ctx, opts)
 	}
-	if v, ok := ctx.Value(lazyKey{}).(int64); ok {
-		c.lazy = &lazyTx{version: v}
-		return &sqliteTx{c: c, ctx: ctx}, nil
-	}
+	c.trimStatements()
 	if err := c.run(ctx, &c.begin, sqlBegin); err != nil {
 		// A BEGIN that ran before ctx ended still reports ctx's error: roll
 		// it back, so the connection goes back to the pool outside any
@@ -166,13 +164,7 @@ type sqliteTx struct {
 // Commit commits; when that fails the transaction is rolled back, so the
 // connection goes back to the pool outside any transaction (a ROLLBACK
 // with none open fails harmlessly, and its error is not the one to report).
-func (t *sqliteTx) Commit() error {
-	if l := t.c.lazy; l != nil {
-		t.c.lazy = nil
-		return t.c.commitLazy(t.ctx, l)
-	}
-	return t.c.commitBegun(t.ctx)
-}
+func (t *sqliteTx) Commit() error { return t.c.commitBegun(t.ctx) }
 
 // commitBegun commits the transaction the connection began.
 func (c *sqliteConn) commitBegun(ctx context.Context) error {
@@ -183,14 +175,7 @@ func (c *sqliteConn) commitBegun(ctx context.Context) error {
 	return nil
 }
 
-// Rollback rolls back, whatever the context it began with; a lazy
-// transaction that did not begin has nothing to roll back.
+// Rollback rolls back, whatever the context it began with.
 func (t *sqliteTx) Rollback() error {
-	if l := t.c.lazy; l != nil {
-		t.c.lazy = nil
-		if !l.begun {
-			return nil
-		}
-	}
 	return t.c.run(context.Background(), &t.c.rollback, sqlRollback)
 }

@@ -26,10 +26,16 @@ type stmtCache struct {
 
 // stmt returns the prepared statement of query for q (a *sql.Tx gets the
 // statement bound to its connection), or nil when statements are not
-// cached for the dialect or preparing failed (the caller then runs the
-// query as it is, and gets the error there).
+// cached for the dialect or for q (a lazy transaction's connection
+// prepares its own), or preparing failed (the caller then runs the query
+// as it is, and gets the error there).
 func (db *DB) stmt(ctx context.Context, q Querier, query string) *sql.Stmt {
 	if db.Dialect != metadata.DialectSQLite || db.stmts == nil {
+		return nil
+	}
+	switch q.(type) {
+	case *sql.Tx, *sql.DB:
+	default:
 		return nil
 	}
 	c := db.stmts
@@ -59,10 +65,7 @@ func (db *DB) stmt(ctx context.Context, q Querier, query string) *sql.Stmt {
 	if tx, ok := q.(*sql.Tx); ok {
 		return tx.StmtContext(ctx, s)
 	}
-	if _, ok := q.(*sql.DB); ok {
-		return s
-	}
-	return nil
+	return s
 }
 
 // Exec runs a statement with "?" placeholders already in the dialect's
@@ -72,7 +75,7 @@ func (db *DB) Exec(ctx context.Context, q Querier, query string, args ...any) (s
 	if s := db.stmt(ctx, q, query); s != nil {
 		return s.ExecContext(ctx, args...)
 	}
-	return q.ExecContext(ctx, query, args...)
+	return q.ExecContext(prepared(ctx, q), query, args...)
 }
 
 // Query runs a query on q like Exec.
@@ -80,7 +83,7 @@ func (db *DB) Query(ctx context.Context, q Querier, query string, args ...any) (
 	if s := db.stmt(ctx, q, query); s != nil {
 		return s.QueryContext(ctx, args...)
 	}
-	return q.QueryContext(ctx, query, args...)
+	return q.QueryContext(prepared(ctx, q), query, args...)
 }
 
 // QueryRow runs a query returning one row on q like Exec.
@@ -88,5 +91,5 @@ func (db *DB) QueryRow(ctx context.Context, q Querier, query string, args ...any
 	if s := db.stmt(ctx, q, query); s != nil {
 		return s.QueryRowContext(ctx, args...)
 	}
-	return q.QueryRowContext(ctx, query, args...)
+	return q.QueryRowContext(prepared(ctx, q), query, args...)
 }

@@ -2,7 +2,6 @@ package imports
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"strings"
 	"testing"
@@ -58,7 +57,7 @@ func TestStaleStepWritesNothing(t *testing.T) {
 		next := *stale
 		next.pos, next.line, next.Done, next.State = stale.pos+int64(len("Stale A\n")), 3, 1, StateRunning
 		batch := []row{{line: 2, data: map[string]any{"person": "Stale A"}}}
-		err = writeBatch(ctx, p.Engine, u.Principal(), stale.options, batch, &Result{}, func(tx *sql.Tx, got *Result) error {
+		err = writeBatch(ctx, p.Engine, u.Principal(), stale.options, batch, &Result{}, func(tx store.Querier, got *Result) error {
 			return q.advance(ctx, tx, stale, &next, got)
 		})
 		if !errors.Is(err, errMoved) {

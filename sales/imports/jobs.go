@@ -276,7 +276,7 @@ func (q *Queue) step(ctx context.Context, l *jobs.Lease) (jobs.Progress, error) 
 		at := q.eng.Now().UTC()
 		next.FinishedAt = &at
 	}
-	record := func(tx *sql.Tx, got *Result) error {
+	record := func(tx store.Querier, got *Result) error {
 		sum := merge(read, got)
 		return q.advance(ctx, tx, st, &next, sum)
 	}
@@ -362,7 +362,7 @@ func (q *Queue) fail(ctx context.Context, l *jobs.Lease, st *stored, cause error
 // advance records that an import moved from where st was to next, with
 // what the rows between gave, provided no other runner moved it first.
 // A finished import's file is dropped.
-func (q *Queue) advance(ctx context.Context, tx *sql.Tx, st, next *stored, got *Result) error {
+func (q *Queue) advance(ctx context.Context, tx store.Querier, st, next *stored, got *Result) error {
 	errs := st.Errors
 	for _, e := range got.Errors {
 		if len(errs) >= MaxErrors {
@@ -461,7 +461,7 @@ func (q *Queue) load(ctx context.Context, db store.Querier, id string) (*stored,
 }
 
 // dropFile deletes the stored file of an import.
-func (q *Queue) dropFile(ctx context.Context, tx *sql.Tx, id string) error {
+func (q *Queue) dropFile(ctx context.Context, tx store.Querier, id string) error {
 	if _, err := tx.ExecContext(ctx, q.sql(`DELETE FROM `+TableChunks+` WHERE "import_id" = ?`), id); err != nil {
 		return fmt.Errorf("imports: drop the file of %s: %w", id, err)
 	}

@@ -2,9 +2,9 @@ package imports
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
+	"github.com/crmplatform/crm/engine/store"
 	"strconv"
 
 	"github.com/crmplatform/crm/engine"
@@ -20,7 +20,7 @@ var errDryRun = errors.New("imports: dry run")
 // in the unit of work with the batch's own result (an import job records
 // its progress there, so rows and progress commit together). In a dry
 // run everything is rolled back and after is not called.
-func writeBatch(ctx context.Context, eng *engine.Engine, p *access.Principal, opt Options, batch []row, res *Result, after func(tx *sql.Tx, got *Result) error) error {
+func writeBatch(ctx context.Context, eng *engine.Engine, p *access.Principal, opt Options, batch []row, res *Result, after func(tx store.Querier, got *Result) error) error {
 	var got Result
 	err := eng.Tx(ctx, p, func(w *engine.Writer) error {
 		got = Result{} // the unit of work may run again
