@@ -25,6 +25,7 @@ type benchOptions struct {
 	reuse bool
 	only  []string
 	prof  string
+	block int
 }
 
 // benchCommand is crm bench: it loads the benchmark's data set (the
@@ -44,6 +45,7 @@ func benchCommand(stdout io.Writer, log *slog.Logger) *cobra.Command {
 	fl.BoolVar(&o.reuse, "reuse", false, "run on the data set already loaded in --db instead of loading one")
 	fl.StringSliceVar(&o.only, "only", nil, "run only these scenarios (names as printed, comma-separated)")
 	fl.StringVar(&o.prof, "cpuprofile", "", "write a CPU profile of the scenarios (not of the load) to this file, for go tool pprof")
+	fl.IntVar(&o.block, "block", 1, "iterations each way runs in a row before the other (1: alternate every iteration, the benchmark of record)")
 	c.RunE = func(c *cobra.Command, _ []string) error { return runBench(c.Context(), o, stdout, log) }
 	return c
 }
@@ -58,6 +60,9 @@ func runBench(ctx context.Context, o benchOptions, stdout io.Writer, log *slog.L
 	}
 	if o.reps < 1 || o.reps > 100 {
 		return usageError{"--reps must be 1 to 100"}
+	}
+	if o.block < 1 {
+		return usageError{"--block must be at least 1"}
 	}
 	if o.reuse && o.dsn == "" {
 		return usageError{"--reuse needs --db"}
@@ -110,7 +115,7 @@ func runBench(ctx context.Context, o benchOptions, stdout io.Writer, log *slog.L
 		if len(o.only) > 0 && !slices.Contains(o.only, c.Name) {
 			continue
 		}
-		r, err := bench.Run(ctx, c, o.n)
+		r, err := bench.RunInBlocks(ctx, c, o.n, o.block)
 		if errors.Is(err, bench.ErrSkipped) {
 			fmt.Fprintln(stdout, err)
 			continue

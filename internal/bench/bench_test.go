@@ -1,6 +1,9 @@
 package bench
 
 import (
+	"context"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 )
@@ -23,5 +26,42 @@ func TestMedian(t *testing.T) {
 		if got := median(append([]time.Duration(nil), tt.in...)); got != tt.want {
 			t.Errorf("median(%v) = %v, want %v", tt.in, got, tt.want)
 		}
+	}
+}
+
+// TestIterateInBlocks checks the order in which the two ways run: in
+// turn every iteration by default, block iterations of one way, then of
+// the other, otherwise; and that a block of no iteration is refused.
+func TestIterateInBlocks(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		n, block int
+		want     string
+	}{
+		{3, 1, "E0 P0 E1 P1 E2 P2"},
+		{5, 2, "E0 E1 P0 P1 E2 E3 P2 P3 E4 P4"},
+		{3, 10, "E0 E1 E2 P0 P1 P2"},
+	}
+	for _, tt := range tests {
+		var got []string
+		way := func(tag string) func(context.Context, int) error {
+			return func(_ context.Context, i int) error {
+				got = append(got, fmt.Sprint(tag, i))
+				return nil
+			}
+		}
+		r, err := iterate(context.Background(), Case{Name: "order", Engine: way("E"), Plain: way("P")}, 0, tt.n, tt.block)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s := strings.Join(got, " "); s != tt.want {
+			t.Errorf("n=%d block=%d: %s, want %s", tt.n, tt.block, s, tt.want)
+		}
+		if r.N != tt.n {
+			t.Errorf("n=%d block=%d: result %+v", tt.n, tt.block, r)
+		}
+	}
+	if _, err := RunInBlocks(context.Background(), Case{Name: "order"}, 1, 0); err == nil {
+		t.Error("a block of 0 iterations was accepted")
 	}
 }
