@@ -13,8 +13,10 @@ import (
 // and roll back with statements prepared once per connection. The driver
 // prepares (parses and compiles) a new BEGIN and a new COMMIT for every
 // transaction; for a transaction of one INSERT that cost about 7 µs of 54
-// (docs/performance.md). Everything else goes to the driver's connection
-// as it is.
+// (docs/performance.md). Its connections also keep the lazy transactions
+// of BeginLazy (engine/store/lazytx.go), for which they see every
+// statement before the driver does; everything else goes to the driver's
+// connection as it is.
 type sqliteConnector struct {
 	dsn string
 }
@@ -53,7 +55,9 @@ type sqliteDriverConn interface {
 // the metadata version read of BeginWrite) prepared on first use. Its
 // transactions begin immediate (the write lock at once), as the DSN's
 // _txlock makes the driver's own, which read-only transactions and ones
-// asking for an isolation level still use.
+// asking for an isolation level still use. Its statements (sqliteStmt, and
+// ExecContext and QueryContext) first begin a lazy transaction of
+// BeginLazy, or are held back by it (lazytx.go).
 type sqliteConn struct {
 	sqliteDriverConn
 	begin, commit, rollback driver.Stmt
