@@ -70,6 +70,11 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 		}
 		return db, nil
 	}
+	if strings.HasPrefix(dsn, "file:") || strings.Contains(dsn, "?") {
+		// Open writes the URI itself; given one, SQLite would create a
+		// folder named "file:" beside the working directory.
+		return nil, fmt.Errorf("store: open sqlite %q: give the database file's path, not a URI", dsn)
+	}
 	if dir := filepath.Dir(dsn); dsn != ":memory:" && dir != "." {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return nil, fmt.Errorf("store: create folder for %s: %w", dsn, err)

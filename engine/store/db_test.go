@@ -3,6 +3,9 @@ package store_test
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
@@ -137,4 +140,23 @@ func TestNextNumberIsGapFree(t *testing.T) {
 			seen[n] = true
 		}
 	})
+}
+
+// TestOpenRefusesSQLiteURIs checks that a SQLite database is named by its
+// path: a URI (which Open builds itself) is refused with the reason, and
+// no folder named after it is created.
+func TestOpenRefusesSQLiteURIs(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	for _, dsn := range []string{"file:" + filepath.Join(dir, "x.db"), filepath.Join(dir, "y.db") + "?mode=ro"} {
+		if db, err := store.Open(context.Background(), dsn); err == nil || !strings.Contains(err.Error(), "not a URI") {
+			if db != nil {
+				db.Close()
+			}
+			t.Errorf("Open(%q) = %v, want it refused as a URI", dsn, err)
+		}
+	}
+	if _, err := os.Stat("file:"); err == nil {
+		t.Error(`a folder named "file:" was created`)
+	}
 }
