@@ -183,7 +183,8 @@ func (g *group) lone(u *unit) error {
 	}
 	if err := runUnit(u, tx); err != nil {
 		tx.Rollback()
-		if err := e.lazyError(snap, err); errors.Is(err, errStaleSnapshot) {
+		err = e.lazyError(snap, err)
+		if errors.Is(err, errStaleSnapshot) {
 			return err
 		}
 		// The unit may have failed on metadata that changed before it ran
@@ -192,7 +193,7 @@ func (g *group) lone(u *unit) error {
 		if latest, lerr := e.db.LatestVersion(ctx, e.db.SQL()); lerr == nil && latest != snap.Version {
 			return errStaleSnapshot
 		}
-		return e.lazyError(snap, err)
+		return err
 	}
 	if err := tx.Commit(); err != nil {
 		return e.lazyError(snap, fmt.Errorf("engine: commit: %w", err))

@@ -2,10 +2,10 @@ package engine
 
 import (
 	"context"
-	"github.com/crmplatform/crm/engine/store"
 	"sync"
 
 	"github.com/crmplatform/crm/engine/access"
+	"github.com/crmplatform/crm/engine/store"
 	"github.com/crmplatform/crm/metadata"
 )
 

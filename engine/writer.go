@@ -5,9 +5,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"github.com/crmplatform/crm/engine/store"
 
 	"github.com/crmplatform/crm/engine/access"
+	"github.com/crmplatform/crm/engine/store"
 )
 
 // maxTxAttempts bounds how often a unit of work restarts because the

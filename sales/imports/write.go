@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/crmplatform/crm/engine/store"
 	"strconv"
 
 	"github.com/crmplatform/crm/engine"
 	"github.com/crmplatform/crm/engine/access"
+	"github.com/crmplatform/crm/engine/store"
 )
 
 // errDryRun rolls back the unit of work of a dry run.
