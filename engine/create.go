@@ -258,24 +258,21 @@ func (w *Writer) readBack(ctx context.Context, s *Scope, id string) (Record, err
 // written turns a record just written (storage form) and its links into
 // the JSON form the principal may read.
 func (e *Engine) written(s *Scope, rec map[string]any, links map[string][]string) (Record, error) {
-	cols := s.columns(e.db.Dialect)
-	out := make(Record, len(cols)+len(links))
-	for _, col := range cols {
-		c := s.readable[col]
-		v, err := c.typ.Output(c.f, rec[col])
+	defs, linked := s.columnDefs(e.db.Dialect), s.linksRead()
+	out := make(Record, len(defs)+len(linked))
+	for _, c := range defs {
+		v, err := c.typ.Output(c.f, rec[c.f.Name])
 		if err != nil {
-			return nil, fmt.Errorf("read %s.%s: %w", s.obj.Name, col, err)
+			return nil, fmt.Errorf("read %s.%s: %w", s.obj.Name, c.f.Name, err)
 		}
-		out[col] = v
+		out[c.f.Name] = v
 	}
-	for _, f := range s.obj.Fields {
-		if metadata.Linked(f) && s.Readable(f.Name) {
-			ids := links[f.Name]
-			if ids == nil {
-				ids = []string{}
-			}
-			out[f.Name] = ids
+	for _, f := range linked {
+		ids := links[f.Name]
+		if ids == nil {
+			ids = []string{}
 		}
+		out[f.Name] = ids
 	}
 	return out, nil
 }

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"slices"
 	"sync"
 
 	"github.com/crmplatform/crm/engine/access"
@@ -99,8 +100,16 @@ func (hs *hookSet) run(ctx context.Context, before bool, ev *Event) error {
 	if before {
 		m = hs.before
 	}
-	list := append(append([]Hook(nil), m[hookKey{ev.Op, "*"}]...), m[hookKey{ev.Op, ev.Object.Name}]...)
+	list, own := m[hookKey{ev.Op, "*"}], m[hookKey{ev.Op, ev.Object.Name}]
+	if len(own) > 0 {
+		// add only appends: the lists' elements seen here never change,
+		// so only joining two needs a copy.
+		list = append(slices.Clip(list), own...)
+	}
 	hs.mu.RUnlock()
+	if len(list) == 0 {
+		return nil
+	}
 	if ev.Writer != nil {
 		ctx = withWriter(ctx, ev.Writer)
 	}

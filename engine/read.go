@@ -190,10 +190,7 @@ func (e *Engine) addLinks(ctx context.Context, q store.Querier, s *Scope, recs [
 		return nil
 	}
 	var ids []any
-	for _, f := range s.obj.Fields {
-		if !metadata.Linked(f) || !s.Readable(f.Name) {
-			continue
-		}
+	for _, f := range s.linksRead() {
 		if ids == nil {
 			ids = make([]any, len(recs))
 			for i, r := range recs {

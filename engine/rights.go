@@ -61,6 +61,9 @@ type fieldAccess struct {
 	readCols map[string][]string
 	readDefs map[string][]colDef
 	readList map[string]string
+	// readLinks lists the many-to-many fields the principal may read
+	// (their values are in link tables, not columns).
+	readLinks []*metadata.Field
 }
 
 // colDef is a column of an object's table: a field or a system field and
@@ -95,6 +98,9 @@ func (s *Scope) reads() {
 		}
 		for _, f := range s.obj.Fields {
 			add(f)
+			if metadata.Linked(f) && s.Readable(f.Name) {
+				s.readLinks = append(s.readLinks, f)
+			}
 		}
 		s.readList = map[string]string{}
 		for d, cols := range s.readCols {
@@ -157,6 +163,9 @@ func who(p *access.Principal) string {
 	if p.System {
 		return "\x00system"
 	}
+	if len(p.Roles) == 1 {
+		return p.Roles[0]
+	}
 	return strings.Join(p.Roles, "\x00")
 }
 
@@ -185,7 +194,7 @@ func (r *Rights) For(p *access.Principal) *Rights { return r.with(p) }
 
 // with returns the decision for another principal at the same snapshot.
 func (r *Rights) with(p *access.Principal) *Rights {
-	return &Rights{e: r.e, snap: r.snap, d: r.d, p: p, scopes: map[string]*Scope{}, levels: map[fieldKey]metadata.FieldLevel{}}
+	return &Rights{e: r.e, snap: r.snap, d: r.d, p: p}
 }
 
 // requestKey marks a context as one request (WithRequest).
@@ -271,6 +280,9 @@ func (r *Rights) Scope(object string) (*Scope, error) {
 		r.e.fields.put(r.d, r.snap, key, fa, maxCachedFieldAccess)
 	}
 	s := &Scope{r: r, obj: obj, fieldAccess: fa}
+	if r.scopes == nil {
+		r.scopes = map[string]*Scope{}
+	}
 	r.scopes[object] = s
 	return s, nil
 }
@@ -298,6 +310,9 @@ func (r *Rights) levelLocked(object, field string) metadata.FieldLevel {
 	k := fieldKey{object, field}
 	if l, ok := r.levels[k]; ok {
 		return l
+	}
+	if r.levels == nil {
+		r.levels = map[fieldKey]metadata.FieldLevel{}
 	}
 	if r.p.System {
 		l := metadata.FieldEditable
@@ -420,6 +435,12 @@ func (s *Scope) columns(dialect string) []string {
 func (s *Scope) columnDefs(dialect string) []colDef {
 	s.reads()
 	return s.readDefs[dialect]
+}
+
+// linksRead returns the many-to-many fields the principal may read.
+func (s *Scope) linksRead() []*metadata.Field {
+	s.reads()
+	return s.readLinks
 }
 
 // selectList returns the columns a read selects, quoted for a SELECT.

@@ -5,7 +5,6 @@ import (
 
 	"github.com/crmplatform/crm/internal/check"
 	"github.com/crmplatform/crm/metadata"
-	"github.com/santhosh-tekuri/jsonschema/v5"
 )
 
 // Snapshot is an immutable view of one metadata version with everything
@@ -80,7 +79,7 @@ func build(version int64, s *metadata.Schema, prev *Snapshot) (*Snapshot, metada
 const recordSchemas = "engine.record_schemas"
 
 // recordSchema returns the compiled JSON Schema of an object's records.
-func (s *Snapshot) recordSchema(object string) *jsonschema.Schema {
-	m, _ := s.compiled[recordSchemas].(map[string]*jsonschema.Schema)
+func (s *Snapshot) recordSchema(object string) *metadata.CompiledRecordSchema {
+	m, _ := s.compiled[recordSchemas].(map[string]*metadata.CompiledRecordSchema)
 	return m[object]
 }

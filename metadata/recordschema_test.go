@@ -59,3 +59,44 @@ func TestRecordErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestRecordQuickChecks makes sure the quick checks of a record schema
+// answer as the validator does: each value of each field gets the same
+// problem (or none) with them as with the validator alone, and they exist
+// only for the fields whose schema asks nothing but JSON types and
+// allowed strings.
+func TestRecordQuickChecks(t *testing.T) {
+	t.Parallel()
+	o := &Object{Name: "deal", Fields: []*Field{
+		{Name: "name", Type: "text"},
+		{Name: "stage", Type: "picklist", Options: []Option{{Value: "open"}, {Value: "won"}}},
+		{Name: "open", Type: "boolean"},
+		{Name: "ratio", Type: "decimal"},
+		{Name: "seats", Type: "integer"},
+		{Name: "amount", Type: "currency"},
+		{Name: "closes", Type: "date"},
+		{Name: "tags", Type: "multi_picklist", Options: []Option{{Value: "a"}}},
+	}}
+	sch, err := CompileRecordSchema(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for field, want := range map[string]bool{"name": true, "stage": true, "open": true, "ratio": true, "id": true,
+		"seats": false, "amount": false, "closes": false, "tags": false, "created_at": false} {
+		if _, got := sch.quick[field]; got != want {
+			t.Errorf("%s has a quick check: %v, want %v", field, got, want)
+		}
+	}
+	slow := &CompiledRecordSchema{Schema: sch.Schema}
+	values := []any{nil, "", "open", "won", "lost", "Open", true, false, json.Number("3"), json.Number("1.5"), 2.5,
+		[]any{"a"}, map[string]any{"a": 1}, FileRef{ID: "f1"}}
+	for _, f := range o.Fields {
+		for _, v := range values {
+			body := map[string]any{f.Name: v}
+			got, want := RecordErrors(sch, body), RecordErrors(slow, body)
+			if got[f.Name] != want[f.Name] {
+				t.Errorf("%s = %#v: %q, the validator says %q", f.Name, v, got[f.Name], want[f.Name])
+			}
+		}
+	}
+}

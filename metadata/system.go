@@ -43,7 +43,7 @@ func (o *Object) FieldOrSystem(name string) (*Field, bool) {
 // and sort as text.
 func DBValue(dialect string, v any) any {
 	if t, ok := v.(time.Time); ok && dialect == DialectSQLite {
-		return t.UTC().Format(DateTimeLayout)
+		return formatDateTime(t)
 	}
 	return v
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/casbin/casbin/v2"
 	"github.com/crmplatform/crm/metadata"
@@ -23,11 +24,12 @@ import (
 type Decider struct {
 	svc    *Service
 	schema *metadata.Schema
-	// day is the UTC date the sharing-rule conditions were compiled on:
-	// relative dates in them (today(), this_week()) hold for that day, so a
-	// new day builds a new Decider.
-	day string
-	enf *casbin.SyncedEnforcer
+	// day is the UTC date the sharing-rule conditions were compiled on
+	// (date, as text): relative dates in them (today(), this_week()) hold
+	// for that day, so a new day builds a new Decider.
+	day  string
+	date civilDate
+	enf  *casbin.SyncedEnforcer
 
 	decisions sync.Map // decisionKey → bool
 	levels    sync.Map // decisionKey{role, object, field} → string
@@ -78,16 +80,17 @@ func (s *Service) Decide(ctx context.Context, sc *metadata.Schema) (*Decider, er
 	if sc == nil {
 		return nil, fmt.Errorf("access: decide: no schema")
 	}
-	day := s.now().UTC().Format(metadata.DateLayout)
-	if cur := s.current.Load(); cur != nil && cur.schema == sc && cur.day == day {
+	now := s.now().UTC()
+	date := dateOf(now)
+	if cur := s.current.Load(); cur != nil && cur.schema == sc && cur.date == date {
 		return cur, nil
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if cur := s.current.Load(); cur != nil && cur.schema == sc && cur.day == day {
+	if cur := s.current.Load(); cur != nil && cur.schema == sc && cur.date == date {
 		return cur, nil
 	}
-	d, err := s.newDecider(sc, day)
+	d, err := s.newDecider(sc, now)
 	if err != nil {
 		return nil, err
 	}
@@ -95,9 +98,22 @@ func (s *Service) Decide(ctx context.Context, sc *metadata.Schema) (*Decider, er
 	return d, nil
 }
 
+// civilDate is a day of the calendar.
+type civilDate struct {
+	year  int
+	month time.Month
+	day   int
+}
+
+// dateOf returns the day of t in its location.
+func dateOf(t time.Time) civilDate {
+	y, m, d := t.Date()
+	return civilDate{y, m, d}
+}
+
 // newDecider compiles the policies of sc into a fresh enforcer and
-// compiles its sharing rules.
-func (s *Service) newDecider(sc *metadata.Schema, day string) (*Decider, error) {
+// compiles its sharing rules for the day of now (UTC).
+func (s *Service) newDecider(sc *metadata.Schema, now time.Time) (*Decider, error) {
 	m, err := s.policyModel(sc)
 	if err != nil {
 		return nil, err
@@ -110,7 +126,7 @@ func (s *Service) newDecider(sc *metadata.Schema, day string) (*Decider, error) 
 	if err := enf.BuildRoleLinks(); err != nil {
 		return nil, fmt.Errorf("access: role hierarchy: %w", err)
 	}
-	d := &Decider{svc: s, schema: sc, day: day, enf: enf, sharing: map[string][]*sharingRule{}}
+	d := &Decider{svc: s, schema: sc, day: now.Format(metadata.DateLayout), date: dateOf(now), enf: enf, sharing: map[string][]*sharingRule{}}
 	for _, r := range sc.Roles {
 		for _, sr := range r.SharingRules {
 			c := &sharingRule{role: r.Name, rule: sr}

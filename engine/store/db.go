@@ -89,7 +89,7 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 	// concurrent requests cost more than the requests themselves.
 	sqldb.SetMaxOpenConns(sqliteConns)
 	sqldb.SetMaxIdleConns(sqliteConns)
-	db := &DB{DB: bun.NewDB(sqldb, sqlitedialect.New()), Dialect: metadata.DialectSQLite, stmts: &stmtCache{m: map[string]*sql.Stmt{}}}
+	db := &DB{DB: bun.NewDB(sqldb, sqlitedialect.New()), Dialect: metadata.DialectSQLite, stmts: &stmtCache{m: map[string]*sql.Stmt{}, guards: map[string]string{}}}
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("store: open sqlite %s: %w", dsn, err)

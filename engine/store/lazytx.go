@@ -6,7 +6,6 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 
 	"github.com/crmplatform/crm/metadata"
@@ -56,11 +55,14 @@ type WriteTx interface {
 // (BEGIN IMMEDIATE), checks the version, runs the held INSERT, and goes
 // on as usual.
 //
-// On SQLite the transaction is one pooled connection's own, not a
-// *sql.Tx: database/sql's transaction (a goroutine watching its context,
-// its statements bound to it and closed at the end) cost a lone create
-// 5-10 µs. Its statements run through DB.Exec, Query and QueryRow are
-// prepared once by the connection.
+// On SQLite the transaction takes a pooled connection of its own only when
+// a statement it does not hold back runs; a held INSERT alone is run by
+// the commit as any statement on the database is (DB.Exec), prepared once
+// per connection. The connection's transaction is not a *sql.Tx:
+// database/sql's transaction (a goroutine watching its context, its
+// statements bound to it and closed at the end) cost a lone create 5-10
+// µs. Its statements run through DB.Exec, Query and QueryRow are prepared
+// once by the connection.
 //
 // A version other than version fails the statement that began the
 // transaction, or its commit, with ErrStaleVersion; a held INSERT that
@@ -79,54 +81,162 @@ func (db *DB) BeginLazy(ctx context.Context, version int64) (WriteTx, error) {
 		}
 		return tx, nil
 	}
-	conn, err := db.SQL().Conn(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("store: begin: %w", err)
+	return &lazyConnTx{db: db, version: version}, nil
+}
+
+// lazyConnTx is a transaction BeginLazy began on SQLite.
+type lazyConnTx struct {
+	db      *DB
+	version int64
+	// conn is the connection the transaction took for its first
+	// statement not held back, nil until then.
+	conn *sql.Conn
+	// held is the INSERT held back, until the commit or the next
+	// statement runs it.
+	held *heldInsert
+	// err is the failure that ends the transaction (it sticks).
+	err  error
+	done bool
+}
+
+// heldInsert is an INSERT of one row a lazy transaction held back.
+type heldInsert struct {
+	table, query string
+	args         []any
+}
+
+// ExecContext runs a statement in the transaction, or holds it back when
+// it is the first and an INSERT marked Deferrable.
+func (t *lazyConnTx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if t.conn == nil && t.held == nil && t.err == nil && !t.done {
+		if table, ok := ctx.Value(deferKey{}).(string); ok && t.db.stmts.guarded(query) != "" {
+			t.hold(table, query, args)
+			return driver.RowsAffected(1), nil
+		}
 	}
+	conn, err := t.take(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return conn.ExecContext(ctx, query, args...)
+}
+
+// QueryContext runs a query in the transaction.
+func (t *lazyConnTx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	conn, err := t.take(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return conn.QueryContext(ctx, query, args...)
+}
+
+// QueryRowContext runs a query returning one row in the transaction.
+func (t *lazyConnTx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	if _, err := t.take(ctx); err != nil && t.conn == nil {
+		// No connection could be had (the database is closed, or the
+		// transaction ended before any statement), and only a query can
+		// put a failure into a *sql.Row: this one runs nothing, its Scan
+		// failing with context.Canceled; the transaction's own failure
+		// comes back from its next statement and its commit.
+		canceled, cancel := context.WithCancel(ctx)
+		cancel()
+		return t.db.SQL().QueryRowContext(canceled, query, args...)
+	}
+	// When the transaction failed, its connection's lazy transaction
+	// holds the failure, which the query's Scan reports.
+	return t.conn.QueryRowContext(ctx, query, args...)
+}
+
+// hold keeps the INSERT query with args back. The caller may reuse the
+// bytes it passed once the call returns, so they are copied; the
+// arguments have room for the version that guards the INSERT.
+func (t *lazyConnTx) hold(table, query string, args []any) {
+	kept := make([]any, len(args), len(args)+1)
+	for i, a := range args {
+		if b, ok := a.([]byte); ok {
+			a = append([]byte(nil), b...)
+		}
+		kept[i] = a
+	}
+	t.held = &heldInsert{table: table, query: query, args: kept}
+}
+
+// take returns the transaction's connection, taking one from the pool
+// for its first statement: the connection's lazy transaction then begins
+// (BEGIN IMMEDIATE and the version check) and runs the held INSERT first.
+// A failure sticks, in the connection's lazy transaction too.
+func (t *lazyConnTx) take(ctx context.Context) (*sql.Conn, error) {
+	switch {
+	case t.done:
+		return nil, sql.ErrTxDone
+	case t.err != nil:
+		return nil, t.err
+	case t.conn != nil:
+		return t.conn, nil
+	}
+	// As BeginWrite's: the statement's own context still watches it.
+	conn, err := t.db.SQL().Conn(context.Background())
+	if err != nil {
+		t.err = fmt.Errorf("store: begin: %w", err)
+		return nil, t.err
+	}
+	t.conn = conn
 	if err := conn.Raw(func(dc any) error {
 		c, ok := dc.(*sqliteConn)
 		if !ok {
 			return fmt.Errorf("store: begin: the connection is a %T", dc)
 		}
-		c.startLazy(version)
-		return nil
+		c.startLazy(t.version)
+		return c.ensureBegun(ctx)
 	}); err != nil {
-		conn.Close()
+		t.err = err
 		return nil, err
 	}
-	return &lazyConnTx{conn: conn}, nil
+	if h := t.held; h != nil {
+		t.held = nil
+		if _, err := conn.ExecContext(context.WithValue(ctx, cachedKey{}, true), h.query, h.args...); err != nil {
+			t.err = &DeferredInsertError{Table: h.table, Err: err}
+			_ = conn.Raw(func(dc any) error {
+				dc.(*sqliteConn).lazy.err = t.err
+				return nil
+			})
+			return nil, t.err
+		}
+	}
+	return conn, nil
 }
 
-// lazyConnTx is a transaction BeginLazy began on a SQLite connection.
-type lazyConnTx struct {
-	conn *sql.Conn
-	done bool
-}
-
-// ExecContext runs a statement in the transaction.
-func (t *lazyConnTx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	return t.conn.ExecContext(ctx, query, args...)
-}
-
-// QueryContext runs a query in the transaction.
-func (t *lazyConnTx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	return t.conn.QueryContext(ctx, query, args...)
-}
-
-// QueryRowContext runs a query returning one row in the transaction.
-func (t *lazyConnTx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
-	return t.conn.QueryRowContext(ctx, query, args...)
-}
-
-// Commit commits (sqliteConn.commitLazy) and gives the connection back
-// to the pool.
+// Commit commits: the held INSERT alone, guarded by the version, when no
+// statement took a connection; otherwise the connection's transaction
+// (sqliteConn.commitLazy), giving the connection back to the pool.
 func (t *lazyConnTx) Commit() error {
-	return t.end(func(c *sqliteConn, l *lazyTx) error { return c.commitLazy(context.Background(), l) })
+	if t.conn != nil {
+		if t.err != nil {
+			t.Rollback()
+			return t.err
+		}
+		return t.end(func(c *sqliteConn, l *lazyTx) error { return c.commitLazy(context.Background(), l) })
+	}
+	if t.done {
+		return sql.ErrTxDone
+	}
+	t.done = true
+	if t.err != nil || t.held == nil {
+		return t.err
+	}
+	return t.db.insertGuarded(t.held, t.version)
 }
 
 // Rollback rolls back what began, and gives the connection back to the
 // pool; after Commit it does nothing (sql.ErrTxDone).
 func (t *lazyConnTx) Rollback() error {
+	if t.conn == nil {
+		if t.done {
+			return sql.ErrTxDone
+		}
+		t.done = true
+		return nil
+	}
 	return t.end(func(c *sqliteConn, l *lazyTx) error {
 		if !l.begun {
 			return nil
@@ -135,7 +245,8 @@ func (t *lazyConnTx) Rollback() error {
 	})
 }
 
-// end ends the transaction with fn, once.
+// end ends the connection's transaction with fn, once, and gives the
+// connection back.
 func (t *lazyConnTx) end(fn func(c *sqliteConn, l *lazyTx) error) error {
 	if t.done {
 		return sql.ErrTxDone
@@ -151,6 +262,20 @@ func (t *lazyConnTx) end(fn func(c *sqliteConn, l *lazyTx) error) error {
 		err = cerr
 	}
 	return err
+}
+
+// insertGuarded runs the held INSERT h alone, writing its row only while
+// the metadata version is still version.
+func (db *DB) insertGuarded(h *heldInsert, version int64) error {
+	ctx := context.Background()
+	res, err := db.Exec(ctx, db.SQL(), db.stmts.guarded(h.query), append(h.args, version)...)
+	if err != nil {
+		return &DeferredInsertError{Table: h.table, Err: err}
+	}
+	if n, err := res.RowsAffected(); err != nil || n != 1 {
+		return ErrStaleVersion
+	}
+	return nil
 }
 
 // cachedKey is the context key with which DB.Exec, Query and QueryRow ask
@@ -179,41 +304,35 @@ func Deferrable(ctx context.Context, table string) context.Context {
 	return context.WithValue(ctx, deferKey{}, table)
 }
 
-// versionGuard is the condition under which a held INSERT writes, less
-// the version the transaction was planned on, which follows it.
-const versionGuard = "COALESCE((" + sqlLatestVersion + "), 0) = "
+// versionGuard is the condition under which a held INSERT writes: the
+// metadata version is the one bound last.
+const versionGuard = "COALESCE((" + sqlLatestVersion + "), 0) = ?"
 
-// guardedInsert turns "INSERT INTO t (cols) VALUES (?, …)" into the start
-// of the INSERT that writes the same row only while the metadata version
-// is the one that ends it (guard.sql); ok is false for any other
-// statement. The version is written into the statement rather than bound,
-// so that the row's parameters are bound as they came.
-func guardedInsert(query string) (guarded string, ok bool) {
+// guardedInsert turns "INSERT INTO t (cols) VALUES (?, …)" into the INSERT
+// that writes the same row only while the metadata version is the one
+// bound after the row's values; it returns "" for any other statement.
+func guardedInsert(query string) string {
 	head, marks, ok := strings.Cut(query, " VALUES (")
 	marks, closed := strings.CutSuffix(marks, ")")
 	if !ok || !closed || !strings.HasPrefix(head, "INSERT INTO ") || marks == "" || strings.Trim(marks, "?, ") != "" {
-		return "", false
+		return ""
 	}
-	return head + " SELECT " + marks + " WHERE " + versionGuard, true
+	return head + " SELECT " + marks + " WHERE " + versionGuard
 }
 
-// noVersion is the version of a connStmt key that is not a guarded INSERT.
-const noVersion = -1
-
-// connStmt names a statement a connection prepared for an INSERT marked
-// Deferrable: the INSERT as given (version noVersion), or the start of its
-// guarded form and the version that ends it.
-type connStmt struct {
-	query   string
-	version int64
-}
-
-// sql returns the statement's SQL.
-func (k connStmt) sql() string {
-	if k.version == noVersion {
-		return k.query
+// guarded returns guardedInsert(query), worked out once per statement.
+func (c *stmtCache) guarded(query string) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	g, ok := c.guards[query]
+	if !ok {
+		g = guardedInsert(query)
+		if len(c.guards) >= maxCachedStatements {
+			clear(c.guards)
+		}
+		c.guards[query] = g
 	}
-	return k.query + strconv.FormatInt(k.version, 10)
+	return g
 }
 
 // lazyTx is the state of a transaction a SQLite connection began lazily.
@@ -224,20 +343,10 @@ type lazyTx struct {
 	begun bool
 	// err is the failure that ends the transaction (it sticks).
 	err error
-	// held is the INSERT held back, if any.
-	held *heldInsert
-}
-
-// heldInsert is an INSERT of one row a lazy transaction held back, and
-// the start of the same INSERT guarded by the metadata version
-// (guardedInsert).
-type heldInsert struct {
-	table, query, guarded string
-	args                  []driver.NamedValue
 }
 
 // maxConnStatements bounds the statements a connection prepares itself
-// (sqliteConn.stmts) and the guarded forms it keeps worked out. A full
+// (sqliteConn.stmts). A full
 // cache is emptied when the connection next starts a transaction (no
 // statement of it is in use then: the pool hands out a connection only
 // once its rows are closed); until then, statements past it are prepared
@@ -256,45 +365,6 @@ func (c *sqliteConn) trimStatements() {
 	if len(c.stmts) >= maxConnStatements {
 		c.closeStatements()
 	}
-	if len(c.guards) >= maxConnStatements {
-		clear(c.guards)
-	}
-}
-
-// hold holds back the INSERT query with args when the connection's lazy
-// transaction has not begun and holds nothing yet, and ctx is marked
-// Deferrable; it reports whether it did.
-func (c *sqliteConn) hold(ctx context.Context, query string, args []driver.NamedValue) bool {
-	l := c.lazy
-	if l == nil || l.begun || l.err != nil || l.held != nil {
-		return false
-	}
-	table, ok := ctx.Value(deferKey{}).(string)
-	if !ok {
-		return false
-	}
-	guarded, ok := c.guards[query]
-	if !ok {
-		guarded, _ = guardedInsert(query)
-		if c.guards == nil {
-			c.guards = map[string]string{}
-		}
-		if len(c.guards) < maxConnStatements {
-			c.guards[query] = guarded
-		}
-	}
-	if guarded == "" {
-		return false
-	}
-	// database/sql made args for this call alone; the caller may reuse
-	// the bytes it passed.
-	for i, a := range args {
-		if b, ok := a.Value.([]byte); ok {
-			args[i].Value = append([]byte(nil), b...)
-		}
-	}
-	l.held = &heldInsert{table: table, query: query, guarded: guarded, args: args}
-	return true
 }
 
 // ensureBegun begins the connection's lazy transaction, if it has one that
@@ -320,19 +390,12 @@ func (c *sqliteConn) ensureBegun(ctx context.Context) error {
 		l.err = fmt.Errorf("store: latest metadata version: %w", err)
 	case v != l.version:
 		l.err = ErrStaleVersion
-	case l.held != nil:
-		h := l.held
-		l.held = nil
-		if _, err := c.execPrepared(ctx, connStmt{h.query, noVersion}, h.args); err != nil {
-			l.err = &DeferredInsertError{Table: h.table, Err: err}
-		}
 	}
 	return l.err
 }
 
-// commitLazy ends the lazy transaction l: a COMMIT when it began, the held
-// INSERT alone (guarded by the version) when it holds one, nothing when
-// no statement ran.
+// commitLazy ends the lazy transaction l: a COMMIT when it began, a
+// ROLLBACK when it failed.
 func (c *sqliteConn) commitLazy(ctx context.Context, l *lazyTx) error {
 	switch {
 	case l.err != nil:
@@ -342,23 +405,14 @@ func (c *sqliteConn) commitLazy(ctx context.Context, l *lazyTx) error {
 		return l.err
 	case l.begun:
 		return c.commitBegun(ctx)
-	case l.held != nil:
-		h := l.held
-		res, err := c.execPrepared(ctx, connStmt{h.guarded, l.version}, h.args)
-		if err != nil {
-			return &DeferredInsertError{Table: h.table, Err: err}
-		}
-		if n, err := res.RowsAffected(); err != nil || n != 1 {
-			return ErrStaleVersion
-		}
 	}
 	return nil
 }
 
-// execPrepared runs the statement k with args, prepared once by the
+// execPrepared runs the statement query with args, prepared once by the
 // connection.
-func (c *sqliteConn) execPrepared(ctx context.Context, k connStmt, args []driver.NamedValue) (driver.Result, error) {
-	s, once, err := c.prepared(ctx, k)
+func (c *sqliteConn) execPrepared(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	s, once, err := c.prepared(ctx, query)
 	if err != nil {
 		return nil, err
 	}
@@ -368,22 +422,23 @@ func (c *sqliteConn) execPrepared(ctx context.Context, k connStmt, args []driver
 	return s.(driver.StmtExecContext).ExecContext(ctx, args)
 }
 
-// prepared returns the statement k as the connection prepared it, or, when
-// its cache is full, prepared for one use (once: the caller closes it).
-func (c *sqliteConn) prepared(ctx context.Context, k connStmt) (s driver.Stmt, once bool, err error) {
-	if s, ok := c.stmts[k]; ok {
+// prepared returns the statement query as the connection prepared it, or,
+// when its cache is full, prepared for one use (once: the caller closes
+// it).
+func (c *sqliteConn) prepared(ctx context.Context, query string) (s driver.Stmt, once bool, err error) {
+	if s, ok := c.stmts[query]; ok {
 		return s, false, nil
 	}
-	if s, err = c.sqliteDriverConn.PrepareContext(ctx, k.sql()); err != nil {
+	if s, err = c.sqliteDriverConn.PrepareContext(ctx, query); err != nil {
 		return nil, false, err
 	}
 	if len(c.stmts) >= maxConnStatements {
 		return s, true, nil
 	}
 	if c.stmts == nil {
-		c.stmts = map[connStmt]driver.Stmt{}
+		c.stmts = map[string]driver.Stmt{}
 	}
-	c.stmts[k] = s
+	c.stmts[query] = s
 	return s, false, nil
 }
 
@@ -418,9 +473,6 @@ type sqliteStmt struct {
 
 // ExecContext runs the statement.
 func (s *sqliteStmt) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
-	if s.c.hold(ctx, s.query, args) {
-		return driver.RowsAffected(1), nil
-	}
 	if err := s.c.ensureBegun(ctx); err != nil {
 		return nil, err
 	}
@@ -449,14 +501,11 @@ func (c *sqliteConn) PrepareContext(ctx context.Context, query string) (driver.S
 // Deferrable, when not held back, runs as a statement the connection
 // prepared once.
 func (c *sqliteConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	if c.hold(ctx, query, args) {
-		return driver.RowsAffected(1), nil
-	}
 	if err := c.ensureBegun(ctx); err != nil {
 		return nil, err
 	}
 	if ownStatement(ctx) {
-		return c.execPrepared(ctx, connStmt{query, noVersion}, args)
+		return c.execPrepared(ctx, query, args)
 	}
 	return c.sqliteDriverConn.ExecContext(ctx, query, args)
 }
@@ -470,7 +519,7 @@ func (c *sqliteConn) QueryContext(ctx context.Context, query string, args []driv
 		return nil, err
 	}
 	if ownStatement(ctx) {
-		s, once, err := c.prepared(ctx, connStmt{query, noVersion})
+		s, once, err := c.prepared(ctx, query)
 		if err != nil {
 			return nil, err
 		}

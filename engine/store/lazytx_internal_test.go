@@ -11,7 +11,8 @@ import (
 // DB.QueryRow on one connection: each is prepared once by the connection
 // (the same query again adds nothing), those past its cache's bound run
 // all the same, and the full cache is emptied when the connection starts
-// its next transaction.
+// its next transaction (when that takes the connection, at its first
+// statement).
 func TestLazyStatementsPrepared(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -57,6 +58,10 @@ func TestLazyStatementsPrepared(t *testing.T) {
 	}
 	tx, err = db.BeginLazy(ctx, 0)
 	if err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM crm_meta_versions").Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	if err := tx.Rollback(); err != nil {

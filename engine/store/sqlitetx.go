@@ -66,11 +66,8 @@ type sqliteConn struct {
 	// lazy is the transaction begun lazily (BeginLazy), while it lasts.
 	lazy *lazyTx
 	// stmts are the statements the connection prepared itself: INSERTs
-	// marked Deferrable and their guarded forms, and the statements of
-	// lazy transactions; guards are the starts of the guarded forms
-	// (guardedInsert, "" for a statement that has none), by INSERT.
-	stmts  map[connStmt]driver.Stmt
-	guards map[string]string
+	// marked Deferrable and the statements of lazy transactions.
+	stmts map[string]driver.Stmt
 }
 
 // Transaction statements, as the DSN's _txlock=immediate makes the

@@ -22,6 +22,9 @@ const maxCachedStatements = 512
 type stmtCache struct {
 	mu sync.Mutex
 	m  map[string]*sql.Stmt
+	// guards are the guarded forms of INSERTs a lazy transaction held
+	// back (guardedInsert; "" for a statement that has none).
+	guards map[string]string
 }
 
 // stmt returns the prepared statement of query for q (a *sql.Tx gets the

@@ -20,7 +20,6 @@ import (
 	"github.com/crmplatform/crm/engine/query"
 	"github.com/crmplatform/crm/formulas"
 	"github.com/crmplatform/crm/metadata"
-	"github.com/santhosh-tekuri/jsonschema/v5"
 )
 
 // Result is what the stages compiled from a schema, kept by the engine
@@ -31,7 +30,7 @@ type Result struct {
 	// Policies are the Casbin rules of the roles.
 	Policies []access.Rule
 	// RecordSchemas are the compiled JSON Schemas of records, by object.
-	RecordSchemas map[string]*jsonschema.Schema
+	RecordSchemas map[string]*metadata.CompiledRecordSchema
 	// recordDocs are the documents RecordSchemas were compiled from, by
 	// object, for SchemaAfter.
 	recordDocs map[string]string
@@ -147,8 +146,8 @@ func policies(s *metadata.Schema, sound bool) ([]access.Rule, metadata.Problems)
 // recordSchemas compiles the JSON Schema of every object's records,
 // reusing prev's for the objects whose document is unchanged; it returns
 // the schemas and their documents by object.
-func recordSchemas(s *metadata.Schema, prev *Result) (map[string]*jsonschema.Schema, map[string]string, metadata.Problems) {
-	out := make(map[string]*jsonschema.Schema, len(s.Objects))
+func recordSchemas(s *metadata.Schema, prev *Result) (map[string]*metadata.CompiledRecordSchema, map[string]string, metadata.Problems) {
+	out := make(map[string]*metadata.CompiledRecordSchema, len(s.Objects))
 	docs := make(map[string]string, len(s.Objects))
 	var ps metadata.Problems
 	for _, o := range s.Objects {
@@ -157,7 +156,7 @@ func recordSchemas(s *metadata.Schema, prev *Result) (map[string]*jsonschema.Sch
 			out[o.Name], docs[o.Name] = prev.RecordSchemas[o.Name], string(doc)
 			continue
 		}
-		var sch *jsonschema.Schema
+		var sch *metadata.CompiledRecordSchema
 		if err == nil {
 			sch, err = metadata.CompileRecordSchemaDoc(o.Name, doc)
 		}
