@@ -168,16 +168,23 @@ func (w *Writer) prepareCreate(ctx context.Context, s *Scope, data map[string]an
 	rec := make(map[string]any, newRecordSize(s.obj, len(wr.vals)))
 	rec["id"], rec["created_at"], rec["created_by"], rec["updated_at"], rec["updated_by"], rec[metadata.OwnerField], rec["version"] = id, now, p.UserID, now, p.UserID, p.UserID, int64(1)
 	for _, f := range s.obj.Fields {
-		if _, sent := wr.vals[f.Name]; !sent && f.Default != nil {
-			v, err := metadata.TypeOf(f).Normalize(f, f.Default)
-			if err != nil {
-				return nil, fmt.Errorf("default of %s.%s: %w", s.obj.Name, f.Name, err)
-			}
-			if metadata.Linked(f) {
-				wr.links[f.Name] = v.([]string)
-			} else {
-				rec[f.Name] = v
-			}
+		if f.Default == nil {
+			continue
+		}
+		if _, sent := wr.vals[f.Name]; sent {
+			continue
+		}
+		if _, sent := wr.links[f.Name]; sent {
+			continue
+		}
+		v, err := metadata.TypeOf(f).Normalize(f, f.Default)
+		if err != nil {
+			return nil, fmt.Errorf("default of %s.%s: %w", s.obj.Name, f.Name, err)
+		}
+		if metadata.Linked(f) {
+			wr.links[f.Name] = v.([]string)
+		} else {
+			rec[f.Name] = v
 		}
 	}
 	for k, v := range wr.vals {
@@ -283,11 +290,7 @@ func (e *Engine) written(s *Scope, rec map[string]any, links map[string][]string
 // column out gives).
 func (e *Engine) insert(ctx context.Context, w *Writer, obj *metadata.Object, rows []map[string]any) error {
 	if len(rows) == 1 {
-		st := w.rights.snap.insertOne(obj, e.db.Dialect, rows[0])
-		args := make([]any, len(st.cols))
-		for i, c := range st.cols {
-			args[i] = metadata.DBValue(e.db.Dialect, rows[0][c])
-		}
+		st, args := w.rights.snap.insertOne(obj, e.db.Dialect, rows[0])
 		// A lone unit of work's transaction may hold this INSERT back
 		// and run it alone (store.DB.BeginLazy); SQLite connections
 		// prepare it once.

@@ -167,3 +167,46 @@ func TestAutoNumberConcurrent(t *testing.T) {
 		}
 	})
 }
+
+// TestDefaultsYieldToSentValues creates records of an object whose fields
+// have defaults: a value sent wins over the default, many-to-many links
+// too, and a field not sent gets its default.
+func TestDefaultsYieldToSentValues(t *testing.T) {
+	t.Parallel()
+	storetest.DialectsFrom(t, standard, func(t *testing.T, db *store.DB) {
+		e := newEngine(t, db, ownerGuard{})
+		ctx := as("u1")
+		var ids []string
+		for _, name := range []string{"Usual", "Other"} {
+			c, err := e.Create(ctx, "competitor", map[string]any{"name": name})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids, c["id"].(string))
+		}
+		addObject(t, e, fmt.Sprintf(`{"name": "pick", "fields": [{"name": "tier", "type": "text", "default": "basic"},
+			{"name": "rivals", "type": "many_to_many", "target": "competitor", "default": [%q]}]}`, ids[0]))
+		tests := []struct {
+			body   map[string]any
+			tier   string
+			rivals []string
+		}{
+			{map[string]any{"tier": "gold", "rivals": []any{ids[1]}}, "gold", ids[1:]},
+			{map[string]any{"rivals": []any{}}, "basic", []string{}},
+			{map[string]any{}, "basic", ids[:1]},
+		}
+		for _, tt := range tests {
+			rec, err := e.Create(ctx, "pick", tt.body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := e.Get(ctx, "pick", rec["id"].(string))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got["tier"] != tt.tier || fmt.Sprint(got["rivals"]) != fmt.Sprint(tt.rivals) {
+				t.Errorf("%v: tier %v, rivals %v; want %s, %v", tt.body, got["tier"], got["rivals"], tt.tier, tt.rivals)
+			}
+		}
+	})
+}

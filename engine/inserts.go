@@ -34,20 +34,28 @@ type insertStmt struct {
 	cols []string
 }
 
-// insertOne returns the INSERT of row, a record of obj in storage form:
-// the system fields and the fields with a column that row has a value for.
-func (s *Snapshot) insertOne(obj *metadata.Object, dialect string, row map[string]any) *insertStmt {
+// insertOne returns the INSERT of row, a record of obj in storage form,
+// and its arguments: the system fields and the fields with a column that
+// row has a value for, as the driver of dialect takes them.
+func (s *Snapshot) insertOne(obj *metadata.Object, dialect string, row map[string]any) (*insertStmt, []any) {
 	oi := s.objectInserts(obj, dialect)
-	cacheable := len(oi.fields) <= len(insertShape{})*64
+	args := make([]any, len(metadata.SystemFields), len(metadata.SystemFields)+len(row))
+	for i, name := range metadata.SystemFields {
+		args[i] = metadata.DBValue(dialect, row[name])
+	}
 	var shape insertShape
-	if cacheable {
-		for i, f := range oi.fields {
-			if _, ok := row[f.Name]; ok {
+	for i, f := range oi.fields {
+		if v, ok := row[f.Name]; ok {
+			if i < len(shape)*64 {
 				shape[i/64] |= 1 << (i % 64)
 			}
+			args = append(args, metadata.DBValue(dialect, v))
 		}
+	}
+	cacheable := len(oi.fields) <= len(shape)*64
+	if cacheable {
 		if st, ok := oi.stmts.Load(shape); ok {
-			return st.(*insertStmt)
+			return st.(*insertStmt), args
 		}
 	}
 	cols := append(make([]string, 0, len(metadata.SystemFields)+len(oi.fields)), metadata.SystemFields...)
@@ -60,7 +68,7 @@ func (s *Snapshot) insertOne(obj *metadata.Object, dialect string, row map[strin
 	if cacheable && oi.n.Add(1) <= maxInsertShapes {
 		oi.stmts.Store(shape, st)
 	}
-	return st
+	return st, args
 }
 
 // insertsKey names an object's INSERTs in a dialect: engines of both

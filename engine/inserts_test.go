@@ -12,7 +12,8 @@ import (
 // columns follow what the row has values for (the system fields always,
 // fields without a column never), in the dialect's placeholders, and a
 // statement is shared only by rows writing the same columns in the same
-// dialect, also for an object with more fields than a shape holds.
+// dialect, also for an object with more fields than a shape holds; the
+// arguments are the row's values in the columns' order.
 func TestInsertOne(t *testing.T) {
 	t.Parallel()
 	obj := &metadata.Object{Name: "thing", Fields: []*metadata.Field{
@@ -46,12 +47,18 @@ func TestInsertOne(t *testing.T) {
 	snap := &Snapshot{}
 	for round := range 2 { // the second round reads what the first kept
 		for _, tt := range tests {
-			st := snap.insertOne(tt.obj, tt.dialect, tt.row)
+			st, args := snap.insertOne(tt.obj, tt.dialect, tt.row)
 			if st.sql != tt.want {
 				t.Errorf("round %d, %s:\n got %s\nwant %s", round, tt.name, st.sql, tt.want)
 			}
-			if n := strings.Count(tt.want, ", ")/2 + 1; len(st.cols) != n {
-				t.Errorf("round %d, %s: %d columns %v for %s", round, tt.name, len(st.cols), st.cols, tt.want)
+			if n := strings.Count(tt.want, ", ")/2 + 1; len(st.cols) != n || len(args) != n {
+				t.Errorf("round %d, %s: %d columns %v and %d arguments for %s", round, tt.name, len(st.cols), st.cols, len(args), tt.want)
+				continue
+			}
+			for i, c := range st.cols[len(metadata.SystemFields):] {
+				if got := args[len(metadata.SystemFields)+i]; got != tt.row[c] {
+					t.Errorf("round %d, %s: column %s gets %v, want %v", round, tt.name, c, got, tt.row[c])
+				}
 			}
 		}
 	}
