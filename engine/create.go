@@ -165,12 +165,10 @@ func (w *Writer) prepareCreate(ctx context.Context, s *Scope, data map[string]an
 	p := w.rights.p
 	now := e.now().UTC().Truncate(time.Millisecond)
 	id := uuid.Must(uuid.NewV7()).String()
-	rec := make(map[string]any, newRecordSize(s.obj, len(wr.vals)))
+	plan := s.r.snap.recordPlan(s.obj)
+	rec := make(map[string]any, plan.given+len(wr.vals))
 	rec["id"], rec["created_at"], rec["created_by"], rec["updated_at"], rec["updated_by"], rec[metadata.OwnerField], rec["version"] = id, now, p.UserID, now, p.UserID, p.UserID, int64(1)
-	for _, f := range s.obj.Fields {
-		if f.Default == nil {
-			continue
-		}
+	for _, f := range plan.defaulted {
 		if _, sent := wr.vals[f.Name]; sent {
 			continue
 		}
@@ -205,20 +203,6 @@ func (w *Writer) prepareCreate(ctx context.Context, s *Scope, data map[string]an
 		return nil, err
 	}
 	return &pendingCreate{ev: ev, wr: wr}, nil
-}
-
-// newRecordSize is about how many values a new record of obj has before
-// its hooks run, when sent values were sent: the system fields, the sent
-// ones, and those with a default or a formula. Sizing the record's map to
-// every field of the object cleared twice the memory a create needs.
-func newRecordSize(obj *metadata.Object, sent int) int {
-	n := len(metadata.SystemFields) + sent
-	for _, f := range obj.Fields {
-		if f.Default != nil || f.DefaultFormula != "" || f.Formula != "" {
-			n++
-		}
-	}
-	return n
 }
 
 // finishCreate completes a create once its row is written: links,
@@ -265,21 +249,22 @@ func (w *Writer) readBack(ctx context.Context, s *Scope, id string) (Record, err
 // written turns a record just written (storage form) and its links into
 // the JSON form the principal may read.
 func (e *Engine) written(s *Scope, rec map[string]any, links map[string][]string) (Record, error) {
-	defs, linked := s.columnDefs(e.db.Dialect), s.linksRead()
-	out := make(Record, len(defs)+len(linked))
-	for _, c := range defs {
-		v, err := c.typ.Output(c.f, rec[c.f.Name])
+	out := s.blankRecord(e.db.Dialect)
+	for _, c := range s.columnDefs(e.db.Dialect) {
+		v := rec[c.f.Name]
+		if v == nil && c.nullOut {
+			continue
+		}
+		v, err := c.typ.Output(c.f, v)
 		if err != nil {
 			return nil, fmt.Errorf("read %s.%s: %w", s.obj.Name, c.f.Name, err)
 		}
 		out[c.f.Name] = v
 	}
-	for _, f := range linked {
-		ids := links[f.Name]
-		if ids == nil {
-			ids = []string{}
+	for _, f := range s.linksRead() {
+		if ids := links[f.Name]; ids != nil {
+			out[f.Name] = ids
 		}
-		out[f.Name] = ids
 	}
 	return out, nil
 }

@@ -27,7 +27,9 @@ const formulaBatch = 200
 // it through lookups, and so on transitively.
 func (e *Engine) formulasAfter(ctx context.Context, ev *Event) error {
 	c := compiledFormulas(ev.Snapshot)
-	if c == nil {
+	if c == nil || ev.Op == OpCreate && len(c.RollupsOnChild(ev.Object.Name)) == 0 {
+		// No roll-up counts the new record, and nothing can point at it
+		// yet.
 		return nil
 	}
 	now := e.now().UTC()

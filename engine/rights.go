@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"reflect"
 	"slices"
 	"strings"
@@ -64,6 +65,10 @@ type fieldAccess struct {
 	// readLinks lists the many-to-many fields the principal may read
 	// (their values are in link tables, not columns).
 	readLinks []*metadata.Field
+	// blank is, by dialect, the record the principal reads of a row
+	// without values: null in each column whose empty value is answered
+	// as null (colDef.nullOut), no links. An answer starts as its copy.
+	blank map[string]Record
 }
 
 // colDef is a column of an object's table: a field or a system field and
@@ -71,6 +76,8 @@ type fieldAccess struct {
 type colDef struct {
 	f   *metadata.Field
 	typ metadata.FieldType
+	// nullOut is set when the column's empty value is answered as null.
+	nullOut bool
 }
 
 // reads works out, once, what the principal reads of the object.
@@ -84,6 +91,8 @@ func (s *Scope) reads() {
 				return
 			}
 			c := colDef{f: f, typ: metadata.TypeOf(f)}
+			out, err := c.typ.Output(f, nil)
+			c.nullOut = err == nil && out == nil
 			s.readable[f.Name] = c
 			for _, d := range []string{metadata.DialectSQLite, metadata.DialectPostgres} {
 				if c.typ.Column(d, f) != "" {
@@ -105,6 +114,19 @@ func (s *Scope) reads() {
 		s.readList = map[string]string{}
 		for d, cols := range s.readCols {
 			s.readList[d] = query.SelectList(cols)
+		}
+		s.blank = map[string]Record{}
+		for d, defs := range s.readDefs {
+			b := make(Record, len(defs)+len(s.readLinks))
+			for _, c := range defs {
+				if c.nullOut {
+					b[c.f.Name] = nil
+				}
+			}
+			for _, f := range s.readLinks {
+				b[f.Name] = noLinks
+			}
+			s.blank[d] = b
 		}
 	})
 }
@@ -441,6 +463,13 @@ func (s *Scope) columnDefs(dialect string) []colDef {
 func (s *Scope) linksRead() []*metadata.Field {
 	s.reads()
 	return s.readLinks
+}
+
+// blankRecord returns a new copy of the record the principal reads of a
+// row without values (fieldAccess.blank).
+func (s *Scope) blankRecord(dialect string) Record {
+	s.reads()
+	return maps.Clone(s.blank[dialect])
 }
 
 // selectList returns the columns a read selects, quoted for a SELECT.

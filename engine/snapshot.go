@@ -24,6 +24,9 @@ type Snapshot struct {
 	// inserts keeps each object's single-row INSERTs (*objectInserts by
 	// insertsKey), made on first use.
 	inserts sync.Map
+	// plans keeps each object's *recordPlan by its name, made on first
+	// use.
+	plans sync.Map
 }
 
 // fieldRef names a field of an object.

@@ -173,7 +173,7 @@ func sameValue(f *metadata.Field, sent, stored any) bool {
 // failures of the database.
 func (e *Engine) validate(ctx context.Context, wr *Writer, s *Scope, rec map[string]any, w *write) error {
 	verr := w.verr
-	for _, f := range s.obj.Fields {
+	for _, f := range s.r.snap.recordPlan(s.obj).checked {
 		if verr.has(f.Name) {
 			continue
 		}

@@ -1,0 +1,40 @@
+package engine
+
+import "github.com/crmplatform/crm/metadata"
+
+// recordPlan is what a write of an object's records looks at among its
+// fields, worked out once per snapshot: walking every field of the object
+// on each create cost it more than the fields it found.
+type recordPlan struct {
+	// checked are the fields validate checks: the required ones the
+	// system does not compute, and those whose type checks the record
+	// (metadata.RecordChecker).
+	checked []*metadata.Field
+	// defaulted are the fields with a default.
+	defaulted []*metadata.Field
+	// given counts the values a new record has before its sent ones: the
+	// system fields, and the fields with a default or a formula.
+	given int
+}
+
+// recordPlan returns obj's recordPlan under s, made on first use.
+func (s *Snapshot) recordPlan(obj *metadata.Object) *recordPlan {
+	if p, ok := s.plans.Load(obj.Name); ok {
+		return p.(*recordPlan)
+	}
+	p := &recordPlan{given: len(metadata.SystemFields)}
+	for _, f := range obj.Fields {
+		_, checks := metadata.TypeOf(f).(metadata.RecordChecker)
+		if checks || f.Required && !metadata.Computed(f) {
+			p.checked = append(p.checked, f)
+		}
+		if f.Default != nil {
+			p.defaulted = append(p.defaulted, f)
+		}
+		if f.Default != nil || f.DefaultFormula != "" || f.Formula != "" {
+			p.given++
+		}
+	}
+	got, _ := s.plans.LoadOrStore(obj.Name, p)
+	return got.(*recordPlan)
+}
