@@ -167,7 +167,8 @@ func (w *Writer) prepareCreate(ctx context.Context, s *Scope, data map[string]an
 	id := uuid.Must(uuid.NewV7()).String()
 	plan := s.r.snap.recordPlan(s.obj)
 	rec := make(map[string]any, plan.given+len(wr.vals))
-	rec["id"], rec["created_at"], rec["created_by"], rec["updated_at"], rec["updated_by"], rec[metadata.OwnerField], rec["version"] = id, now, p.UserID, now, p.UserID, p.UserID, int64(1)
+	at := any(now) // boxed once for both
+	rec["id"], rec["created_at"], rec["created_by"], rec["updated_at"], rec["updated_by"], rec[metadata.OwnerField], rec["version"] = id, at, p.UserID, at, p.UserID, p.UserID, int64(1)
 	for _, f := range plan.defaulted {
 		if _, sent := wr.vals[f.Name]; sent {
 			continue
@@ -180,7 +181,7 @@ func (w *Writer) prepareCreate(ctx context.Context, s *Scope, data map[string]an
 			return nil, fmt.Errorf("default of %s.%s: %w", s.obj.Name, f.Name, err)
 		}
 		if metadata.Linked(f) {
-			wr.links[f.Name] = v.([]string)
+			wr.link(f.Name, v.([]string))
 		} else {
 			rec[f.Name] = v
 		}
@@ -343,12 +344,8 @@ func (e *Engine) writeError(obj *metadata.Object, err error) error {
 // its value. Counters are updated in the write's transaction, so numbers
 // are gap-free and concurrent inserts serialise on them.
 func (e *Engine) assignValues(ctx context.Context, w *Writer, obj *metadata.Object, rec map[string]any, now time.Time) error {
-	for _, f := range obj.Fields {
-		a, ok := metadata.TypeOf(f).(metadata.Assigner)
-		if !ok {
-			continue
-		}
-		v, err := a.Assign(f, now, func(key string) (int64, error) {
+	for _, f := range w.rights.snap.recordPlan(obj).assigned {
+		v, err := metadata.TypeOf(f).(metadata.Assigner).Assign(f, now, func(key string) (int64, error) {
 			return e.db.NextNumber(ctx, w.tx, obj.Name, f.Name, key)
 		})
 		if err != nil {

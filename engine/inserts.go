@@ -3,6 +3,7 @@ package engine
 import (
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/crmplatform/crm/engine/query"
 	"github.com/crmplatform/crm/engine/store"
@@ -36,16 +37,25 @@ type insertStmt struct {
 
 // insertOne returns the INSERT of row, a record of obj in storage form,
 // and its arguments: the system fields and the fields with a column that
-// row has a value for, as the driver of dialect takes them.
+// row has a value for, as the driver of dialect takes them. A null value
+// is left out (its column has no default: ddl.go), which saves binding the
+// empty computed fields of a new record.
 func (s *Snapshot) insertOne(obj *metadata.Object, dialect string, row map[string]any) (*insertStmt, []any) {
 	oi := s.objectInserts(obj, dialect)
 	args := make([]any, len(metadata.SystemFields), len(metadata.SystemFields)+len(row))
+	var at, atArg any // a new record is created and updated at one instant
 	for i, name := range metadata.SystemFields {
-		args[i] = metadata.DBValue(dialect, row[name])
+		v := row[name]
+		if _, isTime := v.(time.Time); isTime && v == at {
+			args[i] = atArg
+			continue
+		}
+		args[i] = metadata.DBValue(dialect, v)
+		at, atArg = v, args[i]
 	}
 	var shape insertShape
 	for i, f := range oi.fields {
-		if v, ok := row[f.Name]; ok {
+		if v := row[f.Name]; v != nil {
 			if i < len(shape)*64 {
 				shape[i/64] |= 1 << (i % 64)
 			}
@@ -60,7 +70,7 @@ func (s *Snapshot) insertOne(obj *metadata.Object, dialect string, row map[strin
 	}
 	cols := append(make([]string, 0, len(metadata.SystemFields)+len(oi.fields)), metadata.SystemFields...)
 	for _, f := range oi.fields {
-		if _, ok := row[f.Name]; ok {
+		if row[f.Name] != nil {
 			cols = append(cols, f.Name)
 		}
 	}

@@ -10,7 +10,7 @@ import (
 
 // TestInsertOne checks the single-row INSERTs a snapshot keeps: the
 // columns follow what the row has values for (the system fields always,
-// fields without a column never), in the dialect's placeholders, and a
+// fields without a column or with a null value never), in the dialect's placeholders, and a
 // statement is shared only by rows writing the same columns in the same
 // dialect, also for an object with more fields than a shape holds; the
 // arguments are the row's values in the columns' order.
@@ -33,6 +33,8 @@ func TestInsertOne(t *testing.T) {
 	}{
 		{"all", obj, metadata.DialectSQLite, map[string]any{"a": "x", "b": 1, "tags": []string{"y"}},
 			`INSERT INTO "thing" (` + sys + `, "a", "b") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`},
+		{"null left out", obj, metadata.DialectSQLite, map[string]any{"a": nil, "b": 1},
+			`INSERT INTO "thing" (` + sys + `, "b") VALUES (?, ?, ?, ?, ?, ?, ?, ?)`},
 		{"some", obj, metadata.DialectSQLite, map[string]any{"b": 1},
 			`INSERT INTO "thing" (` + sys + `, "b") VALUES (?, ?, ?, ?, ?, ?, ?, ?)`},
 		{"none", obj, metadata.DialectSQLite, map[string]any{},

@@ -12,6 +12,9 @@ type recordPlan struct {
 	checked []*metadata.Field
 	// defaulted are the fields with a default.
 	defaulted []*metadata.Field
+	// assigned are the fields whose type gives them their values
+	// (metadata.Assigner).
+	assigned []*metadata.Field
 	// given counts the values a new record has before its sent ones: the
 	// system fields, and the fields with a default or a formula.
 	given int
@@ -30,6 +33,9 @@ func (s *Snapshot) recordPlan(obj *metadata.Object) *recordPlan {
 		}
 		if f.Default != nil {
 			p.defaulted = append(p.defaulted, f)
+		}
+		if _, ok := metadata.TypeOf(f).(metadata.Assigner); ok {
+			p.assigned = append(p.assigned, f)
 		}
 		if f.Default != nil || f.DefaultFormula != "" || f.Formula != "" {
 			p.given++

@@ -25,6 +25,22 @@ type write struct {
 	verr    *ValidationError
 }
 
+// keepValue notes a value sent for a field the principal may not change.
+func (w *write) keepValue(field string, v any) {
+	if w.keep == nil {
+		w.keep = map[string]any{}
+	}
+	w.keep[field] = v
+}
+
+// link notes the links sent, or defaulted, for a many-to-many field.
+func (w *write) link(field string, ids []string) {
+	if w.links == nil {
+		w.links = map[string][]string{}
+	}
+	w.links[field] = ids
+}
+
 // decode checks a request body against the object and the principal's
 // field levels and converts its values to storage form. Unknown fields are
 // a RequestError; on create, system fields are too, fields the principal
@@ -34,7 +50,7 @@ type write struct {
 func (e *Engine) decode(s *Scope, data map[string]any, op Op) (*write, error) {
 	obj := s.obj
 	verr := &ValidationError{Object: obj.Name}
-	w := &write{vals: map[string]any{}, links: map[string][]string{}, keep: map[string]any{}, verr: verr}
+	w := &write{vals: make(map[string]any, len(data)), verr: verr}
 	var shapeErrs map[string]string
 	if sch := s.r.snap.recordSchema(obj.Name); sch != nil {
 		shapeErrs = metadata.RecordErrors(sch, data)
@@ -59,7 +75,7 @@ func (e *Engine) decode(s *Scope, data map[string]any, op Op) (*write, error) {
 			case s.Editable(key):
 				w.vals[key] = id
 			case op == OpUpdate:
-				w.keep[key] = v
+				w.keepValue(key, v)
 			default:
 				return nil, &access.FieldError{Object: obj.Name, Field: key, Level: s.Level(key), Op: "write"}
 			}
@@ -67,7 +83,7 @@ func (e *Engine) decode(s *Scope, data map[string]any, op Op) (*write, error) {
 		}
 		if metadata.IsSystemField(key) {
 			if op == OpUpdate {
-				w.keep[key] = v
+				w.keepValue(key, v)
 				continue
 			}
 			unknown = append(unknown, FieldError{Field: key, Code: "read_only", Message: key + " is a system field and cannot be written"})
@@ -84,7 +100,7 @@ func (e *Engine) decode(s *Scope, data map[string]any, op Op) (*write, error) {
 		}
 		if lvl == metadata.FieldReadOnly || metadata.Computed(f) {
 			if op == OpUpdate {
-				w.keep[key] = v
+				w.keepValue(key, v)
 				continue
 			}
 			verr.add(key, "read_only", "%s is computed by the system and cannot be written", key)
@@ -100,7 +116,7 @@ func (e *Engine) decode(s *Scope, data map[string]any, op Op) (*write, error) {
 			continue
 		}
 		if metadata.Linked(f) {
-			w.links[key] = val.([]string)
+			w.link(key, val.([]string))
 			continue
 		}
 		w.vals[key] = val
