@@ -251,16 +251,28 @@ func (w *Writer) readBack(ctx context.Context, s *Scope, id string) (Record, err
 // the JSON form the principal may read.
 func (e *Engine) written(s *Scope, rec map[string]any, links map[string][]string) (Record, error) {
 	out := s.blankRecord(e.db.Dialect)
+	// A new record is created and updated at one instant: its answer is
+	// made once.
+	var at, atOut any
+	var atType string
 	for _, c := range s.columnDefs(e.db.Dialect) {
 		v := rec[c.f.Name]
 		if v == nil && c.nullOut {
 			continue
 		}
-		v, err := c.typ.Output(c.f, v)
+		_, isTime := v.(time.Time)
+		if isTime && v == at && c.f.Type == atType {
+			out[c.f.Name] = atOut
+			continue
+		}
+		o, err := c.typ.Output(c.f, v)
 		if err != nil {
 			return nil, fmt.Errorf("read %s.%s: %w", s.obj.Name, c.f.Name, err)
 		}
-		out[c.f.Name] = v
+		out[c.f.Name] = o
+		if isTime {
+			at, atOut, atType = v, o, c.f.Type
+		}
 	}
 	for _, f := range s.linksRead() {
 		if ids := links[f.Name]; ids != nil {

@@ -55,7 +55,20 @@ type unit struct {
 	ctx    context.Context
 	rights *Rights
 	fn     func(w *Writer) error
-	done   chan error
+	// done takes the answer of a unit that waits for another goroutine's
+	// group; the unit of the goroutine that runs the group (nil done) gets
+	// it in err.
+	done chan error
+	err  error
+}
+
+// answer gives the unit its answer.
+func (u *unit) answer(err error) {
+	if u.done == nil {
+		u.err = err
+		return
+	}
+	u.done <- err
 }
 
 // run queues fn and waits for its answer. When no group is running, the
@@ -63,19 +76,23 @@ type unit struct {
 // write that meets no other), then leaves what queued meanwhile to a
 // goroutine of its own.
 func (g *group) run(ctx context.Context, rights *Rights, fn func(w *Writer) error) error {
-	u := &unit{ctx: ctx, rights: rights, fn: fn, done: make(chan error, 1)}
+	u := &unit{ctx: ctx, rights: rights, fn: fn}
 	g.mu.Lock()
-	g.pending = append(g.pending, u)
 	if g.running {
+		u.done = make(chan error, 1)
+		g.pending = append(g.pending, u)
 		g.mu.Unlock()
 		return <-u.done
 	}
+	// Nothing runs, so nothing waits: u is first in the first group,
+	// which next commits before it returns.
+	g.pending = append(g.pending, u)
 	g.running = true
 	g.mu.Unlock()
 	if g.next() {
 		go g.drain()
 	}
-	return <-u.done
+	return u.err
 }
 
 // drain commits groups until the queue is empty.
@@ -110,7 +127,7 @@ func (g *group) next() bool {
 // each.
 func (g *group) commit(batch []*unit) {
 	if len(batch) == 1 {
-		batch[0].done <- g.lone(batch[0])
+		batch[0].answer(g.lone(batch[0]))
 		return
 	}
 	e := g.e
@@ -118,18 +135,18 @@ func (g *group) commit(batch []*unit) {
 	tx, latest, err := e.db.BeginWrite(ctx)
 	if err != nil {
 		for _, u := range batch {
-			u.done <- fmt.Errorf("engine: %w", err)
+			u.answer(fmt.Errorf("engine: %w", err))
 		}
 		return
 	}
 	var ok []*unit
 	for i, u := range batch {
 		if err := u.ctx.Err(); err != nil {
-			u.done <- err
+			u.answer(err)
 			continue
 		}
 		if u.rights.snap.Version != latest {
-			u.done <- errStaleSnapshot
+			u.answer(errStaleSnapshot)
 			continue
 		}
 		sp := "crm_unit_" + strconv.Itoa(i)
@@ -139,11 +156,11 @@ func (g *group) commit(batch []*unit) {
 		}
 		if err := runUnit(u, tx); err != nil {
 			if _, rerr := tx.ExecContext(ctx, "ROLLBACK TO "+sp); rerr != nil {
-				u.done <- err
+				u.answer(err)
 				g.broken(tx, ok, batch[i+1:])
 				return
 			}
-			u.done <- err
+			u.answer(err)
 		} else {
 			ok = append(ok, u)
 		}
@@ -163,7 +180,7 @@ func (g *group) commit(batch []*unit) {
 	g.commits.Add(1)
 	g.units.Add(int64(len(ok)))
 	for _, u := range ok {
-		u.done <- nil
+		u.answer(nil)
 	}
 }
 
@@ -231,7 +248,7 @@ func (g *group) broken(tx *sql.Tx, ok, rest []*unit) {
 // alone runs each unit in a transaction of its own and answers it.
 func (g *group) alone(units []*unit) {
 	for _, u := range units {
-		u.done <- g.e.runTx(u.ctx, u.rights, u.fn)
+		u.answer(g.e.runTx(u.ctx, u.rights, u.fn))
 	}
 }
 

@@ -28,7 +28,10 @@ type Rights struct {
 	d    Decision
 	p    *access.Principal
 
-	mu     sync.Mutex
+	mu sync.Mutex
+	// first is the Scope of the first object asked for, scopes those of
+	// the others: most requests use one object.
+	first  *Scope
 	scopes map[string]*Scope
 	levels map[fieldKey]metadata.FieldLevel
 }
@@ -286,6 +289,9 @@ func (r *Rights) Scope(object string) (*Scope, error) {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if s := r.first; s != nil && s.obj == obj {
+		return s, nil
+	}
 	if s, ok := r.scopes[object]; ok {
 		return s, nil
 	}
@@ -302,10 +308,14 @@ func (r *Rights) Scope(object string) (*Scope, error) {
 		r.e.fields.put(r.d, r.snap, key, fa, maxCachedFieldAccess)
 	}
 	s := &Scope{r: r, obj: obj, fieldAccess: fa}
-	if r.scopes == nil {
-		r.scopes = map[string]*Scope{}
+	switch {
+	case r.first == nil:
+		r.first = s
+	case r.scopes == nil:
+		r.scopes = map[string]*Scope{object: s}
+	default:
+		r.scopes[object] = s
 	}
-	r.scopes[object] = s
 	return s, nil
 }
 
