@@ -93,6 +93,10 @@ func (e *Engine) formulaCompute(ctx context.Context, tx store.Querier, snap *Sna
 	if !op.HasFormulas() {
 		return nil, nil
 	}
+	if created && op.FreshOnly() {
+		_, err := op.ComputeNew(ctx, rec, nil)
+		return nil, err
+	}
 	now := e.now().UTC()
 	ctx = formulas.WithNow(ctx, now)
 	res := &formulaResolver{e: e, q: tx, snap: snap, now: now}

@@ -30,9 +30,23 @@ func (op *ObjectProgram) ComputeNew(ctx context.Context, rec map[string]any, r R
 	if op == nil {
 		return nil, nil
 	}
+	fresh := op.newRecordValues()
+	maps.Copy(rec, fresh.values)
+	return op.compute(ctx, []map[string]any{rec}, r, fresh.rest, fresh.reads)
+}
+
+// FreshOnly reports whether a new record's computed fields all have the
+// values worked out once and the object has no validation rule: checking
+// a new record then needs no Resolver, no clock and no language
+// (ComputeNew alone, with a nil Resolver).
+func (op *ObjectProgram) FreshOnly() bool {
+	return op == nil || len(op.newRecordValues().rest) == 0 && len(op.rules) == 0
+}
+
+// newRecordValues returns what ComputeNew knows, worked out on first use.
+func (op *ObjectProgram) newRecordValues() *freshValues {
 	op.freshOnce.Do(func() { op.fresh = op.freshSplit() })
-	maps.Copy(rec, op.fresh.values)
-	return op.compute(ctx, []map[string]any{rec}, r, op.fresh.rest, op.fresh.reads)
+	return op.fresh
 }
 
 // freshSplit works out which computed fields are constant on a new record

@@ -2,6 +2,7 @@ package formulas
 
 import (
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -60,6 +61,40 @@ func TestComputeNew(t *testing.T) {
 		}
 		if got["checked_on"] != "2026-11-15" && got["checked_on"] != testNow.Format(metadata.DateLayout) {
 			t.Errorf("%s: checked_on = %v", tt.name, got["checked_on"])
+		}
+	}
+}
+
+// TestFreshOnly tells the objects whose new records need nothing but the
+// computed values worked out once (roll-ups only, no rule) from those
+// that need evaluating: a formula reading the record, the clock, or a
+// validation rule.
+func TestFreshOnly(t *testing.T) {
+	tests := []struct {
+		name string
+		edit func(o *metadata.Object)
+		want bool
+	}{
+		{"roll-ups only", func(o *metadata.Object) {}, true},
+		{"a formula reading the record", func(o *metadata.Object) {
+			o.Fields = append(o.Fields, &metadata.Field{Name: "label", Type: "text", Formula: `name + "!"`})
+		}, false},
+		{"the clock", func(o *metadata.Object) {
+			o.Fields = append(o.Fields, &metadata.Field{Name: "checked_on", Type: "date", Formula: "today()"})
+		}, false},
+		{"a validation rule", func(o *metadata.Object) {
+			o.ValidationRules = append(o.ValidationRules, metadata.ValidationRule{Name: "named", Condition: `name != ""`, Message: metadata.Label{"en": "a name"}})
+		}, false},
+	}
+	for _, tt := range tests {
+		s := loadSchema(t)
+		o, _ := s.Object("account")
+		// headroom reads the record (credit_limit); the other computed
+		// fields of the test account are roll-ups.
+		o.Fields = slices.DeleteFunc(o.Fields, func(f *metadata.Field) bool { return f.Name == "headroom" })
+		tt.edit(o)
+		if got := mustCompile(t, s).Object("account").FreshOnly(); got != tt.want {
+			t.Errorf("%s: FreshOnly() = %v, want %v", tt.name, got, tt.want)
 		}
 	}
 }
