@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"testing"
 	"time"
@@ -176,4 +177,44 @@ func TestBeginLazyPostgres(t *testing.T) {
 			t.Error(err)
 		}
 	})
+}
+
+// TestLazyTransactionEnded uses lazy transactions after their end, with
+// and without a statement run: every statement, and a second end, fail
+// with sql.ErrTxDone, and a query runs nothing.
+func TestLazyTransactionEnded(t *testing.T) {
+	t.Parallel()
+	db := storetest.SQLite(t)
+	ctx := context.Background()
+	if err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, ran := range []bool{false, true} {
+		tx, err := db.BeginLazy(ctx, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ran {
+			var n int
+			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM crm_meta_versions`).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := tx.Commit(); err != nil {
+			t.Fatalf("statement run %v: commit: %v", ran, err)
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM crm_meta_versions`); !errors.Is(err, sql.ErrTxDone) {
+			t.Errorf("statement run %v: a statement after the commit: %v, want sql.ErrTxDone", ran, err)
+		}
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT 1`).Scan(&n); err == nil {
+			t.Errorf("statement run %v: a query after the commit ran", ran)
+		}
+		if err := tx.Commit(); !errors.Is(err, sql.ErrTxDone) {
+			t.Errorf("statement run %v: a second commit: %v, want sql.ErrTxDone", ran, err)
+		}
+		if err := tx.Rollback(); !errors.Is(err, sql.ErrTxDone) {
+			t.Errorf("statement run %v: a rollback after the commit: %v, want sql.ErrTxDone", ran, err)
+		}
+	}
 }
