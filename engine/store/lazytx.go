@@ -99,19 +99,22 @@ type lazyConnTx struct {
 	done bool
 }
 
-// heldInsert is an INSERT of one row a lazy transaction held back.
+// heldInsert is an INSERT of one row a lazy transaction held back, and
+// its form guarded by the metadata version (guardedInsert).
 type heldInsert struct {
-	table, query string
-	args         []any
+	table, query, guarded string
+	args                  []any
 }
 
 // ExecContext runs a statement in the transaction, or holds it back when
 // it is the first and an INSERT marked Deferrable.
 func (t *lazyConnTx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	if t.conn == nil && t.held == nil && t.err == nil && !t.done {
-		if table, ok := ctx.Value(deferKey{}).(string); ok && t.db.stmts.guarded(query) != "" {
-			t.hold(table, query, args)
-			return driver.RowsAffected(1), nil
+		if table, ok := ctx.Value(deferKey{}).(string); ok {
+			if guarded := t.db.stmts.guarded(query); guarded != "" {
+				t.hold(&heldInsert{table: table, query: query, guarded: guarded}, args)
+				return driver.RowsAffected(1), nil
+			}
 		}
 	}
 	conn, err := t.take(ctx)
@@ -147,18 +150,18 @@ func (t *lazyConnTx) QueryRowContext(ctx context.Context, query string, args ...
 	return t.conn.QueryRowContext(ctx, query, args...)
 }
 
-// hold keeps the INSERT query with args back. The caller may reuse the
-// bytes it passed once the call returns, so they are copied; the
-// arguments have room for the version that guards the INSERT.
-func (t *lazyConnTx) hold(table, query string, args []any) {
-	kept := make([]any, len(args), len(args)+1)
+// hold keeps the INSERT h back with args. The caller may reuse the bytes
+// it passed once the call returns, so they are copied; the arguments have
+// room for the version that guards the INSERT.
+func (t *lazyConnTx) hold(h *heldInsert, args []any) {
+	h.args = make([]any, len(args), len(args)+1)
 	for i, a := range args {
 		if b, ok := a.([]byte); ok {
 			a = append([]byte(nil), b...)
 		}
-		kept[i] = a
+		h.args[i] = a
 	}
-	t.held = &heldInsert{table: table, query: query, args: kept}
+	t.held = h
 }
 
 // take returns the transaction's connection, taking one from the pool
@@ -268,7 +271,7 @@ func (t *lazyConnTx) end(fn func(c *sqliteConn, l *lazyTx) error) error {
 // the metadata version is still version.
 func (db *DB) insertGuarded(h *heldInsert, version int64) error {
 	ctx := context.Background()
-	res, err := db.Exec(ctx, db.SQL(), db.stmts.guarded(h.query), append(h.args, version)...)
+	res, err := db.Exec(ctx, db.SQL(), h.guarded, append(h.args, version)...)
 	if err != nil {
 		return &DeferredInsertError{Table: h.table, Err: err}
 	}
