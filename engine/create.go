@@ -197,7 +197,7 @@ func (w *Writer) prepareCreate(ctx context.Context, s *Scope, data map[string]an
 	}
 	ev := w.event(OpCreate, s, id, nil, rec)
 	ev.Input = data
-	if err := e.prepare(ctx, s, ev, wr.verr); err != nil {
+	if err := e.prepare(ctx, s, ev, &wr.verr); err != nil {
 		return nil, err
 	}
 	if err := e.assignValues(ctx, w, s.obj, rec, now); err != nil {

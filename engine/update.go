@@ -85,7 +85,7 @@ func (w *Writer) update(ctx context.Context, object, id string, data map[string]
 	}
 	ev := w.event(OpUpdate, s, id, old, rec)
 	ev.Input = data
-	if err := e.prepare(ctx, s, ev, wr.verr); err != nil {
+	if err := e.prepare(ctx, s, ev, &wr.verr); err != nil {
 		return nil, err
 	}
 	if err := e.updateRow(ctx, w, s.obj, id, cur, old, ev.New); err != nil {

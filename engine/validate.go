@@ -22,7 +22,7 @@ type write struct {
 	links   map[string][]string
 	keep    map[string]any
 	version int64
-	verr    *ValidationError
+	verr    ValidationError
 }
 
 // keepValue notes a value sent for a field the principal may not change.
@@ -49,8 +49,8 @@ func (w *write) link(field string, ids []string) {
 // stored value (checkKept). Bad values are a ValidationError.
 func (e *Engine) decode(s *Scope, data map[string]any, op Op) (*write, error) {
 	obj := s.obj
-	verr := &ValidationError{Object: obj.Name}
-	w := &write{vals: make(map[string]any, len(data)), verr: verr}
+	w := &write{vals: make(map[string]any, len(data)), verr: ValidationError{Object: obj.Name}}
+	verr := &w.verr
 	var shapeErrs map[string]string
 	if sch := s.r.snap.recordSchema(obj.Name); sch != nil {
 		shapeErrs = metadata.RecordErrors(sch, data)
@@ -188,7 +188,7 @@ func sameValue(f *metadata.Field, sent, stored any) bool {
 // and the files it attaches. Problems go into w.verr; the error is for
 // failures of the database.
 func (e *Engine) validate(ctx context.Context, wr *Writer, s *Scope, rec map[string]any, w *write) error {
-	verr := w.verr
+	verr := &w.verr
 	for _, f := range s.r.snap.recordPlan(s.obj).checked {
 		if verr.has(f.Name) {
 			continue
