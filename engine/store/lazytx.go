@@ -183,18 +183,25 @@ func (t *lazyConnTx) take(ctx context.Context) (*sql.Conn, error) {
 		t.err = fmt.Errorf("store: begin: %w", err)
 		return nil, t.err
 	}
-	t.conn = conn
+	var started bool
 	if err := conn.Raw(func(dc any) error {
 		c, ok := dc.(*sqliteConn)
 		if !ok {
 			return fmt.Errorf("store: begin: the connection is a %T", dc)
 		}
 		c.startLazy(t.version)
+		started = true
 		return c.ensureBegun(ctx)
 	}); err != nil {
 		t.err = err
+		if started {
+			t.conn = conn // the end rolls back what began and gives it back
+		} else {
+			conn.Close()
+		}
 		return nil, err
 	}
+	t.conn = conn
 	if h := t.held; h != nil {
 		t.held = nil
 		if _, err := conn.ExecContext(context.WithValue(ctx, cachedKey{}, true), h.query, h.args...); err != nil {
