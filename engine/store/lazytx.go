@@ -33,8 +33,8 @@ func (e *DeferredInsertError) Error() string {
 // Unwrap returns the database's error.
 func (e *DeferredInsertError) Unwrap() error { return e.Err }
 
-// WriteTx is a write transaction: a *sql.Tx, or one BeginLazy began on a
-// SQLite connection.
+// WriteTx is a write transaction: a *sql.Tx, or one BeginLazy began on
+// SQLite.
 type WriteTx interface {
 	Querier
 	Commit() error
@@ -356,11 +356,10 @@ type lazyTx struct {
 }
 
 // maxConnStatements bounds the statements a connection prepares itself
-// (sqliteConn.stmts). A full
-// cache is emptied when the connection next starts a transaction (no
-// statement of it is in use then: the pool hands out a connection only
-// once its rows are closed); until then, statements past it are prepared
-// for one use.
+// (sqliteConn.stmts). A full cache is emptied when the connection next
+// starts a transaction (no statement of it is in use then: the pool hands
+// out a connection only once its rows are closed); until then, statements
+// past it are prepared for one use.
 const maxConnStatements = 256
 
 // startLazy starts a lazy transaction planned on version.
@@ -378,8 +377,9 @@ func (c *sqliteConn) trimStatements() {
 }
 
 // ensureBegun begins the connection's lazy transaction, if it has one that
-// has not begun: BEGIN IMMEDIATE, the version check, then the held INSERT.
-// It returns the transaction's failure, which sticks.
+// has not begun: BEGIN IMMEDIATE and the version check (lazyConnTx.take
+// runs the held INSERT next). It returns the transaction's failure, which
+// sticks.
 func (c *sqliteConn) ensureBegun(ctx context.Context) error {
 	l := c.lazy
 	if l == nil {
@@ -463,7 +463,7 @@ func ownStatement(ctx context.Context) bool {
 	return ok
 }
 
-// closeStatements closes the statements prepared for held INSERTs.
+// closeStatements closes the statements the connection prepared itself.
 func (c *sqliteConn) closeStatements() error {
 	var errs []error
 	for k, s := range c.stmts {
@@ -474,11 +474,10 @@ func (c *sqliteConn) closeStatements() error {
 }
 
 // sqliteStmt is a statement prepared on a sqliteConn: it begins the
-// connection's lazy transaction before it runs, or is held back by it.
+// connection's lazy transaction before it runs.
 type sqliteStmt struct {
 	driver.Stmt
-	c     *sqliteConn
-	query string
+	c *sqliteConn
 }
 
 // ExecContext runs the statement.
@@ -504,12 +503,12 @@ func (c *sqliteConn) PrepareContext(ctx context.Context, query string) (driver.S
 	if err != nil {
 		return nil, err
 	}
-	return &sqliteStmt{Stmt: s, c: c, query: query}, nil
+	return &sqliteStmt{Stmt: s, c: c}, nil
 }
 
 // ExecContext runs a statement that was not prepared; an INSERT marked
-// Deferrable, when not held back, runs as a statement the connection
-// prepared once.
+// Deferrable, and a statement of a lazy transaction run through DB.Exec,
+// run as statements the connection prepared once.
 func (c *sqliteConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
 	if err := c.ensureBegun(ctx); err != nil {
 		return nil, err

@@ -57,7 +57,7 @@ type sqliteDriverConn interface {
 // _txlock makes the driver's own, which read-only transactions and ones
 // asking for an isolation level still use. Its statements (sqliteStmt, and
 // ExecContext and QueryContext) first begin a lazy transaction of
-// BeginLazy, or are held back by it (lazytx.go).
+// BeginLazy (lazytx.go).
 type sqliteConn struct {
 	sqliteDriverConn
 	begin, commit, rollback driver.Stmt
