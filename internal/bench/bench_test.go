@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -63,5 +64,30 @@ func TestIterateInBlocks(t *testing.T) {
 	}
 	if _, err := RunInBlocks(context.Background(), Case{Name: "order"}, 1, 0); err == nil {
 		t.Error("a block of 0 iterations was accepted")
+	}
+}
+
+// TestIterateContext checks that both ways get a context that cannot be
+// cancelled (so that neither pays the SQLite driver's watch of one) and
+// that the run still stops once its own context ends.
+func TestIterateContext(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	ran := 0
+	way := func(wctx context.Context, i int) error {
+		if wctx.Done() != nil {
+			t.Errorf("iteration %d: the way's context can be cancelled", i)
+		}
+		if ran++; ran == 3 {
+			cancel()
+		}
+		return nil
+	}
+	_, err := iterate(ctx, Case{Name: "ctx", Engine: way, Plain: way}, 0, 10, 1)
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("err = %v, want context.Canceled", err)
+	}
+	if ran != 3 {
+		t.Errorf("%d iterations ran after the context ended at the third", ran)
 	}
 }
