@@ -184,36 +184,15 @@ func (g *group) commit(batch []*unit) {
 	}
 }
 
-// lone runs a unit of work that met no other in a transaction of its own,
-// begun lazily (store.DB.BeginLazy): a unit that writes one row and reads
-// nothing before it (a plain create) runs as that one INSERT, guarded by
-// the metadata version, instead of four statements.
+// lone runs a unit of work that met no other in a transaction of its own
+// (Engine.runTx, begun lazily).
 func (g *group) lone(u *unit) error {
 	if err := u.ctx.Err(); err != nil {
 		return err
 	}
-	e, snap := g.e, u.rights.snap
-	ctx := context.Background() // as a group's: the unit's statements still watch its own
-	tx, err := e.db.BeginLazy(ctx, snap.Version)
-	if err != nil {
-		return e.lazyError(snap, fmt.Errorf("engine: %w", err))
-	}
-	if err := runUnit(u, tx); err != nil {
-		tx.Rollback()
-		err = e.lazyError(snap, err)
-		if errors.Is(err, errStaleSnapshot) {
-			return err
-		}
-		// The unit may have failed on metadata that changed before it ran
-		// any statement (and so checked no version): run it again on the
-		// newest, as a transaction begun at once would.
-		if latest, lerr := e.db.LatestVersion(ctx, e.db.SQL()); lerr == nil && latest != snap.Version {
-			return errStaleSnapshot
-		}
+	// As a group's: the unit's statements still watch its own context.
+	if err := g.e.runTx(context.Background(), u.rights.snap, func(tx store.Querier) error { return runUnit(u, tx) }); err != nil {
 		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return e.lazyError(snap, fmt.Errorf("engine: commit: %w", err))
 	}
 	g.commits.Add(1)
 	g.units.Add(1)
@@ -248,7 +227,7 @@ func (g *group) broken(tx *sql.Tx, ok, rest []*unit) {
 // alone runs each unit in a transaction of its own and answers it.
 func (g *group) alone(units []*unit) {
 	for _, u := range units {
-		u.answer(g.e.runTx(u.ctx, u.rights, u.fn))
+		u.answer(g.e.runTx(u.ctx, u.rights.snap, func(tx store.Querier) error { return runUnit(u, tx) }))
 	}
 }
 

@@ -76,7 +76,9 @@ func (e *Engine) Tx(ctx context.Context, p *access.Principal, fn func(w *Writer)
 		if e.grouped() {
 			err = e.group.run(ctx, rights, fn)
 		} else {
-			err = e.runTx(ctx, rights, fn)
+			err = e.runTx(ctx, rights.snap, func(tx store.Querier) error {
+				return fn(&Writer{e: e, tx: tx, rights: rights})
+			})
 		}
 		if !errors.Is(err, errStaleSnapshot) {
 			return err
@@ -95,21 +97,36 @@ func (e *Engine) Tx(ctx context.Context, p *access.Principal, fn func(w *Writer)
 // work started from.
 var errStaleSnapshot = errors.New("engine: stale metadata snapshot")
 
-// runTx runs fn in one transaction at the metadata version of rights.
-func (e *Engine) runTx(ctx context.Context, rights *Rights, fn func(w *Writer) error) error {
-	tx, latest, err := e.db.BeginWrite(ctx)
+// runTx runs a unit of work (run, given its transaction) in a write
+// transaction of its own planned on snap, begun lazily
+// (store.DB.BeginLazy): a unit that writes one row and reads nothing
+// before it (a plain create) runs as that one INSERT, guarded by the
+// metadata version, instead of four statements. A newer metadata version
+// is errStaleSnapshot (Tx runs the unit again on it).
+func (e *Engine) runTx(ctx context.Context, snap *Snapshot, run func(tx store.Querier) error) error {
+	tx, err := e.db.BeginLazy(ctx, snap.Version)
 	if err != nil {
-		return fmt.Errorf("engine: %w", err)
+		return e.lazyError(snap, fmt.Errorf("engine: %w", err))
 	}
-	defer tx.Rollback()
-	if latest != rights.snap.Version {
-		return errStaleSnapshot
-	}
-	if err := fn(&Writer{e: e, tx: tx, rights: rights}); err != nil {
+	if err := run(tx); err != nil {
+		if ferr := tx.Failed(); ferr != nil {
+			err = ferr // the cause: the statement that met it may say less
+		}
+		tx.Rollback()
+		err = e.lazyError(snap, err)
+		if errors.Is(err, errStaleSnapshot) {
+			return err
+		}
+		// The unit may have failed on metadata that changed before it ran
+		// any statement (and so checked no version): run it again on the
+		// newest, as a transaction begun at once would.
+		if latest, lerr := e.db.LatestVersion(context.Background(), e.db.SQL()); lerr == nil && latest != snap.Version {
+			return errStaleSnapshot
+		}
 		return err
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("engine: commit: %w", err)
+		return e.lazyError(snap, fmt.Errorf("engine: commit: %w", err))
 	}
 	return nil
 }

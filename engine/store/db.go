@@ -63,7 +63,7 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 		sqldb.SetMaxOpenConns(pgConns)
 		sqldb.SetMaxIdleConns(pgConns)
 		sqldb.SetConnMaxIdleTime(pgIdleTime)
-		db := &DB{DB: bun.NewDB(sqldb, pgdialect.New()), Dialect: metadata.DialectPostgres}
+		db := &DB{DB: bun.NewDB(sqldb, pgdialect.New()), Dialect: metadata.DialectPostgres, stmts: newStmtCache()}
 		if err := db.PingContext(ctx); err != nil {
 			db.Close()
 			return nil, fmt.Errorf("store: connect postgres: %w", err)
@@ -89,7 +89,7 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 	// concurrent requests cost more than the requests themselves.
 	sqldb.SetMaxOpenConns(sqliteConns)
 	sqldb.SetMaxIdleConns(sqliteConns)
-	db := &DB{DB: bun.NewDB(sqldb, sqlitedialect.New()), Dialect: metadata.DialectSQLite, stmts: &stmtCache{m: map[string]*sql.Stmt{}, guards: map[string]string{}}}
+	db := &DB{DB: bun.NewDB(sqldb, sqlitedialect.New()), Dialect: metadata.DialectSQLite, stmts: newStmtCache()}
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("store: open sqlite %s: %w", dsn, err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"strconv"
 	"testing"
 	"time"
 
@@ -12,15 +13,19 @@ import (
 	"github.com/crmplatform/crm/metadata"
 )
 
-// TestLazyTransactions runs lazily begun write transactions on SQLite: an
-// INSERT marked Deferrable that comes first is held back and, when
-// nothing follows it, written by the commit alone, guarded by the
-// metadata version; any other statement begins the transaction and runs
-// the held INSERT first; a stale version or a failing held INSERT fails
-// the transaction, for good, and keeps nothing of it.
+// TestLazyTransactions runs lazily begun write transactions on both
+// databases: an INSERT marked Deferrable that comes first is held back
+// and, when nothing follows it, written by the commit alone, guarded by
+// the metadata version; any other statement begins the transaction and
+// runs the held INSERT first; a stale version or a failing held INSERT
+// fails the transaction, for good (Failed reports it), and keeps nothing
+// of it.
 func TestLazyTransactions(t *testing.T) {
 	t.Parallel()
-	db := storetest.SQLite(t)
+	storetest.Dialects(t, testLazyTransactions)
+}
+
+func testLazyTransactions(t *testing.T, db *store.DB) {
 	ctx := context.Background()
 	if err := db.Migrate(ctx); err != nil {
 		t.Fatal(err)
@@ -33,7 +38,7 @@ func TestLazyTransactions(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	const insert = `INSERT INTO item (id, name) VALUES (?, ?)`
+	insert := store.Rebind(db.Dialect, `INSERT INTO item (id, name) VALUES (?, ?)`)
 	held := func(tx store.WriteTx, id int) error {
 		res, err := tx.ExecContext(store.Deferrable(ctx, "item"), insert, id, "held")
 		if err != nil {
@@ -46,7 +51,7 @@ func TestLazyTransactions(t *testing.T) {
 	}
 	count := func(q store.Querier, id int) (n int) {
 		t.Helper()
-		if err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM item WHERE id = ?`, id).Scan(&n); err != nil {
+		if err := q.QueryRowContext(ctx, store.Rebind(db.Dialect, `SELECT COUNT(*) FROM item WHERE id = ?`), id).Scan(&n); err != nil {
 			t.Fatal(err)
 		}
 		return n
@@ -63,9 +68,10 @@ func TestLazyTransactions(t *testing.T) {
 		// run runs the transaction's statements; id is the row it may write.
 		run func(tx store.WriteTx, id int) error
 		end func(tx store.WriteTx) error
-		// runErr and endErr check run's and end's errors (nil: no error).
-		runErr, endErr func(error) bool
-		kept           bool
+		// runErr and endErr check run's and end's errors, failed the
+		// transaction's failure before its end (nil: no error).
+		runErr, endErr, failed func(error) bool
+		kept                   bool
 	}{
 		{name: "held insert alone", version: 2, run: func(tx store.WriteTx, id int) error {
 			if err := held(tx, id); err != nil {
@@ -103,11 +109,24 @@ func TestLazyTransactions(t *testing.T) {
 			if err := held(tx, id); err != nil {
 				return err
 			}
-			_, err := tx.ExecContext(ctx, `UPDATE item SET name = 'x' WHERE id = ?`, taken)
+			_, err := tx.ExecContext(ctx, store.Rebind(db.Dialect, `UPDATE item SET name = 'x' WHERE id = ?`), taken)
 			return err
 		}, end: store.WriteTx.Commit,
 			runErr: func(err error) bool { return errors.Is(err, store.ErrStaleVersion) },
-			endErr: func(err error) bool { return errors.Is(err, store.ErrStaleVersion) }},
+			endErr: func(err error) bool { return errors.Is(err, store.ErrStaleVersion) },
+			failed: func(err error) bool { return errors.Is(err, store.ErrStaleVersion) }},
+		{name: "stale version at a query's begin", version: 1, run: func(tx store.WriteTx, id int) error {
+			if err := held(tx, id); err != nil {
+				return err
+			}
+			var n int
+			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM item`).Scan(&n); err == nil {
+				t.Error("a query of a transaction planned on a stale version answered")
+			}
+			return nil
+		}, end: store.WriteTx.Commit,
+			endErr: func(err error) bool { return errors.Is(err, store.ErrStaleVersion) },
+			failed: func(err error) bool { return errors.Is(err, store.ErrStaleVersion) }},
 		{name: "held insert failing at commit", version: 2, run: func(tx store.WriteTx, _ int) error {
 			return held(tx, taken)
 		}, end: store.WriteTx.Commit,
@@ -122,7 +141,8 @@ func TestLazyTransactions(t *testing.T) {
 			return err
 		}, end: store.WriteTx.Commit,
 			runErr: func(err error) bool { return errors.As(err, &heldErr) },
-			endErr: func(err error) bool { return errors.As(err, &heldErr) }},
+			endErr: func(err error) bool { return errors.As(err, &heldErr) },
+			failed: func(err error) bool { return errors.As(err, &heldErr) && store.IsUniqueViolation(err) }},
 		{name: "an insert not marked runs at once", version: 2, run: func(tx store.WriteTx, _ int) error {
 			_, err := tx.ExecContext(ctx, insert, taken, "again")
 			return err
@@ -138,6 +158,9 @@ func TestLazyTransactions(t *testing.T) {
 		if err := tt.run(tx, id); (err == nil) != (tt.runErr == nil) || err != nil && !tt.runErr(err) {
 			t.Errorf("%s: statements: %v", tt.name, err)
 		}
+		if err := tx.Failed(); (err == nil) != (tt.failed == nil) || err != nil && !tt.failed(err) {
+			t.Errorf("%s: failed: %v", tt.name, err)
+		}
 		if err := tt.end(tx); (err == nil) != (tt.endErr == nil) || err != nil && !tt.endErr(err) {
 			t.Errorf("%s: end: %v", tt.name, err)
 		}
@@ -145,19 +168,24 @@ func TestLazyTransactions(t *testing.T) {
 			t.Errorf("%s: the row is there: %v, want %v", tt.name, got, tt.kept)
 		}
 		var name string
-		if err := db.SQL().QueryRowContext(ctx, `SELECT name FROM item WHERE id = ?`, taken).Scan(&name); err != nil || name != "taken" {
+		if err := db.SQL().QueryRowContext(ctx, store.Rebind(db.Dialect, `SELECT name FROM item WHERE id = ?`), taken).Scan(&name); err != nil || name != "taken" {
 			t.Errorf("%s: the row that was there reads %q (%v)", tt.name, name, err)
 		}
 	}
 }
 
-// TestBeginLazyPostgres checks that on PostgreSQL, where a lazy
-// transaction begins at once, a stale version fails BeginLazy.
-func TestBeginLazyPostgres(t *testing.T) {
+// TestLazyInsertWaitsForMetadataChange checks a held INSERT run alone on
+// PostgreSQL while a metadata change holds its lock: its guard does not
+// wait there (the INSERT has locked its table, which the change may need),
+// and the commit waits for the change in a transaction instead, so the
+// change can alter the table: the write goes through when the change is
+// rolled back, and fails with ErrStaleVersion, writing nothing, when the
+// change commits a new version.
+func TestLazyInsertWaitsForMetadataChange(t *testing.T) {
 	t.Parallel()
 	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
 		if db.Dialect != metadata.DialectPostgres {
-			t.Skip("SQLite: TestLazyTransactions")
+			t.Skip("SQLite admits one writer: a write and a metadata change never overlap")
 		}
 		ctx := context.Background()
 		if err := db.Migrate(ctx); err != nil {
@@ -166,15 +194,58 @@ func TestBeginLazyPostgres(t *testing.T) {
 		if err := db.SaveVersion(ctx, db.SQL(), &store.Version{Version: 1, Author: "test", CreatedAt: time.Now(), Schema: &metadata.Schema{}}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := db.BeginLazy(ctx, 0); !errors.Is(err, store.ErrStaleVersion) {
-			t.Errorf("planned on version 0 of 1: %v, want ErrStaleVersion", err)
-		}
-		tx, err := db.BeginLazy(ctx, 1)
-		if err != nil {
+		if _, err := db.SQL().ExecContext(ctx, `CREATE TABLE item (id INTEGER PRIMARY KEY, name TEXT NOT NULL)`); err != nil {
 			t.Fatal(err)
 		}
-		if err := tx.Commit(); err != nil {
-			t.Error(err)
+		for id, changes := range []bool{false, true} {
+			change, err := db.SQL().BeginTx(ctx, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := db.LockMetadata(ctx, change); err != nil {
+				t.Fatal(err)
+			}
+			tx, err := db.BeginLazy(ctx, 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := tx.ExecContext(store.Deferrable(ctx, "item"), `INSERT INTO item (id, name) VALUES ($1, $2)`, id, "held"); err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan error, 1)
+			go func() { done <- tx.Commit() }()
+			select {
+			case err := <-done:
+				t.Fatalf("change %v: the write ended during the metadata change: %v", changes, err)
+			case <-time.After(300 * time.Millisecond):
+			}
+			// The change alters the INSERT's table: a guard waiting for the
+			// change with the table locked would deadlock with it.
+			if _, err := change.ExecContext(ctx, `ALTER TABLE item ADD COLUMN note`+strconv.Itoa(id)+` TEXT`); err != nil {
+				t.Fatalf("change %v: altering the table: %v", changes, err)
+			}
+			if changes {
+				if err := db.SaveVersion(ctx, change, &store.Version{Version: 2, Author: "test", CreatedAt: time.Now(), Schema: &metadata.Schema{}}); err != nil {
+					t.Fatal(err)
+				}
+				err = change.Commit()
+			} else {
+				err = change.Rollback()
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = <-done
+			if changes && !errors.Is(err, store.ErrStaleVersion) || !changes && err != nil {
+				t.Errorf("change %v: commit: %v", changes, err)
+			}
+			var n int
+			if err := db.SQL().QueryRowContext(ctx, `SELECT COUNT(*) FROM item WHERE id = $1`, id).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			if (n == 1) == changes {
+				t.Errorf("change %v: %d rows written", changes, n)
+			}
 		}
 	})
 }
@@ -184,7 +255,10 @@ func TestBeginLazyPostgres(t *testing.T) {
 // with sql.ErrTxDone, and a query runs nothing.
 func TestLazyTransactionEnded(t *testing.T) {
 	t.Parallel()
-	db := storetest.SQLite(t)
+	storetest.Dialects(t, testLazyTransactionEnded)
+}
+
+func testLazyTransactionEnded(t *testing.T, db *store.DB) {
 	ctx := context.Background()
 	if err := db.Migrate(ctx); err != nil {
 		t.Fatal(err)

@@ -18,13 +18,19 @@ const maxCachedStatements = 512
 // table changed), which saves parsing and planning the engine's hot
 // statements on every call. PostgreSQL statements are not prepared: an
 // online schema change (by this server or another) would break cached
-// plans whose result type changed.
+// plans whose result type changed; on PostgreSQL the cache keeps only
+// guards.
 type stmtCache struct {
 	mu sync.Mutex
 	m  map[string]*sql.Stmt
 	// guards are the guarded forms of INSERTs a lazy transaction held
 	// back (guardedInsert; "" for a statement that has none).
 	guards map[string]string
+}
+
+// newStmtCache returns an empty stmtCache.
+func newStmtCache() *stmtCache {
+	return &stmtCache{m: map[string]*sql.Stmt{}, guards: map[string]string{}}
 }
 
 // stmt returns the prepared statement of query for q (a *sql.Tx gets the

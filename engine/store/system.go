@@ -93,7 +93,7 @@ func (db *DB) Migrate(ctx context.Context) error {
 		}
 	}
 	if db.Dialect == metadata.DialectPostgres {
-		return db.createLockedVersionFunc(ctx)
+		return db.createPgFunctions(ctx)
 	}
 	return nil
 }

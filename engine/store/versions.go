@@ -237,10 +237,47 @@ type versionRead struct{ version int64 }
 // its name carries a version, so that a changed body is a new function.
 const lockedVersionFunc = "crm_locked_meta_version_v1"
 
-// createLockedVersionFunc creates lockedVersionFunc when it does not exist,
-// under the exclusive metadata lock so that servers starting together do
-// not race on the catalogue.
-func (db *DB) createLockedVersionFunc(ctx context.Context) error {
+// writeGuardFunc is the PostgreSQL function that guards a held INSERT run
+// alone (guardedInsert): called by the INSERT's RETURNING, it takes the
+// shared metadata lock without waiting and checks the version; it fails
+// the statement, and so writes nothing, with sqlStateMetadataBusy when a
+// metadata change holds the lock (waiting for it there, with the table
+// already locked by the INSERT, could deadlock with the change) and with
+// sqlStateStaleVersion when the version is not the expected one.
+const writeGuardFunc = "crm_write_guard_v1"
+
+// The SQLSTATEs writeGuardFunc raises.
+const (
+	sqlStateMetadataBusy = "CRMB1"
+	sqlStateStaleVersion = "CRMS1"
+)
+
+// pgFunctions are the functions of the store's own on PostgreSQL, by
+// name, with the statements that create them.
+var pgFunctions = []struct{ name, create string }{
+	{lockedVersionFunc, `CREATE FUNCTION ` + lockedVersionFunc + `(lock_key BIGINT) RETURNS BIGINT LANGUAGE plpgsql VOLATILE AS $f$
+BEGIN
+	PERFORM pg_advisory_xact_lock_shared(lock_key);
+	RETURN (SELECT COALESCE(MAX(version), 0) FROM crm_meta_versions);
+END
+$f$`},
+	{writeGuardFunc, `CREATE FUNCTION ` + writeGuardFunc + `(lock_key BIGINT, expected BIGINT) RETURNS BIGINT LANGUAGE plpgsql VOLATILE AS $f$
+BEGIN
+	IF NOT pg_try_advisory_xact_lock_shared(lock_key) THEN
+		RAISE EXCEPTION 'the metadata is being changed' USING ERRCODE = '` + sqlStateMetadataBusy + `';
+	END IF;
+	IF (SELECT COALESCE(MAX(version), 0) FROM crm_meta_versions) <> expected THEN
+		RAISE EXCEPTION 'the metadata version changed' USING ERRCODE = '` + sqlStateStaleVersion + `';
+	END IF;
+	RETURN expected;
+END
+$f$`},
+}
+
+// createPgFunctions creates the pgFunctions that do not exist, under the
+// exclusive metadata lock so that servers starting together do not race
+// on the catalogue.
+func (db *DB) createPgFunctions(ctx context.Context) error {
 	tx, err := db.SQL().BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("store: begin: %w", err)
@@ -249,24 +286,20 @@ func (db *DB) createLockedVersionFunc(ctx context.Context) error {
 	if err := db.LockMetadata(ctx, tx); err != nil {
 		return err
 	}
-	var n int
-	if err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM pg_proc WHERE proname = $1 AND pronamespace = current_schema()::regnamespace", lockedVersionFunc).Scan(&n); err != nil {
-		return fmt.Errorf("store: look for %s: %w", lockedVersionFunc, err)
-	}
-	if n > 0 {
-		return nil
-	}
-	body := `CREATE FUNCTION ` + lockedVersionFunc + `(lock_key BIGINT) RETURNS BIGINT LANGUAGE plpgsql VOLATILE AS $f$
-BEGIN
-	PERFORM pg_advisory_xact_lock_shared(lock_key);
-	RETURN (SELECT COALESCE(MAX(version), 0) FROM crm_meta_versions);
-END
-$f$`
-	if _, err := tx.ExecContext(ctx, body); err != nil {
-		return fmt.Errorf("store: create %s: %w", lockedVersionFunc, err)
+	for _, f := range pgFunctions {
+		var n int
+		if err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM pg_proc WHERE proname = $1 AND pronamespace = current_schema()::regnamespace", f.name).Scan(&n); err != nil {
+			return fmt.Errorf("store: look for %s: %w", f.name, err)
+		}
+		if n > 0 {
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, f.create); err != nil {
+			return fmt.Errorf("store: create %s: %w", f.name, err)
+		}
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("store: create %s: %w", lockedVersionFunc, err)
+		return fmt.Errorf("store: create the store's functions: %w", err)
 	}
 	return nil
 }
