@@ -104,10 +104,7 @@ var errStaleSnapshot = errors.New("engine: stale metadata snapshot")
 // metadata version, instead of four statements. A newer metadata version
 // is errStaleSnapshot (Tx runs the unit again on it).
 func (e *Engine) runTx(ctx context.Context, snap *Snapshot, run func(tx store.Querier) error) error {
-	tx, err := e.db.BeginLazy(ctx, snap.Version)
-	if err != nil {
-		return e.lazyError(snap, fmt.Errorf("engine: %w", err))
-	}
+	tx := e.db.BeginLazy(ctx, snap.Version)
 	if err := run(tx); err != nil {
 		if ferr := tx.Failed(); ferr != nil {
 			err = ferr // the cause: the statement that met it may say less

@@ -87,13 +87,13 @@ type WriteTx interface {
 // transaction, or its commit, with ErrStaleVersion; a held INSERT that
 // fails fails them with a *DeferredInsertError. Either failure sticks:
 // every later statement and the commit fail with it, and nothing is kept.
-// BeginLazy itself runs nothing and does not fail.
-func (db *DB) BeginLazy(ctx context.Context, version int64) (WriteTx, error) {
+// BeginLazy itself runs nothing, so it cannot fail.
+func (db *DB) BeginLazy(ctx context.Context, version int64) WriteTx {
 	state := lazyState{db: db, version: version}
 	if db.Dialect != metadata.DialectSQLite {
-		return &pgLazyTx{lazyState: state, ctx: ctx}, nil
+		return &pgLazyTx{lazyState: state, ctx: ctx}
 	}
-	return &lazyConnTx{lazyState: state}, nil
+	return &lazyConnTx{lazyState: state}
 }
 
 // lazyState is what a lazily begun transaction of either database keeps

@@ -38,10 +38,7 @@ func TestLazyStatementsPrepared(t *testing.T) {
 		return n
 	}
 	before := cached()
-	tx, err := db.BeginLazy(ctx, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tx := db.BeginLazy(ctx, 0)
 	for i := range maxConnStatements + 10 {
 		for range 2 {
 			var n int
@@ -56,10 +53,7 @@ func TestLazyStatementsPrepared(t *testing.T) {
 	if got := cached(); got != maxConnStatements {
 		t.Fatalf("the connection keeps %d statements (%d before), want its bound %d", got, before, maxConnStatements)
 	}
-	tx, err = db.BeginLazy(ctx, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tx = db.BeginLazy(ctx, 0)
 	var n int
 	if err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM crm_meta_versions").Scan(&n); err != nil {
 		t.Fatal(err)

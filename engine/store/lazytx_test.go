@@ -25,7 +25,10 @@ func TestLazyTransactions(t *testing.T) {
 	storetest.Dialects(t, testLazyTransactions)
 }
 
-func testLazyTransactions(t *testing.T, db *store.DB) {
+// withItems prepares db for lazy transactions on a table item (id, name):
+// the system tables, and metadata versions 1 to versions.
+func withItems(t *testing.T, db *store.DB, versions int64) {
+	t.Helper()
 	ctx := context.Background()
 	if err := db.Migrate(ctx); err != nil {
 		t.Fatal(err)
@@ -33,11 +36,16 @@ func testLazyTransactions(t *testing.T, db *store.DB) {
 	if _, err := db.SQL().ExecContext(ctx, `CREATE TABLE item (id INTEGER PRIMARY KEY, name TEXT NOT NULL)`); err != nil {
 		t.Fatal(err)
 	}
-	for v := int64(1); v <= 2; v++ {
+	for v := int64(1); v <= versions; v++ {
 		if err := db.SaveVersion(ctx, db.SQL(), &store.Version{Version: v, Author: "test", CreatedAt: time.Now(), Schema: &metadata.Schema{}}); err != nil {
 			t.Fatal(err)
 		}
 	}
+}
+
+func testLazyTransactions(t *testing.T, db *store.DB) {
+	ctx := context.Background()
+	withItems(t, db, 2)
 	insert := store.Rebind(db.Dialect, `INSERT INTO item (id, name) VALUES (?, ?)`)
 	held := func(tx store.WriteTx, id int) error {
 		res, err := tx.ExecContext(store.Deferrable(ctx, "item"), insert, id, "held")
@@ -151,10 +159,7 @@ func testLazyTransactions(t *testing.T, db *store.DB) {
 	}
 	for i, tt := range tests {
 		id := (i + 1) * 10
-		tx, err := db.BeginLazy(ctx, tt.version)
-		if err != nil {
-			t.Fatalf("%s: begin: %v", tt.name, err)
-		}
+		tx := db.BeginLazy(ctx, tt.version)
 		if err := tt.run(tx, id); (err == nil) != (tt.runErr == nil) || err != nil && !tt.runErr(err) {
 			t.Errorf("%s: statements: %v", tt.name, err)
 		}
@@ -188,15 +193,7 @@ func TestLazyInsertWaitsForMetadataChange(t *testing.T) {
 			t.Skip("SQLite admits one writer: a write and a metadata change never overlap")
 		}
 		ctx := context.Background()
-		if err := db.Migrate(ctx); err != nil {
-			t.Fatal(err)
-		}
-		if err := db.SaveVersion(ctx, db.SQL(), &store.Version{Version: 1, Author: "test", CreatedAt: time.Now(), Schema: &metadata.Schema{}}); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := db.SQL().ExecContext(ctx, `CREATE TABLE item (id INTEGER PRIMARY KEY, name TEXT NOT NULL)`); err != nil {
-			t.Fatal(err)
-		}
+		withItems(t, db, 1)
 		for id, changes := range []bool{false, true} {
 			change, err := db.SQL().BeginTx(ctx, nil)
 			if err != nil {
@@ -205,10 +202,7 @@ func TestLazyInsertWaitsForMetadataChange(t *testing.T) {
 			if err := db.LockMetadata(ctx, change); err != nil {
 				t.Fatal(err)
 			}
-			tx, err := db.BeginLazy(ctx, 1)
-			if err != nil {
-				t.Fatal(err)
-			}
+			tx := db.BeginLazy(ctx, 1)
 			if _, err := tx.ExecContext(store.Deferrable(ctx, "item"), `INSERT INTO item (id, name) VALUES ($1, $2)`, id, "held"); err != nil {
 				t.Fatal(err)
 			}
@@ -264,10 +258,7 @@ func testLazyTransactionEnded(t *testing.T, db *store.DB) {
 		t.Fatal(err)
 	}
 	for _, ran := range []bool{false, true} {
-		tx, err := db.BeginLazy(ctx, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
+		tx := db.BeginLazy(ctx, 0)
 		if ran {
 			var n int
 			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM crm_meta_versions`).Scan(&n); err != nil {
