@@ -452,9 +452,19 @@ func toRat(f *metadata.Field, v any) (*big.Rat, error) {
 }
 
 // toDecimal is toRat in 64 bits where it can be: an integer SUM of minor
-// units (currency) or of whole numbers.
+// units (currency) or of whole numbers, whether the driver gives it as an
+// integer or as text (PostgreSQL's SUM of a BIGINT column is a NUMERIC,
+// which pgx hands over as text; parsing each group's sum into a big.Rat
+// made most of a grouped report's own work there).
 func toDecimal(f *metadata.Field, v any) (decimal, error) {
-	if x, ok := v.(int64); ok {
+	x, ok := v.(int64)
+	switch t := v.(type) {
+	case string:
+		x, ok = parseWhole(t)
+	case []byte:
+		x, ok = parseWhole(string(t))
+	}
+	if ok {
 		switch k := metadata.TypeOf(f).Kind(); {
 		case k == metadata.KindMoney:
 			return decimal{units: x, scale: f.ScaleOr(metadata.DefaultCurrencyScale), small: true}, nil
@@ -464,6 +474,12 @@ func toDecimal(f *metadata.Field, v any) (decimal, error) {
 	}
 	r, err := toRat(f, v)
 	return ratDecimal(r), err
+}
+
+// parseWhole reads a whole number in decimal digits that fits an int64.
+func parseWhole(s string) (int64, bool) {
+	n, err := strconv.ParseInt(s, 10, 64)
+	return n, err == nil
 }
 
 // comparable reads a min or max: a number, or a date as text.

@@ -4,6 +4,8 @@ import (
 	"math"
 	"math/big"
 	"testing"
+
+	"github.com/crmplatform/crm/metadata"
 )
 
 // TestRoundHalfAway checks the rounding of report numbers, both in 64-bit
@@ -77,5 +79,55 @@ func TestDecimalPlus(t *testing.T) {
 		if s != tt.want {
 			t.Errorf("%s: %s, want %s", tt.name, s, tt.want)
 		}
+	}
+}
+
+// TestToDecimal checks that a sum read from the database is the same
+// number whether the driver gives it as an integer or as text (PostgreSQL's
+// SUM of a BIGINT is a NUMERIC), in 64 bits when it is a whole number that
+// fits and as a big.Rat otherwise.
+func TestToDecimal(t *testing.T) {
+	t.Parallel()
+	currency := &metadata.Field{Name: "amount", Type: "currency"}
+	integer := &metadata.Field{Name: "seats", Type: "integer"}
+	decimalField := &metadata.Field{Name: "ratio", Type: "decimal"}
+	tests := []struct {
+		name      string
+		f         *metadata.Field
+		v         any
+		want      string
+		wantSmall bool
+	}{
+		{"minor units as an integer", currency, int64(12345), "2469/20", true},
+		{"minor units as text", currency, "12345", "2469/20", true},
+		{"minor units as bytes", currency, []byte("-250"), "-5/2", true},
+		{"whole numbers as text", integer, "-7", "-7", true},
+		{"text past int64", currency, "92233720368547758070", "922337203685477580700/1000", false},
+		{"text with a fraction", currency, "1.5", "3/200", false},
+		{"a decimal field as text", decimalField, "12", "12", false},
+		{"no value", currency, nil, "", false},
+	}
+	for _, tt := range tests {
+		got, err := toDecimal(tt.f, tt.v)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		if got.small != tt.wantSmall {
+			t.Errorf("%s: small = %v, want %v", tt.name, got.small, tt.wantSmall)
+		}
+		s := ""
+		if r := got.Rat(); r != nil {
+			s = r.RatString()
+		}
+		want := tt.want
+		if r, ok := new(big.Rat).SetString(want); ok {
+			want = r.RatString()
+		}
+		if s != want {
+			t.Errorf("%s: %s, want %s", tt.name, s, want)
+		}
+	}
+	if _, err := toDecimal(currency, "twelve"); err == nil {
+		t.Error("text that is not a number: no error")
 	}
 }
