@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -127,13 +128,18 @@ var (
 	opportunityInsert = newInsert("opportunity", "name", "account", "contact", "stage")
 )
 
+// systemValues are the values of metadata.SystemFields of a new record
+// owned by owner: a new id first.
+func systemValues(owner string) []any {
+	now := time.Now().UTC()
+	return []any{uuid.Must(uuid.NewV7()).String(), now, owner, now, owner, owner, int64(1)}
+}
+
 // insertSQL inserts a row with ins: the system columns of a new record
 // owned by owner, then vals.
 func (env *Env) insertSQL(ctx context.Context, q store.Querier, ins insertStatement, owner string, vals ...any) (string, error) {
-	id := uuid.Must(uuid.NewV7()).String()
-	now := time.Now().UTC()
-	args := append([]any{id, now, owner, now, owner, owner, int64(1)}, vals...)
-	return id, env.exec(ctx, q, ins.sql, args...)
+	args := append(systemValues(owner), vals...)
+	return args[0].(string), env.exec(ctx, q, ins.sql, args...)
 }
 
 // accountColumns are the columns a new account of the scenarios has values
@@ -142,10 +148,16 @@ func (env *Env) insertSQL(ctx context.Context, q store.Querier, ins insertStatem
 // hand-written insert writes the row the engine writes.
 var accountColumns = []string{"name", "industry", "account_type", "won_amount", "open_opportunities", "outstanding", "open_service_requests"}
 
+// accountValues are the values of accountColumns of a retail account
+// named name, as the engine writes it.
+func accountValues(name string) []any {
+	return []any{name, "retail", "customer", int64(0), int64(0), int64(0), int64(0)}
+}
+
 // insertAccount inserts a retail account named name owned by owner, as the
 // engine writes it (accountColumns).
 func (env *Env) insertAccount(ctx context.Context, q store.Querier, owner, name string) (string, error) {
-	return env.insertSQL(ctx, q, accountInsert, owner, name, "retail", "customer", int64(0), int64(0), int64(0), int64(0))
+	return env.insertSQL(ctx, q, accountInsert, owner, accountValues(name)...)
 }
 
 // history writes a history row as the engine keeps for a tracked field.
@@ -199,10 +211,11 @@ func (env *Env) createBun() Case {
 		},
 		Engine: func(ctx context.Context, i int) error { return env.engineCreate(ctx, run, i) },
 		Plain: func(ctx context.Context, i int) error {
-			now, owner := time.Now().UTC(), env.Rep.UserID
-			row := map[string]any{"id": uuid.Must(uuid.NewV7()).String(), "created_at": now, "created_by": owner, "updated_at": now,
-				"updated_by": owner, metadata.OwnerField: owner, "version": int64(1), "name": fmt.Sprintf("P%s-%d", run, i), "industry": "retail",
-				"account_type": "customer", "won_amount": int64(0), "open_opportunities": int64(0), "outstanding": int64(0), "open_service_requests": int64(0)}
+			vals := append(systemValues(env.Rep.UserID), accountValues(fmt.Sprintf("P%s-%d", run, i))...)
+			row := make(map[string]any, len(vals))
+			for k, c := range slices.Concat(metadata.SystemFields, accountColumns) {
+				row[c] = vals[k]
+			}
 			_, err := env.DB.NewInsert().Model(&row).TableExpr("account").Exec(ctx)
 			return err
 		},
