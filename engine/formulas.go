@@ -229,48 +229,76 @@ func (r *formulaResolver) Lookup(ctx context.Context, object string, ids []strin
 	return out, nil
 }
 
-// Rollup runs an aggregate over child records in SQL, grouped by parent;
-// a parent being created has none.
-func (r *formulaResolver) Rollup(ctx context.Context, spec *formulas.RollupSpec, parentIDs []string) (map[string]any, error) {
+// Rollups runs aggregates over one child object's records in SQL, grouped
+// by parent, in one query; a parent being created has none. One roll-up
+// filters the children in the WHERE clause, as an index may serve; several
+// read the same children once, each counting or adding only those its
+// condition holds for (CASE WHEN), which gives what separate queries would:
+// no matching children is a NULL sum and a zero count.
+func (r *formulaResolver) Rollups(ctx context.Context, specs []*formulas.RollupSpec, parentIDs []string) ([]map[string]any, error) {
 	if r.childless != "" && slices.Contains(parentIDs, r.childless) {
 		if len(parentIDs) == 1 {
-			return nil, nil // the usual case, a create: nothing to read or allocate
+			return make([]map[string]any, len(specs)), nil // the usual case, a create: nothing to read
 		}
 		parentIDs = slices.DeleteFunc(slices.Clone(parentIDs), func(id string) bool { return id == r.childless })
 	}
-	child, err := r.snap.Object(spec.Child)
+	child, err := r.snap.Object(specs[0].Child)
 	if err != nil {
 		return nil, err
 	}
-	agg := "COUNT(*)"
-	if spec.Func != "count" {
-		agg = strings.ToUpper(spec.Func) + "(" + store.Ident(spec.ValueField) + ")"
-	}
+	aggs := make([]string, len(specs))
+	var aggArgs []any
 	var cond string
 	var condArgs []any
-	if spec.Condition != "" {
-		pred, err := query.CompileFilter(spec.Condition, child, query.Options{Dialect: r.e.db.Dialect, Now: r.now, Schema: r.snap.Schema})
-		if err != nil {
-			return nil, fmt.Errorf("engine: condition of roll-up %s.%s: %w", spec.Object, spec.Field, err)
+	for i, spec := range specs {
+		value := "*"
+		if spec.Func != "count" {
+			value = store.Ident(spec.ValueField)
 		}
-		cond, condArgs = pred.SQL, pred.Args
+		if spec.Condition != "" {
+			pred, err := query.CompileFilter(spec.Condition, child, query.Options{Dialect: r.e.db.Dialect, Now: r.now, Schema: r.snap.Schema})
+			if err != nil {
+				return nil, fmt.Errorf("engine: condition of roll-up %s.%s: %w", spec.Object, spec.Field, err)
+			}
+			if len(specs) == 1 {
+				cond, condArgs = pred.SQL, pred.Args
+			} else {
+				if value == "*" {
+					value = "1"
+				}
+				value = "CASE WHEN " + pred.SQL + " THEN " + value + " END"
+				aggArgs = append(aggArgs, pred.Args...)
+			}
+		}
+		aggs[i] = strings.ToUpper(spec.Func) + "(" + value + ")"
 	}
-	out := make(map[string]any, len(parentIDs))
-	via := store.Ident(spec.Via)
+	out := make([]map[string]any, len(specs))
+	for i := range out {
+		out[i] = make(map[string]any, len(parentIDs))
+	}
+	via := store.Ident(specs[0].Via)
 	read := func(chunk []string) error {
-		q := "SELECT " + via + ", " + agg + " FROM " + store.Ident(child.Name) + where(store.In(via, len(chunk)), cond) + " GROUP BY " + via
-		rows, err := r.e.db.Query(ctx, r.q, store.Rebind(r.e.db.Dialect, q), store.Args(r.e.db.Dialect, append(anySlice(chunk), condArgs...))...)
+		q := "SELECT " + via + ", " + strings.Join(aggs, ", ") + " FROM " + store.Ident(child.Name) + where(store.In(via, len(chunk)), cond) + " GROUP BY " + via
+		args := append(append(slices.Clip(aggArgs), anySlice(chunk)...), condArgs...)
+		rows, err := r.e.db.Query(ctx, r.q, store.Rebind(r.e.db.Dialect, q), store.Args(r.e.db.Dialect, args)...)
 		if err != nil {
-			return fmt.Errorf("engine: roll-up %s of %s: %w", spec.Func, child.Name, err)
+			return fmt.Errorf("engine: roll-ups over %s: %w", child.Name, err)
 		}
 		defer rows.Close()
+		var parent string
+		vals := make([]any, len(specs))
+		dest := make([]any, 1+len(specs))
+		dest[0] = &parent
+		for i := range vals {
+			dest[1+i] = &vals[i]
+		}
 		for rows.Next() {
-			var parent string
-			var v any
-			if err := rows.Scan(&parent, &v); err != nil {
+			if err := rows.Scan(dest...); err != nil {
 				return err
 			}
-			out[parent] = v
+			for i, v := range vals {
+				out[i][parent] = v
+			}
 		}
 		return rows.Err()
 	}

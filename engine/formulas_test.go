@@ -421,3 +421,59 @@ func TestLegacyRecomputesBecomeJobs(t *testing.T) {
 		}
 	})
 }
+
+// TestRollupsOverOneChildRecomputed checks the roll-ups of a parent over
+// one child object, read together in one query (Rollups), when a write of
+// the parent recomputes them: stored values spoiled behind the engine's
+// back come out right, for a parent whose children match every condition,
+// one whose children match none (a zero count, a zero sum, no date) and
+// one without children.
+func TestRollupsOverOneChildRecomputed(t *testing.T) {
+	t.Parallel()
+	storetest.DialectsFrom(t, withFormulasSeed, func(t *testing.T, db *store.DB) {
+		e := withFormulas(t, db)
+		ctx := as("u1")
+		account := func(name string) string {
+			t.Helper()
+			a, err := e.Create(ctx, "account", body(t, `{"name": "`+name+`"}`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return a["id"].(string)
+		}
+		mixed, lost, none := account("Mixed"), account("Lost only"), account("No deals")
+		for _, o := range []struct{ account, stage, amount, close string }{
+			{mixed, "won", "200", "2026-03-01"},
+			{mixed, "won", "300.50", "2026-05-02"},
+			{mixed, "proposal", "100", "2026-07-03"},
+			{mixed, "lost", "50", "2026-09-04"},
+			{lost, "lost", "70", "2026-01-05"},
+		} {
+			if _, err := e.Create(ctx, "opportunity", body(t, `{"name": "Deal", "account": "`+o.account+`", "stage": "`+o.stage+`", "amount": "`+o.amount+`", "close_date": "`+o.close+`"}`)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := db.SQL().ExecContext(context.Background(), `UPDATE account SET won_amount = 999, total_won = 999, open_deals = 9, open_opportunities = 9, last_deal_date = NULL`); err != nil {
+			t.Fatal(err)
+		}
+		tests := []struct {
+			id                                   string
+			won, open, lastDeal, totalWon, opens any
+		}{
+			{mixed, json.Number("500.50"), int64(1), "2026-05-02", json.Number("500.50"), int64(1)},
+			{lost, json.Number("0.00"), int64(0), nil, json.Number("0.00"), int64(0)},
+			{none, json.Number("0.00"), int64(0), nil, json.Number("0.00"), int64(0)},
+		}
+		for _, tt := range tests {
+			got, err := e.Update(ctx, "account", tt.id, body(t, `{"version": 1, "industry": "retail"}`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got["won_amount"] != tt.won || got["open_opportunities"] != tt.open || got["last_deal_date"] != tt.lastDeal ||
+				got["total_won"] != tt.totalWon || got["open_deals"] != tt.opens {
+				t.Errorf("account %s after its update: won %v, open %v, last deal %v, total won %v, open deals %v",
+					tt.id, got["won_amount"], got["open_opportunities"], got["last_deal_date"], got["total_won"], got["open_deals"])
+			}
+		}
+	})
+}

@@ -23,12 +23,14 @@ type Resolver interface {
 	// left out. object is UserObject for users (fields from UserFields;
 	// manager is the manager's user id).
 	Lookup(ctx context.Context, object string, ids []string, fields []string) (map[string]map[string]any, error)
-	// Rollup runs the aggregate spec for each parent id and returns its
-	// value per id, as SQL gives it over the storage form: count as an
-	// integer, sum and avg over the stored numbers (minor units for
-	// currency), min and max as stored values; a parent without matching
-	// children may be left out or map to nil.
-	Rollup(ctx context.Context, spec *RollupSpec, parentIDs []string) (map[string]any, error)
+	// Rollups runs the aggregates specs, which share their child object
+	// and lookup (Child and Via), for each parent id, and returns the
+	// values of specs[i] per id as its i-th map, as SQL gives them over
+	// the storage form: count as an integer, sum and avg over the stored
+	// numbers (minor units for currency), min and max as stored values; a
+	// parent without matching children may be left out or map to nil.
+	// Sharing the child lets a resolver read them together (one query).
+	Rollups(ctx context.Context, specs []*RollupSpec, parentIDs []string) ([]map[string]any, error)
 }
 
 // ErrEval is matched (with errors.Is) by every error of a formula that
@@ -487,8 +489,8 @@ func (op *ObjectProgram) schemaFieldDef(object, name string) (*metadata.Field, b
 	return o.FieldOrSystem(name)
 }
 
-// rollupValues asks the resolver for each roll-up of the batch and sets
-// the variables.
+// rollupValues asks the resolver for the roll-ups of the batch, those over
+// one child object together, and sets the variables.
 func (op *ObjectProgram) rollupValues(ctx context.Context, r Resolver, recs []map[string]any, envs []map[string]any, specs []*RollupSpec) error {
 	if len(specs) == 0 {
 		return nil
@@ -499,25 +501,62 @@ func (op *ObjectProgram) rollupValues(ctx context.Context, r Resolver, recs []ma
 			ids = append(ids, id)
 		}
 	}
-	for _, s := range specs {
-		var res map[string]any
+	for _, group := range byChild(specs) {
+		var res []map[string]any
 		if len(ids) > 0 {
 			if r == nil {
 				return fmt.Errorf("formulas: %s has roll-ups but no resolver was given", op.object.Name)
 			}
 			var err error
-			if res, err = r.Rollup(ctx, s, ids); err != nil {
-				return fmt.Errorf("formulas: roll-up %s of %s.%s: %w", s.Func, s.Object, s.Field, err)
+			if res, err = r.Rollups(ctx, group, ids); err != nil {
+				return fmt.Errorf("formulas: roll-ups of %s over %s: %w", op.object.Name, group[0].Child, err)
 			}
 		}
-		for i, rec := range recs {
-			id, _ := rec["id"].(string)
-			v, err := s.value2expr(res[id])
-			if err != nil {
-				return &EvalError{Object: op.object.Name, Field: s.Field, Rule: s.Rule, Err: fmt.Errorf("roll-up %s(%s): %w", s.Func, s.Child, err)}
+		for j, s := range group {
+			var vals map[string]any
+			if res != nil {
+				vals = res[j]
 			}
-			envs[i][s.key] = v
+			if err := s.setValues(op.object.Name, recs, envs, vals); err != nil {
+				return err
+			}
 		}
+	}
+	return nil
+}
+
+// byChild groups roll-ups by their child object and lookup, in the order
+// each group first appears.
+func byChild(specs []*RollupSpec) [][]*RollupSpec {
+	if len(specs) == 1 {
+		return [][]*RollupSpec{specs}
+	}
+	var out [][]*RollupSpec
+	at := map[[2]string]int{}
+	for _, s := range specs {
+		k := [2]string{s.Child, s.Via}
+		i, ok := at[k]
+		if !ok {
+			i = len(out)
+			at[k] = i
+			out = append(out, nil)
+		}
+		out[i] = append(out[i], s)
+	}
+	return out
+}
+
+// setValues sets the roll-up's variable in the environment of each
+// record of object from vals, the values the resolver read for it by
+// parent id (nil when no record has an id yet).
+func (s *RollupSpec) setValues(object string, recs, envs []map[string]any, vals map[string]any) error {
+	for i, rec := range recs {
+		id, _ := rec["id"].(string)
+		v, err := s.value2expr(vals[id])
+		if err != nil {
+			return &EvalError{Object: object, Field: s.Field, Rule: s.Rule, Err: fmt.Errorf("roll-up %s(%s): %w", s.Func, s.Child, err)}
+		}
+		envs[i][s.key] = v
 	}
 	return nil
 }

@@ -509,3 +509,37 @@ func TestComputeAfterRollups(t *testing.T) {
 		t.Errorf("roll-ups asked for: %q, want only total_won's sum", rollups)
 	}
 }
+
+// TestByChild checks how roll-ups are grouped for the resolver: those over
+// one child object through one lookup together, the groups in the order
+// they first appear, each keeping its roll-ups' order.
+func TestByChild(t *testing.T) {
+	t.Parallel()
+	spec := func(name, child, via string) *RollupSpec { return &RollupSpec{Field: name, Child: child, Via: via} }
+	tests := []struct {
+		name  string
+		specs []*RollupSpec
+		want  string
+	}{
+		{"one", []*RollupSpec{spec("a", "opportunity", "account")}, "[a]"},
+		{"one child", []*RollupSpec{spec("a", "opportunity", "account"), spec("b", "opportunity", "account")}, "[a b]"},
+		{"two children interleaved", []*RollupSpec{spec("a", "opportunity", "account"), spec("b", "contract", "account"), spec("c", "opportunity", "account")}, "[a c] [b]"},
+		{"one child through two lookups", []*RollupSpec{spec("a", "contact", "account"), spec("b", "contact", "parent_account")}, "[a] [b]"},
+	}
+	for _, tt := range tests {
+		got := ""
+		for i, group := range byChild(tt.specs) {
+			if i > 0 {
+				got += " "
+			}
+			names := make([]string, len(group))
+			for j, s := range group {
+				names[j] = s.Field
+			}
+			got += fmt.Sprint(names)
+		}
+		if got != tt.want {
+			t.Errorf("%s: %s, want %s", tt.name, got, tt.want)
+		}
+	}
+}

@@ -86,7 +86,21 @@ func (m *memResolver) Lookup(ctx context.Context, object string, ids []string, f
 	return out, nil
 }
 
-func (m *memResolver) Rollup(ctx context.Context, spec *RollupSpec, parentIDs []string) (map[string]any, error) {
+func (m *memResolver) Rollups(ctx context.Context, specs []*RollupSpec, parentIDs []string) ([]map[string]any, error) {
+	out := make([]map[string]any, len(specs))
+	for i, spec := range specs {
+		if spec.Child != specs[0].Child || spec.Via != specs[0].Via {
+			return nil, fmt.Errorf("roll-ups over %s.%s and %s.%s asked together", specs[0].Child, specs[0].Via, spec.Child, spec.Via)
+		}
+		var err error
+		if out[i], err = m.rollup(spec, parentIDs); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+func (m *memResolver) rollup(spec *RollupSpec, parentIDs []string) (map[string]any, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.calls = append(m.calls, fmt.Sprintf("rollup %s(%s.%s) %s", spec.Func, spec.Child, spec.Via, strings.Join(parentIDs, ",")))
