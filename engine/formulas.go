@@ -229,6 +229,31 @@ func (r *formulaResolver) Lookup(ctx context.Context, object string, ids []strin
 	return out, nil
 }
 
+// rollupCondKey names a roll-up's compiled condition in a snapshot.
+type rollupCondKey struct {
+	dialect string
+	spec    *formulas.RollupSpec
+}
+
+// rollupCondition returns the SQL predicate of spec's condition over its
+// child object, compiled once per snapshot and dialect; a condition that
+// reads the clock (today(), a relative date range) is compiled at the
+// resolver's instant every time.
+func (r *formulaResolver) rollupCondition(spec *formulas.RollupSpec, child *metadata.Object) (query.Predicate, error) {
+	key := rollupCondKey{r.e.db.Dialect, spec}
+	if p, ok := r.snap.rollupConds.Load(key); ok {
+		return p.(query.Predicate), nil
+	}
+	pred, timed, err := query.CompileFilterNow(spec.Condition, child, query.Options{Dialect: r.e.db.Dialect, Now: r.now, Schema: r.snap.Schema})
+	if err != nil {
+		return query.Predicate{}, fmt.Errorf("engine: condition of roll-up %s.%s: %w", spec.Object, spec.Field, err)
+	}
+	if !timed {
+		r.snap.rollupConds.Store(key, pred)
+	}
+	return pred, nil
+}
+
 // Rollups runs aggregates over one child object's records in SQL, grouped
 // by parent, in one query; a parent being created has none. One roll-up
 // filters the children in the WHERE clause, as an index may serve; several
@@ -256,9 +281,9 @@ func (r *formulaResolver) Rollups(ctx context.Context, specs []*formulas.RollupS
 			value = store.Ident(spec.ValueField)
 		}
 		if spec.Condition != "" {
-			pred, err := query.CompileFilter(spec.Condition, child, query.Options{Dialect: r.e.db.Dialect, Now: r.now, Schema: r.snap.Schema})
+			pred, err := r.rollupCondition(spec, child)
 			if err != nil {
-				return nil, fmt.Errorf("engine: condition of roll-up %s.%s: %w", spec.Object, spec.Field, err)
+				return nil, err
 			}
 			if len(specs) == 1 {
 				cond, condArgs = pred.SQL, pred.Args

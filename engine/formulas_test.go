@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -12,6 +13,7 @@ import (
 	"github.com/crmplatform/crm/engine/jobs"
 	"github.com/crmplatform/crm/engine/store"
 	"github.com/crmplatform/crm/engine/store/storetest"
+	"github.com/crmplatform/crm/formulas"
 	"github.com/crmplatform/crm/metadata"
 )
 
@@ -473,6 +475,45 @@ func TestRollupsOverOneChildRecomputed(t *testing.T) {
 				got["total_won"] != tt.totalWon || got["open_deals"] != tt.opens {
 				t.Errorf("account %s after its update: won %v, open %v, last deal %v, total won %v, open deals %v",
 					tt.id, got["won_amount"], got["open_opportunities"], got["last_deal_date"], got["total_won"], got["open_deals"])
+			}
+		}
+	})
+}
+
+// TestRollupConditionCompiledOnce checks that a roll-up's condition is
+// compiled once per snapshot when it does not read the clock, and at each
+// resolver's instant when it does (a kept one would count yesterday's
+// children as today's).
+func TestRollupConditionCompiledOnce(t *testing.T) {
+	t.Parallel()
+	storetest.DialectsFrom(t, withFormulasSeed, func(t *testing.T, db *store.DB) {
+		e := withFormulas(t, db)
+		snap := e.Snapshot()
+		child, err := snap.Object("opportunity")
+		if err != nil {
+			t.Fatal(err)
+		}
+		day1 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+		tests := []struct {
+			condition string
+			kept      bool
+		}{
+			{`stage == "won"`, true},
+			{`close_date >= today()`, false},
+		}
+		for _, tt := range tests {
+			spec := &formulas.RollupSpec{Object: "account", Field: "f", Child: "opportunity", Via: "account", Func: "count", Condition: tt.condition}
+			var args [2][]any
+			for i, now := range []time.Time{day1, day1.AddDate(0, 0, 1)} {
+				p, err := (&formulaResolver{e: e, snap: snap, now: now}).rollupCondition(spec, child)
+				if err != nil {
+					t.Fatal(err)
+				}
+				args[i] = p.Args
+			}
+			_, stored := snap.rollupConds.Load(rollupCondKey{db.Dialect, spec})
+			if stored != tt.kept || reflect.DeepEqual(args[0], args[1]) != tt.kept {
+				t.Errorf("%s: kept %v, same arguments on two days %v (%v, %v); want both %v", tt.condition, stored, reflect.DeepEqual(args[0], args[1]), args[0], args[1], tt.kept)
 			}
 		}
 	})

@@ -27,6 +27,9 @@ type Snapshot struct {
 	// plans keeps each object's *recordPlan by its name, made on first
 	// use.
 	plans sync.Map
+	// rollupConds keeps the compiled conditions of roll-ups that do not
+	// read the clock (query.Predicate by rollupCondKey), made on first use.
+	rollupConds sync.Map
 }
 
 // fieldRef names a field of an object.
