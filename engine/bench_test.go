@@ -66,7 +66,7 @@ func BenchmarkEngine(b *testing.B) {
 					b.ReportMetric(r.CPURatio(), "cpu-ratio")
 				}
 				if r.PlainP50 > 0 {
-					b.ReportMetric(float64(r.EngineP50)/float64(r.PlainP50), "p50-ratio")
+					b.ReportMetric(r.P50Ratio(), "p50-ratio")
 				}
 			})
 		}

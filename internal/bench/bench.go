@@ -62,9 +62,23 @@ func (r Result) CPURatio() float64 {
 	return float64(r.EngineCPU) / float64(r.PlainCPU)
 }
 
-// Holds reports whether the ratio is within the target (always, without
-// one).
-func (r Result) Holds() bool { return r.Target == 0 || r.Ratio() <= r.Target }
+// P50Ratio is how many times longer the engine's median iteration took
+// (0 when the medians were not taken).
+func (r Result) P50Ratio() float64 {
+	if r.PlainP50 <= 0 {
+		return 0
+	}
+	return float64(r.EngineP50) / float64(r.PlainP50)
+}
+
+// Holds reports whether the engine is within the target (always, without
+// one) by the mean and, where the medians were taken, by the median too:
+// a rare long iteration (a WAL checkpoint of several milliseconds) that
+// falls on the plain side can bring the mean under the target while a
+// typical call of the engine is not.
+func (r Result) Holds() bool {
+	return r.Target == 0 || (r.Ratio() <= r.Target && r.P50Ratio() <= r.Target)
+}
 
 // String formats the result as one line.
 func (r Result) String() string {
@@ -82,7 +96,7 @@ func (r Result) String() string {
 	}
 	p50 := ""
 	if r.PlainP50 > 0 {
-		p50 = fmt.Sprintf("   p50 %8.1f / %8.1f µs, ratio %5.2f", us(r.EngineP50, 1), us(r.PlainP50, 1), float64(r.EngineP50)/float64(r.PlainP50))
+		p50 = fmt.Sprintf("   p50 %8.1f / %8.1f µs, ratio %5.2f", us(r.EngineP50, 1), us(r.PlainP50, 1), r.P50Ratio())
 	}
 	return fmt.Sprintf("%-14s n=%-5d engine %9.1f µs/op   sql %9.1f µs/op   ratio %5.2f%s%s%s", r.Name, r.N,
 		us(r.Engine, r.N), us(r.Plain, r.N), r.Ratio(), target, cpu, p50)

@@ -30,6 +30,35 @@ func TestMedian(t *testing.T) {
 	}
 }
 
+// TestResultHolds checks the verdict on a target: within it by the mean
+// and by the median, or by the mean alone where no median was taken.
+func TestResultHolds(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name                string
+		target              float64
+		engine, plain       time.Duration
+		engineP50, plainP50 time.Duration
+		want                bool
+	}{
+		{"no target", 0, 300, 100, 300, 100, true},
+		{"both within", 1.25, 120, 100, 12, 10, true},
+		{"mean over", 1.25, 130, 100, 12, 10, false},
+		{"median over, mean within (a checkpoint on the plain side)", 1.25, 117, 100, 136, 100, false},
+		{"no median, mean within", 1.25, 117, 100, 0, 0, true},
+		{"no median, mean over", 1.2, 130, 100, 0, 0, false},
+	}
+	for _, tt := range tests {
+		r := Result{Name: "x", N: 1, Target: tt.target, Engine: tt.engine, Plain: tt.plain, EngineP50: tt.engineP50, PlainP50: tt.plainP50}
+		if got := r.Holds(); got != tt.want {
+			t.Errorf("%s: Holds() = %v, want %v", tt.name, got, tt.want)
+		}
+		if want := !tt.want; strings.Contains(r.String(), "MISSED") != want {
+			t.Errorf("%s: %q should say MISSED: %v", tt.name, r.String(), want)
+		}
+	}
+}
+
 // TestIterateInBlocks checks the order in which the two ways run: in
 // turn every iteration by default, block iterations of one way, then of
 // the other, otherwise; and that a block of no iteration is refused.
