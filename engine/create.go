@@ -91,7 +91,11 @@ func (w *Writer) Create(ctx context.Context, object string, data map[string]any)
 	if err := w.e.insert(ctx, w, s.obj, []map[string]any{c.ev.New}); err != nil {
 		return nil, err
 	}
-	return w.finishCreate(ctx, s, c)
+	mark := w.rows.mark()
+	if err := w.finishCreate(ctx, s, c); err != nil {
+		return nil, err
+	}
+	return w.createAnswer(ctx, s, c, mark)
 }
 
 // MaxBatch is the most records one CreateMany takes.
@@ -138,9 +142,18 @@ func (w *Writer) CreateMany(ctx context.Context, object string, data []map[strin
 	if err := w.e.insert(ctx, w, s.obj, rows); err != nil {
 		return nil, err
 	}
+	// The after-hooks of one record may change another of the batch (a
+	// roll-up of a parent created before its child): the answers are made
+	// once all of them ran.
+	mark := w.rows.mark()
+	for i, c := range cs {
+		if err := w.finishCreate(ctx, s, c); err != nil {
+			return nil, &BatchError{Index: i, Err: err}
+		}
+	}
 	out := make([]Record, len(cs))
 	for i, c := range cs {
-		if out[i], err = w.finishCreate(ctx, s, c); err != nil {
+		if out[i], err = w.createAnswer(ctx, s, c, mark); err != nil {
 			return nil, &BatchError{Index: i, Err: err}
 		}
 	}
@@ -207,26 +220,39 @@ func (w *Writer) prepareCreate(ctx context.Context, s *Scope, data map[string]an
 }
 
 // finishCreate completes a create once its row is written: links,
-// after-hooks, the record event, and the answer.
-func (w *Writer) finishCreate(ctx context.Context, s *Scope, c *pendingCreate) (Record, error) {
+// after-hooks and the record event.
+func (w *Writer) finishCreate(ctx context.Context, s *Scope, c *pendingCreate) error {
 	e, ev := w.e, c.ev
 	for name, ids := range c.wr.links {
 		if err := e.setLinks(ctx, w, s.obj.Name, name, ev.ID, ids); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	if err := e.hooks.run(ctx, false, ev); err != nil {
-		return nil, err
+		return err
 	}
-	if err := w.publishWrite(ctx, ev); err != nil {
-		return nil, err
+	return w.publishWrite(ctx, ev)
+}
+
+// createAnswer returns a record created by the unit of work as its
+// principal may read it: from what was written when that is still its row
+// (answersFromMemory; a new record has only the links it was given),
+// otherwise read back.
+func (w *Writer) createAnswer(ctx context.Context, s *Scope, c *pendingCreate, mark int) (Record, error) {
+	if w.answersFromMemory(s, c.ev.New, mark) {
+		return w.e.written(s, c.ev.New, c.wr.links)
 	}
-	if ev.New[metadata.OwnerField] == w.rights.p.UserID && s.Can(metadata.ActionRead) == nil {
-		// Every record scope reaches one's own records: answer from what
-		// was written instead of reading it back.
-		return e.written(s, ev.New, c.wr.links)
-	}
-	return w.readBack(ctx, s, ev.ID)
+	return w.readBack(ctx, s, c.ev.ID)
+}
+
+// answersFromMemory reports whether rec, a record the unit of work wrote
+// (storage form, as its row was written), can be answered as it is instead
+// of read back: the principal may read the object and owns the record
+// (every record scope reaches one's own records), and nothing changed its
+// row since mark (an automation's after-hook setting one of its fields).
+func (w *Writer) answersFromMemory(s *Scope, rec map[string]any, mark int) bool {
+	return rec[metadata.OwnerField] == w.rights.p.UserID && s.Can(metadata.ActionRead) == nil &&
+		!w.rows.changedSince(mark, s.obj.Name, rec["id"].(string))
 }
 
 // event builds the hook event of a write of the unit of work.

@@ -70,6 +70,7 @@ func (e *Engine) deleteRow(ctx context.Context, w *Writer, s *Scope, old map[str
 				if _, err := w.tx.ExecContext(ctx, store.Rebind(e.db.Dialect, "DELETE FROM "+lt+" WHERE \"target_id\" = ?"), id); err != nil {
 					return fmt.Errorf("engine: unlink %s: %w", id, err)
 				}
+				w.rows.wrote(o.Name, "")
 			}
 		}
 	}
@@ -82,6 +83,7 @@ func (e *Engine) deleteRow(ctx context.Context, w *Writer, s *Scope, old map[str
 		}
 		return fmt.Errorf("engine: delete %s %s: %w", s.obj.Name, id, err)
 	}
+	w.rows.wrote(s.obj.Name, id)
 	if err := e.hooks.run(ctx, false, ev); err != nil {
 		return err
 	}
@@ -106,6 +108,7 @@ func (e *Engine) applyOnDelete(ctx context.Context, w *Writer, s *Scope, ref fie
 		if _, err := w.tx.ExecContext(ctx, store.Rebind(e.db.Dialect, q), id); err != nil {
 			return fmt.Errorf("engine: clear references to %s: %w", id, err)
 		}
+		w.rows.wrote(ref.Object.Name, "")
 	case metadata.OnDeleteCascade:
 		// The cascade follows the metadata, not the principal's rights on
 		// the children: their deletion is the parent's.

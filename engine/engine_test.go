@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -142,38 +143,106 @@ func TestRecordLifecycle(t *testing.T) {
 	})
 }
 
-// TestCreateAnswersLikeGet checks that the answer of a create is the
-// record as a read returns it.
-func TestCreateAnswersLikeGet(t *testing.T) {
+// TestWriteAnswersLikeGet checks that the answer of a create or an update
+// is the record as a read right after returns it: answered from memory,
+// with links given, kept or changed; read back when an after-hook wrote
+// the record again (its answer then has the hook's change and version);
+// only the id once the record is given away.
+func TestWriteAnswersLikeGet(t *testing.T) {
 	t.Parallel()
 	storetest.DialectsFrom(t, standard, func(t *testing.T, db *store.DB) {
 		e := newEngine(t, db, ownerGuard{hidden: map[string]bool{"account.credit_limit": true}})
+		// An after-hook that writes the record just written again, as an
+		// automation setting one of its fields does.
+		stamp := func(ctx context.Context, ev *Event) error {
+			if ev.New["description"] != "stamp me" {
+				return nil
+			}
+			_, err := ev.Writer.AsSystem().Update(ctx, ev.Object.Name, ev.ID, map[string]any{"description": "stamped"})
+			return err
+		}
+		e.OnAfter(OpCreate, "account", stamp)
+		e.OnAfter(OpUpdate, "account", stamp)
+		// One that writes another record created before it in the same
+		// batch.
+		e.OnAfter(OpCreate, "account", func(ctx context.Context, ev *Event) error {
+			if ev.New["description"] != "stamp the first" {
+				return nil
+			}
+			var first string
+			if err := ev.Writer.SQL().QueryRowContext(ctx, `SELECT "id" FROM "account" WHERE "name" = 'First'`).Scan(&first); err != nil {
+				return err
+			}
+			_, err := ev.Writer.AsSystem().Update(ctx, "account", first, map[string]any{"description": "stamped"})
+			return err
+		})
 		ctx := as("u1")
-		acc, err := e.Create(ctx, "account", body(t, `{"name": "Acme", "annual_revenue": "12.5", "first_deal_date": "2026-01-02"}`))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, leaked := acc["credit_limit"]; leaked {
-			t.Error("hidden field in the create answer")
-		}
-		comp, err := e.Create(ctx, "competitor", body(t, `{"name": "Rival"}`))
-		if err != nil {
-			t.Fatal(err)
-		}
-		opp, err := e.Create(ctx, "opportunity", body(t, `{"name": "D", "account": "`+acc["id"].(string)+`", "competitors": ["`+comp["id"].(string)+`"]}`))
-		if err != nil {
-			t.Fatal(err)
-		}
-		for object, created := range map[string]Record{"account": acc, "opportunity": opp, "competitor": comp} {
-			read, err := e.Get(ctx, object, created["id"].(string))
+		same := func(t *testing.T, what, object string, answer Record) {
+			t.Helper()
+			read, err := e.Get(ctx, object, answer["id"].(string))
 			if err != nil {
 				t.Fatal(err)
 			}
-			cj, _ := json.Marshal(created)
+			aj, _ := json.Marshal(answer)
 			rj, _ := json.Marshal(read)
-			if string(cj) != string(rj) {
-				t.Fatalf("%s: create answered\n%s\nread gives\n%s", object, cj, rj)
+			if string(aj) != string(rj) {
+				t.Fatalf("%s: the write answered\n%s\nread gives\n%s", what, aj, rj)
 			}
+		}
+		write := func(t *testing.T, what, object, id, data string) Record {
+			t.Helper()
+			var rec Record
+			var err error
+			if id == "" {
+				rec, err = e.Create(ctx, object, body(t, data))
+			} else {
+				rec, err = e.Update(ctx, object, id, body(t, data))
+			}
+			if err != nil {
+				t.Fatalf("%s: %v", what, err)
+			}
+			if _, leaked := rec["credit_limit"]; leaked {
+				t.Fatalf("%s: a hidden field in the answer", what)
+			}
+			same(t, what, object, rec)
+			return rec
+		}
+		acc := write(t, "create an account", "account", "", `{"name": "Acme", "annual_revenue": "12.5", "first_deal_date": "2026-01-02"}`)
+		accID := acc["id"].(string)
+		c1 := write(t, "create a competitor", "competitor", "", `{"name": "Rival"}`)["id"].(string)
+		c2 := write(t, "create another", "competitor", "", `{"name": "Other"}`)["id"].(string)
+		opp := write(t, "create an opportunity with links", "opportunity", "", `{"name": "D", "account": "`+accID+`", "amount": "10", "competitors": ["`+c1+`"]}`)
+		oppID := opp["id"].(string)
+		opp = write(t, "update, links kept", "opportunity", oppID, `{"version": 1, "amount": "12.25", "close_date": "2026-03-04"}`)
+		write(t, "update, links changed", "opportunity", oppID, `{"version": 2, "competitors": ["`+c2+`", "`+c1+`"]}`)
+		acc = write(t, "update an account", "account", accID, `{"version": 1, "annual_revenue": "99", "first_deal_date": null}`)
+
+		stamped := write(t, "create, then an after-hook writes it again", "account", "", `{"name": "Stamped", "description": "stamp me"}`)
+		if stamped["description"] != "stamped" || stamped["version"] != int64(2) {
+			t.Errorf("the create answer misses the after-hook's write: %v", stamped)
+		}
+		acc = write(t, "update, then an after-hook writes it again", "account", accID, `{"version": `+fmt.Sprint(acc["version"])+`, "description": "stamp me"}`)
+		if acc["description"] != "stamped" || acc["version"] != int64(4) {
+			t.Errorf("the update answer misses the after-hook's write: %v", acc)
+		}
+
+		batch, err := e.CreateMany(ctx, "account", []map[string]any{body(t, `{"name": "First"}`), body(t, `{"name": "Second", "description": "stamp the first"}`)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, rec := range batch {
+			same(t, fmt.Sprintf("batch record %d", i), "account", rec)
+		}
+		if batch[0]["description"] != "stamped" {
+			t.Errorf("the batch answer misses a later record's after-hook write: %v", batch[0])
+		}
+
+		given, err := e.Update(ctx, "account", accID, body(t, `{"version": 4, "owner_id": "u2"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(given) != 1 || given["id"] != accID {
+			t.Errorf("a record given away answers more than its id: %v", given)
 		}
 	})
 }

@@ -35,6 +35,9 @@ func (e *Engine) formulasAfter(ctx context.Context, ev *Event) error {
 	now := e.now().UTC()
 	ctx = formulas.WithNow(ctx, now)
 	p := &propagator{e: e, c: c, tx: ev.Tx, snap: ev.Snapshot, now: now, by: principalID(ev)}
+	if ev.Writer != nil {
+		p.rows = ev.Writer.rows
+	}
 	if err := p.propagate(ctx, ev.Object.Name, []recordChange{{old: ev.Old, new: ev.New}}, 0); err != nil {
 		return err
 	}
@@ -153,6 +156,9 @@ type propagator struct {
 	// by is the user whose write caused the recomputation, for the history
 	// of tracked computed fields ("" for the system).
 	by string
+	// rows is the row log of the unit of work that caused it, nil outside
+	// one.
+	rows *rowLog
 }
 
 // propagate finds the records whose computed fields depend on the changed
@@ -456,6 +462,7 @@ func (p *propagator) recompute(ctx context.Context, object string, ids []string,
 		if _, err := p.e.db.Exec(ctx, p.tx, store.Rebind(p.e.db.Dialect, uq), store.Args(p.e.db.Dialect, vals)...); err != nil {
 			return nil, p.e.writeError(obj, err)
 		}
+		p.rows.wrote(object, rec["id"].(string))
 		if err := p.e.writeHistory(ctx, p.tx, obj, rec["id"].(string), p.by, true, olds[i], rec, nil, nil, p.now); err != nil {
 			return nil, err
 		}

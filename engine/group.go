@@ -241,7 +241,7 @@ func runUnit(u *unit, tx store.Querier) (err error) {
 			err = fmt.Errorf("engine: unit of work panicked: %v", r)
 		}
 	}()
-	return u.fn(&Writer{e: u.rights.e, tx: tx, rights: u.rights})
+	return u.fn(newWriter(u.rights.e, tx, u.rights))
 }
 
 // grouped reports whether the engine groups units of work (SQLite).

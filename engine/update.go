@@ -108,15 +108,46 @@ func (w *Writer) update(ctx context.Context, object, id string, data map[string]
 	if err := e.recordHistory(ctx, w, s.obj, id, old, ev.New, oldLinks, wr.links, now); err != nil {
 		return nil, err
 	}
+	mark := w.rows.mark()
 	if err := e.hooks.run(ctx, false, ev); err != nil {
 		return nil, err
 	}
 	if err := w.publishWrite(ctx, ev); err != nil {
 		return nil, err
 	}
+	if w.answersFromMemory(s, ev.New, mark) {
+		links, err := e.linksNow(ctx, w, s, id, wr.links)
+		if err != nil {
+			return nil, err
+		}
+		return e.written(s, ev.New, links)
+	}
 	// Updated, but maybe out of the principal's read reach now (it gave
 	// the record away, say): then only the id.
 	return w.readBack(ctx, s, id)
+}
+
+// linksNow returns the links of the many-to-many fields the principal
+// reads of record id, as they are in the unit of work: the ones it set
+// (set), and the others read.
+func (e *Engine) linksNow(ctx context.Context, w *Writer, s *Scope, id string, set map[string][]string) (map[string][]string, error) {
+	fields := s.linksRead()
+	if len(fields) == 0 {
+		return nil, nil
+	}
+	out := make(map[string][]string, len(fields))
+	for _, f := range fields {
+		if ids, ok := set[f.Name]; ok {
+			out[f.Name] = ids
+			continue
+		}
+		links, err := e.loadLinks(ctx, w.tx, s.obj.Name, f.Name, []string{id})
+		if err != nil {
+			return nil, err
+		}
+		out[f.Name] = links[id]
+	}
+	return out, nil
 }
 
 // allColumns lists every column of an object's table.
@@ -173,5 +204,6 @@ func (e *Engine) updateRow(ctx context.Context, w *Writer, obj *metadata.Object,
 	if n, _ := res.RowsAffected(); n != 1 {
 		return conflict("%s %s was changed by someone else; reload and try again", obj.Name, id)
 	}
+	w.rows.wrote(obj.Name, id)
 	return nil
 }

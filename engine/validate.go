@@ -38,7 +38,9 @@ func (w *write) link(field string, ids []string) {
 	if w.links == nil {
 		w.links = map[string][]string{}
 	}
-	w.links[field] = ids
+	// In the order reads give them (by id), so that the answer made from
+	// them is the record as read.
+	w.links[field] = slices.Sorted(slices.Values(ids))
 }
 
 // decode checks a request body against the object and the principal's

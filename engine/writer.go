@@ -26,6 +26,9 @@ type Writer struct {
 	rights *Rights
 	// depth counts nested writes made by hooks, to bound chains of them.
 	depth int
+	// rows is what the unit of work changed in place, shared by every
+	// Writer of the unit.
+	rows *rowLog
 }
 
 // ErrMetadataChanged is returned by Tx when the metadata changed more
@@ -77,7 +80,7 @@ func (e *Engine) Tx(ctx context.Context, p *access.Principal, fn func(w *Writer)
 			err = e.group.run(ctx, rights, fn)
 		} else {
 			err = e.runTx(ctx, rights.snap, func(tx store.Querier) error {
-				return fn(&Writer{e: e, tx: tx, rights: rights})
+				return fn(newWriter(e, tx, rights))
 			})
 		}
 		if !errors.Is(err, errStaleSnapshot) {
@@ -143,7 +146,7 @@ func (w *Writer) as(p *access.Principal) *Writer {
 	if p == w.rights.p {
 		return w
 	}
-	return &Writer{e: w.e, tx: w.tx, rights: w.rights.with(p), depth: w.depth}
+	return &Writer{e: w.e, tx: w.tx, rights: w.rights.with(p), depth: w.depth, rows: w.rows}
 }
 
 // Principal returns the principal the unit of work writes as.
@@ -169,7 +172,7 @@ func (w *Writer) AsSystem() *Writer {
 		return w
 	}
 	sys := w.rights.with(access.System(w.rights.p))
-	return &Writer{e: w.e, tx: w.tx, rights: sys, depth: w.depth}
+	return &Writer{e: w.e, tx: w.tx, rights: sys, depth: w.depth, rows: w.rows}
 }
 
 // beginTx starts a transaction for the engine's own maintenance writes

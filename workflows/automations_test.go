@@ -94,9 +94,14 @@ func TestAutomations(t *testing.T) {
 			{Name: "becomes_true fired once", Method: "GET", Path: path, User: "rep1", Status: 200, Contains: []string{`"next_step":"Call the buyer"`}},
 		})
 
-		// A big deal created at once fires on create.
-		s.Create("rep1", "opportunity", `{"name": "Huge", "account": "`+acc+`", "amount": 900000}`)
-		s.Run(t, []apitest.Scenario{{Name: "fired on create", Method: "GET", Path: "/api/records/activity?total=true", User: "rep1", Status: 200, Contains: []string{`"total":3`}}})
+		// A big deal created at once fires on create, and the create's
+		// answer is the record as the automations left it.
+		s.Run(t, []apitest.Scenario{
+			{Name: "the create answers what the automations set", Method: "POST", Path: "/api/records/opportunity", User: "rep1", Status: 201,
+				Body:     `{"name": "Huge", "account": "` + acc + `", "amount": 900000}`,
+				Contains: []string{`"next_step":"Involve the manager"`, `"description":"Next: Involve the manager"`, `"version":3`}},
+			{Name: "fired on create", Method: "GET", Path: "/api/records/activity?total=true", User: "rep1", Status: 200, Contains: []string{`"total":3`}},
+		})
 
 		// An automation that triggers itself stops at the depth limit; the
 		// whole write is refused.

@@ -307,17 +307,23 @@ func (env *Env) update() Case {
 	var ids []string
 	var versions []int64
 	span := 0
+	// base makes every run's amounts new: a run on a data set an earlier
+	// run updated would otherwise give records the amount they already
+	// have, which the engine does not write (nor keep in history) while
+	// the hand-written SQL does.
+	var base int64
 	return Case{
 		Name: "update",
 		Setup: func(ctx context.Context, n int) error {
 			var err error
 			ids, versions, err = env.repOpportunities(ctx, min(max(2*n, 2), 2000))
 			span = len(ids)
+			base = 1000 + time.Now().UnixNano()/int64(time.Millisecond)%1_000_000_000
 			return err
 		},
 		Engine: func(ctx context.Context, i int) error {
 			k := (2 * i) % span
-			rec, err := env.P.Engine.Update(request(ctx, env.Rep), "opportunity", ids[k], map[string]any{"amount": fmt.Sprintf("%d.50", 1000+i), "version": versions[k]})
+			rec, err := env.P.Engine.Update(request(ctx, env.Rep), "opportunity", ids[k], map[string]any{"amount": fmt.Sprintf("%d.50", base+int64(i)), "version": versions[k]})
 			if err == nil {
 				versions[k] = rec["version"].(int64)
 			}
@@ -333,10 +339,10 @@ func (env *Env) update() Case {
 				}
 				now := time.Now().UTC()
 				if err := env.exec(ctx, tx, "UPDATE opportunity SET amount = ?, updated_at = ?, updated_by = ?, version = version + 1 WHERE id = ? AND version = ?",
-					int64(1000+i)*100+50, now, env.Rep.UserID, ids[k], version); err != nil {
+					(base+int64(i))*100+50, now, env.Rep.UserID, ids[k], version); err != nil {
 					return err
 				}
-				return env.history(ctx, tx, "opportunity", ids[k], "amount", fmt.Sprint(amount), fmt.Sprint(int64(1000+i)*100+50), env.Rep.UserID, version+1)
+				return env.history(ctx, tx, "opportunity", ids[k], "amount", fmt.Sprint(amount), fmt.Sprint((base+int64(i))*100+50), env.Rep.UserID, version+1)
 			})
 		},
 	}
