@@ -211,9 +211,8 @@ func TestWriteAnswersLikeGet(t *testing.T) {
 		accID := acc["id"].(string)
 		c1 := write(t, "create a competitor", "competitor", "", `{"name": "Rival"}`)["id"].(string)
 		c2 := write(t, "create another", "competitor", "", `{"name": "Other"}`)["id"].(string)
-		opp := write(t, "create an opportunity with links", "opportunity", "", `{"name": "D", "account": "`+accID+`", "amount": "10", "competitors": ["`+c1+`"]}`)
-		oppID := opp["id"].(string)
-		opp = write(t, "update, links kept", "opportunity", oppID, `{"version": 1, "amount": "12.25", "close_date": "2026-03-04"}`)
+		oppID := write(t, "create an opportunity with links", "opportunity", "", `{"name": "D", "account": "`+accID+`", "amount": "10", "competitors": ["`+c1+`"]}`)["id"].(string)
+		write(t, "update, links kept", "opportunity", oppID, `{"version": 1, "amount": "12.25", "close_date": "2026-03-04"}`)
 		write(t, "update, links changed", "opportunity", oppID, `{"version": 2, "competitors": ["`+c2+`", "`+c1+`"]}`)
 		acc = write(t, "update an account", "account", accID, `{"version": 1, "annual_revenue": "99", "first_deal_date": null}`)
 
