@@ -11,7 +11,8 @@ import (
 	"time"
 
 	"github.com/crmplatform/crm/metadata"
-	_ "github.com/jackc/pgx/v5/stdlib" // PostgreSQL driver "pgx"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/dialect/pgdialect"
 	"github.com/uptrace/bun/dialect/sqlitedialect"
@@ -52,10 +53,11 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 			}
 			dsn += sep + "default_query_exec_mode=exec"
 		}
-		sqldb, err := sql.Open("pgx", dsn)
+		cfg, err := pgx.ParseConfig(dsn)
 		if err != nil {
 			return nil, fmt.Errorf("store: open postgres: %w", err)
 		}
+		sqldb := sql.OpenDB(pgConnector{stdlib.GetConnector(*cfg)})
 		// Idle connections stay open as on SQLite (below): with Go's
 		// default of two idle ones, concurrent requests closed and opened
 		// PostgreSQL connections (a server process each) all the time. They

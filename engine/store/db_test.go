@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"os"
 	"path/filepath"
@@ -159,4 +160,73 @@ func TestOpenRefusesSQLiteURIs(t *testing.T) {
 	if _, err := os.Stat("file:"); err == nil {
 		t.Error(`a folder named "file:" was created`)
 	}
+}
+
+// TestBeginWriteCommitsAndRollsBack checks the transactions of
+// BeginWrite on the pool's connections: a commit keeps what they wrote, a
+// rollback keeps nothing, a transaction with a failed statement rolled
+// back leaves its connection usable, and on PostgreSQL, where the failure
+// aborts the transaction, its commit fails and keeps nothing.
+func TestBeginWriteCommitsAndRollsBack(t *testing.T) {
+	t.Parallel()
+	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		if err := db.Migrate(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.SQL().ExecContext(ctx, `CREATE TABLE thing (id TEXT PRIMARY KEY)`); err != nil {
+			t.Fatal(err)
+		}
+		insert := func(tx *sql.Tx, id string) error {
+			_, err := db.Exec(ctx, tx, store.Rebind(db.Dialect, `INSERT INTO thing (id) VALUES (?)`), id)
+			return err
+		}
+		count := func() int {
+			var n int
+			if err := db.SQL().QueryRowContext(ctx, `SELECT COUNT(*) FROM thing`).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		write := func(id string, end func(tx *sql.Tx) error) error {
+			tx, _, err := db.BeginWrite(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := insert(tx, id); err != nil {
+				t.Fatal(err)
+			}
+			return end(tx)
+		}
+		if err := write("a", (*sql.Tx).Commit); err != nil {
+			t.Fatal(err)
+		}
+		if err := write("b", (*sql.Tx).Rollback); err != nil {
+			t.Fatal(err)
+		}
+		if n := count(); n != 1 {
+			t.Fatalf("after a commit and a rollback: %d rows, want 1", n)
+		}
+		for range 6 {
+			err := write("c", func(tx *sql.Tx) error {
+				if insert(tx, "a") == nil {
+					t.Fatal("a taken key was inserted")
+				}
+				if db.Dialect == metadata.DialectPostgres {
+					if err := tx.Commit(); err == nil {
+						t.Error("the commit of an aborted transaction succeeded")
+					}
+					return nil
+				}
+				return tx.Rollback()
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		if n := count(); n != 1 {
+			t.Fatalf("after failed transactions: %d rows, want 1", n)
+		}
+		beginWrite(t, db, 0)
+	})
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 
 	"github.com/crmplatform/crm/metadata"
-	"github.com/jackc/pgx/v5/stdlib"
 )
 
 // MetadataChannel is the PostgreSQL notification channel on which a
@@ -42,11 +41,11 @@ func (db *DB) Listen(ctx context.Context, channel string, fn func(payload string
 	}
 	defer conn.Close()
 	return conn.Raw(func(driverConn any) error {
-		c, ok := driverConn.(*stdlib.Conn)
+		c, ok := driverConn.(*pgConn)
 		if !ok {
 			return fmt.Errorf("store: listen: unexpected driver connection %T", driverConn)
 		}
-		pc := c.Conn()
+		pc := c.Conn.Conn()
 		if _, err := pc.Exec(ctx, "LISTEN "+Ident(channel)); err != nil {
 			return fmt.Errorf("store: listen %s: %w", channel, err)
 		}

@@ -73,7 +73,7 @@ var addedColumns = []struct{ table, column, def string }{
 
 // Migrate creates the system tables if they do not exist yet, adds the
 // columns later versions added to them and, in PostgreSQL, the function
-// LockMetadataShared calls.
+// BeginWrite calls.
 func (db *DB) Migrate(ctx context.Context) error {
 	for _, stmt := range db.systemTables() {
 		if _, err := db.SQL().ExecContext(ctx, stmt); err != nil {

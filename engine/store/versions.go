@@ -179,45 +179,22 @@ func ScanTime(v any) time.Time {
 	return time.Time{}
 }
 
-// LockMetadataShared keeps metadata from changing until tx ends, while
-// other record writes go on, and returns the newest metadata version as
-// committed once the lock is held. In PostgreSQL it is one round trip: the
-// function lockedVersionFunc takes the shared advisory transaction lock
+// BeginWrite begins a transaction for record writes and returns it with
+// the newest metadata version, which cannot change until the transaction
+// ends: metadata is kept from changing while other record writes go on.
+// The connection does it as it begins the transaction, in one round trip
+// (pgConn.BeginTx, sqliteConn.BeginTx). In PostgreSQL, the function
+// lockedVersionFunc takes the shared advisory transaction lock
 // (LockMetadata takes it exclusively) and then reads the version with a
 // snapshot of its own, taken after the lock (a VOLATILE function's
 // statements each take a new snapshot in READ COMMITTED), so a metadata
-// change that committed while the write waited for the lock is seen. In
-// SQLite the immediate transaction already holds the one write lock.
-func (db *DB) LockMetadataShared(ctx context.Context, tx Querier) (int64, error) {
-	if db.Dialect != metadata.DialectPostgres {
-		return db.LatestVersion(ctx, tx)
-	}
-	var v int64
-	if err := tx.QueryRowContext(ctx, "SELECT "+lockedVersionFunc+"($1)", int64(metadataLock)).Scan(&v); err != nil {
-		return 0, fmt.Errorf("store: lock metadata (shared): %w", err)
-	}
-	return v, nil
-}
-
-// BeginWrite begins a transaction for record writes and returns it with
-// the newest metadata version, which cannot change until the transaction
-// ends (LockMetadataShared). On SQLite the connection reads the version
-// itself, right after its BEGIN IMMEDIATE and with a statement it prepared
-// once (sqliteConn.BeginTx), instead of a statement of the transaction
-// through database/sql: on a lone create that saves about 6 µs of 100.
+// change that committed while the write waited for the lock is seen; it
+// is sent with the BEGIN in one message. In SQLite the immediate
+// transaction already holds the one write lock, and the connection reads
+// the version right after its BEGIN IMMEDIATE with a statement it prepared
+// once, instead of a statement of the transaction through database/sql:
+// on a lone create that saved about 6 µs of 100.
 func (db *DB) BeginWrite(ctx context.Context) (*sql.Tx, int64, error) {
-	if db.Dialect != metadata.DialectSQLite {
-		tx, err := db.SQL().BeginTx(ctx, nil)
-		if err != nil {
-			return nil, 0, fmt.Errorf("store: begin: %w", err)
-		}
-		v, err := db.LockMetadataShared(ctx, tx)
-		if err != nil {
-			tx.Rollback()
-			return nil, 0, err
-		}
-		return tx, v, nil
-	}
 	read := new(versionRead)
 	tx, err := db.SQL().BeginTx(context.WithValue(ctx, versionReadKey{}, read), nil)
 	if err != nil {
@@ -226,14 +203,14 @@ func (db *DB) BeginWrite(ctx context.Context) (*sql.Tx, int64, error) {
 	return tx, read.version, nil
 }
 
-// versionReadKey is the context key under which BeginWrite asks a SQLite
+// versionReadKey is the context key under which BeginWrite asks a
 // connection's BeginTx for the newest metadata version, in a *versionRead.
 type versionReadKey struct{}
 
-// versionRead receives the version a SQLite connection read on BEGIN.
+// versionRead receives the version a connection read on BEGIN.
 type versionRead struct{ version int64 }
 
-// lockedVersionFunc is the PostgreSQL function LockMetadataShared calls;
+// lockedVersionFunc is the PostgreSQL function BeginWrite calls;
 // its name carries a version, so that a changed body is a new function.
 const lockedVersionFunc = "crm_locked_meta_version_v1"
 

@@ -93,17 +93,12 @@ func TestSharedLockSeesVersionCommittedWhileWaiting(t *testing.T) {
 		seen := make(chan int64, 1)
 		failed := make(chan error, 1)
 		go func() {
-			tx, err := db.SQL().BeginTx(ctx, nil)
+			tx, v, err := db.BeginWrite(ctx)
 			if err != nil {
 				failed <- err
 				return
 			}
 			defer tx.Rollback()
-			v, err := db.LockMetadataShared(ctx, tx)
-			if err != nil {
-				failed <- err
-				return
-			}
 			seen <- v
 		}()
 		select {
