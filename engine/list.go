@@ -122,7 +122,7 @@ func (e *Engine) readPage(ctx context.Context, q store.Querier, s *Scope, lq *li
 	for i := 0; i < lq.segments() && !more; i++ {
 		probes := len(lq.page.Probes)
 		stmt, args := lq.sql(i, size-len(items))
-		r, err := e.readRecords(ctx, q, s, stmt, args, size-len(items), probes)
+		r, err := e.readRecords(ctx, q, s, stmt, args, rowShape{limit: size - len(items), probes: probes})
 		if err != nil {
 			return nil, nil, false, err
 		}

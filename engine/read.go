@@ -66,8 +66,8 @@ func (e *Engine) getWith(ctx context.Context, q store.Querier, s *Scope, id stri
 	if err != nil {
 		return nil, err
 	}
-	stmt := "SELECT " + s.selectList(e.db.Dialect) + " FROM " + store.Ident(s.obj.Name) + where(rule.SQL, `"id" = ?`)
-	r, err := e.readRecords(ctx, q, s, stmt, append(append(make([]any, 0, len(rule.Args)+1), rule.Args...), id), 1, 0)
+	stmt := "SELECT " + s.selectList(e.db.Dialect) + s.linkList() + " FROM " + store.Ident(s.obj.Name) + where(rule.SQL, `"id" = ?`)
+	r, err := e.readRecords(ctx, q, s, stmt, append(append(make([]any, 0, len(rule.Args)+1), rule.Args...), id), rowShape{limit: 1, links: true})
 	if err != nil {
 		return nil, err
 	}
@@ -90,15 +90,29 @@ type rowsRead struct {
 	found []bool
 }
 
+// rowShape is what a statement readRecords runs selects besides s's
+// columns, and how many of its rows are wanted.
+type rowShape struct {
+	// limit is the most records read.
+	limit int
+	// links tells that s's columns are followed by the links of its
+	// readable many-to-many fields (Scope.linkList); otherwise they are
+	// read after the rows, for all of them at once (addLinks).
+	links bool
+	// probes is the number of record-rule probe answers that end the
+	// statement's columns (query.Page.Probes).
+	probes int
+}
+
 // readRecords runs a query (with "?" placeholders and storage-form
-// arguments) selecting s's columns (Scope.columns, in their order) and
-// turns up to limit rows into the records the principal sees, converting
-// each value as it is scanned, with their many-to-many links. The
-// statement's last probes columns, after s's, are the answers of
-// record-rule probes (query.Page.Probes): when one found a row,
-// readRecords stops at the first row and returns only the answers (the
-// caller reads again with the branches they open).
-func (e *Engine) readRecords(ctx context.Context, q store.Querier, s *Scope, stmt string, args []any, limit, probes int) (rowsRead, error) {
+// arguments) selecting s's columns (Scope.columns, in their order), and
+// the links when sh.links, and turns up to sh.limit rows into the records
+// the principal sees, converting each value as it is scanned, with their
+// many-to-many links. The statement's last sh.probes columns are the
+// answers of record-rule probes: when one found a row, readRecords stops
+// at the first row and returns only the answers (the caller reads again
+// with the branches they open).
+func (e *Engine) readRecords(ctx context.Context, q store.Querier, s *Scope, stmt string, args []any, sh rowShape) (rowsRead, error) {
 	var out rowsRead
 	rows, err := e.db.Query(ctx, q, store.Rebind(e.db.Dialect, stmt), store.Args(e.db.Dialect, args)...)
 	if err != nil {
@@ -106,7 +120,13 @@ func (e *Engine) readRecords(ctx context.Context, q store.Querier, s *Scope, stm
 	}
 	defer rows.Close()
 	cols, defs := s.columns(e.db.Dialect), s.columnDefs(e.db.Dialect)
-	vals, ptrs := store.ScanTargets(len(cols) + probes)
+	var links []*metadata.Field
+	if sh.links {
+		links = s.linksRead()
+	}
+	n := len(cols) + len(links)
+	vals, ptrs := store.ScanTargets(n + sh.probes)
+	limit := sh.limit
 	out.recs = make([]Record, 0, min(limit, 64))
 	for rows.Next() {
 		if len(out.recs) == limit {
@@ -116,8 +136,8 @@ func (e *Engine) readRecords(ctx context.Context, q store.Querier, s *Scope, stm
 		if err := rows.Scan(ptrs...); err != nil {
 			return out, fmt.Errorf("engine: read %s: %w", s.obj.Name, err)
 		}
-		if probes > 0 && out.found == nil {
-			if out.found, err = probeAnswers(vals[len(cols):]); err != nil {
+		if sh.probes > 0 && out.found == nil {
+			if out.found, err = probeAnswers(vals[n:]); err != nil {
 				return out, fmt.Errorf("engine: read %s: %w", s.obj.Name, err)
 			}
 			if anyFound(out.found) {
@@ -137,16 +157,46 @@ func (e *Engine) readRecords(ctx context.Context, q store.Querier, s *Scope, stm
 			}
 			rec[cols[i]] = o
 		}
+		for i, f := range links {
+			if rec[f.Name], err = splitLinks(vals[len(cols)+i]); err != nil {
+				return out, fmt.Errorf("read %s.%s: %w", s.obj.Name, f.Name, err)
+			}
+		}
 		out.recs = append(out.recs, rec)
 	}
 	if err := rows.Err(); err != nil {
 		return out, fmt.Errorf("engine: read %s: %w", s.obj.Name, err)
 	}
 	rows.Close()
-	if err := e.addLinks(ctx, q, s, out.recs); err != nil {
-		return out, err
+	if !sh.links {
+		if err := e.addLinks(ctx, q, s, out.recs); err != nil {
+			return out, err
+		}
 	}
 	return out, nil
+}
+
+// linksColumn is the column that selects, with a row of object, the ids
+// its many-to-many field links to: sorted, joined by commas (ids are
+// UUIDs), NULL when there is none. The same SQL on both databases (SQLite
+// 3.44 and later know string_agg with ORDER BY); the link table's primary
+// key gives the ids in order.
+func linksColumn(object, field string) string {
+	return `(SELECT string_agg("target_id", ',' ORDER BY "target_id") FROM ` + store.Ident(store.LinkTable(object, field)) +
+		` WHERE "source_id" = ` + store.Ident(object) + `."id")`
+}
+
+// splitLinks turns a linksColumn value into the field's JSON form.
+func splitLinks(v any) (any, error) {
+	switch v := v.(type) {
+	case nil:
+		return noLinks, nil
+	case string:
+		return strings.Split(v, ","), nil
+	case []byte:
+		return strings.Split(string(v), ","), nil
+	}
+	return nil, fmt.Errorf("links read as %T", v)
 }
 
 // selectRows runs a SELECT of cols limited by the record predicate of

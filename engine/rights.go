@@ -66,8 +66,10 @@ type fieldAccess struct {
 	readDefs map[string][]colDef
 	readList map[string]string
 	// readLinks lists the many-to-many fields the principal may read
-	// (their values are in link tables, not columns).
-	readLinks []*metadata.Field
+	// (their values are in link tables, not columns), and readLinkList
+	// selects their links with the row (Scope.linkList).
+	readLinks    []*metadata.Field
+	readLinkList string
 	// blank is, by dialect, the record the principal reads of a row
 	// without values: null in each column whose empty value is answered
 	// as null (colDef.nullOut), no links. An answer starts as its copy.
@@ -117,6 +119,9 @@ func (s *Scope) reads() {
 		s.readList = map[string]string{}
 		for d, cols := range s.readCols {
 			s.readList[d] = query.SelectList(cols)
+		}
+		for _, f := range s.readLinks {
+			s.readLinkList += ", " + linksColumn(s.obj.Name, f.Name)
 		}
 		s.blank = map[string]Record{}
 		for d, defs := range s.readDefs {
@@ -486,6 +491,16 @@ func (s *Scope) blankRecord(dialect string) Record {
 func (s *Scope) selectList(dialect string) string {
 	s.reads()
 	return s.readList[dialect]
+}
+
+// linkList returns, to follow selectList in a SELECT from the object's
+// table, a column for each many-to-many field the principal reads (in
+// linksRead's order): the ids its record links to, sorted and joined by
+// commas, or NULL (linksColumn). A read of one record gets its links in
+// the same statement instead of one more per field.
+func (s *Scope) linkList() string {
+	s.reads()
+	return s.readLinkList
 }
 
 // Rule returns the record-level decision for action in its parts (the
