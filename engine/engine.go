@@ -256,23 +256,12 @@ func (e *Engine) Watch(ctx context.Context, interval time.Duration) {
 }
 
 // listen reloads metadata whenever another server announces a change,
-// listening again after a lost connection.
+// listening again after a lost connection (the poll of Watch goes on
+// meanwhile).
 func (e *Engine) listen(ctx context.Context, retry time.Duration) {
-	for ctx.Err() == nil {
-		err := e.db.Listen(ctx, store.MetadataChannel, func(string) {
-			if _, err := e.Reload(ctx); err != nil && ctx.Err() == nil {
-				e.log.Warn("metadata reload failed", "err", err)
-			}
-		})
-		if errors.Is(err, store.ErrNoNotifications) {
-			return
+	e.db.Follow(ctx, store.MetadataChannel, retry, e.log, func(string) {
+		if _, err := e.Reload(ctx); err != nil && ctx.Err() == nil {
+			e.log.Warn("metadata reload failed", "err", err)
 		}
-		if err != nil && ctx.Err() == nil {
-			e.log.Warn("metadata notifications lost; polling until they are back", "err", err)
-		}
-		select {
-		case <-ctx.Done():
-		case <-time.After(retry):
-		}
-	}
+	})
 }

@@ -95,6 +95,7 @@ func serve(ctx context.Context, addr, dsn, tpl string, stdout io.Writer, log *sl
 		fmt.Fprintln(stdout, "created user admin with the password from CRM_ADMIN_PASSWORD")
 	}
 	go a.Engine.Watch(ctx, 2*time.Second)
+	go a.Access.Watch(ctx, 2*time.Second)
 	proxies, err := api.ParseTrustedProxies(strings.Split(os.Getenv("CRM_TRUSTED_PROXIES"), ","))
 	if err != nil {
 		return usageError{"CRM_TRUSTED_PROXIES: " + err.Error()}

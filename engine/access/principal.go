@@ -10,8 +10,10 @@ import (
 )
 
 // Principal is the authenticated user a request acts for. Authenticate
-// builds it fresh on every request from the user's row, so role, manager
-// and department changes take effect on the next request.
+// builds it from the user's row, read with the token, and trusts it until
+// users or tokens change (or for the token cache's time to live, when the
+// change was made by another server or process), so role, manager and
+// department changes take effect on the next request.
 type Principal struct {
 	UserID      string   `json:"user_id"`
 	Username    string   `json:"username"`

@@ -21,8 +21,11 @@ type ConditionCompiler func(condition string, obj *metadata.Object, sc *metadata
 
 // Service keeps users, tokens, roles, policies and manual shares in the
 // database and makes every permission decision through Decide. It is safe
-// for concurrent use and keeps no state another server needs: every change
-// bumps a version row that each server checks on its next request.
+// for concurrent use. What it keeps in memory follows the database: its
+// decisions are built from the metadata version the engine loaded, and
+// the tokens it trusted are forgotten on every change of users or tokens
+// (at once on the server that made it, on the others when told or after
+// the cache's time to live: WithTokenCache, Watch).
 type Service struct {
 	db         *store.DB
 	sessionTTL time.Duration
@@ -35,6 +38,11 @@ type Service struct {
 
 	mu      sync.Mutex // serialises building deciders
 	current atomic.Pointer[Decider]
+
+	// tokens are the tokens Authenticate trusts for tokenTTL without
+	// reading them again (tokencache.go).
+	tokens   atomic.Pointer[tokenCache]
+	tokenTTL time.Duration
 
 	// userChanged runs in the transaction of a user update (OnUserChange).
 	userChanged UserChangeHook
@@ -61,6 +69,13 @@ func WithSessionTTL(d time.Duration) Option { return func(s *Service) { s.sessio
 // by default; tests use bcrypt.MinCost).
 func WithBcryptCost(cost int) Option { return func(s *Service) { s.bcryptCost = cost } }
 
+// WithTokenCache sets how long Authenticate trusts a token it read before
+// reading it again (DefaultTokenCacheTTL by default; 0 reads it on every
+// request). A change of users or tokens through this service holds on its
+// next request whatever the setting; one made elsewhere holds once this
+// server is told (Watch, on PostgreSQL) or the time to live has passed.
+func WithTokenCache(ttl time.Duration) Option { return func(s *Service) { s.tokenTTL = ttl } }
+
 // WithClock sets the clock used for token expiry (time.Now by default).
 func WithClock(now func() time.Time) Option { return func(s *Service) { s.now = now } }
 
@@ -71,7 +86,9 @@ func New(db *store.DB, opts ...Option) *Service {
 		sessionTTL: 12 * time.Hour,
 		bcryptCost: bcrypt.DefaultCost,
 		now:        time.Now,
+		tokenTTL:   DefaultTokenCacheTTL,
 	}
+	s.tokens.Store(&tokenCache{})
 	s.compiler = func(cond string, obj *metadata.Object, sc *metadata.Schema) (string, []any, error) {
 		p, err := query.CompileFilter(cond, obj, query.Options{Dialect: db.Dialect, Schema: sc, Now: s.now().UTC()})
 		return p.SQL, p.Args, err

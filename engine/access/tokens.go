@@ -119,6 +119,7 @@ func (s *Service) CreateAPIToken(ctx context.Context, userRef, name string, ttl 
 // RevokeToken revokes the token with the given id. Revoking a revoked
 // token is not an error.
 func (s *Service) RevokeToken(ctx context.Context, tokenID string) error {
+	defer s.tokensChanged()
 	res, err := s.db.NewUpdate().Model((*tokenRow)(nil)).Set("revoked_at = ?", s.now().UTC()).
 		Where("id = ?", tokenID).Exec(ctx)
 	if err != nil {
@@ -149,7 +150,9 @@ func (s *Service) ListTokens(ctx context.Context, userRef string) ([]*Token, err
 
 // Authenticate returns the principal of a bearer token (with or without
 // the "Bearer " prefix). A missing, unknown, expired or revoked token, or
-// one whose user is inactive, gives ErrUnauthenticated.
+// one whose user is inactive, gives ErrUnauthenticated. A valid token is
+// trusted for the token cache's time to live (WithTokenCache) without
+// reading it again, unless users or tokens change first.
 func (s *Service) Authenticate(ctx context.Context, bearer string) (*Principal, error) {
 	tok := strings.TrimSpace(bearer)
 	if len(tok) > 7 && strings.EqualFold(tok[:7], "bearer ") {
@@ -158,14 +161,22 @@ func (s *Service) Authenticate(ctx context.Context, bearer string) (*Principal, 
 	if tok == "" {
 		return nil, ErrUnauthenticated
 	}
-	// One query for the token and its user: this runs on every request, so
-	// it is a prepared statement (store.DB.QueryRow) scanned by hand rather
-	// than bun's formatted query, which SQLite would parse and plan every
-	// time.
+	h := hashToken(tok)
+	now := s.now().UTC()
+	// The cache is loaded before the database is read: a change committed
+	// meanwhile replaces it, and what is read here goes into the old one.
+	c := s.tokens.Load()
+	if p := c.lookup(h, now, s.tokenTTL); p != nil {
+		return p, nil
+	}
+	// One query for the token and its user: this runs on every request
+	// the cache does not answer, so it is a prepared statement
+	// (store.DB.QueryRow) scanned by hand rather than bun's formatted
+	// query, which SQLite would parse and plan every time.
 	var t authRow
 	var expires, revoked, lastUsed sql.NullTime
 	var manager sql.NullString
-	err := s.db.QueryRow(ctx, s.db.SQL(), store.Rebind(s.db.Dialect, authQuery), hashToken(tok)).Scan(
+	err := s.db.QueryRow(ctx, s.db.SQL(), store.Rebind(s.db.Dialect, authQuery), h).Scan(
 		&t.TokenID, &expires, &revoked, &lastUsed, &t.ID, &t.Username, &t.DisplayName, &t.Active, &manager, &t.Department, &t.Roles)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrUnauthenticated
@@ -174,7 +185,6 @@ func (s *Service) Authenticate(ctx context.Context, bearer string) (*Principal, 
 		return nil, fmt.Errorf("access: authenticate: %w", err)
 	}
 	t.ExpiresAt, t.RevokedAt, t.LastUsedAt, t.ManagerID = expires.Time, revoked.Time, lastUsed.Time, manager.String
-	now := s.now().UTC()
 	if !t.RevokedAt.IsZero() {
 		return nil, fmt.Errorf("%w: token revoked", ErrUnauthenticated)
 	}
@@ -190,6 +200,7 @@ func (s *Service) Authenticate(ctx context.Context, bearer string) (*Principal, 
 	u := userRow{ID: t.ID, Username: t.Username, DisplayName: t.DisplayName, Active: t.Active, ManagerID: t.ManagerID, Department: t.Department, Roles: t.Roles}
 	p := rowToUser(&u).Principal()
 	p.TokenID = t.TokenID
+	s.remember(c, h, p, t.ExpiresAt, now)
 	return p, nil
 }
 

@@ -219,6 +219,7 @@ func (s *Service) CreateUser(ctx context.Context, nu NewUser) (*User, error) {
 // roles checks them; changing the manager refuses a cycle in the manager
 // hierarchy; deactivating revokes every token of the user.
 func (s *Service) UpdateUser(ctx context.Context, ref string, u UserUpdate) (*User, error) {
+	defer s.tokensChanged()
 	var id string
 	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		row, err := findUser(ctx, tx, ref)
@@ -326,6 +327,7 @@ func (s *Service) SetPassword(ctx context.Context, ref, password string) error {
 	if err != nil {
 		return fmt.Errorf("access: hash password: %w", err)
 	}
+	defer s.tokensChanged()
 	err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		row, err := findUser(ctx, tx, ref)
 		if err != nil {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"time"
 
 	"github.com/crmplatform/crm/metadata"
 )
@@ -62,4 +64,23 @@ func (db *DB) Listen(ctx context.Context, channel string, fn func(payload string
 			fn(n.Payload)
 		}
 	})
+}
+
+// Follow calls fn for every notification on channel until ctx ends,
+// listening again retry after a lost connection (logged on log as a
+// warning). On a database without notifications it returns at once.
+func (db *DB) Follow(ctx context.Context, channel string, retry time.Duration, log *slog.Logger, fn func(payload string)) {
+	for ctx.Err() == nil {
+		err := db.Listen(ctx, channel, fn)
+		if errors.Is(err, ErrNoNotifications) {
+			return
+		}
+		if err != nil && ctx.Err() == nil {
+			log.Warn("notifications lost; listening again", "channel", channel, "retry", retry, "err", err)
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(retry):
+		}
+	}
 }
