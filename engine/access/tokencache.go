@@ -3,6 +3,7 @@ package access
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -50,14 +51,16 @@ func (c *tokenCache) lookup(h string, now time.Time, ttl time.Duration) *Princip
 		return nil
 	}
 	p := t.p
-	p.Roles = append([]string(nil), t.p.Roles...)
+	p.Roles = slices.Clone(t.p.Roles)
 	return &p
 }
 
 // store remembers the principal p of the valid token hashed h, read at
 // now; it reports false when the cache is full and was not changed.
 func (c *tokenCache) store(h string, p *Principal, expires, now time.Time) bool {
-	if _, loaded := c.entries.Swap(h, &cachedToken{p: *p, expires: expires, read: now}); !loaded && c.n.Add(1) > maxCachedTokens {
+	t := &cachedToken{p: *p, expires: expires, read: now}
+	t.p.Roles = slices.Clone(p.Roles) // p goes to the caller, who may change it
+	if _, loaded := c.entries.Swap(h, t); !loaded && c.n.Add(1) > maxCachedTokens {
 		return false
 	}
 	return true
