@@ -70,6 +70,19 @@ func BenchmarkDecision(b *testing.B) {
 			}
 		}
 	})
+	// The first request after a metadata change: a new Decider, then the
+	// field levels of every object (a home page, a describe of each).
+	b.Run("DecideRebuildAndEveryFieldLevel", func(b *testing.B) {
+		for b.Loop() {
+			d, err := svc.Decide(ctx, sc.Clone())
+			if err != nil {
+				b.Fatal(err)
+			}
+			for _, o := range sc.Objects {
+				_ = d.FieldLevels(rep, o.Name)
+			}
+		}
+	})
 }
 
 // BenchmarkList compares, in one run, a page and a count of an account

@@ -13,7 +13,8 @@
 // CheckWrite, CheckRead, Mask, ReadableFields), RecordFilter (the SQL
 // predicate every list, count, report, export and lookup adds; single
 // records use it with the id, see CanRecord), CanAdminister and Explain.
-// Casbin answers are memoised per Decider.
+// Casbin's policies are indexed per role and Decider (with the roles each
+// inherits), so a question is two map reads.
 //
 // The package must not know HTTP, must not decide anything by role name
 // (the admin role is a role with full policies), and must not cache
