@@ -31,7 +31,7 @@ type Decider struct {
 	date civilDate
 	enf  *casbin.SyncedEnforcer
 
-	levels  sync.Map // decisionKey{role, object, field} → string
+	levels  sync.Map // levelKey → metadata.FieldLevel
 	grants  sync.Map // role → *roleGrants
 	admins  sync.Map // role → bool
 	sharing map[string][]*sharingRule
@@ -44,9 +44,9 @@ type Decider struct {
 // action.
 type partsKey struct{ object, action, user, department, roles string }
 
-// decisionKey is the memo key of a Casbin request; a struct key cannot
-// collide the way joined strings can.
-type decisionKey struct{ sub, obj, act string }
+// levelKey is the memo key of a role's level on a field; a struct key
+// cannot collide the way joined strings can.
+type levelKey struct{ role, object, field string }
 
 // roleGrants is what a role may do, with its inherited roles resolved:
 // the record scopes per object and action ("*" for every object), every
@@ -220,7 +220,7 @@ func levelRank(l metadata.FieldLevel) int {
 
 // roleLevel is the field level one role has (with inheritance).
 func (d *Decider) roleLevel(role, object, field string) metadata.FieldLevel {
-	k := decisionKey{role, object, field}
+	k := levelKey{role, object, field}
 	if v, ok := d.levels.Load(k); ok {
 		return v.(metadata.FieldLevel)
 	}
