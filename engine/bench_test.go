@@ -2,9 +2,12 @@ package engine_test
 
 import (
 	"context"
+	"errors"
 	"os"
+	"strconv"
 	"testing"
 
+	"github.com/crmplatform/crm/engine"
 	"github.com/crmplatform/crm/engine/access"
 	"github.com/crmplatform/crm/engine/store"
 	"github.com/crmplatform/crm/engine/store/storetest"
@@ -87,4 +90,40 @@ func TestBenchScenarios(t *testing.T) {
 			}
 		}
 	})
+}
+
+// errDropped ends BenchmarkCreateWork's units of work: what they wrote is
+// rolled back.
+var errDropped = errors.New("dropped")
+
+// BenchmarkCreateWork measures the engine's own work of crm bench's lone
+// create (a rep's account with a name and an industry) with its INSERT
+// held back and dropped: the unit of work fails after the create, so
+// nothing is written. A failed unit reads the metadata version once;
+// "nothing" is that cost alone (a unit that fails at once), to subtract.
+func BenchmarkCreateWork(b *testing.B) {
+	env := loaded(b, storetest.SQLite(b), bench.Dataset{Accounts: 20, ContactsPerAccount: 1, OppsPerAccount: 1, ActivitiesPerAccount: 1, Managers: 1, RepsPerManager: 1})
+	ctx := engine.WithRequest(access.WithPrincipal(context.Background(), env.Rep))
+	for _, bc := range []struct {
+		name   string
+		create bool
+	}{{"create", true}, {"nothing", false}} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for i := 0; b.Loop(); i++ {
+				err := env.P.Engine.Tx(ctx, env.Rep, func(w *engine.Writer) error {
+					if !bc.create {
+						return errDropped
+					}
+					if _, err := w.Create(ctx, "account", map[string]any{"name": "E" + strconv.Itoa(i), "industry": "retail"}); err != nil {
+						return err
+					}
+					return errDropped
+				})
+				if !errors.Is(err, errDropped) {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }

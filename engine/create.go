@@ -180,8 +180,8 @@ func (w *Writer) prepareCreate(ctx context.Context, s *Scope, data map[string]an
 	id := uuid.Must(uuid.NewV7()).String()
 	plan := s.r.snap.recordPlan(s.obj)
 	rec := make(map[string]any, plan.given+len(wr.vals))
-	at := any(now) // boxed once for both
-	rec["id"], rec["created_at"], rec["created_by"], rec["updated_at"], rec["updated_by"], rec[metadata.OwnerField], rec["version"] = id, at, p.UserID, at, p.UserID, p.UserID, int64(1)
+	at, by := any(now), any(p.UserID) // each boxed once for its fields
+	rec["id"], rec["created_at"], rec["created_by"], rec["updated_at"], rec["updated_by"], rec[metadata.OwnerField], rec["version"] = id, at, by, at, by, by, int64(1)
 	for _, f := range plan.defaulted {
 		if _, sent := wr.vals[f.Name]; sent {
 			continue
