@@ -26,23 +26,15 @@ const formulaBatch = 200
 // updated, deleted or re-parented) and formulas of the records that read
 // it through lookups, and so on transitively.
 func (e *Engine) formulasAfter(ctx context.Context, ev *Event) error {
-	c := compiledFormulas(ev.Snapshot)
-	if c == nil || ev.Op == OpCreate && len(c.RollupsOnChild(ev.Object.Name)) == 0 {
-		// No roll-up counts the new record, and nothing can point at it
-		// yet.
+	if ev.propagated {
 		return nil
 	}
-	now := e.now().UTC()
-	ctx = formulas.WithNow(ctx, now)
-	p := &propagator{e: e, c: c, tx: ev.Tx, snap: ev.Snapshot, now: now, by: principalID(ev)}
-	if ev.Writer != nil {
-		p.rows = ev.Writer.rows
+	ctx, p := e.propagatorFor(ctx, ev)
+	if p == nil {
+		return nil
 	}
-	if err := p.propagate(ctx, ev.Object.Name, []recordChange{{old: ev.Old, new: ev.New}}, 0); err != nil {
+	if err := p.propagate(ctx, ev.Object.Name, []recordChange{{old: ev.Old, new: ev.New}}, 0); err != nil || ev.Op != OpDelete {
 		return err
-	}
-	if ev.Op != OpDelete {
-		return nil
 	}
 	// The records that read the deleted one through lookups (found before
 	// the delete cleared or removed them) read an empty record now.
@@ -51,6 +43,23 @@ func (e *Engine) formulasAfter(ctx context.Context, ev *Event) error {
 		return nil
 	}
 	return p.recomputeAll(ctx, deps, nil, 0)
+}
+
+// propagatorFor returns the propagator of what depends on writes like ev
+// (of its object, in its unit of work) and ctx with its clock, or a nil
+// propagator when nothing can: no roll-up counts a new record, and
+// nothing can point at it yet.
+func (e *Engine) propagatorFor(ctx context.Context, ev *Event) (context.Context, *propagator) {
+	c := compiledFormulas(ev.Snapshot)
+	if c == nil || ev.Op == OpCreate && len(c.RollupsOnChild(ev.Object.Name)) == 0 {
+		return ctx, nil
+	}
+	now := e.now().UTC()
+	p := &propagator{e: e, c: c, tx: ev.Tx, snap: ev.Snapshot, now: now, by: principalID(ev)}
+	if ev.Writer != nil {
+		p.rows = ev.Writer.rows
+	}
+	return formulas.WithNow(ctx, now), p
 }
 
 // deleteDependents is the Event value under which formulasBeforeDelete

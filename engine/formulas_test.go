@@ -518,3 +518,63 @@ func TestRollupConditionCompiledOnce(t *testing.T) {
 		}
 	})
 }
+
+// TestCreateManyRollups checks the roll-ups of parents whose children a
+// batch creates, recomputed once for the whole batch: they equal those of
+// the same children created one by one, for two parents sharing the
+// batch.
+func TestCreateManyRollups(t *testing.T) {
+	t.Parallel()
+	storetest.DialectsFrom(t, withFormulasSeed, func(t *testing.T, db *store.DB) {
+		e := withFormulas(t, db)
+		ctx := as("u1")
+		account := func(name string) string {
+			t.Helper()
+			a, err := e.Create(ctx, "account", body(t, `{"name": "`+name+`"}`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return a["id"].(string)
+		}
+		deals := []struct{ stage, amount, close string }{
+			{"won", "200", "2026-03-01"},
+			{"won", "300.50", "2026-05-02"},
+			{"proposal", "100", "2026-07-03"},
+			{"lost", "50", "2026-09-04"},
+		}
+		batchA, batchB, aloneA, aloneB := account("Batch A"), account("Batch B"), account("Alone A"), account("Alone B")
+		var batch []map[string]any
+		for _, d := range deals {
+			for _, acc := range []string{batchA, batchB} {
+				batch = append(batch, body(t, `{"name": "Deal", "account": "`+acc+`", "stage": "`+d.stage+`", "amount": "`+d.amount+`", "close_date": "`+d.close+`"}`))
+			}
+			for _, acc := range []string{aloneA, aloneB} {
+				if _, err := e.Create(ctx, "opportunity", body(t, `{"name": "Deal", "account": "`+acc+`", "stage": "`+d.stage+`", "amount": "`+d.amount+`", "close_date": "`+d.close+`"}`)); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		if _, err := e.CreateMany(ctx, "opportunity", batch); err != nil {
+			t.Fatal(err)
+		}
+		rollups := []string{"won_amount", "open_opportunities", "last_deal_date", "total_won", "open_deals"}
+		for _, pair := range [][2]string{{batchA, aloneA}, {batchB, aloneB}} {
+			got, err := e.Get(ctx, "account", pair[0])
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := e.Get(ctx, "account", pair[1])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want["won_amount"] != json.Number("500.50") {
+				t.Fatalf("single creates: won_amount %v", want["won_amount"])
+			}
+			for _, f := range rollups {
+				if !reflect.DeepEqual(got[f], want[f]) {
+					t.Errorf("%s of an account whose deals a batch created: %v, created one by one: %v", f, got[f], want[f])
+				}
+			}
+		}
+	})
+}

@@ -43,6 +43,10 @@ type Event struct {
 	// Values is scratch space a before-hook shares with the after-hook of
 	// the same write.
 	Values map[string]any
+	// propagated is set on the creates of a batch once what depends on
+	// them was recomputed for the whole batch (Writer.CreateMany):
+	// formulasAfter skips them.
+	propagated bool
 }
 
 // Set stores a value for a later hook of the same write.
