@@ -91,3 +91,70 @@ func TestCreateMany(t *testing.T) {
 		}
 	})
 }
+
+// TestCreateManyReferences checks the references of a batch, checked at
+// once before its records (prefetchRefs): a reference the user may read
+// passes, one to a record of another owner or to no record fails naming
+// the record and field as a single create does, in a lookup and in a
+// many-to-many field; and a referenced record a before-hook deletes while
+// the batch is checked is not found by the records checked after.
+func TestCreateManyReferences(t *testing.T) {
+	t.Parallel()
+	storetest.DialectsFrom(t, standard, func(t *testing.T, db *store.DB) {
+		e := newEngine(t, db, ownerGuard{})
+		ctx := as("u1")
+		create := func(ctx context.Context, object, name string) string {
+			t.Helper()
+			r, err := e.Create(ctx, object, map[string]any{"name": name})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return r["id"].(string)
+		}
+		mine, theirs, doomed := create(ctx, "account", "Mine"), create(as("u2"), "account", "Theirs"), create(ctx, "account", "Doomed")
+		comp, theirComp := create(ctx, "competitor", "Rival"), create(as("u2"), "competitor", "Their rival")
+		ok := func(name string) map[string]any {
+			return map[string]any{"name": name, "account": mine, "competitors": []any{comp}}
+		}
+		for _, tt := range []struct {
+			name  string
+			bad   map[string]any
+			field string
+		}{
+			{"another owner's account", map[string]any{"name": "X", "account": theirs}, "account"},
+			{"no account", map[string]any{"name": "X", "account": "00000000-0000-7000-8000-000000000000"}, "account"},
+			{"another owner's competitor", map[string]any{"name": "X", "account": mine, "competitors": []any{comp, theirComp}}, "competitors"},
+		} {
+			_, single := e.Create(ctx, "opportunity", tt.bad)
+			_, err := e.CreateMany(ctx, "opportunity", []map[string]any{ok("A"), ok("B"), tt.bad, ok("C")})
+			var be *BatchError
+			var ve, sve *ValidationError
+			if !errors.As(err, &be) || be.Index != 2 || !errors.As(err, &ve) || !errors.As(single, &sve) {
+				t.Fatalf("%s: want a validation error of record 2 as a single create's (%v), got %v", tt.name, single, err)
+			}
+			if !reflect.DeepEqual(ve.Errors, sve.Errors) || len(ve.Errors) != 1 || ve.Errors[0].Field != tt.field || ve.Errors[0].Code != "not_found" {
+				t.Errorf("%s: the batch said %+v, a single create %+v", tt.name, ve.Errors, sve.Errors)
+			}
+		}
+		if _, err := e.CreateMany(ctx, "opportunity", []map[string]any{ok("A"), ok("B")}); err != nil {
+			t.Fatalf("readable references: %v", err)
+		}
+		// The first record's before-hook deletes the account the second
+		// refers to, after the batch checked it.
+		e.OnBefore(OpCreate, "opportunity", func(ctx context.Context, ev *Event) error {
+			if ev.New["name"] == "Deleter" {
+				return ev.Writer.Delete(ctx, "account", doomed)
+			}
+			return nil
+		})
+		_, err := e.CreateMany(ctx, "opportunity", []map[string]any{
+			{"name": "Deleter", "account": mine},
+			{"name": "Late", "account": doomed},
+		})
+		var be *BatchError
+		var ve *ValidationError
+		if !errors.As(err, &be) || be.Index != 1 || !errors.As(err, &ve) || len(ve.Errors) != 1 || ve.Errors[0].Code != "not_found" {
+			t.Fatalf("a reference deleted during the batch: want not_found for record 1, got %v", err)
+		}
+	})
+}

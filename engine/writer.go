@@ -29,6 +29,9 @@ type Writer struct {
 	// rows is what the unit of work changed in place, shared by every
 	// Writer of the unit.
 	rows *rowLog
+	// refs are the references a batch checked at once, while its
+	// records are checked (CreateMany); nil otherwise.
+	refs *knownRefs
 }
 
 // ErrMetadataChanged is returned by Tx when the metadata changed more
