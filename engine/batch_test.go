@@ -103,14 +103,7 @@ func TestCreateManyReferences(t *testing.T) {
 	storetest.DialectsFrom(t, standard, func(t *testing.T, db *store.DB) {
 		e := newEngine(t, db, ownerGuard{})
 		ctx := as("u1")
-		create := func(ctx context.Context, object, name string) string {
-			t.Helper()
-			r, err := e.Create(ctx, object, map[string]any{"name": name})
-			if err != nil {
-				t.Fatal(err)
-			}
-			return r["id"].(string)
-		}
+		create := func(ctx context.Context, object, name string) string { return createNamed(t, e, ctx, object, name) }
 		mine, theirs, doomed := create(ctx, "account", "Mine"), create(as("u2"), "account", "Theirs"), create(ctx, "account", "Doomed")
 		comp, theirComp := create(ctx, "competitor", "Rival"), create(as("u2"), "competitor", "Their rival")
 		ok := func(name string) map[string]any {

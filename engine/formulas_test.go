@@ -435,14 +435,7 @@ func TestRollupsOverOneChildRecomputed(t *testing.T) {
 	storetest.DialectsFrom(t, withFormulasSeed, func(t *testing.T, db *store.DB) {
 		e := withFormulas(t, db)
 		ctx := as("u1")
-		account := func(name string) string {
-			t.Helper()
-			a, err := e.Create(ctx, "account", body(t, `{"name": "`+name+`"}`))
-			if err != nil {
-				t.Fatal(err)
-			}
-			return a["id"].(string)
-		}
+		account := func(name string) string { return createNamed(t, e, ctx, "account", name) }
 		mixed, lost, none := account("Mixed"), account("Lost only"), account("No deals")
 		for _, o := range []struct{ account, stage, amount, close string }{
 			{mixed, "won", "200", "2026-03-01"},
@@ -528,14 +521,7 @@ func TestCreateManyRollups(t *testing.T) {
 	storetest.DialectsFrom(t, withFormulasSeed, func(t *testing.T, db *store.DB) {
 		e := withFormulas(t, db)
 		ctx := as("u1")
-		account := func(name string) string {
-			t.Helper()
-			a, err := e.Create(ctx, "account", body(t, `{"name": "`+name+`"}`))
-			if err != nil {
-				t.Fatal(err)
-			}
-			return a["id"].(string)
-		}
+		account := func(name string) string { return createNamed(t, e, ctx, "account", name) }
 		deals := []struct{ stage, amount, close string }{
 			{"won", "200", "2026-03-01"},
 			{"won", "300.50", "2026-05-02"},
@@ -577,4 +563,15 @@ func TestCreateManyRollups(t *testing.T) {
 			}
 		}
 	})
+}
+
+// createNamed creates a record of object named name as the user of ctx
+// and returns its id.
+func createNamed(t *testing.T, e *Engine, ctx context.Context, object, name string) string {
+	t.Helper()
+	r, err := e.Create(ctx, object, map[string]any{"name": name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r["id"].(string)
 }
