@@ -3,6 +3,9 @@
 # on an idle machine. Needs wrk, curl, psql and a PostgreSQL server on 127.0.0.1:55432 (user postgres);
 # writes one file per run into OUTDIR and takes about ten minutes on two cores.
 set -u
+for need in wrk:wrk curl:curl psql:postgresql-client; do
+  command -v ${need%%:*} >/dev/null || { echo "measure.sh: ${need%%:*} is needed (apt-get install -y ${need#*:})" >&2; exit 1; }
+done
 BIN=$1; OUT=$2; mkdir -p $OUT
 PG='postgres://postgres@127.0.0.1:55432/postgres?sslmode=disable'
 uptime > $OUT/uptime-start
