@@ -134,18 +134,18 @@ func (w *Writer) CreateMany(ctx context.Context, object string, data []map[strin
 	cs := make([]*pendingCreate, len(data))
 	rows := make([]map[string]any, len(data))
 	if len(data) > 1 {
-		if w.refs, err = w.e.prefetchRefs(ctx, w, s, data); err != nil {
+		if w.batch, err = w.e.prefetch(ctx, w, s, data); err != nil {
 			return nil, err
 		}
 	}
 	for i, d := range data {
 		if cs[i], err = w.prepareCreate(ctx, s, d); err != nil {
-			w.refs = nil
+			w.batch = nil
 			return nil, &BatchError{Index: i, Err: err}
 		}
 		rows[i] = cs[i].ev.New
 	}
-	w.refs = nil
+	w.batch = nil
 	if err := w.e.insert(ctx, w, s.obj, rows); err != nil {
 		return nil, err
 	}

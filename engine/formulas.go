@@ -87,8 +87,10 @@ func (e *Engine) formulaDefaults(snap *Snapshot, obj *metadata.Object, rec map[s
 // (logged); a rule that cannot be evaluated fails with a message saying
 // so. A database error is returned as is. When created is set, rec is a
 // record being created: no record can point to it yet, so its roll-ups
-// are those of no children, without asking the database.
-func (e *Engine) formulaCompute(ctx context.Context, tx store.Querier, snap *Snapshot, obj *metadata.Object, rec map[string]any, created bool) ([]FieldError, error) {
+// are those of no children, without asking the database. Records the
+// unit's batch read at once (batchReads) are not read again.
+func (e *Engine) formulaCompute(ctx context.Context, ev *Event) ([]FieldError, error) {
+	snap, obj, rec, created := ev.Snapshot, ev.Object, ev.New, ev.Op == OpCreate
 	op := compiledFormulas(snap).Object(obj.Name)
 	if !op.HasFormulas() {
 		return nil, nil
@@ -99,7 +101,10 @@ func (e *Engine) formulaCompute(ctx context.Context, tx store.Querier, snap *Sna
 	}
 	now := e.now().UTC()
 	ctx = formulas.WithNow(ctx, now)
-	res := &formulaResolver{e: e, q: tx, snap: snap, now: now}
+	res := &formulaResolver{e: e, q: ev.Tx, snap: snap, now: now}
+	if ev.Writer != nil {
+		res.batch, res.rows = ev.Writer.batch, ev.Writer.rows
+	}
 	compute := op.Compute
 	if created {
 		res.childless, _ = rec["id"].(string)
@@ -179,6 +184,10 @@ type formulaResolver struct {
 	// childless is the id of a record being created, which has no
 	// children to aggregate.
 	childless string
+	// batch holds records read at once for the unit's batch, valid as
+	// long as rows shows no change of theirs since; nil outside a batch.
+	batch *batchReads
+	rows  *rowLog
 }
 
 var _ formulas.Resolver = (*formulaResolver)(nil)
@@ -193,6 +202,11 @@ func (r *formulaResolver) Lookup(ctx context.Context, object string, ids []strin
 	if err != nil {
 		return nil, err
 	}
+	out := make(map[string]map[string]any, len(ids))
+	ids = r.batch.lookup(r.rows, object, ids, fields, out)
+	if len(ids) == 0 {
+		return out, nil
+	}
 	exprs := make([]string, 0, len(fields)+1)
 	for _, f := range append([]string{"id"}, fields...) {
 		if fieldDef(obj, f) == nil {
@@ -200,7 +214,6 @@ func (r *formulaResolver) Lookup(ctx context.Context, object string, ids []strin
 		}
 		exprs = append(exprs, store.Ident(f))
 	}
-	out := make(map[string]map[string]any, len(ids))
 	read := func(chunk []string) error {
 		q := "SELECT " + strings.Join(exprs, ", ") + " FROM " + store.Ident(object) + " WHERE " + store.In(`"id"`, len(chunk))
 		rows, err := r.e.db.Query(ctx, r.q, store.Rebind(r.e.db.Dialect, q), anySlice(chunk)...)

@@ -521,14 +521,17 @@ func TestCreateManyRollups(t *testing.T) {
 	storetest.DialectsFrom(t, withFormulasSeed, func(t *testing.T, db *store.DB) {
 		e := withFormulas(t, db)
 		ctx := as("u1")
-		account := func(name string) string { return createNamed(t, e, ctx, "account", name) }
 		deals := []struct{ stage, amount, close string }{
 			{"won", "200", "2026-03-01"},
 			{"won", "300.50", "2026-05-02"},
 			{"proposal", "100", "2026-07-03"},
 			{"lost", "50", "2026-09-04"},
 		}
-		batchA, batchB, aloneA, aloneB := account("Batch A"), account("Batch B"), account("Alone A"), account("Alone B")
+		var accounts [4]string
+		for i, name := range []string{"Batch A", "Batch B", "Alone A", "Alone B"} {
+			accounts[i] = createNamed(t, e, ctx, "account", name)
+		}
+		batchA, batchB, aloneA, aloneB := accounts[0], accounts[1], accounts[2], accounts[3]
 		var batch []map[string]any
 		for _, d := range deals {
 			for _, acc := range []string{batchA, batchB} {
@@ -569,9 +572,69 @@ func TestCreateManyRollups(t *testing.T) {
 // and returns its id.
 func createNamed(t *testing.T, e *Engine, ctx context.Context, object, name string) string {
 	t.Helper()
-	r, err := e.Create(ctx, object, map[string]any{"name": name})
+	return createRecord(t, e, ctx, object, map[string]any{"name": name})
+}
+
+// createRecord creates a record of object from data as the user of ctx and
+// returns its id.
+func createRecord(t *testing.T, e *Engine, ctx context.Context, object string, data map[string]any) string {
+	t.Helper()
+	r, err := e.Create(ctx, object, data)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return r["id"].(string)
+}
+
+// TestCreateManyFormulaLookups checks the computed fields of a batch's
+// records that read their lookups, read at once for the batch: they equal
+// those of single creates, and a record the batch read that a before-hook
+// changes while the batch is checked is read anew by the records after.
+func TestCreateManyFormulaLookups(t *testing.T) {
+	t.Parallel()
+	storetest.DialectsFrom(t, withFormulasSeed, func(t *testing.T, db *store.DB) {
+		e := withFormulas(t, db)
+		ctx := as("u1")
+		account := func(name, industry string) string {
+			return createRecord(t, e, ctx, "account", map[string]any{"name": name, "industry": industry})
+		}
+		retail, finance := account("Shop", "retail"), account("Bank", "finance")
+		deal := func(name, acc string) map[string]any { return map[string]any{"name": name, "account": acc} }
+		single, err := e.Create(ctx, "opportunity", deal("Single", finance))
+		if err != nil {
+			t.Fatal(err)
+		}
+		recs, err := e.CreateMany(ctx, "opportunity", []map[string]any{deal("A", retail), deal("B", finance), deal("C", retail)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if single["account_industry"] != "Finance" {
+			t.Fatalf("a single create: account_industry %v", single["account_industry"])
+		}
+		for i, want := range []string{"Retail", "Finance", "Retail"} {
+			got, err := e.Get(ctx, "opportunity", recs[i]["id"].(string))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got["account_industry"] != want || recs[i]["account_industry"] != want {
+				t.Errorf("record %d of the batch: account_industry stored %v, answered %v, want %s", i, got["account_industry"], recs[i]["account_industry"], want)
+			}
+		}
+		// The first record's before-hook moves the bank into telecom after
+		// the batch read it: the second record reads it anew.
+		e.OnBefore(OpCreate, "opportunity", func(ctx context.Context, ev *Event) error {
+			if ev.New["name"] == "Changer" {
+				_, err := ev.Writer.Update(ctx, "account", finance, map[string]any{"industry": "telecom"})
+				return err
+			}
+			return nil
+		})
+		recs, err = e.CreateMany(ctx, "opportunity", []map[string]any{deal("Changer", retail), deal("Late", finance)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := e.Get(ctx, "opportunity", recs[1]["id"].(string)); got["account_industry"] != "Telecom" {
+			t.Errorf("a record whose account changed during the batch: account_industry %v, want Telecom", got["account_industry"])
+		}
+	})
 }

@@ -249,7 +249,7 @@ func (e *Engine) prepare(ctx context.Context, s *Scope, ev *Event, verr *Validat
 			return err
 		}
 	}
-	fails, err := e.formulaCompute(ctx, ev.Tx, s.r.snap, s.obj, ev.New, ev.Op == OpCreate)
+	fails, err := e.formulaCompute(ctx, ev)
 	var ve *ValidationError
 	switch {
 	case errors.As(err, &ve):
@@ -321,7 +321,7 @@ func (e *Engine) checkRefs(ctx context.Context, wr *Writer, s *Scope, f *metadat
 	if err != nil {
 		return err
 	}
-	found, ask := wr.refs.known(wr.rows, name, ids)
+	found, ask := wr.batch.known(wr.rows, name, ids)
 	asked, err := e.readableIDs(ctx, wr, target, ask)
 	if err != nil {
 		return fmt.Errorf("check %s references: %w", f.Name, err)
@@ -351,75 +351,6 @@ func (e *Engine) readableIDs(ctx context.Context, wr *Writer, target *Scope, ids
 		}
 	}
 	return found, nil
-}
-
-// knownRefs are the references of a batch's records found readable in one
-// query per referenced object before the records' own checks
-// (Writer.CreateMany), which then do not ask again for each record. A
-// reference stays known while the unit of work changes that record in
-// place (a before-hook deleting it) no more than before mark.
-type knownRefs struct {
-	mark int
-	ids  map[string]map[string]bool // object → ids found readable
-}
-
-// known splits ids of records of object into those known readable and
-// those to ask about; a nil knownRefs knows none.
-func (k *knownRefs) known(rows *rowLog, object string, ids []string) (map[string]bool, []string) {
-	if k == nil {
-		return nil, ids
-	}
-	found := map[string]bool{}
-	var ask []string
-	for _, id := range ids {
-		if k.ids[object][id] && !rows.changedSince(k.mark, object, id) {
-			found[id] = true
-		} else {
-			ask = append(ask, id)
-		}
-	}
-	return found, ask
-}
-
-// prefetchRefs checks at once the references the records of a batch
-// (JSON form, as sent) give in obj's lookup and many-to-many fields: one
-// query per referenced object and 1,000 ids, instead of one per record
-// and field. Values that are not ids are left to each record's checks.
-func (e *Engine) prefetchRefs(ctx context.Context, w *Writer, s *Scope, data []map[string]any) (*knownRefs, error) {
-	want := map[string][]string{} // object → ids, in order, once each
-	seen := map[[2]string]bool{}
-	for _, f := range s.obj.Fields {
-		name, ok := metadata.ReferenceTarget(f)
-		if !ok {
-			continue
-		}
-		for _, d := range data {
-			var ids []any
-			switch v := d[f.Name].(type) {
-			case string:
-				ids = []any{v}
-			case []any:
-				ids = v
-			}
-			for _, x := range ids {
-				if id, ok := x.(string); ok && id != "" && !seen[[2]string{name, id}] {
-					seen[[2]string{name, id}] = true
-					want[name] = append(want[name], id)
-				}
-			}
-		}
-	}
-	k := &knownRefs{mark: w.rows.mark(), ids: map[string]map[string]bool{}}
-	for name, ids := range want {
-		target, err := s.r.Scope(name)
-		if err != nil {
-			return nil, err
-		}
-		if k.ids[name], err = e.readableIDs(ctx, w, target, ids); err != nil {
-			return nil, fmt.Errorf("check references to %s: %w", name, err)
-		}
-	}
-	return k, nil
 }
 
 // anySlice converts strings to arguments.

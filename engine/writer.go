@@ -29,9 +29,9 @@ type Writer struct {
 	// rows is what the unit of work changed in place, shared by every
 	// Writer of the unit.
 	rows *rowLog
-	// refs are the references a batch checked at once, while its
+	// batch is what a batch's records refer to, read at once while its
 	// records are checked (CreateMany); nil otherwise.
-	refs *knownRefs
+	batch *batchReads
 }
 
 // ErrMetadataChanged is returned by Tx when the metadata changed more
