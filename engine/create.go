@@ -133,19 +133,20 @@ func (w *Writer) CreateMany(ctx context.Context, object string, data []map[strin
 	}
 	cs := make([]*pendingCreate, len(data))
 	rows := make([]map[string]any, len(data))
+	done := func() {}
 	if len(data) > 1 {
-		if w.batch, err = w.e.prefetch(ctx, w, s, data); err != nil {
+		if done, err = w.ReadAhead(ctx, object, data); err != nil {
 			return nil, err
 		}
 	}
 	for i, d := range data {
 		if cs[i], err = w.prepareCreate(ctx, s, d); err != nil {
-			w.batch = nil
+			done()
 			return nil, &BatchError{Index: i, Err: err}
 		}
 		rows[i] = cs[i].ev.New
 	}
-	w.batch = nil
+	done()
 	if err := w.e.insert(ctx, w, s.obj, rows); err != nil {
 		return nil, err
 	}

@@ -255,3 +255,28 @@ func TestImportJob(t *testing.T) {
 		}
 	})
 }
+
+// TestImportReferences imports leads that point to campaigns, the
+// references of each batch read ahead of its rows (engine.Writer.ReadAhead):
+// rows pointing to a campaign are created with it, a row pointing to no
+// campaign is skipped and reported, as without reading ahead.
+func TestImportReferences(t *testing.T) {
+	t.Parallel()
+	apitest.Dialects(t, apitest.Options{}, func(t *testing.T, s *apitest.Server) {
+		st, c := s.Do("POST", "/api/records/campaign", "admin", `{"name": "Spring fair"}`)
+		if st != 201 {
+			t.Fatalf("campaign: %d %v", st, c)
+		}
+		id := c["id"].(string)
+		file := "person,campaign\nFirst," + id + "\nLost,00000000-0000-7000-8000-000000000000\nThird," + id + "\n"
+		m := imported(t, s, "rep1", "lead", []byte(file), nil)
+		created, _, skipped, errs := summary(t, m)
+		if created != 2 || skipped != 1 || !strings.Contains(errs, `{"field":"campaign","line":3`) {
+			t.Fatalf("import: %v %s", m, errs)
+		}
+		st, list := s.Do("GET", "/api/records/lead?filter="+apitest.Query(`campaign == "`+id+`"`), "rep1", "")
+		if items := list["items"].([]any); st != 200 || len(items) != 2 {
+			t.Fatalf("leads of the campaign: %d %v", st, list)
+		}
+	})
+}
