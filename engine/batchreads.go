@@ -166,15 +166,16 @@ func formulaReads(c *formulas.Compiled, object, field, target string) []string {
 	return out
 }
 
-// ReadAhead reads at once what the records in data (JSON form, as a
-// client sends them) of object refer to, for the creates and updates of
-// those records the unit of work makes next: which referenced records the
-// principal may read, and what the object's formulas read through one
-// lookup (batchReads). Their checks and formulas then do not read those
-// again one record at a time. Call done once those writes are made.
-// Reading ahead changes no result: a record the unit changes in place
-// afterwards, even in a savepoint rolled back since, is read again.
-func (w *Writer) ReadAhead(ctx context.Context, object string, data []map[string]any) (done func(), err error) {
+// readAhead reads at once what the records in data (JSON form, as a
+// client sends them) of object refer to, for the creates of those records
+// the unit of work makes next (batchReads): their checks and formulas then
+// do not read it again one record at a time. Call done once those creates
+// are checked. Reading ahead changes no result: a record the unit changes
+// in place afterwards, even in a savepoint rolled back since, is read
+// again. (A unit that writes its records one by one, each followed by its
+// after-hooks, gains little: the roll-up of a parent the first record
+// recomputes is such a change.)
+func (w *Writer) readAhead(ctx context.Context, object string, data []map[string]any) (done func(), err error) {
 	s, err := w.rights.Scope(object)
 	if err != nil {
 		return nil, err

@@ -135,7 +135,7 @@ func (w *Writer) CreateMany(ctx context.Context, object string, data []map[strin
 	rows := make([]map[string]any, len(data))
 	done := func() {}
 	if len(data) > 1 {
-		if done, err = w.ReadAhead(ctx, object, data); err != nil {
+		if done, err = w.readAhead(ctx, object, data); err != nil {
 			return nil, err
 		}
 	}

@@ -256,10 +256,9 @@ func TestImportJob(t *testing.T) {
 	})
 }
 
-// TestImportReferences imports leads that point to campaigns, the
-// references of each batch read ahead of its rows (engine.Writer.ReadAhead):
-// rows pointing to a campaign are created with it, a row pointing to no
-// campaign is skipped and reported, as without reading ahead.
+// TestImportReferences imports leads that point to campaigns: rows
+// pointing to a campaign are created with it, a row pointing to no
+// campaign is skipped and reported with its line and field.
 func TestImportReferences(t *testing.T) {
 	t.Parallel()
 	apitest.Dialects(t, apitest.Options{}, func(t *testing.T, s *apitest.Server) {

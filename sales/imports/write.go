@@ -22,17 +22,8 @@ var errDryRun = errors.New("imports: dry run")
 // run everything is rolled back and after is not called.
 func writeBatch(ctx context.Context, eng *engine.Engine, p *access.Principal, opt Options, batch []row, res *Result, after func(tx store.Querier, got *Result) error) error {
 	var got Result
-	data := make([]map[string]any, len(batch))
-	for i, r := range batch {
-		data[i] = r.data
-	}
 	err := eng.Tx(ctx, p, func(w *engine.Writer) error {
 		got = Result{} // the unit of work may run again
-		done, err := w.ReadAhead(ctx, opt.Object, data)
-		if err != nil {
-			return err
-		}
-		defer done()
 		for _, r := range batch {
 			updated, err := writeRow(ctx, w, opt, r)
 			if problems, ok := rowErrors(r.line, err); ok {
