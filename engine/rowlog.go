@@ -55,3 +55,14 @@ func newWriter(e *Engine, tx store.Querier, rights *Rights) *Writer {
 	u.w = Writer{e: e, tx: tx, rights: rights, rows: &u.log}
 	return &u.w
 }
+
+// ChangedInPlace reports whether the unit of work may have changed the row
+// of object's record id in place since it began: updated or deleted it, or
+// cleared a lookup of it (a delete that clears the lookups pointing at the
+// deleted record counts for every record of the objects holding them). A
+// record the unit created and has not touched since was not. A hook of a
+// create can tell from it that no trace of the new record can exist yet
+// anywhere else (no earlier hook of the same write updated it).
+func (w *Writer) ChangedInPlace(object, id string) bool {
+	return w.rows.changedSince(0, object, id)
+}

@@ -310,3 +310,42 @@ func TestEngineCallsFromHooksJoinTheUnitOfWork(t *testing.T) {
 		}
 	})
 }
+
+// TestChangedInPlace checks what a unit of work tells of a record's row
+// (Writer.ChangedInPlace): a record it created is untouched until it
+// updates it, one it did not write is untouched, and deleting one changes
+// it. (A delete that clears lookups pointing at the deleted record may
+// have changed every record of the objects holding them: a competitor is
+// deleted here, which no account points to.)
+func TestChangedInPlace(t *testing.T) {
+	t.Parallel()
+	storetest.DialectsFrom(t, standard, func(t *testing.T, db *store.DB) {
+		e := newEngine(t, db, ownerGuard{})
+		ctx := as("u1")
+		p, _ := access.FromContext(ctx)
+		other, doomed := createNamed(t, e, ctx, "account", "Other"), createNamed(t, e, ctx, "competitor", "Doomed")
+		err := e.Tx(ctx, p, func(w *Writer) error {
+			rec, err := w.Create(ctx, "account", map[string]any{"name": "New"})
+			if err != nil {
+				return err
+			}
+			id := rec["id"].(string)
+			if w.ChangedInPlace("account", id) || w.ChangedInPlace("account", other) {
+				t.Errorf("a record just created, or one not written: changed in place")
+			}
+			if _, err := w.Update(ctx, "account", id, map[string]any{"industry": "retail"}); err != nil {
+				return err
+			}
+			if err := w.Delete(ctx, "competitor", doomed); err != nil {
+				return err
+			}
+			if !w.ChangedInPlace("account", id) || !w.ChangedInPlace("competitor", doomed) || w.ChangedInPlace("account", other) {
+				t.Errorf("after an update and a delete: new %v, deleted %v, other %v", w.ChangedInPlace("account", id), w.ChangedInPlace("competitor", doomed), w.ChangedInPlace("account", other))
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	})
+}

@@ -110,7 +110,7 @@ func (rm *Reminders) deliver(ctx context.Context, d due) (int, error) {
 			}
 		}
 		if r.Yearly {
-			return rm.plan(ctx, w, r, d.object, d.recordID, nil, rec)
+			return rm.plan(ctx, w, r, d.object, d.recordID, nil, rec, false)
 		}
 		return nil
 	})

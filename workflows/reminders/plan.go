@@ -24,8 +24,12 @@ const planBatch = 200
 // planHook keeps the schedule of a written record's reminders in step:
 // after create and update, in the write's unit of work.
 func (rm *Reminders) planHook(ctx context.Context, ev *engine.Event) error {
+	// A record just created, and not updated since by an earlier hook of
+	// the same write (whose own plan would then be there), has neither a
+	// planned reminder nor a delivery to look for.
+	fresh := ev.Op == engine.OpCreate && ev.Writer != nil && !ev.Writer.ChangedInPlace(ev.Object.Name, ev.ID)
 	for _, r := range definition.CompiledReminders(ev.Snapshot).Of(ev.Object.Name) {
-		if err := rm.plan(ctx, ev.Writer, r, ev.Object.Name, ev.ID, ev.Old, ev.New); err != nil {
+		if err := rm.plan(ctx, ev.Writer, r, ev.Object.Name, ev.ID, ev.Old, ev.New, fresh); err != nil {
 			return err
 		}
 	}
@@ -46,14 +50,19 @@ func (rm *Reminders) cancelHook(ctx context.Context, ev *engine.Event) error {
 // plan sets, replaces or drops the planned reminder r of a record (rec in
 // storage form; old before the write, nil for a create or a plan job). A
 // planned reminder already due is left to the scan. A reminder delivered
-// for a due time is not planned again for it.
-func (rm *Reminders) plan(ctx context.Context, w *engine.Writer, r *definition.CompiledReminder, object, id string, old, rec map[string]any) error {
+// for a due time is not planned again for it. fresh says the record is new
+// in the unit of work and untouched since: nothing is planned or delivered
+// for it, and neither is looked for.
+func (rm *Reminders) plan(ctx context.Context, w *engine.Writer, r *definition.CompiledReminder, object, id string, old, rec map[string]any, fresh bool) error {
 	now := rm.t.Now()
 	var dueRaw, fireRaw any
-	err := w.SQL().QueryRowContext(ctx, rm.t.SQL(`SELECT due_at, fire_at FROM `+tableSchedule+` WHERE reminder = ? AND object = ? AND record_id = ?`), r.Name, object, id).Scan(&dueRaw, &fireRaw)
-	found := err == nil
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return fmt.Errorf("reminders: plan %s of %s %s: %w", r.Name, object, id, err)
+	found := false
+	if !fresh {
+		err := w.SQL().QueryRowContext(ctx, rm.t.SQL(`SELECT due_at, fire_at FROM `+tableSchedule+` WHERE reminder = ? AND object = ? AND record_id = ?`), r.Name, object, id).Scan(&dueRaw, &fireRaw)
+		found = err == nil
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("reminders: plan %s of %s %s: %w", r.Name, object, id, err)
+		}
 	}
 	if found && !store.ScanTime(fireRaw).After(now) {
 		return nil
@@ -70,7 +79,7 @@ func (rm *Reminders) plan(ctx context.Context, w *engine.Writer, r *definition.C
 	if ok && r.CondExpr != nil {
 		ok = rm.holds(ctx, w, r, r.CondExpr, rec)
 	}
-	if ok {
+	if ok && !fresh {
 		var n int
 		if err := w.SQL().QueryRowContext(ctx, rm.t.SQL(`SELECT COUNT(*) FROM `+tableDeliveries+` WHERE reminder = ? AND object = ? AND record_id = ? AND due_at = ?`),
 			rm.t.Args(r.Name, object, id, due)...).Scan(&n); err != nil {
@@ -189,7 +198,7 @@ func (rm *Reminders) planStep(ctx context.Context, l *jobs.Lease) (jobs.Progress
 			if err != nil {
 				return err
 			}
-			if err := rm.plan(ctx, w, r, r.Object, id, nil, rec); err != nil {
+			if err := rm.plan(ctx, w, r, r.Object, id, nil, rec, false); err != nil {
 				return err
 			}
 		}
