@@ -203,11 +203,16 @@ func splitLinks(v any) (any, error) {
 // action plus an extra predicate; tail is appended (ORDER BY, LIMIT, FOR
 // UPDATE).
 func (e *Engine) selectRows(ctx context.Context, q store.Querier, s *Scope, cols []string, action, pred string, args []any, tail string) ([]map[string]any, error) {
+	return e.selectList(ctx, q, s, query.SelectList(cols), action, pred, args, tail)
+}
+
+// selectList is selectRows with its select list written out.
+func (e *Engine) selectList(ctx context.Context, q store.Querier, s *Scope, list, action, pred string, args []any, tail string) ([]map[string]any, error) {
 	rule, err := s.Predicate(ctx, action)
 	if err != nil {
 		return nil, err
 	}
-	stmt := "SELECT " + query.SelectList(cols) + " FROM " + store.Ident(s.obj.Name) + where(rule.SQL, pred) + tail
+	stmt := "SELECT " + list + " FROM " + store.Ident(s.obj.Name) + where(rule.SQL, pred) + tail
 	all := append(append(make([]any, 0, len(rule.Args)+len(args)), rule.Args...), args...)
 	rows, err := e.db.Query(ctx, q, store.Rebind(e.db.Dialect, stmt), store.Args(e.db.Dialect, all)...)
 	if err != nil {

@@ -3,11 +3,13 @@ package engine
 import (
 	"context"
 	"fmt"
+	"maps"
 	"reflect"
 	"strings"
 	"time"
 
 	"github.com/crmplatform/crm/engine/access"
+	"github.com/crmplatform/crm/engine/query"
 	"github.com/crmplatform/crm/engine/store"
 	"github.com/crmplatform/crm/metadata"
 )
@@ -52,7 +54,7 @@ func (w *Writer) update(ctx context.Context, object, id string, data map[string]
 	if err != nil {
 		return nil, err
 	}
-	old, err := e.lockRow(ctx, w, s, action, id)
+	old, linked, err := e.lockRecord(ctx, w, s, action, id, true)
 	if err != nil {
 		return nil, err
 	}
@@ -116,38 +118,14 @@ func (w *Writer) update(ctx context.Context, object, id string, data map[string]
 		return nil, err
 	}
 	if w.answersFromMemory(s, ev.New, mark) {
-		links, err := e.linksNow(ctx, w, s, id, wr.links)
-		if err != nil {
-			return nil, err
-		}
-		return e.written(s, ev.New, links)
+		// The links read with the row are still the record's (nothing
+		// changed its row since), but for those the update set.
+		maps.Copy(linked, wr.links)
+		return e.written(s, ev.New, linked)
 	}
 	// Updated, but maybe out of the principal's read reach now (it gave
 	// the record away, say): then only the id.
 	return w.readBack(ctx, s, id)
-}
-
-// linksNow returns the links of the many-to-many fields the principal
-// reads of record id, as they are in the unit of work: the ones it set
-// (set), and the others read.
-func (e *Engine) linksNow(ctx context.Context, w *Writer, s *Scope, id string, set map[string][]string) (map[string][]string, error) {
-	fields := s.linksRead()
-	if len(fields) == 0 {
-		return nil, nil
-	}
-	out := make(map[string][]string, len(fields))
-	for _, f := range fields {
-		if ids, ok := set[f.Name]; ok {
-			out[f.Name] = ids
-			continue
-		}
-		links, err := e.loadLinks(ctx, w.tx, s.obj.Name, f.Name, []string{id})
-		if err != nil {
-			return nil, err
-		}
-		out[f.Name] = links[id]
-	}
-	return out, nil
 }
 
 // allColumns lists every column of an object's table.
@@ -165,24 +143,57 @@ func allColumns(dialect string, obj *metadata.Object) []string {
 // action, locking it in PostgreSQL. A record the principal cannot even
 // read is not found; one it can read but not change is forbidden.
 func (e *Engine) lockRow(ctx context.Context, w *Writer, s *Scope, action, id string) (map[string]any, error) {
+	row, _, err := e.lockRecord(ctx, w, s, action, id, false)
+	return row, err
+}
+
+// lockRecord is lockRow, and with links also the ids each many-to-many
+// field the principal reads links to, selected with the row in the same
+// statement (linksColumn) instead of one more per field.
+func (e *Engine) lockRecord(ctx context.Context, w *Writer, s *Scope, action, id string, links bool) (map[string]any, map[string][]string, error) {
 	tail := ""
 	if e.db.Dialect == metadata.DialectPostgres {
 		tail = " FOR UPDATE"
 	}
-	rows, err := e.selectRows(ctx, w.tx, s, allColumns(e.db.Dialect, s.obj), action, "\"id\" = ?", []any{id}, tail)
+	list := query.SelectList(allColumns(e.db.Dialect, s.obj))
+	var fields []*metadata.Field
+	if links {
+		fields = s.linksRead()
+	}
+	for _, f := range fields {
+		list += ", " + linksColumn(s.obj.Name, f.Name) + " AS " + store.Ident(linksAlias+f.Name)
+	}
+	rows, err := e.selectList(ctx, w.tx, s, list, action, "\"id\" = ?", []any{id}, tail)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if len(rows) == 1 {
-		return toStorage(s.obj, rows[0])
+		var got map[string][]string
+		if links {
+			got = make(map[string][]string, len(fields))
+			for _, f := range fields {
+				v, err := splitLinks(rows[0][linksAlias+f.Name])
+				if err != nil {
+					return nil, nil, fmt.Errorf("read %s.%s: %w", s.obj.Name, f.Name, err)
+				}
+				got[f.Name] = v.([]string)
+				delete(rows[0], linksAlias+f.Name)
+			}
+		}
+		row, err := toStorage(s.obj, rows[0])
+		return row, got, err
 	}
 	if visible, err := e.reaches(ctx, w, s, metadata.ActionRead, id); err != nil {
-		return nil, err
+		return nil, nil, err
 	} else if visible {
-		return nil, fmt.Errorf("%w: you may not %s this %s", ErrForbidden, action, s.obj.Name)
+		return nil, nil, fmt.Errorf("%w: you may not %s this %s", ErrForbidden, action, s.obj.Name)
 	}
-	return nil, notFound("no %s with id %s", s.obj.Name, id)
+	return nil, nil, notFound("no %s with id %s", s.obj.Name, id)
 }
+
+// linksAlias prefixes the names lockRecord gives the links it selects, so
+// that they cannot be taken for columns.
+const linksAlias = "crm_links_"
 
 // updateRow writes the changed columns of a row, guarded by its version.
 func (e *Engine) updateRow(ctx context.Context, w *Writer, obj *metadata.Object, id string, version int64, old, rec map[string]any) error {
