@@ -96,18 +96,14 @@ func (w *Writer) update(ctx context.Context, object, id string, data map[string]
 	if err := e.releaseFiles(ctx, w, s.obj, id, old, ev.New); err != nil {
 		return nil, err
 	}
-	oldLinks := map[string][]string{}
+	// The links the update sets are of fields the principal may edit, so
+	// reads: their old ids came with the locked row.
 	for name, ids := range wr.links {
-		links, err := e.loadLinks(ctx, w.tx, object, name, []string{id})
-		if err != nil {
-			return nil, err
-		}
-		oldLinks[name] = links[id]
 		if err := e.setLinks(ctx, w, object, name, id, ids); err != nil {
 			return nil, err
 		}
 	}
-	if err := e.recordHistory(ctx, w, s.obj, id, old, ev.New, oldLinks, wr.links, now); err != nil {
+	if err := e.recordHistory(ctx, w, s.obj, id, old, ev.New, linked, wr.links, now); err != nil {
 		return nil, err
 	}
 	mark := w.rows.mark()

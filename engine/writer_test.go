@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -346,6 +347,50 @@ func TestChangedInPlace(t *testing.T) {
 		})
 		if err != nil {
 			t.Fatal(err)
+		}
+	})
+}
+
+// TestLinkHistory checks the history of a tracked many-to-many field
+// changed by updates: each entry holds the ids linked before, read with
+// the locked row.
+func TestLinkHistory(t *testing.T) {
+	t.Parallel()
+	storetest.DialectsFrom(t, standard, func(t *testing.T, db *store.DB) {
+		e := newEngine(t, db, ownerGuard{})
+		bg := context.Background()
+		s := e.Snapshot().Schema.Clone()
+		opp, _ := s.Object("opportunity")
+		f, _ := opp.Field("competitors")
+		f.Tracked = true
+		if _, _, err := e.ApplySchema(bg, s, ApplyOptions{Author: "test"}); err != nil {
+			t.Fatal(err)
+		}
+		ctx := as("u1")
+		c1, c2 := createNamed(t, e, ctx, "competitor", "One"), createNamed(t, e, ctx, "competitor", "Two")
+		acc := createNamed(t, e, ctx, "account", "Acme")
+		deal := createRecord(t, e, ctx, "opportunity", map[string]any{"name": "Deal", "account": acc, "competitors": []any{c1}})
+		version := any(int64(1))
+		for _, set := range [][]any{{c2}, {}} {
+			rec, err := e.Update(ctx, "opportunity", deal, map[string]any{"competitors": set, "version": version})
+			if err != nil {
+				t.Fatal(err)
+			}
+			version = rec["version"]
+		}
+		h, err := e.History(ctx, "opportunity", deal)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, entry := range h {
+			if entry.Field == "competitors" {
+				got = append(got, fmt.Sprint(entry.OldValue))
+			}
+		}
+		want := []string{fmt.Sprint([]any{c1}), fmt.Sprint([]any{c2})}
+		if !slices.Equal(got, want) {
+			t.Errorf("history of competitors: %q, want %q", got, want)
 		}
 	})
 }
