@@ -222,7 +222,8 @@ func (e *Engine) Reload(ctx context.Context) (bool, error) {
 
 // install makes snap current unless a newer version already is (a reload
 // that read an older version must not undo a change applied meanwhile),
-// and reports whether it did.
+// and reports whether it did. The database's connections then drop the
+// statements they prepared on the tables before (store.DB.SchemaChanged).
 func (e *Engine) install(snap *Snapshot) bool {
 	for {
 		cur := e.snap.Load()
@@ -230,6 +231,7 @@ func (e *Engine) install(snap *Snapshot) bool {
 			return false
 		}
 		if e.snap.CompareAndSwap(cur, snap) {
+			e.db.SchemaChanged()
 			return true
 		}
 	}

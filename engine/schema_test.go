@@ -210,6 +210,72 @@ func TestReloadSeesOtherServersChange(t *testing.T) {
 	}
 }
 
+// TestTypeChangeOnAnotherServer changes a field's type on one server
+// while another, with its own connections, has read and written the
+// object on several of them: once it has the new version, each of its
+// connections must work on the new column. On PostgreSQL every connection
+// keeps the statements it prepared, by their text, which the change
+// leaves as it was; without dropping them they fail ("cached plan must
+// not change result type").
+func TestTypeChangeOnAnotherServer(t *testing.T) {
+	t.Parallel()
+	storetest.DialectsFrom(t, standard, func(t *testing.T, db *store.DB) {
+		a := newEngine(t, db, ownerGuard{})
+		b := secondServer(t, storetest.Reopen(t, db))
+		ctx := as("u1")
+		r, err := b.Create(ctx, "account", map[string]any{"name": "Typed", "employees": int64(12)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		id := r["id"].(string)
+		// on every connection b may use at once: read, update, create
+		onEach := func(work func(i int) error) error {
+			errs := make(chan error, 8)
+			for i := range 8 {
+				go func() { errs <- work(i) }()
+			}
+			var all []error
+			for range 8 {
+				all = append(all, <-errs)
+			}
+			return errors.Join(all...)
+		}
+		round := 0
+		use := func(i int) error {
+			for range 3 {
+				if _, err := b.Get(ctx, "account", id); err != nil {
+					return err
+				}
+				if _, err := b.List(ctx, "account", ListOptions{Limit: 5}); err != nil {
+					return err
+				}
+			}
+			_, err := b.Create(ctx, "account", map[string]any{"name": fmt.Sprint("More ", round, "-", i), "employees": int64(i)})
+			return err
+		}
+		if err := onEach(use); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := editSchema(a, false, func(s *metadata.Schema) { field(s, "account", "employees").Type = "decimal" }); err != nil {
+			t.Fatal(err)
+		}
+		if changed, err := b.Reload(context.Background()); err != nil || !changed {
+			t.Fatalf("reload: %v %v", changed, err)
+		}
+		round++
+		if err := onEach(use); err != nil {
+			t.Fatalf("after the type change: %v", err)
+		}
+		got, err := b.Get(ctx, "account", id)
+		if err != nil || got["employees"] != 12.0 {
+			t.Fatalf("employees after the change: %v %v", got["employees"], err)
+		}
+		if _, err := b.Update(ctx, "account", id, map[string]any{"employees": 12.5, "version": got["version"]}); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
 // TestChangeChecksRefuseChangesNotStoredVersions registers a change check
 // that refuses objects named "forbidden": a change adding one is refused
 // (dry run too) and stores nothing, the check sees the version it

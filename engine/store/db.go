@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/crmplatform/crm/metadata"
@@ -25,6 +26,23 @@ type DB struct {
 	Dialect string
 
 	stmts *stmtCache
+	// schema counts the changes of the database's tables on PostgreSQL
+	// (SchemaChanged); nil on SQLite.
+	schema *atomic.Int64
+}
+
+// SchemaChanged tells the database that its tables changed: a metadata
+// version was applied or loaded. On PostgreSQL, pgx prepares every
+// statement once per connection and keeps it by its text; a column whose
+// type changed breaks such a statement ("cached plan must not change
+// result type"), and the engine's statements keep their text when only a
+// column's type changes. So every connection drops the statements it
+// prepared before its next use (pgConn.ResetSession). SQLite's driver
+// prepares such statements again by itself.
+func (db *DB) SchemaChanged() {
+	if db.schema != nil {
+		db.schema.Add(1)
+	}
 }
 
 // sqliteConns is the size of a SQLite database's connection pool.
@@ -42,22 +60,17 @@ const (
 // SQLite runs in WAL mode with a busy timeout and foreign keys on.
 func Open(ctx context.Context, dsn string) (*DB, error) {
 	if IsPostgres(dsn) {
-		// Statements are not cached per connection: an online schema change
-		// (made by this server or another) would otherwise break cached plans
-		// ("cached plan must not change result type"). Parameters are still
-		// sent apart from the SQL.
-		if !strings.Contains(dsn, "default_query_exec_mode=") {
-			sep := "?"
-			if strings.Contains(dsn, "?") {
-				sep = "&"
-			}
-			dsn += sep + "default_query_exec_mode=exec"
-		}
 		cfg, err := pgx.ParseConfig(dsn)
 		if err != nil {
 			return nil, fmt.Errorf("store: open postgres: %w", err)
 		}
-		sqldb := sql.OpenDB(pgConnector{stdlib.GetConnector(*cfg)})
+		// pgx prepares each statement once per connection (its default
+		// mode, unless dsn names another default_query_exec_mode, as one
+		// behind a pooler in transaction mode must): PostgreSQL then
+		// parses and plans the engine's statements once, not on every
+		// call. SchemaChanged drops them when the tables change.
+		schema := new(atomic.Int64)
+		sqldb := sql.OpenDB(pgConnector{Connector: stdlib.GetConnector(*cfg), schema: schema})
 		// Idle connections stay open as on SQLite (below): with Go's
 		// default of two idle ones, concurrent requests closed and opened
 		// PostgreSQL connections (a server process each) all the time. They
@@ -65,7 +78,7 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 		sqldb.SetMaxOpenConns(pgConns)
 		sqldb.SetMaxIdleConns(pgConns)
 		sqldb.SetConnMaxIdleTime(pgIdleTime)
-		db := &DB{DB: bun.NewDB(sqldb, pgdialect.New()), Dialect: metadata.DialectPostgres, stmts: newStmtCache()}
+		db := &DB{DB: bun.NewDB(sqldb, pgdialect.New()), Dialect: metadata.DialectPostgres, stmts: newStmtCache(), schema: schema}
 		if err := db.PingContext(ctx); err != nil {
 			db.Close()
 			return nil, fmt.Errorf("store: connect postgres: %w", err)

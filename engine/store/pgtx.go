@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync/atomic"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib"
@@ -14,12 +15,19 @@ import (
 // pgConnector opens PostgreSQL connections (pgx's) whose write
 // transactions (BeginWrite) begin, take the shared metadata lock and read
 // the metadata version in one round trip instead of two: every unit of
-// work that writes more than one row starts so. Everything else goes to
-// pgx's connection as it is.
-type pgConnector struct{ driver.Connector }
+// work that writes more than one row starts so; and which drop their
+// prepared statements after a schema change (DB.SchemaChanged). Everything
+// else goes to pgx's connection as it is.
+type pgConnector struct {
+	driver.Connector
+	// schema is DB.schema.
+	schema *atomic.Int64
+}
 
 // Connect opens one connection.
 func (c pgConnector) Connect(ctx context.Context) (driver.Conn, error) {
+	// Read first: a change while connecting is seen at the next reuse.
+	seen := c.schema.Load()
 	in, err := c.Connector.Connect(ctx)
 	if err != nil {
 		return nil, err
@@ -29,11 +37,35 @@ func (c pgConnector) Connect(ctx context.Context) (driver.Conn, error) {
 		in.Close()
 		return nil, fmt.Errorf("store: pgx's connection is a %T, not a *stdlib.Conn", in)
 	}
-	return &pgConn{Conn: conn}, nil
+	return &pgConn{Conn: conn, schema: c.schema, seen: seen}, nil
 }
 
 // pgConn is pgx's connection with the write transactions of BeginWrite.
-type pgConn struct{ *stdlib.Conn }
+type pgConn struct {
+	*stdlib.Conn
+	// schema is DB.schema, and seen its count when the connection's
+	// prepared statements were last dropped (or it opened).
+	schema *atomic.Int64
+	seen   int64
+}
+
+// ResetSession readies the connection for its next use (database/sql
+// calls it before handing out a connection used before, outside any
+// transaction): after a schema change, it drops every statement pgx
+// prepared on it, on the server too, so that none is run on tables whose
+// columns changed type. A connection that cannot is given up.
+func (c *pgConn) ResetSession(ctx context.Context) error {
+	if err := c.Conn.ResetSession(ctx); err != nil {
+		return err
+	}
+	if n := c.schema.Load(); n != c.seen {
+		if err := c.Conn.Conn().DeallocateAll(ctx); err != nil {
+			return driver.ErrBadConn
+		}
+		c.seen = n
+	}
+	return nil
+}
 
 // pgBeginWrite begins a transaction, takes the shared metadata lock and
 // reads the version (lockedVersionFunc), in one message of the simple

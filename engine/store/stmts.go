@@ -16,10 +16,9 @@ const maxCachedStatements = 512
 // stmtCache keeps prepared statements by their SQL text. SQLite prepares
 // each statement once per connection (the driver re-prepares one whose
 // table changed), which saves parsing and planning the engine's hot
-// statements on every call. PostgreSQL statements are not prepared: an
-// online schema change (by this server or another) would break cached
-// plans whose result type changed; on PostgreSQL the cache keeps only
-// guards.
+// statements on every call. On PostgreSQL pgx prepares and keeps each
+// statement per connection itself (dropped on a schema change:
+// DB.SchemaChanged), and the cache keeps only guards.
 type stmtCache struct {
 	mu sync.Mutex
 	m  map[string]*sql.Stmt
