@@ -251,7 +251,7 @@ func (e *Engine) listQuery(ctx context.Context, s *Scope, opt ListOptions) (*lis
 		return nil, err
 	}
 	lq := &listQuery{rule: cr.rule, page: query.Page{Table: s.obj.Name, Columns: s.columns(e.db.Dialect), List: s.selectList(e.db.Dialect), Branches: cr.branches,
-		Where: cr.filter, Keys: cr.keys, Limit: limit + 1, Probes: cr.rule.probes}}
+		Lateral: e.db.Dialect == metadata.DialectPostgres, Where: cr.filter, Keys: cr.keys, Limit: limit + 1, Probes: cr.rule.probes}}
 	if opt.Cursor == "" && opt.Where.Empty() {
 		// The first page of a list reads the same way every time.
 		if lq.first, err = cr.firstPage(lq.page, s.obj, e.db.Dialect); err != nil {
@@ -273,7 +273,7 @@ func (e *Engine) listQuery(ctx context.Context, s *Scope, opt ListOptions) (*lis
 // count counts the records of table in the branches that match filter:
 // all of them when bound is 0, else up to bound (capped: more match). It
 // asks probes in the same statement and returns their answers.
-func (e *Engine) count(ctx context.Context, q store.Querier, table string, branches []query.Predicate, filter query.Predicate, bound int, probes []query.Predicate) (int64, bool, []bool, error) {
+func (e *Engine) count(ctx context.Context, q store.Querier, table string, branches []query.Branch, filter query.Predicate, bound int, probes []query.Predicate) (int64, bool, []bool, error) {
 	stmt, args := query.Count(table, branches, filter, bound, probes...)
 	return e.countWith(ctx, q, table, stmt, args, bound, len(probes))
 }

@@ -103,6 +103,98 @@ func TestListPlanUsesIndex(t *testing.T) {
 	})
 }
 
+// TestManagerListReadsEachOwner lists, as a sales manager (record scope
+// subordinates), the opportunities of the manager's subtree in one stage by
+// amount, page by page to the last (the ones without an amount come last),
+// with a record of someone else's shared with the manager: every record
+// comes once, in the order of one plain query. On PostgreSQL the plan must
+// read each owner's records in the order of the declared index
+// (owner_id, stage, -amount), at most a page each, instead of reading
+// every record of the subtree and sorting them.
+func TestManagerListReadsEachOwner(t *testing.T) {
+	t.Parallel()
+	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		p := standardPlatform(t, db)
+		if _, _, err := p.Engine.Change(ctx, func(s *metadata.Schema) error {
+			o, _ := s.Object("opportunity")
+			o.Indexes = append(o.Indexes, metadata.Index{Fields: []string{"owner_id", "stage", "-amount"}})
+			return nil
+		}, engine.ApplyOptions{Author: "test"}); err != nil {
+			t.Fatal(err)
+		}
+		user := func(name, role, manager string) *access.User {
+			u, err := p.Access.CreateUser(ctx, access.NewUser{Username: name, Password: name + "-password", Roles: []string{role}, Manager: manager})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return u
+		}
+		mgr := user("mgr", "sales_manager", "")
+		team := []*access.User{mgr, user("rep1", "sales_rep", "mgr"), user("rep2", "sales_rep", "mgr")}
+		team = append(team, user("rep3", "sales_rep", "rep1")) // two levels down
+		outsider := user("outsider", "sales_rep", "")
+		owners := append(slices.Clone(team), outsider)
+		stages := []string{"qualify", "needs", "proposal"}
+		var values []string
+		var args []any
+		for i := range 1500 {
+			var amount any = int64(i*37%500) * 100 // ties, broken by id
+			if i%9 == 0 {
+				amount = nil
+			}
+			values = append(values, "(?, ?, ?, ?, ?, ?, 1)")
+			args = append(args, fmt.Sprintf("opp-%05d", i), "2026-01-01T00:00:00Z", "2026-01-01T00:00:00Z", owners[i%len(owners)].ID, stages[i/5%len(stages)], amount)
+		}
+		for chunk := 0; chunk < len(values); chunk += 500 {
+			stmt := `INSERT INTO opportunity (id, created_at, updated_at, owner_id, stage, amount, version) VALUES ` + strings.Join(values[chunk:chunk+500], ", ")
+			if _, err := db.SQL().ExecContext(ctx, store.Rebind(db.Dialect, stmt), args[chunk*6:(chunk+500)*6]...); err != nil {
+				t.Fatal(err)
+			}
+		}
+		shared := "opp-00019" // the outsider's, in the stage listed
+		if _, err := p.Access.ShareRecord(ctx, nil, "opportunity", shared, "mgr", access.ShareRead, outsider.ID); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.Analyze(ctx, "opportunity", "crm_shares", "crm_users"); err != nil {
+			t.Fatal(err)
+		}
+		want := storetest.Strings(t, db, `SELECT id FROM opportunity WHERE (owner_id IN (?, ?, ?, ?) OR id = ?) AND stage = 'needs'
+			ORDER BY amount DESC NULLS LAST, id`, team[0].ID, team[1].ID, team[2].ID, team[3].ID, shared)
+		rctx := access.WithPrincipal(ctx, mgr.Principal())
+		opt := engine.ListOptions{Filter: `stage == "needs"`, Sort: "-amount", Limit: 20}
+		var got []string
+		for page := 0; ; page++ {
+			if page > len(want) {
+				t.Fatal("the pages do not end")
+			}
+			if page < 3 && db.Dialect == metadata.DialectPostgres {
+				plan, err := p.Engine.ExplainList(rctx, "opportunity", opt)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := indexOrdered(db.Dialect, plan.Plan, "idx_opportunity_owner_id_stage_amount_desc_id"); err != nil || !strings.Contains(strings.Join(plan.Plan, "\n"), "Nested Loop") {
+					t.Fatalf("page %d is not read owner by owner: %v\n%s\n%s", page+1, err, plan.SQL, strings.Join(plan.Plan, "\n"))
+				}
+			}
+			res, err := p.Engine.List(rctx, "opportunity", opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range res.Items {
+				got = append(got, r["id"].(string))
+			}
+			if res.NextCursor == "" {
+				break
+			}
+			opt.Cursor = res.NextCursor
+		}
+		if strings.Join(got, " ") != strings.Join(want, " ") {
+			t.Fatalf("pages list (%d)\n%v\nwant (%d)\n%v", len(got), got, len(want), want)
+		}
+	})
+}
+
 // standardPlatform returns the platform over db with the standard
 // template installed.
 func standardPlatform(t *testing.T, db *store.DB) *platform.Platform {

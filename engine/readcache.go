@@ -25,7 +25,7 @@ type compiledRead struct {
 	filter   query.Predicate
 	keys     []query.SortKey
 	rule     readRule
-	branches []query.Predicate
+	branches []query.Branch
 	// counts keeps the count statements (with the probes) by bound.
 	counts sync.Map // int → countStmt
 	// first keeps the first read of a first page (firstPage) for the

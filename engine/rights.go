@@ -585,7 +585,7 @@ func (s *Scope) readRule(ctx context.Context, action string) (readRule, error) {
 // (access.RecordRule.Disjoint) once its probes answered found (one answer
 // per probe; nil: none found a row), without the branches whose probe
 // found nothing; one branch with an empty SQL means every record.
-func (r readRule) branches(found []bool) []query.Predicate {
+func (r readRule) branches(found []bool) []query.Branch {
 	rule := r.rule
 	if len(r.probes) > 0 {
 		if found == nil {
@@ -594,9 +594,9 @@ func (r readRule) branches(found []bool) []query.Predicate {
 		rule = rule.Settle(found)
 	}
 	bs := rule.Disjoint()
-	out := make([]query.Predicate, len(bs))
+	out := make([]query.Branch, len(bs))
 	for i, b := range bs {
-		out[i] = query.Predicate{SQL: b.SQL, Args: b.Args}
+		out[i] = query.Branch{Predicate: query.Predicate{SQL: b.SQL, Args: b.Args}, Owners: query.Predicate{SQL: b.Owners, Args: b.OwnersArgs}}
 	}
 	return out
 }

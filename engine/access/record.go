@@ -39,6 +39,13 @@ type Branch struct {
 	// inside a reader's statement.
 	Probe     string
 	ProbeArgs []any
+	// Owners, when set, is a query (with OwnersArgs) of the ids of the
+	// owners whose records the branch reaches (a subtree of managers, a
+	// department): SQL selects no record owned by anyone else, so a
+	// reader may read the branch one owner at a time, each in the order
+	// of an index that starts with owner_id.
+	Owners     string
+	OwnersArgs []any
 }
 
 // RecordRule is the record-level decision for one principal, object and
@@ -184,6 +191,9 @@ func orBranches(bs []Branch) (string, []any) {
 // hierarchy had a cycle.
 const subordinatesSQL = `WITH RECURSIVE crm_sub(id) AS (SELECT u.id FROM crm_users u WHERE u.id = ? UNION SELECT u.id FROM crm_users u JOIN crm_sub ON u.manager_id = crm_sub.id) SELECT crm_sub.id FROM crm_sub`
 
+// departmentSQL selects the ids of the users of a department.
+const departmentSQL = "SELECT u.id FROM crm_users u WHERE u.department = ?"
+
 // RecordFilter returns the SQL predicate (with "?" placeholders) that
 // selects the records p may act on with action: RecordRule joined into
 // one condition (RecordRule.Predicate). Its columns (id, owner_id and the
@@ -309,12 +319,14 @@ func (d *Decider) recordParts(p *Principal, object, action string) []Branch {
 	whyTeam, hasTeam := scopes[metadata.ScopeTeam]
 	whyOwn, hasOwn := scopes[metadata.ScopeOwn]
 	if hasSub {
-		parts = append(parts, Branch{Source: "scope", Reason: whySub, SQL: d.inSubquery(col(object, "owner_id"), subordinatesSQL), Args: []any{p.UserID}})
+		parts = append(parts, Branch{Source: "scope", Reason: whySub, SQL: d.inSubquery(col(object, "owner_id"), subordinatesSQL), Args: []any{p.UserID},
+			Owners: subordinatesSQL, OwnersArgs: []any{p.UserID}})
 	}
 	teamPart := hasTeam && p.Department != ""
 	if teamPart {
 		parts = append(parts, Branch{Source: "scope", Reason: whyTeam,
-			SQL: d.inSubquery(col(object, "owner_id"), "SELECT u.id FROM crm_users u WHERE u.department = ?"), Args: []any{p.Department}})
+			SQL: d.inSubquery(col(object, "owner_id"), departmentSQL), Args: []any{p.Department},
+			Owners: departmentSQL, OwnersArgs: []any{p.Department}})
 	}
 	// Both the subtree and the department include the user, so own records
 	// need their own part only when neither applies. A user without a

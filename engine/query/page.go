@@ -7,13 +7,26 @@ import (
 	"github.com/crmplatform/crm/engine/store"
 )
 
+// Branch is one of the disjoint conditions of the records a reader may
+// see.
+type Branch struct {
+	Predicate
+	// Owners, when set, is a query of the ids of the owners whose records
+	// the branch reaches (its condition selects no other): a Page with
+	// Lateral reads the branch one owner at a time.
+	Owners Predicate
+}
+
 // Page is one page of a sorted list of an object's records as one
 // statement. Each pair of a record branch and a segment is read on its own
 // (ordered by the sort and limited to the page), where an index on the
 // branch's and the filter's equality columns followed by the sort columns
 // answers it as one range read in order; the reads are merged with UNION
 // ALL and sorted again, which touches at most branches × segments × Limit
-// rows. One branch and one segment give a plain SELECT.
+// rows. One branch and one segment give a plain SELECT. With Lateral, a
+// branch of several owners (a manager's subtree, a department) is read one
+// owner at a time in the same way, at most Limit rows each, instead of
+// reading every record of all of them and sorting.
 type Page struct {
 	// Table is the object's table name; predicates qualify columns with it.
 	Table string
@@ -26,7 +39,10 @@ type Page struct {
 	// Branches are disjoint conditions whose union is every record the
 	// reader may see (access.RecordRule.Disjoint); none, or one with an
 	// empty SQL, means every record.
-	Branches []Predicate
+	Branches []Branch
+	// Lateral reads each branch with Owners one owner at a time, through
+	// a LATERAL join (PostgreSQL; SQLite has none).
+	Lateral bool
 	// Where is the filter every row must match.
 	Where Predicate
 	// Segments are the disjoint parts of the sorted rows to read
@@ -47,7 +63,7 @@ type Page struct {
 func (p Page) SQL() (string, []any) {
 	branches := p.Branches
 	if len(branches) == 0 {
-		branches = []Predicate{{}}
+		branches = []Branch{{}}
 	}
 	segs := p.Segments
 	if len(segs) == 0 {
@@ -62,7 +78,15 @@ func (p Page) SQL() (string, []any) {
 	var parts []string
 	for _, b := range branches {
 		for _, s := range segs {
-			w, a := And(b, p.Where, s)
+			if p.Lateral && !b.Owners.Empty() {
+				// Each owner's records in the order of the index,
+				// at most Limit of them, then merged.
+				w, a := And(Predicate{SQL: store.Ident(p.Table) + "." + store.Ident("owner_id") + " = " + ownerColumn}, b.Predicate, p.Where, s)
+				args = append(append(args, b.Owners.Args...), a...)
+				parts = append(parts, "FROM ("+b.Owners.SQL+") AS "+owners+" CROSS JOIN LATERAL (SELECT "+list+" FROM "+store.Ident(p.Table)+where(w)+tail+") AS "+store.Ident(p.Table)+tail)
+				continue
+			}
+			w, a := And(b.Predicate, p.Where, s)
 			args = append(args, a...)
 			parts = append(parts, "FROM "+store.Ident(p.Table)+where(w)+tail)
 		}
@@ -82,6 +106,13 @@ func (p Page) SQL() (string, []any) {
 	b.WriteString(") AS " + store.Ident(p.Table) + tail)
 	return b.String(), args
 }
+
+// owners names the owners a lateral read goes through (Page.Lateral), and
+// ownerColumn their id, a name no record column has.
+var (
+	owners      = store.Ident("crm_owners") + " (" + store.Ident("crm_owner_id") + ")"
+	ownerColumn = store.Ident("crm_owners") + "." + store.Ident("crm_owner_id")
+)
 
 // SelectList quotes columns and joins them for a SELECT.
 func SelectList(columns []string) string {
@@ -112,14 +143,14 @@ func probeColumns(list string, probes []Predicate) (string, []any) {
 // index. With bound above zero each count stops after bound+1 rows: a
 // result above bound means "more than bound". Each of probes adds a
 // column after the count, as in Page.
-func Count(table string, branches []Predicate, filter Predicate, bound int, probes ...Predicate) (string, []any) {
+func Count(table string, branches []Branch, filter Predicate, bound int, probes ...Predicate) (string, []any) {
 	if len(branches) == 0 {
-		branches = []Predicate{{}}
+		branches = []Branch{{}}
 	}
 	var parts []string
 	var args []any
 	for _, b := range branches {
-		w, a := And(b, filter)
+		w, a := And(b.Predicate, filter)
 		args = append(args, a...)
 		if bound > 0 {
 			parts = append(parts, "(SELECT COUNT(*) FROM (SELECT 1 AS x FROM "+store.Ident(table)+where(w)+" LIMIT "+strconv.Itoa(bound+1)+") AS c)")

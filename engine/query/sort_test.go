@@ -204,7 +204,7 @@ func pagesThroughSegments(t *testing.T, db *store.DB, item *metadata.Object, key
 		}
 	}
 	qty := `"item"."qty" > ?`
-	branches := []Predicate{{SQL: qty, Args: []any{2}}, {SQL: "(" + qty + ") IS NOT TRUE", Args: []any{2}}}
+	branches := []Branch{{Predicate: Predicate{SQL: qty, Args: []any{2}}}, {Predicate: Predicate{SQL: "(" + qty + ") IS NOT TRUE", Args: []any{2}}}}
 	var got []string
 	cursor := ""
 	for page := 0; ; page++ {
