@@ -91,6 +91,7 @@ func (w *Writer) Create(ctx context.Context, object string, data map[string]any)
 	if err := w.e.insert(ctx, w, s.obj, []map[string]any{c.ev.New}); err != nil {
 		return nil, err
 	}
+	w.inserted(c)
 	mark := w.rows.mark()
 	if err := w.finishCreate(ctx, s, c); err != nil {
 		return nil, err
@@ -149,6 +150,9 @@ func (w *Writer) CreateMany(ctx context.Context, object string, data []map[strin
 	done()
 	if err := w.e.insert(ctx, w, s.obj, rows); err != nil {
 		return nil, err
+	}
+	for _, c := range cs {
+		w.inserted(c)
 	}
 	// The after-hooks of one record may change another of the batch (a
 	// roll-up of a parent created before its child): the answers are made
@@ -260,6 +264,13 @@ func (w *Writer) prepareCreate(ctx context.Context, s *Scope, data map[string]an
 		return nil, err
 	}
 	return &pendingCreate{ev: ev, wr: wr}, nil
+}
+
+// inserted notes in the row log a record whose row was just written
+// (rowLog.ownCreated).
+func (w *Writer) inserted(c *pendingCreate) {
+	owner, _ := c.ev.New[metadata.OwnerField].(string)
+	w.rows.inserted(c.ev.Object.Name, c.ev.ID, owner)
 }
 
 // finishCreate completes a create once its row is written: links,

@@ -9,7 +9,25 @@ import "github.com/crmplatform/crm/engine/store"
 // the record just written, a roll-up of a record that is its own parent.
 // Then the answer is read back instead. Inserts are not listed: a new row
 // changes no other record's.
-type rowLog struct{ rows []rowRef }
+type rowLog struct {
+	rows []rowRef
+	// created are the last records the unit inserted (at most
+	// maxCreatedRows), for ownCreated, and inserts counts them all.
+	created []createdRow
+	inserts int
+}
+
+// createdRow is a record a unit of work inserted, its owner when written,
+// the length of the row log then and its place among the unit's inserts.
+type createdRow struct {
+	object, id, owner string
+	mark, seq         int
+}
+
+// maxCreatedRows bounds the records a row log keeps as inserted: a
+// reference to one inserted earlier in a long unit (an import) is checked
+// in the database, as any other.
+const maxCreatedRows = 64
 
 // rowRef names the row of a record of object, or every row of object when
 // id is "" (a statement that changed rows it does not name).
@@ -21,6 +39,41 @@ func (l *rowLog) wrote(object, id string) {
 	if l != nil {
 		l.rows = append(l.rows, rowRef{object, id})
 	}
+}
+
+// inserted notes that the unit inserted object's record id, owned by
+// owner.
+func (l *rowLog) inserted(object, id, owner string) {
+	if l == nil {
+		return
+	}
+	if len(l.created) == maxCreatedRows {
+		l.created = append(l.created[:0], l.created[1:]...)
+	}
+	l.created = append(l.created, createdRow{object, id, owner, len(l.rows), l.inserts})
+	l.inserts++
+}
+
+// forget drops the records inserted since the unit's first n inserts (a
+// savepoint rolled back undid them).
+func (l *rowLog) forget(n int) {
+	for len(l.created) > 0 && l.created[len(l.created)-1].seq >= n {
+		l.created = l.created[:len(l.created)-1]
+	}
+}
+
+// ownCreated reports whether the unit inserted object's record id, owned
+// by user, and has not changed its row since.
+func (l *rowLog) ownCreated(object, id, user string) bool {
+	if l == nil {
+		return false
+	}
+	for i := len(l.created) - 1; i >= 0; i-- {
+		if c := l.created[i]; c.object == object && c.id == id {
+			return c.owner == user && !l.changedSince(c.mark, object, id)
+		}
+	}
+	return false
 }
 
 // mark returns the position after the changes listed so far.

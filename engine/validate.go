@@ -322,6 +322,7 @@ func (e *Engine) checkRefs(ctx context.Context, wr *Writer, s *Scope, f *metadat
 		return err
 	}
 	found, ask := wr.batch.known(wr.rows, name, ids)
+	found, ask = wr.ownCreated(target, found, ask)
 	asked, err := e.readableIDs(ctx, wr, target, ask)
 	if err != nil {
 		return fmt.Errorf("check %s references: %w", f.Name, err)
@@ -332,6 +333,30 @@ func (e *Engine) checkRefs(ctx context.Context, wr *Writer, s *Scope, f *metadat
 		}
 	}
 	return nil
+}
+
+// ownCreated moves from ask into found the records of target's object that
+// the unit of work created owned by its principal and has not changed since:
+// the principal reads them without asking the database, when it may read
+// the object at all (every record scope reaches one's own records, as
+// answersFromMemory assumes). A lead's conversion refers to the account it
+// has just created, and so does each line of a new quote to the quote.
+func (w *Writer) ownCreated(target *Scope, found map[string]bool, ask []string) (map[string]bool, []string) {
+	if len(w.rows.created) == 0 || target.Can(metadata.ActionRead) != nil {
+		return found, ask
+	}
+	rest := ask[:0:0]
+	for _, id := range ask {
+		if !w.rows.ownCreated(target.obj.Name, id, w.rights.p.UserID) {
+			rest = append(rest, id)
+			continue
+		}
+		if found == nil {
+			found = map[string]bool{}
+		}
+		found[id] = true
+	}
+	return found, rest
 }
 
 // readableIDs returns which of ids name records of target's object the

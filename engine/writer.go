@@ -165,6 +165,28 @@ func (w *Writer) Rights() *Rights { return w.rights }
 // step with records (shares, reminders, an outbox).
 func (w *Writer) SQL() store.Querier { return w.tx }
 
+// Savepoint runs fn in a savepoint of the unit of work: when fn fails,
+// what it wrote is undone and the unit goes on (an import skips a bad row
+// so). The unit then forgets the records fn inserted (rowLog.ownCreated):
+// their rows are gone.
+func (w *Writer) Savepoint(ctx context.Context, name string, fn func() error) (err error) {
+	if _, err := w.tx.ExecContext(ctx, "SAVEPOINT "+name); err != nil {
+		return err
+	}
+	inserts := w.rows.inserts
+	defer func() {
+		q := "RELEASE SAVEPOINT " + name
+		if err != nil {
+			q = "ROLLBACK TO SAVEPOINT " + name
+			w.rows.forget(inserts)
+		}
+		if _, serr := w.tx.ExecContext(ctx, q); serr != nil && err == nil {
+			err = serr
+		}
+	}()
+	return fn()
+}
+
 // AsSystem returns a Writer on the same transaction that writes as the
 // system on behalf of w's principal: every right is granted, and history
 // names the user with the mark of the system. Use it for what the platform

@@ -394,3 +394,89 @@ func TestLinkHistory(t *testing.T) {
 		}
 	})
 }
+
+// TestReferencesToRecordsJustCreated refers, in one unit of work, to an
+// account the unit created: the principal reads its own new record without
+// the database being asked (rowLog.ownCreated), but not one deleted since,
+// one created for another owner, or one whose savepoint was rolled back.
+func TestReferencesToRecordsJustCreated(t *testing.T) {
+	t.Parallel()
+	storetest.DialectsFrom(t, standard, func(t *testing.T, db *store.DB) {
+		e := newEngine(t, db, ownerGuard{})
+		ctx := as("u1")
+		p, _ := access.FromContext(ctx)
+		newAccount := func(w *Writer, name string) (string, error) {
+			rec, err := w.Create(ctx, "account", map[string]any{"name": name})
+			if err != nil {
+				return "", err
+			}
+			return rec["id"].(string), nil
+		}
+		for _, tc := range []struct {
+			name  string
+			setup func(w *Writer) (string, error)
+			found bool
+		}{
+			{"created by the unit", func(w *Writer) (string, error) { return newAccount(w, "Fresh") }, true},
+			{"created, then deleted", func(w *Writer) (string, error) {
+				id, err := newAccount(w, "Gone")
+				if err == nil {
+					err = w.Delete(ctx, "account", id)
+				}
+				return id, err
+			}, false},
+			{"created for another owner", func(w *Writer) (string, error) {
+				rec, err := w.AsSystem().Create(ctx, "account", map[string]any{"name": "Theirs", metadata.OwnerField: "u2"})
+				if err != nil {
+					return "", err
+				}
+				return rec["id"].(string), nil
+			}, false},
+			{"created in a savepoint rolled back", func(w *Writer) (string, error) {
+				var id string
+				err := w.Savepoint(ctx, "crm_test", func() error {
+					var err error
+					if id, err = newAccount(w, "Undone"); err != nil {
+						return err
+					}
+					return errDropped
+				})
+				if !errors.Is(err, errDropped) {
+					return "", fmt.Errorf("savepoint: %v", err)
+				}
+				return id, nil
+			}, false},
+			{"created in a savepoint kept", func(w *Writer) (string, error) {
+				var id string
+				err := w.Savepoint(ctx, "crm_test", func() error {
+					var err error
+					id, err = newAccount(w, "Kept")
+					return err
+				})
+				return id, err
+			}, true},
+		} {
+			err := e.Tx(ctx, p, func(w *Writer) error {
+				id, err := tc.setup(w)
+				if err != nil {
+					return err
+				}
+				_, err = w.Create(ctx, "contact", map[string]any{"name": "C " + tc.name, "account": id})
+				var ve *ValidationError
+				switch {
+				case tc.found && err != nil:
+					t.Errorf("%s: %v", tc.name, err)
+				case !tc.found && (!errors.As(err, &ve) || len(ve.Errors) != 1 || ve.Errors[0].Field != "account" || ve.Errors[0].Code != "not_found"):
+					t.Errorf("%s: want the account not found, got %v", tc.name, err)
+				}
+				return errDropped
+			})
+			if !errors.Is(err, errDropped) {
+				t.Fatalf("%s: %v", tc.name, err)
+			}
+		}
+	})
+}
+
+// errDropped rolls back a unit of work of a test.
+var errDropped = errors.New("dropped")

@@ -67,21 +67,19 @@ func (res *Result) add(got *Result) {
 	}
 }
 
-// writeRow creates a row's record, or updates the one with its key.
+// writeRow creates a row's record, or updates the one with its key, in a
+// savepoint of the unit of work.
 func writeRow(ctx context.Context, w *engine.Writer, opt Options, r row) (updated bool, err error) {
-	tx := w.SQL()
-	if _, err := tx.ExecContext(ctx, "SAVEPOINT crm_import_row"); err != nil {
-		return false, err
-	}
-	defer func() {
-		q := "RELEASE SAVEPOINT crm_import_row"
-		if err != nil {
-			q = "ROLLBACK TO SAVEPOINT crm_import_row"
-		}
-		if _, serr := tx.ExecContext(ctx, q); serr != nil && err == nil {
-			err = serr
-		}
-	}()
+	err = w.Savepoint(ctx, "crm_import_row", func() error {
+		var err error
+		updated, err = writeRecord(ctx, w, opt, r)
+		return err
+	})
+	return updated, err
+}
+
+// writeRecord creates a row's record, or updates the one with its key.
+func writeRecord(ctx context.Context, w *engine.Writer, opt Options, r row) (updated bool, err error) {
 	if opt.Key != "" {
 		if v, ok := r.data[opt.Key]; ok {
 			res, err := w.List(ctx, opt.Object, engine.ListOptions{Filter: opt.Key + " == " + literal(v), Limit: 2})
