@@ -26,18 +26,10 @@ func TestListPlanUsesIndex(t *testing.T) {
 	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		p := standardPlatform(t, db)
-		if _, _, err := p.Engine.Change(ctx, func(s *metadata.Schema) error {
-			o, _ := s.Object("opportunity")
-			o.Indexes = append(o.Indexes, metadata.Index{Fields: []string{"owner_id", "stage", "-amount"}})
-			return nil
-		}, engine.ApplyOptions{Author: "test"}); err != nil {
-			t.Fatal(err)
-		}
+		ownerStageIndex(t, p)
 		rep, other := salesRep(t, p, "rep"), salesRep(t, p, "other")
 		stages := []string{"qualify", "needs", "proposal", "negotiation", "won", "lost"}
-		var values []string
-		var args []any
-		for i := 0; i < 3000; i++ {
+		insertOpportunities(t, db, 3000, func(i int) (string, string, any) {
 			owner := other.ID
 			if i%3 == 0 {
 				owner = rep.ID
@@ -46,15 +38,8 @@ func TestListPlanUsesIndex(t *testing.T) {
 			if i%10 == 0 {
 				amount = nil
 			}
-			values = append(values, "(?, ?, ?, ?, ?, ?, 1)")
-			args = append(args, fmt.Sprintf("opp-%05d", i), "2026-01-01T00:00:00Z", "2026-01-01T00:00:00Z", owner, stages[i/7%len(stages)], amount)
-		}
-		for chunk := 0; chunk < len(values); chunk += 500 {
-			stmt := `INSERT INTO opportunity (id, created_at, updated_at, owner_id, stage, amount, version) VALUES ` + strings.Join(values[chunk:chunk+500], ", ")
-			if _, err := db.SQL().ExecContext(ctx, store.Rebind(db.Dialect, stmt), args[chunk*6:(chunk+500)*6]...); err != nil {
-				t.Fatal(err)
-			}
-		}
+			return owner, stages[i/7%len(stages)], amount
+		})
 		if _, err := p.Access.ShareRecord(ctx, nil, "opportunity", "opp-02027", "rep", access.ShareRead, other.ID); err != nil {
 			t.Fatal(err)
 		}
@@ -116,13 +101,7 @@ func TestManagerListReadsEachOwner(t *testing.T) {
 	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		p := standardPlatform(t, db)
-		if _, _, err := p.Engine.Change(ctx, func(s *metadata.Schema) error {
-			o, _ := s.Object("opportunity")
-			o.Indexes = append(o.Indexes, metadata.Index{Fields: []string{"owner_id", "stage", "-amount"}})
-			return nil
-		}, engine.ApplyOptions{Author: "test"}); err != nil {
-			t.Fatal(err)
-		}
+		ownerStageIndex(t, p)
 		user := func(name, role, manager string) *access.User {
 			u, err := p.Access.CreateUser(ctx, access.NewUser{Username: name, Password: name + "-password", Roles: []string{role}, Manager: manager})
 			if err != nil {
@@ -136,22 +115,13 @@ func TestManagerListReadsEachOwner(t *testing.T) {
 		outsider := user("outsider", "sales_rep", "")
 		owners := append(slices.Clone(team), outsider)
 		stages := []string{"qualify", "needs", "proposal"}
-		var values []string
-		var args []any
-		for i := range 1500 {
+		insertOpportunities(t, db, 1500, func(i int) (string, string, any) {
 			var amount any = int64(i*37%500) * 100 // ties, broken by id
 			if i%9 == 0 {
 				amount = nil
 			}
-			values = append(values, "(?, ?, ?, ?, ?, ?, 1)")
-			args = append(args, fmt.Sprintf("opp-%05d", i), "2026-01-01T00:00:00Z", "2026-01-01T00:00:00Z", owners[i%len(owners)].ID, stages[i/5%len(stages)], amount)
-		}
-		for chunk := 0; chunk < len(values); chunk += 500 {
-			stmt := `INSERT INTO opportunity (id, created_at, updated_at, owner_id, stage, amount, version) VALUES ` + strings.Join(values[chunk:chunk+500], ", ")
-			if _, err := db.SQL().ExecContext(ctx, store.Rebind(db.Dialect, stmt), args[chunk*6:(chunk+500)*6]...); err != nil {
-				t.Fatal(err)
-			}
-		}
+			return owners[i%len(owners)].ID, stages[i/5%len(stages)], amount
+		})
 		shared := "opp-00019" // the outsider's, in the stage listed
 		if _, err := p.Access.ShareRecord(ctx, nil, "opportunity", shared, "mgr", access.ShareRead, outsider.ID); err != nil {
 			t.Fatal(err)
@@ -163,36 +133,82 @@ func TestManagerListReadsEachOwner(t *testing.T) {
 			ORDER BY amount DESC NULLS LAST, id`, team[0].ID, team[1].ID, team[2].ID, team[3].ID, shared)
 		rctx := access.WithPrincipal(ctx, mgr.Principal())
 		opt := engine.ListOptions{Filter: `stage == "needs"`, Sort: "-amount", Limit: 20}
-		var got []string
-		for page := 0; ; page++ {
-			if page > len(want) {
-				t.Fatal("the pages do not end")
+		got := listPages(t, p.Engine, rctx, opt, len(want), func(page int, opt engine.ListOptions, _ *engine.ListResult) {
+			if page >= 3 || db.Dialect != metadata.DialectPostgres {
+				return
 			}
-			if page < 3 && db.Dialect == metadata.DialectPostgres {
-				plan, err := p.Engine.ExplainList(rctx, "opportunity", opt)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if err := indexOrdered(db.Dialect, plan.Plan, "idx_opportunity_owner_id_stage_amount_desc_id"); err != nil || !strings.Contains(strings.Join(plan.Plan, "\n"), "Nested Loop") {
-					t.Fatalf("page %d is not read owner by owner: %v\n%s\n%s", page+1, err, plan.SQL, strings.Join(plan.Plan, "\n"))
-				}
-			}
-			res, err := p.Engine.List(rctx, "opportunity", opt)
+			plan, err := p.Engine.ExplainList(rctx, "opportunity", opt)
 			if err != nil {
 				t.Fatal(err)
 			}
-			for _, r := range res.Items {
-				got = append(got, r["id"].(string))
+			if err := indexOrdered(db.Dialect, plan.Plan, "idx_opportunity_owner_id_stage_amount_desc_id"); err != nil || !strings.Contains(strings.Join(plan.Plan, "\n"), "Nested Loop") {
+				t.Fatalf("page %d is not read owner by owner: %v\n%s\n%s", page+1, err, plan.SQL, strings.Join(plan.Plan, "\n"))
 			}
-			if res.NextCursor == "" {
-				break
-			}
-			opt.Cursor = res.NextCursor
-		}
+		})
 		if strings.Join(got, " ") != strings.Join(want, " ") {
 			t.Fatalf("pages list (%d)\n%v\nwant (%d)\n%v", len(got), got, len(want), want)
 		}
 	})
+}
+
+// ownerStageIndex declares the index (owner_id, stage, -amount) on
+// opportunities.
+func ownerStageIndex(t *testing.T, p *platform.Platform) {
+	t.Helper()
+	if _, _, err := p.Engine.Change(context.Background(), func(s *metadata.Schema) error {
+		o, _ := s.Object("opportunity")
+		o.Indexes = append(o.Indexes, metadata.Index{Fields: []string{"owner_id", "stage", "-amount"}})
+		return nil
+	}, engine.ApplyOptions{Author: "test"}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// insertOpportunities inserts n opportunities with plain SQL, opp-00000
+// onwards, the i-th with the owner, stage and amount row(i) gives.
+func insertOpportunities(t *testing.T, db *store.DB, n int, row func(i int) (owner, stage string, amount any)) {
+	t.Helper()
+	const per = 500
+	for from := 0; from < n; from += per {
+		var values []string
+		var args []any
+		for i := from; i < min(n, from+per); i++ {
+			owner, stage, amount := row(i)
+			values = append(values, "(?, ?, ?, ?, ?, ?, 1)")
+			args = append(args, fmt.Sprintf("opp-%05d", i), "2026-01-01T00:00:00Z", "2026-01-01T00:00:00Z", owner, stage, amount)
+		}
+		stmt := `INSERT INTO opportunity (id, created_at, updated_at, owner_id, stage, amount, version) VALUES ` + strings.Join(values, ", ")
+		if _, err := db.SQL().ExecContext(context.Background(), store.Rebind(db.Dialect, stmt), args...); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// listPages lists opportunities with opt page by page to the last and
+// returns their ids, calling each (when set) with every page's options and
+// answer; more than most pages fails the test.
+func listPages(t *testing.T, e *engine.Engine, ctx context.Context, opt engine.ListOptions, most int, each func(page int, opt engine.ListOptions, res *engine.ListResult)) []string {
+	t.Helper()
+	var got []string
+	for page := 0; ; page++ {
+		if page > most {
+			t.Fatal("the cursor never ends")
+		}
+		res, err := e.List(ctx, "opportunity", opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if each != nil {
+			each(page, opt, res)
+		}
+		for _, r := range res.Items {
+			got = append(got, r["id"].(string))
+		}
+		if res.NextCursor == "" {
+			return got
+		}
+		opt.Cursor = res.NextCursor
+	}
 }
 
 // standardPlatform returns the platform over db with the standard

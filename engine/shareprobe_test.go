@@ -81,27 +81,12 @@ func TestListAndCountFollowShares(t *testing.T) {
 					filter := fmt.Sprintf("stage == %q", stage)
 					// A page of 2 reads with a cursor; a total is counted
 					// with the branches the page settled on.
-					var got []string
 					opt := engine.ListOptions{Filter: filter, Sort: "-amount", Limit: 2, Total: true}
-					for pages := 0; ; pages++ {
-						if pages > len(want) {
-							t.Fatalf("%s: %s, %s: the cursor never ends", step.name, u.Username, stage)
-						}
-						res, err := p.Engine.List(rctx, "opportunity", opt)
-						if err != nil {
-							t.Fatal(err)
-						}
+					got := listPages(t, p.Engine, rctx, opt, len(want), func(_ int, _ engine.ListOptions, res *engine.ListResult) {
 						if res.Total == nil || *res.Total != int64(len(want)) {
 							t.Errorf("%s: %s, %s: total %v, want %d", step.name, u.Username, stage, res.Total, len(want))
 						}
-						for _, r := range res.Items {
-							got = append(got, r["id"].(string))
-						}
-						if res.NextCursor == "" {
-							break
-						}
-						opt.Cursor = res.NextCursor
-					}
+					})
 					if strings.Join(got, " ") != strings.Join(want, " ") {
 						t.Errorf("%s: %s lists %s as %v, want %v", step.name, u.Username, stage, got, want)
 					}
