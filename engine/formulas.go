@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -106,9 +107,15 @@ func (e *Engine) formulaCompute(ctx context.Context, ev *Event) ([]FieldError, e
 		res.batch, res.rows = ev.Writer.batch, ev.Writer.rows
 	}
 	compute := op.Compute
-	if created {
+	switch {
+	case created:
 		res.childless, _ = rec["id"].(string)
 		compute = op.ComputeNew
+	case ev.Op == OpUpdate && ev.Old != nil:
+		changed := changedFields(ev.Old, rec)
+		compute = func(ctx context.Context, rec map[string]any, r formulas.Resolver) ([]*formulas.EvalError, error) {
+			return op.ComputeChanged(ctx, rec, r, changed, res.timedRollup)
+		}
 	}
 	fails, err := compute(ctx, rec, res)
 	if err != nil {
@@ -130,6 +137,23 @@ func (e *Engine) formulaCompute(ctx context.Context, ev *Event) ([]FieldError, e
 		out = append(out, FieldError{Field: f.Field, Code: "rule." + f.Rule, Message: msg})
 	}
 	return out, nil
+}
+
+// changedFields names the fields (system fields too) whose stored value
+// differs between old and rec, two forms of one record in storage form.
+func changedFields(old, rec map[string]any) map[string]bool {
+	changed := map[string]bool{}
+	for k, v := range rec {
+		if !reflect.DeepEqual(old[k], v) {
+			changed[k] = true
+		}
+	}
+	for k, v := range old {
+		if _, ok := rec[k]; !ok && v != nil {
+			changed[k] = true
+		}
+	}
+	return changed
 }
 
 // formulaReadError turns a stored value formulas could not read (an
@@ -253,18 +277,41 @@ type rollupCondKey struct {
 // reads the clock (today(), a relative date range) is compiled at the
 // resolver's instant every time.
 func (r *formulaResolver) rollupCondition(spec *formulas.RollupSpec, child *metadata.Object) (query.Predicate, error) {
+	pred, _, err := r.compileRollupCondition(spec, child)
+	return pred, err
+}
+
+// compileRollupCondition is rollupCondition, which also reports whether
+// the condition reads the clock.
+func (r *formulaResolver) compileRollupCondition(spec *formulas.RollupSpec, child *metadata.Object) (query.Predicate, bool, error) {
 	key := rollupCondKey{r.e.db.Dialect, spec}
 	if p, ok := r.snap.rollupConds.Load(key); ok {
-		return p.(query.Predicate), nil
+		return p.(query.Predicate), false, nil
 	}
 	pred, timed, err := query.CompileFilterNow(spec.Condition, child, query.Options{Dialect: r.e.db.Dialect, Now: r.now, Schema: r.snap.Schema})
 	if err != nil {
-		return query.Predicate{}, fmt.Errorf("engine: condition of roll-up %s.%s: %w", spec.Object, spec.Field, err)
+		return query.Predicate{}, false, fmt.Errorf("engine: condition of roll-up %s.%s: %w", spec.Object, spec.Field, err)
 	}
 	if !timed {
 		r.snap.rollupConds.Store(key, pred)
 	}
-	return pred, nil
+	return pred, timed, nil
+}
+
+// timedRollup reports whether spec's condition reads the clock (today, a
+// relative date range): its value changes with time, not only with the
+// children's writes. A condition that does not compile counts as timed,
+// so that the roll-up runs and says what is wrong.
+func (r *formulaResolver) timedRollup(spec *formulas.RollupSpec) bool {
+	if spec.Condition == "" {
+		return false
+	}
+	child, ok := r.snap.Schema.Object(spec.Child)
+	if !ok {
+		return true
+	}
+	_, timed, err := r.compileRollupCondition(spec, child)
+	return timed || err != nil
 }
 
 // Rollups runs aggregates over one child object's records in SQL, grouped

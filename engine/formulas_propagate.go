@@ -422,6 +422,13 @@ func (p *propagator) recompute(ctx context.Context, object string, ids []string,
 		return nil, nil
 	}
 	q := "SELECT " + query.SelectList(allColumns(p.e.db.Dialect, obj)) + " FROM " + store.Ident(object) + " WHERE " + store.In(`"id"`, len(ids))
+	if p.e.db.Dialect == metadata.DialectPostgres {
+		// Concurrent writes of children of one parent recompute it one at
+		// a time: the lock is taken before its children are counted, so
+		// that the count, a statement of its own, sees the children of a
+		// write that held the lock before (SQLite has one writer).
+		q += " ORDER BY \"id\" FOR UPDATE"
+	}
 	rows, err := p.e.db.Query(ctx, p.tx, store.Rebind(p.e.db.Dialect, q), anySlice(ids)...)
 	if err != nil {
 		return nil, fmt.Errorf("engine: read %s to recompute formulas: %w", object, err)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -424,12 +425,60 @@ func TestLegacyRecomputesBecomeJobs(t *testing.T) {
 	})
 }
 
+// TestUpdateComputesWhatItReaches updates accounts whose stored roll-ups
+// were spoiled behind the engine's back: an update computes the fields its
+// changes reach (headroom, from the credit limit) and those that read the
+// clock (a roll-up of deals closing from today on), and leaves the other
+// roll-ups as they are, without running their aggregates again: the
+// children's writes keep them current.
+func TestUpdateComputesWhatItReaches(t *testing.T) {
+	t.Parallel()
+	storetest.DialectsFrom(t, withFormulasSeed, func(t *testing.T, db *store.DB) {
+		e := withFormulas(t, db)
+		bg := context.Background()
+		s := e.Snapshot().Schema.Clone()
+		acc, _ := s.Object("account")
+		acc.Fields = append(acc.Fields, &metadata.Field{Name: "upcoming", Type: "integer", Formula: "count(opportunity, close_date >= today())", Visibility: metadata.VisibilityAll})
+		if _, _, err := e.ApplySchema(bg, s, ApplyOptions{Author: "test"}); err != nil {
+			t.Fatal(err)
+		}
+		ctx := as("u1")
+		id := createRecord(t, e, ctx, "account", map[string]any{"name": "Spoiled", "credit_limit": json.Number("1000")})
+		for _, close := range []string{"2020-01-01", "2099-01-01"} {
+			createRecord(t, e, ctx, "opportunity", body(t, `{"name": "Deal", "account": "`+id+`", "stage": "won", "amount": "100", "close_date": "`+close+`"}`))
+		}
+		if _, err := db.SQL().ExecContext(bg, store.Rebind(db.Dialect, `UPDATE account SET total_won = 700, open_deals = 9, upcoming = 9, headroom = 100 WHERE id = ?`), id); err != nil {
+			t.Fatal(err)
+		}
+		version := any(int64(1))
+		for _, step := range []struct {
+			change                            string
+			totalWon, openDeals, up, headroom any
+		}{
+			{`"industry": "retail"`, json.Number("7.00"), int64(9), int64(1), json.Number("1.00")},
+			{`"credit_limit": "2000"`, json.Number("7.00"), int64(9), int64(1), json.Number("1993.00")},
+		} {
+			got, err := e.Update(ctx, "account", id, body(t, `{"version": `+strconv.FormatInt(version.(int64), 10)+`, `+step.change+`}`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			version = got["version"]
+			if got["total_won"] != step.totalWon || got["open_deals"] != step.openDeals || got["upcoming"] != step.up || got["headroom"] != step.headroom {
+				t.Errorf("after %s: total won %v, open deals %v, upcoming %v, headroom %v; want %v %v %v %v", step.change,
+					got["total_won"], got["open_deals"], got["upcoming"], got["headroom"], step.totalWon, step.openDeals, step.up, step.headroom)
+			}
+		}
+	})
+}
+
 // TestRollupsOverOneChildRecomputed checks the roll-ups of a parent over
-// one child object, read together in one query (Rollups), when a write of
-// the parent recomputes them: stored values spoiled behind the engine's
-// back come out right, for a parent whose children match every condition,
-// one whose children match none (a zero count, a zero sum, no date) and
-// one without children.
+// one child object, read together in one query (Rollups), when the
+// parent's formulas are recomputed (the recomputation a formula change
+// queues): stored values spoiled behind the engine's back come out right,
+// for a parent whose children match every condition, one whose children
+// match none (a zero count, a zero sum, no date) and one without children.
+// An update of the parents before that changes none of the roll-ups'
+// inputs, so it leaves them as they are (TestUpdateComputesWhatItReaches).
 func TestRollupsOverOneChildRecomputed(t *testing.T) {
 	t.Parallel()
 	storetest.DialectsFrom(t, withFormulasSeed, func(t *testing.T, db *store.DB) {
@@ -460,13 +509,27 @@ func TestRollupsOverOneChildRecomputed(t *testing.T) {
 			{none, json.Number("0.00"), int64(0), nil, json.Number("0.00"), int64(0)},
 		}
 		for _, tt := range tests {
-			got, err := e.Update(ctx, "account", tt.id, body(t, `{"version": 1, "industry": "retail"}`))
+			if got, err := e.Update(ctx, "account", tt.id, body(t, `{"version": 1, "industry": "retail"}`)); err != nil || got["open_deals"] != int64(9) {
+				t.Fatalf("account %s after an update: open deals %v, %v", tt.id, got["open_deals"], err)
+			}
+		}
+		s := e.Snapshot().Schema.Clone()
+		acc, _ := s.Object("account")
+		acc.Fields = append(acc.Fields, &metadata.Field{Name: "deal_count", Type: "integer", Formula: "count(opportunity)"})
+		if _, _, err := e.ApplySchema(context.Background(), s, ApplyOptions{Author: "test"}); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.Jobs().Drain(context.Background(), jobs.DrainOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		for _, tt := range tests {
+			got, err := e.Get(ctx, "account", tt.id)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if got["won_amount"] != tt.won || got["open_opportunities"] != tt.open || got["last_deal_date"] != tt.lastDeal ||
 				got["total_won"] != tt.totalWon || got["open_deals"] != tt.opens {
-				t.Errorf("account %s after its update: won %v, open %v, last deal %v, total won %v, open deals %v",
+				t.Errorf("account %s recomputed: won %v, open %v, last deal %v, total won %v, open deals %v",
 					tt.id, got["won_amount"], got["open_opportunities"], got["last_deal_date"], got["total_won"], got["open_deals"])
 			}
 		}
@@ -635,6 +698,45 @@ func TestCreateManyFormulaLookups(t *testing.T) {
 		}
 		if got, _ := e.Get(ctx, "opportunity", recs[1]["id"].(string)); got["account_industry"] != "Telecom" {
 			t.Errorf("a record whose account changed during the batch: account_industry %v, want Telecom", got["account_industry"])
+		}
+	})
+}
+
+// TestConcurrentChildrenCountedOnce creates an account's opportunities
+// from many clients at once: each create recomputes the account's
+// roll-ups in its own transaction, and none may overwrite another's count
+// with one that missed it (PostgreSQL runs them concurrently; the parent's
+// row is locked before its children are counted).
+func TestConcurrentChildrenCountedOnce(t *testing.T) {
+	t.Parallel()
+	storetest.DialectsFrom(t, withFormulasSeed, func(t *testing.T, db *store.DB) {
+		e := withFormulas(t, db)
+		ctx := as("u1")
+		id := createNamed(t, e, ctx, "account", "Busy")
+		const clients, each = 16, 20
+		errs := make(chan error, clients)
+		for c := range clients {
+			go func() {
+				for i := range each {
+					if _, err := e.Create(ctx, "opportunity", map[string]any{"name": "Deal " + strconv.Itoa(c) + "-" + strconv.Itoa(i), "account": id, "stage": "proposal"}); err != nil {
+						errs <- err
+						return
+					}
+				}
+				errs <- nil
+			}()
+		}
+		for range clients {
+			if err := <-errs; err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, err := e.Get(ctx, "account", id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got["open_deals"] != int64(clients*each) || got["open_opportunities"] != int64(clients*each) {
+			t.Fatalf("open deals %v, open opportunities %v, want %d", got["open_deals"], got["open_opportunities"], clients*each)
 		}
 	})
 }

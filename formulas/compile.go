@@ -874,6 +874,9 @@ func (rw *rewriter) rollup(node *ast.Node, call *ast.CallNode, fn string) {
 			rw.err = err
 			return
 		}
+		// The condition is compiled: its source may be printed with the
+		// clock's calls again.
+		clockSource(&condNode)
 		spec.Condition, spec.cond, spec.creds = condNode.String(), cp.prog, cp.reads
 		for k := range cp.reads.fields {
 			reads[k] = true

@@ -66,6 +66,25 @@ func (c *clockReader) Visit(node *ast.Node) {
 	}
 }
 
+// clockSource turns the clock variables clockPatcher made of an expression
+// back into now() and today(), for an expression printed as source again
+// (a roll-up's condition, which the engine compiles as a filter).
+func clockSource(node *ast.Node) { ast.Walk(node, clockUnpatcher{}) }
+
+// clockUnpatcher undoes clockPatcher.
+type clockUnpatcher struct{}
+
+// Visit turns a clock variable back into its call.
+func (clockUnpatcher) Visit(node *ast.Node) {
+	if id, ok := (*node).(*ast.IdentifierNode); ok && (id.Value == envNow || id.Value == envToday) {
+		name := "now"
+		if id.Value == envToday {
+			name = "today"
+		}
+		ast.Patch(node, &ast.CallNode{Callee: &ast.IdentifierNode{Value: name}})
+	}
+}
+
 // clockTypes are the types of the clock variables.
 func clockTypes() types.Map {
 	return types.Map{envNow: types.TypeOf(time.Time{}), envToday: types.TypeOf(time.Time{})}

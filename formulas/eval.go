@@ -174,18 +174,59 @@ func (op *ObjectProgram) ComputeAfterRollups(ctx context.Context, recs []map[str
 	return op.compute(ctx, recs, r, progs, rd)
 }
 
+// ComputeChanged is Compute for a record being updated, changed naming
+// the fields whose stored value the update changes: it computes only the
+// computed fields whose value may then differ from the one rec holds, those
+// that read a changed field (directly or through another computed field),
+// the clock, another record (through a lookup: it may have changed since),
+// or a roll-up whose condition reads the clock (timed says which); the
+// others keep their values. A roll-up over the record's children is kept
+// current by the children's writes (the engine recomputes the parent then),
+// so an update that changes none of a field's inputs does not run its
+// aggregate again.
+func (op *ObjectProgram) ComputeChanged(ctx context.Context, rec map[string]any, r Resolver, changed map[string]bool, timed func(*RollupSpec) bool) ([]*EvalError, error) {
+	if op == nil {
+		return nil, nil
+	}
+	progs, rd := op.selected(func(p *program, hit map[string]bool) bool {
+		if p.reads.clock || len(p.reads.paths) > 0 || slices.ContainsFunc(p.reads.rollups, timed) {
+			return true
+		}
+		for f := range p.reads.fields {
+			if changed[f] || hit[f] {
+				return true
+			}
+		}
+		return false
+	})
+	return op.compute(ctx, []map[string]any{rec}, r, progs, rd)
+}
+
 // affectedBy returns the computed fields whose value may change when the
 // roll-ups in stale do, in evaluation order, and what they read.
 func (op *ObjectProgram) affectedBy(stale []*RollupSpec) ([]*program, *reads) {
+	return op.selected(func(p *program, hit map[string]bool) bool {
+		if slices.ContainsFunc(p.reads.rollups, func(s *RollupSpec) bool { return slices.Contains(stale, s) }) {
+			return true
+		}
+		for f := range p.reads.fields {
+			if hit[f] {
+				return true
+			}
+		}
+		return false
+	})
+}
+
+// selected returns the computed fields pick selects, in evaluation order,
+// and what they read; pick sees which fields it selected before (hit), so
+// that a field reading one of them can be selected too.
+func (op *ObjectProgram) selected(pick func(p *program, hit map[string]bool) bool) ([]*program, *reads) {
 	hit := map[string]bool{}
 	rd := newReads()
 	var progs []*program
 	for _, p := range op.computed {
-		affected := slices.ContainsFunc(p.reads.rollups, func(s *RollupSpec) bool { return slices.Contains(stale, s) })
-		for f := range p.reads.fields {
-			affected = affected || hit[f]
-		}
-		if affected {
+		if pick(p, hit) {
 			hit[p.field.Name] = true
 			progs = append(progs, p)
 			rd.merge(p.reads)

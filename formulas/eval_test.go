@@ -543,3 +543,68 @@ func TestByChild(t *testing.T) {
 		}
 	}
 }
+
+// TestComputeChanged computes a record being updated: only the computed
+// fields its changed fields reach, directly or through another computed
+// field, and those that read the clock, another record or a timed
+// roll-up; the others keep the (here deliberately wrong) values the record
+// holds, and no roll-up runs unless a computed field selected reads it.
+func TestComputeChanged(t *testing.T) {
+	f := newFixture(t)
+	f.r.put("opportunity", opp(idOpp1, idAcc1, "won", int64(150000)))
+	isTotalWon := func(s *RollupSpec) bool { return s.Field == "total_won" }
+	never := func(*RollupSpec) bool { return false }
+	tests := []struct {
+		name    string
+		object  string
+		rec     map[string]any
+		changed []string
+		timed   func(*RollupSpec) bool
+		want    map[string]any
+		rollups int
+	}{
+		{"a field no formula reads", "account",
+			map[string]any{"id": idAcc1, "employees": int64(5), "credit_limit": int64(1000), "total_won": int64(1), "opportunity_count": int64(99), "headroom": int64(5)},
+			[]string{"employees"}, never,
+			map[string]any{"total_won": int64(1), "opportunity_count": int64(99), "headroom": int64(5)}, 0},
+		{"a field a computed field reads", "account",
+			map[string]any{"id": idAcc1, "credit_limit": int64(1000), "total_won": int64(1), "opportunity_count": int64(99), "headroom": int64(5)},
+			[]string{"credit_limit"}, never,
+			map[string]any{"total_won": int64(1), "opportunity_count": int64(99), "headroom": int64(999)}, 0},
+		{"a timed roll-up, and what reads it", "account",
+			map[string]any{"id": idAcc1, "credit_limit": int64(1000), "total_won": int64(1), "opportunity_count": int64(99), "headroom": int64(5)},
+			[]string{"employees"}, isTotalWon,
+			map[string]any{"total_won": int64(150000), "opportunity_count": int64(99), "headroom": int64(1000 - 150000)}, 1},
+		{"the clock, a lookup, and the fields an amount reaches", "opportunity",
+			map[string]any{"id": idOpp2, "name": "deal 2", "account": idAcc1, "stage": "proposal", "amount": int64(200000), "owner_id": idUser1,
+				"created_at": time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC), "stage_label": "stale", "weighted": int64(1), "days_open": int64(-1), "industry": "stale"},
+			[]string{"amount"}, never,
+			map[string]any{"stage_label": "stale", "weighted": int64(100000), "is_big": false, "days_open": int64(22), "industry": "retail"}, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			changed := map[string]bool{}
+			for _, c := range tt.changed {
+				changed[c] = true
+			}
+			f.r.calls = nil
+			if err := noFails(f.c.Object(tt.object).ComputeChanged(f.ctx, tt.rec, f.r, changed, tt.timed)); err != nil {
+				t.Fatal(err)
+			}
+			for k, v := range tt.want {
+				if !reflect.DeepEqual(tt.rec[k], v) {
+					t.Errorf("%s = %#v, want %#v", k, tt.rec[k], v)
+				}
+			}
+			rollups := 0
+			for _, c := range f.r.calls {
+				if strings.HasPrefix(c, "rollup ") {
+					rollups++
+				}
+			}
+			if rollups != tt.rollups {
+				t.Errorf("roll-ups run: %q, want %d", f.r.calls, tt.rollups)
+			}
+		})
+	}
+}
