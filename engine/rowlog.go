@@ -102,9 +102,11 @@ func (l *rowLog) changedSince(mark int, object, id string) bool {
 // in one allocation.
 func newWriter(e *Engine, tx store.Querier, rights *Rights) *Writer {
 	u := &struct {
-		w   Writer
-		log rowLog
+		w       Writer
+		log     rowLog
+		created [1]createdRow // a lone create's, without an allocation of its own
 	}{}
+	u.log.created = u.created[:0]
 	u.w = Writer{e: e, tx: tx, rights: rights, rows: &u.log}
 	return &u.w
 }
