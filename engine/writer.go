@@ -168,20 +168,26 @@ func (w *Writer) SQL() store.Querier { return w.tx }
 // Savepoint runs fn in a savepoint of the unit of work: when fn fails,
 // what it wrote is undone and the unit goes on (an import skips a bad row
 // so). The unit then forgets the records fn inserted (rowLog.ownCreated):
-// their rows are gone.
+// their rows are gone. Either way the savepoint ends: one rolled back is
+// released too, so that a unit calling Savepoint once per row does not
+// pile up nested savepoints (on PostgreSQL a subtransaction each, which
+// slow every snapshot beyond 64).
 func (w *Writer) Savepoint(ctx context.Context, name string, fn func() error) (err error) {
 	if _, err := w.tx.ExecContext(ctx, "SAVEPOINT "+name); err != nil {
-		return err
+		return fmt.Errorf("engine: savepoint %s: %w", name, err)
 	}
 	inserts := w.rows.inserts
 	defer func() {
-		q := "RELEASE SAVEPOINT " + name
+		end := []string{"RELEASE SAVEPOINT " + name}
 		if err != nil {
-			q = "ROLLBACK TO SAVEPOINT " + name
+			end = []string{"ROLLBACK TO SAVEPOINT " + name, end[0]}
 			w.rows.forget(inserts)
 		}
-		if _, serr := w.tx.ExecContext(ctx, q); serr != nil && err == nil {
-			err = serr
+		for _, q := range end {
+			if _, serr := w.tx.ExecContext(ctx, q); serr != nil {
+				err = errors.Join(err, fmt.Errorf("engine: %s: %w", q, serr))
+				return
+			}
 		}
 	}()
 	return fn()

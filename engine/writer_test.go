@@ -478,5 +478,63 @@ func TestReferencesToRecordsJustCreated(t *testing.T) {
 	})
 }
 
+// TestSavepointEnds checks that Writer.Savepoint ends its savepoint
+// whether fn fails or not: none is left to release afterwards (a rolled
+// back one used to stay, so a unit calling it per row nested them), and
+// the unit goes on with what the failed one did undone.
+func TestSavepointEnds(t *testing.T) {
+	t.Parallel()
+	storetest.DialectsFrom(t, standard, func(t *testing.T, db *store.DB) {
+		e := newEngine(t, db, ownerGuard{})
+		ctx := as("u1")
+		p, _ := access.FromContext(ctx)
+		for _, fails := range []bool{false, true} {
+			err := e.Tx(ctx, p, func(w *Writer) error {
+				err := w.Savepoint(ctx, "crm_test", func() error {
+					if _, err := w.Create(ctx, "account", map[string]any{"name": fmt.Sprint("In savepoint, fails ", fails)}); err != nil {
+						return err
+					}
+					if fails {
+						return errDropped
+					}
+					return nil
+				})
+				if fails != errors.Is(err, errDropped) {
+					t.Errorf("fails %v: savepoint returned %v", fails, err)
+				}
+				if _, err := w.Create(ctx, "account", map[string]any{"name": fmt.Sprint("After savepoint, fails ", fails)}); err != nil {
+					return err
+				}
+				if _, err := w.SQL().ExecContext(ctx, "RELEASE SAVEPOINT crm_test"); err == nil {
+					t.Errorf("fails %v: the savepoint was still there", fails)
+				}
+				return errDropped
+			})
+			if !errors.Is(err, errDropped) {
+				t.Fatalf("fails %v: %v", fails, err)
+			}
+		}
+		err := e.Tx(ctx, p, func(w *Writer) error {
+			if err := w.Savepoint(ctx, "crm_test", func() error {
+				_, err := w.Create(ctx, "account", map[string]any{"name": "Undone"})
+				if err == nil {
+					err = errDropped
+				}
+				return err
+			}); !errors.Is(err, errDropped) {
+				return err
+			}
+			_, err := w.Create(ctx, "account", map[string]any{"name": "Kept"})
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := count(t, e, "u1", "account"); n != 1 {
+			t.Errorf("want the account after the rolled back savepoint alone, got %d accounts", n)
+		}
+	})
+}
+
 // errDropped rolls back a unit of work of a test.
 var errDropped = errors.New("dropped")

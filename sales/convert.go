@@ -125,7 +125,7 @@ func (s *Sales) convert(ctx context.Context, w *engine.Writer, t engine.Target, 
 			cctx = WithAllowDuplicates(ctx)
 		}
 		var rec engine.Record
-		err = savepoint(ctx, w, func() error {
+		err = w.Savepoint(ctx, "crm_sales", func() error {
 			var err error
 			rec, err = w.Create(cctx, tg.Object, data)
 			return err
@@ -305,7 +305,7 @@ func (s *Sales) writeBack(ctx context.Context, w *engine.Writer, conv *rules.Com
 		}
 	}
 	if asUser {
-		err := savepoint(ctx, w, func() error {
+		err := w.Savepoint(ctx, "crm_sales", func() error {
 			_, err := w.Update(ctx, t.Object.Name, t.ID, data)
 			return err
 		})
@@ -314,25 +314,6 @@ func (s *Sales) writeBack(ctx context.Context, w *engine.Writer, conv *rules.Com
 		}
 	}
 	_, err := w.AsSystem().Update(ctx, t.Object.Name, t.ID, data)
-	return err
-}
-
-// savepoint runs fn inside a savepoint of the unit of work: a statement
-// that fails in fn (a unique violation) leaves the transaction usable
-// (PostgreSQL aborts a whole transaction otherwise), and fn's writes are
-// undone when it fails.
-func savepoint(ctx context.Context, w *engine.Writer, fn func() error) error {
-	tx := w.SQL()
-	if _, err := tx.ExecContext(ctx, "SAVEPOINT crm_sales"); err != nil {
-		return fmt.Errorf("sales: savepoint: %w", err)
-	}
-	if err := fn(); err != nil {
-		if _, rerr := tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT crm_sales"); rerr != nil {
-			return errors.Join(err, rerr)
-		}
-		return err
-	}
-	_, err := tx.ExecContext(ctx, "RELEASE SAVEPOINT crm_sales")
 	return err
 }
 
