@@ -478,6 +478,59 @@ func TestReferencesToRecordsJustCreated(t *testing.T) {
 	})
 }
 
+// noRead is ownerGuard without the right to read object, denied as the
+// access service denies it (object right, then record rule).
+type noRead struct {
+	ownerGuard
+	object string
+}
+
+func (g noRead) Decide(ctx context.Context, s *metadata.Schema) (Decision, error) { return g, nil }
+
+func (g noRead) CanObject(p *access.Principal, object, action string) error {
+	if object == g.object && action == metadata.ActionRead {
+		return fmt.Errorf("%w: no read of %s", access.ErrDenied, object)
+	}
+	return nil
+}
+
+func (g noRead) RecordRule(ctx context.Context, p *access.Principal, object, action string) (access.RecordRule, error) {
+	if err := g.CanObject(p, object, action); err != nil {
+		return access.RecordRule{}, err
+	}
+	return g.ownerGuard.RecordRule(ctx, p, object, action)
+}
+
+// TestReferenceToOwnRecordNotReadable checks that a principal who may
+// create accounts but not read them cannot refer to the one its unit just
+// created: the row log answers for readable objects only.
+func TestReferenceToOwnRecordNotReadable(t *testing.T) {
+	t.Parallel()
+	storetest.DialectsFrom(t, standard, func(t *testing.T, db *store.DB) {
+		e := newEngine(t, db, noRead{object: "account"})
+		ctx := as("u1")
+		p, _ := access.FromContext(ctx)
+		err := e.Tx(ctx, p, func(w *Writer) error {
+			rec, err := w.Create(ctx, "account", map[string]any{"name": "Unread"})
+			if err != nil {
+				return err
+			}
+			if len(rec) != 1 {
+				t.Errorf("the answer of a create without read: %v, want only the id", rec)
+			}
+			_, err = w.Create(ctx, "contact", map[string]any{"name": "C", "account": rec["id"]})
+			var ve *ValidationError
+			if !errors.As(err, &ve) || len(ve.Errors) != 1 || ve.Errors[0].Field != "account" || ve.Errors[0].Code != "not_found" {
+				t.Errorf("want the account not found, got %v", err)
+			}
+			return errDropped
+		})
+		if !errors.Is(err, errDropped) {
+			t.Fatal(err)
+		}
+	})
+}
+
 // TestSavepointEnds checks that Writer.Savepoint ends its savepoint
 // whether fn fails or not: none is left to release afterwards (a rolled
 // back one used to stay, so a unit calling it per row nested them), and
