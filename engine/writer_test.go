@@ -404,7 +404,6 @@ func TestReferencesToRecordsJustCreated(t *testing.T) {
 	storetest.DialectsFrom(t, standard, func(t *testing.T, db *store.DB) {
 		e := newEngine(t, db, ownerGuard{})
 		ctx := as("u1")
-		p, _ := access.FromContext(ctx)
 		newAccount := func(w *Writer, name string) (string, error) {
 			rec, err := w.Create(ctx, "account", map[string]any{"name": name})
 			if err != nil {
@@ -456,24 +455,20 @@ func TestReferencesToRecordsJustCreated(t *testing.T) {
 				return id, err
 			}, true},
 		} {
-			err := e.Tx(ctx, p, func(w *Writer) error {
+			droppedUnit(t, e, ctx, func(w *Writer) error {
 				id, err := tc.setup(w)
 				if err != nil {
-					return err
+					return fmt.Errorf("%s: %w", tc.name, err)
 				}
 				_, err = w.Create(ctx, "contact", map[string]any{"name": "C " + tc.name, "account": id})
-				var ve *ValidationError
 				switch {
 				case tc.found && err != nil:
 					t.Errorf("%s: %v", tc.name, err)
-				case !tc.found && (!errors.As(err, &ve) || len(ve.Errors) != 1 || ve.Errors[0].Field != "account" || ve.Errors[0].Code != "not_found"):
+				case !tc.found && !referenceNotFound(err, "account"):
 					t.Errorf("%s: want the account not found, got %v", tc.name, err)
 				}
-				return errDropped
+				return nil
 			})
-			if !errors.Is(err, errDropped) {
-				t.Fatalf("%s: %v", tc.name, err)
-			}
 		}
 	})
 }
@@ -509,8 +504,7 @@ func TestReferenceToOwnRecordNotReadable(t *testing.T) {
 	storetest.DialectsFrom(t, standard, func(t *testing.T, db *store.DB) {
 		e := newEngine(t, db, noRead{object: "account"})
 		ctx := as("u1")
-		p, _ := access.FromContext(ctx)
-		err := e.Tx(ctx, p, func(w *Writer) error {
+		droppedUnit(t, e, ctx, func(w *Writer) error {
 			rec, err := w.Create(ctx, "account", map[string]any{"name": "Unread"})
 			if err != nil {
 				return err
@@ -518,16 +512,11 @@ func TestReferenceToOwnRecordNotReadable(t *testing.T) {
 			if len(rec) != 1 {
 				t.Errorf("the answer of a create without read: %v, want only the id", rec)
 			}
-			_, err = w.Create(ctx, "contact", map[string]any{"name": "C", "account": rec["id"]})
-			var ve *ValidationError
-			if !errors.As(err, &ve) || len(ve.Errors) != 1 || ve.Errors[0].Field != "account" || ve.Errors[0].Code != "not_found" {
+			if _, err = w.Create(ctx, "contact", map[string]any{"name": "C", "account": rec["id"]}); !referenceNotFound(err, "account") {
 				t.Errorf("want the account not found, got %v", err)
 			}
-			return errDropped
+			return nil
 		})
-		if !errors.Is(err, errDropped) {
-			t.Fatal(err)
-		}
 	})
 }
 
@@ -542,7 +531,7 @@ func TestSavepointEnds(t *testing.T) {
 		ctx := as("u1")
 		p, _ := access.FromContext(ctx)
 		for _, fails := range []bool{false, true} {
-			err := e.Tx(ctx, p, func(w *Writer) error {
+			droppedUnit(t, e, ctx, func(w *Writer) error {
 				err := w.Savepoint(ctx, "crm_test", func() error {
 					if _, err := w.Create(ctx, "account", map[string]any{"name": fmt.Sprint("In savepoint, fails ", fails)}); err != nil {
 						return err
@@ -552,7 +541,11 @@ func TestSavepointEnds(t *testing.T) {
 					}
 					return nil
 				})
-				if fails != errors.Is(err, errDropped) {
+				var want error
+				if fails {
+					want = errDropped
+				}
+				if !errors.Is(err, want) {
 					t.Errorf("fails %v: savepoint returned %v", fails, err)
 				}
 				if _, err := w.Create(ctx, "account", map[string]any{"name": fmt.Sprint("After savepoint, fails ", fails)}); err != nil {
@@ -561,11 +554,8 @@ func TestSavepointEnds(t *testing.T) {
 				if _, err := w.SQL().ExecContext(ctx, "RELEASE SAVEPOINT crm_test"); err == nil {
 					t.Errorf("fails %v: the savepoint was still there", fails)
 				}
-				return errDropped
+				return nil
 			})
-			if !errors.Is(err, errDropped) {
-				t.Fatalf("fails %v: %v", fails, err)
-			}
 		}
 		err := e.Tx(ctx, p, func(w *Writer) error {
 			if err := w.Savepoint(ctx, "crm_test", func() error {
@@ -591,3 +581,26 @@ func TestSavepointEnds(t *testing.T) {
 
 // errDropped rolls back a unit of work of a test.
 var errDropped = errors.New("dropped")
+
+// droppedUnit runs fn in a unit of work of ctx's principal, then rolls the
+// unit back.
+func droppedUnit(t *testing.T, e *Engine, ctx context.Context, fn func(w *Writer) error) {
+	t.Helper()
+	p, _ := access.FromContext(ctx)
+	err := e.Tx(ctx, p, func(w *Writer) error {
+		if err := fn(w); err != nil {
+			return err
+		}
+		return errDropped
+	})
+	if !errors.Is(err, errDropped) {
+		t.Fatal(err)
+	}
+}
+
+// referenceNotFound reports whether err says that field refers to no
+// record the principal reads, and nothing else.
+func referenceNotFound(err error, field string) bool {
+	var ve *ValidationError
+	return errors.As(err, &ve) && len(ve.Errors) == 1 && ve.Errors[0].Field == field && ve.Errors[0].Code == "not_found"
+}
