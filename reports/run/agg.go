@@ -226,8 +226,8 @@ func result(a *reports.Agg, s state) (*big.Rat, any) {
 		}
 		r = s.best.(*big.Rat)
 	}
-	t := aggType(a)
-	return formatNumber(t.Type, t.scale(), r)
+	typ, scale := aggKind(a)
+	return formatNumber(typ, scale, r)
 }
 
 // resultJSON is the JSON value of result, without working out the number
@@ -254,10 +254,10 @@ func exactJSON(a *reports.Agg, s state) (any, bool) {
 	if !s.sum.small {
 		return nil, false
 	}
-	switch t := aggType(a); {
-	case t.Type == "currency" && t.scale() == s.sum.scale:
+	switch typ, scale := aggKind(a); {
+	case typ == "currency" && scale == s.sum.scale:
 		return json.Number(metadata.FormatMinorUnits(s.sum.units, s.sum.scale)), true
-	case t.Type == "integer" && s.sum.scale == 0:
+	case typ == "integer" && s.sum.scale == 0:
 		return json.Number(strconv.FormatInt(s.sum.units, 10)), true
 	}
 	return nil, false
@@ -276,26 +276,36 @@ func (t colType) scale() int {
 	return *t.Scale
 }
 
-// aggType is the type of an aggregate's values.
+// aggType is the type of an aggregate's values, as its column shows it.
 func aggType(a *reports.Agg) colType {
+	typ, scale := aggKind(a)
+	if typ == "currency" {
+		return colType{Type: typ, Scale: &scale}
+	}
+	return colType{Type: typ}
+}
+
+// aggKind is the type of an aggregate's values and their decimals (those
+// of its currency; 0 for another type), without aggType's allocation:
+// it is asked once per aggregate of every group.
+func aggKind(a *reports.Agg) (string, int) {
 	switch a.Def.Func {
 	case reports.Count, reports.CountDistinct:
-		return colType{Type: "integer"}
+		return "integer", 0
 	}
 	f := a.Value.Field
 	switch metadata.TypeOf(f).Kind() {
 	case metadata.KindMoney:
-		s := f.ScaleOr(metadata.DefaultCurrencyScale)
-		return colType{Type: "currency", Scale: &s}
+		return "currency", f.ScaleOr(metadata.DefaultCurrencyScale)
 	case metadata.KindInt:
 		if a.Def.Func == reports.Avg {
-			return colType{Type: "decimal"}
+			return "decimal", 0
 		}
-		return colType{Type: "integer"}
+		return "integer", 0
 	case metadata.KindFloat:
-		return colType{Type: "decimal"}
+		return "decimal", 0
 	}
-	return colType{Type: f.Type}
+	return f.Type, 0
 }
 
 // formatNumber rounds r for a column type and returns the rounded number

@@ -22,7 +22,7 @@ func calculate(b *builder, detail []*grp, total *grp, res *Result) {
 		if k == 0 {
 			return ""
 		}
-		return path(g.keys[:k-1])
+		return g.prefix(k - 1)
 	}
 	for _, c := range p.Report.Calculations {
 		of := slices.IndexFunc(res.Columns, func(col Column) bool { return col.Name == c.Of })

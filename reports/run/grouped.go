@@ -21,6 +21,21 @@ type grp struct {
 	states []state
 	vals   map[string]*big.Rat
 	out    map[string]any
+	// parts are the keys escaped for a drill-down path (prefix), once.
+	parts []string
+}
+
+// prefix returns the drill-down path of the group's first l keys,
+// path(g.keys[:l]), escaping each key once for all the paths asked of
+// the group (its row, its subtotal's, the sort within its outer group).
+func (g *grp) prefix(l int) string {
+	if g.parts == nil {
+		g.parts = make([]string, len(g.keys))
+		for i, k := range g.keys {
+			g.parts[i] = pathEscape.Replace(keyString(k))
+		}
+	}
+	return strings.Join(g.parts[:l], "/")
 }
 
 // dims returns every dimension of a plan: rows, then columns.
@@ -215,88 +230,142 @@ func keyString(k any) string {
 	return fmt.Sprint(k)
 }
 
-// sortGroups orders groups by their dimensions' natural order: picklists
-// by option, lookups and users by label, booleans false first, numbers by
-// value, dates and text as text; empty keys last.
+// sortGroups orders groups by their dimensions' natural order (see
+// order), each group's keys worked out once for the sort (sortKey).
 func sortGroups(b *builder, gs []*grp, idx []int) {
 	all := dims(b.plan)
-	ranks := make([]map[any]int, len(idx))
+	orders := make([]order, len(idx))
 	for j, i := range idx {
-		ranks[j] = optionRanks(all[i])
+		orders[j] = orderOf(all[i])
 	}
-	slices.SortStableFunc(gs, func(x, y *grp) int {
-		for j, i := range idx {
-			if c := compareRanked(all[i], ranks[j], x.keys[j], y.keys[j], x.labels[j], y.labels[j]); c != 0 {
+	type keyed struct {
+		g    *grp
+		keys []sortKey
+	}
+	flat := make([]sortKey, len(gs)*len(idx))
+	ks := make([]keyed, len(gs))
+	for n, g := range gs {
+		k := flat[n*len(idx) : (n+1)*len(idx)]
+		for j, o := range orders {
+			k[j] = o.key(g.keys[j], g.labels[j])
+		}
+		ks[n] = keyed{g: g, keys: k}
+	}
+	slices.SortStableFunc(ks, func(x, y keyed) int {
+		for j, o := range orders {
+			if c := o.compare(x.keys[j], y.keys[j]); c != 0 {
 				return c
 			}
 		}
 		return 0
 	})
+	for n, k := range ks {
+		gs[n] = k.g
+	}
 }
 
-// optionRanks maps the options of a dimension's picklist field to their
-// places (nil for another dimension), for compareRanked.
-func optionRanks(d *reports.Dim) map[any]int {
-	if d.Bucket != "" || !metadata.SingleOption(d.Field) {
-		return nil
+// order is how the keys of a dimension sort: picklists by option,
+// lookups and users by label, booleans false first, numbers by value,
+// dates and text as text; empty keys last.
+type order struct {
+	bucket bool
+	// ranks maps the options of a picklist field to their places (nil
+	// for another dimension); a value that is no option comes after them.
+	ranks   map[any]int
+	others  int
+	numeric bool
+	byLabel bool
+}
+
+// orderOf returns the order of a dimension's keys.
+func orderOf(d *reports.Dim) order {
+	if d.Bucket != "" {
+		return order{bucket: true}
 	}
-	ranks := make(map[any]int, len(d.Field.Options))
-	for i, o := range d.Field.Options {
-		if _, dup := ranks[o.Value]; !dup {
-			ranks[o.Value] = i
+	f := d.Field
+	o := order{numeric: metadata.TypeOf(f).Kind().Numeric(), others: len(f.Options)}
+	if _, ok := metadata.LookupTarget(f); ok || d.Ref != nil && reports.IsUserField(f.Name) {
+		o.byLabel = true
+	}
+	if metadata.SingleOption(f) {
+		o.ranks = make(map[any]int, len(f.Options))
+		for i, opt := range f.Options {
+			if _, dup := o.ranks[opt.Value]; !dup {
+				o.ranks[opt.Value] = i
+			}
 		}
 	}
-	return ranks
+	return o
 }
 
-// compareRanked orders two keys of a dimension; ranks are its
-// optionRanks.
-func compareRanked(d *reports.Dim, ranks map[any]int, a, b any, la, lb string) int {
+// sortKey is a key of a dimension as its order compares it.
+type sortKey struct {
+	none    bool
+	rank    int
+	isBool  bool
+	boolean bool
+	num     *big.Rat
+	label   string
+	text    string
+}
+
+// key returns the sort key of a dimension's key k, labelled label.
+func (o order) key(k any, label string) sortKey {
+	if k == nil {
+		return sortKey{none: true}
+	}
+	out := sortKey{text: keyString(k)}
+	if o.bucket {
+		return out
+	}
+	if o.ranks != nil {
+		r, ok := o.ranks[k]
+		if !ok {
+			r = o.others
+		}
+		out.rank = r
+	}
+	out.boolean, out.isBool = k.(bool)
+	if o.numeric {
+		out.num = ratOf(k)
+	}
+	if o.byLabel {
+		out.label = label
+	}
+	return out
+}
+
+// compare orders two sort keys of the dimension.
+func (o order) compare(a, b sortKey) int {
 	switch {
-	case a == nil && b == nil:
+	case a.none && b.none:
 		return 0
-	case a == nil:
+	case a.none:
 		return 1
-	case b == nil:
+	case b.none:
 		return -1
 	}
-	if d.Bucket == "" {
-		f := d.Field
-		if ranks != nil {
-			ia, ok := ranks[a]
-			if !ok {
-				ia = len(f.Options)
-			}
-			ib, ok := ranks[b]
-			if !ok {
-				ib = len(f.Options)
-			}
-			if ia != ib {
-				return ia - ib
-			}
+	if !o.bucket {
+		if a.rank != b.rank {
+			return a.rank - b.rank
 		}
-		if x, ok := a.(bool); ok {
-			y, _ := b.(bool)
-			switch {
-			case x == y:
+		if a.isBool {
+			switch y := b.isBool && b.boolean; {
+			case a.boolean == y:
 				return 0
-			case !x:
+			case !a.boolean:
 				return -1
 			}
 			return 1
 		}
-		if metadata.TypeOf(f).Kind().Numeric() {
-			if ra, rb := ratOf(a), ratOf(b); ra != nil && rb != nil {
-				return ra.Cmp(rb)
-			}
+		if a.num != nil && b.num != nil {
+			return a.num.Cmp(b.num)
 		}
-		if _, ok := metadata.LookupTarget(f); ok || d.Ref != nil && reports.IsUserField(f.Name) {
-			if c := strings.Compare(la, lb); c != 0 {
-				return c
-			}
+		if c := strings.Compare(a.label, b.label); c != 0 {
+			return c
 		}
 	}
-	return strings.Compare(keyString(a), keyString(b))
+	return strings.Compare(a.text, b.text)
 }
 
 // pathEscape escapes a key of a drill-down path (built once: a Replacer
@@ -311,12 +380,6 @@ func path(keys []any) string {
 		parts[i] = pathEscape.Replace(keyString(k))
 	}
 	return strings.Join(parts, "/")
-}
-
-// sameKeys reports whether two groups' keys are the same, as their paths
-// would be.
-func sameKeys(a, b []any) bool {
-	return slices.EqualFunc(a, b, func(x, y any) bool { return keyString(x) == keyString(y) })
 }
 
 // finishGroup computes the JSON values of a group's aggregates, and their
@@ -405,7 +468,7 @@ func (r *Runner) grouped(ctx context.Context, b *builder, filter string, res *Re
 // groupRow writes one group as a row; all are the plan's dimensions.
 func groupRow(all []*reports.Dim, g *grp) Row {
 	row := make(Row, 3+len(g.keys)+len(g.out))
-	row["_level"], row["_group"] = len(g.keys), path(g.keys)
+	row["_level"], row["_group"] = len(g.keys), g.prefix(len(g.keys))
 	lbl := make(map[string]any, len(g.keys))
 	for i, k := range g.keys {
 		d := all[i]
@@ -431,16 +494,17 @@ func summaryRows(b *builder, detail []*grp, subs [][]*grp) []Row {
 	for l, s := range subs {
 		bySub[l] = make(map[string]*grp, len(s))
 		for _, g := range s {
-			bySub[l][path(g.keys)] = g
+			bySub[l][g.prefix(len(g.keys))] = g
 		}
 	}
 	for i, g := range detail {
 		out = append(out, groupRow(all, g))
 		for l := len(subs); l >= 1; l-- {
-			if i+1 < len(detail) && sameKeys(detail[i+1].keys[:l], g.keys[:l]) {
+			outer := g.prefix(l)
+			if i+1 < len(detail) && detail[i+1].prefix(l) == outer {
 				break
 			}
-			if s := bySub[l-1][path(g.keys[:l])]; s != nil {
+			if s := bySub[l-1][outer]; s != nil {
 				out = append(out, groupRow(all, s))
 			}
 		}
@@ -456,13 +520,13 @@ func sortRows(p *reports.Plan, gs []*grp, nGroups int, within bool) error {
 		return nil
 	}
 	all := dims(p)
-	ranks := make([]map[any]int, len(all))
+	orders := make([]order, len(all))
 	for i, d := range all {
-		ranks[i] = optionRanks(d)
+		orders[i] = orderOf(d)
 	}
 	slices.SortStableFunc(gs, func(x, y *grp) int {
 		if within && nGroups > 1 {
-			if c := strings.Compare(path(x.keys[:nGroups-1]), path(y.keys[:nGroups-1])); c != 0 {
+			if c := strings.Compare(x.prefix(nGroups-1), y.prefix(nGroups-1)); c != 0 {
 				return c
 			}
 		}
@@ -471,7 +535,8 @@ func sortRows(p *reports.Plan, gs []*grp, nGroups int, within bool) error {
 			desc := strings.HasPrefix(k, "-")
 			var c int
 			if i := slices.IndexFunc(all, func(d *reports.Dim) bool { return d.Name == name }); i >= 0 && i < len(x.keys) {
-				c = compareRanked(all[i], ranks[i], x.keys[i], y.keys[i], x.labels[i], y.labels[i])
+				o := orders[i]
+				c = o.compare(o.key(x.keys[i], x.labels[i]), o.key(y.keys[i], y.labels[i]))
 			} else {
 				c = compareRats(x.vals[name], y.vals[name], desc)
 			}

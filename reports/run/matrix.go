@@ -31,7 +31,7 @@ func (r *Runner) matrix(ctx context.Context, b *builder, where string, args []an
 	cells := map[string]*grp{}
 	for _, g := range detail {
 		finishGroup(p, g)
-		cells[path(g.keys)] = g
+		cells[g.prefix(len(g.keys))] = g
 	}
 	for _, g := range append(slices.Clone(rows), cols...) {
 		finishGroup(p, g)
