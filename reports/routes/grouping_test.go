@@ -3,6 +3,8 @@ package routes_test
 import (
 	"fmt"
 	"math/big"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/crmplatform/crm/internal/apitest"
@@ -75,5 +77,74 @@ func TestGroupingOnBooleansAndUsers(t *testing.T) {
 				Body:   `{"name": "b", "object": "contact", "kind": "summary", "group_by": [{"field": "is_decision_maker"}], "aggregates": [{"name": "n", "func": "count"}]}`,
 				Status: 200, Contains: []string{`"totals":{"n":1}`}},
 		})
+	})
+}
+
+// TestManyGroupsInOrder runs a summary of more groups than the runner
+// reads in one chunk of rows (150 accounts by industry and name, with
+// subtotals): every account is one group, in the natural order (industries
+// by option, no industry last, names as text), each industry followed by
+// its subtotal, and the counts and paths computed here.
+func TestManyGroupsInOrder(t *testing.T) {
+	t.Parallel()
+	apitest.Dialects(t, apitest.Options{}, func(t *testing.T, s *apitest.Server) {
+		industries := []string{"manufacturing", "retail", "finance", "telecom", "healthcare", "it", "other"}
+		var records []string
+		perIndustry := map[string]int64{}
+		for i := range 150 {
+			industry := industries[(i*3)%len(industries)]
+			if i%10 == 0 {
+				industry = "" // no industry: the empty group, last
+			}
+			perIndustry[industry]++
+			body := fmt.Sprintf(`{"name": "Bulk %03d"}`, 149-i) // names sent out of order
+			if industry != "" {
+				body = fmt.Sprintf(`{"name": "Bulk %03d", "industry": %q}`, 149-i, industry)
+			}
+			records = append(records, body)
+		}
+		if status, m := s.Do("POST", "/api/records/account/batch", "rep1", `{"records": [`+strings.Join(records, ", ")+`]}`); status != 201 {
+			t.Fatalf("batch: %d %v", status, m)
+		}
+		res := adhoc(t, s, "rep1", `{"name": "many", "object": "account", "kind": "summary", "filter": "name startsWith \"Bulk \"",
+			"group_by": [{"field": "industry"}, {"field": "name"}], "aggregates": [{"name": "n", "func": "count"}], "subtotals": true}`, nil)
+		got := rows(t, res)
+		if want := 150 + len(perIndustry); len(got) != want {
+			t.Fatalf("%d rows, want %d (150 accounts and %d subtotals)", len(got), want, len(perIndustry))
+		}
+		rank := func(industry string) int {
+			if industry == "" {
+				return len(industries)
+			}
+			return slices.Index(industries, industry)
+		}
+		var prevIndustry, prevName string
+		var inIndustry int64
+		for i, row := range got {
+			industry, _ := row["industry"].(string)
+			if fmt.Sprint(row["_level"]) == "1" {
+				if industry != prevIndustry || inIndustry != perIndustry[industry] || !eq(t, row["n"], big.NewRat(perIndustry[industry], 1)) || row["_group"] != industry {
+					t.Fatalf("row %d: subtotal %v after %d accounts of %q, want %d of them", i, row, inIndustry, prevIndustry, perIndustry[industry])
+				}
+				continue
+			}
+			name := row["name"].(string)
+			switch {
+			case i > 0 && industry != prevIndustry && rank(industry) <= rank(prevIndustry):
+				t.Fatalf("row %d: industry %q after %q", i, industry, prevIndustry)
+			case industry != prevIndustry:
+				inIndustry = 0
+			case name <= prevName:
+				t.Fatalf("row %d: %s after %s within %q", i, name, prevName, industry)
+			}
+			if !eq(t, row["n"], big.NewRat(1, 1)) || row["_group"] != industry+"/"+name {
+				t.Errorf("row %d: %v, want one account with path %s/%s", i, row, industry, name)
+			}
+			prevIndustry, prevName = industry, name
+			inIndustry++
+		}
+		if !eq(t, res["totals"].(map[string]any)["n"], big.NewRat(150, 1)) {
+			t.Errorf("totals %v, want 150", res["totals"])
+		}
 	})
 }

@@ -21,21 +21,30 @@ type grp struct {
 	states []state
 	vals   map[string]*big.Rat
 	out    map[string]any
-	// parts are the keys escaped for a drill-down path (prefix), once.
-	parts []string
+	// path is path(keys), made once (hasPath) for all the paths asked of
+	// the group (its row, its subtotal's, the sort within its outer group).
+	path    string
+	hasPath bool
 }
 
 // prefix returns the drill-down path of the group's first l keys,
-// path(g.keys[:l]), escaping each key once for all the paths asked of
-// the group (its row, its subtotal's, the sort within its outer group).
+// path(g.keys[:l]): a part of the group's own path, since an escaped key
+// holds no "/".
 func (g *grp) prefix(l int) string {
-	if g.parts == nil {
-		g.parts = make([]string, len(g.keys))
-		for i, k := range g.keys {
-			g.parts[i] = pathEscape.Replace(keyString(k))
+	if !g.hasPath {
+		g.path, g.hasPath = path(g.keys), true
+	}
+	if l == 0 {
+		return ""
+	}
+	for i, seen := 0, 0; i < len(g.path); i++ {
+		if g.path[i] == '/' {
+			if seen++; seen == l {
+				return g.path[:i]
+			}
 		}
 	}
-	return strings.Join(g.parts[:l], "/")
+	return g.path
 }
 
 // dims returns every dimension of a plan: rows, then columns.
@@ -83,9 +92,15 @@ func (r *Runner) groupQuery(ctx context.Context, b *builder, where string, args 
 	if len(rows) > reports.MaxRows {
 		return nil, &engine.RequestError{Message: fmt.Sprintf("report %s has more than %d groups: filter it or group it more coarsely", b.plan.Report.Name, reports.MaxRows)}
 	}
-	out := make([]*grp, 0, len(rows))
-	for _, raw := range rows {
-		g := &grp{keys: make([]any, 0, len(idx)), labels: make([]string, 0, len(idx)), states: make([]state, 0, len(b.plan.Aggs))}
+	out := make([]*grp, len(rows))
+	// The groups, their keys, labels and states are each one allocation
+	// for all the rows: a report's Go work is mostly allocation.
+	gs := make([]grp, len(rows))
+	k, na := len(idx), len(b.plan.Aggs)
+	keys, labels, states := make([]any, len(rows)*k), make([]string, len(rows)*k), make([]state, len(rows)*na)
+	for r, raw := range rows {
+		g := &gs[r]
+		g.keys, g.labels, g.states = keys[r*k:(r+1)*k:(r+1)*k], labels[r*k:(r+1)*k:(r+1)*k], states[r*na:(r+1)*na:(r+1)*na]
 		ti := nKeys
 		for j, i := range idx {
 			d := all[i]
@@ -98,18 +113,15 @@ func (r *Runner) groupQuery(ctx context.Context, b *builder, where string, args 
 				title = raw[ti]
 				ti++
 			}
-			g.keys = append(g.keys, key)
-			g.labels = append(g.labels, b.keyLabel(d, key, title))
+			g.keys[j], g.labels[j] = key, b.keyLabel(d, key, title)
 		}
 		c := ti
-		for _, a := range b.plan.Aggs {
-			var s state
-			if s, c, err = scanState(a, raw, c); err != nil {
+		for j, a := range b.plan.Aggs {
+			if g.states[j], c, err = scanState(a, raw, c); err != nil {
 				return nil, err
 			}
-			g.states = append(g.states, s)
 		}
-		out = append(out, g)
+		out[r] = g
 	}
 	sortGroups(b, out, idx)
 	return out, nil
@@ -125,11 +137,22 @@ func (r *Runner) level(ctx context.Context, b *builder, where string, args []any
 	byKey := map[string]*grp{}
 	var out []*grp
 	keys := make([]any, len(idx))
+	// The levels of subtotals and the total group by the detail's first
+	// dimensions: their path is the detail group's prefix, escaped once.
+	leading := true
+	for j, i := range idx {
+		leading = leading && i == j
+	}
 	for _, d := range detail {
 		for j, i := range idx {
 			keys[j] = d.keys[i]
 		}
-		k := path(keys)
+		var k string
+		if leading {
+			k = d.prefix(len(idx))
+		} else {
+			k = path(keys)
+		}
 		if prev, ok := byKey[k]; ok {
 			for j, a := range b.plan.Aggs {
 				prev.states[j].merge(a, d.states[j])
@@ -164,7 +187,7 @@ func keyOf(d *reports.Dim, v any) (any, error) {
 		case []byte:
 			return string(x), nil
 		case string:
-			return x, nil
+			return v, nil // the driver's value, not boxed again
 		}
 		return fmt.Sprint(v), nil
 	}
@@ -238,30 +261,30 @@ func sortGroups(b *builder, gs []*grp, idx []int) {
 	for j, i := range idx {
 		orders[j] = orderOf(all[i])
 	}
-	type keyed struct {
-		g    *grp
-		keys []sortKey
-	}
+	// Each group is sorted by its place: its keys are at
+	// flat[place*len(idx):], and equal keys keep their order (the place
+	// breaks ties, as a stable sort would, at the cost of an unstable one).
 	flat := make([]sortKey, len(gs)*len(idx))
-	ks := make([]keyed, len(gs))
+	places := make([]int, len(gs))
 	for n, g := range gs {
-		k := flat[n*len(idx) : (n+1)*len(idx)]
-		for j, o := range orders {
-			k[j] = o.key(g.keys[j], g.labels[j])
+		places[n] = n
+		for j := range orders {
+			flat[n*len(idx)+j] = orders[j].key(g.keys[j], g.labels[j])
 		}
-		ks[n] = keyed{g: g, keys: k}
 	}
-	slices.SortStableFunc(ks, func(x, y keyed) int {
-		for j, o := range orders {
-			if c := o.compare(x.keys[j], y.keys[j]); c != 0 {
+	slices.SortFunc(places, func(x, y int) int {
+		for j := range orders {
+			if c := orders[j].compare(&flat[x*len(idx)+j], &flat[y*len(idx)+j]); c != 0 {
 				return c
 			}
 		}
-		return 0
+		return x - y
 	})
-	for n, k := range ks {
-		gs[n] = k.g
+	sorted := make([]*grp, len(gs))
+	for n, place := range places {
+		sorted[n] = gs[place]
 	}
+	copy(gs, sorted)
 }
 
 // order is how the keys of a dimension sort: picklists by option,
@@ -271,7 +294,7 @@ type order struct {
 	bucket bool
 	// ranks maps the options of a picklist field to their places (nil
 	// for another dimension); a value that is no option comes after them.
-	ranks   map[any]int
+	ranks   map[string]int
 	others  int
 	numeric bool
 	byLabel bool
@@ -288,7 +311,7 @@ func orderOf(d *reports.Dim) order {
 		o.byLabel = true
 	}
 	if metadata.SingleOption(f) {
-		o.ranks = make(map[any]int, len(f.Options))
+		o.ranks = make(map[string]int, len(f.Options))
 		for i, opt := range f.Options {
 			if _, dup := o.ranks[opt.Value]; !dup {
 				o.ranks[opt.Value] = i
@@ -319,8 +342,9 @@ func (o order) key(k any, label string) sortKey {
 		return out
 	}
 	if o.ranks != nil {
-		r, ok := o.ranks[k]
-		if !ok {
+		s, isText := k.(string) // a picklist's key is its option's value
+		r, ok := o.ranks[s]
+		if !ok || !isText {
 			r = o.others
 		}
 		out.rank = r
@@ -336,7 +360,7 @@ func (o order) key(k any, label string) sortKey {
 }
 
 // compare orders two sort keys of the dimension.
-func (o order) compare(a, b sortKey) int {
+func (o order) compare(a, b *sortKey) int {
 	switch {
 	case a.none && b.none:
 		return 0
@@ -375,18 +399,20 @@ var pathEscape = strings.NewReplacer("%", "%25", "/", "%2F", "*", "%2A")
 // path writes keys as a drill-down path: each key escaped ("%", "/" and
 // "*"), an empty key as an empty segment, joined by "/".
 func path(keys []any) string {
-	parts := make([]string, len(keys))
-	for i, k := range keys {
-		parts[i] = pathEscape.Replace(keyString(k))
+	var buf [4]string // the parts of a report's usual few keys, on the stack
+	parts := buf[:0]
+	for _, k := range keys {
+		parts = append(parts, pathEscape.Replace(keyString(k)))
 	}
 	return strings.Join(parts, "/")
 }
 
 // finishGroup computes the JSON values of a group's aggregates, and their
-// numbers when the report's calculations or sort read them (vals).
+// numbers when the report's calculations or sort read them (vals). Their
+// map has room for the row groupRow makes of it.
 func finishGroup(p *reports.Plan, g *grp) {
 	numbers := len(p.Report.Calculations) > 0 || len(p.Report.Sort) > 0
-	g.out = make(map[string]any, len(p.Aggs)+len(p.Report.Calculations))
+	g.out = make(map[string]any, len(p.Aggs)+len(p.Report.Calculations)+rowFields+len(g.keys))
 	if numbers {
 		g.vals = make(map[string]*big.Rat, len(p.Aggs)+len(p.Report.Calculations))
 	}
@@ -465,22 +491,30 @@ func (r *Runner) grouped(ctx context.Context, b *builder, filter string, res *Re
 	return nil
 }
 
-// groupRow writes one group as a row; all are the plan's dimensions.
+// rowFields is how many fields a group's row has besides its keys and
+// values: _level, _group and _labels.
+const rowFields = 3
+
+// groupRow writes one group as a row, its values (finishGroup) becoming
+// the row: a group is the row of one line only. all are the plan's
+// dimensions.
 func groupRow(all []*reports.Dim, g *grp) Row {
-	row := make(Row, 3+len(g.keys)+len(g.out))
+	row := Row(g.out)
 	row["_level"], row["_group"] = len(g.keys), g.prefix(len(g.keys))
+	if len(g.keys) == 0 {
+		return row
+	}
 	lbl := make(map[string]any, len(g.keys))
 	for i, k := range g.keys {
 		d := all[i]
 		row[d.Name] = k
-		lbl[d.Name] = g.labels[i]
+		if s, ok := k.(string); ok && s == g.labels[i] {
+			lbl[d.Name] = k // a key that is its own label (a month) is not boxed again
+		} else {
+			lbl[d.Name] = g.labels[i]
+		}
 	}
-	if len(lbl) > 0 {
-		row["_labels"] = lbl
-	}
-	for k, v := range g.out {
-		row[k] = v
-	}
+	row["_labels"] = lbl
 	return row
 }
 
@@ -536,7 +570,8 @@ func sortRows(p *reports.Plan, gs []*grp, nGroups int, within bool) error {
 			var c int
 			if i := slices.IndexFunc(all, func(d *reports.Dim) bool { return d.Name == name }); i >= 0 && i < len(x.keys) {
 				o := orders[i]
-				c = o.compare(o.key(x.keys[i], x.labels[i]), o.key(y.keys[i], y.labels[i]))
+				kx, ky := o.key(x.keys[i], x.labels[i]), o.key(y.keys[i], y.labels[i])
+				c = o.compare(&kx, &ky)
 			} else {
 				c = compareRats(x.vals[name], y.vals[name], desc)
 			}

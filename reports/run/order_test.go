@@ -48,7 +48,8 @@ func TestOrder(t *testing.T) {
 					case i > j:
 						want = 1
 					}
-					got := o.compare(o.key(a.k, a.label), o.key(b.k, b.label))
+					ka, kb := o.key(a.k, a.label), o.key(b.k, b.label)
+					got := o.compare(&ka, &kb)
 					if sign(got) != want {
 						t.Errorf("compare(%v, %v) = %d, want sign %d", a.k, b.k, got, want)
 					}

@@ -270,16 +270,29 @@ func (b *builder) query(ctx context.Context, stmt string, args []any) ([][]any, 
 	if err != nil {
 		return nil, err
 	}
+	// Every row is scanned through the same targets and its values kept
+	// in a chunk of scanChunk rows (a row's values are copies: Scan copies
+	// the driver's bytes), each row a window of its chunk: one allocation
+	// per chunk, none copied again as the rows grow.
+	n := len(cols)
+	vals, ptrs := store.ScanTargets(n)
 	var out [][]any
+	var chunk []any
 	for rows.Next() {
-		vals, ptrs := store.ScanTargets(len(cols))
 		if err := rows.Scan(ptrs...); err != nil {
 			return nil, err
 		}
-		out = append(out, vals)
+		if len(chunk)+n > cap(chunk) {
+			chunk = make([]any, 0, scanChunk*n)
+		}
+		chunk = append(chunk, vals...)
+		out = append(out, chunk[len(chunk)-n:len(chunk):len(chunk)])
 		if len(out) > reports.MaxRows+1 {
 			break
 		}
 	}
 	return out, rows.Err()
 }
+
+// scanChunk is how many rows' values query keeps in one allocation.
+const scanChunk = 64
