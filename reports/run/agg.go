@@ -226,8 +226,7 @@ func result(a *reports.Agg, s state) (*big.Rat, any) {
 		}
 		r = s.best.(*big.Rat)
 	}
-	typ, scale := aggKind(a)
-	return formatNumber(typ, scale, r)
+	return formatNumber(a.Type, a.Scale, r)
 }
 
 // resultJSON is the JSON value of result, without working out the number
@@ -254,10 +253,10 @@ func exactJSON(a *reports.Agg, s state) (any, bool) {
 	if !s.sum.small {
 		return nil, false
 	}
-	switch typ, scale := aggKind(a); {
-	case typ == "currency" && scale == s.sum.scale:
+	switch {
+	case a.Type == "currency" && a.Scale == s.sum.scale:
 		return json.Number(metadata.FormatMinorUnits(s.sum.units, s.sum.scale)), true
-	case typ == "integer" && s.sum.scale == 0:
+	case a.Type == "integer" && s.sum.scale == 0:
 		return json.Number(strconv.FormatInt(s.sum.units, 10)), true
 	}
 	return nil, false
@@ -278,34 +277,11 @@ func (t colType) scale() int {
 
 // aggType is the type of an aggregate's values, as its column shows it.
 func aggType(a *reports.Agg) colType {
-	typ, scale := aggKind(a)
-	if typ == "currency" {
-		return colType{Type: typ, Scale: &scale}
+	if a.Type == "currency" {
+		scale := a.Scale
+		return colType{Type: a.Type, Scale: &scale}
 	}
-	return colType{Type: typ}
-}
-
-// aggKind is the type of an aggregate's values and their decimals (those
-// of its currency; 0 for another type), without aggType's allocation:
-// it is asked once per aggregate of every group.
-func aggKind(a *reports.Agg) (string, int) {
-	switch a.Def.Func {
-	case reports.Count, reports.CountDistinct:
-		return "integer", 0
-	}
-	f := a.Value.Field
-	switch metadata.TypeOf(f).Kind() {
-	case metadata.KindMoney:
-		return "currency", f.ScaleOr(metadata.DefaultCurrencyScale)
-	case metadata.KindInt:
-		if a.Def.Func == reports.Avg {
-			return "decimal", 0
-		}
-		return "integer", 0
-	case metadata.KindFloat:
-		return "decimal", 0
-	}
-	return f.Type, 0
+	return colType{Type: a.Type}
 }
 
 // formatNumber rounds r for a column type and returns the rounded number
