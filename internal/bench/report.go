@@ -28,7 +28,7 @@ func PipelineSQL(dialect, where string) string {
 	if where != "" {
 		where = " WHERE " + where
 	}
-	return `SELECT "stage", ` + month + `, COUNT(*), SUM("amount"), COUNT("amount"),
+	return `SELECT "stage", ` + month + `, COUNT(*), SUM("amount"),
 		SUM(("amount" * CASE "stage" WHEN 'qualify' THEN 10 WHEN 'needs' THEN 25 WHEN 'proposal' THEN 50 WHEN 'negotiation' THEN 75 WHEN 'won' THEN 100 ELSE 0 END + 50) / 100)
 		FROM "opportunity"` + where + ` GROUP BY 1, 2`
 }
@@ -65,8 +65,8 @@ func ReportCase(p *platform.Platform, pr *access.Principal, where string, args .
 			defer rows.Close()
 			n := 0
 			for rows.Next() {
-				var stage, month, count, sum, counted, weighted any
-				if err := rows.Scan(&stage, &month, &count, &sum, &counted, &weighted); err != nil {
+				var stage, month, count, sum, weighted any
+				if err := rows.Scan(&stage, &month, &count, &sum, &weighted); err != nil {
 					return err
 				}
 				n++

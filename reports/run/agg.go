@@ -15,8 +15,8 @@ import (
 // state is the partial result of one aggregate over some records: what
 // the SQL gave for a group, or several groups merged (subtotals, totals).
 type state struct {
-	n    int64   // records (count) or values (the others)
-	sum  decimal // sum, avg: the sum of the values
+	n    int64   // records (count), values (avg, min, max); unused by sum
+	sum  decimal // sum, avg: the sum of the values (no number when none)
 	best any     // min, max: *big.Rat for numbers, string for dates
 }
 
@@ -102,9 +102,11 @@ func aggSQL(b *builder, a *reports.Agg) ([]string, []any) {
 		return []string{n()}, args
 	case reports.CountDistinct:
 		return []string{use("COUNT(DISTINCT "+v+")", k)}, args
-	case reports.Sum, reports.Avg:
-		s := use("SUM("+v+")", k)
-		return []string{s, n()}, args
+	case reports.Sum:
+		// SQL's SUM is NULL over no values: it needs no count.
+		return []string{use("SUM("+v+")", k)}, args
+	case reports.Avg:
+		return []string{use("SUM("+v+")", k), n()}, args
 	case reports.Min:
 		return []string{use("MIN("+v+")", k)}, args
 	}
@@ -141,7 +143,10 @@ func scanState(a *reports.Agg, row []any, i int) (state, int, error) {
 	case reports.Count, reports.CountDistinct:
 		n, err := toInt(row[i])
 		return state{n: n}, i + 1, err
-	case reports.Sum, reports.Avg:
+	case reports.Sum:
+		s, err := toDecimal(a.Value.Field, row[i])
+		return state{sum: s}, i + 1, err
+	case reports.Avg:
 		n, err := toInt(row[i+1])
 		if err != nil {
 			return state{}, 0, err
@@ -205,7 +210,7 @@ func result(a *reports.Agg, s state) (*big.Rat, any) {
 	case reports.Count, reports.CountDistinct:
 		return new(big.Rat).SetInt64(s.n), s.n
 	case reports.Sum:
-		if s.n == 0 || !s.sum.isNumber() {
+		if !s.sum.isNumber() {
 			return nil, nil
 		}
 		if out, ok := exactJSON(a, s); ok {
@@ -236,7 +241,7 @@ func resultJSON(a *reports.Agg, s state) any {
 	case reports.Count, reports.CountDistinct:
 		return s.n
 	case reports.Sum:
-		if s.n == 0 || !s.sum.isNumber() {
+		if !s.sum.isNumber() {
 			return nil
 		}
 		if out, ok := exactJSON(a, s); ok {
