@@ -78,17 +78,17 @@ type Agg struct {
 	Def   *Aggregate
 	Value *Value // nil for count of records
 	// Type and Scale are the type of the aggregate's values as a column
-	// shows them (ValueType), worked out once for all its groups.
+	// shows them (valueType), worked out once for all its groups.
 	Type  string
 	Scale int
 }
 
-// ValueType returns the type of the values of an aggregate of def over
+// valueType returns the type of the values of an aggregate of def over
 // v's field (nil for a count of records), as a column shows them:
 // counts are integers, sums and averages currency with the field's
 // decimals, integers or decimals (an average of integers is a decimal),
 // min and max the field's own type.
-func ValueType(def *Aggregate, v *Value) (string, int) {
+func valueType(def *Aggregate, v *Value) (string, int) {
 	switch def.Func {
 	case Count, CountDistinct:
 		return "integer", 0
@@ -337,7 +337,7 @@ func (c *compiler) aggregate(a *Aggregate, path string) {
 			c.fail(path+"/field", "%s needs a field", a.Func)
 			return
 		}
-		ag.Type, ag.Scale = ValueType(a, nil)
+		ag.Type, ag.Scale = valueType(a, nil)
 		c.p.Aggs = append(c.p.Aggs, ag)
 		return
 	}
@@ -363,7 +363,7 @@ func (c *compiler) aggregate(a *Aggregate, path string) {
 		}
 	}
 	ag.Value = v
-	ag.Type, ag.Scale = ValueType(a, v)
+	ag.Type, ag.Scale = valueType(a, v)
 	c.p.Aggs = append(c.p.Aggs, ag)
 }
 

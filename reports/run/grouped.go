@@ -408,11 +408,16 @@ func path(keys []any) string {
 }
 
 // finishGroup computes the JSON values of a group's aggregates, and their
-// numbers when the report's calculations or sort read them (vals). Their
-// map has room for the row groupRow makes of it.
-func finishGroup(p *reports.Plan, g *grp) {
+// numbers when the report's calculations or sort read them (vals). When
+// the group becomes a row (asRow), their map has room for the row
+// groupRow makes of it.
+func finishGroup(p *reports.Plan, g *grp, asRow bool) {
 	numbers := len(p.Report.Calculations) > 0 || len(p.Report.Sort) > 0
-	g.out = make(map[string]any, len(p.Aggs)+len(p.Report.Calculations)+rowFields+len(g.keys))
+	size := len(p.Aggs) + len(p.Report.Calculations)
+	if asRow {
+		size += rowFields + len(g.keys)
+	}
+	g.out = make(map[string]any, size)
 	if numbers {
 		g.vals = make(map[string]*big.Rat, len(p.Aggs)+len(p.Report.Calculations))
 	}
@@ -445,7 +450,7 @@ func (r *Runner) grouped(ctx context.Context, b *builder, filter string, res *Re
 	if err != nil {
 		return err
 	}
-	finishGroup(p, total[0])
+	finishGroup(p, total[0], false)
 	for _, d := range all {
 		t := colType{Type: "text"}
 		if d.Bucket == "" {
@@ -459,7 +464,7 @@ func (r *Runner) grouped(ctx context.Context, b *builder, filter string, res *Re
 		return r.matrix(ctx, b, where, args, detail, total[0], res)
 	}
 	for _, g := range detail {
-		finishGroup(p, g)
+		finishGroup(p, g, true)
 	}
 	for _, a := range p.Aggs {
 		t := aggType(a)
@@ -474,7 +479,7 @@ func (r *Runner) grouped(ctx context.Context, b *builder, filter string, res *Re
 				return err
 			}
 			for _, g := range s {
-				finishGroup(p, g)
+				finishGroup(p, g, true)
 				subtotalCalcs(p, g, total[0])
 			}
 			subs = append(subs, s)

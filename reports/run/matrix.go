@@ -30,11 +30,14 @@ func (r *Runner) matrix(ctx context.Context, b *builder, where string, args []an
 	}
 	cells := map[string]*grp{}
 	for _, g := range detail {
-		finishGroup(p, g)
+		finishGroup(p, g, false)
 		cells[g.prefix(len(g.keys))] = g
 	}
-	for _, g := range append(slices.Clone(rows), cols...) {
-		finishGroup(p, g)
+	for _, g := range rows {
+		finishGroup(p, g, true)
+	}
+	for _, g := range cols {
+		finishGroup(p, g, false)
 	}
 	res.Totals = map[string]any{}
 	for _, c := range cols {
