@@ -88,7 +88,8 @@ func (w *Writer) Create(ctx context.Context, object string, data map[string]any)
 	if err != nil {
 		return nil, err
 	}
-	if err := w.e.insert(ctx, w, s.obj, []map[string]any{c.ev.New}); err != nil {
+	st, args, err := w.e.insertOne(ctx, w, s.obj, c.ev.New)
+	if err != nil {
 		return nil, err
 	}
 	w.inserted(c)
@@ -96,7 +97,19 @@ func (w *Writer) Create(ctx context.Context, object string, data map[string]any)
 	if err := w.finishCreate(ctx, s, c); err != nil {
 		return nil, err
 	}
-	return w.createAnswer(ctx, s, c, mark)
+	if !w.answersFromMemory(s, c.ev.New, mark) {
+		return w.readBack(ctx, s, c.ev.ID)
+	}
+	// The INSERT's arguments are the stored values, as a read finds them:
+	// the answer is made from them, the columns they fill only.
+	a := newAnswer(s, w.e.db.Dialect)
+	defs := s.tableColumnDefs(w.e.db.Dialect)
+	for i, at := range st.at {
+		if err := a.set(defs[at], args[i]); err != nil {
+			return nil, err
+		}
+	}
+	return a.with(c.wr.links), nil
 }
 
 // MaxBatch is the most records one CreateMany takes.
@@ -249,9 +262,7 @@ func (w *Writer) prepareCreate(ctx context.Context, s *Scope, data map[string]an
 	for k, v := range wr.vals {
 		rec[k] = v
 	}
-	if err := e.formulaDefaults(s.r.snap, s.obj, rec); err != nil {
-		return nil, err
-	}
+	e.formulaDefaults(s.r.snap, s.obj, rec, now)
 	if err := e.validate(ctx, w, s, rec, wr); err != nil {
 		return nil, err
 	}
@@ -330,36 +341,74 @@ func (w *Writer) readBack(ctx context.Context, s *Scope, id string) (Record, err
 // written turns a record just written (storage form) and its links into
 // the JSON form the principal may read.
 func (e *Engine) written(s *Scope, rec map[string]any, links map[string][]string) (Record, error) {
-	out := s.blankRecord(e.db.Dialect)
+	a := newAnswer(s, e.db.Dialect)
+	for _, c := range s.columnDefs(e.db.Dialect) {
+		if err := a.set(c, rec[c.f.Name]); err != nil {
+			return nil, err
+		}
+	}
+	return a.with(links), nil
+}
+
+// answer is the record a write answers, made from stored values: a copy
+// of the scope's blank record that set fills in.
+type answer struct {
+	s   *Scope
+	out Record
 	// A new record is created and updated at one instant: its answer is
 	// made once.
-	var at, atOut any
-	var atType string
-	for _, c := range s.columnDefs(e.db.Dialect) {
-		v := rec[c.f.Name]
-		if v == nil && c.nullOut {
-			continue
-		}
-		_, isTime := v.(time.Time)
-		if isTime && v == at && c.f.Type == atType {
-			out[c.f.Name] = atOut
-			continue
-		}
-		o, err := c.typ.Output(c.f, v)
-		if err != nil {
-			return nil, fmt.Errorf("read %s.%s: %w", s.obj.Name, c.f.Name, err)
-		}
-		out[c.f.Name] = o
-		if isTime {
-			at, atOut, atType = v, o, c.f.Type
-		}
+	at, atOut any
+	atType    string
+}
+
+// newAnswer starts the answer of a record of s's object in dialect.
+func newAnswer(s *Scope, dialect string) *answer {
+	return &answer{s: s, out: s.blankRecord(dialect)}
+}
+
+// set answers column c's stored value v; a zero c (a column the principal
+// may not read) is left out.
+func (a *answer) set(c colDef, v any) error {
+	if c.f == nil || (v == nil && c.nullOut) {
+		return nil
 	}
-	for _, f := range s.linksRead() {
+	_, isTime := v.(time.Time)
+	if isTime && v == a.at && c.f.Type == a.atType {
+		a.out[c.f.Name] = a.atOut
+		return nil
+	}
+	o, err := c.typ.Output(c.f, v)
+	if err != nil {
+		return fmt.Errorf("read %s.%s: %w", a.s.obj.Name, c.f.Name, err)
+	}
+	a.out[c.f.Name] = o
+	if isTime {
+		a.at, a.atOut, a.atType = v, o, c.f.Type
+	}
+	return nil
+}
+
+// with adds the record's links the principal reads and returns the
+// answer.
+func (a *answer) with(links map[string][]string) Record {
+	for _, f := range a.s.linksRead() {
 		if ids := links[f.Name]; ids != nil {
-			out[f.Name] = ids
+			a.out[f.Name] = ids
 		}
 	}
-	return out, nil
+	return a.out
+}
+
+// insertOne writes row, in storage form, and returns its INSERT and the
+// arguments it was given (the stored values).
+func (e *Engine) insertOne(ctx context.Context, w *Writer, obj *metadata.Object, row map[string]any) (*insertStmt, []any, error) {
+	st, args := w.rights.snap.insertOne(obj, e.db.Dialect, row)
+	// A lone unit of work's transaction may hold this INSERT back and run
+	// it alone (store.DB.BeginLazy); SQLite connections prepare it once.
+	if _, err := w.tx.ExecContext(store.Deferrable(ctx, obj.Name), st.sql, args...); err != nil {
+		return nil, nil, e.writeError(obj, err)
+	}
+	return st, args, nil
 }
 
 // insert writes rows in storage form: one INSERT per row, or, for
@@ -368,14 +417,8 @@ func (e *Engine) written(s *Scope, rec map[string]any, links map[string][]string
 // column out gives).
 func (e *Engine) insert(ctx context.Context, w *Writer, obj *metadata.Object, rows []map[string]any) error {
 	if len(rows) == 1 {
-		st, args := w.rights.snap.insertOne(obj, e.db.Dialect, rows[0])
-		// A lone unit of work's transaction may hold this INSERT back
-		// and run it alone (store.DB.BeginLazy); SQLite connections
-		// prepare it once.
-		if _, err := w.tx.ExecContext(store.Deferrable(ctx, obj.Name), st.sql, args...); err != nil {
-			return e.writeError(obj, err)
-		}
-		return nil
+		_, _, err := e.insertOne(ctx, w, obj, rows[0])
+		return err
 	}
 	cols := append([]string(nil), metadata.SystemFields...)
 	for _, f := range obj.Fields {

@@ -65,19 +65,16 @@ func compiledFormulas(s *Snapshot) *formulas.Compiled {
 	return c
 }
 
-// formulaDefaults fills the fields of rec (storage form) that have a
-// default formula and no value. The write path can call it before its own
+// formulaDefaults fills the fields of rec (storage form), a record created
+// at now, that have a default formula and no value: the formulas see the
+// instant of its created_at. The write path calls it before its own
 // checks, so that a required field with a default formula is filled before
 // it is found missing. A default formula that fails leaves its field
-// empty (logged); the error return is kept for the write path's sake and
-// is always nil.
-func (e *Engine) formulaDefaults(snap *Snapshot, obj *metadata.Object, rec map[string]any) error {
-	op := compiledFormulas(snap).Object(obj.Name)
-	if op == nil {
-		return nil
+// empty (logged).
+func (e *Engine) formulaDefaults(snap *Snapshot, obj *metadata.Object, rec map[string]any, now time.Time) {
+	if op := compiledFormulas(snap).Object(obj.Name); op != nil {
+		e.formulaFailed(snap, op.Defaults(rec, now))
 	}
-	e.formulaFailed(snap, op.Defaults(rec, e.now().UTC()))
-	return nil
 }
 
 // formulaCompute computes the computed fields of rec (storage form) in tx

@@ -33,6 +33,9 @@ type insertShape [4]uint64
 type insertStmt struct {
 	sql  string
 	cols []string
+	// at gives each of cols its place among the columns of the object's
+	// table (Scope.tableColumnDefs).
+	at []int
 }
 
 // insertOne returns the INSERT of row, a record of obj in storage form,
@@ -68,13 +71,18 @@ func (s *Snapshot) insertOne(obj *metadata.Object, dialect string, row map[strin
 			return st.(*insertStmt), args
 		}
 	}
-	cols := append(make([]string, 0, len(metadata.SystemFields)+len(oi.fields)), metadata.SystemFields...)
-	for _, f := range oi.fields {
+	cols := append(make([]string, 0, len(args)), metadata.SystemFields...)
+	places := make([]int, len(cols), len(args))
+	for i := range places {
+		places[i] = i
+	}
+	for i, f := range oi.fields {
 		if row[f.Name] != nil {
 			cols = append(cols, f.Name)
+			places = append(places, len(metadata.SystemFields)+i)
 		}
 	}
-	st := &insertStmt{sql: store.Rebind(dialect, "INSERT INTO "+store.Ident(obj.Name)+" ("+query.SelectList(cols)+") VALUES ("+store.Marks(len(cols))+")"), cols: cols}
+	st := &insertStmt{sql: store.Rebind(dialect, "INSERT INTO "+store.Ident(obj.Name)+" ("+query.SelectList(cols)+") VALUES ("+store.Marks(len(cols))+")"), cols: cols, at: places}
 	if cacheable && oi.n.Add(1) <= maxInsertShapes {
 		oi.stmts.Store(shape, st)
 	}

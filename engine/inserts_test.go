@@ -57,6 +57,13 @@ func TestInsertOne(t *testing.T) {
 				t.Errorf("round %d, %s: %d columns %v and %d arguments for %s", round, tt.name, len(st.cols), st.cols, len(args), tt.want)
 				continue
 			}
+			table := allColumns(tt.dialect, tt.obj)
+			for i, c := range st.cols {
+				if len(st.at) != len(st.cols) || table[st.at[i]] != c {
+					t.Errorf("round %d, %s: column %s placed at %v among %v", round, tt.name, c, st.at, table)
+					break
+				}
+			}
 			for i, c := range st.cols[len(metadata.SystemFields):] {
 				if got := args[len(metadata.SystemFields)+i]; got != tt.row[c] {
 					t.Errorf("round %d, %s: column %s gets %v, want %v", round, tt.name, c, got, tt.row[c])

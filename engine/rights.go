@@ -65,6 +65,10 @@ type fieldAccess struct {
 	readCols map[string][]string
 	readDefs map[string][]colDef
 	readList map[string]string
+	// tableDefs is, by dialect, a definition for every column of the
+	// object's table in its order (the system fields, then the fields
+	// with a column), the zero colDef for one the principal may not read.
+	tableDefs map[string][]colDef
 	// readLinks lists the many-to-many fields the principal may read
 	// (their values are in link tables, not columns), and readLinkList
 	// selects their links with the row (Scope.linkList).
@@ -91,19 +95,26 @@ func (s *Scope) reads() {
 		s.readable = make(map[string]colDef, len(s.levels))
 		s.readCols = map[string][]string{}
 		s.readDefs = map[string][]colDef{}
+		s.tableDefs = map[string][]colDef{}
 		add := func(f *metadata.Field) {
-			if !s.Readable(f.Name) {
-				return
-			}
 			c := colDef{f: f, typ: metadata.TypeOf(f)}
-			out, err := c.typ.Output(f, nil)
-			c.nullOut = err == nil && out == nil
-			s.readable[f.Name] = c
+			readable := s.Readable(f.Name)
+			if readable {
+				out, err := c.typ.Output(f, nil)
+				c.nullOut = err == nil && out == nil
+				s.readable[f.Name] = c
+			}
 			for _, d := range []string{metadata.DialectSQLite, metadata.DialectPostgres} {
-				if c.typ.Column(d, f) != "" {
-					s.readCols[d] = append(s.readCols[d], f.Name)
-					s.readDefs[d] = append(s.readDefs[d], c)
+				if c.typ.Column(d, f) == "" {
+					continue
 				}
+				if !readable {
+					s.tableDefs[d] = append(s.tableDefs[d], colDef{})
+					continue
+				}
+				s.tableDefs[d] = append(s.tableDefs[d], c)
+				s.readCols[d] = append(s.readCols[d], f.Name)
+				s.readDefs[d] = append(s.readDefs[d], c)
 			}
 		}
 		for _, name := range metadata.SystemFields {
@@ -472,6 +483,15 @@ func (s *Scope) columns(dialect string) []string {
 func (s *Scope) columnDefs(dialect string) []colDef {
 	s.reads()
 	return s.readDefs[dialect]
+}
+
+// tableColumnDefs returns a definition for every column of the object's
+// table, in the order of its INSERTs (objectInserts: the system fields,
+// then the fields with a column), the zero colDef for one the principal
+// may not read.
+func (s *Scope) tableColumnDefs(dialect string) []colDef {
+	s.reads()
+	return s.tableDefs[dialect]
 }
 
 // linksRead returns the many-to-many fields the principal may read.
