@@ -242,21 +242,21 @@ func (w *Writer) prepareCreate(ctx context.Context, s *Scope, data map[string]an
 	rec := make(map[string]any, plan.given+len(wr.vals))
 	at, by := any(now), any(p.UserID) // each boxed once for its fields
 	rec["id"], rec["created_at"], rec["created_by"], rec["updated_at"], rec["updated_by"], rec[metadata.OwnerField], rec["version"] = id, at, by, at, by, by, int64(1)
-	for _, f := range plan.defaulted {
+	for _, d := range plan.defaulted {
+		f := d.f
 		if _, sent := wr.vals[f.Name]; sent {
 			continue
 		}
 		if _, sent := wr.links[f.Name]; sent {
 			continue
 		}
-		v, err := metadata.TypeOf(f).Normalize(f, f.Default)
-		if err != nil {
-			return nil, fmt.Errorf("default of %s.%s: %w", s.obj.Name, f.Name, err)
+		if d.err != nil {
+			return nil, fmt.Errorf("default of %s.%s: %w", s.obj.Name, f.Name, d.err)
 		}
 		if metadata.Linked(f) {
-			wr.link(f.Name, v.([]string))
+			wr.link(f.Name, d.v.([]string))
 		} else {
-			rec[f.Name] = v
+			rec[f.Name] = d.v
 		}
 	}
 	for k, v := range wr.vals {

@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"slices"
 	"sync"
 
 	"github.com/crmplatform/crm/engine/access"
@@ -104,22 +103,21 @@ func (hs *hookSet) run(ctx context.Context, before bool, ev *Event) error {
 	if before {
 		m = hs.before
 	}
-	list, own := m[hookKey{ev.Op, "*"}], m[hookKey{ev.Op, ev.Object.Name}]
-	if len(own) > 0 {
-		// add only appends: the lists' elements seen here never change,
-		// so only joining two needs a copy.
-		list = append(slices.Clip(list), own...)
-	}
+	// add only appends: the lists' elements seen here never change once
+	// the lock is released. The hooks of every object run first.
+	lists := [2][]Hook{m[hookKey{ev.Op, "*"}], m[hookKey{ev.Op, ev.Object.Name}]}
 	hs.mu.RUnlock()
-	if len(list) == 0 {
+	if len(lists[0])+len(lists[1]) == 0 {
 		return nil
 	}
 	if ev.Writer != nil {
 		ctx = withWriter(ctx, ev.Writer)
 	}
-	for _, h := range list {
-		if err := h(ctx, ev); err != nil {
-			return err
+	for _, list := range lists {
+		for _, h := range list {
+			if err := h(ctx, ev); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

@@ -10,14 +10,23 @@ type recordPlan struct {
 	// system does not compute, and those whose type checks the record
 	// (metadata.RecordChecker).
 	checked []*metadata.Field
-	// defaulted are the fields with a default.
-	defaulted []*metadata.Field
+	// defaulted are the fields with a default, each with its default
+	// normalized once (a value no write changes: text, a number, a
+	// boolean, a list of ids that links copy).
+	defaulted []defaultValue
 	// assigned are the fields whose type gives them their values
 	// (metadata.Assigner).
 	assigned []*metadata.Field
 	// given counts the values a new record has before its sent ones: the
 	// system fields, and the fields with a default or a formula.
 	given int
+}
+
+// defaultValue is a field's default in storage form, or why it has none.
+type defaultValue struct {
+	f   *metadata.Field
+	v   any
+	err error
 }
 
 // recordPlan returns obj's recordPlan under s, made on first use.
@@ -32,7 +41,8 @@ func (s *Snapshot) recordPlan(obj *metadata.Object) *recordPlan {
 			p.checked = append(p.checked, f)
 		}
 		if f.Default != nil {
-			p.defaulted = append(p.defaulted, f)
+			v, err := metadata.TypeOf(f).Normalize(f, f.Default)
+			p.defaulted = append(p.defaulted, defaultValue{f: f, v: v, err: err})
 		}
 		if _, ok := metadata.TypeOf(f).(metadata.Assigner); ok {
 			p.assigned = append(p.assigned, f)

@@ -250,12 +250,12 @@ func (e *Engine) prepare(ctx context.Context, s *Scope, ev *Event, verr *Validat
 		}
 	}
 	fails, err := e.formulaCompute(ctx, ev)
-	var ve *ValidationError
-	switch {
-	case errors.As(err, &ve):
+	if err != nil {
+		var ve *ValidationError
+		if !errors.As(err, &ve) {
+			return err
+		}
 		verr.Errors = append(verr.Errors, ve.Errors...)
-	case err != nil:
-		return err
 	}
 	verr.Errors = append(verr.Errors, fails...)
 	return verr.err()
