@@ -291,3 +291,45 @@ func TestDashboards(t *testing.T) {
 		}
 	})
 }
+
+// TestTabularLabels checks the labels of a tabular report's lookups: the
+// title of the record referred to, in "_labels" and in the exports; a
+// lookup that refers to no record has none (an empty cell, not "<nil>").
+func TestTabularLabels(t *testing.T) {
+	t.Parallel()
+	apitest.Dialects(t, apitest.Options{}, func(t *testing.T, s *apitest.Server) {
+		parent := s.Create("admin", "account", `{"name": "Parent Co", "industry": "retail"}`)
+		s.Create("admin", "account", fmt.Sprintf(`{"name": "Child Co", "industry": "retail", "parent": %q}`, parent))
+		def := `{"name": "parents", "object": "account", "kind": "tabular", "columns": [{"field": "name"}, {"field": "parent"}], "sort": ["name"]}`
+		got := map[string]map[string]any{}
+		for _, row := range rows(t, adhoc(t, s, "admin", def, nil)) {
+			got[row["name"].(string)] = row
+		}
+		if l, _ := got["Child Co"]["_labels"].(map[string]any); l["parent"] != "Parent Co" {
+			t.Errorf("the child's labels %v, want its parent's name", got["Child Co"]["_labels"])
+		}
+		if l, ok := got["Parent Co"]["_labels"].(map[string]any); ok {
+			if _, has := l["parent"]; has {
+				t.Errorf("a lookup to no record has a label: %v", l)
+			}
+		}
+		status, raw := s.Raw("POST", "/api/reports/run?format=csv", "admin", "application/json", strings.NewReader(def), nil)
+		if status != 200 {
+			t.Fatalf("%d %s", status, raw)
+		}
+		recs, err := csv.NewReader(bytes.NewReader(bytes.TrimPrefix(raw, []byte("\xEF\xBB\xBF")))).ReadAll()
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := map[string]string{"Child Co": "Parent Co", "Parent Co": ""}
+		for _, rec := range recs[1:] {
+			if w, ok := want[rec[0]]; ok && rec[1] != w {
+				t.Errorf("CSV row %v: parent %q, want %q", rec, rec[1], w)
+			}
+			delete(want, rec[0])
+		}
+		if len(want) > 0 {
+			t.Errorf("the CSV lacks rows for %v: %v", want, recs)
+		}
+	})
+}

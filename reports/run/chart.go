@@ -36,9 +36,8 @@ func (res *Result) Draw(width int) chart.Chart {
 		c.YLabel = label(values[0])
 	}
 	rowLabel := func(row Row, i int) string {
-		labels, _ := row["_labels"].(map[string]any)
 		if i < len(p.Groups) {
-			if l, ok := labels[p.Groups[i].Name].(string); ok {
+			if l, ok := rowLabels(row).Get(p.Groups[i].Name); ok {
 				return l
 			}
 		}

@@ -19,12 +19,12 @@ func (res *Result) table(lang string) (header []string, rows [][]cell) {
 		header = append(header, c.Label)
 	}
 	for _, row := range res.Rows {
-		labels, _ := row["_labels"].(map[string]any)
+		labels := rowLabels(row)
 		var out []cell
 		for _, c := range res.Columns {
 			v, has := row[c.Name]
-			if l, ok := labels[c.Name]; ok && (c.Role == "group" || has) {
-				out = append(out, cell{text: fmt.Sprint(l)})
+			if l, ok := labels.Get(c.Name); ok && (c.Role == "group" || has) {
+				out = append(out, cell{text: l})
 				continue
 			}
 			out = append(out, valueCell(c, v))

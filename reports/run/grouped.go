@@ -21,6 +21,8 @@ type grp struct {
 	states []state
 	vals   map[string]*big.Rat
 	out    map[string]any
+	// lbl are the labels of the group's row (groupRow).
+	lbl Labels
 	// path is path(keys), made once (hasPath) for all the paths asked of
 	// the group (its row, its subtotal's, the sort within its outer group).
 	path    string
@@ -50,6 +52,15 @@ func (g *grp) prefix(l int) string {
 // dims returns every dimension of a plan: rows, then columns.
 func dims(p *reports.Plan) []*reports.Dim {
 	return append(append([]*reports.Dim(nil), p.Groups...), p.Across...)
+}
+
+// dimNames returns the names of dimensions all.
+func dimNames(all []*reports.Dim) []string {
+	names := make([]string, len(all))
+	for i, d := range all {
+		names[i] = d.Name
+	}
+	return names
 }
 
 // groupQuery runs the GROUP BY of the dimensions at the indexes idx and
@@ -501,32 +512,26 @@ func (r *Runner) grouped(ctx context.Context, b *builder, filter string, res *Re
 const rowFields = 3
 
 // groupRow writes one group as a row, its values (finishGroup) becoming
-// the row: a group is the row of one line only. all are the plan's
-// dimensions.
-func groupRow(all []*reports.Dim, g *grp) Row {
+// the row: a group is the row of one line only. names are the names of
+// the plan's dimensions (dimNames).
+func groupRow(names []string, g *grp) Row {
 	row := Row(g.out)
 	row["_level"], row["_group"] = len(g.keys), g.prefix(len(g.keys))
 	if len(g.keys) == 0 {
 		return row
 	}
-	lbl := make(map[string]any, len(g.keys))
 	for i, k := range g.keys {
-		d := all[i]
-		row[d.Name] = k
-		if s, ok := k.(string); ok && s == g.labels[i] {
-			lbl[d.Name] = k // a key that is its own label (a month) is not boxed again
-		} else {
-			lbl[d.Name] = g.labels[i]
-		}
+		row[names[i]] = k
 	}
-	row["_labels"] = lbl
+	g.lbl = Labels{names: names[:len(g.keys)], values: g.labels}
+	row["_labels"] = &g.lbl
 	return row
 }
 
 // summaryRows lists the detail rows with, when subs are given, a subtotal
 // row after the last row of each outer group (innermost first).
 func summaryRows(b *builder, detail []*grp, subs [][]*grp) []Row {
-	all := dims(b.plan)
+	names := dimNames(dims(b.plan))
 	out := make([]Row, 0, len(detail))
 	// bySub finds a subtotal group of a level by its keys' path.
 	bySub := make([]map[string]*grp, len(subs))
@@ -537,14 +542,14 @@ func summaryRows(b *builder, detail []*grp, subs [][]*grp) []Row {
 		}
 	}
 	for i, g := range detail {
-		out = append(out, groupRow(all, g))
+		out = append(out, groupRow(names, g))
 		for l := len(subs); l >= 1; l-- {
 			outer := g.prefix(l)
 			if i+1 < len(detail) && detail[i+1].prefix(l) == outer {
 				break
 			}
 			if s := bySub[l-1][outer]; s != nil {
-				out = append(out, groupRow(all, s))
+				out = append(out, groupRow(names, s))
 			}
 		}
 	}

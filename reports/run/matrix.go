@@ -60,9 +60,9 @@ func (r *Runner) matrix(ctx context.Context, b *builder, where string, args []an
 	if p.Report.Limit > 0 && len(rows) > p.Report.Limit {
 		rows = rows[:p.Report.Limit]
 	}
-	all := dims(p)
+	names := dimNames(dims(p))
 	for _, g := range rows {
-		row := groupRow(all, g)
+		row := groupRow(names, g)
 		for _, c := range cols {
 			cell := cells[path(append(slices.Clone(g.keys), c.keys...))]
 			for _, a := range p.Aggs {

@@ -48,7 +48,8 @@ type Column struct {
 }
 
 // Row is a row of a result: values by column name, plus "_labels" (the
-// labels of group keys, lookups and picklists in the user's language),
+// labels of group keys, lookups and picklists in the user's language, a
+// *Labels),
 // "_group" (the drill-down path of a group row), "_level" (the number of
 // dimensions a summary row has keys for: fewer for subtotals) and "_id"
 // (the record of a tabular row).
@@ -324,7 +325,7 @@ func (r *Runner) tabular(ctx context.Context, b *builder, filter string, res *Re
 	res.Rows = make([]Row, 0, len(rows))
 	for _, raw := range rows {
 		row := Row{"_id": raw[0]}
-		lbl := map[string]any{}
+		lbl := &Labels{}
 		for i, v := range p.Columns {
 			out, err := metadata.TypeOf(v.Field).Output(v.Field, raw[i+1])
 			if err != nil {
@@ -332,13 +333,20 @@ func (r *Runner) tabular(ctx context.Context, b *builder, filter string, res *Re
 			}
 			row[v.Name] = out
 			if l, ok := b.optionLabel(v, out); ok {
-				lbl[v.Name] = l
+				lbl.add(v.Name, l)
 			}
 		}
+		// A lookup that refers to no record has no label (nor a value).
 		for _, l := range labels {
-			lbl[l.name] = raw[l.at]
+			switch title := raw[l.at].(type) {
+			case nil:
+			case string:
+				lbl.add(l.name, title)
+			default:
+				lbl.add(l.name, fmt.Sprint(title))
+			}
 		}
-		if len(lbl) > 0 {
+		if len(lbl.names) > 0 {
 			row["_labels"] = lbl
 		}
 		res.Rows = append(res.Rows, row)
