@@ -100,16 +100,23 @@ func (w *Writer) Create(ctx context.Context, object string, data map[string]any)
 	if !w.answersFromMemory(s, c.ev.New, mark) {
 		return w.readBack(ctx, s, c.ev.ID)
 	}
-	// The INSERT's arguments are the stored values, as a read finds them:
-	// the answer is made from them, the columns they fill only.
-	a := newAnswer(s, w.e.db.Dialect)
-	defs := s.tableColumnDefs(w.e.db.Dialect)
+	return w.e.insertedAnswer(s, st, args, c.wr.links)
+}
+
+// insertedAnswer is written for a record inserted alone by st with args:
+// the arguments are the stored values, as a read finds them, so the
+// answer is made from them, the columns the INSERT fills only. Those it
+// leaves out are empty, which the blank record answers (every type has
+// an answer for its empty value: TestEmptyAnswers).
+func (e *Engine) insertedAnswer(s *Scope, st *insertStmt, args []any, links map[string][]string) (Record, error) {
+	a := newAnswer(s, e.db.Dialect)
+	defs := s.tableColumnDefs(e.db.Dialect)
 	for i, at := range st.at {
 		if err := a.set(defs[at], args[i]); err != nil {
 			return nil, err
 		}
 	}
-	return a.with(c.wr.links), nil
+	return a.with(links), nil
 }
 
 // MaxBatch is the most records one CreateMany takes.
@@ -367,9 +374,10 @@ func newAnswer(s *Scope, dialect string) *answer {
 }
 
 // set answers column c's stored value v; a zero c (a column the principal
-// may not read) is left out.
+// may not read) is left out, and so is an empty value the blank record
+// already answers.
 func (a *answer) set(c colDef, v any) error {
-	if c.f == nil || (v == nil && c.nullOut) {
+	if c.f == nil || (v == nil && c.hasEmpty) {
 		return nil
 	}
 	_, isTime := v.(time.Time)

@@ -95,3 +95,21 @@ func TestColumnsHaveNoDefault(t *testing.T) {
 		}
 	}
 }
+
+// TestEmptyAnswers guards what a create's answer leaves to the blank
+// record (insertedAnswer): the columns its INSERT leaves out are empty,
+// and every field type with a column answers its empty value.
+func TestEmptyAnswers(t *testing.T) {
+	t.Parallel()
+	for _, name := range metadata.FieldTypeNames() {
+		f := &metadata.Field{Name: "x", Type: name, Target: "thing", Options: []metadata.Option{{Value: "a"}}}
+		for _, d := range []string{metadata.DialectSQLite, metadata.DialectPostgres} {
+			if metadata.TypeOf(f).Column(d, f) == "" {
+				continue
+			}
+			if _, err := metadata.TypeOf(f).Output(f, nil); err != nil {
+				t.Errorf("%s on %s: no answer for an empty value: %v", name, d, err)
+			}
+		}
+	}
+}

@@ -75,8 +75,9 @@ type fieldAccess struct {
 	readLinks    []*metadata.Field
 	readLinkList string
 	// blank is, by dialect, the record the principal reads of a row
-	// without values: null in each column whose empty value is answered
-	// as null (colDef.nullOut), no links. An answer starts as its copy.
+	// without values: each column's empty answer (colDef.empty), no
+	// links. An answer starts as its copy and sets the columns that have
+	// values.
 	blank map[string]Record
 }
 
@@ -85,8 +86,10 @@ type fieldAccess struct {
 type colDef struct {
 	f   *metadata.Field
 	typ metadata.FieldType
-	// nullOut is set when the column's empty value is answered as null.
-	nullOut bool
+	// empty is the answer of the column's empty value (null for every
+	// type so far), which the blank record holds when hasEmpty.
+	empty    any
+	hasEmpty bool
 }
 
 // reads works out, once, what the principal reads of the object.
@@ -101,7 +104,7 @@ func (s *Scope) reads() {
 			readable := s.Readable(f.Name)
 			if readable {
 				out, err := c.typ.Output(f, nil)
-				c.nullOut = err == nil && out == nil
+				c.empty, c.hasEmpty = out, err == nil
 				s.readable[f.Name] = c
 			}
 			for _, d := range []string{metadata.DialectSQLite, metadata.DialectPostgres} {
@@ -138,8 +141,8 @@ func (s *Scope) reads() {
 		for d, defs := range s.readDefs {
 			b := make(Record, len(defs)+len(s.readLinks))
 			for _, c := range defs {
-				if c.nullOut {
-					b[c.f.Name] = nil
+				if c.hasEmpty {
+					b[c.f.Name] = c.empty
 				}
 			}
 			for _, f := range s.readLinks {
