@@ -81,7 +81,7 @@ func describeMatches(ctx context.Context, w *engine.Writer, obj *metadata.Object
 			return nil, err
 		}
 		m := engine.DuplicateMatch{ID: id, Message: fmt.Sprintf("%s %s", obj.Name, id)}
-		if v, ok := rec[obj.TitleField]; ok && obj.TitleField != "" {
+		if v := rec[obj.TitleField]; v != nil && obj.TitleField != "" {
 			m.Title = map[string]any{obj.TitleField: v}
 			m.Message = fmt.Sprintf("%s %v", obj.Name, v)
 		}

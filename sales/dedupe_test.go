@@ -34,6 +34,13 @@ func TestDuplicateRules(t *testing.T) {
 				Body: `{"name": "contact_phone", "object": "contact", "action": "block", "fields": [{"field": "phone", "normalize": "phone"}]}`, Status: 201},
 			{Name: "existing records got their keys", Method: "POST", Path: "/api/records/contact?allow_duplicate=true", User: "rep1",
 				Body: `{"name": "Wei", "account": "` + acme + `", "phone": "(0571) 8888-0001"}`, Status: 409, Code: "duplicate", Contains: []string{"Han Meimei"}},
+			{Name: "an object whose title is optional", Method: "POST", Path: "/api/meta/objects", User: "admin",
+				Body: `{"name": "gadget", "label": {"en": "Gadget", "zh": "小工具"}, "title_field": "nickname", "fields": [{"name": "nickname", "type": "text"}, {"name": "serial", "type": "text"}]}`, Status: 201},
+			{Name: "with a rule on its serial", Method: "POST", Path: "/api/meta/duplicate_rules", User: "admin",
+				Body: `{"name": "gadget_serial", "object": "gadget", "action": "block", "fields": [{"field": "serial"}]}`, Status: 201},
+			{Name: "one without a title", Method: "POST", Path: "/api/records/gadget", User: "admin", Body: `{"serial": "SN-1"}`, Status: 201},
+			{Name: "a match without a title is named by its id, not <nil>", Method: "POST", Path: "/api/records/gadget", User: "admin", Body: `{"serial": "SN-1"}`,
+				Status: 409, Code: "duplicate", Contains: []string{"gadget_serial", `"message":"gadget `}, NotContain: []string{"nil", "nickname"}},
 			{Name: "a rule on a number field is refused", Method: "POST", Path: "/api/meta/duplicate_rules", User: "admin",
 				Body: `{"name": "by_size", "object": "account", "fields": [{"field": "employees"}]}`, Status: 422, Contains: []string{"/fields/0/field"}},
 		})
