@@ -292,21 +292,26 @@ func TestDashboards(t *testing.T) {
 	})
 }
 
-// TestTabularLabels checks the labels of a tabular report's lookups: the
-// title of the record referred to, in "_labels" and in the exports; a
-// lookup that refers to no record has none (an empty cell, not "<nil>").
+// TestTabularLabels checks the labels of a tabular report's lookups and
+// multi-picklists: the title of the record referred to, the labels of the
+// options, in "_labels" and in the exports; a lookup that refers to no
+// record has none (an empty cell, not "<nil>").
 func TestTabularLabels(t *testing.T) {
 	t.Parallel()
 	apitest.Dialects(t, apitest.Options{}, func(t *testing.T, s *apitest.Server) {
+		if status, m := s.Do("POST", "/api/meta/objects/account/fields", "admin", `{"name": "interests", "type": "multi_picklist", "label": "Interests",
+			"options": [{"value": "tea", "label": {"en": "Tea", "zh": "茶"}}, {"value": "silk", "label": {"en": "Silk", "zh": "丝绸"}}]}`); status != 201 {
+			t.Fatalf("add a multi-picklist: %d %v", status, m)
+		}
 		parent := s.Create("admin", "account", `{"name": "Parent Co", "industry": "retail"}`)
-		s.Create("admin", "account", fmt.Sprintf(`{"name": "Child Co", "industry": "retail", "parent": %q}`, parent))
-		def := `{"name": "parents", "object": "account", "kind": "tabular", "columns": [{"field": "name"}, {"field": "parent"}], "sort": ["name"]}`
+		s.Create("admin", "account", fmt.Sprintf(`{"name": "Child Co", "industry": "retail", "parent": %q, "interests": ["silk", "tea"]}`, parent))
+		def := `{"name": "parents", "object": "account", "kind": "tabular", "columns": [{"field": "name"}, {"field": "parent"}, {"field": "interests"}], "sort": ["name"]}`
 		got := map[string]map[string]any{}
 		for _, row := range rows(t, adhoc(t, s, "admin", def, nil)) {
 			got[row["name"].(string)] = row
 		}
-		if l, _ := got["Child Co"]["_labels"].(map[string]any); l["parent"] != "Parent Co" {
-			t.Errorf("the child's labels %v, want its parent's name", got["Child Co"]["_labels"])
+		if l, _ := got["Child Co"]["_labels"].(map[string]any); l["parent"] != "Parent Co" || l["interests"] != "Silk, Tea" {
+			t.Errorf("the child's labels %v, want its parent's name and its options' labels", got["Child Co"]["_labels"])
 		}
 		if l, ok := got["Parent Co"]["_labels"].(map[string]any); ok {
 			if _, has := l["parent"]; has {
@@ -321,10 +326,10 @@ func TestTabularLabels(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := map[string]string{"Child Co": "Parent Co", "Parent Co": ""}
+		want := map[string][2]string{"Child Co": {"Parent Co", "Silk, Tea"}, "Parent Co": {"", ""}}
 		for _, rec := range recs[1:] {
-			if w, ok := want[rec[0]]; ok && rec[1] != w {
-				t.Errorf("CSV row %v: parent %q, want %q", rec, rec[1], w)
+			if w, ok := want[rec[0]]; ok && (rec[1] != w[0] || rec[2] != w[1]) {
+				t.Errorf("CSV row %v: parent and interests %q, want %q", rec, rec[1:], w)
 			}
 			delete(want, rec[0])
 		}

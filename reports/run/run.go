@@ -394,7 +394,8 @@ func tabularOrder(p *reports.Plan) (string, error) {
 	return strings.Join(append(keys, "1"), ", "), nil
 }
 
-// optionLabel is the label of a picklist or boolean value.
+// optionLabel is the label of a picklist or boolean value, or the labels
+// of a multi-picklist's options joined by commas.
 func (b *builder) optionLabel(v *reports.Value, out any) (string, bool) {
 	switch x := out.(type) {
 	case string:
@@ -404,6 +405,15 @@ func (b *builder) optionLabel(v *reports.Value, out any) (string, bool) {
 			}
 			return x, true
 		}
+	case []string: // a multi-picklist's options, each by its label
+		labels := make([]string, len(x))
+		for i, value := range x {
+			labels[i] = value
+			if o, ok := v.Field.Option(value); ok && o.Label.Get(b.lang) != "" {
+				labels[i] = o.Label.Get(b.lang)
+			}
+		}
+		return strings.Join(labels, ", "), true
 	case bool:
 		if b.lang == "zh" {
 			return map[bool]string{true: "是", false: "否"}[x], true
