@@ -27,26 +27,45 @@ func (rm *Reminders) valueFor(ctx context.Context, w *engine.Writer, s *engine.S
 		if target, lookup := metadata.LookupTarget(f); lookup {
 			return rm.title(ctx, w, s, target, fmt.Sprint(v))
 		}
-		if metadata.SingleOption(f) {
-			if o, ok := f.Option(fmt.Sprint(v)); ok && o.Label.Get(lang) != "" {
-				return o.Label.Get(lang)
-			}
-		}
-		if t, ok := v.(time.Time); ok {
-			return t.In(rm.zone()).Format("2006-01-02 15:04")
-		}
-		out, err := metadata.TypeOf(f).Output(f, v)
-		if err != nil {
-			return ""
-		}
-		switch x := out.(type) {
-		case bool:
-			return map[bool]map[string]string{true: {"en": "yes", "zh": "是"}, false: {"en": "no", "zh": "否"}}[x][langOr(lang)]
-		case []string:
-			return strings.Join(x, ", ")
-		}
-		return fmt.Sprint(out)
+		return fieldText(f, v, lang, rm.zone())
 	}
+}
+
+// fieldText writes v, a value (storage form, not empty) of field f, as a
+// message shows it in lang: an option by its label, the options of a
+// multi-picklist by their labels, yes or no, a datetime in loc.
+func fieldText(f *metadata.Field, v any, lang string, loc *time.Location) string {
+	label := func(value string) string {
+		if o, ok := f.Option(value); ok && o.Label.Get(lang) != "" {
+			return o.Label.Get(lang)
+		}
+		return value
+	}
+	if metadata.SingleOption(f) {
+		return label(fmt.Sprint(v))
+	}
+	out, err := metadata.TypeOf(f).Output(f, v)
+	if err != nil {
+		return ""
+	}
+	if metadata.TypeOf(f).Kind() == metadata.KindDateTime {
+		// Stored as a time (PostgreSQL) or its UTC text (SQLite), answered
+		// as the latter.
+		if t, err := time.Parse(time.RFC3339Nano, fmt.Sprint(out)); err == nil {
+			return t.In(loc).Format("2006-01-02 15:04")
+		}
+	}
+	switch x := out.(type) {
+	case bool:
+		return map[bool]map[string]string{true: {"en": "yes", "zh": "是"}, false: {"en": "no", "zh": "否"}}[x][langOr(lang)]
+	case []string:
+		labels := make([]string, len(x))
+		for i, value := range x {
+			labels[i] = label(value)
+		}
+		return strings.Join(labels, ", ")
+	}
+	return fmt.Sprint(out)
 }
 
 // langOr returns lang when messages are written in it, else English.
