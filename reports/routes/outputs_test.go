@@ -9,6 +9,7 @@ import (
 	"math/big"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/crmplatform/crm/internal/apitest"
 	"github.com/xuri/excelize/v2"
@@ -295,7 +296,8 @@ func TestDashboards(t *testing.T) {
 // TestTabularLabels checks the labels of a tabular report's lookups and
 // multi-picklists: the title of the record referred to, the labels of the
 // options, in "_labels" and in the exports; a lookup that refers to no
-// record has none (an empty cell, not "<nil>").
+// record has none (an empty cell, not "<nil>"). Exports show datetimes in
+// the user's time zone.
 func TestTabularLabels(t *testing.T) {
 	t.Parallel()
 	apitest.Dialects(t, apitest.Options{}, func(t *testing.T, s *apitest.Server) {
@@ -305,7 +307,7 @@ func TestTabularLabels(t *testing.T) {
 		}
 		parent := s.Create("admin", "account", `{"name": "Parent Co", "industry": "retail"}`)
 		s.Create("admin", "account", fmt.Sprintf(`{"name": "Child Co", "industry": "retail", "parent": %q, "interests": ["silk", "tea"]}`, parent))
-		def := `{"name": "parents", "object": "account", "kind": "tabular", "columns": [{"field": "name"}, {"field": "parent"}, {"field": "interests"}], "sort": ["name"]}`
+		def := `{"name": "parents", "object": "account", "kind": "tabular", "columns": [{"field": "name"}, {"field": "parent"}, {"field": "interests"}, {"field": "created_at"}], "sort": ["name"]}`
 		got := map[string]map[string]any{}
 		for _, row := range rows(t, adhoc(t, s, "admin", def, nil)) {
 			got[row["name"].(string)] = row
@@ -318,7 +320,7 @@ func TestTabularLabels(t *testing.T) {
 				t.Errorf("a lookup to no record has a label: %v", l)
 			}
 		}
-		status, raw := s.Raw("POST", "/api/reports/run?format=csv", "admin", "application/json", strings.NewReader(def), nil)
+		status, raw := s.Raw("POST", "/api/reports/run?format=csv", "admin", "application/json", strings.NewReader(def), map[string]string{"X-Timezone": "Asia/Shanghai"})
 		if status != 200 {
 			t.Fatalf("%d %s", status, raw)
 		}
@@ -326,10 +328,22 @@ func TestTabularLabels(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := map[string][2]string{"Child Co": {"Parent Co", "Silk, Tea"}, "Parent Co": {"", ""}}
+		// Datetimes in the user's time zone, to the second.
+		shanghai, err := time.LoadLocation("Asia/Shanghai")
+		if err != nil {
+			t.Fatal(err)
+		}
+		local := func(name string) string {
+			at, err := time.Parse(time.RFC3339Nano, got[name]["created_at"].(string))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return at.In(shanghai).Format("2006-01-02 15:04:05")
+		}
+		want := map[string][3]string{"Child Co": {"Parent Co", "Silk, Tea", local("Child Co")}, "Parent Co": {"", "", local("Parent Co")}}
 		for _, rec := range recs[1:] {
-			if w, ok := want[rec[0]]; ok && (rec[1] != w[0] || rec[2] != w[1]) {
-				t.Errorf("CSV row %v: parent and interests %q, want %q", rec, rec[1:], w)
+			if w, ok := want[rec[0]]; ok && [3]string(rec[1:4]) != w {
+				t.Errorf("CSV row %v: parent, interests and creation %q, want %q", rec, rec[1:4], w)
 			}
 			delete(want, rec[0])
 		}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/xuri/excelize/v2"
 )
@@ -27,7 +28,7 @@ func (res *Result) table(lang string) (header []string, rows [][]cell) {
 				out = append(out, cell{text: l})
 				continue
 			}
-			out = append(out, valueCell(c, v))
+			out = append(out, valueCell(c, v, res.loc))
 		}
 		rows = append(rows, out)
 	}
@@ -35,7 +36,7 @@ func (res *Result) table(lang string) (header []string, rows [][]cell) {
 		out := make([]cell, len(res.Columns))
 		for i, c := range res.Columns {
 			if v, ok := res.Totals[c.Name]; ok {
-				out[i] = valueCell(c, v)
+				out[i] = valueCell(c, v, res.loc)
 			}
 		}
 		if len(out) > 0 && out[0].text == "" && !out[0].number {
@@ -53,11 +54,23 @@ type cell struct {
 	scale  int
 }
 
-// valueCell writes a value of a column.
-func valueCell(c Column, v any) cell {
+// exportTime is how an export shows a datetime: in the user's time zone,
+// to the second.
+const exportTime = "2006-01-02 15:04:05"
+
+// valueCell writes a value of a column; a datetime (RFC 3339 in UTC, as
+// the JSON answer has it) in loc.
+func valueCell(c Column, v any, loc *time.Location) cell {
 	switch x := v.(type) {
 	case nil:
 		return cell{}
+	case string:
+		if c.Type == "datetime" && loc != nil {
+			if t, err := time.Parse(time.RFC3339Nano, x); err == nil {
+				return cell{text: t.In(loc).Format(exportTime)}
+			}
+		}
+		return cell{text: x}
 	case json.Number:
 		scale := 0
 		if _, frac, ok := strings.Cut(string(x), "."); ok {

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/crmplatform/crm/engine"
 	"github.com/crmplatform/crm/engine/access"
@@ -69,6 +70,9 @@ type Result struct {
 	Chart     *reports.Chart `json:"chart,omitempty"`
 	// plan is the plan that ran (for charts and exports).
 	plan *reports.Plan
+	// loc is the user's time zone (the request's X-Timezone, else the
+	// server's), in which exports show datetimes.
+	loc *time.Location
 }
 
 // Plan returns the plan that produced the result.
@@ -171,7 +175,7 @@ func (r *Runner) Run(ctx context.Context, rights *engine.Rights, p *reports.Plan
 	if err := b.compileAggFilters(); err != nil {
 		return nil, err
 	}
-	res := &Result{Report: p.Report.Name, Label: p.Report.Label.Get(b.lang), Kind: p.Kind, Chart: p.Report.Chart, plan: p}
+	res := &Result{Report: p.Report.Name, Label: p.Report.Label.Get(b.lang), Kind: p.Kind, Chart: p.Report.Chart, plan: p, loc: r.eng.Location(ctx)}
 	if res.Label == "" {
 		res.Label = p.Report.Name
 	}
