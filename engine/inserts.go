@@ -29,13 +29,12 @@ type objectInserts struct {
 // are not cached.
 type insertShape [4]uint64
 
-// insertStmt is a single-row INSERT and the columns it writes, in order.
+// insertStmt is a single-row INSERT and the columns it writes, in order:
+// their places among the columns of the object's table (allColumns,
+// Scope.tableColumnDefs).
 type insertStmt struct {
-	sql  string
-	cols []string
-	// at gives each of cols its place among the columns of the object's
-	// table (Scope.tableColumnDefs).
-	at []int
+	sql string
+	at  []int
 }
 
 // insertOne returns the INSERT of row, a record of obj in storage form,
@@ -82,7 +81,7 @@ func (s *Snapshot) insertOne(obj *metadata.Object, dialect string, row map[strin
 			places = append(places, len(metadata.SystemFields)+i)
 		}
 	}
-	st := &insertStmt{sql: store.Rebind(dialect, "INSERT INTO "+store.Ident(obj.Name)+" ("+query.SelectList(cols)+") VALUES ("+store.Marks(len(cols))+")"), cols: cols, at: places}
+	st := &insertStmt{sql: store.Rebind(dialect, "INSERT INTO "+store.Ident(obj.Name)+" ("+query.SelectList(cols)+") VALUES ("+store.Marks(len(cols))+")"), at: places}
 	if cacheable && oi.n.Add(1) <= maxInsertShapes {
 		oi.stmts.Store(shape, st)
 	}

@@ -223,3 +223,24 @@ func TestOutputAsStored(t *testing.T) {
 		}
 	}
 }
+
+func TestOptionLabel(t *testing.T) {
+	f := &Field{Name: "p", Type: "picklist", Options: []Option{
+		{Value: "tea", Label: Label{"en": "Tea", "zh": "茶"}},
+		{Value: "silk", Label: Label{"en": "Silk"}},
+		{Value: "jade"},
+	}}
+	tests := []struct{ value, lang, want string }{
+		{"tea", "zh", "茶"},
+		{"tea", "en", "Tea"},
+		{"silk", "zh", "Silk"}, // no Chinese label: the English one
+		{"jade", "en", "jade"}, // no label: the value
+		{"gold", "en", "gold"}, // no option: the value
+		{"", "en", ""},
+	}
+	for _, tt := range tests {
+		if got := f.OptionLabel(tt.value, tt.lang); got != tt.want {
+			t.Errorf("OptionLabel(%q, %q) = %q, want %q", tt.value, tt.lang, got, tt.want)
+		}
+	}
+}

@@ -190,6 +190,18 @@ func (f *Field) Option(value string) (*Option, bool) {
 	return nil, false
 }
 
+// OptionLabel returns how a value of the field shows in lang: the label
+// of its option (Label.Get), or the value itself when it is no option or
+// its option has no label.
+func (f *Field) OptionLabel(value, lang string) string {
+	if o, ok := f.Option(value); ok {
+		if l := o.Label.Get(lang); l != "" {
+			return l
+		}
+	}
+	return value
+}
+
 // ScaleOr returns the field's scale or def when none is set.
 func (f *Field) ScaleOr(def int) int {
 	if f.Scale != nil {

@@ -155,10 +155,7 @@ func formatValue(f *metadata.Field, v any, lang string, loc *time.Location) stri
 		}
 		out := make([]string, len(vals))
 		for i, val := range vals {
-			out[i] = val
-			if o, ok := f.Option(val); ok && len(o.Label) > 0 {
-				out[i] = o.Label.Get(lang)
-			}
+			out[i] = f.OptionLabel(val, lang)
 		}
 		return strings.Join(out, ", ")
 	case metadata.InputCheckbox:

@@ -123,11 +123,7 @@ func Format(f *metadata.Field, v any, lang string) string {
 		return ""
 	case string:
 		if f != nil {
-			for _, o := range f.Options {
-				if o.Value == x && len(o.Label) > 0 {
-					return o.Label.Get(lang)
-				}
-			}
+			return f.OptionLabel(x, lang)
 		}
 		return x
 	case bool:

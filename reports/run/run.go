@@ -403,19 +403,13 @@ func tabularOrder(p *reports.Plan) (string, error) {
 func (b *builder) optionLabel(v *reports.Value, out any) (string, bool) {
 	switch x := out.(type) {
 	case string:
-		if o, ok := v.Field.Option(x); ok && metadata.SingleOption(v.Field) {
-			if l := o.Label.Get(b.lang); l != "" {
-				return l, true
-			}
-			return x, true
+		if _, ok := v.Field.Option(x); ok && metadata.SingleOption(v.Field) {
+			return v.Field.OptionLabel(x, b.lang), true
 		}
 	case []string: // a multi-picklist's options, each by its label
 		labels := make([]string, len(x))
 		for i, value := range x {
-			labels[i] = value
-			if o, ok := v.Field.Option(value); ok && o.Label.Get(b.lang) != "" {
-				labels[i] = o.Label.Get(b.lang)
-			}
+			labels[i] = v.Field.OptionLabel(value, b.lang)
 		}
 		return strings.Join(labels, ", "), true
 	case bool:

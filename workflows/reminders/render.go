@@ -35,14 +35,8 @@ func (rm *Reminders) valueFor(ctx context.Context, w *engine.Writer, s *engine.S
 // message shows it in lang: an option by its label, the options of a
 // multi-picklist by their labels, yes or no, a datetime in loc.
 func fieldText(f *metadata.Field, v any, lang string, loc *time.Location) string {
-	label := func(value string) string {
-		if o, ok := f.Option(value); ok && o.Label.Get(lang) != "" {
-			return o.Label.Get(lang)
-		}
-		return value
-	}
 	if metadata.SingleOption(f) {
-		return label(fmt.Sprint(v))
+		return f.OptionLabel(fmt.Sprint(v), lang)
 	}
 	out, err := metadata.TypeOf(f).Output(f, v)
 	if err != nil {
@@ -61,7 +55,7 @@ func fieldText(f *metadata.Field, v any, lang string, loc *time.Location) string
 	case []string:
 		labels := make([]string, len(x))
 		for i, value := range x {
-			labels[i] = label(value)
+			labels[i] = f.OptionLabel(value, lang)
 		}
 		return strings.Join(labels, ", ")
 	}
