@@ -3,6 +3,7 @@ package engine
 import (
 	"crypto/sha256"
 	"encoding/json"
+	"fmt"
 	"maps"
 	"slices"
 	"sync"
@@ -42,15 +43,27 @@ func NewSnapshotCache() *SnapshotCache {
 // applied is loaded for the schema a metadata change (or its dry run)
 // is about to store as version: with a cache, the dry runs of a change
 // that changes nothing (a form posted back as it was shown) and the same
-// change applied to two copies of a database compile once. The snapshot
-// holds a copy of s, which the caller of ApplySchema may go on editing.
+// change applied to two copies of a database compile once. A snapshot
+// built here holds a copy of s, which the caller of ApplySchema may go on
+// editing: decoded from the stored form the key is made of, so the
+// schema is encoded once, and not copied at all when the cache has it.
 func (c *SnapshotCache) applied(version int64, s *metadata.Schema, prev *Snapshot) (*Snapshot, metadata.Problems) {
 	if c == nil {
 		return build(version, s, prev)
 	}
-	cp := s.Clone()
+	key, raw, err := keyOf(version, s)
+	if err != nil {
+		panic(fmt.Sprintf("engine: encode schema: %v", err)) // as metadata.Schema.Clone
+	}
+	if snap := c.get(key); snap != nil {
+		return snap, nil
+	}
+	var cp metadata.Schema
+	if err := json.Unmarshal(raw, &cp); err != nil {
+		panic(fmt.Sprintf("engine: copy schema: %v", err))
+	}
 	cp.Sources = maps.Clone(s.Sources) // problems name their files
-	return c.loaded(version, cp, prev)
+	return c.build(key, version, &cp, prev)
 }
 
 // loaded returns the snapshot of a stored version: the cached one if c
@@ -61,20 +74,37 @@ func (c *SnapshotCache) loaded(version int64, s *metadata.Schema, prev *Snapshot
 	if c == nil {
 		return build(version, s, prev)
 	}
-	raw, err := json.Marshal(s)
+	key, _, err := keyOf(version, s)
 	if err != nil {
 		return build(version, s, prev)
 	}
-	key := snapshotKey{version: version, sum: sha256.Sum256(raw)}
+	if snap := c.get(key); snap != nil {
+		return snap, nil
+	}
+	return c.build(key, version, s, prev)
+}
+
+// keyOf returns the key of version with schema s and s's stored form.
+func keyOf(version int64, s *metadata.Schema) (snapshotKey, []byte, error) {
+	raw, err := json.Marshal(s)
+	return snapshotKey{version: version, sum: sha256.Sum256(raw)}, raw, err
+}
+
+// get returns the snapshot c keeps under key, marked as used last, or
+// nil.
+func (c *SnapshotCache) get(key snapshotKey) *Snapshot {
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	snap, ok := c.snaps[key]
 	if ok {
 		c.use(key)
 	}
-	c.mu.Unlock()
-	if ok {
-		return snap, nil
-	}
+	return snap
+}
+
+// build builds the snapshot of version with schema s (after prev) and
+// keeps it under key when it compiles.
+func (c *SnapshotCache) build(key snapshotKey, version int64, s *metadata.Schema, prev *Snapshot) (*Snapshot, metadata.Problems) {
 	snap, ps := build(version, s, prev)
 	if len(ps) > 0 {
 		return snap, ps

@@ -85,3 +85,34 @@ func TestSnapshotCacheKeepsTheLastUsed(t *testing.T) {
 		t.Error("the least recently used snapshot (version 2) was kept")
 	}
 }
+
+// TestSnapshotCacheCopiesAppliedSchemas applies a schema through the
+// cache, then edits it as a caller of ApplySchema may: the snapshot built
+// keeps its own copy, an equal schema applied again reuses it, and the
+// edited one is built anew.
+func TestSnapshotCacheCopiesAppliedSchemas(t *testing.T) {
+	t.Parallel()
+	c := NewSnapshotCache()
+	s := &metadata.Schema{Objects: []*metadata.Object{{Name: "lead", Label: metadata.Label{"en": "Lead"}, Fields: []*metadata.Field{{Name: "name", Type: "text"}}}}}
+	first, ps := c.applied(1, s, nil)
+	if len(ps) > 0 {
+		t.Fatal(ps)
+	}
+	if first.Schema == s {
+		t.Fatal("the snapshot holds the caller's schema, not a copy")
+	}
+	if again, _ := c.applied(1, s.Clone(), nil); again != first {
+		t.Error("an equal schema applied again was compiled again")
+	}
+	s.Objects[0].Fields = append(s.Objects[0].Fields, &metadata.Field{Name: "grade", Type: "text"})
+	if lead, _ := first.Schema.Object("lead"); len(lead.Fields) != 1 {
+		t.Errorf("editing the applied schema changed the snapshot's: %d fields", len(lead.Fields))
+	}
+	edited, ps := c.applied(1, s, nil)
+	if len(ps) > 0 {
+		t.Fatal(ps)
+	}
+	if lead, _ := edited.Schema.Object("lead"); edited == first || len(lead.Fields) != 2 {
+		t.Errorf("the edited schema: same snapshot %v, %d fields", edited == first, len(lead.Fields))
+	}
+}
