@@ -21,6 +21,7 @@ import (
 	"github.com/crmplatform/crm/engine/access"
 	"github.com/crmplatform/crm/engine/api"
 	"github.com/crmplatform/crm/marketing/fill"
+	"github.com/crmplatform/crm/metadata"
 	"github.com/gofiber/fiber/v2"
 )
 
@@ -195,12 +196,13 @@ func (sv *Server) Document(ctx context.Context, t *documents.Template, id, lang 
 }
 
 // total adds a column's values exactly (decimal text, no binary
-// floating point), written with the most decimals a value had; empty
+// floating point), written with the most decimals a value had and its
+// thousands grouped as the values are (metadata.Display); empty
 // when no row has a value (the column hidden, say).
 func total(rows []engine.Record, field string) string {
 	sum, scale, seen := new(big.Rat), 0, false
 	for _, r := range rows {
-		s := fill.Format(nil, r[field], "en")
+		s := metadata.Display(nil, r[field], "en", nil)
 		if s == "" {
 			continue
 		}
@@ -217,7 +219,7 @@ func total(rows []engine.Record, field string) string {
 	if !seen {
 		return ""
 	}
-	return sum.FloatString(scale)
+	return metadata.GroupDigits(sum.FloatString(scale))
 }
 
 // attachRoute answers POST /api/records/{object}/{id}/documents/{template}/attach

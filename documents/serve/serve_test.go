@@ -17,6 +17,7 @@ const (
 		{"name": "number", "type": "text", "label": {"en": "Number", "zh": "编号"}},
 		{"name": "account", "type": "lookup", "target": "account", "label": {"en": "Account", "zh": "客户"}},
 		{"name": "valid_until", "type": "date", "label": {"en": "Valid until", "zh": "有效期至"}},
+		{"name": "sent_at", "type": "datetime", "label": {"en": "Sent at", "zh": "发出时间"}},
 		{"name": "total", "type": "currency", "label": {"en": "Total", "zh": "总计"}},
 		{"name": "terms", "type": "long_text", "label": {"en": "Terms", "zh": "条款"}},
 		{"name": "pdf", "type": "file", "label": {"en": "PDF", "zh": "PDF 文件"}}]}`
@@ -30,7 +31,7 @@ const (
 	quoteTemplate = `{"name": "offer_quote", "object": "offer", "label": {"en": "Quote", "zh": "报价单"},
 		"header": {"zh": "杭州示例科技有限公司\n地址：杭州市西湖区文三路 1 号", "en": "Example Tech Ltd"},
 		"title": {"zh": "报价单 {{number}}", "en": "Quote {{number}}"},
-		"fields": [{"field": "account.name"}, {"field": "owner.name", "label": {"en": "Sales rep", "zh": "销售代表"}}, {"field": "valid_until"}, {"field": "number"}],
+		"fields": [{"field": "account.name"}, {"field": "owner.name", "label": {"en": "Sales rep", "zh": "销售代表"}}, {"field": "valid_until"}, {"field": "number"}, {"field": "sent_at"}],
 		"table": {"object": "offer_line", "field": "offer", "sort": "line_no", "columns": [
 			{"field": "line_no", "width": 0.5}, {"field": "product", "width": 3}, {"field": "quantity"}, {"field": "unit_price"}, {"field": "amount"}]},
 		"totals": [{"sum": "amount", "label": {"en": "Sum of lines", "zh": "明细合计"}}, {"field": "total"}],
@@ -67,7 +68,8 @@ func setup(t *testing.T, db *store.DB) *apitest.Server {
 }
 
 // TestQuotePDF: a quote with Chinese text and line items prints as a PDF
-// whose text, read back, matches the record; hidden fields print empty;
+// whose text, read back, matches the record (amounts grouped, a datetime
+// in the request's time zone); hidden fields print empty;
 // a user who cannot read the quote gets 404; the printable HTML says the
 // same, escaped; the PDF can be attached to the record's file field.
 func TestQuotePDF(t *testing.T) {
@@ -75,7 +77,7 @@ func TestQuotePDF(t *testing.T) {
 	storetest.DialectsFrom(t, apitest.Standard, func(t *testing.T, db *store.DB) {
 		s := setup(t, db)
 		acc := s.Create("admin", "account", `{"name": "上海贸易 <Trading> & Co"}`)
-		q := s.Create("admin", "offer", fmt.Sprintf(`{"number": "Q-2026-001", "account": %q, "valid_until": "2026-04-30", "total": 12990.5, "terms": "付款条件：合同签订后 30 日内付清。\n交货期：付款后 2 周。"}`, acc))
+		q := s.Create("admin", "offer", fmt.Sprintf(`{"number": "Q-2026-001", "account": %q, "valid_until": "2026-04-30", "sent_at": "2026-03-05T20:15:00Z", "total": 12990.5, "terms": "付款条件：合同签订后 30 日内付清。\n交货期：付款后 2 周。"}`, acc))
 		lines := []struct {
 			product     string
 			qty         int
@@ -85,17 +87,17 @@ func TestQuotePDF(t *testing.T) {
 			s.Create("admin", "offer_line", fmt.Sprintf(`{"offer": %q, "line_no": %d, "product": %q, "quantity": %d, "unit_price": %s, "amount": %s}`, q, len(lines)-i, l.product, l.qty, l.price, l.amnt))
 		}
 		pdfPath := "/api/records/offer/" + q + "/documents/offer_quote.pdf?lang=zh"
-		status, pdf := s.Raw("GET", pdfPath, "admin", "", nil, nil)
+		status, pdf := s.Raw("GET", pdfPath, "admin", "", nil, map[string]string{"X-Timezone": "Asia/Shanghai"})
 		if status != 200 || !strings.HasPrefix(string(pdf), "%PDF-") {
 			t.Fatalf("pdf: %d %.200s", status, pdf)
 		}
 		text := joined(pdfText(t, pdf))
 		for _, want := range []string{
 			"杭州示例科技有限公司\n地址：杭州市西湖区文三路 1 号\n报价单 Q-2026-001\n",
-			"客户: 上海贸易 <Trading> & Co\n", "销售代表: Administrator\n", "有效期至: 2026-04-30\n", "编号: Q-2026-001\n",
+			"客户: 上海贸易 <Trading> & Co\n", "销售代表: Administrator\n", "有效期至: 2026-04-30\n", "编号: Q-2026-001\n", "发出时间: 2026-03-06 04:15\n",
 			"序号\n产品\n数量\n单价\n金额\n",
-			"1\n培训 (on-site)\n1\n0.00\n0.00\n2\n实施服务\n10\n300.00\n3000.00\n3\n企业版软件许可证（年度订阅）\n2\n4995.25\n9990.50\n",
-			"明细合计: 12990.50\n总计: 12990.50\n",
+			"1\n培训 (on-site)\n1\n0.00\n0.00\n2\n实施服务\n10\n300.00\n3,000.00\n3\n企业版软件许可证（年度订阅）\n2\n4,995.25\n9,990.50\n",
+			"明细合计: 12,990.50\n总计: 12,990.50\n",
 			"付款条件：合同签订后 30 日内付清。\n交货期：付款后 2 周。\n",
 			"报价单 Q-2026-001\n1 / 1\n",
 		} {
@@ -108,7 +110,7 @@ func TestQuotePDF(t *testing.T) {
 			t.Fatalf("quoter: %d", status)
 		}
 		text = joined(pdfText(t, pdf))
-		if !strings.Contains(text, "总计: \n") || strings.Contains(text, "总计: 12990") || strings.Contains(text, "4995.25") || !strings.Contains(text, "明细合计: 12990.50") {
+		if !strings.Contains(text, "总计: \n") || strings.Contains(text, "总计: 12,990") || strings.Contains(text, "4,995.25") || !strings.Contains(text, "明细合计: 12,990.50") {
 			t.Errorf("hidden fields must print empty; the text:\n%s", text)
 		}
 		s.Run(t, []apitest.Scenario{
@@ -117,8 +119,8 @@ func TestQuotePDF(t *testing.T) {
 			{Name: "an unknown template", Method: "GET", Path: "/api/records/offer/" + q + "/documents/invoice.pdf", User: "admin", Status: 404},
 			{Name: "a template of another object", Method: "GET", Path: "/api/records/account/" + acc + "/documents/offer_quote.pdf", User: "admin", Status: 404},
 			{Name: "signed in only", Method: "GET", Path: pdfPath, Status: 401},
-			{Name: "printable HTML in English", Method: "GET", Path: "/api/records/offer/" + q + "/documents/offer_quote.html?lang=en", User: "admin", Status: 200,
-				Contains:   []string{"<h1>Quote Q-2026-001</h1>", "Account: 上海贸易 &lt;Trading&gt; &amp; Co", `<td class="num">4995.25</td>`, "Sum of lines: 12990.50", "@page { size: 210.00mm 297.00mm"},
+			{Name: "printable HTML in English", Method: "GET", Path: "/api/records/offer/" + q + "/documents/offer_quote.html?lang=en", User: "admin", Header: map[string]string{"X-Timezone": "UTC"}, Status: 200,
+				Contains:   []string{"<h1>Quote Q-2026-001</h1>", "Account: 上海贸易 &lt;Trading&gt; &amp; Co", `<td class="num">4,995.25</td>`, "Sum of lines: 12,990.50", "Sent at: 2026-03-05 20:15", "@page { size: 210.00mm 297.00mm"},
 				NotContain: []string{"<Trading>"}},
 			{Name: "attach to a file field", Method: "POST", Path: "/api/records/offer/" + q + "/documents/offer_quote/attach", User: "admin", Body: `{"field": "pdf"}`, Status: 200,
 				Contains: []string{`"name":"offer_quote.pdf"`, `"content_type":"application/pdf"`}},

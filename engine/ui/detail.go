@@ -286,7 +286,7 @@ func historyValue(r *rq, obj *metadata.Object, f *metadata.Field, v any) string 
 			}
 		}
 	}
-	return formatValue(f, v, r.lang, r.loc)
+	return metadata.Display(f, v, r.lang, r.loc)
 }
 
 // related reads one related list through engine.List as the user; a list

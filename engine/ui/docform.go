@@ -312,7 +312,7 @@ func (f *kindForm) node(s *jsonschema.Schema, key, path string, v any, required 
 		}
 		n.Value, n.Other = text, tr(f.lang, "choice_value", n.Label)
 	case "enum", "bool", "object":
-		cur := scalarText(v)
+		cur := scalarString(v)
 		n.Choices = append(n.Choices, optionView{Label: "—"})
 		var values []optionView
 		switch n.Type {
@@ -344,7 +344,7 @@ func (f *kindForm) node(s *jsonschema.Schema, key, path string, v any, required 
 		}
 		n.Help = tr(f.lang, "json_value_help")
 	default:
-		n.Value = scalarText(v)
+		n.Value = scalarString(v)
 		n.Fields = n.Type == "text" && key == "field"
 		if n.Type == "formula" {
 			n.Help = tr(f.lang, "formula_input_help")
@@ -360,19 +360,6 @@ func (f *kindForm) node(s *jsonschema.Schema, key, path string, v any, required 
 		}
 	}
 	return n
-}
-
-// scalarText writes a scalar value of a document as text.
-func scalarText(v any) string {
-	switch x := v.(type) {
-	case nil:
-		return ""
-	case string:
-		return x
-	case json.Number:
-		return x.String()
-	}
-	return fmt.Sprint(v)
 }
 
 // posted reads a value a generated form posted.

@@ -3,7 +3,6 @@ package ui
 import (
 	"encoding/json"
 	"fmt"
-	"math/big"
 	"net/url"
 	"strconv"
 	"strings"
@@ -138,73 +137,6 @@ func formOf(form url.Values, fields []string) formValues {
 		}
 	}
 	return out
-}
-
-// formatValue formats a stored value for reading in lang and loc (without
-// lookups and users, which need other records).
-func formatValue(f *metadata.Field, v any, lang string, loc *time.Location) string {
-	if v == nil {
-		return ""
-	}
-	in := metadata.FormInput(f)
-	switch in.Kind {
-	case metadata.InputSelect, metadata.InputMultiSelect:
-		vals := strList(v)
-		if !in.Multiple {
-			vals = []string{scalarString(v)}
-		}
-		out := make([]string, len(vals))
-		for i, val := range vals {
-			out[i] = f.OptionLabel(val, lang)
-		}
-		return strings.Join(out, ", ")
-	case metadata.InputCheckbox:
-		if b, ok := v.(bool); ok && b {
-			return tr(lang, "yes")
-		}
-		return tr(lang, "no")
-	case metadata.InputDateTime:
-		s, _ := v.(string)
-		if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
-			return t.In(loc).Format("2006-01-02 15:04")
-		}
-		return s
-	case metadata.InputCurrency, metadata.InputNumber:
-		return groupDigits(scalarString(v))
-	case metadata.InputFile:
-		if m, ok := v.(map[string]any); ok {
-			return scalarString(m["name"])
-		}
-	}
-	if in.Multiple {
-		return strings.Join(strList(v), ", ")
-	}
-	return scalarString(v)
-}
-
-// groupDigits puts thousands separators into the whole part of a decimal
-// number written as text ("1234567.50" → "1,234,567.50"); anything else is
-// returned as it is.
-func groupDigits(s string) string {
-	if _, ok := new(big.Rat).SetString(s); !ok || strings.ContainsAny(s, "eE") {
-		return s
-	}
-	sign := ""
-	if strings.HasPrefix(s, "-") {
-		sign, s = "-", s[1:]
-	}
-	whole, frac, hasFrac := strings.Cut(s, ".")
-	var b strings.Builder
-	for i, r := range whole {
-		if i > 0 && (len(whole)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(r)
-	}
-	if hasFrac {
-		return sign + b.String() + "." + frac
-	}
-	return sign + b.String()
 }
 
 // titleOf returns the text that names a record of obj: its title field,

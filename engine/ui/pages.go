@@ -247,7 +247,7 @@ func (u *UI) dashboard(r *rq, name string) (*dashboardView, error) {
 			groupNumbers(w.Table)
 		}
 		if w.Type == "counter" {
-			v.Value = groupDigits(w.Value)
+			v.Value = metadata.GroupDigits(w.Value)
 		}
 		if v.Span < 1 || v.Span > 12 {
 			v.Span = 12

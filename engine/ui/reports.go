@@ -142,7 +142,7 @@ func groupNumbers(t *ReportTable) *ReportTable {
 	group := func(cells []string) {
 		for i := range cells {
 			if i < len(t.Columns) && t.Columns[i].Numeric {
-				cells[i] = groupDigits(cells[i])
+				cells[i] = metadata.GroupDigits(cells[i])
 			}
 		}
 	}

@@ -133,9 +133,9 @@ func (r *rq) display(obj *metadata.Object, name string, rec engine.Record, t tit
 		}
 		return cell{Text: joinComma(names)}
 	case in.Kind == metadata.InputFile:
-		return cell{Text: formatValue(f, v, r.lang, r.loc), Href: "/ui/o/" + obj.Name + "/" + id + "/files/" + name}
+		return cell{Text: metadata.Display(f, v, r.lang, r.loc), Href: "/ui/o/" + obj.Name + "/" + id + "/files/" + name}
 	}
-	return cell{Text: formatValue(f, v, r.lang, r.loc)}
+	return cell{Text: metadata.Display(f, v, r.lang, r.loc)}
 }
 
 // joinComma joins names with a comma.

@@ -6,10 +6,8 @@ package fill
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"slices"
-	"strings"
 
 	"github.com/crmplatform/crm/engine"
 	"github.com/crmplatform/crm/engine/access"
@@ -49,9 +47,10 @@ func Readable(rights *engine.Rights, object string, fields []string, paths []*ma
 }
 
 // Values returns, for each record of object (as the principal of ctx read
-// it), the text of each path in lang: lookups are expanded through the
-// same principal's rights (a target out of reach, or a field hidden from
-// it, gives nothing), owners are read from the users.
+// it), the text of each path in lang as people read it (metadata.Display;
+// datetimes in the time zone of ctx, else the server's): lookups are
+// expanded through the same principal's rights (a target out of reach, or
+// a field hidden from it, gives nothing), owners are read from the users.
 func Values(ctx context.Context, eng *engine.Engine, object string, paths []*marketing.Path, lang string, recs []engine.Record) ([]map[string]string, error) {
 	schema := eng.Snapshot().Schema
 	obj, ok := schema.Object(object)
@@ -85,6 +84,7 @@ func Values(ctx context.Context, eng *engine.Engine, object string, paths []*mar
 			return nil, fmt.Errorf("fill: read owners: %w", err)
 		}
 	}
+	loc := eng.Location(ctx)
 	out := make([]map[string]string, len(recs))
 	for i, r := range recs {
 		vals := map[string]string{}
@@ -92,7 +92,7 @@ func Values(ctx context.Context, eng *engine.Engine, object string, paths []*mar
 			switch {
 			case p.Owner:
 				id, _ := r[metadata.OwnerField].(string)
-				vals[p.Path] = Format(nil, users[id][p.Target], lang)
+				vals[p.Path] = metadata.Display(nil, users[id][p.Target], lang, loc)
 			case p.TargetObject != "":
 				target, _ := r[engine.ExpandKey].(map[string]any)[p.Field].(engine.Record)
 				tobj, _ := schema.Object(p.TargetObject)
@@ -100,54 +100,13 @@ func Values(ctx context.Context, eng *engine.Engine, object string, paths []*mar
 				if tobj != nil {
 					f, _ = tobj.FieldOrSystem(p.Target)
 				}
-				vals[p.Path] = Format(f, target[p.Target], lang)
+				vals[p.Path] = metadata.Display(f, target[p.Target], lang, loc)
 			default:
 				f, _ := obj.FieldOrSystem(p.Field)
-				vals[p.Path] = Format(f, r[p.Field], lang)
+				vals[p.Path] = metadata.Display(f, r[p.Field], lang, loc)
 			}
 		}
 		out[i] = vals
 	}
 	return out, nil
-}
-
-// yesNo are the words of booleans per language.
-var yesNo = map[bool]metadata.Label{true: {"en": "Yes", "zh": "是"}, false: {"en": "No", "zh": "否"}}
-
-// Format writes a value (in the API's JSON form) as text: an option's
-// label in lang, yes or no, numbers as the API writes them, lists joined
-// with commas, nothing for an empty value.
-func Format(f *metadata.Field, v any, lang string) string {
-	switch x := v.(type) {
-	case nil:
-		return ""
-	case string:
-		if f != nil {
-			return f.OptionLabel(x, lang)
-		}
-		return x
-	case bool:
-		return yesNo[x].Get(lang)
-	case []any:
-		parts := make([]string, 0, len(x))
-		for _, e := range x {
-			parts = append(parts, Format(f, e, lang))
-		}
-		return strings.Join(parts, ", ")
-	case []string:
-		parts := make([]string, 0, len(x))
-		for _, e := range x {
-			parts = append(parts, Format(f, e, lang))
-		}
-		return strings.Join(parts, ", ")
-	}
-	raw, err := json.Marshal(v)
-	if err != nil {
-		return fmt.Sprint(v)
-	}
-	var s string
-	if json.Unmarshal(raw, &s) == nil {
-		return s
-	}
-	return string(raw)
 }

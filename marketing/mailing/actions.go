@@ -14,6 +14,7 @@ import (
 	"github.com/crmplatform/crm/engine/store"
 	"github.com/crmplatform/crm/marketing"
 	"github.com/crmplatform/crm/marketing/fill"
+	"github.com/crmplatform/crm/metadata"
 	"github.com/google/uuid"
 )
 
@@ -381,7 +382,7 @@ func (m *Mailer) previewAction(ctx context.Context, w *engine.Writer, target eng
 	}
 	for i, msg := range msgs {
 		id, _ := res.first[i]["id"].(string)
-		out.Items = append(out.Items, PreviewItem{RecordID: id, To: fill.Format(nil, res.first[i][t.To], r.Language), Message: msg})
+		out.Items = append(out.Items, PreviewItem{RecordID: id, To: metadata.Display(nil, res.first[i][t.To], r.Language, nil), Message: msg})
 	}
 	return out, nil
 }

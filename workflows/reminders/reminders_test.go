@@ -206,7 +206,7 @@ func TestReminders(t *testing.T) {
 
 		// Nothing is due yet but the formula that became true.
 		scan(t, s)
-		if n := notifications(t, s, "manager", `"source":"reminder:big_deal"`, "大单：Deal，金额 2000000"); n != 1 {
+		if n := notifications(t, s, "manager", `"source":"reminder:big_deal"`, "大单：Deal，金额 2,000,000.00"); n != 1 {
 			t.Fatalf("big deal notifications of the manager: %d", n)
 		}
 		if got := box.To("manager@example.com"); len(got) != 1 || !strings.Contains(got[0].Text, "大单：Deal") {
@@ -229,16 +229,16 @@ func TestReminders(t *testing.T) {
 		s2 := s.Another(clk.platform())
 		scan(t, s, s2)
 		scan(t, s2, s)
-		if n := notifications(t, s, "rep1", `"source":"reminder:account_check"`, "Check Acme: credit 5000.00"); n != 1 {
+		if n := notifications(t, s, "rep1", `"source":"reminder:account_check"`, "Check Acme: credit 5,000.00"); n != 1 {
 			t.Fatalf("account check of rep1: %d", n)
 		}
 		if n := notifications(t, s, "agent", "Check Acme: credit \""); n != 1 {
 			t.Fatalf("account check of the agent, without the credit limit: %d", n)
 		}
-		if got := box.To("agent@example.com"); len(got) != 1 || strings.Contains(got[0].Text, "5000") {
+		if got := box.To("agent@example.com"); len(got) != 1 || strings.Contains(got[0].Text, "5,000") {
 			t.Fatalf("the agent's e-mail shows the hidden credit limit or is missing: %+v", got)
 		}
-		if got := box.To("rep1@example.com"); len(got) != 1 || strings.TrimSpace(got[0].Text) != "Check Acme: credit 5000.00" || got[0].Subject != "Account" {
+		if got := box.To("rep1@example.com"); len(got) != 1 || strings.TrimSpace(got[0].Text) != "Check Acme: credit 5,000.00" || got[0].Subject != "Account" {
 			t.Fatalf("rep1's e-mail: %+v", got)
 		}
 

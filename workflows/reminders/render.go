@@ -3,7 +3,6 @@ package reminders
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/crmplatform/crm/engine"
@@ -32,42 +31,15 @@ func (rm *Reminders) valueFor(ctx context.Context, w *engine.Writer, s *engine.S
 }
 
 // fieldText writes v, a value (storage form, not empty) of field f, as a
-// message shows it in lang: an option by its label, the options of a
-// multi-picklist by their labels, yes or no, a datetime in loc.
+// message shows it in lang (metadata.Display): an option by its label,
+// the options of a multi-picklist by their labels, yes or no, a datetime
+// in loc, whichever database stored it.
 func fieldText(f *metadata.Field, v any, lang string, loc *time.Location) string {
-	if metadata.SingleOption(f) {
-		return f.OptionLabel(fmt.Sprint(v), lang)
-	}
 	out, err := metadata.TypeOf(f).Output(f, v)
 	if err != nil {
 		return ""
 	}
-	if metadata.TypeOf(f).Kind() == metadata.KindDateTime {
-		// Stored as a time (PostgreSQL) or its UTC text (SQLite), answered
-		// as the latter.
-		if t, err := time.Parse(time.RFC3339Nano, fmt.Sprint(out)); err == nil {
-			return t.In(loc).Format("2006-01-02 15:04")
-		}
-	}
-	switch x := out.(type) {
-	case bool:
-		return map[bool]map[string]string{true: {"en": "yes", "zh": "是"}, false: {"en": "no", "zh": "否"}}[x][langOr(lang)]
-	case []string:
-		labels := make([]string, len(x))
-		for i, value := range x {
-			labels[i] = f.OptionLabel(value, lang)
-		}
-		return strings.Join(labels, ", ")
-	}
-	return fmt.Sprint(out)
-}
-
-// langOr returns lang when messages are written in it, else English.
-func langOr(lang string) string {
-	if lang == "zh" {
-		return lang
-	}
-	return "en"
+	return metadata.Display(f, out, lang, loc)
 }
 
 // title returns the title of a record of object as the principal of s
