@@ -81,19 +81,31 @@ func (db *DB) Migrate(ctx context.Context) error {
 		}
 	}
 	for _, c := range addedColumns {
-		has, err := db.hasColumn(ctx, c.table, c.column)
-		if err != nil {
+		if err := db.AddColumn(ctx, c.table, c.column, c.def); err != nil {
 			return err
-		}
-		if has {
-			continue
-		}
-		if _, err := db.SQL().ExecContext(ctx, "ALTER TABLE "+Ident(c.table)+" ADD COLUMN "+Ident(c.column)+" "+c.def); err != nil {
-			return fmt.Errorf("store: add %s.%s: %w", c.table, c.column, err)
 		}
 	}
 	if db.Dialect == metadata.DialectPostgres {
 		return db.createPgFunctions(ctx)
+	}
+	return nil
+}
+
+// AddColumn adds column, defined by def ("INTEGER NOT NULL DEFAULT 0"), to
+// a table of the platform's own (a system table, or one a part of the
+// platform keeps) that lacks it: the migration of a column a later version
+// added. A table that has it is left as it is.
+func (db *DB) AddColumn(ctx context.Context, table, column, def string) error {
+	has, err := db.hasColumn(ctx, table, column)
+	if err != nil || has {
+		return err
+	}
+	add := "ADD COLUMN "
+	if db.Dialect == metadata.DialectPostgres {
+		add += "IF NOT EXISTS " // servers starting together
+	}
+	if _, err := db.SQL().ExecContext(ctx, "ALTER TABLE "+Ident(table)+" "+add+Ident(column)+" "+def); err != nil {
+		return fmt.Errorf("store: add %s.%s: %w", table, column, err)
 	}
 	return nil
 }

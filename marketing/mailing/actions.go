@@ -318,9 +318,9 @@ func (m *Mailer) sendAction(ctx context.Context, w *engine.Writer, target engine
 	now := stamp(m.eng.Now())
 	links, _ := json.Marshal(t.Links(r.Language))
 	p := w.Principal()
-	if _, err := w.SQL().ExecContext(ctx, m.sql(`INSERT INTO `+TableMailings+` (id, campaign_id, template, object, channel, language, filter, sender, sender_id, state, track, links, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-		id, target.ID, t.Name, t.Object, t.Channel, r.Language, r.Filter, p.Username, p.UserID, MailingSending, r.Track && t.Channel == marketing.ChannelEmail, string(links), now, now); err != nil {
+	if _, err := w.SQL().ExecContext(ctx, m.sql(`INSERT INTO `+TableMailings+` (id, campaign_id, template, object, channel, language, time_zone, filter, sender, sender_id, state, track, links, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		id, target.ID, t.Name, t.Object, t.Channel, r.Language, m.eng.Location(ctx).String(), r.Filter, p.Username, p.UserID, MailingSending, r.Track && t.Channel == marketing.ChannelEmail, string(links), now, now); err != nil {
 		return nil, fmt.Errorf("mailing: create: %w", err)
 	}
 	if err := m.insertRecipients(ctx, w.SQL(), id, t.Object, res.all, now); err != nil {

@@ -207,6 +207,11 @@ func (m *Mailer) migrate(ctx context.Context) error {
 			return fmt.Errorf("mailing: migrate: %w", err)
 		}
 	}
+	// The sender's time zone, added after the table: '' (older mailings)
+	// writes datetimes in the server's.
+	if err := m.db.AddColumn(ctx, TableMailings, "time_zone", "TEXT NOT NULL DEFAULT ''"); err != nil {
+		return fmt.Errorf("mailing: migrate: %w", err)
+	}
 	// The first server to start creates the key; every server reads the
 	// one that won.
 	fresh := strings.ToLower(rand.Text() + rand.Text())

@@ -244,3 +244,39 @@ func TestMailingReadsOnlyWhatTheSenderMay(t *testing.T) {
 		}
 	})
 }
+
+// TestMailingWritesTheSendersTimeZone: a mailing sent with X-Timezone
+// writes datetimes in that zone when the job runner sends it later, as
+// its preview did, not as UTC text nor in the server's zone.
+func TestMailingWritesTheSendersTimeZone(t *testing.T) {
+	storetest.DialectsFrom(t, apitest.Standard, func(t *testing.T, db *store.DB) {
+		s, box := setup(t, db)
+		acc := s.Create("admin", "account", `{"name": "Acme"}`)
+		id := s.Create("admin", "contact", fmt.Sprintf(`{"name": "Wang", "account": %q, "email": "wang@example.com"}`, acc))
+		_, rec := s.Do("GET", "/api/records/contact/"+id, "admin", "")
+		created, err := time.Parse(time.RFC3339Nano, fmt.Sprint(rec["created_at"]))
+		if err != nil {
+			t.Fatalf("created_at %v: %v", rec["created_at"], err)
+		}
+		shanghai, err := time.LoadLocation("Asia/Shanghai")
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := "Wang joined " + created.In(shanghai).Format("2006-01-02 15:04")
+		camp := s.Create("mkt", "campaign", `{"name": "Stamped"}`)
+		zone := map[string]string{"X-Timezone": "Asia/Shanghai"}
+		s.Run(t, []apitest.Scenario{
+			{Name: "a template writing a datetime", Method: "POST", Path: "/api/meta/message_templates", User: "admin",
+				Body: `{"name": "stamp", "object": "contact", "channel": "email", "subject": "Joined", "text": "{{name}} joined {{created_at}}"}`, Status: 201},
+			{Name: "the preview in the sender's zone", Method: "POST", Path: "/api/records/campaign/" + camp + "/actions/preview_mailing", User: "admin", Header: zone,
+				Body: `{"template": "stamp", "filter": "name == 'Wang'"}`, Status: 200, Contains: []string{want}},
+			{Name: "send", Method: "POST", Path: "/api/records/campaign/" + camp + "/actions/send_mailing", User: "admin", Header: zone,
+				Body: `{"template": "stamp", "filter": "name == 'Wang'"}`, Status: 200, Contains: []string{`"recipients":1`}},
+		})
+		s.RunJobs()
+		got := box.To("wang@example.com")
+		if len(got) != 1 || !strings.Contains(got[0].Text, want) {
+			t.Fatalf("the message should say %q: %+v", want, got)
+		}
+	})
+}

@@ -30,18 +30,22 @@ const window = time.Minute
 // mailingRow is a mailing as the send job reads it.
 type mailingRow struct {
 	id, campaign, template, object, channel, language, sender, state string
-	track                                                            bool
-	links                                                            []string
-	windowStart                                                      string
-	windowSent                                                       int
+	// timeZone is the sender's time zone when the mailing was sent (the
+	// request's, else the server's), in which its messages write
+	// datetimes; '' for mailings older than the column.
+	timeZone    string
+	track       bool
+	links       []string
+	windowStart string
+	windowSent  int
 }
 
 // loadMailing reads a mailing; nil when it does not exist.
 func (m *Mailer) loadMailing(ctx context.Context, q store.Querier, id string) (*mailingRow, error) {
 	r := &mailingRow{}
 	var links string
-	err := q.QueryRowContext(ctx, m.sql(`SELECT id, campaign_id, template, object, channel, language, sender, state, track, links, window_start, window_sent FROM `+TableMailings+` WHERE id = ?`), id).
-		Scan(&r.id, &r.campaign, &r.template, &r.object, &r.channel, &r.language, &r.sender, &r.state, &r.track, &links, &r.windowStart, &r.windowSent)
+	err := q.QueryRowContext(ctx, m.sql(`SELECT id, campaign_id, template, object, channel, language, time_zone, sender, state, track, links, window_start, window_sent FROM `+TableMailings+` WHERE id = ?`), id).
+		Scan(&r.id, &r.campaign, &r.template, &r.object, &r.channel, &r.language, &r.timeZone, &r.sender, &r.state, &r.track, &links, &r.windowStart, &r.windowSent)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
@@ -216,6 +220,13 @@ func (m *Mailer) claim(ctx context.Context, mr *mailingRow, n int) ([]claimed, e
 func (m *Mailer) sendBatch(ctx context.Context, mr *mailingRow, t *marketing.Template, p *access.Principal, batch []claimed) ([]Result, error) {
 	results := make([]Result, len(batch))
 	rctx := engine.WithRequest(access.WithPrincipal(ctx, p))
+	if mr.timeZone != "" {
+		// A zone this binary cannot load (an older time zone database)
+		// leaves the server's.
+		if loc, err := time.LoadLocation(mr.timeZone); err == nil {
+			rctx = engine.WithLocation(rctx, loc)
+		}
+	}
 	rights, err := m.eng.Rights(rctx, p)
 	if err != nil {
 		return nil, err
