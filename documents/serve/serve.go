@@ -8,10 +8,12 @@ package serve
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"math/big"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -20,6 +22,7 @@ import (
 	"github.com/crmplatform/crm/engine"
 	"github.com/crmplatform/crm/engine/access"
 	"github.com/crmplatform/crm/engine/api"
+	"github.com/crmplatform/crm/engine/ui"
 	"github.com/crmplatform/crm/marketing/fill"
 	"github.com/crmplatform/crm/metadata"
 	"github.com/gofiber/fiber/v2"
@@ -78,18 +81,24 @@ func (sv *Server) recordRoute(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	t, err := sv.template(name, c.Params("object"))
-	if err != nil {
-		return err
-	}
-	if t.IsLabels() {
-		return &engine.RequestError{Message: fmt.Sprintf("%s prints labels for a list: GET /api/documents/%s.%s?filter=…", name, name, format)}
-	}
-	doc, err := sv.Document(c.UserContext(), t, c.Params("id"), language(c))
+	doc, err := sv.printRecord(c.UserContext(), c.Params("object"), c.Params("id"), name, language(c), format)
 	if err != nil {
 		return err
 	}
 	return send(c, doc, name, format)
+}
+
+// printRecord fills template name of object, one that prints a record,
+// with record id as the principal of ctx may read it (Document).
+func (sv *Server) printRecord(ctx context.Context, object, id, name, lang, format string) (*documents.Doc, error) {
+	t, err := sv.template(name, object)
+	if err != nil {
+		return nil, err
+	}
+	if t.IsLabels() {
+		return nil, &engine.RequestError{Message: fmt.Sprintf("%s prints labels for a list: GET /api/documents/%s.%s?filter=…", name, name, format)}
+	}
+	return sv.Document(ctx, t, id, lang)
 }
 
 // listRoute answers GET /api/documents/{template}.pdf?filter=…&sort=…:
@@ -121,21 +130,66 @@ func (sv *Server) listRoute(c *fiber.Ctx) error {
 
 // send answers a document in its format.
 func send(c *fiber.Ctx, d *documents.Doc, name, format string) error {
-	if format == "html" {
-		out, err := render.HTML(d)
-		if err != nil {
-			return err
-		}
-		c.Set("Content-Type", "text/html; charset=utf-8")
-		return c.Send(out)
-	}
-	out, err := render.PDF(d)
+	out, typ, err := printed(d, format)
 	if err != nil {
 		return err
 	}
-	c.Set("Content-Type", "application/pdf")
-	c.Set("Content-Disposition", fmt.Sprintf(`inline; filename="%s.pdf"`, name))
+	c.Set("Content-Type", typ)
+	if format == "pdf" {
+		c.Set("Content-Disposition", fmt.Sprintf(`inline; filename="%s.pdf"`, name))
+	}
 	return c.Send(out)
+}
+
+// printed writes a document as format ("pdf", else the printable HTML
+// page) and returns it with its content type.
+func printed(d *documents.Doc, format string) ([]byte, string, error) {
+	if format == "html" {
+		out, err := render.HTML(d)
+		return out, "text/html; charset=utf-8", err
+	}
+	out, err := render.PDF(d)
+	return out, "application/pdf", err
+}
+
+// UI returns what the web UI prints records with (ui.Documents).
+func (sv *Server) UI() ui.Documents { return uiDocuments{sv} }
+
+// uiDocuments prints records for the web UI.
+type uiDocuments struct{ sv *Server }
+
+// For implements ui.Documents: the object's templates that print one
+// record, by label.
+func (d uiDocuments) For(object, lang string) []ui.DocumentInfo {
+	compiled, _ := d.sv.eng.Snapshot().Compiled(documents.KindDocumentTemplates).(documents.Compiled)
+	var out []ui.DocumentInfo
+	for name, t := range compiled {
+		if t.Object != object || t.IsLabels() {
+			continue
+		}
+		label := t.Label.Get(lang)
+		if label == "" {
+			label = name
+		}
+		out = append(out, ui.DocumentInfo{Name: name, Label: label})
+	}
+	slices.SortFunc(out, func(a, b ui.DocumentInfo) int {
+		return cmp.Or(strings.Compare(a.Label, b.Label), strings.Compare(a.Name, b.Name))
+	})
+	return out
+}
+
+// Print implements ui.Documents.
+func (d uiDocuments) Print(ctx context.Context, object, id, name, lang, format string) (*ui.File, error) {
+	doc, err := d.sv.printRecord(ctx, object, id, name, lang, format)
+	if err != nil {
+		return nil, err
+	}
+	out, typ, err := printed(doc, format)
+	if err != nil {
+		return nil, err
+	}
+	return &ui.File{Name: name + "." + format, Type: typ, Data: out}, nil
 }
 
 // list reads up to MaxRows records of object the principal of ctx may

@@ -23,12 +23,14 @@ type detailData struct {
 	History  []historyRow
 	Actions  []actionView
 	Links    []Link
-	States   []stateView
-	Approval []approvalView
-	Version  any
-	CanEdit  bool
-	CanDel   bool
-	Users    []optionView
+	// Documents are the document templates that print the record.
+	Documents []DocumentInfo
+	States    []stateView
+	Approval  []approvalView
+	Version   any
+	CanEdit   bool
+	CanDel    bool
+	Users     []optionView
 }
 
 // detailSection is a titled group of values.
@@ -140,6 +142,9 @@ func (u *UI) detailPage(c *fiber.Ctx) error {
 		if d.Links, err = u.links(r.ctx, object, id); err != nil {
 			return u.fail(c, err)
 		}
+	}
+	if u.docs != nil {
+		d.Documents = u.docs.For(object, r.lang)
 	}
 	hist, err := u.eng.History(r.ctx, object, id)
 	if err != nil {

@@ -20,6 +20,8 @@ func supported(lang string) bool { return contains(languages, lang) }
 var messages = map[string][2]string{
 	"builder":               {"Builder", "配置中心"},
 	"links":                 {"Links", "链接"},
+	"print":                 {"Print", "打印"},
+	"printable_page":        {"Printable page", "打印页面"},
 	"builder_object":        {"Object %s", "对象 %s"},
 	"builder_field":         {"Field %s", "字段 %s"},
 	"builder_new_field":     {"New field of %s", "为%s新建字段"},

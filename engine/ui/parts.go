@@ -237,6 +237,24 @@ type ReportRow struct {
 	ID    string
 }
 
+// Documents prints records with document templates (quotes, contracts,
+// dunning letters) as the user of ctx may read them.
+type Documents interface {
+	// For returns the document templates that print one record of
+	// object, labelled in lang.
+	For(object, lang string) []DocumentInfo
+	// Print prints record id of object with template name in lang, as
+	// "pdf" or "html" (the printable page): engine.ErrNotFound when the
+	// record is out of the user's reach or the template is not one of
+	// the object's.
+	Print(ctx context.Context, object, id, name, lang, format string) (*File, error)
+}
+
+// DocumentInfo names a document template.
+type DocumentInfo struct {
+	Name, Label string
+}
+
 // File is a file to download.
 type File struct {
 	Name, Type string

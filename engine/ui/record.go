@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/crmplatform/crm/engine"
 	"github.com/crmplatform/crm/engine/access"
@@ -30,6 +31,7 @@ func (u *UI) recordRoutes(g fiber.Router) {
 	g.Get("/o/:object/:id/convert", u.convertPage)
 	g.Post("/o/:object/:id/convert", u.convert)
 	g.Get("/o/:object/:id/files/:field", u.download)
+	g.Get("/o/:object/:id/print/:file", u.printDocument)
 	g.Get("/lookup/:object/:field", u.lookupOptions)
 	g.Get("/cascade/:object/:field", u.cascadeOptions)
 	g.Get("/board/:object", u.boardPage)
@@ -554,6 +556,35 @@ func (u *UI) download(c *fiber.Ctx) error {
 	c.Set(fiber.HeaderContentDisposition, "attachment; filename*=UTF-8''"+url.PathEscape(f.Name))
 	c.Set("X-Content-Type-Options", "nosniff")
 	c.Set("Content-Security-Policy", "default-src 'none'; sandbox")
+	return c.Send(f.Data)
+}
+
+// printDocument answers GET /ui/o/{object}/{id}/print/{template}.pdf (or
+// .html): the record printed with a document template of its object as
+// the user may read it (Config.Documents), shown in the browser: its
+// viewer for the PDF, the printable page, whose own styles it allows, for
+// the HTML.
+func (u *UI) printDocument(c *fiber.Ctx) error {
+	r, _, err := u.scoped(c, metadata.ActionRead)
+	if err != nil {
+		return u.fail(c, err)
+	}
+	name, format, _ := strings.Cut(c.Params("file"), ".")
+	if u.docs == nil || (format != "pdf" && format != "html") {
+		return u.fail(c, fmt.Errorf("%w: no document %s", engine.ErrNotFound, c.Params("file")))
+	}
+	f, err := u.docs.Print(r.ctx, c.Params("object"), c.Params("id"), name, r.lang, format)
+	if err != nil {
+		return u.fail(c, err)
+	}
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	c.Set(fiber.HeaderContentType, f.Type)
+	c.Set(fiber.HeaderContentDisposition, "inline; filename*=UTF-8''"+url.PathEscape(f.Name))
+	if format == "html" {
+		c.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'")
+	} else {
+		c.Response().Header.Del("Content-Security-Policy") // the browser's PDF viewer runs under the document's policy
+	}
 	return c.Send(f.Data)
 }
 

@@ -49,6 +49,9 @@ type Config struct {
 	// Reports, when set, gives the report pages and the home dashboard
 	// (package reports/routes).
 	Reports Reports
+	// Documents, when set, prints a record with the document templates
+	// of its object (package documents/serve).
+	Documents Documents
 }
 
 // Link is a link to another system shown on a record's page.
@@ -68,6 +71,7 @@ type UI struct {
 	notes  Notifications
 	sales  Sales
 	rep    Reports
+	docs   Documents
 	pages  map[string]*template.Template
 	assets map[string]asset
 	// assetURL maps an asset's file name to its URL with a content hash,
@@ -84,7 +88,7 @@ type asset struct {
 // New parses the templates, indexes the assets and creates the UI's
 // table (saved views).
 func New(ctx context.Context, cfg Config) (*UI, error) {
-	u := &UI{eng: cfg.Engine, acc: cfg.Access, log: cfg.Logger, links: cfg.Links, wf: cfg.Workflows, notes: cfg.Notifications, sales: cfg.Sales, rep: cfg.Reports, assets: map[string]asset{}, assetURL: map[string]string{}}
+	u := &UI{eng: cfg.Engine, acc: cfg.Access, log: cfg.Logger, links: cfg.Links, wf: cfg.Workflows, notes: cfg.Notifications, sales: cfg.Sales, rep: cfg.Reports, docs: cfg.Documents, assets: map[string]asset{}, assetURL: map[string]string{}}
 	if u.log == nil {
 		u.log = slog.Default()
 	}

@@ -53,7 +53,8 @@ func Parts(ctx context.Context, p *platform.Platform) ([]api.Registrar, error) {
 		return nil, err
 	}
 	routes = append(routes, reports.Routes)
-	web, err := ui.New(ctx, ui.Config{Engine: p.Engine, Access: p.Access, Links: in.PageLinks, Workflows: wf.UI(), Notifications: rm.UI(), Sales: sl.UI(), Reports: reports.UI()})
+	docs := serve.New(p.Engine)
+	web, err := ui.New(ctx, ui.Config{Engine: p.Engine, Access: p.Access, Links: in.PageLinks, Workflows: wf.UI(), Notifications: rm.UI(), Sales: sl.UI(), Reports: reports.UI(), Documents: docs.UI()})
 	if err != nil {
 		return nil, err
 	}
@@ -67,7 +68,7 @@ func Parts(ctx context.Context, p *platform.Platform) ([]api.Registrar, error) {
 	if err != nil {
 		return nil, err
 	}
-	routes = append(routes, mailer.Routes(), serve.New(p.Engine).Routes)
+	routes = append(routes, mailer.Routes(), docs.Routes)
 	tpl, err := templates.Wire(ctx, p.Engine)
 	if err != nil {
 		return nil, err

@@ -1,0 +1,50 @@
+package ui_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/crmplatform/crm/internal/apitest"
+)
+
+// TestPrintDocuments: a quote's page offers the standard template's quote
+// document (not the contacts' label sheet), which prints as a PDF the
+// browser shows and as a printable page in the user's language; another
+// rep, who may not read the quote, gets neither the page nor the
+// document, and an unknown template or format is not found.
+func TestPrintDocuments(t *testing.T) {
+	t.Parallel()
+	apitest.Dialects(t, apitest.Options{}, func(t *testing.T, s *apitest.Server) {
+		acc := s.Create("rep1", "account", `{"name": "Print Co"}`)
+		q := s.Create("rep1", "quote", fmt.Sprintf(`{"name": "Printed quote", "account": %q}`, acc))
+		base := "/ui/o/quote/" + q
+		rep1 := signedIn(t, s, "rep1")
+		st, body := rep1.get(base)
+		if st != 200 || !strings.Contains(body, `href="`+base+`/print/quote.pdf"`) || !strings.Contains(body, `href="`+base+`/print/quote.html"`) || strings.Contains(body, "contact_labels") {
+			t.Fatalf("the quote's page should offer its document: %d %s", st, body)
+		}
+		st, pdf, resp := rep1.do("GET", base+"/print/quote.pdf", nil)
+		if st != 200 || !strings.HasPrefix(pdf, "%PDF-") || resp.Header.Get("Content-Type") != "application/pdf" ||
+			!strings.HasPrefix(resp.Header.Get("Content-Disposition"), "inline") || resp.Header.Get("Content-Security-Policy") != "" {
+			t.Fatalf("pdf: %d %v %.40q", st, resp.Header, pdf)
+		}
+		rep1.Header["Accept-Language"] = "zh-CN"
+		st, html, resp := rep1.do("GET", base+"/print/quote.html", nil)
+		if st != 200 || !strings.Contains(html, "报价单") || !strings.Contains(html, "Printed quote") ||
+			!strings.Contains(resp.Header.Get("Content-Security-Policy"), "style-src 'unsafe-inline'") {
+			t.Fatalf("printable page: %d %v %s", st, resp.Header, html)
+		}
+		for _, path := range []string{base + "/print/contact_labels.pdf", base + "/print/quote.docx", base + "/print/nope.pdf"} {
+			if st, _ := rep1.get(path); st != 404 {
+				t.Errorf("%s: %d, want not found", path, st)
+			}
+		}
+		rep2 := signedIn(t, s, "rep2")
+		for _, path := range []string{base, base + "/print/quote.pdf", base + "/print/quote.html"} {
+			if st, body := rep2.get(path); st != 404 || strings.Contains(body, "%PDF") || strings.Contains(body, "Printed quote") {
+				t.Errorf("rep2 %s: %d", path, st)
+			}
+		}
+	})
+}
