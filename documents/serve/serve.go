@@ -108,24 +108,33 @@ func (sv *Server) listRoute(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	t, err := sv.template(name, "")
+	doc, err := sv.printList(c.UserContext(), "", name, c.Query("filter"), c.Query("sort"), language(c), format)
 	if err != nil {
 		return err
+	}
+	return send(c, doc, name, format)
+}
+
+// printList fills template name, a label sheet (of object's records when
+// object is not ""), with the records matching filter in sort order that
+// the principal of ctx may read.
+func (sv *Server) printList(ctx context.Context, object, name, filter, sort, lang, format string) (*documents.Doc, error) {
+	t, err := sv.template(name, object)
+	if err != nil {
+		return nil, err
 	}
 	if !t.IsLabels() {
-		return &engine.RequestError{Message: fmt.Sprintf("%s prints one record: GET /api/records/%s/{id}/documents/%s.%s", name, t.Object, name, format)}
+		return nil, &engine.RequestError{Message: fmt.Sprintf("%s prints one record: GET /api/records/%s/{id}/documents/%s.%s", name, t.Object, name, format)}
 	}
-	ctx := c.UserContext()
-	lang := language(c)
-	recs, err := sv.list(ctx, t.Object, c.Query("filter"), c.Query("sort"))
+	recs, err := sv.list(ctx, t.Object, filter, sort)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	vals, err := fill.Values(ctx, sv.eng, t.Object, t.Paths(), lang, recs)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return send(c, t.Fill(sv.eng.Snapshot().Schema, lang, documents.Values{Rows: vals}), name, format)
+	return t.Fill(sv.eng.Snapshot().Schema, lang, documents.Values{Rows: vals}), nil
 }
 
 // send answers a document in its format.
@@ -158,20 +167,19 @@ func (sv *Server) UI() ui.Documents { return uiDocuments{sv} }
 // uiDocuments prints records for the web UI.
 type uiDocuments struct{ sv *Server }
 
-// For implements ui.Documents: the object's templates that print one
-// record, by label.
+// For implements ui.Documents: the object's templates, by label.
 func (d uiDocuments) For(object, lang string) []ui.DocumentInfo {
 	compiled, _ := d.sv.eng.Snapshot().Compiled(documents.KindDocumentTemplates).(documents.Compiled)
 	var out []ui.DocumentInfo
 	for name, t := range compiled {
-		if t.Object != object || t.IsLabels() {
+		if t.Object != object {
 			continue
 		}
 		label := t.Label.Get(lang)
 		if label == "" {
 			label = name
 		}
-		out = append(out, ui.DocumentInfo{Name: name, Label: label})
+		out = append(out, ui.DocumentInfo{Name: name, Label: label, List: t.IsLabels()})
 	}
 	slices.SortFunc(out, func(a, b ui.DocumentInfo) int {
 		return cmp.Or(strings.Compare(a.Label, b.Label), strings.Compare(a.Name, b.Name))
@@ -182,6 +190,18 @@ func (d uiDocuments) For(object, lang string) []ui.DocumentInfo {
 // Print implements ui.Documents.
 func (d uiDocuments) Print(ctx context.Context, object, id, name, lang, format string) (*ui.File, error) {
 	doc, err := d.sv.printRecord(ctx, object, id, name, lang, format)
+	return uiFile(doc, err, name, format)
+}
+
+// PrintList implements ui.Documents.
+func (d uiDocuments) PrintList(ctx context.Context, object, name, filter, sort, lang, format string) (*ui.File, error) {
+	doc, err := d.sv.printList(ctx, object, name, filter, sort, lang, format)
+	return uiFile(doc, err, name, format)
+}
+
+// uiFile writes a filled document (or passes on the failure to fill it)
+// as the UI's file name.format.
+func uiFile(doc *documents.Doc, err error, name, format string) (*ui.File, error) {
 	if err != nil {
 		return nil, err
 	}

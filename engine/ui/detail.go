@@ -144,7 +144,11 @@ func (u *UI) detailPage(c *fiber.Ctx) error {
 		}
 	}
 	if u.docs != nil {
-		d.Documents = u.docs.For(object, r.lang)
+		for _, doc := range u.docs.For(object, r.lang) {
+			if !doc.List {
+				d.Documents = append(d.Documents, doc)
+			}
+		}
 	}
 	hist, err := u.eng.History(r.ctx, object, id)
 	if err != nil {

@@ -38,6 +38,9 @@ type listData struct {
 	// for users holding those rights.
 	CanImport bool
 	Export    string
+	// Labels are the object's label sheets, each printing the records of
+	// the list (its query): a link (Href) and its label (Text).
+	Labels []cell
 	// Board and Calendar say whether the object has a picklist and a
 	// date to show its records by.
 	Board    bool
@@ -202,6 +205,13 @@ func (u *UI) listPage(c *fiber.Ctx) error {
 		ev.Del("cursor")
 		ev.Set("cols", strings.Join(cols, ","))
 		d.Export = "/ui/o/" + object + "/export?" + ev.Encode()
+	}
+	if u.docs != nil {
+		for _, doc := range u.docs.For(object, r.lang) {
+			if doc.List {
+				d.Labels = append(d.Labels, cell{Text: doc.Label, Href: "/ui/o/" + object + "/labels/" + doc.Name + ".pdf?" + d.Query})
+			}
+		}
 	}
 	sortField, desc := strings.TrimPrefix(q.sort, "-"), strings.HasPrefix(q.sort, "-")
 	for _, name := range cols {

@@ -240,19 +240,25 @@ type ReportRow struct {
 // Documents prints records with document templates (quotes, contracts,
 // dunning letters) as the user of ctx may read them.
 type Documents interface {
-	// For returns the document templates that print one record of
-	// object, labelled in lang.
+	// For returns the document templates of object, labelled in lang.
 	For(object, lang string) []DocumentInfo
 	// Print prints record id of object with template name in lang, as
 	// "pdf" or "html" (the printable page): engine.ErrNotFound when the
 	// record is out of the user's reach or the template is not one of
 	// the object's.
 	Print(ctx context.Context, object, id, name, lang, format string) (*File, error)
+	// PrintList prints the label sheet name of object for the records
+	// matching filter (the filter language of lists) in sort order that
+	// the user may read.
+	PrintList(ctx context.Context, object, name, filter, sort, lang, format string) (*File, error)
 }
 
 // DocumentInfo names a document template.
 type DocumentInfo struct {
 	Name, Label string
+	// List marks a label sheet, which prints a list of records (the
+	// others print one record).
+	List bool
 }
 
 // File is a file to download.

@@ -2,6 +2,9 @@ package ui_test
 
 import (
 	"fmt"
+	"html"
+	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -45,6 +48,38 @@ func TestPrintDocuments(t *testing.T) {
 			if st, body := rep2.get(path); st != 404 || strings.Contains(body, "%PDF") || strings.Contains(body, "Printed quote") {
 				t.Errorf("rep2 %s: %d", path, st)
 			}
+		}
+	})
+}
+
+// labelLink finds the label sheet a list page offers.
+var labelLink = regexp.MustCompile(`href="(/ui/o/contact/labels/contact_labels\.pdf\?[^"]*)"`)
+
+// TestPrintLabels: the contacts' list offers the standard label sheet for
+// the list as filtered; it prints only the matching contacts the user may
+// read, so another rep following the same link gets an empty sheet.
+func TestPrintLabels(t *testing.T) {
+	t.Parallel()
+	apitest.Dialects(t, apitest.Options{}, func(t *testing.T, s *apitest.Server) {
+		acc := s.Create("rep1", "account", `{"name": "Label Co"}`)
+		for _, name := range []string{"Alpha Li", "Beta Wu"} {
+			s.Create("rep1", "contact", fmt.Sprintf(`{"name": %q, "account": %q}`, name, acc))
+		}
+		rep1 := signedIn(t, s, "rep1")
+		st, page := rep1.get("/ui/o/contact?" + url.Values{"filter": {`name == "Alpha Li"`}}.Encode())
+		m := labelLink.FindStringSubmatch(page)
+		if st != 200 || m == nil {
+			t.Fatalf("the list should offer its label sheet: %d %s", st, page)
+		}
+		sheet := strings.Replace(html.UnescapeString(m[1]), ".pdf?", ".html?", 1)
+		if st, body := rep1.get(sheet); st != 200 || !strings.Contains(body, "Alpha Li") || !strings.Contains(body, "Label Co") || strings.Contains(body, "Beta Wu") {
+			t.Fatalf("%s: %d %s", sheet, st, body)
+		}
+		if st, pdf := rep1.get(html.UnescapeString(m[1])); st != 200 || !strings.HasPrefix(pdf, "%PDF-") {
+			t.Fatalf("pdf: %d", st)
+		}
+		if st, body := signedIn(t, s, "rep2").get(sheet); st != 200 || strings.Contains(body, "Alpha Li") || strings.Contains(body, "Label Co") {
+			t.Fatalf("rep2 must get an empty sheet: %d %s", st, body)
 		}
 	})
 }

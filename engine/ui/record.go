@@ -21,6 +21,7 @@ func (u *UI) recordRoutes(g fiber.Router) {
 	g.Get("/o/:object/filter-row", u.filterRow)
 	g.Get("/o/:object/new", u.newForm)
 	g.Get("/o/:object/export", u.exportList)
+	g.Get("/o/:object/labels/:file", u.printLabels)
 	g.Post("/o/:object", u.create)
 	g.Get("/o/:object/:id", u.detailPage)
 	g.Get("/o/:object/:id/edit", u.editForm)
@@ -561,10 +562,35 @@ func (u *UI) download(c *fiber.Ctx) error {
 
 // printDocument answers GET /ui/o/{object}/{id}/print/{template}.pdf (or
 // .html): the record printed with a document template of its object as
-// the user may read it (Config.Documents), shown in the browser: its
-// viewer for the PDF, the printable page, whose own styles it allows, for
-// the HTML.
+// the user may read it (Config.Documents).
 func (u *UI) printDocument(c *fiber.Ctx) error {
+	return u.printed(c, func(r *rq, name, format string) (*File, error) {
+		return u.docs.Print(r.ctx, c.Params("object"), c.Params("id"), name, r.lang, format)
+	})
+}
+
+// printLabels answers GET /ui/o/{object}/labels/{template}.pdf (or .html)
+// with the list page's query: a label sheet of the object for the records
+// of the list the user may read (Config.Documents).
+func (u *UI) printLabels(c *fiber.Ctx) error {
+	return u.printed(c, func(r *rq, name, format string) (*File, error) {
+		s, err := r.scope(c.Params("object"), metadata.ActionRead)
+		if err != nil {
+			return nil, err
+		}
+		q := parseListQuery(c)
+		filter, err := buildFilter(s, q.conds, q.typed, r.loc)
+		if err != nil {
+			return nil, &engine.RequestError{Message: err.Error()}
+		}
+		return u.docs.PrintList(r.ctx, s.Object().Name, name, filter, q.sort, r.lang, format)
+	})
+}
+
+// printed answers a document print prints from the route's
+// {template}.{pdf|html}, shown in the browser: its viewer for the PDF,
+// the printable page, whose own styles it allows, for the HTML.
+func (u *UI) printed(c *fiber.Ctx, print func(r *rq, name, format string) (*File, error)) error {
 	r, _, err := u.scoped(c, metadata.ActionRead)
 	if err != nil {
 		return u.fail(c, err)
@@ -573,7 +599,7 @@ func (u *UI) printDocument(c *fiber.Ctx) error {
 	if u.docs == nil || (format != "pdf" && format != "html") {
 		return u.fail(c, fmt.Errorf("%w: no document %s", engine.ErrNotFound, c.Params("file")))
 	}
-	f, err := u.docs.Print(r.ctx, c.Params("object"), c.Params("id"), name, r.lang, format)
+	f, err := print(r, name, format)
 	if err != nil {
 		return u.fail(c, err)
 	}
