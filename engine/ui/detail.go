@@ -183,6 +183,12 @@ func (u *UI) detailPage(c *fiber.Ctx) error {
 		if commentActions[a.Name] {
 			av.Input = "comment"
 		}
+		if u.mail != nil && a.RightOf() == u.mail.Action() {
+			if a.Name != u.mail.Action() {
+				continue // previews and tests are run from the mailing page
+			}
+			av.Input = "page"
+		}
 		if _, ok := u.convertChoices(r, object, func(string) string { return "" }); ok && a.Name == metadata.ActionConvert {
 			if u.sales.Converted(r.ctx, object, rec) {
 				continue

@@ -1,7 +1,7 @@
 package ui
 
 // partMessages are the texts of the pages of the platform's parts
-// (workflows, sales rules, reports), kept apart from the core's messages
+// (workflows, sales rules, reports, mailings), kept apart from the core's messages
 // and merged into them at start (a key in both panics).
 var partMessages = map[string][2]string{
 	"status":                   {"Status", "状态"},
@@ -97,6 +97,41 @@ var partMessages = map[string][2]string{
 	"duplicate_found":          {"Records like this one exist already:", "已存在相似的记录："},
 	"record_hidden":            {"a record you cannot see", "一条您无权查看的记录"},
 	"create_anyway":            {"Create it anyway", "仍然新建"},
+	"action_send_mailing":      {"Mailings", "群发邮件/短信"},
+	"mailing_title":            {"Mailings of %s", "%s 的群发"},
+	"mailing_template":         {"Message template", "消息模板"},
+	"mailing_filter":           {"Recipients (filter)", "收件人（筛选条件）"},
+	"mailing_filter_help":      {"Records of the template's object you may read, such as city == \"Hangzhou\"; empty for all of them.", "模板对象中您可查看的记录，例如 city == \"Hangzhou\"；留空表示全部。"},
+	"mailing_members":          {"Only the campaign's members", "仅限活动成员"},
+	"mailing_track":            {"Track opens and clicks (e-mail)", "跟踪打开和点击（邮件）"},
+	"mailing_preview":          {"Preview", "预览"},
+	"mailing_test":             {"Send me a test", "给我发送测试"},
+	"mailing_send":             {"Send", "发送"},
+	"mailing_confirm":          {"Send this mailing to every recipient?", "确定向所有收件人发送？"},
+	"mailing_recipients":       {"%d recipients", "%d 位收件人"},
+	"mailing_to":               {"To", "收件人"},
+	"mailing_subject":          {"Subject", "主题"},
+	"mailing_none":             {"No mailing yet.", "尚无群发。"},
+	"mailing_sent_list":        {"Mailings sent", "已发出的群发"},
+	"mailing_when":             {"When", "时间"},
+	"mailing_state":            {"State", "状态"},
+	"mailing_sender":           {"Sender", "发送人"},
+	"mailing_sending":          {"Sending", "发送中"},
+	"mailing_sent":             {"Sent", "已发送"},
+	"mailing_failed":           {"Failed", "失败"},
+	"mailing_queued":           {"The mailing is being sent.", "群发已开始发送。"},
+	"mailing_tested":           {"The test is on its way to you.", "测试消息已发送给您。"},
+	"count_recipients":         {"Recipients", "收件人"},
+	"count_to_send":            {"To send", "待发送"},
+	"count_sent":               {"Sent", "已发送"},
+	"count_opened":             {"Opened", "已打开"},
+	"count_clicked":            {"Clicked", "已点击"},
+	"count_unsubscribed":       {"Unsubscribed", "已退订"},
+	"count_failed":             {"Failed", "失败"},
+	"count_skipped_no_address": {"Skipped: no address", "跳过：无地址"},
+	"count_skipped_opted_out":  {"Skipped: opted out", "跳过：已退订"},
+	"count_skipped_duplicate":  {"Skipped: the same address again", "跳过：地址重复"},
+	"count_skipped_unreadable": {"Skipped: not readable", "跳过：无权查看"},
 }
 
 func init() { mergeMessages(partMessages) }

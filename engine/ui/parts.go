@@ -261,6 +261,62 @@ type DocumentInfo struct {
 	List bool
 }
 
+// Mailings sends a campaign's mailings as the user of ctx (package
+// marketing/mailing): the page of its send action.
+type Mailings interface {
+	// Action is the action whose page the mailing page is; the other
+	// actions needing its right (preview, test) are run from that page.
+	Action() string
+	// Templates returns the message templates the user may send,
+	// labelled in lang.
+	Templates(ctx context.Context, lang string) []MailingTemplate
+	// Preview counts the recipients of a mailing of campaign and renders
+	// its first messages.
+	Preview(ctx context.Context, campaign string, m MailingRequest) (*MailingPreview, error)
+	// Test sends the mailing's first message to the user.
+	Test(ctx context.Context, campaign string, m MailingRequest) error
+	// Send queues the mailing; the job runner sends it.
+	Send(ctx context.Context, campaign string, m MailingRequest) error
+	// List returns the campaign's mailings, newest first.
+	List(ctx context.Context, campaign string) ([]MailingSummary, error)
+}
+
+// MailingRequest is what the user asks of a mailing.
+type MailingRequest struct {
+	Template string
+	// Filter selects the recipients (the filter language of lists) among
+	// the template's object's records the user may read.
+	Filter string
+	// Members keeps only the campaign's members; Track adds tracked
+	// links and the open pixel to e-mail.
+	Members, Track bool
+}
+
+// MailingTemplate is a message template a user may send.
+type MailingTemplate struct {
+	Name, Label, Channel, Object string
+}
+
+// MailingPreview is the recipients' counts (recipients, skipped_…) and
+// the first messages of a mailing.
+type MailingPreview struct {
+	Counts map[string]int
+	Items  []MailingMessage
+}
+
+// MailingMessage is one message as it would be sent.
+type MailingMessage struct {
+	To, Subject, HTML, Text string
+}
+
+// MailingSummary is a mailing sent and its counts (recipients, sent,
+// opened, clicked, unsubscribed, failed …).
+type MailingSummary struct {
+	Template, Channel, State, Sender, Error string
+	CreatedAt                               time.Time
+	Counts                                  map[string]int
+}
+
 // File is a file to download.
 type File struct {
 	Name, Type string

@@ -40,6 +40,10 @@ func (u *UI) recordRoutes(g fiber.Router) {
 	g.Get("/calendar/:object", u.calendarPage)
 	g.Post("/views/:object", u.saveView)
 	g.Post("/views/:object/:id/delete", u.deleteView)
+	if u.mail != nil {
+		g.Get("/o/:object/:id/"+u.mail.Action(), u.mailingPage)
+		g.Post("/o/:object/:id/"+u.mail.Action(), u.mailing)
+	}
 }
 
 // lookupChoices is how many records a lookup input offers at once.

@@ -52,6 +52,9 @@ type Config struct {
 	// Documents, when set, prints a record with the document templates
 	// of its object (package documents/serve).
 	Documents Documents
+	// Mailings, when set, gives the page of campaigns' mailings (package
+	// marketing/mailing).
+	Mailings Mailings
 }
 
 // Link is a link to another system shown on a record's page.
@@ -72,6 +75,7 @@ type UI struct {
 	sales  Sales
 	rep    Reports
 	docs   Documents
+	mail   Mailings
 	pages  map[string]*template.Template
 	assets map[string]asset
 	// assetURL maps an asset's file name to its URL with a content hash,
@@ -88,7 +92,7 @@ type asset struct {
 // New parses the templates, indexes the assets and creates the UI's
 // table (saved views).
 func New(ctx context.Context, cfg Config) (*UI, error) {
-	u := &UI{eng: cfg.Engine, acc: cfg.Access, log: cfg.Logger, links: cfg.Links, wf: cfg.Workflows, notes: cfg.Notifications, sales: cfg.Sales, rep: cfg.Reports, docs: cfg.Documents, assets: map[string]asset{}, assetURL: map[string]string{}}
+	u := &UI{eng: cfg.Engine, acc: cfg.Access, log: cfg.Logger, links: cfg.Links, wf: cfg.Workflows, notes: cfg.Notifications, sales: cfg.Sales, rep: cfg.Reports, docs: cfg.Documents, mail: cfg.Mailings, assets: map[string]asset{}, assetURL: map[string]string{}}
 	if u.log == nil {
 		u.log = slog.Default()
 	}

@@ -53,12 +53,6 @@ func Parts(ctx context.Context, p *platform.Platform) ([]api.Registrar, error) {
 		return nil, err
 	}
 	routes = append(routes, reports.Routes)
-	docs := serve.New(p.Engine)
-	web, err := ui.New(ctx, ui.Config{Engine: p.Engine, Access: p.Access, Links: in.PageLinks, Workflows: wf.UI(), Notifications: rm.UI(), Sales: sl.UI(), Reports: reports.UI(), Documents: docs.UI()})
-	if err != nil {
-		return nil, err
-	}
-	routes = append(routes, web.Register)
 	mc, err := mailing.ConfigFromEnv()
 	if err != nil {
 		return nil, err
@@ -68,7 +62,13 @@ func Parts(ctx context.Context, p *platform.Platform) ([]api.Registrar, error) {
 	if err != nil {
 		return nil, err
 	}
+	docs := serve.New(p.Engine)
 	routes = append(routes, mailer.Routes(), docs.Routes)
+	web, err := ui.New(ctx, ui.Config{Engine: p.Engine, Access: p.Access, Links: in.PageLinks, Workflows: wf.UI(), Notifications: rm.UI(), Sales: sl.UI(), Reports: reports.UI(), Documents: docs.UI(), Mailings: mailer.UI()})
+	if err != nil {
+		return nil, err
+	}
+	routes = append(routes, web.Register)
 	tpl, err := templates.Wire(ctx, p.Engine)
 	if err != nil {
 		return nil, err

@@ -250,40 +250,49 @@ func hasField(obj *metadata.Object, name string) bool {
 // listRoute answers GET /api/mailings?campaign={id}: the campaign's
 // mailings, newest first, to a user who may read the campaign.
 func (m *Mailer) listRoute(c *fiber.Ctx) error {
-	ctx := c.UserContext()
 	campaign := c.Query("campaign")
 	if campaign == "" {
 		return &engine.RequestError{Message: "name the campaign: /api/mailings?campaign={id}", Details: []engine.FieldError{{Field: "campaign", Code: "required", Message: "a campaign id"}}}
 	}
-	if _, err := m.eng.Get(ctx, "campaign", campaign); err != nil {
+	items, err := m.list(c.UserContext(), campaign)
+	if err != nil {
 		return err
+	}
+	return c.JSON(fiber.Map{"items": items})
+}
+
+// list returns the newest 200 mailings of a campaign the principal of ctx
+// may read (its engine error otherwise), newest first, with their counts.
+func (m *Mailer) list(ctx context.Context, campaign string) ([]*Summary, error) {
+	if _, err := m.eng.Get(ctx, "campaign", campaign); err != nil {
+		return nil, err
 	}
 	rows, err := m.db.SQL().QueryContext(ctx, m.sql(`SELECT id FROM `+TableMailings+` WHERE campaign_id = ? ORDER BY created_at DESC, id DESC LIMIT 200`), campaign)
 	if err != nil {
-		return fmt.Errorf("mailing: list: %w", err)
+		return nil, fmt.Errorf("mailing: list: %w", err)
 	}
 	var ids []string
 	for rows.Next() {
 		var id string
 		if err := rows.Scan(&id); err != nil {
 			rows.Close()
-			return fmt.Errorf("mailing: list: %w", err)
+			return nil, fmt.Errorf("mailing: list: %w", err)
 		}
 		ids = append(ids, id)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return fmt.Errorf("mailing: list: %w", err)
+		return nil, fmt.Errorf("mailing: list: %w", err)
 	}
 	items := []*Summary{}
 	for _, id := range ids {
 		s, err := m.summary(ctx, m.db.SQL(), id)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		items = append(items, s)
 	}
-	return c.JSON(fiber.Map{"items": items})
+	return items, nil
 }
 
 // getRoute answers GET /api/mailings/{id} to a user who may read its

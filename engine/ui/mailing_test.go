@@ -1,0 +1,73 @@
+package ui_test
+
+import (
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/crmplatform/crm/internal/apitest"
+	"github.com/crmplatform/crm/internal/mailserver/mailtest"
+)
+
+// TestMailingPage: a campaign's page offers its mailings' page (the
+// preview and test actions are run from there, not offered beside it),
+// which lists the message templates, previews a mailing (its recipients
+// counted, its first message rendered), sends it (the job runner delivers
+// it) and lists it with its counts; a sales rep, who reads campaigns but
+// may not send, gets neither the action nor the page, and a send posted
+// anyway sends nothing.
+func TestMailingPage(t *testing.T) {
+	box, smtpURL := mailtest.Start(t)
+	t.Setenv("CRM_SMTP_URL", smtpURL)
+	t.Setenv("CRM_PUBLIC_URL", "https://crm.example.com")
+	apitest.Dialects(t, apitest.Options{}, func(t *testing.T, s *apitest.Server) {
+		s.Run(t, []apitest.Scenario{{Name: "a template", Method: "POST", Path: "/api/meta/message_templates", User: "admin", Status: 201,
+			Body: `{"name": "hello", "label": {"en": "Hello letter", "zh": "问候信"}, "object": "contact", "channel": "email", "subject": "Hello {{name}}", "text": "Dear {{name}} of {{account.name}}"}`}})
+		acc := s.Create("admin", "account", `{"name": "Mail Co"}`)
+		for _, c := range []string{`{"name": "Zhao Lei", "email": "zhao@example.com", "account": "` + acc + `"}`, `{"name": "Qian Li", "account": "` + acc + `"}`} {
+			s.Create("admin", "contact", c)
+		}
+		camp := s.Create("mkt", "campaign", `{"name": "Spring"}`)
+		base := "/ui/o/campaign/" + camp
+		form := url.Values{"template": {"hello"}, "filter": {`account.name == "Mail Co"`}, "track": {"1"}}
+		mkt := signedIn(t, s, "mkt")
+		if st, page := mkt.get(base); st != 200 || !strings.Contains(page, `href="`+base+`/send_mailing"`) || strings.Contains(page, "preview_mailing") {
+			t.Fatalf("the campaign should offer its mailings: %d %s", st, page)
+		}
+		if st, page := mkt.get(base + "/send_mailing"); st != 200 || !strings.Contains(page, `<option value="hello"`) || !strings.Contains(page, "Hello letter") {
+			t.Fatalf("mailing page: %d %s", st, page)
+		}
+		form.Set("_do", "preview")
+		st, page, _ := mkt.post(base+"/send_mailing", form)
+		if st != 200 || !strings.Contains(page, "2 recipients") || !strings.Contains(page, "Dear Zhao Lei of Mail Co") || !strings.Contains(page, "zhao@example.com") ||
+			!strings.Contains(page, "Skipped: no address") || len(box.All()) != 0 {
+			t.Fatalf("preview: %d %s", st, page)
+		}
+		form.Set("_do", "send")
+		if st, page, resp := mkt.post(base+"/send_mailing", form); st != 303 || resp.Header.Get("Location") != base+"/send_mailing?flash=mailing_queued" {
+			t.Fatalf("send: %d %s", st, page)
+		}
+		s.RunJobs()
+		if got := box.To("zhao@example.com"); len(got) != 1 || got[0].Subject != "Hello Zhao Lei" || len(box.All()) != 1 {
+			t.Fatalf("delivered: %+v", box.All())
+		}
+		if st, page := mkt.get(base + "/send_mailing?flash=mailing_queued"); st != 200 || !strings.Contains(page, "The mailing is being sent.") ||
+			!strings.Contains(page, "hello (email)") || !strings.Contains(page, `<td class="num">1</td>`) {
+			t.Fatalf("the mailing should be listed: %d %s", st, page)
+		}
+		rep1 := signedIn(t, s, "rep1")
+		if st, page := rep1.get(base); st != 200 || strings.Contains(page, "send_mailing") {
+			t.Fatalf("rep1 reads the campaign without its mailings: %d %s", st, page)
+		}
+		if st, page := rep1.get(base + "/send_mailing"); st != 403 || strings.Contains(page, "Hello letter") {
+			t.Fatalf("rep1's mailing page: %d", st)
+		}
+		if st, _, _ := rep1.post(base+"/send_mailing", form); st != 403 {
+			t.Fatalf("rep1's send: %d", st)
+		}
+		s.RunJobs()
+		if n := len(box.All()); n != 1 {
+			t.Fatalf("rep1's send sent %d", n-1)
+		}
+	})
+}
