@@ -28,6 +28,7 @@ func TestMailingPage(t *testing.T) {
 			s.Create("admin", "contact", c)
 		}
 		camp := s.Create("mkt", "campaign", `{"name": "Spring"}`)
+		sent := len(box.All()) // the mailbox serves both databases' runs
 		base := "/ui/o/campaign/" + camp
 		form := url.Values{"template": {"hello"}, "filter": {`account.name == "Mail Co"`}, "track": {"1"}}
 		mkt := signedIn(t, s, "mkt")
@@ -40,7 +41,7 @@ func TestMailingPage(t *testing.T) {
 		form.Set("_do", "preview")
 		st, page, _ := mkt.post(base+"/send_mailing", form)
 		if st != 200 || !strings.Contains(page, "2 recipients") || !strings.Contains(page, "Dear Zhao Lei of Mail Co") || !strings.Contains(page, "zhao@example.com") ||
-			!strings.Contains(page, "Skipped: no address") || len(box.All()) != 0 {
+			!strings.Contains(page, "Skipped: no address") || len(box.All()) != sent {
 			t.Fatalf("preview: %d %s", st, page)
 		}
 		form.Set("_do", "send")
@@ -48,8 +49,8 @@ func TestMailingPage(t *testing.T) {
 			t.Fatalf("send: %d %s", st, page)
 		}
 		s.RunJobs()
-		if got := box.To("zhao@example.com"); len(got) != 1 || got[0].Subject != "Hello Zhao Lei" || len(box.All()) != 1 {
-			t.Fatalf("delivered: %+v", box.All())
+		if got := box.All()[sent:]; len(got) != 1 || got[0].Subject != "Hello Zhao Lei" || got[0].To != "zhao@example.com" {
+			t.Fatalf("delivered: %+v", got)
 		}
 		if st, page := mkt.get(base + "/send_mailing?flash=mailing_queued"); st != 200 || !strings.Contains(page, "The mailing is being sent.") ||
 			!strings.Contains(page, "hello (email)") || !strings.Contains(page, `<td class="num">1</td>`) {
@@ -66,7 +67,7 @@ func TestMailingPage(t *testing.T) {
 			t.Fatalf("rep1's send: %d", st)
 		}
 		s.RunJobs()
-		if n := len(box.All()); n != 1 {
+		if n := len(box.All()) - sent; n != 1 {
 			t.Fatalf("rep1's send sent %d", n-1)
 		}
 	})
