@@ -2,13 +2,17 @@ package ui_test
 
 import (
 	"strings"
+	"sync/atomic"
 	"testing"
+
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/chromedp"
 )
 
 // TestBrowserMailingAndPrint: a marketing user previews a campaign's
-// mailing of the standard invitation in a real browser, and a sales rep's
-// quote page offers its document to print; both pages pass the
-// accessibility checks.
+// mailing of the standard invitation in a real browser, and sending asks
+// first (answering no sends nothing); a sales rep's quote page offers its
+// document to print; both pages pass the accessibility checks.
 func TestBrowserMailingAndPrint(t *testing.T) {
 	s, base := liveServer(t)
 	acc := s.Create("rep1", "account", `{"name": "Jade Garden Hotel"}`)
@@ -26,6 +30,20 @@ func TestBrowserMailingAndPrint(t *testing.T) {
 	}
 	m.checkA11y("mailing preview")
 	m.noErrors("mailing preview")
+	var asked atomic.Int32
+	if err := chromedp.Listen(m.ctx, func(ev any) {
+		if _, ok := ev.(*page.EventJavascriptDialogOpening); ok {
+			asked.Add(1)
+			go func() { _, _ = chromedp.Call(m.ctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: false}) }()
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	m.do(chromedp.Click(chromedp.CSS(`button[name="_do"][value="send"]`)))
+	m.open("/ui/o/campaign/" + camp + "/send_mailing")
+	if asked.Load() != 1 || !strings.Contains(m.text("main"), "No mailing yet.") {
+		t.Fatalf("sending should ask first (%d dialogs) and, refused, send nothing: %s", asked.Load(), m.text("main"))
+	}
 
 	r := newTab(t, base, "rep1")
 	r.login("rep1")

@@ -24,9 +24,10 @@
     }
   });
 
-  // Forms that ask before they submit (deleting a record).
+  // Forms, or their buttons, that ask before they submit (deleting a
+  // record, sending a mailing).
   document.addEventListener("submit", function (ev) {
-    var msg = ev.target.getAttribute("data-confirm");
+    var msg = (ev.submitter && ev.submitter.getAttribute("data-confirm")) || ev.target.getAttribute("data-confirm");
     if (msg && !window.confirm(msg)) { ev.preventDefault(); }
   });
 
