@@ -34,7 +34,9 @@ func TestBrowserMailingAndPrint(t *testing.T) {
 	if err := chromedp.Listen(m.ctx, func(ev any) {
 		if _, ok := ev.(*page.EventJavascriptDialogOpening); ok {
 			asked.Add(1)
-			go func() { _, _ = chromedp.Call(m.ctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: false}) }()
+			go func() {
+				_, _ = chromedp.Call(m.ctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: false})
+			}()
 		}
 	}); err != nil {
 		t.Fatal(err)

@@ -1,6 +1,9 @@
 package ui
 
 import (
+	"fmt"
+	"slices"
+
 	"github.com/crmplatform/crm/engine"
 	"github.com/crmplatform/crm/engine/api"
 	"github.com/crmplatform/crm/metadata"
@@ -33,7 +36,7 @@ func (u *UI) mailingPage(c *fiber.Ctx) error {
 // (the page again, with the recipients' counts and first messages), test
 // (the first message to the user) or send (queued, back to the page).
 func (u *UI) mailing(c *fiber.Ctx) error {
-	r, err := u.req(c)
+	r, _, err := u.mailingScope(c)
 	if err != nil {
 		return u.fail(c, err)
 	}
@@ -59,11 +62,8 @@ func (u *UI) mailing(c *fiber.Ctx) error {
 // showMailing renders the mailing page with a preview or a failure and
 // the form as the user filled it (on a POST).
 func (u *UI) showMailing(c *fiber.Ctx, preview *MailingPreview, fail error) error {
-	r, s, err := u.scoped(c, metadata.ActionRead)
+	r, s, err := u.mailingScope(c)
 	if err != nil {
-		return u.fail(c, err)
-	}
-	if err := s.Can(u.mail.Action()); err != nil {
 		return u.fail(c, err)
 	}
 	object, id := c.Params("object"), c.Params("id")
@@ -99,4 +99,20 @@ func (u *UI) showMailing(c *fiber.Ctx, preview *MailingPreview, fail error) erro
 // mailingRequest reads the mailing form.
 func mailingRequest(c *fiber.Ctx) MailingRequest {
 	return MailingRequest{Template: c.FormValue("template"), Filter: c.FormValue("filter"), Members: c.FormValue("members") != "", Track: c.FormValue("track") != ""}
+}
+
+// mailingScope checks that the path's object has the mailings' action and
+// that the user may read it and run the action on it.
+func (u *UI) mailingScope(c *fiber.Ctx) (*rq, *engine.Scope, error) {
+	r, s, err := u.scoped(c, metadata.ActionRead)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !slices.ContainsFunc(u.eng.ActionsOf(s.Object().Name), func(a engine.Action) bool { return a.Name == u.mail.Action() }) {
+		return nil, nil, fmt.Errorf("%w: %s records have no mailings", engine.ErrNotFound, s.Object().Name)
+	}
+	if err := s.Can(u.mail.Action()); err != nil {
+		return nil, nil, err
+	}
+	return r, s, nil
 }

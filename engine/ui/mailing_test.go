@@ -15,7 +15,7 @@ import (
 // counted, its first message rendered), sends it (the job runner delivers
 // it) and lists it with its counts; a sales rep, who reads campaigns but
 // may not send, gets neither the action nor the page, and a send posted
-// anyway sends nothing.
+// anyway sends nothing; an object without mailings has no such page.
 func TestMailingPage(t *testing.T) {
 	box, smtpURL := mailtest.Start(t)
 	t.Setenv("CRM_SMTP_URL", smtpURL)
@@ -55,6 +55,10 @@ func TestMailingPage(t *testing.T) {
 		if st, page := mkt.get(base + "/send_mailing?flash=mailing_queued"); st != 200 || !strings.Contains(page, "The mailing is being sent.") ||
 			!strings.Contains(page, "hello (email)") || !strings.Contains(page, `<td class="num">1</td>`) {
 			t.Fatalf("the mailing should be listed: %d %s", st, page)
+		}
+		lead := s.Create("mkt", "lead", `{"person": "Sun Li", "company": "Lotus"}`)
+		if st, _, _ := mkt.post("/ui/o/lead/"+lead+"/send_mailing", form); st != 404 {
+			t.Fatalf("a lead has no mailings: %d", st)
 		}
 		rep1 := signedIn(t, s, "rep1")
 		if st, page := rep1.get(base); st != 200 || strings.Contains(page, "send_mailing") {
