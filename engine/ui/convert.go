@@ -89,11 +89,7 @@ func (u *UI) showConvert(c *fiber.Ctx, status int, dup *engine.DuplicateError, f
 	obj := s.Object()
 	d := convertData{Object: obj, ID: id, Title: titleOf(obj, rec), Kind: obj.Title(r.lang), Targets: targets}
 	if fail != nil {
-		_, _, details := api.Classify(fail)
-		d.Error = cleanMessage(fail.Error())
-		for _, dt := range details {
-			d.Details = append(d.Details, dt.Field+": "+dt.Message)
-		}
+		_, d.Error, d.Details = failure(fail)
 	}
 	if dup != nil {
 		d.Error = tr(r.lang, "convert_duplicates")

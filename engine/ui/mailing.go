@@ -5,7 +5,6 @@ import (
 	"slices"
 
 	"github.com/crmplatform/crm/engine"
-	"github.com/crmplatform/crm/engine/api"
 	"github.com/crmplatform/crm/metadata"
 	"github.com/gofiber/fiber/v2"
 )
@@ -82,13 +81,8 @@ func (u *UI) showMailing(c *fiber.Ctx, preview *MailingPreview, fail error) erro
 	}
 	status := fiber.StatusOK
 	if fail != nil {
-		code, _, details := api.Classify(fail)
-		if code >= 500 {
+		if status, d.Error, d.Details = failure(fail); status >= 500 {
 			return u.fail(c, fail)
-		}
-		status, d.Error = code, cleanMessage(fail.Error())
-		for _, dt := range details {
-			d.Details = append(d.Details, dt.Field+": "+dt.Message)
 		}
 	}
 	p := u.newPage(c, tr(r.lang, "mailing_title", d.Title))

@@ -360,6 +360,17 @@ func cleanMessage(m string) string {
 	return m
 }
 
+// failure returns what a form shows of a refused request: its status,
+// message and details (field: message).
+func failure(err error) (int, string, []string) {
+	status, _, details := api.Classify(err)
+	out := make([]string, 0, len(details))
+	for _, dt := range details {
+		out = append(out, dt.Field+": "+dt.Message)
+	}
+	return status, cleanMessage(err.Error()), out
+}
+
 // errorsAs is errors.As, kept short for the handlers.
 func errorsAs[T error](err error) (T, bool) {
 	var t T
