@@ -108,7 +108,6 @@ var partMessages = map[string][2]string{
 	"mailing_test":             {"Send me a test", "给我发送测试"},
 	"mailing_send":             {"Send", "发送"},
 	"mailing_confirm":          {"Send this mailing to every recipient?", "确定向所有收件人发送？"},
-	"mailing_recipients":       {"%d recipients", "%d 位收件人"},
 	"mailing_to":               {"To", "收件人"},
 	"mailing_subject":          {"Subject", "主题"},
 	"mailing_none":             {"No mailing yet.", "尚无群发。"},

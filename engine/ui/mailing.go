@@ -79,6 +79,11 @@ func (u *UI) showMailing(c *fiber.Ctx, preview *MailingPreview, fail error) erro
 	if d.Mailings, err = u.mail.List(r.ctx, id); err != nil {
 		return u.fail(c, err)
 	}
+	for i, m := range d.Mailings {
+		if j := slices.IndexFunc(d.Templates, func(t MailingTemplate) bool { return t.Name == m.Template }); j >= 0 {
+			d.Mailings[i].Template = d.Templates[j].Label // a template since removed keeps its name
+		}
+	}
 	status := fiber.StatusOK
 	if fail != nil {
 		if status, d.Error, d.Details = failure(fail); status >= 500 {

@@ -40,7 +40,7 @@ func TestMailingPage(t *testing.T) {
 		}
 		form.Set("_do", "preview")
 		st, page, _ := mkt.post(base+"/send_mailing", form)
-		if st != 200 || !strings.Contains(page, "2 recipients") || !strings.Contains(page, "Dear Zhao Lei of Mail Co") || !strings.Contains(page, "zhao@example.com") ||
+		if st != 200 || !strings.Contains(page, "<dt>Recipients</dt><dd>2</dd>") || !strings.Contains(page, "Dear Zhao Lei of Mail Co") || !strings.Contains(page, "zhao@example.com") ||
 			!strings.Contains(page, "Skipped: no address") || len(box.All()) != sent {
 			t.Fatalf("preview: %d %s", st, page)
 		}
@@ -53,7 +53,7 @@ func TestMailingPage(t *testing.T) {
 			t.Fatalf("delivered: %+v", got)
 		}
 		if st, page := mkt.get(base + "/send_mailing?flash=mailing_queued"); st != 200 || !strings.Contains(page, "The mailing is being sent.") ||
-			!strings.Contains(page, "hello (email)") || !strings.Contains(page, `<td class="num">1</td>`) {
+			!strings.Contains(page, "Hello letter (email)") || !strings.Contains(page, `<td class="num">1</td>`) {
 			t.Fatalf("the mailing should be listed: %d %s", st, page)
 		}
 		lead := s.Create("mkt", "lead", `{"person": "Sun Li", "company": "Lotus"}`)
