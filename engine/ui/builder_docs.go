@@ -64,7 +64,14 @@ type docData struct {
 	Fields []string
 	// FormHref and JSONHref open the document in the other editor.
 	FormHref, JSONHref string
+	// Webhook marks a webhook's editor, which shows its newest
+	// Deliveries (Config.Webhooks).
+	Webhook    bool
+	Deliveries []WebhookDelivery
 }
+
+// shownDeliveries is how many deliveries a webhook's editor shows.
+const shownDeliveries = 20
 
 // docPage answers GET /ui/admin/kinds/{kind}/{name} ("new" for a new
 // one): the document as JSON, to edit.
@@ -110,6 +117,12 @@ func (u *UI) docPage(c *fiber.Ctx) error {
 			return u.fail(c, err)
 		}
 		d.Text = prettyJSON(raw)
+		if u.hooks != nil && k.Name() == u.hooks.Kind() {
+			d.Webhook = true
+			if d.Deliveries, err = u.hooks.Deliveries(c.UserContext(), d.Name, shownDeliveries); err != nil {
+				return u.fail(c, err)
+			}
+		}
 	}
 	if c.Query("editor") != "json" {
 		var doc any
@@ -326,4 +339,20 @@ func splitLines(s string) []string {
 		return nil
 	}
 	return strings.Split(s, "\n")
+}
+
+// resendDelivery answers POST /ui/admin/kinds/{kind}/{name}/deliveries/{id}/resend
+// for the webhooks' kind: the delivery is queued again.
+func (u *UI) resendDelivery(c *fiber.Ctx) error {
+	k, err := adminKind(c)
+	if err != nil {
+		return u.fail(c, err)
+	}
+	if u.hooks == nil || k.Name() != u.hooks.Kind() {
+		return u.fail(c, fmt.Errorf("%w: %s have no deliveries", engine.ErrNotFound, k.Name()))
+	}
+	if err := u.hooks.Resend(c.UserContext(), c.Params("name"), c.Params("id")); err != nil {
+		return u.fail(c, err)
+	}
+	return c.Redirect("/ui/admin/kinds/"+k.Name()+"/"+url.PathEscape(c.Params("name"))+"?flash=delivery_resent", fiber.StatusSeeOther)
 }

@@ -131,6 +131,17 @@ var partMessages = map[string][2]string{
 	"count_skipped_opted_out":  {"Skipped: opted out", "跳过：已退订"},
 	"count_skipped_duplicate":  {"Skipped: the same address again", "跳过：地址重复"},
 	"count_skipped_unreadable": {"Skipped: not readable", "跳过：无权查看"},
+	"deliveries":               {"Deliveries", "推送记录"},
+	"delivery_event":           {"Event", "事件"},
+	"delivery_record":          {"Record", "记录"},
+	"delivery_attempts":        {"Attempts", "尝试次数"},
+	"delivery_last":            {"Last answer", "最近应答"},
+	"delivery_resend":          {"Resend", "重新推送"},
+	"delivery_resent":          {"The delivery is queued again.", "已重新排队推送。"},
+	"delivery_none":            {"Nothing delivered yet.", "尚无推送。"},
+	"delivery_pending":         {"Pending", "等待中"},
+	"delivery_delivered":       {"Delivered", "已送达"},
+	"delivery_failed":          {"Failed", "失败"},
 }
 
 func init() { mergeMessages(partMessages) }

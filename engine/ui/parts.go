@@ -317,6 +317,31 @@ type MailingSummary struct {
 	Counts                                  map[string]int
 }
 
+// Webhooks shows administrators what a webhook delivered and resends a
+// delivery (package integration).
+type Webhooks interface {
+	// Kind is the metadata kind of webhooks: its editor shows the
+	// webhook's deliveries.
+	Kind() string
+	// Deliveries returns a webhook's newest deliveries, at most limit.
+	Deliveries(ctx context.Context, webhook string, limit int) ([]WebhookDelivery, error)
+	// Resend queues a delivery of the webhook again.
+	Resend(ctx context.Context, webhook, id string) error
+}
+
+// WebhookDelivery is one delivery of a webhook.
+type WebhookDelivery struct {
+	ID, Event, Object, RecordID string
+	// State is pending, delivered or failed.
+	State    string
+	Attempts int
+	// Last is what the last attempt got: its HTTP status, or why no
+	// answer came.
+	Last string
+	// At is when the change it delivers happened.
+	At time.Time
+}
+
 // File is a file to download.
 type File struct {
 	Name, Type string

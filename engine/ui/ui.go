@@ -55,6 +55,9 @@ type Config struct {
 	// Mailings, when set, gives the page of campaigns' mailings (package
 	// marketing/mailing).
 	Mailings Mailings
+	// Webhooks, when set, shows a webhook's deliveries in its editor
+	// (package integration).
+	Webhooks Webhooks
 }
 
 // Link is a link to another system shown on a record's page.
@@ -76,6 +79,7 @@ type UI struct {
 	rep    Reports
 	docs   Documents
 	mail   Mailings
+	hooks  Webhooks
 	pages  map[string]*template.Template
 	assets map[string]asset
 	// assetURL maps an asset's file name to its URL with a content hash,
@@ -92,7 +96,7 @@ type asset struct {
 // New parses the templates, indexes the assets and creates the UI's
 // table (saved views).
 func New(ctx context.Context, cfg Config) (*UI, error) {
-	u := &UI{eng: cfg.Engine, acc: cfg.Access, log: cfg.Logger, links: cfg.Links, wf: cfg.Workflows, notes: cfg.Notifications, sales: cfg.Sales, rep: cfg.Reports, docs: cfg.Documents, mail: cfg.Mailings, assets: map[string]asset{}, assetURL: map[string]string{}}
+	u := &UI{eng: cfg.Engine, acc: cfg.Access, log: cfg.Logger, links: cfg.Links, wf: cfg.Workflows, notes: cfg.Notifications, sales: cfg.Sales, rep: cfg.Reports, docs: cfg.Documents, mail: cfg.Mailings, hooks: cfg.Webhooks, assets: map[string]asset{}, assetURL: map[string]string{}}
 	if u.log == nil {
 		u.log = slog.Default()
 	}

@@ -64,7 +64,7 @@ func Parts(ctx context.Context, p *platform.Platform) ([]api.Registrar, error) {
 	}
 	docs := serve.New(p.Engine)
 	routes = append(routes, mailer.Routes(), docs.Routes)
-	web, err := ui.New(ctx, ui.Config{Engine: p.Engine, Access: p.Access, Links: in.PageLinks, Workflows: wf.UI(), Notifications: rm.UI(), Sales: sl.UI(), Reports: reports.UI(), Documents: docs.UI(), Mailings: mailer.UI()})
+	web, err := ui.New(ctx, ui.Config{Engine: p.Engine, Access: p.Access, Links: in.PageLinks, Workflows: wf.UI(), Notifications: rm.UI(), Sales: sl.UI(), Reports: reports.UI(), Documents: docs.UI(), Mailings: mailer.UI(), Webhooks: in.UI()})
 	if err != nil {
 		return nil, err
 	}
