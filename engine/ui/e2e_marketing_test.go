@@ -7,8 +7,6 @@ import (
 
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
-
-	"github.com/crmplatform/crm/internal/mailserver/mailtest"
 )
 
 // TestBrowserMailingAndPrint: a marketing user previews a campaign's
@@ -17,9 +15,7 @@ import (
 // rep's quote page offers its document to print; the pages pass the
 // accessibility checks, at 390 px too.
 func TestBrowserMailingAndPrint(t *testing.T) {
-	box, smtpURL := mailtest.Start(t)
-	t.Setenv("CRM_SMTP_URL", smtpURL)
-	t.Setenv("CRM_PUBLIC_URL", "https://crm.example.com")
+	box := withMail(t)
 	s, base := liveServer(t)
 	acc := s.Create("rep1", "account", `{"name": "Jade Garden Hotel"}`)
 	s.Create("rep1", "contact", `{"name": "Sun Mei", "email": "sun@jade.example", "account": "`+acc+`"}`)

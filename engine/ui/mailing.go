@@ -28,14 +28,18 @@ type mailingData struct {
 // action (Config.Mailings; send_mailing on campaigns): the form and the
 // record's mailings.
 func (u *UI) mailingPage(c *fiber.Ctx) error {
-	return u.showMailing(c, nil, nil)
+	r, s, err := u.mailingScope(c)
+	if err != nil {
+		return u.fail(c, err)
+	}
+	return u.showMailing(c, r, s, nil, nil)
 }
 
 // mailing answers POST /ui/o/{object}/{id}/{action}: _do is preview
 // (the page again, with the recipients' counts and first messages), test
 // (the first message to the user) or send (queued, back to the page).
 func (u *UI) mailing(c *fiber.Ctx) error {
-	r, _, err := u.mailingScope(c)
+	r, s, err := u.mailingScope(c)
 	if err != nil {
 		return u.fail(c, err)
 	}
@@ -43,7 +47,7 @@ func (u *UI) mailing(c *fiber.Ctx) error {
 	switch c.FormValue("_do") {
 	case "preview":
 		p, err := u.mail.Preview(r.ctx, id, req)
-		return u.showMailing(c, p, err)
+		return u.showMailing(c, r, s, p, err)
 	case "test":
 		err = u.mail.Test(r.ctx, id, req)
 	case "send":
@@ -52,20 +56,17 @@ func (u *UI) mailing(c *fiber.Ctx) error {
 		err = &engine.RequestError{Message: "preview, test or send the mailing"}
 	}
 	if err != nil {
-		return u.showMailing(c, nil, err)
+		return u.showMailing(c, r, s, nil, err)
 	}
 	flash := map[string]string{"test": "mailing_tested", "send": "mailing_queued"}[c.FormValue("_do")]
 	return c.Redirect(c.Path()+"?flash="+flash, fiber.StatusSeeOther)
 }
 
-// showMailing renders the mailing page with a preview or a failure and
-// the form as the user filled it (on a POST).
-func (u *UI) showMailing(c *fiber.Ctx, preview *MailingPreview, fail error) error {
-	r, s, err := u.mailingScope(c)
-	if err != nil {
-		return u.fail(c, err)
-	}
-	object, id := c.Params("object"), c.Params("id")
+// showMailing renders the mailing page of the record of the path, read
+// through s (mailingScope), with a preview or a failure and the form as
+// the user filled it (on a POST).
+func (u *UI) showMailing(c *fiber.Ctx, r *rq, s *engine.Scope, preview *MailingPreview, fail error) error {
+	object, id := s.Object().Name, c.Params("id")
 	rec, err := u.eng.Get(r.ctx, object, id)
 	if err != nil {
 		return u.fail(c, err)

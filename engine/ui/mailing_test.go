@@ -9,6 +9,16 @@ import (
 	"github.com/crmplatform/crm/internal/mailserver/mailtest"
 )
 
+// withMail starts an SMTP server for the servers the test starts next
+// and gives them a public address (which e-mail mailings need); it
+// returns the server's mailbox. The test cannot run in parallel.
+func withMail(t *testing.T) *mailtest.Mailbox {
+	box, smtpURL := mailtest.Start(t)
+	t.Setenv("CRM_SMTP_URL", smtpURL)
+	t.Setenv("CRM_PUBLIC_URL", "https://crm.example.com")
+	return box
+}
+
 // TestMailingPage: a campaign's page offers its mailings' page (the
 // preview and test actions are run from there, not offered beside it),
 // which lists the message templates, previews a mailing (its recipients
@@ -17,9 +27,7 @@ import (
 // may not send, gets neither the action nor the page, and a send posted
 // anyway sends nothing; an object without mailings has no such page.
 func TestMailingPage(t *testing.T) {
-	box, smtpURL := mailtest.Start(t)
-	t.Setenv("CRM_SMTP_URL", smtpURL)
-	t.Setenv("CRM_PUBLIC_URL", "https://crm.example.com")
+	box := withMail(t)
 	apitest.Dialects(t, apitest.Options{}, func(t *testing.T, s *apitest.Server) {
 		s.Run(t, []apitest.Scenario{{Name: "a template", Method: "POST", Path: "/api/meta/message_templates", User: "admin", Status: 201,
 			Body: `{"name": "hello", "label": {"en": "Hello letter", "zh": "问候信"}, "object": "contact", "channel": "email", "subject": "Hello {{name}}", "text": "Dear {{name}} of {{account.name}}"}`}})

@@ -568,8 +568,8 @@ func (u *UI) download(c *fiber.Ctx) error {
 // .html): the record printed with a document template of its object as
 // the user may read it (Config.Documents).
 func (u *UI) printDocument(c *fiber.Ctx) error {
-	return u.printed(c, func(r *rq, name, format string) (*File, error) {
-		return u.docs.Print(r.ctx, c.Params("object"), c.Params("id"), name, r.lang, format)
+	return u.printed(c, func(r *rq, s *engine.Scope, name, format string) (*File, error) {
+		return u.docs.Print(r.ctx, s.Object().Name, c.Params("id"), name, r.lang, format)
 	})
 }
 
@@ -577,11 +577,7 @@ func (u *UI) printDocument(c *fiber.Ctx) error {
 // with the list page's query: a label sheet of the object for the records
 // of the list the user may read (Config.Documents).
 func (u *UI) printLabels(c *fiber.Ctx) error {
-	return u.printed(c, func(r *rq, name, format string) (*File, error) {
-		s, err := r.scope(c.Params("object"), metadata.ActionRead)
-		if err != nil {
-			return nil, err
-		}
+	return u.printed(c, func(r *rq, s *engine.Scope, name, format string) (*File, error) {
 		q := parseListQuery(c)
 		filter, err := buildFilter(s, q.conds, q.typed, r.loc)
 		if err != nil {
@@ -591,11 +587,12 @@ func (u *UI) printLabels(c *fiber.Ctx) error {
 	})
 }
 
-// printed answers a document print prints from the route's
-// {template}.{pdf|html}, shown in the browser: its viewer for the PDF,
-// the printable page, whose own styles it allows, for the HTML.
-func (u *UI) printed(c *fiber.Ctx, print func(r *rq, name, format string) (*File, error)) error {
-	r, _, err := u.scoped(c, metadata.ActionRead)
+// printed answers the document print prints, given the user's read scope
+// of the route's object and its {template}.{pdf|html}, shown in the
+// browser: its viewer for the PDF, the printable page, whose own styles
+// it allows, for the HTML.
+func (u *UI) printed(c *fiber.Ctx, print func(r *rq, s *engine.Scope, name, format string) (*File, error)) error {
+	r, s, err := u.scoped(c, metadata.ActionRead)
 	if err != nil {
 		return u.fail(c, err)
 	}
@@ -603,7 +600,7 @@ func (u *UI) printed(c *fiber.Ctx, print func(r *rq, name, format string) (*File
 	if u.docs == nil || (format != "pdf" && format != "html") {
 		return u.fail(c, fmt.Errorf("%w: no document %s", engine.ErrNotFound, c.Params("file")))
 	}
-	f, err := print(r, name, format)
+	f, err := print(r, s, name, format)
 	if err != nil {
 		return u.fail(c, err)
 	}
