@@ -31,6 +31,9 @@ type detailData struct {
 	CanEdit   bool
 	CanDel    bool
 	Users     []optionView
+	// Replaced are the approvers of the pending request's step, one of
+	// whom a reassignment replaces (chosen when there are several).
+	Replaced []Choice
 }
 
 // detailSection is a titled group of values.
@@ -66,7 +69,9 @@ type historyRow struct {
 type actionView struct {
 	Name, Label string
 	// Input names the input the action needs ("owner" for transfer,
-	// "comment" for the approval actions), "" for none.
+	// "comment" for the approval actions, "reassign" for a pending
+	// decision given to another approver, "page" for an action with a
+	// page of its own), "" for none.
 	Input string
 }
 
@@ -195,8 +200,14 @@ func (u *UI) detailPage(c *fiber.Ctx) error {
 			}
 			av.Input = "page"
 		}
-		if a.Name == metadata.ActionTransfer {
-			av.Input = "owner"
+		if a.Name == actionReassign && pending != nil {
+			av.Input = "reassign"
+			d.Replaced = pending.Approvers
+		}
+		if a.Name == metadata.ActionTransfer || av.Input == "reassign" {
+			if av.Input == "" {
+				av.Input = "owner"
+			}
 			if d.Users == nil {
 				if d.Users, err = u.userChoices(r); err != nil {
 					return u.fail(c, err)
@@ -249,9 +260,14 @@ func (u *UI) workflowPanels(r *rq, d *detailData) (*Approval, error) {
 	return pending, nil
 }
 
+// actionReassign is the approval action that gives a pending decision to
+// another approver ({"to", "from", "comment"}).
+const actionReassign = "reassign"
+
 // approvalActionFits reports whether the approval action name (others
 // always fit) makes sense for user now: submit with no request pending,
-// approve and reject for its approvers, recall for its submitter.
+// approve and reject for its approvers, recall for its submitter,
+// reassign while a request is pending.
 func approvalActionFits(name string, pending *Approval, user string) bool {
 	switch name {
 	case "submit":
@@ -268,6 +284,8 @@ func approvalActionFits(name string, pending *Approval, user string) bool {
 		return false
 	case "recall":
 		return pending != nil && pending.SubmittedBy.Value == user
+	case actionReassign:
+		return pending != nil
 	}
 	return true
 }
@@ -369,8 +387,10 @@ func (u *UI) runAction(c *fiber.Ctx) error {
 	if v := c.FormValue("owner_id"); v != "" {
 		input[metadata.OwnerField] = v
 	}
-	if v := c.FormValue("comment"); v != "" {
-		input["comment"] = v
+	for _, k := range []string{"comment", "to", "from"} {
+		if v := c.FormValue(k); v != "" {
+			input[k] = v
+		}
 	}
 	if _, err := u.eng.RunAction(c.UserContext(), object, id, name, input); err != nil {
 		return u.fail(c, err)
@@ -382,7 +402,8 @@ func (u *UI) runAction(c *fiber.Ctx) error {
 }
 
 // commentActions are the actions that take a comment (the approval
-// actions of workflows: {"comment": "…"}).
+// actions of workflows: {"comment": "…"}; reassign takes one too, beside
+// its approvers).
 var commentActions = map[string]bool{"submit": true, "approve": true, "reject": true, "recall": true}
 
 // actionLabel names an action in lang.

@@ -179,3 +179,37 @@ func TestReminderOnHome(t *testing.T) {
 		})
 	})
 }
+
+// TestReassignApproval: an administrator gives a pending approval to
+// another approver from the record's page (the new approver chosen among
+// the active users; the one replaced needs no choice when the step has
+// one); a sales rep, who holds no reassign right, is offered no such
+// form and is refused when posting one.
+func TestReassignApproval(t *testing.T) {
+	t.Parallel()
+	apitest.Dialects(t, apitest.Options{}, func(t *testing.T, s *apitest.Server) {
+		acc := s.Create("rep1", "account", `{"name": "Acme"}`)
+		opp := s.Create("rep1", "opportunity", `{"name": "Tea machines", "account": "`+acc+`", "amount": "48000", "discount": 15, "stage": "proposal"}`)
+		if st, body := s.Do("POST", "/api/records/opportunity/"+opp+"/actions/submit", "rep1", `{"comment": "first order"}`); st != 200 {
+			t.Fatalf("submit: %d %v", st, body)
+		}
+		page, action := "/ui/o/opportunity/"+opp, "/ui/o/opportunity/"+opp+"/actions/reassign"
+		// A fresh form for each post: a post adds its client's CSRF token.
+		to := func() url.Values { return url.Values{"to": {s.UserID("admin")}, "comment": {"the manager is away"}} }
+		run(t, signedIn(t, s, "rep1"), []pageCase{
+			{name: "no reassignment for the submitter", path: page, status: 200, contains: []string{"Pending"}, notContain: []string{`action="` + action + `"`}},
+			{name: "nor may the submitter post one", method: "POST", path: action, form: to(), status: 403},
+		})
+		run(t, signedIn(t, s, "admin"), []pageCase{
+			{name: "the administrator may reassign", path: page, status: 200,
+				contains:   []string{`action="` + action + `"`, `<select id="to-reassign" name="to" required>`, `value="` + s.UserID("admin") + `"`, "New approver"},
+				notContain: []string{`name="from"`}},
+			{name: "reassigned", method: "POST", path: action, form: to(), status: 303},
+			{name: "the administrator decides now", path: page, status: 200, contains: []string{`actions/approve"`, "the manager is away"}},
+			{name: "an unknown approver is refused", method: "POST", path: action, form: url.Values{"to": {"nobody"}}, status: 422, contains: []string{"not an active user"}},
+		})
+		run(t, signedIn(t, s, "manager"), []pageCase{
+			{name: "nothing waits for the manager any more", path: "/ui/", status: 200, contains: []string{"Nothing waits for you."}},
+		})
+	})
+}
