@@ -56,6 +56,10 @@ func (p *Plan) SQL() string {
 // Empty reports whether the plan changes nothing in the database.
 func (p *Plan) Empty() bool { return len(p.Steps) == 0 && len(p.Online) == 0 }
 
+// RefusedUnlessForced ends the message of a change refused because it
+// loses data (Plan.Refused): forcing the change applies it.
+const RefusedUnlessForced = " (refused: repeat with force to apply it)"
+
 // Plan works out the steps turning the tables of old into those of new.
 // It reads data through q to refuse changes the data forbids (an option
 // still in use, duplicates under a new unique field …); lossy changes are
@@ -65,7 +69,7 @@ func (db *DB) Plan(ctx context.Context, q Querier, old, new *metadata.Schema, ve
 	var fks []Step
 	for _, c := range p.Changes {
 		if c.Lossy && !force {
-			p.Refused = append(p.Refused, metadata.Problem{Path: changePath(c), Message: c.Reason + " (refused: repeat with force to apply it)"})
+			p.Refused = append(p.Refused, metadata.Problem{Path: changePath(c), Message: c.Reason + RefusedUnlessForced})
 			continue
 		}
 		var err error
@@ -437,7 +441,7 @@ func (db *DB) checkData(ctx context.Context, q Querier, p *Plan, c metadata.Chan
 	if err != nil || n == 0 || force {
 		return err
 	}
-	p.Refused = append(p.Refused, metadata.Problem{Path: changePath(c), Message: fmt.Sprintf("%s: %d records would lose or break their value (refused: repeat with force to apply it)", c.Reason, n)})
+	p.Refused = append(p.Refused, metadata.Problem{Path: changePath(c), Message: fmt.Sprintf("%s: %d records would lose or break their value", c.Reason, n) + RefusedUnlessForced})
 	return nil
 }
 

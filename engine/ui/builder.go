@@ -11,6 +11,7 @@ import (
 	"github.com/crmplatform/crm/engine"
 	"github.com/crmplatform/crm/engine/access"
 	"github.com/crmplatform/crm/engine/api"
+	"github.com/crmplatform/crm/engine/store"
 	"github.com/crmplatform/crm/metadata"
 	"github.com/gofiber/fiber/v2"
 )
@@ -155,6 +156,9 @@ type planData struct {
 	Back     string
 	Moved    bool
 	Empty    bool
+	// Losses say what the change loses (a change refused unless forced);
+	// applying it then needs the force box ticked.
+	Losses []string
 }
 
 // review plans a proposal (a dry run of engine.Change: every check a real
@@ -166,16 +170,31 @@ func (u *UI) review(c *fiber.Ctx, pr proposal, problems func(error) error) error
 		return problems(err)
 	}
 	p, _ := access.FromContext(c.UserContext())
-	plan, version, err := u.eng.Change(c.UserContext(), edit, engine.ApplyOptions{Author: p.Username, Comment: pr.Comment, DryRun: true})
+	dry := func(force bool) (*store.Plan, int64, error) {
+		return u.eng.Change(c.UserContext(), edit, engine.ApplyOptions{Author: p.Username, Comment: pr.Comment, DryRun: true, Force: force})
+	}
+	plan, version, err := dry(false)
+	var losses []string
 	if err != nil {
-		return problems(err)
+		// A change that loses data is refused unless forced: when forcing
+		// is all it lacks, its plan is shown with what it loses, and
+		// applying it needs the administrator's explicit consent.
+		var ps metadata.Problems
+		fplan, fversion, ferr := dry(true)
+		if !errors.As(err, &ps) || ferr != nil {
+			return problems(err)
+		}
+		for _, pb := range ps {
+			losses = append(losses, strings.TrimSuffix(pb.Path+": "+pb.Message, store.RefusedUnlessForced))
+		}
+		plan, version = fplan, fversion
 	}
 	pr.Base = version - 1
 	raw, err := json.Marshal(pr)
 	if err != nil {
 		return err
 	}
-	d := planData{Proposal: string(raw), Comment: pr.Comment, SQL: plan.SQL(), Back: pr.Back, Empty: len(plan.Changes) == 0}
+	d := planData{Proposal: string(raw), Comment: pr.Comment, SQL: plan.SQL(), Back: pr.Back, Empty: len(plan.Changes) == 0, Losses: losses}
 	for _, ch := range plan.Changes {
 		d.Changes = append(d.Changes, describeChange(ch))
 	}

@@ -108,5 +108,23 @@ func TestBuilder(t *testing.T) {
 		run(t, admin, []pageCase{
 			{name: "a version's diff", path: "/ui/admin/versions/" + m[1], status: 200, contains: []string{"add_field machine.tax", `<span class="add">&#43;       &#34;formula&#34;: &#34;price * 0.1&#34;</span>`}},
 		})
+		// Removing an option the Lathe holds loses data: the plan says what
+		// is lost and applies only once the administrator ticks the box.
+		admin.get("/ui/admin/objects/machine/fields/region")
+		st, body, _ = admin.post("/ui/admin/objects/machine/fields", url.Values{"original": {"region"}, "name": {"region"}, "type": {"picklist"}, "label_en": {"Region"}, "depends_on": {"country"},
+			"options": {"west | West Coast | 美国西部 | us"}})
+		if st != 200 || !strings.Contains(body, "This change loses data") || !strings.Contains(body, "1 records would lose") ||
+			!strings.Contains(body, `<input type="checkbox" id="force" name="force" value="true" required>`) || strings.Contains(body, "repeat with force") {
+			t.Fatalf("the plan of a change that loses data: %d %s", st, body)
+		}
+		proposal := html.UnescapeString(proposalPattern.FindStringSubmatch(body)[1])
+		if st, body, _ = admin.post("/ui/admin/apply", url.Values{"proposal": {proposal}}); st != 422 || !strings.Contains(body, "repeat with force") {
+			t.Fatalf("applied without the box ticked: %d %s", st, body)
+		}
+		run(t, admin, []pageCase{
+			{name: "nothing changed unforced", path: "/ui/admin/objects/machine/fields/region", status: 200, contains: []string{"east | East China"}},
+			{name: "forced", method: "POST", path: "/ui/admin/apply", form: url.Values{"proposal": {proposal}, "force": {"true"}}, status: 303},
+			{name: "the option is gone", path: "/ui/admin/objects/machine/fields/region", status: 200, notContain: []string{"east | East China"}},
+		})
 	})
 }

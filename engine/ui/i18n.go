@@ -53,6 +53,8 @@ var messages = map[string][2]string{
 	"roles_and_rights":      {"Roles and rights", "角色和权限"},
 	"other_definitions":     {"Other definitions", "其他定义"},
 	"review_change":         {"Review the change", "预览变更"},
+	"change_loses_data":     {"This change loses data", "此变更会丢失数据"},
+	"force_change":          {"I understand what it loses; apply it anyway", "我已了解会丢失的数据，仍然应用"},
 	"apply_change":          {"Apply the change", "应用变更"},
 	"applied":               {"The change is applied.", "变更已生效。"},
 	"planned_changes":       {"Changes", "变更内容"},
