@@ -36,6 +36,7 @@ func (u *UI) builderRoutes(g fiber.Router) {
 	a.Post("/roles", u.newRole)
 	a.Get("/roles/:name", u.rolePage)
 	a.Post("/roles/:name", u.saveRole)
+	a.Post("/roles/:name/delete", u.deleteRole)
 	a.Get("/kinds/:kind", u.kindPage)
 	a.Get("/kinds/:kind/:name", u.docPage)
 	a.Post("/kinds/:kind", u.saveDoc)

@@ -243,9 +243,19 @@ func (u *UI) proposeObject(c *fiber.Ctx, o *metadata.Object, comment string, inp
 
 // deleteObject answers POST /ui/admin/objects/{name}/delete (reviewed:
 // the table is archived).
-func (u *UI) deleteObject(c *fiber.Ctx) error {
+func (u *UI) deleteObject(c *fiber.Ctx) error { return u.reviewDelete(c, metadata.DocObject, "object") }
+
+// deleteRole answers POST /ui/admin/roles/{name}/delete: the role's
+// removal, reviewed before it applies. A role another role names as its
+// parent is refused by the schema's checks, one a user holds by the
+// synchronisation of roles when the change applies.
+func (u *UI) deleteRole(c *fiber.Ctx) error { return u.reviewDelete(c, metadata.DocRole, "role") }
+
+// reviewDelete reviews the removal of the document of kind named by the
+// route, back to the builder's home once applied.
+func (u *UI) reviewDelete(c *fiber.Ctx, kind, what string) error {
 	name := c.Params("name")
-	pr := proposal{Kind: metadata.DocObject, Name: name, Delete: true, Back: "/ui/admin", Comment: "delete object " + name}
+	pr := proposal{Kind: kind, Name: name, Delete: true, Back: "/ui/admin", Comment: "delete " + what + " " + name}
 	return u.review(c, pr, func(err error) error { return u.fail(c, err) })
 }
 

@@ -128,3 +128,38 @@ func TestBuilder(t *testing.T) {
 		})
 	})
 }
+
+// TestDeleteRole: the builder removes a role nobody holds, reviewed like
+// every change; a role another role has as parent, or one users hold, is
+// refused with the reason and stays; a sales rep may not remove any.
+func TestDeleteRole(t *testing.T) {
+	t.Parallel()
+	apitest.Dialects(t, apitest.Options{}, func(t *testing.T, s *apitest.Server) {
+		admin := signedIn(t, s, "admin")
+		admin.get("/ui/admin/")
+		admin.review(t, "/ui/admin/roles", url.Values{"role_name": {"intern"}, "role_label_en": {"Intern"}}, "intern")
+		run(t, signedIn(t, s, "rep1"), []pageCase{
+			{name: "a sales rep may not", method: "POST", path: "/ui/admin/roles/intern/delete", status: 403},
+		})
+		run(t, admin, []pageCase{
+			{name: "the role's page offers its removal", path: "/ui/admin/roles/intern", status: 200,
+				contains: []string{`action="/ui/admin/roles/intern/delete"`, `data-confirm="Delete this role?`}},
+			{name: "a parent role is refused", method: "POST", path: "/ui/admin/roles/sales_manager/delete", status: 422, contains: []string{`unknown role &#34;sales_manager&#34;`}},
+		})
+		admin.get("/ui/admin/roles/sales_rep")
+		st, body, _ := admin.post("/ui/admin/roles/sales_rep/delete", nil)
+		if st == 200 {
+			m := proposalPattern.FindStringSubmatch(body)
+			st, body, _ = admin.post("/ui/admin/apply", url.Values{"proposal": {html.UnescapeString(m[1])}})
+		}
+		if st != 409 && st != 422 || !strings.Contains(body, "rep1") {
+			t.Fatalf("removing a role users hold: %d %s", st, body)
+		}
+		admin.get("/ui/admin/roles/intern")
+		admin.review(t, "/ui/admin/roles/intern/delete", nil, "intern")
+		run(t, admin, []pageCase{
+			{name: "gone from the builder", path: "/ui/admin/", status: 200, contains: []string{`href="/ui/admin/roles/sales_rep"`}, notContain: []string{`href="/ui/admin/roles/intern"`}},
+			{name: "the roles users hold stay", path: "/ui/admin/roles/sales_rep", status: 200},
+		})
+	})
+}

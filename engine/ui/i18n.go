@@ -85,6 +85,8 @@ var messages = map[string][2]string{
 	"message_zh":            {"Message (Chinese)", "提示（中文）"},
 	"delete_object":         {"Delete this object", "删除此对象"},
 	"confirm_delete_object": {"Delete this object? Its table is archived.", "确定删除此对象吗？数据表将被归档。"},
+	"delete_role":           {"Delete this role", "删除此角色"},
+	"confirm_delete_role":   {"Delete this role? Users must not hold it and no role may have it as parent.", "确定删除此角色吗？不能有用户持有它，也不能有角色以它为上级。"},
 	"field_basics":          {"Field", "字段"},
 	"default_value":         {"Default value", "默认值"},
 	"required":              {"Required", "必填"},
