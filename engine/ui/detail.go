@@ -30,7 +30,11 @@ type detailData struct {
 	Version   any
 	CanEdit   bool
 	CanDel    bool
-	Users     []optionView
+	// CanShare offers the record's sharing page to those holding the
+	// transfer right, as the transfer action is (the page checks the
+	// record itself).
+	CanShare bool
+	Users    []optionView
 	// Replaced are the approvers of the pending request's step, one of
 	// whom a reassignment replaces (chosen when there are several).
 	Replaced []Choice
@@ -113,7 +117,7 @@ func (u *UI) detailPage(c *fiber.Ctx) error {
 		return u.fail(c, err)
 	}
 	d := detailData{Object: obj, Label: obj.Title(r.lang), ID: id, Title: titleOf(obj, rec),
-		CanEdit: s.Can(metadata.ActionUpdate) == nil, CanDel: s.Can(metadata.ActionDelete) == nil}
+		CanEdit: s.Can(metadata.ActionUpdate) == nil, CanDel: s.Can(metadata.ActionDelete) == nil, CanShare: s.Can(metadata.ActionTransfer) == nil}
 	for _, sec := range lay.Sections {
 		ds := detailSection{Label: sec.Label.Get(r.lang)}
 		for _, name := range sec.Fields {

@@ -134,3 +134,45 @@ func TestSavedViews(t *testing.T) {
 		}
 	})
 }
+
+// TestSharingPage: the owner shares a record from its page with another
+// rep, who can then read it, and ends the share; the other rep, who
+// reaches the record only through the share, may not manage its shares,
+// and a rep who reaches nothing sees nothing.
+func TestSharingPage(t *testing.T) {
+	t.Parallel()
+	apitest.Dialects(t, apitest.Options{}, func(t *testing.T, s *apitest.Server) {
+		acc := s.Create("rep1", "account", `{"name": "Shared Trading"}`)
+		page, shares := "/ui/o/account/"+acc, "/ui/o/account/"+acc+"/shares"
+		rep1, rep2 := signedIn(t, s, "rep1"), signedIn(t, s, "rep2")
+		rep2ID := s.UserID("rep2")
+		run(t, rep2, []pageCase{
+			{name: "rep2 does not reach the account", path: page, status: 404, notContain: []string{"Shared Trading"}},
+			{name: "nor its shares", path: shares, status: 404, notContain: []string{"Shared Trading"}},
+			{name: "nor may share it", method: "POST", path: shares, form: url.Values{"user": {rep2ID}}, status: 404},
+		})
+		run(t, rep1, []pageCase{
+			{name: "the record links its sharing page", path: page, status: 200, contains: []string{`href="` + shares + `"`, "Sharing"}},
+			{name: "shared with nobody yet", path: shares, status: 200, contains: []string{"Not shared with anyone", `<option value="` + rep2ID + `">`}, notContain: []string{`value="` + s.UserID("rep1") + `"`}},
+			{name: "an unknown user is refused", method: "POST", path: shares, form: url.Values{"user": {"nobody"}}, status: 404, contains: []string{"nobody"}},
+		})
+		rep1.get(shares)
+		run(t, rep1, []pageCase{
+			{name: "shared with rep2", method: "POST", path: shares, form: url.Values{"user": {rep2ID}, "access": {"read"}}, status: 303},
+			{name: "rep2 listed for reading", path: shares + "?flash=shared", status: 200, contains: []string{"Shared.", "rep2", "Read", `action="` + shares + `/` + rep2ID + `/delete"`},
+				notContain: []string{`<option value="` + rep2ID + `">`}},
+		})
+		run(t, rep2, []pageCase{
+			{name: "rep2 reads the account now", path: page, status: 200, contains: []string{"Shared Trading"}},
+			{name: "but may not manage its shares", path: shares, status: 403},
+		})
+		rep1.get(shares)
+		run(t, rep1, []pageCase{
+			{name: "stopped sharing", method: "POST", path: shares + "/" + rep2ID + "/delete", status: 303},
+			{name: "nobody listed", path: shares, status: 200, contains: []string{"Not shared with anyone"}},
+		})
+		run(t, rep2, []pageCase{
+			{name: "rep2 no longer reaches it", path: page, status: 404, notContain: []string{"Shared Trading"}},
+		})
+	})
+}
