@@ -32,6 +32,14 @@ func (p pages) Conversion(_ context.Context, object string) []ui.ConversionTarge
 	return out
 }
 
+// WebFormKind implements ui.Sales.
+func (pages) WebFormKind() string { return rules.WebForms.Kind().Name() }
+
+// FormSnippet implements ui.Sales.
+func (p pages) FormSnippet(name, lang, base string) (string, error) {
+	return p.s.FormSnippet(name, lang, base)
+}
+
 // AllowDuplicates implements ui.Sales.
 func (pages) AllowDuplicates(ctx context.Context) context.Context { return WithAllowDuplicates(ctx) }
 

@@ -46,10 +46,15 @@ func fail(c *fiber.Ctx, status int, code, msg string, details ...api.Detail) err
 
 // webForm returns the form named in the path.
 func (s *Sales) webForm(c *fiber.Ctx) (*rules.WebForm, *metadata.Object, error) {
+	return s.webFormNamed(c.Params("name"))
+}
+
+// webFormNamed returns the web form name and its object.
+func (s *Sales) webFormNamed(name string) (*rules.WebForm, *metadata.Object, error) {
 	sc := s.eng.Snapshot().Schema
-	wf, ok := rules.WebForms.Get(sc, c.Params("name"))
+	wf, ok := rules.WebForms.Get(sc, name)
 	if !ok {
-		return nil, nil, fmt.Errorf("%w: no web form %q", engine.ErrNotFound, c.Params("name"))
+		return nil, nil, fmt.Errorf("%w: no web form %q", engine.ErrNotFound, name)
 	}
 	o, ok := sc.Object(wf.ObjectName())
 	if !ok {
@@ -182,16 +187,27 @@ func (s *Sales) formPage(c *fiber.Ctx) error {
 // formSnippet answers GET /api/meta/web_forms/{name}/snippet with the
 // form's HTML for a web site: {"name", "lang", "html"}.
 func (s *Sales) formSnippet(c *fiber.Ctx) error {
-	wf, o, err := s.webForm(c)
+	l := lang(c)
+	html, err := s.FormSnippet(c.Params("name"), l, c.BaseURL())
 	if err != nil {
 		return err
 	}
-	l := lang(c)
-	var b bytes.Buffer
-	if err := formTemplate.ExecuteTemplate(&b, "form", view(wf, o, l, c.BaseURL()+"/f/"+url.PathEscape(wf.Name)+"?lang="+l)); err != nil {
-		return err
+	return c.JSON(fiber.Map{"name": c.Params("name"), "lang": l, "html": html})
+}
+
+// FormSnippet returns the HTML of web form name in lang (en or zh) for a
+// web site, posting to the form's address under base (the server's
+// scheme and host).
+func (s *Sales) FormSnippet(name, lang, base string) (string, error) {
+	wf, o, err := s.webFormNamed(name)
+	if err != nil {
+		return "", err
 	}
-	return c.JSON(fiber.Map{"name": wf.Name, "lang": l, "html": b.String()})
+	var b bytes.Buffer
+	if err := formTemplate.ExecuteTemplate(&b, "form", view(wf, o, lang, base+"/f/"+url.PathEscape(wf.Name)+"?lang="+lang)); err != nil {
+		return "", fmt.Errorf("sales: web form %s: %w", name, err)
+	}
+	return b.String(), nil
 }
 
 // allowedOrigin checks the Origin of a request against the form's list

@@ -68,6 +68,9 @@ type docData struct {
 	// Deliveries (Config.Webhooks).
 	Webhook    bool
 	Deliveries []WebhookDelivery
+	// Snippet is a web form's HTML for the company's web site, and
+	// Hosted the address of the page that shows it on this server.
+	Snippet, Hosted string
 }
 
 // shownDeliveries is how many deliveries a webhook's editor shows.
@@ -117,6 +120,12 @@ func (u *UI) docPage(c *fiber.Ctx) error {
 			return u.fail(c, err)
 		}
 		d.Text = prettyJSON(raw)
+		if u.sales != nil && k.Name() == u.sales.WebFormKind() {
+			if d.Snippet, err = u.sales.FormSnippet(d.Name, lang(c), c.BaseURL()); err != nil {
+				return u.fail(c, err)
+			}
+			d.Hosted = c.BaseURL() + "/f/" + url.PathEscape(d.Name) + "?lang=" + lang(c)
+		}
 		if u.hooks != nil && k.Name() == u.hooks.Kind() {
 			d.Webhook = true
 			if d.Deliveries, err = u.hooks.Deliveries(c.UserContext(), d.Name, shownDeliveries); err != nil {

@@ -112,6 +112,11 @@ type Sales interface {
 	// ImportStatus returns one of the user's imports (engine.ErrNotFound
 	// for another user's).
 	ImportStatus(ctx context.Context, id string) (*ImportStatus, error)
+	// WebFormKind names the document kind of web forms.
+	WebFormKind() string
+	// FormSnippet returns a web form's HTML for a web site in lang,
+	// posting to its address under base (scheme and host).
+	FormSnippet(name, lang, base string) (string, error)
 }
 
 // ImportStatus is an import in the background: State is pending,

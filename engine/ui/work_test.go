@@ -82,6 +82,17 @@ func TestBuilderOfParts(t *testing.T) {
 			{name: "every kind in the builder", path: "/ui/admin/", status: 200, contains: kinds},
 			{name: "an approval process offers a copy", path: "/ui/admin/kinds/approvals/discount_approval", status: 200, contains: []string{`href="/ui/admin/kinds/approvals/new?from=discount_approval"`}},
 			{name: "the copy starts from it", path: "/ui/admin/kinds/approvals/new?from=discount_approval", status: 200, contains: []string{"discount_approval_copy", "entry_criteria"}},
+			{name: "a web form's editor gives the HTML for the web site", path: "/ui/admin/kinds/web_forms/contact_us", status: 200,
+				contains: []string{"On your web site", `<textarea id="snippet"`, "&lt;form", "/f/contact_us?lang=en", "_website"}},
+			{name: "other kinds have none", path: "/ui/admin/kinds/approvals/discount_approval", status: 200, notContain: []string{`id="snippet"`}},
+		})
+		zh := signedIn(t, s, "admin")
+		zh.get("/ui/")
+		if st, _, _ := zh.post("/ui/lang", url.Values{"lang": {"zh"}, "back": {"/ui/"}}); st != 303 {
+			t.Fatalf("switching to Chinese: %d", st)
+		}
+		run(t, zh, []pageCase{
+			{name: "the web form's HTML in Chinese", path: "/ui/admin/kinds/web_forms/contact_us", status: 200, contains: []string{"嵌入网站", "/f/contact_us?lang=zh"}},
 		})
 		doc := `{"name": "big_deal", "object": "opportunity", "entry_criteria": "amount >", "steps": [{"name": "manager", "approvers": ["manager"]}]}`
 		st, body, _ := admin.post("/ui/admin/kinds/approvals", url.Values{"doc": {doc}})
