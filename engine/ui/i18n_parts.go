@@ -104,6 +104,7 @@ var partMessages = map[string][2]string{
 	"mailing_filter_help":      {"Records of the template's object you may read, such as city == \"Hangzhou\"; empty for all of them.", "模板对象中您可查看的记录，例如 city == \"Hangzhou\"；留空表示全部。"},
 	"mailing_members":          {"Only the campaign's members", "仅限活动成员"},
 	"mailing_track":            {"Track opens and clicks (e-mail)", "跟踪打开和点击（邮件）"},
+	"mailing_language":         {"Language of the messages", "消息语言"},
 	"mailing_preview":          {"Preview", "预览"},
 	"mailing_test":             {"Send me a test", "给我发送测试"},
 	"mailing_send":             {"Send", "发送"},

@@ -72,7 +72,7 @@ func (u *UI) showMailing(c *fiber.Ctx, r *rq, s *engine.Scope, preview *MailingP
 		return u.fail(c, err)
 	}
 	obj := s.Object()
-	d := mailingData{Object: obj, ID: id, Title: titleOf(obj, rec), Templates: u.mail.Templates(r.ctx, r.lang), Preview: preview, Request: MailingRequest{Track: true},
+	d := mailingData{Object: obj, ID: id, Title: titleOf(obj, rec), Templates: u.mail.Templates(r.ctx, r.lang), Preview: preview, Request: MailingRequest{Track: true, Language: r.lang},
 		CountNames: []string{"recipients", "sent", "opened", "clicked", "unsubscribed", "failed"}}
 	if c.Method() == fiber.MethodPost {
 		d.Request = mailingRequest(c)
@@ -98,7 +98,8 @@ func (u *UI) showMailing(c *fiber.Ctx, r *rq, s *engine.Scope, preview *MailingP
 
 // mailingRequest reads the mailing form.
 func mailingRequest(c *fiber.Ctx) MailingRequest {
-	return MailingRequest{Template: c.FormValue("template"), Filter: c.FormValue("filter"), Members: c.FormValue("members") != "", Track: c.FormValue("track") != ""}
+	return MailingRequest{Template: c.FormValue("template"), Filter: c.FormValue("filter"), Members: c.FormValue("members") != "", Track: c.FormValue("track") != "",
+		Language: c.FormValue("language")}
 }
 
 // mailingScope checks that the path's object has the mailings' action and

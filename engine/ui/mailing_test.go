@@ -30,7 +30,7 @@ func TestMailingPage(t *testing.T) {
 	box := withMail(t)
 	apitest.Dialects(t, apitest.Options{}, func(t *testing.T, s *apitest.Server) {
 		s.Run(t, []apitest.Scenario{{Name: "a template", Method: "POST", Path: "/api/meta/message_templates", User: "admin", Status: 201,
-			Body: `{"name": "hello", "label": {"en": "Hello letter", "zh": "问候信"}, "object": "contact", "channel": "email", "subject": "Hello {{name}}", "text": "Dear {{name}} of {{account.name}}"}`}})
+			Body: `{"name": "hello", "label": {"en": "Hello letter", "zh": "问候信"}, "object": "contact", "channel": "email", "subject": {"en": "Hello {{name}}", "zh": "您好，{{name}}"}, "text": "Dear {{name}} of {{account.name}}"}`}})
 		acc := s.Create("admin", "account", `{"name": "Mail Co"}`)
 		for _, c := range []string{`{"name": "Zhao Lei", "email": "zhao@example.com", "account": "` + acc + `"}`, `{"name": "Qian Li", "account": "` + acc + `"}`} {
 			s.Create("admin", "contact", c)
@@ -43,7 +43,8 @@ func TestMailingPage(t *testing.T) {
 		if st, page := mkt.get(base); st != 200 || !strings.Contains(page, `href="`+base+`/send_mailing"`) || strings.Contains(page, "preview_mailing") {
 			t.Fatalf("the campaign should offer its mailings: %d %s", st, page)
 		}
-		if st, page := mkt.get(base + "/send_mailing"); st != 200 || !strings.Contains(page, `<option value="hello"`) || !strings.Contains(page, "Hello letter") {
+		if st, page := mkt.get(base + "/send_mailing"); st != 200 || !strings.Contains(page, `<option value="hello"`) || !strings.Contains(page, "Hello letter") ||
+			!strings.Contains(page, `<option value="en" selected>English</option>`) {
 			t.Fatalf("mailing page: %d %s", st, page)
 		}
 		form.Set("_do", "preview")
@@ -52,6 +53,11 @@ func TestMailingPage(t *testing.T) {
 			!strings.Contains(page, "Skipped: no address") || len(box.All()) != sent {
 			t.Fatalf("preview: %d %s", st, page)
 		}
+		form.Set("language", "zh") // the messages' language, not the sender's
+		if st, page, _ = mkt.post(base+"/send_mailing", form); st != 200 || !strings.Contains(page, "您好，Zhao Lei") || !strings.Contains(page, `<option value="zh" lang="zh" selected>`) {
+			t.Fatalf("a preview in Chinese: %d %s", st, page)
+		}
+		form.Del("language")
 		form.Set("_do", "send")
 		if st, page, resp := mkt.post(base+"/send_mailing", form); st != 303 || resp.Header.Get("Location") != base+"/send_mailing?flash=mailing_queued" {
 			t.Fatalf("send: %d %s", st, page)

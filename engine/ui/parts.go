@@ -295,6 +295,9 @@ type MailingRequest struct {
 	// Members keeps only the campaign's members; Track adds tracked
 	// links and the open pixel to e-mail.
 	Members, Track bool
+	// Language is the language of the messages (en or zh; the sender's
+	// by default).
+	Language string
 }
 
 // MailingTemplate is a message template a user may send.

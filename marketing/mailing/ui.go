@@ -54,7 +54,7 @@ func (u uiMailings) Templates(ctx context.Context, lang string) []ui.MailingTemp
 
 // input is the body of the mailing actions for a request of the UI.
 func input(r ui.MailingRequest) map[string]any {
-	return map[string]any{"template": r.Template, "filter": r.Filter, "members": r.Members, "track": r.Track}
+	return map[string]any{"template": r.Template, "filter": r.Filter, "members": r.Members, "track": r.Track, "language": r.Language}
 }
 
 // Preview implements ui.Mailings.
