@@ -1,9 +1,11 @@
 package workflows
 
 import (
+	"cmp"
 	"context"
 
 	"github.com/crmplatform/crm/engine/ui"
+	"github.com/crmplatform/crm/workflows/definition"
 )
 
 // UI gives the web pages what they show of state workflows and approvals
@@ -54,6 +56,15 @@ func (p pages) Approvals(ctx context.Context, object, id string) ([]ui.Approval,
 		out = append(out, a)
 	}
 	return out, nil
+}
+
+// Processes implements ui.Workflows.
+func (p pages) Processes(object, lang string) []ui.Choice {
+	var out []ui.Choice
+	for _, proc := range definition.CompiledApprovals(p.wf.eng.Snapshot()).Of(object) {
+		out = append(out, ui.Choice{Value: proc.Name, Label: cmp.Or(proc.Label.Get(lang), proc.Name)})
+	}
+	return out
 }
 
 // Waiting implements ui.Workflows: the approvals assigned to the user.

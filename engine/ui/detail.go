@@ -38,6 +38,9 @@ type detailData struct {
 	// Replaced are the approvers of the pending request's step, one of
 	// whom a reassignment replaces (chosen when there are several).
 	Replaced []Choice
+	// Processes are the approval processes a submit may choose among
+	// (when the object has several).
+	Processes []Choice
 }
 
 // detailSection is a titled group of values.
@@ -73,7 +76,8 @@ type historyRow struct {
 type actionView struct {
 	Name, Label string
 	// Input names the input the action needs ("owner" for transfer,
-	// "comment" for the approval actions, "reassign" for a pending
+	// "comment" for the approval actions, "submit" for a submit that
+	// chooses among several processes, "reassign" for a pending
 	// decision given to another approver, "page" for an action with a
 	// page of its own), "" for none.
 	Input string
@@ -192,6 +196,11 @@ func (u *UI) detailPage(c *fiber.Ctx) error {
 		if commentActions[a.Name] {
 			av.Input = "comment"
 		}
+		if a.Name == actionSubmit && u.wf != nil {
+			if procs := u.wf.Processes(object, r.lang); len(procs) > 1 {
+				av.Input, d.Processes = "submit", procs
+			}
+		}
 		if u.mail != nil && a.RightOf() == u.mail.Action() {
 			if a.Name != u.mail.Action() {
 				continue // previews and tests are run from the mailing page
@@ -264,9 +273,13 @@ func (u *UI) workflowPanels(r *rq, d *detailData) (*Approval, error) {
 	return pending, nil
 }
 
-// actionReassign is the approval action that gives a pending decision to
-// another approver ({"to", "from", "comment"}).
-const actionReassign = "reassign"
+// The approval actions with inputs of their own: submit into a process
+// ({"process", "comment"}), reassign a pending decision to another
+// approver ({"to", "from", "comment"}).
+const (
+	actionSubmit   = "submit"
+	actionReassign = "reassign"
+)
 
 // approvalActionFits reports whether the approval action name (others
 // always fit) makes sense for user now: submit with no request pending,
@@ -274,7 +287,7 @@ const actionReassign = "reassign"
 // reassign while a request is pending.
 func approvalActionFits(name string, pending *Approval, user string) bool {
 	switch name {
-	case "submit":
+	case actionSubmit:
 		return pending == nil
 	case "approve", "reject":
 		if pending == nil {
@@ -391,7 +404,7 @@ func (u *UI) runAction(c *fiber.Ctx) error {
 	if v := c.FormValue("owner_id"); v != "" {
 		input[metadata.OwnerField] = v
 	}
-	for _, k := range []string{"comment", "to", "from"} {
+	for _, k := range []string{"comment", "to", "from", "process"} {
 		if v := c.FormValue(k); v != "" {
 			input[k] = v
 		}

@@ -297,6 +297,8 @@ var messages = map[string][2]string{
 	"action_reassign":       {"Reassign", "转办"},
 	"reassign_from":         {"Instead of", "原审批人"},
 	"reassign_to":           {"New approver", "新审批人"},
+	"approval_process":      {"Approval process", "审批流程"},
+	"process_first_fitting": {"The first one the record meets the entry criteria of", "自动：记录满足准入条件的第一个流程"},
 	"csrf_failed":           {"The form expired or did not come from this site. Go back, reload the page and try again.", "表单已过期或并非来自本站。请返回、刷新页面后重试。"},
 	"csrf_origin":           {"The request came from another site and was refused.", "请求来自其他网站，已被拒绝。"},
 	"error_not_found":       {"Not found", "未找到"},

@@ -24,6 +24,9 @@ type Workflows interface {
 	Approvals(ctx context.Context, object, id string) ([]Approval, error)
 	// Waiting lists the approvals waiting for the user's decision.
 	Waiting(ctx context.Context) ([]Task, error)
+	// Processes lists the approval processes of object in the order a
+	// submit tries them (name, label in lang).
+	Processes(object, lang string) []Choice
 }
 
 // Notifications is what the home page shows of the user's in-app

@@ -224,3 +224,27 @@ func TestReassignApproval(t *testing.T) {
 		})
 	})
 }
+
+// TestSubmitChoosesProcess: where an object has several approval
+// processes, the submit on a record's page chooses one (or leaves it to
+// the first whose entry criteria the record meets); a process whose
+// criteria the record does not meet is refused with the reason.
+func TestSubmitChoosesProcess(t *testing.T) {
+	t.Parallel()
+	apitest.Dialects(t, apitest.Options{}, func(t *testing.T, s *apitest.Server) {
+		s.Run(t, []apitest.Scenario{{Name: "a second process", Method: "POST", Path: "/api/meta/approvals", User: "admin", Status: 201,
+			Body: `{"name": "big_deal", "label": {"en": "Big deal review", "zh": "大单审批"}, "object": "opportunity", "entry_criteria": "amount > 1000",
+				"entry_message": {"en": "only deals above 1,000"}, "steps": [{"name": "manager", "approvers": ["manager"]}]}`}})
+		acc := s.Create("rep1", "account", `{"name": "Acme"}`)
+		small := s.Create("rep1", "opportunity", `{"name": "Tea cups", "account": "`+acc+`", "amount": "800", "discount": 15, "stage": "proposal"}`)
+		big := s.Create("rep1", "opportunity", `{"name": "Tea machines", "account": "`+acc+`", "amount": "48000", "discount": 15, "stage": "proposal"}`)
+		run(t, signedIn(t, s, "rep1"), []pageCase{
+			{name: "the submit offers the processes", path: "/ui/o/opportunity/" + big, status: 200,
+				contains: []string{`<select id="process-submit" name="process"><option value="">`, `<option value="big_deal">Big deal review</option>`, `<option value="discount_approval">`}},
+			{name: "submitted into the chosen one", method: "POST", path: "/ui/o/opportunity/" + big + "/actions/submit", form: url.Values{"process": {"big_deal"}}, status: 303},
+			{name: "which is pending", path: "/ui/o/opportunity/" + big, status: 200, contains: []string{"Big deal review", "Pending"}},
+			{name: "a process the deal does not fit is refused", path: "/ui/o/opportunity/" + small, status: 200},
+			{name: "with its reason", method: "POST", path: "/ui/o/opportunity/" + small + "/actions/submit", form: url.Values{"process": {"big_deal"}}, status: 422, contains: []string{"only deals above 1,000"}},
+		})
+	})
+}
