@@ -193,6 +193,12 @@ func (d uiDocuments) Print(ctx context.Context, object, id, name, lang, format s
 	return uiFile(doc, err, name, format)
 }
 
+// Attach implements ui.Documents.
+func (d uiDocuments) Attach(ctx context.Context, object, id, name, field, lang string) error {
+	_, err := d.sv.Attach(ctx, object, id, name, field, lang)
+	return err
+}
+
 // PrintList implements ui.Documents.
 func (d uiDocuments) PrintList(ctx context.Context, object, name, filter, sort, lang, format string) (*ui.File, error) {
 	doc, err := d.sv.printList(ctx, object, name, filter, sort, lang, format)
@@ -301,45 +307,45 @@ func total(rows []engine.Record, field string) string {
 // the record, uploaded and set on the record's file field, as the user
 // (who must be allowed to edit the field); answers the updated record.
 func (sv *Server) attachRoute(c *fiber.Ctx) error {
-	ctx := c.UserContext()
 	var in struct {
 		Field string `json:"field"`
 	}
 	if err := c.BodyParser(&in); err != nil || in.Field == "" {
 		return &engine.RequestError{Message: `send {"field": "<a file field of the record>"}`, Details: []engine.FieldError{{Field: "field", Code: "required", Message: "a file field"}}}
 	}
-	object, id, name := c.Params("object"), c.Params("id"), c.Params("template")
-	t, err := sv.template(name, object)
-	if err != nil {
-		return err
-	}
-	if t.IsLabels() {
-		return &engine.RequestError{Message: name + " prints labels for a list, not one record"}
-	}
-	doc, err := sv.Document(ctx, t, id, language(c))
-	if err != nil {
-		return err
-	}
-	out, err := render.PDF(doc)
-	if err != nil {
-		return err
-	}
-	ref, err := sv.eng.Upload(ctx, object, in.Field, name+".pdf", bytes.NewReader(out))
-	if err != nil {
-		return err
-	}
-	p, ok := access.FromContext(ctx)
-	if !ok {
-		return engine.ErrUnauthenticated
-	}
-	var rec engine.Record
-	err = sv.eng.Tx(ctx, p, func(w *engine.Writer) error {
-		var err error
-		rec, err = w.Update(ctx, object, id, map[string]any{in.Field: map[string]any{"id": ref.ID, "name": ref.Name, "size": ref.Size, "content_type": ref.ContentType}})
-		return err
-	})
+	rec, err := sv.Attach(c.UserContext(), c.Params("object"), c.Params("id"), c.Params("template"), in.Field, language(c))
 	if err != nil {
 		return err
 	}
 	return c.JSON(rec)
+}
+
+// Attach prints record id of object with template name in lang as a PDF,
+// as the principal of ctx may read the record, uploads it and sets it on
+// the record's file field, as the principal (who must be allowed to edit
+// the field), and returns the updated record.
+func (sv *Server) Attach(ctx context.Context, object, id, name, field, lang string) (engine.Record, error) {
+	doc, err := sv.printRecord(ctx, object, id, name, lang, "pdf")
+	if err != nil {
+		return nil, err
+	}
+	out, err := render.PDF(doc)
+	if err != nil {
+		return nil, err
+	}
+	ref, err := sv.eng.Upload(ctx, object, field, name+".pdf", bytes.NewReader(out))
+	if err != nil {
+		return nil, err
+	}
+	p, ok := access.FromContext(ctx)
+	if !ok {
+		return nil, engine.ErrUnauthenticated
+	}
+	var rec engine.Record
+	err = sv.eng.Tx(ctx, p, func(w *engine.Writer) error {
+		var err error
+		rec, err = w.Update(ctx, object, id, map[string]any{field: map[string]any{"id": ref.ID, "name": ref.Name, "size": ref.Size, "content_type": ref.ContentType}})
+		return err
+	})
+	return rec, err
 }

@@ -23,8 +23,11 @@ type detailData struct {
 	History  []historyRow
 	Actions  []actionView
 	Links    []Link
-	// Documents are the document templates that print the record.
+	// Documents are the document templates that print the record, and
+	// AttachTo the record's file fields the user may set, where a
+	// printed PDF can be kept.
 	Documents []DocumentInfo
+	AttachTo  []optionView
 	States    []stateView
 	Approval  []approvalView
 	Version   any
@@ -160,6 +163,11 @@ func (u *UI) detailPage(c *fiber.Ctx) error {
 		for _, doc := range u.docs.For(object, r.lang) {
 			if !doc.List {
 				d.Documents = append(d.Documents, doc)
+			}
+		}
+		for _, f := range obj.Fields {
+			if len(d.Documents) > 0 && d.CanEdit && metadata.FormInput(f).Kind == metadata.InputFile && s.Editable(f.Name) {
+				d.AttachTo = append(d.AttachTo, optionView{Value: f.Name, Label: f.Title(r.lang)})
 			}
 		}
 	}

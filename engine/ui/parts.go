@@ -259,6 +259,10 @@ type Documents interface {
 	// matching filter (the filter language of lists) in sort order that
 	// the user may read.
 	PrintList(ctx context.Context, object, name, filter, sort, lang, format string) (*File, error)
+	// Attach prints record id of object with template name in lang as a
+	// PDF and sets it on the record's file field, as the user (who must
+	// read the record and may edit the field).
+	Attach(ctx context.Context, object, id, name, field, lang string) error
 }
 
 // DocumentInfo names a document template.

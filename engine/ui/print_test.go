@@ -83,3 +83,38 @@ func TestPrintLabels(t *testing.T) {
 		}
 	})
 }
+
+// TestAttachDocument: a contract's page keeps its printed PDF in the
+// record's file field (the signed copy's), which then downloads as a PDF;
+// a rep who does not reach the contract can neither print nor attach.
+func TestAttachDocument(t *testing.T) {
+	t.Parallel()
+	apitest.Dialects(t, apitest.Options{}, func(t *testing.T, s *apitest.Server) {
+		acc := s.Create("rep1", "account", `{"name": "Print Co"}`)
+		ct := s.Create("rep1", "contract", `{"name": "Supply 2026", "account": "`+acc+`", "amount": "10000"}`)
+		base := "/ui/o/contract/" + ct
+		attach := base + "/print/contract/attach"
+		rep1, rep2 := signedIn(t, s, "rep1"), signedIn(t, s, "rep2")
+		rep2.get("/ui/")
+		run(t, rep2, []pageCase{
+			{name: "rep2 may not attach", method: "POST", path: attach, form: url.Values{"field": {"attachment"}}, status: 404},
+		})
+		run(t, rep1, []pageCase{
+			{name: "the print card offers to keep the PDF", path: base, status: 200,
+				contains:   []string{`action="` + attach + `"`, `<option value="attachment">Signed copy</option>`},
+				notContain: []string{base + "/files/attachment"}},
+			{name: "not in a field that is no file", method: "POST", path: attach, form: url.Values{"field": {"name"}}, status: 404},
+		})
+		rep1.get(base)
+		run(t, rep1, []pageCase{
+			{name: "kept", method: "POST", path: attach, form: url.Values{"field": {"attachment"}}, status: 303},
+			{name: "the record links it", path: base + "?flash=document_attached", status: 200, contains: []string{"The PDF is kept in the record.", base + "/files/attachment", "contract.pdf"}},
+		})
+		if st, pdf, _ := rep1.do("GET", base+"/files/attachment", nil); st != 200 || !strings.HasPrefix(pdf, "%PDF-") {
+			t.Fatalf("the kept PDF: %d %.20q", st, pdf)
+		}
+		if st, body := rep2.get(base + "/files/attachment"); st != 404 || strings.Contains(body, "%PDF") {
+			t.Fatalf("rep2 reads the kept PDF: %d", st)
+		}
+	})
+}

@@ -33,6 +33,7 @@ func (u *UI) recordRoutes(g fiber.Router) {
 	g.Post("/o/:object/:id/convert", u.convert)
 	g.Get("/o/:object/:id/files/:field", u.download)
 	g.Get("/o/:object/:id/print/:file", u.printDocument)
+	g.Post("/o/:object/:id/print/:template/attach", u.attachDocument)
 	g.Get("/o/:object/:id/shares", u.sharesPage)
 	g.Post("/o/:object/:id/shares", u.share)
 	g.Post("/o/:object/:id/shares/:user/delete", u.unshare)
@@ -574,6 +575,25 @@ func (u *UI) printDocument(c *fiber.Ctx) error {
 	return u.printed(c, func(r *rq, s *engine.Scope, name, format string) (*File, error) {
 		return u.docs.Print(r.ctx, s.Object().Name, c.Params("id"), name, r.lang, format)
 	})
+}
+
+// attachDocument answers POST /ui/o/{object}/{id}/print/{template}/attach
+// (field): the record printed with the template as a PDF, kept in its
+// file field (Documents.Attach: as the user, who may read the record and
+// edit the field).
+func (u *UI) attachDocument(c *fiber.Ctx) error {
+	r, err := u.req(c)
+	if err != nil {
+		return u.fail(c, err)
+	}
+	if u.docs == nil {
+		return u.fail(c, engine.ErrNotFound)
+	}
+	object, id := c.Params("object"), c.Params("id")
+	if err := u.docs.Attach(r.ctx, object, id, c.Params("template"), c.FormValue("field"), r.lang); err != nil {
+		return u.fail(c, err)
+	}
+	return c.Redirect("/ui/o/"+object+"/"+id+"?flash=document_attached", fiber.StatusSeeOther)
 }
 
 // printLabels answers GET /ui/o/{object}/labels/{template}.pdf (or .html)
