@@ -42,6 +42,7 @@ func (u *UI) builderRoutes(g fiber.Router) {
 	a.Post("/kinds/:kind", u.saveDoc)
 	a.Post("/kinds/:kind/:name/delete", u.deleteDoc)
 	a.Post("/kinds/:kind/:name/deliveries/:id/resend", u.resendDelivery)
+	a.Get("/access", u.explainPage)
 	a.Get("/versions", u.versionsPage)
 	a.Get("/versions/:version", u.versionPage)
 }

@@ -163,3 +163,27 @@ func TestDeleteRole(t *testing.T) {
 		})
 	})
 }
+
+// TestExplainAccessPage: an administrator asks why a rep may or may not
+// read another rep's account and gets the engine's verdicts with their
+// reasons; an unknown user is an error on the page; a sales rep may not
+// ask.
+func TestExplainAccessPage(t *testing.T) {
+	t.Parallel()
+	apitest.Dialects(t, apitest.Options{}, func(t *testing.T, s *apitest.Server) {
+		acc := s.Create("rep1", "account", `{"name": "Explained Co"}`)
+		ask := func(user string) string {
+			return "/ui/admin/access?" + url.Values{"user": {user}, "object": {"account"}, "record": {acc}, "field": {"name"}}.Encode()
+		}
+		run(t, signedIn(t, s, "rep1"), []pageCase{
+			{name: "a sales rep may not ask", path: ask("rep2"), status: 403, notContain: []string{"Denied"}},
+		})
+		run(t, signedIn(t, s, "admin"), []pageCase{
+			{name: "the form", path: "/ui/admin/access", status: 200, contains: []string{`<select id="x-user" name="user" required>`, `<option value="rep2">`, `<option value="account">Account</option>`}, notContain: []string{`id="answer-h"`}},
+			{name: "rep2 may not read rep1's account", path: ask("rep2"), status: 200,
+				contains: []string{`<h2 id="answer-h">rep2</h2>`, `data-verdict="read" data-allowed="false"><strong>Denied</strong>`, "sales_rep", `<option value="rep2" selected>`}},
+			{name: "its owner may", path: ask("rep1"), status: 200, contains: []string{`data-verdict="read" data-allowed="true"><strong>Allowed</strong>`, `data-verdict="edit" data-allowed="true"`}},
+			{name: "an unknown user", path: ask("nobody"), status: 404, contains: []string{"nobody"}, notContain: []string{`id="answer-h"`}},
+		})
+	})
+}

@@ -5,6 +5,7 @@ import (
 	"strconv"
 
 	"github.com/crmplatform/crm/engine"
+	"github.com/crmplatform/crm/engine/access"
 	"github.com/crmplatform/crm/metadata"
 	"github.com/gofiber/fiber/v2"
 )
@@ -394,13 +395,18 @@ func (u *UI) userChoices(r *rq) ([]optionView, error) {
 		if !usr.Active {
 			continue
 		}
-		l := usr.Username
-		if usr.DisplayName != "" {
-			l = usr.DisplayName + " (" + usr.Username + ")"
-		}
-		out = append(out, optionView{Value: usr.ID, Label: l})
+		out = append(out, optionView{Value: usr.ID, Label: userLabel(usr)})
 	}
 	return out, nil
+}
+
+// userLabel names a user in a choice: "display name (username)", or the
+// username alone.
+func userLabel(usr *access.User) string {
+	if usr.DisplayName != "" {
+		return usr.DisplayName + " (" + usr.Username + ")"
+	}
+	return usr.Username
 }
 
 // runAction answers POST /ui/o/{object}/{id}/actions/{action}: the
