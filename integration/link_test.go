@@ -32,11 +32,11 @@ func TestLinks(t *testing.T) {
 			{Name: "a condition on a hidden field", Method: "POST", Path: "/api/meta/links", User: "admin", Body: link("rich", "https://erp.example.com/vip/{{id}}", `, "condition": "annual_revenue > 1000"`), Status: 201},
 			{Name: "every user reads links", Method: "GET", Path: "/api/meta/links", User: "rep1", Status: 200, Contains: []string{`"credit"`}},
 		})
-		cn := s.Create("manager", "account", `{"name": "Acme & Sons/李", "credit_limit": 5000, "annual_revenue": 90000, "country": "cn", "address": "1 Main St #2", "city": "上海"}`)
+		cn := s.Create("manager", "account", `{"name": "Acme & Sons/李", "credit_limit": 987654.32, "annual_revenue": 90000, "country": "cn", "address": "1 Main St #2", "city": "上海"}`)
 		us := s.Create("manager", "account", `{"name": "Beta", "country": "us"}`)
 		links := "/api/records/account/" + cn + "/links"
 		erp := `https://erp.example.com/customer/` + cn
-		credit := `https://erp.example.com/credit/Acme%20%26%20Sons%2F%E6%9D%8E?limit=5000.00`
+		credit := `https://erp.example.com/credit/Acme%20%26%20Sons%2F%E6%9D%8E?limit=987654.32`
 		// JSON escapes the query's own "&" as \u0026.
 		mapURL := `https://maps.example.com/?q=1%20Main%20St%20%232\u0026c=%E4%B8%8A%E6%B5%B7`
 		vip := `https://erp.example.com/vip/` + cn
@@ -46,7 +46,7 @@ func TestLinks(t *testing.T) {
 			{Name: "in Chinese", Method: "GET", Path: links, User: "manager", Header: map[string]string{"Accept-Language": "zh-CN"}, Status: 200,
 				Contains: []string{`"label":"链接credit"`}},
 			{Name: "a user who may not read the credit limit and revenue", Method: "GET", Path: links, User: "mkt", Status: 200,
-				Contains: []string{erp, mapURL}, NotContain: []string{"credit", "5000", "vip"}},
+				Contains: []string{erp, mapURL}, NotContain: []string{"credit", "987654", "vip"}},
 			{Name: "a user who cannot read the record", Method: "GET", Path: links, User: "rep2", Status: 404,
 				NotContain: []string{"erp.example.com", "maps.example.com"}},
 			{Name: "a condition that does not hold", Method: "GET", Path: "/api/records/account/" + us + "/links", User: "manager", Status: 200,
@@ -61,7 +61,7 @@ func TestLinks(t *testing.T) {
 		page := "/ui/o/account/" + cn
 		s.Run(t, []apitest.Scenario{
 			{Name: "the page shows the links", Method: "GET", Path: page, Header: map[string]string{"Cookie": "crm_session=" + s.Token("manager")}, ContentType: "text/html", Status: 200,
-				Contains: []string{`href="https://erp.example.com/credit/Acme%20%26%20Sons%2F%E6%9D%8E?limit=5000.00"`, "Link credit", `href="https://maps.example.com/?q=1%20Main%20St%20%232&amp;c=`}},
+				Contains: []string{`href="https://erp.example.com/credit/Acme%20%26%20Sons%2F%E6%9D%8E?limit=987654.32"`, "Link credit", `href="https://maps.example.com/?q=1%20Main%20St%20%232&amp;c=`}},
 			{Name: "not those of hidden fields", Method: "GET", Path: page, Header: map[string]string{"Cookie": "crm_session=" + s.Token("mkt")}, ContentType: "text/html", Status: 200,
 				Contains: []string{"Link map", "customer/" + cn}, NotContain: []string{"Link credit", "erp.example.com/credit"}},
 		})
