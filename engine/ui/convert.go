@@ -34,6 +34,10 @@ type convertTarget struct {
 	Matches []optionView
 	Hidden  int
 	Allowed bool
+	// TitleField is the new record's title field (an opportunity's
+	// name) when the user may set it, TitleLabel its label and Title the
+	// value the user gave instead of the mapped one ("" keeps it).
+	TitleField, TitleLabel, Title string
 }
 
 // convertChoices reads the targets of the object's conversion as the
@@ -48,6 +52,11 @@ func (u *UI) convertChoices(r *rq, object string, form func(string) string) ([]c
 		ct := convertTarget{Name: t.Name, Label: t.Name, Optional: t.Optional, Choice: form("t_" + t.Name)}
 		if o, ok := r.rights.Snapshot().Schema.Object(t.Object); ok {
 			ct.Label = o.Title(r.lang)
+			if f := titleField(o); f != nil && f.Formula == "" {
+				if s, err := r.scope(t.Object, metadata.ActionCreate); err == nil && s.Editable(f.Name) {
+					ct.TitleField, ct.TitleLabel, ct.Title = f.Name, f.Title(r.lang), strings.TrimSpace(form("v_"+t.Name))
+				}
+			}
 		}
 		switch {
 		case ct.Choice == "create" || ct.Choice == "new" || strings.HasPrefix(ct.Choice, "id:"):
@@ -147,8 +156,17 @@ func (u *UI) convert(c *fiber.Ctx) error {
 			input[t.Name] = map[string]any{"id": strings.TrimPrefix(t.Choice, "id:")}
 		case t.Choice == "skip":
 			input[t.Name] = nil
-		case t.Choice == "create" || t.Optional:
-			input[t.Name] = map[string]any{"create": true}
+		default: // created: optional targets only when asked, with the title given
+			body := map[string]any{}
+			if t.Choice == "create" || t.Optional {
+				body["create"] = true
+			}
+			if t.Title != "" {
+				body[t.TitleField] = t.Title
+			}
+			if len(body) > 0 {
+				input[t.Name] = body
+			}
 		}
 	}
 	_, err = u.eng.RunAction(r.ctx, object, id, metadata.ActionConvert, input)

@@ -55,6 +55,8 @@ var partMessages = map[string][2]string{
 	"convert_create":           {"Create a %s", "新建%s"},
 	"convert_keep":             {"The record chosen", "已选择的记录"},
 	"convert_skip":             {"Do not create one", "不新建"},
+	"convert_new_title":        {"%s of the new record", "新记录的%s"},
+	"convert_title_help":       {"Leave empty to take it from the lead as the conversion maps it.", "留空则按转换规则从原记录带入。"},
 	"converted":                {"Converted.", "已转换。"},
 	"reports":                  {"Reports", "报表"},
 	"no_reports":               {"No reports for you.", "没有可用的报表。"},

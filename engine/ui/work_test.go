@@ -248,3 +248,31 @@ func TestSubmitChoosesProcess(t *testing.T) {
 		})
 	})
 }
+
+// TestConvertWithTitle: the conversion page names the new records where
+// the user wants another name than the mapped one (the new opportunity's
+// here), and the conversion creates them so.
+func TestConvertWithTitle(t *testing.T) {
+	t.Parallel()
+	apitest.Dialects(t, apitest.Options{}, func(t *testing.T, s *apitest.Server) {
+		lead := s.Create("rep1", "lead", `{"person": "Han Mei", "company": "Jade River Foods", "email": "han@jaderiver.example", "status": "new"}`)
+		conv := "/ui/o/lead/" + lead + "/convert"
+		rep1 := signedIn(t, s, "rep1")
+		run(t, rep1, []pageCase{
+			{name: "each new record's name may be given", path: conv, status: 200,
+				contains: []string{`<input id="v_opportunity" name="v_opportunity" value=""`, `<input id="v_account" name="v_account"`, "of the new record"}},
+		})
+		rep1.get(conv)
+		run(t, rep1, []pageCase{
+			{name: "converted with the deal's name", method: "POST", path: conv, form: url.Values{"t_account": {"new"}, "t_opportunity": {"new"}, "v_opportunity": {"Jade River: cold chain"}, "v_account": {""}}, status: 303},
+		})
+		_, list := s.Do("GET", "/api/records/opportunity?filter="+url.QueryEscape(`name == "Jade River: cold chain"`), "rep1", "")
+		if items, _ := list["items"].([]any); len(items) != 1 {
+			t.Fatalf("the new opportunity by its given name: %v", list)
+		}
+		_, list = s.Do("GET", "/api/records/account?filter="+url.QueryEscape(`name == "Jade River Foods"`), "rep1", "")
+		if items, _ := list["items"].([]any); len(items) != 1 {
+			t.Fatalf("the new account keeps its mapped name: %v", list)
+		}
+	})
+}
