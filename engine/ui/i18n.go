@@ -355,7 +355,8 @@ type fieldCtx struct {
 
 // funcs are the template functions.
 var funcs = template.FuncMap{
-	"fieldCtx": func(p *page, f formField) fieldCtx { return fieldCtx{P: p, F: f} },
+	"fieldCtx":   func(p *page, f formField) fieldCtx { return fieldCtx{P: p, F: f} },
+	"tokenTable": func(p *page, ts []tokenView) tokenTable { return tokenTable{P: p, Tokens: ts} },
 	"optionsOf": func(o []optionView, empty bool, lang string) optionsData {
 		return optionsData{Options: o, Empty: empty, Lang: lang}
 	},

@@ -173,6 +173,7 @@ func (u *UI) Register(r fiber.Router, s *api.Server) {
 	g.Post("/dashboards/:name/delete", u.deleteDashboard)
 	u.recordRoutes(g)
 	u.builderRoutes(g)
+	u.userRoutes(g)
 	u.reportRoutes(g)
 	u.importRoutes(g)
 	g.Use(func(c *fiber.Ctx) error { return u.fail(c, fmt.Errorf("%w: no page %s", engine.ErrNotFound, c.Path())) })
