@@ -40,7 +40,7 @@ func request(ctx context.Context, p *access.Principal) context.Context {
 
 // Cases returns the scenarios over a loaded data set.
 func Cases(env *Env) []Case {
-	return []Case{env.create(), env.createBun(), env.createFloor(), env.createConcurrent(), env.update(), env.get(), env.list(), env.listDeep(), env.managerList(), env.count(), env.report(), env.convert()}
+	return []Case{env.create(), env.createBun(), env.createFloor(), env.createSelf(), env.createConcurrent(), env.update(), env.get(), env.list(), env.listDeep(), env.managerList(), env.count(), env.report(), env.convert()}
 }
 
 // exec runs a statement with "?" placeholders on q, prepared once per
@@ -229,6 +229,17 @@ func (env *Env) createFloor() Case {
 			_, err := w.SQL().ExecContext(store.Deferrable(ctx, "account"), ins, args...)
 			return err
 		})
+	}, env.plainCreate)
+}
+
+// createSelf: the hand-written INSERT measured against itself, on the
+// engine's side too: the error of the measurement itself. Both sides do
+// the same work, so any ratio but 1 is what the order of the two sides,
+// the machine and the database's own rhythm (WAL checkpoints) add to a
+// lone create's ratio. It has no target.
+func (env *Env) createSelf() Case {
+	return lone("create_self", 0, func(ctx context.Context, run string, i int) error {
+		return env.plainCreate(ctx, "S"+run, i)
 	}, env.plainCreate)
 }
 
