@@ -208,17 +208,14 @@ func (u *UI) tasks(r *rq) ([]taskView, error) {
 	}
 	out := make([]taskView, 0, len(tasks))
 	for _, t := range tasks {
-		v := taskView{Task: t, Kind: tr(r.lang, "task_"+t.Kind), Since: t.Since.In(r.loc).Format("2006-01-02 15:04")}
-		if t.Object != "" && t.RecordID != "" {
-			v.Href = "/ui/o/" + t.Object + "/" + t.RecordID
-		}
-		out = append(out, v)
+		out = append(out, taskView{Task: t, Kind: tr(r.lang, "task_"+t.Kind), Href: recordHref(t), Since: t.Since.In(r.loc).Format("2006-01-02 15:04")})
 	}
 	return out, nil
 }
 
 // markRead answers POST /ui/notifications/{id}/read: one of the user's
-// notifications is marked read and the home page shown again.
+// notifications is marked read and the page it was marked on (the form's
+// back: home, or the page of all notifications) shown again.
 func (u *UI) markRead(c *fiber.Ctx) error {
 	if u.notes == nil {
 		return u.fail(c, fmt.Errorf("%w: no page %s", engine.ErrNotFound, c.Path()))
@@ -226,7 +223,7 @@ func (u *UI) markRead(c *fiber.Ctx) error {
 	if err := u.notes.MarkRead(c.UserContext(), c.Params("id")); err != nil {
 		return u.fail(c, err)
 	}
-	return c.Redirect("/ui/?flash=marked_read", fiber.StatusSeeOther)
+	return c.Redirect(withFlash(c.FormValue("back"), "marked_read"), fiber.StatusSeeOther)
 }
 
 // dashboard reads one of the user's dashboards (their home when name is

@@ -39,6 +39,19 @@ type Notifications interface {
 	// MarkRead marks one of the user's notifications read
 	// (engine.ErrNotFound for one that is not theirs).
 	MarkRead(ctx context.Context, id string) error
+	// Page lists the user's own notifications, read and unread (only
+	// unread ones when unread), newest first, after the one whose id is
+	// after ("" for the first page), at most limit.
+	Page(ctx context.Context, unread bool, after string, limit int) ([]Notice, error)
+	// MarkAllRead marks every unread notification of the user read.
+	MarkAllRead(ctx context.Context) error
+}
+
+// Notice is one of the user's notifications on the page listing them
+// all: a Task, and whether it was read.
+type Notice struct {
+	Task
+	Read bool
 }
 
 // StateField is a field governed by a state workflow on one record.
@@ -87,6 +100,9 @@ type Task struct {
 	// what waits (the process and step, the reminder's text).
 	Title, Detail string
 	Since         time.Time
+	// Withheld marks a notification of a record the user may no longer
+	// read: its subject and message are not shown, nor its record.
+	Withheld bool
 }
 
 // Sales is what the pages offer of the sales rules: lead conversion and

@@ -42,7 +42,8 @@ type Config struct {
 	// workflows).
 	Workflows Workflows
 	// Notifications, when set, gives the user's unread notifications and
-	// reminders on the home page (package workflows/reminders).
+	// reminders on the home page and all of them on their own page
+	// (package workflows/reminders).
 	Notifications Notifications
 	// Sales, when set, gives the conversion page (package sales).
 	Sales Sales
@@ -168,6 +169,8 @@ func (u *UI) Register(r fiber.Router, s *api.Server) {
 	g := r.Group("/ui", u.secure, u.auth, u.csrf)
 	g.Post("/logout", u.logout)
 	g.Get("/", u.home)
+	g.Get("/notifications", u.notificationsPage)
+	g.Post("/notifications/read-all", u.markAllRead)
 	g.Post("/notifications/:id/read", u.markRead)
 	g.Post("/dashboards", u.saveDashboard)
 	g.Post("/dashboards/:name/delete", u.deleteDashboard)
@@ -199,10 +202,11 @@ type page struct {
 	Title string
 	User  *access.Principal
 	Admin bool
-	// Reports reports whether the report pages are there.
-	Reports bool
-	CSRF    string
-	Nav     []navItem
+	// Reports reports whether the report pages are there, Notices
+	// whether the page of notifications is.
+	Reports, Notices bool
+	CSRF             string
+	Nav              []navItem
 	// Section names the navigation entry of the page (an object, "admin").
 	Section string
 	Assets  map[string]string
@@ -237,7 +241,7 @@ func (u *UI) newPage(c *fiber.Ctx, title string) *page {
 	if pr, ok := access.FromContext(c.UserContext()); ok {
 		p.User = pr
 		p.Admin = u.isAdmin(c)
-		p.Reports = u.rep != nil
+		p.Reports, p.Notices = u.rep != nil, u.notes != nil
 		if r, err := u.eng.Rights(c.UserContext(), pr); err == nil {
 			for _, o := range r.Snapshot().Schema.Objects {
 				if _, err := r.ScopeFor(o.Name, metadata.ActionRead); err == nil {

@@ -113,17 +113,7 @@ func TestBuilderOfParts(t *testing.T) {
 func TestNotificationsOnHome(t *testing.T) {
 	t.Parallel()
 	apitest.Dialects(t, apitest.Options{}, func(t *testing.T, s *apitest.Server) {
-		doc, _ := json.Marshal(map[string]any{
-			"name": "next_step_notice", "object": "opportunity", "changed": []string{"next_step"},
-			"actions": []any{map[string]any{"notify": map[string]any{
-				"channels": []string{"in_app"}, "to": []any{"manager", map[string]string{"user": "rep2"}},
-				"subject": map[string]string{"en": "Next step <b>now</b>", "zh": "下一步"},
-				"message": map[string]string{"en": "{{name}}: {{next_step}}", "zh": "{{name}}：{{next_step}}"},
-			}}},
-		})
-		if st, body := s.Do("POST", "/api/meta/automations", "admin", string(doc)); st != 201 {
-			t.Fatalf("automation: %d %v", st, body)
-		}
+		nextStepNotice(t, s, []any{"manager", map[string]string{"user": "rep2"}}, "Next step <b>now</b>")
 		acc := s.Create("rep1", "account", `{"name": "Acme"}`)
 		opp := s.Create("rep1", "opportunity", `{"name": "Deal", "account": "`+acc+`"}`)
 		if st, body := s.Do("PATCH", "/api/records/opportunity/"+opp, "rep1", `{"next_step": "Call Li", "version": 1}`); st != 200 {
@@ -275,4 +265,22 @@ func TestConvertWithTitle(t *testing.T) {
 			t.Fatalf("the new account keeps its mapped name: %v", list)
 		}
 	})
+}
+
+// nextStepNotice adds an automation sending an in-app notification to
+// the users to (roles or {"user": name}) when an opportunity's next step
+// changes: the subject in English, the message "{{name}}: {{next_step}}".
+func nextStepNotice(t *testing.T, s *apitest.Server, to []any, subject string) {
+	t.Helper()
+	doc, _ := json.Marshal(map[string]any{
+		"name": "next_step_notice", "object": "opportunity", "changed": []string{"next_step"},
+		"actions": []any{map[string]any{"notify": map[string]any{
+			"channels": []string{"in_app"}, "to": to,
+			"subject": map[string]string{"en": subject, "zh": "下一步"},
+			"message": map[string]string{"en": "{{name}}: {{next_step}}", "zh": "{{name}}：{{next_step}}"},
+		}}},
+	})
+	if st, body := s.Do("POST", "/api/meta/automations", "admin", string(doc)); st != 201 {
+		t.Fatalf("automation: %d %v", st, body)
+	}
 }

@@ -56,8 +56,38 @@ func (rm *Reminders) listRoute(c *fiber.Ctx) error {
 // unread first, newest first within each (for the API and pages showing
 // a user what waits for them).
 func (rm *Reminders) Notifications(ctx context.Context, userID string, limit int) ([]Notification, error) {
-	rows, err := rm.eng.DB().SQL().QueryContext(ctx, rm.t.SQL(`SELECT id, source, object, record_id, subject, body, created_at, read_at FROM `+tableNotifications+`
-		WHERE user_id = ? ORDER BY CASE WHEN read_at IS NULL THEN 0 ELSE 1 END, created_at DESC, id DESC LIMIT `+strconv.Itoa(limit)), userID)
+	return rm.notifications(ctx, userID, `WHERE user_id = ? ORDER BY CASE WHEN read_at IS NULL THEN 0 ELSE 1 END, created_at DESC, id DESC LIMIT `+strconv.Itoa(limit), userID)
+}
+
+// NotificationPage selects a page of a user's notifications: only the
+// unread ones when Unread, after the notification whose id is After (the
+// last of the previous page; "" for the first page), at most Limit.
+type NotificationPage struct {
+	Unread bool
+	After  string
+	Limit  int
+}
+
+// Page returns a page of a user's in-app notifications, read and unread
+// alike (unless q.Unread), newest first (by creation time, then id), for
+// the list of all of them.
+func (rm *Reminders) Page(ctx context.Context, userID string, q NotificationPage) ([]Notification, error) {
+	where, args := `WHERE user_id = ?`, []any{userID}
+	if q.Unread {
+		where += ` AND read_at IS NULL`
+	}
+	if q.After != "" {
+		at := `(SELECT created_at FROM ` + tableNotifications + ` WHERE id = ? AND user_id = ?)`
+		where += ` AND (created_at < ` + at + ` OR (created_at = ` + at + ` AND id < ?))`
+		args = append(args, q.After, userID, q.After, userID, q.After)
+	}
+	return rm.notifications(ctx, userID, where+` ORDER BY created_at DESC, id DESC LIMIT `+strconv.Itoa(min(max(q.Limit, 1), maxNotifications)), args...)
+}
+
+// notifications reads the notifications of a user the SQL after FROM
+// selects (where, order and limit).
+func (rm *Reminders) notifications(ctx context.Context, userID, rest string, args ...any) ([]Notification, error) {
+	rows, err := rm.eng.DB().SQL().QueryContext(ctx, rm.t.SQL(`SELECT id, source, object, record_id, subject, body, created_at, read_at FROM `+tableNotifications+` `+rest), args...)
 	if err != nil {
 		return nil, fmt.Errorf("reminders: notifications of %s: %w", userID, err)
 	}
@@ -105,6 +135,14 @@ func (rm *Reminders) MarkRead(ctx context.Context, userID, id string) error {
 	}
 	if _, err := db.ExecContext(ctx, rm.t.SQL(`UPDATE `+tableNotifications+` SET read_at = ? WHERE id = ? AND read_at IS NULL`), rm.t.Args(rm.t.Now(), id)...); err != nil {
 		return fmt.Errorf("reminders: read notification %s: %w", id, err)
+	}
+	return nil
+}
+
+// MarkAllRead marks every unread notification of a user read.
+func (rm *Reminders) MarkAllRead(ctx context.Context, userID string) error {
+	if _, err := rm.eng.DB().SQL().ExecContext(ctx, rm.t.SQL(`UPDATE `+tableNotifications+` SET read_at = ? WHERE user_id = ? AND read_at IS NULL`), rm.t.Args(rm.t.Now(), userID)...); err != nil {
+		return fmt.Errorf("reminders: read the notifications of %s: %w", userID, err)
 	}
 	return nil
 }
