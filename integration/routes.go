@@ -70,20 +70,32 @@ const (
 )
 
 // deliveriesRoute answers GET /api/meta/webhooks/{name}/deliveries
-// ?state&limit&cursor, newest first.
+// ?state&limit&cursor, newest first (DeliveryPage).
 func (x *Integration) deliveriesRoute(c *fiber.Ctx) error {
-	name := c.Params("name")
 	limit, cursor, state, err := deliveryQuery(c)
 	if err != nil {
 		return err
 	}
-	items, err := x.Deliveries(c.UserContext(), name, state, cursor, limit+1)
+	items, next, err := x.DeliveryPage(c.UserContext(), c.Params("name"), state, cursor, limit)
 	if err != nil {
 		return err
 	}
+	return c.JSON(fiber.Map{"items": items, "next_cursor": next})
+}
+
+// DeliveryPage returns up to limit deliveries of a webhook, newest first,
+// before the cursor and in a state (as Deliveries), and the cursor of the
+// next page ("" for the last one): the deliveries' list of the API and of
+// the builder. A webhook that does not exist and delivered nothing is
+// engine.ErrNotFound.
+func (x *Integration) DeliveryPage(ctx context.Context, webhook, state string, cursor int64, limit int) ([]*Delivery, string, error) {
+	items, err := x.Deliveries(ctx, webhook, state, cursor, limit+1)
+	if err != nil {
+		return nil, "", err
+	}
 	if len(items) == 0 && cursor == 0 {
-		if _, ok := Webhooks.Get(x.eng.Snapshot().Schema, name); !ok {
-			return fmt.Errorf("%w: no webhook %q", engine.ErrNotFound, name)
+		if _, ok := Webhooks.Get(x.eng.Snapshot().Schema, webhook); !ok {
+			return nil, "", fmt.Errorf("%w: no webhook %q", engine.ErrNotFound, webhook)
 		}
 	}
 	next := ""
@@ -91,36 +103,45 @@ func (x *Integration) deliveriesRoute(c *fiber.Ctx) error {
 		items = items[:limit]
 		next = strconv.FormatInt(items[limit-1].seq, 10)
 	}
-	return c.JSON(fiber.Map{"items": items, "next_cursor": next})
+	return items, next, nil
 }
 
 // deliveryQuery reads the query parameters of the deliveries' list.
 func deliveryQuery(c *fiber.Ctx) (limit int, cursor int64, state string, err error) {
 	limit = defaultDeliveries
-	bad := func(field, msg string) error {
-		return &engine.RequestError{Message: msg, Details: []engine.FieldError{{Field: field, Message: msg}}}
-	}
 	if v := c.Query("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > maxDeliveries {
-			return 0, 0, "", bad("limit", fmt.Sprintf("limit must be a whole number from 1 to %d", maxDeliveries))
+			return 0, 0, "", badQuery("limit", fmt.Sprintf("limit must be a whole number from 1 to %d", maxDeliveries))
 		}
 		limit = n
 	}
-	if v := c.Query("cursor"); v != "" {
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || n < 1 {
-			return 0, 0, "", bad("cursor", "cursor must be the next_cursor of a previous page")
+	cursor, state, err = cursorState(c.Query("cursor"), c.Query("state"))
+	return limit, cursor, state, err
+}
+
+// cursorState checks the cursor (a next_cursor; "" for the newest) and
+// the state (pending, delivered, failed; "" for any) of a deliveries'
+// list, for the API and the builder alike.
+func cursorState(cursor, state string) (int64, string, error) {
+	var n int64
+	if cursor != "" {
+		var err error
+		if n, err = strconv.ParseInt(cursor, 10, 64); err != nil || n < 1 {
+			return 0, "", badQuery("cursor", "cursor must be the next_cursor of a previous page")
 		}
-		cursor = n
 	}
-	state = c.Query("state")
 	switch state {
 	case "", StatePending, StateDelivered, StateFailed:
 	default:
-		return 0, 0, "", bad("state", "state must be pending, delivered or failed")
+		return 0, "", badQuery("state", "state must be pending, delivered or failed")
 	}
-	return limit, cursor, state, nil
+	return n, state, nil
+}
+
+// badQuery is a query parameter of the deliveries' list refused.
+func badQuery(field, msg string) error {
+	return &engine.RequestError{Message: msg, Details: []engine.FieldError{{Field: field, Message: msg}}}
 }
 
 // Deliveries lists up to limit deliveries of a webhook, newest first,

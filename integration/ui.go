@@ -2,7 +2,6 @@ package integration
 
 import (
 	"context"
-	"strconv"
 	"time"
 
 	"github.com/crmplatform/crm/engine/ui"
@@ -18,25 +17,28 @@ type uiWebhooks struct{ x *Integration }
 // Kind implements ui.Webhooks.
 func (w uiWebhooks) Kind() string { return KindWebhooks }
 
-// Deliveries implements ui.Webhooks.
-func (w uiWebhooks) Deliveries(ctx context.Context, webhook string, limit int) ([]ui.WebhookDelivery, error) {
-	items, err := w.x.Deliveries(ctx, webhook, "", 0, limit)
+// Deliveries implements ui.Webhooks: a page of DeliveryPage.
+func (w uiWebhooks) Deliveries(ctx context.Context, webhook string, q ui.DeliveryQuery) ([]ui.WebhookDelivery, string, error) {
+	cursor, state, err := cursorState(q.Cursor, q.State)
 	if err != nil {
-		return nil, err
+		return nil, "", err
+	}
+	items, next, err := w.x.DeliveryPage(ctx, webhook, state, cursor, min(max(q.Limit, 1), maxDeliveries))
+	if err != nil {
+		return nil, "", err
 	}
 	out := make([]ui.WebhookDelivery, len(items))
 	for i, d := range items {
 		at, _ := time.Parse(time.RFC3339Nano, d.OccurredAt)
 		out[i] = ui.WebhookDelivery{ID: d.ID, Event: d.Event, Object: d.Object, RecordID: d.RecordID, State: d.State, Attempts: d.Attempts, At: at}
+		if d.NextAt != "" {
+			out[i].Next, _ = time.Parse(timeLayout, d.NextAt)
+		}
 		if n := len(d.Answers); n > 0 {
-			last := d.Answers[n-1]
-			out[i].Last = last.Error
-			if last.Status != 0 {
-				out[i].Last = strconv.Itoa(last.Status)
-			}
+			out[i].Status, out[i].Error = d.Answers[n-1].Status, d.Answers[n-1].Error
 		}
 	}
-	return out, nil
+	return out, next, nil
 }
 
 // Resend implements ui.Webhooks.

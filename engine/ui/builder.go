@@ -41,6 +41,7 @@ func (u *UI) builderRoutes(g fiber.Router) {
 	a.Get("/kinds/:kind/:name", u.docPage)
 	a.Post("/kinds/:kind", u.saveDoc)
 	a.Post("/kinds/:kind/:name/delete", u.deleteDoc)
+	a.Get("/kinds/:kind/:name/deliveries", u.deliveriesPage)
 	a.Post("/kinds/:kind/:name/deliveries/:id/resend", u.resendDelivery)
 	a.Get("/access", u.explainPage)
 	a.Get("/versions", u.versionsPage)

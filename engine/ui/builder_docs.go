@@ -128,7 +128,7 @@ func (u *UI) docPage(c *fiber.Ctx) error {
 		}
 		if u.hooks != nil && k.Name() == u.hooks.Kind() {
 			d.Webhook = true
-			if d.Deliveries, err = u.hooks.Deliveries(c.UserContext(), d.Name, shownDeliveries); err != nil {
+			if d.Deliveries, _, err = u.hooks.Deliveries(c.UserContext(), d.Name, DeliveryQuery{Limit: shownDeliveries}); err != nil {
 				return u.fail(c, err)
 			}
 		}
@@ -350,18 +350,80 @@ func splitLines(s string) []string {
 	return strings.Split(s, "\n")
 }
 
-// resendDelivery answers POST /ui/admin/kinds/{kind}/{name}/deliveries/{id}/resend
-// for the webhooks' kind: the delivery is queued again.
-func (u *UI) resendDelivery(c *fiber.Ctx) error {
-	k, err := adminKind(c)
+// deliveriesData is the content of a webhook's page of deliveries.
+type deliveriesData struct {
+	Kind, Name string
+	// State is the state shown (all, pending, delivered, failed), States
+	// those to choose from.
+	State  string
+	States []string
+	// Deliveries are the page's; Next links the following page, First
+	// the first one (when this one is not).
+	Deliveries  []WebhookDelivery
+	Next, First string
+}
+
+// deliveriesPerPage is how many deliveries a page of them lists.
+const deliveriesPerPage = 50
+
+// deliveriesPage answers GET /ui/admin/kinds/webhooks/{name}/deliveries
+// ?state=&cursor=: a webhook's deliveries, newest first, in a state or
+// all, a page at a time (Webhooks.Deliveries, as the API lists them).
+func (u *UI) deliveriesPage(c *fiber.Ctx) error {
+	k, err := u.webhookKind(c)
 	if err != nil {
 		return u.fail(c, err)
 	}
+	d := deliveriesData{Kind: k, Name: c.Params("name"), State: c.Query("state", "all"), States: []string{"all", "pending", "delivered", "failed"}}
+	state := d.State
+	if state == "all" {
+		state = ""
+	}
+	items, next, err := u.hooks.Deliveries(c.UserContext(), d.Name, DeliveryQuery{State: state, Cursor: c.Query("cursor"), Limit: deliveriesPerPage})
+	if err != nil {
+		return u.fail(c, err)
+	}
+	d.Deliveries = items
+	base := "/ui/admin/kinds/" + k + "/" + url.PathEscape(d.Name) + "/deliveries?state=" + url.QueryEscape(d.State)
+	if next != "" {
+		d.Next = base + "&cursor=" + url.QueryEscape(next)
+	}
+	if c.Query("cursor") != "" {
+		d.First = base
+	}
+	p := u.newPage(c, tr(lang(c), "deliveries_of", d.Name))
+	p.Section, p.Data = "admin", d
+	return u.render(c, fiber.StatusOK, "admin_deliveries", p)
+}
+
+// webhookKind returns the webhooks' kind when it is the path's (the
+// only one with deliveries).
+func (u *UI) webhookKind(c *fiber.Ctx) (string, error) {
+	k, err := adminKind(c)
+	if err != nil {
+		return "", err
+	}
 	if u.hooks == nil || k.Name() != u.hooks.Kind() {
-		return u.fail(c, fmt.Errorf("%w: %s have no deliveries", engine.ErrNotFound, k.Name()))
+		return "", fmt.Errorf("%w: %s have no deliveries", engine.ErrNotFound, k.Name())
+	}
+	return k.Name(), nil
+}
+
+// resendDelivery answers POST /ui/admin/kinds/{kind}/{name}/deliveries/{id}/resend
+// for the webhooks' kind: the delivery is queued again, and the page it
+// was resent from (the form's back: the webhook's editor by default, or
+// its page of deliveries) shown again.
+func (u *UI) resendDelivery(c *fiber.Ctx) error {
+	k, err := u.webhookKind(c)
+	if err != nil {
+		return u.fail(c, err)
 	}
 	if err := u.hooks.Resend(c.UserContext(), c.Params("name"), c.Params("id")); err != nil {
 		return u.fail(c, err)
 	}
-	return c.Redirect("/ui/admin/kinds/"+k.Name()+"/"+url.PathEscape(c.Params("name"))+"?flash=delivery_resent", fiber.StatusSeeOther)
+	back := c.FormValue("back")
+	if back == "" {
+		back = "/ui/admin/kinds/" + k + "/" + url.PathEscape(c.Params("name"))
+	}
+	return c.Redirect(withFlash(back, "delivery_resent"), fiber.StatusSeeOther)
 }

@@ -144,7 +144,6 @@ var partMessages = map[string][2]string{
 	"delivery_event":           {"Event", "事件"},
 	"delivery_record":          {"Record", "记录"},
 	"delivery_attempts":        {"Attempts", "尝试次数"},
-	"delivery_last":            {"Last answer", "最近应答"},
 	"delivery_resend":          {"Resend", "重新推送"},
 	"delivery_resent":          {"The delivery is queued again.", "已重新排队推送。"},
 	"delivery_none":            {"Nothing delivered yet.", "尚无推送。"},

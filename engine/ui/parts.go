@@ -354,10 +354,22 @@ type Webhooks interface {
 	// Kind is the metadata kind of webhooks: its editor shows the
 	// webhook's deliveries.
 	Kind() string
-	// Deliveries returns a webhook's newest deliveries, at most limit.
-	Deliveries(ctx context.Context, webhook string, limit int) ([]WebhookDelivery, error)
+	// Deliveries returns a page of a webhook's deliveries, newest first,
+	// and the cursor of the next page ("" for the last one), as
+	// GET /api/meta/webhooks/{name}/deliveries lists them: an unknown
+	// webhook is engine.ErrNotFound, a bad state or cursor an
+	// engine.RequestError.
+	Deliveries(ctx context.Context, webhook string, q DeliveryQuery) ([]WebhookDelivery, string, error)
 	// Resend queues a delivery of the webhook again.
 	Resend(ctx context.Context, webhook, id string) error
+}
+
+// DeliveryQuery selects a page of a webhook's deliveries: those in State
+// (pending, delivered or failed; "" for all), after Cursor (the next
+// cursor of the previous page; "" for the newest), at most Limit.
+type DeliveryQuery struct {
+	State, Cursor string
+	Limit         int
 }
 
 // WebhookDelivery is one delivery of a webhook.
@@ -366,11 +378,13 @@ type WebhookDelivery struct {
 	// State is pending, delivered or failed.
 	State    string
 	Attempts int
-	// Last is what the last attempt got: its HTTP status, or why no
-	// answer came.
-	Last string
-	// At is when the change it delivers happened.
-	At time.Time
+	// Status is the HTTP status the last attempt got (0 for none), Error
+	// why no answer came or why it failed.
+	Status int
+	Error  string
+	// At is when the change it delivers happened; Next when a pending
+	// delivery is tried next (zero otherwise).
+	At, Next time.Time
 }
 
 // File is a file to download.
