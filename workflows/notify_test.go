@@ -84,6 +84,11 @@ func TestAutomationNotifications(t *testing.T) {
 			{Name: "read", Method: "POST", Path: "/api/notifications/" + id + "/read", User: "manager", Status: 204},
 			{Name: "marked read", Method: "GET", Path: "/api/notifications", User: "manager", Status: 200, Contains: []string{`"read":true`, `"read_at"`}},
 			{Name: "a bad limit", Method: "GET", Path: "/api/notifications?limit=0", User: "manager", Status: 400, Code: "bad_request"},
+			// Once the manager may no longer read the deal, the notification
+			// no longer tells of it.
+			{Name: "the deal deleted", Method: "DELETE", Path: "/api/records/opportunity/" + opp, User: "admin", Status: 204},
+			{Name: "withheld", Method: "GET", Path: "/api/notifications", User: "manager", Status: 200,
+				Contains: []string{`"id":"` + id + `"`, `"withheld":true`, `"record_id":""`, `"subject":""`}, NotContain: []string{"Call Li", opp}},
 		})
 	})
 }

@@ -23,6 +23,11 @@ type Notification struct {
 	RecordID string `json:"record_id"`
 	Subject  string `json:"subject"`
 	Body     string `json:"body"`
+	// Withheld marks a notification about a record the user may no
+	// longer read (its owner changed, a share was revoked, it was
+	// deleted since the notification was sent): its record id, subject
+	// and body are left out, since they tell of the record.
+	Withheld bool `json:"withheld,omitempty"`
 	// Read is false until POST /api/notifications/{id}/read.
 	Read      bool       `json:"read"`
 	CreatedAt time.Time  `json:"created_at"`
@@ -85,7 +90,8 @@ func (rm *Reminders) Page(ctx context.Context, userID string, q NotificationPage
 }
 
 // notifications reads the notifications of a user the SQL after FROM
-// selects (where, order and limit).
+// selects (where, order and limit), as the principal of ctx (the user)
+// may see them now (withhold).
 func (rm *Reminders) notifications(ctx context.Context, userID, rest string, args ...any) ([]Notification, error) {
 	rows, err := rm.eng.DB().SQL().QueryContext(ctx, rm.t.SQL(`SELECT id, source, object, record_id, subject, body, created_at, read_at FROM `+tableNotifications+` `+rest), args...)
 	if err != nil {
@@ -108,7 +114,37 @@ func (rm *Reminders) notifications(ctx context.Context, userID, rest string, arg
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("reminders: notifications of %s: %w", userID, err)
 	}
-	return items, nil
+	return items, rm.withhold(ctx, items)
+}
+
+// withhold clears the record, subject and body of each notification
+// about a record the principal of ctx may no longer read (Engine.Get as
+// them: the one permission decision), and marks it Withheld. Each record
+// is asked about once.
+func (rm *Reminders) withhold(ctx context.Context, items []Notification) error {
+	readable := map[[2]string]bool{}
+	for i := range items {
+		n := &items[i]
+		if n.Object == "" || n.RecordID == "" {
+			continue
+		}
+		key := [2]string{n.Object, n.RecordID}
+		ok, known := readable[key]
+		if !known {
+			_, err := rm.eng.Get(ctx, n.Object, n.RecordID)
+			switch {
+			case err == nil:
+				ok = true
+			case !errors.Is(err, engine.ErrNotFound) && !errors.Is(err, engine.ErrForbidden):
+				return fmt.Errorf("reminders: notification %s: %w", n.ID, err)
+			}
+			readable[key] = ok
+		}
+		if !ok {
+			n.RecordID, n.Subject, n.Body, n.Withheld = "", "", "", true
+		}
+	}
+	return nil
 }
 
 // readRoute answers POST /api/notifications/{id}/read (MarkRead): 204.

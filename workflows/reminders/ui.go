@@ -2,7 +2,6 @@ package reminders
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -30,16 +29,11 @@ func (in inbox) Unread(ctx context.Context, limit int) ([]ui.Task, error) {
 		return nil, err
 	}
 	out := make([]ui.Task, 0, len(items))
-	seen := readable{}
 	for _, n := range items {
 		if n.Read { // unread ones come first
 			break
 		}
-		t, err := in.task(ctx, seen, n)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, t)
+		out = append(out, task(n))
 	}
 	return out, nil
 }
@@ -56,45 +50,24 @@ func (in inbox) Page(ctx context.Context, unread bool, after string, limit int) 
 		return nil, err
 	}
 	out := make([]ui.Notice, len(items))
-	seen := readable{}
 	for i, n := range items {
-		if out[i].Task, err = in.task(ctx, seen, n); err != nil {
-			return nil, err
-		}
-		out[i].Read = n.Read
+		out[i] = ui.Notice{Task: task(n), Read: n.Read}
 	}
 	return out, nil
 }
 
-// readable remembers, per object and record id, whether the user may
-// read the record.
-type readable map[[2]string]bool
-
 // task is a notification as the pages show it: a reminder's or an
-// automation's; the subject, message and record of one whose record the
-// user may no longer read (an owner changed, a share revoked, the record
-// deleted since it was sent) are withheld.
-func (in inbox) task(ctx context.Context, seen readable, n Notification) (ui.Task, error) {
+// automation's; one about a record the user may no longer read comes
+// withheld (Reminders.withhold).
+func task(n Notification) ui.Task {
 	kind := "notification"
 	if strings.HasPrefix(n.Source, "reminder:") {
 		kind = "reminder"
 	}
-	key := [2]string{n.Object, n.RecordID}
-	ok, known := seen[key]
-	if !known {
-		_, err := in.rm.eng.Get(ctx, n.Object, n.RecordID)
-		switch {
-		case err == nil:
-			ok = true
-		case !errors.Is(err, engine.ErrNotFound) && !errors.Is(err, engine.ErrForbidden):
-			return ui.Task{}, fmt.Errorf("reminders: notification %s: %w", n.ID, err)
-		}
-		seen[key] = ok
+	if n.Withheld {
+		return ui.Task{Kind: kind, ID: n.ID, Since: n.CreatedAt, Withheld: true}
 	}
-	if !ok {
-		return ui.Task{Kind: kind, ID: n.ID, Since: n.CreatedAt, Withheld: true}, nil
-	}
-	return ui.Task{Kind: kind, ID: n.ID, Object: n.Object, RecordID: n.RecordID, Title: n.Subject, Detail: n.Body, Since: n.CreatedAt}, nil
+	return ui.Task{Kind: kind, ID: n.ID, Object: n.Object, RecordID: n.RecordID, Title: n.Subject, Detail: n.Body, Since: n.CreatedAt}
 }
 
 // MarkRead implements ui.Notifications: only the user's own.
