@@ -84,6 +84,8 @@ func TestAutomationNotifications(t *testing.T) {
 			{Name: "read", Method: "POST", Path: "/api/notifications/" + id + "/read", User: "manager", Status: 204},
 			{Name: "marked read", Method: "GET", Path: "/api/notifications", User: "manager", Status: 200, Contains: []string{`"read":true`, `"read_at"`}},
 			{Name: "a bad limit", Method: "GET", Path: "/api/notifications?limit=0", User: "manager", Status: 400, Code: "bad_request"},
+			{Name: "all read", Method: "POST", Path: "/api/notifications/read-all", User: "manager", Status: 204},
+			{Name: "none unread", Method: "GET", Path: "/api/notifications", User: "manager", Status: 200, NotContain: []string{`"read":false`}},
 			// Once the manager may no longer read the deal, the notification
 			// no longer tells of it.
 			{Name: "the deal deleted", Method: "DELETE", Path: "/api/records/opportunity/" + opp, User: "admin", Status: 204},

@@ -158,5 +158,6 @@ func Wire(ctx context.Context, cfg Config) (*Reminders, api.Registrar, error) {
 // routes mounts the notification routes.
 func (rm *Reminders) routes(r fiber.Router, s *api.Server) {
 	r.Get("/api/notifications", s.Authenticate, rm.listRoute)
+	r.Post("/api/notifications/read-all", s.Authenticate, s.RequireJSON, rm.readAllRoute)
 	r.Post("/api/notifications/:id/read", s.Authenticate, s.RequireJSON, rm.readRoute)
 }

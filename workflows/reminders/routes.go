@@ -157,6 +157,17 @@ func (rm *Reminders) readRoute(c *fiber.Ctx) error {
 	return c.SendStatus(fiber.StatusNoContent)
 }
 
+// readAllRoute answers POST /api/notifications/read-all (MarkAllRead):
+// 204.
+func (rm *Reminders) readAllRoute(c *fiber.Ctx) error {
+	ctx := c.UserContext()
+	p, _ := access.FromContext(ctx)
+	if err := rm.MarkAllRead(ctx, p.UserID); err != nil {
+		return err
+	}
+	return c.SendStatus(fiber.StatusNoContent)
+}
+
 // MarkRead marks a user's own notification read (again: no change);
 // another user's, or none, is engine.ErrNotFound.
 func (rm *Reminders) MarkRead(ctx context.Context, userID, id string) error {
