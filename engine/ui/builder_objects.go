@@ -112,13 +112,18 @@ func (u *UI) proposeNew(c *fiber.Ctx, kind, name string, doc any, exists bool, n
 
 // objectData is the content of an object's builder page.
 type objectData struct {
-	Object  *metadata.Object
-	Label   string
-	Fields  []fieldRow
-	Rules   []ruleRow
-	Types   []string
-	Errors  map[string]string
-	General []string
+	Object *metadata.Object
+	Label  string
+	Fields []fieldRow
+	Rules  []ruleRow
+	// Indexes are the declared indexes as their inputs show them (the
+	// last one empty, to add one); Automatic those the engine keeps by
+	// itself on the object's table.
+	Indexes   []indexRow
+	Automatic []autoIndex
+	Types     []string
+	Errors    map[string]string
+	General   []string
 	// Titles are the fields that may name records.
 	Titles []string
 }
@@ -133,6 +138,21 @@ type fieldRow struct {
 type ruleRow struct {
 	Index                                int
 	Name, Condition, Field, MsgEn, MsgZh string
+}
+
+// indexRow is a declared index as its inputs show it: the fields one per
+// line ("-" before a name for descending).
+type indexRow struct {
+	Index  int
+	Fields string
+	Unique bool
+	// New marks the empty row that adds an index.
+	New bool
+}
+
+// autoIndex is an index the engine keeps without a declaration.
+type autoIndex struct {
+	Name, Columns, Why string
 }
 
 // objectPage answers GET /ui/admin/objects/{name}.
@@ -178,17 +198,74 @@ func (u *UI) showObject(c *fiber.Ctx, o *metadata.Object, errs map[string]string
 	for i, r := range append(slices.Clone(o.ValidationRules), metadata.ValidationRule{}) {
 		d.Rules = append(d.Rules, ruleRow{Index: i, Name: r.Name, Condition: r.Condition, Field: r.Field, MsgEn: r.Message["en"], MsgZh: r.Message["zh"]})
 	}
+	for i, ix := range o.Indexes {
+		d.Indexes = append(d.Indexes, indexRow{Index: i, Fields: strings.Join(ix.Fields, "\n"), Unique: ix.Unique})
+	}
+	d.Indexes = append(d.Indexes, indexRow{Index: len(o.Indexes), New: true})
+	d.Automatic = u.automaticIndexes(o.Name)
 	p := u.newPage(c, tr(l, "builder_object", o.Title(l)))
 	p.Section, p.Data = "admin", d
 	return u.render(c, status, "admin_object", p)
 }
 
+// automaticIndexes lists the indexes the engine keeps on the table of
+// object without a declaration (engine.WantedIndexes, the owner index and
+// the fields sharing rules test), as the current metadata wants them.
+func (u *UI) automaticIndexes(object string) []autoIndex {
+	var out []autoIndex
+	for _, ix := range engine.WantedIndexes(u.eng.DB().Dialect, u.eng.Snapshot().Schema) {
+		if ix.Table != object || strings.HasPrefix(ix.Why, "declared") {
+			continue
+		}
+		cols := make([]string, len(ix.Columns))
+		for i, col := range ix.Columns {
+			cols[i] = col.Name
+			if col.Desc {
+				cols[i] = "-" + col.Name
+			}
+		}
+		out = append(out, autoIndex{Name: ix.Name(), Columns: strings.Join(cols, ", "), Why: ix.Why})
+	}
+	return out
+}
+
 // rulePath finds the input of a validation rule problem.
 var rulePath = regexp.MustCompile(`^/validation_rules/(\d+)/(name|condition|message|field)`)
 
+// indexPath finds the input of a declared index's problem.
+var indexPath = regexp.MustCompile(`^/indexes/(\d+)(/|$)`)
+
+// readIndexes reads the declared indexes of the object form: rows
+// index<i>_fields (one field per line or separated by commas),
+// index<i>_unique and index<i>_remove; an empty row adds nothing. ok is
+// false when the form has no index rows, which leaves the indexes as
+// they are.
+func readIndexes(c *fiber.Ctx) (ixs []metadata.Index, ok bool) {
+	args := c.Request().PostArgs()
+	for i := 0; args.Has("index" + strconv.Itoa(i) + "_fields"); i++ {
+		ok = true
+		p := "index" + strconv.Itoa(i) + "_"
+		if c.FormValue(p+"remove") == "true" {
+			continue
+		}
+		fields := strings.FieldsFunc(c.FormValue(p+"fields"), func(r rune) bool { return r == '\n' || r == '\r' || r == ',' })
+		ix := metadata.Index{Unique: c.FormValue(p+"unique") == "true"}
+		for _, f := range fields {
+			if f = strings.TrimSpace(f); f != "" {
+				ix.Fields = append(ix.Fields, f)
+			}
+		}
+		if len(ix.Fields) > 0 {
+			ixs = append(ixs, ix)
+		}
+	}
+	return ixs, ok
+}
+
 // saveObject answers POST /ui/admin/objects/{name}: the object's labels,
-// title field and validation rules (conditions checked as formulas, with
-// their line and column), reviewed before they apply.
+// title field, validation rules (conditions checked as formulas, with
+// their line and column) and declared indexes, reviewed before they apply
+// (the plan shows the CREATE and DROP INDEX statements).
 func (u *UI) saveObject(c *fiber.Ctx) error {
 	o, err := u.adminObject(c)
 	if err != nil {
@@ -206,12 +283,18 @@ func (u *UI) saveObject(c *fiber.Ctx) error {
 		}
 		o.ValidationRules = append(o.ValidationRules, metadata.ValidationRule{Name: name, Condition: cond, Field: c.FormValue(p + "field"), Message: labelOf(c, p+"msg")})
 	}
+	if ixs, ok := readIndexes(c); ok {
+		o.Indexes = ixs
+	}
 	return u.proposeObject(c, o, "update object "+o.Name, func(path string) string {
 		if m := rulePath.FindStringSubmatch(path); m != nil {
 			if m[2] == "message" {
 				return "rule" + m[1] + "_msg_en"
 			}
 			return "rule" + m[1] + "_" + m[2]
+		}
+		if m := indexPath.FindStringSubmatch(path); m != nil {
+			return "index" + m[1] + "_fields"
 		}
 		for _, k := range []string{"label", "plural_label", "title_field", "description"} {
 			if strings.HasPrefix(path, "/"+k) {
