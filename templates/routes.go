@@ -11,6 +11,7 @@ import (
 	"github.com/crmplatform/crm/engine"
 	"github.com/crmplatform/crm/engine/access"
 	"github.com/crmplatform/crm/engine/api"
+	"github.com/crmplatform/crm/metadata"
 	"github.com/gofiber/fiber/v2"
 )
 
@@ -42,16 +43,6 @@ func Builtins() ([]Builtin, error) {
 	return out, nil
 }
 
-// Wire creates the service on eng and returns its routes (internal/server
-// calls it).
-func Wire(ctx context.Context, eng *engine.Engine) (api.Registrar, error) {
-	sv, err := New(ctx, eng)
-	if err != nil {
-		return nil, err
-	}
-	return sv.Routes, nil
-}
-
 // Routes is the api.Registrar of /api/templates, for administrators:
 //
 //	GET  /api/templates                      built-in templates and the installed one
@@ -68,18 +59,32 @@ func (sv *Service) Routes(r fiber.Router, s *api.Server) {
 
 // listRoute answers GET /api/templates.
 func (sv *Service) listRoute(c *fiber.Ctx) error {
-	list, err := Builtins()
+	list, in, err := sv.list(c.UserContext())
 	if err != nil {
 		return err
 	}
 	out := fiber.Map{"items": list, "installed": nil}
-	switch in, err := sv.Current(c.UserContext()); {
-	case err == nil:
+	if in != nil {
 		out["installed"] = in
-	case !errors.Is(err, ErrNotInstalled):
-		return err
 	}
 	return c.JSON(out)
+}
+
+// list returns the built-in templates and the installed one (nil when
+// none is known): GET /api/templates and the builder's page.
+func (sv *Service) list(ctx context.Context) ([]Builtin, *Installed, error) {
+	list, err := Builtins()
+	if err != nil {
+		return nil, nil, err
+	}
+	in, err := sv.Current(ctx)
+	switch {
+	case errors.Is(err, ErrNotInstalled):
+		return list, nil, nil
+	case err != nil:
+		return nil, nil, err
+	}
+	return list, in, nil
 }
 
 // installBody is the body of POST /api/templates/{name}/install.
@@ -97,29 +102,43 @@ func (sv *Service) installRoute(c *fiber.Ctx) error {
 			return &engine.RequestError{Message: "the body is not a JSON object {plan, sample}: " + err.Error()}
 		}
 	}
-	fsys, err := defaults.FS(c.Params("name"))
-	if err != nil {
-		return fmt.Errorf("%w: %v", engine.ErrNotFound, err)
-	}
-	ctx := c.UserContext()
-	p, _ := access.FromContext(ctx)
-	plan, err := sv.Apply(ctx, fsys, p.Username, b.Plan)
+	plan, sample, err := sv.install(c.UserContext(), c.Params("name"), b.Plan, b.Sample)
 	if err != nil {
 		return err
 	}
 	out := fiber.Map{"plan": plan}
-	if b.Sample && !b.Plan {
-		res, err := LoadSample(ctx, sv.eng, p, fsys)
-		if err != nil {
-			return err
-		}
-		out["sample"] = res
+	if sample != nil {
+		out["sample"] = sample
 	}
 	status := fiber.StatusOK
 	if plan.Applied {
 		status = fiber.StatusCreated
 	}
 	return c.Status(status).JSON(out)
+}
+
+// install installs or upgrades the built-in template name as the user of
+// ctx (with plan, a dry run) and, with sample and not plan, loads its
+// sample records: POST /api/templates/{name}/install and upgrade, and the
+// builder's page.
+func (sv *Service) install(ctx context.Context, name string, plan, sample bool) (*Plan, *SampleResult, error) {
+	fsys, err := defaults.FS(name)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: %v", engine.ErrNotFound, err)
+	}
+	p, _ := access.FromContext(ctx)
+	pl, err := sv.Apply(ctx, fsys, p.Username, plan)
+	if err != nil {
+		return pl, nil, err
+	}
+	if !sample || plan {
+		return pl, nil, nil
+	}
+	res, err := LoadSample(ctx, sv.eng, p, fsys)
+	if err != nil {
+		return pl, nil, fmt.Errorf("templates: sample records of %s: %w", name, err)
+	}
+	return pl, res, nil
 }
 
 // filesBody is a template folder sent as JSON.
@@ -147,14 +166,11 @@ func (sv *Service) diffRoute(c *fiber.Ctx) error {
 	if err := c.BodyParser(&b); err != nil || len(b.Files) == 0 {
 		return &engine.RequestError{Message: "the body is {\"files\": {\"template.yaml\": \"…\", \"objects/x.yaml\": \"…\"}}"}
 	}
-	mfs := fstest.MapFS{}
+	files := make(map[string][]byte, len(b.Files))
 	for f, content := range b.Files {
-		if !fs.ValidPath(f) {
-			return &engine.RequestError{Message: "not a file path in a template: " + f}
-		}
-		mfs[f] = &fstest.MapFile{Data: []byte(content)}
+		files[f] = []byte(content)
 	}
-	changes, err := sv.Diff(defaults.WithBases(mfs))
+	changes, err := sv.diffFiles(files)
 	if err != nil {
 		return err
 	}
@@ -163,4 +179,18 @@ func (sv *Service) diffRoute(c *fiber.Ctx) error {
 		described = append(described, ch.String())
 	}
 	return c.JSON(fiber.Map{"changes": changes, "described": described})
+}
+
+// diffFiles lists the changes installing the template folder of files
+// (path → content) would make to the current metadata: POST
+// /api/templates/diff and the builder's page.
+func (sv *Service) diffFiles(files map[string][]byte) ([]metadata.Change, error) {
+	mfs := fstest.MapFS{}
+	for f, content := range files {
+		if !fs.ValidPath(f) {
+			return nil, &engine.RequestError{Message: "not a file path in a template: " + f}
+		}
+		mfs[f] = &fstest.MapFile{Data: content}
+	}
+	return sv.Diff(defaults.WithBases(mfs))
 }

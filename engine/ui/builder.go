@@ -46,6 +46,7 @@ func (u *UI) builderRoutes(g fiber.Router) {
 	a.Get("/access", u.explainPage)
 	a.Get("/versions", u.versionsPage)
 	a.Get("/versions/:version", u.versionPage)
+	u.templateRoutes(a)
 }
 
 // adminOnly lets through only administrators (every right on every
@@ -162,6 +163,15 @@ type planData struct {
 	// Losses say what the change loses (a change refused unless forced);
 	// applying it then needs the force box ticked.
 	Losses []string
+	// Action is where the Apply button posts, with Base (the metadata
+	// version reviewed) instead of a proposal: a template's install.
+	Action string
+	Base   int64
+	// Conflicts are a template upgrade's values kept as the
+	// administrators changed them; OfferSample offers to load the
+	// template's sample records.
+	Conflicts   []string
+	OfferSample bool
 }
 
 // review plans a proposal (a dry run of engine.Change: every check a real

@@ -23,6 +23,8 @@ type adminData struct {
 	Errors  map[string]string
 	General []string
 	Form    map[string]string
+	// Templates links the templates page (when the part is wired).
+	Templates bool
 }
 
 // adminItem is a definition listed in the builder.
@@ -45,7 +47,7 @@ func (u *UI) showAdminHome(c *fiber.Ctx, errs map[string]string, general []strin
 	}
 	snap := u.eng.Snapshot()
 	l := lang(c)
-	d := adminData{Version: snap.Version, Errors: errs, General: general, Form: map[string]string{}}
+	d := adminData{Version: snap.Version, Errors: errs, General: general, Form: map[string]string{}, Templates: u.tpls != nil}
 	c.Request().PostArgs().VisitAll(func(k, v []byte) { d.Form[string(k)] = string(v) })
 	for _, o := range snap.Schema.Objects {
 		d.Objects = append(d.Objects, adminItem{Name: o.Name, Label: o.Title(l), Count: len(o.Fields)})

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/crmplatform/crm/engine"
+	"github.com/crmplatform/crm/metadata"
 )
 
 // The parts of the platform built on the engine (workflows, sales rules,
@@ -418,4 +419,53 @@ type Widget struct {
 	// Width is the widget's width in twelfths of the page.
 	Width int
 	Error string
+}
+
+// Templates installs, upgrades, exports and compares solution templates
+// (metadata packages, package templates) for the builder's templates
+// page, with the checks of /api/templates: the UI lets only
+// administrators in, as the API's routes do.
+type Templates interface {
+	// List returns the built-in templates, labelled in lang, and the
+	// installed one (nil when none is known).
+	List(ctx context.Context, lang string) ([]TemplateInfo, *TemplateInfo, error)
+	// Install installs the built-in template name as the user, or
+	// upgrades to it (merged three ways into the current metadata,
+	// keeping the administrators' changes): with plan it changes nothing
+	// and says what it would do; otherwise sample also loads its sample
+	// records. engine.ErrNotFound for an unknown template.
+	Install(ctx context.Context, name string, plan, sample bool) (*TemplatePlan, error)
+	// Export returns the current metadata as a template folder in a zip
+	// archive (the folder crm template export writes).
+	Export(ctx context.Context) (*File, error)
+	// Compare lists the changes installing the template folder of a zip
+	// archive would make to the current metadata.
+	Compare(ctx context.Context, archive []byte) ([]metadata.Change, error)
+}
+
+// TemplateInfo describes a template: a built-in one, or the installed one
+// (with the metadata version it made and when).
+type TemplateInfo struct {
+	Name, Label, Description, Version string
+	// Sample reports whether a built-in template ships sample records.
+	Sample          bool
+	MetadataVersion int64
+	InstalledAt     time.Time
+}
+
+// TemplatePlan is what an install or upgrade does (or did).
+type TemplatePlan struct {
+	// Template is "NAME VERSION"; From the template installed before, if
+	// any.
+	Template, From string
+	Changes        []metadata.Change
+	// Conflicts are the values the administrators changed that the
+	// template changes too: the current value is kept.
+	Conflicts []string
+	SQL       string
+	// Version is the metadata version made (the one it would make for a
+	// plan).
+	Version int64
+	// Sample counts the sample records created.
+	Sample int
 }

@@ -59,6 +59,9 @@ type Config struct {
 	// Webhooks, when set, shows a webhook's deliveries in its editor
 	// (package integration).
 	Webhooks Webhooks
+	// Templates, when set, gives the builder's templates page: install,
+	// upgrade, export and compare solution templates (package templates).
+	Templates Templates
 }
 
 // Link is a link to another system shown on a record's page.
@@ -81,6 +84,7 @@ type UI struct {
 	docs   Documents
 	mail   Mailings
 	hooks  Webhooks
+	tpls   Templates
 	pages  map[string]*template.Template
 	assets map[string]asset
 	// assetURL maps an asset's file name to its URL with a content hash,
@@ -97,7 +101,7 @@ type asset struct {
 // New parses the templates, indexes the assets and creates the UI's
 // table (saved views).
 func New(ctx context.Context, cfg Config) (*UI, error) {
-	u := &UI{eng: cfg.Engine, acc: cfg.Access, log: cfg.Logger, links: cfg.Links, wf: cfg.Workflows, notes: cfg.Notifications, sales: cfg.Sales, rep: cfg.Reports, docs: cfg.Documents, mail: cfg.Mailings, hooks: cfg.Webhooks, assets: map[string]asset{}, assetURL: map[string]string{}}
+	u := &UI{eng: cfg.Engine, acc: cfg.Access, log: cfg.Logger, links: cfg.Links, wf: cfg.Workflows, notes: cfg.Notifications, sales: cfg.Sales, rep: cfg.Reports, docs: cfg.Documents, mail: cfg.Mailings, hooks: cfg.Webhooks, tpls: cfg.Templates, assets: map[string]asset{}, assetURL: map[string]string{}}
 	if u.log == nil {
 		u.log = slog.Default()
 	}

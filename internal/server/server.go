@@ -64,15 +64,14 @@ func Parts(ctx context.Context, p *platform.Platform) ([]api.Registrar, error) {
 	}
 	docs := serve.New(p.Engine)
 	routes = append(routes, mailer.Routes(), docs.Routes)
-	web, err := ui.New(ctx, ui.Config{Engine: p.Engine, Access: p.Access, Links: in.PageLinks, Workflows: wf.UI(), Notifications: rm.UI(), Sales: sl.UI(), Reports: reports.UI(), Documents: docs.UI(), Mailings: mailer.UI(), Webhooks: in.UI()})
+	tpl, err := templates.New(ctx, p.Engine)
 	if err != nil {
 		return nil, err
 	}
-	routes = append(routes, web.Register)
-	tpl, err := templates.Wire(ctx, p.Engine)
+	web, err := ui.New(ctx, ui.Config{Engine: p.Engine, Access: p.Access, Links: in.PageLinks, Workflows: wf.UI(), Notifications: rm.UI(), Sales: sl.UI(), Reports: reports.UI(), Documents: docs.UI(), Mailings: mailer.UI(), Webhooks: in.UI(), Templates: tpl.UI()})
 	if err != nil {
 		return nil, err
 	}
-	routes = append(routes, tpl)
+	routes = append(routes, web.Register, tpl.Routes)
 	return routes, nil
 }
