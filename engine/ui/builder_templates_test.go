@@ -85,6 +85,11 @@ func TestTemplatesPage(t *testing.T) {
 				`action="/ui/admin/templates/membership/review"`, ">Review install</button>", ">Review upgrade</button>", `href="/ui/admin/templates/export"`}},
 			{name: "an unknown template", method: "POST", path: "/ui/admin/templates/nosuch/review", status: 404},
 		})
+		zh := signedIn(t, s, "admin")
+		zh.Header["Accept-Language"] = "zh-CN"
+		run(t, zh, []pageCase{
+			{name: "in Chinese", path: "/ui/admin/templates", status: 200, contains: []string{"解决方案模板", "会员管理 CRM", "预览安装", "预览升级"}},
+		})
 		st, body, resp := admin.do("GET", "/ui/admin/templates/export", nil)
 		if st != 200 || resp.Header.Get("Content-Type") != "application/zip" || !strings.Contains(resp.Header.Get("Content-Disposition"), "standard-1.0.0.zip") {
 			t.Fatalf("export: %d %v", st, resp.Header)
