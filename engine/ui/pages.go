@@ -3,6 +3,7 @@ package ui
 import (
 	"errors"
 	"fmt"
+	"html/template"
 	"net/url"
 	"strings"
 	"time"
@@ -118,7 +119,7 @@ type dashboardView struct {
 // parameters), a counter, or a list of records (Columns, Rows, More).
 type widgetView struct {
 	Widget
-	Query      string
+	Query      template.URL
 	Columns    []string
 	Rows       []listRow
 	More       string

@@ -198,8 +198,10 @@ type Reports interface {
 	// object is needed).
 	Export(ctx context.Context, name string, params map[string]string, format string) (*File, error)
 	// Drill returns the object of a report and a page of the records
-	// behind a group of its rows (a row's Group).
-	Drill(ctx context.Context, name string, params map[string]string, group string, opt engine.ListOptions) (string, *engine.ListResult, error)
+	// behind a group of its rows (a row's Group, a matrix cell's with its
+	// column's Across); with aggregate (a column's Aggregate) only those
+	// that aggregate counted (its filter).
+	Drill(ctx context.Context, name string, params map[string]string, group, aggregate string, opt engine.ListOptions) (string, *engine.ListResult, error)
 	// Dashboards lists the dashboards offered to the user and those they
 	// saved.
 	Dashboards(ctx context.Context) ([]DashboardInfo, error)
@@ -250,6 +252,11 @@ type ReportTable struct {
 type ReportColumn struct {
 	Label   string
 	Numeric bool
+	// Aggregate names the aggregate of an aggregate column (its cells
+	// drill to the records it counted); Across is what a matrix cell
+	// column appends to a row's Group to drill into the cell ("/" and its
+	// column keys; empty for other columns).
+	Aggregate, Across string
 }
 
 // ReportRow is a row of a report's result: its cells, the drill-down

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"fmt"
+	"html/template"
 	"net/url"
 	"strconv"
 
@@ -39,13 +40,15 @@ func reportParams(c *fiber.Ctx) map[string]string {
 	return out
 }
 
-// encodeParams writes parameters as a query string.
-func encodeParams(ps map[string]string) string {
+// encodeParams writes parameters as a query string, a URL the pages
+// append after "?" or "&" as it is (a plain string there would be escaped
+// again, "=" and "&" included, and the parameters lost).
+func encodeParams(ps map[string]string) template.URL {
 	q := url.Values{}
 	for k, v := range ps {
 		q.Set(k, v)
 	}
-	return q.Encode()
+	return template.URL(q.Encode()) // url.Values.Encode escapes every value
 }
 
 // reportsPage answers GET /ui/reports: the reports the user may run.
@@ -64,7 +67,7 @@ type reportData struct {
 	*ReportTable
 	Params []paramView
 	// Query is the report's parameters as a query string.
-	Query string
+	Query template.URL
 	Error string
 	Rows  []reportRowView
 }
@@ -76,10 +79,13 @@ type paramView struct {
 }
 
 // reportRowView is a row of a report with its link: the records behind a
-// group, or a tabular row's record.
+// group, or a tabular row's record; Links links each aggregate's cell of
+// a group row to the records that aggregate counted there ("" for the
+// other cells).
 type reportRowView struct {
 	ReportRow
 	Href     string
+	Links    []string
 	Subtotal bool
 }
 
@@ -120,13 +126,18 @@ func (u *UI) reportPage(c *fiber.Ctx) error {
 			switch {
 			case row.ID != "":
 				v.Href = "/ui/o/" + res.Object + "/" + row.ID
-			case row.Group != "":
-				q := url.Values{}
-				for k, val := range ps {
-					q.Set(k, val)
+			case row.Level > 0:
+				// An empty path means the whole report, not a group
+				// without a value: such a group has no link.
+				if row.Group != "" {
+					v.Href = drillHref(name, ps, row.Group, "", "")
 				}
-				q.Set("group", row.Group)
-				v.Href = "/ui/reports/" + name + "/drill?" + q.Encode()
+				v.Links = make([]string, len(row.Cells))
+				for i, col := range res.Columns {
+					if g := row.Group + col.Across; col.Aggregate != "" && g != "" && i < len(v.Links) {
+						v.Links[i] = drillHref(name, ps, g, col.Aggregate, "")
+					}
+				}
 			}
 			d.Rows = append(d.Rows, v)
 		}
@@ -227,7 +238,8 @@ func (u *UI) reportDrill(c *fiber.Ctx) error {
 	if err != nil {
 		return u.fail(c, err)
 	}
-	object, res, err := u.rep.Drill(r.ctx, name, ps, c.Query("group"), engine.ListOptions{Cursor: c.Query("cursor"), Limit: listPageSize, Total: true})
+	group, aggregate := c.Query("group"), c.Query("aggregate")
+	object, res, err := u.rep.Drill(r.ctx, name, ps, group, aggregate, engine.ListOptions{Cursor: c.Query("cursor"), Limit: listPageSize, Total: true})
 	if err != nil {
 		return u.fail(c, err)
 	}
@@ -236,7 +248,7 @@ func (u *UI) reportDrill(c *fiber.Ctx) error {
 		return u.fail(c, err)
 	}
 	cols := visibleColumns(s, nil, u.layoutFor(r, s.Object()).ListColumns)
-	d := drillData{Report: in, Back: "/ui/reports/" + name + "?" + encodeParams(ps)}
+	d := drillData{Report: in, Back: "/ui/reports/" + name + "?" + string(encodeParams(ps))}
 	for _, name := range cols {
 		f, _ := fieldDef(s.Object(), name)
 		d.Columns = append(d.Columns, f.Title(r.lang))
@@ -248,15 +260,26 @@ func (u *UI) reportDrill(c *fiber.Ctx) error {
 		d.Total = *res.Total
 	}
 	if res.NextCursor != "" {
-		q := url.Values{}
-		for k, v := range ps {
-			q.Set(k, v)
-		}
-		q.Set("group", c.Query("group"))
-		q.Set("cursor", res.NextCursor)
-		d.Next = "/ui/reports/" + name + "/drill?" + q.Encode()
+		d.Next = drillHref(name, ps, group, aggregate, res.NextCursor)
 	}
 	p := u.newPage(c, tr(r.lang, "drill_title", in.Label))
 	p.Section, p.Data = "reports", d
 	return u.render(c, fiber.StatusOK, "report_drill", p)
+}
+
+// drillHref is the address of the drill-down into group of report name
+// with its parameters, limited to what aggregate counted when given, at
+// cursor when given.
+func drillHref(name string, ps map[string]string, group, aggregate, cursor string) string {
+	q := url.Values{}
+	for k, v := range ps {
+		q.Set(k, v)
+	}
+	q.Set("group", group)
+	for k, v := range map[string]string{"aggregate": aggregate, "cursor": cursor} {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	return "/ui/reports/" + name + "/drill?" + q.Encode()
 }

@@ -101,3 +101,63 @@ func TestDashboardPages(t *testing.T) {
 		})
 	})
 }
+
+// cellHref is the drill-down link of a report's cell as a page writes it
+// in an attribute.
+func cellHref(report, group, aggregate string) string {
+	q := url.Values{"group": {group}}
+	if aggregate != "" {
+		q.Set("aggregate", aggregate)
+	}
+	return `href="/ui/reports/` + report + "/drill?" + strings.ReplaceAll(q.Encode(), "&", "&amp;") + `"`
+}
+
+// TestReportDrillByAggregate: a matrix cell drills to the records of its
+// row and column keys, a summary's filtered aggregate to the records it
+// counted (the won deals of a campaign, not its open ones), each as the
+// user may read them.
+func TestReportDrillByAggregate(t *testing.T) {
+	t.Parallel()
+	apitest.Dialects(t, apitest.Options{}, func(t *testing.T, s *apitest.Server) {
+		rep1, rep2, mgr, agent := signedIn(t, s, "rep1"), signedIn(t, s, "rep2"), signedIn(t, s, "manager"), signedIn(t, s, "agent")
+		now := time.Now().UTC().Format(time.RFC3339)
+		for _, a := range []struct{ user, subject, kind string }{
+			{"rep1", "Call Alpha", "call"}, {"rep1", "Call Beta", "call"}, {"rep1", "Meeting Gamma", "meeting"}, {"rep2", "Rep2 Call Delta", "call"},
+		} {
+			s.Create(a.user, "activity", fmt.Sprintf(`{"subject": %q, "kind": %q, "status": "done", "starts_at": %q}`, a.subject, a.kind, now))
+		}
+		id1 := s.UserID("rep1")
+		callCell := "/ui/reports/activities_by_rep/drill?" + url.Values{"group": {id1 + "/call"}, "aggregate": {"activities"}}.Encode()
+		run(t, rep1, []pageCase{
+			{name: "each matrix cell links to its records", path: "/ui/reports/activities_by_rep", status: 200,
+				contains: []string{cellHref("activities_by_rep", id1+"/call", "activities"), cellHref("activities_by_rep", id1+"/meeting", "activities"), cellHref("activities_by_rep", id1, "activities")}},
+			{name: "the call cell lists the rep's calls only", path: callCell, status: 200,
+				contains: []string{"Call Alpha", "Call Beta", "2 records"}, notContain: []string{"Meeting Gamma", "Rep2 Call Delta"}},
+			{name: "the row's total cell lists all the rep's activities", path: "/ui/reports/activities_by_rep/drill?" + url.Values{"group": {id1}, "aggregate": {"activities"}}.Encode(), status: 200,
+				contains: []string{"Call Alpha", "Meeting Gamma", "3 records"}, notContain: []string{"Rep2 Call Delta"}},
+			{name: "an unknown aggregate is refused", path: callCell + "x", status: 400},
+		})
+		run(t, rep2, []pageCase{
+			{name: "rep2 following rep1's cell sees none of rep1's", path: callCell, status: 200, contains: []string{"0 records"}, notContain: []string{"Call Alpha", "Call Beta"}},
+		})
+
+		camp := s.Create("admin", "campaign", `{"name": "Spring fair", "actual_cost": 1000}`)
+		acc := s.Create("rep1", "account", `{"name": "Fair Account"}`)
+		for _, d := range []struct{ name, stage string }{{"Fair Won Deal", "won"}, {"Fair Open Deal", "proposal"}} {
+			s.Create("rep1", "opportunity", fmt.Sprintf(`{"name": %q, "account": %q, "campaign": %q, "stage": %q, "amount": 100}`, d.name, acc, camp, d.stage))
+		}
+		won := "/ui/reports/campaign_roi/drill?" + url.Values{"group": {camp}, "aggregate": {"won"}}.Encode()
+		run(t, mgr, []pageCase{
+			{name: "the campaign's cells link by aggregate", path: "/ui/reports/campaign_roi", status: 200,
+				contains: []string{cellHref("campaign_roi", camp, "won"), cellHref("campaign_roi", camp, "deals"), cellHref("campaign_roi", camp, "")}},
+			{name: "the won cell lists the won deal only", path: won, status: 200, contains: []string{"Fair Won Deal", "1 records"}, notContain: []string{"Fair Open Deal"}},
+			{name: "the chart and the exports keep the parameters", path: "/ui/reports/campaign_roi?period=this_year", status: 200,
+				contains: []string{"/ui/reports/campaign_roi/chart.svg?width=1000&amp;period=this_year", "/ui/reports/campaign_roi/export?format=csv&amp;period=this_year"}},
+			{name: "the deals cell lists both", path: "/ui/reports/campaign_roi/drill?" + url.Values{"group": {camp}, "aggregate": {"deals"}}.Encode(), status: 200,
+				contains: []string{"Fair Won Deal", "Fair Open Deal", "2 records"}},
+		})
+		run(t, agent, []pageCase{
+			{name: "a user who may not read deals gets nothing", path: won, status: 404, notContain: []string{"Fair Won Deal"}},
+		})
+	})
+}

@@ -2,6 +2,7 @@ package routes
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -110,7 +111,11 @@ func table(ctx context.Context, in ui.ReportInfo, res *run.Result) *ui.ReportTab
 	t := &ui.ReportTable{ReportInfo: in, Truncated: res.Truncated}
 	header, rows := res.Text(lang)
 	for i, c := range res.Columns {
-		t.Columns = append(t.Columns, ui.ReportColumn{Label: header[i], Numeric: c.Role == "aggregate" || c.Role == "calculation" || numeric(c.Type)})
+		col := ui.ReportColumn{Label: header[i], Numeric: c.Role == "aggregate" || c.Role == "calculation" || numeric(c.Type)}
+		if c.Role == "aggregate" {
+			col.Aggregate, col.Across = cmp.Or(c.Aggregate, c.Name), c.DrillSuffix()
+		}
+		t.Columns = append(t.Columns, col)
 	}
 	for i, cells := range rows {
 		if i >= len(res.Rows) {
@@ -187,12 +192,12 @@ func (p pages) Export(ctx context.Context, name string, params map[string]string
 }
 
 // Drill implements ui.Reports.
-func (p pages) Drill(ctx context.Context, name string, params map[string]string, group string, opt engine.ListOptions) (string, *engine.ListResult, error) {
+func (p pages) Drill(ctx context.Context, name string, params map[string]string, group, aggregate string, opt engine.ListOptions) (string, *engine.ListResult, error) {
 	rights, plan, err := p.plan(ctx, name)
 	if err != nil {
 		return "", nil, err
 	}
-	res, err := p.h.run.Drill(ctx, rights, plan, params, group, "", opt)
+	res, err := p.h.run.Drill(ctx, rights, plan, params, group, aggregate, opt)
 	return plan.Object.Name, res, err
 }
 

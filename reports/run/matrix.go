@@ -78,3 +78,13 @@ func (r *Runner) matrix(ctx context.Context, b *builder, where string, args []an
 	}
 	return nil
 }
+
+// DrillSuffix is what a matrix cell column adds to a row's "_group" to
+// drill into one cell: "/" and the path of its column keys ("" for any
+// other column).
+func (c Column) DrillSuffix() string {
+	if c.Across == nil {
+		return ""
+	}
+	return "/" + path(c.Across)
+}
