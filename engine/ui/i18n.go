@@ -355,8 +355,10 @@ type fieldCtx struct {
 
 // funcs are the template functions.
 var funcs = template.FuncMap{
-	"fieldCtx":   func(p *page, f formField) fieldCtx { return fieldCtx{P: p, F: f} },
-	"tokenTable": func(p *page, ts []tokenView) tokenTable { return tokenTable{P: p, Tokens: ts} },
+	"fieldCtx":     func(p *page, f formField) fieldCtx { return fieldCtx{P: p, F: f} },
+	"tokenTable":   func(p *page, ts []tokenView) tokenTable { return tokenTable{P: p, Tokens: ts} },
+	"reportResult": func(p *page, d *reportData) reportResult { return reportResult{P: p, D: d} },
+	"adhocChoices": func(p *page, f []adhocField, v string) adhocChoices { return adhocChoices{P: p, F: f, V: v} },
 	"optionsOf": func(o []optionView, empty bool, lang string) optionsData {
 		return optionsData{Options: o, Empty: empty, Lang: lang}
 	},

@@ -202,6 +202,13 @@ type Reports interface {
 	// column's Across); with aggregate (a column's Aggregate) only those
 	// that aggregate counted (its filter).
 	Drill(ctx context.Context, name string, params map[string]string, group, aggregate string, opt engine.ListOptions) (string, *engine.ListResult, error)
+	// RunAdhoc runs a report defined on the page, checked as POST
+	// /api/reports/run checks a body (its definition, then the user's
+	// rights: a field they may not read is refused).
+	RunAdhoc(ctx context.Context, def AdhocReport) (*ReportTable, error)
+	// ChartAdhoc draws such a summary or matrix report as SVG, width
+	// pixels wide.
+	ChartAdhoc(ctx context.Context, def AdhocReport, width int) ([]byte, error)
 	// Dashboards lists the dashboards offered to the user and those they
 	// saved.
 	Dashboards(ctx context.Context) ([]DashboardInfo, error)
@@ -213,6 +220,34 @@ type Reports interface {
 	SaveDashboard(ctx context.Context, from, name, label string, home bool) error
 	// DeleteDashboard deletes one of the user's own.
 	DeleteDashboard(ctx context.Context, name string) error
+}
+
+// AdhocReport is a report a user defines on the ad-hoc report page and
+// runs without saving it: a tabular report of Columns, or a summary
+// (GroupBy) or matrix (GroupBy, Across) of Aggregates, on Object's
+// records matching Filter (the filter language of lists), rows in Sort
+// order, drawn as a Chart of that type ("" for none).
+type AdhocReport struct {
+	Object, Kind    string
+	Columns         []string
+	GroupBy, Across []AdhocGroup
+	Aggregates      []AdhocAggregate
+	Filter          string
+	Sort            []string
+	Chart           string
+}
+
+// AdhocGroup is a dimension of an ad-hoc report: a field, a date's
+// Bucket (day, week, month, quarter, year).
+type AdhocGroup struct {
+	Field, Bucket string
+}
+
+// AdhocAggregate is an aggregate of an ad-hoc report: Func (count, sum,
+// avg, min, max) of Field (none for a count of records), named Name,
+// its column labelled Label in the user's language.
+type AdhocAggregate struct {
+	Name, Func, Field, Label string
 }
 
 // DashboardInfo names a dashboard of the user: Own when they saved it,

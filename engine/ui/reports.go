@@ -19,6 +19,8 @@ func (u *UI) reportRoutes(g fiber.Router) {
 		return
 	}
 	g.Get("/reports", u.reportsPage)
+	g.Get("/adhoc", u.adhocPage)
+	g.Get("/adhoc/chart.svg", u.adhocChart)
 	g.Get("/reports/:name", u.reportPage)
 	g.Get("/reports/:name/chart.svg", u.reportChart)
 	g.Get("/reports/:name/export", u.reportExport)
@@ -68,8 +70,28 @@ type reportData struct {
 	Params []paramView
 	// Query is the report's parameters as a query string.
 	Query template.URL
-	Error string
-	Rows  []reportRowView
+	// ChartWide and ChartNarrow are the chart's addresses for wide and
+	// narrow screens ("" without a chart).
+	ChartWide, ChartNarrow string
+	Error                  string
+	Details                []string
+	Rows                   []reportRowView
+}
+
+// reportResult is a report's result (chart, rows, totals or the error)
+// with its page, for the shared template.
+type reportResult struct {
+	P *page
+	D *reportData
+}
+
+// setChart sets the chart's addresses from its path and query.
+func (d *reportData) setChart(path string, query template.URL) {
+	d.ChartWide, d.ChartNarrow = path+"?width=1000", path+"?width=360"
+	if query != "" {
+		d.ChartWide += "&" + string(query)
+		d.ChartNarrow += "&" + string(query)
+	}
 }
 
 // paramView is an input of a report's parameter form.
@@ -116,6 +138,9 @@ func (u *UI) reportPage(c *fiber.Ctx) error {
 		}
 		d.Error, status = cleanMessage(err.Error()), st
 	} else {
+		if in.Chart {
+			d.setChart("/ui/reports/"+name+"/chart.svg", d.Query)
+		}
 		d.ReportTable = groupNumbers(res)
 		levels := 0
 		for _, row := range res.Rows {
@@ -143,7 +168,7 @@ func (u *UI) reportPage(c *fiber.Ctx) error {
 		}
 	}
 	p := u.newPage(c, in.Label)
-	p.Section, p.Data = "reports", d
+	p.Section, p.Data = "reports", &d
 	return u.render(c, status, "report", p)
 }
 
@@ -175,6 +200,11 @@ func (u *UI) reportChart(c *fiber.Ctx) error {
 	if err != nil {
 		return u.fail(c, err)
 	}
+	return sendSVG(c, svg)
+}
+
+// sendSVG answers a chart drawn for the user: never cached, no script.
+func sendSVG(c *fiber.Ctx, svg []byte) error {
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	c.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
 	c.Set(fiber.HeaderContentType, "image/svg+xml; charset=utf-8")

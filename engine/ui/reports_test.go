@@ -161,3 +161,47 @@ func TestReportDrillByAggregate(t *testing.T) {
 		})
 	})
 }
+
+// TestAdhocReport: any signed-in user builds a report on an object they
+// may read, sees its rows and chart unsaved; the fields offered are
+// those they may read, a hidden one posted is refused by the engine, and
+// records out of their reach are never counted.
+func TestAdhocReport(t *testing.T) {
+	t.Parallel()
+	apitest.Dialects(t, apitest.Options{}, func(t *testing.T, s *apitest.Server) {
+		rep1, rep2, mkt := signedIn(t, s, "rep1"), signedIn(t, s, "rep2"), signedIn(t, s, "mkt")
+		acc := s.Create("admin", "account", `{"name": "Adhoc Tea Co", "annual_revenue": 5000000, "owner_id": "`+s.UserID("rep1")+`"}`)
+		for _, o := range []struct{ name, stage, amount string }{{"Adhoc One", "proposal", "1200"}, {"Adhoc Two", "proposal", "800"}, {"Adhoc Three", "won", "3000"}} {
+			s.Create("rep1", "opportunity", fmt.Sprintf(`{"name": %q, "account": %q, "stage": %q, "amount": %s}`, o.name, acc, o.stage, o.amount))
+		}
+		s.Create("rep2", "opportunity", `{"name": "Rep2 Adhoc", "account": "`+s.Create("rep2", "account", `{"name": "Rep2 Co"}`)+`", "stage": "proposal", "amount": 99999}`)
+		summary := "/ui/adhoc?" + url.Values{"object": {"opportunity"}, "kind": {"summary"}, "g1": {"stage"}, "af1": {"count"}, "af2": {"sum"}, "ax2": {"amount"},
+			"sort": {"-sum_amount"}, "chart": {"bar"}, "run": {"1"}}.Encode()
+		run(t, rep1, []pageCase{
+			{name: "the reports page links the ad-hoc report", path: "/ui/reports", status: 200, contains: []string{`href="/ui/adhoc"`, "New ad-hoc report"}},
+			{name: "the objects the rep may read", path: "/ui/adhoc", status: 200, contains: []string{`<option value="opportunity">`, `<option value="account">`}, notContain: []string{`name="kind"`}},
+			{name: "the fields of the object", path: "/ui/adhoc?object=account", status: 200, contains: []string{`name="g1"`, `<option value="annual_revenue">`, `<option value="owner_id">`}},
+			{name: "a summary by stage with a chart", path: summary, status: 200,
+				contains:   []string{"Proposal", "2,000.00", "3,000.00", "5,000.00", "Sum of Amount", "/ui/adhoc/chart.svg?width=1000&amp;", "Ad-hoc reports are not saved"},
+				notContain: []string{"99,999", "101,999"}},
+			{name: "its chart", path: strings.Replace(summary, "/ui/adhoc?", "/ui/adhoc/chart.svg?width=400&", 1), status: 200, contains: []string{"<svg", "Proposal"}},
+			{name: "a tabular report with a filter", path: "/ui/adhoc?" + url.Values{"object": {"opportunity"}, "kind": {"tabular"}, "col": {"name", "amount"}, "filter": {`stage == "proposal"`}, "sort": {"name"}, "run": {"1"}}.Encode(), status: 200,
+				contains: []string{"Adhoc One", "Adhoc Two", "/ui/o/opportunity/"}, notContain: []string{"Adhoc Three", "Rep2 Adhoc"}},
+			{name: "a bad filter is explained", path: "/ui/adhoc?" + url.Values{"object": {"opportunity"}, "g1": {"stage"}, "filter": {"nope ==="}, "run": {"1"}}.Encode(), status: 422, contains: []string{`role="alert"`}},
+			{name: "a bad sort is explained", path: "/ui/adhoc?" + url.Values{"object": {"opportunity"}, "g1": {"stage"}, "sort": {"nothing"}, "run": {"1"}}.Encode(), status: 422, contains: []string{`role="alert"`, "nothing is not a column"}},
+		})
+		run(t, rep2, []pageCase{
+			{name: "rep2's summary counts none of rep1's", path: summary, status: 200, contains: []string{"99,999.00"}, notContain: []string{"5,000.00", "2,000.00"}},
+		})
+		revenue := "/ui/adhoc?" + url.Values{"object": {"account"}, "g1": {"name"}, "af1": {"sum"}, "ax1": {"annual_revenue"}, "run": {"1"}}.Encode()
+		run(t, rep1, []pageCase{
+			{name: "the rep may add up revenues", path: revenue, status: 200, contains: []string{"5,000,000"}},
+		})
+		run(t, mkt, []pageCase{
+			{name: "marketing is offered no deals", path: "/ui/adhoc", status: 200, contains: []string{`<option value="account">`}, notContain: []string{`<option value="opportunity">`}},
+			{name: "nor may run a report on them", path: summary, status: 403, notContain: []string{"Adhoc", "5,000.00"}},
+			{name: "the hidden revenue is no choice", path: "/ui/adhoc?object=account", status: 200, contains: []string{`<option value="name">`}, notContain: []string{`value="annual_revenue"`}},
+			{name: "and refused when posted", path: revenue, status: 422, contains: []string{"annual_revenue is hidden from you"}, notContain: []string{"5,000,000"}},
+		})
+	})
+}

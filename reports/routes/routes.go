@@ -149,6 +149,32 @@ func (h *handlers) adhoc(c *fiber.Ctx) error {
 	return h.answer(c, rights, p)
 }
 
+// adhocPlan checks an ad-hoc definition as adhoc checks a body (its
+// kind's JSON Schema, then the report's compiler) and returns the
+// caller's rights and its plan.
+func (h *handlers) adhocPlan(ctx context.Context, r *reports.Report) (*engine.Rights, *reports.Plan, error) {
+	rights, err := h.run.Rights(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	raw, err := json.Marshal(r)
+	if err != nil {
+		return nil, nil, fmt.Errorf("reports: ad-hoc report: %w", err)
+	}
+	var doc any
+	d := json.NewDecoder(bytes.NewReader(raw))
+	d.UseNumber()
+	if err := d.Decode(&doc); err != nil {
+		return nil, nil, fmt.Errorf("reports: ad-hoc report: %w", err)
+	}
+	parsed, err := parseValue(reports.Reports.Kind(), doc)
+	if err != nil {
+		return nil, nil, err
+	}
+	p, err := h.run.Compile(rights, parsed.Value.(*reports.Report))
+	return rights, p, err
+}
+
 // parseBody reads the body as a document of kind, checked against the
 // kind's JSON Schema (422 invalid_metadata with JSON pointers).
 func parseBody(c *fiber.Ctx, kind *metadata.DocKind) (*metadata.Document, error) {
@@ -158,6 +184,12 @@ func parseBody(c *fiber.Ctx, kind *metadata.DocKind) (*metadata.Document, error)
 	if err := d.Decode(&doc); err != nil {
 		return nil, &engine.RequestError{Message: fmt.Sprintf("the body must be a %s document as JSON: %v", kind.Name(), err)}
 	}
+	return parseValue(kind, doc)
+}
+
+// parseValue reads a decoded JSON document of kind, checked against the
+// kind's JSON Schema (metadata.Problems with JSON pointers).
+func parseValue(kind *metadata.DocKind, doc any) (*metadata.Document, error) {
 	parsed, ps := kind.ParseValue("request", doc)
 	if len(ps) > 0 {
 		return nil, ps

@@ -152,12 +152,76 @@ func (p pages) Chart(ctx context.Context, name string, params map[string]string,
 	if plan.Kind == reports.Tabular {
 		return nil, fmt.Errorf("%w: report %s is tabular and has no chart", engine.ErrNotFound, name)
 	}
+	return p.draw(ctx, rights, plan, params, width)
+}
+
+// draw runs a summary or matrix plan and draws its chart, width pixels
+// wide (kept within the charts' limits).
+func (p pages) draw(ctx context.Context, rights *engine.Rights, plan *reports.Plan, params map[string]string, width int) ([]byte, error) {
 	width = min(max(width, chart.MinWidth), chart.MaxWidth)
 	res, err := p.h.run.Run(ctx, rights, plan, params)
 	if err != nil {
 		return nil, err
 	}
 	return chart.SVG(res.Draw(width)), nil
+}
+
+// adhocName names the reports defined on the ad-hoc report page.
+const adhocName = "adhoc"
+
+// adhocReport is the report document of an ad-hoc definition, in the
+// caller's language.
+func adhocReport(ctx context.Context, def ui.AdhocReport) *reports.Report {
+	lang := engine.Language(ctx)
+	r := &reports.Report{Name: adhocName, Object: def.Object, Kind: def.Kind, Filter: def.Filter, Sort: def.Sort}
+	for _, c := range def.Columns {
+		r.Columns = append(r.Columns, reports.Column{Field: c})
+	}
+	groups := func(gs []ui.AdhocGroup) []reports.Group {
+		var out []reports.Group
+		for _, g := range gs {
+			out = append(out, reports.Group{Field: g.Field, Bucket: metadata.Bucket(g.Bucket)})
+		}
+		return out
+	}
+	r.GroupBy, r.Across = groups(def.GroupBy), groups(def.Across)
+	for _, a := range def.Aggregates {
+		agg := reports.Aggregate{Name: a.Name, Func: a.Func, Field: a.Field}
+		if a.Label != "" {
+			agg.Label = metadata.Label{lang: a.Label}
+		}
+		r.Aggregates = append(r.Aggregates, agg)
+	}
+	if def.Chart != "" {
+		r.Chart = &reports.Chart{Type: def.Chart}
+	}
+	return r
+}
+
+// RunAdhoc implements ui.Reports: the checks of POST /api/reports/run,
+// then the run under the caller's rights.
+func (p pages) RunAdhoc(ctx context.Context, def ui.AdhocReport) (*ui.ReportTable, error) {
+	rights, plan, err := p.h.adhocPlan(ctx, adhocReport(ctx, def))
+	if err != nil {
+		return nil, err
+	}
+	res, err := p.h.run.Run(ctx, rights, plan, nil)
+	if err != nil {
+		return nil, err
+	}
+	return table(ctx, info(ctx, rights, plan), res), nil
+}
+
+// ChartAdhoc implements ui.Reports.
+func (p pages) ChartAdhoc(ctx context.Context, def ui.AdhocReport, width int) ([]byte, error) {
+	rights, plan, err := p.h.adhocPlan(ctx, adhocReport(ctx, def))
+	if err != nil {
+		return nil, err
+	}
+	if plan.Kind == reports.Tabular {
+		return nil, &engine.RequestError{Message: "a tabular report has no chart"}
+	}
+	return p.draw(ctx, rights, plan, nil, width)
 }
 
 // Export implements ui.Reports.
