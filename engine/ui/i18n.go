@@ -358,6 +358,7 @@ var funcs = template.FuncMap{
 	"fieldCtx":     func(p *page, f formField) fieldCtx { return fieldCtx{P: p, F: f} },
 	"tokenTable":   func(p *page, ts []tokenView) tokenTable { return tokenTable{P: p, Tokens: ts} },
 	"reportResult": func(p *page, d *reportData) reportResult { return reportResult{P: p, D: d} },
+	"dashErrors":   func(id string, m []string) dashErrors { return dashErrors{ID: id, M: m} },
 	"adhocChoices": func(p *page, f []adhocField, v string) adhocChoices { return adhocChoices{P: p, F: f, V: v} },
 	"optionsOf": func(o []optionView, empty bool, lang string) optionsData {
 		return optionsData{Options: o, Empty: empty, Lang: lang}

@@ -220,6 +220,31 @@ type Reports interface {
 	SaveDashboard(ctx context.Context, from, name, label string, home bool) error
 	// DeleteDashboard deletes one of the user's own.
 	DeleteDashboard(ctx context.Context, name string) error
+	// OwnDashboard returns one of the user's own dashboards as saved
+	// (engine.ErrNotFound for any other).
+	OwnDashboard(ctx context.Context, name string) (*DashboardDef, error)
+	// PutDashboard saves def as the user's own through the checks of PUT
+	// /api/dashboards/{name} (metadata.Problems with JSON pointers,
+	// nothing saved); renamed from old, old is deleted then.
+	PutDashboard(ctx context.Context, old string, def DashboardDef) error
+}
+
+// DashboardDef is a dashboard of the user's own as they edit it: Label
+// and the widgets' titles in their language, the widgets in order.
+type DashboardDef struct {
+	Name, Label string
+	Home        bool
+	Widgets     []WidgetDef
+}
+
+// WidgetDef is a widget as edited: Type chart, table or counter of a
+// Report (with Params, a counter's Value), or list of an Object's records
+// (Filter, Sort, Limit); Width in twelfths of the page.
+type WidgetDef struct {
+	Type, Title, Report, Value string
+	Params                     map[string]string
+	Object, Filter, Sort       string
+	Limit, Width               int
 }
 
 // AdhocReport is a report a user defines on the ad-hoc report page and

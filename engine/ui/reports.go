@@ -20,6 +20,8 @@ func (u *UI) reportRoutes(g fiber.Router) {
 	}
 	g.Get("/reports", u.reportsPage)
 	g.Get("/adhoc", u.adhocPage)
+	g.Get("/dashboards/:name/edit", u.editDashboardPage)
+	g.Post("/dashboards/:name/edit", u.editDashboard)
 	g.Get("/adhoc/chart.svg", u.adhocChart)
 	g.Get("/reports/:name", u.reportPage)
 	g.Get("/reports/:name/chart.svg", u.reportChart)

@@ -2,6 +2,7 @@ package ui_test
 
 import (
 	"fmt"
+	"html"
 	"net/url"
 	"strings"
 	"testing"
@@ -204,4 +205,128 @@ func TestAdhocReport(t *testing.T) {
 			{name: "and refused when posted", path: revenue, status: 422, contains: []string{"annual_revenue is hidden from you"}, notContain: []string{"5,000,000"}},
 		})
 	})
+}
+
+// TestDashboardEditor: a user edits their own dashboard (rename, label,
+// width, title, add, reorder, remove a widget), each save checked as PUT
+// /api/dashboards/{name} (a problem shown next to its widget, 422,
+// nothing saved); another user's dashboard, or one offered to them, is
+// 404.
+func TestDashboardEditor(t *testing.T) {
+	t.Parallel()
+	apitest.Dialects(t, apitest.Options{}, func(t *testing.T, s *apitest.Server) {
+		rep1, rep2 := signedIn(t, s, "rep1"), signedIn(t, s, "rep2")
+		run(t, rep1, []pageCase{
+			{name: "a copy of its own", method: "POST", path: "/ui/dashboards", form: url.Values{"from": {"sales_home"}, "name": {"mine"}, "label": {"Mine"}}, status: 303},
+			{name: "the home of its own offers the editor", path: "/ui/?dashboard=mine", status: 200, contains: []string{`href="/ui/dashboards/mine/edit"`}},
+			{name: "one offered to the rep is not theirs to edit", path: "/ui/dashboards/sales_home/edit", status: 404},
+			{name: "the editor", path: "/ui/dashboards/mine/edit", status: 200, contains: []string{`name="w0_type"`, `<option value="pipeline_funnel" selected>`, `name="n" value="`}},
+		})
+		st, body := rep1.get("/ui/dashboards/mine/edit")
+		if st != 200 {
+			t.Fatalf("editor: %d", st)
+		}
+		n := strings.Count(body, `<fieldset class="widget-edit"`)
+		// The form as the browser would post it, widget 0 changed.
+		form := func() url.Values {
+			f := url.Values{"name": {"mine"}, "label": {"Mine"}, "n": {fmt.Sprint(n)}}
+			for i := range n {
+				for _, k := range []string{"type", "title", "report", "params", "value", "object", "filter", "sort", "limit", "width"} {
+					key := fmt.Sprintf("w%d_%s", i, k)
+					f.Set(key, inputValue(body, key))
+				}
+			}
+			return f
+		}
+		bad := form()
+		bad.Set("w1_type", "chart")
+		bad.Set("w1_report", "accounts_not_contacted")
+		renamed := form()
+		renamed.Set("name", "my_board")
+		renamed.Set("label", "My board")
+		renamed.Set("w0_title", "Pipeline now")
+		renamed.Set("w0_width", "12")
+		add := form()
+		add.Set("_op", "add")
+		add.Set("add_type", "list")
+		run(t, rep1, []pageCase{
+			{name: "a tabular report is no chart: shown next to the widget", method: "POST", path: "/ui/dashboards/mine/edit", form: bad, status: 422,
+				contains: []string{`id="w1_error"`, "accounts_not_contacted is tabular", "Nothing was saved"}},
+			{name: "nothing saved", path: "/ui/dashboards/mine/edit", status: 200, contains: []string{`name="w1_type"`}, notContain: []string{`id="w1_error"`}},
+			{name: "renamed, retitled, widened", method: "POST", path: "/ui/dashboards/mine/edit", form: renamed, status: 303},
+			{name: "the old name is gone", path: "/ui/dashboards/mine/edit", status: 404},
+			{name: "the new one", path: "/ui/?dashboard=my_board", status: 200, contains: []string{"My board", "Pipeline now", "w-12"}},
+			{name: "a new widget to fill in, unsaved", method: "POST", path: "/ui/dashboards/my_board/edit", form: func() url.Values { f := add; f.Set("name", "my_board"); return f }(), status: 200,
+				contains: []string{fmt.Sprintf(`name="w%d_type"`, n), `<option value="list" selected>`}},
+			{name: "filled in and saved", method: "POST", path: "/ui/dashboards/my_board/edit", form: func() url.Values {
+				f := form()
+				f.Set("name", "my_board")
+				f.Set("n", fmt.Sprint(n+1))
+				for k, v := range map[string]string{"type": "list", "object": "opportunity", "title": "My deals list", "width": "6", "limit": "5"} {
+					f.Set(fmt.Sprintf("w%d_%s", n, k), v)
+				}
+				return f
+			}(), status: 303},
+			{name: "the list on the dashboard", path: "/ui/?dashboard=my_board", status: 200, contains: []string{"My deals list"}},
+			{name: "an incomplete list is refused", method: "POST", path: "/ui/dashboards/my_board/edit", form: url.Values{"name": {"my_board"}, "n": {"1"}, "w0_type": {"list"}, "w0_width": {"6"}}, status: 422,
+				contains: []string{`id="w0_error"`, "a list widget needs an object"}},
+		})
+		st, body = rep1.get("/ui/dashboards/my_board/edit")
+		if st != 200 || strings.Count(body, `<fieldset class="widget-edit"`) != n+1 {
+			t.Fatalf("after adding: %d, %d widgets, want %d", st, strings.Count(body, `<fieldset class="widget-edit"`), n+1)
+		}
+		first := inputValue(body, "w0_title")
+		n++
+		reorder := form()
+		reorder.Set("name", "my_board")
+		reorder.Set("_op", "down:0")
+		run(t, rep1, []pageCase{
+			{name: "moved down", method: "POST", path: "/ui/dashboards/my_board/edit", form: reorder, status: 303},
+		})
+		if _, body = rep1.get("/ui/dashboards/my_board/edit"); inputValue(body, "w1_title") != first {
+			t.Errorf("widget 0 (%q) not moved down: w1 is %q", first, inputValue(body, "w1_title"))
+		}
+		remove := form()
+		remove.Set("name", "my_board")
+		remove.Set("_op", "remove:0")
+		run(t, rep1, []pageCase{
+			{name: "removed", method: "POST", path: "/ui/dashboards/my_board/edit", form: remove, status: 303},
+		})
+		if _, body = rep1.get("/ui/dashboards/my_board/edit"); strings.Count(body, `<fieldset class="widget-edit"`) != n-1 {
+			t.Errorf("after removing: %d widgets, want %d", strings.Count(body, `<fieldset class="widget-edit"`), n-1)
+		}
+		run(t, rep2, []pageCase{
+			{name: "rep2 may not open rep1's", path: "/ui/dashboards/my_board/edit", status: 404, notContain: []string{"My board"}},
+			{name: "nor save it", method: "POST", path: "/ui/dashboards/my_board/edit", form: url.Values{"name": {"my_board"}, "n": {"0"}}, status: 404},
+		})
+		run(t, rep1, []pageCase{
+			{name: "rep1's is untouched", path: "/ui/?dashboard=my_board", status: 200, contains: []string{`<option value="my_board" selected>`}},
+		})
+	})
+}
+
+// inputValue returns the value of the input or the selected option of the
+// select named name in a page ("" when none).
+func inputValue(body, name string) string {
+	i := strings.Index(body, `name="`+name+`"`)
+	if i < 0 {
+		return ""
+	}
+	rest := body[i:]
+	if end := strings.Index(rest, ">"); strings.HasPrefix(body[strings.LastIndex(body[:i], "<"):], "<input") {
+		tag := rest[:end]
+		if j := strings.Index(tag, `value="`); j >= 0 {
+			v := tag[j+7:]
+			return html.UnescapeString(v[:strings.Index(v, `"`)])
+		}
+		return ""
+	}
+	sel := rest[:strings.Index(rest, "</select>")]
+	j := strings.Index(sel, " selected>")
+	if j < 0 {
+		return ""
+	}
+	k := strings.LastIndex(sel[:j], `value="`)
+	v := sel[k+7:]
+	return html.UnescapeString(v[:strings.Index(v, `"`)])
 }

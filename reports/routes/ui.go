@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -393,4 +394,101 @@ func periodName(v, lang string) string {
 		return zh
 	}
 	return strings.ReplaceAll(v, "_", " ")
+}
+
+// OwnDashboard implements ui.Reports: one of the caller's saved
+// dashboards as saved.
+func (p pages) OwnDashboard(ctx context.Context, name string) (*ui.DashboardDef, error) {
+	d, err := p.own(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	lang := engine.Language(ctx)
+	out := &ui.DashboardDef{Name: d.Name, Label: d.Label.Get(lang), Home: d.Home}
+	for _, w := range d.Widgets {
+		out.Widgets = append(out.Widgets, ui.WidgetDef{Type: w.Type, Title: w.Title.Get(lang), Report: w.Report, Value: w.Value, Params: w.Params,
+			Object: w.Object, Filter: w.Filter, Sort: w.Sort, Limit: w.Limit, Width: max(w.W, 1)})
+	}
+	return out, nil
+}
+
+// own returns one of the caller's saved dashboards.
+func (p pages) own(ctx context.Context, name string) (*reports.Dashboard, error) {
+	rights, err := p.h.run.Rights(ctx)
+	if err != nil {
+		return nil, err
+	}
+	mine, err := p.h.saved.list(ctx, rights.Principal().UserID)
+	if err != nil {
+		return nil, err
+	}
+	i := slices.IndexFunc(mine, func(d *reports.Dashboard) bool { return d.Name == name })
+	if i < 0 {
+		return nil, fmt.Errorf("%w: you have no saved dashboard %s", engine.ErrNotFound, name)
+	}
+	return mine[i], nil
+}
+
+// widgetHeight is the height of a widget edited on the page that had
+// none.
+const widgetHeight = 4
+
+// PutDashboard implements ui.Reports: the dashboard as edited (widgets
+// laid out in order, row after row of the 12-column grid), parsed and
+// saved as PUT /api/dashboards/{name} does; renamed, the old one is
+// deleted after. Labels in the caller's language replace theirs only.
+func (p pages) PutDashboard(ctx context.Context, old string, def ui.DashboardDef) error {
+	prev, err := p.own(ctx, old)
+	if err != nil {
+		return err
+	}
+	rights, err := p.h.run.Rights(ctx)
+	if err != nil {
+		return err
+	}
+	if def.Name != old {
+		if _, err := p.own(ctx, def.Name); err == nil {
+			return metadata.Problems{{Path: "/name", Message: fmt.Sprintf("you have a dashboard named %s already", def.Name)}}
+		}
+	}
+	lang := engine.Language(ctx)
+	label := func(l metadata.Label, s string) metadata.Label {
+		out := maps.Clone(l)
+		if out == nil {
+			out = metadata.Label{}
+		}
+		if s == "" {
+			delete(out, lang)
+		} else {
+			out[lang] = s
+		}
+		return out
+	}
+	d := reports.Dashboard{Name: def.Name, Label: label(prev.Label, def.Label), Description: prev.Description, Home: def.Home, Widgets: []reports.Widget{}}
+	x, y, rowH := 0, 0, 0
+	for _, w := range def.Widgets {
+		rw := reports.Widget{Type: w.Type, Title: label(nil, w.Title), Report: w.Report, Params: w.Params, Value: w.Value,
+			Object: w.Object, Filter: w.Filter, Sort: w.Sort, Limit: w.Limit, W: w.Width, H: widgetHeight}
+		if x > 0 && x+max(w.Width, 1) > 12 {
+			x, y, rowH = 0, y+rowH, 0
+		}
+		rw.X, rw.Y, rowH = x, y, max(rowH, rw.H)
+		x += max(w.Width, 1)
+		d.Widgets = append(d.Widgets, rw)
+	}
+	raw, err := json.Marshal(d)
+	if err != nil {
+		return fmt.Errorf("reports: dashboard %s: %w", def.Name, err)
+	}
+	parsed, ps := reports.Dashboards.Kind().Parse("dashboard", raw)
+	if len(ps) > 0 {
+		return ps
+	}
+	if err := p.h.save(ctx, rights, parsed.Value.(*reports.Dashboard)); err != nil {
+		return err
+	}
+	if old != def.Name {
+		_, err = p.h.saved.remove(ctx, rights.Principal().UserID, old)
+	}
+	return err
 }
