@@ -68,7 +68,7 @@ func (u *UI) editDashboard(c *fiber.Ctx) error {
 	switch {
 	case op == "add":
 		// A new widget is filled in before it is saved.
-		d.Widgets = append(d.Widgets, WidgetDef{Type: c.FormValue("add_type", "chart"), Width: 6})
+		d.Widgets = append(d.Widgets, WidgetDef{From: -1, Type: c.FormValue("add_type", "chart"), Width: 6})
 		return u.renderDashboardEdit(c, fiber.StatusOK, dashboardEdit{Old: old, D: d})
 	case op == "remove" && in:
 		d.Widgets = slices.Delete(d.Widgets, i, i+1)
@@ -108,6 +108,11 @@ func widgetFromForm(c *fiber.Ctx, i int) (WidgetDef, error) {
 	} else {
 		w.Report = v("report")
 	}
+	from, err := strconv.Atoi(v("from"))
+	if err != nil {
+		from = -1
+	}
+	w.From = from
 	w.Width, _ = strconv.Atoi(v("width"))
 	w.Width = min(max(w.Width, 1), 12)
 	w.Limit, _ = strconv.Atoi(v("limit"))

@@ -241,6 +241,10 @@ type DashboardDef struct {
 // Report (with Params, a counter's Value), or list of an Object's records
 // (Filter, Sort, Limit); Width in twelfths of the page.
 type WidgetDef struct {
+	// From is the widget's place in the dashboard as saved (-1 for one
+	// added on the page), so that a save keeps what the page does not
+	// edit: its title in other languages and its height.
+	From                       int
 	Type, Title, Report, Value string
 	Params                     map[string]string
 	Object, Filter, Sort       string

@@ -231,7 +231,7 @@ func TestDashboardEditor(t *testing.T) {
 		form := func() url.Values {
 			f := url.Values{"name": {"mine"}, "label": {"Mine"}, "n": {fmt.Sprint(n)}}
 			for i := range n {
-				for _, k := range []string{"type", "title", "report", "params", "value", "object", "filter", "sort", "limit", "width"} {
+				for _, k := range []string{"type", "title", "report", "params", "value", "object", "filter", "sort", "limit", "width", "from"} {
 					key := fmt.Sprintf("w%d_%s", i, k)
 					f.Set(key, inputValue(body, key))
 				}
@@ -256,6 +256,9 @@ func TestDashboardEditor(t *testing.T) {
 			{name: "renamed, retitled, widened", method: "POST", path: "/ui/dashboards/mine/edit", form: renamed, status: 303},
 			{name: "the old name is gone", path: "/ui/dashboards/mine/edit", status: 404},
 			{name: "the new one", path: "/ui/?dashboard=my_board", status: 200, contains: []string{"My board", "Pipeline now", "w-12"}},
+			{name: "Enter saves: the form's first button", path: "/ui/dashboards/my_board/edit", status: 200, contains: []string{`name="n" value="` + fmt.Sprint(n) + `">
+  
+  <button type="submit" name="_op" value="save" class="sr-only"`}},
 			{name: "a new widget to fill in, unsaved", method: "POST", path: "/ui/dashboards/my_board/edit", form: func() url.Values { f := add; f.Set("name", "my_board"); return f }(), status: 200,
 				contains: []string{fmt.Sprintf(`name="w%d_type"`, n), `<option value="list" selected>`}},
 			{name: "filled in and saved", method: "POST", path: "/ui/dashboards/my_board/edit", form: func() url.Values {
@@ -271,6 +274,16 @@ func TestDashboardEditor(t *testing.T) {
 			{name: "an incomplete list is refused", method: "POST", path: "/ui/dashboards/my_board/edit", form: url.Values{"name": {"my_board"}, "n": {"1"}, "w0_type": {"list"}, "w0_width": {"6"}}, status: 422,
 				contains: []string{`id="w0_error"`, "a list widget needs an object"}},
 		})
+		// What the page does not edit is kept: the retitled widget's
+		// Chinese title, the heights.
+		zh := signedIn(t, s, "rep1")
+		zh.Header["Accept-Language"] = "zh-CN"
+		if st, body := zh.get("/ui/?dashboard=my_board"); st != 200 || !strings.Contains(body, "在途金额") || !strings.Contains(body, "销售漏斗") {
+			t.Errorf("the Chinese titles were lost: %d %s", st, body)
+		}
+		if st, raw := s.Do("GET", "/api/dashboards/my_board", "rep1", ""); st != 200 || !strings.Contains(fmt.Sprint(raw), "h:5") {
+			t.Errorf("the charts' height was lost: %d %v", st, raw)
+		}
 		st, body = rep1.get("/ui/dashboards/my_board/edit")
 		if st != 200 || strings.Count(body, `<fieldset class="widget-edit"`) != n+1 {
 			t.Fatalf("after adding: %d, %d widgets, want %d", st, strings.Count(body, `<fieldset class="widget-edit"`), n+1)

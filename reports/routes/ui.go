@@ -405,8 +405,8 @@ func (p pages) OwnDashboard(ctx context.Context, name string) (*ui.DashboardDef,
 	}
 	lang := engine.Language(ctx)
 	out := &ui.DashboardDef{Name: d.Name, Label: d.Label.Get(lang), Home: d.Home}
-	for _, w := range d.Widgets {
-		out.Widgets = append(out.Widgets, ui.WidgetDef{Type: w.Type, Title: w.Title.Get(lang), Report: w.Report, Value: w.Value, Params: w.Params,
+	for i, w := range d.Widgets {
+		out.Widgets = append(out.Widgets, ui.WidgetDef{From: i, Type: w.Type, Title: w.Title.Get(lang), Report: w.Report, Value: w.Value, Params: w.Params,
 			Object: w.Object, Filter: w.Filter, Sort: w.Sort, Limit: w.Limit, Width: max(w.W, 1)})
 	}
 	return out, nil
@@ -429,14 +429,14 @@ func (p pages) own(ctx context.Context, name string) (*reports.Dashboard, error)
 	return mine[i], nil
 }
 
-// widgetHeight is the height of a widget edited on the page that had
-// none.
+// widgetHeight is the height of a widget added on the page.
 const widgetHeight = 4
 
 // PutDashboard implements ui.Reports: the dashboard as edited (widgets
-// laid out in order, row after row of the 12-column grid), parsed and
-// saved as PUT /api/dashboards/{name} does; renamed, the old one is
-// deleted after. Labels in the caller's language replace theirs only.
+// laid out in order, row after row of the 12-column grid, each as high as
+// it was), parsed and saved as PUT /api/dashboards/{name} does; renamed,
+// the old one is deleted after. Labels in the caller's language replace
+// theirs only: a label or widget title keeps its other languages.
 func (p pages) PutDashboard(ctx context.Context, old string, def ui.DashboardDef) error {
 	prev, err := p.own(ctx, old)
 	if err != nil {
@@ -467,8 +467,15 @@ func (p pages) PutDashboard(ctx context.Context, old string, def ui.DashboardDef
 	d := reports.Dashboard{Name: def.Name, Label: label(prev.Label, def.Label), Description: prev.Description, Home: def.Home, Widgets: []reports.Widget{}}
 	x, y, rowH := 0, 0, 0
 	for _, w := range def.Widgets {
-		rw := reports.Widget{Type: w.Type, Title: label(nil, w.Title), Report: w.Report, Params: w.Params, Value: w.Value,
-			Object: w.Object, Filter: w.Filter, Sort: w.Sort, Limit: w.Limit, W: w.Width, H: widgetHeight}
+		// A widget saved before keeps its titles in other languages and
+		// its height.
+		var title metadata.Label
+		h := widgetHeight
+		if w.From >= 0 && w.From < len(prev.Widgets) {
+			title, h = prev.Widgets[w.From].Title, max(prev.Widgets[w.From].H, 1)
+		}
+		rw := reports.Widget{Type: w.Type, Title: label(title, w.Title), Report: w.Report, Params: w.Params, Value: w.Value,
+			Object: w.Object, Filter: w.Filter, Sort: w.Sort, Limit: w.Limit, W: w.Width, H: h}
 		if x > 0 && x+max(w.Width, 1) > 12 {
 			x, y, rowH = 0, y+rowH, 0
 		}
