@@ -3,6 +3,7 @@ package ui
 import (
 	"bytes"
 	"encoding/csv"
+	"html/template"
 	"net/url"
 	"slices"
 	"strings"
@@ -49,8 +50,10 @@ type listData struct {
 	ViewID   string
 	Roles    []string
 	ColNames string
-	// Query is the list's query string without cursor, for links.
-	Query string
+	// Query is the list's query string without cursor, for links: a
+	// template.URL, which html/template does not escape a second time
+	// (url.Values.Encode escapes every value).
+	Query template.URL
 }
 
 // column is a list column.
@@ -199,7 +202,7 @@ func (u *UI) listPage(c *fiber.Ctx) error {
 	}
 	base := q.values()
 	base.Del("cursor")
-	d.Query = base.Encode()
+	d.Query = template.URL(base.Encode())
 	if _, err := r.scope(object, metadata.ActionExport); err == nil {
 		ev := q.values()
 		ev.Del("cursor")
@@ -209,7 +212,7 @@ func (u *UI) listPage(c *fiber.Ctx) error {
 	if u.docs != nil {
 		for _, doc := range u.docs.For(object, r.lang) {
 			if doc.List {
-				d.Labels = append(d.Labels, cell{Text: doc.Label, Href: "/ui/o/" + object + "/labels/" + doc.Name + ".pdf?" + d.Query})
+				d.Labels = append(d.Labels, cell{Text: doc.Label, Href: "/ui/o/" + object + "/labels/" + doc.Name + ".pdf?" + string(d.Query)})
 			}
 		}
 	}

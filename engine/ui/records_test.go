@@ -1,7 +1,10 @@
 package ui_test
 
 import (
+	"fmt"
+	"html"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -174,5 +177,35 @@ func TestSharingPage(t *testing.T) {
 		run(t, rep2, []pageCase{
 			{name: "rep2 no longer reaches it", path: page, status: 404, notContain: []string{"Shared Trading"}},
 		})
+	})
+}
+
+// TestListPages: a list longer than a page links its next page, and the
+// next page links the first with the list's filter and sort intact.
+func TestListPages(t *testing.T) {
+	t.Parallel()
+	apitest.Dialects(t, apitest.Options{}, func(t *testing.T, s *apitest.Server) {
+		items := make([]string, 53)
+		for i := range items {
+			items[i] = fmt.Sprintf(`{"name": "Paged %02d", "industry": "retail"}`, i)
+		}
+		if st, raw := s.Do("POST", "/api/records/account/batch", "rep1", `{"records": [`+strings.Join(items, ",")+`]}`); st != 201 {
+			t.Fatalf("batch: %d %v", st, raw)
+		}
+		rep := signedIn(t, s, "rep1")
+		query := "ff=industry&fo=eq&fv=retail&sort=-name"
+		st, body := rep.get("/ui/o/account?" + query)
+		next := regexp.MustCompile(`<a href="([^"]+)" rel="next">`).FindStringSubmatch(body)
+		if st != 200 || next == nil || !strings.Contains(body, "Paged 52") || strings.Contains(body, "Paged 02") {
+			t.Fatalf("the first page: %d %s", st, body)
+		}
+		st, body = rep.get(html.UnescapeString(next[1]))
+		if st != 200 || !strings.Contains(body, "Paged 02") || strings.Contains(body, "Paged 52") {
+			t.Fatalf("the second page: %d %s", st, body)
+		}
+		first := `<a href="/ui/o/account?` + strings.ReplaceAll(query, "&", "&amp;") + `">First page</a>`
+		if !strings.Contains(body, first) {
+			t.Errorf("the second page does not link the first as %s: %s", first, body)
+		}
 	})
 }
