@@ -38,7 +38,7 @@ for r in 1 2; do
   kill $PID; wait $PID 2>/dev/null
 done
 # 3. the lone and concurrent creates again, longer (a WAL checkpoint lands on one side at random)
-for r in 1 2 3; do $BIN bench --db /tmp/f01.db --reuse -n 3000 --only create,create_bun,create_floor,create_x16 > $OUT/sqlite-0.1-create$r.txt 2>&1; done
+for r in 1 2 3; do $BIN bench --db /tmp/f01.db --reuse -n 3000 --only create,create_bun,create_floor,create_self,create_x16 > $OUT/sqlite-0.1-create$r.txt 2>&1; done
 # and each side in blocks of 100 creates (the steady state of each, without the other's wake)
 for r in 1 2; do $BIN bench --db /tmp/f01.db --reuse -n 3000 --block 100 --only create > $OUT/sqlite-0.1-create-block$r.txt 2>&1; done
 # 4. about 1,000 opportunities (list cost at small size)
