@@ -154,8 +154,9 @@ func (u *UI) reportPage(c *fiber.Ctx) error {
 			case row.ID != "":
 				v.Href = "/ui/o/" + res.Object + "/" + row.ID
 			case row.Level > 0:
-				// An empty path means the whole report, not a group
-				// without a value: such a group has no link.
+				// A group row's address is never empty (a group whose
+				// one key is no value has "*none"): an empty one would
+				// mean the whole report, so it gets no link.
 				if row.Group != "" {
 					v.Href = drillHref(name, ps, row.Group, "", "")
 				}

@@ -6,8 +6,10 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"testing/fstest"
 	"time"
 
+	"github.com/crmplatform/crm/defaults"
 	"github.com/crmplatform/crm/internal/apitest"
 )
 
@@ -159,6 +161,64 @@ func TestReportDrillByAggregate(t *testing.T) {
 		})
 		run(t, agent, []pageCase{
 			{name: "a user who may not read deals gets nothing", path: won, status: 404, notContain: []string{"Fair Won Deal"}},
+		})
+	})
+}
+
+// TestReportDrillNoValue: the row of a group without a value (deals whose
+// account has no source) links to its records, as does each of its cells,
+// in a one-level summary (revenue_by_source) and a matrix (source ×
+// stage, a report added to the standard template); the whole report is
+// still the drill-down without a group, another rep following the link
+// sees only their own records, and a user who may not read deals nothing.
+func TestReportDrillNoValue(t *testing.T) {
+	t.Parallel()
+	tmpl := defaults.WithBases(fstest.MapFS{
+		"template.yaml": {Data: []byte("name: test\nextends: standard\n")},
+		"reports/deals_by_source_stage.yaml": {Data: []byte(`name: deals_by_source_stage
+label: {en: Deals by source and stage, zh: 按来源和阶段的机会}
+object: opportunity
+kind: matrix
+group_by: [{field: account.source}]
+across: [{field: stage}]
+aggregates: [{name: n, label: {en: Deals, zh: 机会数}, func: count}]
+`)},
+	})
+	apitest.Dialects(t, apitest.Options{Template: tmpl}, func(t *testing.T, s *apitest.Server) {
+		rep1, rep2, agent := signedIn(t, s, "rep1"), signedIn(t, s, "rep2"), signedIn(t, s, "agent")
+		accounts := map[string]string{
+			"rep1 web": s.Create("rep1", "account", `{"name": "Sourced Co", "source": "web"}`),
+			"rep1":     s.Create("rep1", "account", `{"name": "Bare Co"}`),
+			"rep2":     s.Create("rep2", "account", `{"name": "Rep2 Bare Co"}`),
+		}
+		for _, d := range []struct{ user, account, name, stage string }{
+			{"rep1", "rep1 web", "Web Deal", "won"}, {"rep1", "rep1", "Bare Won Deal", "won"}, {"rep1", "rep1", "Bare Open Deal", "proposal"}, {"rep2", "rep2", "Rep2 Bare Deal", "won"},
+		} {
+			s.Create(d.user, "opportunity", fmt.Sprintf(`{"name": %q, "account": %q, "stage": %q, "amount": 100}`, d.name, accounts[d.account], d.stage))
+		}
+		drill := func(report, group, aggregate string) string {
+			return html.UnescapeString(strings.TrimSuffix(strings.TrimPrefix(cellHref(report, group, aggregate), `href="`), `"`))
+		}
+		none := drill("revenue_by_source", "*none", "")
+		run(t, rep1, []pageCase{
+			{name: "the row without a source links to its records, cell by cell", path: "/ui/reports/revenue_by_source", status: 200,
+				contains: []string{cellHref("revenue_by_source", "*none", "") + ">(none)</a>", cellHref("revenue_by_source", "*none", "won"), cellHref("revenue_by_source", "web", "")}},
+			{name: "its records", path: none, status: 200, contains: []string{"Bare Won Deal", "Bare Open Deal", "2 records"}, notContain: []string{"Web Deal", "Rep2 Bare Deal"}},
+			{name: "those its won cell counted", path: drill("revenue_by_source", "*none", "won"), status: 200,
+				contains: []string{"Bare Won Deal", "1 records"}, notContain: []string{"Bare Open Deal", "Web Deal"}},
+			{name: "the whole report", path: drill("revenue_by_source", "", ""), status: 200, contains: []string{"Bare Won Deal", "Bare Open Deal", "Web Deal", "3 records"}},
+			{name: "the matrix row without a source links its cells", path: "/ui/reports/deals_by_source_stage", status: 200,
+				contains: []string{cellHref("deals_by_source_stage", "*none", "") + ">(none)</a>", cellHref("deals_by_source_stage", "*none/won", "n"), cellHref("deals_by_source_stage", "*none/proposal", "n"), cellHref("deals_by_source_stage", "*none", "n")}},
+			{name: "a cell of the matrix row without a source", path: drill("deals_by_source_stage", "*none/won", "n"), status: 200,
+				contains: []string{"Bare Won Deal", "1 records"}, notContain: []string{"Bare Open Deal", "Web Deal", "Rep2 Bare Deal"}},
+		})
+		run(t, rep2, []pageCase{
+			{name: "rep2 following rep1's link sees their own only", path: none, status: 200, contains: []string{"Rep2 Bare Deal", "1 records"}, notContain: []string{"Bare Won Deal", "Bare Open Deal"}},
+			{name: "and in the matrix cell", path: drill("deals_by_source_stage", "*none/won", "n"), status: 200, contains: []string{"Rep2 Bare Deal", "1 records"}, notContain: []string{"Bare Won Deal"}},
+		})
+		run(t, agent, []pageCase{
+			{name: "a user who may not read deals gets nothing", path: none, status: 404, notContain: []string{"Bare Won Deal", "Rep2 Bare Deal"}},
+			{name: "nor from the matrix", path: drill("deals_by_source_stage", "*none/won", "n"), status: 404, notContain: []string{"Bare Won Deal", "Rep2 Bare Deal"}},
 		})
 	})
 }

@@ -20,8 +20,10 @@ import (
 // cursor): those matching the report's filter and parameters whose
 // dimensions have the keys of group, a path as the rows' "_group" gives
 // ("qualify/2026-03": one segment per dimension, rows then columns; "*"
-// for any key of a dimension, an empty segment for records without a
-// value; fewer segments than dimensions leave the last ones open). The
+// for any key of a dimension, an empty segment or NoValue for records
+// without a value, NoValue alone for a group of one key without one; an
+// empty group for the whole report; fewer segments than dimensions leave
+// the last ones open). The
 // cell's condition is the report's own SQL, so the records are exactly
 // those counted in the cell. With aggregate (the name of one of the
 // report's aggregates) they are further limited by that aggregate's
@@ -108,7 +110,7 @@ func parsePath(group string, n int) ([]segment, error) {
 		switch s {
 		case "*":
 			out[i].any = true
-		case "":
+		case "", NoValue:
 			out[i].null = true
 		default:
 			t, err := url.PathUnescape(s)

@@ -407,6 +407,21 @@ func (o order) compare(a, b *sortKey) int {
 // builds its tables on first use, which cost more than a report's rows).
 var pathEscape = strings.NewReplacer("%", "%25", "/", "%2F", "*", "%2A")
 
+// NoValue is the drill-down address of a group whose only key is no
+// value: its path, an empty segment, would be the empty address, which
+// means the whole report. As a segment of a longer path it means no value
+// too, as an empty segment does. A key "*none" is escaped as "%2Anone".
+const NoValue = "*none"
+
+// address is the drill-down address of a group of n keys whose path is
+// p: p, or NoValue when p is empty although the group has a key.
+func address(p string, n int) string {
+	if p == "" && n > 0 {
+		return NoValue
+	}
+	return p
+}
+
 // path writes keys as a drill-down path: each key escaped ("%", "/" and
 // "*"), an empty key as an empty segment, joined by "/".
 func path(keys []any) string {
@@ -516,7 +531,7 @@ const rowFields = 3
 // the plan's dimensions (dimNames).
 func groupRow(names []string, g *grp) Row {
 	row := Row(g.out)
-	row["_level"], row["_group"] = len(g.keys), g.prefix(len(g.keys))
+	row["_level"], row["_group"] = len(g.keys), address(g.prefix(len(g.keys)), len(g.keys))
 	if len(g.keys) == 0 {
 		return row
 	}

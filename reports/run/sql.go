@@ -182,7 +182,8 @@ func (b *builder) title(v *reports.Value) string {
 	return b.col(&reports.Ref{Path: v.Ref.Path + "." + to.TitleField, Hops: hops, Object: to, Field: tf})
 }
 
-// dim returns the SQL of a dimension's key.
+// dim returns the SQL of a dimension's key: NULL for a record without
+// a value, an empty text included (see the drill-down's NoValue).
 func (b *builder) dim(d *reports.Dim) (string, error) {
 	col, offset := b.value(d.Value), time.Duration(b.zone[0].minutes)*time.Minute
 	if d.Bucket != "" && len(b.zone) > 1 && metadata.TypeOf(d.Field).Kind() == metadata.KindDateTime {
@@ -191,6 +192,16 @@ func (b *builder) dim(d *reports.Dim) (string, error) {
 	sql, err := metadata.GroupSQL(b.dialect, d.Field, col, d.Bucket, offset)
 	if err != nil {
 		return "", fmt.Errorf("report %s: %w", b.plan.Report.Name, err)
+	}
+	if d.Bucket == "" {
+		switch metadata.TypeOf(d.Field).Kind() {
+		case metadata.KindString, metadata.KindRef:
+			// An empty text is no value, as NULL is: one group, whose
+			// drill-down (the same expression IS NULL) finds both. A text
+			// formula reads an empty field as "", and text written around
+			// the engine may hold it.
+			sql = "NULLIF(" + sql + ", '')"
+		}
 	}
 	return sql, nil
 }
