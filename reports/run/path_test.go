@@ -32,3 +32,43 @@ func TestPrefix(t *testing.T) {
 		})
 	}
 }
+
+// TestAddress checks that the address of a group row (groupRow's
+// "_group") reads back (parsePath) as the group's keys, a key without a
+// value as such, and that the empty address stays the whole report.
+func TestAddress(t *testing.T) {
+	tests := []struct {
+		name string
+		keys []any
+		want string
+	}{
+		{"the whole report", nil, ""},
+		{"one key", []any{"won"}, "won"},
+		{"one key without a value", []any{nil}, NoValue},
+		{"a key *none", []any{"*none"}, "%2Anone"},
+		{"no value first", []any{nil, "2026-03"}, "/2026-03"},
+		{"no value last", []any{"won", nil}, "won/"},
+		{"no value twice", []any{nil, nil}, "/"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			g := &grp{keys: tt.keys, out: map[string]any{}}
+			row := groupRow([]string{"a", "b"}, g)
+			if got := row["_group"]; got != tt.want {
+				t.Fatalf("_group %q, want %q", got, tt.want)
+			}
+			segs, err := parsePath(tt.want, 2)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(segs) != len(tt.keys) {
+				t.Fatalf("%d segments %v, want %d keys", len(segs), segs, len(tt.keys))
+			}
+			for i, k := range tt.keys {
+				if s := segs[i]; s.any || s.null != (k == nil) || k != nil && s.text != k {
+					t.Errorf("segment %d: %+v, want key %v", i, s, k)
+				}
+			}
+		})
+	}
+}
