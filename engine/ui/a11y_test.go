@@ -120,8 +120,19 @@ func (b *tab) checkA11y(where string) {
 	}
 }
 
+// scrollRegionsScript finds the elements that scroll sideways but which
+// a keyboard cannot scroll: each must take the focus itself (tabindex
+// 0) and be named, as the pages' table regions are (role="region" with
+// a label), so that arrow keys scroll it and a screen reader says what
+// it holds.
+const scrollRegionsScript = `[...document.querySelectorAll("body *")].filter(e => {
+  const o = getComputedStyle(e).overflowX;
+  return (o === "auto" || o === "scroll") && e.scrollWidth > e.clientWidth + 1;
+}).filter(e => e.tabIndex < 0 || !(e.getAttribute("aria-label") || e.getAttribute("aria-labelledby"))).map(e => e.outerHTML.slice(0, 100))`
+
 // checkNarrow shows the page 390 px wide (a phone): nothing may stick out
-// sideways (tables scroll inside their own region); it saves a screenshot.
+// sideways (tables scroll inside their own region, which the keyboard
+// reaches); it saves a screenshot.
 func (b *tab) checkNarrow(where, shot string) {
 	b.t.Helper()
 	b.do(chromedp.EmulateViewport(390, 844))
@@ -129,6 +140,20 @@ func (b *tab) checkNarrow(where, shot string) {
 		wide := eval[[]string](b, `[...document.querySelectorAll("body *")].filter(e => e.getBoundingClientRect().right > window.innerWidth + 1 && !(e.parentElement && e.parentElement.closest(".table-wrap, .board, pre"))).slice(0, 5).map(e => e.outerHTML.slice(0, 80))`)
 		b.t.Errorf("%s: %s is %d px wider than a 390 px screen: %s", b.name, where, over, strings.Join(wide, " | "))
 	}
+	if regions := eval[[]string](b, scrollRegionsScript); len(regions) > 0 {
+		b.t.Errorf("%s: on %s at 390 px, regions scroll sideways without a keyboard focus and a name:\n%s", b.name, where, strings.Join(regions, "\n"))
+	}
 	b.shot(shot + "-390")
 	b.do(chromedp.EmulateViewport(1280, 900))
+}
+
+// checkPage runs every check on the page: the accessibility checks, then
+// no browser errors, and the page at 390 px; it saves screenshots at both
+// widths as shot.
+func (b *tab) checkPage(where, shot string) {
+	b.t.Helper()
+	b.checkA11y(where)
+	b.shot(shot)
+	b.checkNarrow(where, shot)
+	b.noErrors(where)
 }
