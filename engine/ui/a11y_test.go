@@ -60,8 +60,10 @@ const a11yScript = `(() => {
   return problems;
 })()`
 
-// focusables marks the elements keyboard users can reach, in document
-// order, and returns how many there are.
+// focusablesScript marks the elements keyboard users can reach, in
+// document order, puts the walk's start just before the element the
+// selector %q finds (the top of the page when it is empty), and returns
+// how many there are and the order of the first after the start.
 const focusablesScript = `(() => {
   const all = [...document.querySelectorAll("a[href], button, input, select, textarea, summary, [tabindex]")]
     .filter(e => e.type !== "hidden" && !e.disabled && e.tabIndex >= 0 && e.checkVisibility({visibilityProperty: true}))
@@ -75,9 +77,11 @@ const focusablesScript = `(() => {
   const start = document.createElement("span");
   start.tabIndex = -1;
   start.id = "focus-walk-start";
-  document.body.prepend(start);
+  const from = %q ? document.querySelector(%q) : null;
+  if (from) from.before(start); else document.body.prepend(start);
   start.focus();
-  return all.length;
+  const first = all.findIndex(e => start.compareDocumentPosition(e) & Node.DOCUMENT_POSITION_FOLLOWING);
+  return [all.length, first < 0 ? all.length : first];
 })()`
 
 // checkA11y runs the page checks and walks the focus order with the Tab
@@ -85,17 +89,26 @@ const focusablesScript = `(() => {
 // visual reading order of these pages) and show a focus outline.
 func (b *tab) checkA11y(where string) {
 	b.t.Helper()
+	b.checkA11yFrom(where, "")
+}
+
+// checkA11yFrom runs the page checks and walks the focus order, as
+// checkA11y, from the element the selector from finds: the part of a long
+// page the test is about, beyond the first 25 stops.
+func (b *tab) checkA11yFrom(where, from string) {
+	b.t.Helper()
 	if probs := eval[[]string](b, a11yScript); len(probs) > 0 {
 		b.t.Errorf("%s: accessibility problems on %s:\n%s", b.name, where, strings.Join(probs, "\n"))
 	}
-	n := eval[int](b, focusablesScript)
-	if n == 0 {
+	got := eval[[]int](b, fmt.Sprintf(focusablesScript, from, from))
+	n, first := got[0], got[1]
+	if n == first {
 		b.t.Errorf("%s: nothing to focus on %s", b.name, where)
 		return
 	}
-	steps := min(n, 25)
-	last := -1
-	for i := 0; i < steps+4 && last < steps-1; i++ {
+	steps := first + min(n-first, 25)
+	last := first - 1
+	for i := first; i < steps+4 && last < steps-1; i++ {
 		b.do(chromedp.KeyEvent("\t"))
 		got := eval[[]string](b, `(() => { const a = document.activeElement; const s = getComputedStyle(a);
 		  return [a.getAttribute("data-focus-order") || "none", s.outlineStyle, s.outlineWidth, a.outerHTML.slice(0, 80)]; })()`)
@@ -116,7 +129,7 @@ func (b *tab) checkA11y(where string) {
 	}
 	eval[bool](b, `(() => { document.getElementById("focus-walk-start").remove(); return true })()`)
 	if last < steps-1 {
-		b.t.Errorf("%s: on %s, Tab reached only %d of %d elements", b.name, where, last+1, steps)
+		b.t.Errorf("%s: on %s, Tab reached only %d of %d elements", b.name, where, last+1-first, steps-first)
 	}
 }
 

@@ -262,6 +262,14 @@ func (b *tab) login(user string) {
 	}
 }
 
+// signedInTab opens a tab for the test and signs user in.
+func signedInTab(t *testing.T, base, user string) *tab {
+	t.Helper()
+	b := newTab(t, base, user)
+	b.login(user)
+	return b
+}
+
 // shot saves a full-page screenshot as name.png.
 func (b *tab) shot(name string) {
 	buf, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100))

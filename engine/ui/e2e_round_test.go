@@ -1,12 +1,20 @@
 package ui_test
 
 import (
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
+	"github.com/crmplatform/crm/integration"
 )
 
 // TestBrowserInboxReportsAndSharing: the pages users reach beyond their
@@ -32,8 +40,7 @@ func TestBrowserInboxReportsAndSharing(t *testing.T) {
 	s.RunJobs()
 
 	// The manager's notifications: all, the unread ones, all marked read.
-	m := newTab(t, base, "manager")
-	m.login("manager")
+	m := signedInTab(t, base, "manager")
 	m.submit(`.tasks a[href="/ui/notifications"]`)
 	if body := m.text("main"); !strings.Contains(body, "Round One: Call about Round One") || !strings.Contains(body, "Round Three: Call about Round Three") {
 		t.Fatalf("the notifications page: %s", body)
@@ -55,8 +62,7 @@ func TestBrowserInboxReportsAndSharing(t *testing.T) {
 	m.noErrors("notifications")
 
 	// An ad-hoc summary of the rep's deals by stage, with a chart.
-	r := newTab(t, base, "rep1")
-	r.login("rep1")
+	r := signedInTab(t, base, "rep1")
 	r.open("/ui/reports")
 	r.submit(`a[href="/ui/adhoc"]`)
 	r.setSelect("#a-object", "opportunity")
@@ -74,6 +80,9 @@ func TestBrowserInboxReportsAndSharing(t *testing.T) {
 	if !eval[bool](r, `(() => { const i = document.querySelector("figure.chart img"); return i.complete && i.naturalWidth > 0 })()`) {
 		t.Error("the ad-hoc report's chart is not drawn")
 	}
+	if align := eval[string](r, `getComputedStyle(document.querySelector("table.report tbody td.num")).textAlign`); align != "right" {
+		t.Errorf("the report's numbers are aligned %s", align)
+	}
 	r.checkPage("ad-hoc report", "adhoc-report")
 
 	// The rep's own dashboard: a copy of the home one, edited.
@@ -82,6 +91,9 @@ func TestBrowserInboxReportsAndSharing(t *testing.T) {
 	r.submit(`details.save-dashboard button[type=submit]`)
 	r.submit(`a[href="/ui/dashboards/mine/edit"]`)
 	first := eval[string](r, `document.getElementById("w0_title").value`)
+	if got := eval[string](r, `document.querySelector('button[value="up:1"]').getAttribute("aria-label") || ""`); got != "Move up: Widget 2" {
+		t.Errorf("widget 2's Move up is named %q", got)
+	}
 	r.checkPage("dashboard editor", "dashboard-edit")
 	// Enter in the second widget's title submits the form with its first
 	// submit button: Save goes to the dashboard; "Move up" would stay in
@@ -112,11 +124,117 @@ func TestBrowserInboxReportsAndSharing(t *testing.T) {
 	}
 	r.checkPage("sharing", "record-shares")
 
-	r2 := newTab(t, base, "rep2")
-	r2.login("rep2")
+	r2 := signedInTab(t, base, "rep2")
 	r2.open("/ui/o/account/" + acc)
 	if got := r2.text("h1"); !strings.Contains(got, "Round Tea Co") {
 		t.Fatalf("rep2 cannot open the shared account: %s", r2.text("main"))
 	}
 	r2.noErrors("the shared account")
+}
+
+// TestBrowserAdminPages: the administrator's pages of this round, in a
+// real browser. The solution templates: the exported metadata with a new
+// object, uploaded to compare, shows that object's addition, and the
+// upgrade to the membership template is reviewed (its plan and SQL); a
+// webhook's deliveries: from its editor to all of them, the pending one
+// (the target answers 503) by its state, a delivered one resent; an index
+// declared in the Indexes section of the object page, reviewed and
+// applied, is listed there with its remove box; and why rep2 may not read
+// rep1's account, explained. Each page passes the accessibility checks
+// (the object page's walk starting at its Indexes), at 390 px too.
+func TestBrowserAdminPages(t *testing.T) {
+	var refused atomic.Value // the id of the account whose delivery the target refuses
+	refused.Store("none")
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if b, _ := io.ReadAll(r.Body); strings.Contains(string(b), refused.Load().(string)) {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	t.Cleanup(target.Close)
+	t.Setenv(integration.AllowEnv, "127.0.0.1")
+	s, base := liveServer(t)
+	if st, body := s.Do("POST", "/api/meta/webhooks", "admin", fmt.Sprintf(`{"name": "erp", "url": %q, "secret": "s3cret-of-sixteen-chars", "events": [{"event": "record.created", "object": "account"}]}`, target.URL+"/hook")); st != 201 {
+		t.Fatalf("webhook: %d %v", st, body)
+	}
+	acc := s.Create("rep1", "account", `{"name": "Delivered Co"}`)
+	refused.Store(s.Create("rep1", "account", `{"name": "Refused Co"}`))
+	s.RunJobs()
+
+	// The templates: compare an archive, review an upgrade.
+	_, export, _ := signedIn(t, s, "admin").do("GET", "/ui/admin/templates/export", nil)
+	files := map[string]string{"objects/machine.yaml": "name: machine\nlabel: {en: Machine}\nfields:\n  - {name: name, type: text, label: {en: Name}}\n"}
+	for f, content := range unzipped(t, []byte(export)) {
+		files[f] = content
+	}
+	archive := filepath.Join(t.TempDir(), "mine.zip")
+	if err := os.WriteFile(archive, zipOf(t, files), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	a := signedInTab(t, base, "admin")
+	a.open("/ui/admin/")
+	a.submit(`a[href="/ui/admin/templates"]`)
+	if body := a.text("main"); !strings.Contains(body, "Standard CRM") || !strings.Contains(body, "Membership CRM") {
+		t.Fatalf("the templates page: %s", body)
+	}
+	a.do(chromedp.SetUploadFiles(chromedp.ID("archive"), []string{archive}))
+	a.submit(`form[action="/ui/admin/templates/compare"] button[type=submit]`)
+	if got := a.text("ul.changes"); !strings.Contains(got, "add_object machine") || strings.Contains(got, "remove_object") {
+		t.Fatalf("the comparison: %s", a.text("main"))
+	}
+	a.checkPage("templates compared", "admin-templates")
+	a.submit(`form[action="/ui/admin/templates/membership/review"] button[type=submit]`)
+	if body := a.text("main"); !strings.Contains(body, "upgrade template standard 1.0.0 → membership 1.0.0") || !strings.Contains(body, "add_object member_card") ||
+		!strings.Contains(a.text("pre.sql"), "CREATE TABLE") || !a.has(`form[action="/ui/admin/templates/membership/apply"] #sample`) {
+		t.Fatalf("the upgrade's plan: %s", body)
+	}
+	a.checkPage("template upgrade plan", "admin-template-plan")
+
+	// The webhook's deliveries.
+	a.open("/ui/admin/kinds/webhooks/erp")
+	a.submit(`a[href="/ui/admin/kinds/webhooks/erp/deliveries"]`)
+	a.submit(`nav.views a[href$="deliveries?state=pending"]`)
+	if body := a.text("main"); !a.has("table") || !strings.Contains(body, "Pending") || !strings.Contains(body, "503") || strings.Contains(a.text("tbody"), "Delivered") {
+		t.Fatalf("the pending deliveries: %s", body)
+	}
+	a.checkPage("pending deliveries", "webhook-deliveries-pending")
+	a.submit(`nav.views a[href$="deliveries?state=delivered"]`)
+	resend := `tr:has(a[href="/ui/o/account/` + acc + `"]) form[action$="/resend"] button`
+	if got := eval[string](a, `document.querySelector('`+resend+`').getAttribute("aria-label") || ""`); got != "Resend: account "+acc {
+		t.Errorf("the resend button of %s is named %q", acc, got)
+	}
+	a.submit(resend)
+	if body := a.text("main"); !strings.Contains(body, "The delivery is queued again.") || !strings.Contains(body, "No deliveries in this state.") {
+		t.Fatalf("the delivery resent: %s", body)
+	}
+	a.checkPage("deliveries", "webhook-deliveries")
+
+	// An index declared on the object page.
+	a.open("/ui/admin/objects/opportunity")
+	a.do(chromedp.SetValue(chromedp.ID("b_index0_fields"), "owner_id\nstage\n-amount"))
+	a.submit(`form[action="/ui/admin/objects/opportunity"] button[type=submit]`)
+	a.apply("the index", "update object opportunity", `CREATE INDEX IF NOT EXISTS "idx_opportunity_owner_id_stage_amount_desc_id"`)
+	a.open("/ui/admin/objects/opportunity")
+	if got := eval[string](a, `document.getElementById("b_index0_fields").value`); got != "owner_id\nstage\n-amount" || !a.has("#b_index0_remove") || !a.has("#b_index1_fields") {
+		t.Fatalf("the declared index: %q: %s", got, a.text("#indexes"))
+	}
+	if w := eval[[]float64](a, `["b_index0_unique", "b_index0_remove"].map(id => document.getElementById(id).getBoundingClientRect().width)`); w[0] != w[1] {
+		t.Errorf("the checkboxes of an index are %v px wide", w)
+	}
+	a.checkA11yFrom("object page's indexes", "#indexes")
+	a.shot("builder-object-indexes")
+	a.checkNarrow("object page's indexes", "builder-object-indexes")
+	a.noErrors("indexes")
+
+	// Why rep2 may not read rep1's account.
+	a.open("/ui/admin/access")
+	a.setSelect("#x-user", "rep2")
+	a.setSelect("#x-object", "account")
+	a.do(chromedp.SendKeys(chromedp.ID("x-record"), acc), chromedp.SendKeys(chromedp.ID("x-field"), "name"))
+	a.submit(`form[action="/ui/admin/access"] button[type=submit]`)
+	if got := a.text(`dd[data-verdict="read"]`); !strings.Contains(got, "Denied") {
+		t.Fatalf("rep2 reading rep1's account: %s", a.text("main"))
+	}
+	a.checkPage("explain access", "admin-access")
 }
