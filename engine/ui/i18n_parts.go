@@ -44,7 +44,7 @@ var partMessages = map[string][2]string{
 	"dashboard_deleted":        {"The dashboard is deleted.", "仪表板已删除。"},
 	"task_notification":        {"Notification", "通知"},
 	"mark_read":                {"Mark as read", "标为已读"},
-	"mark_read_of":             {"Mark %s as read", "将“%s”标为已读"},
+	"mark_read_of":             {"Mark as read: %s", "标为已读：%s"},
 	"marked_read":              {"Marked as read.", "已标为已读。"},
 	"since":                    {"Since", "开始时间"},
 	"convert_title":            {"Convert %s %s", "转换%s %s"},

@@ -49,7 +49,7 @@ func TestNotificationsPage(t *testing.T) {
 				notContain: []string{"Secret plan", "Vanishing deal"}},
 			{name: "the first page, newest first", path: "/ui/notifications", status: 200,
 				contains: []string{"All notifications", `data-notice="` + newest + `" class="unread"`, "Deal: Call #051 now", "Deal: Call #003 now", `href="/ui/o/opportunity/` + opp + `"`, "About a record you may no longer see.",
-					`action="` + read + `"`, `action="/ui/notifications/read-all"`, `href="/ui/notifications?after=` + fiftieth + `" rel="next"`},
+					`action="` + read + `"`, `aria-label="Mark as read: Next step of Deal"`, `action="/ui/notifications/read-all"`, `href="/ui/notifications?after=` + fiftieth + `" rel="next"`},
 				notContain: []string{"Call #002 now", "Secret plan", "Vanishing deal", "/ui/o/opportunity/" + gone, "First page"}},
 			{name: "the second page", path: "/ui/notifications?after=" + fiftieth, status: 200,
 				contains:   []string{"Deal: Call #002 now", "Deal: Call #001 now", `href="/ui/notifications">First page`},

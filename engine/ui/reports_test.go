@@ -280,7 +280,7 @@ func TestDashboardEditor(t *testing.T) {
 			{name: "a copy of its own", method: "POST", path: "/ui/dashboards", form: url.Values{"from": {"sales_home"}, "name": {"mine"}, "label": {"Mine"}}, status: 303},
 			{name: "the home of its own offers the editor", path: "/ui/?dashboard=mine", status: 200, contains: []string{`href="/ui/dashboards/mine/edit"`}},
 			{name: "one offered to the rep is not theirs to edit", path: "/ui/dashboards/sales_home/edit", status: 404},
-			{name: "the editor", path: "/ui/dashboards/mine/edit", status: 200, contains: []string{`name="w0_type"`, `<option value="pipeline_funnel" selected>`, `name="n" value="`}},
+			{name: "the editor", path: "/ui/dashboards/mine/edit", status: 200, contains: []string{`name="w0_type"`, `<option value="pipeline_funnel" selected>`, `name="n" value="`, `value="up:0" disabled`}, notContain: []string{`value="up:1" disabled`, `value="down:0" disabled`}},
 		})
 		st, body := rep1.get("/ui/dashboards/mine/edit")
 		if st != 200 {
