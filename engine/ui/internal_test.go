@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -87,4 +88,40 @@ func TestMessages(t *testing.T) {
 func readSource(name string) (string, error) {
 	b, err := os.ReadFile(name)
 	return string(b), err
+}
+
+// TestNeededFiles: a page's set holds the layout and the shared files its
+// templates call, transitively, and no other.
+func TestNeededFiles(t *testing.T) {
+	shared, _, err := templateFiles()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		page      string
+		want, not []string
+	}{
+		{"account", []string{"_layout.html", "_access.html", "_builder.html"}, []string{"_report.html", "_deliveries.html", "_import.html"}},
+		{"report", []string{"_layout.html", "_report.html"}, []string{"_access.html", "_deliveries.html"}},
+		{"admin_deliveries", []string{"_layout.html", "_deliveries.html"}, []string{"_report.html", "_access.html"}},
+		{"login", []string{"_layout.html"}, []string{"_report.html", "_access.html", "_deliveries.html", "_import.html"}},
+	} {
+		t.Run(c.page, func(t *testing.T) {
+			text, err := templateFS.ReadFile("templates/" + c.page + ".html")
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := neededFiles(shared, append(names(callsPattern, string(text)), "layout"))
+			for _, f := range c.want {
+				if !slices.Contains(got, "templates/"+f) {
+					t.Errorf("%s lacks %s: %v", c.page, f, got)
+				}
+			}
+			for _, f := range c.not {
+				if slices.Contains(got, "templates/"+f) {
+					t.Errorf("%s has %s: %v", c.page, f, got)
+				}
+			}
+		})
+	}
 }

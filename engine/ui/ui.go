@@ -134,33 +134,6 @@ func New(ctx context.Context, cfg Config) (*UI, error) {
 	return u, nil
 }
 
-// parsePages parses every page template with the shared layout and
-// partials: a file named _*.html is shared, any other is a page.
-func parsePages() (map[string]*template.Template, error) {
-	base := template.New("").Funcs(funcs).Funcs(builderFuncs)
-	base, err := base.ParseFS(templateFS, "templates/_*.html")
-	if err != nil {
-		return nil, fmt.Errorf("ui: templates: %w", err)
-	}
-	entries, err := fs.Glob(templateFS, "templates/*.html")
-	if err != nil {
-		return nil, err
-	}
-	pages := map[string]*template.Template{}
-	for _, e := range entries {
-		name := path.Base(e)
-		if strings.HasPrefix(name, "_") {
-			continue
-		}
-		t, err := template.Must(base.Clone()).ParseFS(templateFS, e)
-		if err != nil {
-			return nil, fmt.Errorf("ui: template %s: %w", name, err)
-		}
-		pages[strings.TrimSuffix(name, ".html")] = t
-	}
-	return pages, nil
-}
-
 // Register mounts the UI: / redirects to /ui/, the pages under /ui.
 func (u *UI) Register(r fiber.Router, s *api.Server) {
 	u.api = s
