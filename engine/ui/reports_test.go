@@ -245,7 +245,7 @@ func TestAdhocReport(t *testing.T) {
 			{name: "a summary by stage with a chart", path: summary, status: 200,
 				contains:   []string{"Proposal", "2,000.00", "3,000.00", "5,000.00", "Sum of Amount", "/ui/adhoc/chart.svg?width=1000&amp;", "Ad-hoc reports are not saved"},
 				notContain: []string{"99,999", "101,999"}},
-			{name: "its chart", path: strings.Replace(summary, "/ui/adhoc?", "/ui/adhoc/chart.svg?width=400&", 1), status: 200, contains: []string{"<svg", "Proposal"}},
+			{name: "its chart", path: strings.Replace(summary, "/ui/adhoc?", "/ui/adhoc/chart.svg?width=400&", 1), status: 200, contains: []string{"<svg", "Proposal", "Ad-hoc report"}, notContain: []string{">adhoc<"}},
 			{name: "a tabular report with a filter", path: "/ui/adhoc?" + url.Values{"object": {"opportunity"}, "kind": {"tabular"}, "col": {"name", "amount"}, "filter": {`stage == "proposal"`}, "sort": {"name"}, "run": {"1"}}.Encode(), status: 200,
 				contains: []string{"Adhoc One", "Adhoc Two", "/ui/o/opportunity/"}, notContain: []string{"Adhoc Three", "Rep2 Adhoc"}},
 			{name: "a bad filter is explained", path: "/ui/adhoc?" + url.Values{"object": {"opportunity"}, "g1": {"stage"}, "filter": {"nope ==="}, "run": {"1"}}.Encode(), status: 422, contains: []string{`role="alert"`}},

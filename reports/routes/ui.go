@@ -167,14 +167,17 @@ func (p pages) draw(ctx context.Context, rights *engine.Rights, plan *reports.Pl
 	return chart.SVG(res.Draw(width)), nil
 }
 
-// adhocName names the reports defined on the ad-hoc report page.
+// adhocName names the reports defined on the ad-hoc report page, and
+// adhocLabel titles them (their charts).
 const adhocName = "adhoc"
+
+var adhocLabel = metadata.Label{"en": "Ad-hoc report", "zh": "临时报表"}
 
 // adhocReport is the report document of an ad-hoc definition, in the
 // caller's language.
 func adhocReport(ctx context.Context, def ui.AdhocReport) *reports.Report {
 	lang := engine.Language(ctx)
-	r := &reports.Report{Name: adhocName, Object: def.Object, Kind: def.Kind, Filter: def.Filter, Sort: def.Sort}
+	r := &reports.Report{Name: adhocName, Label: adhocLabel, Object: def.Object, Kind: def.Kind, Filter: def.Filter, Sort: def.Sort}
 	for _, c := range def.Columns {
 		r.Columns = append(r.Columns, reports.Column{Field: c})
 	}
