@@ -221,13 +221,7 @@ func (u *UI) runAdhoc(r *rq, s *engine.Scope, q url.Values) (int, *reportData, e
 	}
 	t.Label = res.Label
 	res.ReportTable = groupNumbers(t)
-	for _, row := range t.Rows {
-		v := reportRowView{ReportRow: row}
-		if row.ID != "" {
-			v.Href = "/ui/o/" + def.Object + "/" + row.ID
-		}
-		res.Rows = append(res.Rows, v)
-	}
+	res.Rows = rowViews(t, def.Object, func(group, aggregate string) string { return adhocDrillHref(q, group, aggregate, "") })
 	if def.Chart != "" && def.Kind != "tabular" {
 		q := maps.Clone(q)
 		delete(q, "width")
@@ -236,18 +230,67 @@ func (u *UI) runAdhoc(r *rq, s *engine.Scope, q url.Values) (int, *reportData, e
 	return fiber.StatusOK, res, nil
 }
 
-// adhocChart answers GET /ui/adhoc/chart.svg?…&width=…: the chart of the
-// ad-hoc report the query defines.
-func (u *UI) adhocChart(c *fiber.Ctx) error {
-	r, err := u.req(c)
+// adhocDrillHref is the address of the drill-down into group of the
+// ad-hoc report q defines, limited to what aggregate counted when given,
+// at cursor when given.
+func adhocDrillHref(q url.Values, group, aggregate, cursor string) string {
+	q = maps.Clone(q)
+	for _, k := range []string{"run", "width", "group", "aggregate", "cursor"} {
+		delete(q, k)
+	}
+	q.Set("group", group)
+	for k, v := range map[string]string{"aggregate": aggregate, "cursor": cursor} {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	return "/ui/adhoc/drill?" + q.Encode()
+}
+
+// adhocDrill answers GET /ui/adhoc/drill?…&group=…&aggregate=…: the
+// records behind a group of the ad-hoc report the query defines, as the
+// user may read them, a page at a time.
+func (u *UI) adhocDrill(c *fiber.Ctx) error {
+	r, q, s, err := u.adhocRequest(c)
 	if err != nil {
 		return u.fail(c, err)
 	}
+	group, aggregate := q.Get("group"), q.Get("aggregate")
+	res, err := u.rep.DrillAdhoc(r.ctx, adhocDefinition(q, s, r.lang), group, aggregate, drillPage(c))
+	if err != nil {
+		return u.fail(c, err)
+	}
+	back := maps.Clone(q)
+	for _, k := range []string{"group", "aggregate", "cursor"} {
+		delete(back, k)
+	}
+	back.Set("run", "1")
+	return u.showDrill(c, r, tr(r.lang, "adhoc_report"), "/ui/adhoc?"+back.Encode(), s.Object().Name, res,
+		func(cursor string) string { return adhocDrillHref(q, group, aggregate, cursor) })
+}
+
+// adhocRequest reads an ad-hoc report's request: the query that defines
+// it and the scope of its object, which the user must be able to read.
+func (u *UI) adhocRequest(c *fiber.Ctx) (*rq, url.Values, *engine.Scope, error) {
+	r, err := u.req(c)
+	if err != nil {
+		return nil, nil, nil, err
+	}
 	q, err := url.ParseQuery(string(c.Context().QueryArgs().QueryString()))
 	if err != nil {
-		return u.fail(c, &engine.RequestError{Message: "bad query string: " + err.Error()})
+		return nil, nil, nil, &engine.RequestError{Message: "bad query string: " + err.Error()}
 	}
 	s, err := r.scope(q.Get("object"), metadata.ActionRead)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return r, q, s, nil
+}
+
+// adhocChart answers GET /ui/adhoc/chart.svg?…&width=…: the chart of the
+// ad-hoc report the query defines.
+func (u *UI) adhocChart(c *fiber.Ctx) error {
+	r, q, s, err := u.adhocRequest(c)
 	if err != nil {
 		return u.fail(c, err)
 	}

@@ -209,6 +209,10 @@ type Reports interface {
 	// ChartAdhoc draws such a summary or matrix report as SVG, width
 	// pixels wide.
 	ChartAdhoc(ctx context.Context, def AdhocReport, width int) ([]byte, error)
+	// DrillAdhoc returns a page of the records behind a group of such a
+	// report (a row's Group; aggregate limits them to what it counted),
+	// as Drill does for a saved report.
+	DrillAdhoc(ctx context.Context, def AdhocReport, group, aggregate string, opt engine.ListOptions) (*engine.ListResult, error)
 	// Dashboards lists the dashboards offered to the user and those they
 	// saved.
 	Dashboards(ctx context.Context) ([]DashboardInfo, error)

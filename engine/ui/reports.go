@@ -23,6 +23,7 @@ func (u *UI) reportRoutes(g fiber.Router) {
 	g.Get("/dashboards/:name/edit", u.editDashboardPage)
 	g.Post("/dashboards/:name/edit", u.editDashboard)
 	g.Get("/adhoc/chart.svg", u.adhocChart)
+	g.Get("/adhoc/drill", u.adhocDrill)
 	g.Get("/reports/:name", u.reportPage)
 	g.Get("/reports/:name/chart.svg", u.reportChart)
 	g.Get("/reports/:name/export", u.reportExport)
@@ -144,35 +145,45 @@ func (u *UI) reportPage(c *fiber.Ctx) error {
 			d.setChart("/ui/reports/"+name+"/chart.svg", d.Query)
 		}
 		d.ReportTable = groupNumbers(res)
-		levels := 0
-		for _, row := range res.Rows {
-			levels = max(levels, row.Level)
-		}
-		for _, row := range res.Rows {
-			v := reportRowView{ReportRow: row, Subtotal: row.Level > 0 && row.Level < levels}
-			switch {
-			case row.ID != "":
-				v.Href = "/ui/o/" + res.Object + "/" + row.ID
-			case row.Level > 0:
-				// A group row's address is never empty (a group whose
-				// one key is no value has "*none"): an empty one would
-				// mean the whole report, so it gets no link.
-				if row.Group != "" {
-					v.Href = drillHref(name, ps, row.Group, "", "")
-				}
-				v.Links = make([]string, len(row.Cells))
-				for i, col := range res.Columns {
-					if g := row.Group + col.Across; col.Aggregate != "" && g != "" && i < len(v.Links) {
-						v.Links[i] = drillHref(name, ps, g, col.Aggregate, "")
-					}
-				}
-			}
-			d.Rows = append(d.Rows, v)
-		}
+		d.Rows = rowViews(res, res.Object, func(group, aggregate string) string { return drillHref(name, ps, group, aggregate, "") })
 	}
 	p := u.newPage(c, in.Label)
 	p.Section, p.Data = "reports", &d
 	return u.render(c, status, "report", p)
+}
+
+// rowViews links a report's rows: a record's row to the record of
+// object, a group row and each of its aggregates' cells to their
+// drill-down (drill of the group's address and the aggregate, "" for the
+// row's own link).
+func rowViews(t *ReportTable, object string, drill func(group, aggregate string) string) []reportRowView {
+	levels := 0
+	for _, row := range t.Rows {
+		levels = max(levels, row.Level)
+	}
+	out := make([]reportRowView, 0, len(t.Rows))
+	for _, row := range t.Rows {
+		v := reportRowView{ReportRow: row, Subtotal: row.Level > 0 && row.Level < levels}
+		switch {
+		case row.ID != "":
+			v.Href = "/ui/o/" + object + "/" + row.ID
+		case row.Level > 0:
+			// A group row's address is never empty (a group whose one
+			// key is no value has "*none"): an empty one would mean the
+			// whole report, so it gets no link.
+			if row.Group != "" {
+				v.Href = drill(row.Group, "")
+			}
+			v.Links = make([]string, len(row.Cells))
+			for i, col := range t.Columns {
+				if g := row.Group + col.Across; col.Aggregate != "" && g != "" && i < len(v.Links) {
+					v.Links[i] = drill(g, col.Aggregate)
+				}
+			}
+		}
+		out = append(out, v)
+	}
+	return out
 }
 
 // groupNumbers puts thousands separators into the numbers of t's
@@ -250,7 +261,6 @@ func asciiName(s string) string {
 
 // drillData is the content of a drill-down: the records behind a group.
 type drillData struct {
-	Report  *ReportInfo
 	Back    string
 	Columns []string
 	Rows    []listRow
@@ -272,16 +282,29 @@ func (u *UI) reportDrill(c *fiber.Ctx) error {
 		return u.fail(c, err)
 	}
 	group, aggregate := c.Query("group"), c.Query("aggregate")
-	object, res, err := u.rep.Drill(r.ctx, name, ps, group, aggregate, engine.ListOptions{Cursor: c.Query("cursor"), Limit: listPageSize, Total: true})
+	object, res, err := u.rep.Drill(r.ctx, name, ps, group, aggregate, drillPage(c))
 	if err != nil {
 		return u.fail(c, err)
 	}
+	return u.showDrill(c, r, in.Label, "/ui/reports/"+name+"?"+string(encodeParams(ps)), object, res,
+		func(cursor string) string { return drillHref(name, ps, group, aggregate, cursor) })
+}
+
+// drillPage is the page of records a drill-down request asks for.
+func drillPage(c *fiber.Ctx) engine.ListOptions {
+	return engine.ListOptions{Cursor: c.Query("cursor"), Limit: listPageSize, Total: true}
+}
+
+// showDrill renders the records behind a group of the report labelled
+// report (res, of object), in the object's list columns, with a link back
+// to the report and next giving the address of the page at a cursor.
+func (u *UI) showDrill(c *fiber.Ctx, r *rq, report, back, object string, res *engine.ListResult, next func(cursor string) string) error {
 	s, err := r.scope(object, metadata.ActionRead)
 	if err != nil {
 		return u.fail(c, err)
 	}
 	cols := visibleColumns(s, nil, u.layoutFor(r, s.Object()).ListColumns)
-	d := drillData{Report: in, Back: "/ui/reports/" + name + "?" + string(encodeParams(ps))}
+	d := drillData{Back: back}
 	for _, name := range cols {
 		f, _ := fieldDef(s.Object(), name)
 		d.Columns = append(d.Columns, f.Title(r.lang))
@@ -293,9 +316,9 @@ func (u *UI) reportDrill(c *fiber.Ctx) error {
 		d.Total = *res.Total
 	}
 	if res.NextCursor != "" {
-		d.Next = drillHref(name, ps, group, aggregate, res.NextCursor)
+		d.Next = next(res.NextCursor)
 	}
-	p := u.newPage(c, tr(r.lang, "drill_title", in.Label))
+	p := u.newPage(c, tr(r.lang, "drill_title", report))
 	p.Section, p.Data = "reports", d
 	return u.render(c, fiber.StatusOK, "report_drill", p)
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"html"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -253,6 +254,23 @@ func TestAdhocReport(t *testing.T) {
 		})
 		run(t, rep2, []pageCase{
 			{name: "rep2's summary counts none of rep1's", path: summary, status: 200, contains: []string{"99,999.00"}, notContain: []string{"5,000.00", "2,000.00"}},
+		})
+		// The proposal row drills to its deals, as the user may read them.
+		_, body := rep1.get(summary)
+		drill := regexp.MustCompile(`href="(/ui/adhoc/drill\?[^"]*group=proposal[^"]*)"`).FindAllStringSubmatch(body, -1)
+		if len(drill) < 2 {
+			t.Fatalf("the proposal row and its cells link no drill-down: %s", body)
+		}
+		row := html.UnescapeString(drill[0][1])
+		run(t, rep1, []pageCase{
+			{name: "a group's records", path: row, status: 200, contains: []string{"Adhoc One", "Adhoc Two", "2 records", `href="/ui/adhoc?`}, notContain: []string{"Adhoc Three", "Rep2 Adhoc"}},
+			{name: "an aggregate's cell", path: html.UnescapeString(drill[1][1]), status: 200, contains: []string{"Adhoc One", "Adhoc Two"}, notContain: []string{"Adhoc Three"}},
+		})
+		run(t, rep2, []pageCase{
+			{name: "rep2 following rep1's link sees only theirs", path: row, status: 200, contains: []string{"Rep2 Adhoc", "1 record"}, notContain: []string{"Adhoc One", "Adhoc Two"}},
+		})
+		run(t, mkt, []pageCase{
+			{name: "marketing may not drill into deals", path: row, status: 403, notContain: []string{"Adhoc One"}},
 		})
 		revenue := "/ui/adhoc?" + url.Values{"object": {"account"}, "g1": {"name"}, "af1": {"sum"}, "ax1": {"annual_revenue"}, "run": {"1"}}.Encode()
 		run(t, rep1, []pageCase{

@@ -228,6 +228,16 @@ func (p pages) ChartAdhoc(ctx context.Context, def ui.AdhocReport, width int) ([
 	return p.draw(ctx, rights, plan, nil, width)
 }
 
+// DrillAdhoc implements ui.Reports: the drill-down of an ad-hoc report,
+// checked as POST /api/reports/run checks it.
+func (p pages) DrillAdhoc(ctx context.Context, def ui.AdhocReport, group, aggregate string, opt engine.ListOptions) (*engine.ListResult, error) {
+	rights, plan, err := p.h.adhocPlan(ctx, adhocReport(ctx, def))
+	if err != nil {
+		return nil, err
+	}
+	return p.h.run.Drill(ctx, rights, plan, nil, group, aggregate, opt)
+}
+
 // Export implements ui.Reports.
 func (p pages) Export(ctx context.Context, name string, params map[string]string, format string) (*ui.File, error) {
 	rights, plan, err := p.plan(ctx, name)
