@@ -102,7 +102,7 @@ func (sv *Service) installRoute(c *fiber.Ctx) error {
 			return &engine.RequestError{Message: "the body is not a JSON object {plan, sample}: " + err.Error()}
 		}
 	}
-	plan, sample, err := sv.install(c.UserContext(), c.Params("name"), b.Plan, b.Sample)
+	plan, sample, err := sv.install(c.UserContext(), c.Params("name"), b.Plan, b.Sample, AnyVersion)
 	if err != nil {
 		return err
 	}
@@ -118,16 +118,17 @@ func (sv *Service) installRoute(c *fiber.Ctx) error {
 }
 
 // install installs or upgrades the built-in template name as the user of
-// ctx (with plan, a dry run) and, with sample and not plan, loads its
-// sample records: POST /api/templates/{name}/install and upgrade, and the
+// ctx (with plan, a dry run; with base, only while metadata is at that
+// version: ApplyFrom) and, with sample and not plan, loads its sample
+// records: POST /api/templates/{name}/install and upgrade, and the
 // builder's page.
-func (sv *Service) install(ctx context.Context, name string, plan, sample bool) (*Plan, *SampleResult, error) {
+func (sv *Service) install(ctx context.Context, name string, plan, sample bool, base int64) (*Plan, *SampleResult, error) {
 	fsys, err := defaults.FS(name)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %v", engine.ErrNotFound, err)
 	}
 	p, _ := access.FromContext(ctx)
-	pl, err := sv.Apply(ctx, fsys, p.Username, plan)
+	pl, err := sv.ApplyFrom(ctx, fsys, p.Username, plan, base)
 	if err != nil {
 		return pl, nil, err
 	}

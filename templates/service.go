@@ -196,6 +196,19 @@ type Plan struct {
 // the conflicts resolved for the current value, and records the template
 // in crm_templates in the same transaction.
 func (sv *Service) Apply(ctx context.Context, fsys fs.FS, author string, planOnly bool) (*Plan, error) {
+	return sv.ApplyFrom(ctx, fsys, author, planOnly, AnyVersion)
+}
+
+// AnyVersion is the base of ApplyFrom for a plan not reviewed before: it
+// applies on whatever version is current.
+const AnyVersion = -1
+
+// ApplyFrom is Apply of a plan reviewed on metadata version base (0 for
+// empty metadata, AnyVersion for none): when metadata is no longer at
+// base, or changes before the install is applied, it refuses with
+// engine.ErrStale and changes nothing, so what applies is what was
+// reviewed.
+func (sv *Service) ApplyFrom(ctx context.Context, fsys fs.FS, author string, planOnly bool, base int64) (*Plan, error) {
 	m, next, err := Load(fsys)
 	if err != nil {
 		return nil, err
@@ -204,12 +217,24 @@ func (sv *Service) Apply(ctx context.Context, fsys fs.FS, author string, planOnl
 	if err != nil {
 		return nil, err
 	}
+	if base != AnyVersion && latest != base {
+		return nil, stale(m, base, latest)
+	}
 	p := &Plan{Template: m}
 	merged, comment := next, "install template "+m.Name+" "+m.Version
 	var current *metadata.Schema
-	opt := engine.ApplyOptions{Author: author, DryRun: planOnly}
+	opt := engine.ApplyOptions{Author: author, DryRun: planOnly, Base: max(base, 0)}
 	if latest > 0 {
 		snap := sv.eng.Snapshot()
+		if base != AnyVersion && snap.Version != base {
+			// This server has not loaded the version the database holds.
+			if _, err := sv.eng.Reload(ctx); err != nil {
+				return nil, err
+			}
+			if snap = sv.eng.Snapshot(); snap.Version != base {
+				return nil, stale(m, base, snap.Version)
+			}
+		}
 		current, opt.Base = snap.Schema, snap.Version
 		var base *metadata.Schema
 		switch in, err := sv.Current(ctx); {
@@ -245,6 +270,12 @@ func (sv *Service) Apply(ctx context.Context, fsys fs.FS, author string, planOnl
 	}
 	p.Version, p.Applied = version, !planOnly
 	return p, nil
+}
+
+// stale is the refusal of an install of m reviewed on version base when
+// metadata is at version now.
+func stale(m Manifest, base, now int64) error {
+	return fmt.Errorf("templates: install %s %s: %w: reviewed on version %d, now at %d", m.Name, m.Version, engine.ErrStale, base, now)
 }
 
 // Export returns the current metadata as the files of a template folder

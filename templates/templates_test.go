@@ -2,6 +2,7 @@ package templates_test
 
 import (
 	"context"
+	"errors"
 	"io/fs"
 	"sort"
 	"strings"
@@ -227,7 +228,14 @@ func TestUpgradeKeepsAdminChanges(t *testing.T) {
 			t.Errorf("the plan lacks the new field: %v\n%s", plan.Described, plan.SQL)
 		}
 
-		done, err := sv.Apply(ctx, defaults.WithBases(v2), "test", false)
+		// A plan reviewed on an older version is refused, and nothing changes.
+		if _, err := sv.ApplyFrom(ctx, defaults.WithBases(v2), "test", false, before-1); !errors.Is(err, engine.ErrStale) {
+			t.Fatalf("an install reviewed on version %d at %d: %v", before-1, before, err)
+		}
+		if p.Engine.Snapshot().Version != before {
+			t.Fatal("a stale install changed the metadata")
+		}
+		done, err := sv.ApplyFrom(ctx, defaults.WithBases(v2), "test", false, before)
 		if err != nil {
 			t.Fatal(err)
 		}

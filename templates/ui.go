@@ -54,8 +54,8 @@ func templateInfo(m Manifest, lang string) ui.TemplateInfo {
 }
 
 // Install implements ui.Templates.
-func (p pages) Install(ctx context.Context, name string, plan, sample bool) (*ui.TemplatePlan, error) {
-	pl, res, err := p.sv.install(ctx, name, plan, sample)
+func (p pages) Install(ctx context.Context, name string, plan, sample bool, base int64) (*ui.TemplatePlan, error) {
+	pl, res, err := p.sv.install(ctx, name, plan, sample, base)
 	if pl == nil {
 		return nil, err
 	}

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -78,7 +79,7 @@ func (u *UI) showTemplatePlan(c *fiber.Ctx, moved bool, status int) error {
 	if _, err := u.eng.Reload(c.UserContext()); err != nil {
 		return u.fail(c, err)
 	}
-	pl, err := u.tpls.Install(c.UserContext(), name, true, false)
+	pl, err := u.tpls.Install(c.UserContext(), name, true, false, -1) // a plan: on any version
 	if err != nil {
 		return u.fail(c, err)
 	}
@@ -105,20 +106,19 @@ func (u *UI) showTemplatePlan(c *fiber.Ctx, moved bool, status int) error {
 
 // applyTemplate answers POST /ui/admin/templates/{name}/apply: installs
 // or upgrades to the reviewed template (with its sample records when
-// "sample" is ticked). If metadata changed since the review, the new plan
-// is shown instead, to be reviewed again (409).
+// "sample" is ticked), only while metadata is at the reviewed version
+// (base): if it changed since the review, even while the install runs,
+// nothing is applied and the new plan is shown instead, to be reviewed
+// again (409).
 func (u *UI) applyTemplate(c *fiber.Ctx) error {
 	base, err := strconv.ParseInt(c.FormValue("base"), 10, 64)
-	if err != nil {
+	if err != nil || base < 0 {
 		return u.fail(c, &engine.RequestError{Message: "the reviewed install is missing its version; review it again"})
 	}
-	if _, err := u.eng.Reload(c.UserContext()); err != nil {
-		return u.fail(c, err)
-	}
-	if u.eng.Snapshot().Version != base {
+	pl, err := u.tpls.Install(c.UserContext(), c.Params("name"), false, c.FormValue("sample") == "true", base)
+	if errors.Is(err, engine.ErrStale) {
 		return u.showTemplatePlan(c, true, fiber.StatusConflict)
 	}
-	pl, err := u.tpls.Install(c.UserContext(), c.Params("name"), false, c.FormValue("sample") == "true")
 	if err != nil {
 		return u.fail(c, err)
 	}

@@ -508,8 +508,11 @@ type Templates interface {
 	// upgrades to it (merged three ways into the current metadata,
 	// keeping the administrators' changes): with plan it changes nothing
 	// and says what it would do; otherwise sample also loads its sample
-	// records. engine.ErrNotFound for an unknown template.
-	Install(ctx context.Context, name string, plan, sample bool) (*TemplatePlan, error)
+	// records. With base ≥ 0 (the metadata version a plan was reviewed
+	// on; -1 for none) it refuses with engine.ErrStale, changing nothing,
+	// once metadata is no longer at that version. engine.ErrNotFound for
+	// an unknown template.
+	Install(ctx context.Context, name string, plan, sample bool, base int64) (*TemplatePlan, error)
 	// Export returns the current metadata as a template folder in a zip
 	// archive (the folder crm template export writes).
 	Export(ctx context.Context) (*File, error)
