@@ -10,6 +10,7 @@ import (
 
 	"github.com/crmplatform/crm/engine"
 	"github.com/crmplatform/crm/engine/access"
+	"github.com/crmplatform/crm/engine/query"
 	"github.com/crmplatform/crm/engine/store"
 	"github.com/gofiber/fiber/v2"
 )
@@ -118,29 +119,35 @@ func (rm *Reminders) notifications(ctx context.Context, userID, rest string, arg
 }
 
 // withhold clears the record, subject and body of each notification
-// about a record the principal of ctx may no longer read (Engine.Get as
-// them: the one permission decision), and marks it Withheld. Each record
-// is asked about once.
+// about a record the principal of ctx may no longer read, and marks it
+// Withheld. The records are asked about once per object, in one
+// Engine.List as the principal (the one permission decision) of those
+// the notifications name.
 func (rm *Reminders) withhold(ctx context.Context, items []Notification) error {
-	readable := map[[2]string]bool{}
+	ids, readable := map[string][]any{}, map[[2]string]bool{}
+	for _, n := range items {
+		key := [2]string{n.Object, n.RecordID}
+		if _, seen := readable[key]; !seen && n.Object != "" && n.RecordID != "" {
+			readable[key] = false
+			ids[n.Object] = append(ids[n.Object], n.RecordID)
+		}
+	}
+	for object, some := range ids {
+		res, err := rm.eng.List(ctx, object, engine.ListOptions{Limit: len(some), Where: query.Predicate{SQL: `"id" IN (` + store.Marks(len(some)) + `)`, Args: some}})
+		switch {
+		case errors.Is(err, engine.ErrNotFound), errors.Is(err, engine.ErrForbidden):
+			continue // an object removed, or one the user may no longer read
+		case err != nil:
+			return fmt.Errorf("reminders: the records of notifications on %s: %w", object, err)
+		}
+		for _, r := range res.Items {
+			id, _ := r["id"].(string)
+			readable[[2]string{object, id}] = true
+		}
+	}
 	for i := range items {
 		n := &items[i]
-		if n.Object == "" || n.RecordID == "" {
-			continue
-		}
-		key := [2]string{n.Object, n.RecordID}
-		ok, known := readable[key]
-		if !known {
-			_, err := rm.eng.Get(ctx, n.Object, n.RecordID)
-			switch {
-			case err == nil:
-				ok = true
-			case !errors.Is(err, engine.ErrNotFound) && !errors.Is(err, engine.ErrForbidden):
-				return fmt.Errorf("reminders: notification %s: %w", n.ID, err)
-			}
-			readable[key] = ok
-		}
-		if !ok {
+		if n.Object != "" && n.RecordID != "" && !readable[[2]string{n.Object, n.RecordID}] {
 			n.RecordID, n.Subject, n.Body, n.Withheld = "", "", "", true
 		}
 	}
