@@ -240,6 +240,5 @@ func pointsTo(f *metadata.Field, object string) bool {
 
 // numeric reports whether a field holds numbers that add up.
 func numeric(f *metadata.Field) bool {
-	k := metadata.TypeOf(f).Kind()
-	return k == metadata.KindInt || k == metadata.KindFloat || k == metadata.KindMoney
+	return metadata.TypeOf(f).Kind().Numeric()
 }

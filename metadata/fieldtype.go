@@ -46,6 +46,9 @@ func (k Kind) String() string {
 // Numeric reports whether values of the kind are numbers.
 func (k Kind) Numeric() bool { return k == KindInt || k == KindFloat || k == KindMoney }
 
+// Temporal reports whether values of the kind are dates or instants.
+func (k Kind) Temporal() bool { return k == KindDate || k == KindDateTime }
+
 // Dialect names of the SQL databases the engine supports.
 const (
 	DialectSQLite   = "sqlite"

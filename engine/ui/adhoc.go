@@ -87,8 +87,7 @@ func adhocFields(s *engine.Scope, lang string) []adhocField {
 		}
 		k := metadata.TypeOf(f).Kind()
 		af := adhocField{Name: f.Name, Label: f.Title(lang),
-			Numeric: k == metadata.KindInt || k == metadata.KindFloat || k == metadata.KindMoney,
-			Date:    k == metadata.KindDate || k == metadata.KindDateTime}
+			Numeric: k.Numeric(), Date: k.Temporal()}
 		af.Group = k != metadata.KindFile && k != metadata.KindRefList && k != metadata.KindStringList && metadata.FormInput(f).Kind != metadata.InputTextarea
 		out = append(out, af)
 	}
@@ -110,8 +109,7 @@ func adhocDefinition(q url.Values, s *engine.Scope, lang string) AdhocReport {
 		// fields take no bucket.
 		date := false
 		if f, ok := fieldDef(s.Object(), field); ok {
-			k := metadata.TypeOf(f).Kind()
-			date = k == metadata.KindDate || k == metadata.KindDateTime
+			date = metadata.TypeOf(f).Kind().Temporal()
 		}
 		switch {
 		case !date:

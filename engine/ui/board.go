@@ -296,7 +296,7 @@ func (u *UI) calendarPage(c *fiber.Ctx) error {
 	obj := s.Object()
 	d := calendarData{Object: obj, Label: pluralTitle(obj, r.lang), View: c.Query("view", "month")}
 	for _, f := range obj.Fields {
-		if k := metadata.TypeOf(f).Kind(); (k == metadata.KindDate || k == metadata.KindDateTime) && s.Readable(f.Name) {
+		if metadata.TypeOf(f).Kind().Temporal() && s.Readable(f.Name) {
 			d.Fields = append(d.Fields, fieldChoice{Name: f.Name, Label: f.Title(r.lang)})
 		}
 	}

@@ -186,7 +186,7 @@ func (u *UI) listPage(c *fiber.Ctx) error {
 	d.Roles = roleNames(r.rights.Snapshot().Schema)
 	d.Board = len(boardFields(s, r.lang)) > 0
 	for _, f := range obj.Fields {
-		if k := metadata.TypeOf(f).Kind(); (k == metadata.KindDate || k == metadata.KindDateTime) && s.Readable(f.Name) {
+		if metadata.TypeOf(f).Kind().Temporal() && s.Readable(f.Name) {
 			d.Calendar = true
 		}
 	}
