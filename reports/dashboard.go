@@ -62,19 +62,26 @@ type Widget struct {
 // CheckDashboard checks the references of a dashboard: roles, reports,
 // list views.
 func CheckDashboard(s *metadata.Schema, d *Dashboard) metadata.Problems {
+	return CheckOwnDashboard(s, d, nil)
+}
+
+// CheckOwnDashboard checks a dashboard a user saves for themselves as
+// CheckDashboard does, its widgets' reports found among own (the reports
+// that user saved) before the schema's, as the user's runs find them.
+func CheckOwnDashboard(s *metadata.Schema, d *Dashboard, own []*Report) metadata.Problems {
 	var ps metadata.Problems
 	if d.Name == "home" {
 		ps = append(ps, metadata.Problem{Path: "/name", Message: "home is the name under which every user finds their home dashboard; name the dashboard otherwise"})
 	}
 	for i, w := range d.Widgets {
-		ps = append(ps, CheckWidget(s, w, fmt.Sprintf("/widgets/%d", i))...)
+		ps = append(ps, checkWidget(s, w, fmt.Sprintf("/widgets/%d", i), own)...)
 	}
 	return ps
 }
 
-// CheckWidget checks one widget against the schema; path is its JSON
-// pointer.
-func CheckWidget(s *metadata.Schema, w Widget, path string) metadata.Problems {
+// checkWidget checks one widget against the schema and the reports own
+// (found first); path is its JSON pointer.
+func checkWidget(s *metadata.Schema, w Widget, path string, own []*Report) metadata.Problems {
 	bad := func(key, format string, args ...any) metadata.Problems {
 		return metadata.Problems{{Path: path + "/" + key, Message: fmt.Sprintf(format, args...)}}
 	}
@@ -101,6 +108,9 @@ func CheckWidget(s *metadata.Schema, w Widget, path string) metadata.Problems {
 		return bad("object", "object, filter and sort belong to list widgets")
 	}
 	r, ok := Reports.Get(s, w.Report)
+	if i := slices.IndexFunc(own, func(o *Report) bool { return o.Name == w.Report }); i >= 0 {
+		r, ok = own[i], true
+	}
 	if !ok {
 		return bad("report", "unknown report %q", w.Report)
 	}

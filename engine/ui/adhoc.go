@@ -59,6 +59,21 @@ func (d adhocData) Numeric() []adhocField {
 	return slices.DeleteFunc(slices.Clone(d.Fields), func(f adhocField) bool { return !f.Numeric })
 }
 
+// Carried are the form's fields that define the report, in order, for
+// the hidden inputs of the form that saves it.
+func (d adhocData) Carried() []Choice {
+	var out []Choice
+	for _, k := range slices.Sorted(maps.Keys(d.Form)) {
+		if k == "run" || k == "name" || k == "label" || k == "_csrf" {
+			continue
+		}
+		for _, v := range d.Form[k] {
+			out = append(out, Choice{Value: v, Label: k})
+		}
+	}
+	return out
+}
+
 // Has reports whether the form has value v for key (a checked box).
 func (d adhocData) Has(key, v string) bool { return slices.Contains(d.Form[key], v) }
 
@@ -226,6 +241,29 @@ func (u *UI) runAdhoc(r *rq, s *engine.Scope, q url.Values) (int, *reportData, e
 		res.setChart("/ui/adhoc/chart.svg", template.URL(q.Encode())) // url.Values.Encode escapes every value
 	}
 	return fiber.StatusOK, res, nil
+}
+
+// saveAdhoc answers POST /ui/adhoc/save: the report the posted form
+// defines (the ad-hoc page's fields) saved as the user's own under name
+// and label, then shown.
+func (u *UI) saveAdhoc(c *fiber.Ctx) error {
+	r, err := u.req(c)
+	if err != nil {
+		return u.fail(c, err)
+	}
+	q, err := url.ParseQuery(string(c.Body()))
+	if err != nil {
+		return u.fail(c, &engine.RequestError{Message: "bad form: " + err.Error()})
+	}
+	s, err := r.scope(q.Get("object"), metadata.ActionRead)
+	if err != nil {
+		return u.fail(c, err)
+	}
+	name := strings.TrimSpace(q.Get("name"))
+	if err := u.rep.SaveAdhoc(r.ctx, adhocDefinition(q, s, r.lang), name, strings.TrimSpace(q.Get("label"))); err != nil {
+		return u.fail(c, err)
+	}
+	return c.Redirect("/ui/reports/"+url.PathEscape(name)+"?flash=report_saved", fiber.StatusSeeOther)
 }
 
 // adhocDrillHref is the address of the drill-down into group of the

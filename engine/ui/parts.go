@@ -213,6 +213,13 @@ type Reports interface {
 	// report (a row's Group; aggregate limits them to what it counted),
 	// as Drill does for a saved report.
 	DrillAdhoc(ctx context.Context, def AdhocReport, group, aggregate string, opt engine.ListOptions) (*engine.ListResult, error)
+	// SaveAdhoc saves a report defined on the page as the user's own,
+	// named name and labelled label in their language, through the checks
+	// of PUT /api/reports/{name} (a report they could not run is not
+	// saved; metadata.Problems with JSON pointers).
+	SaveAdhoc(ctx context.Context, def AdhocReport, name, label string) error
+	// DeleteReport deletes one of the user's own reports.
+	DeleteReport(ctx context.Context, name string) error
 	// Dashboards lists the dashboards offered to the user and those they
 	// saved.
 	Dashboards(ctx context.Context) ([]DashboardInfo, error)
@@ -295,8 +302,12 @@ type ReportInfo struct {
 	Name, Label, Description, Object, Kind string
 	Params                                 []ReportParam
 	// Chart reports whether the report draws a chart; Export whether
-	// the user may export it.
-	Chart, Export bool
+	// the user may export it; Own whether the user saved it for
+	// themselves.
+	Chart, Export, Own bool
+	// Problem says why a report the user saved can no longer run (its
+	// object's fields changed since), empty when it can.
+	Problem string
 }
 
 // ReportParam is a parameter of a report: Options lists the values of a

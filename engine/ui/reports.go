@@ -24,6 +24,8 @@ func (u *UI) reportRoutes(g fiber.Router) {
 	g.Post("/dashboards/:name/edit", u.editDashboard)
 	g.Get("/adhoc/chart.svg", u.adhocChart)
 	g.Get("/adhoc/drill", u.adhocDrill)
+	g.Post("/adhoc/save", u.saveAdhoc)
+	g.Post("/reports/:name/delete", u.deleteReport)
 	g.Get("/reports/:name", u.reportPage)
 	g.Get("/reports/:name/chart.svg", u.reportChart)
 	g.Get("/reports/:name/export", u.reportExport)
@@ -65,6 +67,15 @@ func (u *UI) reportsPage(c *fiber.Ctx) error {
 	p := u.newPage(c, tr(lang(c), "reports"))
 	p.Section, p.Data = "reports", items
 	return u.render(c, fiber.StatusOK, "reports", p)
+}
+
+// deleteReport answers POST /ui/reports/{name}/delete: one of the user's
+// own reports.
+func (u *UI) deleteReport(c *fiber.Ctx) error {
+	if err := u.rep.DeleteReport(c.UserContext(), c.Params("name")); err != nil {
+		return u.fail(c, err)
+	}
+	return c.Redirect("/ui/reports?flash=report_deleted", fiber.StatusSeeOther)
 }
 
 // reportData is the content of a report's page.
@@ -145,6 +156,7 @@ func (u *UI) reportPage(c *fiber.Ctx) error {
 			d.setChart("/ui/reports/"+name+"/chart.svg", d.Query)
 		}
 		d.ReportTable = groupNumbers(res)
+		d.Own = in.Own
 		d.Rows = rowViews(res, res.Object, func(group, aggregate string) string { return drillHref(name, ps, group, aggregate, "") })
 	}
 	p := u.newPage(c, in.Label)

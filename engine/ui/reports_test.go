@@ -244,7 +244,7 @@ func TestAdhocReport(t *testing.T) {
 			{name: "the objects the rep may read", path: "/ui/adhoc", status: 200, contains: []string{`<option value="opportunity">`, `<option value="account">`}, notContain: []string{`name="kind"`}},
 			{name: "the fields of the object", path: "/ui/adhoc?object=account", status: 200, contains: []string{`name="g1"`, `<option value="annual_revenue">`, `<option value="owner_id">`}},
 			{name: "a summary by stage with a chart", path: summary, status: 200,
-				contains:   []string{"Proposal", "2,000.00", "3,000.00", "5,000.00", "Sum of Amount", "/ui/adhoc/chart.svg?width=1000&amp;", "Ad-hoc reports are not saved"},
+				contains:   []string{"Proposal", "2,000.00", "3,000.00", "5,000.00", "Sum of Amount", "/ui/adhoc/chart.svg?width=1000&amp;", "Save as my report", `action="/ui/adhoc/save"`},
 				notContain: []string{"99,999", "101,999"}},
 			{name: "its chart", path: strings.Replace(summary, "/ui/adhoc?", "/ui/adhoc/chart.svg?width=400&", 1), status: 200, contains: []string{"<svg", "Proposal", "Ad-hoc report"}, notContain: []string{">adhoc<"}},
 			{name: "a tabular report with a filter", path: "/ui/adhoc?" + url.Values{"object": {"opportunity"}, "kind": {"tabular"}, "col": {"name", "amount"}, "filter": {`stage == "proposal"`}, "sort": {"name"}, "run": {"1"}}.Encode(), status: 200,
@@ -281,6 +281,61 @@ func TestAdhocReport(t *testing.T) {
 			{name: "nor may run a report on them", path: summary, status: 403, notContain: []string{"Adhoc", "5,000.00"}},
 			{name: "the hidden revenue is no choice", path: "/ui/adhoc?object=account", status: 200, contains: []string{`<option value="name">`}, notContain: []string{`value="annual_revenue"`}},
 			{name: "and refused when posted", path: revenue, status: 422, contains: []string{"annual_revenue is hidden from you"}, notContain: []string{"5,000,000"}},
+		})
+	})
+}
+
+// TestSavedAdhocReport: a report defined on the ad-hoc page is saved as
+// the user's own (the form carries its definition), listed as theirs,
+// run under their rights and deleted; another user neither sees, runs nor
+// deletes it, and a report the user could not run is not saved.
+func TestSavedAdhocReport(t *testing.T) {
+	t.Parallel()
+	apitest.Dialects(t, apitest.Options{}, func(t *testing.T, s *apitest.Server) {
+		rep1, rep2, mkt := signedIn(t, s, "rep1"), signedIn(t, s, "rep2"), signedIn(t, s, "mkt")
+		acc := s.Create("rep1", "account", `{"name": "Saved Tea Co"}`)
+		s.Create("rep1", "opportunity", `{"name": "Saved One", "account": "`+acc+`", "stage": "proposal", "amount": 1200}`)
+		s.Create("rep1", "opportunity", `{"name": "Saved Two", "account": "`+acc+`", "stage": "won", "amount": 3000.5}`)
+		s.Create("rep2", "opportunity", `{"name": "Rep2 Saved", "account": "`+s.Create("rep2", "account", `{"name": "Rep2 Saved Co"}`)+`", "stage": "won", "amount": 77777}`)
+		def := url.Values{"object": {"opportunity"}, "kind": {"summary"}, "g1": {"stage"}, "af1": {"sum"}, "ax1": {"amount"}, "chart": {"bar"}}
+		save := func(name, label string) url.Values {
+			f := url.Values{"name": {name}, "label": {label}}
+			for k, v := range def {
+				f[k] = v
+			}
+			return f
+		}
+		_, page := rep1.get("/ui/adhoc?" + def.Encode() + "&run=1")
+		for _, carried := range []string{`<input type="hidden" name="ax1" value="amount">`, `<input type="hidden" name="g1" value="stage">`, `name="name" required`} {
+			if !strings.Contains(page, carried) {
+				t.Errorf("the save form lacks %s", carried)
+			}
+		}
+		run(t, rep1, []pageCase{
+			{name: "a bad name", method: "POST", path: "/ui/adhoc/save", form: save("My Stages", ""), status: 422},
+			{name: "saved", method: "POST", path: "/ui/adhoc/save", form: save("my_stages", "My stages"), status: 303},
+			{name: "listed as mine", path: "/ui/reports?flash=report_saved", status: 200,
+				contains: []string{"The report is saved", `<a href="/ui/reports/my_stages">My stages</a> <span class="meta">(mine)</span>`, `action="/ui/reports/my_stages/delete"`}},
+			{name: "run as the rep", path: "/ui/reports/my_stages", status: 200,
+				contains: []string{"My stages", "1,200.00", "3,000.50", "/ui/reports/my_stages/chart.svg", `action="/ui/reports/my_stages/delete"`}, notContain: []string{"77,777"}},
+			{name: "a metadata report has no delete", path: "/ui/reports/lead_sources", status: 200, notContain: []string{"/delete"}},
+		})
+		run(t, rep2, []pageCase{
+			{name: "not listed for another", path: "/ui/reports", status: 200, notContain: []string{"my_stages", "My stages"}},
+			{name: "nor run by them", path: "/ui/reports/my_stages", status: 404, notContain: []string{"1,200.00"}},
+			{name: "nor deleted by them", method: "POST", path: "/ui/reports/my_stages/delete", status: 404},
+		})
+		revenue := url.Values{"object": {"account"}, "kind": {"summary"}, "g1": {"name"}, "af1": {"sum"}, "ax1": {"annual_revenue"}, "name": {"revenue"}}
+		run(t, mkt, []pageCase{
+			{name: "a hidden field is not saved", method: "POST", path: "/ui/adhoc/save", form: revenue, status: 422, contains: []string{"annual_revenue is hidden from you"}},
+			{name: "nothing saved", path: "/ui/reports", status: 200, notContain: []string{"/ui/reports/revenue"}},
+			{name: "nor a report on deals they may not read", method: "POST", path: "/ui/adhoc/save", form: save("deals", ""), status: 403},
+		})
+		run(t, rep1, []pageCase{
+			{name: "still there", path: "/ui/reports/my_stages", status: 200, contains: []string{"3,000.50"}},
+			{name: "deleted", method: "POST", path: "/ui/reports/my_stages/delete", status: 303},
+			{name: "gone", path: "/ui/reports?flash=report_deleted", status: 200, contains: []string{"The report is deleted."}, notContain: []string{"My stages"}},
+			{name: "not found", path: "/ui/reports/my_stages", status: 404},
 		})
 	})
 }

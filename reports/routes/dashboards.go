@@ -3,14 +3,11 @@ package routes
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
-	"time"
 
 	"github.com/crmplatform/crm/engine"
-	"github.com/crmplatform/crm/engine/store"
 	"github.com/crmplatform/crm/metadata"
 	"github.com/crmplatform/crm/reports"
 	"github.com/gofiber/fiber/v2"
@@ -20,115 +17,24 @@ import (
 // home dashboard; no dashboard may take it.
 const Home = "home"
 
-// tableSaved is the table of the dashboards users saved for themselves.
-const tableSaved = "crm_user_dashboards"
+// tableSavedDashboards is the table of the dashboards users saved for
+// themselves.
+const tableSavedDashboards = "crm_user_dashboards"
 
-// savedDashboards keeps the dashboards users save for themselves, one row
-// per user and name with the document as JSON.
-type savedDashboards struct{ db *store.DB }
-
-// migrate creates the table.
-func (s *savedDashboards) migrate(ctx context.Context) error {
-	ts := "TEXT"
-	if s.db.Dialect == metadata.DialectPostgres {
-		ts = "TIMESTAMPTZ"
-	}
-	_, err := s.db.SQL().ExecContext(ctx, "CREATE TABLE IF NOT EXISTS "+store.Ident(tableSaved)+
-		` ("user_id" TEXT NOT NULL, "name" TEXT NOT NULL, "doc" TEXT NOT NULL, "updated_at" `+ts+` NOT NULL, PRIMARY KEY ("user_id", "name"))`)
-	if err != nil {
-		return fmt.Errorf("reports: create %s: %w", tableSaved, err)
-	}
-	return nil
-}
-
-// list returns a user's saved dashboards by name (the documents as
-// saved; those that no longer parse are left out).
-func (s *savedDashboards) list(ctx context.Context, user string) ([]*reports.Dashboard, error) {
-	rows, err := s.db.SQL().QueryContext(ctx, store.Rebind(s.db.Dialect, `SELECT "doc" FROM `+store.Ident(tableSaved)+` WHERE "user_id" = ? ORDER BY "name"`), user)
-	if err != nil {
-		return nil, fmt.Errorf("reports: saved dashboards: %w", err)
-	}
-	defer rows.Close()
-	var out []*reports.Dashboard
-	for rows.Next() {
-		var doc string
-		if err := rows.Scan(&doc); err != nil {
-			return nil, err
-		}
-		var d reports.Dashboard
-		if json.Unmarshal([]byte(doc), &d) == nil {
-			out = append(out, &d)
-		}
-	}
-	return out, rows.Err()
-}
-
-// put saves a user's dashboard; when it is their home, no other of
-// theirs stays home.
-func (s *savedDashboards) put(ctx context.Context, user string, d *reports.Dashboard) error {
-	doc, err := json.Marshal(d)
-	if err != nil {
-		return err
-	}
-	tx, err := s.db.SQL().BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
+// putDashboard saves a user's dashboard; when it is their home, no other
+// of theirs stays home.
+func (h *handlers) putDashboard(ctx context.Context, user string, d *reports.Dashboard) error {
+	var before func(tx *sql.Tx) error
 	if d.Home {
-		if err := s.clearHome(ctx, tx, user); err != nil {
-			return err
+		before = func(tx *sql.Tx) error {
+			return h.ownDashboards.rewrite(ctx, tx, user, func(o *reports.Dashboard) bool {
+				was := o.Home
+				o.Home = false
+				return was
+			})
 		}
 	}
-	t := s.db.Dialect
-	if _, err := tx.ExecContext(ctx, store.Rebind(t, `DELETE FROM `+store.Ident(tableSaved)+` WHERE "user_id" = ? AND "name" = ?`), user, d.Name); err != nil {
-		return err
-	}
-	if _, err := tx.ExecContext(ctx, store.Rebind(t, `INSERT INTO `+store.Ident(tableSaved)+` ("user_id", "name", "doc", "updated_at") VALUES (?, ?, ?, ?)`),
-		user, d.Name, string(doc), metadata.DBValue(t, time.Now().UTC())); err != nil {
-		return fmt.Errorf("reports: save dashboard %s: %w", d.Name, err)
-	}
-	return tx.Commit()
-}
-
-// clearHome unmarks the user's home dashboard.
-func (s *savedDashboards) clearHome(ctx context.Context, tx *sql.Tx, user string) error {
-	rows, err := tx.QueryContext(ctx, store.Rebind(s.db.Dialect, `SELECT "name", "doc" FROM `+store.Ident(tableSaved)+` WHERE "user_id" = ?`), user)
-	if err != nil {
-		return err
-	}
-	type saved struct{ name, doc string }
-	var homes []saved
-	for rows.Next() {
-		var sv saved
-		if err := rows.Scan(&sv.name, &sv.doc); err != nil {
-			rows.Close()
-			return err
-		}
-		var d reports.Dashboard
-		if json.Unmarshal([]byte(sv.doc), &d) == nil && d.Home {
-			d.Home = false
-			b, _ := json.Marshal(d)
-			homes = append(homes, saved{sv.name, string(b)})
-		}
-	}
-	rows.Close()
-	for _, sv := range homes {
-		if _, err := tx.ExecContext(ctx, store.Rebind(s.db.Dialect, `UPDATE `+store.Ident(tableSaved)+` SET "doc" = ? WHERE "user_id" = ? AND "name" = ?`), sv.doc, user, sv.name); err != nil {
-			return err
-		}
-	}
-	return rows.Err()
-}
-
-// remove deletes a user's dashboard and reports whether there was one.
-func (s *savedDashboards) remove(ctx context.Context, user, name string) (bool, error) {
-	res, err := s.db.SQL().ExecContext(ctx, store.Rebind(s.db.Dialect, `DELETE FROM `+store.Ident(tableSaved)+` WHERE "user_id" = ? AND "name" = ?`), user, name)
-	if err != nil {
-		return false, err
-	}
-	n, err := res.RowsAffected()
-	return n > 0, err
+	return h.ownDashboards.put(ctx, user, d.Name, d, before)
 }
 
 // offer is a dashboard as offered to one user.
@@ -145,7 +51,7 @@ type offer struct {
 // to them by username, else by role, else to everyone, else the first.
 func (h *handlers) offers(ctx context.Context, rights *engine.Rights) ([]offer, string, error) {
 	p := rights.Principal()
-	mine, err := h.saved.list(ctx, p.UserID)
+	mine, err := h.ownDashboards.list(ctx, p.UserID)
 	if err != nil {
 		return nil, "", err
 	}
@@ -311,7 +217,7 @@ func (h *handlers) widget(ctx context.Context, rights *engine.Rights, w reports.
 		a.Data = res
 		return a
 	}
-	p, err := h.run.Plan(ctx, rights, w.Report)
+	p, err := h.plan(ctx, rights, w.Report)
 	if err != nil {
 		return fail(err)
 	}
@@ -365,8 +271,8 @@ func (h *handlers) saveDashboard(c *fiber.Ctx) error {
 }
 
 // save saves a dashboard (parsed through its kind) as the caller's own,
-// after the checks of metadata dashboards; roles and users are not the
-// caller's to give.
+// after the checks of metadata dashboards (its widgets may show the
+// caller's saved reports); roles and users are not the caller's to give.
 func (h *handlers) save(ctx context.Context, rights *engine.Rights, d *reports.Dashboard) error {
 	switch {
 	case d.Name == Home:
@@ -374,10 +280,14 @@ func (h *handlers) save(ctx context.Context, rights *engine.Rights, d *reports.D
 	case len(d.Roles) > 0 || len(d.Users) > 0:
 		return metadata.Problems{{Path: "/roles", Message: "a dashboard you save is yours: roles and users are set by an administrator in metadata"}}
 	}
-	if ps := reports.CheckDashboard(rights.Snapshot().Schema, d); len(ps) > 0 {
+	own, err := h.ownReports.list(ctx, rights.Principal().UserID)
+	if err != nil {
+		return err
+	}
+	if ps := reports.CheckOwnDashboard(rights.Snapshot().Schema, d, own); len(ps) > 0 {
 		return ps
 	}
-	return h.saved.put(ctx, rights.Principal().UserID, d)
+	return h.putDashboard(ctx, rights.Principal().UserID, d)
 }
 
 // deleteDashboard answers DELETE /api/dashboards/{name}: the caller's own.
@@ -387,7 +297,7 @@ func (h *handlers) deleteDashboard(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	ok, err := h.saved.remove(ctx, rights.Principal().UserID, c.Params("name"))
+	ok, err := h.ownDashboards.remove(ctx, rights.Principal().UserID, c.Params("name"))
 	if err != nil {
 		return err
 	}

@@ -28,11 +28,16 @@ import (
 // the web pages show (UI).
 type Part struct{ h *handlers }
 
-// Wire prepares the reports part of the server on a platform (the table
-// of saved dashboards).
+// Wire prepares the reports part of the server on a platform (the tables
+// of the dashboards and reports users save).
 func Wire(ctx context.Context, p *platform.Platform) (*Part, error) {
-	h := &handlers{run: run.New(p.Engine, p.Access), saved: &savedDashboards{db: p.DB}}
-	if err := h.saved.migrate(ctx); err != nil {
+	h := &handlers{run: run.New(p.Engine, p.Access),
+		ownDashboards: &savedDocs[reports.Dashboard]{db: p.DB, table: tableSavedDashboards},
+		ownReports:    &savedDocs[reports.Report]{db: p.DB, table: tableSavedReports}}
+	if err := h.ownDashboards.migrate(ctx); err != nil {
+		return nil, err
+	}
+	if err := h.ownReports.migrate(ctx); err != nil {
 		return nil, err
 	}
 	return &Part{h}, nil
@@ -46,8 +51,10 @@ func (p *Part) UI() ui.Reports { return pages{p.h} }
 
 // handlers serves the routes.
 type handlers struct {
-	run   *run.Runner
-	saved *savedDashboards
+	run *run.Runner
+	// ownDashboards and ownReports are those users saved for themselves.
+	ownDashboards *savedDocs[reports.Dashboard]
+	ownReports    *savedDocs[reports.Report]
 }
 
 // register mounts the routes.
@@ -58,6 +65,9 @@ func (h *handlers) register(r fiber.Router, s *api.Server) {
 	g.Get("/:name/run", h.stored)
 	g.Get("/:name/drill", h.drill)
 	g.Get("/:name/chart.svg", h.chart)
+	g.Get("/:name", h.definition)
+	g.Put("/:name", h.putReport)
+	g.Delete("/:name", h.deleteReport)
 	d := r.Group("/api/dashboards", s.Authenticate, s.RequireJSON)
 	d.Get("/", h.dashboards)
 	d.Get("/:name", h.dashboard)
@@ -88,24 +98,29 @@ type summary struct {
 	Kind        string              `json:"kind"`
 	Parameters  []reports.Parameter `json:"parameters,omitempty"`
 	Chart       *reports.Chart      `json:"chart,omitempty"`
+	// Source is "user" for a report the caller saved, "metadata" for one
+	// an administrator defined.
+	Source string `json:"source"`
 }
 
-// list answers GET /api/reports: the reports the caller may run.
+// list answers GET /api/reports: the reports the caller may run, their
+// own saved ones first.
 func (h *handlers) list(c *fiber.Ctx) error {
 	ctx := c.UserContext()
 	rights, err := h.run.Rights(ctx)
 	if err != nil {
 		return err
 	}
+	offers, err := h.reportOffers(ctx, rights)
+	if err != nil {
+		return err
+	}
 	lang := engine.Language(ctx)
 	items := []summary{}
-	for _, p := range h.run.List(ctx, rights) {
-		r := p.Report
-		label := r.Label.Get(lang)
-		if label == "" {
-			label = r.Name
-		}
-		items = append(items, summary{Name: r.Name, Label: label, Description: r.Description, Object: r.Object, Kind: p.Kind, Parameters: r.Parameters, Chart: r.Chart})
+	for _, o := range offers {
+		r := o.def
+		items = append(items, summary{Name: r.Name, Label: labelOr(r.Label, lang, r.Name), Description: r.Description, Object: r.Object,
+			Kind: r.KindOrDefault(), Parameters: r.Parameters, Chart: r.Chart, Source: o.source})
 	}
 	return c.JSON(fiber.Map{"items": items})
 }
@@ -117,7 +132,7 @@ func (h *handlers) storedPlan(c *fiber.Ctx) (*engine.Rights, *reports.Plan, erro
 	if err != nil {
 		return nil, nil, err
 	}
-	p, err := h.run.Plan(c.UserContext(), rights, c.Params("name"))
+	p, err := h.plan(c.UserContext(), rights, c.Params("name"))
 	return rights, p, err
 }
 

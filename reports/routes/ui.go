@@ -31,7 +31,7 @@ func (p pages) plan(ctx context.Context, name string) (*engine.Rights, *reports.
 	if err != nil {
 		return nil, nil, err
 	}
-	plan, err := p.h.run.Plan(ctx, rights, name)
+	plan, err := p.h.plan(ctx, rights, name)
 	return rights, plan, err
 }
 
@@ -41,9 +41,23 @@ func (p pages) List(ctx context.Context) ([]ui.ReportInfo, error) {
 	if err != nil {
 		return nil, err
 	}
+	offers, err := p.h.reportOffers(ctx, rights)
+	if err != nil {
+		return nil, err
+	}
 	var out []ui.ReportInfo
-	for _, plan := range p.h.run.List(ctx, rights) {
-		out = append(out, info(ctx, rights, plan))
+	for _, o := range offers {
+		if o.plan == nil {
+			// A saved report its metadata no longer fits: listed, to be
+			// deleted, not run.
+			_, err := p.h.run.Compile(rights, o.def)
+			out = append(out, ui.ReportInfo{Name: o.def.Name, Label: labelOr(o.def.Label, engine.Language(ctx), o.def.Name), Object: o.def.Object,
+				Kind: o.def.KindOrDefault(), Own: true, Problem: err.Error()})
+			continue
+		}
+		in := info(ctx, rights, o.plan)
+		in.Own = o.source == sourceUser
+		out = append(out, in)
 	}
 	return out, nil
 }
@@ -55,6 +69,8 @@ func (p pages) Info(ctx context.Context, name string) (*ui.ReportInfo, error) {
 		return nil, err
 	}
 	in := info(ctx, rights, plan)
+	_, err = p.h.ownReport(ctx, rights, name)
+	in.Own = err == nil
 	return &in, nil
 }
 
@@ -238,6 +254,38 @@ func (p pages) DrillAdhoc(ctx context.Context, def ui.AdhocReport, group, aggreg
 	return p.h.run.Drill(ctx, rights, plan, nil, group, aggregate, opt)
 }
 
+// SaveAdhoc implements ui.Reports: the report the page defines, named
+// and labelled, parsed and saved as PUT /api/reports/{name} does.
+func (p pages) SaveAdhoc(ctx context.Context, def ui.AdhocReport, name, label string) error {
+	rights, err := p.h.run.Rights(ctx)
+	if err != nil {
+		return err
+	}
+	r := adhocReport(ctx, def)
+	r.Name, r.Label = name, nil
+	if label != "" {
+		r.Label = metadata.Label{engine.Language(ctx): label}
+	}
+	raw, err := json.Marshal(r)
+	if err != nil {
+		return fmt.Errorf("reports: report %s: %w", name, err)
+	}
+	parsed, ps := reports.Reports.Kind().Parse("report", raw)
+	if len(ps) > 0 {
+		return ps
+	}
+	return p.h.saveReport(ctx, rights, parsed.Value.(*reports.Report))
+}
+
+// DeleteReport implements ui.Reports.
+func (p pages) DeleteReport(ctx context.Context, name string) error {
+	rights, err := p.h.run.Rights(ctx)
+	if err != nil {
+		return err
+	}
+	return p.h.deleteOwnReport(ctx, rights, name)
+}
+
 // Export implements ui.Reports.
 func (p pages) Export(ctx context.Context, name string, params map[string]string, format string) (*ui.File, error) {
 	rights, plan, err := p.plan(ctx, name)
@@ -327,7 +375,7 @@ func (p pages) DeleteDashboard(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
-	ok, err := p.h.saved.remove(ctx, rights.Principal().UserID, name)
+	ok, err := p.h.ownDashboards.remove(ctx, rights.Principal().UserID, name)
 	if err == nil && !ok {
 		err = fmt.Errorf("%w: you have no saved dashboard %s", engine.ErrNotFound, name)
 	}
@@ -431,7 +479,7 @@ func (p pages) own(ctx context.Context, name string) (*reports.Dashboard, error)
 	if err != nil {
 		return nil, err
 	}
-	mine, err := p.h.saved.list(ctx, rights.Principal().UserID)
+	mine, err := p.h.ownDashboards.list(ctx, rights.Principal().UserID)
 	if err != nil {
 		return nil, err
 	}
@@ -508,7 +556,7 @@ func (p pages) PutDashboard(ctx context.Context, old string, def ui.DashboardDef
 		return err
 	}
 	if old != def.Name {
-		_, err = p.h.saved.remove(ctx, rights.Principal().UserID, old)
+		_, err = p.h.ownDashboards.remove(ctx, rights.Principal().UserID, old)
 	}
 	return err
 }

@@ -146,33 +146,8 @@ func (r *Runner) Compile(rights *engine.Rights, def *reports.Report) (*reports.P
 // and sum covers only the records it may read, and a field it may not read
 // is refused (422 invalid_report).
 func (r *Runner) Run(ctx context.Context, rights *engine.Rights, p *reports.Plan, params map[string]string) (*Result, error) {
-	b, filter, err := r.prepare(ctx, rights, p, params)
+	b, filter, err := r.checked(ctx, rights, p, params)
 	if err != nil {
-		return nil, err
-	}
-	for _, v := range p.Columns {
-		if err := b.checkValue(v); err != nil {
-			return nil, err
-		}
-	}
-	for _, d := range append(append([]*reports.Dim(nil), p.Groups...), p.Across...) {
-		if err := b.checkValue(d.Value); err != nil {
-			return nil, err
-		}
-	}
-	for _, a := range p.Aggs {
-		if a.Value != nil {
-			if err := b.checkValue(a.Value); err != nil {
-				return nil, err
-			}
-		}
-	}
-	for _, pa := range p.Params {
-		if err := b.checkRef(pa.Ref); err != nil {
-			return nil, err
-		}
-	}
-	if err := b.compileAggFilters(); err != nil {
 		return nil, err
 	}
 	res := &Result{Report: p.Report.Name, Label: p.Report.Label.Get(b.lang), Kind: p.Kind, Chart: p.Report.Chart, plan: p, loc: r.eng.Location(ctx)}
@@ -189,6 +164,61 @@ func (r *Runner) Run(ctx context.Context, rights *engine.Rights, p *reports.Plan
 		return nil, err
 	}
 	return res, nil
+}
+
+// Check reports whether the principal of rights may run a plan as it is
+// (with its parameters' defaults), as Run checks it before it runs: the
+// right to read its base object and every field it reads or filters by
+// (422 invalid_report naming a hidden one). It runs nothing.
+func (r *Runner) Check(ctx context.Context, rights *engine.Rights, p *reports.Plan) error {
+	s, err := rights.Scope(p.Object.Name)
+	if err != nil {
+		return err
+	}
+	if err := s.Can(metadata.ActionRead); err != nil {
+		return err
+	}
+	b, filter, err := r.checked(ctx, rights, p, nil)
+	if err != nil {
+		return err
+	}
+	_, err = b.compile(filter)
+	return err
+}
+
+// checked starts the SQL of a run (prepare) once every field the plan
+// reads passed the principal's field rights.
+func (r *Runner) checked(ctx context.Context, rights *engine.Rights, p *reports.Plan, params map[string]string) (*builder, string, error) {
+	b, filter, err := r.prepare(ctx, rights, p, params)
+	if err != nil {
+		return nil, "", err
+	}
+	for _, v := range p.Columns {
+		if err := b.checkValue(v); err != nil {
+			return nil, "", err
+		}
+	}
+	for _, d := range append(append([]*reports.Dim(nil), p.Groups...), p.Across...) {
+		if err := b.checkValue(d.Value); err != nil {
+			return nil, "", err
+		}
+	}
+	for _, a := range p.Aggs {
+		if a.Value != nil {
+			if err := b.checkValue(a.Value); err != nil {
+				return nil, "", err
+			}
+		}
+	}
+	for _, pa := range p.Params {
+		if err := b.checkRef(pa.Ref); err != nil {
+			return nil, "", err
+		}
+	}
+	if err := b.compileAggFilters(); err != nil {
+		return nil, "", err
+	}
+	return b, filter, nil
 }
 
 // prepare starts the SQL of a run and writes its filter with the
