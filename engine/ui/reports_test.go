@@ -331,7 +331,22 @@ func TestSavedAdhocReport(t *testing.T) {
 			{name: "nothing saved", path: "/ui/reports", status: 200, notContain: []string{"/ui/reports/revenue"}},
 			{name: "nor a report on deals they may not read", method: "POST", path: "/ui/adhoc/save", form: save("deals", ""), status: 403},
 		})
+		// A report on a field removed since is listed with the problem,
+		// not run.
+		s.Run(t, []apitest.Scenario{
+			{Name: "a custom field", Method: "POST", Path: "/api/meta/objects/opportunity/fields", User: "admin", Status: 201, Body: `{"name": "tier", "type": "text"}`},
+		})
 		run(t, rep1, []pageCase{
+			{name: "a report on it", method: "POST", path: "/ui/adhoc/save", form: url.Values{"object": {"opportunity"}, "kind": {"summary"}, "g1": {"tier"}, "name": {"by_tier"}}, status: 303},
+		})
+		s.Run(t, []apitest.Scenario{
+			{Name: "the field removed", Method: "DELETE", Path: "/api/meta/objects/opportunity/fields/tier", User: "admin", Status: 200},
+		})
+		run(t, rep1, []pageCase{
+			{name: "listed with its problem", path: "/ui/reports", status: 200,
+				contains: []string{"This report no longer fits the object&#39;s fields:", "tier", `action="/ui/reports/by_tier/delete"`}, notContain: []string{`href="/ui/reports/by_tier"`}},
+			{name: "not run", path: "/ui/reports/by_tier", status: 422},
+			{name: "deleted anyway", method: "POST", path: "/ui/reports/by_tier/delete", status: 303},
 			{name: "still there", path: "/ui/reports/my_stages", status: 200, contains: []string{"3,000.50"}},
 			{name: "deleted", method: "POST", path: "/ui/reports/my_stages/delete", status: 303},
 			{name: "gone", path: "/ui/reports?flash=report_deleted", status: 200, contains: []string{"The report is deleted."}, notContain: []string{"My stages"}},
