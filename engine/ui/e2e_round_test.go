@@ -84,6 +84,20 @@ func TestBrowserInboxReportsAndSharing(t *testing.T) {
 		t.Errorf("the report's numbers are aligned %s", align)
 	}
 	r.checkPage("ad-hoc report", "adhoc-report")
+	// Saved as the rep's own report, then run from its page.
+	r.do(chromedp.SetValue(chromedp.ID("a-name"), "my_stages"), chromedp.SetValue(chromedp.ID("a-label"), "My stages"))
+	r.submit(`form.adhoc-save button[type=submit]`)
+	if loc := eval[string](r, `location.pathname + location.search`); loc != "/ui/reports/my_stages?flash=report_saved" {
+		t.Fatalf("saving the ad-hoc report went to %s: %s", loc, r.text("main"))
+	}
+	if body := r.text("table.report"); !strings.Contains(body, "5,000.00") {
+		t.Fatalf("the saved report's table: %s", body)
+	}
+	r.open("/ui/reports")
+	if got := r.text("ul.reports"); !strings.Contains(got, "My stages (mine)") {
+		t.Errorf("the reports page does not list the rep's own: %s", got)
+	}
+	r.checkPage("reports with one of the user's own", "reports-own")
 
 	// The rep's own dashboard: a copy of the home one, edited.
 	r.open("/ui/")
