@@ -266,6 +266,52 @@ func (u *UI) saveAdhoc(c *fiber.Ctx) error {
 	return c.Redirect("/ui/reports/"+url.PathEscape(name)+"?flash=report_saved", fiber.StatusSeeOther)
 }
 
+// adhocQuery is the ad-hoc page's form filled in with def (what
+// adhocDefinition reads back).
+func adhocQuery(def AdhocReport) url.Values {
+	q := url.Values{"object": {def.Object}, "kind": {def.Kind}}
+	set := func(k, v string) {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	for i, g := range def.GroupBy {
+		set("g"+strconv.Itoa(i+1), g.Field)
+		set("b"+strconv.Itoa(i+1), g.Bucket)
+	}
+	for _, g := range def.Across {
+		set("a1", g.Field)
+		set("ab1", g.Bucket)
+	}
+	for i, a := range def.Aggregates {
+		set("af"+strconv.Itoa(i+1), a.Func)
+		set("ax"+strconv.Itoa(i+1), a.Field)
+	}
+	if len(def.Columns) > 0 {
+		q["col"] = def.Columns
+	}
+	set("filter", def.Filter)
+	set("sort", strings.Join(def.Sort, ","))
+	set("chart", def.Chart)
+	return q
+}
+
+// editReport answers GET /ui/reports/{name}/edit: one of the user's own
+// reports opened on the ad-hoc page, run, with its name and title filled
+// in to save it again.
+func (u *UI) editReport(c *fiber.Ctx) error {
+	name := c.Params("name")
+	def, label, err := u.rep.OwnReport(c.UserContext(), name)
+	if err != nil {
+		return u.fail(c, err)
+	}
+	q := adhocQuery(def)
+	q.Set("run", "1")
+	q.Set("name", name)
+	q.Set("label", label)
+	return c.Redirect("/ui/adhoc?"+q.Encode(), fiber.StatusSeeOther)
+}
+
 // adhocDrillHref is the address of the drill-down into group of the
 // ad-hoc report q defines, limited to what aggregate counted when given,
 // at cursor when given.

@@ -60,6 +60,7 @@ var adhocMessages = map[string][2]string{
 	"report_saved":            {"The report is saved: it is one of your reports.", "报表已保存，已列入您的报表。"},
 	"report_deleted":          {"The report is deleted.", "报表已删除。"},
 	"report_delete":           {"Delete", "删除"},
+	"report_edit":             {"Edit", "编辑"},
 	"report_delete_confirm":   {"Delete this report of yours?", "删除您的这个报表？"},
 	"report_broken":           {"This report no longer fits the object's fields:", "该报表已不再符合对象的字段："},
 	"edit_dashboard":          {"Edit my dashboard", "编辑我的仪表板"},

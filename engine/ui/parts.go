@@ -218,6 +218,11 @@ type Reports interface {
 	// of PUT /api/reports/{name} (a report they could not run is not
 	// saved; metadata.Problems with JSON pointers).
 	SaveAdhoc(ctx context.Context, def AdhocReport, name, label string) error
+	// OwnReport returns one of the user's own reports as the ad-hoc page
+	// defines it, and its label in their language (engine.ErrNotFound for
+	// any other; a RequestError naming what the page cannot show, such as
+	// parameters or row formulas, for one saved through the API).
+	OwnReport(ctx context.Context, name string) (AdhocReport, string, error)
 	// DeleteReport deletes one of the user's own reports.
 	DeleteReport(ctx context.Context, name string) error
 	// Dashboards lists the dashboards offered to the user and those they

@@ -26,6 +26,7 @@ func (u *UI) reportRoutes(g fiber.Router) {
 	g.Get("/adhoc/drill", u.adhocDrill)
 	g.Post("/adhoc/save", u.saveAdhoc)
 	g.Post("/reports/:name/delete", u.deleteReport)
+	g.Get("/reports/:name/edit", u.editReport)
 	g.Get("/reports/:name", u.reportPage)
 	g.Get("/reports/:name/chart.svg", u.reportChart)
 	g.Get("/reports/:name/export", u.reportExport)

@@ -306,7 +306,7 @@ func TestSavedAdhocReport(t *testing.T) {
 			return f
 		}
 		_, page := rep1.get("/ui/adhoc?" + def.Encode() + "&run=1")
-		for _, carried := range []string{`<input type="hidden" name="ax1" value="amount">`, `<input type="hidden" name="g1" value="stage">`, `name="name" required`} {
+		for _, carried := range []string{`<input type="hidden" name="ax1" value="amount">`, `<input type="hidden" name="g1" value="stage">`, `name="name" value="" required`} {
 			if !strings.Contains(page, carried) {
 				t.Errorf("the save form lacks %s", carried)
 			}
@@ -320,7 +320,33 @@ func TestSavedAdhocReport(t *testing.T) {
 				contains: []string{"My stages", "1,200.00", "3,000.50", "/ui/reports/my_stages/chart.svg", `action="/ui/reports/my_stages/delete"`}, notContain: []string{"77,777"}},
 			{name: "a metadata report has no delete", path: "/ui/reports/lead_sources", status: 200, notContain: []string{"/delete"}},
 		})
+		// Edit opens it on the ad-hoc page, run, named to be saved again.
+		st, _, resp := rep1.do("GET", "/ui/reports/my_stages/edit", nil)
+		edit := resp.Header.Get("Location")
+		if st != 303 || !strings.HasPrefix(edit, "/ui/adhoc?") {
+			t.Fatalf("edit: %d to %q", st, edit)
+		}
+		run(t, rep1, []pageCase{
+			{name: "opened on the ad-hoc page", path: edit, status: 200,
+				contains: []string{`<option value="stage" selected>`, `<option value="sum" selected>`, `<option value="amount" selected>`, `<option value="bar" selected>`,
+					"3,000.50", `name="name" value="my_stages"`, `name="label" value="My stages"`}},
+			{name: "saved again by another value", method: "POST", path: "/ui/adhoc/save", form: func() url.Values {
+				f := save("my_stages", "My stages")
+				f.Set("af2", "count")
+				return f
+			}(), status: 303},
+			{name: "which it shows", path: "/ui/reports/my_stages", status: 200, contains: []string{`<th scope="col" class="num">Records</th>`, "3,000.50"}},
+		})
+		s.Run(t, []apitest.Scenario{
+			{Name: "one saved through the API with a parameter", Method: "PUT", Path: "/api/reports/by_period", User: "rep1", Status: 200,
+				Body: `{"name": "by_period", "object": "opportunity", "kind": "summary", "parameters": [{"name": "period", "type": "period", "field": "close_date"}],
+					"group_by": [{"field": "stage"}], "aggregates": [{"name": "count", "func": "count"}]}`},
+		})
+		run(t, rep1, []pageCase{
+			{name: "is not edited on the ad-hoc page", path: "/ui/reports/by_period/edit", status: 400, contains: []string{"PUT /api/reports/by_period"}},
+		})
 		run(t, rep2, []pageCase{
+			{name: "nor opened by another", path: "/ui/reports/my_stages/edit", status: 404},
 			{name: "not listed for another", path: "/ui/reports", status: 200, notContain: []string{"my_stages", "My stages"}},
 			{name: "nor run by them", path: "/ui/reports/my_stages", status: 404, notContain: []string{"1,200.00"}},
 			{name: "nor deleted by them", method: "POST", path: "/ui/reports/my_stages/delete", status: 404},

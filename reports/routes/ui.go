@@ -277,6 +277,54 @@ func (p pages) SaveAdhoc(ctx context.Context, def ui.AdhocReport, name, label st
 	return p.h.saveReport(ctx, rights, parsed.Value.(*reports.Report))
 }
 
+// OwnReport implements ui.Reports: a saved report the ad-hoc page can
+// show is one adhocReport makes again from what the page shows, its
+// aggregates named as the page names them.
+func (p pages) OwnReport(ctx context.Context, name string) (ui.AdhocReport, string, error) {
+	rights, err := p.h.run.Rights(ctx)
+	if err != nil {
+		return ui.AdhocReport{}, "", err
+	}
+	r, err := p.h.ownReport(ctx, rights, name)
+	if err != nil {
+		return ui.AdhocReport{}, "", err
+	}
+	def := ui.AdhocReport{Object: r.Object, Kind: r.KindOrDefault(), Filter: r.Filter, Sort: r.Sort}
+	for _, c := range r.Columns {
+		def.Columns = append(def.Columns, c.Field)
+	}
+	groups := func(gs []reports.Group) []ui.AdhocGroup {
+		var out []ui.AdhocGroup
+		for _, g := range gs {
+			out = append(out, ui.AdhocGroup{Field: g.Field, Bucket: string(g.Bucket)})
+		}
+		return out
+	}
+	def.GroupBy, def.Across = groups(r.GroupBy), groups(r.Across)
+	lang := engine.Language(ctx)
+	for _, a := range r.Aggregates {
+		def.Aggregates = append(def.Aggregates, ui.AdhocAggregate{Name: a.Name, Func: a.Func, Field: a.Field, Label: a.Label.Get(lang)})
+	}
+	if r.Chart != nil {
+		def.Chart = r.Chart.Type
+	}
+	again := adhocReport(ctx, def)
+	again.Name, again.Label = r.Name, r.Label
+	for i := range again.Aggregates {
+		again.Aggregates[i].Label = r.Aggregates[i].Label
+	}
+	want, _ := json.Marshal(r)
+	got, _ := json.Marshal(again)
+	fits := bytes.Equal(want, got) && len(def.GroupBy) <= 2 && len(def.Across) <= 1 && len(def.Aggregates) <= 3
+	for _, a := range r.Aggregates {
+		fits = fits && a.Name == strings.TrimSuffix(a.Func+"_"+a.Field, "_")
+	}
+	if !fits {
+		return ui.AdhocReport{}, "", &engine.RequestError{Message: fmt.Sprintf("report %s uses more than the ad-hoc report page shows (parameters, row formulas, calculations, subtotals, a limit, labels or a description, more groupings or values, or values named otherwise): change it through PUT /api/reports/%s", name, name)}
+	}
+	return def, labelOr(r.Label, lang, ""), nil
+}
+
 // DeleteReport implements ui.Reports.
 func (p pages) DeleteReport(ctx context.Context, name string) error {
 	rights, err := p.h.run.Rights(ctx)
