@@ -250,24 +250,7 @@ func (h *handlers) widget(ctx context.Context, rights *engine.Rights, w reports.
 // saveDashboard answers PUT /api/dashboards/{name}: the caller saves a
 // dashboard for themselves (roles and users are not theirs to give).
 func (h *handlers) saveDashboard(c *fiber.Ctx) error {
-	ctx := c.UserContext()
-	rights, err := h.run.Rights(ctx)
-	if err != nil {
-		return err
-	}
-	parsed, err := parseBody(c, reports.Dashboards.Kind())
-	if err != nil {
-		return err
-	}
-	d := parsed.Value.(*reports.Dashboard)
-	if d.Name != c.Params("name") {
-		return &engine.RequestError{Message: fmt.Sprintf("the body names %s, the path %s", d.Name, c.Params("name")),
-			Details: []engine.FieldError{{Field: "name", Code: "mismatch", Message: "must be the name in the path"}}}
-	}
-	if err := h.save(ctx, rights, d); err != nil {
-		return err
-	}
-	return c.JSON(d)
+	return putOwn(h, c, reports.Dashboards.Kind(), func(d *reports.Dashboard) string { return d.Name }, h.save)
 }
 
 // save saves a dashboard (parsed through its kind) as the caller's own,
@@ -291,18 +274,4 @@ func (h *handlers) save(ctx context.Context, rights *engine.Rights, d *reports.D
 }
 
 // deleteDashboard answers DELETE /api/dashboards/{name}: the caller's own.
-func (h *handlers) deleteDashboard(c *fiber.Ctx) error {
-	ctx := c.UserContext()
-	rights, err := h.run.Rights(ctx)
-	if err != nil {
-		return err
-	}
-	ok, err := h.ownDashboards.remove(ctx, rights.Principal().UserID, c.Params("name"))
-	if err != nil {
-		return err
-	}
-	if !ok {
-		return fmt.Errorf("%w: you have no saved dashboard %s", engine.ErrNotFound, c.Params("name"))
-	}
-	return c.SendStatus(fiber.StatusNoContent)
-}
+func (h *handlers) deleteDashboard(c *fiber.Ctx) error { return deleteOwn(h, c, h.ownDashboards) }

@@ -32,8 +32,8 @@ type Part struct{ h *handlers }
 // of the dashboards and reports users save).
 func Wire(ctx context.Context, p *platform.Platform) (*Part, error) {
 	h := &handlers{run: run.New(p.Engine, p.Access),
-		ownDashboards: &savedDocs[reports.Dashboard]{db: p.DB, table: tableSavedDashboards},
-		ownReports:    &savedDocs[reports.Report]{db: p.DB, table: tableSavedReports}}
+		ownDashboards: &savedDocs[reports.Dashboard]{db: p.DB, table: tableSavedDashboards, what: "dashboard"},
+		ownReports:    &savedDocs[reports.Report]{db: p.DB, table: tableSavedReports, what: "report"}}
 	if err := h.ownDashboards.migrate(ctx); err != nil {
 		return nil, err
 	}
@@ -107,11 +107,7 @@ type summary struct {
 // own saved ones first.
 func (h *handlers) list(c *fiber.Ctx) error {
 	ctx := c.UserContext()
-	rights, err := h.run.Rights(ctx)
-	if err != nil {
-		return err
-	}
-	offers, err := h.reportOffers(ctx, rights)
+	offers, err := h.callerReports(ctx)
 	if err != nil {
 		return err
 	}

@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/crmplatform/crm/engine"
 	"github.com/crmplatform/crm/engine/store"
 	"github.com/crmplatform/crm/metadata"
+	"github.com/gofiber/fiber/v2"
 )
 
 // savedDocs keeps the documents of one kind (dashboards, reports) that
@@ -17,6 +19,8 @@ import (
 type savedDocs[T any] struct {
 	db    *store.DB
 	table string
+	// what names a document in messages ("dashboard").
+	what string
 }
 
 // migrate creates the table.
@@ -128,4 +132,51 @@ func (s *savedDocs[T]) remove(ctx context.Context, user, name string) (bool, err
 	}
 	n, err := res.RowsAffected()
 	return n > 0, err
+}
+
+// delete deletes a user's document (engine.ErrNotFound when they have
+// none of that name).
+func (s *savedDocs[T]) delete(ctx context.Context, user, name string) error {
+	ok, err := s.remove(ctx, user, name)
+	if err == nil && !ok {
+		err = fmt.Errorf("%w: you have no saved %s %s", engine.ErrNotFound, s.what, name)
+	}
+	return err
+}
+
+// putOwn answers PUT /api/{dashboards,reports}/{name}: the body parsed as
+// a document of kind, named as the path, saved by save as the caller's.
+func putOwn[T any](h *handlers, c *fiber.Ctx, kind *metadata.DocKind, nameOf func(*T) string, save func(context.Context, *engine.Rights, *T) error) error {
+	ctx := c.UserContext()
+	rights, err := h.run.Rights(ctx)
+	if err != nil {
+		return err
+	}
+	parsed, err := parseBody(c, kind)
+	if err != nil {
+		return err
+	}
+	v := parsed.Value.(*T)
+	if nameOf(v) != c.Params("name") {
+		return &engine.RequestError{Message: fmt.Sprintf("the body names %s, the path %s", nameOf(v), c.Params("name")),
+			Details: []engine.FieldError{{Field: "name", Code: "mismatch", Message: "must be the name in the path"}}}
+	}
+	if err := save(ctx, rights, v); err != nil {
+		return err
+	}
+	return c.JSON(v)
+}
+
+// deleteOwn answers DELETE /api/{dashboards,reports}/{name}: one of the
+// caller's own documents in saved.
+func deleteOwn[T any](h *handlers, c *fiber.Ctx, saved *savedDocs[T]) error {
+	ctx := c.UserContext()
+	rights, err := h.run.Rights(ctx)
+	if err != nil {
+		return err
+	}
+	if err := saved.delete(ctx, rights.Principal().UserID, c.Params("name")); err != nil {
+		return err
+	}
+	return c.SendStatus(fiber.StatusNoContent)
 }

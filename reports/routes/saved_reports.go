@@ -110,24 +110,19 @@ func (h *handlers) saveReport(ctx context.Context, rights *engine.Rights, r *rep
 	return h.ownReports.put(ctx, rights.Principal().UserID, r.Name, r, nil)
 }
 
-// deleteOwnReport deletes one of the principal's saved reports.
-func (h *handlers) deleteOwnReport(ctx context.Context, rights *engine.Rights, name string) error {
-	ok, err := h.ownReports.remove(ctx, rights.Principal().UserID, name)
-	if err == nil && !ok {
-		err = fmt.Errorf("%w: you have no saved report %s", engine.ErrNotFound, name)
+// callerReports returns the reports offered to the caller (reportOffers).
+func (h *handlers) callerReports(ctx context.Context) ([]reportOffer, error) {
+	rights, err := h.run.Rights(ctx)
+	if err != nil {
+		return nil, err
 	}
-	return err
+	return h.reportOffers(ctx, rights)
 }
 
 // definition answers GET /api/reports/{name}: the definition of a report
 // the caller may run, and where it comes from.
 func (h *handlers) definition(c *fiber.Ctx) error {
-	ctx := c.UserContext()
-	rights, err := h.run.Rights(ctx)
-	if err != nil {
-		return err
-	}
-	offers, err := h.reportOffers(ctx, rights)
+	offers, err := h.callerReports(c.UserContext())
 	if err != nil {
 		return err
 	}
@@ -141,36 +136,9 @@ func (h *handlers) definition(c *fiber.Ctx) error {
 // putReport answers PUT /api/reports/{name}: the caller saves a report
 // for themselves.
 func (h *handlers) putReport(c *fiber.Ctx) error {
-	ctx := c.UserContext()
-	rights, err := h.run.Rights(ctx)
-	if err != nil {
-		return err
-	}
-	parsed, err := parseBody(c, reports.Reports.Kind())
-	if err != nil {
-		return err
-	}
-	r := parsed.Value.(*reports.Report)
-	if r.Name != c.Params("name") {
-		return &engine.RequestError{Message: fmt.Sprintf("the body names %s, the path %s", r.Name, c.Params("name")),
-			Details: []engine.FieldError{{Field: "name", Code: "mismatch", Message: "must be the name in the path"}}}
-	}
-	if err := h.saveReport(ctx, rights, r); err != nil {
-		return err
-	}
-	return c.JSON(r)
+	return putOwn(h, c, reports.Reports.Kind(), func(r *reports.Report) string { return r.Name }, h.saveReport)
 }
 
 // deleteReport answers DELETE /api/reports/{name}: one of the caller's
 // own.
-func (h *handlers) deleteReport(c *fiber.Ctx) error {
-	ctx := c.UserContext()
-	rights, err := h.run.Rights(ctx)
-	if err != nil {
-		return err
-	}
-	if err := h.deleteOwnReport(ctx, rights, c.Params("name")); err != nil {
-		return err
-	}
-	return c.SendStatus(fiber.StatusNoContent)
-}
+func (h *handlers) deleteReport(c *fiber.Ctx) error { return deleteOwn(h, c, h.ownReports) }

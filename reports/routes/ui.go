@@ -331,7 +331,7 @@ func (p pages) DeleteReport(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
-	return p.h.deleteOwnReport(ctx, rights, name)
+	return p.h.ownReports.delete(ctx, rights.Principal().UserID, name)
 }
 
 // Export implements ui.Reports.
@@ -423,11 +423,7 @@ func (p pages) DeleteDashboard(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
-	ok, err := p.h.ownDashboards.remove(ctx, rights.Principal().UserID, name)
-	if err == nil && !ok {
-		err = fmt.Errorf("%w: you have no saved dashboard %s", engine.ErrNotFound, name)
-	}
-	return err
+	return p.h.ownDashboards.delete(ctx, rights.Principal().UserID, name)
 }
 
 // Dashboard implements ui.Reports: one of the caller's dashboards (their
