@@ -102,12 +102,10 @@ func (u *UI) editDashboard(c *fiber.Ctx) error {
 // widgetFromForm reads widget i of the editor's form.
 func widgetFromForm(c *fiber.Ctx, i int) (WidgetDef, error) {
 	v := func(key string) string { return strings.TrimSpace(c.FormValue(fmt.Sprintf("w%d_%s", i, key))) }
-	w := WidgetDef{Type: v("type"), Title: v("title"), Value: v("value"), Filter: v("filter"), Sort: v("sort")}
-	if w.Type == "list" {
-		w.Object = v("object")
-	} else {
-		w.Report = v("report")
-	}
+	// Only the inputs of the widget's kind are read: those of another
+	// kind keep what the widget had before its kind was changed (and the
+	// page hides them).
+	w := WidgetDef{Type: v("type"), Title: v("title")}
 	from, err := strconv.Atoi(v("from"))
 	if err != nil {
 		from = -1
@@ -115,7 +113,15 @@ func widgetFromForm(c *fiber.Ctx, i int) (WidgetDef, error) {
 	w.From = from
 	w.Width, _ = strconv.Atoi(v("width"))
 	w.Width = min(max(w.Width, 1), 12)
-	w.Limit, _ = strconv.Atoi(v("limit"))
+	if w.Type == "list" {
+		w.Object, w.Filter, w.Sort = v("object"), v("filter"), v("sort")
+		w.Limit, _ = strconv.Atoi(v("limit"))
+		return w, nil
+	}
+	w.Report = v("report")
+	if w.Type == "counter" {
+		w.Value = v("value")
+	}
 	if p := v("params"); p != "" {
 		q, err := url.ParseQuery(p)
 		if err != nil {

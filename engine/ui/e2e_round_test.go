@@ -109,6 +109,19 @@ func TestBrowserInboxReportsAndSharing(t *testing.T) {
 		t.Errorf("widget 2's Move up is named %q", got)
 	}
 	r.checkPage("dashboard editor", "dashboard-edit")
+	// A widget shows the inputs of its kind only, and others when its kind
+	// changes.
+	shown := func() string {
+		return eval[string](r, `[...document.querySelectorAll("#w0 [data-widget]")].filter(f => !f.hidden).map(f => f.querySelector("[name]").name).join(" ")`)
+	}
+	if got := shown(); got != "w0_report w0_params w0_value" && got != "w0_report w0_params" {
+		t.Errorf("the first widget (%s) shows %q", eval[string](r, `document.getElementById("w0_type").value`), got)
+	}
+	eval[bool](r, `(() => { const s = document.getElementById("w0_type"); const was = s.value; s.value = "list"; s.dispatchEvent(new Event("change", {bubbles: true})); window.wasType = was; return true })()`)
+	if got := shown(); got != "w0_object w0_filter w0_sort w0_limit" {
+		t.Errorf("the widget turned into a list shows %q", got)
+	}
+	eval[bool](r, `(() => { const s = document.getElementById("w0_type"); s.value = window.wasType; s.dispatchEvent(new Event("change", {bubbles: true})); return true })()`)
 	// Enter in the second widget's title submits the form with its first
 	// submit button: Save goes to the dashboard; "Move up" would stay in
 	// the editor.

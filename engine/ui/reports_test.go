@@ -447,7 +447,20 @@ func TestDashboardEditor(t *testing.T) {
 			{name: "the list on the dashboard", path: "/ui/?dashboard=my_board", status: 200, contains: []string{"My deals list"}},
 			{name: "an incomplete list is refused", method: "POST", path: "/ui/dashboards/my_board/edit", form: url.Values{"name": {"my_board"}, "n": {"1"}, "w0_type": {"list"}, "w0_width": {"6"}}, status: 422,
 				contains: []string{`id="w0_error"`, "a list widget needs an object"}},
+			{name: "each input says the kinds it is for", path: "/ui/dashboards/my_board/edit", status: 200,
+				contains: []string{`<div class="field" data-widget="list"><label for="w0_object">`, `<div class="field" data-widget="counter"><label for="w0_value">`, `name="w0_type" data-widget-type>`}},
 		})
+		// A list turned into a counter: the list's inputs, hidden by the
+		// page, are not read (they would make the counter invalid).
+		switched := url.Values{"name": {"switched"}, "n": {"1"}, "w0_type": {"counter"}, "w0_width": {"4"}, "w0_report": {"pipeline_funnel"}, "w0_value": {"deals"},
+			"w0_object": {"opportunity"}, "w0_filter": {`stage == "won"`}, "w0_sort": {"-amount"}, "w0_limit": {"5"}}
+		run(t, rep1, []pageCase{
+			{name: "saved as a copy to switch", method: "POST", path: "/ui/dashboards", form: url.Values{"from": {"my_board"}, "name": {"switched"}}, status: 303},
+			{name: "a list switched to a counter saves", method: "POST", path: "/ui/dashboards/switched/edit", form: switched, status: 303},
+		})
+		if st, raw := s.Do("GET", "/api/dashboards/switched", "rep1", ""); st != 200 || strings.Contains(fmt.Sprint(raw), "won") || !strings.Contains(fmt.Sprint(raw), "value:deals") {
+			t.Errorf("the switched widget: %d %v", st, raw)
+		}
 		// What the page does not edit is kept: the retitled widget's
 		// Chinese title, the heights.
 		zh := signedIn(t, s, "rep1")

@@ -24,6 +24,21 @@
     }
   });
 
+  // The dashboard editor: a widget shows the inputs of its kind only
+  // (data-widget lists the kinds an input is for); the server reads no
+  // other.
+  function widgetInputs(sel) {
+    var box = sel.closest("fieldset");
+    if (!box) { return; }
+    box.querySelectorAll("[data-widget]").forEach(function (f) {
+      f.hidden = f.getAttribute("data-widget").split(" ").indexOf(sel.value) < 0;
+    });
+  }
+  document.querySelectorAll("[data-widget-type]").forEach(widgetInputs);
+  document.addEventListener("change", function (ev) {
+    if (ev.target.matches("[data-widget-type]")) { widgetInputs(ev.target); }
+  });
+
   // Forms, or their buttons, that ask before they submit (deleting a
   // record, sending a mailing).
   document.addEventListener("submit", function (ev) {
