@@ -274,7 +274,7 @@ func (w *Writer) prepareCreate(ctx context.Context, s *Scope, data map[string]an
 		return nil, err
 	}
 	ev := w.event(OpCreate, s, id, nil, rec)
-	ev.Input = data
+	ev.Input, ev.Links = data, wr.links
 	if err := e.prepare(ctx, s, ev, &wr.verr); err != nil {
 		return nil, err
 	}

@@ -39,6 +39,13 @@ type Event struct {
 	// (JSON form), so a hook can tell a value sent from a default: an
 	// owner given from none.
 	Input map[string]any
+	// Links are the links a create or update sets, by many-to-many field
+	// (the target ids in order); OldLinks, on an update, the links the
+	// record had for those same fields. They are kept in link tables, so
+	// New and Old do not hold them: a hook judging what a write changes
+	// (a record locked by an approval) looks here too. A hook must not
+	// change them.
+	Links, OldLinks map[string][]string
 	// Values is scratch space a before-hook shares with the after-hook of
 	// the same write.
 	Values map[string]any

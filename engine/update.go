@@ -86,7 +86,14 @@ func (w *Writer) update(ctx context.Context, object, id string, data map[string]
 		return nil, err
 	}
 	ev := w.event(OpUpdate, s, id, old, rec)
-	ev.Input = data
+	ev.Input, ev.Links = data, wr.links
+	if len(wr.links) > 0 {
+		// Their old ids came with the locked row (below).
+		ev.OldLinks = make(map[string][]string, len(wr.links))
+		for name := range wr.links {
+			ev.OldLinks[name] = linked[name]
+		}
+	}
 	if err := e.prepare(ctx, s, ev, &wr.verr); err != nil {
 		return nil, err
 	}

@@ -584,7 +584,7 @@ func (wf *Workflows) checkLock(ctx context.Context, ev *engine.Event) error {
 	}
 	approver := slices.Contains(pending, ev.Principal.UserID)
 	var errs []engine.FieldError
-	for _, f := range changedFields(ev.Old, ev.New) {
+	for _, f := range changedFields(ev) {
 		if approver && slices.Contains(a.ApproversMayEdit, f) {
 			continue
 		}
@@ -600,15 +600,20 @@ func (wf *Workflows) checkLock(ctx context.Context, ev *engine.Event) error {
 	return nil
 }
 
-// changedFields lists the fields a write changes, system columns the
-// engine maintains left out.
-func changedFields(old, rec map[string]any) []string {
+// changedFields lists the fields a write changes, its many-to-many links
+// included, system columns the engine maintains left out.
+func changedFields(ev *engine.Event) []string {
 	var out []string
-	for k, v := range rec {
+	for k, v := range ev.New {
 		if k == "version" || k == "updated_at" || k == "updated_by" {
 			continue
 		}
-		if !reflect.DeepEqual(old[k], v) {
+		if !reflect.DeepEqual(ev.Old[k], v) {
+			out = append(out, k)
+		}
+	}
+	for k, ids := range ev.Links {
+		if !slices.Equal(ev.OldLinks[k], ids) {
 			out = append(out, k)
 		}
 	}

@@ -58,3 +58,37 @@ func TestDiscountApproval(t *testing.T) {
 		mustPatch(t, s, "rep1", "opportunity", opp, `{"name": "Bigger deal"}`)
 	})
 }
+
+// TestApprovalLockCoversLinks checks that the lock of a pending approval
+// holds for many-to-many fields too: their links live in a link table,
+// not in the record's row, and a change of them alone was let through
+// while the opportunity waited for its approver.
+func TestApprovalLockCoversLinks(t *testing.T) {
+	t.Parallel()
+	apitest.Dialects(t, apitest.Options{}, func(t *testing.T, s *apitest.Server) {
+		comp := s.Create("admin", "competitor", `{"name": "Rival"}`)
+		acc := s.Create("rep1", "account", `{"name": "Acme"}`)
+		opp := s.Create("rep1", "opportunity", `{"name": "Big deal", "account": "`+acc+`", "amount": 1000, "discount": 15}`)
+		path := "/api/records/opportunity/" + opp
+		s.Run(t, []apitest.Scenario{
+			{Name: "submitted", Method: "POST", Path: path + "/actions/submit", User: "rep1", Status: 200, Contains: []string{`"state":"pending"`}},
+		})
+		for _, c := range []struct{ name, user, body string }{
+			{"the owner links a competitor", "rep1", `{"competitors": ["` + comp + `"]}`},
+			{"the approver links one outside approvers_may_edit", "manager", `{"competitors": ["` + comp + `"]}`},
+		} {
+			t.Run(c.name, func(t *testing.T) {
+				status, m := patch(t, s, c.user, "opportunity", opp, c.body)
+				wantError(t, status, m, 422, `"code":"locked"`, `"field":"competitors"`)
+			})
+		}
+		s.Run(t, []apitest.Scenario{
+			{Name: "the links are unchanged", Method: "GET", Path: path, User: "rep1", Status: 200, Contains: []string{`"competitors":[]`}, NotContain: []string{comp}},
+		})
+		mustPatch(t, s, "rep1", "opportunity", opp, `{"competitors": []}`) // sent as stored: no change
+		s.Run(t, []apitest.Scenario{
+			{Name: "recalled", Method: "POST", Path: path + "/actions/recall", User: "rep1", Status: 200, Contains: []string{`"state":"recalled"`}},
+		})
+		mustPatch(t, s, "rep1", "opportunity", opp, `{"competitors": ["`+comp+`"]}`)
+	})
+}
