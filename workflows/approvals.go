@@ -175,6 +175,7 @@ func (wf *Workflows) registerApprovals() {
 	wf.eng.RegisterAction(engine.Action{Name: definition.ActionReassign, Run: wf.reassign})
 	wf.eng.OnBefore(engine.OpUpdate, "*", wf.checkLock)
 	wf.eng.OnBefore(engine.OpDelete, "*", wf.checkLock)
+	wf.eng.OnBefore(engine.OpDelete, "*", wf.checkReferrers)
 }
 
 // submit answers POST …/actions/submit {"comment", "process"}: the record
@@ -567,37 +568,118 @@ func (wf *Workflows) checkLock(ctx context.Context, ev *engine.Event) error {
 	if err != nil || r == nil {
 		return err
 	}
-	a, err := definition.ApprovalFrom(r.Definition)
-	if err != nil {
-		return fmt.Errorf("workflows: approval request %s: %w", r.ID, err)
-	}
-	if a.Locked != nil && !*a.Locked {
-		return nil
-	}
 	why := fmt.Sprintf("this %s is locked while approval %s waits for a decision", ev.Object.Name, r.Process)
+	fields := changedFields(ev)
 	if ev.Op == engine.OpDelete {
-		return &engine.ValidationError{Object: ev.Object.Name, Errors: []engine.FieldError{{Code: "locked", Message: why + "; recall it first"}}}
+		fields = []string{""}
 	}
-	pending, err := wf.taskUsers(ctx, ev.Tx, r.ID, r.Step, taskPending)
-	if err != nil {
+	errs, err := wf.lockProblems(ctx, ev.Tx, r, ev.Principal, fields, why)
+	if err != nil || len(errs) == 0 {
 		return err
 	}
-	approver := slices.Contains(pending, ev.Principal.UserID)
+	if ev.Op == engine.OpDelete {
+		errs[0].Message = why + "; recall it first"
+	}
+	return &engine.ValidationError{Object: ev.Object.Name, Errors: errs}
+}
+
+// checkReferrers refuses the deletion of a record that a record locked by
+// a pending approval refers to through a lookup cleared on delete
+// (on_delete: set_null) or a many-to-many field: the engine clears those
+// without a write of the referring record, which checkLock would judge
+// (restrict refuses the deletion and cascade deletes the referrer, which
+// checkLock refuses). The current approvers may still clear a field the
+// process names in approvers_may_edit; the system's deletions pass.
+func (wf *Workflows) checkReferrers(ctx context.Context, ev *engine.Event) error {
+	if ev.Principal.System {
+		return nil
+	}
+	approvals := definition.CompiledApprovals(ev.Snapshot)
 	var errs []engine.FieldError
-	for _, f := range changedFields(ev) {
-		if approver && slices.Contains(a.ApproversMayEdit, f) {
+	for _, o := range ev.Snapshot.Schema.Objects {
+		if len(approvals.Of(o.Name)) == 0 {
 			continue
 		}
-		msg := why + "; only its submitter may recall it"
-		if len(a.ApproversMayEdit) > 0 {
-			msg += "; its current approvers may change " + strings.Join(a.ApproversMayEdit, ", ")
+		for _, f := range o.Fields {
+			if target, ok := metadata.ReferenceTarget(f); !ok || target != ev.Object.Name {
+				continue
+			}
+			var referrers string
+			switch {
+			case metadata.Linked(f):
+				referrers = `SELECT source_id FROM ` + store.Ident(store.LinkTable(o.Name, f.Name)) + ` WHERE target_id = ?`
+			case metadata.OnDeleteOf(f) == metadata.OnDeleteSetNull:
+				referrers = `SELECT id FROM ` + store.Ident(o.Name) + ` WHERE ` + store.Ident(f.Name) + ` = ?`
+			default:
+				continue
+			}
+			rs, err := wf.pendingRequests(ctx, ev.Tx, `object = ? AND state = 'pending' AND record_id IN (`+referrers+`)`, o.Name, ev.ID)
+			if err != nil {
+				return err
+			}
+			for _, r := range rs {
+				why := fmt.Sprintf("a %s that refers to this %s through %s is locked while approval %s waits for a decision", o.Name, ev.Object.Name, f.Name, r.Process)
+				found, err := wf.lockProblems(ctx, ev.Tx, r, ev.Principal, []string{f.Name}, why)
+				if err != nil {
+					return err
+				}
+				errs = append(errs, found...)
+			}
 		}
-		errs = append(errs, engine.FieldError{Field: f, Code: "locked", Message: msg})
 	}
 	if len(errs) > 0 {
 		return &engine.ValidationError{Object: ev.Object.Name, Errors: errs}
 	}
 	return nil
+}
+
+// pendingRequests reads the approval requests a condition selects.
+func (wf *Workflows) pendingRequests(ctx context.Context, q store.Querier, where string, args ...any) ([]*request, error) {
+	rows, err := q.QueryContext(ctx, wf.t.SQL(`SELECT `+requestColumns+` FROM `+tableRequests+` WHERE `+where), args...)
+	if err != nil {
+		return nil, fmt.Errorf("workflows: pending approvals: %w", err)
+	}
+	defer rows.Close()
+	var out []*request
+	for rows.Next() {
+		r, err := scanRequest(rows)
+		if err != nil {
+			return nil, fmt.Errorf("workflows: pending approvals: %w", err)
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// lockProblems says why changing fields of the record of pending request
+// r is refused to p (why: the lock, in words): none when the request's
+// process does not lock, nor for a field the process names in
+// approvers_may_edit when p is a current approver.
+func (wf *Workflows) lockProblems(ctx context.Context, q store.Querier, r *request, p *access.Principal, fields []string, why string) ([]engine.FieldError, error) {
+	a, err := definition.ApprovalFrom(r.Definition)
+	if err != nil {
+		return nil, fmt.Errorf("workflows: approval request %s: %w", r.ID, err)
+	}
+	if (a.Locked != nil && !*a.Locked) || len(fields) == 0 {
+		return nil, nil
+	}
+	pending, err := wf.taskUsers(ctx, q, r.ID, r.Step, taskPending)
+	if err != nil {
+		return nil, err
+	}
+	approver := slices.Contains(pending, p.UserID)
+	msg := why + "; only its submitter may recall it"
+	if len(a.ApproversMayEdit) > 0 {
+		msg += "; its current approvers may change " + strings.Join(a.ApproversMayEdit, ", ")
+	}
+	var errs []engine.FieldError
+	for _, f := range fields {
+		if f != "" && approver && slices.Contains(a.ApproversMayEdit, f) {
+			continue
+		}
+		errs = append(errs, engine.FieldError{Field: f, Code: "locked", Message: msg})
+	}
+	return errs, nil
 }
 
 // changedFields lists the fields a write changes, its many-to-many links

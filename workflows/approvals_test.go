@@ -92,3 +92,34 @@ func TestApprovalLockCoversLinks(t *testing.T) {
 		mustPatch(t, s, "rep1", "opportunity", opp, `{"competitors": ["`+comp+`"]}`)
 	})
 }
+
+// TestApprovalLockHoldsOnDelete checks that deleting a record does not
+// clear a lookup (on_delete: set_null) or a many-to-many link of a record
+// locked by a pending approval: the engine clears them without a write of
+// the referring record, so the lock's check never saw the change.
+func TestApprovalLockHoldsOnDelete(t *testing.T) {
+	t.Parallel()
+	apitest.Dialects(t, apitest.Options{}, func(t *testing.T, s *apitest.Server) {
+		acc := s.Create("rep1", "account", `{"name": "Acme"}`)
+		quote := s.Create("rep1", "quote", `{"name": "Offer", "account": "`+acc+`"}`)
+		contract := s.Create("rep1", "contract", `{"name": "Deal", "account": "`+acc+`", "quote": "`+quote+`", "amount": 1000}`)
+		path := "/api/records/contract/" + contract
+		s.Run(t, []apitest.Scenario{
+			{Name: "submitted", Method: "POST", Path: path + "/actions/submit", User: "rep1", Status: 200, Contains: []string{`"state":"pending"`}},
+			{Name: "the quote the locked contract names is not deleted", Method: "DELETE", Path: "/api/records/quote/" + quote, User: "rep1", Status: 422,
+				Code: "invalid_record", Contains: []string{`"code":"locked"`, `"field":"quote"`}},
+			{Name: "the contract still names it", Method: "GET", Path: path, User: "rep1", Status: 200, Contains: []string{`"quote":"` + quote + `"`}},
+			{Name: "recalled", Method: "POST", Path: path + "/actions/recall", User: "rep1", Status: 200},
+			{Name: "now the quote goes", Method: "DELETE", Path: "/api/records/quote/" + quote, User: "rep1", Status: 204},
+			{Name: "and the lookup is cleared", Method: "GET", Path: path, User: "rep1", Status: 200, Contains: []string{`"quote":null`}},
+		})
+		comp := s.Create("admin", "competitor", `{"name": "Rival"}`)
+		opp := s.Create("rep1", "opportunity", `{"name": "Big deal", "account": "`+acc+`", "amount": 1000, "discount": 15, "competitors": ["`+comp+`"]}`)
+		s.Run(t, []apitest.Scenario{
+			{Name: "the opportunity submitted", Method: "POST", Path: "/api/records/opportunity/" + opp + "/actions/submit", User: "rep1", Status: 200},
+			{Name: "a competitor the locked opportunity links is not deleted", Method: "DELETE", Path: "/api/records/competitor/" + comp, User: "admin", Status: 422,
+				Code: "invalid_record", Contains: []string{`"code":"locked"`, `"field":"competitors"`}},
+			{Name: "the opportunity still links it", Method: "GET", Path: "/api/records/opportunity/" + opp, User: "rep1", Status: 200, Contains: []string{`"competitors":["` + comp + `"]`}},
+		})
+	})
+}
