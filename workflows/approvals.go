@@ -176,6 +176,9 @@ func (wf *Workflows) registerApprovals() {
 	wf.eng.OnBefore(engine.OpUpdate, "*", wf.checkLock)
 	wf.eng.OnBefore(engine.OpDelete, "*", wf.checkLock)
 	wf.eng.OnBefore(engine.OpDelete, "*", wf.checkReferrers)
+	for _, op := range []engine.Op{engine.OpCreate, engine.OpUpdate, engine.OpDelete} {
+		wf.eng.OnBefore(op, "*", wf.checkMaster)
+	}
 }
 
 // submit answers POST …/actions/submit {"comment", "process"}: the record
@@ -629,6 +632,50 @@ func (wf *Workflows) checkReferrers(ctx context.Context, ev *engine.Event) error
 	}
 	if len(errs) > 0 {
 		return &engine.ValidationError{Object: ev.Object.Name, Errors: errs}
+	}
+	return nil
+}
+
+// checkMaster refuses, to anyone but the system, a write of a detail
+// record (one whose required lookup to its master cascades the master's
+// deletion to it: a quote's lines, a contract's payment plan) while its
+// master waits for a decision under a locking process: the details are
+// part of what the approval judges (a quote's discount rate, a contract's
+// terms). A detail moved from one master to another is judged under both.
+func (wf *Workflows) checkMaster(ctx context.Context, ev *engine.Event) error {
+	if ev.Principal.System {
+		return nil
+	}
+	approvals := definition.CompiledApprovals(ev.Snapshot)
+	for _, f := range ev.Object.Fields {
+		target, ok := metadata.ReferenceTarget(f)
+		if !ok || metadata.Linked(f) || !f.Required || metadata.OnDeleteOf(f) != metadata.OnDeleteCascade || len(approvals.Of(target)) == 0 {
+			continue
+		}
+		var masters []string
+		for _, rec := range []map[string]any{ev.Old, ev.New} {
+			if id, _ := rec[f.Name].(string); id != "" && !slices.Contains(masters, id) {
+				masters = append(masters, id)
+			}
+		}
+		for _, id := range masters {
+			r, err := wf.pendingRequest(ctx, ev.Tx, target, id)
+			if err != nil {
+				return err
+			}
+			if r == nil {
+				continue
+			}
+			why := fmt.Sprintf("its %s is locked while approval %s waits for a decision, and so are its %s records", f.Name, r.Process, ev.Object.Name)
+			errs, err := wf.lockProblems(ctx, ev.Tx, r, ev.Principal, []string{""}, why)
+			if err != nil {
+				return err
+			}
+			if len(errs) > 0 {
+				errs[0].Field = f.Name
+				return &engine.ValidationError{Object: ev.Object.Name, Errors: errs}
+			}
+		}
 	}
 	return nil
 }

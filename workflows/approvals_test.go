@@ -1,6 +1,7 @@
 package workflows_test
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/crmplatform/crm/internal/apitest"
@@ -120,6 +121,44 @@ func TestApprovalLockHoldsOnDelete(t *testing.T) {
 			{Name: "a competitor the locked opportunity links is not deleted", Method: "DELETE", Path: "/api/records/competitor/" + comp, User: "admin", Status: 422,
 				Code: "invalid_record", Contains: []string{`"code":"locked"`, `"field":"competitors"`}},
 			{Name: "the opportunity still links it", Method: "GET", Path: "/api/records/opportunity/" + opp, User: "rep1", Status: 200, Contains: []string{`"competitors":["` + comp + `"]`}},
+		})
+	})
+}
+
+// TestApprovalLockHoldsForDetails checks that the lines of a quote waiting
+// for approval are locked with it (they make its discount rate, what the
+// approval judges): no line is added, changed or removed, by its owner or
+// its approver, until the request is recalled or decided; a record that
+// merely refers to a locked record (an activity of a locked opportunity)
+// is not a detail and stays free.
+func TestApprovalLockHoldsForDetails(t *testing.T) {
+	t.Parallel()
+	apitest.Dialects(t, apitest.Options{}, func(t *testing.T, s *apitest.Server) {
+		acc := s.Create("rep1", "account", `{"name": "Acme"}`)
+		product := s.Create("admin", "product", `{"name": "Widget", "code": "W-1", "list_price": 100}`)
+		quote := s.Create("rep1", "quote", `{"name": "Offer", "account": "`+acc+`"}`)
+		line := s.Create("rep1", "quote_line", `{"quote": "`+quote+`", "product": "`+product+`", "quantity": 2, "unit_price": 100, "discount": 40}`)
+		other := s.Create("rep1", "quote", `{"name": "Other offer", "account": "`+acc+`"}`)
+		opp := s.Create("rep1", "opportunity", `{"name": "Big deal", "account": "`+acc+`", "amount": 1000, "discount": 15}`)
+		lines := "/api/records/quote_line/"
+		// The template's automation sets the line's list price after
+		// the create: the version a client reads.
+		_, read := s.Do("GET", lines+line, "rep1", "")
+		v := fmt.Sprint(read["version"])
+		s.Run(t, []apitest.Scenario{
+			{Name: "the quote submitted", Method: "POST", Path: "/api/records/quote/" + quote + "/actions/submit", User: "rep1", Status: 200, Contains: []string{`"state":"pending"`}},
+			{Name: "its line is not changed", Method: "PATCH", Path: lines + line, User: "rep1", Body: `{"discount": 0, "version": ` + v + `}`, Status: 422,
+				Code: "invalid_record", Contains: []string{`"code":"locked"`, `"field":"quote"`, "quote_discount"}},
+			{Name: "not by its approver either", Method: "PATCH", Path: lines + line, User: "manager", Body: `{"discount": 10, "version": ` + v + `}`, Status: 422, Contains: []string{`"code":"locked"`}},
+			{Name: "no line is added", Method: "POST", Path: lines, User: "rep1", Body: `{"quote": "` + quote + `", "product": "` + product + `", "unit_price": 1}`, Status: 422, Contains: []string{`"code":"locked"`}},
+			{Name: "nor removed", Method: "DELETE", Path: lines + line, User: "rep1", Status: 422, Contains: []string{`"code":"locked"`}},
+			{Name: "nor moved to another quote", Method: "PATCH", Path: lines + line, User: "rep1", Body: `{"quote": "` + other + `", "version": ` + v + `}`, Status: 422, Contains: []string{`"code":"locked"`}},
+			{Name: "the line as it was", Method: "GET", Path: lines + line, User: "rep1", Status: 200, Contains: []string{`"discount":40`, `"quote":"` + quote + `"`}},
+			{Name: "the opportunity submitted", Method: "POST", Path: "/api/records/opportunity/" + opp + "/actions/submit", User: "rep1", Status: 200},
+			{Name: "an activity of it is no detail", Method: "POST", Path: "/api/records/activity", User: "rep1", Status: 201,
+				Body: `{"subject": "Call about the discount", "kind": "call", "starts_at": "2026-03-02T09:00:00Z", "opportunity": "` + opp + `"}`},
+			{Name: "the quote recalled", Method: "POST", Path: "/api/records/quote/" + quote + "/actions/recall", User: "rep1", Status: 200},
+			{Name: "its line changes again", Method: "PATCH", Path: lines + line, User: "rep1", Body: `{"discount": 0, "version": ` + v + `}`, Status: 200, Contains: []string{`"discount":0`}},
 		})
 	})
 }
