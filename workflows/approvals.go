@@ -648,8 +648,12 @@ func (wf *Workflows) checkMaster(ctx context.Context, ev *engine.Event) error {
 	}
 	approvals := definition.CompiledApprovals(ev.Snapshot)
 	for _, f := range ev.Object.Fields {
+		// Cheapest first: this runs for every write.
+		if !f.Required || metadata.OnDeleteOf(f) != metadata.OnDeleteCascade || metadata.Linked(f) {
+			continue
+		}
 		target, ok := metadata.ReferenceTarget(f)
-		if !ok || metadata.Linked(f) || !f.Required || metadata.OnDeleteOf(f) != metadata.OnDeleteCascade || len(approvals.Of(target)) == 0 {
+		if !ok || len(approvals.Of(target)) == 0 {
 			continue
 		}
 		var masters []string
