@@ -30,6 +30,17 @@ func LookupTarget(f *Field) (string, bool) {
 	return ReferenceTarget(f)
 }
 
+// MasterOf returns the object f makes its record a detail of: the target
+// of a required lookup whose deletion cascades to the record (a quote's
+// lines are details of the quote). A detail belongs to its master: it is
+// part of what an approval of the master judges.
+func MasterOf(f *Field) (string, bool) {
+	if !f.Required || OnDeleteOf(f) != OnDeleteCascade {
+		return "", false
+	}
+	return LookupTarget(f)
+}
+
 // Linked reports whether the values of f are kept in a link table rather
 // than in a column (see Linker).
 func Linked(f *Field) bool {

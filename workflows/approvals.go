@@ -34,6 +34,9 @@ const (
 	StateApproved = "approved"
 	StateRejected = "rejected"
 	StateRecalled = "recalled"
+	// StateReopened is an approved request whose record changed what its
+	// process's reopen_on names: approved no more.
+	StateReopened = "reopened"
 )
 
 // Decisions in an approval's history (and states of an approver's task:
@@ -45,6 +48,7 @@ const (
 	DecisionSkipped    = "skipped"
 	DecisionRecalled   = "recalled"
 	DecisionReassigned = "reassigned"
+	DecisionReopened   = "reopened"
 	taskPending        = "pending"
 	taskCancelled      = "cancelled"
 )
@@ -178,6 +182,7 @@ func (wf *Workflows) registerApprovals() {
 	wf.eng.OnBefore(engine.OpDelete, "*", wf.checkReferrers)
 	for _, op := range []engine.Op{engine.OpCreate, engine.OpUpdate, engine.OpDelete} {
 		wf.eng.OnBefore(op, "*", wf.checkMaster)
+		wf.eng.OnAfter(op, "*", wf.reopen)
 	}
 }
 
@@ -616,7 +621,7 @@ func (wf *Workflows) checkReferrers(ctx context.Context, ev *engine.Event) error
 			default:
 				continue
 			}
-			rs, err := wf.pendingRequests(ctx, ev.Tx, `object = ? AND state = 'pending' AND record_id IN (`+referrers+`)`, o.Name, ev.ID)
+			rs, err := wf.requestsWhere(ctx, ev.Tx, `object = ? AND state = 'pending' AND record_id IN (`+referrers+`)`, o.Name, ev.ID)
 			if err != nil {
 				return err
 			}
@@ -646,46 +651,117 @@ func (wf *Workflows) checkMaster(ctx context.Context, ev *engine.Event) error {
 	if ev.Principal.System {
 		return nil
 	}
-	approvals := definition.CompiledApprovals(ev.Snapshot)
-	for _, f := range ev.Object.Fields {
-		// Cheapest first: this runs for every write.
-		if !f.Required || metadata.OnDeleteOf(f) != metadata.OnDeleteCascade || metadata.Linked(f) {
+	for _, m := range masters(ev) {
+		r, err := wf.pendingRequest(ctx, ev.Tx, m.object, m.id)
+		if err != nil {
+			return err
+		}
+		if r == nil {
 			continue
 		}
-		target, ok := metadata.ReferenceTarget(f)
-		if !ok || len(approvals.Of(target)) == 0 {
-			continue
+		why := fmt.Sprintf("its %s is locked while approval %s waits for a decision, and so are its %s records", m.field, r.Process, ev.Object.Name)
+		errs, err := wf.lockProblems(ctx, ev.Tx, r, ev.Principal, []string{""}, why)
+		if err != nil {
+			return err
 		}
-		var masters []string
-		for _, rec := range []map[string]any{ev.Old, ev.New} {
-			if id, _ := rec[f.Name].(string); id != "" && !slices.Contains(masters, id) {
-				masters = append(masters, id)
-			}
-		}
-		for _, id := range masters {
-			r, err := wf.pendingRequest(ctx, ev.Tx, target, id)
-			if err != nil {
-				return err
-			}
-			if r == nil {
-				continue
-			}
-			why := fmt.Sprintf("its %s is locked while approval %s waits for a decision, and so are its %s records", f.Name, r.Process, ev.Object.Name)
-			errs, err := wf.lockProblems(ctx, ev.Tx, r, ev.Principal, []string{""}, why)
-			if err != nil {
-				return err
-			}
-			if len(errs) > 0 {
-				errs[0].Field = f.Name
-				return &engine.ValidationError{Object: ev.Object.Name, Errors: errs}
-			}
+		if len(errs) > 0 {
+			errs[0].Field = m.field
+			return &engine.ValidationError{Object: ev.Object.Name, Errors: errs}
 		}
 	}
 	return nil
 }
 
-// pendingRequests reads the approval requests a condition selects.
-func (wf *Workflows) pendingRequests(ctx context.Context, q store.Querier, where string, args ...any) ([]*request, error) {
+// master is the master record of a detail a write touches: its object and
+// id, through the detail's lookup field.
+type master struct{ field, object, id string }
+
+// masters lists the masters, under some approval process, of the detail
+// record ev writes (metadata.MasterOf): before and after the write, once
+// each (a detail moved from one master to another touches both).
+func masters(ev *engine.Event) []master {
+	approvals := definition.CompiledApprovals(ev.Snapshot)
+	var out []master
+	for _, f := range ev.Object.Fields {
+		object, ok := metadata.MasterOf(f)
+		if !ok || len(approvals.Of(object)) == 0 {
+			continue
+		}
+		for _, rec := range []map[string]any{ev.Old, ev.New} {
+			m := master{field: f.Name, object: object}
+			if m.id, _ = rec[f.Name].(string); m.id != "" && !slices.Contains(out, m) {
+				out = append(out, m)
+			}
+		}
+	}
+	return out
+}
+
+// reopen reopens, after a user's write, the approved request of a record
+// whose process names in reopen_on a field the write changed, or the
+// object of a detail the write created, changed or deleted: the request is
+// approved no more (state reopened, in its history as the user's) and the
+// process's on_reopened field updates are made. The system's writes (the
+// approval's own field updates) reopen nothing.
+func (wf *Workflows) reopen(ctx context.Context, ev *engine.Event) error {
+	if ev.Principal.System || ev.Writer == nil {
+		return nil
+	}
+	approvals := definition.CompiledApprovals(ev.Snapshot)
+	if ev.Op == engine.OpUpdate && reopens(approvals, ev.Object.Name, "") {
+		if err := wf.reopenIf(ctx, ev.Writer, ev.Object.Name, ev.ID, changedFields(ev)); err != nil {
+			return err
+		}
+	}
+	for _, m := range masters(ev) {
+		if !reopens(approvals, m.object, ev.Object.Name) {
+			continue
+		}
+		if err := wf.reopenIf(ctx, ev.Writer, m.object, m.id, []string{ev.Object.Name}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// reopens reports whether a process of object reopens approved records
+// at all (detail ""), or on a change of their details of object detail:
+// only then is the record's last request read.
+func reopens(approvals *definition.Processes, object, detail string) bool {
+	return slices.ContainsFunc(approvals.Of(object), func(p *definition.Process) bool {
+		return len(p.ReopenOn) > 0 && (detail == "" || slices.Contains(p.ReopenOn, detail))
+	})
+}
+
+// reopenIf reopens the approved request of record id of object when its
+// process names one of changed in reopen_on; a record whose last request
+// is not approved is left alone.
+func (wf *Workflows) reopenIf(ctx context.Context, w *engine.Writer, object, id string, changed []string) error {
+	rs, err := wf.requestsWhere(ctx, w.SQL(), `object = ? AND record_id = ? ORDER BY submitted_at DESC, id DESC LIMIT 1`, object, id)
+	if err != nil || len(rs) == 0 || rs[0].State != StateApproved {
+		return err
+	}
+	r := rs[0]
+	proc, err := wf.process(w, r)
+	if err != nil {
+		return err
+	}
+	if !slices.ContainsFunc(changed, func(f string) bool { return slices.Contains(proc.ReopenOn, f) }) {
+		return nil
+	}
+	r.State = StateReopened
+	if err := wf.saveRequest(ctx, w, r); err != nil {
+		return err
+	}
+	if err := wf.addEvent(ctx, w, r, r.Step, w.Principal().UserID, DecisionReopened, ""); err != nil {
+		return err
+	}
+	return applyUpdates(ctx, w, object, id, proc.OnReopened)
+}
+
+// requestsWhere reads the approval requests a condition selects (the
+// pending ones, or any: the condition says).
+func (wf *Workflows) requestsWhere(ctx context.Context, q store.Querier, where string, args ...any) ([]*request, error) {
 	rows, err := q.QueryContext(ctx, wf.t.SQL(`SELECT `+requestColumns+` FROM `+tableRequests+` WHERE `+where), args...)
 	if err != nil {
 		return nil, fmt.Errorf("workflows: pending approvals: %w", err)

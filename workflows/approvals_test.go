@@ -162,3 +162,46 @@ func TestApprovalLockHoldsForDetails(t *testing.T) {
 		})
 	})
 }
+
+// TestApprovedChangesNeedApprovalAgain runs the standard template's
+// reopen_on: an approved deal whose discount changes, and an approved
+// quote one of whose lines changes, are approved no more (the request
+// reopened, the approval status cleared); a change of what reopen_on does
+// not name keeps the approval.
+func TestApprovedChangesNeedApprovalAgain(t *testing.T) {
+	t.Parallel()
+	apitest.Dialects(t, apitest.Options{}, func(t *testing.T, s *apitest.Server) {
+		acc := s.Create("rep1", "account", `{"name": "Acme"}`)
+		opp := s.Create("rep1", "opportunity", `{"name": "Big deal", "account": "`+acc+`", "amount": 1000, "discount": 15}`)
+		product := s.Create("admin", "product", `{"name": "Widget", "code": "W-1", "list_price": 100}`)
+		quote := s.Create("rep1", "quote", `{"name": "Offer", "account": "`+acc+`"}`)
+		line := s.Create("rep1", "quote_line", `{"quote": "`+quote+`", "product": "`+product+`", "quantity": 2, "unit_price": 100, "discount": 20}`)
+		version := func(path string) string {
+			_, rec := s.Do("GET", path, "rep1", "")
+			return fmt.Sprint(rec["version"])
+		}
+		o, q, l := "/api/records/opportunity/"+opp, "/api/records/quote/"+quote, "/api/records/quote_line/"+line
+		s.Run(t, []apitest.Scenario{
+			{Name: "the deal submitted", Method: "POST", Path: o + "/actions/submit", User: "rep1", Status: 200},
+			{Name: "and approved", Method: "POST", Path: o + "/actions/approve", User: "manager", Status: 200},
+			{Name: "the quote submitted", Method: "POST", Path: q + "/actions/submit", User: "rep1", Status: 200},
+			{Name: "and approved", Method: "POST", Path: q + "/actions/approve", User: "manager", Status: 200},
+			{Name: "the deal approved", Method: "GET", Path: o, User: "rep1", Status: 200, Contains: []string{`"approval_status":"approved"`}},
+		})
+		s.Run(t, []apitest.Scenario{
+			{Name: "a change of its next step keeps it", Method: "PATCH", Path: o, User: "rep1", Body: `{"next_step": "Send the contract", "version": ` + version(o) + `}`, Status: 200,
+				Contains: []string{`"approval_status":"approved"`}},
+		})
+		s.Run(t, []apitest.Scenario{
+			{Name: "a raised discount clears it", Method: "PATCH", Path: o, User: "rep1", Body: `{"discount": 40, "version": ` + version(o) + `}`, Status: 200,
+				Contains: []string{`"approval_status":null`, `"discount":40`}},
+			{Name: "its request reopened by the rep", Method: "GET", Path: o + "/approvals", User: "rep1", Status: 200, Contains: []string{`"state":"reopened"`, `"decision":"reopened"`}},
+			{Name: "submitted again", Method: "POST", Path: o + "/actions/submit", User: "rep1", Status: 200, Contains: []string{`"state":"pending"`}},
+			{Name: "the quote approved", Method: "GET", Path: q, User: "rep1", Status: 200, Contains: []string{`"approval_status":"approved"`}},
+		})
+		s.Run(t, []apitest.Scenario{
+			{Name: "a line's deeper discount", Method: "PATCH", Path: l, User: "rep1", Body: `{"discount": 25, "version": ` + version(l) + `}`, Status: 200},
+			{Name: "clears the quote's approval", Method: "GET", Path: q, User: "rep1", Status: 200, Contains: []string{`"approval_status":null`, `"discount_rate":25`}},
+		})
+	})
+}

@@ -34,6 +34,13 @@ type Approval struct {
 	OnApproved       []FieldUpdate `json:"on_approved,omitempty"`
 	OnRejected       []FieldUpdate `json:"on_rejected,omitempty"`
 	OnRecalled       []FieldUpdate `json:"on_recalled,omitempty"`
+	// ReopenOn names what an approved record may not change and stay
+	// approved: its fields, and objects of its details (a quote's
+	// quote_line: a line added, changed or removed). Such a change by a
+	// user reopens the request (state reopened) and makes the field
+	// updates of OnReopened.
+	ReopenOn   []string      `json:"reopen_on,omitempty"`
+	OnReopened []FieldUpdate `json:"on_reopened,omitempty"`
 }
 
 // Step is one step of an approval process.
@@ -96,7 +103,9 @@ var approvalSchema = kindSchema([]string{"name", "object", "steps"}, `
     },
     "on_approved": {"$ref": "#/$defs/updates"},
     "on_rejected": {"$ref": "#/$defs/updates"},
-    "on_recalled": {"$ref": "#/$defs/updates"}`, "")
+    "on_recalled": {"$ref": "#/$defs/updates"},
+    "reopen_on": {"type": "array", "items": {"$ref": "#/$defs/identifier"}},
+    "on_reopened": {"$ref": "#/$defs/updates"}`, "")
 
 // ActionReassign is the right to hand an approver's pending decision to
 // another user (POST …/actions/reassign); no role of the standard template
@@ -126,6 +135,7 @@ type Process struct {
 	OnApproved []Assignment
 	OnRejected []Assignment
 	OnRecalled []Assignment
+	OnReopened []Assignment
 }
 
 // ProcessStep is a compiled step.
@@ -175,6 +185,15 @@ func buildProcess(s *metadata.Schema, a *Approval) (*Process, metadata.Problems)
 	p.OnApproved = updates(a.OnApproved, "/on_approved")
 	p.OnRejected = updates(a.OnRejected, "/on_rejected")
 	p.OnRecalled = updates(a.OnRecalled, "/on_recalled")
+	p.OnReopened = updates(a.OnReopened, "/on_reopened")
+	for i, name := range a.ReopenOn {
+		if _, ok := obj.FieldOrSystem(name); ok && !metadata.IsSystemField(name) {
+			continue
+		}
+		if !isDetailOf(s, name, a.Object) {
+			ps = append(ps, metadata.Problemf(fmt.Sprintf("/reopen_on/%d", i), "%q is neither a field of %s nor an object of its details (a required lookup to %s with on_delete: cascade)", name, a.Object, a.Object))
+		}
+	}
 	var names []string
 	for i := range a.Steps {
 		st := &a.Steps[i]
@@ -195,6 +214,19 @@ func buildProcess(s *metadata.Schema, a *Approval) (*Process, metadata.Problems)
 		return nil, ps
 	}
 	return p, nil
+}
+
+// isDetailOf reports whether object's records are details of master's
+// (metadata.MasterOf).
+func isDetailOf(s *metadata.Schema, object, master string) bool {
+	o, ok := s.Object(object)
+	if !ok {
+		return false
+	}
+	return slices.ContainsFunc(o.Fields, func(f *metadata.Field) bool {
+		m, ok := metadata.MasterOf(f)
+		return ok && m == master
+	})
 }
 
 // Processes is the compiled form of the approval processes of a metadata

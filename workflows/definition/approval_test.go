@@ -32,6 +32,24 @@ steps:
 			"/on_submit/2/field: id is a system field",
 			"/on_submit/3: give a value or a formula, not both",
 		}},
+		{"reopened on a field and on details", file, `
+name: quote
+object: quote
+reopen_on: [discount, quote_line]
+on_reopened: [{field: approval_status}]
+steps: [{name: one, approvers: [manager]}]`, nil},
+		{"reopened on what is neither", file, `
+name: quote
+object: opportunity
+reopen_on: [nothing, activity, quote_line, version]
+on_reopened: [{field: nothing}]
+steps: [{name: one, approvers: [manager]}]`, []string{
+			"/on_reopened/0/field: opportunity has no field \"nothing\"",
+			"/reopen_on/0: \"nothing\" is neither a field of opportunity nor an object of its details",
+			"/reopen_on/1: \"activity\" is neither",
+			"/reopen_on/2: \"quote_line\" is neither",
+			"/reopen_on/3: \"version\" is neither",
+		}},
 		{"an unknown rule", file, "name: quote\nobject: opportunity\nsteps: [{name: one, approvers: [manager], rule: some}]", []string{"/steps/0/rule: "}},
 		{"semantic problems", file, `
 name: quote
