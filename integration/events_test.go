@@ -1,6 +1,7 @@
 package integration_test
 
 import (
+	"fmt"
 	"slices"
 	"testing"
 
@@ -25,13 +26,14 @@ func TestWebhookApprovalAndConversionEvents(t *testing.T) {
 			{"event": "approval.approved", "object": "opportunity"},
 			{"event": "approval.rejected", "object": "opportunity"},
 			{"event": "approval.recalled", "object": "opportunity"},
+			{"event": "approval.reopened", "object": "opportunity"},
 			{"event": "lead.converted"}]`)
 		h.define(t, "outsider", "/outsider", `"run_as": "rep2", "events": [{"event": "approval.approved"}]`)
 		acc := h.Create("rep1", "account", `{"name": "Acme"}`)
 		deal := func(name string) string {
 			return h.Create("rep1", "opportunity", `{"name": "`+name+`", "account": "`+acc+`", "amount": 1000, "discount": 15}`)
 		}
-		approved, rejected, recalled := deal("Approved"), deal("Rejected"), deal("Recalled")
+		approved, rejected, recalled, reopened := deal("Approved"), deal("Rejected"), deal("Recalled"), deal("Reopened")
 		lead := h.Create("manager", "lead", `{"person": "Li Lei", "company": "Hangzhou Tea", "email": "li@tea.cn"}`)
 		act := func(id, name, user string) apitest.Scenario {
 			return apitest.Scenario{Name: user + " " + name + " " + id, Method: "POST", Path: "/api/records/opportunity/" + id + "/actions/" + name, User: user, Body: `{"comment": "c"}`, Status: 200}
@@ -40,8 +42,12 @@ func TestWebhookApprovalAndConversionEvents(t *testing.T) {
 			act(approved, "submit", "rep1"), act(approved, "approve", "manager"),
 			act(rejected, "submit", "rep1"), act(rejected, "reject", "manager"),
 			act(recalled, "submit", "rep1"), act(recalled, "recall", "rep1"),
+			act(reopened, "submit", "rep1"), act(reopened, "approve", "manager"),
 			{Name: "convert the lead", Method: "POST", Path: "/api/records/lead/" + lead + "/actions/convert", User: "manager", Body: `{}`, Status: 200},
 		})
+		_, rec := h.Do("GET", "/api/records/opportunity/"+reopened, "rep1", "")
+		h.Run(t, []apitest.Scenario{{Name: "the approved deal's discount raised", Method: "PATCH", Path: "/api/records/opportunity/" + reopened, User: "rep1",
+			Body: fmt.Sprintf(`{"discount": 30, "version": %v}`, rec["version"]), Status: 200}})
 		if n := len(h.target.received()); n != 0 {
 			t.Fatalf("the target got %d requests during the actions", n)
 		}
@@ -67,6 +73,8 @@ func TestWebhookApprovalAndConversionEvents(t *testing.T) {
 			{approved, []sent{{"record.updated", "pending"}, {"approval.submitted", "pending"}, {"record.updated", "approved"}, {"approval.approved", "approved"}}},
 			{rejected, []sent{{"record.updated", "pending"}, {"approval.submitted", "pending"}, {"record.updated", "rejected"}, {"approval.rejected", "rejected"}}},
 			{recalled, []sent{{"record.updated", "pending"}, {"approval.submitted", "pending"}, {"record.updated", ""}, {"approval.recalled", ""}}},
+			{reopened, []sent{{"record.updated", "pending"}, {"approval.submitted", "pending"}, {"record.updated", "approved"}, {"approval.approved", "approved"},
+				{"record.updated", ""}, {"approval.reopened", ""}}},
 			{lead, []sent{{"lead.converted", "converted"}}},
 		} {
 			if got := of(c.id); !slices.Equal(got, c.want) {
@@ -79,11 +87,21 @@ func TestWebhookApprovalAndConversionEvents(t *testing.T) {
 			}
 		}
 		out := h.target.at("/outsider")
-		if len(out) != 1 || out[0].Body.RecordID != approved || out[0].Body.Event != "approval.approved" {
+		if len(out) != 2 {
 			t.Fatalf("the outsider's webhook got %v", h.target.events())
 		}
-		if len(out[0].Body.Data) != 2 || out[0].Body.Data["id"] != approved || out[0].Body.Data["object"] != "opportunity" {
-			t.Errorf("a run-as user who cannot read the deal got %v", out[0].Body.Data)
+		var ids []string
+		for _, r := range out {
+			ids = append(ids, r.Body.RecordID)
+			if r.Body.Event != "approval.approved" {
+				t.Errorf("the outsider's webhook got %s", r.Body.Event)
+			}
+			if len(r.Body.Data) != 2 || r.Body.Data["id"] != r.Body.RecordID || r.Body.Data["object"] != "opportunity" {
+				t.Errorf("a run-as user who cannot read the deal got %v", r.Body.Data)
+			}
+		}
+		if slices.Sort(ids); !slices.Equal(ids, slices.Sorted(slices.Values([]string{approved, reopened}))) {
+			t.Errorf("the outsider's webhook got approvals of %v, want those of %s and %s", ids, approved, reopened)
 		}
 	})
 }

@@ -39,7 +39,7 @@ type Webhook struct {
 type Subscription struct {
 	// Event is record.created, record.updated, record.deleted,
 	// approval.submitted, approval.approved, approval.rejected,
-	// approval.recalled or lead.converted.
+	// approval.recalled, approval.reopened or lead.converted.
 	Event string `json:"event"`
 	// Object limits the subscription to one object; the record events
 	// need it, the others match every object without it.
@@ -62,6 +62,7 @@ const (
 	EventApprovalApproved  = "approval.approved"
 	EventApprovalRejected  = "approval.rejected"
 	EventApprovalRecalled  = "approval.recalled"
+	EventApprovalReopened  = "approval.reopened"
 	EventLeadConverted     = "lead.converted"
 )
 

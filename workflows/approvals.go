@@ -60,6 +60,7 @@ const (
 	EventApproved  = "approval.approved"
 	EventRejected  = "approval.rejected"
 	EventRecalled  = "approval.recalled"
+	EventReopened  = "approval.reopened"
 )
 
 // request is a row of crm_approval_requests.
@@ -756,7 +757,10 @@ func (wf *Workflows) reopenIf(ctx context.Context, w *engine.Writer, object, id 
 	if err := wf.addEvent(ctx, w, r, r.Step, w.Principal().UserID, DecisionReopened, ""); err != nil {
 		return err
 	}
-	return applyUpdates(ctx, w, object, id, proc.OnReopened)
+	if err := applyUpdates(ctx, w, object, id, proc.OnReopened); err != nil {
+		return err
+	}
+	return wf.publish(ctx, w, EventReopened, r, proc, "")
 }
 
 // requestsWhere reads the approval requests a condition selects (the
