@@ -92,10 +92,14 @@ func (r *Rights) computedReason(object string, f *metadata.Field) string {
 			return fmt.Sprintf("%s is hidden: it is computed from %s.%s, which the user may not read", f.Name, fr.Object, fr.Field)
 		}
 	}
+	for _, target := range in.Through {
+		if !r.readsEvery(target) {
+			return fmt.Sprintf("%s is hidden: it reads %s records through a lookup, and the user may not read them all (record scope all)", f.Name, target)
+		}
+	}
 	for _, ru := range in.Rollups {
 		reads = append(reads, ru.Func+" over "+ru.Child)
-		rule, err := r.d.RecordRule(context.Background(), r.p, ru.Child, metadata.ActionRead)
-		if err != nil || !rule.All {
+		if !r.readsEvery(ru.Child) {
 			return fmt.Sprintf("%s is hidden: it aggregates every %s record, and the user may not read them all (record scope all)", f.Name, ru.Child)
 		}
 		for _, name := range ru.Reads {

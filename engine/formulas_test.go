@@ -35,7 +35,7 @@ func formulasSchema(s *metadata.Schema) *metadata.Schema {
 	opp, _ := s.Object("opportunity")
 	opp.Fields = append(opp.Fields,
 		&metadata.Field{Name: "weighted", Type: "currency", Formula: "amount * option(stage).probability / 100"},
-		&metadata.Field{Name: "account_industry", Type: "text", Formula: "label(account.industry)"},
+		&metadata.Field{Name: "account_industry", Type: "text", Formula: "label(account.industry)", Visibility: metadata.VisibilityAll},
 		&metadata.Field{Name: "follow_up", Type: "date", DefaultFormula: "today() + 7"},
 	)
 	opp.ValidationRules = append(opp.ValidationRules,
@@ -43,7 +43,8 @@ func formulasSchema(s *metadata.Schema) *metadata.Schema {
 		metadata.ValidationRule{Name: "short_name", Condition: `len(name) <= 40`, Message: metadata.Label{"en": "The name is too long"}, Field: "name"},
 	)
 	// The owner guard gives every user the own record scope, under which a
-	// roll-up over all children is hidden unless declared visible to all.
+	// roll-up over all children, like a field read through a lookup
+	// (account_industry above), is hidden unless declared visible to all.
 	acc, _ := s.Object("account")
 	acc.Fields = append(acc.Fields,
 		&metadata.Field{Name: "total_won", Type: "currency", Formula: `sum(opportunity, amount, stage == "won")`, Visibility: metadata.VisibilityAll},
@@ -242,7 +243,7 @@ func TestFormulasAfterDeleteAndUserChange(t *testing.T) {
 		}
 		s := e.Snapshot().Schema.Clone()
 		acc, _ := s.Object("account")
-		acc.Fields = append(acc.Fields, &metadata.Field{Name: "parent_name", Type: "text", Formula: "parent.name"})
+		acc.Fields = append(acc.Fields, &metadata.Field{Name: "parent_name", Type: "text", Formula: "parent.name", Visibility: metadata.VisibilityAll})
 		opp, _ := s.Object("opportunity")
 		opp.Fields = append(opp.Fields,
 			&metadata.Field{Name: "owner_name", Type: "text", Formula: "owner.name"},

@@ -353,10 +353,10 @@ func (r *Rights) ScopeFor(object, action string) (*Scope, error) {
 
 // levelLocked returns the principal's level on a field with the rule for
 // computed fields applied: a computed field is readable only by a user who
-// may read every field it reads (through lookups too), and a roll-up only
-// by one who may read the aggregated child fields and every child record
-// (record scope all), unless the field declares visibility: all. r.mu is
-// held.
+// may read every field it reads, and every record of the objects it reads
+// through lookups (record scope all), and a roll-up only by one who may
+// read the aggregated child fields and every child record, unless the
+// field declares visibility: all. r.mu is held.
 func (r *Rights) levelLocked(object, field string) metadata.FieldLevel {
 	k := fieldKey{object, field}
 	if l, ok := r.levels[k]; ok {
@@ -382,8 +382,18 @@ func (r *Rights) levelLocked(object, field string) metadata.FieldLevel {
 	return l
 }
 
+// readsEvery reports whether the principal reaches every record of object
+// for read (record scope all): what a computed field reading other
+// records (through lookups, or by a roll-up) needs, since its stored value
+// does not say whose records it read.
+func (r *Rights) readsEvery(object string) bool {
+	rule, err := r.d.RecordRule(context.Background(), r.p, object, metadata.ActionRead)
+	return err == nil && rule.All
+}
+
 // hidesInputs reports whether a computed field reads something the
-// principal may not read. r.mu is held.
+// principal may not read: a hidden field, or records of an object (through
+// lookups or a roll-up) of which it may not read every one. r.mu is held.
 func (r *Rights) hidesInputs(object, field string) bool {
 	obj, ok := r.snap.Schema.Object(object)
 	if !ok {
@@ -403,9 +413,13 @@ func (r *Rights) hidesInputs(object, field string) bool {
 			return true
 		}
 	}
+	for _, target := range in.Through {
+		if !r.readsEvery(target) {
+			return true
+		}
+	}
 	for _, ru := range in.Rollups {
-		rule, err := r.d.RecordRule(context.Background(), r.p, ru.Child, metadata.ActionRead)
-		if err != nil || !rule.All {
+		if !r.readsEvery(ru.Child) {
 			return true
 		}
 		for _, name := range ru.Reads {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -305,7 +306,11 @@ type FieldRead struct {
 // record and of records reached through lookups, and the roll-ups it
 // aggregates. Computed fields among them have inputs of their own.
 type Inputs struct {
-	Fields  []FieldRead
+	Fields []FieldRead
+	// Through names the objects whose records the field reads through
+	// lookups (account for contact.account.name on an activity: contact
+	// and account), each once, users (UserObject) left out.
+	Through []string
 	Rollups []*RollupSpec
 }
 
@@ -328,6 +333,9 @@ func inputsOf(object string, rd *reads) Inputs {
 	}
 	var walk func(n *pathNode)
 	walk = func(n *pathNode) {
+		if n.object != UserObject && !slices.Contains(in.Through, n.object) {
+			in.Through = append(in.Through, n.object)
+		}
 		for _, f := range sortedKeys(n.fields) {
 			in.Fields = append(in.Fields, FieldRead{Object: n.object, Field: f})
 		}

@@ -82,3 +82,42 @@ func TestMetadataDescribesOnlyWhatTheUserMaySee(t *testing.T) {
 		})
 	})
 }
+
+// TestComputedFieldsThroughLookupsFollowTheirRecords checks that a
+// computed field reading fields of another record through a lookup
+// (campaign_member.name is contact.name, account_relation.name names both
+// accounts) is readable only by a user who may read every record of the
+// objects it reaches, as a roll-up is: otherwise a rep read the name of
+// another rep's contact or account in a record of their own, or in any
+// campaign member, and could filter on it.
+func TestComputedFieldsThroughLookupsFollowTheirRecords(t *testing.T) {
+	t.Parallel()
+	storetest.DialectsFrom(t, fixtureSeed, func(t *testing.T, db *store.DB) {
+		f := newFixture(t, db)
+		if status, m := f.do("POST", "/api/users", "admin", `{"username": "mkt", "password": "mkt-password", "roles": ["marketing"]}`); status != 201 {
+			t.Fatalf("create mkt: %d %v", status, m)
+		}
+		f.tokens["mkt"] = loginToken(t, f, "mkt", "mkt-password")
+		rep1, rep2 := f.userID("rep1"), f.userID("rep2")
+		secret := f.create("admin", "account", fmt.Sprintf(`{"name": "Hidden Harbour", "owner_id": %q}`, rep1))
+		mine := f.create("admin", "account", fmt.Sprintf(`{"name": "Open Orchard", "owner_id": %q}`, rep2))
+		con := f.create("admin", "contact", fmt.Sprintf(`{"name": "Wen Quietly", "account": %q, "owner_id": %q}`, secret, rep1))
+		camp := f.create("admin", "campaign", `{"name": "Spring fair"}`)
+		member := f.create("admin", "campaign_member", fmt.Sprintf(`{"campaign": %q, "contact": %q}`, camp, con))
+		rel := f.create("admin", "account_relation", fmt.Sprintf(`{"account": %q, "related_account": %q, "relation": "upstream", "owner_id": %q}`, mine, secret, rep2))
+		f.run(t, []scenario{
+			{name: "rep2 reads the campaign member without the contact's name", method: "GET", path: "/api/records/campaign_member/" + member, user: "rep2", status: 200,
+				contains: []string{`"contact":"` + con + `"`}, notContain: []string{"Wen Quietly", `"name"`}},
+			{name: "nor lists it", method: "GET", path: "/api/records/campaign_member", user: "rep2", status: 200, contains: []string{member}, notContain: []string{"Wen Quietly"}},
+			{name: "nor filters on it", method: "GET", path: "/api/records/campaign_member?filter=" + urlq(`name startsWith "Wen"`), user: "rep2", status: 400, code: "bad_query"},
+			{name: "nor sorts on it", method: "GET", path: "/api/records/campaign_member?sort=name", user: "rep2", status: 400, code: "bad_query"},
+			{name: "rep2's own relation does not name rep1's account", method: "GET", path: "/api/records/account_relation/" + rel, user: "rep2", status: 200,
+				contains: []string{`"related_account":"` + secret + `"`}, notContain: []string{"Hidden Harbour", "Open Orchard"}},
+			{name: "marketing reads every contact and lead, so the names", method: "GET", path: "/api/records/campaign_member/" + member, user: "mkt", status: 200, contains: []string{`"name":"Wen Quietly"`}},
+			{name: "a formula through a lookup to an object read whole stays readable", method: "GET", path: "/api/meta/objects/quote_line", user: "rep2", status: 200, contains: []string{`"name":"name"`}},
+			{name: "the meta description leaves it out", method: "GET", path: "/api/meta/objects/campaign_member", user: "rep2", status: 200, notContain: []string{`"name":"name"`}},
+			{name: "explain says why", method: "GET", path: "/api/access/explain?user=rep2&object=account_relation&field=name", user: "admin", status: 200,
+				contains: []string{`"field_level":"hidden"`, "reads account records through a lookup"}},
+		})
+	})
+}
