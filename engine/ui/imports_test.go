@@ -1,9 +1,11 @@
 package ui_test
 
 import (
+	"encoding/csv"
 	"fmt"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -74,6 +76,8 @@ func TestImportAndExport(t *testing.T) {
 		})
 		acc := s.Create("rep1", "account", `{"name": "Hangzhou Tea Co"}`)
 		s.Create("rep1", "opportunity", `{"name": "Tea machines", "account": "`+acc+`", "amount": "48000", "stage": "proposal"}`)
+		// A name that a spreadsheet would run as a formula.
+		s.Create("rep1", "opportunity", `{"name": "=HYPERLINK(\"http://evil.test\",\"Open\")", "account": "`+acc+`", "amount": "5", "stage": "proposal"}`)
 		run(t, mgr, []pageCase{
 			{name: "the list offers the export", path: "/ui/o/opportunity", status: 200, contains: []string{"/ui/o/opportunity/export?"}},
 		})
@@ -81,6 +85,19 @@ func TestImportAndExport(t *testing.T) {
 		if st != 200 || !strings.HasPrefix(body, "\uFEFF") || !strings.Contains(body, "Tea machines") || !strings.Contains(body, "Hangzhou Tea Co") ||
 			!strings.Contains(resp.Header.Get("Content-Disposition"), "attachment") {
 			t.Errorf("export: %d %q %s", st, resp.Header.Get("Content-Disposition"), body)
+		}
+		rows, err := csv.NewReader(strings.NewReader(strings.TrimPrefix(body, "\uFEFF"))).ReadAll()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var formula []string
+		for _, row := range rows {
+			if strings.Contains(row[0], "HYPERLINK") {
+				formula = row
+			}
+		}
+		if len(formula) == 0 || formula[0] != `'=HYPERLINK("http://evil.test","Open")` || !slices.Contains(formula, "5.00") {
+			t.Errorf("the exported formula-like name is not kept as text (or its amount not as a number): %q", formula)
 		}
 	})
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/crmplatform/crm/engine"
 	"github.com/crmplatform/crm/engine/api"
+	"github.com/crmplatform/crm/internal/csvcell"
 	"github.com/crmplatform/crm/metadata"
 	"github.com/gofiber/fiber/v2"
 )
@@ -397,9 +398,11 @@ func (u *UI) exportList(c *fiber.Ctx) error {
 	buf.WriteString("\uFEFF")
 	w := csv.NewWriter(&buf)
 	header := make([]string, len(cols))
+	numeric := make([]bool, len(cols))
 	for i, name := range cols {
 		f, _ := fieldDef(obj, name)
 		header[i] = f.Title(r.lang)
+		numeric[i] = metadata.TypeOf(f).Kind().Numeric()
 	}
 	if err := w.Write(header); err != nil {
 		return u.fail(c, err)
@@ -418,6 +421,9 @@ func (u *UI) exportList(c *fiber.Ctx) error {
 			rec := make([]string, len(row.Cells))
 			for i, cl := range row.Cells {
 				rec[i] = cl.Text
+				if !numeric[i] {
+					rec[i] = csvcell.Text(cl.Text) // a value stays text, never a formula
+				}
 			}
 			if err := w.Write(rec); err != nil {
 				return u.fail(c, err)

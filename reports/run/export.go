@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/crmplatform/crm/internal/csvcell"
 	"github.com/xuri/excelize/v2"
 )
 
@@ -88,7 +89,8 @@ func valueCell(c Column, v any, loc *time.Location) cell {
 }
 
 // WriteCSV writes the result as CSV in UTF-8 with a byte order mark, so
-// spreadsheet programs read Chinese correctly.
+// spreadsheet programs read Chinese correctly; a text cell that would
+// start a formula is written so that it stays text (csvcell.Text).
 func (res *Result) WriteCSV(w io.Writer, lang string) error {
 	if _, err := io.WriteString(w, "\uFEFF"); err != nil {
 		return err
@@ -102,6 +104,9 @@ func (res *Result) WriteCSV(w io.Writer, lang string) error {
 		rec := make([]string, len(row))
 		for i, c := range row {
 			rec[i] = c.text
+			if !c.number {
+				rec[i] = csvcell.Text(c.text)
+			}
 		}
 		if err := cw.Write(rec); err != nil {
 			return err
