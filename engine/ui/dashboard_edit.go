@@ -2,6 +2,7 @@ package ui
 
 import (
 	"fmt"
+	"maps"
 	"net/url"
 	"slices"
 	"strconv"
@@ -19,6 +20,8 @@ type dashboardEdit struct {
 	Old     string
 	D       DashboardDef
 	Reports []Choice
+	// Infos describes the reports of Reports by name (their parameters).
+	Infos   map[string]ReportInfo
 	Objects []navItem
 	Types   []Choice
 	Errors  map[string][]string
@@ -45,7 +48,8 @@ func (u *UI) editDashboardPage(c *fiber.Ctx) error {
 // editDashboard answers POST /ui/dashboards/{name}/edit: the dashboard
 // as the form has it, after the button's operation (_op: save,
 // remove:<i>, up:<i>, down:<i>), saved through Reports.PutDashboard
-// (add shows the form again with a new widget to fill in, unsaved); a
+// (add shows the form again with a new widget to fill in, refresh with the
+// parameters of the reports chosen, both unsaved); a
 // refused save shows the form again with each problem next to its input
 // (422) and saves nothing.
 func (u *UI) editDashboard(c *fiber.Ctx) error {
@@ -56,12 +60,13 @@ func (u *UI) editDashboard(c *fiber.Ctx) error {
 	d := DashboardDef{Name: strings.TrimSpace(c.FormValue("name")), Label: strings.TrimSpace(c.FormValue("label")), Home: c.FormValue("home") == "true"}
 	n, _ := strconv.Atoi(c.FormValue("n"))
 	for i := range min(n, 100) {
-		w, err := widgetFromForm(c, i)
-		if err != nil {
-			return u.fail(c, err)
-		}
-		d.Widgets = append(d.Widgets, w)
+		d.Widgets = append(d.Widgets, widgetFromForm(c, i))
 	}
+	reps, err := u.rep.List(c.UserContext())
+	if err != nil {
+		return u.fail(c, err)
+	}
+	keepReportParams(d.Widgets, reps)
 	op, arg, _ := strings.Cut(c.FormValue("_op", "save"), ":")
 	i, _ := strconv.Atoi(arg)
 	in := i >= 0 && i < len(d.Widgets)
@@ -69,6 +74,9 @@ func (u *UI) editDashboard(c *fiber.Ctx) error {
 	case op == "add":
 		// A new widget is filled in before it is saved.
 		d.Widgets = append(d.Widgets, WidgetDef{From: -1, Type: c.FormValue("add_type", "chart"), Width: 6})
+		return u.renderDashboardEdit(c, fiber.StatusOK, dashboardEdit{Old: old, D: d})
+	case op == "refresh":
+		// The parameters of the reports chosen, to fill in before saving.
 		return u.renderDashboardEdit(c, fiber.StatusOK, dashboardEdit{Old: old, D: d})
 	case op == "remove" && in:
 		d.Widgets = slices.Delete(d.Widgets, i, i+1)
@@ -100,7 +108,7 @@ func (u *UI) editDashboard(c *fiber.Ctx) error {
 }
 
 // widgetFromForm reads widget i of the editor's form.
-func widgetFromForm(c *fiber.Ctx, i int) (WidgetDef, error) {
+func widgetFromForm(c *fiber.Ctx, i int) WidgetDef {
 	v := func(key string) string { return strings.TrimSpace(c.FormValue(fmt.Sprintf("w%d_%s", i, key))) }
 	// Only the inputs of the widget's kind are read: those of another
 	// kind keep what the widget had before its kind was changed (and the
@@ -116,23 +124,41 @@ func widgetFromForm(c *fiber.Ctx, i int) (WidgetDef, error) {
 	if w.Type == "list" {
 		w.Object, w.Filter, w.Sort = v("object"), v("filter"), v("sort")
 		w.Limit, _ = strconv.Atoi(v("limit"))
-		return w, nil
+		return w
 	}
 	w.Report = v("report")
 	if w.Type == "counter" {
 		w.Value = v("value")
 	}
-	if p := v("params"); p != "" {
-		q, err := url.ParseQuery(p)
-		if err != nil {
-			return w, fmt.Errorf("ui: widget %d: parameters: %w", i+1, err)
+	// Its report's parameters, one input each (w<i>_p_<name>); an empty
+	// one leaves the parameter to the report's default.
+	prefix := fmt.Sprintf("w%d_p_", i)
+	c.Request().PostArgs().VisitAll(func(k, val []byte) {
+		name, ok := strings.CutPrefix(string(k), prefix)
+		if v := strings.TrimSpace(string(val)); ok && v != "" {
+			if w.Params == nil {
+				w.Params = map[string]string{}
+			}
+			w.Params[name] = v
 		}
-		w.Params = map[string]string{}
-		for k := range q {
-			w.Params[k] = q.Get(k)
+	})
+	return w
+}
+
+// keepReportParams drops from each widget the parameters its report does
+// not have: those of the report it showed before another was chosen.
+func keepReportParams(ws []WidgetDef, reps []ReportInfo) {
+	for i, w := range ws {
+		j := slices.IndexFunc(reps, func(r ReportInfo) bool { return r.Name == w.Report })
+		if j < 0 {
+			continue
+		}
+		for name := range w.Params {
+			if !slices.ContainsFunc(reps[j].Params, func(p ReportParam) bool { return p.Name == name }) {
+				delete(ws[i].Params, name)
+			}
 		}
 	}
-	return w, nil
 }
 
 // dashboardInput names the input of the editor a problem's JSON pointer
@@ -155,8 +181,10 @@ func (u *UI) renderDashboardEdit(c *fiber.Ctx, status int, e dashboardEdit) erro
 	if err != nil {
 		return u.fail(c, err)
 	}
+	e.Infos = make(map[string]ReportInfo, len(reps))
 	for _, r := range reps {
 		e.Reports = append(e.Reports, Choice{Value: r.Name, Label: r.Label})
+		e.Infos[r.Name] = r
 	}
 	e.Objects = p.Nav
 	for _, t := range []string{"counter", "chart", "table", "list"} {
@@ -166,11 +194,38 @@ func (u *UI) renderDashboardEdit(c *fiber.Ctx, status int, e dashboardEdit) erro
 	return u.render(c, status, "dashboard_edit", p)
 }
 
-// ParamsOf writes a widget's parameters as the editor's query string.
-func (e dashboardEdit) ParamsOf(w WidgetDef) string {
-	q := url.Values{}
-	for k, v := range w.Params {
-		q.Set(k, v)
+// widgetParam is an input of a widget's report parameter: the
+// parameter, the widget's value for it, and the input's name; Hidden
+// keeps a value the page cannot show (its report is not one the user may
+// run now).
+type widgetParam struct {
+	ReportParam
+	Value, Input string
+	Hidden       bool
+}
+
+// ParamsOf lists the inputs of widget i's report parameters (none
+// before a report is chosen; those of the report shown when the widget
+// was last saved or refreshed). A value that is none of a choice's
+// options (a user's id where the choice offers "me") is offered too, so
+// saving keeps it.
+func (e dashboardEdit) ParamsOf(i int, w WidgetDef) []widgetParam {
+	input := func(name string) string { return fmt.Sprintf("w%d_p_%s", i, name) }
+	info, ok := e.Infos[w.Report]
+	if !ok {
+		var out []widgetParam
+		for _, name := range slices.Sorted(maps.Keys(w.Params)) {
+			out = append(out, widgetParam{ReportParam: ReportParam{Name: name}, Value: w.Params[name], Input: input(name), Hidden: true})
+		}
+		return out
 	}
-	return q.Encode()
+	var out []widgetParam
+	for _, p := range info.Params {
+		v := w.Params[p.Name]
+		if v != "" && len(p.Options) > 0 && !slices.ContainsFunc(p.Options, func(c Choice) bool { return c.Value == v }) {
+			p.Options = append(slices.Clip(p.Options), Choice{Value: v, Label: v})
+		}
+		out = append(out, widgetParam{ReportParam: p, Value: v, Input: input(p.Name)})
+	}
+	return out
 }

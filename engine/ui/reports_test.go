@@ -405,7 +405,7 @@ func TestDashboardEditor(t *testing.T) {
 		form := func() url.Values {
 			f := url.Values{"name": {"mine"}, "label": {"Mine"}, "n": {fmt.Sprint(n)}}
 			for i := range n {
-				for _, k := range []string{"type", "title", "report", "params", "value", "object", "filter", "sort", "limit", "width", "from"} {
+				for _, k := range []string{"type", "title", "report", "value", "object", "filter", "sort", "limit", "width", "from"} {
 					key := fmt.Sprintf("w%d_%s", i, k)
 					f.Set(key, inputValue(body, key))
 				}
@@ -529,4 +529,56 @@ func inputValue(body, name string) string {
 	k := strings.LastIndex(sel[:j], `value="`)
 	v := sel[k+7:]
 	return html.UnescapeString(v[:strings.Index(v, `"`)])
+}
+
+// TestDashboardEditorParameters: a widget's report parameters are inputs
+// of their own (a period's choices, a user's "me" and the id it had), the
+// ones of another report chosen are shown by "Show its parameters"
+// without saving, a parameter the new report lacks is dropped, and the
+// parameters of a widget whose report the user may not run now are kept.
+func TestDashboardEditorParameters(t *testing.T) {
+	t.Parallel()
+	apitest.Dialects(t, apitest.Options{}, func(t *testing.T, s *apitest.Server) {
+		rep1 := signedIn(t, s, "rep1")
+		me := s.UserID("rep1")
+		s.Run(t, []apitest.Scenario{{Name: "a dashboard with parameters", Method: "PUT", Path: "/api/dashboards/params", User: "rep1", Status: 200,
+			Body: `{"name": "params", "widgets": [{"type": "chart", "report": "pipeline_funnel", "params": {"period": "this_quarter", "owner": "` + me + `"}, "w": 6},
+				{"type": "table", "report": "campaign_roi", "params": {"period": "this_year"}, "w": 6}]}`}})
+		run(t, rep1, []pageCase{
+			{name: "each parameter an input", path: "/ui/dashboards/params/edit", status: 200,
+				contains: []string{`<select id="w0_p_period" name="w0_p_period">`, `<option value="this_quarter" selected>`, `<label for="w0_p_owner">Report parameter: Owner</label>`,
+					`<option value="` + me + `" selected>` + me + `</option>`, `<input type="hidden" name="w1_p_period" value="this_year">`, `value="refresh"`},
+				notContain: []string{`id="w1_p_period"`}},
+		})
+		base := url.Values{"name": {"params"}, "n": {"2"}, "w0_type": {"chart"}, "w0_width": {"6"}, "w0_from": {"0"}, "w0_report": {"pipeline_funnel"},
+			"w0_p_period": {"last_quarter"}, "w0_p_owner": {"me"}, "w1_type": {"table"}, "w1_width": {"6"}, "w1_from": {"1"}, "w1_report": {"campaign_roi"}, "w1_p_period": {"this_year"}}
+		with := func(kv ...string) url.Values {
+			f := url.Values{}
+			for k, v := range base {
+				f[k] = v
+			}
+			for i := 0; i < len(kv); i += 2 {
+				f.Set(kv[i], kv[i+1])
+			}
+			return f
+		}
+		run(t, rep1, []pageCase{
+			{name: "another report's parameters shown, unsaved", method: "POST", path: "/ui/dashboards/params/edit", form: with("_op", "refresh", "w0_report", "activities_by_rep"), status: 200,
+				contains: []string{`<select id="w0_p_period" name="w0_p_period">`, `<option value="last_quarter" selected>`}, notContain: []string{`id="w0_p_owner"`}},
+		})
+		if _, d := s.Do("GET", "/api/dashboards/params", "rep1", ""); !strings.Contains(fmt.Sprint(d["widgets"]), "this_quarter") {
+			t.Errorf("refreshing saved: %v", d["widgets"])
+		}
+		run(t, rep1, []pageCase{
+			{name: "saved with its new report", method: "POST", path: "/ui/dashboards/params/edit", form: with("w0_report", "activities_by_rep"), status: 303},
+		})
+		_, d := s.Do("GET", "/api/dashboards/params", "rep1", "")
+		ws := d["widgets"].([]any)
+		if p := ws[0].(map[string]any)["params"]; fmt.Sprint(p) != "map[period:last_quarter]" {
+			t.Errorf("the new report's parameters: %v (the old report's owner must be dropped)", p)
+		}
+		if p := ws[1].(map[string]any)["params"]; fmt.Sprint(p) != "map[period:this_year]" {
+			t.Errorf("the parameters of a report the rep may not run were lost: %v", p)
+		}
+	})
 }
