@@ -194,6 +194,17 @@ func (u *UI) renderDashboardEdit(c *fiber.Ctx, status int, e dashboardEdit) erro
 	return u.render(c, status, "dashboard_edit", p)
 }
 
+// ValuesOf lists the totals a counter widget may show: its report's
+// aggregates, and the value it has when that is none of them (kept, and
+// refused by the save's check).
+func (e dashboardEdit) ValuesOf(w WidgetDef) []Choice {
+	out := slices.Clip(e.Infos[w.Report].Aggregates)
+	if w.Value != "" && !slices.ContainsFunc(out, func(c Choice) bool { return c.Value == w.Value }) {
+		out = append(out, Choice{Value: w.Value, Label: w.Value})
+	}
+	return out
+}
+
 // widgetParam is an input of a widget's report parameter: the
 // parameter, the widget's value for it, and the input's name; Hidden
 // keeps a value the page cannot show (its report is not one the user may

@@ -81,6 +81,7 @@ var adhocMessages = map[string][2]string{
 	"widget_param":            {"Report parameter: %s", "报表参数：%s"},
 	"widget_param_default":    {"(the report's default)", "（报表默认值）"},
 	"widget_value":            {"Counter's value (an aggregate of the report)", "计数器的值（报表的统计值）"},
+	"widget_value_first":      {"(the report's first)", "（报表的第一个统计值）"},
 	"widget_object":           {"Object (list)", "对象（列表）"},
 	"widget_limit":            {"Records shown (list, up to 50)", "显示记录数（列表，最多 50）"},
 	"widget_up":               {"Move up", "上移"},

@@ -306,6 +306,8 @@ type DashboardInfo struct {
 type ReportInfo struct {
 	Name, Label, Description, Object, Kind string
 	Params                                 []ReportParam
+	// Aggregates are the report's aggregates (a counter shows one).
+	Aggregates []Choice
 	// Chart reports whether the report draws a chart; Export whether
 	// the user may export it; Own whether the user saved it for
 	// themselves.

@@ -547,7 +547,8 @@ func TestDashboardEditorParameters(t *testing.T) {
 		run(t, rep1, []pageCase{
 			{name: "each parameter an input", path: "/ui/dashboards/params/edit", status: 200,
 				contains: []string{`<select id="w0_p_period" name="w0_p_period">`, `<option value="this_quarter" selected>`, `<label for="w0_p_owner">Report parameter: Owner</label>`,
-					`<option value="` + me + `" selected>` + me + `</option>`, `<input type="hidden" name="w1_p_period" value="this_year">`, `value="refresh"`},
+					`<option value="` + me + `" selected>` + me + `</option>`, `<input type="hidden" name="w1_p_period" value="this_year">`, `value="refresh"`,
+					`<select id="w0_value" name="w0_value"><option value="">(the report&#39;s first)</option><option value="deals">`},
 				notContain: []string{`id="w1_p_period"`}},
 		})
 		base := url.Values{"name": {"params"}, "n": {"2"}, "w0_type": {"chart"}, "w0_width": {"6"}, "w0_from": {"0"}, "w0_report": {"pipeline_funnel"},

@@ -83,6 +83,9 @@ func info(ctx context.Context, rights *engine.Rights, plan *reports.Plan) ui.Rep
 	if s, err := rights.Scope(plan.Object.Name); err == nil {
 		in.Export = s.Can(metadata.ActionExport) == nil
 	}
+	for _, a := range plan.Aggs {
+		in.Aggregates = append(in.Aggregates, ui.Choice{Value: a.Def.Name, Label: labelOr(a.Def.Label, lang, a.Def.Name)})
+	}
 	for _, pa := range plan.Params {
 		d := pa.Def
 		rp := ui.ReportParam{Name: d.Name, Label: labelOr(d.Label, lang, pa.Ref.Field.Title(lang)), Default: d.Default}
