@@ -24,10 +24,11 @@ const (
 
 // reportOffer is a report as offered to one user: a plan, or the
 // definition alone of a saved report that no longer compiles (its fields
-// changed since; its owner can still read and delete it).
+// changed since; its owner can still read and delete it), with why (err).
 type reportOffer struct {
 	def    *reports.Report
 	plan   *reports.Plan
+	err    error
 	source string
 }
 
@@ -45,7 +46,7 @@ func (h *handlers) reportOffers(ctx context.Context, rights *engine.Rights) ([]r
 			continue
 		}
 		o := reportOffer{def: r, source: sourceUser}
-		o.plan, _ = h.run.Compile(rights, r)
+		o.plan, o.err = h.run.Compile(rights, r)
 		out = append(out, o)
 	}
 	for _, p := range h.run.List(ctx, rights) {

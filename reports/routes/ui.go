@@ -47,12 +47,11 @@ func (p pages) List(ctx context.Context) ([]ui.ReportInfo, error) {
 	}
 	var out []ui.ReportInfo
 	for _, o := range offers {
-		if o.plan == nil {
+		if o.err != nil {
 			// A saved report its metadata no longer fits: listed, to be
 			// deleted, not run.
-			_, err := p.h.run.Compile(rights, o.def)
 			out = append(out, ui.ReportInfo{Name: o.def.Name, Label: labelOr(o.def.Label, engine.Language(ctx), o.def.Name), Object: o.def.Object,
-				Kind: o.def.KindOrDefault(), Own: true, Problem: err.Error()})
+				Kind: o.def.KindOrDefault(), Own: true, Problem: o.err.Error()})
 			continue
 		}
 		in := info(ctx, rights, o.plan)
