@@ -34,14 +34,19 @@ type RequestView struct {
 	// Step and StepLabel name the step waiting for a decision (pending
 	// requests only); Approvers are its approvers yet to decide, Since
 	// when it began waiting.
-	Step        string         `json:"step,omitempty"`
-	StepLabel   string         `json:"step_label,omitempty"`
-	Approvers   []UserRef      `json:"approvers"`
-	Since       time.Time      `json:"since"`
-	SubmittedBy UserRef        `json:"submitted_by"`
-	SubmittedAt time.Time      `json:"submitted_at"`
-	DecidedAt   *time.Time     `json:"decided_at,omitempty"`
-	History     []HistoryEntry `json:"history,omitempty"`
+	Step      string    `json:"step,omitempty"`
+	StepLabel string    `json:"step_label,omitempty"`
+	Approvers []UserRef `json:"approvers"`
+	Since     time.Time `json:"since"`
+	// Locked says that, while the request is pending, the record and its
+	// details may not be changed; ApproversMayEdit are the fields its
+	// current approvers still may (pending requests only).
+	Locked           bool           `json:"locked,omitempty"`
+	ApproversMayEdit []string       `json:"approvers_may_edit,omitempty"`
+	SubmittedBy      UserRef        `json:"submitted_by"`
+	SubmittedAt      time.Time      `json:"submitted_at"`
+	DecidedAt        *time.Time     `json:"decided_at,omitempty"`
+	History          []HistoryEntry `json:"history,omitempty"`
 }
 
 // HistoryEntry is one event of a request's history.
@@ -105,6 +110,9 @@ type labels struct {
 	process string
 	steps   []definition.Step
 	lang    string
+	// locked and mayEdit are the process's lock and approvers_may_edit.
+	locked  bool
+	mayEdit []string
 }
 
 // labelsOf reads the labels of the document a request runs under.
@@ -113,7 +121,7 @@ func labelsOf(r *request, lang string) labels {
 	if err != nil {
 		return labels{process: r.Process, lang: lang}
 	}
-	l := labels{process: a.Label.Get(lang), steps: a.Steps, lang: lang}
+	l := labels{process: a.Label.Get(lang), steps: a.Steps, lang: lang, locked: a.Locked == nil || *a.Locked, mayEdit: a.ApproversMayEdit}
 	if l.process == "" {
 		l.process = a.Name
 	}
@@ -155,6 +163,9 @@ func (wf *Workflows) viewWith(ctx context.Context, q store.Querier, us *users, r
 	}
 	if r.State == StatePending {
 		v.Step, v.StepLabel = l.step(r.Step)
+		if l.locked {
+			v.Locked, v.ApproversMayEdit = true, l.mayEdit
+		}
 		ids, err := wf.taskUsers(ctx, q, r.ID, r.Step, taskPending)
 		if err != nil {
 			return nil, err

@@ -42,7 +42,7 @@ func (p pages) Approvals(ctx context.Context, object, id string) ([]ui.Approval,
 	out := make([]ui.Approval, 0, len(items))
 	for _, it := range items {
 		a := ui.Approval{Process: it.ProcessLabel, State: it.State, Step: it.StepLabel,
-			SubmittedBy: userChoice(&it.SubmittedBy), SubmittedAt: it.SubmittedAt}
+			SubmittedBy: userChoice(&it.SubmittedBy), SubmittedAt: it.SubmittedAt, Locked: it.Locked, ApproversMayEdit: it.ApproversMayEdit}
 		for i := range it.Approvers {
 			a.Approvers = append(a.Approvers, userChoice(&it.Approvers[i]))
 		}

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"errors"
+	"slices"
 	"strconv"
 
 	"github.com/crmplatform/crm/engine"
@@ -34,6 +35,9 @@ type detailData struct {
 	Version   any
 	CanEdit   bool
 	CanDel    bool
+	// Locked says why the record may not be changed now (a pending
+	// approval), "" when it may.
+	Locked string
 	// CanShare offers the record's sharing page to those holding the
 	// transfer right, as the transfer action is (the page checks the
 	// record itself).
@@ -68,6 +72,9 @@ type relatedData struct {
 	Rows    []listRow
 	More    string
 	New     string
+	// Detail says its records are details of the page's record
+	// (metadata.MasterOf): locked with it while its approval waits.
+	Detail bool
 }
 
 // historyRow is one change in a record's history.
@@ -196,6 +203,7 @@ func (u *UI) detailPage(c *fiber.Ctx) error {
 		if pending, err = u.workflowPanels(r, &d); err != nil {
 			return u.fail(c, err)
 		}
+		lockDetail(r, &d, pending)
 	}
 	for _, a := range u.eng.ActionsOf(object) {
 		if s.Can(a.RightOf()) != nil || u.wf != nil && !approvalActionFits(a.Name, pending, r.p.UserID) {
@@ -282,6 +290,35 @@ func (u *UI) workflowPanels(r *rq, d *detailData) (*Approval, error) {
 	return pending, nil
 }
 
+// lockDetail takes from the page what a pending approval's lock refuses
+// (the engine's checks refuse it anyway): Edit and Delete, unless the user
+// is a current approver who may still change some fields (Edit then), a
+// file to keep a printed document in, and New on the lists of the
+// record's details; it says why.
+func lockDetail(r *rq, d *detailData, pending *Approval) {
+	if pending == nil || !pending.Locked {
+		return
+	}
+	approver := slices.ContainsFunc(pending.Approvers, func(c Choice) bool { return c.Value == r.p.UserID })
+	d.CanDel = false
+	d.Locked = tr(r.lang, "record_locked", pending.Process)
+	if approver && len(pending.ApproversMayEdit) > 0 {
+		var names []string
+		for _, name := range pending.ApproversMayEdit {
+			f, _ := fieldDef(d.Object, name)
+			names = append(names, f.Title(r.lang))
+		}
+		d.Locked = tr(r.lang, "record_locked_approver", pending.Process, joinComma(names))
+	} else {
+		d.CanEdit, d.AttachTo = false, nil
+	}
+	for i := range d.Related {
+		if d.Related[i].Detail {
+			d.Related[i].New = ""
+		}
+	}
+}
+
 // The approval actions with inputs of their own: submit into a process
 // ({"process", "comment"}), reassign a pending decision to another
 // approver ({"to", "from", "comment"}).
@@ -365,7 +402,8 @@ func (u *UI) related(r *rq, rl RelatedList, id string) (relatedData, bool, error
 		label = pluralTitle(obj, r.lang) + " (" + f.Title(r.lang) + ")"
 	}
 	filter := rl.Field + " == " + strconv.Quote(id)
-	d := relatedData{Label: label, Object: rl.Object, More: "/ui/o/" + rl.Object + "?filter=" + urlQuery(filter)}
+	_, detail := metadata.MasterOf(f)
+	d := relatedData{Label: label, Object: rl.Object, More: "/ui/o/" + rl.Object + "?filter=" + urlQuery(filter), Detail: detail}
 	if s.Can(metadata.ActionCreate) == nil && s.Editable(rl.Field) {
 		d.New = "/ui/o/" + rl.Object + "/new?" + rl.Field + "=" + urlQuery(id)
 	}

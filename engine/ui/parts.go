@@ -81,6 +81,11 @@ type Approval struct {
 	SubmittedBy Choice
 	SubmittedAt time.Time
 	History     []ApprovalEvent
+	// Locked says that, while it is pending, the record and its details
+	// may not be changed; ApproversMayEdit are the fields its current
+	// approvers still may.
+	Locked           bool
+	ApproversMayEdit []string
 }
 
 // ApprovalEvent is one event of a request's history.

@@ -48,8 +48,8 @@ func TestWorkPages(t *testing.T) {
 				contains: []string{"stage"}},
 			{name: "submitted for approval", method: "POST", path: "/ui/o/opportunity/" + opp + "/actions/submit", form: url.Values{"comment": {"15 % for a first order"}}, status: 303},
 			{name: "the request shows on the record", path: "/ui/o/opportunity/" + opp, status: 200,
-				contains:   []string{"Discount approval", "Pending", "Sales manager", "15 % for a first order", `actions/recall"`},
-				notContain: []string{`actions/submit"`, `actions/approve"`}},
+				contains:   []string{"Discount approval", "Pending", "Sales manager", "15 % for a first order", `actions/recall"`, "Locked while Discount approval waits for a decision"},
+				notContain: []string{`actions/submit"`, `actions/approve"`, `href="/ui/o/opportunity/` + opp + `/edit"`, `/ui/o/opportunity/` + opp + `/delete"`}},
 		})
 		run(t, rep2, []pageCase{
 			{name: "another rep's lead has no conversion page", path: conv, status: 404, notContain: []string{"Li Lei"}},
@@ -57,10 +57,26 @@ func TestWorkPages(t *testing.T) {
 		})
 		run(t, mgr, []pageCase{
 			{name: "the approval waits on the manager's home", path: "/ui/", status: 200, contains: []string{"Waiting for you", "Tea machines", "Discount approval", "/ui/o/opportunity/" + opp}},
-			{name: "the manager may decide", path: "/ui/o/opportunity/" + opp, status: 200, contains: []string{`actions/approve"`, `actions/reject"`}, notContain: []string{`actions/recall"`}},
+			{name: "the manager may decide", path: "/ui/o/opportunity/" + opp, status: 200,
+				contains:   []string{`actions/approve"`, `actions/reject"`, "as its approver you may still change: Discount", `href="/ui/o/opportunity/` + opp + `/edit"`},
+				notContain: []string{`actions/recall"`, `/ui/o/opportunity/` + opp + `/delete"`}},
 			{name: "approved", method: "POST", path: "/ui/o/opportunity/" + opp + "/actions/approve", form: url.Values{"comment": {"fine"}}, status: 303},
 			{name: "approved on the record", path: "/ui/o/opportunity/" + opp, status: 200, contains: []string{"Approved", "fine"}, notContain: []string{`actions/approve"`}},
 			{name: "nothing waits any more", path: "/ui/", status: 200, contains: []string{"Nothing waits for you."}},
+		})
+		run(t, rep1, []pageCase{
+			{name: "decided, the deal is the rep's to change again", path: "/ui/o/opportunity/" + opp, status: 200,
+				contains: []string{`href="/ui/o/opportunity/` + opp + `/edit"`}, notContain: []string{"Locked while"}},
+		})
+		// A quote waiting for its discount approval offers no new line.
+		product := s.Create("admin", "product", `{"name": "Widget", "code": "W-1", "list_price": 100}`)
+		quote := s.Create("rep1", "quote", `{"name": "Offer", "account": "`+acc+`"}`)
+		s.Create("rep1", "quote_line", `{"quote": "`+quote+`", "product": "`+product+`", "quantity": 2, "unit_price": 100, "discount": 20}`)
+		newLine := `href="/ui/o/quote_line/new?quote=` + quote + `"`
+		run(t, rep1, []pageCase{
+			{name: "a quote offers a new line", path: "/ui/o/quote/" + quote, status: 200, contains: []string{newLine}},
+			{name: "the quote submitted", method: "POST", path: "/ui/o/quote/" + quote + "/actions/submit", status: 303},
+			{name: "then offers none", path: "/ui/o/quote/" + quote, status: 200, contains: []string{"Locked while Quote discount approval waits"}, notContain: []string{newLine}},
 		})
 	})
 }
