@@ -204,6 +204,9 @@ func (u *UI) detailPage(c *fiber.Ctx) error {
 			return u.fail(c, err)
 		}
 		lockDetail(r, &d, pending)
+		if err := u.lockByMaster(r, &d, rec); err != nil {
+			return u.fail(c, err)
+		}
 	}
 	for _, a := range u.eng.ActionsOf(object) {
 		if s.Can(a.RightOf()) != nil || u.wf != nil && !approvalActionFits(a.Name, pending, r.p.UserID) {
@@ -317,6 +320,35 @@ func lockDetail(r *rq, d *detailData, pending *Approval) {
 			d.Related[i].New = ""
 		}
 	}
+}
+
+// lockByMaster takes Edit and Delete from the page of a detail record
+// (metadata.MasterOf: a quote's line) whose master waits for a decision
+// under a locking approval, which refuses every change of its details,
+// and says why.
+func (u *UI) lockByMaster(r *rq, d *detailData, rec engine.Record) error {
+	for _, f := range d.Object.Fields {
+		master, ok := metadata.MasterOf(f)
+		id, _ := rec[f.Name].(string)
+		if !ok || id == "" || len(u.wf.Processes(master, r.lang)) == 0 {
+			continue
+		}
+		reqs, err := u.wf.Approvals(r.ctx, master, id)
+		if errors.Is(err, engine.ErrNotFound) || errors.Is(err, engine.ErrForbidden) {
+			continue // a master the user may not read: the engine still refuses
+		}
+		if err != nil {
+			return err
+		}
+		for _, a := range reqs {
+			if a.State == "pending" && a.Locked {
+				d.CanEdit, d.CanDel, d.AttachTo = false, false, nil
+				d.Locked = tr(r.lang, "detail_locked", f.Title(r.lang), a.Process)
+				return nil
+			}
+		}
+	}
+	return nil
 }
 
 // The approval actions with inputs of their own: submit into a process

@@ -14,6 +14,7 @@ var partMessages = map[string][2]string{
 	"approval_recalled":        {"Recalled", "已撤回"},
 	"approval_reopened":        {"Reopened: changed after approval", "已重开：批准后有变更"},
 	"record_locked":            {"Locked while %s waits for a decision: it and its details cannot be changed or deleted until the approval is decided or recalled.", "%s 审批期间已锁定：在审批完成或撤回之前，本记录及其明细不能修改或删除。"},
+	"detail_locked":            {"Locked: its %s waits for a decision of %s, and until it is decided or recalled its details cannot be changed or deleted.", "已锁定：所属%s正在等待%s的审批，在审批完成或撤回之前，其明细不能修改或删除。"},
 	"record_locked_approver":   {"Locked while %s waits for a decision; as its approver you may still change: %s.", "%s 审批期间已锁定；作为审批人您仍可修改：%s。"},
 	"waiting_for":              {"waiting for %s", "等待 %s 审批"},
 	"submitted_by":             {"Submitted by %s", "提交人：%s"},

@@ -71,12 +71,15 @@ func TestWorkPages(t *testing.T) {
 		// A quote waiting for its discount approval offers no new line.
 		product := s.Create("admin", "product", `{"name": "Widget", "code": "W-1", "list_price": 100}`)
 		quote := s.Create("rep1", "quote", `{"name": "Offer", "account": "`+acc+`"}`)
-		s.Create("rep1", "quote_line", `{"quote": "`+quote+`", "product": "`+product+`", "quantity": 2, "unit_price": 100, "discount": 20}`)
-		newLine := `href="/ui/o/quote_line/new?quote=` + quote + `"`
+		line := s.Create("rep1", "quote_line", `{"quote": "`+quote+`", "product": "`+product+`", "quantity": 2, "unit_price": 100, "discount": 20}`)
+		newLine, editLine := `href="/ui/o/quote_line/new?quote=`+quote+`"`, `href="/ui/o/quote_line/`+line+`/edit"`
 		run(t, rep1, []pageCase{
 			{name: "a quote offers a new line", path: "/ui/o/quote/" + quote, status: 200, contains: []string{newLine}},
+			{name: "its line may be edited", path: "/ui/o/quote_line/" + line, status: 200, contains: []string{editLine}, notContain: []string{"Locked:"}},
 			{name: "the quote submitted", method: "POST", path: "/ui/o/quote/" + quote + "/actions/submit", status: 303},
 			{name: "then offers none", path: "/ui/o/quote/" + quote, status: 200, contains: []string{"Locked while Quote discount approval waits"}, notContain: []string{newLine}},
+			{name: "nor an edit of its line", path: "/ui/o/quote_line/" + line, status: 200,
+				contains: []string{"Locked: its Quote waits for a decision of Quote discount approval"}, notContain: []string{editLine, "/ui/o/quote_line/" + line + "/delete"}},
 		})
 	})
 }
