@@ -766,20 +766,7 @@ func (wf *Workflows) reopenIf(ctx context.Context, w *engine.Writer, object, id 
 // requestsWhere reads the approval requests a condition selects (the
 // pending ones, or any: the condition says).
 func (wf *Workflows) requestsWhere(ctx context.Context, q store.Querier, where string, args ...any) ([]*request, error) {
-	rows, err := q.QueryContext(ctx, wf.t.SQL(`SELECT `+requestColumns+` FROM `+tableRequests+` WHERE `+where), args...)
-	if err != nil {
-		return nil, fmt.Errorf("workflows: pending approvals: %w", err)
-	}
-	defer rows.Close()
-	var out []*request
-	for rows.Next() {
-		r, err := scanRequest(rows)
-		if err != nil {
-			return nil, fmt.Errorf("workflows: pending approvals: %w", err)
-		}
-		out = append(out, r)
-	}
-	return out, rows.Err()
+	return wf.requests(ctx, q, `SELECT `+requestColumns+` FROM `+tableRequests+` WHERE `+where, args...)
 }
 
 // lockProblems says why changing fields of the record of pending request

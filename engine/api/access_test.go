@@ -56,6 +56,16 @@ func TestAPIUsersAndTokens(t *testing.T) {
 	})
 }
 
+// addUser creates a user holding role, with the password "<name>-password",
+// and signs them in (f.tokens[name]).
+func (f *fixture) addUser(t *testing.T, name, role string) {
+	t.Helper()
+	if status, m := f.do("POST", "/api/users", "admin", `{"username": "`+name+`", "password": "`+name+`-password", "roles": ["`+role+`"]}`); status != 201 {
+		t.Fatalf("create %s: %d %v", name, status, m)
+	}
+	f.tokens[name] = loginToken(t, f, name, name+"-password")
+}
+
 // loginToken signs user in and returns the session token.
 func loginToken(t *testing.T, f *fixture, user, password string) string {
 	t.Helper()
@@ -70,10 +80,7 @@ func TestAPIRolesAndPermissions(t *testing.T) {
 	t.Parallel()
 	storetest.DialectsFrom(t, fixtureSeed, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
-		if status, m := f.do("POST", "/api/users", "admin", `{"username": "agent", "password": "agent-password", "roles": ["service_agent"]}`); status != 201 {
-			t.Fatalf("create agent: %d %v", status, m)
-		}
-		f.tokens["agent"] = loginToken(t, f, "agent", "agent-password")
+		f.addUser(t, "agent", "service_agent")
 		f.run(t, []scenario{
 			{name: "roles need an administrator", method: "GET", path: "/api/roles", user: "manager", status: 403, code: "forbidden"},
 			{name: "list roles", method: "GET", path: "/api/roles", user: "admin", status: 200, contains: []string{`"name":"sales_rep"`, `"name":"service_agent"`}},

@@ -98,11 +98,7 @@ func TestNoLeaks(t *testing.T) {
 func TestExpandMasksTargets(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, storetest.SQLiteFrom(t, fixtureSeed))
-	if status, m := f.do("POST", "/api/users", "admin", `{"username": "agent", "password": "agent-password", "roles": ["service_agent"]}`); status != 201 {
-		t.Fatal(m)
-	}
-	_, login := f.do("POST", "/api/auth/login", "", `{"username": "agent", "password": "agent-password"}`)
-	f.tokens["agent"] = login["token"].(string)
+	f.addUser(t, "agent", "service_agent")
 	_, me := f.do("GET", "/api/auth/me", "agent", "")
 	acc := f.create("admin", "account", `{"name": "Acme", "annual_revenue": 5000000}`)
 	opp := f.create("admin", "opportunity", fmt.Sprintf(`{"name": "Big deal", "account": %q}`, acc))

@@ -26,10 +26,7 @@ func TestComputedFieldsFollowTheirInputs(t *testing.T) {
 				t.Fatalf("add %s: %d %v", fd, status, m)
 			}
 		}
-		if status, m := f.do("POST", "/api/users", "admin", `{"username": "mkt", "password": "mkt-password", "roles": ["marketing"]}`); status != 201 {
-			t.Fatalf("create mkt: %d %v", status, m)
-		}
-		f.tokens["mkt"] = loginToken(t, f, "mkt", "mkt-password")
+		f.addUser(t, "mkt", "marketing")
 		rep1, rep2 := f.userID("rep1"), f.userID("rep2")
 		acc := f.create("admin", "account", fmt.Sprintf(`{"name": "Acme", "credit_limit": 90000, "owner_id": %q}`, rep1))
 		f.create("admin", "opportunity", fmt.Sprintf(`{"name": "Big", "account": %q, "amount": 70000, "owner_id": %q}`, acc, rep2))
@@ -65,10 +62,7 @@ func TestMetadataDescribesOnlyWhatTheUserMaySee(t *testing.T) {
 	t.Parallel()
 	storetest.DialectsFrom(t, fixtureSeed, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
-		if status, m := f.do("POST", "/api/users", "admin", `{"username": "agent", "password": "agent-password", "roles": ["service_agent"]}`); status != 201 {
-			t.Fatalf("create agent: %d %v", status, m)
-		}
-		f.tokens["agent"] = loginToken(t, f, "agent", "agent-password")
+		f.addUser(t, "agent", "service_agent")
 		f.run(t, []scenario{
 			{name: "admin gets every object whole", method: "GET", path: "/api/meta/objects", user: "admin", status: 200,
 				contains: []string{`"name":"opportunity"`, `"name":"credit_limit"`}, notContain: []string{`"access"`}},
@@ -94,10 +88,7 @@ func TestComputedFieldsThroughLookupsFollowTheirRecords(t *testing.T) {
 	t.Parallel()
 	storetest.DialectsFrom(t, fixtureSeed, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
-		if status, m := f.do("POST", "/api/users", "admin", `{"username": "mkt", "password": "mkt-password", "roles": ["marketing"]}`); status != 201 {
-			t.Fatalf("create mkt: %d %v", status, m)
-		}
-		f.tokens["mkt"] = loginToken(t, f, "mkt", "mkt-password")
+		f.addUser(t, "mkt", "marketing")
 		rep1, rep2 := f.userID("rep1"), f.userID("rep2")
 		secret := f.create("admin", "account", fmt.Sprintf(`{"name": "Hidden Harbour", "owner_id": %q}`, rep1))
 		mine := f.create("admin", "account", fmt.Sprintf(`{"name": "Open Orchard", "owner_id": %q}`, rep2))
