@@ -1,0 +1,124 @@
+package defaults_test
+
+import (
+	"encoding/json"
+	"math/big"
+	"testing"
+
+	"github.com/crmplatform/crm/internal/apitest"
+)
+
+// rat parses an exact decimal such as "1330.95".
+func rat(t *testing.T, s string) *big.Rat {
+	t.Helper()
+	r, ok := new(big.Rat).SetString(s)
+	if !ok {
+		t.Fatalf("not a decimal: %q", s)
+	}
+	return r
+}
+
+// cents rounds an exact amount half away from zero to two decimals, as the
+// currency fields store it, independently of the platform.
+func cents(r *big.Rat) *big.Rat {
+	x := new(big.Rat).Mul(r, big.NewRat(100, 1))
+	n, d := new(big.Int).Set(x.Num()), x.Denom()
+	neg := n.Sign() < 0
+	n.Abs(n)
+	q, m := new(big.Int).QuoRem(n, d, new(big.Int))
+	if new(big.Int).Mul(m, big.NewInt(2)).Cmp(d) >= 0 {
+		q.Add(q, big.NewInt(1))
+	}
+	if neg {
+		q.Neg(q)
+	}
+	return new(big.Rat).SetFrac(q, big.NewInt(100))
+}
+
+// wantExact checks numeric fields of a record against exact decimals.
+func wantExact(t *testing.T, rec map[string]any, want map[string]*big.Rat) {
+	t.Helper()
+	for f, w := range want {
+		n, ok := rec[f].(json.Number)
+		if !ok {
+			t.Errorf("%s is %T %v, want %s", f, rec[f], rec[f], w.FloatString(2))
+			continue
+		}
+		if got := rat(t, string(n)); got.Cmp(w) != 0 {
+			t.Errorf("%s = %s, want %s", f, n, w.FloatString(2))
+		}
+	}
+}
+
+// mul multiplies decimals given as text.
+func mul(t *testing.T, xs ...string) *big.Rat {
+	r := big.NewRat(1, 1)
+	for _, x := range xs {
+		r.Mul(r, rat(t, x))
+	}
+	return r
+}
+
+// TestQuoteAmountsExact checks a quote against amounts worked out in exact
+// decimals: an empty quote totals 0, lines with a decimal quantity, a zero
+// quantity and a fractional discount round half up at cents per line, the
+// extra discount and the tax round on the sums, and re-parenting or
+// deleting a line moves the roll-ups of both quotes.
+func TestQuoteAmountsExact(t *testing.T) {
+	t.Parallel()
+	apitest.Dialects(t, apitest.Options{}, func(t *testing.T, s *apitest.Server) {
+		acc := s.Create("rep1", "account", `{"name": "Probe"}`)
+		p := s.Create("admin", "product", `{"name": "P", "code": "P-1", "list_price": "0.35"}`)
+		q := s.Create("rep1", "quote", `{"name": "Q", "account": "`+acc+`", "discount": 2.5, "tax_rate": 13}`)
+		// empty quote
+		wantExact(t, get(t, s, "rep1", "quote", q), map[string]*big.Rat{"lines_total": rat(t, "0"), "total": rat(t, "0"), "tax": rat(t, "0"), "grand_total": rat(t, "0"), "discount_rate": rat(t, "0"), "line_count": rat(t, "0")})
+		l1 := s.Create("rep1", "quote_line", `{"quote": "`+q+`", "product": "`+p+`", "quantity": 1.5, "unit_price": "0.35"}`)
+		l2 := s.Create("rep1", "quote_line", `{"quote": "`+q+`", "product": "`+p+`", "quantity": 0, "unit_price": "0.35"}`)
+		l3 := s.Create("rep1", "quote_line", `{"quote": "`+q+`", "product": "`+p+`", "quantity": 3, "unit_price": "1.15", "discount": 33.3}`)
+		a1 := cents(mul(t, "1.5", "0.35"))
+		a3 := cents(new(big.Rat).Quo(mul(t, "3", "1.15", "66.7"), big.NewRat(100, 1)))
+		wantExact(t, get(t, s, "rep1", "quote_line", l1), map[string]*big.Rat{"amount": a1, "list_amount": cents(mul(t, "1.5", "0.35"))})
+		wantExact(t, get(t, s, "rep1", "quote_line", l2), map[string]*big.Rat{"amount": rat(t, "0")})
+		wantExact(t, get(t, s, "rep1", "quote_line", l3), map[string]*big.Rat{"amount": a3})
+		lines := new(big.Rat).Add(a1, a3)
+		list := new(big.Rat).Add(cents(mul(t, "1.5", "0.35")), cents(mul(t, "3", "0.35")))
+		total := cents(new(big.Rat).Quo(mul(t, lines.FloatString(2), "97.5"), big.NewRat(100, 1)))
+		tax := cents(new(big.Rat).Quo(mul(t, total.FloatString(2), "13"), big.NewRat(100, 1)))
+		rate := new(big.Rat).Quo(new(big.Rat).Sub(list, total), list)
+		rate.Mul(rate, big.NewRat(100, 1))
+		wantExact(t, get(t, s, "rep1", "quote", q), map[string]*big.Rat{"lines_total": lines, "list_total": list, "total": total, "tax": tax, "grand_total": new(big.Rat).Add(total, tax), "discount_rate": cents(rate), "line_count": rat(t, "3")})
+		// re-parent l3 to another quote
+		q2 := s.Create("rep1", "quote", `{"name": "Q2", "account": "`+acc+`"}`)
+		if st, m := patch(t, s, "rep1", "quote_line", l3, `{"quote": "`+q2+`"}`); st != 200 {
+			t.Fatalf("reparent %d %v", st, m)
+		}
+		wantExact(t, get(t, s, "rep1", "quote", q), map[string]*big.Rat{"lines_total": a1, "line_count": rat(t, "2")})
+		wantExact(t, get(t, s, "rep1", "quote", q2), map[string]*big.Rat{"lines_total": a3, "line_count": rat(t, "1")})
+		if st, m := s.Do("DELETE", "/api/records/quote_line/"+l1, "rep1", ""); st != 204 && st != 200 {
+			t.Fatalf("delete %d %v", st, m)
+		}
+		wantExact(t, get(t, s, "rep1", "quote", q), map[string]*big.Rat{"lines_total": rat(t, "0"), "total": rat(t, "0"), "line_count": rat(t, "1")})
+	})
+}
+
+// TestSalesTargetCommissionAtBoundaries checks the commission rate of a
+// sales target on both sides of 80 % and 100 % attainment: the rate follows
+// the amounts, not the attainment rounded to one decimal for display
+// (100.04 % used to round to 100.0 % and pay 3 % instead of 5 %, 79.96 % to
+// 80.0 % and pay 3 % instead of 1 %).
+func TestSalesTargetCommissionAtBoundaries(t *testing.T) {
+	t.Parallel()
+	apitest.Dialects(t, apitest.Options{}, func(t *testing.T, s *apitest.Server) {
+		for _, c := range []struct{ target, achieved, rate string }{
+			{"100000", "100040", "5"}, {"100000", "100000.01", "5"}, {"100000", "100000", "3"},
+			{"100000", "80000", "3"}, {"100000", "79999.99", "1"}, {"100000", "79960", "1"},
+			{"0", "5000", "1"}, {"0.05", "0.04", "3"},
+		} {
+			id := s.Create("manager", "sales_target", `{"name": "Q1", "period": "quarter", "period_start": "2026-01-01", "period_end": "2026-03-31", "target_amount": "`+c.target+`", "achieved_amount": "`+c.achieved+`", "owner_id": "`+s.UserID("rep1")+`"}`)
+			rec := get(t, s, "manager", "sales_target", id)
+			commission := cents(new(big.Rat).Quo(mul(t, c.achieved, c.rate), big.NewRat(100, 1)))
+			t.Logf("target %s achieved %s", c.target, c.achieved)
+			wantExact(t, rec, map[string]*big.Rat{"commission_rate": rat(t, c.rate), "commission": commission})
+		}
+	})
+}
