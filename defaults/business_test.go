@@ -5,6 +5,7 @@ import (
 	"math/big"
 	"testing"
 
+	"github.com/crmplatform/crm/defaults"
 	"github.com/crmplatform/crm/internal/apitest"
 )
 
@@ -120,5 +121,43 @@ func TestSalesTargetCommissionAtBoundaries(t *testing.T) {
 			t.Logf("target %s achieved %s", c.target, c.achieved)
 			wantExact(t, rec, map[string]*big.Rat{"commission_rate": rat(t, c.rate), "commission": commission})
 		}
+	})
+}
+
+// TestPartUsageKeepsItsCost checks the service dispatch pack's costs of a
+// work order in exact decimals (labour at 200 an hour, parts at a decimal
+// quantity) and that a later change of a spare part's unit cost leaves
+// the parts already used, and so the work orders' costs, as they were
+// (they used to be repriced at the new cost); a part changed on the line
+// takes that part's cost.
+func TestPartUsageKeepsItsCost(t *testing.T) {
+	t.Parallel()
+	fsys, err := defaults.FS("service_dispatch")
+	if err != nil {
+		t.Fatal(err)
+	}
+	apitest.Dialects(t, apitest.Options{Template: fsys}, func(t *testing.T, s *apitest.Server) {
+		acc := s.Create("admin", "account", `{"name": "Dispatch"}`)
+		sr := s.Create("admin", "service_request", `{"subject": "Fan noise", "account": "`+acc+`"}`)
+		wo := s.Create("admin", "work_order", `{"service_request": "`+sr+`", "labour_hours": 1.25}`)
+		fan := s.Create("admin", "spare_part", `{"code": "SP-1", "name": "Fan", "unit_cost": "12.35"}`)
+		belt := s.Create("admin", "spare_part", `{"code": "SP-2", "name": "Belt", "unit_cost": "3.33"}`)
+		use := s.Create("admin", "part_usage", `{"work_order": "`+wo+`", "spare_part": "`+fan+`", "quantity": 1.5}`)
+		fanCost := cents(mul(t, "1.5", "12.35")) // 18.525 → 18.53
+		labour := cents(mul(t, "1.25", "200"))
+		wantExact(t, get(t, s, "admin", "part_usage", use), map[string]*big.Rat{"unit_cost": rat(t, "12.35"), "amount": fanCost})
+		wantExact(t, get(t, s, "admin", "work_order", wo), map[string]*big.Rat{"parts_cost": fanCost, "labour_cost": labour, "total_cost": new(big.Rat).Add(labour, fanCost)})
+
+		if st, m := patch(t, s, "admin", "spare_part", fan, `{"unit_cost": "20"}`); st != 200 {
+			t.Fatalf("new unit cost: %d %v", st, m)
+		}
+		wantExact(t, get(t, s, "admin", "part_usage", use), map[string]*big.Rat{"unit_cost": rat(t, "12.35"), "amount": fanCost})
+		wantExact(t, get(t, s, "admin", "work_order", wo), map[string]*big.Rat{"parts_cost": fanCost, "total_cost": new(big.Rat).Add(labour, fanCost)})
+
+		if st, m := patch(t, s, "admin", "part_usage", use, `{"spare_part": "`+belt+`"}`); st != 200 {
+			t.Fatalf("other part: %d %v", st, m)
+		}
+		beltCost := cents(mul(t, "1.5", "3.33")) // 4.995 → 5.00
+		wantExact(t, get(t, s, "admin", "work_order", wo), map[string]*big.Rat{"parts_cost": beltCost, "total_cost": new(big.Rat).Add(labour, beltCost)})
 	})
 }
