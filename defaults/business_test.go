@@ -3,10 +3,16 @@ package defaults_test
 import (
 	"encoding/json"
 	"math/big"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/crmplatform/crm/defaults"
+	"github.com/crmplatform/crm/engine/access"
+	"github.com/crmplatform/crm/engine/store"
+	"github.com/crmplatform/crm/engine/store/storetest"
 	"github.com/crmplatform/crm/internal/apitest"
+	"github.com/crmplatform/crm/internal/platform"
 )
 
 // rat parses an exact decimal such as "1330.95".
@@ -159,5 +165,51 @@ func TestPartUsageKeepsItsCost(t *testing.T) {
 		}
 		beltCost := cents(mul(t, "1.5", "3.33")) // 4.995 → 5.00
 		wantExact(t, get(t, s, "admin", "work_order", wo), map[string]*big.Rat{"parts_cost": beltCost, "total_cost": new(big.Rat).Add(labour, beltCost)})
+	})
+}
+
+// TestServiceRequestReopened follows an urgent request through a clock:
+// its SLA is one day after it was opened; resolved within it, it is not
+// late; reopened, it has no resolution time any more (it kept the first
+// one, so a request resolved again days later still counted as resolved
+// in time); resolved again after its SLA, it is late.
+func TestServiceRequestReopened(t *testing.T) {
+	t.Parallel()
+	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
+		var now atomic.Pointer[time.Time]
+		set := func(s string) {
+			tm, err := time.Parse(time.RFC3339, s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			now.Store(&tm)
+		}
+		set("2026-03-10T23:30:00.000Z")
+		s := apitest.New(t, db, apitest.Options{Platform: platform.Config{Now: func() time.Time { return *now.Load() }, Access: []access.Option{access.WithSessionTTL(365 * 24 * time.Hour)}}})
+		acc := s.Create("rep1", "account", `{"name": "Service"}`)
+		sr := s.Create("agent", "service_request", `{"subject": "Down", "account": "`+acc+`", "priority": "urgent"}`)
+		want := func(resolvedAt any, late bool) {
+			t.Helper()
+			rec := get(t, s, "agent", "service_request", sr)
+			if rec["sla_due_at"] != "2026-03-11T23:30:00.000Z" || rec["resolved_at"] != resolvedAt || rec["resolved_late"] != late {
+				t.Errorf("sla_due_at %v, resolved_at %v, resolved_late %v; want 2026-03-11T23:30:00.000Z, %v, %v", rec["sla_due_at"], rec["resolved_at"], rec["resolved_late"], resolvedAt, late)
+			}
+		}
+		step := func(at, fields string) {
+			t.Helper()
+			set(at)
+			if st, m := patch(t, s, "agent", "service_request", sr, fields); st != 200 {
+				t.Fatalf("%s at %s: %d %v", fields, at, st, m)
+			}
+		}
+		step("2026-03-11T02:00:00.000Z", `{"status": "in_progress"}`)
+		step("2026-03-11T08:00:00.000Z", `{"status": "resolved", "resolution": "Restarted"}`)
+		want("2026-03-11T08:00:00.000Z", false)
+		step("2026-03-12T09:00:00.000Z", `{"status": "in_progress"}`)
+		want(nil, false)
+		step("2026-03-13T10:00:00.000Z", `{"status": "resolved", "resolution": "Replaced the board"}`)
+		want("2026-03-13T10:00:00.000Z", true)
+		step("2026-03-14T10:00:00.000Z", `{"status": "closed"}`)
+		want("2026-03-13T10:00:00.000Z", true)
 	})
 }
