@@ -213,3 +213,53 @@ func TestServiceRequestReopened(t *testing.T) {
 		want("2026-03-13T10:00:00.000Z", true)
 	})
 }
+
+// TestAccountOutstandingCountsContractsInForce checks the account's
+// outstanding receivables: a draft contract (not approved, not in force)
+// is owed by no one and used to count in full; a contract in force counts
+// its value less its receipts, in exact cents, also after a receipt moves
+// between instalments or is deleted; a completed one with a balance still
+// counts; a terminated one does not.
+func TestAccountOutstandingCountsContractsInForce(t *testing.T) {
+	t.Parallel()
+	apitest.Dialects(t, apitest.Options{}, func(t *testing.T, s *apitest.Server) {
+		acc := s.Create("rep1", "account", `{"name": "Receivables"}`)
+		ct := s.Create("rep1", "contract", `{"name": "Supply", "account": "`+acc+`", "amount": "1000.10"}`)
+		p1 := s.Create("rep1", "payment_plan", `{"name": "1/2", "contract": "`+ct+`", "due_date": "2026-03-31", "amount": "400.05"}`)
+		p2 := s.Create("rep1", "payment_plan", `{"name": "2/2", "contract": "`+ct+`", "due_date": "2026-04-01", "amount": "600.05"}`)
+		rc := s.Create("rep1", "receipt", `{"contract": "`+ct+`", "payment_plan": "`+p1+`", "amount": "450.03"}`)
+		wantExact(t, get(t, s, "rep1", "account", acc), map[string]*big.Rat{"outstanding": rat(t, "0")})
+
+		if st, m := patch(t, s, "admin", "contract", ct, `{"status": "active"}`); st != 200 {
+			t.Fatalf("in force: %d %v", st, m)
+		}
+		left := new(big.Rat).Sub(rat(t, "1000.10"), rat(t, "450.03"))
+		wantExact(t, get(t, s, "rep1", "account", acc), map[string]*big.Rat{"outstanding": left})
+		wantExact(t, get(t, s, "rep1", "payment_plan", p1), map[string]*big.Rat{"received_amount": rat(t, "450.03"), "balance": new(big.Rat).Sub(rat(t, "400.05"), rat(t, "450.03"))})
+		if p := get(t, s, "rep1", "payment_plan", p1); p["paid"] != true {
+			t.Errorf("instalment 1/2 paid %v", p["paid"])
+		}
+
+		if st, m := patch(t, s, "admin", "receipt", rc, `{"payment_plan": "`+p2+`"}`); st != 200 {
+			t.Fatalf("move the receipt: %d %v", st, m)
+		}
+		wantExact(t, get(t, s, "rep1", "payment_plan", p1), map[string]*big.Rat{"received_amount": rat(t, "0")})
+		wantExact(t, get(t, s, "rep1", "payment_plan", p2), map[string]*big.Rat{"received_amount": rat(t, "450.03"), "balance": new(big.Rat).Sub(rat(t, "600.05"), rat(t, "450.03"))})
+		if p := get(t, s, "rep1", "payment_plan", p1); p["paid"] != false {
+			t.Errorf("instalment 1/2 paid %v after its receipt moved", p["paid"])
+		}
+
+		if st, m := patch(t, s, "admin", "contract", ct, `{"status": "completed"}`); st != 200 {
+			t.Fatalf("complete: %d %v", st, m)
+		}
+		wantExact(t, get(t, s, "rep1", "account", acc), map[string]*big.Rat{"outstanding": left})
+		if st, m := s.Do("DELETE", "/api/records/receipt/"+rc, "admin", ""); st != 204 {
+			t.Fatalf("delete the receipt: %d %v", st, m)
+		}
+		wantExact(t, get(t, s, "rep1", "account", acc), map[string]*big.Rat{"outstanding": rat(t, "1000.10")})
+		if st, m := patch(t, s, "admin", "contract", ct, `{"status": "terminated"}`); st != 200 {
+			t.Fatalf("terminate: %d %v", st, m)
+		}
+		wantExact(t, get(t, s, "rep1", "account", acc), map[string]*big.Rat{"outstanding": rat(t, "0")})
+	})
+}

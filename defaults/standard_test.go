@@ -88,6 +88,9 @@ func TestStandardCommerce(t *testing.T) {
 		s.Create("rep1", "payment_plan", `{"name": "2/2", "contract": "`+ct+`", "due_date": "2026-06-30", "amount": "6000"}`)
 		s.Create("rep1", "receipt", `{"contract": "`+ct+`", "payment_plan": "`+p1+`", "amount": "4000", "received_on": "2026-01-30"}`)
 		s.Create("rep1", "receipt", `{"contract": "`+ct+`", "amount": "1500"}`)
+		if status, m := patch(t, s, "admin", "contract", ct, `{"status": "active"}`); status != 200 {
+			t.Fatalf("contract in force: %d %v", status, m)
+		}
 		wantNum(t, get(t, s, "rep1", "contract", ct), map[string]float64{"planned_amount": 10000, "received_amount": 5500, "outstanding": 4500, "paid_percent": 55})
 		plan := get(t, s, "rep1", "payment_plan", p1)
 		if plan["paid"] != true || plan["account"] != acc {
