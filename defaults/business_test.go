@@ -2,7 +2,9 @@ package defaults_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"math/big"
+	"net/url"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -261,5 +263,36 @@ func TestAccountOutstandingCountsContractsInForce(t *testing.T) {
 			t.Fatalf("terminate: %d %v", st, m)
 		}
 		wantExact(t, get(t, s, "rep1", "account", acc), map[string]*big.Rat{"outstanding": rat(t, "0")})
+	})
+}
+
+// TestChildWriteKeepsParentRules: a payment plan that would take the
+// contract's planned total past its value is refused (422 naming the
+// contract and its rule, nothing written), where the contract's rule was
+// checked only when the contract itself was saved and then refused every
+// later edit of it; a plan that keeps within it, or a contract already
+// failing the rule, goes on as before.
+func TestChildWriteKeepsParentRules(t *testing.T) {
+	t.Parallel()
+	apitest.Dialects(t, apitest.Options{}, func(t *testing.T, s *apitest.Server) {
+		acc := s.Create("rep1", "account", `{"name": "Acme"}`)
+		ct := s.Create("rep1", "contract", `{"name": "Supply 2026", "account": "`+acc+`", "amount": "10000"}`)
+		p1 := s.Create("rep1", "payment_plan", `{"name": "1/2", "contract": "`+ct+`", "due_date": "2026-03-31", "amount": "6000"}`)
+		s.Run(t, []apitest.Scenario{
+			{Name: "a plan past the contract's value", Method: "POST", Path: "/api/records/payment_plan", User: "rep1", Status: 422, Code: "invalid_record",
+				Body:     `{"name": "2/2", "contract": "` + ct + `", "due_date": "2026-06-30", "amount": "5000"}`,
+				Contains: []string{`"code":"rule.plan_within_value"`, `Contract \"Supply 2026\"`, "The payment plan exceeds the contract value"}},
+			{Name: "nothing was written", Method: "GET", Path: "/api/records/payment_plan?filter=" + url.QueryEscape(`contract == "`+ct+`"`), User: "rep1", Status: 200, NotContain: []string{`"2/2"`}},
+			{Name: "nor the contract's total", Method: "GET", Path: "/api/records/contract/" + ct, User: "rep1", Status: 200, Contains: []string{`"planned_amount":6000`}},
+			{Name: "a plan within it", Method: "POST", Path: "/api/records/payment_plan", User: "rep1", Status: 201,
+				Body: `{"name": "2/2", "contract": "` + ct + `", "due_date": "2026-06-30", "amount": "4000"}`},
+		})
+		_, plan := s.Do("GET", "/api/records/payment_plan/"+p1, "rep1", "")
+		s.Run(t, []apitest.Scenario{
+			{Name: "a plan raised past it", Method: "PATCH", Path: "/api/records/payment_plan/" + p1, User: "rep1", Status: 422,
+				Body: `{"amount": "6000.01", "version": ` + fmt.Sprint(plan["version"]) + `}`, Contains: []string{`"code":"rule.plan_within_value"`}},
+			{Name: "the contract still edits", Method: "PATCH", Path: "/api/records/contract/" + ct, User: "rep1", Status: 200,
+				Body: `{"name": "Supply 2026 (signed)", "version": ` + fmt.Sprint(get(t, s, "rep1", "contract", ct)["version"]) + `}`},
+		})
 	})
 }

@@ -123,6 +123,13 @@ func (e *Engine) formulaCompute(ctx context.Context, ev *Event) ([]FieldError, e
 	if err != nil {
 		return nil, formulaReadError(obj.Name, err)
 	}
+	return e.ruleErrors(ctx, snap, rules), nil
+}
+
+// ruleErrors turns failing validation rules into field errors (code
+// "rule.NAME", in the request's language); a rule that could not be
+// evaluated says so (and is logged).
+func (e *Engine) ruleErrors(ctx context.Context, snap *Snapshot, rules []formulas.RuleFailure) []FieldError {
 	out := make([]FieldError, 0, len(rules))
 	lang := Language(ctx)
 	for _, f := range rules {
@@ -133,7 +140,7 @@ func (e *Engine) formulaCompute(ctx context.Context, ev *Event) ([]FieldError, e
 		}
 		out = append(out, FieldError{Field: f.Field, Code: "rule." + f.Rule, Message: msg})
 	}
-	return out, nil
+	return out
 }
 
 // changedFields names the fields (system fields too) whose stored value
@@ -169,6 +176,14 @@ func formulaReadError(object string, err error) error {
 var ruleFailedMessage = metadata.Label{
 	"en": "the validation rule %s could not be evaluated: %v",
 	"zh": "校验规则 %s 无法计算：%v",
+}
+
+// brokenByOtherMessage says that a write would make another record (the
+// object's label, the record's title) break its validation rule (the
+// rule's message).
+var brokenByOtherMessage = metadata.Label{
+	"en": "this change would leave %s %q invalid: %s",
+	"zh": "此修改会使%s“%s”不再有效：%s",
 }
 
 // formulaFailure identifies a formula of a metadata version, so that its

@@ -55,7 +55,7 @@ func (e *Engine) propagatorFor(ctx context.Context, ev *Event) (context.Context,
 		return ctx, nil
 	}
 	now := e.now().UTC()
-	p := &propagator{e: e, c: c, tx: ev.Tx, snap: ev.Snapshot, now: now, by: principalID(ev)}
+	p := &propagator{e: e, c: c, tx: ev.Tx, snap: ev.Snapshot, now: now, by: principalID(ev), checkRules: true}
 	if ev.Writer != nil {
 		p.rows = ev.Writer.rows
 	}
@@ -74,7 +74,7 @@ func (e *Engine) formulasBeforeDelete(ctx context.Context, ev *Event) error {
 	if c == nil || len(c.LookupDependents(ev.Object.Name)) == 0 {
 		return nil
 	}
-	p := &propagator{e: e, c: c, tx: ev.Tx, snap: ev.Snapshot, now: e.now().UTC(), by: principalID(ev)}
+	p := &propagator{e: e, c: c, tx: ev.Tx, snap: ev.Snapshot, now: e.now().UTC(), by: principalID(ev), checkRules: true}
 	deps, err := p.dependents(ctx, ev.Object.Name, ev.ID, nil)
 	if err != nil {
 		return err
@@ -168,6 +168,11 @@ type propagator struct {
 	// rows is the row log of the unit of work that caused it, nil outside
 	// one.
 	rows *rowLog
+	// checkRules refuses a recomputation that breaks a validation rule of
+	// the recomputed record which held before (newlyBroken): set for the
+	// writes of users' units of work, not for the jobs that recompute
+	// after a formula changed.
+	checkRules bool
 }
 
 // propagate finds the records whose computed fields depend on the changed
@@ -473,6 +478,11 @@ func (p *propagator) recompute(ctx context.Context, object string, ids []string,
 		if len(sets) == 0 {
 			continue
 		}
+		if p.checkRules {
+			if err := p.newlyBroken(ctx, op, obj, olds[i], rec, res); err != nil {
+				return nil, err
+			}
+		}
 		vals = append(vals, rec["id"])
 		uq := "UPDATE " + store.Ident(object) + " SET " + strings.Join(sets, ", ") + " WHERE \"id\" = ?"
 		if _, err := p.e.db.Exec(ctx, p.tx, store.Rebind(p.e.db.Dialect, uq), store.Args(p.e.db.Dialect, vals)...); err != nil {
@@ -485,4 +495,37 @@ func (p *propagator) recompute(ctx context.Context, object string, ids []string,
 		changes = append(changes, recordChange{old: olds[i], new: rec})
 	}
 	return changes, nil
+}
+
+// newlyBroken refuses the write whose propagation recomputed rec (from
+// old): a validation rule of rec that held before and fails now (a
+// contract's payment plans grown past its value, a card's points spent
+// below zero) refuses it with 422, naming the record and the rule, as
+// rec's own write would be refused. A rule that failed before already is
+// rec's own problem, not this write's.
+func (p *propagator) newlyBroken(ctx context.Context, op *formulas.ObjectProgram, obj *metadata.Object, old, rec map[string]any, res formulas.Resolver) error {
+	after, err := op.Validate(ctx, rec, res)
+	if err != nil {
+		return formulaReadError(obj.Name, err)
+	}
+	if len(after) == 0 {
+		return nil
+	}
+	before, err := op.Validate(ctx, old, res)
+	if err != nil {
+		return formulaReadError(obj.Name, err)
+	}
+	after = slices.DeleteFunc(after, func(f formulas.RuleFailure) bool {
+		return slices.ContainsFunc(before, func(b formulas.RuleFailure) bool { return b.Rule == f.Rule })
+	})
+	if len(after) == 0 {
+		return nil
+	}
+	lang := Language(ctx)
+	title := obj.RecordTitle(rec)
+	errs := p.e.ruleErrors(ctx, p.snap, after)
+	for i := range errs {
+		errs[i].Message = fmt.Sprintf(brokenByOtherMessage.Get(lang), obj.Title(lang), title, errs[i].Message)
+	}
+	return &ValidationError{Object: obj.Name, Errors: errs}
 }

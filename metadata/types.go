@@ -252,6 +252,37 @@ func (o *Object) Title(lang string) string {
 	return o.Name
 }
 
+// NamingField returns the field naming the records of o: its title field,
+// else a field called name, else its first text field; nil for none.
+func (o *Object) NamingField() *Field {
+	if o.TitleField != "" {
+		if f, ok := o.Field(o.TitleField); ok {
+			return f
+		}
+	}
+	if f, ok := o.Field("name"); ok {
+		return f
+	}
+	for _, f := range o.Fields {
+		if f.Type == "text" {
+			return f
+		}
+	}
+	return nil
+}
+
+// RecordTitle returns the text naming record rec of o: its naming field's
+// text (NamingField), else its id.
+func (o *Object) RecordTitle(rec map[string]any) string {
+	if f := o.NamingField(); f != nil {
+		if s, ok := rec[f.Name].(string); ok && s != "" {
+			return s
+		}
+	}
+	id, _ := rec["id"].(string)
+	return id
+}
+
 // Clone returns a deep copy of the object made through its JSON form.
 func (o *Object) Clone() *Object {
 	b, err := json.Marshal(o)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/crmplatform/crm/defaults"
@@ -49,8 +50,16 @@ var packChecks = map[string]func(t *testing.T, s *apitest.Server){
 		_, rec := s.Do("GET", "/api/records/member_card/"+card, "admin", "")
 		balance, _ := rec["points_balance"].(json.Number).Int64()
 		body := fmt.Sprintf(`{"card": %q, "kind": "redeem", "points": %d}`, card, balance+1)
-		if st, m := s.Do("POST", "/api/records/point_transaction", "admin", body); st != 422 {
+		if st, m := s.Do("POST", "/api/records/point_transaction", "admin", body); st != 422 || !strings.Contains(fmt.Sprint(m), "Not enough points on the card") {
 			t.Errorf("redeeming more than the balance: %d %v", st, m)
+		}
+		if balance > 0 {
+			// A redemption of the whole balance, then an edit of its
+			// reason: the edit changes no points and is not refused.
+			redeem := s.Create("admin", "point_transaction", fmt.Sprintf(`{"card": %q, "kind": "redeem", "points": %d}`, card, balance))
+			if st, m := patchAs(t, s, "admin", "point_transaction", redeem, `{"reason": "Gift"}`); st != 200 {
+				t.Errorf("editing a redemption that fits: %d %v", st, m)
+			}
 		}
 		contact := firstID(t, s, "contact", "is_not_empty(birthday)")
 		_, c := s.Do("GET", "/api/records/contact/"+contact, "admin", "")

@@ -292,13 +292,11 @@ func (wf *Workflows) Assigned(ctx context.Context) ([]AssignedApproval, error) {
 	return items, nil
 }
 
-// title returns a record's title (its object's title field, as read), or
-// its id.
+// title returns a record's title (metadata.Object.RecordTitle, as read),
+// or its id.
 func title(snap *engine.Snapshot, object string, rec engine.Record) string {
-	if obj, err := snap.Object(object); err == nil && obj.TitleField != "" {
-		if v, ok := rec[obj.TitleField]; ok && v != nil {
-			return fmt.Sprint(v)
-		}
+	if obj, err := snap.Object(object); err == nil {
+		return obj.RecordTitle(rec)
 	}
 	id, _ := rec["id"].(string)
 	return id

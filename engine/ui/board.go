@@ -99,7 +99,7 @@ func (u *UI) showBoard(c *fiber.Ctx, refused string, status int) error {
 	lay := u.layoutFor(r, obj)
 	var lines []string
 	for _, name := range lay.ListColumns {
-		if name != d.Field && s.Readable(name) && (titleField(obj) == nil || name != titleField(obj).Name) && len(lines) < 2 {
+		if name != d.Field && s.Readable(name) && (obj.NamingField() == nil || name != obj.NamingField().Name) && len(lines) < 2 {
 			lines = append(lines, name)
 		}
 	}

@@ -52,7 +52,7 @@ func (u *UI) convertChoices(r *rq, object string, form func(string) string) ([]c
 		ct := convertTarget{Name: t.Name, Label: t.Name, Optional: t.Optional, Choice: form("t_" + t.Name)}
 		if o, ok := r.rights.Snapshot().Schema.Object(t.Object); ok {
 			ct.Label = o.Title(r.lang)
-			if f := titleField(o); f != nil && f.Formula == "" {
+			if f := o.NamingField(); f != nil && f.Formula == "" {
 				if s, err := r.scope(t.Object, metadata.ActionCreate); err == nil && s.Editable(f.Name) {
 					ct.TitleField, ct.TitleLabel, ct.Title = f.Name, f.Title(r.lang), strings.TrimSpace(form("v_"+t.Name))
 				}

@@ -145,31 +145,13 @@ func titleOf(obj *metadata.Object, rec map[string]any) string {
 	if rec == nil {
 		return ""
 	}
-	if f := titleField(obj); f != nil {
+	if f := obj.NamingField(); f != nil {
 		if s := scalarString(rec[f.Name]); s != "" {
 			return s
 		}
 	}
 	id, _ := rec[idField].(string)
 	return id
-}
-
-// titleField is the field naming the records of obj (nil for none).
-func titleField(obj *metadata.Object) *metadata.Field {
-	if obj.TitleField != "" {
-		if f, ok := obj.Field(obj.TitleField); ok {
-			return f
-		}
-	}
-	if f, ok := obj.Field("name"); ok {
-		return f
-	}
-	for _, f := range obj.Fields {
-		if f.Type == "text" {
-			return f
-		}
-	}
-	return nil
 }
 
 // pluralTitle names an object's records in lang.

@@ -71,7 +71,7 @@ func defaultLayout(s *metadata.Schema, o *metadata.Object) *Layout {
 // only its first lookup (lists stay narrow).
 func defaultColumns(o *metadata.Object) []string {
 	var cols []string
-	title := titleField(o)
+	title := o.NamingField()
 	if title != nil {
 		cols = append(cols, title.Name)
 	}

@@ -253,7 +253,7 @@ func (r *rq) lookupChoices(target string, selected []string, search string) ([]o
 		out = append(out, optionView{Value: id, Label: n, Selected: true})
 	}
 	opt := engine.ListOptions{Limit: lookupChoices}
-	if tf := titleField(s.Object()); tf != nil && s.Readable(tf.Name) {
+	if tf := s.Object().NamingField(); tf != nil && s.Readable(tf.Name) {
 		opt.Sort = tf.Name
 		if search != "" {
 			opt.Filter = tf.Name + " contains " + strconv.Quote(search)
