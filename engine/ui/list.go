@@ -236,7 +236,7 @@ func (u *UI) listPage(c *fiber.Ctx) error {
 	status := fiber.StatusOK
 	filter, err := buildFilter(s, q.conds, q.typed, r.loc)
 	if err != nil {
-		d.Error, status = err.Error(), fiber.StatusBadRequest
+		d.Error, status = tr(r.lang, "filter_refused", err.Error()), fiber.StatusBadRequest
 	} else {
 		d.Filter = filter
 		res, err := u.eng.List(r.ctx, object, engine.ListOptions{Filter: filter, Sort: q.sort, Cursor: q.cursor, Limit: listPageSize, Total: true})
@@ -244,7 +244,7 @@ func (u *UI) listPage(c *fiber.Ctx) error {
 			if st, _, _ := api.Classify(err); st != fiber.StatusBadRequest {
 				return u.fail(c, err)
 			}
-			d.Error, status = cleanMessage(err.Error()), fiber.StatusBadRequest
+			d.Error, status = tr(r.lang, "filter_refused", cleanMessage(err.Error())), fiber.StatusBadRequest
 		} else {
 			if d.Rows, err = r.rows(s, cols, res.Items); err != nil {
 				return u.fail(c, err)

@@ -247,6 +247,9 @@ func (u *UI) dashboard(r *rq, name string) (*dashboardView, error) {
 		if w.Type == "counter" {
 			v.Value = metadata.GroupDigits(w.Value)
 		}
+		if w.Error != "" {
+			v.Error = widgetError(r.lang, w)
+		}
 		if v.Span < 1 || v.Span > 12 {
 			v.Span = 12
 		}

@@ -516,7 +516,11 @@ type Widget struct {
 	Records              []engine.Record
 	// Width is the widget's width in twelfths of the page.
 	Width int
-	Error string
+	// Error says why the widget shows nothing (the engine's message), and
+	// ErrorCode what kind of problem it is (not_found, forbidden,
+	// invalid_report or failed), for the page to say it in the user's
+	// language.
+	Error, ErrorCode string
 }
 
 // Templates installs, upgrades, exports and compares solution templates

@@ -351,9 +351,16 @@ func fieldErrors(err error, s *engine.Scope, errs map[string]string, lang string
 		}
 		general = append(general, msg)
 	}
+	field := func(name string) *metadata.Field {
+		if name == "" {
+			return nil
+		}
+		f, _ := fieldDef(s.Object(), name)
+		return f
+	}
 	if ve, ok := errorsAs[*engine.ValidationError](err); ok {
 		for _, fe := range ve.Errors {
-			add(fe.Field, fe.Message)
+			add(fe.Field, fieldErrorText(lang, field(fe.Field), fe.Code, fe.Message))
 		}
 		return general
 	}
@@ -363,9 +370,13 @@ func fieldErrors(err error, s *engine.Scope, errs map[string]string, lang string
 	_, _, details := api.Classify(err)
 	if len(details) > 0 {
 		for _, d := range details {
-			add(d.Field, d.Message)
+			add(d.Field, fieldErrorText(lang, field(d.Field), d.Code, d.Message))
 		}
 		return general
+	}
+	st, code, _ := api.Classify(err)
+	if st < 500 {
+		return []string{pageMessage(lang, code, err.Error())}
 	}
 	return []string{cleanMessage(err.Error())}
 }

@@ -312,8 +312,14 @@ func (u *UI) fail(c *fiber.Ctx, err error) error {
 	if status == fiber.StatusUnauthorized {
 		return u.toLogin(c)
 	}
-	p := u.newPage(c, tr(lang(c), "error_"+codeKey(code)))
-	p.Data = errorData{Status: status, Code: code, Message: cleanMessage(msg), Details: details}
+	l := lang(c)
+	p := u.newPage(c, tr(l, "error_"+codeKey(code)))
+	shown := make([]api.Detail, len(details))
+	for i, d := range details {
+		d.Message = detailText(l, d)
+		shown[i] = d
+	}
+	p.Data = errorData{Status: status, Code: code, Message: pageMessage(l, code, msg), Details: shown}
 	if c.Get("HX-Request") != "" {
 		c.Status(status)
 		return u.fragment(c, "error", "error_box", p)

@@ -460,7 +460,7 @@ func (p pages) Dashboard(ctx context.Context, name string) (*ui.Dashboard, error
 		a := p.h.widget(ctx, rights, w)
 		uw := ui.Widget{Type: w.Type, Title: w.Title.Get(lang), Report: w.Report, Params: w.Params, Object: w.Object, Filter: w.Filter, Sort: w.Sort, Width: w.W}
 		if a.Error != nil {
-			uw.Error = a.Error.Message
+			uw.Error, uw.ErrorCode = a.Error.Message, a.Error.Code
 		}
 		switch data := a.Data.(type) {
 		case *engine.ListResult:
