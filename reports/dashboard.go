@@ -12,9 +12,11 @@ import (
 // saved list views): a document of the kind "dashboards", offered to
 // roles or users, or saved by a user for themselves.
 type Dashboard struct {
-	Name        string         `json:"name"`
-	Label       metadata.Label `json:"label,omitempty"`
-	Description string         `json:"description,omitempty"`
+	Name  string         `json:"name"`
+	Label metadata.Label `json:"label,omitempty"`
+	// Description says what it shows, per language like a label (a plain
+	// text is English).
+	Description metadata.Label `json:"description,omitempty"`
 	// Roles and Users offer the dashboard to the users holding one of the
 	// roles or named by username; to everyone when both are empty.
 	Roles []string `json:"roles,omitempty"`

@@ -20,9 +20,11 @@ const (
 
 // Report is one report definition: a document of the kind "reports".
 type Report struct {
-	Name        string         `json:"name"`
-	Label       metadata.Label `json:"label,omitempty"`
-	Description string         `json:"description,omitempty"`
+	Name  string         `json:"name"`
+	Label metadata.Label `json:"label,omitempty"`
+	// Description says what it shows, per language like a label (a plain
+	// text is English).
+	Description metadata.Label `json:"description,omitempty"`
 	// Object is the base object: each row of a tabular report is one of
 	// its records, and every count and sum is over its records.
 	Object string `json:"object"`

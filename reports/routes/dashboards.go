@@ -178,7 +178,7 @@ func (h *handlers) dashboard(c *fiber.Ctx) error {
 	for j, w := range o.d.Widgets {
 		widgets[j] = h.widget(ctx, rights, w)
 	}
-	return c.JSON(fiber.Map{"name": o.d.Name, "label": labelOr(o.d.Label, lang, o.d.Name), "description": o.d.Description,
+	return c.JSON(fiber.Map{"name": o.d.Name, "label": labelOr(o.d.Label, lang, o.d.Name), "description": o.d.Description.Get(lang),
 		"source": o.source, "home": o.d.Name == home, "widgets": widgets})
 }
 

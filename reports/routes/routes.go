@@ -115,7 +115,7 @@ func (h *handlers) list(c *fiber.Ctx) error {
 	items := []summary{}
 	for _, o := range offers {
 		r := o.def
-		items = append(items, summary{Name: r.Name, Label: labelOr(r.Label, lang, r.Name), Description: r.Description, Object: r.Object,
+		items = append(items, summary{Name: r.Name, Label: labelOr(r.Label, lang, r.Name), Description: r.Description.Get(lang), Object: r.Object,
 			Kind: r.KindOrDefault(), Parameters: r.Parameters, Chart: r.Chart, Source: o.source})
 	}
 	return c.JSON(fiber.Map{"items": items})

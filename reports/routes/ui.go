@@ -77,7 +77,7 @@ func (p pages) Info(ctx context.Context, name string) (*ui.ReportInfo, error) {
 func info(ctx context.Context, rights *engine.Rights, plan *reports.Plan) ui.ReportInfo {
 	lang := engine.Language(ctx)
 	r := plan.Report
-	in := ui.ReportInfo{Name: r.Name, Label: labelOr(r.Label, lang, r.Name), Description: r.Description, Object: r.Object,
+	in := ui.ReportInfo{Name: r.Name, Label: labelOr(r.Label, lang, r.Name), Description: r.Description.Get(lang), Object: r.Object,
 		Kind: plan.Kind, Chart: plan.Kind != reports.Tabular && r.Chart != nil}
 	if s, err := rights.Scope(plan.Object.Name); err == nil {
 		in.Export = s.Can(metadata.ActionExport) == nil
