@@ -187,12 +187,12 @@ func (u *UI) showObject(c *fiber.Ctx, o *metadata.Object, errs map[string]string
 		for _, n := range []struct {
 			on   bool
 			text string
-		}{{f.Required, "required"}, {f.Unique, "unique"}, {f.Formula != "", "formula"}, {f.DependsOn != "", "depends on " + f.DependsOn}, {f.Target != "", "→ " + f.Target}, {f.Tracked, "tracked"}} {
+		}{{f.Required, tr(l, "note_required")}, {f.Unique, tr(l, "note_unique")}, {f.Formula != "", tr(l, "note_formula")}, {f.DependsOn != "", tr(l, "note_depends_on", f.DependsOn)}, {f.Target != "", "→ " + f.Target}, {f.Tracked, tr(l, "note_tracked")}} {
 			if n.on {
 				notes = append(notes, n.text)
 			}
 		}
-		d.Fields = append(d.Fields, fieldRow{Name: f.Name, Label: f.Title(l), Type: f.Type, Notes: strings.Join(notes, ", ")})
+		d.Fields = append(d.Fields, fieldRow{Name: f.Name, Label: f.Title(l), Type: f.Type, Notes: strings.Join(notes, tr(l, "note_sep"))})
 		if metadata.FormInput(f).Kind == metadata.InputText {
 			d.Titles = append(d.Titles, f.Name)
 		}
