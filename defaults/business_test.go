@@ -17,33 +17,6 @@ import (
 	"github.com/crmplatform/crm/internal/platform"
 )
 
-// rat parses an exact decimal such as "1330.95".
-func rat(t *testing.T, s string) *big.Rat {
-	t.Helper()
-	r, ok := new(big.Rat).SetString(s)
-	if !ok {
-		t.Fatalf("not a decimal: %q", s)
-	}
-	return r
-}
-
-// cents rounds an exact amount half away from zero to two decimals, as the
-// currency fields store it, independently of the platform.
-func cents(r *big.Rat) *big.Rat {
-	x := new(big.Rat).Mul(r, big.NewRat(100, 1))
-	n, d := new(big.Int).Set(x.Num()), x.Denom()
-	neg := n.Sign() < 0
-	n.Abs(n)
-	q, m := new(big.Int).QuoRem(n, d, new(big.Int))
-	if new(big.Int).Mul(m, big.NewInt(2)).Cmp(d) >= 0 {
-		q.Add(q, big.NewInt(1))
-	}
-	if neg {
-		q.Neg(q)
-	}
-	return new(big.Rat).SetFrac(q, big.NewInt(100))
-}
-
 // wantExact checks numeric fields of a record against exact decimals.
 func wantExact(t *testing.T, rec map[string]any, want map[string]*big.Rat) {
 	t.Helper()
@@ -53,7 +26,7 @@ func wantExact(t *testing.T, rec map[string]any, want map[string]*big.Rat) {
 			t.Errorf("%s is %T %v, want %s", f, rec[f], rec[f], w.FloatString(2))
 			continue
 		}
-		if got := rat(t, string(n)); got.Cmp(w) != 0 {
+		if got := apitest.Rat(t, string(n)); got.Cmp(w) != 0 {
 			t.Errorf("%s = %s, want %s", f, n, w.FloatString(2))
 		}
 	}
@@ -63,7 +36,7 @@ func wantExact(t *testing.T, rec map[string]any, want map[string]*big.Rat) {
 func mul(t *testing.T, xs ...string) *big.Rat {
 	r := big.NewRat(1, 1)
 	for _, x := range xs {
-		r.Mul(r, rat(t, x))
+		r.Mul(r, apitest.Rat(t, x))
 	}
 	return r
 }
@@ -80,33 +53,33 @@ func TestQuoteAmountsExact(t *testing.T) {
 		p := s.Create("admin", "product", `{"name": "P", "code": "P-1", "list_price": "0.35"}`)
 		q := s.Create("rep1", "quote", `{"name": "Q", "account": "`+acc+`", "discount": 2.5, "tax_rate": 13}`)
 		// empty quote
-		wantExact(t, get(t, s, "rep1", "quote", q), map[string]*big.Rat{"lines_total": rat(t, "0"), "total": rat(t, "0"), "tax": rat(t, "0"), "grand_total": rat(t, "0"), "discount_rate": rat(t, "0"), "line_count": rat(t, "0")})
+		wantExact(t, get(t, s, "rep1", "quote", q), map[string]*big.Rat{"lines_total": apitest.Rat(t, "0"), "total": apitest.Rat(t, "0"), "tax": apitest.Rat(t, "0"), "grand_total": apitest.Rat(t, "0"), "discount_rate": apitest.Rat(t, "0"), "line_count": apitest.Rat(t, "0")})
 		l1 := s.Create("rep1", "quote_line", `{"quote": "`+q+`", "product": "`+p+`", "quantity": 1.5, "unit_price": "0.35"}`)
 		l2 := s.Create("rep1", "quote_line", `{"quote": "`+q+`", "product": "`+p+`", "quantity": 0, "unit_price": "0.35"}`)
 		l3 := s.Create("rep1", "quote_line", `{"quote": "`+q+`", "product": "`+p+`", "quantity": 3, "unit_price": "1.15", "discount": 33.3}`)
-		a1 := cents(mul(t, "1.5", "0.35"))
-		a3 := cents(new(big.Rat).Quo(mul(t, "3", "1.15", "66.7"), big.NewRat(100, 1)))
-		wantExact(t, get(t, s, "rep1", "quote_line", l1), map[string]*big.Rat{"amount": a1, "list_amount": cents(mul(t, "1.5", "0.35"))})
-		wantExact(t, get(t, s, "rep1", "quote_line", l2), map[string]*big.Rat{"amount": rat(t, "0")})
+		a1 := apitest.RoundCents(mul(t, "1.5", "0.35"))
+		a3 := apitest.RoundCents(new(big.Rat).Quo(mul(t, "3", "1.15", "66.7"), big.NewRat(100, 1)))
+		wantExact(t, get(t, s, "rep1", "quote_line", l1), map[string]*big.Rat{"amount": a1, "list_amount": apitest.RoundCents(mul(t, "1.5", "0.35"))})
+		wantExact(t, get(t, s, "rep1", "quote_line", l2), map[string]*big.Rat{"amount": apitest.Rat(t, "0")})
 		wantExact(t, get(t, s, "rep1", "quote_line", l3), map[string]*big.Rat{"amount": a3})
 		lines := new(big.Rat).Add(a1, a3)
-		list := new(big.Rat).Add(cents(mul(t, "1.5", "0.35")), cents(mul(t, "3", "0.35")))
-		total := cents(new(big.Rat).Quo(mul(t, lines.FloatString(2), "97.5"), big.NewRat(100, 1)))
-		tax := cents(new(big.Rat).Quo(mul(t, total.FloatString(2), "13"), big.NewRat(100, 1)))
+		list := new(big.Rat).Add(apitest.RoundCents(mul(t, "1.5", "0.35")), apitest.RoundCents(mul(t, "3", "0.35")))
+		total := apitest.RoundCents(new(big.Rat).Quo(mul(t, lines.FloatString(2), "97.5"), big.NewRat(100, 1)))
+		tax := apitest.RoundCents(new(big.Rat).Quo(mul(t, total.FloatString(2), "13"), big.NewRat(100, 1)))
 		rate := new(big.Rat).Quo(new(big.Rat).Sub(list, total), list)
 		rate.Mul(rate, big.NewRat(100, 1))
-		wantExact(t, get(t, s, "rep1", "quote", q), map[string]*big.Rat{"lines_total": lines, "list_total": list, "total": total, "tax": tax, "grand_total": new(big.Rat).Add(total, tax), "discount_rate": cents(rate), "line_count": rat(t, "3")})
+		wantExact(t, get(t, s, "rep1", "quote", q), map[string]*big.Rat{"lines_total": lines, "list_total": list, "total": total, "tax": tax, "grand_total": new(big.Rat).Add(total, tax), "discount_rate": apitest.RoundCents(rate), "line_count": apitest.Rat(t, "3")})
 		// re-parent l3 to another quote
 		q2 := s.Create("rep1", "quote", `{"name": "Q2", "account": "`+acc+`"}`)
 		if st, m := patch(t, s, "rep1", "quote_line", l3, `{"quote": "`+q2+`"}`); st != 200 {
 			t.Fatalf("reparent %d %v", st, m)
 		}
-		wantExact(t, get(t, s, "rep1", "quote", q), map[string]*big.Rat{"lines_total": a1, "line_count": rat(t, "2")})
-		wantExact(t, get(t, s, "rep1", "quote", q2), map[string]*big.Rat{"lines_total": a3, "line_count": rat(t, "1")})
+		wantExact(t, get(t, s, "rep1", "quote", q), map[string]*big.Rat{"lines_total": a1, "line_count": apitest.Rat(t, "2")})
+		wantExact(t, get(t, s, "rep1", "quote", q2), map[string]*big.Rat{"lines_total": a3, "line_count": apitest.Rat(t, "1")})
 		if st, m := s.Do("DELETE", "/api/records/quote_line/"+l1, "rep1", ""); st != 204 && st != 200 {
 			t.Fatalf("delete %d %v", st, m)
 		}
-		wantExact(t, get(t, s, "rep1", "quote", q), map[string]*big.Rat{"lines_total": rat(t, "0"), "total": rat(t, "0"), "line_count": rat(t, "1")})
+		wantExact(t, get(t, s, "rep1", "quote", q), map[string]*big.Rat{"lines_total": apitest.Rat(t, "0"), "total": apitest.Rat(t, "0"), "line_count": apitest.Rat(t, "1")})
 	})
 }
 
@@ -125,9 +98,9 @@ func TestSalesTargetCommissionAtBoundaries(t *testing.T) {
 		} {
 			id := s.Create("manager", "sales_target", `{"name": "Q1", "period": "quarter", "period_start": "2026-01-01", "period_end": "2026-03-31", "target_amount": "`+c.target+`", "achieved_amount": "`+c.achieved+`", "owner_id": "`+s.UserID("rep1")+`"}`)
 			rec := get(t, s, "manager", "sales_target", id)
-			commission := cents(new(big.Rat).Quo(mul(t, c.achieved, c.rate), big.NewRat(100, 1)))
+			commission := apitest.RoundCents(new(big.Rat).Quo(mul(t, c.achieved, c.rate), big.NewRat(100, 1)))
 			t.Logf("target %s achieved %s", c.target, c.achieved)
-			wantExact(t, rec, map[string]*big.Rat{"commission_rate": rat(t, c.rate), "commission": commission})
+			wantExact(t, rec, map[string]*big.Rat{"commission_rate": apitest.Rat(t, c.rate), "commission": commission})
 		}
 	})
 }
@@ -151,21 +124,21 @@ func TestPartUsageKeepsItsCost(t *testing.T) {
 		fan := s.Create("admin", "spare_part", `{"code": "SP-1", "name": "Fan", "unit_cost": "12.35"}`)
 		belt := s.Create("admin", "spare_part", `{"code": "SP-2", "name": "Belt", "unit_cost": "3.33"}`)
 		use := s.Create("admin", "part_usage", `{"work_order": "`+wo+`", "spare_part": "`+fan+`", "quantity": 1.5}`)
-		fanCost := cents(mul(t, "1.5", "12.35")) // 18.525 → 18.53
-		labour := cents(mul(t, "1.25", "200"))
-		wantExact(t, get(t, s, "admin", "part_usage", use), map[string]*big.Rat{"unit_cost": rat(t, "12.35"), "amount": fanCost})
+		fanCost := apitest.RoundCents(mul(t, "1.5", "12.35")) // 18.525 → 18.53
+		labour := apitest.RoundCents(mul(t, "1.25", "200"))
+		wantExact(t, get(t, s, "admin", "part_usage", use), map[string]*big.Rat{"unit_cost": apitest.Rat(t, "12.35"), "amount": fanCost})
 		wantExact(t, get(t, s, "admin", "work_order", wo), map[string]*big.Rat{"parts_cost": fanCost, "labour_cost": labour, "total_cost": new(big.Rat).Add(labour, fanCost)})
 
 		if st, m := patch(t, s, "admin", "spare_part", fan, `{"unit_cost": "20"}`); st != 200 {
 			t.Fatalf("new unit cost: %d %v", st, m)
 		}
-		wantExact(t, get(t, s, "admin", "part_usage", use), map[string]*big.Rat{"unit_cost": rat(t, "12.35"), "amount": fanCost})
+		wantExact(t, get(t, s, "admin", "part_usage", use), map[string]*big.Rat{"unit_cost": apitest.Rat(t, "12.35"), "amount": fanCost})
 		wantExact(t, get(t, s, "admin", "work_order", wo), map[string]*big.Rat{"parts_cost": fanCost, "total_cost": new(big.Rat).Add(labour, fanCost)})
 
 		if st, m := patch(t, s, "admin", "part_usage", use, `{"spare_part": "`+belt+`"}`); st != 200 {
 			t.Fatalf("other part: %d %v", st, m)
 		}
-		beltCost := cents(mul(t, "1.5", "3.33")) // 4.995 → 5.00
+		beltCost := apitest.RoundCents(mul(t, "1.5", "3.33")) // 4.995 → 5.00
 		wantExact(t, get(t, s, "admin", "work_order", wo), map[string]*big.Rat{"parts_cost": beltCost, "total_cost": new(big.Rat).Add(labour, beltCost)})
 	})
 }
@@ -230,14 +203,14 @@ func TestAccountOutstandingCountsContractsInForce(t *testing.T) {
 		p1 := s.Create("rep1", "payment_plan", `{"name": "1/2", "contract": "`+ct+`", "due_date": "2026-03-31", "amount": "400.05"}`)
 		p2 := s.Create("rep1", "payment_plan", `{"name": "2/2", "contract": "`+ct+`", "due_date": "2026-04-01", "amount": "600.05"}`)
 		rc := s.Create("rep1", "receipt", `{"contract": "`+ct+`", "payment_plan": "`+p1+`", "amount": "450.03"}`)
-		wantExact(t, get(t, s, "rep1", "account", acc), map[string]*big.Rat{"outstanding": rat(t, "0")})
+		wantExact(t, get(t, s, "rep1", "account", acc), map[string]*big.Rat{"outstanding": apitest.Rat(t, "0")})
 
 		if st, m := patch(t, s, "admin", "contract", ct, `{"status": "active"}`); st != 200 {
 			t.Fatalf("in force: %d %v", st, m)
 		}
-		left := new(big.Rat).Sub(rat(t, "1000.10"), rat(t, "450.03"))
+		left := new(big.Rat).Sub(apitest.Rat(t, "1000.10"), apitest.Rat(t, "450.03"))
 		wantExact(t, get(t, s, "rep1", "account", acc), map[string]*big.Rat{"outstanding": left})
-		wantExact(t, get(t, s, "rep1", "payment_plan", p1), map[string]*big.Rat{"received_amount": rat(t, "450.03"), "balance": new(big.Rat).Sub(rat(t, "400.05"), rat(t, "450.03"))})
+		wantExact(t, get(t, s, "rep1", "payment_plan", p1), map[string]*big.Rat{"received_amount": apitest.Rat(t, "450.03"), "balance": new(big.Rat).Sub(apitest.Rat(t, "400.05"), apitest.Rat(t, "450.03"))})
 		if p := get(t, s, "rep1", "payment_plan", p1); p["paid"] != true {
 			t.Errorf("instalment 1/2 paid %v", p["paid"])
 		}
@@ -245,8 +218,8 @@ func TestAccountOutstandingCountsContractsInForce(t *testing.T) {
 		if st, m := patch(t, s, "admin", "receipt", rc, `{"payment_plan": "`+p2+`"}`); st != 200 {
 			t.Fatalf("move the receipt: %d %v", st, m)
 		}
-		wantExact(t, get(t, s, "rep1", "payment_plan", p1), map[string]*big.Rat{"received_amount": rat(t, "0")})
-		wantExact(t, get(t, s, "rep1", "payment_plan", p2), map[string]*big.Rat{"received_amount": rat(t, "450.03"), "balance": new(big.Rat).Sub(rat(t, "600.05"), rat(t, "450.03"))})
+		wantExact(t, get(t, s, "rep1", "payment_plan", p1), map[string]*big.Rat{"received_amount": apitest.Rat(t, "0")})
+		wantExact(t, get(t, s, "rep1", "payment_plan", p2), map[string]*big.Rat{"received_amount": apitest.Rat(t, "450.03"), "balance": new(big.Rat).Sub(apitest.Rat(t, "600.05"), apitest.Rat(t, "450.03"))})
 		if p := get(t, s, "rep1", "payment_plan", p1); p["paid"] != false {
 			t.Errorf("instalment 1/2 paid %v after its receipt moved", p["paid"])
 		}
@@ -258,11 +231,11 @@ func TestAccountOutstandingCountsContractsInForce(t *testing.T) {
 		if st, m := s.Do("DELETE", "/api/records/receipt/"+rc, "admin", ""); st != 204 {
 			t.Fatalf("delete the receipt: %d %v", st, m)
 		}
-		wantExact(t, get(t, s, "rep1", "account", acc), map[string]*big.Rat{"outstanding": rat(t, "1000.10")})
+		wantExact(t, get(t, s, "rep1", "account", acc), map[string]*big.Rat{"outstanding": apitest.Rat(t, "1000.10")})
 		if st, m := patch(t, s, "admin", "contract", ct, `{"status": "terminated"}`); st != 200 {
 			t.Fatalf("terminate: %d %v", st, m)
 		}
-		wantExact(t, get(t, s, "rep1", "account", acc), map[string]*big.Rat{"outstanding": rat(t, "0")})
+		wantExact(t, get(t, s, "rep1", "account", acc), map[string]*big.Rat{"outstanding": apitest.Rat(t, "0")})
 	})
 }
 

@@ -108,7 +108,7 @@ func TestCampaignROIAndLeadConversion(t *testing.T) {
 					id := campaigns[d.campaign]
 					r := want[id]
 					if r == nil {
-						r = &roi{revenue: new(big.Rat), cost: rat(t, campaignCosts[d.campaign])}
+						r = &roi{revenue: new(big.Rat), cost: apitest.Rat(t, campaignCosts[d.campaign])}
 						want[id] = r
 						tot.cost.Add(tot.cost, r.cost)
 					}
@@ -117,15 +117,15 @@ func TestCampaignROIAndLeadConversion(t *testing.T) {
 					if d.stage == "won" {
 						r.won++
 						tot.won++
-						r.revenue.Add(r.revenue, rat(t, d.amount))
-						tot.revenue.Add(tot.revenue, rat(t, d.amount))
+						r.revenue.Add(r.revenue, apitest.Rat(t, d.amount))
+						tot.revenue.Add(tot.revenue, apitest.Rat(t, d.amount))
 					}
 				}
 				ratio := func(a, b *big.Rat) *big.Rat {
 					if b.Sign() == 0 {
 						return nil
 					}
-					return roundCents(new(big.Rat).Quo(a, b))
+					return apitest.RoundCents(new(big.Rat).Quo(a, b))
 				}
 				res, got := runGroups(t, s, user, "campaign_roi", len(want))
 				for id, r := range want {
@@ -174,7 +174,7 @@ func TestCampaignROIAndLeadConversion(t *testing.T) {
 						if r.revenue == nil {
 							r.revenue = new(big.Rat)
 						}
-						r.revenue.Add(r.revenue, rat(t, campaignDeals[l.deal].amount))
+						r.revenue.Add(r.revenue, apitest.Rat(t, campaignDeals[l.deal].amount))
 					}
 				}
 				_, got := runGroups(t, s, user, "lead_conversion_by_source", len(want))

@@ -13,7 +13,7 @@ func percentOf(a, b *big.Rat) *big.Rat {
 	if b == nil || b.Sign() == 0 || a == nil {
 		return nil
 	}
-	return roundCents(new(big.Rat).Mul(new(big.Rat).Quo(a, b), big.NewRat(100, 1)))
+	return apitest.RoundCents(new(big.Rat).Mul(new(big.Rat).Quo(a, b), big.NewRat(100, 1)))
 }
 
 // TestFilteredAggregatesRatiosAndSummedTotals checks aggregates limited by
@@ -47,7 +47,7 @@ func TestFilteredAggregatesRatiosAndSummedTotals(t *testing.T) {
 				c = &cell{wonAmount: new(big.Rat), openAmount: new(big.Rat)}
 				m[k] = c
 			}
-			v := rat(t, d.amount)
+			v := apitest.Rat(t, d.amount)
 			c.deals++
 			switch d.stage {
 			case "won":
@@ -67,7 +67,7 @@ func TestFilteredAggregatesRatiosAndSummedTotals(t *testing.T) {
 			k := f.ids[d.owner] + "/" + f.ids[d.account]
 			ownerOf[k] = f.ids[d.owner]
 			c := add(detail, k, d)
-			if v := rat(t, d.amount); c.biggest == nil || v.Cmp(c.biggest) > 0 {
+			if v := apitest.Rat(t, d.amount); c.biggest == nil || v.Cmp(c.biggest) > 0 {
 				c.biggest = v
 			}
 			add(owners, f.ids[d.owner], d)
@@ -92,7 +92,7 @@ func TestFilteredAggregatesRatiosAndSummedTotals(t *testing.T) {
 			}
 			var avg *big.Rat
 			if c.won > 0 {
-				avg = roundCents(new(big.Rat).Quo(c.wonAmount, big.NewRat(c.won, 1)))
+				avg = apitest.RoundCents(new(big.Rat).Quo(c.wonAmount, big.NewRat(c.won, 1)))
 			}
 			if !eq(t, row["deals"], big.NewRat(c.deals, 1)) || !eq(t, row["won"], big.NewRat(c.won, 1)) ||
 				!eq(t, row["won_amount"], orNil(c.wonAmount, c.hasWon)) || !eq(t, row["open_amount"], orNil(c.openAmount, c.hasOpen)) ||

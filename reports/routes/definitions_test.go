@@ -58,7 +58,7 @@ func TestAggregates(t *testing.T) {
 				a = &agg{sum: new(big.Rat), accounts: map[string]bool{}}
 				want[d.stage] = a
 			}
-			v := rat(t, d.amount)
+			v := apitest.Rat(t, d.amount)
 			a.n++
 			a.sum.Add(a.sum, v)
 			if a.least == nil || v.Cmp(a.least) < 0 {
@@ -81,7 +81,7 @@ func TestAggregates(t *testing.T) {
 		}
 		for stage, a := range want {
 			row := got[stage]
-			mean := roundCents(new(big.Rat).Quo(a.sum, big.NewRat(a.n, 1)))
+			mean := apitest.RoundCents(new(big.Rat).Quo(a.sum, big.NewRat(a.n, 1)))
 			if !eq(t, row["n"], big.NewRat(a.n, 1)) || !eq(t, row["with_close"], big.NewRat(a.withClose, 1)) ||
 				!eq(t, row["total"], a.sum) || !eq(t, row["mean"], mean) || !eq(t, row["least"], a.least) || !eq(t, row["most"], a.most) ||
 				!eq(t, row["accounts"], big.NewRat(int64(len(a.accounts)), 1)) {
@@ -214,13 +214,13 @@ func TestCalculations(t *testing.T) {
 			if sums[m] == nil {
 				sums[m] = new(big.Rat)
 			}
-			sums[m].Add(sums[m], rat(t, d.amount))
-			all.Add(all, rat(t, d.amount))
+			sums[m].Add(sums[m], apitest.Rat(t, d.amount))
+			all.Add(all, apitest.Rat(t, d.amount))
 		}
 		months := keys(sums)
 		pct := func(a, b *big.Rat) *big.Rat {
 			r := new(big.Rat).Quo(a, b)
-			return roundCents(r.Mul(r, big.NewRat(100, 1)))
+			return apitest.RoundCents(r.Mul(r, big.NewRat(100, 1)))
 		}
 		run := new(big.Rat)
 		got := rows(t, res)
@@ -261,7 +261,7 @@ func TestCalculations(t *testing.T) {
 				if per[d.account] == nil {
 					per[d.account] = new(big.Rat)
 				}
-				per[d.account].Add(per[d.account], rat(t, d.amount))
+				per[d.account].Add(per[d.account], apitest.Rat(t, d.amount))
 			}
 			names := keys(per)
 			sort.Slice(names, func(i, j int) bool { return per[names[i]].Cmp(per[names[j]]) > 0 })

@@ -100,36 +100,12 @@ func (f *fixture) visible(user string) []deal {
 	return out
 }
 
-// rat parses an amount.
-func rat(t *testing.T, s string) *big.Rat {
-	t.Helper()
-	r, ok := new(big.Rat).SetString(s)
-	if !ok {
-		t.Fatalf("not a number: %q", s)
-	}
-	return r
-}
-
 // weighted is amount × probability ÷ 100 rounded half away from zero to
 // cents, as a stored currency value is.
 func weighted(t *testing.T, d deal) *big.Rat {
-	cents := new(big.Rat).Mul(rat(t, d.amount), big.NewRat(probability[d.stage], 1))
+	cents := new(big.Rat).Mul(apitest.Rat(t, d.amount), big.NewRat(probability[d.stage], 1))
 	cents.Quo(cents, big.NewRat(100, 1))
-	return roundCents(cents)
-}
-
-// roundCents rounds half away from zero to cents.
-func roundCents(r *big.Rat) *big.Rat {
-	x := new(big.Rat).Mul(r, big.NewRat(100, 1))
-	q, m := new(big.Int).QuoRem(x.Num(), x.Denom(), new(big.Int))
-	if new(big.Int).Mul(new(big.Int).Abs(m), big.NewInt(2)).Cmp(x.Denom()) >= 0 {
-		if x.Sign() < 0 {
-			q.Sub(q, big.NewInt(1))
-		} else {
-			q.Add(q, big.NewInt(1))
-		}
-	}
-	return new(big.Rat).SetFrac(q, big.NewInt(100))
+	return apitest.RoundCents(cents)
 }
 
 // get sends a GET as user with headers and decodes the JSON answer.
@@ -177,7 +153,7 @@ func num(t *testing.T, v any) *big.Rat {
 	case nil:
 		return nil
 	case json.Number:
-		return rat(t, string(x))
+		return apitest.Rat(t, string(x))
 	}
 	t.Fatalf("not a number: %#v", v)
 	return nil

@@ -50,7 +50,7 @@ func TestGroupingOnBooleansAndUsers(t *testing.T) {
 				"group_by": [{"field": "owner_id"}, {"field": "big"}], "aggregates": [{"name": "n", "func": "count"}]}`, nil)
 			want := map[string]int64{}
 			for _, d := range f.deals {
-				want[fmt.Sprintf("%s/%t", f.ids[d.owner], rat(t, d.amount).Cmp(big.NewRat(1000, 1)) >= 0)]++
+				want[fmt.Sprintf("%s/%t", f.ids[d.owner], apitest.Rat(t, d.amount).Cmp(big.NewRat(1000, 1)) >= 0)]++
 			}
 			checkCounts(t, res, "n", want)
 			// Users by display name, then false before true within each.

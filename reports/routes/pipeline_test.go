@@ -33,7 +33,7 @@ func expectPipeline(t *testing.T, deals []deal) (map[string]*cell, *cell) {
 		}
 		for _, x := range []*cell{c, total} {
 			x.deals++
-			x.amount.Add(x.amount, rat(t, d.amount))
+			x.amount.Add(x.amount, apitest.Rat(t, d.amount))
 			x.weighted.Add(x.weighted, weighted(t, d))
 		}
 	}
@@ -103,7 +103,7 @@ func TestPipelineByStageAndMonth(t *testing.T) {
 				if perStage[d.stage] == nil {
 					perStage[d.stage] = new(big.Rat)
 				}
-				perStage[d.stage].Add(perStage[d.stage], rat(t, d.amount))
+				perStage[d.stage].Add(perStage[d.stage], apitest.Rat(t, d.amount))
 			}
 			found := 0
 			for _, row := range rows(t, res) {

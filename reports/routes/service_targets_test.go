@@ -99,8 +99,8 @@ func TestServiceRequestsAndTargets(t *testing.T) {
 				if target[id] == nil {
 					target[id], achieved[id] = new(big.Rat), new(big.Rat)
 				}
-				target[id].Add(target[id], rat(t, tg.target))
-				achieved[id].Add(achieved[id], rat(t, tg.achieved))
+				target[id].Add(target[id], apitest.Rat(t, tg.target))
+				achieved[id].Add(achieved[id], apitest.Rat(t, tg.achieved))
 			}
 			_, got := runGroups(t, s, user, "sales_vs_target", len(target))
 			for id := range target {
