@@ -140,6 +140,18 @@ func TestPartUsageKeepsItsCost(t *testing.T) {
 		}
 		beltCost := apitest.RoundCents(mul(t, "1.5", "3.33")) // 4.995 → 5.00
 		wantExact(t, get(t, s, "admin", "work_order", wo), map[string]*big.Rat{"parts_cost": beltCost, "total_cost": new(big.Rat).Add(labour, beltCost)})
+
+		// A part used before the unit cost was kept (an installation
+		// upgraded to this template) has none: its amount reads the spare
+		// part's cost as it did, instead of falling to zero.
+		if st, m := patch(t, s, "admin", "spare_part", belt, `{"unit_cost": "4"}`); st != 200 {
+			t.Fatalf("belt's new cost: %d %v", st, m)
+		}
+		wantExact(t, get(t, s, "admin", "part_usage", use), map[string]*big.Rat{"amount": beltCost})
+		if st, m := patch(t, s, "admin", "part_usage", use, `{"unit_cost": null}`); st != 200 {
+			t.Fatalf("no unit cost: %d %v", st, m)
+		}
+		wantExact(t, get(t, s, "admin", "part_usage", use), map[string]*big.Rat{"amount": apitest.Rat(t, "6.00")})
 	})
 }
 
