@@ -11,10 +11,12 @@ import (
 // Template describes a metadata package: its name, label and version, and
 // the template it extends, if any.
 type Template struct {
-	Name        string `json:"name"`
-	Label       Label  `json:"label,omitempty"`
-	Version     string `json:"version,omitempty"`
-	Description string `json:"description,omitempty"`
+	Name    string `json:"name"`
+	Label   Label  `json:"label,omitempty"`
+	Version string `json:"version,omitempty"`
+	// Description says what the template is for, in English and Chinese
+	// (a plain text is English).
+	Description Label `json:"description,omitempty"`
 	// Extends names the template this one builds on: its documents are
 	// loaded first and this template's documents overlay them (one of the
 	// same kind and name replaces, a new one adds).

@@ -50,7 +50,7 @@ func (p pages) List(ctx context.Context, lang string) ([]ui.TemplateInfo, *ui.Te
 
 // templateInfo describes a manifest in lang.
 func templateInfo(m Manifest, lang string) ui.TemplateInfo {
-	return ui.TemplateInfo{Name: m.Name, Label: m.Label.Get(lang), Description: m.Description, Version: m.Version}
+	return ui.TemplateInfo{Name: m.Name, Label: m.Label.Get(lang), Description: m.Description.Get(lang), Version: m.Version}
 }
 
 // Install implements ui.Templates.

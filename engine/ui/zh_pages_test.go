@@ -34,7 +34,7 @@ func visibleText(body string) string {
 // that a page in Chinese must not show. The pages' data are in Chinese,
 // and words are matched whole and case-sensitively, so that ids,
 // usernames, formulas in help texts and markup do not match.
-var englishWords = regexp.MustCompile(`\b(Sign out|Save|Cancel|Delete|Edit|Search|Reports|Notifications|Approvals|Dashboard|Required|Filter|Mark as read|Welcome|Nothing|Records|Account|Accounts|Opportunity|Opportunities|Leads?|Contacts?|Quote|is required|not found|no report|Open and won|Calculations|On submit|On approved|Reopen on|Summary|Tabular|Subtotals|Quarter|required, unique|depends on|problem\(s\)|forbidden|denied)\b`)
+var englishWords = regexp.MustCompile(`\b(Sign out|Save|Cancel|Delete|Edit|Search|Reports|Notifications|Approvals|Dashboard|Required|Filter|Mark as read|Welcome|Nothing|Records|Account|Accounts|Opportunity|Opportunities|Leads?|Contacts?|Quote|is required|not found|no report|Open and won|Calculations|On submit|On approved|Reopen on|Summary|Tabular|Subtotals|Quarter|required, unique|depends on|problem\(s\)|forbidden|denied|Marketing|The standard CRM)\b`)
 
 // TestPagesInChinese: the main pages of every kind of user, read in
 // Chinese, show no English text of the UI — messages, the engine's
@@ -63,7 +63,7 @@ func TestPagesInChinese(t *testing.T) {
 			"agent":   {"/ui/", "/ui/o/service_request/" + sr, "/ui/o/service_request/" + sr + "/edit", "/ui/reports/service_requests_by_priority"},
 			"admin": {"/ui/", "/ui/admin", "/ui/admin/objects/account", "/ui/admin/objects/account/fields/name", "/ui/admin/roles/sales_rep",
 				"/ui/admin/kinds/reports/pipeline_funnel", "/ui/admin/kinds/approvals/discount_approval", "/ui/admin/kinds/dashboards/sales_home",
-				"/ui/admin/users", "/ui/admin/access"},
+				"/ui/admin/users", "/ui/admin/access", "/ui/admin/templates"},
 		}
 		for _, user := range []string{"rep1", "manager", "mkt", "agent", "admin"} {
 			c := signedIn(t, s, user)
