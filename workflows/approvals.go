@@ -354,6 +354,24 @@ func (wf *Workflows) finish(ctx context.Context, w *engine.Writer, r *request, p
 	return wf.publish(ctx, w, event, r, proc, comment)
 }
 
+// decidedOn refuses a decision taken on a version of the record other
+// than the one it is at (version, when the approver sends the one they
+// read: the record's current approvers may still change fields of it
+// while it waits), with 409 as an update of a stale copy is.
+func decidedOn(ctx context.Context, w *engine.Writer, t engine.Target, version string) error {
+	if version == "" {
+		return nil
+	}
+	rec, err := w.AsSystem().Load(ctx, t.Object.Name, t.ID)
+	if err != nil {
+		return err
+	}
+	if now := fmt.Sprint(rec["version"]); now != version {
+		return fmt.Errorf("%w: this %s changed since you read it: you decided on version %s, it is at version %s; read it again and decide", engine.ErrConflict, t.Object.Name, version, now)
+	}
+	return nil
+}
+
 // publish publishes a domain event of a request.
 func (wf *Workflows) publish(ctx context.Context, w *engine.Writer, name string, r *request, proc *definition.Process, comment string) error {
 	data := map[string]any{"request_id": r.ID, "process": r.Process, "comment": comment}
@@ -369,8 +387,11 @@ func (wf *Workflows) publish(ctx context.Context, w *engine.Writer, name string,
 // is pending, so a decision sent twice (to one server or two at once) is
 // made once: the other gets 409.
 func (wf *Workflows) decide(ctx context.Context, w *engine.Writer, t engine.Target, in map[string]any, approve bool) (any, error) {
-	r, args, err := wf.pendingAction(ctx, w, t, in, "comment")
+	r, args, err := wf.pendingAction(ctx, w, t, in, "comment", "version")
 	if err != nil {
+		return nil, err
+	}
+	if err := decidedOn(ctx, w, t, args["version"]); err != nil {
 		return nil, err
 	}
 	proc, err := wf.process(w, r)

@@ -205,3 +205,32 @@ func TestApprovedChangesNeedApprovalAgain(t *testing.T) {
 		})
 	})
 }
+
+// TestDecisionOnTheVersionRead: an approver who sends the version they
+// read decides only on that version: one changed since (by an approver who
+// may still change its discount) is 409 and nothing is decided; the
+// version sent as a number or a text, or none, decides as before.
+func TestDecisionOnTheVersionRead(t *testing.T) {
+	t.Parallel()
+	apitest.Dialects(t, apitest.Options{}, func(t *testing.T, s *apitest.Server) {
+		acc := s.Create("rep1", "account", `{"name": "Acme"}`)
+		opp := s.Create("rep1", "opportunity", `{"name": "Big deal", "account": "`+acc+`", "amount": 1000, "discount": 15}`)
+		path := "/api/records/opportunity/" + opp
+		version := func() string {
+			_, rec := s.Do("GET", path, "rep1", "")
+			return fmt.Sprint(rec["version"])
+		}
+		s.Run(t, []apitest.Scenario{{Name: "submitted", Method: "POST", Path: path + "/actions/submit", User: "rep1", Status: 200}})
+		read := version()
+		s.Run(t, []apitest.Scenario{
+			{Name: "the approver lowers the discount", Method: "PATCH", Path: path, User: "manager", Body: `{"discount": 12, "version": ` + read + `}`, Status: 200},
+			{Name: "a decision on the version read before is refused", Method: "POST", Path: path + "/actions/approve", User: "manager", Status: 409, Code: "conflict",
+				Body: `{"comment": "ok", "version": ` + read + `}`, Contains: []string{"changed since you read it"}},
+			{Name: "nothing was decided", Method: "GET", Path: path + "/approvals", User: "rep1", Status: 200, Contains: []string{`"state":"pending"`}, NotContain: []string{`"decision":"approved"`}},
+		})
+		s.Run(t, []apitest.Scenario{
+			{Name: "on the version it is at, as a text", Method: "POST", Path: path + "/actions/approve", User: "manager", Status: 200,
+				Body: `{"comment": "ok", "version": "` + version() + `"}`, Contains: []string{`"state":"approved"`}},
+		})
+	})
+}

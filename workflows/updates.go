@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"encoding/json"
 	"context"
 	"fmt"
 	"strings"
@@ -56,7 +57,8 @@ func applyUpdates(ctx context.Context, w *engine.Writer, object, id string, as [
 }
 
 // actionInput reads the body of a workflow action: only the keys named,
-// each a text. An unknown key or a value that is not a text is a 400.
+// each a text (a number is read as its text: a version). An unknown key
+// or another value is a 400.
 func actionInput(in map[string]any, keys ...string) (map[string]string, error) {
 	out := make(map[string]string, len(keys))
 	var bad []engine.FieldError
@@ -66,6 +68,9 @@ func actionInput(in map[string]any, keys ...string) (map[string]string, error) {
 			known = known || key == k
 		}
 		s, isText := v.(string)
+		if n, ok := v.(json.Number); ok {
+			s, isText = n.String(), true
+		}
 		switch {
 		case !known:
 			bad = append(bad, engine.FieldError{Field: k, Code: "unknown_field", Message: fmt.Sprintf("unknown key %q: send %s", k, strings.Join(keys, ", "))})

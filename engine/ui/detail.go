@@ -488,7 +488,7 @@ func (u *UI) runAction(c *fiber.Ctx) error {
 	if v := c.FormValue("owner_id"); v != "" {
 		input[metadata.OwnerField] = v
 	}
-	for _, k := range []string{"comment", "to", "from", "process"} {
+	for _, k := range []string{"comment", "to", "from", "process", "version"} {
 		if v := c.FormValue(k); v != "" {
 			input[k] = v
 		}

@@ -3,6 +3,7 @@ package ui_test
 import (
 	"encoding/json"
 	"net/url"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -55,7 +56,14 @@ func TestWorkPages(t *testing.T) {
 			{name: "another rep's lead has no conversion page", path: conv, status: 404, notContain: []string{"Li Lei"}},
 			{name: "nothing waits for rep2", path: "/ui/", status: 200, contains: []string{"Nothing waits for you."}, notContain: []string{"Tea machines"}},
 		})
+		// The decision forms carry the version the manager reads: a decision
+		// on an older one is refused.
+		_, page := mgr.get("/ui/o/opportunity/" + opp)
+		if !regexp.MustCompile(`actions/approve" class="action">\s*<input type="hidden" name="_csrf"[^>]*>\s*<input type="hidden" name="version" value="\d+">`).MatchString(page) {
+			t.Errorf("the approve form carries no version: %s", page)
+		}
 		run(t, mgr, []pageCase{
+			{name: "a decision on an older version", method: "POST", path: "/ui/o/opportunity/" + opp + "/actions/approve", form: url.Values{"version": {"1"}}, status: 409, contains: []string{"changed since you read it"}},
 			{name: "the approval waits on the manager's home", path: "/ui/", status: 200, contains: []string{"Waiting for you", "Tea machines", "Discount approval", "/ui/o/opportunity/" + opp}},
 			{name: "the manager may decide", path: "/ui/o/opportunity/" + opp, status: 200,
 				contains:   []string{`actions/approve"`, `actions/reject"`, "as its approver you may still change: Discount", `href="/ui/o/opportunity/` + opp + `/edit"`},
