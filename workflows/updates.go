@@ -1,8 +1,8 @@
 package workflows
 
 import (
-	"encoding/json"
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 
