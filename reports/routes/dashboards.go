@@ -148,6 +148,8 @@ type widgetAnswer struct {
 	Data  any         `json:"data,omitempty"`
 	Chart string      `json:"chart,omitempty"`
 	Error *widgetFail `json:"error,omitempty"`
+	// plan is the plan of the widget's report, when it ran.
+	plan *reports.Plan
 }
 
 // widgetFail says why a widget has no data.
@@ -174,17 +176,22 @@ func (h *handlers) dashboard(c *fiber.Ctx) error {
 	}
 	o := offers[i]
 	lang := engine.Language(ctx)
+	own, err := h.ownReports.list(ctx, rights.Principal().UserID)
+	if err != nil {
+		return err
+	}
 	widgets := make([]widgetAnswer, len(o.d.Widgets))
 	for j, w := range o.d.Widgets {
-		widgets[j] = h.widget(ctx, rights, w)
+		widgets[j] = h.widget(ctx, rights, own, w)
 	}
 	return c.JSON(fiber.Map{"name": o.d.Name, "label": labelOr(o.d.Label, lang, o.d.Name), "description": o.d.Description.Get(lang),
 		"source": o.source, "home": o.d.Name == home, "widgets": widgets})
 }
 
-// widget computes a widget's data; a refusal becomes the widget's error,
-// never another user's data.
-func (h *handlers) widget(ctx context.Context, rights *engine.Rights, w reports.Widget) widgetAnswer {
+// widget computes a widget's data, its report found among own (the
+// user's saved reports) and the metadata ones; a refusal becomes the
+// widget's error, never another user's data.
+func (h *handlers) widget(ctx context.Context, rights *engine.Rights, own []*reports.Report, w reports.Widget) widgetAnswer {
 	a := widgetAnswer{Widget: w}
 	fail := func(err error) widgetAnswer {
 		code := "failed"
@@ -217,10 +224,11 @@ func (h *handlers) widget(ctx context.Context, rights *engine.Rights, w reports.
 		a.Data = res
 		return a
 	}
-	p, err := h.plan(ctx, rights, w.Report)
+	p, _, err := h.resolve(ctx, rights, own, w.Report)
 	if err != nil {
 		return fail(err)
 	}
+	a.plan = p
 	res, err := h.run.Run(ctx, rights, p, w.Params)
 	if err != nil {
 		return fail(err)

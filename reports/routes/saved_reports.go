@@ -2,7 +2,6 @@ package routes
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 
@@ -69,28 +68,47 @@ func readable(rights *engine.Rights, object string) bool {
 // metadata of rights, else the metadata report, if offered to them
 // (engine.ErrNotFound otherwise, as for a report that does not exist).
 func (h *handlers) plan(ctx context.Context, rights *engine.Rights, name string) (*reports.Plan, error) {
-	r, err := h.ownReport(ctx, rights, name)
-	switch {
-	case err == nil:
-		return h.run.Compile(rights, r)
-	case !errors.Is(err, engine.ErrNotFound):
+	own, err := h.ownReports.list(ctx, rights.Principal().UserID)
+	if err != nil {
 		return nil, err
 	}
-	return h.run.Plan(ctx, rights, name)
+	p, _, err := h.resolve(ctx, rights, own, name)
+	return p, err
+}
+
+// resolve returns the plan of the report name as the principal of rights
+// runs it, among own (their saved reports, read once per request) and the
+// metadata reports offered to them, and whether it is one of their own.
+func (h *handlers) resolve(ctx context.Context, rights *engine.Rights, own []*reports.Report, name string) (*reports.Plan, bool, error) {
+	if r := findOwn(rights, own, name); r != nil {
+		p, err := h.run.Compile(rights, r)
+		return p, true, err
+	}
+	p, err := h.run.Plan(ctx, rights, name)
+	return p, false, err
+}
+
+// findOwn returns the report name among own, if the principal of rights
+// may read its base object (nil otherwise).
+func findOwn(rights *engine.Rights, own []*reports.Report, name string) *reports.Report {
+	i := slices.IndexFunc(own, func(r *reports.Report) bool { return r.Name == name })
+	if i < 0 || !readable(rights, own[i].Object) {
+		return nil
+	}
+	return own[i]
 }
 
 // ownReport returns the principal's saved report name, if they may read
 // its base object (engine.ErrNotFound otherwise).
 func (h *handlers) ownReport(ctx context.Context, rights *engine.Rights, name string) (*reports.Report, error) {
-	mine, err := h.ownReports.list(ctx, rights.Principal().UserID)
+	own, err := h.ownReports.list(ctx, rights.Principal().UserID)
 	if err != nil {
 		return nil, err
 	}
-	i := slices.IndexFunc(mine, func(r *reports.Report) bool { return r.Name == name })
-	if i < 0 || !readable(rights, mine[i].Object) {
-		return nil, fmt.Errorf("%w: you have no saved report %s", engine.ErrNotFound, name)
+	if r := findOwn(rights, own, name); r != nil {
+		return r, nil
 	}
-	return mine[i], nil
+	return nil, fmt.Errorf("%w: you have no saved report %s", engine.ErrNotFound, name)
 }
 
 // saveReport saves a report (parsed through its kind) as the principal's

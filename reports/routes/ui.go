@@ -63,13 +63,20 @@ func (p pages) List(ctx context.Context) ([]ui.ReportInfo, error) {
 
 // Info implements ui.Reports.
 func (p pages) Info(ctx context.Context, name string) (*ui.ReportInfo, error) {
-	rights, plan, err := p.plan(ctx, name)
+	rights, err := p.h.run.Rights(ctx)
+	if err != nil {
+		return nil, err
+	}
+	own, err := p.h.ownReports.list(ctx, rights.Principal().UserID)
+	if err != nil {
+		return nil, err
+	}
+	plan, mine, err := p.h.resolve(ctx, rights, own, name)
 	if err != nil {
 		return nil, err
 	}
 	in := info(ctx, rights, plan)
-	_, err = p.h.ownReport(ctx, rights, name)
-	in.Own = err == nil
+	in.Own = mine
 	return &in, nil
 }
 
@@ -456,8 +463,12 @@ func (p pages) Dashboard(ctx context.Context, name string) (*ui.Dashboard, error
 		}
 		return a.X - b.X
 	})
+	own, err := p.h.ownReports.list(ctx, rights.Principal().UserID)
+	if err != nil {
+		return nil, err
+	}
 	for _, w := range ws {
-		a := p.h.widget(ctx, rights, w)
+		a := p.h.widget(ctx, rights, own, w)
 		uw := ui.Widget{Type: w.Type, Title: w.Title.Get(lang), Report: w.Report, Params: w.Params, Object: w.Object, Filter: w.Filter, Sort: w.Sort, Width: w.W}
 		if a.Error != nil {
 			uw.Error, uw.ErrorCode = a.Error.Message, a.Error.Code
@@ -466,9 +477,7 @@ func (p pages) Dashboard(ctx context.Context, name string) (*ui.Dashboard, error
 		case *engine.ListResult:
 			uw.Records = data.Items
 		case *run.Result:
-			if _, plan, err := p.plan(ctx, w.Report); err == nil {
-				uw.Table = table(ctx, info(ctx, rights, plan), data)
-			}
+			uw.Table = table(ctx, info(ctx, rights, a.plan), data)
 		case map[string]any:
 			uw.Value = fmt.Sprint(data["value"])
 			if data["value"] == nil {
