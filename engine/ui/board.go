@@ -225,7 +225,7 @@ func (u *UI) moveCard(c *fiber.Ctx) error {
 	object, id, field := c.Params("object"), c.Params("id"), c.FormValue("field")
 	v, err := strconv.ParseInt(c.FormValue("version"), 10, 64)
 	if err != nil || v < 1 {
-		return u.fail(c, &engine.RequestError{Message: "the card has no valid version; reload the board"})
+		return u.fail(c, &engine.RequestError{Message: tr(lang(c), "no_version_card")})
 	}
 	_, err = u.eng.Update(c.UserContext(), object, id, map[string]any{field: c.FormValue("to"), "version": v})
 	if err == nil {

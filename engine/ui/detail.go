@@ -392,7 +392,7 @@ func (u *UI) changeState(c *fiber.Ctx) error {
 	object, id := c.Params("object"), c.Params("id")
 	v, err := strconv.ParseInt(c.FormValue("version"), 10, 64)
 	if err != nil || v < 1 {
-		return u.fail(c, &engine.RequestError{Message: "the page has no valid version; reload it"})
+		return u.fail(c, &engine.RequestError{Message: tr(lang(c), "no_version_page")})
 	}
 	field := c.FormValue("field")
 	if _, err := u.eng.Update(c.UserContext(), object, id, map[string]any{field: c.FormValue("to"), "version": v}); err != nil {

@@ -108,15 +108,13 @@ func detailText(lang string, d api.Detail) string {
 
 // pageMessage is what the error page says of an error of code, whose
 // message (the API's, in English) is msg: in Chinese a page that is not
-// found or not allowed says so in Chinese, as do the UI's own refusals
-// (uiErrors); other messages stay as the engine wrote them.
+// found or not allowed says so in Chinese (the UI's own refusals are
+// written in the user's language where they are made); other messages
+// stay as the engine wrote them.
 func pageMessage(lang, code, msg string) string {
 	msg = cleanMessage(msg)
 	if lang == "en" || lang == "" || msg == "" {
 		return msg
-	}
-	if key, ok := uiErrors[msg]; ok {
-		return tr(lang, key)
 	}
 	switch code {
 	case "not_found":
@@ -125,14 +123,6 @@ func pageMessage(lang, code, msg string) string {
 		return tr(lang, "page_forbidden_text")
 	}
 	return msg
-}
-
-// uiErrors are the UI's own refusals (engine.RequestError messages the
-// handlers write in English) by their message key.
-var uiErrors = map[string]string{
-	"the page has no valid version; reload it":        "no_version_page",
-	"the form has no valid version; reload it":        "no_version_form",
-	"the card has no valid version; reload the board": "no_version_card",
 }
 
 // widgetError says why a dashboard's widget shows nothing, in lang.

@@ -536,7 +536,7 @@ func (u *UI) update(c *fiber.Ctx) error {
 		}
 		v, perr := strconv.ParseInt(vals.first("version"), 10, 64)
 		if perr != nil || v < 1 {
-			return u.fail(c, &engine.RequestError{Message: "the form has no valid version; reload it"})
+			return u.fail(c, &engine.RequestError{Message: tr(lang(c), "no_version_form")})
 		}
 		data["version"] = v
 		if _, err = u.eng.Update(r.ctx, object, id, data); err == nil {
