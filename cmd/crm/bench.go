@@ -26,6 +26,7 @@ type benchOptions struct {
 	only  []string
 	prof  string
 	block int
+	time  time.Duration
 }
 
 // benchCommand is crm bench: it loads the benchmark's data set (the
@@ -39,7 +40,8 @@ func benchCommand(stdout io.Writer, log *slog.Logger) *cobra.Command {
 	c := &cobra.Command{Use: "bench", Short: "load a data set and measure the engine against hand-written SQL", Args: noArgs}
 	fl := c.Flags()
 	fl.StringVar(&o.dsn, "db", "", "an empty database to load and run on (default: a temporary SQLite file), or one loaded before with --reuse")
-	fl.IntVarP(&o.n, "n", "n", 500, "iterations of each scenario")
+	fl.IntVarP(&o.n, "n", "n", 500, "iterations of each scenario, at least")
+	fl.DurationVar(&o.time, "benchtime", time.Second, "time each scenario runs at least, both ways together, as go test -bench sizes its runs (0: exactly -n iterations)")
 	fl.Float64Var(&o.scale, "scale", 1, "size of the data set: 1 is 2.4 million records, 0.01 is 24,000")
 	fl.IntVar(&o.reps, "reps", 10, "sales reps under each of the 5 managers (the records are shared out among the reps)")
 	fl.BoolVar(&o.reuse, "reuse", false, "run on the data set already loaded in --db instead of loading one")
@@ -63,6 +65,9 @@ func runBench(ctx context.Context, o benchOptions, stdout io.Writer, log *slog.L
 	}
 	if o.block < 1 {
 		return usageError{"--block must be at least 1"}
+	}
+	if o.time < 0 {
+		return usageError{"--benchtime must not be negative"}
 	}
 	if o.reuse && o.dsn == "" {
 		return usageError{"--reuse needs --db"}
@@ -96,7 +101,7 @@ func runBench(ctx context.Context, o benchOptions, stdout io.Writer, log *slog.L
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "engine against hand-written SQL on %s, %d iterations each\n", a.db.Dialect, o.n)
+	fmt.Fprintf(stdout, "engine against hand-written SQL on %s, at least %d iterations and %s each\n", a.db.Dialect, o.n, o.time)
 	cases := bench.Cases(env)
 	for _, name := range o.only {
 		if !slices.ContainsFunc(cases, func(c bench.Case) bool { return c.Name == name }) {
@@ -115,7 +120,7 @@ func runBench(ctx context.Context, o benchOptions, stdout io.Writer, log *slog.L
 		if len(o.only) > 0 && !slices.Contains(o.only, c.Name) {
 			continue
 		}
-		r, err := bench.RunInBlocks(ctx, c, o.n, o.block)
+		r, err := bench.RunFor(ctx, c, o.n, o.block, o.time)
 		if errors.Is(err, bench.ErrSkipped) {
 			fmt.Fprintln(stdout, err)
 			continue

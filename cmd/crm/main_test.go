@@ -289,19 +289,27 @@ func TestUserCommands(t *testing.T) {
 func TestBenchCommand(t *testing.T) {
 	t.Parallel()
 	db := filepath.Join(t.TempDir(), "bench.db")
-	code, out := runCmd(t, "bench", "--scale", "0.003", "--reps", "1", "-n", "3", "--db", db)
+	code, out := runCmd(t, "bench", "--scale", "0.003", "--reps", "1", "-n", "3", "--benchtime", "0", "--db", db)
 	for _, want := range []string{"loading 7200 records", "create", "list_deep", "manager_list", "convert", "ratio", "target ≤ 1.25"} {
 		if code != 0 || !strings.Contains(out, want) {
 			t.Fatalf("output lacks %q: exit %d\n%s", want, code, out)
 		}
 	}
-	if code, out := runCmd(t, "bench", "--db", db, "--reuse", "-n", "1"); code != 0 || strings.Contains(out, "loading") || !strings.Contains(out, "list_deep") {
+	if code, out := runCmd(t, "bench", "--db", db, "--reuse", "-n", "1", "--benchtime", "0"); code != 0 || strings.Contains(out, "loading") || !strings.Contains(out, "list_deep") {
 		t.Fatalf("a loaded data set runs again with --reuse: exit %d\n%s", code, out)
 	}
 	prof := filepath.Join(t.TempDir(), "cpu.prof")
-	code, out = runCmd(t, "bench", "--db", db, "--reuse", "-n", "1", "--only", "count,report", "--cpuprofile", prof)
+	code, out = runCmd(t, "bench", "--db", db, "--reuse", "-n", "1", "--benchtime", "30ms", "--only", "count,report", "--cpuprofile", prof)
 	if code != 0 || !strings.Contains(out, "count ") || !strings.Contains(out, "report ") || strings.Contains(out, "create ") {
 		t.Fatalf("--only count,report runs those two: exit %d\n%s", code, out)
+	}
+	// --benchtime sizes the sample: one iteration of a count takes far
+	// less than 30 ms, so more ran.
+	if strings.Contains(out, "n=1 ") || !strings.Contains(out, "and 30ms each") {
+		t.Errorf("--benchtime 30ms ran a single iteration:\n%s", out)
+	}
+	if code, out := runCmd(t, "bench", "--db", db, "--reuse", "--benchtime", "-1s"); code != 2 || !strings.Contains(out, "--benchtime must not be negative") {
+		t.Errorf("negative --benchtime: exit %d\n%s", code, out)
 	}
 	if st, err := os.Stat(prof); err != nil || st.Size() == 0 {
 		t.Errorf("--cpuprofile wrote no profile: %v", err)
@@ -311,7 +319,7 @@ func TestBenchCommand(t *testing.T) {
 	}
 	// A data set too small for a deep page skips that scenario only.
 	small := filepath.Join(t.TempDir(), "small.db")
-	code, out = runCmd(t, "bench", "--db", small, "--scale", "0.0005", "-n", "1", "--only", "list_deep,count")
+	code, out = runCmd(t, "bench", "--db", small, "--scale", "0.0005", "-n", "1", "--benchtime", "0", "--only", "list_deep,count")
 	if code != 0 || !strings.Contains(out, "list_deep: skipped: rep001 has") || !strings.Contains(out, "count ") {
 		t.Errorf("a deep page on a small data set is skipped, the rest runs: exit %d\n%s", code, out)
 	}
@@ -335,7 +343,7 @@ func TestBenchCommand(t *testing.T) {
 	if code, _ := runCmd(t, "migrate", "--db", used); code != 0 {
 		t.Fatal("migrate")
 	}
-	if code, out := runCmd(t, "bench", "--db", used, "-n", "1"); code != 1 || !strings.Contains(out, "empty database") {
+	if code, out := runCmd(t, "bench", "--db", used, "-n", "1", "--benchtime", "0"); code != 1 || !strings.Contains(out, "empty database") {
 		t.Fatalf("bench on a database with data must refuse: exit %d\n%s", code, out)
 	}
 	if code, _ := runCmd(t, "bench", "--reuse"); code != 2 {

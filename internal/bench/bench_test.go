@@ -61,15 +61,16 @@ func TestResultHolds(t *testing.T) {
 
 // TestIterateInBlocks checks the order in which the two ways run: in
 // turn every iteration by default, block iterations of one way, then of
-// the other, otherwise; and that a block of no iteration is refused.
+// the other, otherwise, the first way changing every block; and that a
+// block of no iteration is refused.
 func TestIterateInBlocks(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		n, block int
 		want     string
 	}{
-		{3, 1, "E0 P0 E1 P1 E2 P2"},
-		{5, 2, "E0 E1 P0 P1 E2 E3 P2 P3 E4 P4"},
+		{3, 1, "E0 P0 P1 E1 E2 P2"},
+		{5, 2, "E0 E1 P0 P1 P2 P3 E2 E3 E4 P4"},
 		{3, 10, "E0 E1 E2 P0 P1 P2"},
 	}
 	for _, tt := range tests {
@@ -118,5 +119,50 @@ func TestIterateContext(t *testing.T) {
 	}
 	if ran != 3 {
 		t.Errorf("%d iterations ran after the context ended at the third", ran)
+	}
+}
+
+// TestNextN checks how a pilot run sizes the next: a fifth more than its
+// time per iteration predicts for minTime, growing, at most a hundred
+// times the pilot and maxSized.
+func TestNextN(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		n             int
+		took, minTime time.Duration
+		want          int
+	}{
+		{300, 24 * time.Millisecond, time.Second, 15001},
+		{300, 999 * time.Millisecond, time.Second, 361},
+		{10, 0, time.Second, 1000},
+		{10, time.Microsecond, time.Second, 1000},
+		{500_000, time.Millisecond, time.Second, maxSized},
+		{5, 4 * time.Second, time.Second, 6},
+	}
+	for _, tt := range tests {
+		if got := nextN(tt.n, tt.took, tt.minTime); got != tt.want {
+			t.Errorf("nextN(%d, %v, %v) = %d, want %d", tt.n, tt.took, tt.minTime, got, tt.want)
+		}
+	}
+}
+
+// TestRunFor checks that a run shorter than minTime is a pilot: the run
+// of record starts again from the setup with more iterations, and none
+// is added without minTime.
+func TestRunFor(t *testing.T) {
+	t.Parallel()
+	var setups []int
+	way := func(context.Context, int) error { time.Sleep(100 * time.Microsecond); return nil }
+	c := Case{Name: "sized", Setup: func(_ context.Context, n int) error { setups = append(setups, n); return nil }, Engine: way, Plain: way}
+	r, err := RunFor(context.Background(), c, 2, 1, 20*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.N <= 2 || r.Engine+r.Plain < 20*time.Millisecond || len(setups) < 2 || setups[len(setups)-1] != r.N+warmup(r.N) {
+		t.Errorf("RunFor 20ms: result n=%d took %v, setups %v", r.N, r.Engine+r.Plain, setups)
+	}
+	setups = nil
+	if r, err = RunFor(context.Background(), c, 2, 1, 0); err != nil || r.N != 2 || len(setups) != 1 {
+		t.Errorf("RunFor without minTime: n=%d, setups %v, err %v", r.N, setups, err)
 	}
 }
