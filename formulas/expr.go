@@ -97,6 +97,10 @@ func (x *Expr) fail(err error) error {
 	return fmt.Errorf("%w: condition %q on %s: %v", ErrEval, x.p.source, x.op.object.Name, err)
 }
 
+// ReadsClock reports whether the formula reads the clock (now(), today(),
+// next_birthday): what it gives may change with time alone.
+func (x *Expr) ReadsClock() bool { return x.p.reads.clock }
+
 // Local reports whether the formula reads only its own record: no
 // lookup, user, roll-up or related option. A custom link's condition must
 // be local, so that it can be judged from what one user may read of the

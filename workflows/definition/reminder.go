@@ -97,6 +97,12 @@ type CompiledReminder struct {
 	// FormulaExpr is When.Formula compiled; CondExpr the condition.
 	FormulaExpr *formulas.Expr
 	CondExpr    *formulas.Expr
+	// CondWhenDue says the condition reads what can change without a
+	// write of the record itself (a record reached through a lookup, a
+	// computed field a roll-up keeps, the clock): planning cannot follow
+	// those changes, so the reminder is planned whatever the condition
+	// gives and the condition is judged when it is due.
+	CondWhenDue bool
 	Subject     *Message
 	Body        *Message
 	offsetN     int
@@ -161,6 +167,7 @@ func buildReminder(s *metadata.Schema, r *Reminder) (*CompiledReminder, metadata
 	ps = append(ps, cps...)
 	c.CondExpr, cps = condition(s, r.Object, r.Condition, "/condition")
 	ps = append(ps, cps...)
+	c.CondWhenDue = c.CondExpr != nil && !followsWrites(obj, c.CondExpr)
 	ps = append(ps, checkParties(s, r.Object, r.Recipients, false, "/recipients")...)
 	c.Subject, cps = parseMessage(obj, r.Subject, "/subject")
 	ps = append(ps, cps...)
@@ -269,4 +276,20 @@ func compileReminders(s *metadata.Schema) (any, metadata.Problems) {
 func CompiledReminders(snap interface{ Compiled(string) any }) *ReminderSet {
 	r, _ := snap.Compiled(Reminders.Kind().Name()).(*ReminderSet)
 	return r
+}
+
+// followsWrites reports whether what x gives for a record of obj changes
+// only with a write of the record: it reads no lookup path, roll-up,
+// computed field (propagation recomputes those without the record's
+// write) or clock.
+func followsWrites(obj *metadata.Object, x *formulas.Expr) bool {
+	if !x.Local() || x.ReadsClock() {
+		return false
+	}
+	for _, name := range x.Reads() {
+		if f, ok := obj.Field(name); ok && metadata.Computed(f) {
+			return false
+		}
+	}
+	return true
 }

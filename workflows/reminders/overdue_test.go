@@ -54,6 +54,12 @@ func TestOverduePayments(t *testing.T) {
 		second := s.Create("admin", "instalment", `{"name": "Second", "due_date": "2026-06-05", "amount": 100}`)
 		s.Create("admin", "instalment_receipt", `{"instalment": "`+second+`", "amount": 60}`)
 		s.Create("admin", "instalment_receipt", `{"instalment": "`+second+`", "amount": 40}`)
+		// Third is paid when it is last written, then its receipt is
+		// deleted: unpaid again by a write of another record.
+		third := s.Create("admin", "instalment", `{"name": "Third", "due_date": "2026-06-05", "amount": 100}`)
+		receipt := s.Create("admin", "instalment_receipt", `{"instalment": "`+third+`", "amount": 100}`)
+		s.Run(t, []apitest.Scenario{{Name: "rename the paid instalment", User: "admin", Method: "PATCH", Path: "/api/records/instalment/" + third, Body: `{"name": "Third one", "version": 1}`, Status: 200}})
+		s.Run(t, []apitest.Scenario{{Name: "its receipt is deleted", User: "admin", Method: "DELETE", Path: "/api/records/instalment_receipt/" + receipt, Status: 204}})
 		s.RunJobs()
 		clk.at("2026-06-06T08:59:00Z")
 		scan(t, s)
@@ -64,6 +70,9 @@ func TestOverduePayments(t *testing.T) {
 		scan(t, s)
 		if n := notifications(t, s, "admin", `"subject":"Overdue: First"`, "First was due on 2026-06-05: 100.00, received 0.00"); n != 1 {
 			t.Fatalf("the unpaid instalment: %d", n)
+		}
+		if n := notifications(t, s, "admin", `"subject":"Overdue: Third one"`); n != 1 {
+			t.Fatalf("the instalment paid when written, unpaid since: %d", n)
 		}
 		if n := notifications(t, s, "admin", "Second"); n != 0 {
 			t.Fatalf("the paid instalment: %d", n)

@@ -76,7 +76,7 @@ func (rm *Reminders) plan(ctx context.Context, w *engine.Writer, r *definition.C
 		}
 		due, fire, ok = now, now, after && !before
 	}
-	if ok && r.CondExpr != nil {
+	if ok && r.CondExpr != nil && !r.CondWhenDue {
 		ok = rm.holds(ctx, w, r, r.CondExpr, rec)
 	}
 	if ok && !fresh {

@@ -320,6 +320,12 @@ func TestStandardReminders(t *testing.T) {
 		contract := s.Create("rep1", "contract", `{"name": "Supply", "account": "`+acc+`", "amount": 1000}`)
 		s.Create("rep1", "payment_plan", `{"name": "First instalment", "contract": "`+contract+`", "due_date": "2026-05-01", "amount": 400}`)
 		s.Create("rep1", "payment_plan", `{"name": "Later instalment", "contract": "`+contract+`", "due_date": "2026-06-01", "amount": 600}`)
+		// The contract comes into force after its instalments were
+		// planned (a change of another record than theirs); a draft's
+		// instalments are nobody's overdue payment.
+		s.Run(t, []apitest.Scenario{{Name: "the contract comes into force", User: "rep1", Method: "PATCH", Path: "/api/records/contract/" + contract, Body: `{"status": "active", "version": 1}`, Status: 200}})
+		draft := s.Create("rep1", "contract", `{"name": "Draft supply", "account": "`+acc+`", "amount": 500}`)
+		s.Create("rep1", "payment_plan", `{"name": "Draft instalment", "contract": "`+draft+`", "due_date": "2026-05-01", "amount": 500}`)
 		s.RunJobs()
 		clk.at("2026-05-02T09:01:00Z")
 		scan(t, s)
@@ -337,6 +343,9 @@ func TestStandardReminders(t *testing.T) {
 		}
 		if n := notifications(t, s, "manager", `"subject":"Payment overdue: First instalment"`); n != 1 {
 			t.Fatalf("overdue payment, the manager: %d", n)
+		}
+		if n := notifications(t, s, "rep1", "Draft instalment"); n != 0 {
+			t.Fatalf("an instalment of a draft contract: %d", n)
 		}
 		if n := notifications(t, s, "rep1", "Later instalment"); n != 0 {
 			t.Fatalf("an instalment not yet due: %d", n)
