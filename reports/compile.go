@@ -256,9 +256,9 @@ func (c *compiler) plan() *Plan {
 			c.fail(path+"/of", "%s is not an aggregate or an earlier calculation", k.Of)
 		}
 		switch {
-		case k.Func != Ratio && k.Func != Rate && k.By != "":
-			c.fail(path+"/by", "only ratio and rate divide by a second value (by)")
-		case k.Func == Ratio || k.Func == Rate:
+		case !divides(k.Func) && k.By != "":
+			c.fail(path+"/by", "only ratio, rate and return divide by a second value (by)")
+		case divides(k.Func):
 			if prev, ok := names[k.By]; !ok || !strings.HasPrefix(prev, "/aggregates/") && !strings.HasPrefix(prev, "/calculations/") {
 				c.fail(path+"/by", "%s divides by an aggregate or an earlier calculation; %q is neither", k.Func, k.By)
 			}

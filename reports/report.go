@@ -159,12 +159,20 @@ const (
 	RemainingTotal = "remaining_total"
 	Rank           = "rank"
 	Conversion     = "conversion"
-	// Ratio is Of ÷ By in each row (two decimals): won revenue ÷ cost.
+	// Ratio is Of ÷ By in each row (two decimals): the average won deal,
+	// won revenue ÷ won deals.
 	Ratio = "ratio"
 	// Rate is Of ÷ By × 100 in each row (a percentage): converted leads
 	// of all leads.
 	Rate = "rate"
+	// Return is (Of − By) ÷ By × 100 in each row (a percentage): the
+	// return on By, as a campaign's ROI is won revenue against its cost.
+	Return = "return"
 )
+
+// divides reports whether calculation func f divides Of by a second value
+// (By).
+func divides(f string) bool { return f == Ratio || f == Rate || f == Return }
 
 // Calculation is a column computed across the rows of a summary from an
 // aggregate or an earlier calculation (Of), and for ratio and rate a

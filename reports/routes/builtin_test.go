@@ -121,11 +121,12 @@ func TestCampaignROIAndLeadConversion(t *testing.T) {
 						tot.revenue.Add(tot.revenue, apitest.Rat(t, d.amount))
 					}
 				}
+				// ROI as the campaign's own field: (revenue − cost) ÷ cost × 100.
 				ratio := func(a, b *big.Rat) *big.Rat {
 					if b.Sign() == 0 {
 						return nil
 					}
-					return apitest.RoundCents(new(big.Rat).Quo(a, b))
+					return percentOf(new(big.Rat).Sub(a, b), b)
 				}
 				res, got := runGroups(t, s, user, "campaign_roi", len(want))
 				for id, r := range want {

@@ -30,7 +30,7 @@ func calculate(b *builder, detail []*grp, total *grp, res *Result) {
 		switch c.Func {
 		case reports.PercentOfTotal, reports.PercentChange, reports.Conversion:
 			t = colType{Type: "percent", Scale: ptr(2)}
-		case reports.Rate:
+		case reports.Rate, reports.Return:
 			t = colType{Type: "percent", Scale: ptr(2)}
 		case reports.Ratio:
 			t = colType{Type: "decimal", Scale: ptr(2)}
@@ -56,7 +56,7 @@ func calculate(b *builder, detail []*grp, total *grp, res *Result) {
 				set(g, percent(g.vals[c.Of], tot))
 			}
 			set(total, percent(tot, tot))
-		case reports.Ratio, reports.Rate:
+		case reports.Ratio, reports.Rate, reports.Return:
 			for _, g := range append(slices.Clone(detail), total) {
 				set(g, divide(c, g))
 			}
@@ -200,7 +200,7 @@ func prevBucket(b metadata.Bucket, key string) string {
 }
 
 // subtotalCalcs computes the calculations of a subtotal row that do not
-// run along rows: percent of total, ratio and rate.
+// run along rows: percent of total, ratio, rate and return.
 func subtotalCalcs(p *reports.Plan, g, total *grp) {
 	for _, c := range p.Report.Calculations {
 		switch c.Func {
@@ -210,18 +210,29 @@ func subtotalCalcs(p *reports.Plan, g, total *grp) {
 			}
 		case reports.Ratio:
 			g.vals[c.Name], g.out[c.Name] = formatNumber("decimal", 2, divide(c, g))
-		case reports.Rate:
+		case reports.Rate, reports.Return:
 			g.vals[c.Name], g.out[c.Name] = formatNumber("percent", 2, divide(c, g))
 		}
 	}
 }
 
-// divide is a ratio's or rate's value in a row: Of ÷ By (× 100 for a
-// rate); nil when either is missing or By is zero.
+// divide is a ratio's, rate's or return's value in a row: Of ÷ By (× 100
+// for a rate); nil when either is missing or By is zero. A return is
+// (Of − By) ÷ By × 100, a missing Of counting as 0 (a campaign that won
+// nothing lost its cost: −100 %).
 func divide(c reports.Calculation, g *grp) *big.Rat {
 	a, b := g.vals[c.Of], g.vals[c.By]
-	if c.Func == reports.Rate {
+	switch c.Func {
+	case reports.Rate:
 		return percent(a, b)
+	case reports.Return:
+		if a == nil {
+			a = new(big.Rat)
+		}
+		if b == nil {
+			return nil
+		}
+		return percent(new(big.Rat).Sub(a, b), b)
 	}
 	if a == nil || b == nil || b.Sign() == 0 {
 		return nil
