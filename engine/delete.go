@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/crmplatform/crm/engine/access"
 	"github.com/crmplatform/crm/engine/query"
@@ -104,11 +105,24 @@ func (e *Engine) applyOnDelete(ctx context.Context, w *Writer, s *Scope, ref fie
 			return conflict("cannot delete this %s: %s records refer to it through %s", s.obj.Name, ref.Object.Name, ref.Field.Name)
 		}
 	case metadata.OnDeleteSetNull:
+		cleared, err := e.trackedReferrers(ctx, w, ref, id)
+		if err != nil {
+			return err
+		}
 		q := "UPDATE " + table + " SET " + col + " = NULL, \"version\" = \"version\" + 1 WHERE " + col + " = ?"
 		if _, err := w.tx.ExecContext(ctx, store.Rebind(e.db.Dialect, q), id); err != nil {
 			return fmt.Errorf("engine: clear references to %s: %w", id, err)
 		}
 		w.rows.wrote(ref.Object.Name, "")
+		// The history of each record whose tracked lookup was cleared says
+		// so, as changed by the system on behalf of the deleter.
+		now := e.now().UTC().Truncate(time.Millisecond)
+		for rid, version := range cleared {
+			if err := e.writeHistory(ctx, w.tx, ref.Object, rid, w.rights.p.UserID, true, map[string]any{ref.Field.Name: id},
+				map[string]any{"version": version + 1}, nil, nil, now); err != nil {
+				return err
+			}
+		}
 	case metadata.OnDeleteCascade:
 		// The cascade follows the metadata, not the principal's rights on
 		// the children: their deletion is the parent's.
@@ -132,6 +146,29 @@ func (e *Engine) applyOnDelete(ctx context.Context, w *Writer, s *Scope, ref fie
 		}
 	}
 	return nil
+}
+
+// trackedReferrers returns, when ref's lookup is tracked, the version of
+// each record whose lookup points at id (nil when it is not tracked).
+func (e *Engine) trackedReferrers(ctx context.Context, w *Writer, ref fieldRef, id string) (map[string]int64, error) {
+	if !ref.Field.Tracked {
+		return nil, nil
+	}
+	rows, err := w.tx.QueryContext(ctx, store.Rebind(e.db.Dialect, "SELECT \"id\", \"version\" FROM "+store.Ident(ref.Object.Name)+" WHERE "+store.Ident(ref.Field.Name)+" = ?"), id)
+	if err != nil {
+		return nil, fmt.Errorf("engine: find records of %s referring to %s: %w", ref.Object.Name, id, err)
+	}
+	defer rows.Close()
+	out := map[string]int64{}
+	for rows.Next() {
+		var rid string
+		var version int64
+		if err := rows.Scan(&rid, &version); err != nil {
+			return nil, err
+		}
+		out[rid] = version
+	}
+	return out, rows.Err()
 }
 
 // isNotVisible reports whether err means the record is out of reach.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -29,7 +30,7 @@ const allTypes = `{"name": "sample", "fields": [
 	{"name": "u", "type": "url"},
 	{"name": "pl", "type": "picklist", "options": [{"value": "x"}, {"value": "y"}]},
 	{"name": "mp", "type": "multi_picklist", "options": [{"value": "p"}, {"value": "q"}, {"value": "r"}]},
-	{"name": "lk", "type": "lookup", "target": "account", "on_delete": "set_null"},
+	{"name": "lk", "type": "lookup", "target": "account", "on_delete": "set_null", "tracked": true},
 	{"name": "mm", "type": "many_to_many", "target": "competitor"},
 	{"name": "no", "type": "auto_number", "format": "S-{YYYY}-{000}"},
 	{"name": "fl", "type": "file"}
@@ -122,6 +123,16 @@ func TestFieldTypesRoundTrip(t *testing.T) {
 		got, _ = e.Get(ctx, "sample", rec["id"].(string))
 		if got["lk"] != nil {
 			t.Errorf("set_null lookup kept %v", got["lk"])
+		}
+		// Its history says so, by the system on behalf of the deleter, at
+		// the version the clearing made.
+		hist, err := e.History(ctx, "sample", rec["id"].(string))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cleared := slices.IndexFunc(hist, func(h HistoryEntry) bool { return h.Field == "lk" && h.OldValue == acc["id"] && h.NewValue == nil })
+		if cleared < 0 || !hist[cleared].BySystem || hist[cleared].Version != got["version"] {
+			t.Errorf("history of the cleared lookup: %+v (record at version %v)", hist, got["version"])
 		}
 		// Unique text: a second record with the same value is refused.
 		if _, err := e.Create(ctx, "sample", body(t, `{"t": "text"}`)); err == nil {
