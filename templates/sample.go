@@ -8,10 +8,12 @@ import (
 	"io"
 	"io/fs"
 	"path"
+	"regexp"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/crmplatform/crm/engine"
 	"github.com/crmplatform/crm/engine/access"
@@ -31,12 +33,15 @@ type SampleResult struct {
 	Total   int            `json:"total"`
 }
 
-// LoadSample creates the sample records of a template folder (and of the
-// templates it extends, base first) as principal p, through the engine's
+// LoadSample creates the sample records of a template folder (its own: a
+// pack's sample data does not add its base's, whose objects it may
+// replace) as principal p, through the engine's
 // unit of work (rights, validation, formulas, workflows apply). In each
 // CSV file the header names fields; the column _key names a row for later
 // rows; a lookup's cell "@key" is the id of the row so named, and a
-// many-to-many or multi-picklist cell holds values separated by "|".
+// many-to-many or multi-picklist cell holds values separated by "|". A
+// date or datetime cell may be written relative to the day the sample is
+// loaded (relativeDate), so that sample data is as fresh on every install.
 func LoadSample(ctx context.Context, eng *engine.Engine, p *access.Principal, fsys fs.FS) (*SampleResult, error) {
 	files, err := sampleFiles(fsys)
 	if err != nil {
@@ -44,12 +49,21 @@ func LoadSample(ctx context.Context, eng *engine.Engine, p *access.Principal, fs
 	}
 	res := &SampleResult{Created: map[string]int{}}
 	ids := map[string]string{}
+	now := eng.Now().In(eng.Location(ctx))
+	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, now.Location())
 	for _, f := range files {
-		if err := loadSampleFile(ctx, eng, p, f, ids, res); err != nil {
+		if err := loadSampleFile(ctx, eng, p, f, sampleContext{ids: ids, today: today}, res); err != nil {
 			return res, err
 		}
 	}
 	return res, nil
+}
+
+// sampleContext is what the cells of sample data are read against: the
+// ids of the rows named so far (by _key) and the day of the load.
+type sampleContext struct {
+	ids   map[string]string
+	today time.Time
 }
 
 // sampleFile is one CSV file of sample data.
@@ -59,27 +73,9 @@ type sampleFile struct {
 	data   []byte
 }
 
-// sampleFiles lists the sample files of a template, those of its bases
-// first.
+// sampleFiles lists the sample files of a template, its own only.
 func sampleFiles(fsys fs.FS) ([]sampleFile, error) {
 	var out []sampleFile
-	if b, err := fs.ReadFile(fsys, "template.yaml"); err == nil {
-		var m Manifest
-		if doc, err := metadata.DecodeDocument(b); err == nil {
-			if mm, ok := doc.(map[string]any); ok {
-				m.Extends, _ = mm["extends"].(string)
-			}
-		}
-		if finder, ok := fsys.(metadata.BaseFinder); ok && m.Extends != "" {
-			base, err := finder.FindBase(m.Extends)
-			if err != nil {
-				return nil, err
-			}
-			if out, err = sampleFiles(base); err != nil {
-				return nil, err
-			}
-		}
-	}
 	entries, err := fs.ReadDir(fsys, SampleFolder)
 	if errors.Is(err, fs.ErrNotExist) {
 		return out, nil
@@ -109,7 +105,8 @@ func sampleFiles(fsys fs.FS) ([]sampleFile, error) {
 
 // loadSampleFile creates the records of one file, sampleBatch per unit of
 // work.
-func loadSampleFile(ctx context.Context, eng *engine.Engine, p *access.Principal, f sampleFile, ids map[string]string, res *SampleResult) error {
+func loadSampleFile(ctx context.Context, eng *engine.Engine, p *access.Principal, f sampleFile, sc sampleContext, res *SampleResult) error {
+	ids := sc.ids
 	o, ok := eng.Snapshot().Schema.Object(f.object)
 	if !ok {
 		return fmt.Errorf("templates: sample %s: no object %s", f.name, f.object)
@@ -174,7 +171,7 @@ func loadSampleFile(ctx context.Context, eng *engine.Engine, p *access.Principal
 				key = row[i]
 				continue
 			}
-			v, err := sampleValue(o, col, row[i], ids)
+			v, err := sampleValue(o, col, row[i], sc)
 			if err != nil {
 				return fmt.Errorf("templates: sample %s line %d: %w", f.name, line, err)
 			}
@@ -191,12 +188,12 @@ func loadSampleFile(ctx context.Context, eng *engine.Engine, p *access.Principal
 }
 
 // sampleValue converts a CSV cell to the JSON value of the field col.
-func sampleValue(o *metadata.Object, col, cell string, ids map[string]string) (any, error) {
+func sampleValue(o *metadata.Object, col, cell string, sc sampleContext) (any, error) {
 	ref := func(s string) (string, error) {
 		if !strings.HasPrefix(s, "@") {
 			return s, nil
 		}
-		id, ok := ids[s[1:]]
+		id, ok := sc.ids[s[1:]]
 		if !ok {
 			return "", fmt.Errorf("%s: no earlier row with _key %s", col, s[1:])
 		}
@@ -229,6 +226,44 @@ func sampleValue(o *metadata.Object, col, cell string, ids map[string]string) (a
 		return strconv.ParseFloat(cell, 64)
 	case metadata.KindBool:
 		return strconv.ParseBool(cell)
+	case metadata.KindDate, metadata.KindDateTime:
+		if !strings.HasPrefix(cell, "today") {
+			return cell, nil
+		}
+		d, err := relativeDate(cell, sc.today)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", col, err)
+		}
+		if t.Kind() == metadata.KindDate {
+			return d.Format(metadata.DateLayout), nil
+		}
+		return d.UTC().Format(time.RFC3339), nil
 	}
 	return cell, nil
+}
+
+// relativePattern is a date relative to the day of the load: today, or
+// today plus or minus a number of days, then, for a datetime, a time of
+// day (HH:MM).
+var relativePattern = regexp.MustCompile(`^today(?:([+-][0-9]+))?(?: ([0-9]{2}):([0-9]{2}))?$`)
+
+// relativeDate reads a date written relative to today (midnight of the
+// day of the load, in the server's time zone): "today", "today+30",
+// "today-7", "today-1 14:30".
+func relativeDate(cell string, today time.Time) (time.Time, error) {
+	m := relativePattern.FindStringSubmatch(cell)
+	if m == nil {
+		return time.Time{}, fmt.Errorf("%q is neither a date nor today, today+N or today-N days, optionally with a time HH:MM", cell)
+	}
+	days, _ := strconv.Atoi(m[1])
+	t := today.AddDate(0, 0, days)
+	if m[2] != "" {
+		h, _ := strconv.Atoi(m[2])
+		mi, _ := strconv.Atoi(m[3])
+		if h > 23 || mi > 59 {
+			return time.Time{}, fmt.Errorf("%q: no time of day %s:%s", cell, m[2], m[3])
+		}
+		t = t.Add(time.Duration(h)*time.Hour + time.Duration(mi)*time.Minute)
+	}
+	return t, nil
 }

@@ -123,12 +123,12 @@ func freeAddr(t *testing.T) string {
 }
 
 // startServer runs crm serve until the returned stop is called.
-func startServer(t *testing.T, db, addr string) (stop func() string) {
+func startServer(t *testing.T, db, addr string, flags ...string) (stop func() string) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	var out syncBuffer
 	done := make(chan int)
-	go func() { done <- run(ctx, []string{"serve", "--db", db, "--addr", addr}, &out, &out) }()
+	go func() { done <- run(ctx, append([]string{"serve", "--db", db, "--addr", addr}, flags...), &out, &out) }()
 	deadline := time.Now().Add(90 * time.Second) // a loaded machine under -race is slow to start
 	for {
 		resp, err := http.Get("http://" + addr + "/api/health")
@@ -221,6 +221,36 @@ func TestServeFirstStartAndRestart(t *testing.T) {
 	status, health := call(t, "GET", base+"/api/health", "", "")
 	if status != 200 || health["metadata_version"] != float64(1) {
 		t.Fatalf("template reinstalled? %v", health)
+	}
+}
+
+// TestServeSample starts a fresh database with --sample: the standard
+// template's sample data is there for the administrator, loaded once.
+func TestServeSample(t *testing.T) {
+	t.Setenv("CRM_ADMIN_PASSWORD", "sample-admin-pw")
+	db := filepath.Join(t.TempDir(), "crm.db")
+	addr := freeAddr(t)
+	base := "http://" + addr
+	count := func() float64 {
+		t.Helper()
+		_, login := call(t, "POST", base+"/api/auth/login", "", `{"username": "admin", "password": "sample-admin-pw"}`)
+		token, _ := login["token"].(string)
+		status, list := call(t, "GET", base+"/api/records/opportunity?limit=1&total=true", token, "")
+		if status != 200 {
+			t.Fatalf("list: %d %v", status, list)
+		}
+		n, _ := list["total"].(float64)
+		return n
+	}
+	stop := startServer(t, db, addr, "--sample")
+	first := count()
+	if out := stop(); first < 50 || !strings.Contains(out, "sample data: ") {
+		t.Fatalf("%v sample opportunities after the first start:\n%s", first, out)
+	}
+	stop = startServer(t, db, addr, "--sample")
+	defer stop()
+	if again := count(); again != first {
+		t.Errorf("a second start with --sample: %v opportunities, want %v", again, first)
 	}
 }
 

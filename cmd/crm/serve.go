@@ -24,9 +24,10 @@ func serveCommand(stdout io.Writer, log *slog.Logger) *cobra.Command {
 	var dsn string
 	dbFlag(fl, &dsn)
 	tpl := fl.String("template", env("CRM_TEMPLATE", defaultTemplate), "built-in template installed on first start (CRM_TEMPLATE)")
+	sample := fl.Bool("sample", env("CRM_SAMPLE", "") == "true", "with the template installed on first start, its sample data, as admin (CRM_SAMPLE=true)")
 	c.RunE = func(c *cobra.Command, _ []string) error {
 		tuneGC()
-		return serve(c.Context(), *addr, dsn, *tpl, stdout, log)
+		return serve(c.Context(), *addr, dsn, *tpl, *sample, stdout, log)
 	}
 	return c
 }
@@ -49,9 +50,10 @@ func tuneGC() {
 // requests in flight.
 const shutdownTimeout = 30 * time.Second
 
-// serve starts the HTTP server: it installs the template and the first
-// admin on a fresh database, then serves until ctx ends.
-func serve(ctx context.Context, addr, dsn, tpl string, stdout io.Writer, log *slog.Logger) error {
+// serve starts the HTTP server: it installs the template (with sample,
+// its sample data) and the first admin on a fresh database, then serves
+// until ctx ends.
+func serve(ctx context.Context, addr, dsn, tpl string, sample bool, stdout io.Writer, log *slog.Logger) error {
 	a, err := open(ctx, dsn, log)
 	if err != nil {
 		return err
@@ -93,6 +95,11 @@ func serve(ctx context.Context, addr, dsn, tpl string, stdout io.Writer, log *sl
 		fmt.Fprintf(stdout, "created user admin with password: %s\n(shown once: set CRM_ADMIN_PASSWORD to choose it yourself)\n", generated)
 	} else if created {
 		fmt.Fprintln(stdout, "created user admin with the password from CRM_ADMIN_PASSWORD")
+	}
+	if installed && sample {
+		if err := loadSample(ctx, a, fsys, "admin", stdout); err != nil {
+			return err
+		}
 	}
 	go a.Engine.Watch(ctx, 2*time.Second)
 	go a.Access.Watch(ctx, 2*time.Second)

@@ -187,14 +187,23 @@ func installTemplate(ctx context.Context, a *app, ref, user string, plan, sample
 			fmt.Fprintf(stdout, "created user admin with password: %s\n", generated)
 		}
 	}
+	if err := loadSample(ctx, a, fsys, user, stdout); err != nil {
+		return err
+	}
+	return runRecompute(ctx, a.Engine, stdout)
+}
+
+// loadSample creates a template's sample records as user and says how
+// many.
+func loadSample(ctx context.Context, a *app, fsys fs.FS, user string, stdout io.Writer) error {
 	u, err := a.Access.GetUser(ctx, user)
 	if err != nil {
-		return fmt.Errorf("--user %s: %w", user, err)
+		return fmt.Errorf("sample data as user %s: %w", user, err)
 	}
 	res, err := templates.LoadSample(ctx, a.Engine, u.Principal(), fsys)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "sample data: %d record(s)\n", res.Total)
-	return runRecompute(ctx, a.Engine, stdout)
+	return nil
 }
