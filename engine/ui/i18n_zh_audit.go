@@ -85,7 +85,7 @@ var zhPropMessages = map[string][2]string{
 	"prop_rank":             {"Rank", "排名"},
 	"prop_rate":             {"Rate", "比率"},
 	"prop_ratio":            {"Ratio", "比值"},
-	"prop_return":           {"Return (%)", "回报率"},
+	"prop_return":           {"Return", "回报率"},
 	"prop_difference":       {"Difference", "差值"},
 	"prop_percent_change":   {"Percent change", "变化百分比"},
 	"prop_percent_of_total": {"Percent of total", "占总计百分比"},
