@@ -3,6 +3,7 @@ package ui
 import (
 	"bytes"
 	"encoding/csv"
+	"fmt"
 	"html/template"
 	"net/url"
 	"slices"
@@ -174,14 +175,17 @@ func (u *UI) listPage(c *fiber.Ctx) error {
 	if _, err := r.scope(object, metadata.ActionImport); err == nil && u.sales != nil {
 		d.CanImport = d.CanNew
 	}
+	layout := u.layoutFor(r, obj)
 	if d.Views, err = u.listViews(r.ctx, r.p, object); err != nil {
 		return u.fail(c, err)
 	}
+	d.Views = append(templateViews(r.rights.Snapshot().Schema, object, r.p.Roles, r.lang), d.Views...)
 	if q.viewID != "" && !q.explict {
-		v, err := u.getView(r.ctx, r.p, object, q.viewID)
-		if err != nil {
-			return u.fail(c, err)
+		i := slices.IndexFunc(d.Views, func(v savedView) bool { return v.ID == q.viewID })
+		if i < 0 {
+			return u.fail(c, fmt.Errorf("%w: no view %s", engine.ErrNotFound, q.viewID))
 		}
+		v := d.Views[i]
 		q.typed, q.sort, q.cols = v.Filter, v.Sort, v.Columns
 	}
 	d.Roles = roleNames(r.rights.Snapshot().Schema)
@@ -191,7 +195,7 @@ func (u *UI) listPage(c *fiber.Ctx) error {
 			d.Calendar = true
 		}
 	}
-	cols := visibleColumns(s, q.cols, u.layoutFor(r, obj).ListColumns)
+	cols := visibleColumns(s, q.cols, layout.ListColumns)
 	d.ColNames = strings.Join(cols, ",")
 	d.Fields = fieldChoices(s, r.lang)
 	d.Typed, d.Sort, d.Cursor = q.typed, q.sort, q.cursor

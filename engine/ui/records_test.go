@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/crmplatform/crm/internal/apitest"
 )
@@ -135,6 +136,42 @@ func TestSavedViews(t *testing.T) {
 		if st, _, _ := rep1.post("/ui/views/lead/"+id+"/delete", nil); st != 303 {
 			t.Fatalf("deleting own view: %d", st)
 		}
+	})
+}
+
+// TestTemplateListViews: the standard template's list views appear on
+// the lists of their object for the roles they name, and list through the
+// engine as the viewer: rep1's "to contact next week" has their account
+// with a call next week, not one with a call later nor rep2's.
+func TestTemplateListViews(t *testing.T) {
+	t.Parallel()
+	apitest.Dialects(t, apitest.Options{}, func(t *testing.T, s *apitest.Server) {
+		today := time.Now().UTC()
+		nextMonday := today.AddDate(0, 0, 7-(int(today.Weekday())+6)%7)
+		at := func(d time.Time) string { return time.Date(d.Year(), d.Month(), d.Day(), 10, 0, 0, 0, time.UTC).Format(time.RFC3339) }
+		for _, a := range []struct{ user, name, when string }{
+			{"rep1", "Soon Trading", at(nextMonday.AddDate(0, 0, 2))},
+			{"rep1", "Later Trading", at(nextMonday.AddDate(0, 0, 14))},
+			{"rep2", "Elsewhere Trading", at(nextMonday)},
+		} {
+			acc := s.Create(a.user, "account", fmt.Sprintf(`{"name": %q}`, a.name))
+			s.Create(a.user, "activity", fmt.Sprintf(`{"subject": "Call", "kind": "call", "status": "planned", "starts_at": %q, "account": %q}`, a.when, acc))
+		}
+		view := "/ui/o/account?view=accounts_to_contact_next_week"
+		run(t, signedIn(t, s, "rep1"), []pageCase{
+			{name: "the account list offers the template's views", path: "/ui/o/account", status: 200,
+				contains: []string{`href="/ui/o/account?view=accounts_to_contact_next_week"`, "To contact next week", "Not contacted last week"}},
+			{name: "the view lists the rep's account with a call next week", path: view, status: 200,
+				contains: []string{"Soon Trading", `aria-current="page">To contact next week`}, notContain: []string{"Later Trading", "Elsewhere Trading"}},
+			{name: "a view for service agents is not offered to a rep", path: "/ui/o/service_request", status: 200, notContain: []string{"service_requests_past_sla"}},
+			{name: "nor opened by one", path: "/ui/o/service_request?view=service_requests_past_sla", status: 404},
+		})
+		run(t, signedIn(t, s, "agent"), []pageCase{
+			{name: "an agent finds it", path: "/ui/o/service_request", status: 200, contains: []string{"?view=service_requests_past_sla", "Open past the SLA"}},
+		})
+		run(t, signedIn(t, s, "rep2"), []pageCase{
+			{name: "rep2's view lists rep2's account only", path: view, status: 200, contains: []string{"Elsewhere Trading"}, notContain: []string{"Soon Trading"}},
+		})
 	})
 }
 

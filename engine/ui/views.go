@@ -10,6 +10,8 @@ import (
 	"github.com/crmplatform/crm/engine"
 	"github.com/crmplatform/crm/engine/access"
 	"github.com/crmplatform/crm/engine/store"
+	"github.com/crmplatform/crm/engine/ui/layout"
+	"github.com/crmplatform/crm/metadata"
 	"github.com/google/uuid"
 )
 
@@ -80,18 +82,17 @@ func (u *UI) listViews(ctx context.Context, p *access.Principal, object string) 
 	return out, rows.Err()
 }
 
-// getView returns one view p sees.
-func (u *UI) getView(ctx context.Context, p *access.Principal, object, id string) (*savedView, error) {
-	vs, err := u.listViews(ctx, p, object)
-	if err != nil {
-		return nil, err
-	}
-	for i := range vs {
-		if vs[i].ID == id {
-			return &vs[i], nil
+// templateViews returns the list views of object a template ships for a
+// user holding roles, labelled in lang and identified by their names
+// (saved views have uuids), in the order of their names.
+func templateViews(s *metadata.Schema, object string, roles []string, lang string) []savedView {
+	var out []savedView
+	for _, v := range layout.ListViews.All(s) {
+		if v.Object == object && v.For(roles) {
+			out = append(out, savedView{ID: v.Name, Object: object, Name: v.Label.Get(lang), Filter: v.Filter, Sort: v.Sort, Columns: v.Columns})
 		}
 	}
-	return nil, fmt.Errorf("%w: no saved view %s", engine.ErrNotFound, id)
+	return out
 }
 
 // insertView stores a new view owned by p.

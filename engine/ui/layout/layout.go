@@ -1,8 +1,9 @@
 // Package layout is the document kind layouts: how an object's pages are
 // arranged (sections of the detail page and form, list columns, related
-// lists), for every user or for some roles. It imports only metadata, so
-// every program that loads templates (defaults, crm validate) knows the
-// kind; engine/ui renders it.
+// lists), for every user or for some roles, and the kind list_views: the
+// lists of an object a template ships. It imports only metadata and the
+// filter language (engine/query), so every program that loads templates
+// (defaults, crm validate) knows the kinds; engine/ui renders them.
 package layout
 
 import (
