@@ -148,7 +148,9 @@ func TestTemplateListViews(t *testing.T) {
 	apitest.Dialects(t, apitest.Options{}, func(t *testing.T, s *apitest.Server) {
 		today := time.Now().UTC()
 		nextMonday := today.AddDate(0, 0, 7-(int(today.Weekday())+6)%7)
-		at := func(d time.Time) string { return time.Date(d.Year(), d.Month(), d.Day(), 10, 0, 0, 0, time.UTC).Format(time.RFC3339) }
+		at := func(d time.Time) string {
+			return time.Date(d.Year(), d.Month(), d.Day(), 10, 0, 0, 0, time.UTC).Format(time.RFC3339)
+		}
 		for _, a := range []struct{ user, name, when string }{
 			{"rep1", "Soon Trading", at(nextMonday.AddDate(0, 0, 2))},
 			{"rep1", "Later Trading", at(nextMonday.AddDate(0, 0, 14))},
