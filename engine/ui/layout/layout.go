@@ -14,21 +14,28 @@ import (
 	"github.com/crmplatform/crm/metadata"
 )
 
-//go:embed layout.schema.json
-var layoutSchema []byte
+// The kinds' JSON Schemas.
+var (
+	//go:embed layout.schema.json
+	layoutSchema []byte
+	//go:embed list_view.schema.json
+	listViewSchema []byte
+)
 
 // Layouts reads the documents of kind "layouts" (folder layouts/ of a
 // template, /api/meta/layouts): Layouts.All(s), Layouts.Get(s, name).
-var Layouts metadata.Docs[Layout]
+// ListViews reads those of kind "list_views" (folder list_views/,
+// /api/meta/list_views).
+var (
+	Layouts   metadata.Docs[Layout]
+	ListViews metadata.Docs[ListView]
+)
 
-// init registers the layouts kind.
+// init registers the kinds layouts and list_views, readable by every
+// signed-in user.
 func init() {
-	Layouts = metadata.RegisterKind(metadata.KindSpec[Layout]{
-		Name:   "layouts",
-		Schema: layoutSchema,
-		Public: true,
-		Check:  checkLayout,
-	})
+	Layouts = metadata.RegisterKind(metadata.KindSpec[Layout]{Name: "layouts", Schema: layoutSchema, Public: true, Check: checkLayout})
+	ListViews = metadata.RegisterKind(metadata.KindSpec[ListView]{Name: "list_views", Schema: listViewSchema, Public: true, Check: checkListView})
 }
 
 // checkLayout checks a layout against the schema: its object, the fields

@@ -1,30 +1,12 @@
 package layout
 
 import (
-	_ "embed"
 	"fmt"
 	"slices"
 
 	"github.com/crmplatform/crm/engine/query"
 	"github.com/crmplatform/crm/metadata"
 )
-
-//go:embed list_view.schema.json
-var listViewSchema []byte
-
-// ListViews reads the documents of kind "list_views" (folder list_views/
-// of a template, /api/meta/list_views).
-var ListViews metadata.Docs[ListView]
-
-// init registers the list_views kind.
-func init() {
-	ListViews = metadata.RegisterKind(metadata.KindSpec[ListView]{
-		Name:   "list_views",
-		Schema: listViewSchema,
-		Public: true,
-		Check:  checkListView,
-	})
-}
 
 // ListView is a named list of an object that a template ships (accounts
 // not contacted last week, deals closing this month): a filter of the list
