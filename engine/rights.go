@@ -660,6 +660,7 @@ func (s *Scope) QueryOptions(ctx context.Context) query.Options {
 	return query.Options{
 		Dialect: e.db.Dialect,
 		Now:     e.now().In(e.location(ctx)),
+		User:    s.r.p.UserID,
 		Schema:  s.r.snap.Schema,
 		CheckField: func(object, field string) error {
 			if metadata.IsSystemField(field) {

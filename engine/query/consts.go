@@ -87,6 +87,14 @@ func (c *compiler) eval(node ast.Node) (any, error) {
 		}
 		return out, nil
 	}
+	if call, ok := node.(*ast.CallNode); ok {
+		if id, ok := call.Callee.(*ast.IdentifierNode); ok && id.Value == "me" {
+			if len(call.Arguments) > 0 {
+				return nil, errorf(pos(node), "", "me() takes no arguments: it is the id of the user reading")
+			}
+			return c.opt.User, nil
+		}
+	}
 	if c.evals++; c.evals > maxEvals {
 		return nil, errorf(pos(node), "", "too many computed values in one filter (at most %d)", maxEvals)
 	}

@@ -510,3 +510,32 @@ func TestFilterUsesNow(t *testing.T) {
 		}
 	}
 }
+
+// TestFilterMe compiles me() to the id of the user reading, to no one
+// outside a user's read, and refuses arguments.
+func TestFilterMe(t *testing.T) {
+	t.Parallel()
+	s := testSchema(t)
+	item, _ := s.Object("item")
+	for _, tc := range []struct {
+		user, filter string
+		want         []any
+	}{
+		{"user-1", `owner_id == me()`, []any{"user-1"}},
+		{"user-2", `owner_id == me() || created_by in [me(), "x"]`, []any{"user-2", "user-2", "x"}},
+		{"", `owner_id == me()`, []any{""}},
+	} {
+		opt := testOptions(s, metadata.DialectSQLite)
+		opt.User = tc.user
+		p, err := CompileFilter(tc.filter, item, opt)
+		if err != nil {
+			t.Fatalf("%s as %q: %v", tc.filter, tc.user, err)
+		}
+		if !reflect.DeepEqual(p.Args, tc.want) {
+			t.Errorf("%s as %q: args %v, want %v (%s)", tc.filter, tc.user, p.Args, tc.want, p.SQL)
+		}
+	}
+	if _, err := CompileFilter(`owner_id == me(1)`, item, testOptions(s, metadata.DialectSQLite)); err == nil || !strings.Contains(err.Error(), "me() takes no arguments") {
+		t.Errorf("me(1): %v", err)
+	}
+}

@@ -32,6 +32,10 @@ type Options struct {
 	// are computed from, once per request; its location is the user's time
 	// zone for day boundaries. The zero value means time.Now().
 	Now time.Time
+	// User is the id of the user reading, the value of me() (owner_id ==
+	// me()). Outside a user's read (a sharing rule, a roll-up's condition,
+	// a check of metadata) it is empty, and me() matches no record.
+	User string
 	// Schema resolves lookup targets for paths such as account.industry;
 	// without it only the object's own fields can be named.
 	Schema *metadata.Schema

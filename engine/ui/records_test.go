@@ -174,6 +174,20 @@ func TestTemplateListViews(t *testing.T) {
 		run(t, signedIn(t, s, "rep2"), []pageCase{
 			{name: "rep2's view lists rep2's account only", path: view, status: 200, contains: []string{"Elsewhere Trading"}, notContain: []string{"Soon Trading"}},
 		})
+		// me() is the user reading: the manager, who reads the team's deals,
+		// finds only their own in "My open deals", and a rep only theirs.
+		for _, u := range []string{"manager", "rep1"} {
+			acc := s.Create(u, "account", fmt.Sprintf(`{"name": "%s's account"}`, u))
+			s.Create(u, "opportunity", fmt.Sprintf(`{"name": "Deal of %s", "account": %q}`, u, acc))
+		}
+		mine := "/ui/o/opportunity?view=my_open_deals"
+		run(t, signedIn(t, s, "manager"), []pageCase{
+			{name: "the manager's list has the team's deals", path: "/ui/o/opportunity", status: 200, contains: []string{"Deal of manager", "Deal of rep1"}},
+			{name: "the manager's own", path: mine, status: 200, contains: []string{"Deal of manager"}, notContain: []string{"Deal of rep1"}},
+		})
+		run(t, signedIn(t, s, "rep1"), []pageCase{
+			{name: "the rep's own", path: mine, status: 200, contains: []string{"Deal of rep1"}, notContain: []string{"Deal of manager"}},
+		})
 	})
 }
 
