@@ -259,7 +259,7 @@ var messages = map[string][2]string{
 	"by_system":             {"by the system", "系统自动"},
 	"view_all":              {"View all", "查看全部"},
 	"no_records":            {"No records.", "没有记录。"},
-	"saved_views":           {"Saved views", "已存视图"},
+	"saved_views":           {"Views", "视图"},
 	"all_records":           {"All", "全部"},
 	"filter":                {"Filter", "筛选"},
 	"conditions":            {"Conditions (all must hold)", "条件（同时满足）"},

@@ -162,7 +162,7 @@ func TestTemplateListViews(t *testing.T) {
 		view := "/ui/o/account?view=accounts_to_contact_next_week"
 		run(t, signedIn(t, s, "rep1"), []pageCase{
 			{name: "the account list offers the template's views", path: "/ui/o/account", status: 200,
-				contains: []string{`href="/ui/o/account?view=accounts_to_contact_next_week"`, "To contact next week", "Not contacted last week"}},
+				contains: []string{`href="/ui/o/account?view=accounts_to_contact_next_week" title="Accounts with an activity planned next week."`, "To contact next week", "Not contacted last week"}},
 			{name: "the view lists the rep's account with a call next week", path: view, status: 200,
 				contains: []string{"Soon Trading", `aria-current="page">To contact next week`}, notContain: []string{"Later Trading", "Elsewhere Trading"}},
 			{name: "a view for service agents is not offered to a rep", path: "/ui/o/service_request", status: 200, notContain: []string{"service_requests_past_sla"}},

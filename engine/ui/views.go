@@ -17,17 +17,19 @@ import (
 
 // savedView is a list view a user kept: a filter, a sort and columns of
 // one object, seen by its owner and, when shared, by the users of one
-// role. It holds no records: opening it lists through the engine as the
-// viewer, so a shared view shows each viewer only what they may read.
+// role; or one a template ships (templateViews), with a description. It
+// holds no records: opening it lists through the engine as the viewer,
+// so a shared view shows each viewer only what they may read.
 type savedView struct {
-	ID      string
-	Object  string
-	Name    string
-	OwnerID string
-	Role    string
-	Filter  string
-	Sort    string
-	Columns []string
+	ID          string
+	Object      string
+	Name        string
+	Description string
+	OwnerID     string
+	Role        string
+	Filter      string
+	Sort        string
+	Columns     []string
 }
 
 // viewsTable is the UI's own table of saved views.
@@ -89,7 +91,8 @@ func templateViews(s *metadata.Schema, object string, roles []string, lang strin
 	var out []savedView
 	for _, v := range layout.ListViews.All(s) {
 		if v.Object == object && v.For(roles) {
-			out = append(out, savedView{ID: v.Name, Object: object, Name: v.Label.Get(lang), Filter: v.Filter, Sort: v.Sort, Columns: v.Columns})
+			out = append(out, savedView{ID: v.Name, Object: object, Name: v.Label.Get(lang), Description: v.Description.Get(lang),
+				Filter: v.Filter, Sort: v.Sort, Columns: v.Columns})
 		}
 	}
 	return out
