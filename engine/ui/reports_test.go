@@ -68,6 +68,26 @@ func TestReportPages(t *testing.T) {
 	})
 }
 
+// TestSalesHomeMyActivities: the sales home's "My activities this week"
+// lists the reader's own planned activities (me()), not those of their
+// team that the manager may read elsewhere.
+func TestSalesHomeMyActivities(t *testing.T) {
+	t.Parallel()
+	apitest.Dialects(t, apitest.Options{}, func(t *testing.T, s *apitest.Server) {
+		today := time.Now().UTC().Format("2006-01-02")
+		for _, u := range []string{"manager", "rep1"} {
+			s.Create(u, "activity", fmt.Sprintf(`{"subject": "Task of %s", "kind": "task", "status": "planned", "due_date": %q}`, u, today))
+		}
+		run(t, signedIn(t, s, "manager"), []pageCase{
+			{name: "the manager's home", path: "/ui/", status: 200, contains: []string{"My activities this week", "Task of manager"}, notContain: []string{"Task of rep1"}},
+			{name: "the manager reads the rep's task elsewhere", path: "/ui/o/activity", status: 200, contains: []string{"Task of rep1"}},
+		})
+		run(t, signedIn(t, s, "rep1"), []pageCase{
+			{name: "the rep's home", path: "/ui/", status: 200, contains: []string{"Task of rep1"}, notContain: []string{"Task of manager"}},
+		})
+	})
+}
+
 // TestDashboardPages: a user switches between the dashboards offered to
 // them, saves a copy as their own home, makes it home again after
 // switching, and deletes it; another user neither sees nor deletes it.
