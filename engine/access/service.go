@@ -90,7 +90,7 @@ func New(db *store.DB, opts ...Option) *Service {
 	}
 	s.tokens.Store(&tokenCache{})
 	s.compiler = func(cond string, obj *metadata.Object, sc *metadata.Schema) (string, []any, error) {
-		p, err := query.CompileFilter(cond, obj, query.Options{Dialect: db.Dialect, Schema: sc, Now: s.now().UTC()})
+		p, err := query.CompileFilter(cond, obj, query.Options{Dialect: db.Dialect, Schema: sc, Now: s.now().UTC(), NoReader: true})
 		return p.SQL, p.Args, err
 	}
 	for _, o := range opts {

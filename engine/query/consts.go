@@ -89,8 +89,11 @@ func (c *compiler) eval(node ast.Node) (any, error) {
 	}
 	if call, ok := node.(*ast.CallNode); ok {
 		if id, ok := call.Callee.(*ast.IdentifierNode); ok && id.Value == "me" {
-			if len(call.Arguments) > 0 {
+			switch {
+			case len(call.Arguments) > 0:
 				return nil, errorf(pos(node), "", "me() takes no arguments: it is the id of the user reading")
+			case c.opt.NoReader:
+				return nil, errorf(pos(node), "", "me() is the user reading a list or report; no one reads through this filter, which holds for every user at once")
 			}
 			return c.opt.User, nil
 		}

@@ -538,4 +538,9 @@ func TestFilterMe(t *testing.T) {
 	if _, err := CompileFilter(`owner_id == me(1)`, item, testOptions(s, metadata.DialectSQLite)); err == nil || !strings.Contains(err.Error(), "me() takes no arguments") {
 		t.Errorf("me(1): %v", err)
 	}
+	opt := testOptions(s, metadata.DialectSQLite)
+	opt.NoReader = true
+	if _, err := CompileFilter(`owner_id == me()`, item, opt); err == nil || !strings.Contains(err.Error(), "no one reads through this filter") {
+		t.Errorf("me() where no one reads: %v", err)
+	}
 }

@@ -33,9 +33,12 @@ type Options struct {
 	// zone for day boundaries. The zero value means time.Now().
 	Now time.Time
 	// User is the id of the user reading, the value of me() (owner_id ==
-	// me()). Outside a user's read (a sharing rule, a roll-up's condition,
-	// a check of metadata) it is empty, and me() matches no record.
+	// me()). It is empty where a filter is only checked (a report, a list
+	// view), and me() then compiles to a value no record holds.
 	User string
+	// NoReader says no one reads through the filter (a sharing rule,
+	// decided for every user at once): me() is refused.
+	NoReader bool
 	// Schema resolves lookup targets for paths such as account.industry;
 	// without it only the object's own fields can be named.
 	Schema *metadata.Schema

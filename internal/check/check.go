@@ -122,7 +122,7 @@ func policies(s *metadata.Schema, sound bool) ([]access.Rule, metadata.Problems)
 			if !ok {
 				continue // Validate reported it
 			}
-			if _, err := query.CompileFilter(sr.Condition, obj, query.Options{Dialect: metadata.DialectSQLite, Schema: s, Now: now}); err != nil {
+			if _, err := query.CompileFilter(sr.Condition, obj, query.Options{Dialect: metadata.DialectSQLite, Schema: s, Now: now, NoReader: true}); err != nil {
 				ps = append(ps, metadata.Problem{File: s.Source(metadata.DocRole, r.Name), Path: fmt.Sprintf("/sharing_rules/%d/condition", i), Message: err.Error()})
 			}
 		}

@@ -47,6 +47,10 @@ fields:
 			"objects/deal.yaml": "name: deal\nfields:\n  - {name: a, type: integer}",
 			"roles/rep.yaml":    "name: rep\nsharing_rules:\n  - {name: big, object: deal, condition: 'colour == \"red\"', access: read}",
 		}, []want{{"roles/rep.yaml", "/sharing_rules/0/condition", "colour"}}},
+		{"me() in a sharing rule", map[string]string{
+			"objects/deal.yaml": "name: deal\nfields:\n  - {name: a, type: integer}",
+			"roles/rep.yaml":    "name: rep\nsharing_rules:\n  - {name: mine, object: deal, condition: 'owner_id == me()', access: read}",
+		}, []want{{"roles/rep.yaml", "/sharing_rules/0/condition", "no one reads"}}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
