@@ -125,6 +125,11 @@ func fromForm(f *metadata.Field, vals []string, loc *time.Location) (any, error)
 		}
 		return t.UTC().Format(time.RFC3339), nil
 	}
+	if in.Kind == metadata.InputNumber && (s[0] == '-' || s[0] >= '0' && s[0] <= '9') && json.Valid([]byte(s)) {
+		// A JSON number, as the API gives it: an integer, decimal or
+		// percent field takes no text.
+		return json.Number(s), nil
+	}
 	return s, nil
 }
 
