@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/big"
 	"net/url"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -54,7 +55,14 @@ func TestQuoteAmountsExact(t *testing.T) {
 		q := s.Create("rep1", "quote", `{"name": "Q", "account": "`+acc+`", "discount": 2.5, "tax_rate": 13}`)
 		// empty quote
 		wantExact(t, get(t, s, "rep1", "quote", q), map[string]*big.Rat{"lines_total": apitest.Rat(t, "0"), "total": apitest.Rat(t, "0"), "tax": apitest.Rat(t, "0"), "grand_total": apitest.Rat(t, "0"), "discount_rate": apitest.Rat(t, "0"), "line_count": apitest.Rat(t, "0")})
-		l1 := s.Create("rep1", "quote_line", `{"quote": "`+q+`", "product": "`+p+`", "quantity": 1.5, "unit_price": "0.35"}`)
+		// l1's unit price is left to its default, the product's list price
+		l1 := s.Create("rep1", "quote_line", `{"quote": "`+q+`", "product": "`+p+`", "quantity": 1.5}`)
+		wantExact(t, get(t, s, "rep1", "quote_line", l1), map[string]*big.Rat{"unit_price": apitest.Rat(t, "0.35")})
+		// a product without a list price gives no unit price: it is required
+		unpriced := s.Create("admin", "product", `{"name": "Unpriced", "code": "P-2"}`)
+		if st, m := s.Do("POST", "/api/records/quote_line", "rep1", `{"quote": "`+q+`", "product": "`+unpriced+`"}`); st != 422 || !strings.Contains(fmt.Sprint(m), "unit_price") {
+			t.Fatalf("a line of an unpriced product without a unit price: %d %v", st, m)
+		}
 		l2 := s.Create("rep1", "quote_line", `{"quote": "`+q+`", "product": "`+p+`", "quantity": 0, "unit_price": "0.35"}`)
 		l3 := s.Create("rep1", "quote_line", `{"quote": "`+q+`", "product": "`+p+`", "quantity": 3, "unit_price": "1.15", "discount": 33.3}`)
 		a1 := apitest.RoundCents(mul(t, "1.5", "0.35"))

@@ -269,7 +269,9 @@ func (w *Writer) prepareCreate(ctx context.Context, s *Scope, data map[string]an
 	for k, v := range wr.vals {
 		rec[k] = v
 	}
-	e.formulaDefaults(s.r.snap, s.obj, rec, now)
+	if err := e.formulaDefaults(ctx, w, s.obj, rec, now); err != nil {
+		return nil, err
+	}
 	if err := e.validate(ctx, w, s, rec, wr); err != nil {
 		return nil, err
 	}

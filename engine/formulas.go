@@ -71,10 +71,21 @@ func compiledFormulas(s *Snapshot) *formulas.Compiled {
 // checks, so that a required field with a default formula is filled before
 // it is found missing. A default formula that fails leaves its field
 // empty (logged).
-func (e *Engine) formulaDefaults(snap *Snapshot, obj *metadata.Object, rec map[string]any, now time.Time) {
-	if op := compiledFormulas(snap).Object(obj.Name); op != nil {
-		e.formulaFailed(snap, op.Defaults(rec, now))
+func (e *Engine) formulaDefaults(ctx context.Context, w *Writer, obj *metadata.Object, rec map[string]any, now time.Time) error {
+	snap := w.rights.snap
+	op := compiledFormulas(snap).Object(obj.Name)
+	var r formulas.Resolver
+	if op.DefaultsRelated() {
+		// The value is copied into the principal's record: it reads only
+		// what the principal may read.
+		r = &formulaResolver{e: e, q: w.tx, snap: snap, now: now, reader: w.rights}
 	}
+	fails, err := op.Defaults(ctx, rec, now, r)
+	e.formulaFailed(snap, fails)
+	if err != nil {
+		return formulaReadError(obj.Name, err)
+	}
+	return nil
 }
 
 // formulaCompute computes the computed fields of rec (storage form) in tx
@@ -224,6 +235,10 @@ type formulaResolver struct {
 	// long as rows shows no change of theirs since; nil outside a batch.
 	batch *batchReads
 	rows  *rowLog
+	// reader, when set, is the permission decision of the principal the
+	// values are read for: records it may not read are missing, and
+	// fields it may not read are empty. Nil reads as the system.
+	reader *Rights
 }
 
 var _ formulas.Resolver = (*formulaResolver)(nil)
@@ -243,6 +258,10 @@ func (r *formulaResolver) Lookup(ctx context.Context, object string, ids []strin
 	if len(ids) == 0 {
 		return out, nil
 	}
+	rule, fields, err := r.readable(ctx, object, fields)
+	if err != nil || rule.SQL == access.MatchNone {
+		return out, err
+	}
 	exprs := make([]string, 0, len(fields)+1)
 	for _, f := range append([]string{"id"}, fields...) {
 		if fieldDef(obj, f) == nil {
@@ -251,8 +270,8 @@ func (r *formulaResolver) Lookup(ctx context.Context, object string, ids []strin
 		exprs = append(exprs, store.Ident(f))
 	}
 	read := func(chunk []string) error {
-		q := "SELECT " + strings.Join(exprs, ", ") + " FROM " + store.Ident(object) + " WHERE " + store.In(`"id"`, len(chunk))
-		rows, err := r.e.db.Query(ctx, r.q, store.Rebind(r.e.db.Dialect, q), anySlice(chunk)...)
+		q := "SELECT " + strings.Join(exprs, ", ") + " FROM " + store.Ident(object) + where(rule.SQL, store.In(`"id"`, len(chunk)))
+		rows, err := r.e.db.Query(ctx, r.q, store.Rebind(r.e.db.Dialect, q), append(slices.Clone(rule.Args), anySlice(chunk)...)...)
 		if err != nil {
 			return fmt.Errorf("engine: read %s for formulas: %w", object, err)
 		}
@@ -276,6 +295,31 @@ func (r *formulaResolver) Lookup(ctx context.Context, object string, ids []strin
 		}
 	}
 	return out, nil
+}
+
+// readable returns the condition on object's rows and the fields of
+// fields a lookup reads: every row and field for the system (no reader),
+// otherwise those the reader may read (access.MatchNone when it may read
+// no record of object).
+func (r *formulaResolver) readable(ctx context.Context, object string, fields []string) (query.Predicate, []string, error) {
+	if r.reader == nil {
+		return query.Predicate{}, fields, nil
+	}
+	s, err := r.reader.ScopeFor(object, metadata.ActionRead)
+	if errors.Is(err, ErrForbidden) {
+		return query.Predicate{SQL: access.MatchNone}, nil, nil
+	}
+	if err != nil {
+		return query.Predicate{}, nil, err
+	}
+	rule, err := s.Predicate(ctx, metadata.ActionRead)
+	if errors.Is(err, ErrForbidden) {
+		return query.Predicate{SQL: access.MatchNone}, nil, nil
+	}
+	if err != nil {
+		return query.Predicate{}, nil, err
+	}
+	return rule, slices.DeleteFunc(slices.Clone(fields), func(f string) bool { return !s.Readable(f) }), nil
 }
 
 // rollupCondKey names a roll-up's compiled condition in a snapshot.

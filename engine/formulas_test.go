@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"reflect"
@@ -37,6 +38,8 @@ func formulasSchema(s *metadata.Schema) *metadata.Schema {
 		&metadata.Field{Name: "weighted", Type: "currency", Formula: "amount * option(stage).probability / 100"},
 		&metadata.Field{Name: "account_industry", Type: "text", Formula: "label(account.industry)", Visibility: metadata.VisibilityAll},
 		&metadata.Field{Name: "follow_up", Type: "date", DefaultFormula: "today() + 7"},
+		&metadata.Field{Name: "credit_at_open", Type: "currency", DefaultFormula: "account.credit_limit"},
+		&metadata.Field{Name: "group_credit_at_open", Type: "currency", DefaultFormula: "account.parent.credit_limit"},
 	)
 	opp.ValidationRules = append(opp.ValidationRules,
 		metadata.ValidationRule{Name: "won_needs_amount", Condition: `stage != "won" || amount > 0`, Message: metadata.Label{"en": "A won opportunity needs an amount"}, Field: "amount"},
@@ -145,6 +148,58 @@ func TestFormulasOnWrites(t *testing.T) {
 		if !errors.As(err, &verr) || len(verr.Errors) != 2 || verr.Errors[0].Code != "rule.won_needs_amount" || verr.Errors[0].Field != "amount" ||
 			verr.Errors[1].Code != "rule.short_name" || verr.Errors[0].Message != "A won opportunity needs an amount" {
 			t.Fatalf("want both rules to fail, got %v", err)
+		}
+	})
+}
+
+// TestDefaultFormulaReadsAsPrincipal: a default formula reading through
+// lookups copies into the new record only what its creator may read: a
+// record out of their record scope, or a hidden field, reads as empty.
+func TestDefaultFormulaReadsAsPrincipal(t *testing.T) {
+	t.Parallel()
+	storetest.DialectsFrom(t, withFormulasSeed, func(t *testing.T, db *store.DB) {
+		e := withFormulas(t, db)
+		u1, u2 := as("u1"), as("u2")
+		create := func(e *Engine, ctx context.Context, object, data string) Record {
+			t.Helper()
+			r, err := e.Create(ctx, object, body(t, data))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return r
+		}
+		group := create(e, u1, "account", `{"name": "Group", "credit_limit": 90000}`)
+		sub := create(e, u1, "account", `{"name": "Subsidiary", "credit_limit": 5000, "parent": "`+group["id"].(string)+`"}`)
+		deal := func(e *Engine, ctx context.Context, data string) Record {
+			t.Helper()
+			return create(e, ctx, "opportunity", `{"name": "Deal", "stage": "proposal", "account": "`+sub["id"].(string)+`"`+data+`}`)
+		}
+		if o := deal(e, u1, ""); o["credit_at_open"] != json.Number("5000.00") || o["group_credit_at_open"] != json.Number("90000.00") {
+			t.Fatalf("u1 reads both accounts: %v", o)
+		}
+		if o := deal(e, u1, `, "credit_at_open": 7`); o["credit_at_open"] != json.Number("7.00") {
+			t.Fatalf("a value sent is kept: %v", o)
+		}
+		// u2 is given the subsidiary, not its group: the group's limit is
+		// not theirs to copy.
+		if _, err := e.Update(u1, "account", sub["id"].(string), body(t, `{"version": 1, "owner_id": "u2"}`)); err != nil {
+			t.Fatal(err)
+		}
+		if o := deal(e, u2, ""); o["credit_at_open"] != json.Number("5000.00") || o["group_credit_at_open"] != nil {
+			t.Fatalf("u2 reads the subsidiary only: %v", o)
+		}
+		// The same rights with the credit limit hidden: nothing is copied.
+		hidden := newEngine(t, db, ownerGuard{hidden: map[string]bool{"account.credit_limit": true}})
+		if err := hidden.UseFormulas(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		o := deal(hidden, u2, "")
+		if o["credit_at_open"] != nil || o["group_credit_at_open"] != nil {
+			t.Fatalf("hidden credit limit: %v", o)
+		}
+		var stored sql.NullInt64
+		if err := db.SQL().QueryRow(store.Rebind(db.Dialect, `SELECT credit_at_open FROM opportunity WHERE id = ?`), o["id"]).Scan(&stored); err != nil || stored.Valid {
+			t.Fatalf("stored credit_at_open %v (%v)", stored, err)
 		}
 	})
 }

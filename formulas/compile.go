@@ -39,7 +39,10 @@ type ObjectProgram struct {
 	object   *metadata.Object
 	computed []*program
 	defaults []*program
-	rules    []*program
+	// defaultsRelated tells that a default formula reads a record a
+	// lookup points to (DefaultsRelated).
+	defaultsRelated bool
+	rules           []*program
 	// reads is the union of what the computed fields and rules read.
 	reads *reads
 	// options and labels give the values of the option()/label() variables.
@@ -418,6 +421,7 @@ func (cc *schemaCompiler) object(o *metadata.Object) (*ObjectProgram, metadata.P
 			} else {
 				p.what, p.field, p.index = "default of "+f.Name, f, i
 				op.defaults = append(op.defaults, p)
+				op.defaultsRelated = op.defaultsRelated || len(p.reads.paths) > 0
 			}
 		}
 	}
@@ -532,9 +536,6 @@ func (cc *schemaCompiler) compile(op *ObjectProgram, kind exprKind, src string, 
 		rd.addChain(cc.schema, o, ch)
 	}
 	rd.clock = readsClock(&tree.Node)
-	if kind == exprDefault && (len(rd.paths) > 0 || len(rd.rollups) > 0) {
-		return nil, formulaError(src, file.Location{}, "a default formula can read only fields of the record itself, not related records")
-	}
 	return &program{source: src, prog: prog, reads: rd}, nil
 }
 

@@ -61,7 +61,7 @@ func TestCompileErrors(t *testing.T) {
 		{"boolean gets a number", `  - {name: x, type: boolean, formula: "amount"}`, "/fields/6/formula", "gives number but field x is true or false"},
 		{"date gets text", `  - {name: x, type: date, formula: "name"}`, "/fields/6/formula", "gives text but field x is a date"},
 		{"text gets a date", `  - {name: x, type: text, formula: "close_date"}`, "/fields/6/formula", "gives date but field x is text"},
-		{"default reads a lookup", `  - {name: x, type: text, default_formula: "account.name"}`, "/fields/6/default_formula", "only fields of the record itself"},
+		{"default reads a roll-up", "  - {name: previous, type: lookup, target: deal, on_delete: set_null}\n  - {name: x, type: integer, default_formula: \"count(deal)\"}", "/fields/7/default_formula", "line 1, column 1: a roll-up can be used only in a computed field or a validation rule"},
 		{"default type", `  - {name: x, type: date, default_formula: "30"}`, "/fields/6/default_formula", "gives integer but field x is a date"},
 		{"unknown lookup field", `  - {name: x, type: text, formula: "account.nme"}`, "/fields/6/formula", "line 1, column 9: unknown field nme"},
 		{"too many lookups", `  - {name: x, type: text, formula: "account.parent.parent.parent.name"}`, "/fields/6/formula", "line 1, column 30: unknown field name"},

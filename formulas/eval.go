@@ -95,11 +95,14 @@ func nowOf(ctx context.Context) time.Time {
 
 // Defaults fills the fields of rec that have a default formula and no
 // value (missing or nil) with the formula's value in storage form, in the
-// order of the fields. Default formulas read only rec itself. A default
-// formula that fails leaves its field empty; the failures come back.
-func (op *ObjectProgram) Defaults(rec map[string]any, now time.Time) []*EvalError {
+// order of the fields, at instant now. A default formula reads rec and,
+// through its lookups, the records they point to, which r reads (it may be
+// nil when DefaultsRelated is false). A default formula that fails leaves
+// its field empty; the failures come back. The error is for what r could
+// not read.
+func (op *ObjectProgram) Defaults(ctx context.Context, rec map[string]any, now time.Time, r Resolver) ([]*EvalError, error) {
 	if op == nil || len(op.defaults) == 0 {
-		return nil
+		return nil, nil
 	}
 	env := make(map[string]any, 8)
 	clockValues(env, now)
@@ -109,14 +112,82 @@ func (op *ObjectProgram) Defaults(rec map[string]any, now time.Time) []*EvalErro
 		if v, ok := rec[p.field.Name]; ok && v != nil {
 			continue
 		}
-		v, err := op.evalDefault(p, rec, env)
+		var v any
+		var err error
+		if len(p.reads.paths) > 0 {
+			var dbErr error
+			if v, err, dbErr = op.evalDefaultRelated(ctx, p, rec, now, r); dbErr != nil {
+				return fails, dbErr
+			}
+		} else {
+			v, err = op.evalDefault(p, rec, env)
+		}
 		if err != nil {
 			fails = append(fails, &EvalError{Object: op.object.Name, Field: p.field.Name, ID: id, Err: err})
 			continue
 		}
 		rec[p.field.Name] = v
 	}
-	return fails
+	return fails, nil
+}
+
+// DefaultsRelated reports whether a default formula of the object reads a
+// record one of its lookups points to, so Defaults needs a Resolver.
+func (op *ObjectProgram) DefaultsRelated() bool { return op != nil && op.defaultsRelated }
+
+// evalDefaultRelated evaluates one default formula that reads records
+// rec's lookups point to, read by r: its value, or nil when a value it
+// reads through a lookup is empty (the lookup itself, a record r does not
+// give, a field r leaves out or a field without a value): a copy of
+// nothing is nothing, not the zero an empty number reads as. err is the
+// formula's failure, dbErr what r could not read.
+func (op *ObjectProgram) evalDefaultRelated(ctx context.Context, p *program, rec map[string]any, now time.Time, r Resolver) (v any, err, dbErr error) {
+	for name := range p.reads.paths {
+		field := name
+		if _, own := op.object.FieldOrSystem(name); !own && name == OwnerField {
+			field = "owner_id"
+		}
+		if rec[field] == nil {
+			return nil, nil, nil
+		}
+	}
+	if r == nil {
+		return nil, nil, fmt.Errorf("formulas: the %s reads related records but no resolver was given", p.what)
+	}
+	watch := &gapWatch{Resolver: r}
+	envs, err := op.envs(WithNow(ctx, now), []map[string]any{rec}, p.reads, watch)
+	var ee *EvalError
+	switch {
+	case errors.As(err, &ee):
+		return nil, ee.Err, nil
+	case err != nil:
+		return nil, nil, err
+	case watch.gap:
+		return nil, nil, nil
+	}
+	v, err = op.evalComputed(p, envs[0])
+	return v, err, nil
+}
+
+// gapWatch is a Resolver that notes whether a lookup came back without a
+// value it asked for: a record missing, or a field left out or empty.
+type gapWatch struct {
+	Resolver
+	gap bool
+}
+
+// Lookup reads through the watched Resolver and notes the gaps.
+func (g *gapWatch) Lookup(ctx context.Context, object string, ids []string, fields []string) (map[string]map[string]any, error) {
+	rows, err := g.Resolver.Lookup(ctx, object, ids, fields)
+	for _, id := range ids {
+		row, found := rows[id]
+		for _, f := range fields {
+			if !found || row[f] == nil {
+				g.gap = true
+			}
+		}
+	}
+	return rows, err
 }
 
 // evalDefault evaluates one default formula over rec.

@@ -286,17 +286,37 @@ func TestValidateRulesFailTogether(t *testing.T) {
 func TestDefaults(t *testing.T) {
 	f := newFixture(t)
 	op := f.c.Object("opportunity")
-	rec := map[string]any{"name": "x", "stage": "proposal"}
-	if err := op.Defaults(rec, testNow); err != nil {
+	if !op.DefaultsRelated() || f.c.Object("account").DefaultsRelated() {
+		t.Fatal("DefaultsRelated: opportunity.opened_under reads its account, account has no such default")
+	}
+	rec := map[string]any{"name": "x", "stage": "proposal", "account": idAcc1}
+	if err := noFails(op.Defaults(f.ctx, rec, testNow, f.r)); err != nil {
 		t.Fatal(err)
 	}
-	if rec["close_date"] != "2026-12-23" || rec["first_probability"] != int64(50) {
+	if rec["close_date"] != "2026-12-23" || rec["first_probability"] != int64(50) || rec["opened_under"] != "Acme / Parent Co" {
 		t.Fatalf("defaults: %#v", rec)
 	}
-	rec = map[string]any{"close_date": "2027-01-01"}
-	_ = op.Defaults(rec, testNow)
-	if rec["close_date"] != "2027-01-01" {
+	rec = map[string]any{"close_date": "2027-01-01", "account": idAcc2, "opened_under": "given"}
+	if err := noFails(op.Defaults(f.ctx, rec, testNow, f.r)); err != nil {
+		t.Fatal(err)
+	}
+	if rec["close_date"] != "2027-01-01" || rec["opened_under"] != "given" {
 		t.Fatal("a given value was overwritten")
+	}
+	// A value read through a lookup that is empty gives no default: an
+	// account without a parent, one the resolver does not give (missing,
+	// or one the reader may not see), no account.
+	for _, account := range []any{idAcc2, "00000000-0000-0000-0000-0000000000ff", nil} {
+		rec = map[string]any{"account": account}
+		if err := noFails(op.Defaults(f.ctx, rec, testNow, f.r)); err != nil {
+			t.Fatal(err)
+		}
+		if v := rec["opened_under"]; v != nil {
+			t.Fatalf("opened_under of account %v: %#v", account, v)
+		}
+	}
+	if _, err := op.Defaults(f.ctx, map[string]any{"account": idAcc1}, testNow, nil); err == nil || !strings.Contains(err.Error(), "no resolver") {
+		t.Fatalf("no resolver: %v", err)
 	}
 }
 
@@ -375,7 +395,7 @@ validation_rules:
 	if rec["note"] != "zzz" || rec["p"] != nil {
 		t.Fatalf("picklist record %v", rec)
 	}
-	if dfails := op.Defaults(rec, testNow); len(dfails) != 1 || dfails[0].Field != "d" || rec["d"] != nil {
+	if dfails, _ := op.Defaults(ctx, rec, testNow, nil); len(dfails) != 1 || dfails[0].Field != "d" || rec["d"] != nil {
 		t.Fatalf("default formula: %v, d=%#v", dfails, rec["d"])
 	}
 	rules, err := op.Validate(ctx, rec, nil)

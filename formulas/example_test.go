@@ -45,7 +45,7 @@ func ExampleCompileSchema() {
 	rec := map[string]any{"id": "00000000-0000-0000-0000-000000000001", "name": "Lathes", "stage": "qualify", "amount": int64(1234567)}
 	now := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
 	ctx := formulas.WithNow(context.Background(), now)
-	_ = op.Defaults(rec, now)
+	_, _ = op.Defaults(ctx, rec, now, nil)
 	if _, err := op.Compute(ctx, rec, nil); err != nil {
 		fmt.Println(err)
 		return

@@ -171,7 +171,7 @@ func (r *rq) formField(obj *metadata.Object, fv engine.FieldView, vals formValue
 	f := fv.Field
 	in := metadata.FormInput(f)
 	ff := formField{Name: f.Name, ID: "f_" + f.Name, Label: f.Title(r.lang), Help: f.Help.Get(r.lang), Kind: in.Kind,
-		Required: f.Required && !metadata.Computed(f), Disabled: fv.Access != engine.AccessEdit, Computed: in.ReadOnly,
+		Required: f.Required && !metadata.Computed(f) && (rec != nil || f.DefaultFormula == ""), Disabled: fv.Access != engine.AccessEdit, Computed: in.ReadOnly,
 		Value: vals.first(f.Name), Values: vals[f.Name], Step: in.Step, MaxLength: in.MaxLength, Target: in.Target,
 		Multiple: in.Multiple, DependsOn: f.DependsOn, Error: errMsg, Object: obj.Name}
 	if in.Scale != nil {

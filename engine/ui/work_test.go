@@ -2,6 +2,7 @@ package ui_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/url"
 	"regexp"
 	"strings"
@@ -81,6 +82,17 @@ func TestWorkPages(t *testing.T) {
 		quote := s.Create("rep1", "quote", `{"name": "Offer", "account": "`+acc+`"}`)
 		line := s.Create("rep1", "quote_line", `{"quote": "`+quote+`", "product": "`+product+`", "quantity": 2, "unit_price": 100, "discount": 20}`)
 		newLine, editLine := `href="/ui/o/quote_line/new?quote=`+quote+`"`, `href="/ui/o/quote_line/`+line+`/edit"`
+		run(t, rep1, []pageCase{
+			// The unit price is the product's list price when left empty:
+			// the new line's form does not make the browser ask for it.
+			{name: "a new line's unit price may be left empty", path: "/ui/o/quote_line/new?quote=" + quote, status: 200,
+				contains: []string{`id="f_unit_price"`, "Left empty, the product&#39;s list price", `id="f_product"`}, notContain: []string{`id="f_unit_price" name="unit_price" type="number" inputmode="decimal" value="" step="0.01" min="0" required`}},
+			{name: "a new line without its unit price", method: "POST", path: "/ui/o/quote_line", form: url.Values{"quote": {quote}, "product": {product}, "quantity": {"1.5"}, "discount": {"20"}}, status: 303},
+		})
+		_, list := s.Do("GET", "/api/records/quote_line?filter="+url.QueryEscape(`quote == "`+quote+`" && quantity == 1.5`), "rep1", "")
+		if items, _ := list["items"].([]any); len(items) != 1 || fmt.Sprint(items[0].(map[string]any)["unit_price"]) != "100.00" || fmt.Sprint(items[0].(map[string]any)["discount"]) != "20" {
+			t.Fatalf("the line saved from the form, priced at the list price: %v", list)
+		}
 		run(t, rep1, []pageCase{
 			{name: "a quote offers a new line", path: "/ui/o/quote/" + quote, status: 200, contains: []string{newLine}},
 			{name: "its line may be edited", path: "/ui/o/quote_line/" + line, status: 200, contains: []string{editLine}, notContain: []string{"Locked:"}},
