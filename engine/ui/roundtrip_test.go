@@ -64,6 +64,16 @@ func roundTrips(t *testing.T, s *apitest.Server, fsys fs.FS) {
 			if id == "" {
 				t.Skipf("no record of %s may be edited", object)
 			}
+			// Its pages first: the record, the list, the export.
+			for _, pc := range []struct{ path, want string }{
+				{"/ui/o/" + object + "/" + id, "<h1"},
+				{"/ui/o/" + object, `<table class="records">`},
+				{"/ui/o/" + object + "/export", "\n"},
+			} {
+				if st, page := admin.get(pc.path); st != 200 || !strings.Contains(page, pc.want) {
+					t.Fatalf("%s: %d, without %q", pc.path, st, pc.want)
+				}
+			}
 			st, page := admin.get("/ui/o/" + object + "/" + id + "/edit")
 			if st != 200 {
 				t.Fatalf("edit form: %d", st)
