@@ -91,7 +91,11 @@ func (rm *Reminders) deliver(ctx context.Context, d due) (int, error) {
 		if err != nil {
 			return err
 		}
-		if r.CondExpr == nil || rm.holds(ctx, w, r, r.CondExpr, rec) {
+		if r.CondExpr != nil && !rm.holds(ctx, w, r, r.CondExpr, rec) {
+			if r.CondWhenDue && !r.Yearly {
+				return rm.recheck(ctx, w, d)
+			}
+		} else {
 			owner, _ := rec[metadata.OwnerField].(string)
 			users, _, err := people.Resolve(ctx, w, rm.acc, r.Recipients, people.Context{Object: d.object, Record: rec, Base: owner})
 			if err != nil {
@@ -115,6 +119,30 @@ func (rm *Reminders) deliver(ctx context.Context, d due) (int, error) {
 		return nil
 	})
 	return sent, err
+}
+
+// recheckFor is how long after its due time a reminder whose condition
+// reads what its record's writes do not follow (other records, the clock)
+// is judged again while it does not hold.
+const recheckFor = 32 * 24 * time.Hour
+
+// recheck plans a due reminder whose condition did not hold to be judged
+// again: a day after its due time, then each time twice as long after it
+// (2, 4, 8, 16 days), the last recheckFor after it. What its condition
+// reads may change without a write of its record (a contract put in force
+// after one of its instalments fell due), and no write of the record
+// would plan it again for a due time past.
+func (rm *Reminders) recheck(ctx context.Context, w *engine.Writer, d due) error {
+	late := rm.t.Now().Sub(d.at)
+	if late >= recheckFor {
+		return nil
+	}
+	next := d.at.Add(min(max(24*time.Hour, 2*late), recheckFor))
+	if _, err := w.SQL().ExecContext(ctx, rm.t.SQL(`INSERT INTO `+tableSchedule+` (reminder, object, record_id, due_at, fire_at) VALUES (?, ?, ?, ?, ?)`),
+		rm.t.Args(d.reminder, d.object, d.recordID, d.at, next)...); err != nil {
+		return fmt.Errorf("reminders: check %s of %s %s again: %w", d.reminder, d.object, d.recordID, err)
+	}
+	return nil
 }
 
 // claimDelivery records the delivery of a due reminder to a recipient and

@@ -67,6 +67,13 @@ func (rm *Reminders) plan(ctx context.Context, w *engine.Writer, r *definition.C
 	if found && !store.ScanTime(fireRaw).After(now) {
 		return nil
 	}
+	if at := store.ScanTime(dueRaw); found && at.Before(now) {
+		// Due and waiting to be judged again (recheck): kept while the
+		// record is still due then.
+		if again, _, ok := r.Due(rec, at, rm.zone()); ok && again.Equal(at) {
+			return nil
+		}
+	}
 	due, fire, ok := r.Due(rec, now, rm.zone())
 	if r.FormulaExpr != nil {
 		after := rm.holds(ctx, w, r, r.FormulaExpr, rec)

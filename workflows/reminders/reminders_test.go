@@ -325,7 +325,9 @@ func TestStandardReminders(t *testing.T) {
 		// instalments are nobody's overdue payment.
 		s.Run(t, []apitest.Scenario{{Name: "the contract comes into force", User: "rep1", Method: "PATCH", Path: "/api/records/contract/" + contract, Body: `{"status": "active", "version": 1}`, Status: 200}})
 		draft := s.Create("rep1", "contract", `{"name": "Draft supply", "account": "`+acc+`", "amount": 500}`)
-		s.Create("rep1", "payment_plan", `{"name": "Draft instalment", "contract": "`+draft+`", "due_date": "2026-05-01", "amount": 500}`)
+		draftLine := s.Create("rep1", "payment_plan", `{"name": "Draft instalment", "contract": "`+draft+`", "due_date": "2026-05-01", "amount": 500}`)
+		stopped := s.Create("rep1", "contract", `{"name": "Stopped supply", "account": "`+acc+`", "amount": 500}`)
+		stoppedLine := s.Create("rep1", "payment_plan", `{"name": "Stopped instalment", "contract": "`+stopped+`", "due_date": "2026-05-01", "amount": 500}`)
 		s.RunJobs()
 		clk.at("2026-05-02T09:01:00Z")
 		scan(t, s)
@@ -352,6 +354,36 @@ func TestStandardReminders(t *testing.T) {
 		}
 		if n := notifications(t, s, "rep2"); n != 0 {
 			t.Fatalf("rep2 got %d", n)
+		}
+		// The draft comes into force once its instalment is overdue: the
+		// reminder, judged again a day after it was due, comes then, once
+		// (an edit of the instalment meanwhile keeps it). One that never
+		// holds is judged again for 32 days, then dropped.
+		s.Run(t, []apitest.Scenario{
+			{Name: "the overdue instalment edited", User: "rep1", Method: "PATCH", Path: "/api/records/payment_plan/" + draftLine, Body: `{"notes": "Chased by phone", "version": 1}`, Status: 200},
+			{Name: "the draft comes into force", User: "rep1", Method: "PATCH", Path: "/api/records/contract/" + draft, Body: `{"status": "active", "version": 1}`, Status: 200},
+		})
+		for _, at := range []string{"2026-05-03T08:59:00Z", "2026-05-03T09:01:00Z", "2026-05-06T09:01:00Z"} {
+			clk.at(at)
+			scan(t, s)
+			if n, want := notifications(t, s, "rep1", `"subject":"Payment overdue: Draft instalment"`), map[bool]int{true: 0, false: 1}[at < "2026-05-03T09"]; n != want {
+				t.Fatalf("at %s, the instalment of the contract put in force: %d, want %d", at, n, want)
+			}
+		}
+		planned := func() int {
+			var n int
+			if err := db.SQL().QueryRow(store.Rebind(db.Dialect, `SELECT COUNT(*) FROM crm_reminder_schedule WHERE record_id = ?`), stoppedLine).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		if n := planned(); n != 1 {
+			t.Fatalf("the terminated contract's instalment is to be judged again: %d", n)
+		}
+		clk.at("2026-06-04T09:01:00Z")
+		scan(t, s)
+		if n := planned(); n != 0 || notifications(t, s, "rep1", "Stopped instalment") != 0 {
+			t.Fatalf("32 days after it was due, it is no longer judged: %d planned", n)
 		}
 	})
 }
