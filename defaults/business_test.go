@@ -91,6 +91,45 @@ func TestQuoteAmountsExact(t *testing.T) {
 	})
 }
 
+// TestLinePrices: a quote line or order line left without a unit price
+// gets the product's price in the quote's price list, else the product's
+// list price, else none (it is required); as the rep reads them.
+func TestLinePrices(t *testing.T) {
+	t.Parallel()
+	apitest.Dialects(t, apitest.Options{}, func(t *testing.T, s *apitest.Server) {
+		acc := s.Create("rep1", "account", `{"name": "Buyer"}`)
+		listed := s.Create("admin", "product", `{"name": "Listed", "code": "L-1", "list_price": "100"}`)
+		special := s.Create("admin", "product", `{"name": "Special", "code": "S-1"}`)
+		unpriced := s.Create("admin", "product", `{"name": "Unpriced", "code": "U-1"}`)
+		pl := s.Create("admin", "price_list", `{"name": "Dealers"}`)
+		s.Create("admin", "price_list_item", `{"price_list": "`+pl+`", "product": "`+listed+`", "price": "80"}`)
+		s.Create("admin", "price_list_item", `{"price_list": "`+pl+`", "product": "`+special+`", "price": "55.5"}`)
+		plain := s.Create("rep1", "quote", `{"name": "Plain", "account": "`+acc+`"}`)
+		dealer := s.Create("rep1", "quote", `{"name": "Dealer", "account": "`+acc+`", "price_list": "`+pl+`"}`)
+		price := func(object, id string) string {
+			_, m := s.Do("GET", "/api/records/"+object+"/"+id, "rep1", "")
+			return fmt.Sprint(m["unit_price"])
+		}
+		for _, c := range []struct{ quote, product, want string }{
+			{plain, listed, "100.00"}, {dealer, listed, "80.00"}, {dealer, special, "55.50"},
+		} {
+			line := s.Create("rep1", "quote_line", `{"quote": "`+c.quote+`", "product": "`+c.product+`"}`)
+			if got := price("quote_line", line); got != c.want {
+				t.Errorf("quote line: %s, want %s", got, c.want)
+			}
+		}
+		for _, q := range []string{plain, dealer} {
+			if st, m := s.Do("POST", "/api/records/quote_line", "rep1", `{"quote": "`+q+`", "product": "`+unpriced+`"}`); st != 422 || !strings.Contains(fmt.Sprint(m), "unit_price") {
+				t.Fatalf("a line of a product without a price: %d %v", st, m)
+			}
+		}
+		order := s.Create("rep1", "sales_order", `{"account": "`+acc+`", "quote": "`+dealer+`"}`)
+		if line := s.Create("rep1", "order_line", `{"sales_order": "`+order+`", "product": "`+special+`"}`); price("order_line", line) != "55.50" {
+			t.Errorf("order line of the dealer quote's order: %s", price("order_line", line))
+		}
+	})
+}
+
 // TestSalesTargetCommissionAtBoundaries checks the commission rate of a
 // sales target on both sides of 80 % and 100 % attainment: the rate follows
 // the amounts, not the attainment rounded to one decimal for display

@@ -297,6 +297,41 @@ func (r *formulaResolver) Lookup(ctx context.Context, object string, ids []strin
 	return out, nil
 }
 
+// Find reads field of the first record of object (by id) whose keys hold
+// values (vlookup() of a default formula), nil when none does, as the
+// reader may: a record it may not read does not match, and a field it may
+// not read, to give or to match on, gives nil.
+func (r *formulaResolver) Find(ctx context.Context, object, field string, keys, values []string) (any, error) {
+	obj, err := r.snap.Object(object)
+	if err != nil {
+		return nil, err
+	}
+	rule, readable, err := r.readable(ctx, object, append([]string{field}, keys...))
+	if err != nil || rule.SQL == access.MatchNone || len(readable) != len(keys)+1 {
+		return nil, err
+	}
+	conds := append(make([]string, 0, len(keys)+1), rule.SQL)
+	args := slices.Clone(rule.Args)
+	for i, k := range keys {
+		conds = append(conds, store.Ident(k)+" = ?")
+		args = append(args, values[i])
+	}
+	q := "SELECT " + store.Ident(field) + " FROM " + store.Ident(object) + where(conds...) + ` ORDER BY "id" LIMIT 1`
+	rows, err := r.e.db.Query(ctx, r.q, store.Rebind(r.e.db.Dialect, q), args...)
+	if err != nil {
+		return nil, fmt.Errorf("engine: find %s for formulas: %w", object, err)
+	}
+	raws, err := store.ScanMaps(rows)
+	if err != nil || len(raws) == 0 {
+		return nil, err
+	}
+	row, err := toStorage(obj, raws[0])
+	if err != nil {
+		return nil, err
+	}
+	return row[field], nil
+}
+
 // readable returns the condition on object's rows and the fields of
 // fields a lookup reads: every row and field for the system (no reader),
 // otherwise those the reader may read (access.MatchNone when it may read

@@ -40,6 +40,7 @@ func formulasSchema(s *metadata.Schema) *metadata.Schema {
 		&metadata.Field{Name: "follow_up", Type: "date", DefaultFormula: "today() + 7"},
 		&metadata.Field{Name: "credit_at_open", Type: "currency", DefaultFormula: "account.credit_limit"},
 		&metadata.Field{Name: "group_credit_at_open", Type: "currency", DefaultFormula: "account.parent.credit_limit"},
+		&metadata.Field{Name: "credit_by_name", Type: "currency", DefaultFormula: `vlookup("account", "credit_limit", "name", name)`},
 	)
 	opp.ValidationRules = append(opp.ValidationRules,
 		metadata.ValidationRule{Name: "won_needs_amount", Condition: `stage != "won" || amount > 0`, Message: metadata.Label{"en": "A won opportunity needs an amount"}, Field: "amount"},
@@ -153,8 +154,9 @@ func TestFormulasOnWrites(t *testing.T) {
 }
 
 // TestDefaultFormulaReadsAsPrincipal: a default formula reading through
-// lookups copies into the new record only what its creator may read: a
-// record out of their record scope, or a hidden field, reads as empty.
+// lookups or vlookup() copies into the new record only what its creator
+// may read: a record out of their record scope, or a hidden field, reads
+// as empty.
 func TestDefaultFormulaReadsAsPrincipal(t *testing.T) {
 	t.Parallel()
 	storetest.DialectsFrom(t, withFormulasSeed, func(t *testing.T, db *store.DB) {
@@ -172,9 +174,9 @@ func TestDefaultFormulaReadsAsPrincipal(t *testing.T) {
 		sub := create(e, u1, "account", `{"name": "Subsidiary", "credit_limit": 5000, "parent": "`+group["id"].(string)+`"}`)
 		deal := func(e *Engine, ctx context.Context, data string) Record {
 			t.Helper()
-			return create(e, ctx, "opportunity", `{"name": "Deal", "stage": "proposal", "account": "`+sub["id"].(string)+`"`+data+`}`)
+			return create(e, ctx, "opportunity", `{"name": "Group", "stage": "proposal", "account": "`+sub["id"].(string)+`"`+data+`}`)
 		}
-		if o := deal(e, u1, ""); o["credit_at_open"] != json.Number("5000.00") || o["group_credit_at_open"] != json.Number("90000.00") {
+		if o := deal(e, u1, ""); o["credit_at_open"] != json.Number("5000.00") || o["group_credit_at_open"] != json.Number("90000.00") || o["credit_by_name"] != json.Number("90000.00") {
 			t.Fatalf("u1 reads both accounts: %v", o)
 		}
 		if o := deal(e, u1, `, "credit_at_open": 7`); o["credit_at_open"] != json.Number("7.00") {
@@ -185,7 +187,7 @@ func TestDefaultFormulaReadsAsPrincipal(t *testing.T) {
 		if _, err := e.Update(u1, "account", sub["id"].(string), body(t, `{"version": 1, "owner_id": "u2"}`)); err != nil {
 			t.Fatal(err)
 		}
-		if o := deal(e, u2, ""); o["credit_at_open"] != json.Number("5000.00") || o["group_credit_at_open"] != nil {
+		if o := deal(e, u2, ""); o["credit_at_open"] != json.Number("5000.00") || o["group_credit_at_open"] != nil || o["credit_by_name"] != nil {
 			t.Fatalf("u2 reads the subsidiary only: %v", o)
 		}
 		// The same rights with the credit limit hidden: nothing is copied.
@@ -194,7 +196,7 @@ func TestDefaultFormulaReadsAsPrincipal(t *testing.T) {
 			t.Fatal(err)
 		}
 		o := deal(hidden, u2, "")
-		if o["credit_at_open"] != nil || o["group_credit_at_open"] != nil {
+		if o["credit_at_open"] != nil || o["group_credit_at_open"] != nil || o["credit_by_name"] != nil {
 			t.Fatalf("hidden credit limit: %v", o)
 		}
 		var stored sql.NullInt64

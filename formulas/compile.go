@@ -122,7 +122,9 @@ type reads struct {
 	options map[string]bool // option variables
 	labels  map[string]bool // label variables
 	rollups []*RollupSpec
-	clock   bool // now(), today() or next_birthday()
+	// vlookups are the vlookup() calls of a default formula.
+	vlookups []*vlookupSpec
+	clock    bool // now(), today() or next_birthday()
 }
 
 // pathNode is a lookup followed: the object it points to, the fields read
@@ -140,6 +142,10 @@ func newReads() *reads {
 func newPathNode(object string) *pathNode {
 	return &pathNode{object: object, fields: map[string]bool{}, next: map[string]*pathNode{}}
 }
+
+// related reports whether an expression reads another record than its
+// own: through a lookup or with vlookup().
+func (r *reads) related() bool { return len(r.paths) > 0 || len(r.vlookups) > 0 }
 
 // merge adds what o reads to r.
 func (r *reads) merge(o *reads) {
@@ -159,6 +165,7 @@ func (r *reads) merge(o *reads) {
 		r.labels[k] = true
 	}
 	r.rollups = append(r.rollups, o.rollups...)
+	r.vlookups = append(r.vlookups, o.vlookups...)
 	r.clock = r.clock || o.clock
 }
 
@@ -421,7 +428,7 @@ func (cc *schemaCompiler) object(o *metadata.Object) (*ObjectProgram, metadata.P
 			} else {
 				p.what, p.field, p.index = "default of "+f.Name, f, i
 				op.defaults = append(op.defaults, p)
-				op.defaultsRelated = op.defaultsRelated || len(p.reads.paths) > 0
+				op.defaultsRelated = op.defaultsRelated || p.reads.related()
 			}
 		}
 	}
@@ -525,7 +532,7 @@ func (cc *schemaCompiler) compile(op *ObjectProgram, kind exprKind, src string, 
 		}
 	}
 	rd := collectReads(cc.schema, o, tree.Node)
-	rd.rollups = rw.rollups
+	rd.rollups, rd.vlookups = rw.rollups, rw.vlookups
 	for k := range rw.options {
 		rd.options[k] = true
 	}
@@ -590,8 +597,10 @@ type rewriter struct {
 	rollups []*RollupSpec
 	options map[string]bool
 	labels  map[string]bool
-	chains  [][]string // picklists read through option() and label()
+	chains  [][]string // picklists read through option() and label(), vlookup() values
 	where   []int      // offsets of where keywords not yet used by a roll-up
+	// vlookups are the vlookup() calls rewritten.
+	vlookups []*vlookupSpec
 }
 
 // Visit rewrites one node; the first error stops the rewriting.
@@ -611,6 +620,8 @@ func (rw *rewriter) Visit(node *ast.Node) {
 		rw.picklistHelper(node, call, id.Value)
 	case aggregates[id.Value] && len(call.Arguments) > 0 && rw.isChildRef(call.Arguments[0]):
 		rw.rollup(node, call, id.Value)
+	case id.Value == "vlookup":
+		rw.vlookup(node, call)
 	}
 }
 

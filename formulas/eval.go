@@ -31,6 +31,10 @@ type Resolver interface {
 	// parent without matching children may be left out or map to nil.
 	// Sharing the child lets a resolver read them together (one query).
 	Rollups(ctx context.Context, specs []*RollupSpec, parentIDs []string) ([]map[string]any, error)
+	// Find returns field, in storage form, of the first record of object
+	// (by id) whose fields keys hold values (vlookup() of a default
+	// formula), nil when none does.
+	Find(ctx context.Context, object, field string, keys, values []string) (any, error)
 }
 
 // ErrEval is matched (with errors.Is) by every error of a formula that
@@ -114,7 +118,7 @@ func (op *ObjectProgram) Defaults(ctx context.Context, rec map[string]any, now t
 		}
 		var v any
 		var err error
-		if len(p.reads.paths) > 0 {
+		if p.reads.related() {
 			var dbErr error
 			if v, err, dbErr = op.evalDefaultRelated(ctx, p, rec, now, r); dbErr != nil {
 				return fails, dbErr
@@ -136,58 +140,53 @@ func (op *ObjectProgram) Defaults(ctx context.Context, rec map[string]any, now t
 func (op *ObjectProgram) DefaultsRelated() bool { return op != nil && op.defaultsRelated }
 
 // evalDefaultRelated evaluates one default formula that reads records
-// rec's lookups point to, read by r: its value, or nil when a value it
-// reads through a lookup is empty (the lookup itself, a record r does not
-// give, a field r leaves out or a field without a value): a copy of
-// nothing is nothing, not the zero an empty number reads as. err is the
-// formula's failure, dbErr what r could not read.
+// rec's lookups point to, read by r: a copy of what the creator may read.
+// A value read through a lookup that is empty (no record, one r does not
+// give, a field r leaves out or one without a value) is nil there, not the
+// zero of its type (a copy of nothing is nothing): `??` gives another
+// value, and a default that comes out nil, or fails computing with such a
+// nil, gives no default. Each vlookup() reads its record through r too.
+// err is the formula's failure, dbErr what r could not read.
 func (op *ObjectProgram) evalDefaultRelated(ctx context.Context, p *program, rec map[string]any, now time.Time, r Resolver) (v any, err, dbErr error) {
-	for name := range p.reads.paths {
-		field := name
-		if _, own := op.object.FieldOrSystem(name); !own && name == OwnerField {
-			field = "owner_id"
-		}
-		if rec[field] == nil {
-			return nil, nil, nil
-		}
-	}
 	if r == nil {
 		return nil, nil, fmt.Errorf("formulas: the %s reads related records but no resolver was given", p.what)
 	}
-	watch := &gapWatch{Resolver: r}
-	envs, err := op.envs(WithNow(ctx, now), []map[string]any{rec}, p.reads, watch)
+	envs, err := op.envs(WithNow(ctx, now), []map[string]any{rec}, p.reads, r, true)
 	var ee *EvalError
 	switch {
 	case errors.As(err, &ee):
 		return nil, ee.Err, nil
 	case err != nil:
 		return nil, nil, err
-	case watch.gap:
+	}
+	env := envs[0]
+	for _, vl := range p.reads.vlookups {
+		if env[vl.key], err = vl.find(ctx, env, r); err != nil {
+			return nil, nil, err
+		}
+	}
+	v, err = op.evalComputed(p, env)
+	if err != nil && readNil(env, p.reads.paths) {
 		return nil, nil, nil
 	}
-	v, err = op.evalComputed(p, envs[0])
 	return v, err, nil
 }
 
-// gapWatch is a Resolver that notes whether a lookup came back without a
-// value it asked for: a record missing, or a field left out or empty.
-type gapWatch struct {
-	Resolver
-	gap bool
-}
-
-// Lookup reads through the watched Resolver and notes the gaps.
-func (g *gapWatch) Lookup(ctx context.Context, object string, ids []string, fields []string) (map[string]map[string]any, error) {
-	rows, err := g.Resolver.Lookup(ctx, object, ids, fields)
-	for _, id := range ids {
-		row, found := rows[id]
-		for _, f := range fields {
-			if !found || row[f] == nil {
-				g.gap = true
+// readNil reports whether a value read through the lookups paths is nil
+// in env.
+func readNil(env map[string]any, paths map[string]*pathNode) bool {
+	for name, n := range paths {
+		m, _ := env[name].(map[string]any)
+		for f := range n.fields {
+			if v, ok := m[f]; ok && v == nil {
+				return true
 			}
 		}
+		if readNil(m, n.next) {
+			return true
+		}
 	}
-	return rows, err
+	return false
 }
 
 // evalDefault evaluates one default formula over rec.
@@ -312,7 +311,7 @@ func (op *ObjectProgram) compute(ctx context.Context, recs []map[string]any, r R
 	if len(progs) == 0 || len(recs) == 0 {
 		return nil, nil
 	}
-	envs, err := op.envs(ctx, recs, rd, r)
+	envs, err := op.envs(ctx, recs, rd, r, false)
 	if err != nil {
 		return nil, err
 	}
@@ -382,7 +381,7 @@ func (op *ObjectProgram) Validate(ctx context.Context, rec map[string]any, r Res
 	if op == nil || len(op.rules) == 0 {
 		return nil, nil
 	}
-	envs, err := op.envs(ctx, []map[string]any{rec}, op.reads, r)
+	envs, err := op.envs(ctx, []map[string]any{rec}, op.reads, r, false)
 	if err != nil {
 		return nil, err
 	}
@@ -438,19 +437,21 @@ type slot struct {
 }
 
 // envs builds the environments of a batch of records for what rd reads.
-func (op *ObjectProgram) envs(ctx context.Context, recs []map[string]any, rd *reads, r Resolver) ([]map[string]any, error) {
+// With nilEmpty, a value read through a lookup that is empty (no record,
+// or a field without a value) is nil instead of its type's zero.
+func (op *ObjectProgram) envs(ctx context.Context, recs []map[string]any, rd *reads, r Resolver, nilEmpty bool) ([]map[string]any, error) {
 	now := nowOf(ctx)
 	envs := make([]map[string]any, len(recs))
 	pending := map[*pathNode][]slot{}
 	for i, rec := range recs {
 		env := make(map[string]any, len(rd.fields)+len(rd.options)+len(rd.labels)+len(rd.rollups)+2)
 		clockValues(env, now)
-		if err := assign(env, op.object.Name, rec, rd.fields, rd.paths, pending, op.fieldDef); err != nil {
+		if err := assign(env, op.object.Name, rec, rd.fields, rd.paths, pending, op.fieldDef, false); err != nil {
 			return nil, &EvalError{Object: op.object.Name, Err: err}
 		}
 		envs[i] = env
 	}
-	if err := op.resolve(ctx, r, pending); err != nil {
+	if err := op.resolve(ctx, r, pending, nilEmpty); err != nil {
 		return nil, err
 	}
 	for _, env := range envs {
@@ -506,8 +507,9 @@ func (op *ObjectProgram) fieldDef(object, name string) (*metadata.Field, bool) {
 }
 
 // assign sets in m the values of fields of row (a record of object) and
-// queues the lookups followed further.
-func assign(m map[string]any, object string, row map[string]any, fields map[string]bool, next map[string]*pathNode, pending map[*pathNode][]slot, def func(object, name string) (*metadata.Field, bool)) error {
+// queues the lookups followed further; with nilEmpty, an empty value
+// (other than a lookup's, followed further) is nil.
+func assign(m map[string]any, object string, row map[string]any, fields map[string]bool, next map[string]*pathNode, pending map[*pathNode][]slot, def func(object, name string) (*metadata.Field, bool), nilEmpty bool) error {
 	for f := range fields {
 		fd, ok := def(object, f)
 		if !ok {
@@ -533,6 +535,10 @@ func assign(m map[string]any, object string, row map[string]any, fields map[stri
 			}
 			continue
 		}
+		if raw == nil && nilEmpty {
+			m[f] = nil
+			continue
+		}
 		v, err := toExpr(fd, raw)
 		if err != nil {
 			return fmt.Errorf("reading %s.%s: %w", object, f, err)
@@ -544,7 +550,7 @@ func assign(m map[string]any, object string, row map[string]any, fields map[stri
 
 // resolve fetches the records lookups point to, one Resolver call per path
 // node, level by level.
-func (op *ObjectProgram) resolve(ctx context.Context, r Resolver, pending map[*pathNode][]slot) error {
+func (op *ObjectProgram) resolve(ctx context.Context, r Resolver, pending map[*pathNode][]slot, nilEmpty bool) error {
 	for len(pending) > 0 {
 		nextLevel := map[*pathNode][]slot{}
 		for node, slots := range pending {
@@ -572,7 +578,7 @@ func (op *ObjectProgram) resolve(ctx context.Context, r Resolver, pending map[*p
 			def := op.schemaFieldDef
 			for _, s := range slots {
 				row := rows[s.id]
-				if err := assign(s.m, node.object, row, node.fields, node.next, nextLevel, def); err != nil {
+				if err := assign(s.m, node.object, row, node.fields, node.next, nextLevel, def, nilEmpty); err != nil {
 					return &EvalError{Object: op.object.Name, Err: err}
 				}
 			}

@@ -289,11 +289,12 @@ func TestDefaults(t *testing.T) {
 	if !op.DefaultsRelated() || f.c.Object("account").DefaultsRelated() {
 		t.Fatal("DefaultsRelated: opportunity.opened_under reads its account, account has no such default")
 	}
-	rec := map[string]any{"name": "x", "stage": "proposal", "account": idAcc1}
+	rec := map[string]any{"name": "Acme", "stage": "proposal", "account": idAcc1}
 	if err := noFails(op.Defaults(f.ctx, rec, testNow, f.r)); err != nil {
 		t.Fatal(err)
 	}
-	if rec["close_date"] != "2026-12-23" || rec["first_probability"] != int64(50) || rec["opened_under"] != "Acme / Parent Co" {
+	if rec["close_date"] != "2026-12-23" || rec["first_probability"] != int64(50) || rec["opened_under"] != "Acme / Parent Co" ||
+		rec["parent_credit"] != int64(500000000) || rec["credit_by_name"] != int64(500000000) {
 		t.Fatalf("defaults: %#v", rec)
 	}
 	rec = map[string]any{"close_date": "2027-01-01", "account": idAcc2, "opened_under": "given"}
@@ -303,16 +304,28 @@ func TestDefaults(t *testing.T) {
 	if rec["close_date"] != "2027-01-01" || rec["opened_under"] != "given" {
 		t.Fatal("a given value was overwritten")
 	}
-	// A value read through a lookup that is empty gives no default: an
-	// account without a parent, one the resolver does not give (missing,
-	// or one the reader may not see), no account.
-	for _, account := range []any{idAcc2, "00000000-0000-0000-0000-0000000000ff", nil} {
-		rec = map[string]any{"account": account}
+	// A value read through a lookup that is empty is nil: ?? gives
+	// another, and a default computed with it is none. Acme's parent has
+	// no credit limit (Acme's own is taken); no account is named Other
+	// (vlookup gives nil); Solo has no parent; an account the resolver
+	// does not give (missing, or one the reader may not see), or none.
+	for _, c := range []struct {
+		account, name any
+		want          map[string]any
+	}{
+		{idAcc1, "Other", map[string]any{"opened_under": "Acme / Parent Co", "parent_credit": int64(500000000), "credit_by_name": int64(150)}},
+		{idAcc2, "Solo", map[string]any{"opened_under": nil, "parent_credit": nil, "credit_by_name": int64(150)}},
+		{"00000000-0000-0000-0000-0000000000ff", "Acme", map[string]any{"opened_under": nil, "parent_credit": nil, "credit_by_name": int64(150)}},
+		{nil, "Acme", map[string]any{"opened_under": nil, "parent_credit": nil, "credit_by_name": int64(150)}},
+	} {
+		rec = map[string]any{"account": c.account, "name": c.name}
 		if err := noFails(op.Defaults(f.ctx, rec, testNow, f.r)); err != nil {
-			t.Fatal(err)
+			t.Fatalf("account %v: %v", c.account, err)
 		}
-		if v := rec["opened_under"]; v != nil {
-			t.Fatalf("opened_under of account %v: %#v", account, v)
+		for k, want := range c.want {
+			if rec[k] != want {
+				t.Errorf("account %v, %s = %#v, want %#v", c.account, k, rec[k], want)
+			}
 		}
 	}
 	if _, err := op.Defaults(f.ctx, map[string]any{"account": idAcc1}, testNow, nil); err == nil || !strings.Contains(err.Error(), "no resolver") {

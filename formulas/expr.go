@@ -69,7 +69,7 @@ func (x *Expr) Reads() []string { return sortedKeys(x.p.reads.fields) }
 // storage form, amounts rounded to its scale. A formula that fails at run
 // time is an error matching ErrEval.
 func (x *Expr) Eval(ctx context.Context, rec map[string]any, r Resolver) (any, error) {
-	envs, err := x.op.envs(ctx, []map[string]any{rec}, x.p.reads, r)
+	envs, err := x.op.envs(ctx, []map[string]any{rec}, x.p.reads, r, false)
 	if err != nil {
 		return nil, err
 	}

@@ -3,9 +3,11 @@ package formulas
 import (
 	"context"
 	"fmt"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -84,6 +86,23 @@ func (m *memResolver) Lookup(ctx context.Context, object string, ids []string, f
 		out[id] = row
 	}
 	return out, nil
+}
+
+func (m *memResolver) Find(ctx context.Context, object, field string, keys, values []string) (any, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.calls = append(m.calls, fmt.Sprintf("find %s.%s [%s] [%s]", object, field, strings.Join(keys, ","), strings.Join(values, ",")))
+records:
+	for _, id := range slices.Sorted(maps.Keys(m.records[object])) {
+		rec := m.records[object][id]
+		for i, k := range keys {
+			if rec[k] != values[i] {
+				continue records
+			}
+		}
+		return rec[field], nil
+	}
+	return nil, nil
 }
 
 func (m *memResolver) Rollups(ctx context.Context, specs []*RollupSpec, parentIDs []string) ([]map[string]any, error) {

@@ -86,7 +86,7 @@ func TestWorkPages(t *testing.T) {
 			// The unit price is the product's list price when left empty:
 			// the new line's form does not make the browser ask for it.
 			{name: "a new line's unit price may be left empty", path: "/ui/o/quote_line/new?quote=" + quote, status: 200,
-				contains: []string{`id="f_unit_price"`, "Left empty, the product&#39;s list price", `id="f_product"`}, notContain: []string{`id="f_unit_price" name="unit_price" type="number" inputmode="decimal" value="" step="0.01" min="0" required`}},
+				contains: []string{`id="f_unit_price"`, "Left empty, the product&#39;s price in the quote&#39;s price list, else its list price", `id="f_product"`}, notContain: []string{`id="f_unit_price" name="unit_price" type="number" inputmode="decimal" value="" step="0.01" min="0" required`}},
 			{name: "a new line without its unit price", method: "POST", path: "/ui/o/quote_line", form: url.Values{"quote": {quote}, "product": {product}, "quantity": {"1.5"}, "discount": {"20"}}, status: 303},
 		})
 		_, list := s.Do("GET", "/api/records/quote_line?filter="+url.QueryEscape(`quote == "`+quote+`" && quantity == 1.5`), "rep1", "")
