@@ -1,7 +1,6 @@
 package templates_test
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -12,7 +11,6 @@ import (
 	"github.com/crmplatform/crm/engine/store/storetest"
 	"github.com/crmplatform/crm/internal/apitest"
 	"github.com/crmplatform/crm/reports"
-	"github.com/crmplatform/crm/templates"
 )
 
 // firstID returns the id of the first record of object matching filter,
@@ -139,15 +137,7 @@ func TestBuiltinTemplates(t *testing.T) {
 					t.Fatal(err)
 				}
 				s := apitest.New(t, db, apitest.Options{Template: fsys})
-				ctx := context.Background()
-				u, err := s.Platform.Access.GetUser(ctx, "admin")
-				if err != nil {
-					t.Fatal(err)
-				}
-				res, err := templates.LoadSample(ctx, s.Platform.Engine, u.Principal(), fsys)
-				if err != nil {
-					t.Fatal(err)
-				}
+				res := s.LoadSample(fsys)
 				if least := map[bool]int{true: 400, false: 1000}[name == "standard"]; res.Total < least {
 					t.Errorf("%s ships %d sample records", name, res.Total)
 				}

@@ -1,7 +1,6 @@
 package ui_test
 
 import (
-	"context"
 	"fmt"
 	"io/fs"
 	"net/url"
@@ -14,7 +13,6 @@ import (
 	"github.com/crmplatform/crm/defaults"
 	"github.com/crmplatform/crm/engine/store/storetest"
 	"github.com/crmplatform/crm/internal/apitest"
-	"github.com/crmplatform/crm/templates"
 )
 
 // TestEveryFormRoundTrips: for every object of every built-in template, a
@@ -47,16 +45,7 @@ func TestEveryFormRoundTrips(t *testing.T) {
 // roundTrips loads the sample data of template fsys, installed on s, and
 // saves a record of each object through its forms.
 func roundTrips(t *testing.T, s *apitest.Server, fsys fs.FS) {
-	ctx := context.Background()
-	u, err := s.Platform.Access.GetUser(ctx, "admin")
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := templates.LoadSample(ctx, s.Platform.Engine, u.Principal(), fsys)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.RunJobs()
+	res := s.LoadSample(fsys)
 	admin := signedIn(t, s, "admin")
 	for object := range res.Created {
 		t.Run(object, func(t *testing.T) {

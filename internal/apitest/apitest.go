@@ -24,6 +24,7 @@ import (
 	"github.com/crmplatform/crm/engine/store/storetest"
 	"github.com/crmplatform/crm/internal/platform"
 	"github.com/crmplatform/crm/internal/server"
+	"github.com/crmplatform/crm/templates"
 	"github.com/gofiber/fiber/v2"
 )
 
@@ -201,6 +202,24 @@ func (s *Server) RunJobs() {
 	if err := s.Platform.Engine.Jobs().Drain(context.Background(), jobs.DrainOptions{}); err != nil {
 		s.t.Fatalf("background jobs: %v", err)
 	}
+}
+
+// LoadSample loads the sample data of template fsys, installed on s, as
+// admin (templates.LoadSample), runs the jobs it queued and returns what
+// it created.
+func (s *Server) LoadSample(fsys fs.FS) *templates.SampleResult {
+	s.t.Helper()
+	ctx := context.Background()
+	u, err := s.Platform.Access.GetUser(ctx, "admin")
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	res, err := templates.LoadSample(ctx, s.Platform.Engine, u.Principal(), fsys)
+	if err != nil {
+		s.t.Fatalf("sample data: %v", err)
+	}
+	s.RunJobs()
+	return res
 }
 
 // Another wires a second whole server on the same database, as another
