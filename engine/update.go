@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"slices"
 	"reflect"
 	"strings"
 	"time"
@@ -97,6 +98,15 @@ func (w *Writer) update(ctx context.Context, object, id string, data map[string]
 	if err := e.prepare(ctx, s, ev, &wr.verr); err != nil {
 		return nil, err
 	}
+	if unchanged(old, ev.New, linked, wr.links) {
+		// Nothing to write (a form saved as it was, a client sending back
+		// what it read): the record keeps its version, and no hook, event
+		// or history sees a change that did not happen.
+		if s.Can(metadata.ActionRead) != nil {
+			return Record{"id": id}, nil
+		}
+		return e.written(s, old, linked)
+	}
 	if err := e.updateRow(ctx, w, s.obj, id, cur, old, ev.New); err != nil {
 		return nil, err
 	}
@@ -129,6 +139,24 @@ func (w *Writer) update(ctx context.Context, object, id string, data map[string]
 	// Updated, but maybe out of the principal's read reach now (it gave
 	// the record away, say): then only the id.
 	return w.readBack(ctx, s, id)
+}
+
+// unchanged reports whether an update leaves a record as it was: rec (the
+// record after it, storage form) differs from old only in the version and
+// the time and author of the change, and the links it sets are those the
+// record has.
+func unchanged(old, rec map[string]any, linked, links map[string][]string) bool {
+	for k := range changedFields(old, rec) {
+		if k != "version" && k != "updated_at" && k != "updated_by" {
+			return false
+		}
+	}
+	for name, ids := range links {
+		if !slices.Equal(ids, linked[name]) {
+			return false
+		}
+	}
+	return true
 }
 
 // allColumns lists every column of an object's table.

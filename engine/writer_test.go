@@ -604,3 +604,53 @@ func referenceNotFound(err error, field string) bool {
 	var ve *ValidationError
 	return errors.As(err, &ve) && len(ve.Errors) == 1 && ve.Errors[0].Field == field && ve.Errors[0].Code == "not_found"
 }
+
+// TestUnchangedUpdateWritesNothing: an update that changes nothing (the
+// values it has, or a many-to-many field's links as they are) leaves the
+// record at its version; no after-hook or event sees it, and no history.
+// One that changes a field writes as ever.
+func TestUnchangedUpdateWritesNothing(t *testing.T) {
+	t.Parallel()
+	storetest.DialectsFrom(t, standard, func(t *testing.T, db *store.DB) {
+		e := newEngine(t, db, ownerGuard{})
+		ctx := as("u1")
+		var after, events int
+		e.OnAfter(OpUpdate, "opportunity", func(context.Context, *Event) error { after++; return nil })
+		e.Subscribe(func(_ context.Context, _ *Writer, ev DomainEvent) error {
+			if ev.Name == EventRecordUpdated {
+				events++
+			}
+			return nil
+		})
+		acc, err := e.Create(ctx, "account", map[string]any{"name": "Acme"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		comp, err := e.Create(ctx, "competitor", map[string]any{"name": "Rival"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		opp, err := e.Create(ctx, "opportunity", map[string]any{"name": "Deal", "account": acc["id"], "stage": "qualify", "competitors": []any{comp["id"]}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		id := opp["id"].(string)
+		for _, data := range []map[string]any{
+			{"version": int64(1), "name": "Deal", "stage": "qualify"},
+			{"version": int64(1), "competitors": []any{comp["id"]}},
+			{"version": int64(1)},
+		} {
+			got, err := e.Update(ctx, "opportunity", id, data)
+			if err != nil || got["version"] != int64(1) || got["updated_at"] != opp["updated_at"] {
+				t.Fatalf("unchanged %v: %v (%v)", data, got, err)
+			}
+		}
+		if after != 0 || events != 0 {
+			t.Fatalf("an unchanged update ran %d after-hook(s) and published %d event(s)", after, events)
+		}
+		got, err := e.Update(ctx, "opportunity", id, map[string]any{"version": int64(1), "stage": "proposal"})
+		if err != nil || got["version"] != int64(2) || after != 1 || events != 1 {
+			t.Fatalf("a change: %v (%v), %d after-hook(s), %d event(s)", got, err, after, events)
+		}
+	})
+}
