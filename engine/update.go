@@ -98,7 +98,8 @@ func (w *Writer) update(ctx context.Context, object, id string, data map[string]
 	if err := e.prepare(ctx, s, ev, &wr.verr); err != nil {
 		return nil, err
 	}
-	if unchanged(old, ev.New, linked, wr.links) {
+	changed := changedColumns(e.db.Dialect, s.obj, old, ev.New)
+	if len(changed) == 0 && sameLinks(linked, wr.links) {
 		// Nothing to write (a form saved as it was, a client sending back
 		// what it read): the record keeps its version, and no hook, event
 		// or history sees a change that did not happen.
@@ -107,7 +108,7 @@ func (w *Writer) update(ctx context.Context, object, id string, data map[string]
 		}
 		return e.written(s, old, linked)
 	}
-	if err := e.updateRow(ctx, w, s.obj, id, cur, old, ev.New); err != nil {
+	if err := e.updateRow(ctx, w, s.obj, id, cur, ev.New, changed); err != nil {
 		return nil, err
 	}
 	if err := e.releaseFiles(ctx, w, s.obj, id, old, ev.New); err != nil {
@@ -141,16 +142,23 @@ func (w *Writer) update(ctx context.Context, object, id string, data map[string]
 	return w.readBack(ctx, s, id)
 }
 
-// unchanged reports whether an update leaves a record as it was: rec (the
-// record after it, storage form) differs from old only in the version and
-// the time and author of the change, and the links it sets are those the
-// record has.
-func unchanged(old, rec map[string]any, linked, links map[string][]string) bool {
-	for k := range changedFields(old, rec) {
-		if k != "version" && k != "updated_at" && k != "updated_by" {
-			return false
+// changedColumns lists the columns of obj's table but the system fields
+// whose stored value differs between old and rec, the row before and after
+// an update (the owner is one of them).
+func changedColumns(dialect string, obj *metadata.Object, old, rec map[string]any) []string {
+	var changed []string
+	cols := append([]string{metadata.OwnerField}, allColumns(dialect, obj)[len(metadata.SystemFields):]...)
+	for _, c := range cols {
+		if !reflect.DeepEqual(old[c], rec[c]) {
+			changed = append(changed, c)
 		}
 	}
+	return changed
+}
+
+// sameLinks reports whether the links an update sets are those the record
+// has (linked).
+func sameLinks(linked, links map[string][]string) bool {
 	for name, ids := range links {
 		if !slices.Equal(ids, linked[name]) {
 			return false
@@ -226,16 +234,14 @@ func (e *Engine) lockRecord(ctx context.Context, w *Writer, s *Scope, action, id
 // that they cannot be taken for columns.
 const linksAlias = "crm_links_"
 
-// updateRow writes the changed columns of a row, guarded by its version.
-func (e *Engine) updateRow(ctx context.Context, w *Writer, obj *metadata.Object, id string, version int64, old, rec map[string]any) error {
+// updateRow writes the changed columns (changedColumns) of a row, with its
+// new version and the time and author of the change, guarded by its version.
+func (e *Engine) updateRow(ctx context.Context, w *Writer, obj *metadata.Object, id string, version int64, rec map[string]any, changed []string) error {
 	sets := []string{"\"version\" = ?", "\"updated_at\" = ?", "\"updated_by\" = ?"}
 	args := []any{rec["version"], rec["updated_at"], rec["updated_by"]}
-	cols := append([]string{metadata.OwnerField}, allColumns(e.db.Dialect, obj)[len(metadata.SystemFields):]...)
-	for _, c := range cols {
-		if !reflect.DeepEqual(old[c], rec[c]) {
-			sets = append(sets, store.Ident(c)+" = ?")
-			args = append(args, rec[c])
-		}
+	for _, c := range changed {
+		sets = append(sets, store.Ident(c)+" = ?")
+		args = append(args, rec[c])
 	}
 	args = append(args, id, version)
 	q := "UPDATE " + store.Ident(obj.Name) + " SET " + strings.Join(sets, ", ") + " WHERE \"id\" = ? AND \"version\" = ?"
