@@ -14,6 +14,7 @@ import (
 	"github.com/crmplatform/crm/defaults"
 	"github.com/crmplatform/crm/engine/store/storetest"
 	"github.com/crmplatform/crm/internal/apitest"
+	"github.com/crmplatform/crm/metadata"
 )
 
 // TestEveryFormRoundTrips: for every object of every built-in template, a
@@ -23,8 +24,9 @@ import (
 // kind of field the templates use goes through its input and back: an
 // integer, decimal or percent field (an account's employees, a quote
 // line's quantity) could not be saved from a form until it was (a number
-// input's value reached the engine as text). The standard template runs on
-// both databases, the industry packs on SQLite.
+// input's value reached the engine as text). Each object's record, list,
+// export, boards and calendars open on the sample data first. The standard
+// template runs on both databases, the industry packs on SQLite.
 func TestEveryFormRoundTrips(t *testing.T) {
 	t.Parallel()
 	for _, name := range defaults.Names() {
@@ -78,6 +80,29 @@ func roundTrips(t *testing.T, s *apitest.Server, fsys fs.FS) {
 					t.Fatalf("%s: %d, without %q", pc.path, st, pc.want)
 				}
 			}
+			// Its boards, one per picklist, and calendars, one per date,
+			// by month, week and the day of the record.
+			obj, _ := s.Platform.Engine.Snapshot().Schema.Object(object)
+			for _, f := range obj.Fields {
+				var paths []string
+				switch {
+				case metadata.SingleOption(f) && f.DependsOn == "":
+					paths = []string{"/ui/board/" + object + "?field=" + f.Name}
+				case metadata.TypeOf(f).Kind().Temporal():
+					day := ""
+					if v, ok := before[f.Name].(string); ok {
+						day = "&date=" + v[:len("2006-01-02")]
+					}
+					for _, view := range []string{"month", "week", "day"} {
+						paths = append(paths, "/ui/calendar/"+object+"?field="+f.Name+"&view="+view+day)
+					}
+				}
+				for _, path := range paths {
+					if st, page := admin.get(path); st != 200 || !strings.Contains(page, "<h1") {
+						t.Errorf("%s: %d", path, st)
+					}
+				}
+			}
 			st, page := admin.get("/ui/o/" + object + "/" + id + "/edit")
 			if st != 200 {
 				t.Fatalf("edit form: %d", st)
@@ -97,7 +122,6 @@ func roundTrips(t *testing.T, s *apitest.Server, fsys fs.FS) {
 			// through the new form are all sent, and must make the same
 			// record (a unique field told apart; where the record's
 			// rules or indexes refuse a twin, in its place).
-			obj, _ := s.Platform.Engine.Snapshot().Schema.Object(object)
 			form.Del("version")
 			form.Set("allow_duplicate", "true")
 			for _, f := range obj.Fields {
