@@ -37,19 +37,25 @@ func TestEveryFormRoundTrips(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			if name == "standard" {
-				apitest.Dialects(t, apitest.Options{}, func(t *testing.T, s *apitest.Server) { roundTrips(t, s, fsys) })
+				apitest.Dialects(t, apitest.Options{}, func(t *testing.T, s *apitest.Server) { roundTrips(t, s, fsys, false) })
 				return
 			}
-			roundTrips(t, apitest.New(t, storetest.SQLite(t), apitest.Options{Template: fsys}), fsys)
+			roundTrips(t, apitest.New(t, storetest.SQLite(t), apitest.Options{Template: fsys}), fsys, true)
 		})
 	}
 }
 
 // roundTrips loads the sample data of template fsys, installed on s, and
-// saves a record of each object through its forms.
-func roundTrips(t *testing.T, s *apitest.Server, fsys fs.FS) {
+// saves a record of each object through its forms; inChinese, the pages
+// of each object are read in Chinese too (the industry packs' sample data
+// is in Chinese: no English of the UI may show).
+func roundTrips(t *testing.T, s *apitest.Server, fsys fs.FS, inChinese bool) {
 	res := s.LoadSample(fsys)
 	admin := signedIn(t, s, "admin")
+	var zh *client
+	if inChinese {
+		zh = signedInZh(t, s, "admin")
+	}
 	for object := range res.Created {
 		t.Run(object, func(t *testing.T) {
 			id, before := editable(t, s, admin, object)
@@ -100,6 +106,13 @@ func roundTrips(t *testing.T, s *apitest.Server, fsys fs.FS) {
 				for _, path := range paths {
 					if st, page := admin.get(path); st != 200 || !strings.Contains(page, "<h1") {
 						t.Errorf("%s: %d", path, st)
+					}
+				}
+			}
+			if zh != nil {
+				for _, path := range []string{"/ui/o/" + object, "/ui/o/" + object + "/" + id, "/ui/o/" + object + "/" + id + "/edit", "/ui/o/" + object + "/new"} {
+					if st, page := zh.get(path); st != 200 || englishWords.MatchString(visibleText(page)) {
+						t.Errorf("%s in Chinese: %d %q", path, st, englishWords.FindAllString(visibleText(page), -1))
 					}
 				}
 			}
