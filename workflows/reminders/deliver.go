@@ -138,7 +138,9 @@ func (rm *Reminders) recheck(ctx context.Context, w *engine.Writer, d due) error
 		return nil
 	}
 	next := d.at.Add(min(max(24*time.Hour, 2*late), recheckFor))
-	if _, err := w.SQL().ExecContext(ctx, rm.t.SQL(`INSERT INTO `+tableSchedule+` (reminder, object, record_id, due_at, fire_at) VALUES (?, ?, ?, ?, ?)`),
+	// A plan made meanwhile by a write of the record stands.
+	if _, err := w.SQL().ExecContext(ctx, rm.t.SQL(`INSERT INTO `+tableSchedule+` (reminder, object, record_id, due_at, fire_at) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (reminder, object, record_id) DO NOTHING`),
 		rm.t.Args(d.reminder, d.object, d.recordID, d.at, next)...); err != nil {
 		return fmt.Errorf("reminders: check %s of %s %s again: %w", d.reminder, d.object, d.recordID, err)
 	}
