@@ -57,14 +57,8 @@ func TestCreateMany(t *testing.T) {
 			}
 		}
 		// Links of a many-to-many field, in a batch.
-		acc, err := e.Create(ctx, "account", map[string]any{"name": "Acme"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		comp, err := e.Create(ctx, "competitor", map[string]any{"name": "Rival"})
-		if err != nil {
-			t.Fatal(err)
-		}
+		acc := created(t, e, ctx, "account", map[string]any{"name": "Acme"})
+		comp := created(t, e, ctx, "competitor", map[string]any{"name": "Rival"})
 		opps, err := e.CreateMany(ctx, "opportunity", []map[string]any{
 			{"name": "O1", "account": acc["id"], "competitors": []any{comp["id"]}},
 			{"name": "O2", "account": acc["id"]},

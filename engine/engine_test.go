@@ -70,6 +70,17 @@ func as(id string) context.Context {
 	return access.WithPrincipal(context.Background(), &access.Principal{UserID: id, Username: id})
 }
 
+// created creates a record of object with e as ctx's principal, failing
+// the test when it cannot.
+func created(t *testing.T, e *Engine, ctx context.Context, object string, data map[string]any) Record {
+	t.Helper()
+	r, err := e.Create(ctx, object, data)
+	if err != nil {
+		t.Fatalf("create %s: %v", object, err)
+	}
+	return r
+}
+
 // body decodes JSON the way the API does.
 func body(t *testing.T, s string) map[string]any {
 	t.Helper()

@@ -162,19 +162,11 @@ func TestDefaultFormulaReadsAsPrincipal(t *testing.T) {
 	storetest.DialectsFrom(t, withFormulasSeed, func(t *testing.T, db *store.DB) {
 		e := withFormulas(t, db)
 		u1, u2 := as("u1"), as("u2")
-		create := func(e *Engine, ctx context.Context, object, data string) Record {
-			t.Helper()
-			r, err := e.Create(ctx, object, body(t, data))
-			if err != nil {
-				t.Fatal(err)
-			}
-			return r
-		}
-		group := create(e, u1, "account", `{"name": "Group", "credit_limit": 90000}`)
-		sub := create(e, u1, "account", `{"name": "Subsidiary", "credit_limit": 5000, "parent": "`+group["id"].(string)+`"}`)
+		group := created(t, e, u1, "account", body(t, `{"name": "Group", "credit_limit": 90000}`))
+		sub := created(t, e, u1, "account", body(t, `{"name": "Subsidiary", "credit_limit": 5000, "parent": "`+group["id"].(string)+`"}`))
 		deal := func(e *Engine, ctx context.Context, data string) Record {
 			t.Helper()
-			return create(e, ctx, "opportunity", `{"name": "Group", "stage": "proposal", "account": "`+sub["id"].(string)+`"`+data+`}`)
+			return created(t, e, ctx, "opportunity", body(t, `{"name": "Group", "stage": "proposal", "account": "`+sub["id"].(string)+`"`+data+`}`))
 		}
 		if o := deal(e, u1, ""); o["credit_at_open"] != json.Number("5000.00") || o["group_credit_at_open"] != json.Number("90000.00") || o["credit_by_name"] != json.Number("90000.00") {
 			t.Fatalf("u1 reads both accounts: %v", o)

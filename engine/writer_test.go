@@ -622,18 +622,9 @@ func TestUnchangedUpdateWritesNothing(t *testing.T) {
 			}
 			return nil
 		})
-		acc, err := e.Create(ctx, "account", map[string]any{"name": "Acme"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		comp, err := e.Create(ctx, "competitor", map[string]any{"name": "Rival"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		opp, err := e.Create(ctx, "opportunity", map[string]any{"name": "Deal", "account": acc["id"], "stage": "qualify", "competitors": []any{comp["id"]}})
-		if err != nil {
-			t.Fatal(err)
-		}
+		acc := created(t, e, ctx, "account", map[string]any{"name": "Acme"})
+		comp := created(t, e, ctx, "competitor", map[string]any{"name": "Rival"})
+		opp := created(t, e, ctx, "opportunity", map[string]any{"name": "Deal", "account": acc["id"], "stage": "qualify", "competitors": []any{comp["id"]}})
 		id := opp["id"].(string)
 		for _, data := range []map[string]any{
 			{"version": int64(1), "name": "Deal", "stage": "qualify"},
