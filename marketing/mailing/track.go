@@ -48,7 +48,7 @@ func (m *Mailer) token(recipient string, purpose byte, link int) string {
 // parseToken checks a token's signature and purpose and returns the
 // recipient's id and the link's index.
 func (m *Mailer) parseToken(tok string, purpose byte) (string, int, bool) {
-	raw, err := base64.RawURLEncoding.DecodeString(tok)
+	raw, err := base64.RawURLEncoding.Strict().DecodeString(tok)
 	if err != nil || len(raw) != 16+1+2+macSize || raw[16] != purpose {
 		return "", 0, false
 	}
