@@ -83,6 +83,7 @@ func (w *Writer) update(ctx context.Context, object, id string, data map[string]
 		rec[k] = v
 	}
 	rec["version"], rec["updated_at"], rec["updated_by"] = cur+1, now, w.rights.p.UserID
+	wr.stored, wr.storedLinks = old, linked
 	if err := e.validate(ctx, w, s, rec, wr); err != nil {
 		return nil, err
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 
 	"github.com/crmplatform/crm/engine/access"
@@ -23,6 +24,17 @@ type write struct {
 	keep    map[string]any
 	version int64
 	verr    ValidationError
+	// stored and storedLinks are, on an update, the record as it is and
+	// its links: a value sent that they already hold is not a new
+	// reference to check.
+	stored      map[string]any
+	storedLinks map[string][]string
+}
+
+// kept reports whether v, sent for field, is the value the record already
+// holds (an update sending back what it read).
+func (w *write) kept(field string, v any) bool {
+	return w.stored != nil && reflect.DeepEqual(w.stored[field], v)
 }
 
 // keepValue notes a value sent for a field the principal may not change.
@@ -209,14 +221,14 @@ func (e *Engine) validate(ctx context.Context, wr *Writer, s *Scope, rec map[str
 			verr.add(f.Name, vi.Code, "%s", vi.Message)
 		}
 	}
-	if owner, ok := w.vals[metadata.OwnerField].(string); ok {
+	if owner, ok := w.vals[metadata.OwnerField].(string); ok && !w.kept(metadata.OwnerField, owner) {
 		if err := e.checkOwner(ctx, s, owner, verr); err != nil {
 			return err
 		}
 	}
 	for name, v := range w.vals {
 		f, ok := s.obj.Field(name)
-		if !ok || v == nil {
+		if !ok || v == nil || w.kept(name, v) {
 			continue
 		}
 		if _, ok := metadata.LookupTarget(f); ok {
@@ -231,6 +243,9 @@ func (e *Engine) validate(ctx context.Context, wr *Writer, s *Scope, rec map[str
 		}
 	}
 	for name, ids := range w.links {
+		if w.stored != nil && slices.Equal(ids, w.storedLinks[name]) {
+			continue
+		}
 		f, _ := s.obj.Field(name)
 		if err := e.checkRefs(ctx, wr, s, f, ids, verr); err != nil {
 			return err

@@ -645,3 +645,47 @@ func TestUnchangedUpdateWritesNothing(t *testing.T) {
 		}
 	})
 }
+
+// TestUpdateKeepsReferences: a record given to a user may point to records
+// they may not read; sending those references back unchanged (the record
+// as read, or with another field changed) is no new reference and is
+// accepted, while pointing to another record they may not read is not.
+func TestUpdateKeepsReferences(t *testing.T) {
+	t.Parallel()
+	storetest.DialectsFrom(t, standard, func(t *testing.T, db *store.DB) {
+		e := newEngine(t, db, ownerGuard{})
+		u1, u2 := as("u1"), as("u2")
+		acc := created(t, e, u1, "account", map[string]any{"name": "Acme"})
+		other := created(t, e, u1, "account", map[string]any{"name": "Beta"})
+		comp := created(t, e, u1, "competitor", map[string]any{"name": "Rival"})
+		opp := created(t, e, u1, "opportunity", map[string]any{"name": "Deal", "account": acc["id"], "stage": "qualify", "competitors": []any{comp["id"]}})
+		id := opp["id"].(string)
+		if _, err := e.Update(u1, "opportunity", id, map[string]any{"version": int64(1), "owner_id": "u2"}); err != nil {
+			t.Fatal(err)
+		}
+		read, err := e.Get(u2, "opportunity", id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		back := map[string]any{}
+		for k, v := range read {
+			back[k] = v
+		}
+		if got, err := e.Update(u2, "opportunity", id, back); err != nil || got["version"] != int64(2) {
+			t.Fatalf("sent back as read: %v (%v)", got, err)
+		}
+		back["next_step"] = "Call"
+		if got, err := e.Update(u2, "opportunity", id, back); err != nil || got["next_step"] != "Call" || got["account"] != acc["id"] {
+			t.Fatalf("another field changed: %v (%v)", got, err)
+		}
+		var ve *ValidationError
+		_, err = e.Update(u2, "opportunity", id, map[string]any{"version": int64(3), "account": other["id"]})
+		if !errors.As(err, &ve) || !strings.Contains(err.Error(), "no account with id") {
+			t.Fatalf("a new reference to an account u2 may not read: %v", err)
+		}
+		_, err = e.Update(u2, "opportunity", id, map[string]any{"version": int64(3), "competitors": []any{comp["id"], created(t, e, u1, "competitor", map[string]any{"name": "New"})["id"]}})
+		if !errors.As(err, &ve) {
+			t.Fatalf("a new link to a competitor u2 may not read: %v", err)
+		}
+	})
+}

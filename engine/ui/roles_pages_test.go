@@ -1,7 +1,9 @@
 package ui_test
 
 import (
+	"encoding/json"
 	"fmt"
+	"reflect"
 	"testing"
 
 	"github.com/crmplatform/crm/defaults"
@@ -42,9 +44,16 @@ func TestEveryRolesPages(t *testing.T) {
 	if len(given) < 15 {
 		t.Fatalf("only %d objects' records given to rep1: %v", len(given), given)
 	}
-	// rep1 saves each record given to them through its edit form, as it is.
+	// rep1 saves each record given to them through its edit form, as it
+	// is, and sends it back as read through the API: nothing changes.
 	rep := signedIn(t, s, "rep1")
 	for object, id := range given {
+		if st, rec := s.Do("GET", "/api/records/"+object+"/"+id, "rep1", ""); st == 200 {
+			whole, _ := json.Marshal(rec)
+			if st, back := s.Do("PUT", "/api/records/"+object+"/"+id, "rep1", string(whole)); st != 200 && st != 403 || st == 200 && !reflect.DeepEqual(back, rec) {
+				t.Errorf("rep1 sends %s %s back as read: %d %v", object, id, st, back)
+			}
+		}
 		st, page := rep.get("/ui/o/" + object + "/" + id + "/edit")
 		if st != 200 {
 			continue
