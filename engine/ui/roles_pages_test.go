@@ -44,23 +44,26 @@ func TestEveryRolesPages(t *testing.T) {
 	if len(given) < 15 {
 		t.Fatalf("only %d objects' records given to rep1: %v", len(given), given)
 	}
-	// rep1 saves each record given to them through its edit form, as it
-	// is, and sends it back as read through the API: nothing changes.
-	rep := signedIn(t, s, "rep1")
-	for object, id := range given {
-		if st, rec := s.Do("GET", "/api/records/"+object+"/"+id, "rep1", ""); st == 200 {
-			whole, _ := json.Marshal(rec)
-			if st, back := s.Do("PUT", "/api/records/"+object+"/"+id, "rep1", string(whole)); st != 200 && st != 403 || st == 200 && !reflect.DeepEqual(back, rec) {
-				t.Errorf("rep1 sends %s %s back as read: %d %v", object, id, st, back)
+	// rep1, and their manager, save each record given to rep1 through its
+	// edit form, as it is, and send it back as read through the API:
+	// nothing changes.
+	for _, user := range []string{"rep1", "manager"} {
+		c := signedIn(t, s, user)
+		for object, id := range given {
+			if st, rec := s.Do("GET", "/api/records/"+object+"/"+id, user, ""); st == 200 {
+				whole, _ := json.Marshal(rec)
+				if st, back := s.Do("PUT", "/api/records/"+object+"/"+id, user, string(whole)); st != 200 && st != 403 || st == 200 && !reflect.DeepEqual(back, rec) {
+					t.Errorf("%s sends %s %s back as read: %d %v", user, object, id, st, back)
+				}
 			}
-		}
-		st, page := rep.get("/ui/o/" + object + "/" + id + "/edit")
-		if st != 200 {
-			continue
-		}
-		action, form := submitted(t, page)
-		if st, body, _ := rep.post(action, form); st != 303 {
-			t.Errorf("rep1 saves %s %s unchanged: %d %s", object, id, st, formErrors(body))
+			st, page := c.get("/ui/o/" + object + "/" + id + "/edit")
+			if st != 200 {
+				continue
+			}
+			action, form := submitted(t, page)
+			if st, body, _ := c.post(action, form); st != 303 {
+				t.Errorf("%s saves %s %s unchanged: %d %s", user, object, id, st, formErrors(body))
+			}
 		}
 	}
 	for _, u := range apitest.Users {
