@@ -44,6 +44,23 @@ type ListOptions struct {
 	Where query.Predicate
 }
 
+// SetTotal sets the total a list asks for from the total query parameter
+// of a list request: "", "false" or "0" none, "true" or "1" counted up to
+// TotalBound, "exact" all. It reports false for any other value.
+func (o *ListOptions) SetTotal(v string) bool {
+	switch v {
+	case "", "false", "0":
+		o.Total, o.ExactTotal = false, false
+	case "true", "1":
+		o.Total, o.ExactTotal = true, false
+	case "exact":
+		o.Total, o.ExactTotal = true, true
+	default:
+		return false
+	}
+	return true
+}
+
 // ListResult is one page of records.
 type ListResult struct {
 	Items      []Record `json:"items"`

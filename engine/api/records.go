@@ -52,22 +52,16 @@ type listQuery struct {
 	Expand []string  `json:"expand,omitempty"`
 }
 
-// totalMode is the total a list asks for: none, counted up to
-// engine.TotalBound (total=true), or exact (total=exact).
+// totalMode is the total a list asks for, as the total query parameter
+// gives it (engine.ListOptions.SetTotal).
 type totalMode string
 
 // parse reads the total query parameter.
 func (m *totalMode) parse(v string) error {
-	switch v {
-	case "", "false", "0":
-		*m = ""
-	case "true", "1":
-		*m = "true"
-	case "exact":
-		*m = "exact"
-	default:
+	if !new(engine.ListOptions).SetTotal(v) {
 		return badRequest("bad_query", "total must be true, false or exact", Detail{Field: "total", Message: "not true, false or exact: " + v})
 	}
+	*m = totalMode(v)
 	return nil
 }
 
@@ -97,7 +91,8 @@ func (s *Server) queryRecords(c *fiber.Ctx) error {
 
 // list runs a list request and answers with its page.
 func (s *Server) list(c *fiber.Ctx, q listQuery) error {
-	opt := engine.ListOptions{Filter: q.Filter, Sort: q.Sort, Cursor: q.Cursor, Limit: q.Limit, Total: q.Total != "", ExactTotal: q.Total == "exact"}
+	opt := engine.ListOptions{Filter: q.Filter, Sort: q.Sort, Cursor: q.Cursor, Limit: q.Limit}
+	opt.SetTotal(string(q.Total))
 	res, err := s.eng.List(c.UserContext(), c.Params("object"), opt)
 	if err != nil {
 		return err

@@ -270,12 +270,8 @@ func (h *handlers) drill(c *fiber.Ctx) error {
 		}
 		opt.Limit = n
 	}
-	switch t := c.Query("total"); t {
-	case "", "false", "0":
-	case "true", "1":
-		opt.Total = true
-	default:
-		return &engine.RequestError{Message: "total must be true or false", Details: []engine.FieldError{{Field: "total", Code: "invalid", Message: t}}}
+	if t := c.Query("total"); !opt.SetTotal(t) {
+		return &engine.RequestError{Message: "total must be true, false or exact", Details: []engine.FieldError{{Field: "total", Code: "invalid", Message: t}}}
 	}
 	res, err := h.run.Drill(ctx, rights, p, params(c), c.Query("group"), c.Query("aggregate"), opt)
 	if err != nil {
