@@ -132,6 +132,31 @@ func GroupDigits(s string) string {
 	return sign + b.String()
 }
 
+// UngroupDigits takes the thousands separators out of a number as
+// GroupDigits writes it ("1,234,567.50" → "1234567.50"); text that is not
+// a number grouped that way is returned as it is.
+func UngroupDigits(s string) string {
+	sign, rest := "", s
+	if strings.HasPrefix(rest, "-") {
+		sign, rest = "-", rest[1:]
+	}
+	whole, frac, hasFrac := strings.Cut(rest, ".")
+	groups := strings.Split(whole, ",")
+	if len(groups) < 2 || len(groups[0]) > 3 || !digits(groups[0]) || (hasFrac && !digits(frac)) {
+		return s
+	}
+	for _, g := range groups[1:] {
+		if len(g) != 3 || !digits(g) {
+			return s
+		}
+	}
+	out := sign + strings.Join(groups, "")
+	if hasFrac {
+		out += "." + frac
+	}
+	return out
+}
+
 // digits reports whether s is one or more decimal digits.
 func digits(s string) bool {
 	if s == "" {

@@ -63,3 +63,21 @@ func TestGroupDigits(t *testing.T) {
 		}
 	}
 }
+
+// TestUngroupDigits checks that UngroupDigits undoes GroupDigits and
+// leaves any other text as it is.
+func TestUngroupDigits(t *testing.T) {
+	for in, want := range map[string]string{
+		"1,000": "1000", "1,234,567.50": "1234567.50", "-1,234": "-1234", "999": "999", "0.5": "0.5",
+		"1,00": "1,00", "1,0000": "1,0000", "1234,567": "1234,567", ",123": ",123", "1,234.5.6": "1,234.5.6", "a,bcd": "a,bcd", "1,234.x": "1,234.x", "": "",
+	} {
+		if got := UngroupDigits(in); got != want {
+			t.Errorf("UngroupDigits(%q) = %q, want %q", in, got, want)
+		}
+	}
+	for _, n := range []string{"0", "12", "1000", "1234567.50", "-98765.4321"} {
+		if got := UngroupDigits(GroupDigits(n)); got != n {
+			t.Errorf("UngroupDigits(GroupDigits(%q)) = %q", n, got)
+		}
+	}
+}

@@ -279,3 +279,60 @@ func TestImportReferences(t *testing.T) {
 		}
 	})
 }
+
+// TestImportByNames imports opportunities whose lookups are given by the
+// names of their records, as the list export writes them: each found
+// among the records the importing user may read (another rep finds none),
+// a contact's name that two accounts have narrowed by the row's account,
+// a name still shared refused; numbers with thousands separators, dates
+// with slashes and several competitors by name.
+func TestImportByNames(t *testing.T) {
+	t.Parallel()
+	apitest.Dialects(t, apitest.Options{}, func(t *testing.T, s *apitest.Server) {
+		// Sales reps may import opportunities here.
+		st, role := s.Do("GET", "/api/roles/sales_rep/permissions", "admin", "")
+		if st != 200 {
+			t.Fatalf("sales_rep permissions: %d %v", st, role)
+		}
+		perms := role["permissions"].([]any)
+		for _, p := range perms {
+			if p := p.(map[string]any); p["object"] == "opportunity" {
+				p["actions"] = append(p["actions"].([]any), "import")
+			}
+		}
+		body, _ := json.Marshal(map[string]any{"permissions": perms})
+		if st, m := s.Do("PUT", "/api/roles/sales_rep/permissions", "admin", string(body)); st != 200 {
+			t.Fatalf("give sales reps the import right: %d %v", st, m)
+		}
+		north := s.Create("rep1", "account", `{"name": "North Ltd"}`)
+		south := s.Create("rep1", "account", `{"name": "South Ltd"}`)
+		wang := s.Create("rep1", "contact", `{"name": "王伟", "account": "`+south+`"}`)
+		s.Create("rep1", "contact", `{"name": "王伟", "account": "`+north+`"}`)
+		k1 := s.Create("admin", "competitor", `{"name": "Rival One"}`)
+		k2 := s.Create("admin", "competitor", `{"name": "Rival Two"}`)
+		file := "name,account,contact,amount,close_date,competitors\n" +
+			"Deal A,South Ltd,王伟,\"1,234,567.50\",2026/3/9,\"Rival One, Rival Two\"\n" +
+			"Deal B,,王伟,5,2026-03-10,\n" +
+			"Deal C,Nowhere Ltd,,5,,\n"
+		created, _, skipped, errs := summary(t, imported(t, s, "rep1", "opportunity", []byte(file), nil))
+		if created != 1 || skipped != 2 || !strings.Contains(errs, `"field":"contact","line":3,"message":"several contact records have the name \"王伟\": give the id"`) ||
+			!strings.Contains(errs, `"field":"account","line":4,"message":"no account you may read has the name \"Nowhere Ltd\""`) {
+			t.Fatalf("import: %d created, %d skipped: %s", created, skipped, errs)
+		}
+		st, list := s.Do("GET", "/api/records/opportunity?filter="+apitest.Query(`name == "Deal A"`), "rep1", "")
+		items, _ := list["items"].([]any)
+		if st != 200 || len(items) != 1 {
+			t.Fatalf("Deal A: %d %v", st, list)
+		}
+		deal := items[0].(map[string]any)
+		if deal["account"] != south || deal["contact"] != wang || deal["amount"] != json.Number("1234567.50") || deal["close_date"] != "2026-03-09" ||
+			fmt.Sprint(deal["competitors"]) != fmt.Sprint([]any{k1, k2}) && fmt.Sprint(deal["competitors"]) != fmt.Sprint([]any{k2, k1}) {
+			t.Errorf("Deal A: %v", deal)
+		}
+		// rep2 may read neither account: the names name nothing for them.
+		_, _, skipped, errs = summary(t, imported(t, s, "rep2", "opportunity", []byte("name,account\nDeal D,South Ltd\n"), nil))
+		if skipped != 1 || !strings.Contains(errs, `no account you may read has the name \"South Ltd\"`) {
+			t.Errorf("rep2 names rep1's account: %d skipped: %s", skipped, errs)
+		}
+	})
+}

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/crmplatform/crm/engine"
 	"github.com/crmplatform/crm/engine/api"
@@ -379,6 +380,18 @@ func roleNames(sc *metadata.Schema) []string {
 	return out
 }
 
+// stamp writes a date and time for an export: in the user's time zone, to
+// the second (what the page shows to the minute), so that importing the
+// file back keeps it.
+func (r *rq) stamp(v any) string {
+	s, _ := v.(string)
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return s
+	}
+	return t.In(r.loc).Format(time.DateTime)
+}
+
 // maxExportRows is the most records a list's CSV export holds.
 const maxExportRows = 50000
 
@@ -403,10 +416,12 @@ func (u *UI) exportList(c *fiber.Ctx) error {
 	w := csv.NewWriter(&buf)
 	header := make([]string, len(cols))
 	numeric := make([]bool, len(cols))
+	stamp := make([]bool, len(cols)) // a date and time, written to the second
 	for i, name := range cols {
 		f, _ := fieldDef(obj, name)
 		header[i] = f.Title(r.lang)
 		numeric[i] = metadata.TypeOf(f).Kind().Numeric()
+		stamp[i] = metadata.FormInput(f).Kind == metadata.InputDateTime
 	}
 	if err := w.Write(header); err != nil {
 		return u.fail(c, err)
@@ -421,11 +436,13 @@ func (u *UI) exportList(c *fiber.Ctx) error {
 		if err != nil {
 			return u.fail(c, err)
 		}
-		for _, row := range rows {
+		for j, row := range rows {
 			rec := make([]string, len(row.Cells))
 			for i, cl := range row.Cells {
 				rec[i] = cl.Text
-				if !numeric[i] {
+				if stamp[i] {
+					rec[i] = r.stamp(res.Items[j][cols[i]])
+				} else if !numeric[i] {
 					rec[i] = csvcell.Text(cl.Text) // a value stays text, never a formula
 				}
 			}

@@ -253,12 +253,13 @@ func lang(c *fiber.Ctx) string {
 }
 
 // location returns the user's time zone (the browser's, sent as a
-// cookie), else the server's default.
+// cookie), else the server's default (the engine's, which reports and
+// imports use too).
 func (u *UI) location(c *fiber.Ctx) *time.Location {
 	if l, ok := c.Locals(localLoc).(*time.Location); ok {
 		return l
 	}
-	return time.UTC
+	return u.eng.Location(c.UserContext())
 }
 
 // render writes a page (or, for an htmx request naming a fragment, only

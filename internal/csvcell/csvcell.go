@@ -19,3 +19,16 @@ func Text(s string) string {
 	}
 	return s
 }
+
+// Value returns the text a cell written by Text holds: the apostrophe Text
+// puts before a formula's first character is dropped, as spreadsheet
+// programs drop it; any other cell is returned as it is.
+func Value(cell string) string {
+	if len(cell) > 1 && cell[0] == '\'' {
+		switch cell[1] {
+		case '=', '+', '-', '@', '\t', '\r':
+			return cell[1:]
+		}
+	}
+	return cell
+}

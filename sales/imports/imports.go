@@ -10,10 +10,12 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/crmplatform/crm/engine"
 	"github.com/crmplatform/crm/engine/access"
+	"github.com/crmplatform/crm/internal/csvcell"
 	"github.com/crmplatform/crm/metadata"
 	"golang.org/x/text/encoding/simplifiedchinese"
 	"golang.org/x/text/transform"
@@ -44,6 +46,10 @@ type Options struct {
 	DryRun bool `json:"dry_run,omitempty"`
 	// Batch is the number of rows per transaction (DefaultBatch when 0).
 	Batch int `json:"batch,omitempty"`
+	// TimeZone is the IANA time zone that dates and times without an
+	// offset are read in, as the list export writes them; the engine's
+	// time zone for the request (its X-Timezone) when empty.
+	TimeZone string `json:"time_zone,omitempty"`
 	// Progress, when set, is called after each batch with the rows done.
 	Progress func(rows int64) `json:"-"`
 }
@@ -81,6 +87,10 @@ func Run(ctx context.Context, eng *engine.Engine, p *access.Principal, r io.Read
 	if err != nil {
 		return nil, err
 	}
+	loc, err := opt.location(ctx, eng)
+	if err != nil {
+		return nil, err
+	}
 	cr := newCSV(decode(r))
 	header, err := cr.Read()
 	if err != nil {
@@ -91,7 +101,7 @@ func Run(ctx context.Context, eng *engine.Engine, p *access.Principal, r io.Read
 	if err != nil {
 		return nil, err
 	}
-	rr := &rowReader{cr: cr, obj: scope.Object(), cols: cols, base: 1}
+	rr := &rowReader{cr: cr, obj: scope.Object(), cols: cols, loc: loc, base: 1}
 	var done int64
 	for {
 		batch, eof, err := rr.read(batchSize(opt), res)
@@ -111,6 +121,21 @@ func Run(ctx context.Context, eng *engine.Engine, p *access.Principal, r io.Read
 			return res, nil
 		}
 	}
+}
+
+// location returns the time zone opt reads dates and times in (TimeZone,
+// else the engine's for ctx) and records its name in opt.
+func (opt *Options) location(ctx context.Context, eng *engine.Engine) (*time.Location, error) {
+	if opt.TimeZone == "" {
+		loc := eng.Location(ctx)
+		opt.TimeZone = loc.String()
+		return loc, nil
+	}
+	loc, err := time.LoadLocation(opt.TimeZone)
+	if err != nil || opt.TimeZone == "Local" {
+		return nil, &engine.RequestError{Message: "the time zone must be an IANA name such as Asia/Shanghai", Details: []engine.FieldError{{Field: "time_zone", Code: "invalid", Message: opt.TimeZone}}}
+	}
+	return loc, nil
 }
 
 // batchSize is the number of rows per transaction of opt.
@@ -157,6 +182,8 @@ type rowReader struct {
 	cr   *csv.Reader
 	obj  *metadata.Object
 	cols []column
+	// loc is the time zone of dates and times without an offset.
+	loc *time.Location
 	// base is the file's line number of the reader's first line.
 	base int
 	// next is the file's line number where the next record starts.
@@ -186,7 +213,7 @@ func (rr *rowReader) read(n int, res *Result) (batch []row, eof bool, err error)
 		}
 		rr.records++
 		line := rr.line(rec)
-		data, errs := rowData(rr.obj, rr.cols, rec, line)
+		data, errs := rowData(rr.cols, rec, line, rr.loc)
 		if len(errs) > 0 {
 			res.skip(errs...)
 			continue
@@ -267,7 +294,12 @@ func columns(scope *engine.Scope, header []string, opt Options, res *Result) ([]
 		if other, dup := seen[f.Name]; dup {
 			return nil, &engine.RequestError{Message: "two columns fill one field", Details: []engine.FieldError{{Field: f.Name, Code: "invalid", Message: fmt.Sprintf("columns %q and %q both fill %s", other, h, f.Name)}}}
 		}
-		if !scope.Editable(f.Name) || metadata.Computed(f) {
+		if metadata.Computed(f) {
+			// The list export writes computed fields too: no one writes them.
+			res.Errors = append(res.Errors, RowError{Line: 1, Field: h, Message: fmt.Sprintf("column %q is the computed field %s: it is ignored", h, f.Name)})
+			continue
+		}
+		if !scope.Editable(f.Name) {
 			return nil, &access.FieldError{Object: obj.Name, Field: f.Name, Level: scope.Level(f.Name), Op: "write"}
 		}
 		seen[f.Name] = h
@@ -356,8 +388,8 @@ func Preview(obj *metadata.Object, r io.Reader, mapping map[string]string, n int
 }
 
 // rowData turns one row into the JSON form of a record: empty cells are
-// left out, numbers and booleans read, picklist labels turned into values.
-func rowData(obj *metadata.Object, cols []column, rec []string, line int) (map[string]any, []RowError) {
+// left out, the others read by cellValue.
+func rowData(cols []column, rec []string, line int, loc *time.Location) (map[string]any, []RowError) {
 	data := map[string]any{}
 	var errs []RowError
 	if len(rec) > len(cols) {
@@ -367,12 +399,12 @@ func rowData(obj *metadata.Object, cols []column, rec []string, line int) (map[s
 		if i >= len(cols) || cols[i].field == nil {
 			continue
 		}
-		cell = strings.TrimSpace(cell)
+		cell = csvcell.Value(strings.TrimSpace(cell))
 		if cell == "" {
 			continue
 		}
 		f := cols[i].field
-		v, err := cellValue(f, cell)
+		v, err := cellValue(f, cell, loc)
 		if err != nil {
 			errs = append(errs, RowError{Line: line, Field: f.Name, Message: err.Error()})
 			continue
@@ -382,14 +414,25 @@ func rowData(obj *metadata.Object, cols []column, rec []string, line int) (map[s
 	return data, errs
 }
 
-// cellValue reads a cell as the JSON form of a value of f.
-func cellValue(f *metadata.Field, cell string) (any, error) {
+// listSeparators split a cell of several values: the comma and semicolon
+// the list export and spreadsheets write, and their Chinese forms.
+var listSeparators = strings.NewReplacer("，", ",", "、", ",", ";", ",", "；", ",")
+
+// cellValue reads a cell as the JSON form of a value of f, taking what
+// the list export writes (metadata.Display): numbers with or without
+// thousands separators, yes and no in either language, options by value
+// or label, several values separated by commas, dates and times as
+// displayed in loc (or in RFC 3339). A lookup's cell is kept as text: an
+// id, or the name its row resolves (refs).
+func cellValue(f *metadata.Field, cell string, loc *time.Location) (any, error) {
+	in := metadata.FormInput(f)
 	switch k := metadata.TypeOf(f).Kind(); {
 	case k.Numeric():
-		if _, err := strconv.ParseFloat(cell, 64); err != nil {
+		n := metadata.UngroupDigits(cell)
+		if _, err := strconv.ParseFloat(n, 64); err != nil {
 			return nil, fmt.Errorf("%q is not a number", cell)
 		}
-		return json.Number(cell), nil
+		return json.Number(n), nil
 	case k == metadata.KindBool:
 		switch strings.ToLower(cell) {
 		case "true", "yes", "y", "1", "是", "对":
@@ -398,17 +441,61 @@ func cellValue(f *metadata.Field, cell string) (any, error) {
 			return false, nil
 		}
 		return nil, fmt.Errorf("%q is not yes or no", cell)
-	case len(f.Options) > 0 && k == metadata.KindString:
-		for _, o := range f.Options {
-			if strings.EqualFold(o.Value, cell) {
-				return o.Value, nil
+	case in.Multiple:
+		var out []any
+		for _, part := range strings.Split(listSeparators.Replace(cell), ",") {
+			if part = strings.TrimSpace(part); part != "" {
+				out = append(out, optionValue(f, part))
 			}
-			for _, l := range o.Label {
-				if strings.EqualFold(l, cell) {
-					return o.Value, nil
-				}
-			}
+		}
+		return out, nil
+	case in.Kind == metadata.InputSelect:
+		return optionValue(f, cell), nil
+	case in.Kind == metadata.InputDate:
+		if t, ok := parseLocal(cell, dateLayouts, loc); ok {
+			return t.Format(time.DateOnly), nil
+		}
+	case in.Kind == metadata.InputDateTime:
+		if t, err := time.Parse(time.RFC3339Nano, cell); err == nil {
+			return t.UTC().Format(time.RFC3339Nano), nil
+		}
+		if t, ok := parseLocal(cell, dateTimeLayouts, loc); ok {
+			return t.UTC().Format(time.RFC3339Nano), nil
 		}
 	}
 	return cell, nil
+}
+
+// optionValue is the value of f's option whose value or label (in any
+// language) cell is, ignoring case; cell itself when none is.
+func optionValue(f *metadata.Field, cell string) string {
+	for _, o := range f.Options {
+		if strings.EqualFold(o.Value, cell) {
+			return o.Value
+		}
+		for _, l := range o.Label {
+			if strings.EqualFold(l, cell) {
+				return o.Value
+			}
+		}
+	}
+	return cell
+}
+
+// The layouts a date or a date and time without an offset is read in: as
+// the list export writes them (metadata.DisplayTime), with seconds, and
+// with slashes as spreadsheets write them.
+var (
+	dateLayouts     = []string{time.DateOnly, "2006/1/2", "2006-1-2"}
+	dateTimeLayouts = []string{metadata.DisplayTime, time.DateTime, "2006/1/2 15:04", "2006/1/2 15:04:05", time.DateOnly, "2006/1/2"}
+)
+
+// parseLocal reads cell in the first of layouts that fits it, in loc.
+func parseLocal(cell string, layouts []string, loc *time.Location) (time.Time, bool) {
+	for _, l := range layouts {
+		if t, err := time.ParseInLocation(l, cell, loc); err == nil {
+			return t, true
+		}
+	}
+	return time.Time{}, false
 }

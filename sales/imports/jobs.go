@@ -159,6 +159,9 @@ func (q *Queue) Start(ctx context.Context, p *access.Principal, r io.Reader, opt
 	if err != nil {
 		return nil, err
 	}
+	if _, err := opt.location(ctx, q.eng); err != nil {
+		return nil, err
+	}
 	st := &stored{userID: p.UserID, options: opt}
 	st.ID = uuid.Must(uuid.NewV7()).String()
 	st.Object, st.State, st.DryRun, st.CreatedAt = opt.Object, StatePending, opt.DryRun, q.eng.Now().UTC()
@@ -260,7 +263,11 @@ func (q *Queue) step(ctx context.Context, l *jobs.Lease) (jobs.Progress, error) 
 		return st.progress(), err
 	}
 	opt := st.options
-	rr := &rowReader{cr: newCSV(&chunkReader{ctx: ctx, q: q, id: st.ID, pos: st.pos}), obj: scope.Object(), cols: cols, base: int(st.line), next: int(st.line)}
+	loc, err := opt.location(ctx, q.eng)
+	if err != nil {
+		return q.fail(ctx, l, st, err)
+	}
+	rr := &rowReader{cr: newCSV(&chunkReader{ctx: ctx, q: q, id: st.ID, pos: st.pos}), obj: scope.Object(), cols: cols, loc: loc, base: int(st.line), next: int(st.line)}
 	read := &Result{Errors: []RowError{}}
 	batch, eof, err := rr.read(batchSize(opt), read)
 	if err != nil {

@@ -5,10 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/crmplatform/crm/engine"
 	"github.com/crmplatform/crm/engine/access"
 	"github.com/crmplatform/crm/engine/store"
+	"github.com/crmplatform/crm/metadata"
+	"github.com/google/uuid"
 )
 
 // errDryRun rolls back the unit of work of a dry run.
@@ -80,6 +83,9 @@ func writeRow(ctx context.Context, w *engine.Writer, opt Options, r row) (update
 
 // writeRecord creates a row's record, or updates the one with its key.
 func writeRecord(ctx context.Context, w *engine.Writer, opt Options, r row) (updated bool, err error) {
+	if err := resolveRefs(ctx, w, opt.Object, r.data); err != nil {
+		return false, err
+	}
 	if opt.Key != "" {
 		if v, ok := r.data[opt.Key]; ok {
 			res, err := w.List(ctx, opt.Object, engine.ListOptions{Filter: opt.Key + " == " + literal(v), Limit: 2})
@@ -98,6 +104,134 @@ func writeRecord(ctx context.Context, w *engine.Writer, opt Options, r row) (upd
 	}
 	_, err = w.Create(ctx, opt.Object, r.data)
 	return false, err
+}
+
+// resolveRefs turns the lookups of a row's data given by name into the
+// ids of their records, as the list export writes them: a cell that is an
+// id is kept (the write checks it); otherwise it names the record of the
+// lookup's object whose naming field (metadata.Object.NamingField) has
+// that text, among the records the importing user may read (the engine's
+// list, under its permission decision). Where several have it, those
+// related to the row's other lookups are kept (a quote's contact named
+// 王伟 is the 王伟 of the quote's account). A name that no such record
+// has, or several still have, is an error of the row.
+func resolveRefs(ctx context.Context, w *engine.Writer, object string, data map[string]any) error {
+	schema := w.Snapshot().Schema
+	obj, ok := schema.Object(object)
+	if !ok {
+		return nil
+	}
+	var refs []*ref
+	for _, f := range obj.Fields {
+		in := metadata.FormInput(f)
+		target, ok := schema.Object(in.Target)
+		if in.Kind != metadata.InputLookup || !ok {
+			continue
+		}
+		switch x := data[f.Name].(type) {
+		case string:
+			refs = append(refs, &ref{field: f, target: target, name: x, set: func(id string) { data[f.Name] = id }})
+		case []any:
+			for i, e := range x {
+				if name, ok := e.(string); ok {
+					refs = append(refs, &ref{field: f, target: target, name: name, set: func(id string) { x[i] = id }})
+				}
+			}
+		}
+	}
+	// Names first, then what several records have, narrowed by the ids the
+	// row's other lookups found.
+	related := map[string][]string{} // object → ids of the row's lookups
+	for _, r := range refs {
+		if err := r.find(ctx, w, nil); err != nil {
+			return err
+		}
+		if r.id != "" {
+			related[r.target.Name] = append(related[r.target.Name], r.id)
+		}
+	}
+	verr := &engine.ValidationError{Object: object}
+	for _, r := range refs {
+		if r.id == "" && r.several {
+			if err := r.find(ctx, w, related); err != nil {
+				return err
+			}
+		}
+		switch {
+		case r.id != "":
+			r.set(r.id)
+		case r.several:
+			verr.Errors = append(verr.Errors, engine.FieldError{Field: r.field.Name, Code: "ambiguous", Message: fmt.Sprintf("several %s records have the %s %q: give the id", r.target.Name, r.target.NamingField().Name, r.name)})
+		default:
+			verr.Errors = append(verr.Errors, engine.FieldError{Field: r.field.Name, Code: "unknown_reference", Message: r.problem})
+		}
+	}
+	if len(verr.Errors) > 0 {
+		return verr
+	}
+	return nil
+}
+
+// ref is a lookup's cell of an imported row: the id it names once found,
+// or why none is.
+type ref struct {
+	field   *metadata.Field
+	target  *metadata.Object
+	name    string
+	set     func(id string)
+	id      string
+	several bool
+	problem string
+}
+
+// find looks up the record r names: an id is kept as it is; otherwise
+// the record of r's object with that name the principal may read, among
+// those related to the records in related (by object: the candidate's
+// lookup to one of them) when given.
+func (r *ref) find(ctx context.Context, w *engine.Writer, related map[string][]string) error {
+	if uuid.Validate(r.name) == nil {
+		r.id = r.name
+		return nil
+	}
+	naming := r.target.NamingField()
+	if naming == nil {
+		r.problem = fmt.Sprintf("%q is not the id of a %s", r.name, r.target.Name)
+		return nil
+	}
+	filter := naming.Name + " == " + strconv.Quote(r.name)
+	if related != nil {
+		scope, err := w.Rights().ScopeFor(r.target.Name, metadata.ActionRead)
+		if err != nil {
+			return fmt.Errorf("imports: find the %s named %q: %w", r.target.Name, r.name, err)
+		}
+		var near []string
+		for _, f := range r.target.Fields {
+			if in := metadata.FormInput(f); in.Kind == metadata.InputLookup && !in.Multiple && scope.Readable(f.Name) {
+				for _, id := range related[in.Target] {
+					near = append(near, f.Name+" == "+strconv.Quote(id))
+				}
+			}
+		}
+		if len(near) == 0 {
+			return nil
+		}
+		filter += " && (" + strings.Join(near, " || ") + ")"
+	}
+	res, err := w.List(ctx, r.target.Name, engine.ListOptions{Filter: filter, Limit: 2})
+	if err != nil {
+		return fmt.Errorf("imports: find the %s named %q: %w", r.target.Name, r.name, err)
+	}
+	switch len(res.Items) {
+	case 0:
+		if related == nil {
+			r.problem = fmt.Sprintf("no %s you may read has the %s %q", r.target.Name, naming.Name, r.name)
+		}
+	case 1:
+		r.id, _ = res.Items[0]["id"].(string)
+	default:
+		r.several = true
+	}
+	return nil
 }
 
 // literal writes a key value as a filter literal.
