@@ -12,6 +12,7 @@ import (
 	"io"
 	"io/fs"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -220,6 +221,30 @@ func (s *Server) LoadSample(fsys fs.FS) *templates.SampleResult {
 	}
 	s.RunJobs()
 	return res
+}
+
+// Give gives the first n records of object (by id, as the administrator
+// lists them) to users in turn, as the administrator transfers them, and
+// returns the ids given to each. A record the transfer refuses (a lock, a
+// state the record's rules keep) is left as it is.
+func (s *Server) Give(object string, n int, users ...string) map[string][]string {
+	s.t.Helper()
+	_, list := s.Do("GET", "/api/records/"+object+"?limit="+strconv.Itoa(n)+"&sort=id", "admin", "")
+	items, _ := list["items"].([]any)
+	given := map[string][]string{}
+	for i, it := range items {
+		rec := it.(map[string]any)
+		id, user := rec["id"].(string), users[i%len(users)]
+		st, m := s.Do("PATCH", "/api/records/"+object+"/"+id, "admin", fmt.Sprintf(`{"version": %v, "owner_id": %q}`, rec["version"], s.UserID(user)))
+		switch st {
+		case 200:
+			given[user] = append(given[user], id)
+		case 403, 409, 422:
+		default:
+			s.t.Fatalf("give %s %s to %s: %d %v", object, id, user, st, m)
+		}
+	}
+	return given
 }
 
 // Another wires a second whole server on the same database, as another
