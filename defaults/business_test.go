@@ -93,7 +93,8 @@ func TestQuoteAmountsExact(t *testing.T) {
 
 // TestLinePrices: a quote line or order line left without a unit price
 // gets the product's price in the quote's price list, else the product's
-// list price, else none (it is required); as the rep reads them.
+// list price, else none (it is required); as the rep reads them. A
+// quote's price list must be in force on the quote's date.
 func TestLinePrices(t *testing.T) {
 	t.Parallel()
 	apitest.Dialects(t, apitest.Options{}, func(t *testing.T, s *apitest.Server) {
@@ -123,6 +124,12 @@ func TestLinePrices(t *testing.T) {
 				t.Fatalf("a line of a product without a price: %d %v", st, m)
 			}
 		}
+		// A quote's price list must be in force on the quote's date.
+		expired := s.Create("admin", "price_list", `{"name": "Last year", "valid_from": "2020-01-01", "valid_to": "2020-12-31"}`)
+		if st, m := s.Do("POST", "/api/records/quote", "rep1", `{"name": "Late", "account": "`+acc+`", "price_list": "`+expired+`"}`); st != 422 || !strings.Contains(fmt.Sprint(m), "price_list_in_force") {
+			t.Errorf("a quote with a price list out of force: %d %v", st, m)
+		}
+		s.Create("rep1", "quote", `{"name": "Back then", "account": "`+acc+`", "price_list": "`+expired+`", "quote_date": "2020-06-01", "valid_until": "2020-07-01"}`)
 		order := s.Create("rep1", "sales_order", `{"account": "`+acc+`", "quote": "`+dealer+`"}`)
 		if line := s.Create("rep1", "order_line", `{"sales_order": "`+order+`", "product": "`+special+`"}`); price("order_line", line) != "55.50" {
 			t.Errorf("order line of the dealer quote's order: %s", price("order_line", line))
