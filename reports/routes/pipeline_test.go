@@ -172,7 +172,11 @@ func TestPipelineByStageAndMonth(t *testing.T) {
 			{Name: "the list for a rep", Method: "GET", Path: "/api/reports", User: "rep1", Status: 200, Contains: []string{"pipeline_by_stage_month", "pipeline_funnel"}},
 			{Name: "unknown report", Method: "GET", Path: "/api/reports/nope/run", User: "admin", Status: 404, Code: "not_found"},
 			{Name: "unknown parameter", Method: "GET", Path: "/api/reports/pipeline_by_stage_month/run?colour=red", User: "admin", Status: 400, Code: "bad_request", Contains: []string{"colour"}},
-			{Name: "bad period", Method: "GET", Path: "/api/reports/pipeline_by_stage_month/run?period=someday", User: "admin", Status: 400, Contains: []string{"period"}},
+			{Name: "bad period", Method: "GET", Path: "/api/reports/pipeline_by_stage_month/run?period=someday", User: "admin", Status: 400, Contains: []string{"parameter period: a period is one of"}},
+			{Name: "a bad period, said in Chinese", Method: "GET", Path: "/api/reports/pipeline_by_stage_month/run?period=someday", User: "admin", Header: map[string]string{"Accept-Language": "zh"}, Status: 400,
+				Contains: []string{`参数“预计成交”：期间应为`, "someday"}, NotContain: []string{"a period is"}},
+			{Name: "an unknown parameter, said in Chinese", Method: "GET", Path: "/api/reports/pipeline_by_stage_month/run?colour=red", User: "admin", Header: map[string]string{"Accept-Language": "zh"}, Status: 400,
+				Contains: []string{"没有参数 colour"}},
 			{Name: "too many drill keys", Method: "GET", Path: "/api/reports/pipeline_by_stage_month/drill?group=a/b/c", User: "admin", Status: 400},
 			{Name: "not signed in", Method: "GET", Path: "/api/reports", Status: 401},
 		})

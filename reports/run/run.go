@@ -2,6 +2,7 @@ package run
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/big"
 	"slices"
@@ -224,7 +225,7 @@ func (r *Runner) checked(ctx context.Context, rights *engine.Rights, p *reports.
 // prepare starts the SQL of a run and writes its filter with the
 // parameters.
 func (r *Runner) prepare(ctx context.Context, rights *engine.Rights, p *reports.Plan, params map[string]string) (*builder, string, error) {
-	filter, err := Filter(p, params, rights.Principal().UserID)
+	filter, err := Filter(p, params, rights.Principal().UserID, engine.Language(ctx))
 	if err != nil {
 		return nil, "", err
 	}
@@ -264,16 +265,17 @@ func withBuckets(p *reports.Plan, params map[string]string) *reports.Plan {
 }
 
 // Filter returns the report's filter with its parameters' conditions, in
-// the list filter language; params missing take their defaults.
-func Filter(p *reports.Plan, params map[string]string, me string) (string, error) {
+// the list filter language; params missing take their defaults. A bad
+// value is an error said in lang.
+func Filter(p *reports.Plan, params map[string]string, me, lang string) (string, error) {
 	var parts []string
 	if strings.TrimSpace(p.Report.Filter) != "" {
 		parts = append(parts, "("+p.Report.Filter+")")
 	}
 	for name := range params {
 		if !slices.ContainsFunc(p.Params, func(pa *reports.Param) bool { return pa.Def.Name == name }) {
-			return "", &engine.RequestError{Message: fmt.Sprintf("report %s has no parameter %s", p.Report.Name, name),
-				Details: []engine.FieldError{{Field: name, Code: "unknown", Message: "not a parameter of the report"}}}
+			msg := metadata.Label{"en": fmt.Sprintf("report %s has no parameter %s", p.Report.Name, name), "zh": fmt.Sprintf("报表 %s 没有参数 %s", p.Report.Name, name)}.Get(lang)
+			return "", &engine.RequestError{Message: msg, Details: []engine.FieldError{{Field: name, Code: "unknown", Message: msg}}}
 		}
 	}
 	for _, pa := range p.Params {
@@ -282,8 +284,13 @@ func Filter(p *reports.Plan, params map[string]string, me string) (string, error
 			v = pa.Def.Default
 		}
 		cond, err := reports.ParamFilter(pa, v, me)
+		var pe *reports.ParamError
+		if errors.As(err, &pe) {
+			msg := pe.Message.Get(lang)
+			return "", &engine.RequestError{Message: msg, Details: []engine.FieldError{{Field: pa.Def.Name, Code: "invalid", Message: msg}}}
+		}
 		if err != nil {
-			return "", &engine.RequestError{Message: err.Error(), Details: []engine.FieldError{{Field: pa.Def.Name, Code: "invalid", Message: err.Error()}}}
+			return "", err
 		}
 		if cond != "" {
 			parts = append(parts, "("+cond+")")
