@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/csv"
 	"encoding/json"
+	"io/fs"
 	"mime/multipart"
 	"reflect"
 	"slices"
@@ -12,12 +13,15 @@ import (
 	"testing"
 
 	"github.com/crmplatform/crm/defaults"
+	"github.com/crmplatform/crm/engine/store/storetest"
 	"github.com/crmplatform/crm/internal/apitest"
 	"github.com/crmplatform/crm/metadata"
 )
 
-// TestExportImportRoundTrip: the list export of every object of the
-// standard template's sample data, imported back with the records' names
+// TestExportImportRoundTrip: the list export of every object of every
+// built-in template's sample data (the standard template on both
+// databases, the industry packs on SQLite) whose records have names of
+// their own, imported back with the records' names
 // as the key (POST /api/import/{object}), updates each record to what it
 // already is: the import reads what the export writes (numbers with
 // thousands separators, options by label, several values joined by
@@ -26,11 +30,28 @@ import (
 // columns ignored), and nothing changes.
 func TestExportImportRoundTrip(t *testing.T) {
 	t.Parallel()
-	apitest.Dialects(t, apitest.Options{}, func(t *testing.T, s *apitest.Server) {
-		fsys, err := defaults.FS("standard")
+	for _, name := range defaults.Names() {
+		fsys, err := defaults.FS(name)
 		if err != nil {
 			t.Fatal(err)
 		}
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			if name == "standard" {
+				apitest.Dialects(t, apitest.Options{}, func(t *testing.T, s *apitest.Server) { exportsImportBack(t, s, fsys, 10) })
+				return
+			}
+			exportsImportBack(t, apitest.New(t, storetest.SQLite(t), apitest.Options{Template: fsys}), fsys, 2)
+		})
+	}
+}
+
+// exportsImportBack loads the sample data of template fsys, installed on
+// s, exports each object's list and imports it back with the records'
+// names as the key: nothing changes. At least least objects must have
+// records with names of their own to be checked so.
+func exportsImportBack(t *testing.T, s *apitest.Server, fsys fs.FS, least int) {
+	{
 		res := s.LoadSample(fsys)
 		s.RunJobs()
 		schema := s.Platform.Engine.Snapshot().Schema
@@ -71,11 +92,11 @@ func TestExportImportRoundTrip(t *testing.T) {
 			}
 			checked = append(checked, object)
 		}
-		if len(checked) < 10 {
+		if len(checked) < least {
 			t.Fatalf("only %v were exported and imported back", checked)
 		}
 		t.Logf("exported and imported back: %v", checked)
-	})
+	}
 }
 
 // unique reports whether the cells of column col are all given and
