@@ -48,55 +48,53 @@ func TestExportImportRoundTrip(t *testing.T) {
 
 // exportsImportBack loads the sample data of template fsys, installed on
 // s, exports each object's list and imports it back with the records'
-// names as the key: nothing changes. At least least objects must have
+// names as the key: nothing changes. At least `least` objects must have
 // records with names of their own to be checked so.
 func exportsImportBack(t *testing.T, s *apitest.Server, fsys fs.FS, least int) {
-	{
-		res := s.LoadSample(fsys)
-		s.RunJobs()
-		schema := s.Platform.Engine.Snapshot().Schema
-		admin := signedIn(t, s, "admin")
-		var checked []string
-		for object := range res.Created {
-			obj, _ := schema.Object(object)
-			key := obj.NamingField()
-			st, file := admin.get("/ui/o/" + object + "/export")
-			if st != 200 || key == nil || metadata.Computed(key) {
-				continue
+	res := s.LoadSample(fsys)
+	s.RunJobs()
+	schema := s.Platform.Engine.Snapshot().Schema
+	admin := signedIn(t, s, "admin")
+	var checked []string
+	for object := range res.Created {
+		obj, _ := schema.Object(object)
+		key := obj.NamingField()
+		st, file := admin.get("/ui/o/" + object + "/export")
+		if st != 200 || key == nil || metadata.Computed(key) {
+			continue
+		}
+		rows, err := csv.NewReader(strings.NewReader(strings.TrimPrefix(file, "\uFEFF"))).ReadAll()
+		if err != nil {
+			t.Fatalf("%s: the export is not CSV: %v", object, err)
+		}
+		col := slices.Index(rows[0], key.Title("en"))
+		if col < 0 || len(rows) < 2 || !unique(rows[1:], col) {
+			continue
+		}
+		before := allRecords(t, s, object)
+		m := importFile(t, s, "admin", object, []byte(file), key.Name)
+		if m["created"] != json.Number("0") || m["skipped"] != json.Number("0") || m["updated"] != json.Number(strconv.Itoa(len(rows)-1)) {
+			t.Errorf("%s: the export imported back: %v", object, m)
+			continue
+		}
+		for _, e := range m["errors"].([]any) {
+			if e.(map[string]any)["line"] != json.Number("1") {
+				t.Errorf("%s: the export imported back: %v", object, e)
 			}
-			rows, err := csv.NewReader(strings.NewReader(strings.TrimPrefix(file, "\uFEFF"))).ReadAll()
-			if err != nil {
-				t.Fatalf("%s: the export is not CSV: %v", object, err)
-			}
-			col := slices.Index(rows[0], key.Title("en"))
-			if col < 0 || len(rows) < 2 || !unique(rows[1:], col) {
-				continue
-			}
-			before := allRecords(t, s, object)
-			m := importFile(t, s, "admin", object, []byte(file), key.Name)
-			if m["created"] != json.Number("0") || m["skipped"] != json.Number("0") || m["updated"] != json.Number(strconv.Itoa(len(rows)-1)) {
-				t.Errorf("%s: the export imported back: %v", object, m)
-				continue
-			}
-			for _, e := range m["errors"].([]any) {
-				if e.(map[string]any)["line"] != json.Number("1") {
-					t.Errorf("%s: the export imported back: %v", object, e)
+		}
+		if after := allRecords(t, s, object); !reflect.DeepEqual(after, before) {
+			for id, rec := range after {
+				if !reflect.DeepEqual(rec, before[id]) {
+					t.Errorf("%s %s changed by importing its export:\n%v\nwas\n%v", object, id, rec, before[id])
 				}
 			}
-			if after := allRecords(t, s, object); !reflect.DeepEqual(after, before) {
-				for id, rec := range after {
-					if !reflect.DeepEqual(rec, before[id]) {
-						t.Errorf("%s %s changed by importing its export:\n%v\nwas\n%v", object, id, rec, before[id])
-					}
-				}
-			}
-			checked = append(checked, object)
 		}
-		if len(checked) < least {
-			t.Fatalf("only %v were exported and imported back", checked)
-		}
-		t.Logf("exported and imported back: %v", checked)
+		checked = append(checked, object)
 	}
+	if len(checked) < least {
+		t.Fatalf("only %v were exported and imported back", checked)
+	}
+	t.Logf("exported and imported back: %v", checked)
 }
 
 // unique reports whether the cells of column col are all given and
