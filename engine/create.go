@@ -127,11 +127,19 @@ const MaxBatch = 1000
 type BatchError struct {
 	// Index is the record's place in the batch, from 0.
 	Index int
-	Err   error
+	// ID is the record's id in a batch of existing records (UpdateMany,
+	// DeleteMany).
+	ID  string
+	Err error
 }
 
 // Error names the record and says what is wrong with it.
-func (e *BatchError) Error() string { return fmt.Sprintf("record %d: %v", e.Index, e.Err) }
+func (e *BatchError) Error() string {
+	if e.ID != "" {
+		return fmt.Sprintf("record %s: %v", e.ID, e.Err)
+	}
+	return fmt.Sprintf("record %d: %v", e.Index, e.Err)
+}
 
 // Unwrap returns the record's own error.
 func (e *BatchError) Unwrap() error { return e.Err }

@@ -77,11 +77,17 @@ func classify(err error) (int, string, []Detail) {
 		// The failing record of a batch: its own answer, pointed at it.
 		status, code, ds := classify(be.Err)
 		path := fmt.Sprintf("/records/%d", be.Index)
+		if be.ID != "" {
+			path = fmt.Sprintf("/ids/%d", be.Index)
+		}
 		if len(ds) == 0 {
 			ds = []Detail{{Message: be.Err.Error()}}
 		}
 		for i := range ds {
 			ds[i].Path = path + ds[i].Path
+			if be.ID != "" {
+				ds[i].ID = be.ID
+			}
 		}
 		return status, code, ds
 	case errors.As(err, &ae):

@@ -15,6 +15,8 @@ func (s *Server) recordRoutes(r fiber.Router) {
 	r.Post("/:object", s.createRecord)
 	r.Post("/:object/query", s.queryRecords)
 	r.Post("/:object/batch", s.createBatch)
+	r.Post("/:object/mass_update", s.massUpdate)
+	r.Post("/:object/mass_delete", s.massDelete)
 	r.Get("/:object/:id", s.getRecord)
 	r.Patch("/:object/:id", s.updateRecord)
 	r.Put("/:object/:id", s.updateRecord)
@@ -153,6 +155,41 @@ func (s *Server) createBatch(c *fiber.Ctx) error {
 		return err
 	}
 	return c.Status(fiber.StatusCreated).JSON(fiber.Map{"items": recs})
+}
+
+// massUpdate answers POST /api/records/{object}/mass_update: {"ids": […],
+// "set": {…}} sets the same values on every record, all or none
+// (Engine.UpdateMany), answering {"updated": n}.
+func (s *Server) massUpdate(c *fiber.Ctx) error {
+	var b struct {
+		IDs []string       `json:"ids"`
+		Set map[string]any `json:"set"`
+	}
+	if err := decodeStrict(c, &b); err != nil {
+		return err
+	}
+	n, err := s.eng.UpdateMany(c.UserContext(), c.Params("object"), b.IDs, b.Set)
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"updated": n})
+}
+
+// massDelete answers POST /api/records/{object}/mass_delete: {"ids": […]}
+// deletes every record, all or none (Engine.DeleteMany), answering
+// {"deleted": n}.
+func (s *Server) massDelete(c *fiber.Ctx) error {
+	var b struct {
+		IDs []string `json:"ids"`
+	}
+	if err := decodeStrict(c, &b); err != nil {
+		return err
+	}
+	n, err := s.eng.DeleteMany(c.UserContext(), c.Params("object"), b.IDs)
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"deleted": n})
 }
 
 // getRecord answers GET /api/records/{object}/{id}.
