@@ -38,6 +38,9 @@ type listData struct {
 	Total  int64
 	Capped bool
 	CanNew bool
+	// CanUpdate and CanDelete offer the selected records' mass update
+	// and delete (rows get a checkbox when either is set).
+	CanUpdate, CanDelete bool
 	// CanImport and Export are the import page and the list's CSV export,
 	// for users holding those rights.
 	CanImport bool
@@ -172,7 +175,8 @@ func (u *UI) listPage(c *fiber.Ctx) error {
 	}
 	obj := s.Object()
 	q := parseListQuery(c)
-	d := listData{Object: obj, Label: pluralTitle(obj, r.lang), CanNew: s.Can(metadata.ActionCreate) == nil, ViewID: q.viewID}
+	d := listData{Object: obj, Label: pluralTitle(obj, r.lang), CanNew: s.Can(metadata.ActionCreate) == nil, ViewID: q.viewID,
+		CanUpdate: s.Can(metadata.ActionUpdate) == nil, CanDelete: s.Can(metadata.ActionDelete) == nil}
 	if _, err := r.scope(object, metadata.ActionImport); err == nil && u.sales != nil {
 		d.CanImport = d.CanNew
 	}

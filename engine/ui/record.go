@@ -22,6 +22,7 @@ func (u *UI) recordRoutes(g fiber.Router) {
 	g.Get("/o/:object/new", u.newForm)
 	g.Get("/o/:object/export", u.exportList)
 	g.Get("/o/:object/labels/:file", u.printLabels)
+	g.Post("/o/:object/mass", u.mass)
 	g.Post("/o/:object", u.create)
 	g.Get("/o/:object/:id", u.detailPage)
 	g.Get("/o/:object/:id/edit", u.editForm)

@@ -39,6 +39,16 @@
     if (ev.target.matches("[data-widget-type]")) { widgetInputs(ev.target); }
   });
 
+  // A list's "select all" checkbox: every record's checkbox of its form
+  // (data-select-all names the form) follows it.
+  document.addEventListener("change", function (ev) {
+    var all = ev.target.closest("[data-select-all]");
+    if (!all) { return; }
+    document.querySelectorAll('input[type=checkbox][form="' + all.getAttribute("data-select-all") + '"]').forEach(function (b) {
+      b.checked = all.checked;
+    });
+  });
+
   // Forms, or their buttons, that ask before they submit (deleting a
   // record, sending a mailing).
   document.addEventListener("submit", function (ev) {
