@@ -12,8 +12,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/crmplatform/crm/defaults"
-	"github.com/crmplatform/crm/engine/store/storetest"
 	"github.com/crmplatform/crm/internal/apitest"
 	"github.com/crmplatform/crm/metadata"
 )
@@ -30,20 +28,9 @@ import (
 // columns ignored), and nothing changes.
 func TestExportImportRoundTrip(t *testing.T) {
 	t.Parallel()
-	for _, name := range defaults.Names() {
-		fsys, err := defaults.FS(name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			if name == "standard" {
-				apitest.Dialects(t, apitest.Options{}, func(t *testing.T, s *apitest.Server) { exportsImportBack(t, s, fsys, 10) })
-				return
-			}
-			exportsImportBack(t, apitest.New(t, storetest.SQLite(t), apitest.Options{Template: fsys}), fsys, 2)
-		})
-	}
+	apitest.EveryTemplate(t, func(t *testing.T, s *apitest.Server, name string, fsys fs.FS) {
+		exportsImportBack(t, s, fsys, map[bool]int{true: 10, false: 2}[name == "standard"])
+	})
 }
 
 // exportsImportBack loads the sample data of template fsys, installed on

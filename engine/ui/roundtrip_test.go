@@ -11,8 +11,6 @@ import (
 
 	"golang.org/x/net/html"
 
-	"github.com/crmplatform/crm/defaults"
-	"github.com/crmplatform/crm/engine/store/storetest"
 	"github.com/crmplatform/crm/internal/apitest"
 	"github.com/crmplatform/crm/metadata"
 )
@@ -29,20 +27,9 @@ import (
 // template runs on both databases, the industry packs on SQLite.
 func TestEveryFormRoundTrips(t *testing.T) {
 	t.Parallel()
-	for _, name := range defaults.Names() {
-		fsys, err := defaults.FS(name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			if name == "standard" {
-				apitest.Dialects(t, apitest.Options{}, func(t *testing.T, s *apitest.Server) { roundTrips(t, s, fsys, false) })
-				return
-			}
-			roundTrips(t, apitest.New(t, storetest.SQLite(t), apitest.Options{Template: fsys}), fsys, true)
-		})
-	}
+	apitest.EveryTemplate(t, func(t *testing.T, s *apitest.Server, name string, fsys fs.FS) {
+		roundTrips(t, s, fsys, name != "standard")
+	})
 }
 
 // roundTrips loads the sample data of template fsys, installed on s, and

@@ -247,6 +247,28 @@ func (s *Server) Give(object string, n int, users ...string) map[string][]string
 	return given
 }
 
+// EveryTemplate runs fn, in parallel subtests named by template, with a
+// whole server on which each built-in template (its name and files) is
+// installed: the standard template on both databases (as Dialects), the
+// industry packs on SQLite.
+func EveryTemplate(t *testing.T, fn func(t *testing.T, s *Server, template string, fsys fs.FS)) {
+	t.Helper()
+	for _, name := range defaults.Names() {
+		fsys, err := defaults.FS(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			if name == "standard" {
+				Dialects(t, Options{}, func(t *testing.T, s *Server) { fn(t, s, name, fsys) })
+				return
+			}
+			fn(t, New(t, storetest.SQLite(t), Options{Template: fsys}), name, fsys)
+		})
+	}
+}
+
 // Another wires a second whole server on the same database, as another
 // process sharing it would (its own connection pool, platform, parts and
 // routes), for tests of what several servers do at once or of a restart.

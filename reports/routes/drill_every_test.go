@@ -9,8 +9,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/crmplatform/crm/defaults"
-	"github.com/crmplatform/crm/engine/store/storetest"
 	"github.com/crmplatform/crm/internal/apitest"
 )
 
@@ -24,20 +22,7 @@ import (
 // on both databases, the industry packs on SQLite.
 func TestEveryReportDrillsDown(t *testing.T) {
 	t.Parallel()
-	for _, name := range defaults.Names() {
-		fsys, err := defaults.FS(name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			if name == "standard" {
-				apitest.Dialects(t, apitest.Options{}, func(t *testing.T, s *apitest.Server) { drillsDown(t, s, fsys) })
-				return
-			}
-			drillsDown(t, apitest.New(t, storetest.SQLite(t), apitest.Options{Template: fsys}), fsys)
-		})
-	}
+	apitest.EveryTemplate(t, func(t *testing.T, s *apitest.Server, _ string, fsys fs.FS) { drillsDown(t, s, fsys) })
 }
 
 // drillsDown loads the sample data of template fsys, installed on s, gives
