@@ -1,6 +1,7 @@
 package ui_test
 
 import (
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -127,4 +128,31 @@ func TestBrowserWork(t *testing.T) {
 	}
 	m.checkA11y("drill-down")
 	m.noErrors("report")
+
+	// The selected deals given to rep2 at once: "select all" checks every
+	// row, the owner is chosen, then set on each.
+	byAccount := `account == "` + acc + `"`
+	_, deals := s.Do("GET", "/api/records/opportunity?filter="+url.QueryEscape(byAccount), "manager", "")
+	m.open("/ui/o/opportunity?filter=" + url.QueryEscape(byAccount))
+	m.do(chromedp.Click(chromedp.CSS(`input[data-select-all="mass"]`)))
+	if n := eval[int](m, `document.querySelectorAll('input[form="mass"]:checked').length`); n != len(deals["items"].([]any)) || n < 2 {
+		t.Fatalf("select all checked %d of the account's %d deals", n, len(deals["items"].([]any)))
+	}
+	m.checkA11y("list with selected records")
+	m.submit(`form#mass button[value="update"]`)
+	m.do(chromedp.SetValue(chromedp.ID("mass-field"), "owner_id"))
+	m.submit(`button[name="_do"][value="update"]`)
+	m.checkA11y("mass update")
+	m.shot("mass-update")
+	m.do(chromedp.SetValue(chromedp.ID("f_owner_id"), s.UserID("rep2")))
+	m.submit(`button[name="_do"][value="apply"]`)
+	if body := m.text("main"); !strings.Contains(body, "The selected records were updated.") {
+		t.Fatalf("the mass update: %s", body)
+	}
+	for _, id := range []string{opp, other} {
+		if _, rec := s.Do("GET", "/api/records/opportunity/"+id, "admin", ""); rec["owner_id"] != s.UserID("rep2") {
+			t.Errorf("%s is %v's after the mass update", id, rec["owner_id"])
+		}
+	}
+	m.noErrors("mass update")
 }
