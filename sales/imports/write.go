@@ -27,8 +27,9 @@ func writeBatch(ctx context.Context, eng *engine.Engine, p *access.Principal, op
 	var got Result
 	err := eng.Tx(ctx, p, func(w *engine.Writer) error {
 		got = Result{} // the unit of work may run again
+		found := foundRefs{}
 		for _, r := range batch {
-			updated, err := writeRow(ctx, w, opt, r)
+			updated, err := writeRow(ctx, w, opt, found, r)
 			if problems, ok := rowErrors(r.line, err); ok {
 				got.Skipped++
 				got.Errors = append(got.Errors, problems...)
@@ -72,18 +73,18 @@ func (res *Result) add(got *Result) {
 
 // writeRow creates a row's record, or updates the one with its key, in a
 // savepoint of the unit of work.
-func writeRow(ctx context.Context, w *engine.Writer, opt Options, r row) (updated bool, err error) {
+func writeRow(ctx context.Context, w *engine.Writer, opt Options, found foundRefs, r row) (updated bool, err error) {
 	err = w.Savepoint(ctx, "crm_import_row", func() error {
 		var err error
-		updated, err = writeRecord(ctx, w, opt, r)
+		updated, err = writeRecord(ctx, w, opt, found, r)
 		return err
 	})
 	return updated, err
 }
 
 // writeRecord creates a row's record, or updates the one with its key.
-func writeRecord(ctx context.Context, w *engine.Writer, opt Options, r row) (updated bool, err error) {
-	if err := resolveRefs(ctx, w, opt.Object, r.data); err != nil {
+func writeRecord(ctx context.Context, w *engine.Writer, opt Options, found foundRefs, r row) (updated bool, err error) {
+	if err := resolveRefs(ctx, w, opt.Object, found, r.data); err != nil {
 		return false, err
 	}
 	if opt.Key != "" {
@@ -115,7 +116,7 @@ func writeRecord(ctx context.Context, w *engine.Writer, opt Options, r row) (upd
 // related to the row's other lookups are kept (a quote's contact named
 // 王伟 is the 王伟 of the quote's account). A name that no such record
 // has, or several still have, is an error of the row.
-func resolveRefs(ctx context.Context, w *engine.Writer, object string, data map[string]any) error {
+func resolveRefs(ctx context.Context, w *engine.Writer, object string, found foundRefs, data map[string]any) error {
 	schema := w.Snapshot().Schema
 	obj, ok := schema.Object(object)
 	if !ok {
@@ -143,8 +144,13 @@ func resolveRefs(ctx context.Context, w *engine.Writer, object string, data map[
 	// row's other lookups found.
 	related := map[string][]string{} // object → ids of the row's lookups
 	for _, r := range refs {
-		if err := r.find(ctx, w, nil); err != nil {
+		key := r.target.Name + "\x00" + r.name
+		if id, ok := found[key]; ok {
+			r.id = id
+		} else if err := r.find(ctx, w, nil); err != nil {
 			return err
+		} else if r.id != "" {
+			found[key] = r.id
 		}
 		if r.id != "" {
 			related[r.target.Name] = append(related[r.target.Name], r.id)
@@ -171,6 +177,13 @@ func resolveRefs(ctx context.Context, w *engine.Writer, object string, data map[
 	}
 	return nil
 }
+
+// foundRefs are the records the lookups of a batch's rows named so far,
+// by object and name (those one record has): the rows of a file often
+// name the same few records (contacts of the same accounts), each looked
+// up once per batch. The batch's unit of work starts it anew when it runs
+// again.
+type foundRefs map[string]string
 
 // ref is a lookup's cell of an imported row: the id it names once found,
 // or why none is.
