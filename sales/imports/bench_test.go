@@ -13,7 +13,7 @@ import (
 
 // BenchmarkImportLookups imports 500 contacts of 20 accounts (SQLite),
 // their account given by id and by name, as the list export writes it:
-// the names are looked up once per batch (foundRefs), so a file naming a
+// the names are looked up once per batch (resolver.found), so a file naming a
 // few records costs about what one giving ids does. Reported per row.
 func BenchmarkImportLookups(b *testing.B) {
 	s := apitest.Seeded(b, storetest.SQLiteFrom(b, apitest.Standard), apitest.Options{})

@@ -27,9 +27,9 @@ func writeBatch(ctx context.Context, eng *engine.Engine, p *access.Principal, op
 	var got Result
 	err := eng.Tx(ctx, p, func(w *engine.Writer) error {
 		got = Result{} // the unit of work may run again
-		found := foundRefs{}
+		refs := newResolver(w, opt.Object)
 		for _, r := range batch {
-			updated, err := writeRow(ctx, w, opt, found, r)
+			updated, err := writeRow(ctx, w, opt, refs, r)
 			if problems, ok := rowErrors(r.line, err); ok {
 				got.Skipped++
 				got.Errors = append(got.Errors, problems...)
@@ -73,18 +73,18 @@ func (res *Result) add(got *Result) {
 
 // writeRow creates a row's record, or updates the one with its key, in a
 // savepoint of the unit of work.
-func writeRow(ctx context.Context, w *engine.Writer, opt Options, found foundRefs, r row) (updated bool, err error) {
+func writeRow(ctx context.Context, w *engine.Writer, opt Options, refs *resolver, r row) (updated bool, err error) {
 	err = w.Savepoint(ctx, "crm_import_row", func() error {
 		var err error
-		updated, err = writeRecord(ctx, w, opt, found, r)
+		updated, err = writeRecord(ctx, w, opt, refs, r)
 		return err
 	})
 	return updated, err
 }
 
 // writeRecord creates a row's record, or updates the one with its key.
-func writeRecord(ctx context.Context, w *engine.Writer, opt Options, found foundRefs, r row) (updated bool, err error) {
-	if err := resolveRefs(ctx, w, opt.Object, found, r.data); err != nil {
+func writeRecord(ctx context.Context, w *engine.Writer, opt Options, refs *resolver, r row) (updated bool, err error) {
+	if err := refs.resolve(ctx, w, r.data); err != nil {
 		return false, err
 	}
 	if opt.Key != "" {
@@ -107,35 +107,62 @@ func writeRecord(ctx context.Context, w *engine.Writer, opt Options, found found
 	return false, err
 }
 
-// resolveRefs turns the lookups of a row's data given by name into the
-// ids of their records, as the list export writes them: a cell that is an
-// id is kept (the write checks it); otherwise it names the record of the
+// resolver turns the lookups of a batch's rows given by name into the ids
+// of their records, as the list export writes them: a cell that is an id
+// is kept (the write checks it); otherwise it names the record of the
 // lookup's object whose naming field (metadata.Object.NamingField) has
 // that text, among the records the importing user may read (the engine's
 // list, under its permission decision). Where several have it, those
 // related to the row's other lookups are kept (a quote's contact named
 // 王伟 is the 王伟 of the quote's account). A name that no such record
-// has, or several still have, is an error of the row.
-func resolveRefs(ctx context.Context, w *engine.Writer, object string, found foundRefs, data map[string]any) error {
+// has, or several still have, is an error of the row. A batch's unit of
+// work makes one (newResolver), anew when it runs again.
+type resolver struct {
+	object string
+	// lookups are the object's lookup fields, each with its object.
+	lookups []lookup
+	// found are the records the batch's names found so far, by object
+	// and name (those one record has): the rows of a file often name the
+	// same few records (contacts of the same accounts), each looked up
+	// once per batch.
+	found map[string]string
+}
+
+// lookup is a lookup field and the object it points to.
+type lookup struct {
+	field  *metadata.Field
+	target *metadata.Object
+}
+
+// newResolver finds the lookups of object under w's snapshot.
+func newResolver(w *engine.Writer, object string) *resolver {
+	rs := &resolver{object: object, found: map[string]string{}}
 	schema := w.Snapshot().Schema
 	obj, ok := schema.Object(object)
 	if !ok {
-		return nil
+		return rs
 	}
-	var refs []*ref
 	for _, f := range obj.Fields {
 		in := metadata.FormInput(f)
-		target, ok := schema.Object(in.Target)
-		if in.Kind != metadata.InputLookup || !ok {
-			continue
+		if target, ok := schema.Object(in.Target); ok && in.Kind == metadata.InputLookup {
+			rs.lookups = append(rs.lookups, lookup{f, target})
 		}
+	}
+	return rs
+}
+
+// resolve sets the ids of the records a row's lookups name in data.
+func (rs *resolver) resolve(ctx context.Context, w *engine.Writer, data map[string]any) error {
+	var refs []*ref
+	for _, l := range rs.lookups {
+		f := l.field
 		switch x := data[f.Name].(type) {
 		case string:
-			refs = append(refs, &ref{field: f, target: target, name: x, set: func(id string) { data[f.Name] = id }})
+			refs = append(refs, &ref{field: f, target: l.target, name: x, set: func(id string) { data[f.Name] = id }})
 		case []any:
 			for i, e := range x {
 				if name, ok := e.(string); ok {
-					refs = append(refs, &ref{field: f, target: target, name: name, set: func(id string) { x[i] = id }})
+					refs = append(refs, &ref{field: f, target: l.target, name: name, set: func(id string) { x[i] = id }})
 				}
 			}
 		}
@@ -145,18 +172,18 @@ func resolveRefs(ctx context.Context, w *engine.Writer, object string, found fou
 	related := map[string][]string{} // object → ids of the row's lookups
 	for _, r := range refs {
 		key := r.target.Name + "\x00" + r.name
-		if id, ok := found[key]; ok {
+		if id, ok := rs.found[key]; ok {
 			r.id = id
 		} else if err := r.find(ctx, w, nil); err != nil {
 			return err
 		} else if r.id != "" {
-			found[key] = r.id
+			rs.found[key] = r.id
 		}
 		if r.id != "" {
 			related[r.target.Name] = append(related[r.target.Name], r.id)
 		}
 	}
-	verr := &engine.ValidationError{Object: object}
+	verr := &engine.ValidationError{Object: rs.object}
 	for _, r := range refs {
 		if r.id == "" && r.several {
 			if err := r.find(ctx, w, related); err != nil {
@@ -177,13 +204,6 @@ func resolveRefs(ctx context.Context, w *engine.Writer, object string, found fou
 	}
 	return nil
 }
-
-// foundRefs are the records the lookups of a batch's rows named so far,
-// by object and name (those one record has): the rows of a file often
-// name the same few records (contacts of the same accounts), each looked
-// up once per batch. The batch's unit of work starts it anew when it runs
-// again.
-type foundRefs map[string]string
 
 // ref is a lookup's cell of an imported row: the id it names once found,
 // or why none is.
