@@ -65,6 +65,9 @@ type Server struct {
 	metrics *metrics
 	// metricsToken is Config.MetricsToken.
 	metricsToken string
+	// routes are the application's routes, "GET /api/reports/:name/run",
+	// for the OpenAPI document.
+	routes map[string]bool
 }
 
 // New builds the fiber application with every route: the API's own,
@@ -115,6 +118,10 @@ func New(cfg Config) *fiber.App {
 	app.Use(func(c *fiber.Ctx) error {
 		return &apiError{status: fiber.StatusNotFound, code: "not_found", message: "no route " + c.Method() + " " + c.Path()}
 	})
+	s.routes = map[string]bool{}
+	for _, r := range app.GetRoutes(true) {
+		s.routes[r.Method+" "+strings.TrimSuffix(r.Path, "/")] = true
+	}
 	return app
 }
 
