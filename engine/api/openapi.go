@@ -143,7 +143,7 @@ func (d apiDoc) object(o *metadata.Object, actions []engine.Action, rights objec
 		switch level := rights.d.FieldLevel(rights.p, name, f.Name); {
 		case level == metadata.FieldReadOnly:
 			props[f.Name].(map[string]any)["readOnly"] = true
-		case level != metadata.FieldHidden && f.Required && !metadata.Computed(f):
+		case level != metadata.FieldHidden && f.Required && !metadata.Computed(f) && f.Default == nil && f.DefaultFormula == "":
 			required = append(required, f.Name)
 		}
 	}
