@@ -140,6 +140,7 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 		return nil, err
 	}
 	e.RegisterAction(Action{Name: metadata.ActionTransfer, Run: transferAction})
+	e.OnAfter(OpUpdate, "*", e.detailsFollowOwner)
 	e.snap.Store(&Snapshot{Schema: &metadata.Schema{}})
 	if _, err := e.Reload(ctx); err != nil {
 		return nil, err

@@ -160,3 +160,33 @@ func TestRequiredFieldAddedDuringCreates(t *testing.T) {
 		}
 	})
 }
+
+// TestDetailsFollowTheirMaster: a record that changes owner takes along
+// the details its previous owner held (metadata.MasterOf: an account's
+// contacts), so the new owner, who reads them by ownership, sees them; a
+// detail someone else holds, and a record that only refers to it (an
+// activity), stay where they are. Whoever loses the record loses its
+// details too.
+func TestDetailsFollowTheirMaster(t *testing.T) {
+	t.Parallel()
+	storetest.DialectsFrom(t, fixtureSeed, func(t *testing.T, db *store.DB) {
+		f := newFixture(t, db)
+		rep1, rep2 := f.userID("rep1"), f.userID("rep2")
+		acc := f.create("rep1", "account", `{"name": "Acme"}`)
+		mine := f.create("rep1", "contact", fmt.Sprintf(`{"name": "Wang Wei", "account": %q}`, acc))
+		theirs := f.create("manager", "contact", fmt.Sprintf(`{"name": "Li Na", "account": %q}`, acc))
+		call := f.create("rep1", "activity", fmt.Sprintf(`{"subject": "Call", "account": %q}`, acc))
+		owner := func(id string) string { return `"owner_id":"` + id + `"` }
+		f.run(t, []scenario{
+			{name: "rep2 cannot read rep1's contact", method: "GET", path: "/api/records/contact/" + mine, user: "rep2", status: 404},
+			{name: "the manager gives the account to rep2", method: "POST", path: "/api/records/account/" + acc + "/actions/transfer", user: "manager", body: fmt.Sprintf(`{"owner_id": %q}`, rep2), status: 200},
+			{name: "rep1's contact went with it", method: "GET", path: "/api/records/contact/" + mine, user: "rep2", status: 200, contains: []string{owner(rep2), `"version":2`}},
+			{name: "its history says the system moved it", method: "GET", path: "/api/records/contact/" + mine + "/history", user: "rep2", status: 200, contains: []string{`"field":"owner_id"`, `"by_system":true`}},
+			{name: "rep1 lost the contact", method: "GET", path: "/api/records/contact/" + mine, user: "rep1", status: 404},
+			{name: "the manager's contact stayed", method: "GET", path: "/api/records/contact/" + theirs, user: "manager", status: 200, notContain: []string{owner(rep2)}},
+			{name: "the activity is no detail: it stayed rep1's", method: "GET", path: "/api/records/activity/" + call, user: "rep1", status: 200, contains: []string{owner(rep1)}},
+			{name: "a PATCH of the owner takes them too", method: "PATCH", path: "/api/records/account/" + acc, user: "manager", body: fmt.Sprintf(`{"version": 2, "owner_id": %q}`, rep1), status: 200},
+			{name: "back with rep1", method: "GET", path: "/api/records/contact/" + mine, user: "rep1", status: 200, contains: []string{owner(rep1), `"version":3`}},
+		})
+	})
+}
