@@ -11,31 +11,12 @@ import (
 // TestGivenQuoteBringsItsLines: a sample quote with lines, given by the
 // administrator to a rep (who reads quote lines by ownership), brings its
 // lines along: the rep lists as many as the quote counts, on both
-// databases; another rep reads neither. Given away again by its new
-// owner's manager, the lines go too.
+// databases; another rep reads none. Given away again by its new owner's
+// manager, the lines go too.
 func TestGivenQuoteBringsItsLines(t *testing.T) {
 	apitest.Dialects(t, apitest.Options{}, func(t *testing.T, s *apitest.Server) {
-		fsys, err := defaults.FS("standard")
-		if err != nil {
-			t.Fatal(err)
-		}
-		s.LoadSample(fsys)
-		st, page := s.Do("GET", "/api/records/quote?limit=1&filter="+apitest.Query("line_count > 1"), "admin", "")
-		items, _ := page["items"].([]any)
-		if st != 200 || len(items) == 0 {
-			t.Fatalf("a sample quote with lines: %d %v", st, page)
-		}
-		quote := items[0].(map[string]any)
-		id, count := quote["id"].(string), fmt.Sprint(quote["line_count"])
-		lines := func(user string) string {
-			t.Helper()
-			st, page := s.Do("GET", "/api/records/quote_line?total=exact&filter="+apitest.Query(fmt.Sprintf("quote == %q", id)), user, "")
-			if st != 200 {
-				t.Fatalf("%s lists the lines: %d %v", user, st, page)
-			}
-			return fmt.Sprint(page["total"])
-		}
-		if got := lines("rep1"); got != "0" {
+		id, count := sampleQuote(t, s)
+		if got := quoteLines(t, s, id, "rep1"); got != "0" {
 			t.Fatalf("rep1 reads %s lines of the admin's quote before it is given", got)
 		}
 		for _, give := range []struct{ by, to string }{{"admin", "rep1"}, {"manager", "rep2"}} {
@@ -43,9 +24,71 @@ func TestGivenQuoteBringsItsLines(t *testing.T) {
 				t.Fatalf("%s gives the quote to %s: %d %v", give.by, give.to, st, m)
 			}
 			rival := map[string]string{"rep1": "rep2", "rep2": "rep1"}[give.to]
-			if got, theirs := lines(give.to), lines(rival); got != count || theirs != "0" {
+			if got, theirs := quoteLines(t, s, id, give.to), quoteLines(t, s, id, rival); got != count || theirs != "0" {
 				t.Errorf("given to %s: they read %s lines (the quote counts %s), %s reads %s", give.to, got, count, rival, theirs)
 			}
 		}
 	})
+}
+
+// TestSharedQuoteSharesItsLines: a quote shared with a rep shares its
+// lines (its details) the same way: read with a read share, edited with
+// an edit share, gone with the share; a rep it is not shared with reads
+// none, on both databases.
+func TestSharedQuoteSharesItsLines(t *testing.T) {
+	apitest.Dialects(t, apitest.Options{}, func(t *testing.T, s *apitest.Server) {
+		id, count := sampleQuote(t, s)
+		_, page := s.Do("GET", "/api/records/quote_line?limit=1&filter="+apitest.Query(fmt.Sprintf("quote == %q", id)), "admin", "")
+		line := page["items"].([]any)[0].(map[string]any)
+		edit := func(version any) string {
+			return fmt.Sprintf(`{"version": %v, "description": "checked"}`, version)
+		}
+		shares := "/api/records/quote/" + id + "/shares"
+		lineURL := "/api/records/quote_line/" + line["id"].(string)
+		s.Run(t, []apitest.Scenario{
+			{Name: "rep2 cannot read a line", Method: "GET", Path: lineURL, User: "rep2", Status: 404},
+			{Name: "the admin shares the quote with rep2", Method: "POST", Path: shares, User: "admin", Body: `{"user": "rep2", "access": "read"}`, Status: 201},
+			{Name: "rep2 reads the line", Method: "GET", Path: lineURL, User: "rep2", Status: 200, Contains: []string{line["id"].(string)}},
+			{Name: "but may not edit it", Method: "PATCH", Path: lineURL, User: "rep2", Body: edit(line["version"]), Status: 403},
+			{Name: "an edit share", Method: "POST", Path: shares, User: "admin", Body: `{"user": "rep2", "access": "edit"}`, Status: 201},
+			{Name: "lets rep2 edit it", Method: "PATCH", Path: lineURL, User: "rep2", Body: edit(line["version"]), Status: 200, Contains: []string{`"description":"checked"`}},
+		})
+		if got, other := quoteLines(t, s, id, "rep2"), quoteLines(t, s, id, "rep1"); got != count || other != "0" {
+			t.Errorf("shared with rep2: rep2 reads %s lines (the quote counts %s), rep1 reads %s", got, count, other)
+		}
+		if st, m := s.Do("DELETE", shares+"/rep2", "admin", ""); st != 204 {
+			t.Fatalf("unshare: %d %v", st, m)
+		}
+		if got := quoteLines(t, s, id, "rep2"); got != "0" {
+			t.Errorf("rep2 still reads %s lines once the share is gone", got)
+		}
+	})
+}
+
+// sampleQuote loads the standard template's sample data and returns the
+// id of a quote with more than one line, and how many it counts.
+func sampleQuote(t *testing.T, s *apitest.Server) (id, count string) {
+	t.Helper()
+	fsys, err := defaults.FS("standard")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.LoadSample(fsys)
+	st, page := s.Do("GET", "/api/records/quote?limit=1&filter="+apitest.Query("line_count > 1"), "admin", "")
+	items, _ := page["items"].([]any)
+	if st != 200 || len(items) == 0 {
+		t.Fatalf("a sample quote with lines: %d %v", st, page)
+	}
+	quote := items[0].(map[string]any)
+	return quote["id"].(string), fmt.Sprint(quote["line_count"])
+}
+
+// quoteLines returns how many lines of the quote user lists.
+func quoteLines(t *testing.T, s *apitest.Server, quote, user string) string {
+	t.Helper()
+	st, page := s.Do("GET", "/api/records/quote_line?total=exact&filter="+apitest.Query(fmt.Sprintf("quote == %q", quote)), user, "")
+	if st != 200 {
+		t.Fatalf("%s lists the lines: %d %v", user, st, page)
+	}
+	return fmt.Sprint(page["total"])
 }

@@ -35,10 +35,17 @@ type Decider struct {
 	grants  sync.Map // role → *roleGrants
 	admins  sync.Map // role → bool
 	sharing map[string][]*sharingRule
+	// masters lists, by object, the lookups that make its records details
+	// of another's (metadata.MasterOf): a share of the master reaches them.
+	masters map[string][]masterRef
 
 	partsMu sync.RWMutex
 	parts   map[partsKey][]Branch // the grants of a user on an object for an action
 }
+
+// masterRef is a lookup that makes a record a detail of a record of
+// object.
+type masterRef struct{ field, object string }
 
 // partsKey is what recordParts reads of a principal, with the object and
 // action.
@@ -131,7 +138,15 @@ func (s *Service) newDecider(sc *metadata.Schema, now time.Time) (*Decider, erro
 	if err := enf.BuildRoleLinks(); err != nil {
 		return nil, fmt.Errorf("access: role hierarchy: %w", err)
 	}
-	d := &Decider{svc: s, schema: sc, day: now.Format(metadata.DateLayout), date: dateOf(now), enf: enf, sharing: map[string][]*sharingRule{}}
+	d := &Decider{svc: s, schema: sc, day: now.Format(metadata.DateLayout), date: dateOf(now), enf: enf, sharing: map[string][]*sharingRule{},
+		masters: map[string][]masterRef{}}
+	for _, o := range sc.Objects {
+		for _, f := range o.Fields {
+			if master, ok := metadata.MasterOf(f); ok {
+				d.masters[o.Name] = append(d.masters[o.Name], masterRef{field: f.Name, object: master})
+			}
+		}
+	}
 	for _, r := range sc.Roles {
 		for _, sr := range r.SharingRules {
 			c := &sharingRule{role: r.Name, rule: sr}

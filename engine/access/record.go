@@ -353,13 +353,25 @@ func (d *Decider) recordParts(p *Principal, object, action string) []Branch {
 				SQL:    sr.sql, Args: sr.args})
 		}
 	}
+	parts = append(parts, d.shareBranch(p, action, object, "id", object, "record shared with the user"))
+	// A detail is shared with its master (a quote's lines with the quote).
+	for _, m := range d.masters[object] {
+		parts = append(parts, d.shareBranch(p, action, object, m.field, m.object, fmt.Sprintf("its %s (%s) shared with the user", m.object, m.field)))
+	}
+	return parts
+}
+
+// shareBranch is the grant of the records of object whose column holds
+// the id of a record of shared that is shared with p (for edit, when
+// action is update), probed so that a user without such shares reads
+// nothing more for it.
+func (d *Decider) shareBranch(p *Principal, action, object, column, shared, reason string) Branch {
 	shares := "SELECT s.record_id FROM crm_shares s WHERE s.user_id = ? AND s.object = ?"
 	if action == metadata.ActionUpdate {
 		shares += " AND s.access = 'edit'"
 	}
-	parts = append(parts, Branch{Source: "share", Reason: "record shared with the user", SQL: d.inSubquery(col(object, "id"), shares), Args: []any{p.UserID, object},
-		Probe: shares + " LIMIT 1", ProbeArgs: []any{p.UserID, object}})
-	return parts
+	return Branch{Source: "share", Reason: reason, SQL: d.inSubquery(col(object, column), shares), Args: []any{p.UserID, shared},
+		Probe: shares + " LIMIT 1", ProbeArgs: []any{p.UserID, shared}}
 }
 
 // col quotes the column of the object's table, qualified by the table.

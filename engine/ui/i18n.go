@@ -250,6 +250,7 @@ var messages = map[string][2]string{
 	"sharing":               {"Sharing", "共享"},
 	"sharing_of":            {"Sharing of %s", "%s 的共享"},
 	"shared_with":           {"Shared with", "已共享给"},
+	"shares_details":        {"Its details are shared along with it: %s.", "它的明细随它一同共享：%s。"},
 	"not_shared":            {"Not shared with anyone: only those whose rights reach it see it.", "尚未共享：只有权限范围覆盖它的用户能看到。"},
 	"share_with":            {"Share with", "共享给"},
 	"share_access":          {"Access", "权限"},

@@ -209,7 +209,7 @@ func TestSharingPage(t *testing.T) {
 		})
 		run(t, rep1, []pageCase{
 			{name: "the record links its sharing page", path: page, status: 200, contains: []string{`href="` + shares + `"`, "Sharing"}},
-			{name: "shared with nobody yet", path: shares, status: 200, contains: []string{"Not shared with anyone", `<option value="` + rep2ID + `">`}, notContain: []string{`value="` + s.UserID("rep1") + `"`}},
+			{name: "shared with nobody yet", path: shares, status: 200, contains: []string{"Not shared with anyone", `<option value="` + rep2ID + `">`, "Its details are shared along with it: ", "Contacts"}, notContain: []string{`value="` + s.UserID("rep1") + `"`}},
 			{name: "an unknown user is refused", method: "POST", path: shares, form: url.Values{"user": {"nobody"}}, status: 404, contains: []string{"nobody"}},
 		})
 		rep1.get(shares)

@@ -1,6 +1,8 @@
 package ui
 
 import (
+	"strings"
+
 	"github.com/crmplatform/crm/engine/access"
 	"github.com/crmplatform/crm/metadata"
 	"github.com/gofiber/fiber/v2"
@@ -15,6 +17,9 @@ type sharesData struct {
 	// Users are those the record may be shared with: the active users
 	// other than its owner.
 	Users []optionView
+	// Details names the objects whose records are details of this one
+	// (metadata.MasterOf), which a share of it shares too.
+	Details string
 }
 
 // shareView is one user a record is shared with.
@@ -41,7 +46,7 @@ func (u *UI) sharesPage(c *fiber.Ctx) error {
 		return u.fail(c, err)
 	}
 	obj := s.Object()
-	d := sharesData{Object: obj, ID: id, Title: titleOf(obj, rec), Label: obj.Title(r.lang)}
+	d := sharesData{Object: obj, ID: id, Title: titleOf(obj, rec), Label: obj.Title(r.lang), Details: detailsOf(u.eng.Snapshot().Schema, obj.Name, r.lang)}
 	shared := map[string]bool{}
 	for _, sh := range shares {
 		shared[sh.UserID] = true
@@ -86,4 +91,22 @@ func (u *UI) unshare(c *fiber.Ctx) error {
 // a flash message.
 func (u *UI) backToShares(c *fiber.Ctx, flash string) error {
 	return c.Redirect("/ui/o/"+c.Params("object")+"/"+c.Params("id")+"/shares?flash="+flash, fiber.StatusSeeOther)
+}
+
+// detailsOf names, in lang and joined by commas, the objects whose records
+// are details of records of object (metadata.MasterOf: a quote's lines).
+func detailsOf(schema *metadata.Schema, object, lang string) string {
+	var names []string
+	for _, o := range schema.Objects {
+		for _, f := range o.Fields {
+			if master, ok := metadata.MasterOf(f); ok && master == object {
+				names = append(names, pluralTitle(o, lang))
+				break
+			}
+		}
+	}
+	if lang == "zh" {
+		return strings.Join(names, "、")
+	}
+	return strings.Join(names, ", ")
 }
