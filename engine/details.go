@@ -2,8 +2,11 @@ package engine
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 
+	"github.com/crmplatform/crm/engine/access"
 	"github.com/crmplatform/crm/engine/store"
 	"github.com/crmplatform/crm/metadata"
 )
@@ -61,4 +64,35 @@ func (e *Engine) detailIDs(ctx context.Context, q store.Querier, ref fieldRef, m
 		ids = append(ids, id)
 	}
 	return ids, rows.Err()
+}
+
+// ownerOfSharedMaster gives rec, a new detail (a quote's line) that its
+// creator writes on a master shared with them (a manual share) and held by
+// someone else, to the master's owner: the owner then sees every line of
+// their quote, and the creator still reaches it through the share of its
+// master (access: a share of a record shares its details). The first
+// master found so decides; an owner sent by the creator is kept.
+func (e *Engine) ownerOfSharedMaster(ctx context.Context, w *Writer, masters []masterField, rec map[string]any) error {
+	user := w.rights.p.UserID
+	for _, m := range masters {
+		id, _ := rec[m.f.Name].(string)
+		if id == "" {
+			continue
+		}
+		q := "SELECT m." + store.Ident(metadata.OwnerField) + " FROM " + store.Ident(m.object) + " m WHERE m.\"id\" = ? AND EXISTS (SELECT 1 FROM " +
+			access.TableShares + " s WHERE s.user_id = ? AND s.object = ? AND s.record_id = m.\"id\")"
+		var owner string
+		err := w.tx.QueryRowContext(ctx, store.Rebind(e.db.Dialect, q), id, user, m.object).Scan(&owner)
+		if errors.Is(err, sql.ErrNoRows) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("engine: read the owner of %s %s: %w", m.object, id, err)
+		}
+		if owner != user {
+			rec[metadata.OwnerField] = owner
+		}
+		return nil
+	}
+	return nil
 }

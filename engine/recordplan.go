@@ -20,6 +20,15 @@ type recordPlan struct {
 	// given counts the values a new record has before its sent ones: the
 	// system fields, and the fields with a default or a formula.
 	given int
+	// masters are the lookups that make a record a detail of another
+	// (metadata.MasterOf), with the master's object.
+	masters []masterField
+}
+
+// masterField is a lookup to a record's master.
+type masterField struct {
+	f      *metadata.Field
+	object string
 }
 
 // defaultValue is a field's default in storage form, or why it has none.
@@ -49,6 +58,9 @@ func (s *Snapshot) recordPlan(obj *metadata.Object) *recordPlan {
 		}
 		if f.Default != nil || f.DefaultFormula != "" || f.Formula != "" {
 			p.given++
+		}
+		if master, ok := metadata.MasterOf(f); ok {
+			p.masters = append(p.masters, masterField{f: f, object: master})
 		}
 	}
 	got, _ := s.plans.LoadOrStore(obj.Name, p)

@@ -2,6 +2,7 @@ package sales_test
 
 import (
 	"fmt"
+	"strconv"
 	"testing"
 
 	"github.com/crmplatform/crm/defaults"
@@ -33,36 +34,55 @@ func TestGivenQuoteBringsItsLines(t *testing.T) {
 
 // TestSharedQuoteSharesItsLines: a quote shared with a rep shares its
 // lines (its details) the same way: read with a read share, edited with
-// an edit share, gone with the share; a rep it is not shared with reads
-// none, on both databases.
+// an edit share, gone with the share; a line the rep adds through the
+// share is the quote owner's, who sees every line of their quote; a rep
+// it is not shared with reads none, on both databases.
 func TestSharedQuoteSharesItsLines(t *testing.T) {
 	apitest.Dialects(t, apitest.Options{}, func(t *testing.T, s *apitest.Server) {
 		id, count := sampleQuote(t, s)
-		_, page := s.Do("GET", "/api/records/quote_line?limit=1&filter="+apitest.Query(fmt.Sprintf("quote == %q", id)), "admin", "")
+		rep1 := s.UserID("rep1")
+		if st, m := s.Do("POST", "/api/records/quote/"+id+"/actions/transfer", "admin", fmt.Sprintf(`{"owner_id": %q}`, rep1)); st != 200 {
+			t.Fatalf("give the quote to rep1: %d %v", st, m)
+		}
+		_, page := s.Do("GET", "/api/records/quote_line?limit=1&filter="+apitest.Query(fmt.Sprintf("quote == %q", id)), "rep1", "")
 		line := page["items"].([]any)[0].(map[string]any)
 		edit := func(version any) string {
 			return fmt.Sprintf(`{"version": %v, "description": "checked"}`, version)
 		}
 		shares := "/api/records/quote/" + id + "/shares"
 		lineURL := "/api/records/quote_line/" + line["id"].(string)
+		added := fmt.Sprintf(`{"quote": %q, "product": %q, "quantity": 2}`, id, line["product"])
 		s.Run(t, []apitest.Scenario{
 			{Name: "rep2 cannot read a line", Method: "GET", Path: lineURL, User: "rep2", Status: 404},
-			{Name: "the admin shares the quote with rep2", Method: "POST", Path: shares, User: "admin", Body: `{"user": "rep2", "access": "read"}`, Status: 201},
+			{Name: "nor add one", Method: "POST", Path: "/api/records/quote_line", User: "rep2", Body: added, Status: 422},
+			{Name: "rep1 shares the quote with rep2", Method: "POST", Path: shares, User: "rep1", Body: `{"user": "rep2", "access": "read"}`, Status: 201},
 			{Name: "rep2 reads the line", Method: "GET", Path: lineURL, User: "rep2", Status: 200, Contains: []string{line["id"].(string)}},
 			{Name: "but may not edit it", Method: "PATCH", Path: lineURL, User: "rep2", Body: edit(line["version"]), Status: 403},
-			{Name: "an edit share", Method: "POST", Path: shares, User: "admin", Body: `{"user": "rep2", "access": "edit"}`, Status: 201},
+			{Name: "an edit share", Method: "POST", Path: shares, User: "rep1", Body: `{"user": "rep2", "access": "edit"}`, Status: 201},
 			{Name: "lets rep2 edit it", Method: "PATCH", Path: lineURL, User: "rep2", Body: edit(line["version"]), Status: 200, Contains: []string{`"description":"checked"`}},
+			{Name: "and add one, which is rep1's", Method: "POST", Path: "/api/records/quote_line", User: "rep2", Body: added, Status: 201, Contains: []string{`"owner_id":"` + rep1 + `"`}},
 		})
-		if got, other := quoteLines(t, s, id, "rep2"), quoteLines(t, s, id, "rep1"); got != count || other != "0" {
-			t.Errorf("shared with rep2: rep2 reads %s lines (the quote counts %s), rep1 reads %s", got, count, other)
+		more := fmt.Sprint(mustAtoi(t, count) + 1)
+		if mine, theirs, other := quoteLines(t, s, id, "rep1"), quoteLines(t, s, id, "rep2"), quoteLines(t, s, id, "manager"); mine != more || theirs != more || other != more {
+			t.Errorf("after rep2 added a line: rep1 reads %s lines, rep2 %s, their manager %s; want %s", mine, theirs, other, more)
 		}
-		if st, m := s.Do("DELETE", shares+"/rep2", "admin", ""); st != 204 {
+		if st, m := s.Do("DELETE", shares+"/rep2", "rep1", ""); st != 204 {
 			t.Fatalf("unshare: %d %v", st, m)
 		}
 		if got := quoteLines(t, s, id, "rep2"); got != "0" {
 			t.Errorf("rep2 still reads %s lines once the share is gone", got)
 		}
 	})
+}
+
+// mustAtoi reads a whole number.
+func mustAtoi(t *testing.T, s string) int {
+	t.Helper()
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
 
 // sampleQuote loads the standard template's sample data and returns the
