@@ -277,7 +277,7 @@ func (w *Writer) prepareCreate(ctx context.Context, s *Scope, data map[string]an
 	for k, v := range wr.vals {
 		rec[k] = v
 	}
-	if _, sent := wr.vals[metadata.OwnerField]; !sent && len(plan.masters) > 0 && !p.System {
+	if len(plan.masters) > 0 && !p.System && wr.vals[metadata.OwnerField] == nil {
 		if err := e.ownerOfSharedMaster(ctx, w, plan.masters, rec); err != nil {
 			return nil, err
 		}
