@@ -67,11 +67,13 @@ func (e *Engine) detailIDs(ctx context.Context, q store.Querier, ref fieldRef, m
 }
 
 // ownerOfSharedMaster gives rec, a new detail (a quote's line) that its
-// creator writes on a master shared with them (a manual share) and held by
-// someone else, to the master's owner: the owner then sees every line of
-// their quote, and the creator still reaches it through the share of its
-// master (access: a share of a record shares its details). The first
-// master found so decides; an owner sent by the creator is kept.
+// creator writes on a master shared with them for editing (a manual
+// share) and held by someone else, to the master's owner: the owner then
+// sees every line of their quote, and the creator still reaches it
+// through the share of its master (access: a share of a record shares its
+// details). A read share gives nothing of the kind: a reader does not
+// write into the master's owner's records. The first master found so
+// decides; an owner sent by the creator is kept.
 func (e *Engine) ownerOfSharedMaster(ctx context.Context, w *Writer, masters []masterField, rec map[string]any) error {
 	user := w.rights.p.UserID
 	for _, m := range masters {
@@ -80,7 +82,7 @@ func (e *Engine) ownerOfSharedMaster(ctx context.Context, w *Writer, masters []m
 			continue
 		}
 		q := "SELECT m." + store.Ident(metadata.OwnerField) + " FROM " + store.Ident(m.object) + " m WHERE m.\"id\" = ? AND EXISTS (SELECT 1 FROM " +
-			access.TableShares + " s WHERE s.user_id = ? AND s.object = ? AND s.record_id = m.\"id\")"
+			access.TableShares + " s WHERE s.user_id = ? AND s.object = ? AND s.record_id = m.\"id\" AND s.access = 'edit')"
 		var owner string
 		err := w.tx.QueryRowContext(ctx, store.Rebind(e.db.Dialect, q), id, user, m.object).Scan(&owner)
 		if errors.Is(err, sql.ErrNoRows) {

@@ -34,9 +34,10 @@ func TestGivenQuoteBringsItsLines(t *testing.T) {
 
 // TestSharedQuoteSharesItsLines: a quote shared with a rep shares its
 // lines (its details) the same way: read with a read share, edited with
-// an edit share, gone with the share; a line the rep adds through the
-// share is the quote owner's, who sees every line of their quote; a rep
-// it is not shared with reads none, on both databases.
+// an edit share, gone with the share; a line the rep adds through an edit
+// share is the quote owner's, who sees every line of their quote (one
+// added as a reader stays the rep's); a rep it is not shared with reads
+// none, on both databases.
 func TestSharedQuoteSharesItsLines(t *testing.T) {
 	apitest.Dialects(t, apitest.Options{}, func(t *testing.T, s *apitest.Server) {
 		id, count := sampleQuote(t, s)
@@ -58,19 +59,22 @@ func TestSharedQuoteSharesItsLines(t *testing.T) {
 			{Name: "rep1 shares the quote with rep2", Method: "POST", Path: shares, User: "rep1", Body: `{"user": "rep2", "access": "read"}`, Status: 201},
 			{Name: "rep2 reads the line", Method: "GET", Path: lineURL, User: "rep2", Status: 200, Contains: []string{line["id"].(string)}},
 			{Name: "but may not edit it", Method: "PATCH", Path: lineURL, User: "rep2", Body: edit(line["version"]), Status: 403},
+			{Name: "a line rep2 adds as a reader stays rep2's", Method: "POST", Path: "/api/records/quote_line", User: "rep2", Body: added, Status: 201, Contains: []string{`"owner_id":"` + s.UserID("rep2") + `"`}},
 			{Name: "an edit share", Method: "POST", Path: shares, User: "rep1", Body: `{"user": "rep2", "access": "edit"}`, Status: 201},
 			{Name: "lets rep2 edit it", Method: "PATCH", Path: lineURL, User: "rep2", Body: edit(line["version"]), Status: 200, Contains: []string{`"description":"checked"`}},
 			{Name: "and add one, which is rep1's", Method: "POST", Path: "/api/records/quote_line", User: "rep2", Body: added, Status: 201, Contains: []string{`"owner_id":"` + rep1 + `"`}},
 		})
-		more := fmt.Sprint(mustAtoi(t, count) + 1)
-		if mine, theirs, other := quoteLines(t, s, id, "rep1"), quoteLines(t, s, id, "rep2"), quoteLines(t, s, id, "manager"); mine != more || theirs != more || other != more {
-			t.Errorf("after rep2 added a line: rep1 reads %s lines, rep2 %s, their manager %s; want %s", mine, theirs, other, more)
+		// rep1 reads their lines and the one added as an editor; rep2 and
+		// their manager every line.
+		n := mustAtoi(t, count)
+		if mine, theirs, all := quoteLines(t, s, id, "rep1"), quoteLines(t, s, id, "rep2"), quoteLines(t, s, id, "manager"); mine != fmt.Sprint(n+1) || theirs != fmt.Sprint(n+2) || all != fmt.Sprint(n+2) {
+			t.Errorf("after rep2 added two lines: rep1 reads %s lines, rep2 %s, their manager %s; want %d, %d, %d", mine, theirs, all, n+1, n+2, n+2)
 		}
 		if st, m := s.Do("DELETE", shares+"/rep2", "rep1", ""); st != 204 {
 			t.Fatalf("unshare: %d %v", st, m)
 		}
-		if got := quoteLines(t, s, id, "rep2"); got != "0" {
-			t.Errorf("rep2 still reads %s lines once the share is gone", got)
+		if got := quoteLines(t, s, id, "rep2"); got != "1" {
+			t.Errorf("once the share is gone rep2 reads %s lines, not only their own", got)
 		}
 	})
 }
