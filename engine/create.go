@@ -277,8 +277,8 @@ func (w *Writer) prepareCreate(ctx context.Context, s *Scope, data map[string]an
 	for k, v := range wr.vals {
 		rec[k] = v
 	}
-	if len(plan.masters) > 0 && !p.System && wr.vals[metadata.OwnerField] == nil {
-		if err := e.ownerOfSharedMaster(ctx, w, plan.masters, rec); err != nil {
+	if plan.part != nil {
+		if err := e.partOfMaster(ctx, w, s.obj, *plan.part, nil, rec, wr); err != nil {
 			return nil, err
 		}
 	}

@@ -46,6 +46,11 @@ func (e *Engine) deleteRow(ctx context.Context, w *Writer, s *Scope, old map[str
 		return conflict("delete of %s cascades more than %d levels deep", s.obj.Name, maxCascade)
 	}
 	id := old["id"].(string)
+	if part := s.r.snap.recordPlan(s.obj).part; part != nil && depth == 0 && !w.rights.p.System {
+		if err := e.mayChangeMaster(ctx, w, s.obj, *part, old[part.f.Name], false); err != nil {
+			return err
+		}
+	}
 	ev := w.event(OpDelete, s, id, old, nil)
 	if err := e.hooks.run(ctx, true, ev); err != nil {
 		return err

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/crmplatform/crm/engine/access"
 	"github.com/crmplatform/crm/engine/store"
 	"github.com/crmplatform/crm/metadata"
 )
@@ -17,7 +16,9 @@ import (
 // master, metadata.MasterOf: a quote's lines, an account's contacts) go
 // to the new owner in the same unit of work, as the system on behalf of
 // the writer, each with its own update (history, hooks, events) and so
-// their own details in turn. A detail someone else holds stays theirs.
+// their own details in turn. A detail someone else holds stays theirs,
+// but for a part of its master (a master-detail lookup), which always
+// goes.
 // Without it the new owner of a quote saw its line count but none of its
 // lines where a role reads lines by ownership.
 func (e *Engine) detailsFollowOwner(ctx context.Context, ev *Event) error {
@@ -31,7 +32,11 @@ func (e *Engine) detailsFollowOwner(ctx context.Context, ev *Event) error {
 		if _, ok := metadata.MasterOf(ref.Field); !ok {
 			continue
 		}
-		ids, err := e.detailIDs(ctx, ev.Tx, ref, ev.ID, before)
+		held := before
+		if ref.Field.MasterDetail {
+			held = "" // all of them: a part is always its master's owner's
+		}
+		ids, err := e.detailIDs(ctx, ev.Tx, ref, ev.ID, held)
 		if err != nil {
 			return err
 		}
@@ -48,9 +53,13 @@ func (e *Engine) detailsFollowOwner(ctx context.Context, ev *Event) error {
 }
 
 // detailIDs returns the ids of the records whose lookup ref points at
-// master and which owner holds.
+// master and which owner holds (any owner when "").
 func (e *Engine) detailIDs(ctx context.Context, q store.Querier, ref fieldRef, master, owner string) ([]string, error) {
-	rows, err := q.QueryContext(ctx, store.Rebind(e.db.Dialect, "SELECT \"id\" FROM "+store.Ident(ref.Object.Name)+" WHERE "+store.Ident(ref.Field.Name)+" = ? AND "+store.Ident(metadata.OwnerField)+" = ? ORDER BY \"id\""), master, owner)
+	where, args := store.Ident(ref.Field.Name)+" = ?", []any{master}
+	if owner != "" {
+		where, args = where+" AND "+store.Ident(metadata.OwnerField)+" = ?", append(args, owner)
+	}
+	rows, err := q.QueryContext(ctx, store.Rebind(e.db.Dialect, "SELECT \"id\" FROM "+store.Ident(ref.Object.Name)+" WHERE "+where+" ORDER BY \"id\""), args...)
 	if err != nil {
 		return nil, fmt.Errorf("engine: find the details of %s %s: %w", ref.Object.Name, master, err)
 	}
@@ -66,45 +75,68 @@ func (e *Engine) detailIDs(ctx context.Context, q store.Querier, ref fieldRef, m
 	return ids, rows.Err()
 }
 
-// ownerOfSharedMaster gives rec, a new detail (a quote's line) that its
-// creator writes on a master shared with them for editing (a manual
-// share) and held by someone else, to the master's owner: the owner then
-// sees every line of their quote, and the creator still reaches it
-// through the share of its master (access: a share of a record shares its
-// details). A read share gives nothing of the kind: a reader does not
-// write into the master's owner's records. The first master found decides;
-// an owner sent by the creator is kept. An engine without a ShareStore
-// has no shares.
-func (e *Engine) ownerOfSharedMaster(ctx context.Context, w *Writer, masters []masterField, rec map[string]any) error {
-	if e.shares == nil {
-		return nil
+// partOfMaster keeps rec, a record part of its master (a master-detail
+// lookup m: a quote's line) being created (old nil) or updated, with its
+// master: whoever writes it must be able to change the master (the
+// update right on that record: its owner, a scope over it, an edit
+// share), the old master too when it moves, and it is held by the
+// master's owner, whoever writes it. An owner sent that is neither the
+// master's nor, on an update, the record's own is refused. The system
+// writes it without the rights check.
+func (e *Engine) partOfMaster(ctx context.Context, w *Writer, obj *metadata.Object, m masterField, old, rec map[string]any, wr *write) error {
+	id, _ := rec[m.f.Name].(string)
+	if id == "" {
+		return nil // required: validation says so
 	}
-	user := w.rights.p.UserID
-	for _, m := range masters {
-		id, _ := rec[m.f.Name].(string)
-		if id == "" {
-			continue
-		}
-		var owner string
-		q := "SELECT " + store.Ident(metadata.OwnerField) + " FROM " + store.Ident(m.object) + " WHERE \"id\" = ?"
-		err := w.tx.QueryRowContext(ctx, store.Rebind(e.db.Dialect, q), id).Scan(&owner)
-		if errors.Is(err, sql.ErrNoRows) {
-			continue // validation names the missing master
-		}
-		if err != nil {
-			return fmt.Errorf("engine: read the owner of %s %s: %w", m.object, id, err)
-		}
-		if owner == user {
-			return nil
-		}
-		level, err := e.shares.ShareAccess(ctx, w.tx, m.object, id, user)
-		if err != nil {
+	var owner string
+	q := "SELECT " + store.Ident(metadata.OwnerField) + " FROM " + store.Ident(m.object) + " WHERE \"id\" = ?"
+	err := w.tx.QueryRowContext(ctx, store.Rebind(e.db.Dialect, q), id).Scan(&owner)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil // validation says the master is not found
+	}
+	if err != nil {
+		return fmt.Errorf("engine: read the owner of %s %s: %w", m.object, id, err)
+	}
+	if !w.rights.p.System {
+		if err := e.mayChangeMaster(ctx, w, obj, m, id, true); err != nil {
 			return err
 		}
-		if level == access.ShareEdit {
-			rec[metadata.OwnerField] = owner
+		if before, _ := old[m.f.Name].(string); old != nil && before != id {
+			if err := e.mayChangeMaster(ctx, w, obj, m, before, false); err != nil {
+				return err
+			}
 		}
+	}
+	if sent, ok := wr.vals[metadata.OwnerField]; ok && sent != owner && (old == nil || sent != old[metadata.OwnerField]) {
+		wr.verr.add(metadata.OwnerField, "invalid", "a %s belongs to the owner of its %s", obj.Name, m.object)
+		return &wr.verr
+	}
+	rec[metadata.OwnerField] = owner
+	return nil
+}
+
+// mayChangeMaster returns nil when the principal may change master, the
+// id of the record of m's object obj is part of, and ErrForbidden
+// otherwise. With named, a master they may not even read passes here:
+// the lookup's own check answers that it is not found, as for any record
+// out of their reach, so that a refusal does not tell it exists.
+func (e *Engine) mayChangeMaster(ctx context.Context, w *Writer, obj *metadata.Object, m masterField, master any, named bool) error {
+	id, _ := master.(string)
+	if id == "" {
 		return nil
 	}
-	return nil
+	ms, err := w.rights.Scope(m.object)
+	if err != nil {
+		return err
+	}
+	ok, err := e.reaches(ctx, w, ms, metadata.ActionUpdate, id)
+	if err != nil || ok {
+		return err
+	}
+	if named {
+		if read, err := e.reaches(ctx, w, ms, metadata.ActionRead, id); err != nil || !read {
+			return err
+		}
+	}
+	return fmt.Errorf("%w: a %s is part of its %s: you may not change this %s", ErrForbidden, obj.Name, m.object, m.object)
 }

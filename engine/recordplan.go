@@ -20,9 +20,9 @@ type recordPlan struct {
 	// given counts the values a new record has before its sent ones: the
 	// system fields, and the fields with a default or a formula.
 	given int
-	// masters are the lookups that make a record a detail of another
-	// (metadata.MasterOf), with the master's object.
-	masters []masterField
+	// part is the master-detail lookup (metadata.Field.MasterDetail), nil
+	// without one: a record part of its master.
+	part *masterField
 }
 
 // masterField is a lookup to a record's master.
@@ -59,8 +59,8 @@ func (s *Snapshot) recordPlan(obj *metadata.Object) *recordPlan {
 		if f.Default != nil || f.DefaultFormula != "" || f.Formula != "" {
 			p.given++
 		}
-		if master, ok := metadata.MasterOf(f); ok {
-			p.masters = append(p.masters, masterField{f: f, object: master})
+		if master, ok := metadata.MasterOf(f); ok && f.MasterDetail {
+			p.part = &masterField{f: f, object: master}
 		}
 	}
 	got, _ := s.plans.LoadOrStore(obj.Name, p)

@@ -14,9 +14,6 @@ type ShareStore interface {
 	ShareRecord(ctx context.Context, conn bun.IConn, object, recordID, userRef, level, by string) (*access.Share, error)
 	UnshareRecord(ctx context.Context, conn bun.IConn, object, recordID, userRef string) error
 	ListShares(ctx context.Context, conn bun.IConn, object, recordID string) ([]*access.Share, error)
-	// ShareAccess returns what the record is shared with the user for
-	// (access.ShareRead or ShareEdit), "" when it is not.
-	ShareAccess(ctx context.Context, conn bun.IConn, object, recordID, userID string) (string, error)
 }
 
 // ErrNoShareStore is returned by the share operations of an engine wired

@@ -83,6 +83,11 @@ func (w *Writer) update(ctx context.Context, object, id string, data map[string]
 		rec[k] = v
 	}
 	rec["version"], rec["updated_at"], rec["updated_by"] = cur+1, now, w.rights.p.UserID
+	if part := s.r.snap.recordPlan(s.obj).part; part != nil {
+		if err := e.partOfMaster(ctx, w, s.obj, *part, old, rec, wr); err != nil {
+			return nil, err
+		}
+	}
 	wr.stored, wr.storedLinks = old, linked
 	if err := e.validate(ctx, w, s, rec, wr); err != nil {
 		return nil, err

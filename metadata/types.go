@@ -145,13 +145,18 @@ type Field struct {
 	Options        []Option `json:"options,omitempty"`
 	Target         string   `json:"target,omitempty"`
 	OnDelete       string   `json:"on_delete,omitempty"`
-	Formula        string   `json:"formula,omitempty"`
-	MaxLength      int      `json:"max_length,omitempty"`
-	Min            *float64 `json:"min,omitempty"`
-	Max            *float64 `json:"max,omitempty"`
-	Pattern        string   `json:"pattern,omitempty"`
-	Tracked        bool     `json:"tracked,omitempty"`
-	DependsOn      string   `json:"depends_on,omitempty"`
+	// MasterDetail makes a required, cascading lookup a master-detail
+	// relationship: the record is part of its master (a quote's line),
+	// always held by the master's owner, written only by those who may
+	// change the master (docs/metadata.md). At most one per object.
+	MasterDetail bool     `json:"master_detail,omitempty"`
+	Formula      string   `json:"formula,omitempty"`
+	MaxLength    int      `json:"max_length,omitempty"`
+	Min          *float64 `json:"min,omitempty"`
+	Max          *float64 `json:"max,omitempty"`
+	Pattern      string   `json:"pattern,omitempty"`
+	Tracked      bool     `json:"tracked,omitempty"`
+	DependsOn    string   `json:"depends_on,omitempty"`
 	// Scale is the number of decimal places of a currency or decimal field.
 	Scale *int `json:"scale,omitempty"`
 	// Format is the numbering pattern of an auto-number field, such as

@@ -209,6 +209,7 @@ func validateObject(s *Schema, o *Object) []Problem {
 		}
 		ps = append(ps, checkFieldRefs(s, o, f, t, at)...)
 	}
+	ps = append(ps, validateMasterDetail(o)...)
 	if o.TitleField != "" {
 		if _, ok := o.Field(o.TitleField); !ok {
 			ps = append(ps, Problemf("/title_field", "no field %q in object %q", o.TitleField, o.Name))
@@ -228,6 +229,43 @@ func validateObject(s *Schema, o *Object) []Problem {
 		}
 	}
 	return ps
+}
+
+// validateMasterDetail checks the master-detail lookups of o: lookups
+// (not many-to-many) that are required and cascade on delete, at most
+// one.
+func validateMasterDetail(o *Object) []Problem {
+	var ps []Problem
+	seen := ""
+	for i, f := range o.Fields {
+		if _, known := LookupFieldType(f.Type); !f.MasterDetail || !known {
+			continue // an unknown type has its own problem
+		}
+		path := pointer("fields", i, "master_detail")
+		if _, ok := LookupTarget(f); !ok {
+			ps = append(ps, Problemf(path, "only a lookup can be master-detail, not a %s field", f.Type))
+			continue
+		}
+		if !f.Required || OnDeleteOf(f) != OnDeleteCascade {
+			ps = append(ps, Problemf(path, "a master-detail lookup must be required and cascade on delete (required: true, on_delete: cascade)"))
+		}
+		if seen != "" {
+			ps = append(ps, Problemf(path, "%s already has a master-detail lookup, %s: a record has one master", o.Name, seen))
+		}
+		seen = f.Name
+	}
+	return ps
+}
+
+// MasterDetailOf returns o's master-detail lookup (Field.MasterDetail),
+// if it has one.
+func MasterDetailOf(o *Object) (*Field, bool) {
+	for _, f := range o.Fields {
+		if f.MasterDetail {
+			return f, true
+		}
+	}
+	return nil, false
 }
 
 // checkFieldRefs checks what a field says about other objects and fields:

@@ -55,6 +55,10 @@ func TestDefinitionErrors(t *testing.T) {
 		{"postgresql's catalog", []string{"name: pg_class\nfields: []"}, "objects/a.yaml", "/name", "prefix pg_"},
 		{"system table", []string{"name: crm_meta_versions\nfields: []"}, "objects/a.yaml", "/name", "reserved for system tables"},
 		{"too many fields", []string{manyFields(MaxFields + 1)}, "objects/a.yaml", "/fields", "at most 500"},
+		{"master-detail text", []string{"name: thing\nfields:\n  - {name: a, type: text, master_detail: true}"}, "objects/a.yaml", "/fields/0/master_detail", "only a lookup"},
+		{"master-detail not required", []string{"name: quote\nfields: []", "name: line\nfields:\n  - {name: quote, type: lookup, target: quote, on_delete: cascade, master_detail: true}"}, "objects/b.yaml", "/fields/0/master_detail", "required and cascade"},
+		{"master-detail restricting", []string{"name: quote\nfields: []", "name: line\nfields:\n  - {name: quote, type: lookup, target: quote, required: true, master_detail: true}"}, "objects/b.yaml", "/fields/0/master_detail", "required and cascade"},
+		{"two masters", []string{"name: quote\nfields: []", "name: line\nfields:\n  - {name: q1, type: lookup, target: quote, required: true, on_delete: cascade, master_detail: true}\n  - {name: q2, type: lookup, target: quote, required: true, on_delete: cascade, master_detail: true}"}, "objects/b.yaml", "/fields/1/master_detail", "one master"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

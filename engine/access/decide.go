@@ -187,14 +187,16 @@ func (d *Decider) enforce(sub, obj, act string) bool {
 // a named action (transfer, convert, submit …, see metadata.Actions):
 // administrators may run every named action, and a user may transfer the
 // records they may update through a record scope (the owner, the owner's
-// manager) even without the transfer right. The system principal may do
-// everything. A nil principal, an unknown object and an unknown action are
-// denied.
+// manager) even without the transfer right. No user transfers a record
+// part of its master (a master-detail lookup): it follows the master's
+// owner. The system principal may do everything. A nil principal, an
+// unknown object and an unknown action are denied.
 func (d *Decider) CanObject(p *Principal, object, action string) error {
 	if p == nil {
 		return fmt.Errorf("%w: no user may %s %s", ErrDenied, action, object)
 	}
-	if _, ok := d.schema.Object(object); !ok {
+	o, ok := d.schema.Object(object)
+	if !ok {
 		return fmt.Errorf("%w: %s %s: unknown object", ErrDenied, action, object)
 	}
 	if !metadata.IsAction(action) {
@@ -202,6 +204,11 @@ func (d *Decider) CanObject(p *Principal, object, action string) error {
 	}
 	if p.System {
 		return nil
+	}
+	if action == metadata.ActionTransfer {
+		if f, part := metadata.MasterDetailOf(o); part {
+			return fmt.Errorf("%w: a %s belongs to the owner of its %s: give the %s instead", ErrDenied, object, f.Target, f.Target)
+		}
 	}
 	for _, r := range p.Roles {
 		if d.enforce(r, object, action) {

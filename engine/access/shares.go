@@ -2,8 +2,6 @@ package access
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -97,22 +95,6 @@ func (s *Service) ListShares(ctx context.Context, conn bun.IConn, object, record
 		out[i].Username = rows[i].Username
 	}
 	return out, nil
-}
-
-// ShareAccess returns what a record is shared with a user for (ShareRead
-// or ShareEdit), "" when it is not shared with them, read on conn (nil
-// for the database).
-func (s *Service) ShareAccess(ctx context.Context, conn bun.IConn, object, recordID, userID string) (string, error) {
-	var level string
-	err := s.db.NewSelect().Conn(conn).Model((*shareRow)(nil)).Column("access").
-		Where("object = ?", object).Where("record_id = ?", recordID).Where("user_id = ?", userID).Scan(ctx, &level)
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", nil
-	}
-	if err != nil {
-		return "", fmt.Errorf("access: read a share: %w", err)
-	}
-	return level, nil
 }
 
 // DeleteShares removes every share of a record on conn (the transaction

@@ -362,7 +362,7 @@ type fieldData struct {
 // fieldForm is a field definition as the editor's inputs hold it.
 type fieldForm struct {
 	Name, Type, LabelEn, LabelZh, HelpEn, HelpZh  string
-	Required, Unique, Tracked                     bool
+	Required, Unique, Tracked, MasterDetail       bool
 	Default, DefaultFormula, Formula              string
 	MaxLength, Min, Max, Scale, Pattern, Format   string
 	Target, OnDelete, DependsOn, Options, MaxSize string
@@ -437,7 +437,7 @@ func typeGroups(typ string) map[string]bool {
 // formOfField fills the editor's inputs from a field.
 func formOfField(f *metadata.Field) fieldForm {
 	ff := fieldForm{Name: f.Name, Type: f.Type, LabelEn: f.Label["en"], LabelZh: f.Label["zh"], HelpEn: f.Help["en"], HelpZh: f.Help["zh"],
-		Required: f.Required, Unique: f.Unique, Tracked: f.Tracked, DefaultFormula: f.DefaultFormula, Formula: f.Formula,
+		Required: f.Required, Unique: f.Unique, Tracked: f.Tracked, MasterDetail: f.MasterDetail, DefaultFormula: f.DefaultFormula, Formula: f.Formula,
 		Pattern: f.Pattern, Format: f.Format, Target: f.Target, OnDelete: f.OnDelete, DependsOn: f.DependsOn,
 		Accept: strings.Join(f.Accept, ", "), Visibility: f.Visibility}
 	if f.Default != nil {
@@ -484,7 +484,8 @@ func readFieldForm(c *fiber.Ctx) fieldForm {
 	v := func(k string) string { return strings.TrimSpace(c.FormValue(k)) }
 	return fieldForm{Name: v("name"), Type: v("type"), LabelEn: v("label_en"), LabelZh: v("label_zh"), HelpEn: v("help_en"), HelpZh: v("help_zh"),
 		Required: c.FormValue("required") == "true", Unique: c.FormValue("unique") == "true", Tracked: c.FormValue("tracked") == "true",
-		Default: c.FormValue("default"), DefaultFormula: c.FormValue("default_formula"), Formula: c.FormValue("formula"),
+		MasterDetail: c.FormValue("master_detail") == "true",
+		Default:      c.FormValue("default"), DefaultFormula: c.FormValue("default_formula"), Formula: c.FormValue("formula"),
 		MaxLength: v("max_length"), Min: v("min"), Max: v("max"), Scale: v("scale"), Pattern: c.FormValue("pattern"), Format: v("format"),
 		Target: v("target"), OnDelete: v("on_delete"), DependsOn: v("depends_on"), Options: c.FormValue("options"), MaxSize: v("max_size"),
 		Accept: v("accept"), Visibility: v("visibility")}
@@ -496,7 +497,7 @@ func (ff fieldForm) field() (*metadata.Field, metadata.Problems) {
 	var ps metadata.Problems
 	f := &metadata.Field{Name: ff.Name, Type: ff.Type, Required: ff.Required, Unique: ff.Unique, Tracked: ff.Tracked,
 		DefaultFormula: strings.TrimSpace(ff.DefaultFormula), Formula: strings.TrimSpace(ff.Formula), Pattern: ff.Pattern, Format: ff.Format,
-		Target: ff.Target, OnDelete: ff.OnDelete, DependsOn: ff.DependsOn, Visibility: ff.Visibility}
+		Target: ff.Target, OnDelete: ff.OnDelete, MasterDetail: ff.MasterDetail, DependsOn: ff.DependsOn, Visibility: ff.Visibility}
 	f.Label = labelFrom(ff.LabelEn, ff.LabelZh)
 	f.Help = labelFrom(ff.HelpEn, ff.HelpZh)
 	num := func(path, s string, set func(float64)) {

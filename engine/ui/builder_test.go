@@ -66,6 +66,21 @@ func TestBuilder(t *testing.T) {
 			t.Fatalf("a bad formula: %d %s", st, body)
 		}
 		field(url.Values{"name": {"tax"}, "type": {"currency"}, "label_en": {"Tax"}, "label_zh": {"税额"}, "formula": {"price * 0.1"}}, "add_field machine.tax")
+		// A part of a machine: a master-detail lookup, which must be required
+		// and cascade on delete.
+		admin.get("/ui/admin/")
+		admin.review(t, "/ui/admin/objects", url.Values{"name": {"machine_part"}, "label_en": {"Machine part"}}, "add_object machine_part")
+		admin.get("/ui/admin/objects/machine_part")
+		part := url.Values{"name": {"machine"}, "type": {"lookup"}, "label_en": {"Machine"}, "target": {"machine"}, "required": {"true"}, "on_delete": {"restrict"}, "master_detail": {"true"}}
+		if st, body, _ := admin.post("/ui/admin/objects/machine_part/fields", part); st != 422 || !strings.Contains(body, "must be required and cascade on delete") {
+			t.Fatalf("a master-detail lookup that restricts: %d %s", st, body)
+		}
+		part.Set("on_delete", "cascade")
+		admin.get("/ui/admin/objects/machine_part")
+		admin.review(t, "/ui/admin/objects/machine_part/fields", part, "add_field machine_part.machine")
+		run(t, admin, []pageCase{
+			{name: "the lookup is master-detail", path: "/ui/admin/objects/machine_part/fields/machine", status: 200, contains: []string{`name="master_detail" value="true" checked`, "Part of its target (master-detail)"}},
+		})
 		admin.get("/ui/admin/objects/machine")
 		st, body, _ = admin.post("/ui/admin/objects/machine", url.Values{"label_en": {"Machine"}, "title_field": {"name"},
 			"rule0_name": {"price_positive"}, "rule0_condition": {"price >"}, "rule0_field": {"price"}, "rule0_msg_en": {"Positive"}})

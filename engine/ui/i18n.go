@@ -121,6 +121,8 @@ var messages = map[string][2]string{
 	"lookup_options":        {"Lookup", "关联"},
 	"target":                {"Target object", "关联对象"},
 	"on_delete":             {"When the target is deleted", "关联记录被删除时"},
+	"master_detail":         {"Part of its target (master-detail)", "属于关联记录（主从关系）"},
+	"master_detail_help":    {"The record then belongs to the owner of its target, goes with it when it is given away, and only those who may change the target write it. The lookup must be required and cascade on delete.", "记录归关联记录的负责人所有，关联记录转移时一同转移，只有能修改关联记录的用户才能写入。查找字段须为必填且删除时级联删除。"},
 	"numbering":             {"Numbering", "编号"},
 	"format":                {"Format", "格式"},
 	"format_help":           {"For example CT-{YYYY}-{0000}.", "例如 CT-{YYYY}-{0000}。"},
