@@ -195,6 +195,13 @@ func diffField(object string, old, new *Field) []Change {
 		c.Options = removed
 		out = append(out, c)
 	}
+	if old.MasterDetail != new.MasterDetail {
+		what := "becomes part of its target (master-detail): existing records keep their owners until written or their target is given away"
+		if !new.MasterDetail {
+			what = "is no longer master-detail"
+		}
+		out = append(out, with(AlterField, false, "the lookup %s", what))
+	}
 	if len(out) == 0 && !jsonEqual(old, new) {
 		out = append(out, with(AlterField, false, "labels or options changed"))
 	}

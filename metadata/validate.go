@@ -257,17 +257,6 @@ func validateMasterDetail(o *Object) []Problem {
 	return ps
 }
 
-// MasterDetailOf returns o's master-detail lookup (Field.MasterDetail),
-// if it has one.
-func MasterDetailOf(o *Object) (*Field, bool) {
-	for _, f := range o.Fields {
-		if f.MasterDetail {
-			return f, true
-		}
-	}
-	return nil, false
-}
-
 // checkFieldRefs checks what a field says about other objects and fields:
 // lookup targets, picklist cascades and the default value.
 func checkFieldRefs(s *Schema, o *Object, f *Field, t FieldType, at func(Problem) Problem) []Problem {

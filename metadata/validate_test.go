@@ -138,3 +138,22 @@ func TestDiff(t *testing.T) {
 		})
 	}
 }
+
+// TestDiffMasterDetail: making a lookup master-detail, or no longer, is a
+// field change without a table change that the plan names.
+func TestDiffMasterDetail(t *testing.T) {
+	doc := func(md bool) string {
+		return fmt.Sprintf("name: line\nfields:\n  - {name: quote, type: lookup, target: quote, required: true, on_delete: cascade, master_detail: %v}", md)
+	}
+	for _, c := range []struct {
+		from, to bool
+		want     string
+	}{{false, true, "becomes part of its target"}, {true, false, "no longer master-detail"}} {
+		old, _ := parseSchema(t, "name: quote\nfields: []", doc(c.from))
+		next, _ := parseSchema(t, "name: quote\nfields: []", doc(c.to))
+		changes := Diff(old, next)
+		if len(changes) != 1 || changes[0].Kind != AlterField || !strings.Contains(changes[0].Reason, c.want) {
+			t.Errorf("master_detail %v to %v: want one alter_field saying %q, got %v", c.from, c.to, c.want, changes)
+		}
+	}
+}

@@ -38,6 +38,9 @@ type Decider struct {
 	// masters lists, by object, the lookups that make its records details
 	// of another's (metadata.MasterOf): a share of the master reaches them.
 	masters map[string][]masterRef
+	// partOf names, by object whose records are parts of another's (a
+	// master-detail lookup), that master object: nobody transfers them.
+	partOf map[string]string
 
 	partsMu sync.RWMutex
 	parts   map[partsKey][]Branch // the grants of a user on an object for an action
@@ -139,11 +142,14 @@ func (s *Service) newDecider(sc *metadata.Schema, now time.Time) (*Decider, erro
 		return nil, fmt.Errorf("access: role hierarchy: %w", err)
 	}
 	d := &Decider{svc: s, schema: sc, day: now.Format(metadata.DateLayout), date: dateOf(now), enf: enf, sharing: map[string][]*sharingRule{},
-		masters: map[string][]masterRef{}}
+		masters: map[string][]masterRef{}, partOf: map[string]string{}}
 	for _, o := range sc.Objects {
 		for _, f := range o.Fields {
 			if master, ok := metadata.MasterOf(f); ok {
 				d.masters[o.Name] = append(d.masters[o.Name], masterRef{field: f.Name, object: master})
+				if f.MasterDetail {
+					d.partOf[o.Name] = master
+				}
 			}
 		}
 	}
@@ -195,8 +201,7 @@ func (d *Decider) CanObject(p *Principal, object, action string) error {
 	if p == nil {
 		return fmt.Errorf("%w: no user may %s %s", ErrDenied, action, object)
 	}
-	o, ok := d.schema.Object(object)
-	if !ok {
+	if _, ok := d.schema.Object(object); !ok {
 		return fmt.Errorf("%w: %s %s: unknown object", ErrDenied, action, object)
 	}
 	if !metadata.IsAction(action) {
@@ -205,10 +210,8 @@ func (d *Decider) CanObject(p *Principal, object, action string) error {
 	if p.System {
 		return nil
 	}
-	if action == metadata.ActionTransfer {
-		if f, part := metadata.MasterDetailOf(o); part {
-			return fmt.Errorf("%w: a %s belongs to the owner of its %s: give the %s instead", ErrDenied, object, f.Target, f.Target)
-		}
+	if master, part := d.partOf[object]; part && action == metadata.ActionTransfer {
+		return fmt.Errorf("%w: a %s belongs to the owner of its %s: give the %s instead", ErrDenied, object, master, master)
 	}
 	for _, r := range p.Roles {
 		if d.enforce(r, object, action) {
