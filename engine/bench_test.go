@@ -70,6 +70,8 @@ func BenchmarkEngine(b *testing.B) {
 				}
 				if r.PlainP50 > 0 {
 					b.ReportMetric(r.P50Ratio(), "p50-ratio")
+					b.ReportMetric(r.PairP50, "pairs-ratio")
+					b.ReportMetric(r.TrimmedRatio(), "trimmed-ratio")
 				}
 			})
 		}

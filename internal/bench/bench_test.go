@@ -30,32 +30,73 @@ func TestMedian(t *testing.T) {
 	}
 }
 
-// TestResultHolds checks the verdict on a target: within it by the mean
-// and by the median, or by the mean alone where no median was taken.
+// TestResultHolds checks the verdict on a target: within it by the pairs'
+// median and by the trimmed means where the iterations were kept, by the
+// ratio of the means otherwise.
 func TestResultHolds(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		name                string
-		target              float64
-		engine, plain       time.Duration
-		engineP50, plainP50 time.Duration
-		want                bool
+		name                  string
+		target                float64
+		engine, plain         time.Duration
+		engineTrim, plainTrim time.Duration
+		pairs                 float64
+		want                  bool
 	}{
-		{"no target", 0, 300, 100, 300, 100, true},
-		{"both within", 1.25, 120, 100, 12, 10, true},
-		{"mean over", 1.25, 130, 100, 12, 10, false},
-		{"median over, mean within (a checkpoint on the plain side)", 1.25, 117, 100, 136, 100, false},
-		{"no median, mean within", 1.25, 117, 100, 0, 0, true},
-		{"no median, mean over", 1.2, 130, 100, 0, 0, false},
+		{"no target", 0, 300, 100, 300, 100, 3, true},
+		{"both within", 1.25, 120, 100, 118, 100, 1.2, true},
+		{"a checkpoint on the engine's side: the mean over, the rest within", 1.25, 140, 100, 118, 100, 1.2, true},
+		{"pairs over", 1.25, 120, 100, 118, 100, 1.3, false},
+		{"trimmed means over (a slow part the median does not see)", 1.25, 130, 100, 127, 100, 1.2, false},
+		{"no iterations kept, mean within", 1.25, 117, 100, 0, 0, 0, true},
+		{"no iterations kept, mean over", 1.2, 130, 100, 0, 0, 0, false},
 	}
 	for _, tt := range tests {
-		r := Result{Name: "x", N: 1, Target: tt.target, Engine: tt.engine, Plain: tt.plain, EngineP50: tt.engineP50, PlainP50: tt.plainP50}
+		r := Result{Name: "x", N: 1, Target: tt.target, Engine: tt.engine, Plain: tt.plain, EngineTrim: tt.engineTrim, PlainTrim: tt.plainTrim, PairP50: tt.pairs}
 		if got := r.Holds(); got != tt.want {
 			t.Errorf("%s: Holds() = %v, want %v", tt.name, got, tt.want)
 		}
 		if want := !tt.want; strings.Contains(r.String(), "MISSED") != want {
 			t.Errorf("%s: %q should say MISSED: %v", tt.name, r.String(), want)
 		}
+	}
+}
+
+// TestSummarize checks what a run's verdict is read on: the median of
+// the pairs' ratios (each engine iteration over the hand-written one
+// beside it, not the ratio of each way's median), each way's median, and
+// each way's total without its slowest 1 %.
+func TestSummarize(t *testing.T) {
+	t.Parallel()
+	ms := func(xs ...int) []time.Duration {
+		out := make([]time.Duration, len(xs))
+		for i, x := range xs {
+			out[i] = time.Duration(x) * time.Millisecond
+		}
+		return out
+	}
+	// A drift: the pairs' ratios are 1.1, 1.2, 1.3, 1.2 and 1.1 whatever
+	// the pace, while the ways' medians (30 against 20) give 1.5.
+	var r Result
+	summarize(&r, ms(11, 24, 39, 48, 55), ms(10, 20, 30, 40, 50))
+	if r.PairP50 < 1.1999 || r.PairP50 > 1.2001 {
+		t.Errorf("pairs' median = %v, want 1.2", r.PairP50)
+	}
+	if r.EngineP50 != 39*time.Millisecond || r.PlainP50 != 30*time.Millisecond {
+		t.Errorf("medians = %v and %v, want 39ms and 30ms", r.EngineP50, r.PlainP50)
+	}
+	// 200 iterations: the slowest 2 of each way are left out.
+	engine, plain := make([]time.Duration, 200), make([]time.Duration, 200)
+	for i := range engine {
+		engine[i], plain[i] = 2*time.Millisecond, time.Millisecond
+	}
+	engine[7], plain[90], plain[3] = time.Second, time.Second, time.Second
+	summarize(&r, engine, plain)
+	if r.EngineTrim != 198*2*time.Millisecond || r.PlainTrim != 198*time.Millisecond {
+		t.Errorf("trimmed totals = %v and %v, want 396ms and 198ms", r.EngineTrim, r.PlainTrim)
+	}
+	if got := r.TrimmedRatio(); got != 2 {
+		t.Errorf("trimmed ratio = %v, want 2", got)
 	}
 }
 
