@@ -182,11 +182,10 @@ func (env *Env) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 // pairName is the name of the i-th record a run writes on one side ("E"
 // the engine's, "P" the hand-written SQL's). The two sides of an
 // iteration get neighbouring names, so their rows land side by side in
-// an index on the name (the account's is unique): had one side's names
-// all sorted above the other's, that side would always insert at the
-// index's right edge, which SQLite does more cheaply (create_self, whose
-// first side's names did so until the twenty-eighth session, measured
-// 0.96–0.98× by the mean).
+// an index on the name (the account's is unique) and neither side's keys
+// all sort above the other's: in a fresh data set the side whose names
+// sorted last would always insert at the index's right edge, which
+// SQLite splits pages for differently.
 func pairName(run string, i int, side string) string { return fmt.Sprintf("%s-%d %s", run, i, side) }
 
 // lone is a scenario of one create at a time: each side writes the i-th
