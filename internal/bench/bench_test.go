@@ -207,3 +207,26 @@ func TestRunFor(t *testing.T) {
 		t.Errorf("RunFor without minTime: n=%d, setups %v, err %v", r.N, setups, err)
 	}
 }
+
+// TestCommission checks the hand-written update's commission against the
+// standard template's formula as the engine stores it (cents, half up).
+func TestCommission(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		stage string
+		cents int64
+		want  int64
+	}{
+		{"proposal", 500_000_00, 0},
+		{"won", 100_000_00, 1_000_00},
+		{"won", 100_000_50, 3_000_02},
+		{"won", 1_000_000_00, 30_000_00},
+		{"won", 35_839_648_550, 1_791_982_428},
+		{"won", 150, 2},
+	}
+	for _, tt := range tests {
+		if got := commission(tt.stage, tt.cents); got != tt.want {
+			t.Errorf("commission(%q, %d) = %d, want %d", tt.stage, tt.cents, got, tt.want)
+		}
+	}
+}

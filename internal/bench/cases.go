@@ -335,7 +335,9 @@ func (env *Env) repOpportunities(ctx context.Context, n int) ([]string, []int64,
 }
 
 // update: a rep changes the amount of one of their opportunities (a
-// tracked field: its history is kept).
+// tracked field: its history is kept). The hand-written SQL keeps what
+// the engine keeps of it: the opportunity's weighted amount and
+// commission, and, for a won deal, its account's won revenue.
 func (env *Env) update() Case {
 	var ids []string
 	var versions []int64
@@ -367,18 +369,43 @@ func (env *Env) update() Case {
 			return env.inTx(ctx, func(tx *sql.Tx) error {
 				var amount any
 				var version int64
-				if err := env.DB.QueryRow(ctx, tx, store.Rebind(env.DB.Dialect, "SELECT amount, version FROM opportunity WHERE id = ?"), ids[k]).Scan(&amount, &version); err != nil {
+				var stage, account string
+				if err := env.DB.QueryRow(ctx, tx, store.Rebind(env.DB.Dialect, "SELECT amount, version, stage, account FROM opportunity WHERE id = ?"), ids[k]).Scan(&amount, &version, &stage, &account); err != nil {
 					return err
 				}
 				now := time.Now().UTC()
-				if err := env.exec(ctx, tx, "UPDATE opportunity SET amount = ?, updated_at = ?, updated_by = ?, version = version + 1 WHERE id = ? AND version = ?",
-					(base+int64(i))*100+50, now, env.Rep.UserID, ids[k], version); err != nil {
+				cents := (base+int64(i))*100 + 50
+				if err := env.exec(ctx, tx, "UPDATE opportunity SET amount = ?, weighted_amount = ?, commission = ?, updated_at = ?, updated_by = ?, version = version + 1 WHERE id = ? AND version = ?",
+					cents, (cents*stageProbability[stage]+50)/100, commission(stage, cents), now, env.Rep.UserID, ids[k], version); err != nil {
 					return err
 				}
-				return env.history(ctx, tx, "opportunity", ids[k], "amount", fmt.Sprint(amount), fmt.Sprint((base+int64(i))*100+50), env.Rep.UserID, version+1)
+				if err := env.history(ctx, tx, "opportunity", ids[k], "amount", fmt.Sprint(amount), fmt.Sprint(cents), env.Rep.UserID, version+1); err != nil {
+					return err
+				}
+				if stage != "won" {
+					return nil
+				}
+				return env.exec(ctx, tx, "UPDATE account SET won_amount = (SELECT SUM(amount) FROM opportunity WHERE account = ? AND stage = 'won') WHERE id = ?", account, account)
 			})
 		},
 	}
+}
+
+// commission is the standard template's commission of an opportunity of
+// amount (in cents) in stage, in cents rounded half up as the engine
+// stores a currency: on won deals 1 % up to 100,000, 3 % up to 1,000,000,
+// 5 % above.
+func commission(stage string, cents int64) int64 {
+	rate := int64(1)
+	switch {
+	case stage != "won":
+		return 0
+	case cents > 1_000_000*100:
+		rate = 5
+	case cents > 100_000*100:
+		rate = 3
+	}
+	return (cents*rate + 50) / 100
 }
 
 // get: a rep reads one of their opportunities.

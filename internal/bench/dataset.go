@@ -65,6 +65,10 @@ type Env struct {
 // Stages are the opportunity stages of the standard template.
 var Stages = []string{"qualify", "needs", "proposal", "negotiation", "won", "lost"}
 
+// stageProbability is the probability (in %) of each of Stages, as the
+// standard template's stage options give it: the weighted amount's.
+var stageProbability = map[string]int64{"qualify": 10, "needs": 25, "proposal": 50, "negotiation": 75, "won": 100, "lost": 0}
+
 // listIndex is the index the scenarios' lists use, declared on
 // opportunity as metadata (a rep's opportunities of a stage by amount).
 var listIndex = metadata.Index{Fields: []string{"owner_id", "stage", "-amount"}}

@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/crmplatform/crm/engine/access"
 	"github.com/crmplatform/crm/engine/store"
@@ -28,8 +29,12 @@ func PipelineSQL(dialect, where string) string {
 	if where != "" {
 		where = " WHERE " + where
 	}
+	probability := `CASE "stage"`
+	for _, st := range Stages {
+		probability += fmt.Sprintf(" WHEN '%s' THEN %d", st, stageProbability[st])
+	}
 	return `SELECT "stage", ` + month + `, COUNT(*), SUM("amount"),
-		SUM(("amount" * CASE "stage" WHEN 'qualify' THEN 10 WHEN 'needs' THEN 25 WHEN 'proposal' THEN 50 WHEN 'negotiation' THEN 75 WHEN 'won' THEN 100 ELSE 0 END + 50) / 100)
+		SUM(("amount" * ` + probability + ` ELSE 0 END + 50) / 100)
 		FROM "opportunity"` + where + ` GROUP BY 1, 2`
 }
 
