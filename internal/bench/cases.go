@@ -124,8 +124,8 @@ func newInsert(object string, cols ...string) insertStatement {
 var (
 	accountInsert     = newInsert("account", accountColumns...)
 	leadInsert        = newInsert("lead", "person", "company", "status", "source")
-	contactInsert     = newInsert("contact", "name", "account", "is_decision_maker")
-	opportunityInsert = newInsert("opportunity", "name", "account", "contact", "stage")
+	contactInsert     = newInsert("contact", "name", "account", "is_decision_maker", "email_opt_out", "sms_opt_out")
+	opportunityInsert = newInsert("opportunity", "name", "account", "contact", "stage", "weighted_amount", "commission", "quote_count")
 )
 
 // systemValues are the values of metadata.SystemFields of a new record
@@ -552,6 +552,9 @@ func (env *Env) count() Case {
 
 // convert: a rep converts a qualified lead into an account, a contact
 // and an opportunity, and marks the lead converted, in one unit of work.
+// The hand-written SQL writes the rows as the engine does (the defaults
+// and computed values of the new contact and opportunity) and keeps the
+// account's count of open deals, which the engine's roll-up keeps.
 func (env *Env) convert() Case {
 	var run string
 	var leads []string
@@ -596,11 +599,14 @@ func (env *Env) convert() Case {
 				if err != nil {
 					return err
 				}
-				con, err := env.insertSQL(ctx, tx, contactInsert, owner, fmt.Sprint("Person ", i), acc, false)
+				con, err := env.insertSQL(ctx, tx, contactInsert, owner, fmt.Sprint("Person ", i), acc, false, false, false)
 				if err != nil {
 					return err
 				}
-				if _, err := env.insertSQL(ctx, tx, opportunityInsert, owner, "First deal", acc, con, "qualify"); err != nil {
+				if _, err := env.insertSQL(ctx, tx, opportunityInsert, owner, "First deal", acc, con, "qualify", int64(0), int64(0), int64(0)); err != nil {
+					return err
+				}
+				if err := env.exec(ctx, tx, "UPDATE account SET open_opportunities = (SELECT COUNT(*) FROM opportunity WHERE account = ? AND stage NOT IN ('won', 'lost')) WHERE id = ?", acc, acc); err != nil {
 					return err
 				}
 				if err := env.exec(ctx, tx, "UPDATE lead SET status = ?, updated_at = ?, updated_by = ?, version = version + 1 WHERE id = ? AND version = ?", "converted", time.Now().UTC(), owner, lead, int64(1)); err != nil {
