@@ -95,7 +95,7 @@ func (e *Engine) prefetch(ctx context.Context, w *Writer, s *Scope, data []map[s
 			m[object] = append(m[object], id)
 		}
 	}
-	c := compiledFormulas(s.r.snap)
+	c := s.r.snap.Formulas()
 	for _, f := range s.obj.Fields {
 		name, ok := metadata.ReferenceTarget(f)
 		if !ok {

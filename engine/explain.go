@@ -78,7 +78,7 @@ func (r *Rights) computedReason(object string, f *metadata.Field) string {
 	if f.Visibility == metadata.VisibilityAll {
 		return fmt.Sprintf("%s is computed and declared visibility: all: everyone who may read the record sees it", f.Name)
 	}
-	op := compiledFormulas(r.snap).Object(object)
+	op := r.snap.Formulas().Object(object)
 	if op == nil {
 		return ""
 	}

@@ -56,8 +56,9 @@ func (e *Engine) UseFormulas(ctx context.Context) error {
 	return nil
 }
 
-// compiledFormulas returns the formulas of a snapshot, or nil.
-func compiledFormulas(s *Snapshot) *formulas.Compiled {
+// Formulas returns the formulas compiled from the snapshot's schema, nil
+// for a nil snapshot or one compiled without them.
+func (s *Snapshot) Formulas() *formulas.Compiled {
 	if s == nil {
 		return nil
 	}
@@ -73,7 +74,7 @@ func compiledFormulas(s *Snapshot) *formulas.Compiled {
 // empty (logged).
 func (e *Engine) formulaDefaults(ctx context.Context, w *Writer, obj *metadata.Object, rec map[string]any, now time.Time) error {
 	snap := w.rights.snap
-	op := compiledFormulas(snap).Object(obj.Name)
+	op := snap.Formulas().Object(obj.Name)
 	var r formulas.Resolver
 	if op.DefaultsRelated() {
 		// The value is copied into the principal's record: it reads only
@@ -100,7 +101,7 @@ func (e *Engine) formulaDefaults(ctx context.Context, w *Writer, obj *metadata.O
 // unit's batch read at once (batchReads) are not read again.
 func (e *Engine) formulaCompute(ctx context.Context, ev *Event) ([]FieldError, error) {
 	snap, obj, rec, created := ev.Snapshot, ev.Object, ev.New, ev.Op == OpCreate
-	op := compiledFormulas(snap).Object(obj.Name)
+	op := snap.Formulas().Object(obj.Name)
 	if !op.HasFormulas() {
 		return nil, nil
 	}
@@ -418,47 +419,19 @@ func (r *formulaResolver) Rollups(ctx context.Context, specs []*formulas.RollupS
 		}
 		parentIDs = slices.DeleteFunc(slices.Clone(parentIDs), func(id string) bool { return id == r.childless })
 	}
-	child, err := r.snap.Object(specs[0].Child)
+	st, err := r.rollupStatement(specs)
 	if err != nil {
 		return nil, err
-	}
-	aggs := make([]string, len(specs))
-	var aggArgs []any
-	var cond string
-	var condArgs []any
-	for i, spec := range specs {
-		value := "*"
-		if spec.Func != "count" {
-			value = store.Ident(spec.ValueField)
-		}
-		if spec.Condition != "" {
-			pred, err := r.rollupCondition(spec, child)
-			if err != nil {
-				return nil, err
-			}
-			if len(specs) == 1 {
-				cond, condArgs = pred.SQL, pred.Args
-			} else {
-				if value == "*" {
-					value = "1"
-				}
-				value = "CASE WHEN " + pred.SQL + " THEN " + value + " END"
-				aggArgs = append(aggArgs, pred.Args...)
-			}
-		}
-		aggs[i] = strings.ToUpper(spec.Func) + "(" + value + ")"
 	}
 	out := make([]map[string]any, len(specs))
 	for i := range out {
 		out[i] = make(map[string]any, len(parentIDs))
 	}
-	via := store.Ident(specs[0].Via)
 	read := func(chunk []string) error {
-		q := "SELECT " + via + ", " + strings.Join(aggs, ", ") + " FROM " + store.Ident(child.Name) + where(store.In(via, len(chunk)), cond) + " GROUP BY " + via
-		args := append(append(slices.Clip(aggArgs), anySlice(chunk)...), condArgs...)
+		q, args := st.query(chunk)
 		rows, err := r.e.db.Query(ctx, r.q, store.Rebind(r.e.db.Dialect, q), store.Args(r.e.db.Dialect, args)...)
 		if err != nil {
-			return fmt.Errorf("engine: roll-ups over %s: %w", child.Name, err)
+			return fmt.Errorf("engine: roll-ups over %s: %w", specs[0].Child, err)
 		}
 		defer rows.Close()
 		var parent string
@@ -484,4 +457,57 @@ func (r *formulaResolver) Rollups(ctx context.Context, specs []*formulas.RollupS
 		}
 	}
 	return out, nil
+}
+
+// rollupStmt is the statement that computes roll-ups of one child object
+// through one lookup (formulaResolver.Rollups), for any parents.
+type rollupStmt struct {
+	child, via string
+	aggs       []string
+	// aggArgs are the arguments of aggs' conditions; cond, with condArgs,
+	// is the condition of a lone roll-up, in the WHERE clause.
+	aggArgs, condArgs []any
+	cond              string
+}
+
+// rollupStatement prepares the statement of specs, roll-ups of one child
+// object through one lookup.
+func (r *formulaResolver) rollupStatement(specs []*formulas.RollupSpec) (*rollupStmt, error) {
+	child, err := r.snap.Object(specs[0].Child)
+	if err != nil {
+		return nil, err
+	}
+	st := &rollupStmt{child: child.Name, via: specs[0].Via, aggs: make([]string, len(specs))}
+	for i, spec := range specs {
+		value := "*"
+		if spec.Func != "count" {
+			value = store.Ident(spec.ValueField)
+		}
+		if spec.Condition != "" {
+			pred, err := r.rollupCondition(spec, child)
+			if err != nil {
+				return nil, err
+			}
+			if len(specs) == 1 {
+				st.cond, st.condArgs = pred.SQL, pred.Args
+			} else {
+				if value == "*" {
+					value = "1"
+				}
+				value = "CASE WHEN " + pred.SQL + " THEN " + value + " END"
+				st.aggArgs = append(st.aggArgs, pred.Args...)
+			}
+		}
+		st.aggs[i] = strings.ToUpper(spec.Func) + "(" + value + ")"
+	}
+	return st, nil
+}
+
+// query returns the statement for the parents ids (at most
+// store.MaxInList) and its arguments: per parent, its id and the
+// roll-ups' values.
+func (st *rollupStmt) query(ids []string) (string, []any) {
+	via := store.Ident(st.via)
+	q := "SELECT " + via + ", " + strings.Join(st.aggs, ", ") + " FROM " + store.Ident(st.child) + where(store.In(via, len(ids)), st.cond) + " GROUP BY " + via
+	return q, append(append(slices.Clip(st.aggArgs), anySlice(ids)...), st.condArgs...)
 }

@@ -50,7 +50,7 @@ func (e *Engine) formulasAfter(ctx context.Context, ev *Event) error {
 // propagator when nothing can: no roll-up counts a new record, and
 // nothing can point at it yet.
 func (e *Engine) propagatorFor(ctx context.Context, ev *Event) (context.Context, *propagator) {
-	c := compiledFormulas(ev.Snapshot)
+	c := ev.Snapshot.Formulas()
 	if c == nil || ev.Op == OpCreate && len(c.RollupsOnChild(ev.Object.Name)) == 0 {
 		return ctx, nil
 	}
@@ -70,7 +70,7 @@ const deleteDependents = "formulas.delete_dependents"
 // record being deleted through lookups, while the lookups still point at
 // it; formulasAfter recomputes them once on_delete has run.
 func (e *Engine) formulasBeforeDelete(ctx context.Context, ev *Event) error {
-	c := compiledFormulas(ev.Snapshot)
+	c := ev.Snapshot.Formulas()
 	if c == nil || len(c.LookupDependents(ev.Object.Name)) == 0 {
 		return nil
 	}
@@ -101,7 +101,7 @@ func principalID(ev *Event) string {
 // Roll-ups and lookups that depend on the recomputed records follow.
 func (e *Engine) RecomputeDependents(ctx context.Context, tx store.Querier, object, id string, changed []string) error {
 	snap := e.Snapshot()
-	c := compiledFormulas(snap)
+	c := snap.Formulas()
 	if c == nil {
 		return nil
 	}

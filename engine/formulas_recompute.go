@@ -60,7 +60,7 @@ func (e *Engine) recomputeBatchSize() int {
 // snap, the snapshot of the new version, against the current one.
 func (e *Engine) queueRecompute(ctx context.Context, tx bun.Tx, snap *Snapshot) error {
 	s := snap.Schema
-	changed := formulas.ChangedComputed(compiledFormulas(e.Snapshot()), compiledFormulas(snap))
+	changed := formulas.ChangedComputed(e.Snapshot().Formulas(), snap.Formulas())
 	version, err := e.db.LatestVersion(ctx, tx)
 	if err != nil {
 		return err
@@ -92,7 +92,7 @@ func (e *Engine) recomputeStep(ctx context.Context, l *jobs.Lease) (jobs.Progres
 		return prog, err
 	}
 	snap := e.Snapshot()
-	c := compiledFormulas(snap)
+	c := snap.Formulas()
 	obj, oerr := snap.Object(in.Object)
 	if c == nil || oerr != nil || c.Object(in.Object) == nil {
 		prog.Finished = true // the object or its formulas are gone

@@ -4,8 +4,12 @@ import (
 	"context"
 	"fmt"
 
+	"slices"
+	"strings"
+
 	"github.com/crmplatform/crm/engine/query"
 	"github.com/crmplatform/crm/engine/store"
+	"github.com/crmplatform/crm/formulas"
 	"github.com/crmplatform/crm/metadata"
 )
 
@@ -13,9 +17,10 @@ import (
 // on a database of dialect, besides those of single fields (lookups,
 // unique fields): the owner index of every object, an index on each field
 // of the object that a sharing rule tests (unless an index already starts
-// with it), and the indexes objects declare. store.PlanIndexes plans
-// them.
-func WantedIndexes(dialect string, s *metadata.Schema) []store.IndexDef {
+// with it), the indexes objects declare, and those the roll-ups of c (the
+// formulas compiled from s; nil for none) read (rollupIndexes).
+// store.PlanIndexes plans them.
+func WantedIndexes(dialect string, s *metadata.Schema, c *formulas.Compiled) []store.IndexDef {
 	var out []store.IndexDef
 	for _, o := range s.Objects {
 		out = append(out, store.OwnerIndex(o.Name))
@@ -27,6 +32,70 @@ func WantedIndexes(dialect string, s *metadata.Schema) []store.IndexDef {
 				out = append(out, store.IndexDef{Table: o.Name, Columns: []metadata.IndexField{{Name: f}}, Why: "tested by a sharing rule"})
 			}
 		}
+	}
+	return append(out, rollupIndexes(dialect, s, c)...)
+}
+
+// rollupIndexes lists, for each lookup through which roll-ups aggregate
+// a child object, an index of the child that holds everything those
+// roll-ups read: the lookup, then the fields their conditions test, then
+// the fields they aggregate. A roll-up recomputed after a write of one
+// child then reads its parent's entries of that index alone, not every
+// child row of the parent from the table: a count or a sum scans the
+// entries (an account's open deals: its opportunities' stages, not the
+// opportunities), a min or a max under an equality condition seeks one
+// (the last won deal's date). Without it, each write of a child of a
+// parent with many children read all of them, one table row each. A
+// lookup whose roll-ups read nothing besides it (a count of all children)
+// has its own index already; fields that cannot be indexed are left out.
+func rollupIndexes(dialect string, s *metadata.Schema, c *formulas.Compiled) []store.IndexDef {
+	if c == nil {
+		return nil
+	}
+	type lookup struct {
+		child                  *metadata.Object
+		via                    string
+		conds, values, readers []string
+	}
+	var order []*lookup
+	byKey := map[string]*lookup{}
+	for _, r := range c.Rollups() {
+		child, ok := s.Object(r.Child)
+		if !ok {
+			continue
+		}
+		l := byKey[r.Child+"."+r.Via]
+		if l == nil {
+			l = &lookup{child: child, via: r.Via}
+			byKey[r.Child+"."+r.Via] = l
+			order = append(order, l)
+		}
+		for _, name := range r.Reads {
+			if name != r.Via && name != r.ValueField && !slices.Contains(l.conds, name) {
+				l.conds = append(l.conds, name)
+			}
+		}
+		if r.ValueField != "" && !slices.Contains(l.values, r.ValueField) {
+			l.values = append(l.values, r.ValueField)
+		}
+		if r.Field != "" {
+			l.readers = append(l.readers, r.Object+"."+r.Field)
+		}
+	}
+	var out []store.IndexDef
+	for _, l := range order {
+		var cols []metadata.IndexField
+		for _, name := range slices.Concat([]string{l.via}, l.conds, l.values) {
+			f, ok := l.child.FieldOrSystem(name)
+			if ok && metadata.Sortable(f) && metadata.TypeOf(f).Column(dialect, f) != "" && len(cols) < metadata.MaxIndexFields &&
+				!slices.ContainsFunc(cols, func(c metadata.IndexField) bool { return c.Name == name }) {
+				cols = append(cols, metadata.IndexField{Name: name})
+			}
+		}
+		if len(cols) < 2 || cols[0].Name != l.via {
+			continue
+		}
+		out = append(out, store.IndexDef{Table: l.child.Name, Columns: cols, Why: "read by the roll-ups " + strings.Join(l.readers, ", ")})
 	}
 	return out
 }
@@ -91,7 +160,7 @@ func (e *Engine) SyncIndexes(ctx context.Context, dryRun bool) (*store.Plan, err
 	}
 	snap := e.Snapshot()
 	plan := &store.Plan{}
-	if err := e.db.PlanIndexes(ctx, tx, plan, WantedIndexes(e.db.Dialect, snap.Schema)); err != nil {
+	if err := e.db.PlanIndexes(ctx, tx, plan, WantedIndexes(e.db.Dialect, snap.Schema, snap.Formulas())); err != nil {
 		return nil, err
 	}
 	if dryRun || plan.Empty() {

@@ -403,7 +403,7 @@ func (r *Rights) hidesInputs(object, field string) bool {
 	if !ok || f.Formula == "" || f.Visibility == metadata.VisibilityAll {
 		return false
 	}
-	op := compiledFormulas(r.snap).Object(object)
+	op := r.snap.Formulas().Object(object)
 	if op == nil {
 		return false
 	}

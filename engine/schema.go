@@ -107,7 +107,7 @@ func (e *Engine) apply(ctx context.Context, opt ApplyOptions, next func(current 
 	if err != nil {
 		return nil, 0, err
 	}
-	if err := e.db.PlanIndexes(ctx, tx, plan, WantedIndexes(e.db.Dialect, s)); err != nil {
+	if err := e.db.PlanIndexes(ctx, tx, plan, WantedIndexes(e.db.Dialect, s, snap.Formulas())); err != nil {
 		return nil, 0, err
 	}
 	// A dry run refuses what the change would refuse.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/crmplatform/crm/engine"
 	"github.com/crmplatform/crm/engine/store"
+	"github.com/crmplatform/crm/formulas"
 	"github.com/crmplatform/crm/internal/server"
 	"github.com/crmplatform/crm/metadata"
 	"github.com/spf13/cobra"
@@ -136,7 +137,9 @@ func planOnly(ctx context.Context, db *store.DB, s *metadata.Schema, force bool)
 	if err != nil {
 		return nil, 0, err
 	}
-	if err := db.PlanIndexes(ctx, db.SQL(), p, engine.WantedIndexes(db.Dialect, s)); err != nil {
+	// s was checked: its formulas compile.
+	c, _ := formulas.CompileSchema(s)
+	if err := db.PlanIndexes(ctx, db.SQL(), p, engine.WantedIndexes(db.Dialect, s, c)); err != nil {
 		return nil, 0, err
 	}
 	return p, version, nil

@@ -211,11 +211,12 @@ func (u *UI) showObject(c *fiber.Ctx, o *metadata.Object, errs map[string]string
 }
 
 // automaticIndexes lists the indexes the engine keeps on the table of
-// object without a declaration (engine.WantedIndexes, the owner index and
-// the fields sharing rules test), as the current metadata wants them.
+// object without a declaration (engine.WantedIndexes, the owner index,
+// the fields sharing rules test and what roll-ups read), as the current metadata wants them.
 func (u *UI) automaticIndexes(object string) []autoIndex {
 	var out []autoIndex
-	for _, ix := range engine.WantedIndexes(u.eng.DB().Dialect, u.eng.Snapshot().Schema) {
+	snap := u.eng.Snapshot()
+	for _, ix := range engine.WantedIndexes(u.eng.DB().Dialect, snap.Schema, snap.Formulas()) {
 		if ix.Table != object || strings.HasPrefix(ix.Why, "declared") {
 			continue
 		}
