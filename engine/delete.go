@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/crmplatform/crm/engine/access"
-	"github.com/crmplatform/crm/engine/query"
 	"github.com/crmplatform/crm/engine/store"
 	"github.com/crmplatform/crm/metadata"
 )
@@ -132,7 +131,7 @@ func (e *Engine) applyOnDelete(ctx context.Context, w *Writer, s *Scope, ref fie
 		// The cascade follows the metadata, not the principal's rights on
 		// the children: their deletion is the parent's.
 		child := &Scope{r: s.r, obj: ref.Object, fieldAccess: &fieldAccess{}}
-		rows, err := w.tx.QueryContext(ctx, store.Rebind(e.db.Dialect, "SELECT "+query.SelectList(allColumns(e.db.Dialect, ref.Object))+" FROM "+table+" WHERE "+col+" = ?"), id)
+		rows, err := w.tx.QueryContext(ctx, store.Rebind(e.db.Dialect, "SELECT "+s.r.snap.selectAll(ref.Object, e.db.Dialect)+" FROM "+table+" WHERE "+col+" = ?"), id)
 		if err != nil {
 			return fmt.Errorf("engine: find records of %s referring to %s: %w", ref.Object.Name, id, err)
 		}

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/crmplatform/crm/engine/access"
-	"github.com/crmplatform/crm/engine/query"
 	"github.com/crmplatform/crm/engine/store"
 	"github.com/crmplatform/crm/formulas"
 	"github.com/crmplatform/crm/metadata"
@@ -426,7 +425,7 @@ func (p *propagator) recompute(ctx context.Context, object string, ids []string,
 	if op == nil || len(op.ComputedFields()) == 0 || len(ids) == 0 {
 		return nil, nil
 	}
-	q := "SELECT " + query.SelectList(allColumns(p.e.db.Dialect, obj)) + " FROM " + store.Ident(object) + " WHERE " + store.In(`"id"`, len(ids))
+	q := "SELECT " + p.snap.selectAll(obj, p.e.db.Dialect) + " FROM " + store.Ident(object) + " WHERE " + store.In(`"id"`, len(ids))
 	if p.e.db.Dialect == metadata.DialectPostgres {
 		// Concurrent writes of children of one parent recompute it one at
 		// a time: the lock is taken before its children are counted, so

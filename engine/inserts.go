@@ -17,11 +17,15 @@ const maxInsertShapes = 64
 // objectInserts are the single-row INSERT statements of an object under
 // one snapshot, by the columns they write: quoting every column name of a
 // create's INSERT again cost about a tenth of the engine's own work on it.
+// The select list of the whole row, which updates, deletes and
+// recomputations read, is quoted once with them.
 type objectInserts struct {
 	// fields are the object's fields stored in a column of its own, in order.
 	fields []*metadata.Field
-	n      atomic.Int32
-	stmts  sync.Map // insertShape → *insertStmt
+	// selectAll is every column of the table as a select list (allColumns).
+	selectAll string
+	n         atomic.Int32
+	stmts     sync.Map // insertShape → *insertStmt
 }
 
 // insertShape is the set of an object's fields (objectInserts.fields) a
@@ -105,6 +109,13 @@ func (s *Snapshot) objectInserts(obj *metadata.Object, dialect string) *objectIn
 			oi.fields = append(oi.fields, f)
 		}
 	}
+	oi.selectAll = query.SelectList(allColumns(dialect, obj))
 	got, _ := s.inserts.LoadOrStore(key, oi)
 	return got.(*objectInserts)
+}
+
+// selectAll returns every column of obj's table under s in dialect as a
+// select list (allColumns), quoted once per snapshot.
+func (s *Snapshot) selectAll(obj *metadata.Object, dialect string) string {
+	return s.objectInserts(obj, dialect).selectAll
 }

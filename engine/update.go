@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/crmplatform/crm/engine/access"
-	"github.com/crmplatform/crm/engine/query"
 	"github.com/crmplatform/crm/engine/store"
 	"github.com/crmplatform/crm/metadata"
 )
@@ -200,7 +199,7 @@ func (e *Engine) lockRecord(ctx context.Context, w *Writer, s *Scope, action, id
 	if e.db.Dialect == metadata.DialectPostgres {
 		tail = " FOR UPDATE"
 	}
-	list := query.SelectList(allColumns(e.db.Dialect, s.obj))
+	list := s.r.snap.selectAll(s.obj, e.db.Dialect)
 	var fields []*metadata.Field
 	if links {
 		fields = s.linksRead()
