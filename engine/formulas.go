@@ -503,9 +503,9 @@ func (r *formulaResolver) rollupStatement(specs []*formulas.RollupSpec) (*rollup
 	return st, nil
 }
 
-// query returns the statement for the parents ids (at most
-// store.MaxInList) and its arguments: per parent, its id and the
-// roll-ups' values.
+// query returns the statement computing the roll-ups of the parents ids
+// (at most store.MaxInList) and its arguments; each row it gives is a
+// parent's id and its roll-ups' values, in the order of the specs.
 func (st *rollupStmt) query(ids []string) (string, []any) {
 	via := store.Ident(st.via)
 	q := "SELECT " + via + ", " + strings.Join(st.aggs, ", ") + " FROM " + store.Ident(st.child) + where(store.In(via, len(ids)), st.cond) + " GROUP BY " + via

@@ -78,9 +78,11 @@ func rollupIndexes(dialect string, s *metadata.Schema, c *formulas.Compiled) []s
 		if r.ValueField != "" && !slices.Contains(l.values, r.ValueField) {
 			l.values = append(l.values, r.ValueField)
 		}
-		if r.Field != "" {
-			l.readers = append(l.readers, r.Object+"."+r.Field)
+		reader := r.Object + "." + r.Field
+		if r.Field == "" {
+			reader = r.Object + " rule " + r.Rule
 		}
+		l.readers = append(l.readers, reader)
 	}
 	var out []store.IndexDef
 	for _, l := range order {

@@ -92,6 +92,18 @@ func (s *Snapshot) insertOne(obj *metadata.Object, dialect string, row map[strin
 	return st, args
 }
 
+// allColumns lists every column of an object's table: the system fields,
+// then the fields with a column of their own.
+func allColumns(dialect string, obj *metadata.Object) []string {
+	cols := append([]string(nil), metadata.SystemFields...)
+	for _, f := range obj.Fields {
+		if metadata.TypeOf(f).Column(dialect, f) != "" {
+			cols = append(cols, f.Name)
+		}
+	}
+	return cols
+}
+
 // insertsKey names an object's INSERTs in a dialect: engines of both
 // dialects may share a snapshot (SnapshotCache).
 type insertsKey struct{ dialect, object string }

@@ -103,7 +103,7 @@ func (w *Writer) update(ctx context.Context, object, id string, data map[string]
 	if err := e.prepare(ctx, s, ev, &wr.verr); err != nil {
 		return nil, err
 	}
-	changed := changedColumns(e.db.Dialect, s.obj, old, ev.New)
+	changed := changedColumns(s.r.snap.objectInserts(s.obj, e.db.Dialect).fields, old, ev.New)
 	if len(changed) == 0 && sameLinks(linked, wr.links) {
 		// Nothing to write (a form saved as it was, a client sending back
 		// what it read): the record keeps its version, and no hook, event
@@ -147,15 +147,17 @@ func (w *Writer) update(ctx context.Context, object, id string, data map[string]
 	return w.readBack(ctx, s, id)
 }
 
-// changedColumns lists the columns of obj's table but the system fields
-// whose stored value differs between old and rec, the row before and after
-// an update (the owner is one of them).
-func changedColumns(dialect string, obj *metadata.Object, old, rec map[string]any) []string {
+// changedColumns lists the owner and those of fields (an object's fields
+// with a column of their own) whose stored value differs between old and
+// rec, the row before and after an update.
+func changedColumns(fields []*metadata.Field, old, rec map[string]any) []string {
 	var changed []string
-	cols := append([]string{metadata.OwnerField}, allColumns(dialect, obj)[len(metadata.SystemFields):]...)
-	for _, c := range cols {
-		if !reflect.DeepEqual(old[c], rec[c]) {
-			changed = append(changed, c)
+	if !reflect.DeepEqual(old[metadata.OwnerField], rec[metadata.OwnerField]) {
+		changed = append(changed, metadata.OwnerField)
+	}
+	for _, f := range fields {
+		if !reflect.DeepEqual(old[f.Name], rec[f.Name]) {
+			changed = append(changed, f.Name)
 		}
 	}
 	return changed
@@ -170,17 +172,6 @@ func sameLinks(linked, links map[string][]string) bool {
 		}
 	}
 	return true
-}
-
-// allColumns lists every column of an object's table.
-func allColumns(dialect string, obj *metadata.Object) []string {
-	cols := append([]string(nil), metadata.SystemFields...)
-	for _, f := range obj.Fields {
-		if metadata.TypeOf(f).Column(dialect, f) != "" {
-			cols = append(cols, f.Name)
-		}
-	}
-	return cols
 }
 
 // lockRow reads the whole row of a record the principal may reach for
