@@ -13,6 +13,7 @@ import (
 
 	"github.com/crmplatform/crm/engine/store"
 	"github.com/crmplatform/crm/engine/store/storetest"
+	"github.com/crmplatform/crm/metadata"
 )
 
 // clock is a settable test clock.
@@ -385,6 +386,50 @@ func TestTwoRunnersNeverRunAJobTwice(t *testing.T) {
 			if j.Done != 3 || j.Attempts != 1 {
 				t.Fatalf("job %+v", j)
 			}
+		}
+	})
+}
+
+// TestDrainWaitsForLockedDueJobs holds the rows of every due job locked,
+// as a lease that read the queue before it changed does on PostgreSQL
+// (it keeps each row it passed over locked until it ends): the leases of
+// Drain skip them all and find nothing. Drain must see that due jobs are
+// left, try again, and run them once the lock goes.
+func TestDrainWaitsForLockedDueJobs(t *testing.T) {
+	storetest.Dialects(t, func(t *testing.T, db *store.DB) {
+		if db.Dialect != metadata.DialectPostgres {
+			t.Skip("row locks that leases skip: PostgreSQL only (a SQLite lease waits for the writer)")
+		}
+		ctx := context.Background()
+		r := newRunner(t, db, "a", nil, Options{Workers: 2})
+		r.Register(Kind{Name: "one", Step: func(context.Context, *Lease) (Progress, error) {
+			return Progress{Done: 1, Total: 1, Finished: true}, nil
+		}})
+		// A drain of nothing opens the connections the drain below uses, so
+		// that its leases run before the lock goes.
+		if err := r.Drain(ctx, DrainOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		for range 5 {
+			enqueue(t, r, Spec{Kind: "one"})
+		}
+		tx, err := db.SQL().BeginTx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT id FROM `+Table+` FOR UPDATE`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows.Close()
+		unlocked := time.AfterFunc(500*time.Millisecond, func() { tx.Rollback() })
+		defer unlocked.Stop()
+		if err := r.Drain(ctx, DrainOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		done, err := r.List(ctx, Filter{State: Done})
+		if err != nil || len(done) != 5 {
+			t.Fatalf("%d jobs done after the drain, want 5 (%v)", len(done), err)
 		}
 	})
 }

@@ -196,10 +196,12 @@ type DrainOptions struct {
 	Progress func(Job)
 }
 
-// Drain runs due jobs in this process until none is left that it can
-// lease (a job leased by another live runner is left to it), and returns
-// the errors of the steps that failed, joined. crm recompute and crm
-// migrate use it to run work in the foreground.
+// Drain runs due jobs in this process until none is left (a job leased
+// by another live runner is left to it), and returns the errors of the
+// steps that failed, joined. A due job it cannot lease for drainPatience
+// (its row held locked by a transaction that does not end) is left to
+// the runners' next poll. crm recompute and crm migrate use it to run
+// work in the foreground.
 func (r *Runner) Drain(ctx context.Context, opt DrainOptions) error {
 	kinds := r.Kinds()
 	if len(opt.Kinds) > 0 {
@@ -212,20 +214,35 @@ func (r *Runner) Drain(ctx context.Context, opt DrainOptions) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			fail := func(err error) {
+				mu.Lock()
+				errs = append(errs, err)
+				mu.Unlock()
+			}
+			giveUp := time.Now().Add(drainPatience)
 			for ctx.Err() == nil {
-				ran, err := r.runOne(ctx, kinds, &drain{progress: opt.Progress, fail: func(err error) {
-					mu.Lock()
-					errs = append(errs, err)
-					mu.Unlock()
-				}})
+				ran, err := r.runOne(ctx, kinds, &drain{progress: opt.Progress, fail: fail})
 				if err != nil {
-					mu.Lock()
-					errs = append(errs, err)
-					mu.Unlock()
+					fail(err)
 					return
 				}
-				if !ran {
+				if ran {
+					giveUp = time.Now().Add(drainPatience)
+					continue
+				}
+				// Nothing leased: done, unless a due job was missed (dueLeft);
+				// then try again shortly, for a while.
+				left, err := r.dueLeft(ctx, kinds)
+				if err != nil {
+					fail(err)
 					return
+				}
+				if !left || time.Now().After(giveUp) {
+					return
+				}
+				select {
+				case <-ctx.Done():
+				case <-time.After(drainRetry):
 				}
 			}
 		}()
@@ -236,6 +253,14 @@ func (r *Runner) Drain(ctx context.Context, opt DrainOptions) error {
 	}
 	return errors.Join(errs...)
 }
+
+// drainRetry is how long a worker of Drain waits before it tries again to
+// lease a due job it could not (dueLeft), and drainPatience how long it
+// keeps trying without leasing any.
+const (
+	drainRetry    = 10 * time.Millisecond
+	drainPatience = 10 * time.Second
+)
 
 // drain collects what Drain reports.
 type drain struct {
@@ -300,8 +325,23 @@ func (l *Lease) rollback() {
 	}
 }
 
+// due returns the condition a job of kinds meets when it is due at now
+// (pending and scheduled by then, or running under a lease that
+// expired), and its arguments.
+func (r *Runner) due(kinds []string, now time.Time) (string, []any) {
+	args := make([]any, 0, len(kinds)+2)
+	for _, k := range kinds {
+		args = append(args, k)
+	}
+	cond := `kind IN (` + store.Marks(len(kinds)) + `)
+			AND ((state = 'pending' AND run_at <= ?) OR (state = 'running' AND lease_until < ?))`
+	return cond, append(args, r.ts(now), r.ts(now))
+}
+
 // lease takes the next due job of kinds (pending and due, or running
-// with an expired lease) and counts an attempt; nil when there is none.
+// with an expired lease) and counts an attempt; nil when there is none
+// it can take. On PostgreSQL nil does not mean that none is due: the
+// lease skips jobs whose rows other transactions hold locked (dueLeft).
 func (r *Runner) lease(ctx context.Context, kinds []string) (*Lease, error) {
 	if len(kinds) == 0 {
 		return nil, nil
@@ -312,16 +352,12 @@ func (r *Runner) lease(ctx context.Context, kinds []string) (*Lease, error) {
 	if r.db.Dialect == metadata.DialectPostgres {
 		skip = " FOR UPDATE SKIP LOCKED"
 	}
+	cond, dueArgs := r.due(kinds, now)
 	q := `UPDATE ` + Table + ` SET state = 'running', attempts = attempts + 1, locked_by = ?, lease_token = ?, lease_until = ?, updated_at = ?
-		WHERE id = (SELECT id FROM ` + Table + ` WHERE kind IN (` + store.Marks(len(kinds)) + `)
-			AND ((state = 'pending' AND run_at <= ?) OR (state = 'running' AND lease_until < ?))
+		WHERE id = (SELECT id FROM ` + Table + ` WHERE ` + cond + `
 			ORDER BY run_at, id LIMIT 1` + skip + `)
 		RETURNING ` + columns
-	args := []any{r.opt.Name, token, r.ts(now.Add(r.opt.LeaseTimeout)), r.ts(now)}
-	for _, k := range kinds {
-		args = append(args, k)
-	}
-	args = append(args, r.ts(now), r.ts(now))
+	args := append([]any{r.opt.Name, token, r.ts(now.Add(r.opt.LeaseTimeout)), r.ts(now)}, dueArgs...)
 	j, err := scanJob(r.db.SQL().QueryRowContext(ctx, r.sql(q), args...))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
@@ -331,6 +367,28 @@ func (r *Runner) lease(ctx context.Context, kinds []string) (*Lease, error) {
 	}
 	k, _ := r.kind(j.Kind)
 	return &Lease{Job: j, r: r, k: k, token: token}, nil
+}
+
+// dueLeft reports whether a job of kinds is due now, reading the queue
+// without locking it. A lease that found nothing may have missed one: on
+// PostgreSQL it skips the rows other transactions hold locked, and a
+// lease that read the queue before it changed (a statement held up under
+// load) keeps every row it passed over locked until it ends, so the
+// leases running beside it find nothing at all; and its clock, read before
+// its statement ran, may find a job released meanwhile not yet due.
+func (r *Runner) dueLeft(ctx context.Context, kinds []string) (bool, error) {
+	if len(kinds) == 0 {
+		return false, nil
+	}
+	cond, args := r.due(kinds, r.now())
+	err := r.db.SQL().QueryRowContext(ctx, r.sql(`SELECT 1 FROM `+Table+` WHERE `+cond+` LIMIT 1`), args...).Scan(new(int))
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("jobs: look for due jobs: %w", err)
+	}
+	return true, nil
 }
 
 // runOne leases one due job and works on it; it reports whether there
