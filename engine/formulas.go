@@ -240,6 +240,11 @@ type formulaResolver struct {
 	// values are read for: records it may not read are missing, and
 	// fields it may not read are empty. Nil reads as the system.
 	reader *Rights
+	// shares, when set, are what a propagation's child writes add to the
+	// roll-ups kept by shares, and stored the parents' rows as stored
+	// before, by id (fromShares).
+	shares rollupShares
+	stored map[string]map[string]any
 }
 
 var _ formulas.Resolver = (*formulaResolver)(nil)
@@ -412,6 +417,9 @@ func (r *formulaResolver) timedRollup(spec *formulas.RollupSpec) bool {
 // read the same children once, each counting or adding only those its
 // condition holds for (CASE WHEN), which gives what separate queries would:
 // no matching children is a NULL sum and a zero count.
+//
+// Roll-ups kept by shares are answered from the parents' stored values
+// instead where the resolver has them (fromShares).
 func (r *formulaResolver) Rollups(ctx context.Context, specs []*formulas.RollupSpec, parentIDs []string) ([]map[string]any, error) {
 	if r.childless != "" && slices.Contains(parentIDs, r.childless) {
 		if len(parentIDs) == 1 {
@@ -419,6 +427,32 @@ func (r *formulaResolver) Rollups(ctx context.Context, specs []*formulas.RollupS
 		}
 		parentIDs = slices.DeleteFunc(slices.Clone(parentIDs), func(id string) bool { return id == r.childless })
 	}
+	out := make([]map[string]any, len(specs))
+	var counted []*formulas.RollupSpec
+	var at []int
+	for i, sp := range specs {
+		if vals, ok := r.fromShares(sp, parentIDs); ok {
+			out[i] = vals
+			continue
+		}
+		counted, at = append(counted, sp), append(at, i)
+	}
+	if len(counted) == 0 {
+		return out, nil
+	}
+	vals, err := r.aggregate(ctx, counted, parentIDs)
+	if err != nil {
+		return nil, err
+	}
+	for j, i := range at {
+		out[i] = vals[j]
+	}
+	return out, nil
+}
+
+// aggregate runs roll-ups of one child object and lookup in SQL for the
+// parents ids, in one query per store.MaxInList parents (Rollups).
+func (r *formulaResolver) aggregate(ctx context.Context, specs []*formulas.RollupSpec, parentIDs []string) ([]map[string]any, error) {
 	st, err := r.rollupStatement(specs)
 	if err != nil {
 		return nil, err

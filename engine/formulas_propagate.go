@@ -41,7 +41,7 @@ func (e *Engine) formulasAfter(ctx context.Context, ev *Event) error {
 	if !ok {
 		return nil
 	}
-	return p.recomputeAll(ctx, deps, nil, 0)
+	return p.recomputeAll(ctx, deps, nil, nil, 0)
 }
 
 // propagatorFor returns the propagator of what depends on writes like ev
@@ -118,7 +118,7 @@ func (e *Engine) RecomputeDependents(ctx context.Context, tx store.Querier, obje
 	if err != nil {
 		return err
 	}
-	return p.recomputeAll(ctx, toTargets(deps), nil, 0)
+	return p.recomputeAll(ctx, toTargets(deps), nil, nil, 0)
 }
 
 // UserChanged recomputes, in tx (the transaction that changed the user),
@@ -185,6 +185,7 @@ func (p *propagator) propagate(ctx context.Context, object string, changes []rec
 	}
 	targets := map[string]map[string]bool{} // object → ids to recompute
 	stale := staleRollups{}                 // object → the roll-ups that brought its ids
+	shares := rollupShares{}                // what the changes add to the roll-ups kept by shares
 	whole := map[string]bool{}              // objects with ids brought by lookups
 	add := func(obj, id string) {
 		if id == "" {
@@ -215,6 +216,9 @@ func (p *propagator) propagate(ctx context.Context, object string, changes []rec
 					add(s.Object, id)
 				}
 			}
+			if p.snap.keptByShares(s, p.timed) {
+				shares.add(s, childObj, ch.old, ch.new, p.now)
+			}
 			if !slices.Contains(stale[s.Object], s) {
 				stale[s.Object] = append(stale[s.Object], s)
 			}
@@ -239,7 +243,13 @@ func (p *propagator) propagate(ctx context.Context, object string, changes []rec
 	for o := range whole {
 		delete(stale, o)
 	}
-	return p.recomputeAll(ctx, targets, stale, depth)
+	return p.recomputeAll(ctx, targets, stale, shares, depth)
+}
+
+// timed reports whether roll-up s's condition reads the clock
+// (formulaResolver.timedRollup).
+func (p *propagator) timed(s *formulas.RollupSpec) bool {
+	return (&formulaResolver{e: p.e, snap: p.snap, now: p.now}).timedRollup(s)
 }
 
 // staleRollups names, per object, the roll-ups whose children changed: the
@@ -384,8 +394,9 @@ func toTargets(deps map[string][]string) map[string]map[string]bool {
 }
 
 // recomputeAll recomputes the given records per object (only in what the
-// stale roll-ups reach, for an object in stale) and propagates.
-func (p *propagator) recomputeAll(ctx context.Context, targets map[string]map[string]bool, stale staleRollups, depth int) error {
+// stale roll-ups reach, for an object in stale; with the roll-ups kept by
+// shares from their stored values and shares) and propagates.
+func (p *propagator) recomputeAll(ctx context.Context, targets map[string]map[string]bool, stale staleRollups, shares rollupShares, depth int) error {
 	objects := make([]string, 0, len(targets))
 	for o := range targets {
 		objects = append(objects, o)
@@ -398,7 +409,7 @@ func (p *propagator) recomputeAll(ctx context.Context, targets map[string]map[st
 		}
 		sort.Strings(ids)
 		for start := 0; start < len(ids); start += formulaBatch {
-			more, err := p.recompute(ctx, o, ids[start:min(start+formulaBatch, len(ids))], stale[o])
+			more, err := p.recompute(ctx, o, ids[start:min(start+formulaBatch, len(ids))], stale[o], shares)
 			if err != nil {
 				return err
 			}
@@ -416,7 +427,7 @@ func (p *propagator) recomputeAll(ctx context.Context, targets map[string]map[st
 // must not make a user's open copy stale). A field whose formula fails is
 // written empty (logged). With stale roll-ups, only the computed fields
 // they reach are computed. It returns the changes, for propagation.
-func (p *propagator) recompute(ctx context.Context, object string, ids []string, stale []*formulas.RollupSpec) ([]recordChange, error) {
+func (p *propagator) recompute(ctx context.Context, object string, ids []string, stale []*formulas.RollupSpec, shares rollupShares) ([]recordChange, error) {
 	obj, err := p.snap.Object(object)
 	if err != nil {
 		return nil, err
@@ -453,6 +464,12 @@ func (p *propagator) recompute(ctx context.Context, object string, ids []string,
 		}
 	}
 	res := &formulaResolver{e: p.e, q: p.tx, snap: p.snap, now: p.now}
+	if len(shares) > 0 {
+		res.shares, res.stored = shares, make(map[string]map[string]any, len(olds))
+		for _, old := range olds {
+			res.stored[old["id"].(string)] = old
+		}
+	}
 	var fails []*formulas.EvalError
 	if stale != nil {
 		fails, err = op.ComputeAfterRollups(ctx, recs, res, stale)

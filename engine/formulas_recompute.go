@@ -78,6 +78,34 @@ func (e *Engine) queueRecompute(ctx context.Context, tx bun.Tx, snap *Snapshot) 
 	return nil
 }
 
+// RecomputeObject queues a recomputation of every computed field of
+// object's records, what a metadata change queues for the fields it
+// changed (crm recompute OBJECT runs it). It counts again the roll-ups
+// kept by shares, which keep a stored value that was changed behind the
+// engine's back off by as much.
+func (e *Engine) RecomputeObject(ctx context.Context, object string) error {
+	snap := e.Snapshot()
+	if _, err := snap.Object(object); err != nil {
+		return err
+	}
+	var fields []string
+	if c := snap.Formulas(); c != nil && c.Object(object) != nil {
+		fields = c.Object(object).ComputedFields()
+	}
+	if len(fields) == 0 {
+		return &RequestError{Message: fmt.Sprintf("%s has no computed fields to recompute", object)}
+	}
+	version, err := e.db.LatestVersion(ctx, e.db.SQL())
+	if err != nil {
+		return err
+	}
+	p := recomputePayload{Object: object, Fields: fields, Version: version}
+	if _, _, err := e.jobs.Enqueue(ctx, e.db.SQL(), jobs.Spec{Kind: RecomputeKind, Key: object, Payload: p}); err != nil {
+		return fmt.Errorf("engine: queue recomputation of %s: %w", object, err)
+	}
+	return nil
+}
+
 // recomputeStep recomputes one batch of records after the job's
 // checkpoint (the last id done), with what depends on them, in the step's
 // transaction.
@@ -129,7 +157,7 @@ func (e *Engine) recomputeStep(ctx context.Context, l *jobs.Lease) (jobs.Progres
 	pctx := formulas.WithNow(ctx, now)
 	for start := 0; start < len(ids); start += formulaBatch {
 		part := ids[start:min(start+formulaBatch, len(ids))]
-		changes, err := p.recompute(pctx, obj.Name, part, nil)
+		changes, err := p.recompute(pctx, obj.Name, part, nil, nil)
 		if err != nil {
 			return prog, err
 		}

@@ -30,6 +30,10 @@ type Snapshot struct {
 	// rollupConds keeps the compiled conditions of roll-ups that do not
 	// read the clock (query.Predicate by rollupCondKey), made on first use.
 	rollupConds sync.Map
+	// sharedRollups says which roll-ups are kept by shares
+	// (Snapshot.keptByShares; bool by *formulas.RollupSpec), decided on
+	// first use.
+	sharedRollups sync.Map
 }
 
 // fieldRef names a field of an object.

@@ -92,6 +92,11 @@ type RollupSpec struct {
 	// Reads lists the child fields the roll-up depends on: Via, ValueField
 	// and the fields Condition reads.
 	Reads []string `json:"reads"`
+	// Whole is set when the roll-up is the whole formula of the computed
+	// field Field (open_deals = count(opportunity, stage == "open")): the
+	// field then stores the aggregate itself, which a count or a sum may
+	// keep up by adding each child's share instead of counting again.
+	Whole bool `json:"whole,omitempty"`
 
 	key   string // environment variable of the result
 	cond  *vm.Program
@@ -499,7 +504,7 @@ func (cc *schemaCompiler) compile(op *ObjectProgram, kind exprKind, src string, 
 	var rw *rewriter
 	marked, where := markWhere(src)
 	prog, tree, t, err := compileChecked(cfg, marked, func(tree *parser.Tree) error {
-		rw = &rewriter{cc: cc, op: op, kind: kind, src: src, env: env, field: field, where: where}
+		rw = &rewriter{cc: cc, op: op, kind: kind, src: src, env: env, field: field, where: where, root: &tree.Node}
 		ast.Walk(&tree.Node, rw)
 		if rw.err != nil {
 			return rw.err
@@ -601,6 +606,8 @@ type rewriter struct {
 	where   []int      // offsets of where keywords not yet used by a roll-up
 	// vlookups are the vlookup() calls rewritten.
 	vlookups []*vlookupSpec
+	// root is the expression's whole tree (RollupSpec.Whole).
+	root *ast.Node
 }
 
 // Visit rewrites one node; the first error stops the rewriting.
@@ -845,6 +852,7 @@ func (rw *rewriter) rollup(node *ast.Node, call *ast.CallNode, fn string) {
 	spec := &RollupSpec{Object: o.Name, Func: fn, Child: child.Name, Via: via}
 	if rw.field != nil {
 		spec.Field = rw.field.Name
+		spec.Whole = rw.kind == exprComputed && node == rw.root
 	}
 	var condNode ast.Node
 	var valueKind metadata.Kind

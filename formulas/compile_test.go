@@ -1,6 +1,7 @@
 package formulas
 
 import (
+	"maps"
 	"strings"
 	"testing"
 
@@ -126,6 +127,35 @@ func TestRollupErrors(t *testing.T) {
 				t.Fatalf("got %v, want …%s…", ps, tt.want)
 			}
 		})
+	}
+}
+
+// TestRollupWhole checks which roll-ups are the whole formula of their
+// field (RollupSpec.Whole): only those may be kept up by each child's
+// share, since only their field stores the aggregate itself.
+func TestRollupWhole(t *testing.T) {
+	acc := docAccount + `  - {name: deals, type: integer, formula: 'count(deal)'}
+  - {name: won, type: currency, formula: 'sum(deal where stage == "won", amount)'}
+  - {name: deals_plus_one, type: integer, formula: 'count(deal) + 1'}
+  - {name: share, type: decimal, formula: 'sum(deal, amount) / max(credit_limit, 1)'}
+validation_rules:
+  - {name: few_deals, condition: 'count(deal) > 100', message: {en: too many deals}}
+`
+	c, ps := CompileSchema(schemaOf(t, acc, docDeal("")))
+	if len(ps) > 0 {
+		t.Fatal(ps)
+	}
+	got := map[string]bool{}
+	for _, s := range c.Rollups() {
+		name := s.Field
+		if s.Rule != "" {
+			name = "rule " + s.Rule
+		}
+		got[name] = s.Whole
+	}
+	want := map[string]bool{"deals": true, "won": true, "deals_plus_one": false, "share": false, "rule few_deals": false}
+	if !maps.Equal(got, want) {
+		t.Fatalf("whole roll-ups %v, want %v", got, want)
 	}
 }
 

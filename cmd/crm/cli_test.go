@@ -75,12 +75,21 @@ func TestMigratePlanChangesNothing(t *testing.T) {
 // addAccount creates one account in the database file db.
 func addAccount(t *testing.T, db string) {
 	t.Helper()
-	ctx := context.Background()
-	a, err := open(ctx, db, nil)
+	a, err := open(context.Background(), db, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer a.Close()
+	if _, err := a.Engine.Create(asAdmin(t, a), "account", map[string]any{"name": "Acme"}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// asAdmin makes sure a's database has the admin user and returns a
+// context acting as them.
+func asAdmin(t *testing.T, a *app) context.Context {
+	t.Helper()
+	ctx := context.Background()
 	if _, _, err := a.Access.EnsureAdmin(ctx, "admin-password"); err != nil {
 		t.Fatal(err)
 	}
@@ -88,9 +97,18 @@ func addAccount(t *testing.T, db string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.Engine.Create(access.WithPrincipal(ctx, p), "account", map[string]any{"name": "Acme"}); err != nil {
-		t.Fatal(err)
+	return access.WithPrincipal(ctx, p)
+}
+
+// migratedDB returns a SQLite database file in a temporary folder with
+// the standard template migrated in.
+func migratedDB(t *testing.T) string {
+	t.Helper()
+	db := filepath.Join(t.TempDir(), "crm.db")
+	if code, out := runCmd(t, "migrate", "--db", db); code != 0 {
+		t.Fatalf("migrate: %s", out)
 	}
+	return db
 }
 
 // TestCommandLine checks the command line itself: flags before or after

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -14,10 +13,7 @@ import (
 func TestJobsCommand(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	db := filepath.Join(t.TempDir(), "crm.db")
-	if code, out := runCmd(t, "migrate", "--db", db); code != 0 {
-		t.Fatalf("migrate: %s", out)
-	}
+	db := migratedDB(t)
 	// A job that keeps failing, run until its attempts are used up.
 	a, err := open(ctx, db, nil)
 	if err != nil {

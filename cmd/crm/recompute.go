@@ -11,15 +11,22 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// recomputeCommand is crm recompute: it runs the queued recomputations of
-// stored formula values (a metadata change queues them as jobs), printing
-// progress; an interrupted run resumes where it stopped.
+// recomputeCommand is crm recompute [OBJECT...]: it runs the queued
+// recomputations of stored formula values (a metadata change queues them
+// as jobs), printing progress; an interrupted run resumes where it
+// stopped. Objects named are recomputed whole first (every computed
+// field of every record, roll-ups counted again).
 func recomputeCommand(stdout io.Writer, log *slog.Logger) *cobra.Command {
 	var dsn string
 	var batch int
-	c := dbCommand("recompute", "recompute stored formula values after a formula changed (resumes if interrupted)", &dsn, log, nil,
-		func(ctx context.Context, a *app, _ []string) error {
+	c := dbCommand("recompute [OBJECT...]", "recompute stored formula values after a formula changed (resumes if interrupted); objects named are recomputed whole", &dsn, log, func([]string) error { return nil },
+		func(ctx context.Context, a *app, objects []string) error {
 			a.Engine.SetRecomputeBatch(batch)
+			for _, o := range objects {
+				if err := a.Engine.RecomputeObject(ctx, o); err != nil {
+					return fmt.Errorf("recompute %s: %w", o, err)
+				}
+			}
 			return runRecompute(ctx, a.Engine, stdout)
 		})
 	dbFlag(c.Flags(), &dsn)

@@ -385,7 +385,10 @@ func (env *Env) update() Case {
 				if stage != "won" {
 					return nil
 				}
-				return env.exec(ctx, tx, "UPDATE account SET won_amount = (SELECT SUM(amount) FROM opportunity WHERE account = ? AND stage = 'won') WHERE id = ?", account, account)
+				// The won revenue moves by the change of the amount, as the
+				// engine keeps it (by shares, since the thirtieth session).
+				old, _ := amount.(int64)
+				return env.exec(ctx, tx, "UPDATE account SET won_amount = won_amount + ? WHERE id = ?", cents-old, account)
 			})
 		},
 	}
@@ -606,7 +609,7 @@ func (env *Env) convert() Case {
 				if _, err := env.insertSQL(ctx, tx, opportunityInsert, owner, "First deal", acc, con, "qualify", int64(0), int64(0), int64(0)); err != nil {
 					return err
 				}
-				if err := env.exec(ctx, tx, "UPDATE account SET open_opportunities = (SELECT COUNT(*) FROM opportunity WHERE account = ? AND stage NOT IN ('won', 'lost')) WHERE id = ?", acc, acc); err != nil {
+				if err := env.exec(ctx, tx, "UPDATE account SET open_opportunities = open_opportunities + 1 WHERE id = ?", acc); err != nil {
 					return err
 				}
 				if err := env.exec(ctx, tx, "UPDATE lead SET status = ?, updated_at = ?, updated_by = ?, version = version + 1 WHERE id = ? AND version = ?", "converted", time.Now().UTC(), owner, lead, int64(1)); err != nil {
