@@ -426,7 +426,9 @@ func (p *propagator) recomputeAll(ctx context.Context, targets map[string]map[st
 // changed (without a new version: a computed value is not an edit, and
 // must not make a user's open copy stale). A field whose formula fails is
 // written empty (logged). With stale roll-ups, only the computed fields
-// they reach are computed. It returns the changes, for propagation.
+// they reach are computed; roll-ups kept by shares take the records'
+// stored values plus shares where those have them (fromShares). It
+// returns the changes, for propagation.
 func (p *propagator) recompute(ctx context.Context, object string, ids []string, stale []*formulas.RollupSpec, shares rollupShares) ([]recordChange, error) {
 	obj, err := p.snap.Object(object)
 	if err != nil {
