@@ -3,6 +3,7 @@ package engine
 import (
 	"database/sql"
 	"encoding/json"
+	"fmt"
 	"math/rand/v2"
 	"strconv"
 	"testing"
@@ -129,7 +130,7 @@ func checkAccountRollups(t *testing.T, e *Engine, db *store.DB, accounts []strin
 		if err := db.SQL().QueryRowContext(ctx, store.Rebind(db.Dialect, q), a, a, a).Scan(&open, &won, &last); err != nil {
 			t.Fatal(err)
 		}
-		wantWon := strconv.FormatInt(won.Int64/100, 10) + "." + twoDigits(won.Int64%100)
+		wantWon := fmt.Sprintf("%d.%02d", won.Int64/100, won.Int64%100)
 		if got["open_opportunities"] != open || got["open_deals"] != open || got["won_amount"] != json.Number(wantWon) || got["total_won"] != json.Number(wantWon) {
 			t.Fatalf("after write %d, account %s: open %v/%v, won %v/%v, want %d and %s", step, a,
 				got["open_opportunities"], got["open_deals"], got["won_amount"], got["total_won"], open, wantWon)
@@ -150,12 +151,4 @@ func dateOf(v any) any {
 		return x[:len(time.DateOnly)]
 	}
 	return v
-}
-
-// twoDigits formats n (0–99) with two digits.
-func twoDigits(n int64) string {
-	if n < 10 {
-		return "0" + strconv.FormatInt(n, 10)
-	}
-	return strconv.FormatInt(n, 10)
 }

@@ -93,8 +93,8 @@ func TestMigrateRecomputesChangedFormula(t *testing.T) {
 
 // TestRecomputeObjectHeals puts an account's open deals off by hand (a
 // count kept by shares carries such a value forward) and has crm
-// recompute account count it again; an object without computed fields
-// is refused.
+// recompute account count it again; an unknown object and one without
+// computed fields are refused.
 func TestRecomputeObjectHeals(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -113,6 +113,9 @@ func TestRecomputeObjectHeals(t *testing.T) {
 	}
 	if code, out := runCmd(t, "recompute", "--db", db, "crm_nothing"); code == 0 {
 		t.Fatalf("recompute of an unknown object: exit 0\n%s", out)
+	}
+	if code, out := runCmd(t, "recompute", "--db", db, "competitor"); code == 0 || !strings.Contains(out, "competitor has no computed fields") {
+		t.Fatalf("recompute of an object without computed fields: exit %d\n%s", code, out)
 	}
 	a, err := open(ctx, db, nil)
 	if err != nil {
